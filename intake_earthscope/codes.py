@@ -1,0 +1,223 @@
+"""SEED code parsing, normalisation and matching.
+
+Codes arrive from users, YAML and CSV tables in many spellings. They are
+normalised here, once, at the API boundary: upper case, comma lists split,
+the blank location written as ``""`` (``"--"`` and two spaces are accepted
+as input), and numbers rejected because a CSV round trip has already lost
+their leading zeros.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pymseed
+
+from intake_earthscope.errors import InvalidRequestError
+
+__all__ = [
+    "CODE_KINDS",
+    "SeedId",
+    "has_wildcard",
+    "matches",
+    "parse_codes",
+    "record_selection",
+    "seed_id_from_sourceid",
+]
+
+CODE_KINDS = ("network", "station", "location", "channel")
+
+# Longest codes of the FDSN source identifier specification (version 1.0).
+_MAX_LENGTH = {"network": 8, "station": 8, "location": 8, "channel": 3}
+
+_VALID_CHARACTERS = re.compile(r"^[A-Z0-9?*_-]*$")
+
+_BLANK_LOCATIONS = {"", "--", "  "}
+
+
+@dataclass(frozen=True, order=True)
+class SeedId:
+    """A trace identifier made of network, station, location and channel codes."""
+
+    network: str
+    station: str
+    location: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.network}.{self.station}.{self.location}.{self.channel}"
+
+    @classmethod
+    def parse(cls, text: str) -> SeedId:
+        """Parse ``"NET.STA.LOC.CHA"`` into a :class:`SeedId`.
+
+        Raises
+        ------
+        InvalidRequestError
+            If ``text`` does not have four dot-separated parts.
+        """
+        parts = text.split(".")
+        if len(parts) != 4:
+            raise InvalidRequestError(
+                f"invalid SEED id {text!r}: expected NET.STA.LOC.CHA, "
+                "for example 'IU.ANMO.00.BHZ' or 'US.OXF..BHZ'"
+            )
+        network, station, location, channel = parts
+        return cls(network, station, _blank_location(location), channel)
+
+    @property
+    def station_key(self) -> tuple[str, str]:
+        """Network and station codes, the identity of a station-day object."""
+        return (self.network, self.station)
+
+    @property
+    def sourceid(self) -> str:
+        """FDSN source identifier, as miniSEED 3 and libmseed spell it."""
+        return pymseed.nslc2sourceid(
+            self.network, self.station, self.location, self.channel
+        )
+
+
+def parse_codes(value: object, kind: str) -> tuple[str, ...]:
+    """Normalise one code parameter into a tuple of patterns.
+
+    Parameters
+    ----------
+    value : str, sequence of str or None
+        Codes as the user gave them: ``"ANMO,COLA"``, ``["ANMO", "COLA"]``,
+        wildcards ``?`` and ``*``; ``None`` means every code.
+    kind : {"network", "station", "location", "channel"}
+        Which SEED code the value holds, for validation and messages.
+
+    Returns
+    -------
+    tuple of str
+        Upper-case patterns without duplicates, in the order given. The blank
+        location is ``""``.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a code is not a string, has invalid characters or is too long.
+    """
+    if value is None:
+        return ("*",)
+
+    items = _split_items(value, kind)
+    patterns = [_normalise_one(item, kind) for item in items]
+    if not patterns:
+        raise InvalidRequestError(
+            f"invalid {kind}={value!r}: give at least one code or '*' for all"
+        )
+    return tuple(dict.fromkeys(patterns))
+
+
+def has_wildcard(pattern: str) -> bool:
+    """Return whether ``pattern`` contains a ``?`` or ``*`` wildcard."""
+    return "?" in pattern or "*" in pattern
+
+
+def matches(code: str, patterns: Iterable[str]) -> bool:
+    """Return whether ``code`` matches any of the normalised ``patterns``."""
+    return any(_compiled(pattern).match(code) is not None for pattern in patterns)
+
+
+def seed_id_from_sourceid(sourceid: str) -> SeedId:
+    """Convert an FDSN source identifier (``FDSN:IU_ANMO_00_B_H_Z``) to a SeedId."""
+    network, station, location, channel = pymseed.sourceid2nslc(sourceid)
+    return SeedId(network, station, location, channel)
+
+
+def record_selection(ids: Sequence[SeedId]) -> str:
+    """Build one libmseed source-id glob that selects every record of ``ids``.
+
+    The glob keeps each character the ids share and puts ``?`` where they
+    differ, so libmseed skips the records of other channels without decoding
+    their samples. It may select a few more channels than ``ids`` (``BH1``
+    beside ``BHZ`` and ``BHN``); callers ignore those.
+    """
+    if not ids:
+        raise ValueError("record_selection needs at least one SEED id")
+
+    merged = [_merge_codes([getattr(i, kind) for i in ids]) for kind in CODE_KINDS]
+    network, station, location, channel = merged
+    if len(channel) == 3:
+        channel_part = "_".join(channel)
+    else:
+        channel_part = "*"
+    return f"FDSN:{network}_{station}_{location}_{channel_part}"
+
+
+def _merge_codes(codes: list[str]) -> str:
+    """Merge codes position by position into a glob (``?`` where they differ)."""
+    lengths = {len(code) for code in codes}
+    if len(lengths) != 1:
+        return "*"
+    return "".join(
+        chars[0] if len(set(chars)) == 1 else "?" for chars in zip(*codes, strict=True)
+    )
+
+
+def _split_items(value: object, kind: str) -> list[str]:
+    if isinstance(value, str):
+        # Two spaces are a valid blank location, so split before stripping.
+        return value.split(",")
+    if isinstance(value, bool) or isinstance(value, int | float):
+        raise InvalidRequestError(
+            f"invalid {kind}={value!r}: SEED codes are strings; a number has lost "
+            f"its leading zeros (give {kind}='00', not 0). Read CSV tables with "
+            "dtype=str to keep codes intact"
+        )
+    if isinstance(value, Iterable):
+        items = list(value)
+        for item in items:
+            if not isinstance(item, str):
+                raise InvalidRequestError(
+                    f"invalid {kind} code {item!r} in {value!r}: every code must "
+                    "be a string such as '00'"
+                )
+        return items
+    raise InvalidRequestError(
+        f"invalid {kind}={value!r}: expected a string such as 'BHZ,BHN' or a "
+        "list of strings"
+    )
+
+
+def _normalise_one(item: str, kind: str) -> str:
+    if kind == "location" and item in _BLANK_LOCATIONS:
+        return ""
+
+    code = item.strip().upper()
+    if kind == "location":
+        code = _blank_location(code)
+    elif code == "":
+        raise InvalidRequestError(
+            f"invalid {kind}: empty code in {item!r}; only the location code may "
+            "be blank. Use '*' to select every code"
+        )
+
+    if not _VALID_CHARACTERS.match(code):
+        raise InvalidRequestError(
+            f"invalid {kind} code {item!r}: SEED codes use letters, digits and "
+            "the wildcards '?' and '*'"
+        )
+
+    length = len(code.replace("*", ""))
+    if length > _MAX_LENGTH[kind]:
+        raise InvalidRequestError(
+            f"invalid {kind} code {item!r}: longer than {_MAX_LENGTH[kind]} characters"
+        )
+    return code
+
+
+def _blank_location(code: str) -> str:
+    return "" if code.strip() in ("", "--") else code
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))

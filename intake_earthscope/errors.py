@@ -1,0 +1,66 @@
+"""Exception and warning classes of intake-earthscope.
+
+Every error the package raises derives from :class:`EarthScopeError` and from
+the builtin that matches its meaning, so ``except FileNotFoundError`` or
+``except ValueError`` keep working for callers who do not know this package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDeniedError",
+    "ArchiveLayoutError",
+    "CatalogError",
+    "DecodeError",
+    "EarthScopeError",
+    "IntakeEarthScopeWarning",
+    "InvalidRequestError",
+    "MixedSamplingRateError",
+    "NoMatchingChannelError",
+    "ObjectNotFoundError",
+    "ReadOutcomeWarning",
+]
+
+
+class EarthScopeError(Exception):
+    """Base class of every error raised by intake-earthscope."""
+
+
+class InvalidRequestError(EarthScopeError, ValueError):
+    """A request parameter is invalid; raised before any I/O."""
+
+
+class MixedSamplingRateError(InvalidRequestError):
+    """The requested channels do not share one sampling rate."""
+
+
+class CatalogError(EarthScopeError, ValueError):
+    """A collection description in the catalog YAML is incomplete or invalid."""
+
+
+class ArchiveLayoutError(EarthScopeError, LookupError):
+    """A listed key or object does not follow the collection's layout."""
+
+
+class ObjectNotFoundError(EarthScopeError, FileNotFoundError):
+    """An object the request needs does not exist in the archive."""
+
+
+class NoMatchingChannelError(EarthScopeError, LookupError):
+    """An object exists but holds none of the requested channels."""
+
+
+class DecodeError(EarthScopeError, ValueError):
+    """An object's bytes are not valid miniSEED."""
+
+
+class AccessDeniedError(EarthScopeError, PermissionError):
+    """The archive rejected a request for lack of permission."""
+
+
+class IntakeEarthScopeWarning(UserWarning):
+    """Base class of the warnings intake-earthscope emits."""
+
+
+class ReadOutcomeWarning(IntakeEarthScopeWarning):
+    """An object could not be read and ``errors="warn"`` was set."""

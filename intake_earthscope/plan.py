@@ -1,0 +1,461 @@
+"""Plan a request: traces, common sampling rate, time grid and read units.
+
+The plan is computed once on the client, from listings and record headers
+only, and holds everything the dask graph needs: each unit is one object key
+and the grid indices its chunk covers, so tasks carry keys, never files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from intake_earthscope.codes import CODE_KINDS, SeedId, has_wildcard, matches
+from intake_earthscope.collection import Collection
+from intake_earthscope.decode import Grid
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    DecodeError,
+    InvalidRequestError,
+    MixedSamplingRateError,
+    ObjectNotFoundError,
+)
+from intake_earthscope.locate import ObjectRef, group_by, locate_objects
+from intake_earthscope.probe import scan_headers
+from intake_earthscope.request import WaveformRequest
+from intake_earthscope.storage import StorageSpec
+from intake_earthscope.timeutil import NS_PER_DAY, days_between, format_ns
+
+__all__ = ["Plan", "make_plan", "nominal_rate"]
+
+logger = logging.getLogger(__name__)
+
+_PROBE_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to build the lazy dataset of one request.
+
+    Attributes
+    ----------
+    collection : Collection
+        The collection read.
+    spec : StorageSpec
+        Where its objects live (no secrets).
+    request : WaveformRequest
+        The normalised request.
+    traces : tuple of SeedId
+        Rows of the ``waveform`` variable, grouped by object.
+    groups : tuple of (int, int)
+        Row ranges of ``traces`` that share objects (one station for
+        station-day objects, one channel for channel-day objects).
+    header_rates : dict
+        Header sampling rate per trace id (from headers or metadata).
+    rate : float
+        Grid sampling rate in Hz.
+    grid : Grid
+        The time grid.
+    days : tuple of int
+        Start of the UTC day of each time chunk.
+    bounds : tuple of int
+        Grid index where each time chunk starts, plus ``grid.size``.
+    keys : tuple of tuple
+        Object key per group and day; ``None`` where a listing showed that
+        the object does not exist.
+    neighbour_keys : tuple
+        Key of the object of the day before the first chunk, per group.
+    """
+
+    collection: Collection
+    spec: StorageSpec
+    request: WaveformRequest
+    traces: tuple[SeedId, ...]
+    groups: tuple[tuple[int, int], ...]
+    header_rates: Mapping[str, float]
+    rate: float
+    grid: Grid
+    days: tuple[int, ...]
+    bounds: tuple[int, ...]
+    keys: tuple[tuple[str | None, ...], ...]
+    neighbour_keys: tuple[str | None, ...]
+
+    @property
+    def chunk_widths(self) -> tuple[int, ...]:
+        """Number of grid samples in each time chunk."""
+        return tuple(b - a for a, b in itertools.pairwise(self.bounds))
+
+    @property
+    def group_sizes(self) -> tuple[int, ...]:
+        """Number of traces in each group (the chunks along ``trace``)."""
+        return tuple(stop - start for start, stop in self.groups)
+
+    def object_keys(self) -> list[str]:
+        """List every object key the plan reads, neighbours included."""
+        keys = [key for row in self.keys for key in row if key]
+        keys += [key for key in self.neighbour_keys if key]
+        return keys
+
+
+def make_plan(
+    request: WaveformRequest,
+    collection: Collection,
+    spec: StorageSpec,
+    tier_name: str | None = None,
+    inventory: Any = None,
+) -> Plan:
+    """Resolve ``request`` against ``collection`` into a :class:`Plan`.
+
+    Raises
+    ------
+    InvalidRequestError
+        If no trace matches, or the traces do not share one rate.
+    ObjectNotFoundError
+        If no object of the request exists, so nothing tells the rate.
+    """
+    template = collection.template(collection.tier(tier_name))
+    objects = locate_objects(request, collection, spec, template)
+    by_group = _group_objects(objects, collection)
+    if not by_group:
+        raise ObjectNotFoundError(_nothing_found_message(request, collection, spec))
+
+    traces, rates = _traces_and_rates(request, collection, spec, by_group, inventory)
+    traces, rate = _pick_rate(request, traces, rates)
+    grid = _make_grid(request, rate)
+
+    ordered = sorted(
+        traces, key=lambda seed_id: (_group_of(seed_id, collection), seed_id)
+    )
+    groups, group_keys = _row_groups(ordered, collection)
+    days, bounds = _chunk_bounds(request, grid)
+    keys, neighbours = _unit_keys(group_keys, by_group, days)
+
+    logger.info(
+        "planned %d traces at %s Hz over %d days from %d objects of %s",
+        len(ordered),
+        rate,
+        len(days),
+        sum(1 for row in keys for key in row if key),
+        collection.name,
+    )
+    return Plan(
+        collection=collection,
+        spec=spec,
+        request=request,
+        traces=tuple(ordered),
+        groups=groups,
+        header_rates={str(seed_id): rates[seed_id] for seed_id in ordered},
+        rate=rate,
+        grid=grid,
+        days=days,
+        bounds=bounds,
+        keys=keys,
+        neighbour_keys=neighbours,
+    )
+
+
+def nominal_rate(rate: float, tolerance: float) -> float:
+    """Snap a header rate to the whole rate or period it stands for.
+
+    Header rates such as 199.999938 or 100.000008 come from the float
+    representation in the record header; within ``tolerance`` they snap to
+    200 and 100 (and periods such as 10.0000003 s to 0.1 Hz).
+    """
+    if rate >= 1:
+        candidate = float(round(rate))
+    else:
+        candidate = 1.0 / round(1.0 / rate)
+    if candidate > 0 and abs(candidate - rate) <= tolerance * candidate:
+        return candidate
+    return rate
+
+
+def _group_of(seed_id: SeedId, collection: Collection) -> tuple[str, ...]:
+    if collection.per_channel:
+        return (seed_id.network, seed_id.station, seed_id.location, seed_id.channel)
+    return (seed_id.network, seed_id.station)
+
+
+def _group_objects(
+    objects: list[ObjectRef], collection: Collection
+) -> dict[tuple[str, ...], list[ObjectRef]]:
+    fields = CODE_KINDS if collection.per_channel else ("network", "station")
+    groups = group_by(objects, fields)
+    for refs in groups.values():
+        refs.sort(key=lambda ref: ref.day_ns)
+    return groups
+
+
+def _traces_and_rates(
+    request: WaveformRequest,
+    collection: Collection,
+    spec: StorageSpec,
+    by_group: dict[tuple[str, ...], list[ObjectRef]],
+    inventory: Any,
+) -> tuple[list[SeedId], dict[SeedId, float]]:
+    if inventory is not None:
+        return _from_inventory(request, by_group, inventory)
+
+    wanted = {group: _known_ids(group, request, collection) for group in by_group}
+    exact = all(ids is not None for ids in wanted.values())
+    if exact and request.sampling_rate is not None:
+        traces = [seed_id for ids in wanted.values() for seed_id in ids or ()]
+        return traces, dict.fromkeys(traces, request.sampling_rate)
+
+    return _probe_groups(request, spec, by_group, wanted)
+
+
+def _known_ids(
+    group: tuple[str, ...], request: WaveformRequest, collection: Collection
+) -> list[SeedId] | None:
+    """Return the trace ids of a group without I/O, or None if headers must tell."""
+    if collection.per_channel:
+        return [SeedId(*group)]
+    patterns = request.location + request.channel
+    if any(has_wildcard(pattern) for pattern in patterns):
+        return None
+    return [
+        SeedId(group[0], group[1], location, channel)
+        for location, channel in itertools.product(request.location, request.channel)
+    ]
+
+
+def _probe_groups(
+    request: WaveformRequest,
+    spec: StorageSpec,
+    by_group: dict[tuple[str, ...], list[ObjectRef]],
+    wanted: dict[tuple[str, ...], list[SeedId] | None],
+) -> tuple[list[SeedId], dict[SeedId, float]]:
+    patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
+    groups = list(by_group)
+
+    def probe(group: tuple[str, ...]) -> dict[SeedId, float]:
+        return _probe_group(request, spec, by_group[group], patterns, wanted[group])
+
+    with ThreadPoolExecutor(max_workers=min(_PROBE_THREADS, len(groups))) as pool:
+        found = dict(zip(groups, pool.map(probe, groups), strict=True))
+
+    traces: list[SeedId] = []
+    rates: dict[SeedId, float] = {}
+    for group in groups:
+        ids = wanted[group]
+        rates.update(found[group])
+        traces.extend(ids if ids is not None else sorted(found[group]))
+    return traces, rates
+
+
+def _probe_group(
+    request: WaveformRequest,
+    spec: StorageSpec,
+    refs: list[ObjectRef],
+    patterns: dict[str, tuple[str, ...]],
+    wanted: list[SeedId] | None,
+) -> dict[SeedId, float]:
+    """Scan headers of the group's objects, in day order, until one answers."""
+    in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
+    for ref in in_request or refs:
+        try:
+            scan = scan_headers(spec, ref.key, patterns, set(wanted or ()) or None)
+        except ObjectNotFoundError:
+            logger.debug("probe: %s not found, trying the next day", ref.key)
+            continue
+        except (AccessDeniedError, DecodeError):
+            raise
+        if scan.rates:
+            return scan.rates
+    return {}
+
+
+def _from_inventory(
+    request: WaveformRequest,
+    by_group: dict[tuple[str, ...], list[ObjectRef]],
+    inventory: Any,
+) -> tuple[list[SeedId], dict[SeedId, float]]:
+    """Take trace ids and rates from an obspy Inventory (or StationXML path)."""
+    if isinstance(inventory, str):
+        import obspy
+
+        inventory = obspy.read_inventory(inventory)
+
+    rates: dict[SeedId, float] = {}
+    for network in inventory:
+        for station in network:
+            for channel in station:
+                seed_id = SeedId(
+                    network.code, station.code, channel.location_code, channel.code
+                )
+                if _inventory_match(seed_id, channel, request, by_group):
+                    rates.setdefault(seed_id, float(channel.sample_rate))
+    return sorted(rates), rates
+
+
+def _inventory_match(
+    seed_id: SeedId, channel: Any, request: WaveformRequest, by_group: dict
+) -> bool:
+    for kind in CODE_KINDS:
+        if not matches(getattr(seed_id, kind), request.codes(kind)):
+            return False
+    if not channel.sample_rate:
+        return False
+    if channel.start_date is not None and channel.start_date.ns >= request.end_ns:
+        return False
+    if channel.end_date is not None and channel.end_date.ns <= request.start_ns:
+        return False
+    return any(group[:2] == seed_id.station_key for group in by_group)
+
+
+def _pick_rate(
+    request: WaveformRequest, traces: list[SeedId], rates: dict[SeedId, float]
+) -> tuple[list[SeedId], float]:
+    known = {seed_id: rates[seed_id] for seed_id in traces if seed_id in rates}
+    if not traces:
+        raise InvalidRequestError(
+            f"no channel matches location={','.join(request.location)!r} "
+            f"channel={','.join(request.channel)!r} in the objects found; "
+            "check the codes"
+        )
+    if not known:
+        raise ObjectNotFoundError(
+            "none of the objects of the request could be read to learn the "
+            f"sampling rate of {', '.join(map(str, traces))}; pass "
+            "sampling_rate= or check that data exist"
+        )
+
+    clusters = _rate_clusters(known, request)
+    if request.sampling_rate is not None:
+        return _select_rate(request, traces, known, clusters)
+    if len(clusters) > 1:
+        raise MixedSamplingRateError(_mixed_rates_message(clusters))
+
+    rate = nominal_rate(next(iter(clusters)), request.rate_tolerance)
+    return traces, rate
+
+
+def _rate_clusters(
+    known: dict[SeedId, float], request: WaveformRequest
+) -> dict[float, list[SeedId]]:
+    clusters: dict[float, list[SeedId]] = {}
+    for seed_id, rate in sorted(known.items(), key=lambda item: item[1]):
+        for representative in clusters:
+            if request.rates_agree(representative, rate):
+                clusters[representative].append(seed_id)
+                break
+        else:
+            clusters[rate] = [seed_id]
+    return clusters
+
+
+def _select_rate(
+    request: WaveformRequest,
+    traces: list[SeedId],
+    known: dict[SeedId, float],
+    clusters: dict[float, list[SeedId]],
+) -> tuple[list[SeedId], float]:
+    picked = request.sampling_rate
+    assert picked is not None
+    kept = [
+        seed_id
+        for seed_id in traces
+        if seed_id not in known or request.rates_agree(known[seed_id], picked)
+    ]
+    if not any(seed_id in known for seed_id in kept):
+        raise InvalidRequestError(
+            f"no channel of the request is sampled at sampling_rate={picked} Hz; "
+            + _mixed_rates_message(clusters)
+        )
+    dropped = len(traces) - len(kept)
+    if dropped:
+        logger.info("sampling_rate=%s left out %d channels", picked, dropped)
+    return kept, nominal_rate(picked, request.rate_tolerance)
+
+
+def _mixed_rates_message(clusters: dict[float, list[SeedId]]) -> str:
+    lines = [
+        f"  {rate:g} Hz: {', '.join(map(str, ids[:6]))}"
+        + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+        for rate, ids in clusters.items()
+    ]
+    choices = " or ".join(f"sampling_rate={rate:g}" for rate in clusters)
+    return (
+        "the requested channels have different sampling rates:\n"
+        + "\n".join(lines)
+        + f"\npick one with {choices}, or narrow channel= (for example 'BH?')"
+    )
+
+
+def _make_grid(request: WaveformRequest, rate: float) -> Grid:
+    step_ns = 1e9 / rate
+    size = math.ceil((request.end_ns - request.start_ns) / step_ns - 1e-9)
+    return Grid(request.start_ns, step_ns, max(size, 1))
+
+
+def _row_groups(
+    traces: Sequence[SeedId], collection: Collection
+) -> tuple[tuple[tuple[int, int], ...], list[tuple[str, ...]]]:
+    groups: list[tuple[int, int]] = []
+    keys: list[tuple[str, ...]] = []
+    for key, members in itertools.groupby(
+        enumerate(traces), key=lambda item: _group_of(item[1], collection)
+    ):
+        rows = [row for row, _ in members]
+        groups.append((rows[0], rows[-1] + 1))
+        keys.append(key)
+    return tuple(groups), keys
+
+
+def _chunk_bounds(
+    request: WaveformRequest, grid: Grid
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    days = days_between(request.start_ns, request.end_ns)
+    bounds = [0]
+    for day in days[1:]:
+        bounds.append(grid.first_index_at_or_after(day))
+    bounds.append(grid.size)
+
+    # A rate coarser than a day can leave a chunk empty: drop those days.
+    kept = [i for i in range(len(days)) if bounds[i + 1] > bounds[i]]
+    return (
+        tuple(days[i] for i in kept),
+        tuple([bounds[i] for i in kept] + [grid.size]),
+    )
+
+
+def _unit_keys(
+    group_keys: list[tuple[str, ...]],
+    by_group: dict[tuple[str, ...], list[ObjectRef]],
+    days: tuple[int, ...],
+) -> tuple[tuple[tuple[str | None, ...], ...], tuple[str | None, ...]]:
+    keys = []
+    neighbours = []
+    for group in group_keys:
+        refs = {ref.day_ns: ref.key for ref in by_group.get(group[:4], [])}
+        if not refs:
+            refs = _station_refs(group, by_group)
+        keys.append(tuple(refs.get(day) for day in days))
+        neighbours.append(refs.get(days[0] - NS_PER_DAY))
+    return tuple(keys), tuple(neighbours)
+
+
+def _station_refs(
+    group: tuple[str, ...], by_group: dict[tuple[str, ...], list[ObjectRef]]
+) -> dict[int, str]:
+    for key, refs in by_group.items():
+        if key[:2] == group[:2]:
+            return {ref.day_ns: ref.key for ref in refs}
+    return {}
+
+
+def _nothing_found_message(
+    request: WaveformRequest, collection: Collection, spec: StorageSpec
+) -> str:
+    codes = ".".join(",".join(request.codes(kind)) or "--" for kind in CODE_KINDS)
+    return (
+        f"no object of {collection.name} matches {codes} between "
+        f"{format_ns(request.start_ns)} and {format_ns(request.end_ns)} on "
+        f"{spec.describe()}; check the codes and dates, or the tier"
+    )

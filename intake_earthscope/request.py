@@ -1,0 +1,156 @@
+"""The waveform request: user parameters checked and normalised before any I/O."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from intake_earthscope.codes import parse_codes
+from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.timeutil import format_ns, parse_time
+
+__all__ = ["ERROR_POLICIES", "WaveformRequest"]
+
+ERROR_POLICIES = ("raise", "warn", "ignore")
+
+# Header rates of one channel differ in the 6th to 8th significant digit
+# (100.0 against 100.000008); libmseed merges records whose rates agree to
+# within this relative tolerance, and so does this package by default.
+DEFAULT_RATE_TOLERANCE = 1e-4
+
+_LONGEST_REQUEST_DAYS = 366 * 20
+
+
+@dataclass(frozen=True)
+class WaveformRequest:
+    """A normalised waveform request.
+
+    Attributes
+    ----------
+    network, station, location, channel : tuple of str
+        Upper-case code patterns (wildcards ``?`` and ``*``); the blank
+        location is ``""``.
+    start_ns, end_ns : int
+        Window ``[start, end)`` in nanoseconds since 1970 UTC.
+    sampling_rate : float or None
+        Rate the caller picked; ``None`` means the channels' common rate.
+    rate_tolerance : float
+        Relative difference under which two rates count as one.
+    errors : {"raise", "warn", "ignore"}
+        What to do about objects that are missing or unreadable.
+    """
+
+    network: tuple[str, ...]
+    station: tuple[str, ...]
+    location: tuple[str, ...]
+    channel: tuple[str, ...]
+    start_ns: int
+    end_ns: int
+    sampling_rate: float | None = None
+    rate_tolerance: float = DEFAULT_RATE_TOLERANCE
+    errors: str = "raise"
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        network: object = None,
+        station: object = None,
+        location: object = None,
+        channel: object = None,
+        start: object = None,
+        end: object = None,
+        sampling_rate: object = None,
+        rate_tolerance: object = DEFAULT_RATE_TOLERANCE,
+        errors: object = "raise",
+    ) -> WaveformRequest:
+        """Check and normalise user parameters.
+
+        Raises
+        ------
+        InvalidRequestError
+            Naming the parameter, the bad value and the fix.
+        """
+        start_ns = parse_time(start, "start")
+        end_ns = parse_time(end, "end")
+        if end_ns <= start_ns:
+            raise InvalidRequestError(
+                f"invalid time window: end={format_ns(end_ns)} is not after "
+                f"start={format_ns(start_ns)} (end is exclusive)"
+            )
+        days = (end_ns - start_ns) / 86_400e9
+        if days > _LONGEST_REQUEST_DAYS:
+            raise InvalidRequestError(
+                f"invalid time window: {days:.0f} days is longer than "
+                f"{_LONGEST_REQUEST_DAYS} days; split the request"
+            )
+
+        if errors not in ERROR_POLICIES:
+            raise InvalidRequestError(
+                f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
+            )
+
+        return cls(
+            network=_required_codes(network, "network"),
+            station=_required_codes(station, "station"),
+            location=parse_codes("*" if location is None else location, "location"),
+            channel=parse_codes("*" if channel is None else channel, "channel"),
+            start_ns=start_ns,
+            end_ns=end_ns,
+            sampling_rate=_optional_rate(sampling_rate),
+            rate_tolerance=_tolerance(rate_tolerance),
+            errors=str(errors),
+        )
+
+    def codes(self, kind: str) -> tuple[str, ...]:
+        """Return the patterns of one code kind."""
+        return getattr(self, kind)
+
+    def rates_agree(self, first: float, second: float) -> bool:
+        """Return whether two rates count as one under the tolerance."""
+        return abs(first - second) <= self.rate_tolerance * max(first, second)
+
+
+def _required_codes(value: object, kind: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        raise InvalidRequestError(
+            f"missing {kind}: give a code such as 'IU', a comma list, or '*' "
+            "(a wildcard lists the archive)"
+        )
+    return parse_codes(value, kind)
+
+
+def _optional_rate(value: object) -> float | None:
+    if value is None or value == "" or value == "None":
+        return None
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"invalid sampling_rate={value!r}: expected samples per second, "
+            "such as 40 or 0.1"
+        ) from error
+    if rate == 0:
+        # Zero is the catalog default: take the channels' common rate.
+        return None
+    if not math.isfinite(rate) or rate < 0:
+        raise InvalidRequestError(
+            f"invalid sampling_rate={value!r}: must be a positive number of "
+            "samples per second"
+        )
+    return rate
+
+
+def _tolerance(value: object) -> float:
+    try:
+        tolerance = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"invalid rate_tolerance={value!r}: expected a relative tolerance "
+            "such as 1e-4"
+        ) from error
+    if not 0 <= tolerance < 0.5:
+        raise InvalidRequestError(
+            f"invalid rate_tolerance={value!r}: must be at least 0 and below 0.5"
+        )
+    return tolerance

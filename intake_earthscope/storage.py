@@ -1,0 +1,274 @@
+"""Storage access: picklable specs, filesystems, ranged reads and listings.
+
+A :class:`StorageSpec` is what travels in the dask graph: protocol, bucket,
+region and the caller's ``storage_options``. Each process turns it into an
+fsspec filesystem of its own. Transport errors are translated to this
+package's exceptions here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import fsspec
+from dask.base import tokenize
+
+from intake_earthscope.collection import Tier
+from intake_earthscope.errors import AccessDeniedError, ObjectNotFoundError
+
+__all__ = [
+    "StorageSpec",
+    "clear_listing_cache",
+    "list_directories",
+    "list_directory",
+    "read_bytes",
+]
+
+logger = logging.getLogger(__name__)
+
+LISTING_TTL_SECONDS = 3600.0
+_LISTING_THREADS = 8
+
+_listing_cache: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
+_listing_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Everything a process needs to open a tier's objects; no secrets.
+
+    Attributes
+    ----------
+    protocol : str
+        fsspec protocol: ``"s3"`` or ``"file"`` (or any fsspec protocol for a
+        mirror given with ``root=``).
+    root : str
+        Bucket (or access point alias) or directory that keys are relative to.
+    region : str or None
+        Region the S3 requests are signed for.
+    anonymous : bool
+        Whether S3 requests go unsigned.
+    endpoint_url : str or None
+        S3 endpoint taken from ``AWS_ENDPOINT_URL_S3`` where the caller set it,
+        so that workers without that variable reach the same server.
+    storage_options : mapping
+        The caller's options, passed to fsspec untouched (they win over every
+        default above).
+    tier : str
+        Name of the tier, for messages and provenance.
+    """
+
+    protocol: str
+    root: str
+    region: str | None = None
+    anonymous: bool = True
+    endpoint_url: str | None = None
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    tier: str = ""
+
+    @classmethod
+    def for_tier(
+        cls,
+        tier: Tier,
+        storage_options: Mapping[str, Any] | None = None,
+        root: str | None = None,
+    ) -> StorageSpec:
+        """Build the spec of ``tier``, or of a mirror at ``root`` with its layout."""
+        options = dict(storage_options or {})
+        if root is not None:
+            return cls._for_root(root, options, tier.name)
+
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
+            "AWS_ENDPOINT_URL"
+        )
+        return cls(
+            protocol=tier.protocol,
+            root=tier.bucket.rstrip("/"),
+            region=tier.region,
+            anonymous=tier.access == "anonymous",
+            endpoint_url=endpoint if tier.protocol == "s3" else None,
+            storage_options=options,
+            tier=tier.name,
+        )
+
+    @classmethod
+    def _for_root(cls, root: str, options: dict[str, Any], tier: str) -> StorageSpec:
+        parts = urlsplit(root)
+        if parts.scheme in ("", "file"):
+            path = parts.path if parts.scheme else root
+            return cls("file", os.path.abspath(path).rstrip("/"), tier=tier)
+
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+        anonymous = "key" not in options and "anon" not in options
+        return cls(
+            protocol=parts.scheme,
+            root=(parts.netloc + parts.path).rstrip("/"),
+            anonymous=anonymous,
+            endpoint_url=endpoint if parts.scheme == "s3" else None,
+            storage_options=options,
+            tier=tier,
+        )
+
+    def path(self, key: str) -> str:
+        """Return the full fsspec path of ``key``."""
+        return f"{self.root}/{key}" if key else self.root
+
+    def url(self, key: str) -> str:
+        """Return a URL of ``key`` for provenance records (never signed)."""
+        if self.protocol == "file":
+            return f"file://{self.path(key)}"
+        return f"{self.protocol}://{self.path(key)}"
+
+    def filesystem(self) -> fsspec.AbstractFileSystem:
+        """Return this process's filesystem for the spec (cached by fsspec)."""
+        return fsspec.filesystem(self.protocol, **self.fsspec_options())
+
+    def fsspec_options(self) -> dict[str, Any]:
+        """Merge the defaults with the caller's ``storage_options``."""
+        if self.protocol != "s3":
+            return dict(self.storage_options)
+
+        options: dict[str, Any] = {}
+        if self.anonymous and "key" not in self.storage_options:
+            options["anon"] = True
+        client_kwargs: dict[str, Any] = {}
+        if self.region:
+            client_kwargs["region_name"] = self.region
+        if self.endpoint_url and "endpoint_url" not in self.storage_options:
+            client_kwargs["endpoint_url"] = self.endpoint_url
+
+        user = dict(self.storage_options)
+        client_kwargs.update(user.pop("client_kwargs", {}) or {})
+        options.update(user)
+        options["client_kwargs"] = client_kwargs
+        return options
+
+    @property
+    def identity(self) -> str:
+        """Deterministic token of the spec, used as a cache key."""
+        return tokenize(
+            self.protocol,
+            self.root,
+            self.region,
+            self.anonymous,
+            self.endpoint_url,
+            sorted(self.storage_options.items(), key=str),
+        )
+
+    def describe(self) -> str:
+        """Describe where the tier lives, for error messages."""
+        where = f"{self.protocol}://{self.root}"
+        if self.region:
+            where += f" (region {self.region})"
+        return where
+
+
+def read_bytes(
+    spec: StorageSpec, key: str, start: int | None = None, end: int | None = None
+) -> bytes:
+    """Fetch an object, or the byte range ``[start, end)`` of it.
+
+    Raises
+    ------
+    ObjectNotFoundError
+        If the object does not exist.
+    AccessDeniedError
+        If the storage rejected the request for lack of permission.
+    """
+    fs = spec.filesystem()
+    path = spec.path(key)
+    logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
+    try:
+        return fs.cat_file(path, start=start, end=end)
+    except FileNotFoundError as error:
+        raise ObjectNotFoundError(
+            f"object not found: {spec.url(key)} (tier {spec.tier!r})"
+        ) from error
+    except PermissionError as error:
+        raise AccessDeniedError(
+            f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
+            f"{spec.tier!r}: check the credentials or storage_options for this "
+            "tier"
+        ) from error
+
+
+def object_size(spec: StorageSpec, key: str) -> int:
+    """Return the size in bytes of an object (translating transport errors)."""
+    fs = spec.filesystem()
+    try:
+        return int(fs.size(spec.path(key)))
+    except FileNotFoundError as error:
+        raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
+    except PermissionError as error:
+        raise AccessDeniedError(
+            f"access denied reading {spec.url(key)} on {spec.describe()}"
+        ) from error
+
+
+def list_directory(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
+    """List the entry names directly under ``prefix`` (cached per process).
+
+    A missing directory lists as empty. Directory names come back without
+    their trailing slash.
+    """
+    cache_key = (spec.identity, prefix)
+    now = time.monotonic()
+    with _listing_lock:
+        cached = _listing_cache.get(cache_key)
+    if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
+        return cached[1]
+
+    names = _list_uncached(spec, prefix)
+    with _listing_lock:
+        _listing_cache[cache_key] = (now, names)
+    return names
+
+
+def list_directories(
+    spec: StorageSpec, prefixes: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """List several prefixes concurrently; return names per prefix."""
+    unique = list(dict.fromkeys(prefixes))
+    if len(unique) <= 1:
+        return {prefix: list_directory(spec, prefix) for prefix in unique}
+
+    with ThreadPoolExecutor(max_workers=min(_LISTING_THREADS, len(unique))) as pool:
+        results = pool.map(lambda prefix: list_directory(spec, prefix), unique)
+        return dict(zip(unique, results, strict=True))
+
+
+def clear_listing_cache() -> None:
+    """Forget every cached listing of this process."""
+    with _listing_lock:
+        _listing_cache.clear()
+
+
+def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
+    fs = spec.filesystem()
+    path = spec.path(prefix.rstrip("/"))
+    logger.debug("listing %s", spec.url(prefix))
+    try:
+        entries = fs.ls(path, detail=False, refresh=True)
+    except FileNotFoundError:
+        return ()
+    except PermissionError as error:
+        raise AccessDeniedError(
+            f"access denied listing {spec.url(prefix)} on {spec.describe()}, "
+            f"tier {spec.tier!r}: check the credentials or storage_options"
+        ) from error
+
+    base = path.rstrip("/") + "/"
+    names = []
+    for entry in entries:
+        entry = entry.rstrip("/")
+        if entry.startswith(base):
+            names.append(entry[len(base) :])
+    return tuple(sorted(names))
