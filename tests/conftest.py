@@ -1,0 +1,111 @@
+"""Shared fixtures: a loopback S3 server process, AWS isolation, real data paths.
+
+The S3 server is moto's, run in a child process bound to 127.0.0.1 on a
+port the operating system picks. Every test gets an empty server and an
+empty listing cache.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import obspy
+import pytest
+import yaml
+
+from intake_earthscope.storage import clear_listing_cache
+from intake_earthscope.testing import (
+    LoopbackS3,
+    create_bucket,
+    isolated_aws_environment,
+    put_public_object,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOGS = REPO / "catalogs"
+SHARED_DATA = REPO.parent / "shared" / "data"
+OBSPY_MSEED_DATA = Path(obspy.__file__).parent / "io" / "mseed" / "tests" / "data"
+OBSPY_CORE_DATA = Path(obspy.__file__).parent / "core" / "tests" / "data"
+
+# intake 2.0.9 warns about shell commands for every string parameter default.
+warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
+
+
+@pytest.fixture(scope="session")
+def aws_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Throw-away AWS credentials, blank config files, no metadata lookups."""
+    with isolated_aws_environment(tmp_path_factory.mktemp("aws")):
+        yield
+
+
+@pytest.fixture(scope="session")
+def s3_process(aws_isolation: None) -> Iterator[LoopbackS3]:
+    """One moto server process for the whole session."""
+    with LoopbackS3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_process: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> LoopbackS3:
+    """An empty S3 server that every collection reaches through the endpoint
+    variable ``AWS_ENDPOINT_URL_S3``, as a user's mirror would be reached."""
+    s3_process.reset()
+    clear_listing_cache()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_process.endpoint_url)
+    return s3_process
+
+
+@pytest.fixture(autouse=True)
+def _fresh_listing_cache() -> None:
+    clear_listing_cache()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real recordings beside the repository; skip where they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real recordings not found at {SHARED_DATA} (a user's clone)")
+    return SHARED_DATA
+
+
+def collection_spec(archive: str) -> dict[str, Any]:
+    """Return the ``collection:`` mapping of an archive's shipped catalog."""
+    text = (CATALOGS / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["miniseed"]["args"]["collection"]
+
+
+def bucket_of(archive: str, tier: str = "open") -> tuple[str, str]:
+    """Return (bucket, region) of an archive tier from the shipped catalog."""
+    spec = collection_spec(archive)["tiers"][tier]
+    return spec["bucket"], spec["region"]
+
+
+def publish(
+    server: LoopbackS3, archive: str, objects: dict[str, bytes], tier: str = "open"
+) -> None:
+    """Create the archive's bucket on ``server`` and store public objects."""
+    bucket, region = bucket_of(archive, tier)
+    client = server.client(region)
+    existing = {entry["Name"] for entry in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        create_bucket(client, bucket, region)
+    for key, data in objects.items():
+        put_public_object(client, bucket, key, data)
+
+
+def mirror(root: Path, objects: dict[str, bytes]) -> Path:
+    """Write objects under a local directory with the archive's key layout."""
+    for key, data in objects.items():
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def environment_without_endpoint() -> dict[str, str]:
+    """Return the current environment minus the S3 endpoint variable."""
+    return {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_S3"}
