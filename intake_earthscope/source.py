@@ -17,6 +17,7 @@ from intake.source.base import DataSource, Schema
 from intake_earthscope import __version__
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import Collection
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.dataset import build_dataset
 from intake_earthscope.plan import Plan, make_plan
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, WaveformRequest
@@ -126,6 +127,15 @@ class MiniseedSource(DataSource):
     def request(self) -> WaveformRequest:
         """The checked request; raises if a required parameter is missing."""
         if self._request is None:
+            missing = [
+                name for name in _REQUIRED if self._arguments[name] in (None, "")
+            ]
+            if missing:
+                raise InvalidRequestError(
+                    f"missing {', '.join(missing)}: pass them to the entry, for "
+                    "example entry(network='IU', station='ANMO', "
+                    "start='2024-01-01', end='2024-01-02')"
+                )
             self._request = WaveformRequest.build(**self._arguments)
         return self._request
 
