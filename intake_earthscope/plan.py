@@ -330,7 +330,11 @@ def _pick_rate(
     if request.sampling_rate is not None:
         return _select_rate(request, traces, known, clusters)
     if len(clusters) > 1:
-        raise MixedSamplingRateError(_mixed_rates_message(clusters))
+        raise MixedSamplingRateError(
+            _rates_message(
+                "the requested channels have different sampling rates", clusters
+            )
+        )
 
     rate = nominal_rate(next(iter(clusters)), request.rate_tolerance)
     return traces, rate
@@ -366,7 +370,7 @@ def _select_rate(
     if not any(seed_id in known for seed_id in kept):
         raise InvalidRequestError(
             f"no channel of the request is sampled at sampling_rate={picked} Hz; "
-            + _mixed_rates_message(clusters)
+            + _rates_message("the channels found are sampled at", clusters)
         )
     dropped = len(traces) - len(kept)
     if dropped:
@@ -374,7 +378,7 @@ def _select_rate(
     return kept, nominal_rate(picked, request.rate_tolerance)
 
 
-def _mixed_rates_message(clusters: dict[float, list[SeedId]]) -> str:
+def _rates_message(heading: str, clusters: dict[float, list[SeedId]]) -> str:
     lines = [
         f"  {rate:g} Hz: {', '.join(map(str, ids[:6]))}"
         + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
@@ -382,7 +386,7 @@ def _mixed_rates_message(clusters: dict[float, list[SeedId]]) -> str:
     ]
     choices = " or ".join(f"sampling_rate={rate:g}" for rate in clusters)
     return (
-        "the requested channels have different sampling rates:\n"
+        f"{heading}:\n"
         + "\n".join(lines)
         + f"\npick one with {choices}, or narrow channel= (for example 'BH?')"
     )
