@@ -14,7 +14,6 @@ import numpy as np
 import pymseed
 import pytest
 
-from conftest import collection_spec, mirror, publish
 from intake_earthscope.codes import SeedId
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.decode import Grid, decode_and_place
@@ -26,6 +25,8 @@ from intake_earthscope.errors import (
     ReadOutcomeWarning,
 )
 from intake_earthscope.timeutil import parse_time
+
+from conftest import collection_spec, mirror, publish
 
 DAY = "2024-01-01"
 DAY_NS = parse_time(DAY, "start")

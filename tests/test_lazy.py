@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
-from conftest import CATALOGS, OBSPY_MSEED_DATA, collection_spec, mirror, publish
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.storage import StorageSpec
+
+from conftest import CATALOGS, OBSPY_MSEED_DATA, collection_spec, mirror, publish
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 DAYS = ("313", "314", "315")

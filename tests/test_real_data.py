@@ -14,8 +14,9 @@ import numpy as np
 import obspy
 import pytest
 
-from conftest import CATALOGS, OBSPY_CORE_DATA, OBSPY_MSEED_DATA, publish
 from intake_earthscope.dataset import outcome_table
+
+from conftest import CATALOGS, OBSPY_CORE_DATA, OBSPY_MSEED_DATA, publish
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 BALST_KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
@@ -227,7 +228,9 @@ def test_scedc_wildcard_station_listing(s3, shared_data) -> None:
 
     assert list(dataset.trace.values) == ["BK.THIS.00.LHZ", "CI.WBM..LHZ"]
     assert table.loc[("CI.WBM..LHZ", np.datetime64("2022-01-01")), "status"] == "ok"
-    assert table.loc[("CI.WBM..LHZ", np.datetime64("2022-01-02")), "status"] == "missing"
+    assert (
+        table.loc[("CI.WBM..LHZ", np.datetime64("2022-01-02")), "status"] == "missing"
+    )
     assert table.loc[("BK.THIS.00.LHZ", np.datetime64("2022-01-02")), "status"] == "ok"
     trace = obspy.read(str(miniseed / "CIWBM__LHZ___2022001.ms"))[0]
     np.testing.assert_array_equal(

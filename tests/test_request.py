@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import CATALOGS
 from intake_earthscope.codes import SeedId, parse_codes, record_selection
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.request import WaveformRequest
+
+from conftest import CATALOGS
 
 DAY = {"start": "2024-01-01", "end": "2024-01-02"}
 
