@@ -1,0 +1,1392 @@
+"""Lazy, regular ``datetime64[ns]`` time coordinate for xarray.
+
+A year of 100 Hz samples has 3.15e9 time labels, 25 GB as ``datetime64[ns]``.
+:class:`TimeGridIndex` stores only the grid parameters and computes labels on
+request, so a Dataset keeps that ``time`` coordinate in a few hundred bytes.
+
+The labels of a grid are ``start_ns + round(phase_ns + k * step_ns)`` for
+``k`` in ``[0, size)``, in nanoseconds since 1970-01-01 UTC. ``round`` rounds
+half up. ``phase_ns`` is 0 for a grid built by :func:`time_coords`. Slicing
+sets it to the fraction of a nanosecond by which the new first label was
+rounded. That way a sliced grid reproduces the parent's labels even when
+``step_ns`` is not a whole number of nanoseconds, such as 1e9 / 3 at 3 Hz.
+
+Label-based selection follows :class:`pandas.DatetimeIndex`, with one
+difference: a timezone-aware label is converted to UTC where pandas raises,
+because the grid is defined in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from xarray.core.indexing import IndexSelResult
+from xarray.indexes import (
+    CoordinateTransform,
+    CoordinateTransformIndex,
+    Index,
+    PandasIndex,
+)
+
+from intake_earthscope.errors import InvalidRequestError
+
+__all__ = ["TimeGridIndex", "TimeGridTransform", "time_coords"]
+
+_DTYPE = np.dtype("datetime64[ns]")
+_INT64_MIN = int(np.iinfo(np.int64).min)
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+# ``datetime64[ns]`` stores NaT as the minimum int64. Labels before 1677 or after
+# 2262 cannot be stored, so they become these sentinels, which sort before and
+# after every valid label.
+_NAT_NS = _INT64_MIN
+_BEFORE_RANGE_NS = _INT64_MIN + 1
+_AFTER_RANGE_NS = _INT64_MAX
+
+# The units pandas uses for the resolution of a DatetimeIndex, coarsest first.
+_RESOLUTION_UNITS_NS = (
+    86_400 * 10**9,
+    3_600 * 10**9,
+    60 * 10**9,
+    10**9,
+    10**6,
+    10**3,
+    1,
+)
+
+_FILL_METHODS = {
+    "pad": "pad",
+    "ffill": "pad",
+    "backfill": "backfill",
+    "bfill": "backfill",
+    "nearest": "nearest",
+}
+
+
+class TimeGridTransform(CoordinateTransform):
+    """Regular ``datetime64[ns]`` grid ``start_ns + round(phase_ns + k * step_ns)``.
+
+    Parameters
+    ----------
+    start_ns : int
+        First label, in nanoseconds since 1970-01-01 UTC.
+    step_ns : float
+        Spacing between labels in nanoseconds, at least 1. It may have a
+        fractional part, for example ``1e9 / 3`` for 3 Hz.
+    size : int
+        Number of labels.
+    dim : str, default "time"
+        Name of the dimension and of the coordinate.
+    phase_ns : float, default 0.0
+        Fraction of a nanosecond added before rounding, in ``[-0.5, 0.5)``.
+        Slicing sets it, so that a sliced grid keeps its parent's labels.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a parameter is out of range or the last label does not fit in
+        ``datetime64[ns]`` (years 1677 to 2262).
+
+    Notes
+    -----
+    ``round`` rounds half up, so that shifting the grid by whole nanoseconds
+    never changes which way a tie goes. Internally the step is kept as a whole
+    number of nanoseconds plus a fraction, and label offsets are computed as
+    ``k * whole + round(phase_ns + k * fraction)``. The first term is exact in
+    int64. The second is float64, whose relative error of about 1e-16 can move
+    a label by 1 ns only where the exact value lies that close to a tie.
+    """
+
+    start_ns: int
+    phase_ns: float
+
+    def __init__(
+        self,
+        start_ns: int,
+        step_ns: float,
+        size: int,
+        dim: str = "time",
+        *,
+        phase_ns: float = 0.0,
+    ) -> None:
+        _check_grid_arguments(start_ns, step_ns, size, phase_ns)
+        super().__init__([dim], {dim: int(size)}, dtype=_DTYPE)
+
+        self.start_ns = int(start_ns)
+        self.phase_ns = float(phase_ns)
+        self._step_whole_ns = math.floor(step_ns)
+        self._step_fraction_ns = float(step_ns) - self._step_whole_ns
+
+        self._check_last_label()
+
+    @property
+    def coord_name(self) -> Hashable:
+        """Name of the coordinate variable."""
+        return self.coord_names[0]
+
+    @property
+    def dim(self) -> str:
+        """Name of the dimension."""
+        return self.dims[0]
+
+    @property
+    def size(self) -> int:
+        """Number of labels."""
+        return self.dim_size[self.dim]
+
+    @property
+    def step_ns(self) -> float:
+        """Spacing between labels, in nanoseconds."""
+        return self._step_whole_ns + self._step_fraction_ns
+
+    @property
+    def last_ns(self) -> int:
+        """Last label in nanoseconds, or ``start_ns`` for an empty grid."""
+        return self.start_ns + self._offset(max(self.size - 1, 0))
+
+    def forward(self, dim_positions: dict[str, Any]) -> dict[Hashable, Any]:
+        """Compute the labels at integer positions of the grid.
+
+        Parameters
+        ----------
+        dim_positions : dict
+            Maps the dimension name to an array of positions, of any shape.
+            Positions outside ``[0, size)`` extend the grid.
+
+        Returns
+        -------
+        dict
+            Maps the coordinate name to a ``datetime64[ns]`` array.
+        """
+        positions = np.asarray(dim_positions[self.dim])
+
+        if positions.dtype.kind in "iu":
+            offsets = self._offsets(positions.astype(np.int64))
+            labels_ns = self.start_ns + offsets
+        else:
+            labels_ns = self._labels_at_fractional(positions.astype(np.float64))
+
+        return {self.coord_name: labels_ns.view(_DTYPE)}
+
+    def reverse(self, coord_labels: dict[Hashable, Any]) -> dict[str, Any]:
+        """Compute the fractional grid positions of ``datetime64`` labels.
+
+        Parameters
+        ----------
+        coord_labels : dict
+            Maps the coordinate name to an array of ``datetime64`` labels.
+
+        Returns
+        -------
+        dict
+            Maps the dimension name to a float64 array of positions, NaN
+            where a label is NaT.
+        """
+        labels = np.asarray(coord_labels[self.coord_name]).astype(_DTYPE)
+        labels_ns = labels.view(np.int64)
+
+        elapsed = _elapsed_ns(labels_ns, self.start_ns)
+        positions = (elapsed - self.phase_ns) / self.step_ns
+
+        return {self.dim: np.where(labels_ns == _NAT_NS, np.nan, positions)}
+
+    def equals(
+        self,
+        other: CoordinateTransform,
+        exclude: frozenset[Hashable] | None = None,
+    ) -> bool:
+        """Check whether ``other`` is a time grid with the same labels.
+
+        Parameters
+        ----------
+        other : CoordinateTransform
+            Transform to compare with.
+        exclude : frozenset of hashable, optional
+            Ignored, because a 1-dimensional transform is never compared
+            along an excluded dimension.
+
+        Returns
+        -------
+        bool
+
+        Notes
+        -----
+        The step fractions and phases may differ by float rounding when two
+        grids were reached by different slices of one parent. They count as
+        equal when the difference moves no label by more than 0.001 ns.
+        """
+        if not isinstance(other, TimeGridTransform):
+            return False
+
+        same_layout = (
+            self.coord_names == other.coord_names
+            and self.dim_size == other.dim_size
+            and self.start_ns == other.start_ns
+            and self._step_whole_ns == other._step_whole_ns
+        )
+        if not same_layout:
+            return False
+
+        fraction_drift = abs(self._step_fraction_ns - other._step_fraction_ns)
+        phase_drift = abs(self.phase_ns - other.phase_ns)
+        return bool(fraction_drift * self.size + phase_drift < 1e-3)
+
+    def slice(self, sl: slice) -> TimeGridTransform:
+        """Select a positional slice with a positive step, lazily.
+
+        Parameters
+        ----------
+        sl : slice
+            Positional slice, as for a sequence of length ``size``.
+
+        Returns
+        -------
+        TimeGridTransform
+            Grid whose labels are this grid's labels at the sliced positions.
+
+        Raises
+        ------
+        ValueError
+            If the slice step is zero or negative, because a decreasing grid
+            is not a TimeGridTransform.
+        """
+        picked = range(self.size)[sl]
+        if picked.step < 0:
+            raise ValueError(
+                f"slice step must be positive for a lazy time grid; got {sl.step}. "
+                "Index with an array of positions to reverse the grid."
+            )
+
+        return self.subgrid(picked.start, len(picked), picked.step)
+
+    def subgrid(self, first: int, size: int, stride: int = 1) -> TimeGridTransform:
+        """Build the grid of this grid's labels at ``first + j * stride``.
+
+        Parameters
+        ----------
+        first : int
+            Position of the new first label. It may be negative or beyond
+            ``size`` to extend this grid.
+        size : int
+            Number of labels of the new grid.
+        stride : int, default 1
+            Positive number of positions between consecutive new labels.
+
+        Returns
+        -------
+        TimeGridTransform
+        """
+        carry = self.phase_ns + first * self._step_fraction_ns
+        carry_ns = math.floor(carry + 0.5)
+
+        stride_fraction = stride * self._step_fraction_ns
+        stride_fraction_whole = math.floor(stride_fraction)
+
+        new = TimeGridTransform(
+            self.start_ns + first * self._step_whole_ns + carry_ns,
+            self.step_ns * stride,
+            size,
+            self.dim,
+            phase_ns=carry - carry_ns,
+        )
+
+        # The float ``step_ns * stride`` may round, so keep the exact parts.
+        new._step_whole_ns = stride * self._step_whole_ns + stride_fraction_whole
+        new._step_fraction_ns = stride_fraction - stride_fraction_whole
+        new.coord_names = self.coord_names
+        return new
+
+    def floor_positions(self, labels_ns: np.ndarray) -> np.ndarray:
+        """Find the last position whose label is at or before each label.
+
+        Parameters
+        ----------
+        labels_ns : numpy.ndarray
+            int64 nanoseconds since the epoch, without NaT.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 positions in ``[-1, size)``, -1 where a label is before the
+            first label of the grid.
+        """
+        labels_ns = np.asarray(labels_ns, dtype=np.int64)
+        result = np.full(labels_ns.shape, -1, dtype=np.int64)
+        if self.size == 0:
+            return result
+
+        inside = labels_ns >= self.start_ns
+        targets = labels_ns[inside]
+
+        # The float estimate can be off by a few positions, so step it to the
+        # exact floor.
+        elapsed = _elapsed_ns(targets, self.start_ns)
+        estimate = np.floor((elapsed - self.phase_ns) / self.step_ns)
+        positions = np.clip(estimate, 0, self.size - 1).astype(np.int64)
+
+        result[inside] = self._correct_floor(positions, targets)
+        return result
+
+    def _correct_floor(self, positions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        # Position 0 is at or before every target, so stepping back stops there.
+        too_late = self.start_ns + self._offsets(positions) > targets
+        while too_late.any():
+            positions = positions - too_late
+            too_late = self.start_ns + self._offsets(positions) > targets
+
+        advance = self._next_label_at_or_before(positions, targets)
+        while advance.any():
+            positions = positions + advance
+            advance = self._next_label_at_or_before(positions, targets)
+
+        return positions
+
+    def _next_label_at_or_before(
+        self, positions: np.ndarray, targets: np.ndarray
+    ) -> np.ndarray:
+        following = np.minimum(positions + 1, self.size - 1)
+        following_ns = self.start_ns + self._offsets(following)
+        return (positions + 1 < self.size) & (following_ns <= targets)
+
+    def _offset(self, position: int) -> int:
+        fractional = self.phase_ns + position * self._step_fraction_ns
+        return position * self._step_whole_ns + math.floor(fractional + 0.5)
+
+    def _offsets(self, positions: np.ndarray) -> np.ndarray:
+        fractional = self.phase_ns + positions * self._step_fraction_ns
+        rounded = np.floor(fractional + 0.5).astype(np.int64)
+        return positions * self._step_whole_ns + rounded
+
+    def _labels_at_fractional(self, positions: np.ndarray) -> np.ndarray:
+        # NOTE: this rounds twice, at the whole position and then for the
+        # remainder, so a label may differ by 1 ns from a single rounding of
+        # ``phase_ns + p * step_ns``. Integer positions round once.
+        finite = np.isfinite(positions)
+        whole = np.floor(np.where(finite, positions, 0.0))
+
+        offsets = self._offsets(whole.astype(np.int64))
+        extra = np.floor((positions - whole) * self.step_ns + 0.5)
+        labels_ns = (
+            self.start_ns + offsets + np.where(finite, extra, 0).astype(np.int64)
+        )
+
+        return np.where(finite, labels_ns, _NAT_NS)
+
+    def _check_last_label(self) -> None:
+        if self.size == 0:
+            return
+
+        last_ns = self.last_ns
+        if last_ns > _INT64_MAX:
+            raise InvalidRequestError(
+                f"time grid from start_ns={self.start_ns} with step_ns="
+                f"{self.step_ns} and size={self.size} ends after the last "
+                "datetime64[ns] (2262-04-11); reduce size or step_ns."
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({_format_grid(self)})"
+
+
+class TimeGridIndex(CoordinateTransformIndex):
+    """Xarray index of a regular ``datetime64[ns]`` time coordinate.
+
+    Labels are computed on request, so the coordinate stays lazy at any size.
+    Build one with :meth:`from_grid` or :func:`time_coords`.
+
+    Parameters
+    ----------
+    transform : TimeGridTransform
+        The grid.
+
+    Notes
+    -----
+    Positional slices with a positive step keep the index lazy. Integer-array
+    positions and slices with a negative step return a
+    :class:`xarray.indexes.PandasIndex` of the picked labels, which stores them
+    in memory. Label selection follows :class:`pandas.DatetimeIndex`, including
+    partial date strings.
+
+    Examples
+    --------
+    >>> coords = time_coords(1_704_067_200 * 10**9, 1e7, 3)
+    >>> ds = xr.Dataset(coords=coords)
+    >>> ds.time.values
+    array(['2024-01-01T00:00:00.000000000', '2024-01-01T00:00:00.010000000',
+           '2024-01-01T00:00:00.020000000'], dtype='datetime64[ns]')
+    """
+
+    transform: TimeGridTransform
+
+    def __init__(self, transform: TimeGridTransform) -> None:
+        if not isinstance(transform, TimeGridTransform):
+            raise TypeError(
+                "transform must be a TimeGridTransform; got "
+                f"{type(transform).__name__}. Use TimeGridIndex.from_grid."
+            )
+        super().__init__(transform)
+
+    @classmethod
+    def from_grid(
+        cls, start_ns: int, step_ns: float, size: int, dim: str = "time"
+    ) -> TimeGridIndex:
+        """Build an index of ``start_ns + round(k * step_ns)`` for ``k < size``.
+
+        Parameters
+        ----------
+        start_ns : int
+            First label, in nanoseconds since 1970-01-01 UTC.
+        step_ns : float
+            Spacing between labels in nanoseconds, at least 1.
+        size : int
+            Number of labels.
+        dim : str, default "time"
+            Name of the dimension and of the coordinate.
+
+        Returns
+        -------
+        TimeGridIndex
+
+        Raises
+        ------
+        InvalidRequestError
+            If a parameter is out of range.
+        """
+        return cls(TimeGridTransform(start_ns, step_ns, size, dim))
+
+    @classmethod
+    def from_variables(
+        cls,
+        variables: Mapping[Any, xr.Variable],
+        *,
+        options: Mapping[str, Any],
+    ) -> TimeGridIndex:
+        """Build an index from an evenly spaced ``datetime64`` coordinate.
+
+        This is the hook behind ``ds.set_xindex("time", TimeGridIndex)``.
+
+        Parameters
+        ----------
+        variables : dict-like
+            One 1-dimensional ``datetime64`` variable.
+        options : dict-like
+            Unused.
+
+        Returns
+        -------
+        TimeGridIndex
+
+        Raises
+        ------
+        ValueError
+            If there is not exactly one 1-dimensional variable, or its labels
+            are not ``datetime64``, contain NaT, or are not evenly spaced by a
+            whole number of at least 1 nanosecond.
+        """
+        if len(variables) != 1:
+            raise ValueError(
+                f"TimeGridIndex indexes exactly one coordinate; got {list(variables)}."
+            )
+
+        name, variable = next(iter(variables.items()))
+        labels_ns = _regular_labels_ns(name, variable)
+
+        step_ns = int(labels_ns[1] - labels_ns[0]) if len(labels_ns) > 1 else 1
+        transform = TimeGridTransform(
+            int(labels_ns[0]), step_ns, len(labels_ns), str(variable.dims[0])
+        )
+        transform.coord_names = (name,)
+        return cls(transform)
+
+    # xarray types the result as Self, but concatenating grids that do not
+    # continue each other needs a PandasIndex, which xarray accepts at runtime.
+    @classmethod
+    def concat(  # type: ignore[override]
+        cls,
+        indexes: Sequence[Index],
+        dim: Hashable,
+        positions: Iterable[Iterable[int]] | None = None,
+    ) -> Index:
+        """Join indexes end to end along ``dim``.
+
+        Parameters
+        ----------
+        indexes : sequence of Index
+            Indexes to concatenate, in order.
+        dim : Hashable
+            Dimension to concatenate along.
+        positions : list of integer arrays, optional
+            Positions of each index's labels in the result.
+
+        Returns
+        -------
+        Index
+            A lazy TimeGridIndex when every index is a grid that continues
+            the previous one with the same step, otherwise a PandasIndex of
+            all the labels.
+        """
+        if positions is None:
+            joined = _join_contiguous_grids(indexes)
+            if joined is not None:
+                return cls(joined)
+
+        as_pandas = [
+            PandasIndex(index.to_pandas_index(), dim, coord_dtype=_DTYPE)
+            for index in indexes
+        ]
+        return PandasIndex.concat(as_pandas, dim, positions)
+
+    @property
+    def start_ns(self) -> int:
+        """First label, in nanoseconds since 1970-01-01 UTC."""
+        return self.transform.start_ns
+
+    @property
+    def step_ns(self) -> float:
+        """Spacing between labels, in nanoseconds."""
+        return self.transform.step_ns
+
+    @property
+    def size(self) -> int:
+        """Number of labels."""
+        return self.transform.size
+
+    @property
+    def dim(self) -> str:
+        """Name of the dimension."""
+        return self.transform.dim
+
+    @property
+    def coord_name(self) -> Hashable:
+        """Name of the coordinate variable."""
+        return self.transform.coord_name
+
+    def to_pandas_index(self) -> pd.DatetimeIndex:
+        """Compute all labels as a :class:`pandas.DatetimeIndex`.
+
+        xarray calls this for ``ds.indexes``, ``resample`` and ``groupby``.
+        It needs 8 bytes of memory per label.
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+        """
+        labels = self.transform.generate_coords()[self.coord_name]
+        return pd.DatetimeIndex(labels, name=self.coord_name)
+
+    def isel(
+        self, indexers: Mapping[Any, int | slice | np.ndarray | xr.Variable]
+    ) -> Index | None:
+        """Select positions of the grid.
+
+        Parameters
+        ----------
+        indexers : dict
+            Maps the dimension name to a slice, an integer, an integer or
+            boolean array, or a Variable of positions.
+
+        Returns
+        -------
+        Index or None
+            A lazy TimeGridIndex for a slice with a positive step, a
+            PandasIndex of the picked labels for an array or a slice with a
+            negative step, and None for a scalar, which drops the index.
+
+        Raises
+        ------
+        IndexError
+            If a position is out of bounds.
+        """
+        indexer = indexers[self.dim]
+
+        if isinstance(indexer, slice):
+            if range(self.size)[indexer].step > 0:
+                return type(self)(self.transform.slice(indexer))
+            positions = np.arange(self.size)[indexer]
+            return self._pandas_index_at(positions, self.dim)
+
+        if isinstance(indexer, xr.Variable):
+            if indexer.ndim != 1:
+                return None
+            positions = self._checked_positions(indexer.values)
+            return self._pandas_index_at(positions, indexer.dims[0])
+
+        if np.ndim(indexer) == 0:
+            return None
+
+        positions = self._checked_positions(np.asarray(indexer))
+        return self._pandas_index_at(positions, self.dim)
+
+    def sel(
+        self,
+        labels: dict[Any, Any],
+        method: str | None = None,
+        tolerance: Any = None,
+    ) -> IndexSelResult:
+        """Find the positions of time labels, as pandas does.
+
+        Parameters
+        ----------
+        labels : dict
+            Maps the coordinate name to one of: a scalar label
+            (``numpy.datetime64``, :class:`pandas.Timestamp`,
+            :class:`datetime.datetime` or an ISO 8601 string), a slice of
+            such labels, or a 1-dimensional list, array, Variable or DataArray
+            of labels.
+        method : {None, "nearest", "pad", "ffill", "backfill", "bfill"}
+            None requires exact matches. The others pick the nearest label,
+            the label at or before, or the label at or after.
+        tolerance : str or timedelta-like, optional
+            Maximum distance between a requested label and the picked label,
+            such as ``"5ms"``. Only valid with ``method``.
+
+        Returns
+        -------
+        IndexSelResult
+            Positions along the dimension.
+
+        Raises
+        ------
+        KeyError
+            If a label is not found, or a string label is not a valid date.
+        TypeError
+            If a label is not datetime-like, or ``tolerance`` is not a
+            timedelta.
+        InvalidRequestError
+            If ``method`` is not one of the values above, or ``tolerance``
+            is negative or given without ``method``.
+        NotImplementedError
+            If ``method`` or ``tolerance`` is combined with a slice.
+
+        Notes
+        -----
+        A slice includes both bounds and may have a step, which applies to
+        the positions of the result. Bounds outside the grid are clipped. A
+        string bound covers its whole period, as in pandas:
+        ``slice("2024-01-01", "2024-01-31")`` ends on 2024-01-31T23:59:59.999999999.
+        A scalar string coarser than the grid's resolution, such as
+        ``"2024-01-01T01"`` on a 100 Hz grid, selects every label in that
+        period and keeps the dimension.
+        """
+        label = labels[self.coord_name]
+        fill_method = _check_method(method, tolerance)
+
+        if isinstance(label, slice):
+            if method is not None or tolerance is not None:
+                raise NotImplementedError(
+                    "method and tolerance cannot be used with a slice of time "
+                    "labels; select the bounds first with method='nearest'."
+                )
+            return IndexSelResult({self.dim: self._slice_positions(label)})
+
+        if isinstance(label, Mapping):
+            raise ValueError(
+                f"cannot select time labels with a dict-like object; got {label!r}."
+            )
+
+        indexer = self._label_positions(label, fill_method, tolerance)
+        return IndexSelResult({self.dim: indexer})
+
+    def join(self, other: Index, how: str = "inner") -> TimeGridIndex:
+        """Combine two grids that share their labels where they overlap.
+
+        Parameters
+        ----------
+        other : TimeGridIndex
+            The other grid. Its step and phase must match this grid's, and its
+            first label must be one of this grid's labels when extended.
+        how : {"inner", "outer"}
+            Keep the overlap or the whole span of both grids.
+
+        Returns
+        -------
+        TimeGridIndex
+
+        Raises
+        ------
+        ValueError
+            If the grids have different steps or are offset from each other.
+        """
+        if not isinstance(other, TimeGridIndex):
+            raise TypeError(f"cannot join a TimeGridIndex with {other!r}.")
+
+        offset = _grid_offset(self.transform, other.transform)
+        if offset is None:
+            raise ValueError(
+                f"cannot align time grid {self!r} with {other!r}: their labels "
+                "are not on one common grid. Resample one of them, or replace "
+                "the index with ds.assign_coords(time=ds.time.values) to align "
+                "on labels."
+            )
+
+        other_end = offset + other.size
+        if how == "inner":
+            first, stop = max(0, offset), min(self.size, other_end)
+        elif how == "outer":
+            first, stop = min(0, offset), max(self.size, other_end)
+        else:
+            raise ValueError(f"how must be 'inner' or 'outer'; got {how!r}.")
+
+        size = max(stop - first, 0)
+        return type(self)(self.transform.subgrid(first, size))
+
+    def reindex_like(
+        self, other: Index, method: str | None = None, tolerance: Any = None
+    ) -> dict[Hashable, Any]:
+        """Find the positions of ``other``'s labels in this grid.
+
+        Parameters
+        ----------
+        other : Index
+            Index whose labels are looked up, usually the result of
+            :meth:`join`.
+        method, tolerance
+            As in :meth:`sel`.
+
+        Returns
+        -------
+        dict
+            Maps the dimension name to an int64 array, -1 where a label of
+            ``other`` is not found.
+        """
+        fill_method = _check_method(method, tolerance)
+        labels_ns = other.to_pandas_index().as_unit("ns").asi8
+
+        indexer = self._get_indexer(labels_ns, fill_method, tolerance)
+        return {self.dim: indexer}
+
+    def roll(self, shifts: Mapping[Any, int]) -> PandasIndex:  # type: ignore[override]
+        """Roll the labels along the dimension.
+
+        Rolled labels are no longer sorted, so the result is a PandasIndex
+        that stores them in memory.
+
+        Parameters
+        ----------
+        shifts : dict
+            Maps the dimension name to the number of positions to roll by.
+
+        Returns
+        -------
+        PandasIndex
+        """
+        labels = self.to_pandas_index()
+        shift = shifts[self.dim] % self.size if self.size else 0
+
+        rolled = labels[-shift:].append(labels[:-shift]) if shift else labels
+        return PandasIndex(rolled, self.dim, coord_dtype=_DTYPE)
+
+    def equals(
+        self, other: Index, *, exclude: frozenset[Hashable] | None = None
+    ) -> bool:
+        """Check whether ``other`` is a TimeGridIndex with the same labels.
+
+        Parameters
+        ----------
+        other : Index
+            Index to compare with.
+        exclude : frozenset of hashable, optional
+            Ignored, because a 1-dimensional index is never compared along an
+            excluded dimension.
+
+        Returns
+        -------
+        bool
+        """
+        if not isinstance(other, TimeGridIndex):
+            return False
+        return self.transform.equals(other.transform)
+
+    def _repr_inline_(self, max_width: int) -> str:
+        return f"{type(self).__name__} ({_format_grid(self.transform)})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({_format_grid(self.transform)})"
+
+    def _checked_positions(self, positions: np.ndarray) -> np.ndarray:
+        if positions.dtype.kind == "b":
+            if positions.shape != (self.size,):
+                raise IndexError(
+                    f"boolean indexer of shape {positions.shape} does not match "
+                    f"dimension {self.dim!r} of size {self.size}."
+                )
+            return np.flatnonzero(positions)
+
+        if positions.dtype.kind not in "iu":
+            raise IndexError(
+                f"positions along {self.dim!r} must be integers; got dtype "
+                f"{positions.dtype}."
+            )
+
+        positions = positions.astype(np.int64)
+        positions = np.where(positions < 0, positions + self.size, positions)
+        out_of_bounds = (positions < 0) | (positions >= self.size)
+        if out_of_bounds.any():
+            raise IndexError(
+                f"positions {positions[out_of_bounds][:5].tolist()} are out of "
+                f"bounds for dimension {self.dim!r} of size {self.size}."
+            )
+        return positions
+
+    def _pandas_index_at(self, positions: np.ndarray, dim: Hashable) -> PandasIndex:
+        labels = self.transform.forward({self.dim: positions})[self.coord_name]
+        index = pd.DatetimeIndex(labels, name=self.coord_name)
+        return PandasIndex(index, dim, coord_dtype=_DTYPE)
+
+    def _label_positions(
+        self, label: Any, fill_method: str | None, tolerance: Any
+    ) -> Any:
+        values = (
+            label.values if isinstance(label, xr.Variable | xr.DataArray) else label
+        )
+
+        indexer: Any
+        if np.ndim(values) == 0 and not isinstance(values, np.ndarray):
+            # A string selects a whole period only when it is a plain scalar,
+            # because xarray cannot wrap a slice in the dims of a DataArray.
+            partial = not isinstance(label, xr.Variable | xr.DataArray)
+            indexer = self._scalar_position(values, fill_method, tolerance, partial)
+        else:
+            array = np.asarray(values)
+            if array.dtype.kind == "b":
+                indexer = array
+            elif array.ndim == 0:
+                indexer = self._scalar_position(array[()], fill_method, tolerance)
+            else:
+                indexer = self._array_positions(array, fill_method, tolerance)
+
+        # Keep the label's dimensions so that xarray does vectorized indexing.
+        if isinstance(label, xr.Variable):
+            return xr.Variable(label.dims, indexer)
+        if isinstance(label, xr.DataArray):
+            return xr.DataArray(indexer, coords=label.coords, dims=label.dims)
+        return indexer
+
+    def _scalar_position(
+        self,
+        label: Any,
+        fill_method: str | None,
+        tolerance: Any,
+        partial: bool = False,
+    ) -> int | slice:
+        if partial and isinstance(label, str) and fill_method is None:
+            period = self._partial_string_positions(label)
+            if period is not None:
+                return period
+
+        labels_ns = _labels_to_ns(_scalar_as_array(label), label)
+        position = int(self._get_indexer(labels_ns, fill_method, tolerance)[0])
+        if position < 0:
+            raise KeyError(_not_found_message(label, self, fill_method, tolerance))
+        return position
+
+    def _array_positions(
+        self, labels: np.ndarray, fill_method: str | None, tolerance: Any
+    ) -> np.ndarray:
+        labels_ns = _labels_to_ns(labels, labels)
+        positions = self._get_indexer(labels_ns, fill_method, tolerance)
+
+        missing = positions < 0
+        if missing.any():
+            first_missing = labels.ravel()[np.flatnonzero(missing)[0]]
+            raise KeyError(
+                f"{int(missing.sum())} of {missing.size} labels not found, the "
+                f"first is {_describe(first_missing)}. "
+                + _not_found_message(first_missing, self, fill_method, tolerance)
+            )
+        return positions
+
+    def _partial_string_positions(self, label: str) -> slice | None:
+        # pandas treats a date string coarser than the index resolution as the
+        # period it names, e.g. "2024-01-01T01" as the hour from 01:00.
+        lower_ns, upper_ns = _string_bounds_ns(label, error=KeyError)
+        if upper_ns - lower_ns + 1 <= _grid_resolution_ns(self.transform):
+            return None
+        if self.size == 0:
+            return slice(0, 0)
+
+        first_ns, last_ns = self.start_ns, self.transform.last_ns
+        before = lower_ns < first_ns and upper_ns < first_ns
+        after = lower_ns > last_ns and upper_ns > last_ns
+        if before or after:
+            raise KeyError(
+                f"time label {label!r} covers {_format_ns(lower_ns)} to "
+                f"{_format_ns(upper_ns)}, outside the grid "
+                f"{_format_ns(first_ns)} to {_format_ns(last_ns)}."
+            )
+
+        return slice(self._count_before(lower_ns), self._count_at_or_before(upper_ns))
+
+    def _slice_positions(self, label: slice) -> slice:
+        step = _slice_step(label.step)
+
+        # pandas reads a reversed slice from its upper bound down.
+        if step is not None and step < 0:
+            return self._reversed_slice_positions(label, step)
+
+        start = 0
+        if label.start is not None:
+            start = self._count_before(_slice_bound_ns(label.start, "left"))
+
+        stop = self.size
+        if label.stop is not None:
+            stop = self._count_at_or_before(_slice_bound_ns(label.stop, "right"))
+
+        return slice(start, max(stop, start), step)
+
+    def _reversed_slice_positions(self, label: slice, step: int) -> slice:
+        start = self.size - 1
+        if label.start is not None:
+            upper_ns = _slice_bound_ns(label.start, "right")
+            start = self._count_at_or_before(upper_ns) - 1
+
+        stop = -1
+        if label.stop is not None:
+            lower_ns = _slice_bound_ns(label.stop, "left")
+            stop = self._count_before(lower_ns) - 1
+
+        if start < 0 or stop >= start:
+            return slice(0, 0, step)
+        return slice(start, None if stop < 0 else stop, step)
+
+    def _count_before(self, label_ns: int) -> int:
+        return int(self._searchsorted(np.array([label_ns]), "left")[0])
+
+    def _count_at_or_before(self, label_ns: int) -> int:
+        return int(self._searchsorted(np.array([label_ns]), "right")[0])
+
+    def _searchsorted(self, labels_ns: np.ndarray, side: str) -> np.ndarray:
+        floor = self.transform.floor_positions(labels_ns)
+        if side == "right":
+            return floor + 1
+
+        floor_ns = self._labels_ns(floor)
+        exact = (floor >= 0) & (floor_ns == labels_ns)
+        return floor + 1 - exact
+
+    def _labels_ns(self, positions: np.ndarray) -> np.ndarray:
+        # Positions of -1 or ``size`` mark a miss, and callers discard their labels.
+        clipped = np.clip(positions, 0, max(self.size - 1, 0))
+        return self.start_ns + self.transform._offsets(clipped)
+
+    def _get_indexer(
+        self, labels_ns: np.ndarray, fill_method: str | None, tolerance: Any
+    ) -> np.ndarray:
+        labels_ns = np.asarray(labels_ns, dtype=np.int64)
+        pad = self.transform.floor_positions(labels_ns)
+        pad_ns = self._labels_ns(pad)
+
+        exact = (pad >= 0) & (pad_ns == labels_ns)
+        backfill = np.where(exact, pad, pad + 1)
+        backfill = np.where(backfill < self.size, backfill, -1)
+        backfill_ns = self._labels_ns(backfill)
+
+        # Unsigned subtraction gives the exact distance whenever the true
+        # difference is not negative, even where int64 would overflow.
+        pad_distance = labels_ns.view(np.uint64) - pad_ns.view(np.uint64)
+        backfill_distance = backfill_ns.view(np.uint64) - labels_ns.view(np.uint64)
+
+        if fill_method is None:
+            indexer, distance = np.where(exact, pad, -1), pad_distance
+        elif fill_method == "pad":
+            indexer, distance = pad, pad_distance
+        elif fill_method == "backfill":
+            indexer, distance = backfill, backfill_distance
+        else:
+            indexer, distance = _nearest(pad, pad_distance, backfill, backfill_distance)
+
+        if tolerance is not None:
+            limit = _tolerance_ns(tolerance, labels_ns.shape)
+            indexer = np.where(distance <= limit, indexer, -1)
+
+        return np.where(labels_ns == _NAT_NS, -1, indexer)
+
+
+def time_coords(
+    start_ns: int, step_ns: float, size: int, dim: str = "time"
+) -> xr.Coordinates:
+    """Build a lazy ``time`` coordinate backed by a :class:`TimeGridIndex`.
+
+    Parameters
+    ----------
+    start_ns : int
+        First label, in nanoseconds since 1970-01-01 UTC.
+    step_ns : float
+        Spacing between labels in nanoseconds, at least 1. It may have a
+        fractional part, for example ``1e9 / 3`` for 3 Hz.
+    size : int
+        Number of labels.
+    dim : str, default "time"
+        Name of the dimension and of the coordinate.
+
+    Returns
+    -------
+    xarray.Coordinates
+        Pass it as ``coords`` to :class:`xarray.Dataset` or
+        :class:`xarray.DataArray`.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a parameter is out of range.
+
+    Examples
+    --------
+    >>> coords = time_coords(1_704_067_200 * 10**9, 1e7, 365 * 86_400 * 100)
+    >>> ds = xr.Dataset(coords=coords)
+    >>> ds.sizes["time"]
+    3153600000
+    """
+    index = TimeGridIndex.from_grid(start_ns, step_ns, size, dim)
+    return xr.Coordinates.from_xindex(index)
+
+
+def _check_grid_arguments(
+    start_ns: int, step_ns: float, size: int, phase_ns: float
+) -> None:
+    if isinstance(start_ns, bool) or not isinstance(start_ns, int | np.integer):
+        raise InvalidRequestError(
+            f"start_ns must be an integer count of nanoseconds since 1970-01-01 "
+            f"UTC; got {start_ns!r}. Convert with pd.Timestamp(t).value."
+        )
+    if not _INT64_MIN < int(start_ns) <= _INT64_MAX:
+        raise InvalidRequestError(
+            f"start_ns must fit in datetime64[ns] and not be NaT; got {start_ns}."
+        )
+
+    if not (isinstance(step_ns, int | float | np.number) and step_ns >= 1):
+        raise InvalidRequestError(
+            f"step_ns must be a number of nanoseconds of at least 1; got "
+            f"{step_ns!r}. For a sampling rate r in Hz, pass 1e9 / r."
+        )
+    if not math.isfinite(step_ns):
+        raise InvalidRequestError(f"step_ns must be finite; got {step_ns!r}.")
+
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+        raise InvalidRequestError(f"size must be a non-negative integer; got {size!r}.")
+
+    if not -0.5 <= phase_ns < 0.5:
+        raise InvalidRequestError(f"phase_ns must be in [-0.5, 0.5); got {phase_ns!r}.")
+
+
+def _elapsed_ns(labels_ns: np.ndarray, start_ns: int) -> np.ndarray:
+    # ``labels_ns - start_ns`` can overflow int64, and float64 loses whole
+    # nanoseconds near 1.7e18, so subtract as unsigned and then apply the sign.
+    labels_ns = np.asarray(labels_ns, dtype=np.int64)
+    start = np.int64(start_ns)
+
+    after = labels_ns >= start
+    forward_gap = labels_ns.view(np.uint64) - start.view(np.uint64)
+    backward_gap = start.view(np.uint64) - labels_ns.view(np.uint64)
+
+    return np.where(
+        after, forward_gap.astype(np.float64), -backward_gap.astype(np.float64)
+    )
+
+
+def _regular_labels_ns(name: Hashable, variable: xr.Variable) -> np.ndarray:
+    if variable.ndim != 1 or variable.dtype.kind != "M":
+        raise ValueError(
+            f"TimeGridIndex needs a 1-dimensional datetime64 coordinate; "
+            f"{name!r} has dims {variable.dims} and dtype {variable.dtype}."
+        )
+
+    labels_ns = variable.values.astype(_DTYPE).view(np.int64)
+    if labels_ns.size == 0 or (labels_ns == _NAT_NS).any():
+        raise ValueError(f"coordinate {name!r} is empty or contains NaT.")
+
+    steps = np.diff(labels_ns)
+    if steps.size and (steps[0] < 1 or (steps != steps[0]).any()):
+        raise ValueError(
+            f"coordinate {name!r} is not evenly spaced by a positive step; keep "
+            "its default PandasIndex instead."
+        )
+    return labels_ns
+
+
+def _join_contiguous_grids(indexes: Sequence[Index]) -> TimeGridTransform | None:
+    all_grids = [
+        index.transform for index in indexes if isinstance(index, TimeGridIndex)
+    ]
+    if len(all_grids) != len(indexes):
+        return None
+
+    grids = [grid for grid in all_grids if grid.size > 0]
+    if not grids:
+        return all_grids[0]
+
+    joined = grids[0]
+    for grid in grids[1:]:
+        continuation = joined.subgrid(joined.size, grid.size)
+        if grid.coord_names != joined.coord_names or not continuation.equals(grid):
+            return None
+        joined = joined.subgrid(0, joined.size + grid.size)
+
+    return joined
+
+
+def _grid_offset(grid: TimeGridTransform, other: TimeGridTransform) -> int | None:
+    # Position in ``grid``, possibly negative or past its end, of ``other``'s first
+    # label, when ``other`` is a piece of ``grid`` extended in both directions.
+    if grid.coord_names != other.coord_names:
+        return None
+
+    elapsed = _elapsed_ns(np.array([other.start_ns]), grid.start_ns)[0]
+    offset = int(np.rint((elapsed - grid.phase_ns) / grid.step_ns))
+
+    candidate = grid.subgrid(offset, other.size)
+    return offset if candidate.equals(other) else None
+
+
+def _nearest(
+    pad: np.ndarray,
+    pad_distance: np.ndarray,
+    backfill: np.ndarray,
+    backfill_distance: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    # Like pandas, prefer the later label when both are equally far.
+    use_pad = (pad >= 0) & ((backfill < 0) | (pad_distance < backfill_distance))
+    indexer = np.where(use_pad, pad, backfill)
+    distance = np.where(use_pad, pad_distance, backfill_distance)
+    return indexer, distance
+
+
+def _grid_resolution_ns(grid: TimeGridTransform) -> int:
+    # The coarsest unit that divides every label, as pandas computes the
+    # resolution of a DatetimeIndex. A grid with a fractional step has whole
+    # steps D only if its last label is start + (size - 1) * D, because the
+    # rounding error of each label grows monotonically with its position.
+    spacing = grid._offset(1) if grid.size > 1 else 0
+    if grid._offset(max(grid.size - 1, 0)) != (grid.size - 1) * spacing:
+        return 1
+
+    for unit_ns in _RESOLUTION_UNITS_NS:
+        if grid.start_ns % unit_ns == 0 and spacing % unit_ns == 0:
+            return unit_ns
+    return 1
+
+
+def _check_method(method: str | None, tolerance: Any) -> str | None:
+    if method is None:
+        if tolerance is not None:
+            raise InvalidRequestError(
+                f"tolerance={tolerance!r} needs a method; pass method='nearest', "
+                "'pad' or 'backfill' as well."
+            )
+        return None
+
+    if method not in _FILL_METHODS:
+        raise InvalidRequestError(
+            f"method must be None or one of {sorted(_FILL_METHODS)}; got {method!r}."
+        )
+    return _FILL_METHODS[method]
+
+
+def _tolerance_ns(tolerance: Any, shape: tuple[int, ...]) -> np.ndarray:
+    values = np.asarray(tolerance)
+    if values.dtype.kind in "iufcb":
+        raise TypeError(
+            f"tolerance must be a timedelta such as '5ms' or pd.Timedelta(5, 'ms'); "
+            f"got {tolerance!r}, which has no unit."
+        )
+
+    if values.ndim == 0:
+        limit_ns = pd.Timedelta(tolerance).as_unit("ns").value
+        limits = np.full(shape, limit_ns, dtype=np.int64)
+    else:
+        limits = pd.to_timedelta(values.ravel()).as_unit("ns").asi8.reshape(shape)
+
+    if (limits < 0).any():
+        raise InvalidRequestError(f"tolerance must not be negative; got {tolerance!r}.")
+    return limits.view(np.uint64)
+
+
+def _scalar_as_array(label: Any) -> np.ndarray:
+    # An object array would turn a datetime64[ns] scalar into a plain int, and
+    # a number must keep its numeric dtype to be rejected.
+    if isinstance(label, np.datetime64 | str | bool | int | float | np.number):
+        return np.array([label])
+    return np.array([label], dtype=object)
+
+
+def _labels_to_ns(labels: np.ndarray, original: Any) -> np.ndarray:
+    # Naive labels are read as UTC, aware ones are converted to UTC.
+    if labels.dtype.kind in "iufcbm":
+        raise TypeError(
+            f"time labels must be datetime-like (numpy.datetime64, pandas.Timestamp, "
+            f"datetime.datetime or an ISO 8601 string); got {_describe(original)}."
+        )
+
+    flat = labels.ravel()
+    if flat.dtype == np.dtype("datetime64"):
+        # A unitless datetime64 can only be NaT, which pandas cannot parse.
+        flat = flat.astype("datetime64[s]")
+
+    try:
+        parsed = _parse_datetimes(flat)
+    except (ValueError, TypeError) as error:
+        raise KeyError(
+            f"cannot read {_describe(original)} as time labels; use ISO 8601 "
+            "strings such as '2024-01-01T01:00:00' or numpy.datetime64 values."
+        ) from error
+
+    return _datetimes_to_ns(parsed).reshape(labels.shape)
+
+
+def _parse_datetimes(flat: np.ndarray) -> pd.DatetimeIndex:
+    # pandas infers one string format from the first element, so strings in
+    # mixed formats need a second, slower pass.
+    try:
+        parsed = pd.to_datetime(flat, utc=True)
+    except ValueError:
+        if flat.dtype.kind not in "OUS":
+            raise
+        parsed = pd.to_datetime(flat, utc=True, format="mixed")
+    return pd.DatetimeIndex(parsed).tz_localize(None)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.size > 3:
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, np.str_):
+        return repr(str(value))
+    return repr(value)
+
+
+def _datetimes_to_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    try:
+        return index.as_unit("ns").asi8
+    except pd.errors.OutOfBoundsDatetime:
+        pass
+
+    # Labels outside 1677-2262 become sentinels that sort before or after the grid.
+    seconds = index.as_unit("s").asi8
+    missing = index.isna()
+    before = ~missing & (seconds < _INT64_MIN // 10**9 + 1)
+    after = ~missing & (seconds > _INT64_MAX // 10**9 - 1)
+    inside = ~(missing | before | after)
+
+    result = np.full(len(index), _NAT_NS, dtype=np.int64)
+    result[inside] = index[inside].as_unit("ns").asi8
+    result[before] = _BEFORE_RANGE_NS
+    result[after] = _AFTER_RANGE_NS
+    return result
+
+
+def _string_bounds_ns(label: str, error: type[Exception]) -> tuple[int, int]:
+    # pd.Period infers the resolution of a date string as pandas indexing does,
+    # but drops a UTC offset, which is applied here instead.
+    try:
+        period = pd.Period(label)
+        utc_offset = pd.Timestamp(label).utcoffset()
+    except (ValueError, TypeError) as exc:
+        raise error(
+            f"cannot read time label {label!r} as a date; use ISO 8601 such as "
+            "'2024-01-01T01:00:00'."
+        ) from exc
+
+    if pd.isna(period):
+        raise error(f"time label {label!r} is NaT; give a date.")
+
+    shift_ns = 0 if utc_offset is None else pd.Timedelta(utc_offset).value
+    lower_ns = _period_start_ns(period) - shift_ns
+    upper_ns = _period_start_ns(period + 1) - 1 - shift_ns
+    return lower_ns, upper_ns
+
+
+def _period_start_ns(period: pd.Period) -> int:
+    try:
+        return period.start_time.as_unit("ns").value
+    except pd.errors.OutOfBoundsDatetime:
+        return _BEFORE_RANGE_NS if period.year < 1970 else _AFTER_RANGE_NS
+
+
+def _slice_bound_ns(bound: Any, side: str) -> int:
+    if isinstance(bound, xr.Variable | xr.DataArray):
+        bound = bound.values
+    if isinstance(bound, np.ndarray):
+        if bound.ndim != 0:
+            raise ValueError(
+                f"a slice bound must be a scalar time label; got an array of "
+                f"shape {bound.shape}."
+            )
+        bound = bound[()]
+
+    if isinstance(bound, str):
+        lower_ns, upper_ns = _string_bounds_ns(bound, error=TypeError)
+        return lower_ns if side == "left" else upper_ns
+
+    if isinstance(bound, datetime.date) and not isinstance(bound, datetime.datetime):
+        bound = pd.Timestamp(bound)
+
+    if not isinstance(bound, np.datetime64 | datetime.datetime):
+        raise TypeError(
+            f"slice bounds must be datetime-like or ISO 8601 strings; got "
+            f"{bound!r} of type {type(bound).__name__}."
+        )
+
+    bound_ns = int(_labels_to_ns(_scalar_as_array(bound), bound)[0])
+    if bound_ns == _NAT_NS:
+        raise TypeError("a slice bound must not be NaT; use None for an open end.")
+    return bound_ns
+
+
+def _slice_step(step: Any) -> int | None:
+    if step is None:
+        return None
+    if isinstance(step, bool) or not isinstance(step, int | np.integer):
+        raise TypeError(f"slice step must be an integer; got {step!r}.")
+    if step == 0:
+        raise ValueError("slice step cannot be zero.")
+    return int(step)
+
+
+def _not_found_message(
+    label: Any, index: TimeGridIndex, fill_method: str | None, tolerance: Any
+) -> str:
+    label = _describe(label)
+    if fill_method is None:
+        return (
+            f"time label {label} is not in {index!r}; pass method='nearest' "
+            "(optionally with tolerance) to select the closest label."
+        )
+    if tolerance is not None:
+        return (
+            f"no time label within tolerance={tolerance!r} of {label} with "
+            f"method={fill_method!r} in {index!r}; widen the tolerance."
+        )
+    side = "at or before" if fill_method == "pad" else "at or after"
+    return (
+        f"no time label {side} {label} in {index!r}; pick a label inside the "
+        "grid or use method='nearest'."
+    )
+
+
+def _format_ns(value_ns: int) -> str:
+    if value_ns in (_BEFORE_RANGE_NS, _AFTER_RANGE_NS):
+        return "before 1677" if value_ns == _BEFORE_RANGE_NS else "after 2262"
+    return str(np.datetime64(value_ns, "ns"))
+
+
+def _format_step(step_ns: float) -> str:
+    if step_ns != int(step_ns):
+        return f"{step_ns:.10g} ns"
+
+    whole_ns = int(step_ns)
+    for unit, unit_ns in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if whole_ns % unit_ns == 0:
+            return f"{whole_ns // unit_ns} {unit}"
+    return f"{whole_ns} ns"
+
+
+def _format_grid(grid: TimeGridTransform) -> str:
+    return (
+        f"start={_format_ns(grid.start_ns)}, step={_format_step(grid.step_ns)}, "
+        f"size={grid.size}"
+    )
