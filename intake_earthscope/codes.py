@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -132,20 +132,29 @@ def seed_id_from_sourceid(sourceid: str) -> SeedId:
     return SeedId(network, station, location, channel)
 
 
-def record_selection(ids: Sequence[SeedId]) -> str:
+def record_selection(
+    ids: Sequence[SeedId], patterns: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """Build one libmseed source-id glob that selects every record of ``ids``.
 
     The glob keeps each character the ids share and puts ``?`` where they
     differ, so libmseed skips the records of other channels without decoding
     their samples. It may select a few more channels than ``ids`` (``BH1``
-    beside ``BHZ`` and ``BHN``); callers ignore those.
+    beside ``BHZ`` and ``BHN``); callers ignore those. Where ``patterns``
+    (the request's codes) hold a wildcard for the location or channel, the
+    glob widens to the request, so channels the plan lacks can be reported.
     """
     if not ids:
         raise ValueError("record_selection needs at least one SEED id")
 
     merged = [_merge_codes([getattr(i, kind) for i in ids]) for kind in CODE_KINDS]
+    if patterns is not None:
+        for position, kind in ((2, "location"), (3, "channel")):
+            requested = patterns.get(kind, ())
+            if any(has_wildcard(pattern) for pattern in requested):
+                merged[position] = requested[0] if len(requested) == 1 else "*"
     network, station, location, channel = merged
-    if len(channel) == 3:
+    if len(channel) == 3 and "*" not in channel:
         channel_part = "_".join(channel)
     else:
         channel_part = "*"

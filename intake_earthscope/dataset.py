@@ -196,6 +196,7 @@ def _chunk_graph(
                 plan.bounds[day + 1],
                 request.rate_tolerance,
                 request.errors,
+                _patterns(request),
             )
             previous = (read_name, group, day - 1) if day else (neighbour_name, group)
             graph[(chunk_name, group, day)] = (
@@ -205,6 +206,11 @@ def _chunk_graph(
                 plan.grid,
             )
     return graph, chunk_name
+
+
+def _patterns(request: WaveformRequest) -> dict[str, tuple[str, ...]]:
+    kinds = ("network", "station", "location", "channel")
+    return {kind: request.codes(kind) for kind in kinds}
 
 
 def _pick(result: Any, name: str) -> np.ndarray:

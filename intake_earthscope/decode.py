@@ -20,13 +20,18 @@ Placement rules, stated once here and in the user guide:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pymseed
 
-from intake_earthscope.codes import SeedId, record_selection, seed_id_from_sourceid
+from intake_earthscope.codes import (
+    SeedId,
+    matches,
+    record_selection,
+    seed_id_from_sourceid,
+)
 from intake_earthscope.errors import DecodeError
 
 __all__ = ["Grid", "PlacedBlock", "decode_and_place", "merge_spill"]
@@ -99,7 +104,7 @@ def decode_and_place(
     lo: int,
     hi: int,
     rate_tolerance: float,
-    allowed: Sequence[SeedId] | None = None,
+    patterns: Mapping[str, Sequence[str]] | None = None,
     skip_not_data: bool = False,
 ) -> PlacedBlock:
     """Decode the records of ``traces`` in ``data`` and place them on ``grid``.
@@ -118,9 +123,10 @@ def decode_and_place(
         spill; samples before ``lo`` are dropped.
     rate_tolerance : float
         Relative tolerance under which a segment rate equals the grid rate.
-    allowed : sequence of SeedId, optional
-        Channels the request matches beyond ``traces``; finding one reports
-        it in ``unplanned`` instead of ignoring it.
+    patterns : mapping, optional
+        The request's code patterns per kind. A decoded channel that matches
+        them but is not in ``traces`` (it appeared after the plan was made)
+        is listed in ``unplanned`` instead of being ignored.
     skip_not_data : bool
         Skip bytes until a record starts, for a range cut out of an object.
 
@@ -134,13 +140,15 @@ def decode_and_place(
     if not traces or not data:
         return block
 
-    segments = _decode_segments(data, record_selection(traces), skip_not_data)
+    segments = _decode_segments(data, record_selection(traces, patterns), skip_not_data)
     spill_parts: list[tuple[int, np.ndarray, np.ndarray]] = []
 
     for seed_id, _, segment in segments:
         row = rows.get(str(seed_id))
         if row is None:
-            if allowed is not None and seed_id in allowed:
+            # A channel at another rate was left out on purpose by the plan.
+            on_grid = _rate_fits(segment.rate, grid, rate_tolerance)
+            if on_grid and patterns and _matches_request(seed_id, patterns):
                 block.unplanned.append(str(seed_id))
             continue
         spill_parts.extend(_place_segment(block, row, segment, grid, rate_tolerance))
@@ -148,6 +156,17 @@ def decode_and_place(
     block.spill = _assemble_spill(len(traces), spill_parts, hi)
     block.unplanned = sorted(set(block.unplanned))
     return block
+
+
+def _rate_fits(rate: float, grid: Grid, rate_tolerance: float) -> bool:
+    grid_rate = 1e9 / grid.step_ns
+    return abs(rate - grid_rate) <= rate_tolerance * max(rate, grid_rate)
+
+
+def _matches_request(seed_id: SeedId, patterns: Mapping[str, Sequence[str]]) -> bool:
+    return all(
+        matches(getattr(seed_id, kind), codes) for kind, codes in patterns.items()
+    )
 
 
 def merge_spill(block: PlacedBlock, spill: np.ndarray) -> None:
@@ -253,11 +272,10 @@ def _place_segment(
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Write a segment's samples into ``block``; return its spill past ``hi``."""
     block.header_rates[row].add(segment.rate)
-    grid_rate = 1e9 / grid.step_ns
-    if abs(segment.rate - grid_rate) > rate_tolerance * max(segment.rate, grid_rate):
+    if not _rate_fits(segment.rate, grid, rate_tolerance):
         block.rate_mismatch[row] = True
         logger.debug(
-            "skipping segment at %s Hz of a %s Hz grid", segment.rate, grid_rate
+            "skipping segment at %s Hz of a %s ns grid", segment.rate, grid.step_ns
         )
         return []
 

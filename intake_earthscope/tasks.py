@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,11 +96,14 @@ def read_unit(
     hi: int,
     rate_tolerance: float,
     errors: str,
+    patterns: Mapping[str, Sequence[str]] | None = None,
 ) -> UnitRead:
     """Fetch and decode one object onto grid indices ``[lo, hi)``.
 
     Samples past ``hi`` are kept in the block's spill for the next chunk.
     ``key=None`` means a listing already showed that the object is missing.
+    ``patterns`` are the request's codes, to report channels that match the
+    request but were not planned.
     """
     if key is None:
         return _failed(traces, lo, hi, None, "missing", "not in the archive listing")
@@ -108,7 +111,9 @@ def read_unit(
     try:
         with _object_slots:
             data = read_bytes(spec, key)
-            block = decode_and_place(data, traces, grid, lo, hi, rate_tolerance)
+            block = decode_and_place(
+                data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
+            )
     except ObjectNotFoundError as error:
         return _handle(error, errors, traces, lo, hi, key, "missing")
     except AccessDeniedError as error:
@@ -119,6 +124,8 @@ def read_unit(
     status = _statuses(block)
     if "no_matching_channel" in status:
         _report_no_channel(traces, status, key, errors)
+    if block.unplanned:
+        _report_unplanned(block.unplanned, key, errors)
     return UnitRead(block=block, status=status, key=key)
 
 
@@ -284,3 +291,16 @@ def _report_no_channel(
         warnings.warn(
             f"no matching channel: {message}", ReadOutcomeWarning, stacklevel=2
         )
+
+
+def _report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
+    # The trace list comes from the first object of each station, so a
+    # channel that starts later in the request has no row in the dataset.
+    message = (
+        f"{key} holds {', '.join(unplanned)}, which match the request but are "
+        "not in the dataset because the first object of the station lacked "
+        "them; request them by exact code or pass inventory="
+    )
+    logger.warning("unplanned channels: %s", message)
+    if errors != "ignore":
+        warnings.warn(message, ReadOutcomeWarning, stacklevel=2)

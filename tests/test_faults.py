@@ -418,3 +418,24 @@ def test_open_tier_needs_no_suffix(s3) -> None:
 
     assert dataset.status.values[0, 0] == "ok"
     assert dataset.object_key.values[0, 0].endswith("STA.XX.2024.001")
+
+
+def test_channel_appearing_later_is_reported(tmp_path) -> None:
+    first = segment("XX.STA.00.BHZ", 0, ramp(60), 1.0)
+    second = first + segment("XX.STA.00.BHN", 0, ramp(60), 1.0)
+    root = mirror(tmp_path / "mirror", {KEY: first, KEY.replace("001", "002"): second})
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="STA",
+        location="00",
+        channel="BH?",
+        start=DAY,
+        end="2024-01-03",
+        root=str(root),
+    )
+
+    with pytest.warns(ReadOutcomeWarning, match="XX.STA.00.BHN, which match"):
+        dataset.load()
+
+    assert list(dataset.trace.values) == ["XX.STA.00.BHZ"]
