@@ -1,0 +1,279 @@
+"""Intake v2 layer: a collection datatype, its reader and three user parameters.
+
+intake imports this module on every ``import intake`` (entry point group
+``intake.imports``), so at import time it imports nothing beyond intake and
+the standard library. The reader imports the core (xarray, dask, pymseed,
+s3fs) when it reads, and the time parameter imports pandas when it converts a
+value.
+
+The catalog ``catalogs/earthscope_v2.yaml`` uses these classes. Its user
+parameters carry the v1 names (``network``, ``start``, ...), and its entries
+pass them to the reader inside one ``request`` mapping. intake 2.0.9 treats a
+top-level reader argument whose name equals a user parameter as a new value
+for that parameter and drops it from the reader's arguments, so the request
+arguments have to sit one level down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from intake.readers.datatypes import BaseData
+from intake.readers.readers import BaseReader
+from intake.readers.user_parameters import BaseUserParameter, OptionsUserParameter
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = [
+    "REQUEST_KEYS",
+    "ChoiceParameter",
+    "CodesParameter",
+    "MiniseedCollection",
+    "MiniseedReader",
+    "TimeParameter",
+]
+
+#: Keys of the ``request`` mapping, which are keyword arguments of
+#: :func:`intake_earthscope.dataset.open_waveforms`.
+REQUEST_KEYS = (
+    "network",
+    "station",
+    "location",
+    "channel",
+    "start",
+    "end",
+    "sampling_rate",
+    "rate_tolerance",
+    "errors",
+    "tier",
+)
+
+
+class MiniseedCollection(BaseData):
+    """A miniSEED waveform collection, described by its catalog mapping.
+
+    Parameters
+    ----------
+    collection : mapping
+        The ``collection:`` mapping of the catalog YAML (name, granularity,
+        key template, tiers), as the v1 entries give it.
+    metadata : dict, optional
+        Intake metadata.
+
+    Raises
+    ------
+    intake_earthscope.errors.CatalogError
+        If the mapping lacks a required field or names an unsupported value.
+    """
+
+    structure = {"array", "timeseries"}
+
+    def __init__(
+        self, collection: Mapping[str, Any], metadata: dict[str, Any] | None = None
+    ) -> None:
+        from intake_earthscope.collection import Collection
+
+        # Check the mapping now, so that a bad catalog fails when the entry is
+        # opened. The reader hands the plain mapping to the core.
+        Collection.from_yaml(collection)
+        self.collection = dict(collection)
+        super().__init__(metadata)
+
+    @property
+    def name(self) -> str:
+        """Collection name, such as ``"sage.miniseed"``."""
+        return str(self.collection["name"])
+
+
+class MiniseedReader(BaseReader):
+    """Read a request from a :class:`MiniseedCollection` into a lazy Dataset.
+
+    The reader calls :func:`intake_earthscope.dataset.open_waveforms`. Its
+    arguments are that function's keyword arguments. A catalog passes the
+    request in a ``request`` mapping, and arguments given by name override
+    the keys of that mapping.
+
+    Parameters
+    ----------
+    data : MiniseedCollection or mapping
+        The collection to read. intake wraps a plain ``collection`` mapping,
+        given as the first positional argument, in a ``MiniseedCollection``.
+    request : mapping, optional
+        Any of ``network``, ``station``, ``location``, ``channel``,
+        ``start``, ``end``, ``sampling_rate``, ``rate_tolerance``, ``errors``
+        and ``tier``.
+    **kwargs
+        Keyword arguments of ``open_waveforms``, such as ``root``,
+        ``storage_options``, ``inventory``, ``neighbour_bytes`` or a request
+        key.
+
+    Notes
+    -----
+    ``read()`` and ``to_dask()`` both return the lazy dataset, and neither
+    reads sample bytes; call ``.load()`` on the result to read them. Both
+    list the archive and read record headers (unless ``inventory`` names the
+    channels) to plan the dataset.
+
+    Examples
+    --------
+    >>> import intake  # doctest: +SKIP
+    >>> cat = intake.open_catalog("catalogs/earthscope_v2.yaml")  # doctest: +SKIP
+    >>> reader = cat(network="IU", station="ANMO", location="00",
+    ...              channel="BH?", start="2024-01-01",
+    ...              end="2024-01-02").sage_miniseed  # doctest: +SKIP
+    >>> ds = reader.to_dask()  # doctest: +SKIP
+    """
+
+    implements = {MiniseedCollection}
+    imports = {"xarray", "dask", "pymseed", "s3fs"}
+    func = "intake_earthscope.dataset:open_waveforms"
+    output_instance = "xarray:Dataset"
+
+    def _read(
+        self,
+        data: MiniseedCollection,
+        request: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> xr.Dataset:
+        from intake_earthscope.dataset import open_waveforms
+
+        arguments = _open_arguments(request or {}, kwargs)
+        return open_waveforms(data.collection, **arguments)
+
+    def to_dask(self, **kwargs: Any) -> xr.Dataset:
+        """Return the lazy dataset, with ``kwargs`` overriding the reader's arguments.
+
+        intake 2.0.9 returns a Pipeline for a method that a reader lacks
+        instead of raising ``AttributeError``, so the v1 name is defined here.
+        """
+        return self.read(**kwargs)
+
+
+def _open_arguments(
+    request: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Merge the request with explicit arguments into ``open_waveforms`` kwargs."""
+    unknown = set(request) - set(REQUEST_KEYS)
+    if unknown:
+        raise TypeError(
+            f"invalid request key(s) {sorted(unknown)}: valid keys are "
+            f"{list(REQUEST_KEYS)}"
+        )
+    arguments = {**request, **overrides}
+
+    # The catalog default "" selects the collection's default tier, as in v1.
+    if not arguments.get("tier"):
+        arguments.pop("tier", None)
+    return arguments
+
+
+class CodesParameter(BaseUserParameter):
+    """SEED code pattern(s): one string (a comma list) or a list of strings.
+
+    Wildcards ``?`` and ``*`` are allowed. The core checks the patterns when
+    the reader reads.
+
+    Parameters
+    ----------
+    default : str or list of str
+        Value used when the caller gives none; ``""`` leaves it unset.
+    description : str
+        Help text.
+    """
+
+    def coerce(self, value: object) -> str | list[str]:
+        """Return ``value`` as a string or a list of strings.
+
+        Raises
+        ------
+        TypeError
+            If ``value`` is neither a string nor a sequence of strings.
+        """
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise TypeError(
+            f"invalid SEED codes {value!r}: expected a string such as 'IU' or "
+            "'BH?,HH?', or a list of strings"
+        )
+
+    def _validate(self, value: object) -> bool:
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+
+
+class TimeParameter(BaseUserParameter):
+    """A UTC time, kept as a timezone-aware ``pandas.Timestamp``.
+
+    intake 2.0.9 has no datetime parameter type. This one accepts what the
+    core accepts: ISO 8601 text, ``datetime``, ``numpy.datetime64``,
+    ``pandas.Timestamp`` or ``obspy.UTCDateTime``. Times without a zone are
+    taken as UTC. ``None`` or ``""`` leaves the time unset, and the reader
+    then raises a "missing start" or "missing end" error.
+
+    Parameters
+    ----------
+    default : str, datetime or None
+        Value used when the caller gives none.
+    description : str
+        Help text.
+    """
+
+    def coerce(self, value: object) -> dt.datetime | None:
+        """Convert ``value`` to a UTC ``pandas.Timestamp`` (``None`` if unset).
+
+        Raises
+        ------
+        intake_earthscope.errors.InvalidRequestError
+            If ``value`` cannot be read as a time (a ``ValueError``).
+        """
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+
+        import pandas as pd
+
+        from intake_earthscope.timeutil import parse_time
+
+        return pd.Timestamp(parse_time(value, "time"), unit="ns", tz="UTC")
+
+    def _validate(self, value: object) -> bool:
+        return value is None or isinstance(value, dt.datetime)
+
+
+class ChoiceParameter(OptionsUserParameter):
+    """One value out of ``options``, rejected with a message that lists them.
+
+    intake 2.0.9's ``OptionsUserParameter`` rejects a value with a bare
+    ``ValueError("Could not validate %s with %s", ...)``, so this subclass
+    raises a message that names the value and the choices.
+
+    Parameters
+    ----------
+    options : list
+        The allowed values.
+    dtype : type
+        Builtin type of the values, such as ``str``.
+    default : object
+        Value used when the caller gives none; one of ``options``.
+    description : str
+        Help text.
+    """
+
+    def set_default(self, value: object) -> None:
+        """Set the value used when the caller gives none.
+
+        Raises
+        ------
+        ValueError
+            If ``value`` is not one of ``options``.
+        """
+        if not self.validate(value):
+            raise ValueError(
+                f"invalid value {value!r}: expected one of {sorted(self.options)}"
+            )
+        super().set_default(value)

@@ -1,0 +1,287 @@
+"""Tests of the intake v2 layer: the v2 catalog twin, its reader and parameters.
+
+The reads run against a local mirror holding one real station-day object,
+obspy's test file ``CH.BALST..LH_two_channels`` (CH.BALST LHE and LHZ at
+1 Hz on 2025-11-10, day 314), laid out as the SAGE key template expects.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import intake
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from intake.readers.entry import Catalog
+from intake.readers.readers import recommend
+
+from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.v2 import MiniseedCollection, MiniseedReader
+
+CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
+V1_CATALOG = CATALOGS / "earthscope.yaml"
+V2_CATALOG = CATALOGS / "earthscope_v2.yaml"
+ARCHIVES = ("sage", "scedc", "ncedc")
+
+OBSPY_FILE = Path("io", "mseed", "tests", "data", "CH.BALST..LH_two_channels")
+MIRROR_KEY = Path("miniseed", "CH", "2025", "314", "BALST.CH.2025.314")
+
+REQUEST: dict[str, Any] = {
+    "network": "CH",
+    "station": "BALST",
+    "location": "",
+    "channel": "LH?",
+    "start": "2025-11-10T00:00:00",
+    "end": "2025-11-10T06:00:00",
+}
+
+# Modules the v2 module must not import, because intake imports it on every
+# ``import intake``.
+HEAVY_MODULES = ("xarray", "dask", "pymseed", "obspy", "s3fs", "pandas", "numpy")
+
+
+@pytest.fixture(scope="module")
+def mirror_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A local mirror with SAGE's key layout and one station-day object."""
+    spec = importlib.util.find_spec("obspy")
+    assert spec is not None and spec.origin is not None, "obspy is not installed"
+    source = Path(spec.origin).parent / OBSPY_FILE
+
+    root = tmp_path_factory.mktemp("mirror")
+    target = root / MIRROR_KEY
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(source, target)
+    return str(root)
+
+
+@pytest.fixture
+def cat() -> Catalog:
+    return intake.open_catalog(str(V2_CATALOG))
+
+
+def v1_collection(archive: str) -> dict[str, Any]:
+    """Return the ``collection`` mapping of the archive's v1 YAML entry."""
+    text = (CATALOGS / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["miniseed"]["args"]["collection"]
+
+
+def v1_dataset(mirror_root: str, **request: Any) -> xr.Dataset:
+    v1 = intake.open_catalog(str(V1_CATALOG))
+    return v1.sage.miniseed(root=mirror_root, **request).read()
+
+
+def test_open_catalog_gives_v2_catalog(cat: Catalog) -> None:
+    assert isinstance(cat, Catalog)
+    assert cat.version == 2
+
+
+def test_catalog_lists_miniseed_entries(cat: Catalog) -> None:
+    assert sorted(cat) == sorted(f"{archive}_miniseed" for archive in ARCHIVES)
+
+
+def test_v1_catalog_lists_same_archives() -> None:
+    v1 = intake.open_catalog(str(V1_CATALOG))
+
+    assert sorted(v1) == sorted(ARCHIVES)
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_collection_matches_v1_yaml(cat: Catalog, archive: str) -> None:
+    reader = cat[f"{archive}_miniseed"]
+
+    assert isinstance(reader, MiniseedReader)
+    assert reader.data.collection == v1_collection(archive)
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_parameters_leave_key_template_intact(cat: Catalog, archive: str) -> None:
+    # intake formats every string argument with the parameter values, so a
+    # single-brace key_template would come out filled in or without padding.
+    reader = cat(**REQUEST)[f"{archive}_miniseed"]
+
+    assert reader.data.collection == v1_collection(archive)
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_entry_metadata_names_archive(cat: Catalog, archive: str) -> None:
+    metadata = cat[f"{archive}_miniseed"].metadata
+
+    assert metadata["archive"] == archive
+    assert metadata["data_type"] == "miniseed"
+
+
+def test_reader_matches_v1_source(cat: Catalog, mirror_root: str) -> None:
+    expected = v1_dataset(mirror_root, **REQUEST)
+
+    dataset = cat(**REQUEST).sage_miniseed.read(root=mirror_root).load()
+
+    xr.testing.assert_identical(dataset, expected)
+    # The comparison means something only if samples were read.
+    assert list(dataset.trace.values) == ["CH.BALST..LHE", "CH.BALST..LHZ"]
+    assert (dataset.status.values == "ok").all()
+    assert int(dataset.waveform.count()) > 40_000
+
+
+def test_read_keywords_override_request(cat: Catalog, mirror_root: str) -> None:
+    expected = cat(**REQUEST).sage_miniseed.read(root=mirror_root).load()
+
+    dataset = cat.sage_miniseed.read(root=mirror_root, **REQUEST).load()
+
+    xr.testing.assert_identical(dataset, expected)
+
+
+def test_to_dask_returns_lazy_dataset(cat: Catalog, mirror_root: str) -> None:
+    dataset = cat(**REQUEST).sage_miniseed.to_dask(root=mirror_root)
+
+    assert isinstance(dataset, xr.Dataset)
+    assert isinstance(dataset.waveform.data, da.Array)
+    assert isinstance(dataset.status.data, da.Array)
+
+
+def test_to_dask_equals_read(cat: Catalog, mirror_root: str) -> None:
+    reader = cat(**REQUEST).sage_miniseed
+
+    xr.testing.assert_identical(
+        reader.to_dask(root=mirror_root).load(), reader.read(root=mirror_root).load()
+    )
+
+
+def test_channel_list_selects_one_trace(cat: Catalog, mirror_root: str) -> None:
+    request = {**REQUEST, "channel": ["LHZ"]}
+    expected = v1_dataset(mirror_root, **request)
+
+    reader = cat(**request).sage_miniseed
+    dataset = reader.read(root=mirror_root).load()
+
+    assert reader.kwargs["request"]["channel"] == ["LHZ"]
+    assert list(dataset.trace.values) == ["CH.BALST..LHZ"]
+    xr.testing.assert_identical(dataset, expected)
+
+
+def test_sampling_rate_parameter_reaches_core(cat: Catalog, mirror_root: str) -> None:
+    dataset = cat(**REQUEST, sampling_rate=1.0).sage_miniseed.read(root=mirror_root)
+
+    assert dataset.attrs["sampling_rate"] == 1.0
+
+
+def test_tier_parameter_rejects_unknown(cat: Catalog, mirror_root: str) -> None:
+    reader = cat(**REQUEST, tier="nearline").sage_miniseed
+
+    with pytest.raises(CatalogError, match="nearline"):
+        reader.read(root=mirror_root)
+
+
+def test_time_parameter_converts_to_utc(cat: Catalog) -> None:
+    reader = cat(start="2025-11-10T01:00:00+01:00", end="2025-11-10").sage_miniseed
+    request = reader.kwargs["request"]
+
+    assert request["start"] == pd.Timestamp("2025-11-10T00:00:00Z")
+    assert request["start"].tzname() == "UTC"
+    assert request["end"] == pd.Timestamp("2025-11-10T00:00:00Z")
+
+
+def test_time_parameter_rejects_bad_text(cat: Catalog) -> None:
+    with pytest.raises(InvalidRequestError, match="invalid time='yesterday'"):
+        cat(start="yesterday")["sage_miniseed"]
+
+
+def test_codes_parameter_rejects_number(cat: Catalog) -> None:
+    with pytest.raises(TypeError, match="invalid SEED codes 3"):
+        cat(network=3)["sage_miniseed"]
+
+
+def test_errors_parameter_rejects_unknown(cat: Catalog) -> None:
+    with pytest.raises(ValueError, match="expected one of"):
+        cat(errors="skip")["sage_miniseed"]
+
+
+def test_default_request_misses_start(cat: Catalog) -> None:
+    with pytest.raises(InvalidRequestError, match="missing start"):
+        cat.sage_miniseed.read()
+
+
+def test_unknown_request_key_raises(mirror_root: str) -> None:
+    reader = MiniseedReader(
+        MiniseedCollection(v1_collection("sage")), request={"netwrk": "CH"}
+    )
+
+    with pytest.raises(TypeError, match="netwrk"):
+        reader.read(root=mirror_root)
+
+
+def test_reader_without_catalog(mirror_root: str) -> None:
+    expected = v1_dataset(mirror_root, **REQUEST)
+
+    # intake wraps a plain mapping given first in the reader's datatype.
+    reader = MiniseedReader(v1_collection("sage"), root=mirror_root, **REQUEST)
+    dataset = reader.read().load()
+
+    assert isinstance(reader.data, MiniseedCollection)
+    xr.testing.assert_identical(dataset, expected)
+
+
+def test_collection_rejects_bad_mapping() -> None:
+    with pytest.raises(CatalogError, match="granularity"):
+        MiniseedCollection({"name": "broken"})
+
+
+def test_recommend_finds_reader() -> None:
+    readers = recommend(MiniseedCollection)
+
+    assert readers["importable"] == [MiniseedReader]
+
+
+def run_python(code: str, **environment: str) -> Any:
+    """Run ``code`` in a fresh interpreter and return the JSON it prints."""
+    env = {**os.environ, **environment}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def modules_added_by_v2() -> set[str]:
+    """Top-level modules that importing the v2 module adds after intake."""
+    code = (
+        "import json, sys\n"
+        "import intake\n"
+        "before = set(sys.modules)\n"
+        "import intake_earthscope.v2\n"
+        "added = {name.split('.')[0] for name in set(sys.modules) - before}\n"
+        "print(json.dumps(sorted(added)))\n"
+    )
+    # With startup imports off, intake does not import the v2 module itself.
+    return set(run_python(code, INTAKE_IMPORT_ON_STARTUP="False"))
+
+
+@pytest.mark.parametrize("module", HEAVY_MODULES)
+def test_v2_import_skips_heavy_module(
+    modules_added_by_v2: set[str], module: str
+) -> None:
+    assert module not in modules_added_by_v2
+
+
+def test_import_intake_loads_v2_module() -> None:
+    code = (
+        "import json, sys\n"
+        "import intake\n"
+        "print(json.dumps('intake_earthscope.v2' in sys.modules))\n"
+    )
+
+    assert run_python(code) is True
