@@ -17,8 +17,8 @@ from intake.source.base import DataSource, Schema
 from intake_earthscope import __version__
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import Collection
-from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.dataset import build_dataset
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan, make_plan
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, WaveformRequest
 from intake_earthscope.storage import StorageSpec
