@@ -1,0 +1,628 @@
+"""Loopback S3 server and AWS environment isolation for tests and demos.
+
+:class:`LoopbackS3` runs moto's S3 emulation in a child process bound to
+``127.0.0.1`` on a port the operating system chooses. The child exits when
+:meth:`LoopbackS3.stop` closes its stdin, and also when the parent process
+dies, so a crashed test run leaves no server behind.
+
+:func:`isolated_aws_environment` gives a test throw-away credentials and
+blank AWS configuration files, so neither a developer's profile nor an
+instance metadata service can change what a test does.
+
+The module imports only the standard library. moto and boto3 (the ``demo``
+extra) are imported when a server starts or a client is made.
+
+Run ``python -m intake_earthscope.testing serve`` to start a server by hand.
+It prints ``{"port": PORT}`` on one line and runs until its stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+__all__ = [
+    "DEFAULT_REGION",
+    "LOOPBACK_HOST",
+    "REMOVED_AWS_VARIABLES",
+    "TEST_ACCESS_KEY_ID",
+    "TEST_SECRET_ACCESS_KEY",
+    "LoopbackS3",
+    "create_bucket",
+    "isolated_aws_environment",
+    "isolated_aws_variables",
+    "put_public_object",
+]
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_HOST = "127.0.0.1"
+DEFAULT_REGION = "us-east-1"
+
+# Throw-away credentials: moto accepts any key pair unless IAM is enforced.
+TEST_ACCESS_KEY_ID = "testing"
+TEST_SECRET_ACCESS_KEY = "testing"
+
+# Variables that select other credentials, another endpoint or a region, and
+# so could make a test reach something other than the loopback server.
+# AWS_CA_BUNDLE stays, because it only changes TLS verification.
+REMOVED_AWS_VARIABLES: tuple[str, ...] = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
+# Hosts that HTTP clients must reach directly, never through a proxy.
+_LOOPBACK_NAMES = (LOOPBACK_HOST, "localhost")
+
+_STARTUP_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+_PARENT_POLL_INTERVAL_S = 0.5
+_STDERR_TAIL_BYTES = 4000
+
+# Run by the server process: load this file and call main() with the
+# arguments that follow the file's path.
+_SERVER_BOOTSTRAP = (
+    "import runpy, sys; runpy.run_path(sys.argv[1])['main'](sys.argv[2:])"
+)
+
+
+class LoopbackS3:
+    """moto S3 server in a child process on a loopback port.
+
+    Parameters
+    ----------
+    environment : Mapping[str, str], optional
+        Variables added to the server process's environment, for example
+        ``{"INITIAL_NO_AUTH_ACTION_COUNT": "0"}`` to make moto enforce IAM.
+        The server process inherits no ``AWS_*`` variables from the parent.
+    startup_timeout : float
+        Seconds to wait for the server to report its port.
+
+    Attributes
+    ----------
+    port : int
+        TCP port the server listens on, chosen by the operating system.
+        0 until :meth:`start` returns.
+
+    Notes
+    -----
+    The server process watches its stdin and exits when the pipe closes,
+    which happens on :meth:`stop`, when this object is garbage-collected, and
+    when the parent process dies. It also polls its parent's process id, so
+    it exits when the parent dies even if a forked grandchild keeps the pipe
+    open.
+
+    Everything the server stores is lost when it stops, and :meth:`reset`
+    clears it while the server runs.
+
+    Examples
+    --------
+    >>> with LoopbackS3() as s3:  # doctest: +SKIP
+    ...     client = s3.client()
+    ...     create_bucket(client, "open-data", "us-east-2")
+    ...     put_public_object(client, "open-data", "a#1", b"bytes")
+    ...     fs = s3fs.S3FileSystem(**s3.anonymous_storage_options())
+    ...     fs.cat_file("open-data/a#1", start=0, end=2)
+    b'by'
+    """
+
+    def __init__(
+        self,
+        environment: Mapping[str, str] | None = None,
+        *,
+        startup_timeout: float = _STARTUP_TIMEOUT_S,
+    ) -> None:
+        self.port = 0
+        self._environment = dict(environment or {})
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "stopped"
+        return f"LoopbackS3(endpoint_url={self.endpoint_url!r}, {state})"
+
+    def __enter__(self) -> LoopbackS3:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """URL of the server, ``http://127.0.0.1:PORT``."""
+        return f"http://{LOOPBACK_HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the server process, or None before :meth:`start`."""
+        return None if self._process is None else self._process.pid
+
+    def is_running(self) -> bool:
+        """Return True while the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> LoopbackS3:
+        """Start the server process and wait until it listens.
+
+        Returns
+        -------
+        LoopbackS3
+            This object, so ``server = LoopbackS3().start()`` works.
+
+        Raises
+        ------
+        RuntimeError
+            If the server is already running, or its process exits or prints
+            something other than its port.
+        TimeoutError
+            If the port is not reported within ``startup_timeout`` seconds.
+        ImportError
+            If moto is not installed.
+        """
+        if self._process is not None:
+            raise RuntimeError(f"{self!r} is already started; call stop() first")
+        _require_module("moto", "LoopbackS3")
+
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            _server_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=_server_environment(self._environment),
+        )
+
+        try:
+            self.port = self._read_port()
+        except BaseException:
+            self.stop()
+            raise
+
+        logger.info("started moto S3 server pid %d at %s", self.pid, self.endpoint_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server process and wait until it has exited.
+
+        Closing the server's stdin makes it shut down. A server that has not
+        exited after 10 s is killed. Calling this again does nothing.
+        """
+        process, self._process = self._process, None
+        if process is None:
+            return
+
+        _close_quietly(process.stdin)
+        try:
+            process.wait(timeout=_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "moto S3 server pid %d did not exit; killing it", process.pid
+            )
+            process.kill()
+            process.wait()
+
+        _close_quietly(process.stdout)
+        _close_quietly(self._stderr)
+        self._stderr = None
+        logger.info("stopped moto S3 server pid %d", process.pid)
+
+    def reset(self) -> None:
+        """Delete every bucket and object through moto's ``/moto-api/reset``.
+
+        Raises
+        ------
+        RuntimeError
+            If the server is not running.
+        urllib.error.URLError
+            If the request fails.
+        """
+        if not self.is_running():
+            raise RuntimeError(f"{self!r} is not running; call start() first")
+
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST"
+        )
+        # An empty ProxyHandler keeps the request off any configured proxy.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=_STOP_TIMEOUT_S) as response:
+            response.read()
+        logger.debug("reset moto S3 server at %s", self.endpoint_url)
+
+    def client(self, region: str = DEFAULT_REGION) -> BaseClient:
+        """Create a boto3 S3 client for this server.
+
+        Parameters
+        ----------
+        region : str
+            Region the client signs requests for.
+
+        Returns
+        -------
+        botocore.client.BaseClient
+            An S3 client signed with the throw-away test credentials, using
+            path-style addressing and no proxy.
+
+        Notes
+        -----
+        boto3 still reads the AWS configuration files and ``AWS_PROFILE``, so
+        a profile that does not exist raises ``ProfileNotFound``. Use
+        :func:`isolated_aws_environment` to make a test independent of them.
+        """
+        _require_module("boto3", "LoopbackS3.client")
+        import boto3
+        from botocore.config import Config
+
+        config = Config(proxies={}, s3={"addressing_style": "path"})
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id=TEST_ACCESS_KEY_ID,
+            aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
+            config=config,
+        )
+
+    def anonymous_storage_options(self) -> dict[str, Any]:
+        """Return s3fs ``storage_options`` for unsigned requests to this server."""
+        return {"anon": True, "client_kwargs": {"endpoint_url": self.endpoint_url}}
+
+    def _read_port(self) -> int:
+        assert self._process is not None and self._process.stdout is not None
+        line = _read_line(self._process.stdout, self._startup_timeout)
+
+        try:
+            port = int(json.loads(line)["port"])
+        except (ValueError, KeyError, TypeError):
+            raise RuntimeError(self._startup_failure(line)) from None
+
+        if not 0 < port < 65536:
+            raise RuntimeError(self._startup_failure(line))
+        return port
+
+    def _startup_failure(self, line: bytes) -> str:
+        assert self._process is not None
+        try:
+            returncode = self._process.wait(timeout=1.0)
+            status = f"exited with status {returncode}"
+        except subprocess.TimeoutExpired:
+            status = "is running"
+
+        return (
+            f"moto S3 server process {status} without reporting its port; "
+            f'expected a line like {{"port": 12345}} on stdout, got {line!r}. '
+            f"Its stderr ends with:\n{self._stderr_tail()}"
+        )
+
+    def _stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0, os.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - _STDERR_TAIL_BYTES))
+        return self._stderr.read().decode("utf-8", errors="replace")
+
+
+def isolated_aws_variables(tmp_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Create blank AWS configuration files and return variables that use them.
+
+    Parameters
+    ----------
+    tmp_dir : str or os.PathLike
+        Existing directory that receives the empty ``aws-config`` and
+        ``aws-credentials`` files.
+
+    Returns
+    -------
+    dict[str, str]
+        Values to set: throw-away credentials, the blank files,
+        ``AWS_EC2_METADATA_DISABLED=true``, and ``NO_PROXY``/``no_proxy``
+        extended with the loopback names. Remove
+        :data:`REMOVED_AWS_VARIABLES` as well, or use
+        :func:`isolated_aws_environment`, which does both.
+    """
+    directory = Path(tmp_dir)
+    config_file = directory / "aws-config"
+    credentials_file = directory / "aws-credentials"
+    config_file.write_text("")
+    credentials_file.write_text("")
+
+    variables = {
+        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "AWS_CONFIG_FILE": str(config_file),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name in ("NO_PROXY", "no_proxy"):
+        variables[name] = _with_loopback_names(os.environ.get(name, ""))
+    return variables
+
+
+@contextlib.contextmanager
+def isolated_aws_environment(
+    tmp_dir: str | os.PathLike[str],
+) -> Iterator[dict[str, str]]:
+    """Run a block with throw-away AWS credentials and blank AWS config files.
+
+    Sets the variables of :func:`isolated_aws_variables`, removes
+    :data:`REMOVED_AWS_VARIABLES` (profiles, session tokens, endpoint and
+    region overrides, container and web-identity credentials) and restores
+    every one of them on exit, also when the block raises.
+
+    Parameters
+    ----------
+    tmp_dir : str or os.PathLike
+        Existing directory for the blank configuration files.
+
+    Yields
+    ------
+    dict[str, str]
+        The variables that were set.
+
+    Examples
+    --------
+    >>> with isolated_aws_environment(tmp_path) as variables:  # doctest: +SKIP
+    ...     variables["AWS_ACCESS_KEY_ID"]
+    'testing'
+    """
+    variables = isolated_aws_variables(tmp_dir)
+    names = [*variables, *REMOVED_AWS_VARIABLES]
+    saved = {name: os.environ.get(name) for name in names}
+
+    try:
+        for name in REMOVED_AWS_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update(variables)
+        yield variables
+    finally:
+        _restore_environment(saved)
+
+
+def create_bucket(client: BaseClient, name: str, region: str = DEFAULT_REGION) -> None:
+    """Create a bucket in ``region``.
+
+    Parameters
+    ----------
+    client : botocore.client.BaseClient
+        S3 client from :meth:`LoopbackS3.client`. Like AWS, moto 5.2 accepts
+        a bucket outside us-east-1 only from a client for us-east-1 or for
+        the bucket's own region.
+    name : str
+        Bucket name, at least 3 characters.
+    region : str
+        Region the bucket reports from ``GetBucketLocation`` and in the
+        ``x-amz-bucket-region`` header.
+
+    Raises
+    ------
+    ValueError
+        If the client's region can create no bucket in ``region``.
+    """
+    client_region = client.meta.region_name
+    if client_region not in (DEFAULT_REGION, region):
+        raise ValueError(
+            f"a client for {client_region} cannot create bucket {name!r} in "
+            f"{region}; use a client for {DEFAULT_REGION} or {region}"
+        )
+
+    # us-east-1 is the default location and rejects an explicit constraint.
+    if region == DEFAULT_REGION:
+        client.create_bucket(Bucket=name)
+        return
+    client.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
+    )
+
+
+def put_public_object(client: BaseClient, bucket: str, key: str, data: bytes) -> None:
+    """Store an object with the ``public-read`` ACL, so unsigned requests read it.
+
+    Without a bucket policy, moto 5.2 serves unsigned GET and HEAD requests
+    only for objects with this ACL. A policy that grants ``s3:GetObject`` to
+    everyone allows unsigned GET but leaves unsigned HEAD at 403, because
+    moto checks HEAD as the action ``s3:HeadObject``.
+
+    Parameters
+    ----------
+    client : botocore.client.BaseClient
+        S3 client from :meth:`LoopbackS3.client`.
+    bucket : str
+        Existing bucket.
+    key : str
+        Object key. Characters such as ``#`` are sent percent-encoded by
+        botocore and stored as given.
+    data : bytes
+        Object content.
+    """
+    client.put_object(Bucket=bucket, Key=key, Body=data, ACL="public-read")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line: ``serve`` starts a server in this process."""
+    parser = argparse.ArgumentParser(
+        prog="python -m intake_earthscope.testing",
+        description="Loopback S3 server for intake-earthscope tests and demos.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser(
+        "serve",
+        help="serve moto S3 on 127.0.0.1, print the port, run until stdin closes",
+    )
+    serve_parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="also exit when this process is no longer the parent",
+    )
+
+    arguments = parser.parse_args(argv)
+    serve(parent_pid=arguments.parent_pid)
+
+
+def serve(parent_pid: int | None = None) -> None:
+    """Serve moto S3 on a loopback port until stdin closes or the parent dies.
+
+    Prints ``{"port": PORT}`` and a newline on stdout once the server
+    listens, then points ``sys.stdout`` at stderr, so later prints cannot
+    fill a pipe that the parent no longer reads.
+
+    Parameters
+    ----------
+    parent_pid : int, optional
+        Process id of the parent. The server exits when its parent process
+        id changes, which means the parent has died.
+    """
+    from moto.server import ThreadedMotoServer
+
+    # Silence werkzeug's line per request.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(LOOPBACK_HOST, 0, verbose=False)
+    server.start()
+
+    try:
+        _, port = server.get_host_and_port()
+        print(json.dumps({"port": port}), flush=True)
+        sys.stdout = sys.stderr
+        _wait_for_stdin_close_or_orphan(parent_pid)
+    finally:
+        server.stop()
+
+
+def _wait_for_stdin_close_or_orphan(parent_pid: int | None) -> None:
+    stdin_closed = threading.Event()
+    stdin_fd = sys.stdin.fileno()
+
+    # os.read takes no lock, unlike sys.stdin.buffer.read, so the process can
+    # shut down while this thread still waits for input.
+    def read_until_eof() -> None:
+        while os.read(stdin_fd, 4096):
+            pass
+        stdin_closed.set()
+
+    threading.Thread(target=read_until_eof, name="stdin-watch", daemon=True).start()
+
+    # A dead parent closes the pipe too, unless a forked process keeps it
+    # open, so the parent's process id is polled as well.
+    while not stdin_closed.wait(_PARENT_POLL_INTERVAL_S):
+        if parent_pid is not None and os.getppid() != parent_pid:
+            return
+
+
+def _server_command() -> list[str]:
+    if not sys.executable:
+        raise RuntimeError("sys.executable is empty, so no server process can start")
+
+    # The server runs this file by path rather than with -m, so it never
+    # imports the package's __init__ and needs no PYTHONPATH entry. -P keeps
+    # the working directory off sys.path, so files there cannot shadow the
+    # modules the server imports.
+    return [
+        sys.executable,
+        "-P",
+        "-c",
+        _SERVER_BOOTSTRAP,
+        str(Path(__file__).resolve()),
+        "serve",
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+
+
+def _server_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("AWS_")
+    }
+    environment.update(extra)
+    return environment
+
+
+def _read_line(stream: IO[bytes], timeout: float) -> bytes:
+    lines: queue.Queue[bytes] = queue.Queue(maxsize=1)
+    reader = threading.Thread(
+        target=lambda: lines.put(stream.readline()),
+        name="loopback-s3-startup",
+        daemon=True,
+    )
+    reader.start()
+
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise TimeoutError(
+            f"moto S3 server reported no port within {timeout} s; "
+            "pass a larger startup_timeout if the machine is slow"
+        ) from None
+
+
+def _require_module(module: str, user: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(
+            f"{user} requires {module}, which is not installed; "
+            "install intake-earthscope[demo]"
+        )
+
+
+def _with_loopback_names(no_proxy: str) -> str:
+    names = [name.strip() for name in no_proxy.split(",") if name.strip()]
+    names += [name for name in _LOOPBACK_NAMES if name not in names]
+    return ",".join(names)
+
+
+def _restore_environment(saved: Mapping[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _close_quietly(stream: IO[bytes] | None) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+if __name__ == "__main__":
+    main()
