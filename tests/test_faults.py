@@ -11,7 +11,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pymseed
 import pytest
 
 from intake_earthscope.codes import SeedId
@@ -26,6 +25,7 @@ from intake_earthscope.errors import (
 )
 from intake_earthscope.timeutil import parse_time
 
+import mseedgen
 from conftest import collection_spec, mirror, publish
 
 DAY = "2024-01-01"
@@ -42,23 +42,16 @@ def segment(
     record_length: int = 512,
     pubversion: int = 1,
 ) -> bytes:
-    """Write one segment of int32 samples as Steim2 miniSEED 2 records."""
-    network, station, location, channel = seed_id.split(".")
-    traces = pymseed.MS3TraceList()
-    traces.add_data(
-        sourceid=pymseed.nslc2sourceid(network, station, location, channel),
-        data_samples=np.asarray(values, dtype=np.int32),
-        sample_type="i",
-        sample_rate=rate,
-        starttime=DAY_NS + int(round(offset_s * 1e9)),
-        publication_version=pubversion,
+    """Write one segment of int32 samples starting ``offset_s`` after 00:00."""
+    start_ns = DAY_NS + int(round(offset_s * 1e9))
+    return mseedgen.segment_bytes(
+        seed_id,
+        start_ns,
+        values,
+        rate,
+        record_length=record_length,
+        pubversion=pubversion,
     )
-    records = traces.generate(
-        max_record_length=record_length,
-        encoding=pymseed.DataEncoding.STEIM2,
-        format_version=2,
-    )
-    return b"".join(records)
 
 
 def read(tmp_path: Path, data: bytes, **request) -> object:
@@ -84,28 +77,34 @@ def ramp(count: int, first: int = 0) -> np.ndarray:
 # F1: sampling-rate jitter
 
 
-def test_jittered_rates_form_one_trace(tmp_path) -> None:
-    data = segment("XX.STA.00.BHZ", 0, ramp(1000), 100.0) + segment(
-        "XX.STA.00.BHZ", 10, ramp(1000, 1000), 100.000008
-    )
+@pytest.mark.parametrize("version", [2, 3])
+def test_jittered_rates_form_one_trace(tmp_path, version) -> None:
+    built = mseedgen.rate_jitter(start=DAY_NS, segment_seconds=10, version=version)
+    header_rates = built.facts["header_rates"]
 
-    dataset = read(tmp_path, data)
+    dataset = read(tmp_path, built.data, channel="HHZ", end="2024-01-01T00:00:30")
     row = dataset.waveform.values[0]
 
+    assert header_rates[1] != 100.0
     assert dataset.attrs["sampling_rate"] == 100.0
-    np.testing.assert_array_equal(row[:2000], np.arange(2000))
+    np.testing.assert_array_equal(row, np.arange(3000))
+    assert int(dataset.conflict_count.values[0, 0]) == 0
     assert float(dataset.max_shift.values[0, 0]) <= 0.5
 
 
-def test_header_rate_snaps_to_nominal(tmp_path) -> None:
-    # An hour at 200 Hz whose headers say 199.999938 Hz.
-    data = segment("XX.STA.00.HHZ", 0, ramp(720_000), 199.999938, record_length=4096)
+@pytest.mark.parametrize("version", [2, 3])
+def test_header_rate_snaps_to_nominal(tmp_path, version) -> None:
+    # An hour at 200 Hz whose headers say 199.999938 Hz while the records
+    # are timed by a correct clock.
+    built = mseedgen.drifting_rate_day(start=DAY_NS, seconds=3600, version=version)
 
-    dataset = read(tmp_path, data, channel="HHZ", end="2024-01-01T01:00:00")
+    dataset = read(tmp_path, built.data, channel="HHZ", end="2024-01-01T01:00:00")
+    row = dataset.waveform.values[0]
 
     assert dataset.attrs["sampling_rate"] == 200.0
-    assert float(dataset.header_rate.values[0, 0]) == pytest.approx(199.999938)
-    assert np.isfinite(dataset.waveform.values).sum() == 720_000
+    assert float(dataset.header_rate.values[0, 0]) == built.facts["header_rate"]
+    assert float(dataset.header_rate.values[0, 0]) != 200.0
+    np.testing.assert_array_equal(row, np.arange(720_000))
     assert float(dataset.max_shift.values[0, 0]) <= 0.5
 
 
