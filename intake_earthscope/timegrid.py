@@ -18,8 +18,6 @@ because the grid is defined in UTC.
 
 from __future__ import annotations
 
-import datetime
-import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,26 +26,29 @@ import pandas as pd
 import xarray as xr
 from xarray.core.indexing import IndexSelResult
 from xarray.indexes import (
-    CoordinateTransform,
     CoordinateTransformIndex,
     Index,
     PandasIndex,
 )
 
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.timelabels import (
+    DTYPE,
+    NAT_NS,
+    check_method,
+    describe,
+    format_grid,
+    format_label,
+    labels_to_ns,
+    not_found_message,
+    scalar_as_array,
+    slice_bound_ns,
+    slice_step,
+    string_bounds_ns,
+    tolerance_ns,
+)
+from intake_earthscope.timetransform import TimeGridTransform, elapsed_ns
 
 __all__ = ["TimeGridIndex", "TimeGridTransform", "time_coords"]
-
-_DTYPE = np.dtype("datetime64[ns]")
-_INT64_MIN = int(np.iinfo(np.int64).min)
-_INT64_MAX = int(np.iinfo(np.int64).max)
-
-# ``datetime64[ns]`` stores NaT as the minimum int64. Labels before 1677 or after
-# 2262 cannot be stored, so they become these sentinels, which sort before and
-# after every valid label.
-_NAT_NS = _INT64_MIN
-_BEFORE_RANGE_NS = _INT64_MIN + 1
-_AFTER_RANGE_NS = _INT64_MAX
 
 # The units pandas uses for the resolution of a DatetimeIndex, coarsest first.
 _RESOLUTION_UNITS_NS = (
@@ -59,339 +60,6 @@ _RESOLUTION_UNITS_NS = (
     10**3,
     1,
 )
-
-_FILL_METHODS = {
-    "pad": "pad",
-    "ffill": "pad",
-    "backfill": "backfill",
-    "bfill": "backfill",
-    "nearest": "nearest",
-}
-
-
-class TimeGridTransform(CoordinateTransform):
-    """Regular ``datetime64[ns]`` grid ``start_ns + round(phase_ns + k * step_ns)``.
-
-    Parameters
-    ----------
-    start_ns : int
-        First label, in nanoseconds since 1970-01-01 UTC.
-    step_ns : float
-        Spacing between labels in nanoseconds, at least 1. It may have a
-        fractional part, for example ``1e9 / 3`` for 3 Hz.
-    size : int
-        Number of labels.
-    dim : str, default "time"
-        Name of the dimension and of the coordinate.
-    phase_ns : float, default 0.0
-        Fraction of a nanosecond added before rounding, in ``[-0.5, 0.5)``.
-        Slicing sets it, so that a sliced grid keeps its parent's labels.
-
-    Raises
-    ------
-    InvalidRequestError
-        If a parameter is out of range or the last label does not fit in
-        ``datetime64[ns]`` (years 1677 to 2262).
-
-    Notes
-    -----
-    ``round`` rounds half up, so that shifting the grid by whole nanoseconds
-    never changes which way a tie goes. Internally the step is kept as a whole
-    number of nanoseconds plus a fraction, and label offsets are computed as
-    ``k * whole + round(phase_ns + k * fraction)``. The first term is exact in
-    int64. The second is float64, whose relative error of about 1e-16 can move
-    a label by 1 ns only where the exact value lies that close to a tie.
-    """
-
-    start_ns: int
-    phase_ns: float
-
-    def __init__(
-        self,
-        start_ns: int,
-        step_ns: float,
-        size: int,
-        dim: str = "time",
-        *,
-        phase_ns: float = 0.0,
-    ) -> None:
-        _check_grid_arguments(start_ns, step_ns, size, phase_ns)
-        super().__init__([dim], {dim: int(size)}, dtype=_DTYPE)
-
-        self.start_ns = int(start_ns)
-        self.phase_ns = float(phase_ns)
-        self._step_whole_ns = math.floor(step_ns)
-        self._step_fraction_ns = float(step_ns) - self._step_whole_ns
-
-        self._check_last_label()
-
-    @property
-    def coord_name(self) -> Hashable:
-        """Name of the coordinate variable."""
-        return self.coord_names[0]
-
-    @property
-    def dim(self) -> str:
-        """Name of the dimension."""
-        return self.dims[0]
-
-    @property
-    def size(self) -> int:
-        """Number of labels."""
-        return self.dim_size[self.dim]
-
-    @property
-    def step_ns(self) -> float:
-        """Spacing between labels, in nanoseconds."""
-        return self._step_whole_ns + self._step_fraction_ns
-
-    @property
-    def last_ns(self) -> int:
-        """Last label in nanoseconds, or ``start_ns`` for an empty grid."""
-        return self.start_ns + self._offset(max(self.size - 1, 0))
-
-    def forward(self, dim_positions: dict[str, Any]) -> dict[Hashable, Any]:
-        """Compute the labels at integer positions of the grid.
-
-        Parameters
-        ----------
-        dim_positions : dict
-            Maps the dimension name to an array of positions, of any shape.
-            Positions outside ``[0, size)`` extend the grid.
-
-        Returns
-        -------
-        dict
-            Maps the coordinate name to a ``datetime64[ns]`` array.
-        """
-        positions = np.asarray(dim_positions[self.dim])
-
-        if positions.dtype.kind in "iu":
-            offsets = self._offsets(positions.astype(np.int64))
-            labels_ns = self.start_ns + offsets
-        else:
-            labels_ns = self._labels_at_fractional(positions.astype(np.float64))
-
-        return {self.coord_name: labels_ns.view(_DTYPE)}
-
-    def reverse(self, coord_labels: dict[Hashable, Any]) -> dict[str, Any]:
-        """Compute the fractional grid positions of ``datetime64`` labels.
-
-        Parameters
-        ----------
-        coord_labels : dict
-            Maps the coordinate name to an array of ``datetime64`` labels.
-
-        Returns
-        -------
-        dict
-            Maps the dimension name to a float64 array of positions, NaN
-            where a label is NaT.
-        """
-        labels = np.asarray(coord_labels[self.coord_name]).astype(_DTYPE)
-        labels_ns = labels.view(np.int64)
-
-        elapsed = _elapsed_ns(labels_ns, self.start_ns)
-        positions = (elapsed - self.phase_ns) / self.step_ns
-
-        return {self.dim: np.where(labels_ns == _NAT_NS, np.nan, positions)}
-
-    def equals(
-        self,
-        other: CoordinateTransform,
-        exclude: frozenset[Hashable] | None = None,
-    ) -> bool:
-        """Check whether ``other`` is a time grid with the same labels.
-
-        Parameters
-        ----------
-        other : CoordinateTransform
-            Transform to compare with.
-        exclude : frozenset of hashable, optional
-            Ignored, because a 1-dimensional transform is never compared
-            along an excluded dimension.
-
-        Returns
-        -------
-        bool
-
-        Notes
-        -----
-        The step fractions and phases may differ by float rounding when two
-        grids were reached by different slices of one parent. They count as
-        equal when the difference moves no label by more than 0.001 ns.
-        """
-        if not isinstance(other, TimeGridTransform):
-            return False
-
-        same_layout = (
-            self.coord_names == other.coord_names
-            and self.dim_size == other.dim_size
-            and self.start_ns == other.start_ns
-            and self._step_whole_ns == other._step_whole_ns
-        )
-        if not same_layout:
-            return False
-
-        fraction_drift = abs(self._step_fraction_ns - other._step_fraction_ns)
-        phase_drift = abs(self.phase_ns - other.phase_ns)
-        return bool(fraction_drift * self.size + phase_drift < 1e-3)
-
-    def slice(self, sl: slice) -> TimeGridTransform:
-        """Select a positional slice with a positive step, lazily.
-
-        Parameters
-        ----------
-        sl : slice
-            Positional slice, as for a sequence of length ``size``.
-
-        Returns
-        -------
-        TimeGridTransform
-            Grid whose labels are this grid's labels at the sliced positions.
-
-        Raises
-        ------
-        ValueError
-            If the slice step is zero or negative, because a decreasing grid
-            is not a TimeGridTransform.
-        """
-        picked = range(self.size)[sl]
-        if picked.step < 0:
-            raise ValueError(
-                f"slice step must be positive for a lazy time grid; got {sl.step}. "
-                "Index with an array of positions to reverse the grid."
-            )
-
-        return self.subgrid(picked.start, len(picked), picked.step)
-
-    def subgrid(self, first: int, size: int, stride: int = 1) -> TimeGridTransform:
-        """Build the grid of this grid's labels at ``first + j * stride``.
-
-        Parameters
-        ----------
-        first : int
-            Position of the new first label. It may be negative or beyond
-            ``size`` to extend this grid.
-        size : int
-            Number of labels of the new grid.
-        stride : int, default 1
-            Positive number of positions between consecutive new labels.
-
-        Returns
-        -------
-        TimeGridTransform
-        """
-        carry = self.phase_ns + first * self._step_fraction_ns
-        carry_ns = math.floor(carry + 0.5)
-
-        stride_fraction = stride * self._step_fraction_ns
-        stride_fraction_whole = math.floor(stride_fraction)
-
-        new = TimeGridTransform(
-            self.start_ns + first * self._step_whole_ns + carry_ns,
-            self.step_ns * stride,
-            size,
-            self.dim,
-            phase_ns=carry - carry_ns,
-        )
-
-        # The float ``step_ns * stride`` may round, so keep the exact parts.
-        new._step_whole_ns = stride * self._step_whole_ns + stride_fraction_whole
-        new._step_fraction_ns = stride_fraction - stride_fraction_whole
-        new.coord_names = self.coord_names
-        return new
-
-    def floor_positions(self, labels_ns: np.ndarray) -> np.ndarray:
-        """Find the last position whose label is at or before each label.
-
-        Parameters
-        ----------
-        labels_ns : numpy.ndarray
-            int64 nanoseconds since the epoch, without NaT.
-
-        Returns
-        -------
-        numpy.ndarray
-            int64 positions in ``[-1, size)``, -1 where a label is before the
-            first label of the grid.
-        """
-        labels_ns = np.asarray(labels_ns, dtype=np.int64)
-        result = np.full(labels_ns.shape, -1, dtype=np.int64)
-        if self.size == 0:
-            return result
-
-        inside = labels_ns >= self.start_ns
-        targets = labels_ns[inside]
-
-        # The float estimate can be off by a few positions, so step it to the
-        # exact floor.
-        elapsed = _elapsed_ns(targets, self.start_ns)
-        estimate = np.floor((elapsed - self.phase_ns) / self.step_ns)
-        positions = np.clip(estimate, 0, self.size - 1).astype(np.int64)
-
-        result[inside] = self._correct_floor(positions, targets)
-        return result
-
-    def _correct_floor(self, positions: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        # Position 0 is at or before every target, so stepping back stops there.
-        too_late = self.start_ns + self._offsets(positions) > targets
-        while too_late.any():
-            positions = positions - too_late
-            too_late = self.start_ns + self._offsets(positions) > targets
-
-        advance = self._next_label_at_or_before(positions, targets)
-        while advance.any():
-            positions = positions + advance
-            advance = self._next_label_at_or_before(positions, targets)
-
-        return positions
-
-    def _next_label_at_or_before(
-        self, positions: np.ndarray, targets: np.ndarray
-    ) -> np.ndarray:
-        following = np.minimum(positions + 1, self.size - 1)
-        following_ns = self.start_ns + self._offsets(following)
-        return (positions + 1 < self.size) & (following_ns <= targets)
-
-    def _offset(self, position: int) -> int:
-        fractional = self.phase_ns + position * self._step_fraction_ns
-        return position * self._step_whole_ns + math.floor(fractional + 0.5)
-
-    def _offsets(self, positions: np.ndarray) -> np.ndarray:
-        fractional = self.phase_ns + positions * self._step_fraction_ns
-        rounded = np.floor(fractional + 0.5).astype(np.int64)
-        return positions * self._step_whole_ns + rounded
-
-    def _labels_at_fractional(self, positions: np.ndarray) -> np.ndarray:
-        # NOTE: this rounds twice, at the whole position and then for the
-        # remainder, so a label may differ by 1 ns from a single rounding of
-        # ``phase_ns + p * step_ns``. Integer positions round once.
-        finite = np.isfinite(positions)
-        whole = np.floor(np.where(finite, positions, 0.0))
-
-        offsets = self._offsets(whole.astype(np.int64))
-        extra = np.floor((positions - whole) * self.step_ns + 0.5)
-        labels_ns = (
-            self.start_ns + offsets + np.where(finite, extra, 0).astype(np.int64)
-        )
-
-        return np.where(finite, labels_ns, _NAT_NS)
-
-    def _check_last_label(self) -> None:
-        if self.size == 0:
-            return
-
-        last_ns = self.last_ns
-        if last_ns > _INT64_MAX:
-            raise InvalidRequestError(
-                f"time grid from start_ns={self.start_ns} with step_ns="
-                f"{self.step_ns} and size={self.size} ends after the last "
-                "datetime64[ns] (2262-04-11); reduce size or step_ns."
-            )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({_format_grid(self)})"
 
 
 class TimeGridIndex(CoordinateTransformIndex):
@@ -537,7 +205,7 @@ class TimeGridIndex(CoordinateTransformIndex):
                 return cls(joined)
 
         as_pandas = [
-            PandasIndex(index.to_pandas_index(), dim, coord_dtype=_DTYPE)
+            PandasIndex(index.to_pandas_index(), dim, coord_dtype=DTYPE)
             for index in indexes
         ]
         return PandasIndex.concat(as_pandas, dim, positions)
@@ -675,7 +343,7 @@ class TimeGridIndex(CoordinateTransformIndex):
         period and keeps the dimension.
         """
         label = labels[self.coord_name]
-        fill_method = _check_method(method, tolerance)
+        fill_method = check_method(method, tolerance)
 
         if isinstance(label, slice):
             if method is not None or tolerance is not None:
@@ -755,7 +423,7 @@ class TimeGridIndex(CoordinateTransformIndex):
             Maps the dimension name to an int64 array, -1 where a label of
             ``other`` is not found.
         """
-        fill_method = _check_method(method, tolerance)
+        fill_method = check_method(method, tolerance)
         labels_ns = other.to_pandas_index().as_unit("ns").asi8
 
         indexer = self._get_indexer(labels_ns, fill_method, tolerance)
@@ -780,7 +448,7 @@ class TimeGridIndex(CoordinateTransformIndex):
         shift = shifts[self.dim] % self.size if self.size else 0
 
         rolled = labels[-shift:].append(labels[:-shift]) if shift else labels
-        return PandasIndex(rolled, self.dim, coord_dtype=_DTYPE)
+        return PandasIndex(rolled, self.dim, coord_dtype=DTYPE)
 
     def equals(
         self, other: Index, *, exclude: frozenset[Hashable] | None = None
@@ -804,10 +472,10 @@ class TimeGridIndex(CoordinateTransformIndex):
         return self.transform.equals(other.transform)
 
     def _repr_inline_(self, max_width: int) -> str:
-        return f"{type(self).__name__} ({_format_grid(self.transform)})"
+        return f"{type(self).__name__} ({format_grid(self.transform)})"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({_format_grid(self.transform)})"
+        return f"{type(self).__name__}({format_grid(self.transform)})"
 
     def _checked_positions(self, positions: np.ndarray) -> np.ndarray:
         if positions.dtype.kind == "b":
@@ -837,7 +505,7 @@ class TimeGridIndex(CoordinateTransformIndex):
     def _pandas_index_at(self, positions: np.ndarray, dim: Hashable) -> PandasIndex:
         labels = self.transform.forward({self.dim: positions})[self.coord_name]
         index = pd.DatetimeIndex(labels, name=self.coord_name)
-        return PandasIndex(index, dim, coord_dtype=_DTYPE)
+        return PandasIndex(index, dim, coord_dtype=DTYPE)
 
     def _label_positions(
         self, label: Any, fill_method: str | None, tolerance: Any
@@ -880,16 +548,16 @@ class TimeGridIndex(CoordinateTransformIndex):
             if period is not None:
                 return period
 
-        labels_ns = _labels_to_ns(_scalar_as_array(label), label)
+        labels_ns = labels_to_ns(scalar_as_array(label), label)
         position = int(self._get_indexer(labels_ns, fill_method, tolerance)[0])
         if position < 0:
-            raise KeyError(_not_found_message(label, self, fill_method, tolerance))
+            raise KeyError(not_found_message(label, self, fill_method, tolerance))
         return position
 
     def _array_positions(
         self, labels: np.ndarray, fill_method: str | None, tolerance: Any
     ) -> np.ndarray:
-        labels_ns = _labels_to_ns(labels, labels)
+        labels_ns = labels_to_ns(labels, labels)
         positions = self._get_indexer(labels_ns, fill_method, tolerance)
 
         missing = positions < 0
@@ -897,15 +565,15 @@ class TimeGridIndex(CoordinateTransformIndex):
             first_missing = labels.ravel()[np.flatnonzero(missing)[0]]
             raise KeyError(
                 f"{int(missing.sum())} of {missing.size} labels not found, the "
-                f"first is {_describe(first_missing)}. "
-                + _not_found_message(first_missing, self, fill_method, tolerance)
+                f"first is {describe(first_missing)}. "
+                + not_found_message(first_missing, self, fill_method, tolerance)
             )
         return positions
 
     def _partial_string_positions(self, label: str) -> slice | None:
         # pandas treats a date string coarser than the index resolution as the
         # period it names, e.g. "2024-01-01T01" as the hour from 01:00.
-        lower_ns, upper_ns = _string_bounds_ns(label, error=KeyError)
+        lower_ns, upper_ns = string_bounds_ns(label, error=KeyError)
         if upper_ns - lower_ns + 1 <= _grid_resolution_ns(self.transform):
             return None
         if self.size == 0:
@@ -916,15 +584,15 @@ class TimeGridIndex(CoordinateTransformIndex):
         after = lower_ns > last_ns and upper_ns > last_ns
         if before or after:
             raise KeyError(
-                f"time label {label!r} covers {_format_ns(lower_ns)} to "
-                f"{_format_ns(upper_ns)}, outside the grid "
-                f"{_format_ns(first_ns)} to {_format_ns(last_ns)}."
+                f"time label {label!r} covers {format_label(lower_ns)} to "
+                f"{format_label(upper_ns)}, outside the grid "
+                f"{format_label(first_ns)} to {format_label(last_ns)}."
             )
 
         return slice(self._count_before(lower_ns), self._count_at_or_before(upper_ns))
 
     def _slice_positions(self, label: slice) -> slice:
-        step = _slice_step(label.step)
+        step = slice_step(label.step)
 
         # pandas reads a reversed slice from its upper bound down.
         if step is not None and step < 0:
@@ -932,23 +600,23 @@ class TimeGridIndex(CoordinateTransformIndex):
 
         start = 0
         if label.start is not None:
-            start = self._count_before(_slice_bound_ns(label.start, "left"))
+            start = self._count_before(slice_bound_ns(label.start, "left"))
 
         stop = self.size
         if label.stop is not None:
-            stop = self._count_at_or_before(_slice_bound_ns(label.stop, "right"))
+            stop = self._count_at_or_before(slice_bound_ns(label.stop, "right"))
 
         return slice(start, max(stop, start), step)
 
     def _reversed_slice_positions(self, label: slice, step: int) -> slice:
         start = self.size - 1
         if label.start is not None:
-            upper_ns = _slice_bound_ns(label.start, "right")
+            upper_ns = slice_bound_ns(label.start, "right")
             start = self._count_at_or_before(upper_ns) - 1
 
         stop = -1
         if label.stop is not None:
-            lower_ns = _slice_bound_ns(label.stop, "left")
+            lower_ns = slice_bound_ns(label.stop, "left")
             stop = self._count_before(lower_ns) - 1
 
         if start < 0 or stop >= start:
@@ -1002,10 +670,10 @@ class TimeGridIndex(CoordinateTransformIndex):
             indexer, distance = _nearest(pad, pad_distance, backfill, backfill_distance)
 
         if tolerance is not None:
-            limit = _tolerance_ns(tolerance, labels_ns.shape)
+            limit = tolerance_ns(tolerance, labels_ns.shape)
             indexer = np.where(distance <= limit, indexer, -1)
 
-        return np.where(labels_ns == _NAT_NS, -1, indexer)
+        return np.where(labels_ns == NAT_NS, -1, indexer)
 
 
 def time_coords(
@@ -1047,49 +715,6 @@ def time_coords(
     return xr.Coordinates.from_xindex(index)
 
 
-def _check_grid_arguments(
-    start_ns: int, step_ns: float, size: int, phase_ns: float
-) -> None:
-    if isinstance(start_ns, bool) or not isinstance(start_ns, int | np.integer):
-        raise InvalidRequestError(
-            f"start_ns must be an integer count of nanoseconds since 1970-01-01 "
-            f"UTC; got {start_ns!r}. Convert with pd.Timestamp(t).value."
-        )
-    if not _INT64_MIN < int(start_ns) <= _INT64_MAX:
-        raise InvalidRequestError(
-            f"start_ns must fit in datetime64[ns] and not be NaT; got {start_ns}."
-        )
-
-    if not (isinstance(step_ns, int | float | np.number) and step_ns >= 1):
-        raise InvalidRequestError(
-            f"step_ns must be a number of nanoseconds of at least 1; got "
-            f"{step_ns!r}. For a sampling rate r in Hz, pass 1e9 / r."
-        )
-    if not math.isfinite(step_ns):
-        raise InvalidRequestError(f"step_ns must be finite; got {step_ns!r}.")
-
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
-        raise InvalidRequestError(f"size must be a non-negative integer; got {size!r}.")
-
-    if not -0.5 <= phase_ns < 0.5:
-        raise InvalidRequestError(f"phase_ns must be in [-0.5, 0.5); got {phase_ns!r}.")
-
-
-def _elapsed_ns(labels_ns: np.ndarray, start_ns: int) -> np.ndarray:
-    # ``labels_ns - start_ns`` can overflow int64, and float64 loses whole
-    # nanoseconds near 1.7e18, so subtract as unsigned and then apply the sign.
-    labels_ns = np.asarray(labels_ns, dtype=np.int64)
-    start = np.int64(start_ns)
-
-    after = labels_ns >= start
-    forward_gap = labels_ns.view(np.uint64) - start.view(np.uint64)
-    backward_gap = start.view(np.uint64) - labels_ns.view(np.uint64)
-
-    return np.where(
-        after, forward_gap.astype(np.float64), -backward_gap.astype(np.float64)
-    )
-
-
 def _regular_labels_ns(name: Hashable, variable: xr.Variable) -> np.ndarray:
     if variable.ndim != 1 or variable.dtype.kind != "M":
         raise ValueError(
@@ -1097,8 +722,8 @@ def _regular_labels_ns(name: Hashable, variable: xr.Variable) -> np.ndarray:
             f"{name!r} has dims {variable.dims} and dtype {variable.dtype}."
         )
 
-    labels_ns = variable.values.astype(_DTYPE).view(np.int64)
-    if labels_ns.size == 0 or (labels_ns == _NAT_NS).any():
+    labels_ns = variable.values.astype(DTYPE).view(np.int64)
+    if labels_ns.size == 0 or (labels_ns == NAT_NS).any():
         raise ValueError(f"coordinate {name!r} is empty or contains NaT.")
 
     steps = np.diff(labels_ns)
@@ -1137,7 +762,7 @@ def _grid_offset(grid: TimeGridTransform, other: TimeGridTransform) -> int | Non
     if grid.coord_names != other.coord_names:
         return None
 
-    elapsed = _elapsed_ns(np.array([other.start_ns]), grid.start_ns)[0]
+    elapsed = elapsed_ns(np.array([other.start_ns]), grid.start_ns)[0]
     offset = int(np.rint((elapsed - grid.phase_ns) / grid.step_ns))
 
     candidate = grid.subgrid(offset, other.size)
@@ -1170,223 +795,3 @@ def _grid_resolution_ns(grid: TimeGridTransform) -> int:
         if grid.start_ns % unit_ns == 0 and spacing % unit_ns == 0:
             return unit_ns
     return 1
-
-
-def _check_method(method: str | None, tolerance: Any) -> str | None:
-    if method is None:
-        if tolerance is not None:
-            raise InvalidRequestError(
-                f"tolerance={tolerance!r} needs a method; pass method='nearest', "
-                "'pad' or 'backfill' as well."
-            )
-        return None
-
-    if method not in _FILL_METHODS:
-        raise InvalidRequestError(
-            f"method must be None or one of {sorted(_FILL_METHODS)}; got {method!r}."
-        )
-    return _FILL_METHODS[method]
-
-
-def _tolerance_ns(tolerance: Any, shape: tuple[int, ...]) -> np.ndarray:
-    values = np.asarray(tolerance)
-    if values.dtype.kind in "iufcb":
-        raise TypeError(
-            f"tolerance must be a timedelta such as '5ms' or pd.Timedelta(5, 'ms'); "
-            f"got {tolerance!r}, which has no unit."
-        )
-
-    if values.ndim == 0:
-        limit_ns = pd.Timedelta(tolerance).as_unit("ns").value
-        limits = np.full(shape, limit_ns, dtype=np.int64)
-    else:
-        limits = pd.to_timedelta(values.ravel()).as_unit("ns").asi8.reshape(shape)
-
-    if (limits < 0).any():
-        raise InvalidRequestError(f"tolerance must not be negative; got {tolerance!r}.")
-    return limits.view(np.uint64)
-
-
-def _scalar_as_array(label: Any) -> np.ndarray:
-    # An object array would turn a datetime64[ns] scalar into a plain int, and
-    # a number must keep its numeric dtype to be rejected.
-    if isinstance(label, np.datetime64 | str | bool | int | float | np.number):
-        return np.array([label])
-    return np.array([label], dtype=object)
-
-
-def _labels_to_ns(labels: np.ndarray, original: Any) -> np.ndarray:
-    # Naive labels are read as UTC, aware ones are converted to UTC.
-    if labels.dtype.kind in "iufcbm":
-        raise TypeError(
-            f"time labels must be datetime-like (numpy.datetime64, pandas.Timestamp, "
-            f"datetime.datetime or an ISO 8601 string); got {_describe(original)}."
-        )
-
-    flat = labels.ravel()
-    if flat.dtype == np.dtype("datetime64"):
-        # A unitless datetime64 can only be NaT, which pandas cannot parse.
-        flat = flat.astype("datetime64[s]")
-
-    try:
-        parsed = _parse_datetimes(flat)
-    except (ValueError, TypeError) as error:
-        raise KeyError(
-            f"cannot read {_describe(original)} as time labels; use ISO 8601 "
-            "strings such as '2024-01-01T01:00:00' or numpy.datetime64 values."
-        ) from error
-
-    return _datetimes_to_ns(parsed).reshape(labels.shape)
-
-
-def _parse_datetimes(flat: np.ndarray) -> pd.DatetimeIndex:
-    # pandas infers one string format from the first element, so strings in
-    # mixed formats need a second, slower pass.
-    try:
-        parsed = pd.to_datetime(flat, utc=True)
-    except ValueError:
-        if flat.dtype.kind not in "OUS":
-            raise
-        parsed = pd.to_datetime(flat, utc=True, format="mixed")
-    return pd.DatetimeIndex(parsed).tz_localize(None)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, np.ndarray) and value.size > 3:
-        return f"an array of dtype {value.dtype} and shape {value.shape}"
-    if isinstance(value, np.str_):
-        return repr(str(value))
-    return repr(value)
-
-
-def _datetimes_to_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    try:
-        return index.as_unit("ns").asi8
-    except pd.errors.OutOfBoundsDatetime:
-        pass
-
-    # Labels outside 1677-2262 become sentinels that sort before or after the grid.
-    seconds = index.as_unit("s").asi8
-    missing = index.isna()
-    before = ~missing & (seconds < _INT64_MIN // 10**9 + 1)
-    after = ~missing & (seconds > _INT64_MAX // 10**9 - 1)
-    inside = ~(missing | before | after)
-
-    result = np.full(len(index), _NAT_NS, dtype=np.int64)
-    result[inside] = index[inside].as_unit("ns").asi8
-    result[before] = _BEFORE_RANGE_NS
-    result[after] = _AFTER_RANGE_NS
-    return result
-
-
-def _string_bounds_ns(label: str, error: type[Exception]) -> tuple[int, int]:
-    # pd.Period infers the resolution of a date string as pandas indexing does,
-    # but drops a UTC offset, which is applied here instead.
-    try:
-        period = pd.Period(label)
-        utc_offset = pd.Timestamp(label).utcoffset()
-    except (ValueError, TypeError) as exc:
-        raise error(
-            f"cannot read time label {label!r} as a date; use ISO 8601 such as "
-            "'2024-01-01T01:00:00'."
-        ) from exc
-
-    if pd.isna(period):
-        raise error(f"time label {label!r} is NaT; give a date.")
-
-    shift_ns = 0 if utc_offset is None else pd.Timedelta(utc_offset).value
-    lower_ns = _period_start_ns(period) - shift_ns
-    upper_ns = _period_start_ns(period + 1) - 1 - shift_ns
-    return lower_ns, upper_ns
-
-
-def _period_start_ns(period: pd.Period) -> int:
-    try:
-        return period.start_time.as_unit("ns").value
-    except pd.errors.OutOfBoundsDatetime:
-        return _BEFORE_RANGE_NS if period.year < 1970 else _AFTER_RANGE_NS
-
-
-def _slice_bound_ns(bound: Any, side: str) -> int:
-    if isinstance(bound, xr.Variable | xr.DataArray):
-        bound = bound.values
-    if isinstance(bound, np.ndarray):
-        if bound.ndim != 0:
-            raise ValueError(
-                f"a slice bound must be a scalar time label; got an array of "
-                f"shape {bound.shape}."
-            )
-        bound = bound[()]
-
-    if isinstance(bound, str):
-        lower_ns, upper_ns = _string_bounds_ns(bound, error=TypeError)
-        return lower_ns if side == "left" else upper_ns
-
-    if isinstance(bound, datetime.date) and not isinstance(bound, datetime.datetime):
-        bound = pd.Timestamp(bound)
-
-    if not isinstance(bound, np.datetime64 | datetime.datetime):
-        raise TypeError(
-            f"slice bounds must be datetime-like or ISO 8601 strings; got "
-            f"{bound!r} of type {type(bound).__name__}."
-        )
-
-    bound_ns = int(_labels_to_ns(_scalar_as_array(bound), bound)[0])
-    if bound_ns == _NAT_NS:
-        raise TypeError("a slice bound must not be NaT; use None for an open end.")
-    return bound_ns
-
-
-def _slice_step(step: Any) -> int | None:
-    if step is None:
-        return None
-    if isinstance(step, bool) or not isinstance(step, int | np.integer):
-        raise TypeError(f"slice step must be an integer; got {step!r}.")
-    if step == 0:
-        raise ValueError("slice step cannot be zero.")
-    return int(step)
-
-
-def _not_found_message(
-    label: Any, index: TimeGridIndex, fill_method: str | None, tolerance: Any
-) -> str:
-    label = _describe(label)
-    if fill_method is None:
-        return (
-            f"time label {label} is not in {index!r}; pass method='nearest' "
-            "(optionally with tolerance) to select the closest label."
-        )
-    if tolerance is not None:
-        return (
-            f"no time label within tolerance={tolerance!r} of {label} with "
-            f"method={fill_method!r} in {index!r}; widen the tolerance."
-        )
-    side = "at or before" if fill_method == "pad" else "at or after"
-    return (
-        f"no time label {side} {label} in {index!r}; pick a label inside the "
-        "grid or use method='nearest'."
-    )
-
-
-def _format_ns(value_ns: int) -> str:
-    if value_ns in (_BEFORE_RANGE_NS, _AFTER_RANGE_NS):
-        return "before 1677" if value_ns == _BEFORE_RANGE_NS else "after 2262"
-    return str(np.datetime64(value_ns, "ns"))
-
-
-def _format_step(step_ns: float) -> str:
-    if step_ns != int(step_ns):
-        return f"{step_ns:.10g} ns"
-
-    whole_ns = int(step_ns)
-    for unit, unit_ns in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if whole_ns % unit_ns == 0:
-            return f"{whole_ns // unit_ns} {unit}"
-    return f"{whole_ns} ns"
-
-
-def _format_grid(grid: TimeGridTransform) -> str:
-    return (
-        f"start={_format_ns(grid.start_ns)}, step={_format_step(grid.step_ns)}, "
-        f"size={grid.size}"
-    )
