@@ -26,6 +26,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check intake_earthscope tests bench
 	$(BIN)/ruff check intake_earthscope tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo-output

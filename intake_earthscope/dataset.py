@@ -137,9 +137,8 @@ def build_dataset(
     token = tokenize(plan, neighbour_bytes)
     graph, chunk_name = _chunk_graph(plan, neighbour_bytes, token)
 
-    data_vars = {
-        "waveform": (("trace", "time"), _waveform_array(plan, graph, chunk_name, token))
-    }
+    waveform = _waveform_array(plan, graph, chunk_name, token)
+    data_vars: dict[str, tuple[Any, ...]] = {"waveform": (("trace", "time"), waveform)}
     for name, (dtype, _, description) in OUTCOME_VARIABLES.items():
         array = _outcome_array(plan, graph, chunk_name, token, name, dtype)
         data_vars[name] = (("trace", "day"), array, {"description": description})
