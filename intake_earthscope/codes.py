@@ -215,6 +215,13 @@ def _normalise_one(item: str, kind: str) -> str:
             "the wildcards '?' and '*'"
         )
 
+    if kind == "location" and len(code) == 1 and code.isdigit():
+        raise InvalidRequestError(
+            f"invalid location code {item!r}: location codes have two characters; "
+            f"a single digit is usually '0{code}' that lost its leading zero in a "
+            "table or a number conversion"
+        )
+
     length = len(code.replace("*", ""))
     if length > _MAX_LENGTH[kind]:
         raise InvalidRequestError(

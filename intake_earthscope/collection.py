@@ -28,6 +28,9 @@ GRANULARITIES = ("station-day", "channel-day")
 VERSION_RULES = ("none", "hash-suffix")
 ACCESS_RULES = ("anonymous", "earthscope", "storage-options")
 
+# Tier name that routes each network to the tier that holds it.
+AUTO_TIER = "auto"
+
 _KEY_FIELDS = {"network", "station", "location", "channel", "year", "doy"}
 _FIXED_WIDTH = {"year": r"\d{4}", "doy": r"\d{3}"}
 _WIDTH_SPEC = re.compile(r"^(?P<fill>.)?(?P<align>[<>^])(?P<width>\d+)$")
@@ -148,6 +151,9 @@ class Tier:
         ``"none"`` or ``"hash-suffix"`` (keys may end in ``#N``; newest wins).
     role : str or None
         EarthScope role for temporary credentials.
+    networks_prefix : str or None
+        Prefix whose listing (with delimiter ``/``) names the networks the
+        tier holds; tier routing reads it to send each network to a tier.
     """
 
     name: str
@@ -157,6 +163,7 @@ class Tier:
     access: str = "anonymous"
     version_rule: str = "none"
     role: str | None = None
+    networks_prefix: str | None = None
 
     @classmethod
     def from_yaml(cls, name: str, spec: Mapping[str, Any]) -> Tier:
@@ -187,6 +194,7 @@ class Tier:
             access=access,
             version_rule=version_rule,
             role=spec.get("role"),
+            networks_prefix=spec.get("networks_prefix"),
         )
 
 
@@ -249,18 +257,25 @@ class Collection:
             blank_location=str(spec.get("blank_location", "")),
             extra={k: v for k, v in spec.items() if k not in _KNOWN_KEYS},
         )
-        collection.tier(default_tier)
+        if default_tier != AUTO_TIER:
+            collection.tier(default_tier)
         for tier in tiers:
             collection.template(tier)
         return collection
 
     def tier(self, name: str | None = None) -> Tier:
-        """Return the tier called ``name`` (the default tier for ``None``)."""
+        """Return the tier called ``name`` (the default tier for ``None``).
+
+        ``"auto"`` is no tier of its own: it stands for the first tier here,
+        for callers that route networks themselves.
+        """
         wanted = name or self.default_tier
+        if wanted == AUTO_TIER:
+            return self.tiers[0]
         for tier in self.tiers:
             if tier.name == wanted:
                 return tier
-        choices = [tier.name for tier in self.tiers]
+        choices = [tier.name for tier in self.tiers] + [AUTO_TIER]
         raise CatalogError(
             f"invalid tier {wanted!r} for collection {self.name!r}: expected one "
             f"of {choices}"

@@ -29,13 +29,14 @@ from dask.highlevelgraph import HighLevelGraph
 from intake_earthscope.collection import Collection
 from intake_earthscope.plan import Plan, make_plan
 from intake_earthscope.request import WaveformRequest
-from intake_earthscope.storage import StorageSpec
+from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.tasks import (
     NEIGHBOUR_BYTES,
     finish_chunk,
     read_neighbour,
     read_unit,
 )
+from intake_earthscope.timeutil import NS_PER_DAY
 
 __all__ = ["OUTCOME_VARIABLES", "build_dataset", "open_waveforms", "outcome_table"]
 
@@ -70,6 +71,8 @@ def open_waveforms(
     root: str | None = None,
     inventory: Any = None,
     neighbour_bytes: int | None = NEIGHBOUR_BYTES,
+    token: Any = None,
+    profile: str | None = None,
 ) -> xr.Dataset:
     """Open waveforms of a collection as a lazy dataset.
 
@@ -92,7 +95,8 @@ def open_waveforms(
         Policy for objects that are missing, unreadable or access-denied.
         Whatever the policy, each trace and object has a ``status``.
     tier : str, optional
-        Tier of the collection to read (the collection's default otherwise).
+        Tier of the collection to read, or ``"auto"`` to send each network to
+        the tier that holds it (the collection's default otherwise).
     storage_options : dict, optional
         Passed to fsspec/s3fs untouched, on the client and on workers.
     root : str, optional
@@ -104,6 +108,12 @@ def open_waveforms(
     neighbour_bytes : int or None
         Bytes read from the end of the object of the day before ``start``
         for the records that cross midnight; ``None`` reads all of it.
+    token : str or path, optional
+        EarthScope token, or path to a ``tokens.json``, for tiers read with
+        EarthScope credentials. Without it the earthscope-sdk settings and
+        then ``EARTHSCOPE_TOKEN`` are tried.
+    profile : str, optional
+        earthscope-sdk profile whose tokens to use.
 
     Returns
     -------
@@ -124,9 +134,9 @@ def open_waveforms(
         errors=errors,
         **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
     )
-    chosen = collection.tier(tier)
-    spec = StorageSpec.for_tier(chosen, storage_options, root)
-    plan = make_plan(request, collection, spec, chosen.name, inventory)
+    credentials = Credentials(token, profile)
+    routes = build_routes(request, collection, tier, storage_options, root, credentials)
+    plan = make_plan(request, collection, routes, inventory=inventory)
     return build_dataset(plan, neighbour_bytes)
 
 
@@ -176,7 +186,7 @@ def _chunk_graph(
         traces = plan.traces[first:stop]
         graph[(neighbour_name, group)] = (
             read_neighbour,
-            plan.spec,
+            plan.unit_spec(group, plan.days[0] - NS_PER_DAY),
             plan.neighbour_keys[group],
             traces,
             plan.grid,
@@ -187,7 +197,7 @@ def _chunk_graph(
         for day in range(len(plan.days)):
             graph[(read_name, group, day)] = (
                 read_unit,
-                plan.spec,
+                plan.unit_spec(group, plan.days[day]),
                 plan.keys[group][day],
                 traces,
                 plan.grid,
@@ -279,8 +289,9 @@ def _time_coordinates(plan: Plan) -> xr.Coordinates:
 def _key_table(plan: Plan) -> np.ndarray:
     table = np.empty((len(plan.traces), len(plan.days)), dtype=object)
     for group, (first, stop) in enumerate(plan.groups):
+        spec = plan.group_specs[group]
         for day, key in enumerate(plan.keys[group]):
-            table[first:stop, day] = plan.spec.url(key) if key else ""
+            table[first:stop, day] = spec.url(key) if key else ""
     return table
 
 
@@ -288,9 +299,19 @@ def _provenance(plan: Plan) -> dict[str, Any]:
     return {
         "sampling_rate": plan.rate,
         "collection": plan.collection.name,
-        "tier": plan.spec.tier,
-        "storage": plan.spec.describe(),
-        "keys": [plan.spec.url(key) for key in plan.object_keys()],
+        "tier": ",".join(sorted({spec.tier for spec in plan.group_specs})),
+        "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
+        "keys": [
+            plan.group_specs[group].url(key)
+            for group, row in enumerate(plan.keys)
+            for key in row
+            if key
+        ],
+        "neighbour_keys": [
+            plan.group_specs[group].url(key)
+            for group, key in enumerate(plan.neighbour_keys)
+            if key
+        ],
         "time_placement": (
             "nearest grid index; no sample moves more than half a sample "
             "from its segment's timeline"

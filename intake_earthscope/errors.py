@@ -10,7 +10,9 @@ from __future__ import annotations
 __all__ = [
     "AccessDeniedError",
     "ArchiveLayoutError",
+    "AuthenticationError",
     "CatalogError",
+    "CredentialsError",
     "DecodeError",
     "EarthScopeError",
     "IntakeEarthScopeWarning",
@@ -19,6 +21,7 @@ __all__ = [
     "NoMatchingChannelError",
     "ObjectNotFoundError",
     "ReadOutcomeWarning",
+    "WebServiceError",
 ]
 
 
@@ -56,6 +59,22 @@ class DecodeError(EarthScopeError, ValueError):
 
 class AccessDeniedError(EarthScopeError, PermissionError):
     """The archive rejected a request for lack of permission."""
+
+
+class CredentialsError(EarthScopeError, PermissionError):
+    """EarthScope refused temporary credentials for a role, network and year."""
+
+
+class AuthenticationError(CredentialsError):
+    """No usable EarthScope token: missing, expired beyond refresh, or rejected."""
+
+
+class WebServiceError(EarthScopeError, OSError):
+    """A web service failed or returned a response this package cannot use.
+
+    Raised for server errors (5xx), rejected requests without a more specific
+    class (400, 429), too many redirects, timeouts and failed connections.
+    """
 
 
 class IntakeEarthScopeWarning(UserWarning):

@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from intake_earthscope.codes import CODE_KINDS, SeedId, has_wildcard, matches
@@ -29,13 +29,32 @@ from intake_earthscope.locate import ObjectRef, group_by, locate_objects
 from intake_earthscope.probe import scan_headers
 from intake_earthscope.request import WaveformRequest
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.timeutil import NS_PER_DAY, days_between, format_ns
+from intake_earthscope.timeutil import NS_PER_DAY, day_of_year, days_between, format_ns
 
-__all__ = ["Plan", "make_plan", "nominal_rate"]
+__all__ = ["Plan", "Route", "make_plan", "nominal_rate"]
 
 logger = logging.getLogger(__name__)
 
 _PROBE_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Route:
+    """Networks read from one tier of a collection.
+
+    Attributes
+    ----------
+    networks : tuple of str
+        Network codes or patterns this tier serves in the request.
+    spec : StorageSpec
+        Where the tier's objects live.
+    tier : str
+        Tier name in the collection.
+    """
+
+    networks: tuple[str, ...]
+    spec: StorageSpec
+    tier: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,8 @@ class Plan:
         the object does not exist.
     neighbour_keys : tuple
         Key of the object of the day before the first chunk, per group.
+    group_specs : tuple of StorageSpec
+        Where the objects of each group live (the tier serving its network).
     """
 
     collection: Collection
@@ -84,6 +105,14 @@ class Plan:
     bounds: tuple[int, ...]
     keys: tuple[tuple[str | None, ...], ...]
     neighbour_keys: tuple[str | None, ...]
+    group_specs: tuple[StorageSpec, ...] = ()
+
+    def unit_spec(self, group: int, day_ns: int) -> StorageSpec:
+        """Return the storage spec of one object, with credentials scoped to
+        the group's network and the object's year."""
+        spec = self.group_specs[group] if self.group_specs else self.spec
+        network = self.traces[self.groups[group][0]].network
+        return spec.with_scope(network, day_of_year(day_ns)[0])
 
     @property
     def chunk_widths(self) -> tuple[int, ...]:
@@ -96,20 +125,23 @@ class Plan:
         return tuple(stop - start for start, stop in self.groups)
 
     def object_keys(self) -> list[str]:
-        """List every object key the plan reads, neighbours included."""
-        keys = [key for row in self.keys for key in row if key]
-        keys += [key for key in self.neighbour_keys if key]
-        return keys
+        """List the object keys of the chunks (neighbours not included)."""
+        return [key for row in self.keys for key in row if key]
 
 
 def make_plan(
     request: WaveformRequest,
     collection: Collection,
-    spec: StorageSpec,
+    routes: StorageSpec | Sequence[Route],
     tier_name: str | None = None,
     inventory: Any = None,
 ) -> Plan:
     """Resolve ``request`` against ``collection`` into a :class:`Plan`.
+
+    Parameters
+    ----------
+    routes : StorageSpec or sequence of Route
+        One spec read for every network, or the tier serving each network.
 
     Raises
     ------
@@ -118,13 +150,18 @@ def make_plan(
     ObjectNotFoundError
         If no object of the request exists, so nothing tells the rate.
     """
-    template = collection.template(collection.tier(tier_name))
-    objects = locate_objects(request, collection, spec, template)
-    by_group = _group_objects(objects, collection)
+    if isinstance(routes, StorageSpec):
+        tier = tier_name or routes.tier or collection.default_tier
+        routes = [Route(request.network, routes, tier)]
+    spec = routes[0].spec
+
+    by_group, group_spec = _locate_routes(request, collection, routes)
     if not by_group:
         raise ObjectNotFoundError(_nothing_found_message(request, collection, spec))
 
-    traces, rates = _traces_and_rates(request, collection, spec, by_group, inventory)
+    traces, rates = _traces_and_rates(
+        request, collection, group_spec, by_group, inventory
+    )
     traces, rate = _pick_rate(request, traces, rates)
     grid = _make_grid(request, rate)
 
@@ -156,7 +193,38 @@ def make_plan(
         bounds=bounds,
         keys=keys,
         neighbour_keys=neighbours,
+        group_specs=tuple(_spec_of_group(key, group_spec) for key in group_keys),
     )
+
+
+def _locate_routes(
+    request: WaveformRequest, collection: Collection, routes: Sequence[Route]
+) -> tuple[dict[tuple[str, ...], list[ObjectRef]], dict[tuple[str, ...], StorageSpec]]:
+    """Locate the objects of every route; remember which spec serves a group."""
+    by_group: dict[tuple[str, ...], list[ObjectRef]] = {}
+    group_spec: dict[tuple[str, ...], StorageSpec] = {}
+    for route in routes:
+        part = replace(request, network=route.networks)
+        template = collection.template(collection.tier(route.tier))
+        objects = locate_objects(part, collection, route.spec, template)
+        for group, refs in _group_objects(objects, collection).items():
+            by_group.setdefault(group, []).extend(refs)
+            group_spec.setdefault(group, route.spec)
+    return by_group, group_spec
+
+
+def _spec_of_group(
+    key: tuple[str, ...], group_spec: dict[tuple[str, ...], StorageSpec]
+) -> StorageSpec:
+    spec = group_spec.get(key)
+    if spec is not None:
+        return spec
+    # Inventory traces of a channel-day collection group by channel, while
+    # objects were located by station.
+    for group, candidate in group_spec.items():
+        if group[:2] == key[:2]:
+            return candidate
+    return next(iter(group_spec.values()))
 
 
 def nominal_rate(rate: float, tolerance: float) -> float:
@@ -194,7 +262,7 @@ def _group_objects(
 def _traces_and_rates(
     request: WaveformRequest,
     collection: Collection,
-    spec: StorageSpec,
+    group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
     inventory: Any,
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
@@ -207,7 +275,7 @@ def _traces_and_rates(
         traces = [seed_id for ids in wanted.values() for seed_id in ids or ()]
         return traces, dict.fromkeys(traces, request.sampling_rate)
 
-    return _probe_groups(request, spec, by_group, wanted)
+    return _probe_groups(request, group_spec, by_group, wanted)
 
 
 def _known_ids(
@@ -227,18 +295,23 @@ def _known_ids(
 
 def _probe_groups(
     request: WaveformRequest,
-    spec: StorageSpec,
+    group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
     wanted: dict[tuple[str, ...], list[SeedId] | None],
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
     patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
     groups = list(by_group)
 
-    def probe(group: tuple[str, ...]) -> dict[SeedId, float]:
+    def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
+        spec = group_spec[group]
         return _probe_group(request, spec, by_group[group], patterns, wanted[group])
 
     with ThreadPoolExecutor(max_workers=min(_PROBE_THREADS, len(groups))) as pool:
-        found = dict(zip(groups, pool.map(probe, groups), strict=True))
+        results = dict(zip(groups, pool.map(probe, groups), strict=True))
+
+    if all(result is None for result in results.values()):
+        raise ObjectNotFoundError(_no_object_message(request, group_spec, by_group))
+    found = {group: result or {} for group, result in results.items()}
 
     traces: list[SeedId] = []
     rates: dict[SeedId, float] = {}
@@ -255,20 +328,27 @@ def _probe_group(
     refs: list[ObjectRef],
     patterns: dict[str, tuple[str, ...]],
     wanted: list[SeedId] | None,
-) -> dict[SeedId, float]:
-    """Scan headers of the group's objects, in day order, until one answers."""
+) -> dict[SeedId, float] | None:
+    """Scan headers of the group's objects, in day order, until one answers.
+
+    Returns None when none of the objects exists.
+    """
     in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
+    existed = False
     for ref in in_request or refs:
+        network = ref.codes.get("network", "")
+        scoped = spec.with_scope(network, day_of_year(ref.day_ns)[0])
         try:
-            scan = scan_headers(spec, ref.key, patterns, set(wanted or ()) or None)
+            scan = scan_headers(scoped, ref.key, patterns, set(wanted or ()) or None)
         except ObjectNotFoundError:
             logger.debug("probe: %s not found, trying the next day", ref.key)
             continue
         except (AccessDeniedError, DecodeError):
             raise
+        existed = True
         if scan.rates:
             return scan.rates
-    return {}
+    return {} if existed else None
 
 
 def _from_inventory(
@@ -278,9 +358,7 @@ def _from_inventory(
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
     """Take trace ids and rates from an obspy Inventory (or StationXML path)."""
     if isinstance(inventory, str):
-        import obspy
-
-        inventory = obspy.read_inventory(inventory)
+        inventory = _read_inventory(inventory)
 
     rates: dict[SeedId, float] = {}
     for network in inventory:
@@ -292,6 +370,22 @@ def _from_inventory(
                 if _inventory_match(seed_id, channel, request, by_group):
                     rates.setdefault(seed_id, float(channel.sample_rate))
     return sorted(rates), rates
+
+
+def _read_inventory(path: str) -> Any:
+    import obspy
+
+    try:
+        return obspy.read_inventory(path)
+    except FileNotFoundError as error:
+        raise InvalidRequestError(
+            f"invalid inventory={path!r}: file not found; give a StationXML path "
+            "or an obspy Inventory"
+        ) from error
+    except Exception as error:
+        raise InvalidRequestError(
+            f"invalid inventory={path!r}: not readable as StationXML ({error})"
+        ) from error
 
 
 def _inventory_match(
@@ -385,11 +479,10 @@ def _rates_message(heading: str, clusters: dict[float, list[SeedId]]) -> str:
         for rate, ids in clusters.items()
     ]
     choices = " or ".join(f"sampling_rate={rate:g}" for rate in clusters)
-    return (
-        f"{heading}:\n"
-        + "\n".join(lines)
-        + f"\npick one with {choices}, or narrow channel= (for example 'BH?')"
-    )
+    advice = f"pick one with {choices}"
+    if len(clusters) > 1:
+        advice += ", or narrow channel= (for example 'BH?')"
+    return f"{heading}:\n" + "\n".join(lines) + "\n" + advice
 
 
 def _make_grid(request: WaveformRequest, rate: float) -> Grid:
@@ -452,6 +545,22 @@ def _station_refs(
         if key[:2] == group[:2]:
             return {ref.day_ns: ref.key for ref in refs}
     return {}
+
+
+def _no_object_message(
+    request: WaveformRequest,
+    group_spec: dict[tuple[str, ...], StorageSpec],
+    by_group: dict[tuple[str, ...], list[ObjectRef]],
+) -> str:
+    tried = [ref.key for refs in by_group.values() for ref in refs]
+    where = next(iter(group_spec.values())).describe()
+    shown = ", ".join(tried[:3]) + (
+        f" and {len(tried) - 3} more" if len(tried) > 3 else ""
+    )
+    return (
+        f"no object of the request exists on {where}: tried {shown}; check the "
+        "codes, the dates and the tier (or root=)"
+    )
 
 
 def _nothing_found_message(

@@ -16,12 +16,12 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.codes import parse_codes
-from intake_earthscope.collection import Collection
+from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan, make_plan
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, WaveformRequest
-from intake_earthscope.storage import StorageSpec
+from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns, parse_time
 
@@ -62,6 +62,11 @@ class MiniseedSource(DataSource):
     neighbour_bytes : int, optional
         Bytes read from the end of the object before ``start``; None reads it
         all, 0 skips it.
+    token : str or path, optional
+        EarthScope token or path to a ``tokens.json`` for tiers read with
+        EarthScope credentials; never stored in the dataset or the graph.
+    profile : str, optional
+        earthscope-sdk profile whose tokens to use.
     metadata : dict, optional
         Intake metadata.
 
@@ -97,6 +102,8 @@ class MiniseedSource(DataSource):
         root: str | None = None,
         inventory: Any = None,
         neighbour_bytes: int | None = NEIGHBOUR_BYTES,
+        token: Any = None,
+        profile: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(metadata=dict(metadata or {}))
@@ -115,7 +122,10 @@ class MiniseedSource(DataSource):
         # intake builds the entry with its defaults when it is first looked
         # up, so missing values are reported on use, and bad ones right here.
         self._request = _checked_request(self._arguments)
-        self.tier = self.collection.tier(tier or None).name
+        self.tier = tier or self.collection.default_tier
+        if self.tier != AUTO_TIER:
+            self.collection.tier(self.tier)
+        self._credentials = Credentials(token, profile)
         self.storage_options = dict(storage_options or {})
         self.root = root or None
         self.inventory = inventory
@@ -132,8 +142,9 @@ class MiniseedSource(DataSource):
             ]
             if missing:
                 raise InvalidRequestError(
-                    f"missing {', '.join(missing)}: pass them to the entry, for "
-                    "example entry(network='IU', station='ANMO', "
+                    f"missing {', '.join(missing)}: give every one of network, "
+                    "station, start and end when opening the source, for example "
+                    "cat.sage.miniseed(network='IU', station='ANMO', "
                     "start='2024-01-01', end='2024-01-02')"
                 )
             self._request = WaveformRequest.build(**self._arguments)
@@ -156,10 +167,16 @@ class MiniseedSource(DataSource):
     def plan(self) -> Plan:
         """The resolved plan (lists and reads headers on first access)."""
         if self._plan is None:
-            tier = self.collection.tier(self.tier)
-            spec = StorageSpec.for_tier(tier, self.storage_options, self.root)
+            routes = build_routes(
+                self.request,
+                self.collection,
+                self.tier,
+                self.storage_options,
+                self.root,
+                self._credentials,
+            )
             self._plan = make_plan(
-                self.request, self.collection, spec, self.tier, self.inventory
+                self.request, self.collection, routes, inventory=self.inventory
             )
         return self._plan
 

@@ -14,13 +14,19 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import fsspec
 from dask.base import tokenize
 
+from intake_earthscope.auth import (
+    CredentialScope,
+    TokenSource,
+    aws_credentials,
+    forget_credentials,
+)
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import AccessDeniedError, ObjectNotFoundError
 
@@ -29,12 +35,21 @@ __all__ = [
     "clear_listing_cache",
     "list_directories",
     "list_directory",
+    "has_credentials",
     "read_bytes",
 ]
 
 logger = logging.getLogger(__name__)
 
 LISTING_TTL_SECONDS = 3600.0
+
+# S3 error codes of credentials that were valid once: fetch new ones and retry.
+_EXPIRED_CODES = (
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "TokenRefreshRequired",
+)
 _LISTING_THREADS = 8
 
 _listing_cache: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
@@ -64,6 +79,11 @@ class StorageSpec:
         default above).
     tier : str
         Name of the tier, for messages and provenance.
+    token_source : TokenSource or None
+        Where a process finds the EarthScope token that buys temporary AWS
+        credentials (tiers with ``access: earthscope``); never the token.
+    scope : CredentialScope or None
+        Role, network, year and region of those credentials.
     """
 
     protocol: str
@@ -73,6 +93,8 @@ class StorageSpec:
     endpoint_url: str | None = None
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     tier: str = ""
+    token_source: TokenSource | None = None
+    scope: CredentialScope | None = None
 
     @classmethod
     def for_tier(
@@ -80,8 +102,13 @@ class StorageSpec:
         tier: Tier,
         storage_options: Mapping[str, Any] | None = None,
         root: str | None = None,
+        token_source: TokenSource | None = None,
     ) -> StorageSpec:
-        """Build the spec of ``tier``, or of a mirror at ``root`` with its layout."""
+        """Build the spec of ``tier``, or of a mirror at ``root`` with its layout.
+
+        A tier with ``access: earthscope`` needs ``token_source`` unless the
+        caller's ``storage_options`` carry credentials of their own.
+        """
         options = dict(storage_options or {})
         if root is not None:
             return cls._for_root(root, options, tier.name)
@@ -89,6 +116,7 @@ class StorageSpec:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
             "AWS_ENDPOINT_URL"
         )
+        uses_token = tier.access == "earthscope" and not has_credentials(options)
         return cls(
             protocol=tier.protocol,
             root=tier.bucket.rstrip("/"),
@@ -97,7 +125,18 @@ class StorageSpec:
             endpoint_url=endpoint if tier.protocol == "s3" else None,
             storage_options=options,
             tier=tier.name,
+            token_source=token_source if uses_token else None,
+            scope=CredentialScope(tier.role or "", region=tier.region)
+            if uses_token
+            else None,
         )
+
+    def with_scope(self, network: str, year: int) -> StorageSpec:
+        """Return the spec whose credentials are scoped to a network and year."""
+        if self.scope is None:
+            return self
+        scope = replace(self.scope, network=network, year=year)
+        return replace(self, scope=scope)
 
     @classmethod
     def _for_root(cls, root: str, options: dict[str, Any], tier: str) -> StorageSpec:
@@ -128,7 +167,12 @@ class StorageSpec:
         return f"{self.protocol}://{self.path(key)}"
 
     def filesystem(self) -> fsspec.AbstractFileSystem:
-        """Return this process's filesystem for the spec (cached by fsspec)."""
+        """Return this process's filesystem for the spec (cached by fsspec).
+
+        For a tier read with EarthScope credentials, the credentials are
+        fetched (or taken from this process's cache) here, in the process
+        that reads.
+        """
         return fsspec.filesystem(self.protocol, **self.fsspec_options())
 
     def fsspec_options(self) -> dict[str, Any]:
@@ -139,6 +183,11 @@ class StorageSpec:
         options: dict[str, Any] = {}
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
+        if self.token_source is not None and self.scope is not None:
+            credentials = aws_credentials(self.token_source, self.scope)
+            options.update(
+                key=credentials.key, secret=credentials.secret, token=credentials.token
+            )
         client_kwargs: dict[str, Any] = {}
         if self.region:
             client_kwargs["region_name"] = self.region
@@ -168,7 +217,14 @@ class StorageSpec:
         where = f"{self.protocol}://{self.root}"
         if self.region:
             where += f" (region {self.region})"
+        if self.scope is not None:
+            where += f" with EarthScope credentials for {self.scope.describe()}"
         return where
+
+    def forget_credentials(self) -> None:
+        """Drop this process's cached credentials of the spec's scope."""
+        if self.token_source is not None and self.scope is not None:
+            forget_credentials(self.token_source, self.scope)
 
 
 def read_bytes(
@@ -183,11 +239,10 @@ def read_bytes(
     AccessDeniedError
         If the storage rejected the request for lack of permission.
     """
-    fs = spec.filesystem()
     path = spec.path(key)
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     try:
-        return fs.cat_file(path, start=start, end=end)
+        return _cat_with_fresh_credentials(spec, path, start, end)
     except FileNotFoundError as error:
         raise ObjectNotFoundError(
             f"object not found: {spec.url(key)} (tier {spec.tier!r})"
@@ -198,6 +253,36 @@ def read_bytes(
             f"{spec.tier!r}: check the credentials or storage_options for this "
             "tier"
         ) from error
+
+
+def _cat_with_fresh_credentials(
+    spec: StorageSpec, path: str, start: int | None, end: int | None
+) -> bytes:
+    """Read a range; on expired credentials, fetch new ones and retry once."""
+    try:
+        return spec.filesystem().cat_file(path, start=start, end=end)
+    except PermissionError as error:
+        if spec.token_source is None or not _credentials_expired(error):
+            raise
+        logger.debug("credentials expired reading %s; retrying once", path)
+        spec.forget_credentials()
+        return spec.filesystem().cat_file(path, start=start, end=end)
+
+
+def _credentials_expired(error: BaseException) -> bool:
+    cause = error.__cause__
+    response = getattr(cause, "response", None) or {}
+    code = (
+        response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+    )
+    return code in _EXPIRED_CODES or any(name in str(error) for name in _EXPIRED_CODES)
+
+
+def has_credentials(options: Mapping[str, Any]) -> bool:
+    """Return whether ``storage_options`` choose credentials themselves."""
+    return any(
+        name in options for name in ("key", "secret", "token", "profile", "anon")
+    )
 
 
 def object_size(spec: StorageSpec, key: str) -> int:

@@ -267,7 +267,10 @@ def _handle(
 ) -> UnitRead:
     if errors == "raise":
         raise error
-    logger.warning("%s: %s", status, error)
+    # With errors="ignore" the status variable is the record; keep the log
+    # quiet unless the caller turned DEBUG on.
+    level = logging.INFO if errors == "warn" else logging.DEBUG
+    logger.log(level, "%s: %s", status, error)
     if errors == "warn":
         warnings.warn(
             f"{error}; its traces are NaN with status {status!r}",
@@ -301,6 +304,7 @@ def _report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
         "not in the dataset because the first object of the station lacked "
         "them; request them by exact code or pass inventory="
     )
-    logger.warning("unplanned channels: %s", message)
+    level = logging.DEBUG if errors == "ignore" else logging.INFO
+    logger.log(level, "unplanned channels: %s", message)
     if errors != "ignore":
         warnings.warn(message, ReadOutcomeWarning, stacklevel=2)

@@ -8,6 +8,7 @@ empty listing cache.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,14 @@ OBSPY_CORE_DATA = Path(obspy.__file__).parent / "core" / "tests" / "data"
 # intake 2.0.9 warns about shell commands for every string parameter default.
 warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
 
+# earthscope-sdk resolves ~/.earthscope when its settings module is imported,
+# so the throw-away home must be in place before any test imports it. No
+# token of the machine's user may leak into a test either.
+os.environ["HOME"] = tempfile.mkdtemp(prefix="intake-earthscope-home-")
+for _name in [name for name in os.environ if name.startswith("ES_")]:
+    del os.environ[_name]
+os.environ.pop("EARTHSCOPE_TOKEN", None)
+
 
 @pytest.fixture(scope="session")
 def aws_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -50,7 +59,9 @@ def s3_process(aws_isolation: None) -> Iterator[LoopbackS3]:
 
 
 @pytest.fixture
-def s3(s3_process: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> LoopbackS3:
+def s3(
+    s3_process: LoopbackS3, monkeypatch: pytest.MonkeyPatch, _no_real_endpoints: None
+) -> LoopbackS3:
     """An empty S3 server that every collection reaches through the endpoint
     variable ``AWS_ENDPOINT_URL_S3``, as a user's mirror would be reached."""
     s3_process.reset()
@@ -62,6 +73,14 @@ def s3(s3_process: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> LoopbackS3:
 @pytest.fixture(autouse=True)
 def _fresh_listing_cache() -> None:
     clear_listing_cache()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send any S3 request a test did not plan for to a closed loopback port,
+    so that it fails at once instead of reaching out to AWS. The ``s3``
+    fixture replaces this with its server's address."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
 
 
 @pytest.fixture

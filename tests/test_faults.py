@@ -393,6 +393,8 @@ def test_newest_version_wins(s3) -> None:
         start=DAY,
         end="2024-01-01T00:01:00",
         tier="restricted",
+        # Credentials of the caller's own choosing, instead of EarthScope's.
+        storage_options={"key": "testing", "secret": "testing"},
     ).load()
 
     assert dataset.waveform.sel(trace="XX.STA.00.BHZ").values[0] == 1000

@@ -50,6 +50,7 @@ def test_open_reads_no_samples(s3, caplog) -> None:
         start="2025-11-10",
         end="2025-11-12",
         sampling_rate=1.0,
+        tier="open",
     )
 
     dataset = source.to_dask()
@@ -57,6 +58,29 @@ def test_open_reads_no_samples(s3, caplog) -> None:
     assert dataset.sizes == {"trace": 2, "time": 2 * 86400, "day": 2}
     assert storage_records(caplog, "fetching") == []
     assert storage_records(caplog, "listing") == []
+
+
+def test_auto_tier_lists_networks_once(s3, caplog) -> None:
+    publish(s3, "sage", balst_week())
+    caplog.set_level(logging.DEBUG, logger="intake_earthscope")
+    request = dict(
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHE",
+        start="2025-11-10",
+        end="2025-11-11",
+        sampling_rate=1.0,
+    )
+
+    first = sage(**request).to_dask()
+    second = sage(**request).to_dask()
+
+    assert storage_records(caplog, "listing") == [
+        "listing s3://earthscope-geophysical-data/miniseed/"
+    ]
+    assert first.attrs["tier"] == "open"
+    assert second.attrs["tier"] == "open"
 
 
 def test_rate_from_small_ranged_read(s3, caplog) -> None:
@@ -143,7 +167,7 @@ def test_wildcards_list_touched_prefixes(s3, caplog) -> None:
     second = storage_records(caplog, "listing")
 
     assert sorted(first) == sorted(set(first))
-    assert any(message.endswith("miniseed") for message in first)
+    assert any(message.endswith(("miniseed", "miniseed/")) for message in first)
     assert any(message.endswith("miniseed/CH/2025/314") for message in first)
     assert not any("2025/316" in message for message in first)
     assert second == []
@@ -192,6 +216,7 @@ def test_graph_size_independent_of_segments() -> None:
         start="2024-01-01",
         end="2024-01-31",
         sampling_rate=40.0,
+        tier="open",
     )
     graph = dataset.waveform.data.__dask_graph__()
 

@@ -1,0 +1,471 @@
+"""EarthScope tokens and temporary AWS credentials, obtained per process.
+
+Nothing secret crosses a process boundary: a dask graph carries a
+:class:`TokenSource` (which profile, file or environment variable holds the
+token) and a :class:`CredentialScope` (role, network, year, region), and each
+process builds its own earthscope-sdk client from them. Credentials are
+cached per scope and refreshed before they expire; refusals are cached too,
+so a 4xx answer is never asked again.
+
+Token sources, in order:
+
+1. an explicit ``token=`` (a token, or a path to a ``tokens.json``) or
+   ``profile=``;
+2. the earthscope-sdk settings: ``ES_*`` variables, ``~/.earthscope/config.toml``
+   and ``~/.earthscope/<profile>/tokens.json``;
+3. the ``EARTHSCOPE_TOKEN`` variable, holding a path to a ``tokens.json`` or a
+   token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    CredentialsError,
+)
+from intake_earthscope.redact import register_secrets
+
+__all__ = [
+    "AwsCredentials",
+    "CredentialScope",
+    "TokenSource",
+    "access_token",
+    "aws_credentials",
+    "forget_credentials",
+    "resolve_token_source",
+]
+
+logger = logging.getLogger(__name__)
+
+TOKEN_VARIABLE = "EARTHSCOPE_TOKEN"
+
+# Credentials are refreshed when less than this remains of their lifetime, so
+# a read that starts just before expiry still finishes with valid ones.
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+# The SDK retries 429 by default; a fleet that retried 4xx answers of the
+# credentials endpoint was reported as flooding it, so only 5xx are retried.
+_RETRIED_STATUS_CODES = [500, 502, 503, 504]
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """Where a process finds its EarthScope token; never the token itself.
+
+    Attributes
+    ----------
+    kind : {"sdk", "profile", "file", "token"}
+        ``sdk``: the SDK's own settings; ``profile``: a named SDK profile;
+        ``file``: a ``tokens.json`` path; ``token``: a token handed to this
+        process (it stays in this process's memory, identified by a digest).
+    profile : str or None
+        Profile name for ``profile``.
+    path : str or None
+        File path for ``file``.
+    digest : str or None
+        First characters of the SHA-256 of a ``token``, to tell tokens apart.
+    """
+
+    kind: str
+    profile: str | None = None
+    path: str | None = None
+    digest: str | None = None
+
+    def describe(self) -> str:
+        """Say where the token comes from, without revealing it."""
+        if self.kind == "profile":
+            return f"profile {self.profile!r}"
+        if self.kind == "file":
+            return f"token file {self.path}"
+        if self.kind == "token":
+            return f"token given to this process (sha256 {self.digest})"
+        profile = os.environ.get("ES_PROFILE", "default")
+        return f"earthscope-sdk settings (profile {profile!r})"
+
+
+@dataclass(frozen=True)
+class CredentialScope:
+    """What temporary AWS credentials are asked for.
+
+    ``network`` is the FDSN network code; ``year`` is sent for temporary
+    networks (codes starting with a digit or X, Y, Z), which are reused
+    across years.
+    """
+
+    role: str
+    network: str | None = None
+    year: int | None = None
+    region: str | None = None
+
+    def params(self) -> dict[str, str | int]:
+        """Return the query parameters of the credentials request."""
+        params: dict[str, str | int] = {}
+        if self.network:
+            params["network"] = f"FDSN:{self.network}"
+        if self.year is not None and self.network and _is_temporary(self.network):
+            params["year"] = self.year
+        return params
+
+    def describe(self) -> str:
+        """Name role, network, year and region for messages."""
+        year = self.year if self.year is not None else "any"
+        return (
+            f"role {self.role!r}, network {self.network or 'none'}, year {year}, "
+            f"region {self.region or 'unset'}"
+        )
+
+
+@dataclass(frozen=True)
+class AwsCredentials:
+    """Temporary AWS credentials (kept in process memory only)."""
+
+    key: str
+    secret: str
+    token: str
+    expiration: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"AwsCredentials(expiration={self.expiration.isoformat()})"
+
+
+def resolve_token_source(
+    token: str | os.PathLike[str] | None = None, profile: str | None = None
+) -> TokenSource:
+    """Find the first token source that holds a token.
+
+    Raises
+    ------
+    AuthenticationError
+        If no source holds a token, saying how to log in.
+    """
+    if token is not None and profile is not None:
+        raise AuthenticationError(
+            "give token= or profile=, not both: a profile names where the SDK "
+            "keeps its tokens"
+        )
+    if token is not None:
+        return _explicit_token(str(token))
+    if profile is not None:
+        _check_profile(profile)
+        return TokenSource("profile", profile=profile)
+
+    if _sdk_has_token():
+        return TokenSource("sdk")
+    from_variable = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if from_variable:
+        return _explicit_token(from_variable)
+
+    raise AuthenticationError(
+        "no EarthScope token found: run `es login` (earthscope-cli), or on a "
+        "headless machine set ES_OAUTH2__REFRESH_TOKEN, or set "
+        f"{TOKEN_VARIABLE} to the path of a tokens.json"
+    )
+
+
+def access_token(source: TokenSource) -> str:
+    """Return a fresh access token of ``source``, refreshing it if needed."""
+    client = _client(source)
+    try:
+        client.ctx.auth_flow.refresh_if_necessary()
+        token = client.ctx.auth_flow.access_token
+    except Exception as error:
+        raise _token_error(error, source) from error
+    register_secrets([token])
+    return token
+
+
+def token_expiry(source: TokenSource) -> dt.datetime | None:
+    """Return when the access token of ``source`` expires (refreshing first)."""
+    access_token(source)
+    return _client(source).ctx.auth_flow.expires_at
+
+
+def aws_credentials(source: TokenSource, scope: CredentialScope) -> AwsCredentials:
+    """Return temporary AWS credentials for ``scope``, cached per process.
+
+    Raises
+    ------
+    AuthenticationError
+        The token is missing, expired beyond refresh, or rejected (401).
+    AccessDeniedError
+        The account has no entitlement to the network (403).
+    CredentialsError
+        The API rejected the request otherwise (400, 404).
+    """
+    cache_key = (source, scope)
+    with _lock:
+        refusal = _refusals.get(cache_key)
+    if refusal is not None:
+        raise type(refusal)(str(refusal))
+
+    client = _client(source)
+    try:
+        model = client.user.get_aws_credentials(
+            role=scope.role, ttl_threshold=REFRESH_MARGIN, **scope.params()
+        )
+    except Exception as error:
+        refusal = _credentials_error(error, source, scope)
+        if refusal is None:
+            raise
+        with _lock:
+            _refusals[cache_key] = refusal
+        raise refusal from error
+
+    credentials = AwsCredentials(
+        key=model.aws_access_key_id,
+        secret=model.aws_secret_access_key.get_secret_value(),
+        token=model.aws_session_token.get_secret_value(),
+        expiration=model.expiration,
+    )
+    register_secrets([credentials.key, credentials.secret, credentials.token])
+    return credentials
+
+
+def forget_credentials(source: TokenSource, scope: CredentialScope) -> None:
+    """Drop cached credentials of ``scope`` so the next call fetches new ones."""
+    client = _client(source)
+    service = client.user
+    request_key = _sdk_cache_key(scope)
+    with _lock:
+        service._aws_creds_by_key.pop(request_key, None)
+    logger.debug("dropped cached credentials for %s", scope.describe())
+
+
+def clear_process_state() -> None:
+    """Forget every client, credential and refusal of this process (for tests)."""
+    with _lock:
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                logger.debug("closing an SDK client failed", exc_info=True)
+        _clients.clear()
+        _refusals.clear()
+        _tokens.clear()
+
+
+# Process state: SDK clients per token source, cached refusals, and tokens
+# handed to this process explicitly (by digest).
+_lock = threading.RLock()
+_clients: dict[TokenSource, Any] = {}
+_refusals: dict[tuple[TokenSource, CredentialScope], Exception] = {}
+_tokens: dict[str, str] = {}
+
+
+def _client(source: TokenSource) -> Any:
+    with _lock:
+        client = _clients.get(source)
+        if client is None:
+            client = _build_client(source)
+            _clients[source] = client
+        return client
+
+
+def _build_client(source: TokenSource) -> Any:
+    from earthscope_sdk import EarthScopeClient
+    from earthscope_sdk.common._sync_runner import BackgroundSyncRunner
+    from earthscope_sdk.common.context import SdkContext
+
+    settings = _settings(source)
+    # One sync client shared by dask threads needs a background event loop.
+    context = SdkContext(settings, runner=BackgroundSyncRunner())
+    return EarthScopeClient(ctx=context)
+
+
+def _settings(source: TokenSource) -> Any:
+    from earthscope_sdk.config.settings import SdkSettings
+
+    overrides: dict[str, Any] = {
+        "http": {"retry": {"status_codes": _RETRIED_STATUS_CODES}}
+    }
+    if source.kind == "profile":
+        overrides["profile_name"] = source.profile
+    elif source.kind == "file":
+        overrides["oauth2"] = _read_tokens_file(Path(source.path or ""))
+    elif source.kind == "token":
+        overrides["oauth2"] = _token_settings(source)
+    return SdkSettings(**overrides)
+
+
+def _token_settings(source: TokenSource) -> dict[str, str]:
+    with _lock:
+        token = _tokens.get(source.digest or "")
+    if token is None:
+        raise AuthenticationError(
+            "the token given with token= (or EARTHSCOPE_TOKEN) is known only to "
+            "the process it was given to; on a dask cluster give the workers "
+            "a profile (run `es login` there) or ES_OAUTH2__REFRESH_TOKEN"
+        )
+    # An access token is a JWT (three dot-separated parts); anything else is
+    # taken as a refresh token.
+    kind = "access_token" if token.count(".") == 2 else "refresh_token"
+    return {kind: token}
+
+
+def _explicit_token(value: str) -> TokenSource:
+    path = Path(value).expanduser()
+    if _looks_like_path(value):
+        if not path.is_file():
+            raise AuthenticationError(
+                f"token file not found: {path}; run `es login` or point "
+                f"{TOKEN_VARIABLE} at an existing tokens.json"
+            )
+        _read_tokens_file(path)
+        return TokenSource("file", path=str(path.resolve()))
+
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    with _lock:
+        _tokens[digest] = value
+    register_secrets([value])
+    return TokenSource("token", digest=digest)
+
+
+def _looks_like_path(value: str) -> bool:
+    return os.sep in value or value.endswith(".json") or value.startswith("~")
+
+
+def _read_tokens_file(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise AuthenticationError(
+            f"invalid token file {path}: expected the JSON that `es login` "
+            "writes (access_token, refresh_token)"
+        ) from error
+    tokens = {
+        name: data[name]
+        for name in ("access_token", "refresh_token", "id_token")
+        if isinstance(data.get(name), str)
+    }
+    if not tokens.get("access_token") and not tokens.get("refresh_token"):
+        raise AuthenticationError(
+            f"invalid token file {path}: it holds neither access_token nor "
+            "refresh_token; run `es login` again"
+        )
+    register_secrets(tokens.values())
+    return tokens
+
+
+def _check_profile(profile: str) -> None:
+    from earthscope_sdk.config.error import ProfileDoesNotExistError
+    from earthscope_sdk.config.settings import SdkSettings
+
+    try:
+        SdkSettings(profile_name=profile)
+    except ProfileDoesNotExistError as error:
+        raise AuthenticationError(
+            f"profile {profile!r} not found in ~/.earthscope/config.toml; run "
+            f"`es login --profile {profile}` or pick an existing profile"
+        ) from error
+
+
+def _sdk_has_token() -> bool:
+    from earthscope_sdk.config.settings import SdkSettings
+
+    try:
+        oauth2 = SdkSettings().oauth2
+    except Exception:  # noqa: BLE001 - an unreadable config means no token here
+        logger.debug("earthscope-sdk settings could not be read", exc_info=True)
+        return False
+    present = [oauth2.access_token, oauth2.refresh_token, oauth2.client_secret]
+    secrets = [value.get_secret_value() for value in present if value is not None]
+    register_secrets(secrets)
+    return bool(secrets)
+
+
+def _sdk_cache_key(scope: CredentialScope) -> str:
+    from earthscope_sdk.client.user.models import AwsCredentialsRequest
+
+    request = AwsCredentialsRequest(role=scope.role, params=scope.params())
+    return request.cache_key()
+
+
+def _is_temporary(network: str) -> bool:
+    return bool(network) and (network[0].isdigit() or network[0] in "XYZ")
+
+
+def _token_error(error: Exception, source: TokenSource) -> Exception:
+    from earthscope_sdk.auth.error import (
+        InvalidRefreshTokenError,
+        NoTokensError,
+    )
+
+    if isinstance(error, InvalidRefreshTokenError):
+        return AuthenticationError(
+            f"the refresh token of {source.describe()} is expired or revoked: "
+            f"run `es login{_profile_flag(source)}` again"
+        )
+    if isinstance(error, NoTokensError):
+        return AuthenticationError(
+            f"no EarthScope token in {source.describe()}: run "
+            f"`es login{_profile_flag(source)}`, or set ES_OAUTH2__REFRESH_TOKEN "
+            "on a headless machine"
+        )
+    if isinstance(error, AuthenticationError):
+        return error
+    return AuthenticationError(
+        f"reading the token of {source.describe()} failed: {type(error).__name__}"
+    )
+
+
+def _credentials_error(
+    error: Exception, source: TokenSource, scope: CredentialScope
+) -> Exception | None:
+    """Translate an SDK failure into this package's errors; None if transient."""
+    from earthscope_sdk.auth.error import (
+        AuthFlowError,
+        UnauthenticatedError,
+        UnauthorizedError,
+    )
+
+    status = _status_code(error)
+    where = scope.describe()
+    if isinstance(error, UnauthenticatedError) or status == 401:
+        return AuthenticationError(
+            f"EarthScope rejected the token (401) asking credentials for {where}: "
+            f"run `es login{_profile_flag(source)}` again"
+        )
+    if isinstance(error, UnauthorizedError) or status == 403:
+        return AccessDeniedError(
+            f"EarthScope denied temporary credentials (403) for {where}: the "
+            "account has no access to this network; read the open tier or "
+            "request access from EarthScope"
+        )
+    if status == 404:
+        return CredentialsError(
+            f"EarthScope knows no such network or year (404) for {where}: check "
+            "the network code and, for a temporary network, the year"
+        )
+    if status == 400:
+        return CredentialsError(
+            f"EarthScope rejected the credentials request (400) for {where}: a "
+            "temporary network needs its year, and the role must exist"
+        )
+    if status is not None and 400 <= status < 500:
+        return CredentialsError(
+            f"EarthScope answered {status} asking credentials for {where}"
+        )
+    if isinstance(error, AuthFlowError):
+        return _token_error(error, source)
+    return None
+
+
+def _status_code(error: Exception) -> int | None:
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def _profile_flag(source: TokenSource) -> str:
+    return f" --profile {source.profile}" if source.kind == "profile" else ""

@@ -1,0 +1,77 @@
+"""Keep secrets out of log records, whoever logs them.
+
+botocore logs request headers at DEBUG (the session token among them) and
+earthscope-sdk logs token objects; filters on loggers would miss child
+loggers, so the log record factory itself replaces every secret this process
+has seen with ``[redacted]``. The factory is installed the first time a
+secret is registered, and costs nothing before that.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["REDACTED", "redact", "register_secrets"]
+
+REDACTED = "[redacted]"
+
+# Shorter strings would also match ordinary text.
+_SHORTEST_SECRET = 8
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_installed = False
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add secrets to redact from every later log record of this process."""
+    global _installed
+    fresh = {value for value in values if value and len(value) >= _SHORTEST_SECRET}
+    if not fresh:
+        return
+    with _lock:
+        _secrets.update(fresh)
+        if not _installed:
+            _install_factory()
+            _installed = True
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in ``text``."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _install_factory() -> None:
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _scrub(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def _scrub(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format string is the caller's bug
+        message = str(record.msg)
+    cleaned = redact(message)
+    if cleaned != message or record.args:
+        record.msg = cleaned
+        record.args = None
+    if record.exc_info and record.exc_info[1] is not None:
+        # Formatters reuse exc_text when it is set, so the traceback they
+        # print is this redacted one.
+        lines = traceback.format_exception(*record.exc_info)
+        record.exc_text = redact("".join(lines).rstrip("\n"))

@@ -1,0 +1,153 @@
+"""Tier routing: which tier of a collection serves each network.
+
+With ``tier="auto"`` a network goes to the anonymous tier when that tier's
+listing of ``networks_prefix`` names it (one cached LIST), and to the
+tier read with EarthScope credentials otherwise. A tier named explicitly
+serves every network. A mirror given with ``root=`` holds what it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from intake_earthscope.auth import TokenSource, resolve_token_source
+from intake_earthscope.codes import has_wildcard, matches
+from intake_earthscope.collection import AUTO_TIER, Collection, Tier
+from intake_earthscope.errors import AuthenticationError
+from intake_earthscope.plan import Route
+from intake_earthscope.request import WaveformRequest
+from intake_earthscope.storage import StorageSpec, has_credentials, list_directory
+
+__all__ = ["Credentials", "build_routes"]
+
+logger = logging.getLogger(__name__)
+
+
+class Credentials:
+    """The caller's ``token=`` and ``profile=``, resolved on first need.
+
+    Only tiers with ``access: earthscope`` need a token, so a request for
+    open data never asks for one.
+    """
+
+    def __init__(self, token: Any = None, profile: str | None = None) -> None:
+        self._token = token or None
+        self._profile = profile or None
+        self._source: TokenSource | None = None
+
+    def source(self) -> TokenSource:
+        """Return the token source, raising if there is none."""
+        if self._source is None:
+            self._source = resolve_token_source(self._token, self._profile)
+        return self._source
+
+    def available(self) -> bool:
+        """Return whether a token source exists (without raising)."""
+        try:
+            self.source()
+        except AuthenticationError:
+            return False
+        return True
+
+
+def build_routes(
+    request: WaveformRequest,
+    collection: Collection,
+    tier: str | None,
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    credentials: Credentials,
+) -> list[Route]:
+    """Decide which tier serves each network of ``request``."""
+    wanted = tier or collection.default_tier
+    if wanted != AUTO_TIER or root is not None:
+        chosen = collection.tier(wanted)
+        spec = _spec(chosen, storage_options, root, credentials)
+        return [Route(request.network, spec, chosen.name)]
+
+    return _auto_routes(request, collection, storage_options, credentials)
+
+
+def _spec(
+    tier: Tier,
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    credentials: Credentials,
+) -> StorageSpec:
+    options = storage_options or {}
+    needs_token = (
+        root is None and tier.access == "earthscope" and not has_credentials(options)
+    )
+    source = credentials.source() if needs_token else None
+    return StorageSpec.for_tier(tier, storage_options, root, source)
+
+
+def _auto_routes(
+    request: WaveformRequest,
+    collection: Collection,
+    storage_options: Mapping[str, Any] | None,
+    credentials: Credentials,
+) -> list[Route]:
+    open_tier = _first(collection, "anonymous")
+    restricted = _first(collection, "earthscope")
+    if open_tier is None or restricted is None:
+        chosen = collection.tiers[0]
+        spec = _spec(chosen, storage_options, None, credentials)
+        return [Route(request.network, spec, chosen.name)]
+
+    open_spec = _spec(open_tier, storage_options, None, credentials)
+    held = set(_networks(open_spec, open_tier))
+    networks = _request_networks(
+        request, held, restricted, storage_options, credentials
+    )
+
+    in_open = tuple(network for network in networks if network in held)
+    elsewhere = tuple(network for network in networks if network not in held)
+    logger.info(
+        "tier routing: %s from %s, %s from %s",
+        ",".join(in_open) or "none",
+        open_tier.name,
+        ",".join(elsewhere) or "none",
+        restricted.name,
+    )
+
+    routes = []
+    if in_open:
+        routes.append(Route(in_open, open_spec, open_tier.name))
+    if elsewhere:
+        spec = _spec(restricted, storage_options, None, credentials)
+        routes.append(Route(elsewhere, spec, restricted.name))
+    return routes
+
+
+def _request_networks(
+    request: WaveformRequest,
+    held: set[str],
+    restricted: Tier,
+    storage_options: Mapping[str, Any] | None,
+    credentials: Credentials,
+) -> list[str]:
+    """Expand the request's network patterns into network codes."""
+    if not any(has_wildcard(pattern) for pattern in request.network):
+        return list(request.network)
+
+    candidates = set(held)
+    if credentials.available():
+        spec = _spec(restricted, storage_options, None, credentials)
+        candidates |= set(_networks(spec, restricted))
+    return sorted(code for code in candidates if matches(code, request.network))
+
+
+def _networks(spec: StorageSpec, tier: Tier) -> tuple[str, ...]:
+    if not tier.networks_prefix:
+        return ()
+    return list_directory(spec, tier.networks_prefix)
+
+
+def _first(collection: Collection, access: str) -> Tier | None:
+    for tier in collection.tiers:
+        if tier.access == access:
+            return tier
+    return None
