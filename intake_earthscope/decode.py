@@ -36,6 +36,9 @@ from intake_earthscope.errors import DecodeError
 
 __all__ = ["Grid", "PlacedBlock", "decode_and_place", "merge_spill"]
 
+# pymseed sample types of integer and floating-point samples ("t" is text).
+_NUMERIC_SAMPLE_TYPES = ("i", "f", "d")
+
 logger = logging.getLogger(__name__)
 
 
@@ -63,7 +66,10 @@ class PlacedBlock:
 
     ``data`` has one row per trace, NaN where no sample landed. ``spill``
     holds samples past ``hi`` (the end of the block the caller owns), which
-    belong to the next block. Per-trace counters follow the module rules.
+    belong to the next block. Per-trace counters follow the module rules;
+    ``written`` counts the samples placed in the block and ``written_end``
+    is the column after the last one written, so that writes in time order
+    skip the check for overlaps.
     """
 
     lo: int
@@ -76,6 +82,8 @@ class PlacedBlock:
     max_shift: np.ndarray
     rate_mismatch: np.ndarray
     found: np.ndarray
+    written: np.ndarray
+    written_end: np.ndarray
     header_rates: list[set[float]] = field(default_factory=list)
     unplanned: list[str] = field(default_factory=list)
 
@@ -93,6 +101,8 @@ class PlacedBlock:
             max_shift=np.zeros(n_traces),
             rate_mismatch=np.zeros(n_traces, dtype=bool),
             found=np.zeros(n_traces, dtype=bool),
+            written=np.zeros(n_traces, dtype=np.int64),
+            written_end=np.zeros(n_traces, dtype=np.int64),
             header_rates=[set() for _ in range(n_traces)],
         )
 
@@ -187,6 +197,7 @@ def merge_spill(block: PlacedBlock, spill: np.ndarray) -> None:
 
     fill = np.isnan(own) & ~np.isnan(incoming)
     own[fill] = incoming[fill]
+    block.written += fill.sum(axis=1)
     block.found |= fill.any(axis=1)
 
 
@@ -218,9 +229,10 @@ def _decode_segments(
         for trace in traces:
             seed_id = seed_id_from_sourceid(trace.sourceid)
             for segment in trace:
-                samples = segment.np_datasamples
-                if samples.dtype.kind not in "iuf":
+                if segment.sampletype not in _NUMERIC_SAMPLE_TYPES:
                     continue
+                # Taking the buffer hands it over without a copy.
+                samples = segment.take_np_datasamples()
                 decoded.append(
                     (
                         seed_id,
@@ -229,7 +241,7 @@ def _decode_segments(
                             segment.starttime,
                             segment.endtime,
                             segment.samprate,
-                            np.array(samples, copy=True),
+                            samples,
                         ),
                     )
                 )
@@ -298,7 +310,14 @@ def _write_contiguous(
     end = min(first + samples.size, block.hi)
     if begin < end:
         values = samples[begin - first : end - first]
-        _fill(block, row, block.data[row, begin - block.lo : end - block.lo], values)
+        start, stop = begin - block.lo, end - block.lo
+        if start >= block.written_end[row]:
+            # Nothing was written here yet: no overlap to look for.
+            block.data[row, start:stop] = values
+            block.written[row] += stop - start
+        else:
+            _fill(block, row, block.data[row, start:stop], values)
+        block.written_end[row] = max(block.written_end[row], stop)
 
     if first + samples.size <= block.hi:
         return []
@@ -322,6 +341,8 @@ def _write_scattered(
     target = block.data[row, columns]
     _fill(block, row, target, samples[inside])
     block.data[row, columns] = target
+    if columns.size:
+        block.written_end[row] = max(block.written_end[row], int(columns[-1]) + 1)
 
     beyond = indices >= block.hi
     if not beyond.any():
@@ -332,8 +353,10 @@ def _write_scattered(
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:
     """Copy ``values`` into the empty places of ``target``, counting overlaps."""
     occupied = ~np.isnan(target)
-    if occupied.any():
-        block.overlaps[row] += int(occupied.sum())
+    taken = int(occupied.sum())
+    block.written[row] += target.size - taken
+    if taken:
+        block.overlaps[row] += taken
         block.conflicts[row] += int((occupied & (target != values)).sum())
         np.copyto(target, values, where=~occupied, casting="unsafe")
     else:

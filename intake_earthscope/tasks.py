@@ -226,7 +226,7 @@ def _statuses(block: PlacedBlock) -> list[str]:
             status.append("rate_mismatch")
         elif not block.found[row]:
             status.append("no_matching_channel")
-        elif np.isnan(block.data[row]).all():
+        elif block.written[row] == 0:
             status.append("no_data_in_window")
         else:
             status.append("ok")
