@@ -88,10 +88,9 @@ def day_of_year(ns: int) -> tuple[int, int]:
 
 def format_ns(ns: int) -> str:
     """Format nanoseconds as ISO 8601 text with the zone marker ``Z``."""
+    text = str(np.datetime64(ns, "ns"))
     if ns % NS_PER_SECOND == 0:
-        unit = "s"
+        text = text[:19]
     elif ns % 1000 == 0:
-        unit = "us"
-    else:
-        unit = "ns"
-    return np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit) + "Z"
+        text = text[:26]
+    return text + "Z"

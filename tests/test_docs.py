@@ -22,4 +22,5 @@ def test_guide_examples_run(capsys) -> None:
     assert len(blocks) >= 6
     assert "['sage', 'scedc', 'ncedc']" in output
     assert "no channel of the request is sampled at sampling_rate=40" in output
+    assert "pick one with sampling_rate=1" in output
     assert "'missing'" in output
