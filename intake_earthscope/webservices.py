@@ -1,0 +1,834 @@
+"""HTTP requests to EarthScope web services: FDSN dataselect and station, GAGE files.
+
+A :class:`WebServiceSpec` names the service URL, the hosts that may receive the
+EarthScope bearer token and where the token comes from. It contains no secret,
+so it pickles into dask graphs; each process fetches its own token with
+:func:`intake_earthscope.auth.access_token` when a request needs one.
+
+Token policy
+------------
+The ``Authorization: Bearer`` header goes to a URL only when its host matches
+``allowed_hosts`` and the URL uses HTTPS. Plain HTTP is accepted only for
+loopback hosts (``localhost``, ``127.0.0.1``, ``::1``), which tests use.
+
+Redirects are followed here, at most :data:`MAX_REDIRECTS` of them, and never
+by httpx. A redirect to a host outside ``allowed_hosts`` is followed without
+the token, because archives may hand out downloads from other hosts (an object
+store URL that carries its own signature, for example) that need no token and
+must not see it. Once a redirect chain
+has left the allowed hosts, the token is not sent again on that chain, even
+if a later redirect points back to an allowed host. So a foreign server
+cannot make this process send the token to a URL of its choosing.
+
+Importing this module adds a filter to the httpx and httpcore loggers that
+redacts secret query values (signatures, session tokens) in their records.
+
+Retries are left to the caller (dask ``retries=``, for example). A 4xx
+response is never worth repeating, and a 5xx or a timeout raises at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import io
+import logging
+import os
+import re
+import threading
+import urllib.parse
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+import httpx
+
+from intake_earthscope import __version__
+from intake_earthscope.auth import TokenSource, access_token
+from intake_earthscope.codes import SeedId
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    InvalidRequestError,
+    ObjectNotFoundError,
+    WebServiceError,
+)
+from intake_earthscope.redact import redact
+
+if TYPE_CHECKING:
+    import obspy
+    import pandas as pd
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "WebServiceSpec",
+    "close_client",
+    "fdsn_dataselect",
+    "fdsn_station",
+    "fdsn_station_text",
+    "https_get",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+# Values of query parameters whose names contain one of these words are
+# replaced by "[redacted]" in logs and messages: a signed download URL
+# carries its signature and session token in the query.
+_SECRET_PARAMETER = re.compile(
+    r"(?P<name>[?&][^=&#\s]*"
+    r"(?:auth|credential|key|password|policy|secret|sig|token)"
+    r"[^=&#\s]*=)[^&#\s'\"]*",
+    re.IGNORECASE,
+)
+
+# httpx logs every request URL at INFO, and httpcore's DEBUG traces include
+# response headers such as a redirect's Location.
+_LIBRARY_LOGGERS = ("httpx", "httpcore.http11", "httpcore.http2")
+
+_STATION_LEVELS = ("network", "station", "channel", "response")
+
+# Columns of the FDSN station text format (FDSN Web Service Specifications
+# 1.2), used when the service returns no rows and so no header line.
+_TEXT_COLUMNS = {
+    "network": ("Network", "Description", "StartTime", "EndTime", "TotalStations"),
+    "station": (
+        "Network",
+        "Station",
+        "Latitude",
+        "Longitude",
+        "Elevation",
+        "SiteName",
+        "StartTime",
+        "EndTime",
+    ),
+    "channel": (
+        "Network",
+        "Station",
+        "Location",
+        "Channel",
+        "Latitude",
+        "Longitude",
+        "Elevation",
+        "Depth",
+        "Azimuth",
+        "Dip",
+        "SensorDescription",
+        "Scale",
+        "ScaleFreq",
+        "ScaleUnits",
+        "SampleRate",
+        "StartTime",
+        "EndTime",
+    ),
+}
+
+_CODE_COLUMNS = ("Network", "Station", "Location", "Channel")
+
+_TIME_COLUMNS = ("StartTime", "EndTime")
+
+_EXCERPT_LENGTH = 300
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class WebServiceSpec:
+    """Location of one web service and the hosts that may receive the token.
+
+    The spec contains no secret, so ``repr`` and ``pickle`` show only the URL,
+    the host patterns, where the token comes from and the timeout.
+
+    Attributes
+    ----------
+    base_url : str
+        Service root ending in ``/``, such as
+        ``"https://service.earthscope.org/fdsnws/dataselect/1/"``.
+    allowed_hosts : tuple of str
+        Host names, or ``*.domain`` patterns, that may receive the bearer
+        token. A pattern matches subdomains only, so ``*.earthscope.org``
+        does not match ``earthscope.org`` itself.
+    token_source : TokenSource or None
+        Where each process finds its EarthScope token; ``None`` sends no token.
+    timeout : float
+        Seconds to wait for a connection and for each read.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``base_url`` is not an HTTP(S) URL ending in ``/``, a host pattern
+        could match hosts of any owner (``*`` or ``*.org``), or ``timeout``
+        is not positive.
+    """
+
+    base_url: str
+    allowed_hosts: tuple[str, ...] = ("earthscope.org", "*.earthscope.org")
+    token_source: TokenSource | None = None
+    timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        _check_base_url(self.base_url)
+
+        hosts = _normalise_hosts(self.allowed_hosts)
+        # YAML gives lists, and a tuple keeps the frozen spec hashable.
+        object.__setattr__(self, "allowed_hosts", hosts)
+
+        if not (isinstance(self.timeout, int | float) and self.timeout > 0):
+            raise InvalidRequestError(
+                f"invalid timeout={self.timeout!r}: give a positive number of seconds"
+            )
+
+    def allows_token(self, url: httpx.URL | str) -> bool:
+        """Return whether the bearer token may be sent to ``url``."""
+        url = httpx.URL(url)
+        host = url.host.lower()
+        secure = url.scheme == "https" or host in _LOOPBACK_HOSTS
+        return secure and any(_host_matches(host, p) for p in self.allowed_hosts)
+
+
+def fdsn_dataselect(
+    spec: WebServiceSpec, ids: Sequence[SeedId], start_ns: int, end_ns: int
+) -> bytes | None:
+    """Fetch miniSEED records of ``ids`` from an FDSN dataselect service.
+
+    Parameters
+    ----------
+    spec : WebServiceSpec
+        The dataselect service, such as
+        ``https://service.earthscope.org/fdsnws/dataselect/1/``.
+    ids : sequence of SeedId
+        Channels to fetch; codes may hold the wildcards ``?`` and ``*``.
+    start_ns, end_ns : int
+        Time window in nanoseconds since 1970 UTC, sent with microsecond
+        precision (start rounded down, end rounded up).
+
+    Returns
+    -------
+    bytes or None
+        The miniSEED records, or ``None`` when the service has no data
+        (204, 404 or an empty body).
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``ids`` is empty or the window is empty.
+    AuthenticationError, AccessDeniedError, WebServiceError
+        See :func:`https_get`.
+
+    Notes
+    -----
+    One GET carries comma lists of the network, station, location and
+    channel codes, and the service returns every combination of them. For
+    ``IU.ANMO.00.BHZ`` and ``IU.COLA.10.BHN`` it may also return
+    ``IU.ANMO.10.BHN``, so callers select the channels they need.
+
+    With ``nodata=404`` a service returns 404 when nothing matches, so a
+    wrong ``base_url`` also reads as "no data".
+    """
+    params = _selection_params(ids)
+    params.update(_time_params(start_ns, end_ns))
+    params["nodata"] = "404"
+
+    url = _service_url(spec, "query")
+    response = _get(spec, url, params, accepted=(200, 204, 404))
+
+    if response.status_code != 200 or not response.content:
+        logger.debug("no data (%d) for %s", response.status_code, _redacted_url(url))
+        return None
+    return response.content
+
+
+def fdsn_station(
+    spec: WebServiceSpec,
+    selection: Sequence[SeedId] | Mapping[str, Sequence[str]],
+    start_ns: int,
+    end_ns: int,
+    level: str = "channel",
+) -> obspy.Inventory:
+    """Fetch StationXML from an FDSN station service as an obspy Inventory.
+
+    Parameters
+    ----------
+    spec : WebServiceSpec
+        The station service, such as
+        ``https://service.earthscope.org/fdsnws/station/1/``.
+    selection : sequence of SeedId, or mapping of str to sequence of str
+        Channels, or code patterns keyed by ``network``, ``station``,
+        ``location`` and ``channel`` (a missing key means ``*``).
+    start_ns, end_ns : int
+        Time window in nanoseconds since 1970 UTC; epochs that overlap it
+        are returned.
+    level : {"network", "station", "channel", "response"}
+        Depth of the metadata; ``response`` adds instrument responses.
+
+    Returns
+    -------
+    obspy.Inventory
+        The metadata, or an empty Inventory when nothing matches.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the selection, window or level is invalid.
+    WebServiceError
+        If the body is not StationXML, or as listed in :func:`https_get`.
+    """
+    import obspy
+
+    response = _station_query(spec, selection, start_ns, end_ns, level, "xml")
+    if response is None:
+        return obspy.Inventory(networks=[])
+
+    try:
+        return obspy.read_inventory(io.BytesIO(response.content), format="STATIONXML")
+    except Exception as error:  # noqa: BLE001 - obspy raises many types here
+        raise WebServiceError(
+            f"invalid StationXML from {_redacted_url(response.url)}: "
+            f"{type(error).__name__}: {redact(str(error))[:_EXCERPT_LENGTH]}"
+        ) from error
+
+
+def fdsn_station_text(
+    spec: WebServiceSpec,
+    selection: Sequence[SeedId] | Mapping[str, Sequence[str]],
+    start_ns: int,
+    end_ns: int,
+    level: str = "channel",
+) -> pd.DataFrame:
+    """Fetch the FDSN station text format (``format=text``) as a DataFrame.
+
+    Parameters
+    ----------
+    spec : WebServiceSpec
+        The station service.
+    selection : sequence of SeedId, or mapping of str to sequence of str
+        As for :func:`fdsn_station`.
+    start_ns, end_ns : int
+        Time window in nanoseconds since 1970 UTC.
+    level : {"network", "station", "channel"}
+        Row per network, station or channel epoch.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per field of the header line (``Network``, ``Station``,
+        ``Location``, ``Channel``, ``Latitude``, ...). Codes are strings, so
+        ``"00"`` stays ``"00"`` and the network ``NA`` is not a missing
+        value. The blank location is ``""``. ``StartTime`` and ``EndTime``
+        are UTC datetimes, with NaT for an open epoch. No match gives no rows.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the selection, window or level is invalid.
+    WebServiceError
+        If the body is not pipe-separated text, or as listed in :func:`https_get`.
+    """
+    if level == "response":
+        raise InvalidRequestError(
+            "invalid level='response' for format=text: the text format has no "
+            "responses; use fdsn_station(..., level='response')"
+        )
+
+    response = _station_query(spec, selection, start_ns, end_ns, level, "text")
+    if response is None:
+        return _parse_station_text("", level, "")
+    return _parse_station_text(response.text, level, _redacted_url(response.url))
+
+
+def https_get(spec: WebServiceSpec, path: str) -> bytes:
+    """Fetch one file below ``spec.base_url``, such as a GAGE RINEX file.
+
+    Parameters
+    ----------
+    spec : WebServiceSpec
+        The file server, such as
+        ``https://gage-data.earthscope.org/archive/gnss/``.
+    path : str
+        Relative path below ``base_url``, not percent-encoded, such as
+        ``"rinex/obs/2024/001/p0010010.24d.Z"``. Characters such as ``#``
+        and spaces are encoded here.
+
+    Returns
+    -------
+    bytes
+        The file contents.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``path`` is absolute, contains ``..`` or names another host.
+    ObjectNotFoundError
+        If the server has no such file (404).
+    AuthenticationError
+        If the server rejects the token or needs one (401): run ``es login``.
+    AccessDeniedError
+        If the account has no access to the file (403).
+    WebServiceError
+        On a server error (5xx), another unexpected status, more than
+        :data:`MAX_REDIRECTS` redirects, a timeout or a failed connection.
+    """
+    url = _service_url(spec, _quoted_path(path))
+    return _get(spec, url, None, accepted=(200,)).content
+
+
+def close_client() -> None:
+    """Close this process's HTTP connections; the next request opens new ones."""
+    global _client
+    with _client_lock:
+        client, _client = _client, None
+    if client is not None:
+        client.close()
+
+
+# One httpx client per process, because its connection pool is safe to share
+# between threads. A forked child builds its own (see _http_client).
+_client_lock = threading.Lock()
+_client: httpx.Client | None = None
+_client_pid: int | None = None
+
+
+def _http_client() -> httpx.Client:
+    global _client, _client_pid
+    with _client_lock:
+        if _client is None or _client_pid != os.getpid():
+            # A child process must not close the parent's sockets, so a client
+            # inherited through fork is dropped, not closed.
+            _client = httpx.Client(
+                follow_redirects=False,
+                headers={"User-Agent": f"intake-earthscope/{__version__}"},
+            )
+            _client_pid = os.getpid()
+        return _client
+
+
+def _get(
+    spec: WebServiceSpec,
+    url: httpx.URL,
+    params: Mapping[str, str] | None,
+    accepted: Collection[int],
+) -> httpx.Response:
+    """Send a GET, following redirects under the token policy of the module.
+
+    Returns the final response when its status is in ``accepted`` and raises
+    the matching error otherwise.
+    """
+    client = _http_client()
+    target = httpx.URL(url, params=params) if params else url
+    token: str | None = None
+    trusted_chain = True
+
+    for _ in range(MAX_REDIRECTS + 1):
+        # Once a hop leaves the allowed hosts, no later hop gets the token.
+        trusted_chain = trusted_chain and spec.allows_token(target)
+        token_source = spec.token_source if trusted_chain else None
+        if token_source is not None and token is None:
+            token = access_token(token_source)
+        send_token = token_source is not None
+
+        headers = {"Authorization": f"Bearer {token}"} if send_token else {}
+        response = _send(client, target, headers, spec.timeout, send_token)
+        if response.status_code not in _REDIRECT_STATUSES:
+            break
+        target = _redirect_target(response, target)
+    else:
+        raise WebServiceError(
+            f"too many redirects (more than {MAX_REDIRECTS}) starting at "
+            f"{_redacted_url(url)}, last to {_redacted_url(target)}"
+        )
+
+    if response.status_code not in accepted:
+        _raise_for_status(response, spec, send_token)
+    return response
+
+
+def _send(
+    client: httpx.Client,
+    url: httpx.URL,
+    headers: Mapping[str, str],
+    timeout: float,
+    send_token: bool,
+) -> httpx.Response:
+    url_text = _redacted_url(url)
+    logger.debug(
+        "GET %s (bearer token %s)", url_text, "sent" if send_token else "not sent"
+    )
+
+    # An httpx error keeps the request, Authorization header included, and
+    # dask pickles an exception with its cause and context (through tblib).
+    # So the error is raised after the except block, chained to nothing.
+    failure: WebServiceError | None = None
+    try:
+        response = client.get(url, headers=headers, timeout=timeout)
+    except httpx.TimeoutException as error:
+        failure = WebServiceError(
+            f"GET {url_text} timed out after {timeout:g} s ({type(error).__name__}). "
+            "The service may be overloaded, so retry later or raise the timeout"
+        )
+    except httpx.TransportError as error:
+        failure = WebServiceError(
+            f"GET {url_text} failed: {type(error).__name__}: {redact(str(error))}"
+        )
+    if failure is not None:
+        raise failure
+
+    logger.debug(
+        "GET %s returned %d (%d bytes)",
+        url_text,
+        response.status_code,
+        len(response.content),
+    )
+    return response
+
+
+def _redirect_target(response: httpx.Response, url: httpx.URL) -> httpx.URL:
+    location = response.headers.get("Location")
+    if not location:
+        raise WebServiceError(
+            f"redirect {response.status_code} from {_redacted_url(url)} has no Location"
+        )
+
+    try:
+        target = url.join(location)
+    except httpx.InvalidURL as error:
+        raise WebServiceError(
+            f"invalid redirect Location from {_redacted_url(url)}: {error}"
+        ) from error
+    if target.scheme not in ("http", "https"):
+        raise WebServiceError(
+            f"redirect from {_redacted_url(url)} to a {target.scheme!r} URL. Only HTTP "
+            "and HTTPS are followed"
+        )
+
+    logger.debug(
+        "redirect %d from %s to %s",
+        response.status_code,
+        _redacted_url(url),
+        _redacted_url(target),
+    )
+    return target
+
+
+def _raise_for_status(
+    response: httpx.Response, spec: WebServiceSpec, token_sent: bool
+) -> NoReturn:
+    status = response.status_code
+    url_text = _redacted_url(response.url)
+    detail = _body_excerpt(response)
+
+    if status == 401:
+        hint = _token_hint(spec, response.url, token_sent)
+        raise AuthenticationError(f"401 Unauthorized from {url_text}: {hint}")
+    if status == 403:
+        raise AccessDeniedError(
+            f"403 Forbidden from {url_text}: the EarthScope account has no access to "
+            f"these data; request access from EarthScope{detail}"
+        )
+    if status == 404:
+        raise ObjectNotFoundError(f"404 Not Found: {url_text}{detail}")
+    if status == 429:
+        wait = response.headers.get("Retry-After", "a while")
+        raise WebServiceError(
+            f"429 Too Many Requests from {url_text}: retry after {wait} seconds, "
+            f"with fewer parallel requests{detail}"
+        )
+    if status >= 500:
+        raise WebServiceError(
+            f"server error {status} {response.reason_phrase} from {url_text}: the "
+            f"service failed or is down, retry later{detail}"
+        )
+    raise WebServiceError(
+        f"unexpected HTTP {status} {response.reason_phrase} from {url_text}{detail}"
+    )
+
+
+def _token_hint(spec: WebServiceSpec, url: httpx.URL, token_sent: bool) -> str:
+    source = spec.token_source
+    if source is None:
+        return (
+            "this service needs an EarthScope token and none was configured, "
+            "so run `es login` and give a token source (token= or profile=)"
+        )
+    if token_sent:
+        return (
+            f"the token of {source.describe()} was rejected (expired or "
+            "revoked), so run `es login` and retry"
+        )
+    return (
+        f"no token was sent because {url.host} is not in allowed_hosts "
+        f"{list(spec.allowed_hosts)}, or the URL is not HTTPS, or a redirect "
+        "went through such a host. Add the host to allowed_hosts if it should "
+        "get the token"
+    )
+
+
+def _body_excerpt(response: httpx.Response) -> str:
+    """Return the start of a plain-text error body, as FDSN services send."""
+    content_type = response.headers.get("Content-Type", "")
+    if not content_type.startswith("text/plain"):
+        return ""
+    text = " ".join(response.text.split())[:_EXCERPT_LENGTH]
+    return f" (service message: {redact(text)})" if text else ""
+
+
+def _station_query(
+    spec: WebServiceSpec,
+    selection: Sequence[SeedId] | Mapping[str, Sequence[str]],
+    start_ns: int,
+    end_ns: int,
+    level: str,
+    output_format: str,
+) -> httpx.Response | None:
+    if level not in _STATION_LEVELS:
+        raise InvalidRequestError(
+            f"invalid level={level!r}: expected one of {', '.join(_STATION_LEVELS)}"
+        )
+
+    params = _selection_params(selection)
+    params.update(_time_params(start_ns, end_ns))
+    params.update(level=level, format=output_format, nodata="404")
+
+    url = _service_url(spec, "query")
+    response = _get(spec, url, params, accepted=(200, 204, 404))
+    if response.status_code != 200:
+        logger.debug(
+            "no station metadata (%d) for %s", response.status_code, _redacted_url(url)
+        )
+        return None
+    return response
+
+
+def _parse_station_text(text: str, level: str, url_text: str) -> pd.DataFrame:
+    import pandas as pd
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return pd.DataFrame(columns=list(_TEXT_COLUMNS[level]))
+    if not lines[0].startswith("#"):
+        raise WebServiceError(
+            f"invalid station text from {url_text}: expected a header line starting "
+            f"with '#', got {redact(lines[0][:80])!r}"
+        )
+
+    names = [name.strip() for name in lines[0].lstrip("#").split("|")]
+    codes = [name for name in names if name in _CODE_COLUMNS]
+    others = [name for name in names if name not in _CODE_COLUMNS]
+    # Only an empty field counts as missing, because pandas would otherwise
+    # read the network code "NA" as NaN. dtype=str keeps "00" from becoming 0.
+    table = pd.read_csv(
+        io.StringIO("\n".join(lines[1:])),
+        sep="|",
+        names=names,
+        header=None,
+        dtype=dict.fromkeys(codes, str),
+        keep_default_na=False,
+        na_values=dict.fromkeys(others, [""]),
+    )
+
+    for name in codes:
+        table[name] = table[name].str.strip()
+    for name in _TIME_COLUMNS:
+        if name in table:
+            table[name] = _parse_times(table[name])
+    return table
+
+
+def _parse_times(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(column, utc=True, format="ISO8601")
+    except (ValueError, OverflowError):
+        # NOTE: pandas 2 parses into nanoseconds, which end in 2262, so a far
+        # future end time such as 2599-12-31 leaves the column as text there.
+        logger.debug("station text times kept as text", exc_info=True)
+        return column
+
+
+def _selection_params(
+    selection: Sequence[SeedId] | Mapping[str, Sequence[str]],
+) -> dict[str, str]:
+    if isinstance(selection, Mapping):
+        columns = _pattern_columns(selection)
+    else:
+        ids = list(selection)
+        if not ids:
+            raise InvalidRequestError(
+                "invalid ids: give at least one SeedId such as "
+                "SeedId('IU', 'ANMO', '00', 'BHZ')"
+            )
+        columns = {
+            "network": [i.network for i in ids],
+            "station": [i.station for i in ids],
+            "location": [i.location for i in ids],
+            "channel": [i.channel for i in ids],
+        }
+
+    return {
+        "net": _comma_list(columns["network"]),
+        "sta": _comma_list(columns["station"]),
+        # FDSN services spell the blank location "--".
+        "loc": _comma_list([code or "--" for code in columns["location"]]),
+        "cha": _comma_list(columns["channel"]),
+    }
+
+
+def _pattern_columns(patterns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    unknown = set(patterns) - {"network", "station", "location", "channel"}
+    if unknown:
+        raise InvalidRequestError(
+            f"invalid selection keys {sorted(unknown)}: expected network, "
+            "station, location and channel"
+        )
+
+    columns: dict[str, list[str]] = {}
+    for kind in ("network", "station", "location", "channel"):
+        value = patterns.get(kind, ("*",))
+        if isinstance(value, str):
+            value = value.split(",")
+        columns[kind] = list(value)
+        if not columns[kind]:
+            raise InvalidRequestError(
+                f"invalid {kind} patterns: empty list. Give '*' for every code"
+            )
+    return columns
+
+
+def _comma_list(codes: Sequence[str]) -> str:
+    return ",".join(dict.fromkeys(codes))
+
+
+def _time_params(start_ns: int, end_ns: int) -> dict[str, str]:
+    start = _iso(start_ns, round_up=False)
+    end = _iso(end_ns, round_up=True)
+    if end_ns <= start_ns:
+        raise InvalidRequestError(
+            f"invalid time window: end {end} is not after start {start}"
+        )
+    return {"start": start, "end": end}
+
+
+def _iso(ns: int, round_up: bool) -> str:
+    """Format nanoseconds as FDSN time text (UTC, microseconds, no zone)."""
+    microseconds = -(-ns // 1000) if round_up else ns // 1000
+    moment = _EPOCH + dt.timedelta(microseconds=microseconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _service_url(spec: WebServiceSpec, path: str) -> httpx.URL:
+    return httpx.URL(spec.base_url).join(path)
+
+
+def _quoted_path(path: str) -> str:
+    if not path or path.startswith("/") or "://" in path:
+        raise InvalidRequestError(
+            f"invalid path {path!r}: give a path relative to the base URL, such "
+            "as 'rinex/obs/2024/001/p0010010.24d.Z'"
+        )
+    if ".." in path.split("/"):
+        raise InvalidRequestError(
+            f"invalid path {path!r}: '..' would leave the base URL"
+        )
+    return urllib.parse.quote(path, safe="/")
+
+
+def _check_base_url(base_url: str) -> None:
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise InvalidRequestError(f"invalid base_url={base_url!r}: {error}") from error
+
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(
+            f"invalid base_url={base_url!r}: expected an http or https URL, such "
+            "as 'https://service.earthscope.org/fdsnws/dataselect/1/'"
+        )
+    if url.userinfo or url.query or url.fragment:
+        raise InvalidRequestError(
+            f"invalid base_url={_redacted_url(url)!r}: it must not hold a user name, "
+            "password, query or fragment"
+        )
+    if not url.path.endswith("/"):
+        raise InvalidRequestError(
+            f"invalid base_url={base_url!r}: it must end with '/', because "
+            "paths are joined to it"
+        )
+
+
+def _normalise_hosts(hosts: object) -> tuple[str, ...]:
+    if isinstance(hosts, str) or not isinstance(hosts, Sequence | set | frozenset):
+        raise InvalidRequestError(
+            f"invalid allowed_hosts={hosts!r}: expected a list of host names "
+            "such as ['earthscope.org', '*.earthscope.org']"
+        )
+
+    if isinstance(hosts, set | frozenset):
+        hosts = sorted(hosts)
+
+    normalised = []
+    for host in hosts:
+        if not isinstance(host, str) or not _is_safe_pattern(host):
+            raise InvalidRequestError(
+                f"invalid allowed_hosts entry {host!r}: give a host name, or "
+                "'*.' followed by a domain with a dot, such as '*.earthscope.org'"
+            )
+        normalised.append(host.lower())
+    return tuple(normalised)
+
+
+def _is_safe_pattern(pattern: str) -> bool:
+    """Accept exact host names and ``*.domain.tld``, but not ``*`` or ``*.org``."""
+    if pattern.startswith("*."):
+        domain = pattern[2:]
+        return "." in domain and not any(c in domain for c in "*?[]")
+    return bool(pattern) and not any(c in pattern for c in "*?[]/:@")
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return fnmatch.fnmatchcase(host, pattern)
+    return host == pattern
+
+
+def _redacted_url(url: httpx.URL | str) -> str:
+    """Format ``url`` for logs and messages, without user info or secret values."""
+    url = httpx.URL(url)
+    bare = str(url.copy_with(query=None, userinfo=b"", fragment=None))
+    pairs = [f"{name}={value}" for name, value in url.params.multi_items()]
+    url_text = f"{bare}?{'&'.join(pairs)}" if pairs else bare
+    return redact(_redact_query_secrets(url_text))
+
+
+def _redact_query_secrets(text: str) -> str:
+    return _SECRET_PARAMETER.sub(r"\g<name>[redacted]", text)
+
+
+class _QuerySecretFilter(logging.Filter):
+    """Redact secret query values in the log records of httpx and httpcore.
+
+    The bearer token travels in a header, which httpx 0.29 and httpcore 1.0.9
+    do not log. A signed redirect target carries its secrets in the URL.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _redact_query_secrets(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        return True
+
+
+def _install_log_filter() -> None:
+    for name in _LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuerySecretFilter) for f in library_logger.filters):
+            library_logger.addFilter(_QuerySecretFilter())
+
+
+_install_log_filter()
