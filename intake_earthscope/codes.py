@@ -181,7 +181,7 @@ def _split_items(value: object, kind: str) -> list[str]:
             f"its leading zeros (give {kind}='00', not 0). Read CSV tables with "
             "dtype=str to keep codes intact"
         )
-    if isinstance(value, Iterable):
+    if isinstance(value, list | tuple):
         items = list(value)
         for item in items:
             if not isinstance(item, str):
@@ -192,7 +192,7 @@ def _split_items(value: object, kind: str) -> list[str]:
         return items
     raise InvalidRequestError(
         f"invalid {kind}={value!r}: expected a string such as 'BHZ,BHN' or a "
-        "list of strings"
+        "list or tuple of strings"
     )
 
 
@@ -200,7 +200,13 @@ def _normalise_one(item: str, kind: str) -> str:
     if kind == "location" and item in _BLANK_LOCATIONS:
         return ""
 
-    code = item.strip().upper()
+    code = item.strip()
+    if not code.isascii():
+        raise InvalidRequestError(
+            f"invalid {kind} code {item!r}: SEED codes use ASCII letters, digits "
+            "and the wildcards '?' and '*'"
+        )
+    code = code.upper()
     if kind == "location":
         code = _blank_location(code)
     elif code == "":

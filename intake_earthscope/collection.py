@@ -49,6 +49,7 @@ class KeyTemplate:
     version_rule: str = "none"
 
     def __post_init__(self) -> None:
+        self._check_syntax()
         fields = self.fields
         unknown = fields - _KEY_FIELDS
         if unknown:
@@ -61,6 +62,29 @@ class KeyTemplate:
                 f"invalid version_rule {self.version_rule!r}: expected one of "
                 f"{VERSION_RULES}"
             )
+
+    def _check_syntax(self) -> None:
+        try:
+            parsed = list(string.Formatter().parse(self.text))
+        except ValueError as error:
+            raise CatalogError(
+                f"invalid key_template {self.text!r}: {error}; write fields as "
+                "{network}, and a literal brace as {{ or }}"
+            ) from error
+        for _, name, spec, conversion in parsed:
+            if name is None:
+                continue
+            if not name or name.isdigit() or conversion:
+                raise CatalogError(
+                    f"invalid key_template {self.text!r}: fields are named "
+                    "({network}, {doy}) without conversions such as !r"
+                )
+            try:
+                _field_regex(name, spec or "")
+            except CatalogError as error:
+                raise CatalogError(
+                    f"invalid key_template {self.text!r}: {error}"
+                ) from None
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -154,6 +178,9 @@ class Tier:
     networks_prefix : str or None
         Prefix whose listing (with delimiter ``/``) names the networks the
         tier holds; tier routing reads it to send each network to a tier.
+    allowed_hosts : tuple of str
+        Hosts that may receive the EarthScope bearer token (``fdsn`` tiers,
+        whose ``bucket`` is the service's base URL).
     """
 
     name: str
@@ -164,15 +191,17 @@ class Tier:
     version_rule: str = "none"
     role: str | None = None
     networks_prefix: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_yaml(cls, name: str, spec: Mapping[str, Any]) -> Tier:
         """Build a tier from its YAML mapping, checking every field."""
         protocol = str(spec.get("protocol", "s3"))
-        bucket = spec.get("bucket") or spec.get("root")
+        bucket = spec.get("bucket") or spec.get("root") or spec.get("base_url")
         if not bucket:
             raise CatalogError(
-                f"tier {name!r} is missing 'bucket' (S3) or 'root' (local mirror)"
+                f"tier {name!r} is missing 'bucket' (S3), 'root' (local mirror) "
+                "or 'base_url' (fdsn web service)"
             )
         access = str(spec.get("access", "anonymous"))
         if access not in ACCESS_RULES:
@@ -195,6 +224,7 @@ class Tier:
             version_rule=version_rule,
             role=spec.get("role"),
             networks_prefix=spec.get("networks_prefix"),
+            allowed_hosts=tuple(spec.get("allowed_hosts", ())),
         )
 
 
@@ -244,6 +274,12 @@ class Collection:
                 f"collection {name!r} has no 'tiers' mapping; name at least one "
                 "place that serves its objects"
             )
+        for key, value in tiers_spec.items():
+            if not isinstance(value, Mapping):
+                raise CatalogError(
+                    f"invalid tier {key!r} in collection {name!r}: expected a "
+                    f"mapping with protocol, bucket and access; got {value!r}"
+                )
         tiers = tuple(Tier.from_yaml(key, value) for key, value in tiers_spec.items())
         default_tier = str(spec.get("default_tier", tiers[0].name))
 

@@ -28,7 +28,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from intake_earthscope.collection import Collection
 from intake_earthscope.plan import Plan, make_plan
-from intake_earthscope.request import WaveformRequest
+from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.tasks import (
     NEIGHBOUR_BYTES,
@@ -51,6 +51,7 @@ OUTCOME_VARIABLES: dict[str, tuple[Any, Any, str]] = {
     "time_offset": (np.float64, np.nan, "grid time minus recorded time, seconds"),
     "max_shift": (np.float64, np.nan, "largest placement shift, in samples"),
     "header_rate": (np.float64, np.nan, "sampling rate in the record headers, Hz"),
+    "tier": ("<U16", "", "tier of the collection that served the chunk"),
 }
 
 
@@ -134,6 +135,7 @@ def open_waveforms(
         errors=errors,
         **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
     )
+    check_options(root, storage_options, neighbour_bytes)
     credentials = Credentials(token, profile)
     routes = build_routes(request, collection, tier, storage_options, root, credentials)
     plan = make_plan(request, collection, routes, inventory=inventory)
@@ -206,12 +208,17 @@ def _chunk_graph(
                 request.rate_tolerance,
                 request.errors,
                 _patterns(request),
+                plan.fallback(group),
             )
             previous = (read_name, group, day - 1) if day else (neighbour_name, group)
+            following = (
+                (read_name, group, day + 1) if day + 1 < len(plan.days) else None
+            )
             graph[(chunk_name, group, day)] = (
                 finish_chunk,
                 (read_name, group, day),
                 previous,
+                following,
                 plan.grid,
             )
     return graph, chunk_name

@@ -21,6 +21,7 @@ __all__ = [
     "NoMatchingChannelError",
     "ObjectNotFoundError",
     "ReadOutcomeWarning",
+    "StorageUnavailableError",
     "WebServiceError",
 ]
 
@@ -55,6 +56,10 @@ class NoMatchingChannelError(EarthScopeError, LookupError):
 
 class DecodeError(EarthScopeError, ValueError):
     """An object's bytes are not valid miniSEED."""
+
+
+class StorageUnavailableError(EarthScopeError, ConnectionError):
+    """The storage endpoint could not be reached."""
 
 
 class AccessDeniedError(EarthScopeError, PermissionError):

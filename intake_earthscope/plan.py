@@ -50,11 +50,15 @@ class Route:
         Where the tier's objects live.
     tier : str
         Tier name in the collection.
+    fallback : StorageSpec or None
+        Web-service tier that serves a chunk whose object the storage
+        refuses to hand out (for example a GET denied outside its region).
     """
 
     networks: tuple[str, ...]
     spec: StorageSpec
     tier: str
+    fallback: StorageSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,11 @@ class Plan:
     keys: tuple[tuple[str | None, ...], ...]
     neighbour_keys: tuple[str | None, ...]
     group_specs: tuple[StorageSpec, ...] = ()
+    group_fallbacks: tuple[StorageSpec | None, ...] = ()
+
+    def fallback(self, group: int) -> StorageSpec | None:
+        """Return the web-service tier that may serve the group's chunks."""
+        return self.group_fallbacks[group] if self.group_fallbacks else None
 
     def unit_spec(self, group: int, day_ns: int) -> StorageSpec:
         """Return the storage spec of one object, with credentials scoped to
@@ -155,9 +164,11 @@ def make_plan(
         routes = [Route(request.network, routes, tier)]
     spec = routes[0].spec
 
-    by_group, group_spec = _locate_routes(request, collection, routes)
+    by_group, group_spec, fallbacks = _locate_routes(request, collection, routes)
     if not by_group:
         raise ObjectNotFoundError(_nothing_found_message(request, collection, spec))
+    if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
+        inventory = _service_inventory(request, group_spec)
 
     traces, rates = _traces_and_rates(
         request, collection, group_spec, by_group, inventory
@@ -186,7 +197,7 @@ def make_plan(
         request=request,
         traces=tuple(ordered),
         groups=groups,
-        header_rates={str(seed_id): rates[seed_id] for seed_id in ordered},
+        header_rates={str(seed_id): rates.get(seed_id, rate) for seed_id in ordered},
         rate=rate,
         grid=grid,
         days=days,
@@ -194,31 +205,99 @@ def make_plan(
         keys=keys,
         neighbour_keys=neighbours,
         group_specs=tuple(_spec_of_group(key, group_spec) for key in group_keys),
+        group_fallbacks=tuple(_spec_of_group(key, fallbacks) for key in group_keys),
     )
 
 
 def _locate_routes(
     request: WaveformRequest, collection: Collection, routes: Sequence[Route]
-) -> tuple[dict[tuple[str, ...], list[ObjectRef]], dict[tuple[str, ...], StorageSpec]]:
+) -> tuple[
+    dict[tuple[str, ...], list[ObjectRef]],
+    dict[tuple[str, ...], StorageSpec],
+    dict[tuple[str, ...], StorageSpec | None],
+]:
     """Locate the objects of every route; remember which spec serves a group."""
     by_group: dict[tuple[str, ...], list[ObjectRef]] = {}
     group_spec: dict[tuple[str, ...], StorageSpec] = {}
+    fallbacks: dict[tuple[str, ...], StorageSpec | None] = {}
     for route in routes:
         part = replace(request, network=route.networks)
-        template = collection.template(collection.tier(route.tier))
-        objects = locate_objects(part, collection, route.spec, template)
+        if route.spec.protocol == "fdsn":
+            objects = _service_objects(part, route.spec)
+        else:
+            template = collection.template(collection.tier(route.tier))
+            objects = locate_objects(part, collection, route.spec, template)
         for group, refs in _group_objects(objects, collection).items():
             by_group.setdefault(group, []).extend(refs)
             group_spec.setdefault(group, route.spec)
-    return by_group, group_spec
+            fallbacks.setdefault(group, route.fallback)
+    return by_group, group_spec, fallbacks
+
+
+def _service_objects(request: WaveformRequest, spec: StorageSpec) -> list[ObjectRef]:
+    """Describe a web service's answer for each station and day as an object.
+
+    The station service names the stations; each dataselect query of one
+    station and day then stands where an archive object would.
+    """
+    stations = _service_stations(request, spec)
+    days = days_between(request.start_ns - NS_PER_DAY, request.end_ns)
+    return [
+        ObjectRef(
+            key=f"query?net={network}&sta={station}",
+            day_ns=day,
+            codes={"network": network, "station": station},
+            listed=False,
+        )
+        for network, station in stations
+        for day in days
+    ]
+
+
+def _service_stations(
+    request: WaveformRequest, spec: StorageSpec
+) -> list[tuple[str, str]]:
+    from intake_earthscope.webservices import fdsn_station_text
+
+    patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
+    table = fdsn_station_text(
+        _station_service(spec).web_spec(),
+        patterns,
+        request.start_ns,
+        request.end_ns,
+        level="station",
+    )
+    pairs = {(str(row.Network), str(row.Station)) for row in table.itertuples()}
+    return sorted(pairs)
+
+
+def _service_inventory(
+    request: WaveformRequest, group_spec: dict[tuple[str, ...], StorageSpec]
+) -> Any:
+    """Ask the station service of an fdsn tier for channels and rates."""
+    from intake_earthscope.webservices import fdsn_station
+
+    spec = next(s for s in group_spec.values() if s.protocol == "fdsn")
+    patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
+    return fdsn_station(
+        _station_service(spec).web_spec(),
+        patterns,
+        request.start_ns,
+        request.end_ns,
+        level="channel",
+    )
+
+
+def _station_service(spec: StorageSpec) -> StorageSpec:
+    # The station service sits beside dataselect: .../fdsnws/station/1/.
+    return replace(spec, root=spec.root.replace("/dataselect/", "/station/"))
 
 
 def _spec_of_group(
-    key: tuple[str, ...], group_spec: dict[tuple[str, ...], StorageSpec]
-) -> StorageSpec:
-    spec = group_spec.get(key)
-    if spec is not None:
-        return spec
+    key: tuple[str, ...], group_spec: Mapping[tuple[str, ...], Any]
+) -> Any:
+    if key in group_spec:
+        return group_spec[key]
     # Inventory traces of a channel-day collection group by channel, while
     # objects were located by station.
     for group, candidate in group_spec.items():
@@ -334,7 +413,6 @@ def _probe_group(
     Returns None when none of the objects exists.
     """
     in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
-    existed = False
     for ref in in_request or refs:
         network = ref.codes.get("network", "")
         scoped = spec.with_scope(network, day_of_year(ref.day_ns)[0])
@@ -343,12 +421,16 @@ def _probe_group(
         except ObjectNotFoundError:
             logger.debug("probe: %s not found, trying the next day", ref.key)
             continue
-        except (AccessDeniedError, DecodeError):
+        except DecodeError as error:
+            # The read reports this object as unreadable; the plan looks on.
+            logger.info("probe: %s skipped: %s", ref.key, error)
+            continue
+        except AccessDeniedError:
             raise
-        existed = True
-        if scan.rates:
-            return scan.rates
-    return {} if existed else None
+        # The first object that exists tells the channels; scanning later
+        # days for a channel it lacks would read the archive for a typo.
+        return scan.rates
+    return None
 
 
 def _from_inventory(
@@ -531,7 +613,9 @@ def _unit_keys(
     neighbours = []
     for group in group_keys:
         refs = {ref.day_ns: ref.key for ref in by_group.get(group[:4], [])}
-        if not refs:
+        if not refs and len(group) == 2:
+            # Inventory traces of a station-day collection share the
+            # station's objects. A channel-day trace without objects has none.
             refs = _station_refs(group, by_group)
         keys.append(tuple(refs.get(day) for day in days))
         neighbours.append(refs.get(days[0] - NS_PER_DAY))

@@ -105,7 +105,10 @@ def _parse_complete_records(
 def _note_record(
     record: pymseed.MS3Record, patterns: dict[str, tuple[str, ...]], scan: HeaderScan
 ) -> None:
-    seed_id = seed_id_from_sourceid(record.sourceid)
+    try:
+        seed_id = seed_id_from_sourceid(record.sourceid)
+    except ValueError:
+        return
     if seed_id in scan.rates or record.samplecnt == 0 or record.samprate <= 0:
         return
     for kind, kind_patterns in patterns.items():

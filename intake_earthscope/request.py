@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.timeutil import format_ns, parse_time
 
-__all__ = ["ERROR_POLICIES", "WaveformRequest"]
+__all__ = ["ERROR_POLICIES", "WaveformRequest", "check_options"]
 
 ERROR_POLICIES = ("raise", "warn", "ignore")
 
@@ -120,9 +122,22 @@ def _required_codes(value: object, kind: str) -> tuple[str, ...]:
     return parse_codes(value, kind)
 
 
+# Rates outside this range are no seismic or geodetic sampling (a sample
+# every 28 hours up to a MHz) and would overflow the grid arithmetic.
+_SLOWEST_RATE = 1e-5
+_FASTEST_RATE = 1e6
+# Beyond 1 % a channel's records drift by more than a sample within minutes.
+_LARGEST_TOLERANCE = 0.01
+
+
 def _optional_rate(value: object) -> float | None:
     if value is None or value == "" or value == "None":
         return None
+    if isinstance(value, bool):
+        raise InvalidRequestError(
+            f"invalid sampling_rate={value!r}: expected samples per second, "
+            "such as 40 or 0.1"
+        )
     try:
         rate = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
@@ -133,10 +148,10 @@ def _optional_rate(value: object) -> float | None:
     if rate == 0:
         # Zero is the catalog default: take the channels' common rate.
         return None
-    if not math.isfinite(rate) or rate < 0:
+    if not math.isfinite(rate) or not _SLOWEST_RATE <= rate <= _FASTEST_RATE:
         raise InvalidRequestError(
-            f"invalid sampling_rate={value!r}: must be a positive number of "
-            "samples per second"
+            f"invalid sampling_rate={value!r}: must be samples per second between "
+            f"{_SLOWEST_RATE:g} and {_FASTEST_RATE:g}"
         )
     return rate
 
@@ -149,8 +164,54 @@ def _tolerance(value: object) -> float:
             f"invalid rate_tolerance={value!r}: expected a relative tolerance "
             "such as 1e-4"
         ) from error
-    if not 0 <= tolerance < 0.5:
+    if not 0 <= tolerance <= _LARGEST_TOLERANCE:
         raise InvalidRequestError(
-            f"invalid rate_tolerance={value!r}: must be at least 0 and below 0.5"
+            f"invalid rate_tolerance={value!r}: must be between 0 and "
+            f"{_LARGEST_TOLERANCE} (a relative difference; the default is 1e-4)"
         )
     return tolerance
+
+
+def _check_root(root: object) -> None:
+    if not isinstance(root, str | os.PathLike):
+        raise InvalidRequestError(
+            f"invalid root={root!r}: expected a directory, a file:// URL or an "
+            "s3://bucket/prefix URL"
+        )
+    text = os.fspath(root)
+    if "://" in text and not text.startswith("file://"):
+        return
+    if not os.path.isdir(text.removeprefix("file://")):
+        raise InvalidRequestError(
+            f"invalid root={root!r}: no such directory; give the top of a mirror "
+            "with the archive's key layout"
+        )
+
+
+def check_options(
+    root: object, storage_options: object, neighbour_bytes: object
+) -> None:
+    """Check the storage options of a request before any I/O.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming the option, the bad value and what is expected.
+    """
+    if root is not None:
+        _check_root(root)
+    if storage_options is not None and not isinstance(storage_options, Mapping):
+        raise InvalidRequestError(
+            f"invalid storage_options={storage_options!r}: expected a mapping "
+            "such as {'anon': True}"
+        )
+    valid_bytes = neighbour_bytes is None or (
+        isinstance(neighbour_bytes, int)
+        and not isinstance(neighbour_bytes, bool)
+        and neighbour_bytes >= 0
+    )
+    if not valid_bytes:
+        raise InvalidRequestError(
+            f"invalid neighbour_bytes={neighbour_bytes!r}: expected a byte count "
+            "of at least 0, or None to read the whole previous object"
+        )

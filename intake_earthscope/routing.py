@@ -77,8 +77,8 @@ def _spec(
     credentials: Credentials,
 ) -> StorageSpec:
     options = storage_options or {}
-    needs_token = (
-        root is None and tier.access == "earthscope" and not has_credentials(options)
+    needs_token = tier.access == "earthscope" and (
+        tier.protocol == "fdsn" or (root is None and not has_credentials(options))
     )
     source = credentials.source() if needs_token else None
     return StorageSpec.for_tier(tier, storage_options, root, source)
@@ -91,7 +91,7 @@ def _auto_routes(
     credentials: Credentials,
 ) -> list[Route]:
     open_tier = _first(collection, "anonymous")
-    restricted = _first(collection, "earthscope")
+    restricted = _first(collection, "earthscope", storage=True)
     if open_tier is None or restricted is None:
         chosen = collection.tiers[0]
         spec = _spec(chosen, storage_options, None, credentials)
@@ -118,8 +118,21 @@ def _auto_routes(
         routes.append(Route(in_open, open_spec, open_tier.name))
     if elsewhere:
         spec = _spec(restricted, storage_options, None, credentials)
-        routes.append(Route(elsewhere, spec, restricted.name))
+        fallback = _fallback(collection, storage_options, credentials)
+        routes.append(Route(elsewhere, spec, restricted.name, fallback))
     return routes
+
+
+def _fallback(
+    collection: Collection,
+    storage_options: Mapping[str, Any] | None,
+    credentials: Credentials,
+) -> StorageSpec | None:
+    """Return the web-service tier that serves what S3 refuses, if any."""
+    for tier in collection.tiers:
+        if tier.protocol == "fdsn":
+            return _spec(tier, storage_options, None, credentials)
+    return None
 
 
 def _request_networks(
@@ -146,8 +159,8 @@ def _networks(spec: StorageSpec, tier: Tier) -> tuple[str, ...]:
     return list_directory(spec, tier.networks_prefix)
 
 
-def _first(collection: Collection, access: str) -> Tier | None:
+def _first(collection: Collection, access: str, storage: bool = False) -> Tier | None:
     for tier in collection.tiers:
-        if tier.access == access:
+        if tier.access == access and not (storage and tier.protocol == "fdsn"):
             return tier
     return None

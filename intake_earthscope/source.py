@@ -20,7 +20,11 @@ from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan, make_plan
-from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, WaveformRequest
+from intake_earthscope.request import (
+    DEFAULT_RATE_TOLERANCE,
+    WaveformRequest,
+    check_options,
+)
 from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns, parse_time
@@ -126,6 +130,7 @@ class MiniseedSource(DataSource):
         if self.tier != AUTO_TIER:
             self.collection.tier(self.tier)
         self._credentials = Credentials(token, profile)
+        check_options(root or None, storage_options, neighbour_bytes)
         self.storage_options = dict(storage_options or {})
         self.root = root or None
         self.inventory = inventory

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import fsspec
@@ -28,7 +28,15 @@ from intake_earthscope.auth import (
     forget_credentials,
 )
 from intake_earthscope.collection import Tier
-from intake_earthscope.errors import AccessDeniedError, ObjectNotFoundError
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    ObjectNotFoundError,
+    StorageUnavailableError,
+)
+from intake_earthscope.redact import register_secrets
+
+if TYPE_CHECKING:
+    from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
     "StorageSpec",
@@ -84,6 +92,9 @@ class StorageSpec:
         credentials (tiers with ``access: earthscope``); never the token.
     scope : CredentialScope or None
         Role, network, year and region of those credentials.
+    allowed_hosts : tuple of str
+        For ``protocol="fdsn"`` (``root`` is the service URL): hosts that may
+        receive the bearer token.
     """
 
     protocol: str
@@ -95,6 +106,7 @@ class StorageSpec:
     tier: str = ""
     token_source: TokenSource | None = None
     scope: CredentialScope | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def for_tier(
@@ -110,6 +122,16 @@ class StorageSpec:
         caller's ``storage_options`` carry credentials of their own.
         """
         options = dict(storage_options or {})
+        register_secrets(_secret_values(options))
+        if tier.protocol == "fdsn":
+            return cls(
+                protocol="fdsn",
+                root=tier.bucket,
+                anonymous=token_source is None,
+                tier=tier.name,
+                token_source=token_source,
+                allowed_hosts=tier.allowed_hosts,
+            )
         if root is not None:
             return cls._for_root(root, options, tier.name)
 
@@ -129,6 +151,16 @@ class StorageSpec:
             scope=CredentialScope(tier.role or "", region=tier.region)
             if uses_token
             else None,
+        )
+
+    def web_spec(self) -> WebServiceSpec:
+        """Return the web-service description of an ``fdsn`` spec."""
+        from intake_earthscope.webservices import WebServiceSpec
+
+        return WebServiceSpec(
+            base_url=self.root,
+            allowed_hosts=self.allowed_hosts,
+            token_source=self.token_source,
         )
 
     def with_scope(self, network: str, year: int) -> StorageSpec:
@@ -157,13 +189,17 @@ class StorageSpec:
         )
 
     def path(self, key: str) -> str:
-        """Return the full fsspec path of ``key``."""
+        """Return the full fsspec path of ``key`` (or URL of an fdsn query)."""
+        if self.protocol == "fdsn":
+            return self.root + key
         return f"{self.root}/{key}" if key else self.root
 
     def url(self, key: str) -> str:
         """Return a URL of ``key`` for provenance records (never signed)."""
         if self.protocol == "file":
             return f"file://{self.path(key)}"
+        if self.protocol == "fdsn":
+            return self.path(key)
         return f"{self.protocol}://{self.path(key)}"
 
     def filesystem(self) -> fsspec.AbstractFileSystem:
@@ -253,6 +289,30 @@ def read_bytes(
             f"{spec.tier!r}: check the credentials or storage_options for this "
             "tier"
         ) from error
+    except Exception as error:
+        # botocore's EndpointConnectionError is no OSError; aiohttp's errors
+        # arrive as OSError. Both mean the endpoint is out of reach.
+        if isinstance(error, ConnectionError | TimeoutError) or _is_connection_failure(
+            error
+        ):
+            raise _unavailable(spec, error) from error
+        raise
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    # botocore's EndpointConnectionError and aiohttp's errors arrive wrapped
+    # in OSError by s3fs, or bare; their names say what they are.
+    chain = [error, error.__cause__, error.__context__]
+    names = {type(item).__name__ for item in chain if item is not None}
+    return any("Connect" in name or "Timeout" in name for name in names)
+
+
+def _unavailable(spec: StorageSpec, error: BaseException) -> StorageUnavailableError:
+    endpoint = spec.endpoint_url or "the default endpoint"
+    return StorageUnavailableError(
+        f"cannot reach {spec.describe()} at {endpoint}: {type(error).__name__}; "
+        "check the network, AWS_ENDPOINT_URL_S3 or storage_options"
+    )
 
 
 def _cat_with_fresh_credentials(
@@ -278,6 +338,19 @@ def _credentials_expired(error: BaseException) -> bool:
     return code in _EXPIRED_CODES or any(name in str(error) for name in _EXPIRED_CODES)
 
 
+def _secret_values(options: Mapping[str, Any]) -> list[str]:
+    """Collect the credential strings of ``storage_options`` for redaction."""
+    found = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            found += _secret_values(value)
+        elif isinstance(value, str) and any(
+            word in name.lower() for word in ("secret", "token", "password", "key")
+        ):
+            found.append(value)
+    return found
+
+
 def has_credentials(options: Mapping[str, Any]) -> bool:
     """Return whether ``storage_options`` choose credentials themselves."""
     return any(
@@ -288,8 +361,11 @@ def has_credentials(options: Mapping[str, Any]) -> bool:
 def object_size(spec: StorageSpec, key: str) -> int:
     """Return the size in bytes of an object (translating transport errors)."""
     fs = spec.filesystem()
+    path = spec.path(key)
+    # A listing may have cached an older size; ask the storage itself.
+    fs.invalidate_cache(path)
     try:
-        return int(fs.size(spec.path(key)))
+        return int(fs.size(path))
     except FileNotFoundError as error:
         raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
     except PermissionError as error:
@@ -344,11 +420,19 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
         entries = fs.ls(path, detail=False, refresh=True)
     except FileNotFoundError:
         return ()
+    except NotADirectoryError:
+        return ()
     except PermissionError as error:
         raise AccessDeniedError(
             f"access denied listing {spec.url(prefix)} on {spec.describe()}, "
             f"tier {spec.tier!r}: check the credentials or storage_options"
         ) from error
+    except Exception as error:
+        if isinstance(error, ConnectionError | TimeoutError) or _is_connection_failure(
+            error
+        ):
+            raise _unavailable(spec, error) from error
+        raise
 
     base = path.rstrip("/") + "/"
     names = []

@@ -3,6 +3,10 @@
 Every function here is module-level and takes plain, picklable arguments (a
 :class:`~intake_earthscope.storage.StorageSpec`, keys, grid indices), so a
 graph ships to workers without file objects, clients or credentials.
+
+A chunk is finished from three reads: its own object, the spill of the
+previous object (records that run past midnight) and the backspill of the
+next one (a first sample that rounds onto the last grid index of the day).
 """
 
 from __future__ import annotations
@@ -10,24 +14,31 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.decode import Grid, PlacedBlock, decode_and_place, merge_spill
+from intake_earthscope.decode import check_structure, decode_and_place, intact_records
 from intake_earthscope.errors import (
     AccessDeniedError,
     DecodeError,
     ObjectNotFoundError,
-    ReadOutcomeWarning,
+    StorageUnavailableError,
 )
+from intake_earthscope.outcomes import (
+    UnitRead,
+    chunk_status,
+    handle_failure,
+    report_no_channel,
+    report_unplanned,
+    unit_status,
+)
+from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
 from intake_earthscope.storage import StorageSpec, object_size, read_bytes
 
 __all__ = [
-    "STATUSES",
     "ChunkResult",
     "UnitRead",
     "finish_chunk",
@@ -37,34 +48,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STATUSES = (
-    "ok",
-    "no_data_in_window",
-    "no_matching_channel",
-    "missing",
-    "unreadable",
-    "access_denied",
-    "rate_mismatch",
-)
-
 # Objects one process fetches and decodes at once; each may be 100 MB or more.
 MAX_OBJECTS_IN_FLIGHT = int(os.environ.get("INTAKE_EARTHSCOPE_MAX_OBJECTS", "4"))
 _object_slots = threading.BoundedSemaphore(MAX_OBJECTS_IN_FLIGHT)
 
 # Records are filed by start time, so the day before holds the first minutes
-# of a day in its last records. Only this many bytes of its end are read.
+# of a day in its last records. None reads all of that object; a number reads
+# only that many bytes of its end (enough when records are sorted by time).
 NEIGHBOUR_BYTES: int | None = None
-_RECORD_ALIGNMENT = 512
-
-
-@dataclass
-class UnitRead:
-    """The decoded block of one object plus what happened to each trace."""
-
-    block: PlacedBlock
-    status: list[str]
-    key: str | None
-    message: str = ""
 
 
 @dataclass
@@ -80,6 +71,7 @@ class ChunkResult:
     time_offset: np.ndarray
     max_shift: np.ndarray
     header_rate: np.ndarray
+    tier: np.ndarray
 
     def field(self, name: str) -> np.ndarray:
         """Return one output array, with a trailing axis for the object."""
@@ -97,36 +89,49 @@ def read_unit(
     rate_tolerance: float,
     errors: str,
     patterns: Mapping[str, Sequence[str]] | None = None,
+    fallback: StorageSpec | None = None,
 ) -> UnitRead:
     """Fetch and decode one object onto grid indices ``[lo, hi)``.
 
-    Samples past ``hi`` are kept in the block's spill for the next chunk.
     ``key=None`` means a listing already showed that the object is missing.
     ``patterns`` are the request's codes, to report channels that match the
-    request but were not planned.
+    request but were not planned. ``fallback`` is a web-service tier asked
+    for the chunk when the storage denies the object.
     """
     if key is None:
-        return _failed(traces, lo, hi, None, "missing", "not in the archive listing")
+        error = ObjectNotFoundError(f"object not in the listing of {spec.describe()}")
+        return handle_failure(error, errors, traces, lo, hi, None, "missing", spec.tier)
 
+    served_by = spec
     try:
         with _object_slots:
-            data = read_bytes(spec, key)
-            block = decode_and_place(
-                data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
+            data, served_by = _fetch_with_fallback(
+                spec, fallback, key, traces, grid, lo, hi
             )
+            block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, patterns)
     except ObjectNotFoundError as error:
-        return _handle(error, errors, traces, lo, hi, key, "missing")
+        return _failure(error, errors, traces, lo, hi, key, "missing", served_by)
     except AccessDeniedError as error:
-        return _handle(error, errors, traces, lo, hi, key, "access_denied")
+        return _failure(error, errors, traces, lo, hi, key, "access_denied", served_by)
+    except StorageUnavailableError as error:
+        return _failure(error, errors, traces, lo, hi, key, "unreachable", served_by)
     except DecodeError as error:
-        return _handle(error, errors, traces, lo, hi, key, "unreadable")
+        error = DecodeError(f"{error} in {served_by.url(key)}")
+        return _failure(error, errors, traces, lo, hi, key, "unreadable", served_by)
 
-    status = _statuses(block)
+    if served_by.protocol == "fdsn":
+        # Each chunk's query returns the records that cross into it.
+        block.spill = Edge.empty(len(traces), hi)
+        block.backspill = Edge.empty(len(traces), lo)
+
+    status = unit_status(block, state)
     if "no_matching_channel" in status:
-        _report_no_channel(traces, status, key, errors)
+        report_no_channel(traces, status, key, errors)
     if block.unplanned:
-        _report_unplanned(block.unplanned, key, errors)
-    return UnitRead(block=block, status=status, key=key)
+        report_unplanned(block.unplanned, key, errors)
+    if state != "ok":
+        logger.info("%s is %s; its intact records were read", key, state)
+    return UnitRead(block=block, status=status, key=key, tier=served_by.tier)
 
 
 def read_neighbour(
@@ -137,47 +142,54 @@ def read_neighbour(
     hi: int,
     rate_tolerance: float,
     tail_bytes: int | None = NEIGHBOUR_BYTES,
-) -> np.ndarray:
+) -> Edge:
     """Return the samples the previous day's object holds for ``[0, hi)``.
 
-    Only the last ``tail_bytes`` of the object are read (all of it for
-    ``None``). A missing neighbour is no error: the result is all NaN.
+    With ``tail_bytes`` only the end of the object is read first, and all of
+    it when that end lacks a trace. A missing, unreadable or denied
+    neighbour is no error: the result is empty.
     """
-    empty = np.full((len(traces), hi), np.nan)
-    if key is None:
+    empty = Edge.empty(len(traces), 0)
+    if key is None or spec.protocol == "fdsn" or tail_bytes == 0:
+        # A web-service query of the first day already returns the records
+        # that start the day before and cross midnight.
         return empty
 
     try:
         with _object_slots:
-            data = _read_tail(spec, key, tail_bytes)
-            block = decode_and_place(
-                data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
+            block = _neighbour_block(
+                spec, key, traces, grid, hi, rate_tolerance, tail_bytes
             )
-    except (ObjectNotFoundError, DecodeError) as error:
+    except (
+        ObjectNotFoundError,
+        DecodeError,
+        AccessDeniedError,
+        StorageUnavailableError,
+    ) as error:
         logger.debug("neighbour %s not used: %s", key, error)
         return empty
-    return block.data
+    return Edge(0, block.data, block.versions)
 
 
 def finish_chunk(
     unit: UnitRead,
-    previous_spill: np.ndarray | UnitRead | None,
+    previous: Edge | UnitRead | None,
+    following: UnitRead | None,
     grid: Grid,
 ) -> ChunkResult:
-    """Merge the previous object's spill into a unit's block; compute outcomes."""
+    """Merge the neighbours' edge samples into a unit's block; compute outcomes."""
     block = unit.block
-    spill = _spill_of(previous_spill)
-    if spill is not None and spill.size:
-        merge_spill(block, spill)
+    if previous is not None:
+        merge_edge(
+            block, previous.block.spill if isinstance(previous, UnitRead) else previous
+        )
+    if following is not None:
+        merge_edge(block, following.block.backspill)
 
     width = block.hi - block.lo
     data = block.data[:, :width]
     valid = ~np.isnan(data)
-    found = valid.any(axis=1)
-    status = np.array(
-        [_final_status(s, f) for s, f in zip(unit.status, found, strict=True)],
-        dtype=object,
-    )
+    status = chunk_status(unit.status, valid.any(axis=1))
     return ChunkResult(
         waveform=data,
         status=status,
@@ -188,22 +200,107 @@ def finish_chunk(
         time_offset=block.first_offset.copy(),
         max_shift=block.max_shift.copy(),
         header_rate=np.array([_header_rate(rates) for rates in block.header_rates]),
+        tier=np.array([unit.tier] * len(status), dtype="<U16"),
     )
 
 
-def _spill_of(previous: np.ndarray | UnitRead | None) -> np.ndarray | None:
-    if previous is None:
-        return None
-    if isinstance(previous, UnitRead):
-        return previous.block.spill
-    return previous
+def _decode(
+    data: bytes | None,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    lo: int,
+    hi: int,
+    rate_tolerance: float,
+    patterns: Mapping[str, Sequence[str]] | None,
+) -> tuple[PlacedBlock, str]:
+    if data is None:
+        raise ObjectNotFoundError("the web service has no data for this window")
+    if not data:
+        raise DecodeError("empty object (0 bytes)")
+
+    state, offset = check_structure(data)
+    if state == "not_miniseed":
+        raise DecodeError(f"invalid miniSEED: no record starts at byte {offset}")
+    if state == "damaged":
+        data = intact_records(data)
+    block = decode_and_place(
+        data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
+    )
+    return block, state
 
 
-def _final_status(status: str, found: bool) -> str:
-    # The neighbour's spill can fill a chunk whose own object lacks a channel.
-    if found and status in ("no_matching_channel", "no_data_in_window"):
-        return "ok"
-    return status
+def _neighbour_block(
+    spec: StorageSpec,
+    key: str,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    hi: int,
+    rate_tolerance: float,
+    tail_bytes: int | None,
+) -> PlacedBlock:
+    if tail_bytes is not None:
+        size = object_size(spec, key)
+        if size > tail_bytes:
+            data = read_bytes(spec, key, size - tail_bytes, size)
+            block = decode_and_place(
+                data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
+            )
+            if block.found.all():
+                return block
+            logger.debug("end of %s lacks a trace; reading all of it", key)
+    data = read_bytes(spec, key)
+    return decode_and_place(data, traces, grid, 0, hi, rate_tolerance)
+
+
+def _fetch_with_fallback(
+    spec: StorageSpec,
+    fallback: StorageSpec | None,
+    key: str,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    lo: int,
+    hi: int,
+) -> tuple[bytes | None, StorageSpec]:
+    """Fetch from the storage, or from the fallback service when access is denied."""
+    try:
+        return _fetch(spec, key, traces, grid, lo, hi), spec
+    except AccessDeniedError as error:
+        if fallback is None:
+            raise
+        logger.info("%s; asking %s instead", error, fallback.tier)
+        return _fetch(fallback, key, traces, grid, lo, hi), fallback
+
+
+def _fetch(
+    spec: StorageSpec,
+    key: str,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    lo: int,
+    hi: int,
+) -> bytes | None:
+    """Fetch an object, or query a web service for the chunk's time window."""
+    if spec.protocol != "fdsn":
+        return read_bytes(spec, key)
+
+    from intake_earthscope.webservices import fdsn_dataselect
+
+    start_ns = grid.start_ns + int(np.floor(lo * grid.step_ns))
+    end_ns = grid.start_ns + int(np.ceil(hi * grid.step_ns))
+    return fdsn_dataselect(spec.web_spec(), traces, start_ns, end_ns)
+
+
+def _failure(
+    error: Exception,
+    errors: str,
+    traces: Sequence[SeedId],
+    lo: int,
+    hi: int,
+    key: str,
+    status: str,
+    served_by: StorageSpec,
+) -> UnitRead:
+    return handle_failure(error, errors, traces, lo, hi, key, status, served_by.tier)
 
 
 def _gap_runs(valid: np.ndarray) -> np.ndarray:
@@ -216,95 +313,6 @@ def _gap_runs(valid: np.ndarray) -> np.ndarray:
 
 
 def _header_rate(rates: set[float]) -> float:
-    return float(min(rates)) if rates else np.nan
-
-
-def _statuses(block: PlacedBlock) -> list[str]:
-    status = []
-    for row in range(block.data.shape[0]):
-        if block.rate_mismatch[row] and not block.found[row]:
-            status.append("rate_mismatch")
-        elif not block.found[row]:
-            status.append("no_matching_channel")
-        elif block.written[row] == 0:
-            status.append("no_data_in_window")
-        else:
-            status.append("ok")
-    return status
-
-
-def _read_tail(spec: StorageSpec, key: str, tail_bytes: int | None) -> bytes:
-    if tail_bytes is None:
-        return read_bytes(spec, key)
-    size = object_size(spec, key)
-    start = max(0, size - tail_bytes)
-    start -= start % _RECORD_ALIGNMENT
-    return read_bytes(spec, key, start, size)
-
-
-def _failed(
-    traces: Sequence[SeedId],
-    lo: int,
-    hi: int,
-    key: str | None,
-    status: str,
-    message: str,
-) -> UnitRead:
-    block = PlacedBlock.empty(len(traces), lo, hi)
-    return UnitRead(
-        block=block, status=[status] * len(traces), key=key, message=message
-    )
-
-
-def _handle(
-    error: Exception,
-    errors: str,
-    traces: Sequence[SeedId],
-    lo: int,
-    hi: int,
-    key: str,
-    status: str,
-) -> UnitRead:
-    if errors == "raise":
-        raise error
-    # With errors="ignore" the status variable is the record; keep the log
-    # quiet unless the caller turned DEBUG on.
-    level = logging.INFO if errors == "warn" else logging.DEBUG
-    logger.log(level, "%s: %s", status, error)
-    if errors == "warn":
-        warnings.warn(
-            f"{error}; its traces are NaN with status {status!r}",
-            ReadOutcomeWarning,
-            stacklevel=2,
-        )
-    return _failed(traces, lo, hi, key, status, str(error))
-
-
-def _report_no_channel(
-    traces: Sequence[SeedId], status: list[str], key: str, errors: str
-) -> None:
-    absent = [
-        str(trace)
-        for trace, outcome in zip(traces, status, strict=True)
-        if outcome == "no_matching_channel"
-    ]
-    message = f"{key} holds no records of {', '.join(absent)}"
-    logger.info("no matching channel: %s", message)
-    if errors == "warn":
-        warnings.warn(
-            f"no matching channel: {message}", ReadOutcomeWarning, stacklevel=2
-        )
-
-
-def _report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
-    # The trace list comes from the first object of each station, so a
-    # channel that starts later in the request has no row in the dataset.
-    message = (
-        f"{key} holds {', '.join(unplanned)}, which match the request but are "
-        "not in the dataset because the first object of the station lacked "
-        "them; request them by exact code or pass inventory="
-    )
-    level = logging.DEBUG if errors == "ignore" else logging.INFO
-    logger.log(level, "unplanned channels: %s", message)
-    if errors != "ignore":
-        warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+    # The first rate in sorted order, so one grid-rate segment is reported
+    # even where another segment was skipped for its rate.
+    return float(sorted(rates)[0]) if rates else np.nan

@@ -53,20 +53,35 @@ def parse_time(value: object, name: str) -> int:
     if hasattr(value, "ns") and hasattr(value, "datetime"):
         # obspy.UTCDateTime keeps integer nanoseconds itself.
         return int(value.ns)
+    if isinstance(value, bool | int | float):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: a bare number is ambiguous (seconds or "
+            "nanoseconds?); give ISO text such as '2024-01-01' or a datetime"
+        )
 
     try:
         stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
+        if stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+    except (TypeError, ValueError, OverflowError) as error:
         raise InvalidRequestError(
             f"invalid {name}={value!r}: expected an ISO 8601 time such as "
-            "'2024-01-01' or '2024-01-01T12:30:00Z', or a datetime"
+            "'2024-01-01' or '2024-01-01T12:30:00Z', or a datetime, between "
+            "the years 1678 and 2261"
         ) from error
+    return _checked_ns(stamp, value, name)
 
+
+def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:
     if stamp is pd.NaT:
         raise InvalidRequestError(f"invalid {name}={value!r}: not a time")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.as_unit("ns").value)
+    try:
+        return int(stamp.as_unit("ns").value)
+    except (OverflowError, ValueError) as error:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: outside the years 1678 to 2261 that "
+            "nanosecond times cover"
+        ) from error
 
 
 def day_start(ns: int) -> int:

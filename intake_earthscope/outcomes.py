@@ -1,0 +1,179 @@
+"""What happened to each trace of each object: statuses, warnings, errors.
+
+Statuses (the ``status`` variable of a dataset):
+
+``ok``
+    Samples were read from the object.
+``truncated``
+    The object ends inside a record; the records before the cut were read.
+``damaged``
+    Bytes that are not miniSEED sit between or after the records; the intact
+    records were read.
+``rate_mismatch``
+    Some or all records are at a rate that does not fit the grid; those were
+    not placed.
+``no_data_in_window``
+    The object holds the channel, but no sample inside the chunk.
+``no_matching_channel``
+    The object exists and holds no record of the channel.
+``missing``
+    The object does not exist (or a web service had no data).
+``unreadable``
+    The object is not miniSEED.
+``access_denied``
+    The storage refused the object.
+``unreachable``
+    The storage could not be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from intake_earthscope.codes import SeedId
+from intake_earthscope.errors import ReadOutcomeWarning
+from intake_earthscope.place import PlacedBlock
+
+__all__ = [
+    "STATUSES",
+    "UnitRead",
+    "chunk_status",
+    "failed_unit",
+    "handle_failure",
+    "report_no_channel",
+    "report_unplanned",
+    "unit_status",
+]
+
+logger = logging.getLogger(__name__)
+
+STATUSES = (
+    "ok",
+    "truncated",
+    "damaged",
+    "rate_mismatch",
+    "no_data_in_window",
+    "no_matching_channel",
+    "missing",
+    "unreadable",
+    "access_denied",
+    "unreachable",
+)
+
+
+@dataclass
+class UnitRead:
+    """The decoded block of one object plus what happened to each trace."""
+
+    block: PlacedBlock
+    status: list[str]
+    key: str | None
+    message: str = ""
+    tier: str = ""
+
+
+def unit_status(block: PlacedBlock, state: str) -> list[str]:
+    """Return the status of each trace after decoding an object in ``state``."""
+    status = []
+    for row in range(block.data.shape[0]):
+        if block.rate_mismatch[row]:
+            status.append("rate_mismatch")
+        elif not block.found[row]:
+            status.append("no_matching_channel")
+        elif state != "ok":
+            status.append(state)
+        elif block.written[row] == 0:
+            status.append("no_data_in_window")
+        else:
+            status.append("ok")
+    return status
+
+
+def chunk_status(statuses: Sequence[str], found: np.ndarray) -> np.ndarray:
+    """Finish the statuses once the neighbours' samples are merged in."""
+    final = []
+    for status, present in zip(statuses, found, strict=True):
+        # The previous object's records can fill a chunk whose own object
+        # lacks the channel or the window.
+        if present and status in ("no_matching_channel", "no_data_in_window"):
+            status = "ok"
+        final.append(status)
+    return np.array(final, dtype=object)
+
+
+def failed_unit(
+    traces: Sequence[SeedId],
+    lo: int,
+    hi: int,
+    key: str | None,
+    status: str,
+    message: str,
+    tier: str = "",
+) -> UnitRead:
+    """Return an empty unit whose traces all carry ``status``."""
+    block = PlacedBlock.empty(len(traces), lo, hi)
+    statuses = [status] * len(traces)
+    return UnitRead(block=block, status=statuses, key=key, message=message, tier=tier)
+
+
+def handle_failure(
+    error: Exception,
+    errors: str,
+    traces: Sequence[SeedId],
+    lo: int,
+    hi: int,
+    key: str | None,
+    status: str,
+    tier: str,
+) -> UnitRead:
+    """Apply the ``errors=`` policy to a failed object read."""
+    if errors == "raise":
+        raise error
+    # With errors="ignore" the status variable is the record; keep the log
+    # quiet unless the caller turned DEBUG on.
+    level = logging.INFO if errors == "warn" else logging.DEBUG
+    logger.log(level, "%s: %s", status, error)
+    if errors == "warn":
+        warnings.warn(
+            f"{error}; its traces are NaN with status {status!r}",
+            ReadOutcomeWarning,
+            stacklevel=2,
+        )
+    return failed_unit(traces, lo, hi, key, status, str(error), tier)
+
+
+def report_no_channel(
+    traces: Sequence[SeedId], status: list[str], key: str, errors: str
+) -> None:
+    """Log (and under ``errors="warn"`` warn) that channels are absent."""
+    absent = [
+        str(trace)
+        for trace, outcome in zip(traces, status, strict=True)
+        if outcome == "no_matching_channel"
+    ]
+    message = f"{key} holds no records of {', '.join(absent)}"
+    logger.info("no matching channel: %s", message)
+    if errors == "warn":
+        warnings.warn(
+            f"no matching channel: {message}", ReadOutcomeWarning, stacklevel=2
+        )
+
+
+def report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
+    """Report channels that match the request but have no row."""
+    # The trace list comes from the first object of each station, so a
+    # channel that starts later in the request has no row in the dataset.
+    message = (
+        f"{key} holds {', '.join(unplanned)}, which match the request but are "
+        "not in the dataset because the first object of the station lacked "
+        "them; request them by exact code or pass inventory="
+    )
+    level = logging.DEBUG if errors == "ignore" else logging.INFO
+    logger.log(level, "unplanned channels: %s", message)
+    if errors != "ignore":
+        warnings.warn(message, ReadOutcomeWarning, stacklevel=2)

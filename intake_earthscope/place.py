@@ -1,0 +1,480 @@
+"""Place decoded samples on a regular time grid.
+
+Placement rules, stated once here and in the user guide:
+
+* Every record is anchored at its own start time: its samples go to the
+  nearest grid indices, so no sample moves by more than half a sample
+  interval from the time its record gives it. Consecutive records whose
+  anchors line up are written as one run; records that libmseed joined
+  across a small time tear are placed one by one.
+* Where two samples land on one grid index, identical values collapse and
+  count as an overlap; differing values count as a conflict too. The sample
+  of the higher publication version wins, else the one placed first
+  (records in time order, a chunk's own object before its neighbours').
+* Samples of a segment whose rate does not agree with the grid rate are not
+  placed; the trace reports ``rate_mismatch``.
+* Samples before the block go to the previous chunk, samples after it to
+  the next one, up to one day away; samples further away than a day (clock
+  glitches) are counted and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "Edge",
+    "Grid",
+    "PlacedBlock",
+    "Segment",
+    "merge_edge",
+    "place_row",
+    "place_segment",
+]
+
+logger = logging.getLogger(__name__)
+
+_NS_PER_DAY = 86_400_000_000_000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A regular time grid: ``start_ns + k * step_ns``, ``k`` in ``[0, size)``."""
+
+    start_ns: int
+    step_ns: float
+    size: int
+
+    def position(self, time_ns: int | np.ndarray) -> float | np.ndarray:
+        """Return the fractional grid position of ``time_ns``."""
+        return (time_ns - self.start_ns) / self.step_ns
+
+    def first_index_at_or_after(self, time_ns: int) -> int:
+        """Return the first grid index whose time is at or after ``time_ns``."""
+        index = int(np.ceil(self.position(time_ns) - 1e-9))
+        return min(max(index, 0), self.size)
+
+    @property
+    def samples_per_day(self) -> int:
+        """Number of grid samples in one day (at least one)."""
+        return max(1, int(np.ceil(_NS_PER_DAY / self.step_ns)))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Samples of one channel that libmseed joined, with their records' anchors."""
+
+    rate: float
+    pubversion: int
+    samples: np.ndarray
+    record_starts: np.ndarray
+    record_counts: np.ndarray
+
+
+@dataclass
+class Edge:
+    """Samples that belong to a neighbouring chunk: a start index and values.
+
+    ``versions`` holds the highest publication version per row.
+    """
+
+    start: int
+    data: np.ndarray
+    versions: np.ndarray
+
+    @classmethod
+    def empty(cls, n_traces: int, start: int) -> Edge:
+        """Create an edge with no samples."""
+        return cls(
+            start, np.full((n_traces, 0), np.nan), np.zeros(n_traces, dtype=np.int64)
+        )
+
+
+@dataclass
+class PlacedBlock:
+    """Samples of some traces over grid indices ``[lo, hi)`` and what happened.
+
+    ``data`` has one row per trace, NaN where no sample landed. ``spill``
+    holds samples at or after ``hi``, for the next chunk; ``backspill``
+    samples before ``lo``, for the previous one. ``written_end`` is the
+    column after the last one written, so that writes in time order skip
+    the check for overlaps; ``versions`` is the highest publication version
+    written per row.
+    """
+
+    lo: int
+    hi: int
+    data: np.ndarray
+    overlaps: np.ndarray
+    conflicts: np.ndarray
+    first_offset: np.ndarray
+    max_shift: np.ndarray
+    rate_mismatch: np.ndarray
+    found: np.ndarray
+    written: np.ndarray
+    written_end: np.ndarray
+    versions: np.ndarray
+    dropped: np.ndarray
+    reach: int = 0
+    spill: Edge = field(default_factory=lambda: Edge.empty(0, 0))
+    backspill: Edge = field(default_factory=lambda: Edge.empty(0, 0))
+    header_rates: list[set[float]] = field(default_factory=list)
+    unplanned: list[str] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, n_traces: int, lo: int, hi: int) -> PlacedBlock:
+        """Create a block with no samples."""
+        return cls(
+            lo=lo,
+            hi=hi,
+            data=np.full((n_traces, hi - lo), np.nan),
+            overlaps=np.zeros(n_traces, dtype=np.int64),
+            conflicts=np.zeros(n_traces, dtype=np.int64),
+            first_offset=np.full(n_traces, np.nan),
+            max_shift=np.zeros(n_traces),
+            rate_mismatch=np.zeros(n_traces, dtype=bool),
+            found=np.zeros(n_traces, dtype=bool),
+            written=np.zeros(n_traces, dtype=np.int64),
+            written_end=np.zeros(n_traces, dtype=np.int64),
+            versions=np.zeros(n_traces, dtype=np.int64),
+            dropped=np.zeros(n_traces, dtype=np.int64),
+            spill=Edge.empty(n_traces, hi),
+            backspill=Edge.empty(n_traces, lo),
+            header_rates=[set() for _ in range(n_traces)],
+        )
+
+
+def place_segment(
+    block: PlacedBlock,
+    row: int,
+    segment: Segment,
+    grid: Grid,
+    rate_tolerance: float,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Write a segment's samples into ``block``; collect edge samples in ``edges``.
+
+    ``edges`` receives ``(row, version, indices, values)`` of samples outside
+    ``[lo, hi)`` within a day of the block.
+    """
+    if not rate_fits(segment.rate, grid, rate_tolerance):
+        block.rate_mismatch[row] = True
+        logger.debug(
+            "skipping a %s Hz segment on a %s ns grid", segment.rate, grid.step_ns
+        )
+        return
+    block.header_rates[row].add(segment.rate)
+
+    indices, first, first_shift, largest_shift = _anchored_indices(segment, grid)
+    block.found[row] = True
+    if np.isnan(block.first_offset[row]):
+        block.first_offset[row] = first_shift * grid.step_ns / 1e9
+    block.max_shift[row] = max(block.max_shift[row], largest_shift)
+
+    if indices is None:
+        _write_run(block, row, first, segment, edges)
+    else:
+        _write_indices(block, row, indices, segment, edges)
+
+
+def place_row(
+    block: PlacedBlock,
+    row: int,
+    segments: list[Segment],
+    grid: Grid,
+    rate_tolerance: float,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Place every segment of one trace, in one vectorized pass when possible.
+
+    A day with thousands of gaps is thousands of segments; placing them one
+    by one costs a Python round trip each. When the segments share one
+    version and rate, fit the grid and do not overlap, all their samples are
+    written with one scatter. Otherwise they are placed one by one.
+    """
+    if len(segments) > 1 and _place_batch(
+        block, row, segments, grid, rate_tolerance, edges
+    ):
+        return
+    for segment in segments:
+        place_segment(block, row, segment, grid, rate_tolerance, edges)
+
+
+def _place_batch(
+    block: PlacedBlock,
+    row: int,
+    segments: list[Segment],
+    grid: Grid,
+    rate_tolerance: float,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> bool:
+    rates = {segment.rate for segment in segments}
+    versions = {segment.pubversion for segment in segments}
+    if len(versions) != 1 or block.written_end[row] != 0:
+        return False
+    if not all(rate_fits(rate, grid, rate_tolerance) for rate in rates):
+        return False
+
+    starts = np.concatenate([segment.record_starts for segment in segments])
+    counts = np.concatenate([segment.record_counts for segment in segments])
+    record_rates = np.repeat(
+        np.array([segment.rate for segment in segments]),
+        [segment.record_starts.size for segment in segments],
+    )
+    positions = (starts - grid.start_ns) / grid.step_ns
+    anchors = np.rint(positions)
+    ratio = (1e9 / record_rates) / grid.step_ns
+    shifts = anchors - positions
+    end_shifts = shifts + (counts - 1) * (1.0 - ratio)
+    largest = float(max(np.abs(shifts).max(), np.abs(end_shifts).max()))
+    if largest > 0.5:
+        return False
+
+    # Each segment must be one run: its records' anchors follow each other.
+    sizes = np.array([segment.record_starts.size for segment in segments])
+    lengths = np.array([segment.samples.size for segment in segments], dtype=np.int64)
+    heads = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    within = np.cumsum(counts) - counts - np.repeat(np.cumsum(lengths) - lengths, sizes)
+    firsts = anchors[heads].astype(np.int64)
+    if not (anchors.astype(np.int64) == np.repeat(firsts, sizes) + within).all():
+        return False
+    # Segments come in time order and must not overlap one another.
+    if (firsts[1:] < firsts[:-1] + lengths[:-1]).any():
+        return False
+
+    version = versions.pop()
+    for segment, first in zip(segments, firsts.tolist(), strict=True):
+        _write_run_fresh(block, row, first, segment.samples, version, edges)
+    block.header_rates[row].update(rates)
+    block.found[row] = True
+    if np.isnan(block.first_offset[row]):
+        block.first_offset[row] = float(shifts[0]) * grid.step_ns / 1e9
+    block.max_shift[row] = max(block.max_shift[row], largest)
+    return True
+
+
+def _write_run_fresh(
+    block: PlacedBlock,
+    row: int,
+    first: int,
+    samples: np.ndarray,
+    version: int,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Write a run into a part of the row known to be empty."""
+    begin = max(first, block.lo)
+    end = min(first + samples.size, block.hi)
+    if begin < end:
+        start, stop = begin - block.lo, end - block.lo
+        block.data[row, start:stop] = samples[begin - first : end - first]
+        block.written[row] += stop - start
+        block.written_end[row] = stop
+        block.versions[row] = max(block.versions[row], version)
+    if first < block.lo or first + samples.size > block.hi:
+        indices = np.arange(first, first + samples.size, dtype=np.int64)
+        _collect_edges(block, row, indices, samples, version, edges)
+
+
+def rate_fits(rate: float, grid: Grid, rate_tolerance: float) -> bool:
+    """Return whether a header rate agrees with the grid rate."""
+    grid_rate = 1e9 / grid.step_ns
+    return abs(rate - grid_rate) <= rate_tolerance * max(rate, grid_rate)
+
+
+def merge_edge(block: PlacedBlock, edge: Edge) -> None:
+    """Overlay a neighbour's edge samples onto ``block`` in place.
+
+    The block's own samples win unless the edge row carries a higher
+    publication version; samples present in both count as overlaps, and as
+    conflicts where they differ.
+    """
+    begin = max(edge.start, block.lo)
+    end = min(edge.start + edge.data.shape[1], block.hi)
+    if begin >= end:
+        return
+
+    own = block.data[:, begin - block.lo : end - block.lo]
+    incoming = edge.data[:, begin - edge.start : end - edge.start]
+    both = ~np.isnan(own) & ~np.isnan(incoming)
+    block.overlaps += both.sum(axis=1)
+    block.conflicts += (both & (own != incoming)).sum(axis=1)
+
+    new = np.isnan(own) & ~np.isnan(incoming)
+    takes_over = (edge.versions > block.versions)[:, np.newaxis] & both
+    replaced = new | takes_over
+    own[replaced] = incoming[replaced]
+    block.written += new.sum(axis=1)
+    block.found |= new.any(axis=1)
+
+
+def assemble_edges(
+    block: PlacedBlock, edges: list[tuple[int, int, np.ndarray, np.ndarray]]
+) -> None:
+    """Build the block's spill and backspill from the collected edge samples."""
+    n_traces = block.data.shape[0]
+    after = [(r, v, i, x) for r, v, i, x in edges if i[0] >= block.hi]
+    before = [(r, v, i, x) for r, v, i, x in edges if i[0] < block.lo]
+    block.spill = _edge(n_traces, after, block.hi, block)
+    block.backspill = _edge(n_traces, before, None, block)
+
+
+def _edge(
+    n_traces: int,
+    parts: list[tuple[int, int, np.ndarray, np.ndarray]],
+    start: int | None,
+    block: PlacedBlock,
+) -> Edge:
+    if not parts:
+        return Edge.empty(n_traces, start if start is not None else block.lo)
+
+    first = start if start is not None else min(int(i.min()) for _, _, i, _ in parts)
+    last = max(int(i.max()) for _, _, i, _ in parts)
+    edge = Edge(
+        first,
+        np.full((n_traces, last - first + 1), np.nan),
+        np.zeros(n_traces, dtype=np.int64),
+    )
+    for row, version, indices, values in parts:
+        columns = indices - first
+        current = edge.data[row, columns]
+        occupied = ~np.isnan(current)
+        block.overlaps[row] += int(occupied.sum())
+        block.conflicts[row] += int((occupied & (current != values)).sum())
+        edge.data[row, columns[~occupied]] = values[~occupied]
+        edge.versions[row] = max(edge.versions[row], version)
+    return edge
+
+
+def _anchored_indices(
+    segment: Segment, grid: Grid
+) -> tuple[np.ndarray | None, int, float, float]:
+    """Map samples to grid indices from their records' start times.
+
+    Returns ``(indices, first, first_shift, largest_shift)``: ``indices`` is
+    None when the records form one run starting at index ``first``, else one
+    index per sample; shifts are grid position minus true position, in
+    samples.
+    """
+    ratio = (1e9 / segment.rate) / grid.step_ns
+    if segment.record_starts.size == 1:
+        # One record (the common case of a gappy day): plain floats are
+        # cheaper than numpy here.
+        position = (int(segment.record_starts[0]) - grid.start_ns) / grid.step_ns
+        first = round(position)
+        shift = first - position
+        last_shift = shift + (segment.samples.size - 1) * (1.0 - ratio)
+        if max(abs(shift), abs(last_shift)) <= 0.5:
+            return None, first, shift, max(abs(shift), abs(last_shift))
+
+    positions = np.asarray(grid.position(segment.record_starts), dtype=np.float64)
+    counts = segment.record_counts
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    first = int(np.rint(positions[0]))
+    run_shift = (first + offsets) - positions
+    end_shift = run_shift + (counts - 1) * (1.0 - ratio)
+    largest = float(max(np.abs(run_shift).max(), np.abs(end_shift).max()))
+    if largest <= 0.5:
+        return None, first, float(run_shift[0]), largest
+
+    # Records off the run (time tears, drifting clocks): every sample is
+    # placed from its own record's start time.
+    total = int(counts.sum())
+    within = np.arange(total) - np.repeat(offsets, counts)
+    true = np.repeat(positions, counts) + within * ratio
+    indices = np.rint(true).astype(np.int64)
+    shifts = indices - true
+    return indices, int(indices[0]), float(shifts[0]), float(np.abs(shifts).max())
+
+
+def _write_run(
+    block: PlacedBlock,
+    row: int,
+    first: int,
+    segment: Segment,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    samples = segment.samples
+    begin = max(first, block.lo)
+    end = min(first + samples.size, block.hi)
+    if begin < end:
+        values = samples[begin - first : end - first]
+        start, stop = begin - block.lo, end - block.lo
+        if start >= block.written_end[row]:
+            # Nothing was written here yet: no overlap to look for.
+            block.data[row, start:stop] = values
+            block.written[row] += stop - start
+        else:
+            _fill(block, row, block.data[row, start:stop], values)
+        block.written_end[row] = max(block.written_end[row], stop)
+        block.versions[row] = max(block.versions[row], segment.pubversion)
+
+    if first < block.lo or first + samples.size > block.hi:
+        indices = np.arange(first, first + samples.size, dtype=np.int64)
+        _collect_edges(block, row, indices, samples, segment.pubversion, edges)
+
+
+def _write_indices(
+    block: PlacedBlock,
+    row: int,
+    indices: np.ndarray,
+    segment: Segment,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    # Samples of one segment may share an index across a tear: keep the
+    # first, and count the rest as overlaps (conflicts where they differ).
+    unique, first = np.unique(indices, return_index=True)
+    samples = segment.samples
+    if unique.size < indices.size:
+        kept = np.zeros(indices.size, dtype=bool)
+        kept[first] = True
+        dropped_values = samples[~kept]
+        block.overlaps[row] += dropped_values.size
+        winners = samples[np.searchsorted(unique, indices[~kept])]
+        block.conflicts[row] += int((winners != dropped_values).sum())
+    samples = samples[first]
+
+    inside = (unique >= block.lo) & (unique < block.hi)
+    columns = unique[inside] - block.lo
+    if columns.size:
+        target = block.data[row, columns]
+        _fill(block, row, target, samples[inside])
+        block.data[row, columns] = target
+        block.written_end[row] = max(block.written_end[row], int(columns[-1]) + 1)
+        block.versions[row] = max(block.versions[row], segment.pubversion)
+    _collect_edges(block, row, unique, samples, segment.pubversion, edges)
+
+
+def _collect_edges(
+    block: PlacedBlock,
+    row: int,
+    indices: np.ndarray,
+    values: np.ndarray,
+    version: int,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Keep samples just outside the block for the neighbouring chunks."""
+    width = block.reach or max(block.hi - block.lo, 1)
+    after = (indices >= block.hi) & (indices < block.hi + width)
+    before = (indices < block.lo) & (indices >= block.lo - width)
+    far = ((indices >= block.hi) | (indices < block.lo)) & ~(after | before)
+    block.dropped[row] += int(far.sum())
+    if after.any():
+        edges.append((row, version, indices[after], values[after]))
+    if before.any():
+        edges.append((row, version, indices[before], values[before]))
+
+
+def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:
+    """Copy ``values`` into the empty places of ``target``, counting overlaps."""
+    occupied = ~np.isnan(target)
+    taken = int(occupied.sum())
+    block.written[row] += target.size - taken
+    if taken:
+        block.overlaps[row] += taken
+        block.conflicts[row] += int((occupied & (target != values)).sum())
+        np.copyto(target, values, where=~occupied, casting="unsafe")
+    else:
+        target[:] = values
