@@ -111,7 +111,8 @@ def _chunk_paragraph(by_name: dict[str, CaseResult]) -> str:
         "Beyond `decode_and_place`, it reads the file through fsspec and "
         "computes the outcome arrays: `finish_chunk` makes further passes "
         "over the day block (`~np.isnan`, valid fraction, gap runs), and "
-        "`read_unit` makes one more in `_statuses`."
+        "`read_unit` walks the record boundaries once to tell truncated or "
+        "damaged objects."
     )
     ratios = (dense.time_ratio("chunk", "ours"), subset.time_ratio("chunk", "ours"))
     if any(ratio is not None and ratio < 1 for ratio in ratios):

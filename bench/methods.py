@@ -81,7 +81,7 @@ def finish_chunk_path(case: Case, data: bytes, spec: StorageSpec) -> np.ndarray:
     unit = read_unit(
         spec, case.key, case.traces, grid, 0, grid.size, RATE_TOLERANCE, "raise"
     )
-    return finish_chunk(unit, None, grid).waveform
+    return finish_chunk(unit, None, None, grid).waveform
 
 
 def methods_for(case: Case) -> dict[str, Method]:

@@ -50,9 +50,12 @@ logger = logging.getLogger(__name__)
 
 TOKEN_VARIABLE = "EARTHSCOPE_TOKEN"
 
-# Credentials are refreshed when less than this remains of their lifetime, so
-# a read that starts just before expiry still finishes with valid ones.
-REFRESH_MARGIN = dt.timedelta(minutes=5)
+# Credentials are refreshed when less than this remains of their lifetime
+# (seconds in INTAKE_EARTHSCOPE_REFRESH_MARGIN), so a read that starts just
+# before expiry still finishes with valid ones.
+REFRESH_MARGIN = dt.timedelta(
+    seconds=float(os.environ.get("INTAKE_EARTHSCOPE_REFRESH_MARGIN", "300"))
+)
 
 # The SDK retries 429 by default; a fleet that retried 4xx answers of the
 # credentials endpoint was reported as flooding it, so only 5xx are retried.
@@ -242,8 +245,12 @@ def forget_credentials(source: TokenSource, scope: CredentialScope) -> None:
     logger.debug("dropped cached credentials for %s", scope.describe())
 
 
-def clear_process_state() -> None:
-    """Forget every client, credential and refusal of this process (for tests)."""
+def clear_process_state(tokens: bool = False) -> None:
+    """Forget every client, credential and refusal of this process.
+
+    Tokens handed to the process with ``token=`` are kept unless ``tokens``
+    is true.
+    """
     with _lock:
         for client in _clients.values():
             try:
@@ -252,7 +259,8 @@ def clear_process_state() -> None:
                 logger.debug("closing an SDK client failed", exc_info=True)
         _clients.clear()
         _refusals.clear()
-        _tokens.clear()
+        if tokens:
+            _tokens.clear()
 
 
 # Process state: SDK clients per token source, cached refusals, and tokens

@@ -30,6 +30,7 @@ from intake_earthscope.auth import (
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
+    CredentialsError,
     ObjectNotFoundError,
     StorageUnavailableError,
 )
@@ -279,6 +280,9 @@ def read_bytes(
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     try:
         return _cat_with_fresh_credentials(spec, path, start, end)
+    except (CredentialsError, AccessDeniedError):
+        # EarthScope refused credentials; its error names the scope already.
+        raise
     except FileNotFoundError as error:
         raise ObjectNotFoundError(
             f"object not found: {spec.url(key)} (tier {spec.tier!r})"
@@ -413,6 +417,7 @@ def clear_listing_cache() -> None:
 
 
 def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
+    # Fetching credentials may raise CredentialsError, which stays as it is.
     fs = spec.filesystem()
     path = spec.path(prefix.rstrip("/"))
     logger.debug("listing %s", spec.url(prefix))

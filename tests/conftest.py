@@ -75,12 +75,29 @@ def _fresh_listing_cache() -> None:
     clear_listing_cache()
 
 
+# A closed loopback port: requests a test did not plan for fail at once here
+# instead of reaching out to AWS or EarthScope.
+CLOSED_PORT_URL = "http://127.0.0.1:9/"
+
+
 @pytest.fixture(autouse=True)
-def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Send any S3 request a test did not plan for to a closed loopback port,
-    so that it fails at once instead of reaching out to AWS. The ``s3``
-    fixture replaces this with its server's address."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point S3 and the EarthScope SDK at a closed loopback port.
+
+    The ``s3`` fixture and the fake EarthScope API replace these with their
+    servers' addresses. Credentials and SDK clients cached by one test are
+    forgotten before the next.
+    """
+    from intake_earthscope import auth
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", CLOSED_PORT_URL.rstrip("/"))
+    monkeypatch.setenv("ES_OAUTH2__DOMAIN", CLOSED_PORT_URL)
+    monkeypatch.setenv("ES_RESOURCES__API_URL", CLOSED_PORT_URL)
+    monkeypatch.setenv("ES_OAUTH2__ALLOWED_HOSTS", '["127.0.0.1"]')
+    monkeypatch.setenv("ES_HTTP__RETRY__ATTEMPTS", "1")
+    auth.clear_process_state()
+    yield
+    auth.clear_process_state()
 
 
 @pytest.fixture
