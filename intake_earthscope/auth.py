@@ -1,8 +1,8 @@
 """EarthScope tokens and temporary AWS credentials, obtained per process.
 
 Nothing secret crosses a process boundary: a dask graph carries a
-:class:`TokenSource` (which profile, file or environment variable holds the
-token) and a :class:`CredentialScope` (role, network, year, region), and each
+:class:`TokenSource` (the profile, file or environment variable that
+contains the token) and a :class:`CredentialScope` (role, network, year, region), and each
 process builds its own earthscope-sdk client from them. Credentials are
 cached per scope and refreshed before they expire; refusals are cached too,
 so a 4xx answer is never asked again.
@@ -57,14 +57,14 @@ REFRESH_MARGIN = dt.timedelta(
     seconds=float(os.environ.get("INTAKE_EARTHSCOPE_REFRESH_MARGIN", "300"))
 )
 
-# The SDK retries 429 by default; a fleet that retried 4xx answers of the
+# The SDK retries 429 by default. A fleet that retried 4xx responses of the
 # credentials endpoint was reported as flooding it, so only 5xx are retried.
 _RETRIED_STATUS_CODES = [500, 502, 503, 504]
 
 
 @dataclass(frozen=True)
 class TokenSource:
-    """Where a process finds its EarthScope token; never the token itself.
+    """Location of a process's EarthScope token, never the token itself.
 
     Attributes
     ----------
@@ -99,11 +99,11 @@ class TokenSource:
 
 @dataclass(frozen=True)
 class CredentialScope:
-    """What temporary AWS credentials are asked for.
+    """Scope of a temporary AWS credentials request.
 
-    ``network`` is the FDSN network code; ``year`` is sent for temporary
-    networks (codes starting with a digit or X, Y, Z), which are reused
-    across years.
+    ``network`` is the FDSN network code. ``year`` is sent for temporary
+    networks (codes starting with a digit or X, Y, Z), because their codes
+    are reused across years.
     """
 
     role: str
@@ -145,12 +145,12 @@ class AwsCredentials:
 def resolve_token_source(
     token: str | os.PathLike[str] | None = None, profile: str | None = None
 ) -> TokenSource:
-    """Find the first token source that holds a token.
+    """Find the first token source that contains a token.
 
     Raises
     ------
     AuthenticationError
-        If no source holds a token, saying how to log in.
+        If no source contains a token, saying how to log in.
     """
     if token is not None and profile is not None:
         raise AuthenticationError(
@@ -358,7 +358,7 @@ def _read_tokens_file(path: Path) -> dict[str, str]:
     }
     if not tokens.get("access_token") and not tokens.get("refresh_token"):
         raise AuthenticationError(
-            f"invalid token file {path}: it holds neither access_token nor "
+            f"invalid token file {path}: it contains neither access_token nor "
             "refresh_token; run `es login` again"
         )
     register_secrets(tokens.values())
@@ -462,7 +462,7 @@ def _credentials_error(
         )
     if status is not None and 400 <= status < 500:
         return CredentialsError(
-            f"EarthScope answered {status} asking credentials for {where}"
+            f"EarthScope returned HTTP {status} to the credentials request for {where}"
         )
     if isinstance(error, AuthFlowError):
         return _token_error(error, source)

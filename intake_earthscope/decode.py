@@ -89,7 +89,7 @@ def decode_and_place(
     Raises
     ------
     DecodeError
-        If ``data`` holds no miniSEED record at all.
+        If ``data`` contains no miniSEED record at all.
     """
     rows = {seed_id: row for row, seed_id in enumerate(traces)}
     block = PlacedBlock.empty(len(traces), lo, hi)

@@ -13,9 +13,9 @@ Statuses (the ``status`` variable of a dataset):
     Some or all records are at a rate that does not fit the grid; those were
     not placed.
 ``no_data_in_window``
-    The object holds the channel, but no sample inside the chunk.
+    The object contains the channel, but no sample inside the chunk.
 ``no_matching_channel``
-    The object exists and holds no record of the channel.
+    The object exists and contains no record of the channel.
 ``missing``
     The object does not exist (or a web service had no data).
 ``unreadable``
@@ -156,7 +156,7 @@ def report_no_channel(
         for trace, outcome in zip(traces, status, strict=True)
         if outcome == "no_matching_channel"
     ]
-    message = f"{key} holds no records of {', '.join(absent)}"
+    message = f"{key} contains no records of {', '.join(absent)}"
     logger.info("no matching channel: %s", message)
     if errors == "warn":
         warnings.warn(
@@ -169,7 +169,7 @@ def report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
     # The trace list comes from the first object of each station, so a
     # channel that starts later in the request has no row in the dataset.
     message = (
-        f"{key} holds {', '.join(unplanned)}, which match the request but are "
+        f"{key} contains {', '.join(unplanned)}, which match the request but are "
         "not in the dataset because the first object of the station lacked "
         "them; request them by exact code or pass inventory="
     )

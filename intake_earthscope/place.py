@@ -13,9 +13,9 @@ Placement rules, stated once here and in the user guide:
   (records in time order, a chunk's own object before its neighbours').
 * Samples of a segment whose rate does not agree with the grid rate are not
   placed; the trace reports ``rate_mismatch``.
-* Samples before the block go to the previous chunk, samples after it to
-  the next one, up to one day away; samples further away than a day (clock
-  glitches) are counted and dropped.
+* Samples before the block go to the previous chunk and samples after it to
+  the next one, up to one day away. Samples further away (clock glitches)
+  are counted and dropped.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Segment:
 class Edge:
     """Samples that belong to a neighbouring chunk: a start index and values.
 
-    ``versions`` holds the highest publication version per row.
+    ``versions`` contains the highest publication version per row.
     """
 
     start: int
@@ -98,8 +98,8 @@ class PlacedBlock:
     """Samples of some traces over grid indices ``[lo, hi)`` and what happened.
 
     ``data`` has one row per trace, NaN where no sample landed. ``spill``
-    holds samples at or after ``hi``, for the next chunk; ``backspill``
-    samples before ``lo``, for the previous one. ``written_end`` is the
+    contains samples at or after ``hi``, for the next chunk, and
+    ``backspill`` samples before ``lo``, for the previous one. ``written_end`` is the
     column after the last one written, so that writes in time order skip
     the check for overlaps; ``versions`` is the highest publication version
     written per row.
@@ -192,8 +192,9 @@ def place_row(
 
     A day with thousands of gaps is thousands of segments; placing them one
     by one costs a Python round trip each. When the segments share one
-    version and rate, fit the grid and do not overlap, all their samples are
-    written with one scatter. Otherwise they are placed one by one.
+    publication version, fit the grid rate and do not overlap, the checks
+    run once over all their records and each segment is one slice copy.
+    Otherwise they are placed one by one.
     """
     if len(segments) > 1 and _place_batch(
         block, row, segments, grid, rate_tolerance, edges
@@ -288,7 +289,7 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     """Overlay a neighbour's edge samples onto ``block`` in place.
 
     The block's own samples win unless the edge row carries a higher
-    publication version; samples present in both count as overlaps, and as
+    publication version. Samples present in both count as overlaps, and as
     conflicts where they differ.
     """
     begin = max(edge.start, block.lo)
@@ -353,10 +354,10 @@ def _anchored_indices(
 ) -> tuple[np.ndarray | None, int, float, float]:
     """Map samples to grid indices from their records' start times.
 
-    Returns ``(indices, first, first_shift, largest_shift)``: ``indices`` is
-    None when the records form one run starting at index ``first``, else one
-    index per sample; shifts are grid position minus true position, in
-    samples.
+    Returns ``(indices, first, first_shift, largest_shift)``. ``indices``
+    is None when the records form one run starting at index ``first``, else
+    it has one index per sample. Shifts are grid position minus true
+    position, in samples.
     """
     ratio = (1e9 / segment.rate) / grid.step_ns
     if segment.record_starts.size == 1:

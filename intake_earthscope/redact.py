@@ -1,7 +1,7 @@
-"""Keep secrets out of log records, whoever logs them.
+"""Keep secrets out of log records, from any logger.
 
 botocore logs request headers at DEBUG (the session token among them) and
-earthscope-sdk logs token objects; filters on loggers would miss child
+earthscope-sdk logs token objects. Filters on loggers would miss child
 loggers, so the log record factory itself replaces every secret this process
 has seen with ``[redacted]``. The factory is installed the first time a
 secret is registered, and costs nothing before that.

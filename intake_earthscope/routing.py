@@ -3,7 +3,7 @@
 With ``tier="auto"`` a network goes to the anonymous tier when that tier's
 listing of ``networks_prefix`` names it (one cached LIST), and to the
 tier read with EarthScope credentials otherwise. A tier named explicitly
-serves every network. A mirror given with ``root=`` holds what it holds.
+serves every network. A mirror given with ``root=`` serves every network from its own files.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Credentials:
     """The caller's ``token=`` and ``profile=``, resolved on first need.
 
     Only tiers with ``access: earthscope`` need a token, so a request for
-    open data never asks for one.
+    open data never needs one.
     """
 
     def __init__(self, token: Any = None, profile: str | None = None) -> None:

@@ -4,9 +4,10 @@ Every function here is module-level and takes plain, picklable arguments (a
 :class:`~intake_earthscope.storage.StorageSpec`, keys, grid indices), so a
 graph ships to workers without file objects, clients or credentials.
 
-A chunk is finished from three reads: its own object, the spill of the
-previous object (records that run past midnight) and the backspill of the
-next one (a first sample that rounds onto the last grid index of the day).
+A chunk is finished from three reads. Its own object gives most samples.
+The previous object gives its spill, the records that run past midnight.
+The next object gives its backspill, a first sample that rounds onto the
+last grid index of the day.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ logger = logging.getLogger(__name__)
 MAX_OBJECTS_IN_FLIGHT = int(os.environ.get("INTAKE_EARTHSCOPE_MAX_OBJECTS", "4"))
 _object_slots = threading.BoundedSemaphore(MAX_OBJECTS_IN_FLIGHT)
 
-# Records are filed by start time, so the day before holds the first minutes
-# of a day in its last records. None reads all of that object; a number reads
+# Records are filed by start time, so the last records of the day before
+# contain the first minutes of a day. None reads all of that object; a number reads
 # only that many bytes of its end (enough when records are sorted by time).
 NEIGHBOUR_BYTES: int | None = None
 
