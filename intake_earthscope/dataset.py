@@ -3,11 +3,11 @@
 Layout of the dataset:
 
 * ``waveform(trace, time)``: float64 counts, NaN where no sample landed.
-* Outcome variables on ``(trace, day)``, one value per trace and object,
-  computed by the same tasks that read the samples: ``status``,
+* Outcome variables on ``(trace, day)``, one value per trace and object.
+  The tasks that read the samples compute them too: ``status``,
   ``valid_fraction``, ``gap_count``, ``overlap_count``, ``conflict_count``,
   ``time_offset`` (seconds, grid time minus recorded time of the first
-  sample), ``max_shift`` (samples) and ``header_rate`` (Hz).
+  sample), ``max_shift`` (samples), ``header_rate`` (Hz) and ``tier``.
 * Coordinates: ``trace`` (SEED ids) with ``network``, ``station``,
   ``location``, ``channel``; a lazy regular ``time`` grid; ``day``; and
   ``object_key(trace, day)``, the key each chunk reads.
@@ -97,7 +97,7 @@ def open_waveforms(
         Whatever the policy, each trace and object has a ``status``.
     tier : str, optional
         Tier of the collection to read, or ``"auto"`` to send each network to
-        the tier that holds it (the collection's default otherwise).
+        the tier that contains it (the collection's default otherwise).
     storage_options : dict, optional
         Passed to fsspec/s3fs untouched, on the client and on workers.
     root : str, optional

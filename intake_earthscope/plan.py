@@ -1,8 +1,8 @@
 """Plan a request: traces, common sampling rate, time grid and read units.
 
 The plan is computed once on the client, from listings and record headers
-only, and holds everything the dask graph needs: each unit is one object key
-and the grid indices its chunk covers, so tasks carry keys, never files.
+only, and contains everything the dask graph needs. Each unit is one object
+key and the grid indices its chunk covers, so tasks carry keys, never files.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def make_plan(
     InvalidRequestError
         If no trace matches, or the traces do not share one rate.
     ObjectNotFoundError
-        If no object of the request exists, so nothing tells the rate.
+        If no object of the request exists, so the rate is unknown.
     """
     if isinstance(routes, StorageSpec):
         tier = tier_name or routes.tier or collection.default_tier
@@ -235,10 +235,10 @@ def _locate_routes(
 
 
 def _service_objects(request: WaveformRequest, spec: StorageSpec) -> list[ObjectRef]:
-    """Describe a web service's answer for each station and day as an object.
+    """Describe a web-service query for each station and day as an object.
 
     The station service names the stations; each dataselect query of one
-    station and day then stands where an archive object would.
+    station and day then takes the place of an archive object.
     """
     stations = _service_stations(request, spec)
     days = days_between(request.start_ns - NS_PER_DAY, request.end_ns)
@@ -310,7 +310,7 @@ def nominal_rate(rate: float, tolerance: float) -> float:
     """Snap a header rate to the whole rate or period it stands for.
 
     Header rates such as 199.999938 or 100.000008 come from the float
-    representation in the record header; within ``tolerance`` they snap to
+    representation in the record header. Within ``tolerance`` they snap to
     200 and 100 (and periods such as 10.0000003 s to 0.1 Hz).
     """
     if rate >= 1:
@@ -408,7 +408,7 @@ def _probe_group(
     patterns: dict[str, tuple[str, ...]],
     wanted: list[SeedId] | None,
 ) -> dict[SeedId, float] | None:
-    """Scan headers of the group's objects, in day order, until one answers.
+    """Scan headers of the group's objects, in day order, until one of them exists.
 
     Returns None when none of the objects exists.
     """
@@ -427,7 +427,7 @@ def _probe_group(
             continue
         except AccessDeniedError:
             raise
-        # The first object that exists tells the channels; scanning later
+        # The first object that exists lists the channels. Scanning later
         # days for a channel it lacks would read the archive for a typo.
         return scan.rates
     return None

@@ -16,8 +16,8 @@ __all__ = ["ERROR_POLICIES", "WaveformRequest", "check_options"]
 ERROR_POLICIES = ("raise", "warn", "ignore")
 
 # Header rates of one channel differ in the 6th to 8th significant digit
-# (100.0 against 100.000008); libmseed merges records whose rates agree to
-# within this relative tolerance, and so does this package by default.
+# (100.0 against 100.000008). libmseed merges records whose rates agree to
+# within this relative tolerance, and this package does the same by default.
 DEFAULT_RATE_TOLERANCE = 1e-4
 
 _LONGEST_REQUEST_DAYS = 366 * 20

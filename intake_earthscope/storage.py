@@ -305,7 +305,7 @@ def read_bytes(
 
 def _is_connection_failure(error: BaseException) -> bool:
     # botocore's EndpointConnectionError and aiohttp's errors arrive wrapped
-    # in OSError by s3fs, or bare; their names say what they are.
+    # in OSError by s3fs, or bare. Their class names show the kind.
     chain = [error, error.__cause__, error.__context__]
     names = {type(item).__name__ for item in chain if item is not None}
     return any("Connect" in name or "Timeout" in name for name in names)
