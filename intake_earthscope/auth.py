@@ -1,11 +1,11 @@
 """EarthScope tokens and temporary AWS credentials, obtained per process.
 
-Nothing secret crosses a process boundary: a dask graph carries a
+Nothing secret crosses a process boundary. A dask graph carries a
 :class:`TokenSource` (the profile, file or environment variable that
-contains the token) and a :class:`CredentialScope` (role, network, year, region), and each
-process builds its own earthscope-sdk client from them. Credentials are
-cached per scope and refreshed before they expire; refusals are cached too,
-so a 4xx answer is never asked again.
+contains the token) and a :class:`CredentialScope` (role, network, year,
+region), and each process builds its own earthscope-sdk client from them.
+Credentials are cached per scope and refreshed before they expire. Refusals
+are cached too, so a request that got a 4xx response is never sent again.
 
 Token sources, in order:
 

@@ -3,7 +3,8 @@
 With ``tier="auto"`` a network goes to the anonymous tier when that tier's
 listing of ``networks_prefix`` names it (one cached LIST), and to the
 tier read with EarthScope credentials otherwise. A tier named explicitly
-serves every network. A mirror given with ``root=`` serves every network from its own files.
+serves every network. A mirror given with ``root=`` serves every network
+from its own files.
 """
 
 from __future__ import annotations

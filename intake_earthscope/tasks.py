@@ -189,13 +189,15 @@ def finish_chunk(
 
     width = block.hi - block.lo
     data = block.data[:, :width]
-    valid = ~np.isnan(data)
-    status = chunk_status(unit.status, valid.any(axis=1))
+    # The block counts what it wrote, so only the gap count needs a pass
+    # over the samples.
+    status = chunk_status(unit.status, block.written > 0)
+    valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
         status=status,
-        valid_fraction=valid.mean(axis=1) if width else np.zeros(len(status)),
-        gap_count=_gap_runs(valid),
+        valid_fraction=valid_fraction,
+        gap_count=_gap_runs(data),
         overlap_count=block.overlaps.copy(),
         conflict_count=block.conflicts.copy(),
         time_offset=block.first_offset.copy(),
@@ -304,11 +306,11 @@ def _failure(
     return handle_failure(error, errors, traces, lo, hi, key, status, served_by.tier)
 
 
-def _gap_runs(valid: np.ndarray) -> np.ndarray:
+def _gap_runs(data: np.ndarray) -> np.ndarray:
     """Count runs of missing samples per row (leading, inner and trailing)."""
-    if valid.shape[1] == 0:
-        return np.zeros(valid.shape[0], dtype=np.int64)
-    missing = ~valid
+    if data.shape[1] == 0:
+        return np.zeros(data.shape[0], dtype=np.int64)
+    missing = np.isnan(data)
     starts = missing[:, 1:] & ~missing[:, :-1]
     return missing[:, 0].astype(np.int64) + starts.sum(axis=1)
 
