@@ -257,7 +257,7 @@ def _service_objects(request: WaveformRequest, spec: StorageSpec) -> list[Object
 def _service_stations(
     request: WaveformRequest, spec: StorageSpec
 ) -> list[tuple[str, str]]:
-    from intake_earthscope.webservices import fdsn_station_text
+    from intake_earthscope.fdsn import fdsn_station_text
 
     patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
     table = fdsn_station_text(
@@ -275,7 +275,7 @@ def _service_inventory(
     request: WaveformRequest, group_spec: dict[tuple[str, ...], StorageSpec]
 ) -> Any:
     """Ask the station service of an fdsn tier for channels and rates."""
-    from intake_earthscope.webservices import fdsn_station
+    from intake_earthscope.fdsn import fdsn_station
 
     spec = next(s for s in group_spec.values() if s.protocol == "fdsn")
     patterns = {kind: request.codes(kind) for kind in CODE_KINDS}

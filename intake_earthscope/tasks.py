@@ -286,7 +286,7 @@ def _fetch(
     if spec.protocol != "fdsn":
         return read_bytes(spec, key)
 
-    from intake_earthscope.webservices import fdsn_dataselect
+    from intake_earthscope.fdsn import fdsn_dataselect
 
     start_ns = grid.start_ns + int(np.floor(lo * grid.step_ns))
     end_ns = grid.start_ns + int(np.ceil(hi * grid.step_ns))

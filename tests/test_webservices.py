@@ -39,13 +39,11 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     WebServiceError,
 )
+from intake_earthscope.fdsn import fdsn_dataselect, fdsn_station, fdsn_station_text
 from intake_earthscope.webservices import (
     MAX_REDIRECTS,
     WebServiceSpec,
     close_client,
-    fdsn_dataselect,
-    fdsn_station,
-    fdsn_station_text,
     https_get,
 )
 
