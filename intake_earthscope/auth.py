@@ -35,6 +35,7 @@ from intake_earthscope.errors import (
     CredentialsError,
 )
 from intake_earthscope.redact import register_secrets
+from intake_earthscope.settings import float_setting
 
 __all__ = [
     "AwsCredentials",
@@ -54,7 +55,7 @@ TOKEN_VARIABLE = "EARTHSCOPE_TOKEN"
 # (seconds in INTAKE_EARTHSCOPE_REFRESH_MARGIN), so a read that starts just
 # before expiry still finishes with valid ones.
 REFRESH_MARGIN = dt.timedelta(
-    seconds=float(os.environ.get("INTAKE_EARTHSCOPE_REFRESH_MARGIN", "300"))
+    seconds=float_setting("INTAKE_EARTHSCOPE_REFRESH_MARGIN", 300.0, 0.0)
 )
 
 # The SDK retries 429 by default. A fleet that retried 4xx responses of the
@@ -326,8 +327,8 @@ def _explicit_token(value: str) -> TokenSource:
     if _looks_like_path(value):
         if not path.is_file():
             raise AuthenticationError(
-                f"token file not found: {path}; run `es login` or point "
-                f"{TOKEN_VARIABLE} at an existing tokens.json"
+                f"token file not found: {path}; give token= (or "
+                f"{TOKEN_VARIABLE}) an existing tokens.json, or run `es login`"
             )
         _read_tokens_file(path)
         return TokenSource("file", path=str(path.resolve()))
@@ -409,6 +410,12 @@ def _token_error(error: Exception, source: TokenSource) -> Exception:
         NoTokensError,
     )
 
+    if _unreachable(error):
+        return AuthenticationError(
+            f"could not reach the EarthScope login service to refresh the token "
+            f"of {source.describe()}: check the network (ES_OAUTH2__DOMAIN "
+            "names the service)"
+        )
     if isinstance(error, InvalidRefreshTokenError):
         return AuthenticationError(
             f"the refresh token of {source.describe()} is expired or revoked: "
@@ -422,9 +429,18 @@ def _token_error(error: Exception, source: TokenSource) -> Exception:
         )
     if isinstance(error, AuthenticationError):
         return error
+    # The SDK's messages about tokens name no secret ("Unable to decode
+    # access token body").
     return AuthenticationError(
-        f"reading the token of {source.describe()} failed: {type(error).__name__}"
+        f"the token from {source.describe()} is not usable: {error}; run "
+        f"`es login{_profile_flag(source)}` again"
     )
+
+
+def _unreachable(error: BaseException) -> bool:
+    chain = [error, error.__cause__, error.__context__]
+    names = {type(item).__name__ for item in chain if item is not None}
+    return any("Connect" in name or "Timeout" in name for name in names)
 
 
 def _credentials_error(

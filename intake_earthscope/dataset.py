@@ -308,17 +308,18 @@ def _provenance(plan: Plan) -> dict[str, Any]:
         "collection": plan.collection.name,
         "tier": ",".join(sorted({spec.tier for spec in plan.group_specs})),
         "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
-        "keys": [
+        # One key a line: netCDF writers take strings, not lists of them.
+        "keys": "\n".join(
             plan.group_specs[group].url(key)
             for group, row in enumerate(plan.keys)
             for key in row
             if key
-        ],
-        "neighbour_keys": [
+        ),
+        "neighbour_keys": "\n".join(
             plan.group_specs[group].url(key)
             for group, key in enumerate(plan.neighbour_keys)
             if key
-        ],
+        ),
         "time_placement": (
             "nearest grid index; no sample moves more than half a sample "
             "from its segment's timeline"

@@ -32,6 +32,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def chunk_status(statuses: Sequence[str], found: np.ndarray) -> np.ndarray:
         if present and status in ("no_matching_channel", "no_data_in_window"):
             status = "ok"
         final.append(status)
-    return np.array(final, dtype=object)
+    return np.array(final, dtype="<U24")
 
 
 def failed_unit(
@@ -164,14 +165,39 @@ def report_no_channel(
         )
 
 
+def report_rate_mismatch(
+    traces: Sequence[SeedId],
+    block: PlacedBlock,
+    key: str,
+    grid: Any,
+    errors: str,
+) -> None:
+    """Report records left out because their rate does not fit the grid."""
+    grid_rate = 1e9 / grid.step_ns
+    for trace, skipped in zip(traces, block.mismatched_rates, strict=True):
+        if not skipped:
+            continue
+        rates = ", ".join(f"{rate:g}" for rate in sorted(skipped))
+        message = (
+            f"{key}: records of {trace} at {rates} Hz left out of the "
+            f"{grid_rate:g} Hz grid; pick their rate with sampling_rate="
+        )
+        level = logging.DEBUG if errors == "ignore" else logging.INFO
+        logger.log(level, "rate mismatch: %s", message)
+        if errors != "ignore":
+            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+
+
 def report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
     """Report channels that match the request but have no row."""
     # The trace list comes from the first object of each station, so a
     # channel that starts later in the request has no row in the dataset.
+    names = ", ".join(unplanned)
+    verb = "matches" if len(unplanned) == 1 else "match"
     message = (
-        f"{key} contains {', '.join(unplanned)}, which match the request but are "
-        "not in the dataset because the first object of the station lacked "
-        "them; request them by exact code or pass inventory="
+        f"{key} contains {names}, which {verb} the request but is not in the "
+        "dataset because the first object of the station lacked it; request "
+        "it by exact code or pass inventory="
     )
     level = logging.DEBUG if errors == "ignore" else logging.INFO
     logger.log(level, "unplanned channels: %s", message)

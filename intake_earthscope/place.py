@@ -122,6 +122,7 @@ class PlacedBlock:
     spill: Edge = field(default_factory=lambda: Edge.empty(0, 0))
     backspill: Edge = field(default_factory=lambda: Edge.empty(0, 0))
     header_rates: list[set[float]] = field(default_factory=list)
+    mismatched_rates: list[set[float]] = field(default_factory=list)
     unplanned: list[str] = field(default_factory=list)
 
     @classmethod
@@ -144,6 +145,7 @@ class PlacedBlock:
             spill=Edge.empty(n_traces, hi),
             backspill=Edge.empty(n_traces, lo),
             header_rates=[set() for _ in range(n_traces)],
+            mismatched_rates=[set() for _ in range(n_traces)],
         )
 
 
@@ -162,6 +164,7 @@ def place_segment(
     """
     if not rate_fits(segment.rate, grid, rate_tolerance):
         block.rate_mismatch[row] = True
+        block.mismatched_rates[row].add(segment.rate)
         logger.debug(
             "skipping a %s Hz segment on a %s ns grid", segment.rate, grid.step_ns
         )

@@ -381,14 +381,25 @@ def _probe_groups(
     patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
     groups = list(by_group)
 
+    _unreadable_keys: set[str] = set()
+
     def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
         spec = group_spec[group]
-        return _probe_group(request, spec, by_group[group], patterns, wanted[group])
+        return _probe_group(
+            request, spec, by_group[group], patterns, wanted[group], _unreadable_keys
+        )
 
     with ThreadPoolExecutor(max_workers=min(_PROBE_THREADS, len(groups))) as pool:
         results = dict(zip(groups, pool.map(probe, groups), strict=True))
 
     if all(result is None for result in results.values()):
+        unreadable = sorted(_unreadable_keys)
+        if unreadable:
+            raise DecodeError(
+                f"the objects of the request exist but are not readable miniSEED: "
+                f"{', '.join(unreadable[:3])}; check the archive, or pass "
+                "sampling_rate= and errors='warn' to read around them"
+            )
         raise ObjectNotFoundError(_no_object_message(request, group_spec, by_group))
     found = {group: result or {} for group, result in results.items()}
 
@@ -407,10 +418,12 @@ def _probe_group(
     refs: list[ObjectRef],
     patterns: dict[str, tuple[str, ...]],
     wanted: list[SeedId] | None,
+    unreadable: set[str],
 ) -> dict[SeedId, float] | None:
     """Scan headers of the group's objects, in day order, until one of them exists.
 
-    Returns None when none of the objects exists.
+    Returns None when none of the objects exists or is readable; the keys of
+    unreadable ones are added to ``unreadable``.
     """
     in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
     for ref in in_request or refs:
@@ -424,6 +437,7 @@ def _probe_group(
         except DecodeError as error:
             # The read reports this object as unreadable; the plan looks on.
             logger.info("probe: %s skipped: %s", ref.key, error)
+            unreadable.add(ref.key)
             continue
         except AccessDeniedError:
             raise

@@ -117,6 +117,13 @@ def _auto_routes(
     routes = []
     if in_open:
         routes.append(Route(in_open, open_spec, open_tier.name))
+    if elsewhere and not credentials.available():
+        raise AuthenticationError(
+            f"network(s) {', '.join(elsewhere)} are not in the open bucket "
+            f"({open_spec.describe()}), and reading them from the {restricted.name} "
+            "tier needs an EarthScope token: check the network codes, or run "
+            "`es login` (or set EARTHSCOPE_TOKEN)"
+        )
     if elsewhere:
         spec = _spec(restricted, storage_options, None, credentials)
         fallback = _fallback(collection, storage_options, credentials)

@@ -13,7 +13,6 @@ last grid index of the day.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,10 +32,12 @@ from intake_earthscope.outcomes import (
     chunk_status,
     handle_failure,
     report_no_channel,
+    report_rate_mismatch,
     report_unplanned,
     unit_status,
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
+from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import StorageSpec, object_size, read_bytes
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Objects one process fetches and decodes at once; each may be 100 MB or more.
-MAX_OBJECTS_IN_FLIGHT = int(os.environ.get("INTAKE_EARTHSCOPE_MAX_OBJECTS", "4"))
+MAX_OBJECTS_IN_FLIGHT = int_setting("INTAKE_EARTHSCOPE_MAX_OBJECTS", 4, 1)
 _object_slots = threading.BoundedSemaphore(MAX_OBJECTS_IN_FLIGHT)
 
 # Records are filed by start time, so the last records of the day before
@@ -130,6 +131,8 @@ def read_unit(
         report_no_channel(traces, status, key, errors)
     if block.unplanned:
         report_unplanned(block.unplanned, key, errors)
+    if "rate_mismatch" in status:
+        report_rate_mismatch(traces, block, key, grid, errors)
     if state != "ok":
         logger.info("%s is %s; its intact records were read", key, state)
     return UnitRead(block=block, status=status, key=key, tier=served_by.tier)
@@ -202,7 +205,14 @@ def finish_chunk(
         conflict_count=block.conflicts.copy(),
         time_offset=block.first_offset.copy(),
         max_shift=block.max_shift.copy(),
-        header_rate=np.array([_header_rate(rates) for rates in block.header_rates]),
+        header_rate=np.array(
+            [
+                _header_rate(placed or skipped)
+                for placed, skipped in zip(
+                    block.header_rates, block.mismatched_rates, strict=True
+                )
+            ]
+        ),
         tier=np.array([unit.tier] * len(status), dtype="<U16"),
     )
 

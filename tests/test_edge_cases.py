@@ -13,6 +13,7 @@ from intake_earthscope.errors import (
     CatalogError,
     InvalidRequestError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.place import Grid
@@ -129,9 +130,10 @@ def test_rate_change_is_reported(tmp_path) -> None:
     data = mseedgen.segment_bytes(STATION, DAY_NS, np.arange(1200), 40.0)
     data += mseedgen.segment_bytes(STATION, DAY_NS + 30 * 10**9, np.arange(3000), 100.0)
 
-    dataset = read(
-        tmp_path, {key(1): data}, end="2024-01-01T00:01:00", sampling_rate=40
-    )
+    with pytest.warns(ReadOutcomeWarning, match="at 100 Hz left out of the 40 Hz"):
+        dataset = read(
+            tmp_path, {key(1): data}, end="2024-01-01T00:01:00", sampling_rate=40
+        )
 
     assert dataset.status.values[0, 0] == "rate_mismatch"
     assert float(dataset.valid_fraction.values[0, 0]) == pytest.approx(0.5)

@@ -436,7 +436,7 @@ def test_channel_appearing_later_is_reported(tmp_path) -> None:
         root=str(root),
     )
 
-    with pytest.warns(ReadOutcomeWarning, match="XX.STA.00.BHN, which match"):
+    with pytest.warns(ReadOutcomeWarning, match="XX.STA.00.BHN, which matches"):
         dataset.load()
 
     assert list(dataset.trace.values) == ["XX.STA.00.BHZ"]
