@@ -121,8 +121,9 @@ def _partial_day(cat) -> None:
     )
     dataset = source.read()
     _say(
-        "\nIU.ULN.00.LH1, 02:00-06:00: valid fraction "
-        f"{float(dataset.valid_fraction[0, 0]):.3f}, samples shifted by "
+        "\nIU.ULN.00.LH1, 02:00-06:00 (the recording covers 02:27-05:27): "
+        f"valid fraction {float(dataset.valid_fraction[0, 0]):.3f}, samples "
+        "shifted by "
         f"{float(dataset.time_offset[0, 0]) * 1e3:.3f} ms onto the 1 s grid "
         f"(at most {float(dataset.max_shift[0, 0]):.3f} of a sample)"
     )
@@ -160,6 +161,7 @@ def _plot(dataset, hourly, path: Path) -> None:
     axes[0].legend(loc="upper right")
     axes[0].set_title("CH.BALST 2025-11-10 (local copy of a real recording)")
     axes[1].set_ylabel("hourly std (counts)")
+    axes[1].legend([str(trace) for trace in dataset.trace.values], loc="upper right")
     axes[1].set_xlabel("time (UTC)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

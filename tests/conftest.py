@@ -104,7 +104,10 @@ def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def shared_data() -> Path:
     """The real recordings beside the repository; skip where they are absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {SHARED_DATA} (a user's clone)")
+        pytest.skip(
+            f"real recordings not found at {SHARED_DATA}: these tests read the "
+            "shared/ folder that sits beside the repository in CI"
+        )
     return SHARED_DATA
 
 
