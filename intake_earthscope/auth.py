@@ -33,6 +33,7 @@ from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
     CredentialsError,
+    StorageUnavailableError,
 )
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.settings import float_setting
@@ -50,6 +51,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TOKEN_VARIABLE = "EARTHSCOPE_TOKEN"
+
+# Prefix of a token reference, which stands for a token given to a process.
+DIGEST_PREFIX = "sha256:"
 
 # Credentials are refreshed when less than this remains of their lifetime
 # (seconds in INTAKE_EARTHSCOPE_REFRESH_MARGIN), so a read that starts just
@@ -184,9 +188,13 @@ def access_token(source: TokenSource) -> str:
         client.ctx.auth_flow.refresh_if_necessary()
         token = client.ctx.auth_flow.access_token
     except Exception as error:
-        raise _token_error(error, source) from error
-    register_secrets([token])
-    return token
+        failure = _token_error(error, source)
+    else:
+        register_secrets([token])
+        return token
+    # Raised outside the handler, so no cause or context chains it to the
+    # SDK's error, whose request carries the token (dask pickles chains).
+    raise failure
 
 
 def token_expiry(source: TokenSource) -> dt.datetime | None:
@@ -208,6 +216,17 @@ def aws_credentials(source: TokenSource, scope: CredentialScope) -> AwsCredentia
         The API rejected the request otherwise (400, 404).
     """
     cache_key = (source, scope)
+    # One request at a time per scope, so threads that start together wait
+    # for the first answer (or refusal) instead of asking again.
+    with _scope_lock(cache_key):
+        return _aws_credentials(source, scope, cache_key)
+
+
+def _aws_credentials(
+    source: TokenSource,
+    scope: CredentialScope,
+    cache_key: tuple[TokenSource, CredentialScope],
+) -> AwsCredentials:
     with _lock:
         refusal = _refusals.get(cache_key)
     if refusal is not None:
@@ -219,13 +238,19 @@ def aws_credentials(source: TokenSource, scope: CredentialScope) -> AwsCredentia
             role=scope.role, ttl_threshold=REFRESH_MARGIN, **scope.params()
         )
     except Exception as error:
-        refusal = _credentials_error(error, source, scope)
-        if refusal is None:
-            raise
-        with _lock:
-            _refusals[cache_key] = refusal
-        raise refusal from error
+        failure = _credentials_error(error, source, scope)
+        # A rejected token (401) may be renewed by `es login`; other
+        # refusals stand for the life of the process.
+        if not isinstance(failure, StorageUnavailableError | AuthenticationError):
+            with _lock:
+                _refusals[cache_key] = failure
+    else:
+        return _credentials_of(model)
+    # Raised outside the handler: the SDK's error holds the bearer token.
+    raise failure
 
+
+def _credentials_of(model: Any) -> AwsCredentials:
     credentials = AwsCredentials(
         key=model.aws_access_key_id,
         secret=model.aws_secret_access_key.get_secret_value(),
@@ -267,6 +292,14 @@ def clear_process_state(tokens: bool = False) -> None:
 # Process state: SDK clients per token source, cached refusals, and tokens
 # handed to this process explicitly (by digest).
 _lock = threading.RLock()
+_scope_locks: dict[tuple[TokenSource, CredentialScope], threading.Lock] = {}
+
+
+def _scope_lock(key: tuple[TokenSource, CredentialScope]) -> threading.Lock:
+    with _lock:
+        return _scope_locks.setdefault(key, threading.Lock())
+
+
 _clients: dict[TokenSource, Any] = {}
 _refusals: dict[tuple[TokenSource, CredentialScope], Exception] = {}
 _tokens: dict[str, str] = {}
@@ -323,6 +356,9 @@ def _token_settings(source: TokenSource) -> dict[str, str]:
 
 
 def _explicit_token(value: str) -> TokenSource:
+    if value.startswith(DIGEST_PREFIX):
+        # A reference to a token given to this process earlier.
+        return TokenSource("token", digest=value[len(DIGEST_PREFIX) :])
     path = Path(value).expanduser()
     if _looks_like_path(value):
         if not path.is_file():
@@ -341,17 +377,40 @@ def _explicit_token(value: str) -> TokenSource:
 
 
 def _looks_like_path(value: str) -> bool:
-    return os.sep in value or value.endswith(".json") or value.startswith("~")
+    # Tokens may contain "/" (base64), so only an existing file, a .json
+    # name or a home-relative path counts as a path.
+    if value.endswith(".json") or value.startswith("~"):
+        return True
+    try:
+        return Path(value).is_file()
+    except OSError:
+        return False
+
+
+def token_reference(token: str) -> str:
+    """Return a stand-in for ``token`` that names it without revealing it.
+
+    The reference resolves only in the process that was given the token.
+    """
+    source = _explicit_token(token)
+    if source.kind != "token":
+        return token
+    return f"{DIGEST_PREFIX}{source.digest}"
 
 
 def _read_tokens_file(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
+        reason = type(error).__name__
+    else:
+        reason = "" if isinstance(data, dict) else "not a JSON object"
+    if reason:
+        # Raised outside the handler: a JSON error holds the whole file.
         raise AuthenticationError(
-            f"invalid token file {path}: expected the JSON that `es login` "
-            "writes (access_token, refresh_token)"
-        ) from error
+            f"invalid token file {path} ({reason}): expected the JSON that "
+            "`es login` writes (access_token, refresh_token)"
+        )
     tokens = {
         name: data[name]
         for name in ("access_token", "refresh_token", "id_token")
@@ -400,6 +459,11 @@ def _sdk_cache_key(scope: CredentialScope) -> str:
     return request.cache_key()
 
 
+def is_temporary_network(network: str) -> bool:
+    """Return whether a network code is temporary (reused across years)."""
+    return _is_temporary(network)
+
+
 def _is_temporary(network: str) -> bool:
     return bool(network) and (network[0].isdigit() or network[0] in "XYZ")
 
@@ -429,6 +493,11 @@ def _token_error(error: Exception, source: TokenSource) -> Exception:
         )
     if isinstance(error, AuthenticationError):
         return error
+    if isinstance(error, OSError):
+        return CredentialsError(
+            f"saving the refreshed EarthScope token of {source.describe()} failed "
+            f"({type(error).__name__}); make ~/.earthscope writable on this machine"
+        )
     # The SDK's messages about tokens name no secret ("Unable to decode
     # access token body").
     return AuthenticationError(
@@ -445,8 +514,8 @@ def _unreachable(error: BaseException) -> bool:
 
 def _credentials_error(
     error: Exception, source: TokenSource, scope: CredentialScope
-) -> Exception | None:
-    """Translate an SDK failure into this package's errors; None if transient."""
+) -> Exception:
+    """Translate an SDK failure into this package's errors (no chain kept)."""
     from earthscope_sdk.auth.error import (
         AuthFlowError,
         UnauthenticatedError,
@@ -482,7 +551,18 @@ def _credentials_error(
         )
     if isinstance(error, AuthFlowError):
         return _token_error(error, source)
-    return None
+    if isinstance(error, OSError) and not _unreachable(error):
+        # The SDK saves refreshed tokens under the home directory.
+        return CredentialsError(
+            f"saving the refreshed EarthScope token failed ({type(error).__name__}: "
+            f"{getattr(error, 'strerror', '') or error}); make ~/.earthscope "
+            "writable on this machine"
+        )
+    reason = f"HTTP {status}" if status else type(error).__name__
+    return StorageUnavailableError(
+        f"the EarthScope credentials service failed ({reason}) for {where}: "
+        "try again later"
+    )
 
 
 def _status_code(error: Exception) -> int | None:

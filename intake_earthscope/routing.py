@@ -10,13 +10,18 @@ from its own files.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from intake_earthscope.auth import TokenSource, resolve_token_source
 from intake_earthscope.codes import has_wildcard, matches
 from intake_earthscope.collection import AUTO_TIER, Collection, Tier
-from intake_earthscope.errors import AuthenticationError
+from intake_earthscope.errors import (
+    AuthenticationError,
+    IntakeEarthScopeWarning,
+    ObjectNotFoundError,
+)
 from intake_earthscope.plan import Route
 from intake_earthscope.request import WaveformRequest
 from intake_earthscope.storage import StorageSpec, has_credentials, list_directory
@@ -158,7 +163,21 @@ def _request_networks(
     if credentials.available():
         spec = _spec(restricted, storage_options, None, credentials)
         candidates |= set(_networks(spec, restricted))
-    return sorted(code for code in candidates if matches(code, request.network))
+    else:
+        message = (
+            f"network={','.join(request.network)!r} is matched against the open "
+            f"tier's networks only: listing the {restricted.name} tier needs an "
+            "EarthScope token (run `es login`, or set EARTHSCOPE_TOKEN)"
+        )
+        logger.info(message)
+        warnings.warn(message, IntakeEarthScopeWarning, stacklevel=4)
+    found = sorted(code for code in candidates if matches(code, request.network))
+    if not found:
+        raise ObjectNotFoundError(
+            f"no network matches network={','.join(request.network)!r} in "
+            f"{', '.join(sorted(candidates)) or 'the archive'}; check the code"
+        )
+    return found
 
 
 def _networks(spec: StorageSpec, tier: Tier) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import xarray as xr
 from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
+from intake_earthscope.auth import token_reference
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset
@@ -129,6 +130,11 @@ class MiniseedSource(DataSource):
         self.tier = tier or self.collection.default_tier
         if self.tier != AUTO_TIER:
             self.collection.tier(self.tier)
+        if isinstance(token, str) and token:
+            # intake keeps the init arguments for yaml() and pickling; a
+            # reference stands in for token text so neither shows it.
+            token = token_reference(token)
+            self._captured_init_kwargs["token"] = token
         self._credentials = Credentials(token, profile)
         check_options(root or None, storage_options, neighbour_bytes)
         self.storage_options = dict(storage_options or {})

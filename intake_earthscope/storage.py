@@ -8,6 +8,7 @@ package's exceptions here, and nowhere else.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -26,6 +27,7 @@ from intake_earthscope.auth import (
     TokenSource,
     aws_credentials,
     forget_credentials,
+    is_temporary_network,
 )
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
@@ -168,7 +170,10 @@ class StorageSpec:
         """Return the spec whose credentials are scoped to a network and year."""
         if self.scope is None:
             return self
-        scope = replace(self.scope, network=network, year=year)
+        # Only temporary networks are asked with a year, so the scope of a
+        # permanent network is one cache entry for every year.
+        scoped_year = year if is_temporary_network(network) else None
+        scope = replace(self.scope, network=network, year=scoped_year)
         return replace(self, scope=scope)
 
     @classmethod
@@ -325,8 +330,13 @@ def _cat_with_fresh_credentials(
     """Read a range; on expired credentials, fetch new ones and retry once."""
     try:
         return spec.filesystem().cat_file(path, start=start, end=end)
-    except PermissionError as error:
-        if spec.token_source is None or not _credentials_expired(error):
+    except (CredentialsError, AccessDeniedError):
+        raise
+    except OSError as error:
+        # s3fs reports ExpiredToken as PermissionError on GET, but as a bare
+        # EINVAL when the HEAD before a whole-object read gets the 400.
+        expired = _credentials_expired(error) or error.errno == errno.EINVAL
+        if spec.token_source is None or not expired:
             raise
         logger.debug("credentials expired reading %s; retrying once", path)
         spec.forget_credentials()

@@ -23,9 +23,12 @@ from intake_earthscope.codes import SeedId
 from intake_earthscope.decode import check_structure, decode_and_place, intact_records
 from intake_earthscope.errors import (
     AccessDeniedError,
+    AuthenticationError,
+    CredentialsError,
     DecodeError,
     ObjectNotFoundError,
     StorageUnavailableError,
+    WebServiceError,
 )
 from intake_earthscope.outcomes import (
     UnitRead,
@@ -113,9 +116,12 @@ def read_unit(
             block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, patterns)
     except ObjectNotFoundError as error:
         return _failure(error, errors, traces, lo, hi, key, "missing", served_by)
-    except AccessDeniedError as error:
+    except AuthenticationError:
+        # Without a usable token no chunk can be read: no policy hides that.
+        raise
+    except (AccessDeniedError, CredentialsError) as error:
         return _failure(error, errors, traces, lo, hi, key, "access_denied", served_by)
-    except StorageUnavailableError as error:
+    except (StorageUnavailableError, WebServiceError) as error:
         return _failure(error, errors, traces, lo, hi, key, "unreachable", served_by)
     except DecodeError as error:
         error = DecodeError(f"{error} in {served_by.url(key)}")
@@ -168,7 +174,9 @@ def read_neighbour(
         ObjectNotFoundError,
         DecodeError,
         AccessDeniedError,
+        CredentialsError,
         StorageUnavailableError,
+        WebServiceError,
     ) as error:
         logger.debug("neighbour %s not used: %s", key, error)
         return empty

@@ -12,6 +12,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from intake_earthscope.dataset import open_waveforms
+from intake_earthscope.errors import IntakeEarthScopeWarning
 from intake_earthscope.storage import StorageSpec
 
 from conftest import CATALOGS, OBSPY_MSEED_DATA, collection_spec, mirror, publish
@@ -160,10 +161,14 @@ def test_wildcards_list_touched_prefixes(s3, caplog) -> None:
         end="2025-11-11",
     )
 
-    sage(**request).discover()
+    # Without a token only the open tier's networks are matched, and a
+    # warning says so.
+    with pytest.warns(IntakeEarthScopeWarning, match="open tier's networks only"):
+        sage(**request).discover()
     first = storage_records(caplog, "listing")
     caplog.clear()
-    sage(**request).discover()
+    with pytest.warns(IntakeEarthScopeWarning):
+        sage(**request).discover()
     second = storage_records(caplog, "listing")
 
     assert sorted(first) == sorted(set(first))
