@@ -73,10 +73,11 @@ class TokenSource:
 
     Attributes
     ----------
-    kind : {"sdk", "profile", "file", "token"}
+    kind : {"sdk", "profile", "file", "token", "variable"}
         ``sdk``: the SDK's own settings; ``profile``: a named SDK profile;
         ``file``: a ``tokens.json`` path; ``token``: a token handed to this
-        process (it stays in this process's memory, identified by a digest).
+        process (it stays in this process's memory, identified by a digest);
+        ``variable``: a token in ``EARTHSCOPE_TOKEN``, read by each process.
     profile : str or None
         Profile name for ``profile``.
     path : str or None
@@ -98,6 +99,8 @@ class TokenSource:
             return f"token file {self.path}"
         if self.kind == "token":
             return f"token given to this process (sha256 {self.digest})"
+        if self.kind == "variable":
+            return f"{TOKEN_VARIABLE} (sha256 {self.digest})"
         profile = os.environ.get("ES_PROFILE", "default")
         return f"earthscope-sdk settings (profile {profile!r})"
 
@@ -172,7 +175,12 @@ def resolve_token_source(
         return TokenSource("sdk")
     from_variable = os.environ.get(TOKEN_VARIABLE, "").strip()
     if from_variable:
-        return _explicit_token(from_variable)
+        source = _explicit_token(from_variable)
+        if source.kind == "token":
+            # Each process reads the variable itself, so dask workers that
+            # inherit it can use it too.
+            return TokenSource("variable", digest=source.digest)
+        return source
 
     raise AuthenticationError(
         "no EarthScope token found: run `es login` (earthscope-cli), or on a "
@@ -337,6 +345,9 @@ def _settings(source: TokenSource) -> Any:
         overrides["oauth2"] = _read_tokens_file(Path(source.path or ""))
     elif source.kind == "token":
         overrides["oauth2"] = _token_settings(source)
+    elif source.kind == "variable":
+        _explicit_token(os.environ.get(TOKEN_VARIABLE, "").strip())
+        overrides["oauth2"] = _token_settings(source)
     return SdkSettings(**overrides)
 
 
@@ -345,9 +356,10 @@ def _token_settings(source: TokenSource) -> dict[str, str]:
         token = _tokens.get(source.digest or "")
     if token is None:
         raise AuthenticationError(
-            "the token given with token= (or EARTHSCOPE_TOKEN) is known only to "
-            "the process it was given to; on a dask cluster give the workers "
-            "a profile (run `es login` there) or ES_OAUTH2__REFRESH_TOKEN"
+            "the token given with token= is known only to the process it was "
+            "given to (and EARTHSCOPE_TOKEN here holds another one); on a dask "
+            "cluster give the workers EARTHSCOPE_TOKEN, a profile (run `es "
+            "login` there) or ES_OAUTH2__REFRESH_TOKEN"
         )
     # An access token is a JWT (three dot-separated parts); anything else is
     # taken as a refresh token.

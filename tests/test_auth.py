@@ -529,3 +529,19 @@ def test_token_with_slash_not_echoed(sdk) -> None:
 
     assert source.kind == "token"
     assert token not in repr(source)
+
+
+def test_variable_token_read_by_each_process(api, tmp_path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    token = api.issue_tokens()["access_token"]
+    extra = {"ES_OAUTH2__REFRESH_TOKEN": None, "EARTHSCOPE_TOKEN": token}
+
+    with isolated_sdk_environment(api, home, extra):
+        source = auth.resolve_token_source()
+        # A worker process starts with no token in memory, only the variable.
+        auth.clear_process_state(tokens=True)
+        fresh = auth.access_token(source)
+
+    assert source.kind == "variable"
+    assert fresh == token
