@@ -171,7 +171,7 @@ def make_plan(
         inventory = _service_inventory(request, group_spec)
 
     traces, rates = _traces_and_rates(
-        request, collection, group_spec, by_group, inventory
+        request, collection, group_spec, by_group, inventory, fallbacks
     )
     traces, rate = _pick_rate(request, traces, rates)
     grid = _make_grid(request, rate)
@@ -344,6 +344,7 @@ def _traces_and_rates(
     group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
     inventory: Any,
+    fallbacks: dict[tuple[str, ...], StorageSpec | None] | None = None,
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
     if inventory is not None:
         return _from_inventory(request, by_group, inventory)
@@ -354,7 +355,7 @@ def _traces_and_rates(
         traces = [seed_id for ids in wanted.values() for seed_id in ids or ()]
         return traces, dict.fromkeys(traces, request.sampling_rate)
 
-    return _probe_groups(request, group_spec, by_group, wanted)
+    return _probe_groups(request, group_spec, by_group, wanted, fallbacks or {})
 
 
 def _known_ids(
@@ -377,6 +378,7 @@ def _probe_groups(
     group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
     wanted: dict[tuple[str, ...], list[SeedId] | None],
+    fallbacks: dict[tuple[str, ...], StorageSpec | None],
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
     patterns = {kind: request.codes(kind) for kind in CODE_KINDS}
     groups = list(by_group)
@@ -385,9 +387,22 @@ def _probe_groups(
 
     def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
         spec = group_spec[group]
-        return _probe_group(
-            request, spec, by_group[group], patterns, wanted[group], _unreadable_keys
-        )
+        try:
+            return _probe_group(
+                request,
+                spec,
+                by_group[group],
+                patterns,
+                wanted[group],
+                _unreadable_keys,
+            )
+        except AccessDeniedError:
+            fallback = fallbacks.get(group)
+            if fallback is None:
+                raise
+            # The storage denies its objects, so the fallback service's
+            # station metadata names the channels and rates instead.
+            return _service_rates(request, fallback, group)
 
     with ThreadPoolExecutor(max_workers=min(_PROBE_THREADS, len(groups))) as pool:
         results = dict(zip(groups, pool.map(probe, groups), strict=True))
@@ -445,6 +460,39 @@ def _probe_group(
         # days for a channel it lacks would read the archive for a typo.
         return scan.rates
     return None
+
+
+def _service_rates(
+    request: WaveformRequest, fallback: StorageSpec, group: tuple[str, ...]
+) -> dict[SeedId, float]:
+    from intake_earthscope.fdsn import fdsn_station
+
+    selection = {
+        "network": (group[0],),
+        "station": (group[1],),
+        "location": request.location,
+        "channel": request.channel,
+    }
+    inventory = fdsn_station(
+        _station_service(fallback).web_spec(),
+        selection,
+        request.start_ns,
+        request.end_ns,
+        level="channel",
+    )
+    rates: dict[SeedId, float] = {}
+    for network in inventory:
+        for station in network:
+            for channel in station:
+                seed_id = SeedId(
+                    network.code, station.code, channel.location_code, channel.code
+                )
+                if channel.sample_rate and all(
+                    matches(getattr(seed_id, kind), request.codes(kind))
+                    for kind in CODE_KINDS
+                ):
+                    rates.setdefault(seed_id, float(channel.sample_rate))
+    return rates
 
 
 def _from_inventory(
