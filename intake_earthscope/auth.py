@@ -584,4 +584,9 @@ def _status_code(error: Exception) -> int | None:
 
 
 def _profile_flag(source: TokenSource) -> str:
-    return f" --profile {source.profile}" if source.kind == "profile" else ""
+    if source.kind == "profile":
+        return f" --profile {source.profile}"
+    profile = os.environ.get("ES_PROFILE", "")
+    if source.kind == "sdk" and profile and profile != "default":
+        return f" --profile {profile}"
+    return ""

@@ -226,6 +226,8 @@ class StorageSpec:
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
         if self.token_source is not None and self.scope is not None:
+            # NOTE: fsspec caches one filesystem per credential set, so a job
+            # that runs for many credential lifetimes keeps the expired ones.
             credentials = aws_credentials(self.token_source, self.scope)
             options.update(
                 key=credentials.key, secret=credentials.secret, token=credentials.token

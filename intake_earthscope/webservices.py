@@ -329,9 +329,10 @@ def _raise_for_status(
     if status == 404:
         raise ObjectNotFoundError(f"404 Not Found: {url_text}{detail}")
     if status == 429:
-        wait = response.headers.get("Retry-After", "a while")
+        seconds = response.headers.get("Retry-After")
+        wait = f"{seconds} seconds" if seconds else "a while"
         raise WebServiceError(
-            f"429 Too Many Requests from {url_text}: retry after {wait} seconds, "
+            f"429 Too Many Requests from {url_text}: retry after {wait}, "
             f"with fewer parallel requests{detail}"
         )
     if status >= 500:
