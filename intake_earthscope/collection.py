@@ -2,7 +2,7 @@
 
 A collection names its storage (bucket or access point, region, endpoint,
 or a local mirror), the key template of one object, the object granularity,
-the version-suffix rule and the access rule. Python code knows none of these
+the version-suffix rule and the access rule. Python code contains none of these
 values: moving a bucket is a YAML edit.
 """
 
@@ -28,7 +28,7 @@ GRANULARITIES = ("station-day", "channel-day")
 VERSION_RULES = ("none", "hash-suffix")
 ACCESS_RULES = ("anonymous", "earthscope", "storage-options")
 
-# Tier name that routes each network to the tier that holds it.
+# Tier name that routes each network to the tier that contains it.
 AUTO_TIER = "auto"
 
 _KEY_FIELDS = {"network", "station", "location", "channel", "year", "doy"}
@@ -41,7 +41,7 @@ class KeyTemplate:
     """The key of one object, as a Python format string split at ``/``.
 
     Fields are ``network``, ``station``, ``location``, ``channel``, ``year``
-    and ``doy`` (three digits); a field may carry a padding spec such as
+    and ``doy`` (three digits). A field may carry a padding spec such as
     ``{station:_<5}`` (pad with ``_`` to five characters).
     """
 
@@ -334,7 +334,7 @@ class Collection:
 
     @property
     def per_channel(self) -> bool:
-        """Whether one object holds one channel (``channel-day``)."""
+        """Whether one object contains one channel (``channel-day``)."""
         return self.granularity == "channel-day"
 
 
