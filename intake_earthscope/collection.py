@@ -169,8 +169,8 @@ class Tier:
         Region the requests are signed for.
     access : str
         ``"anonymous"``, ``"earthscope"`` (temporary credentials bought with
-        an EarthScope token) or ``"storage-options"`` (whatever the caller's
-        ``storage_options`` say).
+        an EarthScope token) or ``"storage-options"`` (as the caller's
+        ``storage_options`` set).
     version_rule : str
         ``"none"`` or ``"hash-suffix"`` (keys may end in ``#N``; newest wins).
     role : str or None
