@@ -225,7 +225,7 @@ def aws_credentials(source: TokenSource, scope: CredentialScope) -> AwsCredentia
     """
     cache_key = (source, scope)
     # One request at a time per scope, so threads that start together wait
-    # for the first answer (or refusal) instead of asking again.
+    # for the first response (or refusal) instead of sending another.
     with _scope_lock(cache_key):
         return _aws_credentials(source, scope, cache_key)
 
@@ -254,7 +254,8 @@ def _aws_credentials(
                 _refusals[cache_key] = failure
     else:
         return _credentials_of(model)
-    # Raised outside the handler: the SDK's error holds the bearer token.
+    # Raised outside the handler, because the SDK's error contains the bearer
+    # token.
     raise failure
 
 
@@ -418,7 +419,7 @@ def _read_tokens_file(path: Path) -> dict[str, str]:
     else:
         reason = "" if isinstance(data, dict) else "not a JSON object"
     if reason:
-        # Raised outside the handler: a JSON error holds the whole file.
+        # Raised outside the handler, because a JSON error contains the file.
         raise AuthenticationError(
             f"invalid token file {path} ({reason}): expected the JSON that "
             "`es login` writes (access_token, refresh_token)"

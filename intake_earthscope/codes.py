@@ -31,7 +31,7 @@ __all__ = [
 
 CODE_KINDS = ("network", "station", "location", "channel")
 
-# Longest codes of the FDSN source identifier specification (version 1.0).
+# Maximum code lengths of the FDSN source identifier specification (1.0).
 _MAX_LENGTH = {"network": 8, "station": 8, "location": 8, "channel": 3}
 
 _VALID_CHARACTERS = re.compile(r"^[A-Z0-9?*_-]*$")

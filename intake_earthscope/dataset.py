@@ -27,9 +27,9 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from intake_earthscope.collection import Collection
-from intake_earthscope.plan import Plan, make_plan
+from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
-from intake_earthscope.routing import Credentials, build_routes
+from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import (
     NEIGHBOUR_BYTES,
     finish_chunk,
@@ -137,8 +137,9 @@ def open_waveforms(
     )
     check_options(root, storage_options, neighbour_bytes)
     credentials = Credentials(token, profile)
-    routes = build_routes(request, collection, tier, storage_options, root, credentials)
-    plan = make_plan(request, collection, routes, inventory=inventory)
+    plan = plan_request(
+        request, collection, tier, storage_options, root, credentials, inventory
+    )
     return build_dataset(plan, neighbour_bytes)
 
 

@@ -51,7 +51,7 @@ class ObjectNotFoundError(EarthScopeError, FileNotFoundError):
 
 
 class NoMatchingChannelError(EarthScopeError, LookupError):
-    """An object exists but holds none of the requested channels."""
+    """An object exists but contains none of the requested channels."""
 
 
 class DecodeError(EarthScopeError, ValueError):

@@ -1,4 +1,4 @@
-"""What happened to each trace of each object: statuses, warnings, errors.
+"""Outcome of each trace of each object: statuses, warnings, errors.
 
 Statuses (the ``status`` variable of a dataset):
 

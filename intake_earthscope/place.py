@@ -101,7 +101,7 @@ class PlacedBlock:
     contains samples at or after ``hi``, for the next chunk, and
     ``backspill`` samples before ``lo``, for the previous one. ``written_end`` is the
     column after the last one written, so that writes in time order skip
-    the check for overlaps; ``versions`` is the highest publication version
+    the check for overlaps. ``versions`` is the highest publication version
     written per row.
     """
 

@@ -1,7 +1,7 @@
 """Learn channels and sampling rates from record headers, without samples.
 
 A channel-day object starts with a record of its channel, so one small
-ranged read tells the rate. A station-day object holds every channel of the
+ranged read gives the rate. A station-day object contains every channel of the
 station in an order the archive chose, so its headers are scanned in growing
 ranged reads until every exact channel the request names has shown up (or,
 for wildcard channels, to the end of the object).

@@ -22,11 +22,11 @@ from intake_earthscope.errors import (
     IntakeEarthScopeWarning,
     ObjectNotFoundError,
 )
-from intake_earthscope.plan import Route
+from intake_earthscope.plan import Plan, Route, make_plan
 from intake_earthscope.request import WaveformRequest
 from intake_earthscope.storage import StorageSpec, has_credentials, list_directory
 
-__all__ = ["Credentials", "build_routes"]
+__all__ = ["Credentials", "build_routes", "plan_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,20 @@ class Credentials:
         except AuthenticationError:
             return False
         return True
+
+
+def plan_request(
+    request: WaveformRequest,
+    collection: Collection,
+    tier: str | None,
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    credentials: Credentials,
+    inventory: Any = None,
+) -> Plan:
+    """Route the request's networks to tiers, then plan it."""
+    routes = build_routes(request, collection, tier, storage_options, root, credentials)
+    return make_plan(request, collection, routes, inventory=inventory)
 
 
 def build_routes(

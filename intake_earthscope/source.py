@@ -20,13 +20,13 @@ from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.plan import Plan, make_plan
+from intake_earthscope.plan import Plan
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
     WaveformRequest,
     check_options,
 )
-from intake_earthscope.routing import Credentials, build_routes
+from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns, parse_time
 
@@ -113,6 +113,7 @@ class MiniseedSource(DataSource):
     ) -> None:
         super().__init__(metadata=dict(metadata or {}))
         self.collection = Collection.from_yaml(collection)
+
         self._arguments = {
             "network": _codes_argument(network),
             "station": _codes_argument(station),
@@ -127,15 +128,18 @@ class MiniseedSource(DataSource):
         # intake builds the entry with its defaults when it is first looked
         # up, so missing values are reported on use, and bad ones right here.
         self._request = _checked_request(self._arguments)
+
         self.tier = tier or self.collection.default_tier
         if self.tier != AUTO_TIER:
             self.collection.tier(self.tier)
+
         if isinstance(token, str) and token:
-            # intake keeps the init arguments for yaml() and pickling; a
-            # reference stands in for token text so neither shows it.
+            # intake keeps the init arguments for yaml() and pickling, so a
+            # reference replaces token text and neither shows it.
             token = token_reference(token)
             self._captured_init_kwargs["token"] = token
         self._credentials = Credentials(token, profile)
+
         check_options(root or None, storage_options, neighbour_bytes)
         self.storage_options = dict(storage_options or {})
         self.root = root or None
@@ -178,16 +182,14 @@ class MiniseedSource(DataSource):
     def plan(self) -> Plan:
         """The resolved plan (lists and reads headers on first access)."""
         if self._plan is None:
-            routes = build_routes(
+            self._plan = plan_request(
                 self.request,
                 self.collection,
                 self.tier,
                 self.storage_options,
                 self.root,
                 self._credentials,
-            )
-            self._plan = make_plan(
-                self.request, self.collection, routes, inventory=self.inventory
+                self.inventory,
             )
         return self._plan
 

@@ -184,7 +184,7 @@ def test_scope_is_per_network(archive, sdk, api) -> None:
     [{"anon": True}, {"key": "AKIAWRONGWRONGWRONG", "secret": "wrong-secret-key"}],
 )
 def test_unsigned_or_wrong_key_refused(archive, options) -> None:
-    # Reads only: moto answers an unsigned LIST with a server error when it
+    # Reads only: moto returns a server error for an unsigned LIST when it
     # enforces IAM, so the listing step cannot be exercised this way.
     from intake_earthscope.collection import Collection
     from intake_earthscope.storage import StorageSpec, read_bytes
@@ -238,7 +238,7 @@ def test_no_secret_in_graph_logs_or_repr(archive, sdk, api, caplog) -> None:
     dataset = restricted(end="2024-01-03")
     graph = pickle.dumps(dict(dataset.__dask_graph__()))
     loaded = dataset.load()
-    # The fake API's own threads log the STS answers it mints credentials
+    # The fake API's own threads log the STS responses it mints credentials
     # from; they stand in for EarthScope's servers and are left out.
     ours = [
         record.getMessage() + (record.exc_text or "")
@@ -265,7 +265,7 @@ def test_threaded_reads_share_client(archive, sdk, api) -> None:
 
 
 def test_expired_token_retried_once(monkeypatch) -> None:
-    # moto cannot answer ExpiredToken, so a stand-in filesystem raises it
+    # moto cannot return ExpiredToken, so a stand-in filesystem raises it
     # once, the way s3fs translates botocore's error.
     from botocore.exceptions import ClientError
 

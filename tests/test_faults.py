@@ -94,7 +94,7 @@ def test_jittered_rates_form_one_trace(tmp_path, version) -> None:
 
 @pytest.mark.parametrize("version", [2, 3])
 def test_header_rate_snaps_to_nominal(tmp_path, version) -> None:
-    # An hour at 200 Hz whose headers say 199.999938 Hz while the records
+    # An hour at 200 Hz whose headers give 199.999938 Hz while the records
     # are timed by a correct clock.
     built = mseedgen.drifting_rate_day(start=DAY_NS, seconds=3600, version=version)
 

@@ -138,7 +138,7 @@ def test_spill_crosses_midnight(s3) -> None:
     dataset = source.read()
     row = dataset.waveform.values[0]
 
-    # Every day's object holds the same 2025-11-10 recording, whose last
+    # Every day's object contains the same 2025-11-10 recording, whose last
     # record runs to 00:03:50 of 2025-11-11. Those minutes reach the second
     # chunk twice (spill of day 314, own object of day 315): identical
     # samples collapse into one and count as overlaps, not conflicts.
@@ -162,7 +162,7 @@ def test_wildcards_list_touched_prefixes(s3, caplog) -> None:
     )
 
     # Without a token only the open tier's networks are matched, and a
-    # warning says so.
+    # warning reports it.
     with pytest.warns(IntakeEarthScopeWarning, match="open tier's networks only"):
         sage(**request).discover()
     first = storage_records(caplog, "listing")
