@@ -19,16 +19,6 @@ import dask
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
-from fake_earthscope import (
-    IAM_ENFORCING_ENVIRONMENT,
-    FakeEarthScopeAPI,
-    RestrictedArchive,
-    isolated_sdk_environment,
-    restricted_archive,
-    sdk_process_environment,
-    write_tokens_file,
-)
-from test_webservices import LoopbackHttp, Reply, fake_jwt
 
 from intake_earthscope import auth
 from intake_earthscope.dataset import open_waveforms
@@ -43,6 +33,16 @@ from intake_earthscope.timeutil import parse_time
 
 import mseedgen
 from conftest import OBSPY_MSEED_DATA, collection_spec, publish
+from fake_earthscope import (
+    IAM_ENFORCING_ENVIRONMENT,
+    FakeEarthScopeAPI,
+    RestrictedArchive,
+    isolated_sdk_environment,
+    restricted_archive,
+    sdk_process_environment,
+    write_tokens_file,
+)
+from loopback_http import LoopbackHttp, Reply, fake_jwt
 
 DAY_NS = parse_time("2024-01-01", "start")
 XX_KEYS = [f"miniseed/XX/2024/{day:03d}/STA.XX.2024.{day:03d}#1" for day in (1, 2, 3)]

@@ -20,7 +20,7 @@ def test_guide_examples_run(capsys) -> None:
 
     output = capsys.readouterr().out
     assert len(blocks) >= 6
-    assert "['sage', 'scedc', 'ncedc']" in output
+    assert "['sage', 'scedc', 'ncedc', 'gage', 'noaa_cors', 'geonet']" in output
     assert "no channel of the request is sampled at sampling_rate=40" in output
     assert "pick one with sampling_rate=1" in output
     assert "'missing'" in output

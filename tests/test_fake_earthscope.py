@@ -26,6 +26,9 @@ from earthscope_sdk.auth.error import (
 )
 from earthscope_sdk.config.models import Tokens
 from earthscope_sdk.config.settings import SdkSettings
+
+from intake_earthscope.testing import LoopbackS3
+
 from fake_earthscope import (
     DEFAULT_ROLE,
     IAM_ENFORCING_ENVIRONMENT,
@@ -39,8 +42,6 @@ from fake_earthscope import (
     sdk_process_environment,
     write_tokens_file,
 )
-
-from intake_earthscope.testing import LoopbackS3
 
 XX_KEY = "miniseed/XX/2024/001/STA.XX.2024.001#1"
 YY_KEY = "miniseed/YY/2024/001/STA.YY.2024.001#1"

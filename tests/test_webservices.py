@@ -11,19 +11,12 @@ The token is a fake, unsigned JWT handed to ``resolve_token_source``, so
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import logging
 import pickle
 import socket
-import threading
-import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import obspy
@@ -48,6 +41,7 @@ from intake_earthscope.webservices import (
 )
 
 from conftest import OBSPY_MSEED_DATA
+from loopback_http import LoopbackHttp, Reply, Route, fake_jwt
 
 MSEED_FILE = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 STATIONXML_NAME = "IU_ULN_00_LH1.xml"
@@ -61,106 +55,6 @@ START_NS = 1_762_732_800 * 1_000_000_000
 END_NS = START_NS + 86_400 * 1_000_000_000
 
 BALST = [SeedId("CH", "BALST", "", "LHE"), SeedId("CH", "BALST", "", "LHZ")]
-
-
-@dataclass
-class Reply:
-    """What a loopback route sends back."""
-
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class SeenRequest:
-    """One request as a loopback server received it."""
-
-    path: str
-    query: dict[str, list[str]]
-    authorization: str | None
-
-
-Route = Callable[[dict[str, list[str]]], Reply]
-
-
-class LoopbackHttp:
-    """An HTTP server on 127.0.0.1, reached under ``host_name``."""
-
-    def __init__(self, host_name: str) -> None:
-        self.host_name = host_name
-        self.routes: dict[str, Route] = {}
-        self.seen: list[SeenRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        # A short poll interval keeps shutdown, and so each teardown, quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host_name}:{self.port}{path}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def tokens_seen(self) -> list[str | None]:
-        return [request.authorization for request in self.seen]
-
-
-def _handler_for(server: LoopbackHttp) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's method name
-            path, _, query = self.path.partition("?")
-            params = urllib.parse.parse_qs(query, keep_blank_values=True)
-            authorization = self.headers.get("Authorization")
-            server.seen.append(SeenRequest(path, params, authorization))
-
-            route = server.routes.get(path)
-            reply = route(params) if route else Reply(404, b"no such route")
-            time.sleep(reply.delay)
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Keep the test output quiet."""
-
-    return Handler
-
-
-def fake_jwt() -> str:
-    """Build an unsigned JWT with the claims earthscope-sdk decodes."""
-    now = int(time.time())
-    header = {"alg": "none", "typ": "JWT"}
-    claims = {
-        "aud": "loopback",
-        "iss": "https://login.loopback.test/",
-        "iat": now,
-        "exp": now + 3600,
-        "sub": "tester",
-        "azp": "tester",
-    }
-    parts = [_base64(header), _base64(claims), "c2lnbmF0dXJlLW9mLWZha2U"]
-    return ".".join(parts)
-
-
-def _base64(data: dict[str, object]) -> str:
-    # earthscope-sdk decodes with the standard alphabet, not the URL-safe one.
-    return base64.b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 def text_reply(status: int, text: str) -> Route:

@@ -1,0 +1,1 @@
+"""GNSS collections: daily position time series and RINEX observations."""
