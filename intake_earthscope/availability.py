@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -84,7 +84,7 @@ def availability(
         ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, NaN
         where the listing gives none or the object is missing) and ``tier``.
         For station-day collections ``location`` and ``channel`` are empty,
-        because one object holds every channel of the station. A trace
+        because one object contains every channel of the station. A trace
         appears when an object of it exists on some day of the window, or
         when its codes are exact.
 
@@ -251,7 +251,7 @@ def plot_availability(
         figure = Figure(figsize=(10, 1.5 + 0.35 * max(len(labels.unique()), 1)))
         ax = figure.add_subplot()
     else:
-        figure = ax.figure
+        figure = cast("Figure", ax.get_figure(root=True))
 
     day_width = 1.0  # matplotlib date units are days
     rows = sorted(labels.unique())

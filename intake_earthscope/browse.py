@@ -10,6 +10,7 @@ fetches the table of a ``stations:`` catalog mapping, and
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Mapping
@@ -202,7 +203,7 @@ class StationBrowser:
         Returns
         -------
         xarray.Dataset
-            Seismic: one trace per matched channel that holds data.
+            Seismic: one trace per matched channel that contains data.
 
         Raises
         ------
@@ -240,9 +241,10 @@ class StationBrowser:
 
         collection = self._waveform_collection()
         matched = self.search(start=start, end=end).df
-        codes = {kind: sorted(set(matched[kind])) for kind in CODE_KINDS}
         options = _loader_options({**self.options, **kwargs})
-        return availability(collection, start=start, end=end, **codes, **options)
+        return availability(
+            collection, start=start, end=end, **_code_lists(matched), **options
+        )
 
     def _with(self, table: pd.DataFrame) -> StationBrowser:
         return StationBrowser(
@@ -263,9 +265,12 @@ class StationBrowser:
         from intake_earthscope.dataset import open_waveforms
 
         collection = self._waveform_collection()
-        codes = {kind: sorted(set(table[kind])) for kind in CODE_KINDS}
         dataset = open_waveforms(
-            collection, start=start, end=end, **codes, **_loader_options(options)
+            collection,
+            start=start,
+            end=end,
+            **_code_lists(table),
+            **_loader_options(options),
         )
 
         # The four code lists also match combinations that no row names, such
@@ -283,6 +288,11 @@ class StationBrowser:
         return dataset.sel(trace=keep)
 
 
+def _code_lists(table: pd.DataFrame) -> dict[str, Any]:
+    """Return the sorted codes of each kind in ``table``, as request keywords."""
+    return {kind: sorted(set(table[kind])) for kind in CODE_KINDS}
+
+
 def _loader_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Drop the options that only the station table used, and empty values."""
     dropped = ("cache_dir", "max_age")
@@ -295,9 +305,8 @@ def _open_gnss(
     table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
 ) -> Any:
     try:
-        from intake_earthscope.gnss.position_dataset import (  # type: ignore[import-not-found,unused-ignore]
-            open_positions,
-        )
+        # The positions reader is optional, so it is imported by name.
+        module = importlib.import_module("intake_earthscope.gnss.position_dataset")
     except ImportError as error:
         raise NotImplementedError(
             "loading GNSS positions needs intake_earthscope.gnss.position_dataset, "
@@ -305,7 +314,7 @@ def _open_gnss(
             "catalog's positions entry instead"
         ) from error
     stations = sorted(set(table["station"]))
-    return open_positions(
+    return module.open_positions(
         station=stations, start=start, end=end, **_loader_options(options)
     )
 

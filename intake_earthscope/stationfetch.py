@@ -111,8 +111,8 @@ def fetch_station_table(
     CatalogError
         If ``stations`` names no source this module reads.
     """
-    given = selection or {}
-    selection = {kind: tuple(given.get(kind, ("*",))) for kind in CODE_KINDS}
+    patterns = selection or {}
+    selection = {kind: tuple(patterns.get(kind, ("*",))) for kind in CODE_KINDS}
     cache = cache or TableCache()
     query = _query_text(stations, selection, start, end, root)
 
@@ -139,8 +139,8 @@ def _query_text(
     end: object,
     root: str | None,
 ) -> str:
-    # The query names the table in the cache, so it holds no storage options
-    # (they may carry credentials).
+    # The query names the table in the cache. It contains no storage options,
+    # because they may carry credentials.
     described = {
         "stations": stations,
         "selection": selection,
@@ -198,7 +198,8 @@ def _from_service(
     from intake_earthscope.stationtable import inventory_table
     from intake_earthscope.webservices import WebServiceSpec
 
-    # The station service answers without a token; one is sent where found.
+    # The station service accepts requests without a token, so a token is
+    # sent only where one is found.
     source = credentials.source() if credentials.available() else None
     spec = WebServiceSpec(
         base_url=str(service["base_url"]),

@@ -4,8 +4,8 @@ A station table has one row per channel epoch (seismic archives) or per
 station (GNSS archives), in the columns :data:`SEISMIC_COLUMNS` or
 :data:`GNSS_COLUMNS`. Tables come from the FDSN station service (text format
 or StationXML), from StationXML objects in a bucket, or from the GAGE station
-list. Fetched tables are kept on disk for ``max_age`` seconds, so that
-browsing a collection twice in a day asks the archive once.
+list. Fetched tables are kept on disk for ``max_age`` seconds, so browsing
+a collection twice in a day sends one request to the archive.
 """
 
 from __future__ import annotations
@@ -179,9 +179,9 @@ def parse_gage_station_list(text: str) -> pd.DataFrame:
     ArchiveLayoutError
         If no line of ``text`` parses as a station.
     """
-    # NOTE: the layout of products/position/gage_gps.igs14.txt is not
-    # documented where this was written; this parser guesses it from the
-    # usual GNSS station lists and tolerates extra text columns.
+    # NOTE: the layout of products/position/gage_gps.igs14.txt is a guess
+    # from the usual GNSS station lists, because no documentation of it was
+    # at hand. The parser tolerates extra text columns.
     rows = []
     skipped = 0
     for line in text.splitlines():

@@ -180,7 +180,7 @@ STATION_REQUEST_KEYS = ("network", "station", "location", "channel")
 
 
 class StationList(BaseData):
-    """Where a collection's station metadata lives, as its catalog describes it.
+    """The source of a collection's station table, as its catalog describes it.
 
     Parameters
     ----------

@@ -1,10 +1,10 @@
 """Station tables and their browser: fetching, caching, searching, loading.
 
-Real StationXML comes from the shared data folder: TA.station.channel.xml
-(165 TA stations, 2,325 channels, from IRIS fdsnws-station in 2016) is served
-by a loopback FDSN station server, both as StationXML and as the FDSN text
-format generated from it, and CI_WBM.xml (SCEDC, 40 channel epochs) is
-stored in the moto S3 server at the key the SCEDC bucket uses.
+Real StationXML comes from the shared data folder. A loopback FDSN station
+server returns TA.station.channel.xml (165 TA stations, 2,325 channels, from
+IRIS fdsnws-station in 2016) as StationXML, or as FDSN station text
+generated from it. CI_WBM.xml (SCEDC, 40 channel epochs) is stored in the
+moto S3 server at the key the SCEDC bucket uses.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def test_service_query_carries_codes(
 def test_fetch_keeps_selected_codes(
     sage_stations: dict[str, Any], tmp_path: Path
 ) -> None:
-    # The loopback service ignores the query; the table still holds 121A only.
+    # The loopback service ignores the query; the table contains 121A only.
     browser = open_stations(sage_stations, station="121A", cache_dir=tmp_path)
 
     assert stations_of(browser) == ["121A"]

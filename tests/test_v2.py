@@ -25,8 +25,8 @@ import yaml
 from intake.readers.entry import Catalog
 from intake.readers.readers import recommend
 
-from intake_earthscope.errors import CatalogError, InvalidRequestError
 from intake_earthscope.browse import StationBrowser
+from intake_earthscope.errors import CatalogError, InvalidRequestError
 from intake_earthscope.v2 import (
     MiniseedCollection,
     MiniseedReader,
