@@ -49,7 +49,7 @@ _TRACE_FIELDS = ("network", "station", "location", "channel")
 
 
 def availability(
-    collection: Collection | Mapping[str, Any],
+    collection: Collection | Mapping[str, Any] | str,
     *,
     network: object = None,
     station: object = None,
@@ -67,8 +67,9 @@ def availability(
 
     Parameters
     ----------
-    collection : Collection or mapping
-        The waveform collection, or its ``collection:`` catalog mapping.
+    collection : Collection, mapping or str
+        The waveform collection, its ``collection:`` catalog mapping, or an
+        archive of the shipped catalog (``"scedc"``, ``"sage.miniseed"``).
     network, station, location, channel : str or list of str
         SEED codes, comma lists and ``?``/``*`` wildcards, as for
         :func:`intake_earthscope.dataset.open_waveforms`.
@@ -94,6 +95,10 @@ def availability(
         If the request is invalid, or a network is served by a web service
         (which has no objects to list).
     """
+    if isinstance(collection, str):
+        from intake_earthscope.browse import shipped_entry
+
+        collection = shipped_entry(collection, "miniseed").get("collection") or {}
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)
     request = WaveformRequest.build(

@@ -546,6 +546,11 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
         return collection.search(**criteria).df
 
     args = collection if isinstance(collection, Mapping) else shipped_entry(collection)
+    if "stations" not in args:
+        raise CatalogError(
+            f"invalid collection {collection!r}: it has no 'stations' mapping; "
+            "give an archive name such as 'scedc' or a stations entry"
+        )
     codes = {k: criteria[k] for k in CODE_KINDS if k in criteria}
     browser = open_stations(
         args["stations"], args.get("collection"), **codes, **options
@@ -553,21 +558,30 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
     return browser.search(**criteria).df
 
 
-def shipped_entry(name: object) -> dict[str, Any]:
-    """Return the ``args`` of an archive's ``stations`` entry in the shipped catalog.
+def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:
+    """Return the ``args`` of an entry of an archive in the shipped catalog.
+
+    Parameters
+    ----------
+    name : str
+        ``"archive"`` or ``"archive.entry"``, such as ``"scedc"`` or
+        ``"sage.miniseed"``.
+    entry : str
+        Entry used when ``name`` names none.
 
     Raises
     ------
     CatalogError
-        If ``name`` is no archive of the catalog or has no stations entry.
+        If ``name`` is no archive of the catalog, or the archive has no such
+        entry.
     """
     import yaml
 
     from intake_earthscope.catalog import catalog_path
 
     text = str(name)
-    archive, _, entry = text.partition(".")
-    entry = entry or "stations"
+    archive, _, named = text.partition(".")
+    entry = named or entry
     path = catalog_path().parent / f"{archive}.yaml"
     if not archive.isidentifier() or not path.is_file():
         raise CatalogError(
@@ -575,9 +589,9 @@ def shipped_entry(name: object) -> dict[str, Any]:
             "catalog such as 'sage', 'scedc', 'ncedc' or 'gage'"
         )
     sources = yaml.safe_load(path.read_text()).get("sources") or {}
-    if entry not in sources or "stations" not in sources[entry].get("args", {}):
+    if entry not in sources:
         raise CatalogError(
-            f"invalid collection {text!r}: {archive}.yaml has no {entry!r} entry "
-            f"with a station table; its entries are {sorted(sources)}"
+            f"invalid collection {text!r}: {archive}.yaml has no {entry!r} entry; "
+            f"its entries are {sorted(sources)}"
         )
-    return dict(sources[entry]["args"])
+    return dict(sources[entry].get("args") or {})

@@ -137,6 +137,29 @@ def test_no_object_read(
     assert int(table["exists"].sum()) == 3
 
 
+def test_archive_name(scedc_days: dict[str, bytes]) -> None:
+    table = availability(
+        "scedc",
+        network="CI",
+        station="WBM",
+        location="",
+        channel="LHZ",
+        start="2022-01-01",
+        end="2022-01-04",
+    )
+
+    assert list(table["exists"]) == [True, False, True]
+
+
+def test_unknown_archive_name() -> None:
+    from intake_earthscope.errors import CatalogError
+
+    with pytest.raises(CatalogError, match="'iris'"):
+        availability(
+            "iris", network="IU", station="ANMO", start="2024-01-01", end="2024-01-02"
+        )
+
+
 def test_nothing_published(s3) -> None:
     publish(s3, "scedc", {})
 

@@ -29,7 +29,11 @@ from intake_earthscope.browse import (
     open_stations,
     search_stations,
 )
-from intake_earthscope.errors import ArchiveLayoutError, InvalidRequestError
+from intake_earthscope.errors import (
+    ArchiveLayoutError,
+    CatalogError,
+    InvalidRequestError,
+)
 from intake_earthscope.gnss.archive import clear_web_listing_cache
 from intake_earthscope.stationtable import (
     CACHE_DIR_VARIABLE,
@@ -466,6 +470,16 @@ def test_search_stations_by_name(wbm_bucket: None, tmp_path: Path) -> None:
 
     assert len(table) == 1
     assert table["latitude"][0] == pytest.approx(35.60839)
+
+
+def test_search_stations_unknown_entry(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="no 'station' entry"):
+        search_stations("scedc.station", cache_dir=tmp_path)
+
+
+def test_search_stations_needs_station_table(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="no 'stations' mapping"):
+        search_stations("scedc.miniseed", cache_dir=tmp_path)
 
 
 def test_catalog_stations_entry(wbm_bucket: None, tmp_path: Path) -> None:
