@@ -14,6 +14,7 @@ import io
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -391,6 +392,20 @@ def test_cache_leaves_no_temporary_file(ta: StationBrowser, tmp_path: Path) -> N
 
     assert len(names) == 1
     assert names[0].endswith(".json")
+
+
+def test_cache_concurrent_writers(tmp_path: Path) -> None:
+    table = parse_gage_station_list(GAGE_LIST)
+    cache = TableCache(tmp_path, max_age=0)
+
+    # Every call fetches and writes the same entry at the same time.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: cache.get("q", table.copy), range(32)))
+
+    fresh = TableCache(tmp_path).get("q", lambda: pytest.fail("entry unreadable"))
+    pd.testing.assert_frame_equal(fresh, table)
+    assert all(len(result) == 2 for result in results)
+    assert [path.suffix for path in (tmp_path / "stations").iterdir()] == [".json"]
 
 
 def test_cache_default_directory(monkeypatch: pytest.MonkeyPatch) -> None:
