@@ -193,6 +193,7 @@ class _UnitTasks:
         plan = self.plan
         first, stop = plan.groups[group]
         traces = plan.traces[first:stop]
+        arguments: tuple[Any, ...]
         if kind == "neighbour":
             arguments = (
                 plan.unit_spec(group, plan.days[0] - NS_PER_DAY),

@@ -16,16 +16,11 @@ from typing import Any
 
 from dask._task_spec import Task, TaskRef
 from dask.highlevelgraph import Layer, MaterializedLayer
+from dask.typing import Key
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["FieldLayer", "UnitLayer"]
-
-Key = tuple[Any, ...]
-
-# A function of (layer, key) that returns the task's function and arguments,
-# with the keys it depends on given as TaskRef.
-TaskBuilder = Callable[[Any, Key], tuple[Callable[..., Any], tuple[Any, ...]]]
 
 
 class _PlanLayer(Layer):
@@ -41,7 +36,7 @@ class _PlanLayer(Layer):
         return set(self._keys())
 
     def __getitem__(self, key: Key) -> Task:
-        if not self._owns(key):
+        if not (isinstance(key, tuple) and self._owns(key)):
             raise KeyError(key)
         function, arguments = self._task(key)
         return Task(key, function, *arguments)
@@ -56,7 +51,7 @@ class _PlanLayer(Layer):
         return isinstance(key, tuple) and self._owns(key)
 
     def get_dependencies(self, key: Key, all_hlg_keys: Collection[Key]) -> set[Key]:
-        return set(self._dependencies(key))
+        return set(self._dependencies(key)) if isinstance(key, tuple) else set()
 
     def cull(
         self, keys: set[Key], all_hlg_keys: Collection[Key]
@@ -70,28 +65,28 @@ class _PlanLayer(Layer):
             if key in tasks:
                 continue
             tasks[key] = self[key]
-            inside = set()
-            outside = set()
-            for dependency in self._dependencies(key):
+            inside: set[Key] = set()
+            outside: set[Key] = set()
+            for dependency in self.get_dependencies(key, all_hlg_keys):
                 (inside if dependency in self else outside).add(dependency)
             external[key] = outside
             pending.extend(inside - tasks.keys())
         logger.debug("built %d of %d tasks of %s", len(tasks), len(self), self)
         return MaterializedLayer(tasks, annotations=self.annotations), external
 
-    def _keys(self) -> Iterator[Key]:
+    def _keys(self) -> Iterator[tuple]:
         raise NotImplementedError
 
     def _count(self) -> int:
         raise NotImplementedError
 
-    def _owns(self, key: Key) -> bool:
+    def _owns(self, key: tuple) -> bool:
         raise NotImplementedError
 
-    def _task(self, key: Key) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    def _task(self, key: tuple) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         raise NotImplementedError
 
-    def _dependencies(self, key: Key) -> tuple[Key, ...]:
+    def _dependencies(self, key: tuple) -> tuple[tuple, ...]:
         raise NotImplementedError
 
 
@@ -132,7 +127,7 @@ class UnitLayer(_PlanLayer):
     def __repr__(self) -> str:
         return f"UnitLayer({self.chunk_name!r}, groups={self.groups}, days={self.days})"
 
-    def _kind(self, key: Key) -> str | None:
+    def _kind(self, key: tuple) -> str | None:
         name = key[0] if key else None
         if name == self.neighbour_name and len(key) == 2:
             return "neighbour" if 0 <= key[1] < self.groups else None
@@ -142,10 +137,10 @@ class UnitLayer(_PlanLayer):
             return None
         return "read" if name == self.read_name else "chunk"
 
-    def _owns(self, key: Key) -> bool:
+    def _owns(self, key: tuple) -> bool:
         return self._kind(key) is not None
 
-    def _keys(self) -> Iterator[Key]:
+    def _keys(self) -> Iterator[tuple]:
         for group in range(self.groups):
             yield (self.neighbour_name, group)
             for day in range(self.days):
@@ -155,13 +150,13 @@ class UnitLayer(_PlanLayer):
     def _count(self) -> int:
         return self.groups * (1 + 2 * self.days)
 
-    def _task(self, key: Key) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    def _task(self, key: tuple) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         kind = self._kind(key)
         assert kind is not None
         day = key[2] if kind != "neighbour" else None
         return self.build(kind, key[1], day)
 
-    def _dependencies(self, key: Key) -> tuple[Key, ...]:
+    def _dependencies(self, key: tuple) -> tuple[tuple, ...]:
         if self._kind(key) != "chunk":
             return ()
         group, day = key[1], key[2]
@@ -199,7 +194,7 @@ class FieldLayer(_PlanLayer):
     def __repr__(self) -> str:
         return f"FieldLayer({self.name!r}, groups={self.groups}, days={self.days})"
 
-    def _owns(self, key: Key) -> bool:
+    def _owns(self, key: tuple) -> bool:
         return (
             len(key) == 3
             and key[0] == self.name
@@ -207,7 +202,7 @@ class FieldLayer(_PlanLayer):
             and 0 <= key[2] < self.days
         )
 
-    def _keys(self) -> Iterator[Key]:
+    def _keys(self) -> Iterator[tuple]:
         for group in range(self.groups):
             for day in range(self.days):
                 yield (self.name, group, day)
@@ -215,9 +210,9 @@ class FieldLayer(_PlanLayer):
     def _count(self) -> int:
         return self.groups * self.days
 
-    def _task(self, key: Key) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    def _task(self, key: tuple) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         chunk = TaskRef((self.chunk_name, key[1], key[2]))
         return self.pick, (chunk, self.field)
 
-    def _dependencies(self, key: Key) -> tuple[Key, ...]:
+    def _dependencies(self, key: tuple) -> tuple[tuple, ...]:
         return ((self.chunk_name, key[1], key[2]),)
