@@ -3,7 +3,7 @@
 A year of 100 channels is tens of thousands of chunks, and each chunk has a
 read task, a finishing task and one task per output variable. Building all of
 them when the dataset opens would cost seconds and a pickled graph of several
-hundred bytes per chunk. These layers keep only the plan. Dask asks for tasks
+hundred bytes per chunk. These layers keep only the plan. Dask requests tasks
 when it culls the graph before a compute, and only the tasks that the
 requested blocks need are then built.
 """
