@@ -29,6 +29,15 @@ from dask.highlevelgraph import HighLevelGraph
 from intake_earthscope.collection import Collection
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
+from intake_earthscope.response import (
+    ResponseRemoval,
+    check_response_options,
+    describe_inventory,
+    load_inventory,
+    remove_chunk_response,
+    removal_for,
+    units_attributes,
+)
 from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import (
     NEIGHBOUR_BYTES,
@@ -74,6 +83,9 @@ def open_waveforms(
     neighbour_bytes: int | None = NEIGHBOUR_BYTES,
     token: Any = None,
     profile: str | None = None,
+    remove_response: str | None = None,
+    pre_filt: Any = "auto",
+    water_level: float | None = 60.0,
 ) -> xr.Dataset:
     """Open waveforms of a collection as a lazy dataset.
 
@@ -104,8 +116,9 @@ def open_waveforms(
         A mirror with the same key layout: a local directory, ``file://``
         URL or another bucket (``s3://bucket/prefix``).
     inventory : obspy.Inventory or str, optional
-        Station metadata (or a StationXML path) that names the channels and
-        rates, so no record headers are read at open.
+        Station metadata (or a StationXML path or URL) that names the
+        channels and rates, so no record headers are read at open. With
+        ``remove_response`` it also supplies the responses.
     neighbour_bytes : int or None
         Bytes read from the end of the object of the day before ``start``
         for the records that cross midnight; ``None`` reads all of it.
@@ -115,11 +128,31 @@ def open_waveforms(
         then ``EARTHSCOPE_TOKEN`` are tried.
     profile : str, optional
         earthscope-sdk profile whose tokens to use.
+    remove_response : {"displacement", "velocity", "acceleration"}, optional
+        Remove the instrument response, lazily per chunk, to this output
+        (units m, m/s or m/s**2). None keeps counts. The responses come from
+        ``inventory``, else from the station service of the collection's
+        ``fdsn`` tier at level ``response``, fetched once here.
+    pre_filt : four floats, "auto" or None
+        Corner frequencies (Hz) of the pre-filter. ``"auto"`` derives them
+        from the sampling rate with
+        :func:`intake_earthscope.response.default_pre_filt`; None applies
+        no pre-filter.
+    water_level : float or None
+        Water level in dB for the spectral division (obspy's default, 60);
+        None for none.
 
     Returns
     -------
     xarray.Dataset
         Lazy dataset; see the module documentation for its variables.
+
+    Notes
+    -----
+    The response is removed from each run of samples without gaps inside
+    one chunk (a day), with obspy's ``Trace.remove_response``. Gaps stay
+    NaN, and each run is tapered over 5 % of its length at both ends, also
+    where a chunk boundary cuts it at midnight.
     """
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)
@@ -136,19 +169,33 @@ def open_waveforms(
         **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
     )
     check_options(root, storage_options, neighbour_bytes)
+    options = check_response_options(remove_response, pre_filt, water_level)
+    described = describe_inventory(inventory)
+    if options is not None:
+        # Read a StationXML path once, for the plan and the responses.
+        inventory = load_inventory(inventory)
     credentials = Credentials(token, profile)
     plan = plan_request(
         request, collection, tier, storage_options, root, credentials, inventory
     )
-    return build_dataset(plan, neighbour_bytes)
+    removal = removal_for(options, plan, inventory, credentials, described)
+    return build_dataset(plan, neighbour_bytes, removal)
 
 
 def build_dataset(
-    plan: Plan, neighbour_bytes: int | None = NEIGHBOUR_BYTES
+    plan: Plan,
+    neighbour_bytes: int | None = NEIGHBOUR_BYTES,
+    removal: ResponseRemoval | None = None,
 ) -> xr.Dataset:
-    """Build the lazy dataset of ``plan`` (no I/O happens here)."""
-    token = tokenize(plan, neighbour_bytes)
+    """Build the lazy dataset of ``plan`` (no I/O happens here).
+
+    With ``removal`` each chunk's samples pass through
+    :func:`~intake_earthscope.response.remove_chunk_response`.
+    """
+    token = tokenize(plan, neighbour_bytes, removal)
     graph, chunk_name = _chunk_graph(plan, neighbour_bytes, token)
+    if removal is not None:
+        chunk_name = _add_response_layer(plan, removal, graph, chunk_name, token)
 
     waveform = _waveform_array(plan, graph, chunk_name, token)
     data_vars: dict[str, tuple[Any, ...]] = {"waveform": (("trace", "time"), waveform)}
@@ -157,8 +204,10 @@ def build_dataset(
         data_vars[name] = (("trace", "day"), array, {"description": description})
 
     dataset = xr.Dataset(data_vars, coords=_coordinates(plan))
-    dataset["waveform"].attrs.update({"units": "counts", "long_name": "waveform"})
+    dataset["waveform"].attrs.update(units_attributes(removal))
     dataset.attrs.update(_provenance(plan))
+    if removal is not None:
+        dataset.attrs.update(removal.attributes())
     return dataset
 
 
@@ -223,6 +272,27 @@ def _chunk_graph(
                 plan.grid,
             )
     return graph, chunk_name
+
+
+def _add_response_layer(
+    plan: Plan, removal: ResponseRemoval, graph: dict, chunk_name: str, token: str
+) -> str:
+    """Add a task per chunk that removes the response; return its name."""
+    responses_name = f"earthscope-responses-{token}"
+    corrected_name = f"earthscope-corrected-{token}"
+    for group, responses in enumerate(removal.groups):
+        # One literal per group, shared by its chunks: the graph stays small.
+        graph[(responses_name, group)] = responses
+        for day in range(len(plan.days)):
+            graph[(corrected_name, group, day)] = (
+                remove_chunk_response,
+                (chunk_name, group, day),
+                (responses_name, group),
+                plan.grid,
+                plan.bounds[day],
+                removal.options,
+            )
+    return corrected_name
 
 
 def _patterns(request: WaveformRequest) -> dict[str, tuple[str, ...]]:
