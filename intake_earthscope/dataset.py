@@ -34,8 +34,8 @@ from intake_earthscope.response import (
     check_response_options,
     describe_inventory,
     load_inventory,
-    remove_chunk_response,
     removal_for,
+    remove_chunk_response,
     units_attributes,
 )
 from intake_earthscope.routing import Credentials, plan_request

@@ -315,7 +315,11 @@ def channel_responses(
 
 
 def remove_chunk_response(
-    result: Any, responses: GroupResponses, grid: Grid, lo: int, options: ResponseOptions
+    result: Any,
+    responses: GroupResponses,
+    grid: Grid,
+    lo: int,
+    options: ResponseOptions,
 ) -> Any:
     """Remove the response from every run of samples of one chunk.
 
