@@ -127,7 +127,8 @@ def from_obspy(
     xarray.Dataset
         ``waveform(trace, time)`` in float64 with NaN in gaps, the SEED code
         coordinates, a lazy ``time`` grid and per-trace ``overlap_count``,
-        ``conflict_count`` and ``max_shift``. The waveform's
+        ``conflict_count``, ``max_shift`` (samples) and ``time_offset``
+        (seconds, grid time minus recorded time of the first sample). The waveform's
         ``sample_dtype`` attribute names the traces' dtype.
 
     Raises
@@ -142,7 +143,9 @@ def from_obspy(
     Each Trace is placed as one record: its first sample goes to the
     nearest grid index and the rest follow. Where traces overlap, the
     sample placed first (earliest trace) wins and the overlap is counted,
-    as in the reader.
+    as in the reader. Traces whose sample times are off the grid's phase
+    move by up to half a sample, so a round trip through
+    :func:`to_obspy` returns their start times on the grid.
     """
     traces = [trace for trace in stream if trace.stats.npts > 0]
     if not traces:
@@ -158,9 +161,7 @@ def from_obspy(
 
     start_ns = None if start is None else parse_time(start, "start")
     end_ns = None if end is None else parse_time(end, "end")
-    ids, grid, block = place_segments(
-        segments, rate, rate_tolerance, start_ns, end_ns
-    )
+    ids, grid, block = place_segments(segments, rate, rate_tolerance, start_ns, end_ns)
     dtype = np.result_type(*[trace.data.dtype for trace in traces])
     return waveform_dataset(ids, grid, block, rate, {SAMPLE_DTYPE_ATTR: dtype.name})
 
@@ -225,6 +226,7 @@ def waveform_dataset(
         "overlap_count": (("trace",), block.overlaps.copy()),
         "conflict_count": (("trace",), block.conflicts.copy()),
         "max_shift": (("trace",), block.max_shift.copy()),
+        "time_offset": (("trace",), block.first_offset.copy()),
     }
     dataset = xr.Dataset(data_vars, coords=coords)
     dataset["waveform"].attrs.update(
