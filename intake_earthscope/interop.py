@@ -38,6 +38,8 @@ __all__ = [
     "EarthScopeAccessor",
     "from_obspy",
     "place_segments",
+    "placement_counts",
+    "span_grid",
     "to_obspy",
     "waveform_dataset",
 ]
@@ -163,7 +165,24 @@ def from_obspy(
     end_ns = None if end is None else parse_time(end, "end")
     ids, grid, block = place_segments(segments, rate, rate_tolerance, start_ns, end_ns)
     dtype = np.result_type(*[trace.data.dtype for trace in traces])
-    return waveform_dataset(ids, grid, block, rate, {SAMPLE_DTYPE_ATTR: dtype.name})
+    return waveform_dataset(
+        ids,
+        grid,
+        block.data,
+        rate,
+        {SAMPLE_DTYPE_ATTR: dtype.name},
+        placement_counts(block),
+    )
+
+
+def placement_counts(block: PlacedBlock) -> dict[str, np.ndarray]:
+    """Return the per-trace placement counters of a block, by variable name."""
+    return {
+        "overlap_count": block.overlaps.copy(),
+        "conflict_count": block.conflicts.copy(),
+        "max_shift": block.max_shift.copy(),
+        "time_offset": block.first_offset.copy(),
+    }
 
 
 def place_segments(
@@ -179,22 +198,13 @@ def place_segments(
     ends at ``end_ns`` (default: just after the latest sample). Rows are
     the SEED ids in sorted order.
     """
-    step_ns = 1e9 / rate
     ids = sorted(segments)
     first = min(int(s.record_starts[0]) for row in segments.values() for s in row)
     last = max(_last_sample_ns(s) for row in segments.values() for s in row)
-    origin = first if start_ns is None else start_ns
-    stop = last + step_ns / 2 if end_ns is None else end_ns
-    size = max(int(np.ceil((stop - origin) / step_ns - 1e-9)), 0)
-    if size == 0:
-        raise InvalidRequestError(
-            "invalid window: no grid sample lies between start and end; "
-            "widen the window"
-        )
+    grid = span_grid(first, last, rate, start_ns, end_ns)
 
-    grid = Grid(origin, step_ns, size)
-    block = PlacedBlock.empty(len(ids), 0, size)
-    block.reach = size
+    block = PlacedBlock.empty(len(ids), 0, grid.size)
+    block.reach = grid.size
     edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
     for row, seed_id in enumerate(ids):
         place_row(block, row, segments[seed_id], grid, rate_tolerance, edges)
@@ -203,14 +213,47 @@ def place_segments(
     return ids, grid, block
 
 
+def span_grid(
+    first_ns: int,
+    last_ns: int,
+    rate: float,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> Grid:
+    """Return the grid at ``rate`` from the first to the last sample time.
+
+    ``start_ns`` and ``end_ns`` (exclusive) replace the span when given.
+
+    Raises
+    ------
+    InvalidRequestError
+        If no grid sample lies in the window.
+    """
+    step_ns = 1e9 / rate
+    origin = first_ns if start_ns is None else start_ns
+    stop = last_ns + step_ns / 2 if end_ns is None else end_ns
+    size = max(int(np.ceil((stop - origin) / step_ns - 1e-9)), 0)
+    if size == 0:
+        raise InvalidRequestError(
+            "invalid window: no grid sample lies between start and end; "
+            "widen the window"
+        )
+    return Grid(origin, step_ns, size)
+
+
 def waveform_dataset(
     ids: list[SeedId],
     grid: Grid,
-    block: PlacedBlock,
+    waveform: Any,
     rate: float,
     waveform_attrs: Mapping[str, Any] | None = None,
+    trace_vars: Mapping[str, np.ndarray] | None = None,
 ) -> xr.Dataset:
-    """Wrap a placed block in the data model of :func:`open_waveforms`."""
+    """Wrap samples in the data model of :func:`open_waveforms`.
+
+    ``waveform`` is a ``(trace, time)`` array (numpy, or a lazy array xarray
+    accepts); ``trace_vars`` are per-trace variables.
+    """
     coords = xr.Coordinates(
         {
             "trace": ("trace", np.array([str(i) for i in ids], dtype=object)),
@@ -221,13 +264,9 @@ def waveform_dataset(
         }
     )
     coords = coords.merge(time_coords(grid.start_ns, grid.step_ns, grid.size)).coords
-    data_vars = {
-        "waveform": (("trace", "time"), block.data),
-        "overlap_count": (("trace",), block.overlaps.copy()),
-        "conflict_count": (("trace",), block.conflicts.copy()),
-        "max_shift": (("trace",), block.max_shift.copy()),
-        "time_offset": (("trace",), block.first_offset.copy()),
-    }
+    data_vars: dict[str, Any] = {"waveform": (("trace", "time"), waveform)}
+    for name, values in (trace_vars or {}).items():
+        data_vars[name] = (("trace",), values)
     dataset = xr.Dataset(data_vars, coords=coords)
     dataset["waveform"].attrs.update(
         {"units": "counts", "long_name": "waveform", **(waveform_attrs or {})}
