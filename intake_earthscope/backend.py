@@ -72,7 +72,7 @@ class MiniseedBackendEntrypoint(BackendEntrypoint):
         "rate_tolerance",
     )
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,

@@ -26,6 +26,8 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+# Imported for its side effect: the ``earthscope`` accessor (to_obspy).
+import intake_earthscope.interop  # noqa: F401
 from intake_earthscope.collection import Collection
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
