@@ -238,7 +238,7 @@ class _Location:
     ) -> None:
         self.name = name
         self.storage_options = dict(storage_options or {})
-        # NOTE: bytes of a file object stay here, so the dataset holds them.
+        # NOTE: bytes of a file object stay here, so the dataset keeps them in memory.
         self.data = data
 
     @classmethod
@@ -304,7 +304,7 @@ def _channel_spans(data: bytes) -> dict[SeedId, tuple[int, int, float]]:
                 first, last = min(first, known[0]), max(last, known[1])
             spans[seed_id] = (first, last, float(segment.samprate))
     if not spans:
-        raise DecodeError("invalid miniSEED: no record holds numeric samples")
+        raise DecodeError("invalid miniSEED: no record contains numeric samples")
     return spans
 
 

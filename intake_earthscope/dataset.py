@@ -32,6 +32,7 @@ from intake_earthscope.collection import Collection
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.response import (
+    DEFAULT_WATER_LEVEL,
     ResponseRemoval,
     check_response_options,
     describe_inventory,
@@ -87,7 +88,7 @@ def open_waveforms(
     profile: str | None = None,
     remove_response: str | None = None,
     pre_filt: Any = "auto",
-    water_level: float | None = 60.0,
+    water_level: float | None = DEFAULT_WATER_LEVEL,
 ) -> xr.Dataset:
     """Open waveforms of a collection as a lazy dataset.
 

@@ -4,8 +4,8 @@
 selection of it) into a Stream: each run of samples without NaN becomes one
 Trace, whose start time is the grid label of its first sample, to the
 nanosecond. :func:`from_obspy` builds the dataset of :func:`open_waveforms`
-from a Stream: traces with one id share a row of a regular time grid, and
-each Trace is anchored at its own start time by the reader's placement rule
+from a Stream. Traces with one id share a row of a regular time grid. Each
+Trace is anchored at its own start time by the reader's placement rule
 (:mod:`intake_earthscope.place`), so no sample moves by more than half a
 sample interval.
 
@@ -152,7 +152,7 @@ def from_obspy(
     traces = [trace for trace in stream if trace.stats.npts > 0]
     if not traces:
         raise InvalidRequestError(
-            "invalid stream: it holds no samples; give an obspy Stream with "
+            "invalid stream: it contains no samples; give an obspy Stream with "
             "at least one non-empty Trace"
         )
     rate = _common_rate(traces, rate_tolerance)

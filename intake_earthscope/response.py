@@ -10,10 +10,10 @@ Gaps and chunk edges: a run is a stretch of samples without NaN inside one
 chunk (one day of the time axis). Each run is corrected on its own, with
 obspy's defaults of that method: the mean is removed and a cosine taper
 covers 5 % of the run at each end. NaN gaps therefore stay NaN and never
-spread. The first and last 5 % of every run, including the runs cut at
-midnight by the chunk boundaries, carry the taper and the edge effects of
-the spectral division, so a run differs from a correction of the whole
-continuous record near its ends.
+spread. The first and last 5 % of every run carry the taper and the edge
+effects of the spectral division, and so do the runs cut at midnight by the
+chunk boundaries. Near its ends, a run therefore differs from a correction
+of the whole continuous record.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestErro
 from intake_earthscope.place import Grid
 
 __all__ = [
+    "DEFAULT_WATER_LEVEL",
     "OUTPUT_UNITS",
     "ChannelResponse",
     "ResponseOptions",
@@ -68,7 +69,7 @@ _NS_MAX = np.iinfo(np.int64).max
 
 @dataclass(frozen=True)
 class ResponseOptions:
-    """What to remove the response to, as checked user options.
+    """Checked user options of a response removal.
 
     Attributes
     ----------
@@ -138,7 +139,7 @@ class ResponseRemoval:
     missing: tuple[str, ...] = ()
 
     def __dask_tokenize__(self) -> object:
-        # Responses are obspy objects: hash their pickles, which are stable.
+        # obspy Responses define no dask token, so their pickles are hashed.
         return (self.options, self.source, pickle.dumps(self.groups))
 
     def attributes(self) -> dict[str, Any]:
@@ -174,10 +175,10 @@ def check_response_options(
     remove_response : {"displacement", "velocity", "acceleration"} or None
         Output quantity; ``None`` (or ``""``) keeps counts.
     pre_filt : sequence of four float, str, "auto" or None
-        Corner frequencies in Hz, increasing; a comma list such as
-        ``"0.002,0.004,8,9"``; ``"auto"`` to derive them from the sampling
-        rate (see :func:`default_pre_filt`); ``None`` or ``"none"`` for no
-        pre-filter.
+        Four increasing corner frequencies in Hz, or a comma list of them
+        such as ``"0.002,0.004,8,9"``. ``"auto"`` derives them from the
+        sampling rate (see :func:`default_pre_filt`). ``None`` or ``"none"``
+        applies no pre-filter.
     water_level : float or None
         Water level in dB; ``None`` or ``"none"`` for none.
 
@@ -292,7 +293,7 @@ def channel_responses(
 
     Epochs without response stages (channel-level metadata) are skipped.
     """
-    wanted = set(traces)
+    requested = set(traces)
     epochs: dict[SeedId, list[tuple[int, int, Any]]] = {}
     for network in inventory:
         for station in network:
@@ -300,7 +301,7 @@ def channel_responses(
                 seed_id = SeedId(
                     network.code, station.code, channel.location_code, channel.code
                 )
-                if seed_id not in wanted or not _has_stages(channel.response):
+                if seed_id not in requested or not _has_stages(channel.response):
                     continue
                 first = channel.start_date.ns if channel.start_date else 0
                 last = channel.end_date.ns if channel.end_date else _NS_MAX

@@ -27,6 +27,7 @@ from intake_earthscope.request import (
     check_options,
 )
 from intake_earthscope.response import (
+    DEFAULT_WATER_LEVEL,
     check_response_options,
     describe_inventory,
     load_inventory,
@@ -125,7 +126,7 @@ class MiniseedSource(DataSource):
         profile: str | None = None,
         remove_response: str | None = None,
         pre_filt: Any = "auto",
-        water_level: Any = 60.0,
+        water_level: Any = DEFAULT_WATER_LEVEL,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(metadata=dict(metadata or {}))

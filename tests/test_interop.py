@@ -26,9 +26,9 @@ def sorted_traces(stream: obspy.Stream) -> list[obspy.Trace]:
 
 
 def assert_same_stream(actual: obspy.Stream, expected: obspy.Stream) -> None:
-    got, wanted = sorted_traces(actual), sorted_traces(expected)
-    assert [t.id for t in got] == [t.id for t in wanted]
-    for mine, theirs in zip(got, wanted, strict=True):
+    got, reference = sorted_traces(actual), sorted_traces(expected)
+    assert [t.id for t in got] == [t.id for t in reference]
+    for mine, theirs in zip(got, reference, strict=True):
         assert mine.stats.starttime.ns == theirs.stats.starttime.ns
         assert mine.stats.sampling_rate == theirs.stats.sampling_rate
         assert mine.data.dtype == theirs.data.dtype
@@ -117,7 +117,7 @@ def test_mixed_rates_name_traces() -> None:
 
 
 def test_empty_stream_raises() -> None:
-    with pytest.raises(InvalidRequestError, match="holds no samples"):
+    with pytest.raises(InvalidRequestError, match="contains no samples"):
         from_obspy(obspy.Stream())
 
 

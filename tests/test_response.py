@@ -360,7 +360,7 @@ def test_default_pre_filt_at_40_hz() -> None:
 def channel_only_inventory(
     network: str, station: str, location: str, channel: str
 ) -> obspy.Inventory:
-    """An inventory that names the channel but holds no response stages."""
+    """An inventory that names the channel but contains no response stages."""
     from obspy.core.inventory import Channel, Network, Station
 
     entry = Channel(channel, location, 34.0, -118.0, 100.0, 0.0, sample_rate=1.0)
