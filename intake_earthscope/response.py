@@ -230,19 +230,9 @@ def load_inventory(inventory: Any) -> Any:
     if inventory is None or not isinstance(inventory, str):
         return inventory
 
-    import obspy
+    from intake_earthscope.plan import _read_inventory
 
-    try:
-        return obspy.read_inventory(inventory)
-    except FileNotFoundError as error:
-        raise InvalidRequestError(
-            f"invalid inventory={inventory!r}: file not found; give a StationXML "
-            "path or URL, or an obspy Inventory"
-        ) from error
-    except Exception as error:  # noqa: BLE001 - obspy raises many types here
-        raise InvalidRequestError(
-            f"invalid inventory={inventory!r}: not readable as StationXML ({error})"
-        ) from error
+    return _read_inventory(inventory)
 
 
 def response_removal(
@@ -491,7 +481,9 @@ def _fetch_inventory(tier: Any, plan: Any, credentials: Any) -> tuple[Any, str]:
     from intake_earthscope.plan import _station_service
     from intake_earthscope.storage import StorageSpec
 
-    source = credentials.source() if tier.access == "earthscope" else None
+    # The station service answers without a token; send one when there is.
+    needs_token = tier.access == "earthscope" and credentials.available()
+    source = credentials.source() if needs_token else None
     spec = _station_service(StorageSpec.for_tier(tier, None, None, source))
     request = plan.request
     inventory = fdsn_station(

@@ -74,13 +74,15 @@ def station_service(shared_data: Path) -> Iterator[LoopbackHttp]:
     close_client()
 
 
-def sage_with_service(server: LoopbackHttp) -> dict[str, Any]:
+def sage_with_service(
+    server: LoopbackHttp, access: str = "anonymous"
+) -> dict[str, Any]:
     """SAGE's collection mapping whose fdsn tier is the loopback server."""
     spec = collection_spec("sage")
     spec["tiers"]["fdsn"] = {
         "protocol": "fdsn",
         "base_url": server.url("/fdsnws/dataselect/1/"),
-        "access": "anonymous",
+        "access": access,
         "allowed_hosts": ["127.0.0.1"],
     }
     return spec
@@ -211,6 +213,24 @@ def test_service_asked_once_at_response_level(
     assert len(queries) == 1
     assert queries[0].query["level"] == ["response"]
     assert queries[0].query["cha"] == ["LH1"]
+
+
+def test_service_without_token(station_service: LoopbackHttp, uln_root: str) -> None:
+    # No token is configured in the tests: the token tier's station service
+    # is asked without one, as EarthScope's public station service allows.
+    dataset = open_waveforms(
+        sage_with_service(station_service, access="earthscope"),
+        network="IU",
+        station="ULN",
+        location="00",
+        channel="LH1",
+        root=uln_root,
+        remove_response="velocity",
+        **ULN_WINDOW,
+    )
+
+    assert station_service.tokens_seen() == [None]
+    assert dataset.waveform.attrs["units"] == "m/s"
 
 
 def test_graph_holds_one_response_literal(
