@@ -368,6 +368,8 @@ def corrected_run(
             "starttime": obspy.UTCDateTime(ns=start_ns),
         },
     )
+    # NOTE: a run that crosses a change of response epoch is corrected with
+    # the response of the epoch at its first sample.
     trace.stats.response = channel.at(start_ns)
     trace.remove_response(
         output=OUTPUT_UNITS[options.output][0],
