@@ -40,6 +40,7 @@ __all__ = [
     "check_response_options",
     "default_pre_filt",
     "describe_inventory",
+    "finish_corrected_chunk",
     "load_inventory",
     "remove_chunk_response",
     "removal_for",
@@ -337,6 +338,23 @@ def remove_chunk_response(
                 waveform[row, begin:end], channel, grid, start_ns, options
             )
     return replace(result, waveform=waveform, status=status)
+
+
+def finish_corrected_chunk(
+    unit: Any,
+    previous: Any,
+    following: Any,
+    grid: Grid,
+    responses: GroupResponses,
+    lo: int,
+    options: ResponseOptions,
+) -> Any:
+    """Finish a chunk (:func:`~intake_earthscope.tasks.finish_chunk`), then
+    remove the response from its samples."""
+    from intake_earthscope.tasks import finish_chunk
+
+    result = finish_chunk(unit, previous, following, grid)
+    return remove_chunk_response(result, responses, grid, lo, options)
 
 
 def contiguous_runs(values: np.ndarray) -> list[tuple[int, int]]:

@@ -21,6 +21,7 @@ from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestError
 from intake_earthscope.place import Grid
 from intake_earthscope.response import (
+    GroupResponses,
     ResponseOptions,
     channel_responses,
     check_response_options,
@@ -233,7 +234,7 @@ def test_service_without_token(station_service: LoopbackHttp, uln_root: str) -> 
     assert dataset.waveform.attrs["units"] == "m/s"
 
 
-def test_graph_holds_one_response_literal(
+def test_graph_carries_requested_responses(
     station_service: LoopbackHttp, uln_root: str
 ) -> None:
     dataset = open_waveforms(
@@ -248,9 +249,15 @@ def test_graph_holds_one_response_literal(
     )
     graph = dict(dataset.waveform.data.__dask_graph__())
 
-    literals = [key for key in graph if "earthscope-responses" in str(key)]
+    carried = [
+        argument
+        for task in graph.values()
+        for argument in getattr(task, "args", ())
+        if isinstance(argument, GroupResponses)
+    ]
 
-    assert len(literals) == 1
+    assert len(carried) == 1
+    assert [c.seed_id for c in carried[0].channels if c] == ["IU.ULN.00.LH1"]
     assert len(pickle.dumps(graph)) < 100_000
 
 
@@ -406,7 +413,5 @@ def chunk_of(samples: np.ndarray) -> ChunkResult:
     )
 
 
-def group_of(channel: Any) -> Any:
-    from intake_earthscope.response import GroupResponses
-
+def group_of(channel: Any) -> GroupResponses:
     return GroupResponses((channel,))
