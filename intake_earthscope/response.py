@@ -211,8 +211,9 @@ def default_pre_filt(rate: float) -> tuple[float, float, float, float]:
     """Return the pre-filter corners used for ``pre_filt="auto"``.
 
     The pass band runs from 0.004 Hz (250 s) to 80 % of the Nyquist
-    frequency; the cosine flanks fall to zero at half and at 90 % of Nyquist.
-    For a 1 Hz channel that is ``(0.002, 0.004, 0.4, 0.45)``.
+    frequency. The cosine flanks reach zero at 0.002 Hz and at 90 % of
+    Nyquist. Below 0.04 Hz sampling the low corners scale down with the
+    rate. For a 1 Hz channel the corners are ``(0.002, 0.004, 0.4, 0.45)``.
     """
     nyquist = rate / 2.0
     high = (0.8 * nyquist, 0.9 * nyquist)
@@ -349,8 +350,7 @@ def finish_corrected_chunk(
     lo: int,
     options: ResponseOptions,
 ) -> Any:
-    """Finish a chunk (:func:`~intake_earthscope.tasks.finish_chunk`), then
-    remove the response from its samples."""
+    """Finish a chunk with ``finish_chunk``, then remove the response from it."""
     from intake_earthscope.tasks import finish_chunk
 
     result = finish_chunk(unit, previous, following, grid)
@@ -472,7 +472,7 @@ def describe_inventory(inventory: Any) -> str:
 def inventory_for(
     collection: Any, plan: Any, inventory: Any, credentials: Any, described: str
 ) -> tuple[Any, str]:
-    """Return the inventory that holds the responses, and where it came from.
+    """Return the inventory that contains the responses, and its source.
 
     An inventory given by the caller is used as is, and ``described`` names
     it. Otherwise the station service beside the collection's ``fdsn`` tier
@@ -501,7 +501,8 @@ def _fetch_inventory(tier: Any, plan: Any, credentials: Any) -> tuple[Any, str]:
     from intake_earthscope.plan import _station_service
     from intake_earthscope.storage import StorageSpec
 
-    # The station service answers without a token; send one when there is.
+    # The station service accepts requests without a token; one is sent
+    # when the caller has one.
     needs_token = tier.access == "earthscope" and credentials.available()
     source = credentials.source() if needs_token else None
     spec = _station_service(StorageSpec.for_tier(tier, None, None, source))
