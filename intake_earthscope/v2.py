@@ -52,6 +52,9 @@ REQUEST_KEYS = (
     "rate_tolerance",
     "errors",
     "tier",
+    "remove_response",
+    "pre_filt",
+    "water_level",
 )
 
 
@@ -106,8 +109,8 @@ class MiniseedReader(BaseReader):
         given as the first positional argument, in a ``MiniseedCollection``.
     request : mapping, optional
         Any of ``network``, ``station``, ``location``, ``channel``,
-        ``start``, ``end``, ``sampling_rate``, ``rate_tolerance``, ``errors``
-        and ``tier``.
+        ``start``, ``end``, ``sampling_rate``, ``rate_tolerance``, ``errors``,
+        ``tier``, ``remove_response``, ``pre_filt`` and ``water_level``.
     **kwargs
         Keyword arguments of ``open_waveforms``, such as ``root``,
         ``storage_options``, ``inventory``, ``neighbour_bytes`` or a request

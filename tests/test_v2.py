@@ -342,3 +342,37 @@ def test_import_intake_loads_v2_module() -> None:
     )
 
     assert run_python(code) is True
+
+
+def balst_inventory() -> Any:
+    """CH.BALST LHE and LHZ with a one-stage velocity response (poles, zeros)."""
+    import obspy
+    from obspy.core.inventory import Channel, Network, Response, Station
+
+    response = Response.from_paz(
+        zeros=[0j, 0j],
+        poles=[-0.037 + 0.037j, -0.037 - 0.037j],
+        stage_gain=1.5e9,
+        input_units="M/S",
+        output_units="COUNTS",
+    )
+    channels = [
+        Channel(code, "", 47.3, 7.7, 800.0, 0.0, sample_rate=1.0, response=response)
+        for code in ("LHE", "LHZ")
+    ]
+    station = Station("BALST", 47.3, 7.7, 800.0, channels=channels)
+    return obspy.Inventory(networks=[Network("CH", stations=[station])])
+
+
+def test_remove_response_matches_v1(cat: Catalog, mirror_root: str) -> None:
+    options = {"remove_response": "velocity", "pre_filt": "0.002,0.004,0.4,0.45"}
+    inventory = balst_inventory()
+    expected = v1_dataset(mirror_root, **REQUEST, **options, inventory=inventory)
+
+    reader = cat(**REQUEST, **options).sage_miniseed
+    dataset = reader.read(root=mirror_root, inventory=inventory).load()
+
+    xr.testing.assert_identical(dataset, expected)
+    assert dataset.waveform.attrs["units"] == "m/s"
+    assert int(dataset.waveform.count()) > 40_000
+    assert dataset.attrs["response_pre_filt"] == "0.002, 0.004, 0.4, 0.45"
