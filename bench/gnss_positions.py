@@ -62,8 +62,10 @@ def write_pos(
         f"First Epoch   : {ymd[0]} 120000\n"
         f"Last Epoch    : {ymd[-1]} 120000\n"
         "Release Date  : 20240101 000000\n"
-        "XYZ Reference position :  -2728552.76567 -4059578.57836  4080378.74254 (NAM14)\n"
-        "NEU Reference position :    40.0244429509  236.0938828649  488.99986 (NAM14/WGS84)\n"
+        "XYZ Reference position :  -2728552.76567 -4059578.57836  4080378.74254"
+        " (NAM14)\n"
+        "NEU Reference position :    40.0244429509  236.0938828649  488.99986"
+        " (NAM14/WGS84)\n"
         "*YYYYMMDD HHMMSS JJJJJ.JJJJ X Y Z Sx Sy Sz Rxy Rxz Ryz NLat Elong Height "
         "dN dE dU Sn Se Su Rne Rnu Reu Soln\n"
     )

@@ -79,16 +79,51 @@ def build_mirror(root: Path, shared_data: Path) -> str:
 @pytest.mark.parametrize(
     ("name", "station", "kind", "rows", "first", "last"),
     [
-        ("gnss_pos/P156.pbo.final_igs08.pos", "P156", "pos", 3196, "2006-06-08", "2015-03-14"),
-        ("gnss_pos/CAND.sio.noamf_frame.pos", "CAND", "pos", 3344, "1999-08-21", "2009-01-10"),
-        ("gnss_pos/P403.pbo.nam08.csv", "P403", "csv", 3928, "2005-09-13", "2017-02-14"),
-        ("gnss_pos/P816.pbo.nam08.csv", "P816", "csv", 1115, "2013-09-06", "2017-02-14"),
-        ("gnss_pos/P439.pbo.igs14.csv", "P439", "csv", 4736, "2005-09-28", "2018-09-15"),
+        (
+            "gnss_pos/P156.pbo.final_igs08.pos",
+            "P156",
+            "pos",
+            3196,
+            "2006-06-08",
+            "2015-03-14",
+        ),
+        (
+            "gnss_pos/CAND.sio.noamf_frame.pos",
+            "CAND",
+            "pos",
+            3344,
+            "1999-08-21",
+            "2009-01-10",
+        ),
+        (
+            "gnss_pos/P403.pbo.nam08.csv",
+            "P403",
+            "csv",
+            3928,
+            "2005-09-13",
+            "2017-02-14",
+        ),
+        (
+            "gnss_pos/P816.pbo.nam08.csv",
+            "P816",
+            "csv",
+            1115,
+            "2013-09-06",
+            "2017-02-14",
+        ),
+        (
+            "gnss_pos/P439.pbo.igs14.csv",
+            "P439",
+            "csv",
+            4736,
+            "2005-09-28",
+            "2018-09-15",
+        ),
         ("gnss_tenv3/LHAS.tenv3", "LHAS", "tenv3", 3631, "1995-05-19", "2007-01-29"),
         ("gnss_tenv3/P029.NA.tenv3", "P029", "tenv3", 5856, "2007-05-05", "2023-09-09"),
         ("gnss_tenv3/TC01.NA.tenv3", "TC01", "tenv3", 1184, "2017-09-05", "2021-12-11"),
     ],
-)  # fmt: skip
+)
 def test_parse_real_file_shape(
     shared_data: Path,
     name: str,
@@ -198,7 +233,12 @@ def test_wrap_longitude_range() -> None:
 
 # --- parsers on synthetic edge cases ------------------------------------------
 
-POS_HEADER = """PBO Station Position Time Series. Reference Frame : NAM14
+POS_COLUMNS_LINE = (
+    "*YYYYMMDD HHMMSS JJJJJ.JJJJ X Y Z Sx Sy Sz Rxy Rxz Ryz NLat Elong Height "
+    "dN dE dU Sn Se Su Rne Rnu Reu Soln\n"
+)
+POS_HEADER = (
+    """PBO Station Position Time Series. Reference Frame : NAM14
 Format Version: 1.1.0
 4-character ID: TEST
 Station name  : Synthetic
@@ -207,8 +247,9 @@ Last Epoch    : 20200103 120000
 Release Date  : 20200104 000000
 XYZ Reference position :  -2728552.76567 -4059578.57836  4080378.74254 (NAM14)
 NEU Reference position :    40.0000000000  236.0000000000  100.00000 (NAM14/WGS84)
-*YYYYMMDD HHMMSS JJJJJ.JJJJ X Y Z Sx Sy Sz Rxy Rxz Ryz NLat Elong Height dN dE dU Sn Se Su Rne Rnu Reu Soln
 """
+    + POS_COLUMNS_LINE
+)
 
 
 def pos_row(date: str, mjd: float, north: float, correlation: str = "0.100") -> str:

@@ -475,9 +475,7 @@ def _report(message: str, status: str, errors: str) -> None:
         )
 
 
-def _pick(
-    result: Mapping[str, Any], name: str, shaped: bool, dtype: Any
-) -> np.ndarray:
+def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
     value = result[name]
     if shaped:
         return np.asarray(value, dtype=dtype)[None, :]
@@ -494,7 +492,7 @@ def _field_array(
     dtype: Any = np.float64,
 ) -> da.Array:
     name = f"gnss-positions-{field.replace('_', '-')}-{token}"
-    layer = {
+    layer: dict[Any, Any] = {
         ((name, index, 0) if size is not None else (name, index)): (
             _pick,
             (read_name, index),

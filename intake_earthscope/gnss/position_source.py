@@ -20,10 +20,10 @@ from intake_earthscope.auth import token_reference
 from intake_earthscope.gnss.archive import GnssProduct
 from intake_earthscope.gnss.position_dataset import (
     check_errors,
+    open_gage_positions,
+    parse_window,
     product_choices,
     station_patterns,
-    parse_window,
-    open_gage_positions,
 )
 from intake_earthscope.source import _codes_argument
 

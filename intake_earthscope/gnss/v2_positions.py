@@ -108,5 +108,5 @@ class GnssPositionReader(BaseReader):
         return open_gage_positions(data.product, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:
-        """Return the lazy dataset, with ``kwargs`` overriding the reader's arguments."""
+        """Return the lazy dataset; ``kwargs`` override the reader's arguments."""
         return self.read(**kwargs)
