@@ -1,9 +1,9 @@
 """Daily GNSS position time series: parsers, lazy dataset, outcomes, catalog.
 
 The real files are PBO ``.pos`` (1.1.0 and 1.0.2), GAGE CSV and NGL tenv3
-files from the shared data folder. The GAGE file server is the loopback HTTP
-server serving them in the archive's layout with the bearer token checked;
-the S3 mirror is the session's moto server.
+files from the shared data folder. The loopback HTTP server stands in for
+the GAGE file server: it serves them in the archive's layout and checks the
+bearer token. The S3 mirror is the session's moto server.
 """
 
 from __future__ import annotations
@@ -516,6 +516,25 @@ def test_dataset_is_lazy_per_station(mirror_root: str) -> None:
     assert len(pickle.dumps(dict(graph))) < 20_000
 
 
+def test_dataset_reads_csv_variant(tmp_path: Path, shared_data: Path) -> None:
+    target = tmp_path / gage_path("P403", "cwu.nam14.csv")
+    target.parent.mkdir(parents=True)
+    target.write_bytes((shared_data / "gnss_pos/P403.pbo.nam08.csv").read_bytes())
+
+    dataset = open_gage_positions(
+        PRODUCT,
+        station="P403",
+        start="2005-09-13",
+        end="2005-09-15",
+        format="csv",
+        root=str(tmp_path),
+    ).load()
+
+    assert dataset.north.values[0] == pytest.approx([0.04854, 0.05597], abs=1e-12)
+    assert np.isnan(dataset.corr_north_east.values).all()
+    assert float(dataset.height[0]) == 284.67725
+
+
 def test_dataset_rejects_bad_choice(mirror_root: str) -> None:
     with pytest.raises(InvalidRequestError, match="frame='itrf2020'"):
         open_gage_positions(PRODUCT, station="P156", frame="itrf2020", root=mirror_root)
@@ -597,12 +616,14 @@ def test_http_reads_with_token(file_server: LoopbackHttp, shared_data: Path) -> 
         token=token,
     )
     requests_at_open = len(file_server.seen)
+    graph_bytes = pickle.dumps(dict(dataset.__dask_graph__()))
     dataset = dataset.load()
 
     assert requests_at_open == 0
     assert list(dataset.status.values) == ["ok", "ok"]
     assert file_server.tokens_seen() == [f"Bearer {token}"] * 2
     assert token not in repr(dataset.attrs)
+    assert token.encode() not in graph_bytes
     assert int(dataset.days.sum()) == 62
 
 

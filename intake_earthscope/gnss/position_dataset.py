@@ -134,7 +134,7 @@ _OPEN_THREADS = 8
 
 @dataclass(frozen=True)
 class StationFile:
-    """Where one station's position file lives; no secrets, pickles small."""
+    """Location of one station's position file, without secrets so it pickles small."""
 
     station: str
     location: ArchiveLocation
@@ -277,9 +277,9 @@ def open_positions(
     ----------
     paths : str or list of str
         Local paths or fsspec URLs (``s3://``, ``https://``), one file per
-        station. The station id is read from each file, so the dataset's
-        ``station`` labels are known only once read; they are the file
-        names' first four characters until then.
+        station. Opening reads nothing, so the ``station`` labels are the
+        first four characters of each file name in upper case. The id written
+        inside the file is not compared with that label.
     start, end : str or datetime, optional
         UTC window as for :func:`open_gage_positions`.
     errors : {"raise", "warn", "ignore"}

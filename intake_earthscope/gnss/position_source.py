@@ -1,9 +1,9 @@
 """Intake v1 driver ``earthscope_gnss_positions``: daily GNSS positions.
 
 A thin adapter over :func:`intake_earthscope.gnss.position_dataset.open_gage_positions`.
-The arguments are checked when the source is built; the archive is read (a
-station listing for wildcards, each file's span when ``start`` or ``end`` is
-empty) only on first use.
+The arguments are checked when the source is built. The archive is read
+only on first use: a station listing for wildcards, and each file's span
+when ``start`` or ``end`` is empty.
 """
 
 from __future__ import annotations

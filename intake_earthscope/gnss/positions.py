@@ -13,7 +13,7 @@ Conventions shared by the three formats:
 * Longitudes run from -180 to 180 degrees east, whatever the file writes
   (``.pos`` files write 0 to 360, NGL may write -268.896 for 91.104 E).
 * The reference position of a ``.pos`` file is its ``NEU Reference position``
-  (and ``XYZ Reference position``). A GAGE CSV holds values relative to its
+  (and ``XYZ Reference position``). A GAGE CSV contains values relative to its
   first epoch plus an ``Offset from source file``, the first epoch's offset
   from the ``Reference position``, so that offset is added back. A tenv3
   file has no reference position, so its first row is the reference (its
@@ -81,6 +81,10 @@ _TENV3_COLUMNS = (
     "site date decyear mjd week weekday reflon e0 east n0 north u0 up ant "
     "sig_e sig_n sig_u corr_en corr_eu corr_nu lat lon height"
 ).split()
+
+# Columns the parsers use; pandas skips converting the others.
+_POS_USED = ("mjd", "dn", "de", "du", "sn", "se", "su", "rne", "rnu", "reu", "soln")
+_TENV3_USED = tuple(_TENV3_COLUMNS[3:4] + _TENV3_COLUMNS[7:13] + _TENV3_COLUMNS[14:])
 
 _TENV3_ROW = re.compile(r"^\s*\S{4}\s+\d{2}[A-Z]{3}\d{2}\s")
 _NUMBER = r"[-+]?\d+(?:\.\d*)?"
@@ -162,7 +166,7 @@ def detect_format(text: str, name: str = "") -> str:
     DecodeError
         If the text is neither a PBO ``.pos``, a GAGE CSV nor an NGL tenv3.
     """
-    lines = text.lstrip("\ufeff").splitlines()[:3]
+    lines = text[:4096].lstrip("\ufeff").splitlines()[:3]
     first = lines[0] if lines else ""
     second = lines[1] if len(lines) > 1 else ""
 
@@ -219,7 +223,10 @@ def parse_pos(text: str, name: str = "") -> PositionSeries:
     station = _required(header, "4-character ID", name)
     reference = _pos_reference(header, name)
 
-    rows, truncated = _read_rows(body, _POS_COLUMNS, name, minimum=len(_POS_COLUMNS))
+    rows, truncated = _read_rows(
+        body, _POS_COLUMNS, name, minimum=len(_POS_COLUMNS), used=_POS_USED
+    )
+    _check_rows(rows, "soln", len(_POS_COLUMNS), name)
     time = _noon_from_mjd(rows["mjd"].to_numpy(dtype=np.float64))
     values = {
         "north": rows["dn"],
@@ -290,7 +297,15 @@ def parse_tenv3(text: str, name: str = "") -> PositionSeries:
     body = text
     if body.startswith("site"):
         body = body.split("\n", 1)[1] if "\n" in body else ""
-    rows, truncated = _read_rows(body, _TENV3_COLUMNS, name, minimum=20)
+    first_line = body[: body.find("\n") if "\n" in body else len(body)]
+    # 20-column files lack latitude, longitude and height; pandas rejects
+    # usecols beyond the columns it finds, so name only the columns present.
+    names = _TENV3_COLUMNS[: max(20, min(23, len(first_line.split())))]
+    rows, truncated = _read_rows(
+        body, names, name, minimum=20, used=tuple(c for c in _TENV3_USED if c in names)
+    )
+    # A row without correlations keeps NaN there; one without sigmas is cut.
+    _check_rows(rows, "sig_u", 17, name)
     if rows.empty:
         raise DecodeError(f"{name or 'tenv3 file'} has no rows")
 
@@ -314,35 +329,37 @@ def parse_tenv3(text: str, name: str = "") -> PositionSeries:
 
     first = rows.iloc[0]
     reference = ReferencePosition(
-        latitude=float(first["lat"]),
-        longitude=float(wrap_longitude(float(first["lon"]))),
-        height=float(first["height"]),
+        latitude=float(first.get("lat", np.nan)),
+        longitude=float(wrap_longitude(float(first.get("lon", np.nan)))),
+        height=float(first.get("height", np.nan)),
     )
-    station = str(first["site"]).upper()
+    station = body.split(None, 1)[0].upper()
     return _series(station, "tenv3", time, values, reference, truncated, None, {})
 
 
 def _split_pos(text: str, name: str) -> tuple[dict[str, str], str]:
     header: dict[str, str] = {}
-    lines = text.splitlines(keepends=True)
-    position = 0
-    for index, line in enumerate(lines):
+    start = 0
+    # Walk the header line by line; the rows after it are left to pandas.
+    while start < len(text):
+        stop = text.find("\n", start)
+        stop = len(text) if stop < 0 else stop + 1
+        line = text[start:stop]
         if line.startswith("*"):
-            position = index + 1
+            start = stop
             break
         if line[:1] == " " and line.strip()[:1].isdigit():
-            position = index
             break
         key, colon, value = line.partition(":")
         if colon and key.strip() not in header:
             header[key.strip()] = value.strip()
-        position = index + 1
+        start = stop
     if "NEU Reference position" not in header:
         raise DecodeError(
             f"{name or '.pos file'} has no 'NEU Reference position' header line: "
             "the file is cut short or not a PBO .pos file"
         )
-    return header, "".join(lines[position:])
+    return header, text[start:]
 
 
 def _split_csv(text: str, name: str) -> tuple[dict[str, str], str]:
@@ -456,7 +473,7 @@ def _cut_last_line(body: str) -> tuple[str, str]:
 
 
 def _read_rows(
-    body: str, names: list[str], name: str, minimum: int
+    body: str, names: list[str], name: str, minimum: int, used: tuple[str, ...]
 ) -> tuple[pd.DataFrame, bool]:
     """Read whitespace-separated rows, dropping a cut last row."""
     complete, last = _cut_last_line(body)
@@ -466,8 +483,8 @@ def _read_rows(
             complete += last + "\n"
         else:
             truncated = True
-    if not complete.strip():
-        return pd.DataFrame(columns=names), truncated
+    if not complete or complete.isspace():
+        return pd.DataFrame({column: np.array([]) for column in used}), truncated
 
     try:
         rows = pd.read_csv(
@@ -475,21 +492,26 @@ def _read_rows(
             sep=r"\s+",
             header=None,
             names=names,
-            dtype={"site": str, "date": str, "soln": str},
+            usecols=list(used),
+            dtype={column: str if column == "soln" else np.float64 for column in used},
             engine="c",
         )
     except (ValueError, pd.errors.ParserError) as error:
         raise DecodeError(
             f"invalid rows in {name or 'position file'}: {error}"
         ) from None
-    needed = names[minimum - 1]
-    if rows[needed].isna().any():
-        bad = int(np.flatnonzero(rows[needed].isna().to_numpy())[0])
-        raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'position file'}: fewer than "
-            f"{minimum} columns"
-        )
     return rows, truncated
+
+
+def _check_rows(rows: pd.DataFrame, needed: str, minimum: int, name: str) -> None:
+    """Raise if a row lacks column ``needed``, which means it is short."""
+    if needed not in rows or not rows[needed].isna().any():
+        return
+    bad = int(np.flatnonzero(rows[needed].isna().to_numpy())[0])
+    raise DecodeError(
+        f"invalid row {bad + 1} of {name or 'position file'}: fewer than "
+        f"{minimum} columns"
+    )
 
 
 def _read_csv_rows(
