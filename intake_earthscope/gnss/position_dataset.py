@@ -17,8 +17,9 @@ Layout of the dataset:
 
 Every variable of one station comes from one dask task that reads and
 parses that station's file, so each station is one chunk. Opening with
-``start`` and ``end`` reads nothing. Without them the open fetches every
-file once (concurrently) to find the common span.
+``start`` and ``end`` reads no position file (a station wildcard still lists
+the archive). Without them the open fetches every file once, concurrently,
+to find the common span, and applies the ``errors`` policy to those reads.
 """
 
 from __future__ import annotations
