@@ -32,6 +32,7 @@ from intake_earthscope.gnss.position_dataset import (
 )
 from intake_earthscope.gnss.positions import (
     detect_format,
+    header_span,
     parse_positions,
     wrap_longitude,
 )
@@ -726,3 +727,39 @@ def test_catalog_source_rejects_bad_station() -> None:
 
     with pytest.raises(InvalidRequestError, match="invalid station"):
         catalog.gage.positions(station="P1-6")
+
+
+# --- declared spans from the first bytes of a file ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "first", "last"),
+    [
+        (ARCHIVE_FILES["P156"], 400, "2006-06-08", "2015-03-14"),
+        (ARCHIVE_FILES["CAND"], 400, "1999-08-21", "2009-01-10"),
+        ("gnss_pos/P403.pbo.nam08.csv", 300, "2005-09-13", "2017-02-14"),
+    ],
+)
+def test_header_span_from_head(
+    shared_data: Path, name: str, size: int, first: str, last: str
+) -> None:
+    head = (shared_data / name).read_bytes()[:size]
+
+    assert header_span(head) == (day(first), day(last))
+
+
+def test_header_span_of_tenv3_is_none(shared_data: Path) -> None:
+    head = (shared_data / "gnss_tenv3/TC01.NA.tenv3").read_bytes()[:4096]
+
+    assert header_span(head) is None
+
+
+def test_dataset_without_window_reads_tenv3(tmp_path: Path, shared_data: Path) -> None:
+    target = tmp_path / gage_path("TC01")
+    target.parent.mkdir(parents=True)
+    target.write_bytes((shared_data / "gnss_tenv3/TC01.NA.tenv3").read_bytes())
+
+    dataset = open_gage_positions(PRODUCT, station="TC01", root=str(tmp_path))
+
+    assert dataset.time.values[0] == day("2017-09-05")
+    assert dataset.time.values[-1] == day("2021-12-11")

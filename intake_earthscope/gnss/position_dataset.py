@@ -18,8 +18,10 @@ Layout of the dataset:
 Every variable of one station comes from one dask task that reads and
 parses that station's file, so each station is one chunk. Opening with
 ``start`` and ``end`` reads no position file (a station wildcard still lists
-the archive). Without them the open fetches every file once, concurrently,
-to find the common span, and applies the ``errors`` policy to those reads.
+the archive). Without them the open reads each file's declared span,
+concurrently, and applies the ``errors`` policy to those reads. It reads the
+first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
+over HTTPS or for tenv3, whose header declares no span.
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ from intake_earthscope.gnss.positions import (
     COMPONENTS,
     NOON_NS,
     PositionSeries,
+    header_span,
     parse_positions,
 )
 from intake_earthscope.routing import Credentials
-from intake_earthscope.storage import StorageSpec
+from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.timeutil import NS_PER_DAY, day_start, parse_time
 
 __all__ = [
@@ -131,6 +134,10 @@ _UNITS = {
 }
 
 _OPEN_THREADS = 8
+
+# Bytes read from the start of a file for its declared span; a .pos header
+# declares it within its first 400 bytes, a GAGE CSV within 300.
+HEAD_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -209,8 +216,9 @@ def open_gage_positions(
         the directories under ``products/position/`` (S3 or local mirrors).
     start, end : str or datetime, optional
         UTC window, end exclusive; a day is in it when its 12:00 label is.
-        With both given, opening reads nothing. Without one of them, the
-        open fetches every station file once to find the span of the data.
+        With both given, opening reads no position file. Without one of
+        them, the open reads each file's declared span (see the module
+        documentation).
     analysis_center : str
         ``"cwu"`` (default) or ``"pbo"`` for the older products.
     solution : str
@@ -512,22 +520,22 @@ def _field_array(
 
 
 def _data_span(files: tuple[StationFile, ...], errors: str) -> tuple[int, int]:
-    """Fetch every file concurrently and return the first and last day label."""
+    """Read every file's span concurrently; return the first and last day label."""
 
-    # NOTE: archive.fetch has no ranged read, so each file is fetched whole
-    # here and again when the data are computed.
     def span(station_file: StationFile) -> tuple[int, int] | None:
         try:
-            series = _fetch_series(station_file)
+            declared = _declared_span(station_file)
+            if declared is None:
+                series = _fetch_series(station_file)
+                declared = series.span
+                if declared is None and len(series):
+                    declared = series.time[0], series.time[-1]
         except _READ_ERRORS as error:
             _failed(station_file, 0, _failure_status(error), error, errors)
             return None
-        if series.span is not None:
-            first, last = series.span
-        elif len(series):
-            first, last = series.time[0], series.time[-1]
-        else:
+        if declared is None:
             return None
+        first, last = declared
         return int(first.astype(np.int64)), int(last.astype(np.int64))
 
     with ThreadPoolExecutor(max_workers=min(_OPEN_THREADS, len(files) or 1)) as pool:
@@ -538,6 +546,19 @@ def _data_span(files: tuple[StationFile, ...], errors: str) -> tuple[int, int]:
             "start= and end= to open the window without reading"
         )
     return min(first for first, _ in spans), max(last for _, last in spans)
+
+
+def _declared_span(
+    station_file: StationFile,
+) -> tuple[np.datetime64, np.datetime64] | None:
+    """Return the span a file's header declares, reading only its first bytes."""
+    location = station_file.location
+    if location.storage is None:
+        # NOTE: the HTTPS fetch has no byte-range option, so files on the GAGE
+        # file server are fetched whole here and again when computed.
+        return None
+    head = read_bytes(location.storage, station_file.path, 0, HEAD_BYTES)
+    return header_span(head)
 
 
 def _fetch_series(station_file: StationFile) -> PositionSeries:

@@ -43,8 +43,8 @@ class GnssPositionSource(DataSource):
     station : str or list of str
         Four-character station ids, comma list, ``?``/``*`` wildcards.
     start, end : str or datetime, optional
-        UTC window, end exclusive. Empty reads each file once at open to
-        find the span of the data.
+        UTC window, end exclusive. Empty reads each file's declared span at
+        open: its header on S3 or a mirror, the whole file over HTTPS.
     analysis_center, solution, frame, format : str
         Product choices; defaults ``cwu``, ``final``, ``nam14``, ``pos``.
     errors : {"raise", "warn", "ignore"}

@@ -43,6 +43,7 @@ __all__ = [
     "PositionSeries",
     "ReferencePosition",
     "detect_format",
+    "header_span",
     "parse_csv",
     "parse_pos",
     "parse_positions",
@@ -68,6 +69,10 @@ COMPONENTS = (
 FORMATS = ("pos", "csv", "tenv3")
 
 NOON_NS = NS_PER_DAY // 2
+
+# Lines of a .pos or CSV header that hold the declared span (lines 5-6 of a
+# .pos file, 7-8 of a CSV).
+_HEADER_LINES = 12
 _MJD_UNIX_EPOCH = 40587
 
 # Columns of a .pos data row, both format versions 1.0.2 and 1.1.0.
@@ -183,6 +188,31 @@ def detect_format(text: str, name: str = "") -> str:
         "PBO .pos or GAGE CSV header ('PBO Station Position Time Series') or "
         f"NGL tenv3 rows, got {first[:60]!r}"
     )
+
+
+def header_span(head: bytes | str) -> tuple[np.datetime64, np.datetime64] | None:
+    """Return the first and last day label that a file's header declares.
+
+    ``head`` may be the first few kilobytes of the file only. A ``.pos``
+    header declares ``First Epoch`` and ``Last Epoch``, a GAGE CSV
+    ``Begin Date`` and ``End Date``; tenv3 files and unknown text give
+    ``None``, and so does a header without both lines.
+    """
+    text = head.decode("ascii", errors="replace") if isinstance(head, bytes) else head
+    try:
+        kind = detect_format(text)
+    except DecodeError:
+        return None
+    if kind == "tenv3":
+        return None
+
+    separator = ":" if kind == "pos" else ","
+    header: dict[str, str] = {}
+    for line in text.splitlines()[:_HEADER_LINES]:
+        key, found, value = line.partition(separator)
+        if found:
+            header.setdefault(key.strip(), value.strip())
+    return _pos_span(header) if kind == "pos" else _csv_span(header)
 
 
 def parse_positions(data: bytes | str, name: str = "") -> PositionSeries:
