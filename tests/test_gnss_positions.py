@@ -679,6 +679,21 @@ def test_http_missing_outcome(file_server: LoopbackHttp, shared_data: Path) -> N
     assert list(dataset.status.values) == ["ok", "missing"]
 
 
+def test_open_positions_over_http(file_server: LoopbackHttp, shared_data: Path) -> None:
+    body = (shared_data / "gnss_pos/P816.pbo.nam08.csv").read_bytes()
+    file_server.routes["/ts/P816.pbo.nam08.csv"] = lambda params: Reply(200, body)
+
+    dataset = open_positions(
+        [file_server.url("/ts/P816.pbo.nam08.csv")],
+        start="2013-09-06",
+        end="2013-09-08",
+    ).load()
+
+    assert str(dataset.status.values[0]) == "ok"
+    assert int(dataset.days[0]) == 2
+    assert file_server.tokens_seen() == [None]
+
+
 # --- an S3 mirror -------------------------------------------------------------
 
 

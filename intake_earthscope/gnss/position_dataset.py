@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import dask.array as da
 import numpy as np
@@ -73,6 +74,7 @@ from intake_earthscope.gnss.positions import (
 from intake_earthscope.routing import Credentials
 from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.timeutil import NS_PER_DAY, day_start, parse_time
+from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
     "DEFAULT_CHOICES",
@@ -285,7 +287,8 @@ def open_positions(
     Parameters
     ----------
     paths : str or list of str
-        Local paths or fsspec URLs (``s3://``, ``https://``), one file per
+        Local paths, ``http(s)://`` URLs (read without the EarthScope
+        token) or other fsspec URLs such as ``s3://``, one file per
         station. Opening reads nothing, so the ``station`` labels are the
         first four characters of each file name in upper case. The id written
         inside the file is not compared with that label.
@@ -308,14 +311,21 @@ def open_positions(
     errors = check_errors(errors)
     window = parse_window(start, end)
 
-    files = []
-    for path in paths:
-        directory, _, name = str(path).rpartition("/")
-        tier = Tier(name="paths", protocol="file", bucket=".")
-        spec = StorageSpec.for_tier(tier, storage_options, root=directory or ".")
-        files.append(StationFile(name[:4].upper(), ArchiveLocation(storage=spec), name))
-    plan = plan_positions(tuple(files), window, errors, "positions")
+    files = tuple(_path_file(str(path), storage_options) for path in paths)
+    plan = plan_positions(files, window, errors, "positions")
     return build_position_dataset(plan)
+
+
+def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationFile:
+    directory, _, name = path.rpartition("/")
+    if urlsplit(path).scheme in ("http", "https"):
+        # Web files are read without the EarthScope token; GAGE files that
+        # need it go through open_gage_positions and the catalog tier.
+        web = WebServiceSpec(base_url=directory + "/", token_source=None)
+        return StationFile(name[:4].upper(), ArchiveLocation(web=web), name)
+    tier = Tier(name="paths", protocol="file", bucket=".")
+    spec = StorageSpec.for_tier(tier, storage_options, root=directory or ".")
+    return StationFile(name[:4].upper(), ArchiveLocation(storage=spec), name)
 
 
 def plan_positions(
