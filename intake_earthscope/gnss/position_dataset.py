@@ -137,8 +137,8 @@ _UNITS = {
 
 _OPEN_THREADS = 8
 
-# Bytes read from the start of a file for its declared span; a .pos header
-# declares it within its first 400 bytes, a GAGE CSV within 300.
+# Bytes read from the start of a file for its declared span. The real .pos
+# and CSV headers declare it within their first 400 bytes.
 HEAD_BYTES = 4096
 
 
