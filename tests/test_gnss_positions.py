@@ -778,3 +778,19 @@ def test_dataset_without_window_reads_tenv3(tmp_path: Path, shared_data: Path) -
 
     assert dataset.time.values[0] == day("2017-09-05")
     assert dataset.time.values[-1] == day("2021-12-11")
+
+
+def test_plot_positions_draws_dataset(mirror_root: str) -> None:
+    from intake_earthscope.plot import plot_positions
+
+    dataset = open_gage_positions(
+        PRODUCT,
+        station="P156,CAND",
+        start="2008-01-01",
+        end="2008-03-01",
+        root=mirror_root,
+    )
+
+    figure = plot_positions(dataset, stations=["P156"])
+
+    assert len(figure.get_axes()) == 3
