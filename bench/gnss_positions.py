@@ -4,7 +4,7 @@ Run it from the repository root with::
 
     .venv/bin/python bench/gnss_positions.py
 
-It writes 1,000 synthetic PBO ``.pos`` files (format 1.1.0, 1,000 days
+It writes 1,000 synthetic PBO ``.pos`` files (format 1.1.0, 730 days
 each, spans staggered) to a temporary directory, then times, interleaved
 and repeated:
 
@@ -33,7 +33,7 @@ import pandas as pd
 from intake_earthscope.gnss.position_dataset import open_positions
 
 STATIONS = 1_000
-DAYS = 1_000
+DAYS = 730
 REPEATS = 2
 FIRST_DAY = np.datetime64("2016-01-01")
 
