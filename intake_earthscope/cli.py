@@ -342,8 +342,14 @@ def _search(args: argparse.Namespace) -> int:
         for name, value in vars(args).items()
         if name in _SEARCH_CRITERIA and value is not None
     }
-    catalog = _open_catalog(args.catalog)
-    table = search_stations(_entry(catalog, args.entry), **criteria)
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    entry_args = entry.describe().get("args") or {}
+    if "stations" not in entry_args:
+        raise InvalidRequestError(
+            f"{args.entry} is no stations entry: search one such as sage.stations "
+            "(run `intake-earthscope list`)"
+        )
+    table = search_stations(entry_args, **criteria)
     _print_table(table, args.format)
     return EXIT_OK if len(table) else EXIT_PROBLEM
 
@@ -368,13 +374,23 @@ _SEARCH_CRITERIA = (
 def _availability(args: argparse.Namespace) -> int:
     from intake_earthscope.availability import availability, plot_availability
 
-    source = _open_source(args)
-    table = availability(source)
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    collection = (entry.describe().get("args") or {}).get("collection")
+    if not isinstance(collection, dict):
+        raise InvalidRequestError(
+            f"{args.entry} is no waveform entry: give one such as sage.miniseed"
+        )
+    parameters = _parameters(args, entry)
+    request = {k: v for k, v in parameters.items() if k in _AVAILABILITY_OPTIONS}
+    table = availability(collection, **request)
     _print_table(table, args.format)
     if args.plot:
         plot_availability(table, path=args.plot)
         _error(f"wrote {args.plot}")
     return EXIT_OK
+
+
+_AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -184,11 +184,10 @@ def _envelope(
 
     width = math.ceil(count / (max_points // 2))
     bins = waveform.coarsen(time=width, boundary="pad")
-    lower, upper = xr.align(bins.min(), bins.max())
-    lower, upper = (np.asarray(array) for array in _compute_pair(lower, upper))
-    times = np.asarray(waveform["time"].values[::width][: lower.shape[-1]])
-    logger.debug("drawing %d samples as %d min/max bins", count, lower.shape[-1])
-    return times, lower, upper
+    low, high = _compute_pair(bins.min(), bins.max())
+    times = np.asarray(waveform["time"].values[::width][: low.shape[-1]])
+    logger.debug("drawing %d samples as %d min/max bins", count, low.shape[-1])
+    return times, low, high
 
 
 def _compute_pair(
@@ -197,7 +196,7 @@ def _compute_pair(
     import dask
 
     computed = dask.compute(lower.data, upper.data)
-    return computed[0], computed[1]
+    return np.asarray(computed[0]), np.asarray(computed[1])
 
 
 def _present(data: xr.Dataset) -> list[str]:

@@ -7,12 +7,14 @@ to check the exit code a shell gets.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -25,7 +27,7 @@ from intake_earthscope.cli import (
 )
 from intake_earthscope.export import export_dataset, units_not_loaded
 
-from conftest import OBSPY_MSEED_DATA
+from conftest import OBSPY_MSEED_DATA, publish
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
@@ -252,3 +254,65 @@ def test_units_not_loaded_counts_statuses(tmp_path: Path) -> None:
     export_dataset(dataset, tmp_path / "s.nc", "netcdf", progress=False)
 
     assert units_not_loaded(tmp_path / "s.nc", "netcdf") == 2
+
+
+def test_search_prints_matching_channels(
+    s3, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": xml})
+
+    code, out, _ = run(
+        capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
+        "--channel", "LH?", "--format", "csv",
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    rows = out.strip().splitlines()
+    assert rows[0].startswith("network,station,location,channel,latitude")
+    assert {row.split(",")[3] for row in rows[1:]} >= {"LHZ", "LHN", "LHE"}
+
+
+def test_search_without_matches_is_a_problem(
+    s3, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": xml})
+
+    code, out, _ = run(
+        capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
+        "--minlatitude", "60",
+    )  # fmt: skip
+
+    assert code == EXIT_PROBLEM
+    assert "(no rows)" in out
+
+
+def test_search_of_a_waveform_entry_is_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "search", "sage.miniseed", "--network", "IU")
+
+    assert code == EXIT_USAGE
+    assert "no stations entry" in err
+
+
+def test_availability_marks_the_missing_day(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    png = tmp_path / "availability.png"
+
+    code, out, err = run(
+        capsys, "availability", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "--format", "csv", "--plot", str(png),
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame["exists"]) == [True, False]
+    assert list(frame["day"]) == [
+        "2025-11-10 00:00:00+00:00",
+        "2025-11-11 00:00:00+00:00",
+    ]
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert f"wrote {png}" in err

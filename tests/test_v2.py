@@ -25,14 +25,21 @@ import yaml
 from intake.readers.entry import Catalog
 from intake.readers.readers import recommend
 
+from intake_earthscope.browse import StationBrowser
 from intake_earthscope.errors import CatalogError, InvalidRequestError
 from intake_earthscope.gnss.v2_positions import GnssPositionReader
-from intake_earthscope.v2 import MiniseedCollection, MiniseedReader
+from intake_earthscope.v2 import (
+    MiniseedCollection,
+    MiniseedReader,
+    StationList,
+    StationsReader,
+)
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 V1_CATALOG = CATALOGS / "earthscope.yaml"
 V2_CATALOG = CATALOGS / "earthscope_v2.yaml"
 ARCHIVES = ("sage", "scedc", "ncedc")
+STATION_ARCHIVES = ("sage", "scedc", "ncedc", "gage")
 GNSS_ARCHIVES = ("gage", "noaa_cors", "geonet")
 
 OBSPY_FILE = Path("io", "mseed", "tests", "data", "CH.BALST..LH_two_channels")
@@ -91,8 +98,9 @@ def test_open_catalog_gives_v2_catalog(cat: Catalog) -> None:
 
 def test_catalog_lists_entries(cat: Catalog) -> None:
     miniseed = [f"{archive}_miniseed" for archive in ARCHIVES]
+    stations = [f"{archive}_stations" for archive in STATION_ARCHIVES]
 
-    assert sorted(cat) == sorted([*miniseed, "gage_positions"])
+    assert sorted(cat) == sorted([*miniseed, *stations, "gage_positions"])
 
 
 def test_v1_catalog_lists_same_archives() -> None:
@@ -303,6 +311,52 @@ def test_recommend_finds_reader() -> None:
     readers = recommend(MiniseedCollection)
 
     assert readers["importable"] == [MiniseedReader]
+
+
+def v1_stations_args(archive: str) -> dict[str, Any]:
+    """Return the args of the archive's v1 ``stations`` entry."""
+    text = (CATALOGS / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["stations"]["args"]
+
+
+@pytest.mark.parametrize("archive", STATION_ARCHIVES)
+def test_station_list_matches_v1_yaml(cat: Catalog, archive: str) -> None:
+    reader = cat(**REQUEST)[f"{archive}_stations"]
+    expected = v1_stations_args(archive)
+
+    assert isinstance(reader, StationsReader)
+    assert reader.data.stations == expected["stations"]
+    assert reader.data.collection == expected.get("collection")
+
+
+@pytest.mark.parametrize("archive", STATION_ARCHIVES)
+def test_station_entry_metadata(cat: Catalog, archive: str) -> None:
+    metadata = cat[f"{archive}_stations"].metadata
+
+    assert metadata["archive"] == archive
+    assert metadata["data_type"] == "stations"
+
+
+def test_stations_reader_matches_v1_source(
+    cat: Catalog, s3, shared_data: Path, tmp_path: Path
+) -> None:
+    from conftest import publish
+
+    data = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": data})
+    v1 = intake.open_catalog(str(V1_CATALOG))
+    expected = v1.scedc.stations(station="WBM", cache_dir=str(tmp_path / "v1")).read()
+
+    browser = cat(station="WBM").scedc_stations.read(cache_dir=tmp_path / "v2")
+
+    assert isinstance(browser, StationBrowser)
+    assert len(browser.df) == 40
+    pd.testing.assert_frame_equal(browser.df, expected)
+
+
+def test_station_list_rejects_unknown_kind() -> None:
+    with pytest.raises(CatalogError, match="kind"):
+        StationList({"name": "broken", "kind": "tide"})
 
 
 def run_python(code: str, **environment: str) -> Any:
