@@ -601,7 +601,7 @@ def serve_archive(server: LoopbackHttp, shared_data: Path, token: str) -> None:
     for station, name in ARCHIVE_FILES.items():
         body = (shared_data / name).read_bytes()
         server.routes["/archive/gnss/" + gage_path(station)] = route(body)
-    listing = b"P156 40.02 -123.91\nCAND 35.94 -120.43\n"
+    listing = b"P156 40.02 -123.91 489.0\nCAND 35.94 -120.43 568.4\n"
     server.routes["/archive/gnss/products/position/gage_gps.igs14.txt"] = route(listing)
 
 

@@ -48,6 +48,7 @@ from intake_earthscope.codes import has_wildcard
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
+    ArchiveLayoutError,
     CredentialsError,
     DecodeError,
     InvalidRequestError,
@@ -72,6 +73,7 @@ from intake_earthscope.gnss.positions import (
     parse_positions,
 )
 from intake_earthscope.routing import Credentials
+from intake_earthscope.stationtable import parse_gage_station_list
 from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.timeutil import NS_PER_DAY, day_start, parse_time
 from intake_earthscope.webservices import WebServiceSpec
@@ -610,23 +612,19 @@ def _known_stations(product: GnssProduct, location: ArchiveLocation) -> list[str
     names = [name for name in list_names(location, directory) if _STATION.match(name)]
     station_list = product.extra.get("station_list")
     if not names and station_list and location.web is not None:
-        try:
-            text = fetch(location, str(station_list)).decode("ascii", "replace")
-        except ObjectNotFoundError:
-            text = ""
-        names = _stations_in_list(text)
+        names = _stations_in_list(location, str(station_list))
     return sorted(set(names))
 
 
-def _stations_in_list(text: str) -> list[str]:
-    """Return the first four-character id of each line of a station list."""
-    names = []
-    for line in text.splitlines():
-        for token in re.split(r"[\s,]+", line.strip()):
-            if _STATION.match(token.upper()):
-                names.append(token.upper())
-                break
-    return names
+def _stations_in_list(location: ArchiveLocation, path: str) -> list[str]:
+    """Return the station ids of the archive's station list (none if absent)."""
+    try:
+        text = fetch(location, path).decode("ascii", "replace")
+        table = parse_gage_station_list(text)
+    except (ObjectNotFoundError, ArchiveLayoutError) as error:
+        logger.info("no station ids from %s: %s", location.url(path), error)
+        return []
+    return [str(code) for code in table["station"]]
 
 
 def station_patterns(station: object) -> tuple[str, ...]:
