@@ -10,7 +10,6 @@ fetches the table of a ``stations:`` catalog mapping, and
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Mapping
@@ -198,7 +197,8 @@ class StationBrowser:
         **kwargs
             Keyword arguments of
             :func:`intake_earthscope.dataset.open_waveforms` (seismic) or of
-            ``open_positions`` (GNSS); they override the browser's options.
+            :func:`~intake_earthscope.gnss.position_dataset.open_gage_positions`
+            (GNSS); they override the browser's options.
 
         Returns
         -------
@@ -209,8 +209,6 @@ class StationBrowser:
         ------
         InvalidRequestError
             If the window is missing or no row overlaps it.
-        NotImplementedError
-            For GNSS stations when the positions reader is not installed.
         """
         for name, value in (("start", start), ("end", end)):
             if value is None or value == "":
@@ -226,7 +224,7 @@ class StationBrowser:
             )
         options = {**self.options, **kwargs}
         if self.kind == "gnss":
-            return _open_gnss(matched.df, start, end, options)
+            return self._open_gnss(matched.df, start, end, options)
         return self._open_seismic(matched.df, start, end, options)
 
     def availability(
@@ -258,6 +256,25 @@ class StationBrowser:
                 "archive's stations entry (sage, scedc or ncedc)"
             )
         return self.collection
+
+    def _open_gnss(
+        self, table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
+    ) -> Any:
+        from intake_earthscope.gnss.position_dataset import open_gage_positions
+
+        if self.collection is None:
+            raise InvalidRequestError(
+                f"{self!r} has no positions product: open it from the gage "
+                "catalog's stations entry"
+            )
+        stations = sorted(set(table["station"]))
+        return open_gage_positions(
+            self.collection,
+            station=stations,
+            start=start,
+            end=end,
+            **_loader_options(options),
+        )
 
     def _open_seismic(
         self, table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
@@ -299,24 +316,6 @@ def _loader_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in options.items() if k not in dropped and v not in (None, "")
     }
-
-
-def _open_gnss(
-    table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
-) -> Any:
-    try:
-        # The positions reader is optional, so it is imported by name.
-        module = importlib.import_module("intake_earthscope.gnss.position_dataset")
-    except ImportError as error:
-        raise NotImplementedError(
-            "loading GNSS positions needs intake_earthscope.gnss.position_dataset, "
-            "which this installation lacks; read the positions with the gage "
-            "catalog's positions entry instead"
-        ) from error
-    stations = sorted(set(table["station"]))
-    return module.open_positions(
-        station=stations, start=start, end=end, **_loader_options(options)
-    )
 
 
 def _code_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:

@@ -9,7 +9,6 @@ moto S3 server at the key the SCEDC bucket uses.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import time
@@ -626,14 +625,32 @@ def test_gage_rejects_seismic_codes(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("intake_earthscope.gnss.position_dataset") is not None,
-    reason="the positions reader is installed",
+P123_POSITIONS = (
+    "PBO Station Position Time Series. Reference Frame : NAM14\n"
+    "Format Version: 1.1.0\n4-character ID: P123\n"
+    "NEU Reference position :  40.123456  248.345679  1523.456 (NAM14/WGS84)\n*\n"
+    " 20200101 120000 58849.5000 0 0 0 0 0 0 0 0 0 40.1 248.3 1523.4 "
+    "0.00100 0.00200 0.00300 0.001 0.001 0.004 0.1 0.2 0.3 final\n"
 )
-def test_gage_to_dask_without_reader(gage_server: LoopbackHttp, tmp_path: Path) -> None:
+
+
+def test_gage_to_dask_loads_positions(
+    gage_server: LoopbackHttp, tmp_path: Path
+) -> None:
+    path = GAGE_PATH + "products/position/P123/P123.cwu.final_nam14.pos"
+    gage_server.routes[path] = lambda params: Reply(200, P123_POSITIONS.encode())
+    args = catalog_args("gage")
+    product = args["collection"]
+    product["tiers"]["https"]["base_url"] = gage_server.url(GAGE_PATH)
+    product["tiers"]["https"]["allowed_hosts"] = ["127.0.0.1"]
     browser = open_stations(
-        gage_stations(gage_server), token=fake_jwt(), cache_dir=tmp_path
+        gage_stations(gage_server), product, token=fake_jwt(), cache_dir=tmp_path
     )
 
-    with pytest.raises(NotImplementedError, match="position_dataset"):
-        browser.to_dask(start="2020-01-01", end="2020-01-02")
+    positions = browser.search(station="P123").to_dask(
+        start="2020-01-01", end="2020-01-03"
+    )
+
+    assert list(positions.station.values) == ["P123"]
+    assert positions.north.values[0, 0] == 0.001
+    assert np.isnan(positions.north.values[0, 1])

@@ -27,6 +27,7 @@ from intake.readers.readers import recommend
 
 from intake_earthscope.browse import StationBrowser
 from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.gnss.v2_positions import GnssPositionReader
 from intake_earthscope.v2 import (
     MiniseedCollection,
     MiniseedReader,
@@ -52,6 +53,8 @@ REQUEST: dict[str, Any] = {
     "start": "2025-11-10T00:00:00",
     "end": "2025-11-10T06:00:00",
 }
+
+POSITIONS_WINDOW = {"start": "2020-01-01", "end": "2020-01-03"}
 
 # Modules the v2 module must not import, because intake imports it on every
 # ``import intake``.
@@ -97,7 +100,7 @@ def test_catalog_lists_entries(cat: Catalog) -> None:
     miniseed = [f"{archive}_miniseed" for archive in ARCHIVES]
     stations = [f"{archive}_stations" for archive in STATION_ARCHIVES]
 
-    assert sorted(cat) == sorted(miniseed + stations)
+    assert sorted(cat) == sorted([*miniseed, *stations, "gage_positions"])
 
 
 def test_v1_catalog_lists_same_archives() -> None:
@@ -239,6 +242,64 @@ def test_reader_without_catalog(mirror_root: str) -> None:
 
     assert isinstance(reader.data, MiniseedCollection)
     xr.testing.assert_identical(dataset, expected)
+
+
+def v1_positions_product() -> dict[str, Any]:
+    """Return the ``product`` mapping of the v1 ``gage.positions`` entry."""
+    text = (CATALOGS / "gage.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["positions"]["args"]["product"]
+
+
+def test_positions_product_matches_v1_yaml(cat: Catalog) -> None:
+    reader = cat["gage_positions"]
+
+    assert isinstance(reader, GnssPositionReader)
+    assert reader.data.product == v1_positions_product()
+
+
+def test_positions_parameters_leave_paths_intact(cat: Catalog) -> None:
+    reader = cat(station="P156", frame="igs14", **POSITIONS_WINDOW).gage_positions
+
+    assert reader.data.product == v1_positions_product()
+    assert reader.kwargs["request"]["frame"] == "igs14"
+
+
+def test_positions_parameter_rejects_frame(cat: Catalog) -> None:
+    with pytest.raises(ValueError, match="expected one of"):
+        cat(frame="itrf2020")["gage_positions"]
+
+
+def test_positions_reader_matches_v1_source(cat: Catalog, positions_root: str) -> None:
+    v1 = intake.open_catalog(str(V1_CATALOG))
+    expected = v1.gage.positions(
+        station="SYNT", root=positions_root, **POSITIONS_WINDOW
+    ).read()
+
+    reader = cat(station="SYNT", **POSITIONS_WINDOW).gage_positions
+    dataset = reader.to_dask(root=positions_root).load()
+
+    xr.testing.assert_identical(dataset, expected)
+    assert list(dataset.north.values[0]) == [0.001, 0.002]
+
+
+@pytest.fixture(scope="module")
+def positions_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A local mirror with GAGE's position layout and one synthetic station."""
+    root = tmp_path_factory.mktemp("positions")
+    header = (
+        "PBO Station Position Time Series. Reference Frame : NAM14\n"
+        "Format Version: 1.1.0\n4-character ID: SYNT\n"
+        "NEU Reference position :  40.0  236.0  100.0 (NAM14/WGS84)\n*header\n"
+    )
+    rows = "".join(
+        f" 2020010{day} 120000 {58848.5 + day:.4f} 1 2 3 0.1 0.1 0.1 0 0 0 40 "
+        f"236 100 {day / 1000:.5f} 0 0 0.001 0.001 0.003 0 0 0 final\n"
+        for day in (1, 2)
+    )
+    target = root / "products/position/SYNT/SYNT.cwu.final_nam14.pos"
+    target.parent.mkdir(parents=True)
+    target.write_text(header + rows)
+    return str(root)
 
 
 def test_collection_rejects_bad_mapping() -> None:

@@ -1,0 +1,730 @@
+"""Daily GNSS position time series as a lazy ``xarray.Dataset``.
+
+Layout of the dataset:
+
+* ``north``, ``east``, ``up`` on ``(station, time)``: metres relative to each
+  station's reference position, NaN on days without a solution.
+* ``sigma_north``, ``sigma_east``, ``sigma_up`` (metres) and
+  ``corr_north_east``, ``corr_north_up``, ``corr_east_up``: NaN where the
+  format has none (GAGE CSV has no correlations).
+* ``time``: one label per UTC day at 12:00, the epoch of the PBO ``.pos``
+  rows; CSV and tenv3 rows, which carry a date only, get the same label.
+* Per-station coordinates ``latitude``, ``longitude`` (-180 to 180),
+  ``height`` and ``ref_x``, ``ref_y``, ``ref_z`` (NaN where the file gives
+  no XYZ), plus ``url``, the file each station is read from.
+* Outcome variables on ``station``: ``status`` (see :data:`POSITION_STATUSES`),
+  ``days`` (days of the window with a solution) and ``message``.
+
+Every variable of one station comes from one dask task that reads and
+parses that station's file, so each station is one chunk. Opening with
+``start`` and ``end`` reads no position file (a station wildcard still lists
+the archive). Without them the open reads each file's declared span,
+concurrently, and applies the ``errors`` policy to those reads. It reads the
+first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
+over HTTPS or for tenv3, whose header declares no span.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from intake_earthscope.auth import TokenSource
+from intake_earthscope.codes import has_wildcard
+from intake_earthscope.collection import Tier
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    ArchiveLayoutError,
+    CredentialsError,
+    DecodeError,
+    InvalidRequestError,
+    ObjectNotFoundError,
+    ReadOutcomeWarning,
+    StorageUnavailableError,
+    WebServiceError,
+)
+from intake_earthscope.gnss.archive import (
+    ArchiveLocation,
+    GnssProduct,
+    fetch,
+    list_names,
+    location_for,
+    render_path,
+)
+from intake_earthscope.gnss.positions import (
+    COMPONENTS,
+    NOON_NS,
+    PositionSeries,
+    header_span,
+    parse_positions,
+)
+from intake_earthscope.routing import Credentials
+from intake_earthscope.stationtable import parse_gage_station_list
+from intake_earthscope.storage import StorageSpec, read_bytes
+from intake_earthscope.timeutil import NS_PER_DAY, day_start, parse_time
+from intake_earthscope.webservices import WebServiceSpec
+
+__all__ = [
+    "DEFAULT_CHOICES",
+    "POSITION_STATUSES",
+    "PositionPlan",
+    "StationFile",
+    "build_position_dataset",
+    "open_gage_positions",
+    "open_positions",
+    "plan_positions",
+    "position_outcome_table",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Product choices of the GAGE position files and their defaults.
+DEFAULT_CHOICES = {
+    "analysis_center": "cwu",
+    "solution": "final",
+    "frame": "nam14",
+    "format": "pos",
+}
+
+#: Outcome of each station file.
+POSITION_STATUSES = {
+    "ok": "the file was read",
+    "truncated": "the file ends inside a row; the rows before the cut were read",
+    "no_data_in_window": "the file was read and has no day inside the window",
+    "missing": "the file does not exist (404 or no such object)",
+    "access_denied": "the archive refused the file (401 or 403)",
+    "unreadable": "the file is not a position time series that can be decoded",
+    "unreachable": "the archive could not be reached or failed (5xx)",
+}
+
+ERROR_POLICIES = ("raise", "warn", "ignore")
+
+_STATION = re.compile(r"^[A-Z0-9]{4}$")
+
+# Coordinates read from each file, after the components.
+_REFERENCE_FIELDS = {
+    "latitude": ("latitude", "degrees_north", "reference latitude (geodetic)"),
+    "longitude": ("longitude", "degrees_east", "reference longitude, -180 to 180"),
+    "height": ("height", "m", "reference height above the ellipsoid"),
+    "ref_x": ("x", "m", "reference position X (Earth-centred)"),
+    "ref_y": ("y", "m", "reference position Y (Earth-centred)"),
+    "ref_z": ("z", "m", "reference position Z (Earth-centred)"),
+}
+
+_UNITS = {
+    "north": ("m", "north offset from the reference position"),
+    "east": ("m", "east offset from the reference position"),
+    "up": ("m", "vertical offset from the reference position"),
+    "sigma_north": ("m", "standard deviation of north"),
+    "sigma_east": ("m", "standard deviation of east"),
+    "sigma_up": ("m", "standard deviation of up"),
+    "corr_north_east": ("1", "correlation of north and east"),
+    "corr_north_up": ("1", "correlation of north and up"),
+    "corr_east_up": ("1", "correlation of east and up"),
+}
+
+_OPEN_THREADS = 8
+
+# Bytes read from the start of a file for its declared span. The real .pos
+# and CSV headers declare it within their first 400 bytes.
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class StationFile:
+    """Location of one station's position file, without secrets so it pickles small."""
+
+    station: str
+    location: ArchiveLocation
+    path: str
+
+    @property
+    def url(self) -> str:
+        """URL of the file for messages and provenance (never signed)."""
+        return self.location.url(self.path)
+
+
+@dataclass(frozen=True)
+class PositionPlan:
+    """Station files and the daily grid they are placed on.
+
+    Attributes
+    ----------
+    files : tuple of StationFile
+        One file per station, in dataset order.
+    first_ns : int
+        Label of the first day of the grid (12:00 UTC), nanoseconds.
+    size : int
+        Number of days.
+    errors : str
+        ``"raise"``, ``"warn"`` or ``"ignore"``.
+    product : str
+        Product name for provenance, such as ``"gage.positions"``.
+    """
+
+    files: tuple[StationFile, ...]
+    first_ns: int
+    size: int
+    errors: str
+    product: str = "positions"
+
+    @property
+    def time(self) -> np.ndarray:
+        """Day labels of the grid as ``datetime64[ns]``."""
+        steps = np.arange(self.size, dtype=np.int64) * NS_PER_DAY
+        return (self.first_ns + steps).astype("datetime64[ns]")
+
+
+def open_gage_positions(
+    product: GnssProduct | Mapping[str, Any],
+    *,
+    station: object = None,
+    start: object = None,
+    end: object = None,
+    analysis_center: str | None = None,
+    solution: str | None = None,
+    frame: str | None = None,
+    format: str | None = None,
+    errors: str = "raise",
+    tier: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    token: Any = None,
+    profile: str | None = None,
+) -> xr.Dataset:
+    """Open daily position time series of GAGE stations as a lazy dataset.
+
+    This is the core behind the intake sources; it imports no intake.
+
+    Parameters
+    ----------
+    product : GnssProduct or mapping
+        The product, or its ``product:`` mapping from the catalog YAML.
+    station : str or list of str
+        Four-character station ids, a comma list, ``?``/``*`` wildcards.
+        Wildcards are matched against the archive's station list (HTTPS) or
+        the directories under ``products/position/`` (S3 or local mirrors).
+    start, end : str or datetime, optional
+        UTC window, end exclusive; a day is in it when its 12:00 label is.
+        With both given, opening reads no position file. Without one of
+        them, the open reads each file's declared span (see the module
+        documentation).
+    analysis_center : str
+        ``"cwu"`` (default) or ``"pbo"`` for the older products.
+    solution : str
+        ``"final"`` (default) or ``"rapid"``.
+    frame : str
+        ``"nam14"`` (default) or ``"igs14"``.
+    format : str
+        File variant of the product's ``paths``: ``"pos"`` (default),
+        ``"csv"`` or ``"pbo_pos"``.
+    errors : {"raise", "warn", "ignore"}
+        Policy for files that are missing, denied or cannot be decoded.
+        Whatever the policy, each station has a ``status``.
+    tier : str, optional
+        Tier of the product; its default tier otherwise.
+    storage_options : dict, optional
+        fsspec options for S3 and mirror tiers.
+    root : str, optional
+        A mirror with the archive's layout (local directory or fsspec URL).
+    token : str or path, optional
+        EarthScope token, or path to a ``tokens.json``, for the HTTPS tier.
+        Without it the earthscope-sdk settings and then ``EARTHSCOPE_TOKEN``
+        are tried. The token never enters the dataset or the graph.
+    profile : str, optional
+        earthscope-sdk profile whose tokens to use.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy dataset; see the module documentation for its variables.
+    """
+    if not isinstance(product, GnssProduct):
+        product = GnssProduct.from_yaml(product)
+    errors = check_errors(errors)
+    choices = product_choices(product, analysis_center, solution, frame, format)
+    window = parse_window(start, end)
+
+    chosen_tier = product.tier(tier)
+    location = location_for(
+        chosen_tier,
+        storage_options,
+        root,
+        _token_source(chosen_tier, root, token, profile),
+    )
+    stations = resolve_stations(product, location, station)
+    template = product.path(choices["format"])
+    files = tuple(
+        StationFile(code, location, render_path(template, code, _EPOCH, choices))
+        for code in stations
+    )
+    plan = plan_positions(files, window, errors, product.name)
+    return build_position_dataset(plan)
+
+
+def open_positions(
+    paths: str | Sequence[str],
+    *,
+    start: object = None,
+    end: object = None,
+    errors: str = "raise",
+    storage_options: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Open position files in any format (``.pos``, GAGE CSV, NGL tenv3).
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Local paths, ``http(s)://`` URLs (read without the EarthScope
+        token) or other fsspec URLs such as ``s3://``, one file per
+        station. Opening reads nothing, so the ``station`` labels are the
+        first four characters of each file name in upper case. The id written
+        inside the file is not compared with that label.
+    start, end : str or datetime, optional
+        UTC window as for :func:`open_gage_positions`.
+    errors : {"raise", "warn", "ignore"}
+        Policy for files that are missing or cannot be decoded.
+    storage_options : dict, optional
+        fsspec options for remote paths.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy dataset; see the module documentation for its variables.
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths:
+        raise InvalidRequestError("missing paths: give at least one position file")
+    errors = check_errors(errors)
+    window = parse_window(start, end)
+
+    files = tuple(_path_file(str(path), storage_options) for path in paths)
+    plan = plan_positions(files, window, errors, "positions")
+    return build_position_dataset(plan)
+
+
+def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationFile:
+    directory, _, name = path.rpartition("/")
+    if urlsplit(path).scheme in ("http", "https"):
+        # Web files are read without the EarthScope token; GAGE files that
+        # need it go through open_gage_positions and the catalog tier.
+        web = WebServiceSpec(base_url=directory + "/", token_source=None)
+        return StationFile(name[:4].upper(), ArchiveLocation(web=web), name)
+    tier = Tier(name="paths", protocol="file", bucket=".")
+    spec = StorageSpec.for_tier(tier, storage_options, root=directory or ".")
+    return StationFile(name[:4].upper(), ArchiveLocation(storage=spec), name)
+
+
+def plan_positions(
+    files: tuple[StationFile, ...],
+    window: tuple[int | None, int | None],
+    errors: str,
+    product: str,
+) -> PositionPlan:
+    """Fix the daily grid of ``files``; fetch them only if the window is open."""
+    start_ns, end_ns = window
+    if start_ns is None or end_ns is None:
+        first, last = _data_span(files, errors)
+        start_ns = first if start_ns is None else start_ns
+        end_ns = last + 1 if end_ns is None else end_ns
+
+    first_label = day_start(start_ns) + NOON_NS
+    if first_label < start_ns:
+        first_label += NS_PER_DAY
+    size = max(0, -(-(end_ns - first_label) // NS_PER_DAY))
+    return PositionPlan(files, first_label, size, errors, product)
+
+
+def resolve_stations(
+    product: GnssProduct, location: ArchiveLocation, station: object
+) -> tuple[str, ...]:
+    """Return the station ids of ``station``, with wildcards resolved.
+
+    Raises
+    ------
+    InvalidRequestError
+        If no station is given, a code is not four letters or digits, or a
+        wildcard matches no station of the archive.
+    """
+    patterns = station_patterns(station)
+    if not any(has_wildcard(pattern) for pattern in patterns):
+        return patterns
+
+    known = _known_stations(product, location)
+    found: list[str] = []
+    for pattern in patterns:
+        if has_wildcard(pattern):
+            found.extend(fnmatch.filter(known, pattern))
+        else:
+            found.append(pattern)
+    if not found:
+        raise InvalidRequestError(
+            f"station={station!r} matches none of the {len(known)} stations of "
+            f"{product.name} at {location.url('')}; check the pattern"
+        )
+    return tuple(dict.fromkeys(found))
+
+
+def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
+    """Build the lazy dataset of ``plan`` (no I/O happens here)."""
+    token = tokenize(plan)
+    read_name = f"gnss-positions-read-{token}"
+    graph = {
+        (read_name, index): (
+            read_station,
+            station_file,
+            plan.first_ns,
+            plan.size,
+            plan.errors,
+        )
+        for index, station_file in enumerate(plan.files)
+    }
+    count = len(plan.files)
+
+    data_vars: dict[str, Any] = {}
+    for component in COMPONENTS:
+        array = _field_array(graph, read_name, token, component, count, plan.size)
+        units, description = _UNITS[component]
+        attrs = {"units": units, "long_name": description}
+        data_vars[component] = (("station", "time"), array, attrs)
+    for name, dtype in (("status", "<U24"), ("days", np.int64), ("message", object)):
+        array = _field_array(graph, read_name, token, name, count, None, dtype)
+        data_vars[name] = (("station",), array)
+
+    coords: dict[str, Any] = {
+        "station": ("station", np.array([f.station for f in plan.files], dtype=object)),
+        "time": ("time", plan.time),
+        "url": ("station", np.array([f.url for f in plan.files], dtype=object)),
+    }
+    for name, (_, units, description) in _REFERENCE_FIELDS.items():
+        array = _field_array(graph, read_name, token, name, count, None)
+        coords[name] = ("station", array, {"units": units, "long_name": description})
+
+    dataset = xr.Dataset(data_vars, coords=coords)
+    dataset.attrs.update(_provenance(plan))
+    return dataset
+
+
+def position_outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """Return one row per station: file URL, status, days read and message.
+
+    Computes the outcome variables if they are still lazy, which reads the
+    files; call ``dataset.load()`` first to read each file once.
+    """
+    subset = dataset[["status", "days", "message"]].compute()
+    frame = subset.to_dataframe().reset_index()
+    return frame[["station", "url", "status", "days", "message"]]
+
+
+def read_station(
+    station_file: StationFile, first_ns: int, size: int, errors: str
+) -> dict[str, Any]:
+    """Fetch and parse one station file and place it on the daily grid.
+
+    Returns a mapping of each component to a ``(size,)`` array plus the
+    reference coordinates and the outcome (``status``, ``days``,
+    ``message``). Under ``errors="raise"`` a failed read raises.
+    """
+    try:
+        series = _fetch_series(station_file)
+    except _READ_ERRORS as error:
+        return _failed(station_file, size, _failure_status(error), error, errors)
+
+    result = _placed(series, first_ns, size)
+    if series.truncated:
+        result["status"] = "truncated"
+        result["message"] = (
+            f"{station_file.url} ends inside a row; the rows before it were read"
+        )
+        _report(result["message"], "truncated", errors)
+    elif result["days"] == 0:
+        result["status"] = "no_data_in_window"
+        result["message"] = f"{station_file.url} has no day inside the window"
+    return result
+
+
+def _placed(series: PositionSeries, first_ns: int, size: int) -> dict[str, Any]:
+    labels = series.time.astype(np.int64)
+    index = (labels - first_ns) // NS_PER_DAY
+    inside = (index >= 0) & (index < size)
+    result: dict[str, Any] = {}
+    for component in COMPONENTS:
+        row = np.full(size, np.nan)
+        row[index[inside]] = series.values[component][inside]
+        result[component] = row
+    for name, (attribute, _, _) in _REFERENCE_FIELDS.items():
+        result[name] = float(getattr(series.reference, attribute))
+    result.update(status="ok", days=int(inside.sum()), message="")
+    return result
+
+
+def _failed(
+    station_file: StationFile, size: int, status: str, error: Exception, errors: str
+) -> dict[str, Any]:
+    if errors == "raise":
+        raise error
+    result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
+    result.update({name: np.nan for name in _REFERENCE_FIELDS})
+    result.update(status=status, days=0, message=str(error))
+    _report(f"{error}; station {station_file.station} is NaN", status, errors)
+    return result
+
+
+def _report(message: str, status: str, errors: str) -> None:
+    # With errors="ignore" the status variable is the record; keep the log
+    # quiet unless the caller turned DEBUG on.
+    level = logging.DEBUG if errors == "ignore" else logging.INFO
+    logger.log(level, "%s: %s", status, message)
+    if errors != "ignore":
+        warnings.warn(
+            f"{message} (status {status!r})", ReadOutcomeWarning, stacklevel=3
+        )
+
+
+def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
+    value = result[name]
+    if shaped:
+        return np.asarray(value, dtype=dtype)[None, :]
+    return np.array([value], dtype=dtype)
+
+
+def _field_array(
+    graph: dict,
+    read_name: str,
+    token: str,
+    field: str,
+    count: int,
+    size: int | None,
+    dtype: Any = np.float64,
+) -> da.Array:
+    name = f"gnss-positions-{field.replace('_', '-')}-{token}"
+    layer: dict[Any, Any] = {
+        ((name, index, 0) if size is not None else (name, index)): (
+            _pick,
+            (read_name, index),
+            field,
+            size is not None,
+            dtype,
+        )
+        for index in range(count)
+    }
+    chunks: tuple = ((1,) * count, (size,)) if size is not None else ((1,) * count,)
+    hlg = HighLevelGraph(
+        {read_name: graph, name: layer}, {read_name: set(), name: {read_name}}
+    )
+    meta = np.empty((0,) * len(chunks), dtype=dtype)
+    return da.Array(hlg, name, chunks, meta=meta)
+
+
+def _data_span(files: tuple[StationFile, ...], errors: str) -> tuple[int, int]:
+    """Read every file's span concurrently; return the first and last day label."""
+
+    def span(station_file: StationFile) -> tuple[int, int] | None:
+        try:
+            declared = _declared_span(station_file)
+            if declared is None:
+                series = _fetch_series(station_file)
+                declared = series.span
+                if declared is None and len(series):
+                    declared = series.time[0], series.time[-1]
+        except _READ_ERRORS as error:
+            _failed(station_file, 0, _failure_status(error), error, errors)
+            return None
+        if declared is None:
+            return None
+        first, last = declared
+        return int(first.astype(np.int64)), int(last.astype(np.int64))
+
+    with ThreadPoolExecutor(max_workers=min(_OPEN_THREADS, len(files) or 1)) as pool:
+        spans = [found for found in pool.map(span, files) if found is not None]
+    if not spans:
+        raise InvalidRequestError(
+            "no station file could be read to find the span of the data; give "
+            "start= and end= to open the window without reading"
+        )
+    return min(first for first, _ in spans), max(last for _, last in spans)
+
+
+def _declared_span(
+    station_file: StationFile,
+) -> tuple[np.datetime64, np.datetime64] | None:
+    """Return the span a file's header declares, reading only its first bytes."""
+    location = station_file.location
+    if location.storage is None:
+        # NOTE: the HTTPS fetch has no byte-range option, so files on the GAGE
+        # file server are fetched whole here and again when computed.
+        return None
+    head = read_bytes(location.storage, station_file.path, 0, HEAD_BYTES)
+    return header_span(head)
+
+
+def _fetch_series(station_file: StationFile) -> PositionSeries:
+    data = fetch(station_file.location, station_file.path)
+    return parse_positions(data, station_file.url)
+
+
+# Read failures by outcome status, most specific first.
+_FAILURE_STATUSES: tuple[
+    tuple[type[Exception] | tuple[type[Exception], ...], str], ...
+] = (
+    ((ObjectNotFoundError, FileNotFoundError), "missing"),
+    ((AccessDeniedError, CredentialsError, PermissionError), "access_denied"),
+    (DecodeError, "unreadable"),
+    ((StorageUnavailableError, WebServiceError, ConnectionError), "unreachable"),
+)
+_READ_ERRORS = (
+    ObjectNotFoundError,
+    FileNotFoundError,
+    AccessDeniedError,
+    CredentialsError,
+    PermissionError,
+    DecodeError,
+    StorageUnavailableError,
+    WebServiceError,
+    ConnectionError,
+)
+
+
+def _failure_status(error: Exception) -> str:
+    for kinds, status in _FAILURE_STATUSES:
+        if isinstance(error, kinds):
+            return status
+    return "unreadable"
+
+
+def _known_stations(product: GnssProduct, location: ArchiveLocation) -> list[str]:
+    directory = str(product.extra.get("station_directory", "products/position/"))
+    names = [name for name in list_names(location, directory) if _STATION.match(name)]
+    station_list = product.extra.get("station_list")
+    if not names and station_list and location.web is not None:
+        names = _stations_in_list(location, str(station_list))
+    return sorted(set(names))
+
+
+def _stations_in_list(location: ArchiveLocation, path: str) -> list[str]:
+    """Return the station ids of the archive's station list (none if absent)."""
+    try:
+        text = fetch(location, path).decode("ascii", "replace")
+        table = parse_gage_station_list(text)
+    except (ObjectNotFoundError, ArchiveLayoutError) as error:
+        logger.info("no station ids from %s: %s", location.url(path), error)
+        return []
+    return [str(code) for code in table["station"]]
+
+
+def station_patterns(station: object) -> tuple[str, ...]:
+    if station is None or station == "" or station == []:
+        raise InvalidRequestError(
+            "missing station: give four-character ids such as 'P156' or 'P15?,P40*'"
+        )
+    items = station.split(",") if isinstance(station, str) else station
+    if not isinstance(items, Sequence):
+        raise InvalidRequestError(
+            f"invalid station={station!r}: give a string or a list of strings"
+        )
+    patterns = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidRequestError(
+                f"invalid station {item!r}: give station ids as strings"
+            )
+        code = item.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9?*]{1,4}|[A-Z0-9?]*\*[A-Z0-9?*]*", code):
+            raise InvalidRequestError(
+                f"invalid station {item!r}: expected four letters or digits, "
+                "with ? and * as wildcards"
+            )
+        if not has_wildcard(code) and len(code) != 4:
+            raise InvalidRequestError(
+                f"invalid station {item!r}: GNSS station ids have four characters"
+            )
+        patterns.append(code)
+    return tuple(dict.fromkeys(patterns))
+
+
+def product_choices(
+    product: GnssProduct,
+    analysis_center: str | None,
+    solution: str | None,
+    frame: str | None,
+    format: str | None,
+) -> dict[str, str]:
+    given = {
+        "analysis_center": analysis_center,
+        "solution": solution,
+        "frame": frame,
+        "format": format,
+    }
+    defaults = {**DEFAULT_CHOICES, **dict(product.extra.get("defaults", {}))}
+    options = dict(product.extra.get("choices", {}))
+    choices = {}
+    for name, value in given.items():
+        chosen = str(value or defaults[name]).lower()
+        allowed = [str(option) for option in options.get(name, [])]
+        if allowed and chosen not in allowed:
+            raise InvalidRequestError(
+                f"invalid {name}={value!r} for {product.name}: expected one of "
+                f"{allowed}"
+            )
+        choices[name] = chosen
+    product.path(choices["format"])
+    return choices
+
+
+def parse_window(start: object, end: object) -> tuple[int | None, int | None]:
+    start_ns = None if start in (None, "") else parse_time(start, "start")
+    end_ns = None if end in (None, "") else parse_time(end, "end")
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise InvalidRequestError(
+            f"invalid window: end={end!r} is not after start={start!r}"
+        )
+    return start_ns, end_ns
+
+
+def check_errors(errors: object) -> str:
+    if errors not in ERROR_POLICIES:
+        raise InvalidRequestError(
+            f"invalid errors={errors!r}: expected one of {list(ERROR_POLICIES)}"
+        )
+    return str(errors)
+
+
+def _token_source(
+    tier: Tier, root: str | None, token: Any, profile: str | None
+) -> TokenSource | None:
+    # Only the HTTPS tier takes the bearer token, and a mirror needs none.
+    if root is not None or tier.access != "earthscope":
+        return None
+    return Credentials(token, profile).source()
+
+
+def _provenance(plan: PositionPlan) -> dict[str, Any]:
+    return {
+        "product": plan.product,
+        "time_label": "each UTC day is labelled at 12:00",
+        "reference": (
+            "north, east and up are metres from each station's reference "
+            "position (latitude, longitude, height coordinates)"
+        ),
+        "files": "\n".join(station_file.url for station_file in plan.files),
+    }
+
+
+# Position files hold a whole series, so their paths use no day fields; any
+# date fills them.
+_EPOCH = pd.Timestamp("2000-01-01").date()
