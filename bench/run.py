@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import resource
 import tempfile
@@ -51,6 +52,10 @@ COMPARED_METHODS = ("ours", "obspy", "chunk")
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
+# Benchmarks of other parts, each a module in bench/ whose measure() returns
+# a Markdown section that is appended to the page.
+SECTIONS = ("gnss_positions",)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, then run the benchmark or one memory measurement."""
@@ -68,8 +73,13 @@ def main(argv: list[str] | None = None) -> None:
     print(ratio_table(results))
     machine = machine_description(load)
     page = render_page(results, args.repeats, SLOW_METHOD_SECONDS, machine, elapsed)
+    for name in args.sections:
+        print(f"running the {name} benchmark", flush=True)
+        section = importlib.import_module(name).measure()
+        print(section)
+        page = page.rstrip("\n") + "\n\n" + section
     args.output.write_text(page)
-    print(f"\nwrote {args.output} in {elapsed:.0f} s")
+    print(f"\nwrote {args.output} in {time.perf_counter() - began:.0f} s")
 
 
 def run_benchmark(repeats: int) -> list[CaseResult]:
@@ -171,6 +181,12 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=DEFAULT_OUTPUT,
         help="Markdown page to write (default docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--sections",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=list(SECTIONS),
+        help=f"comma list of further benchmarks to run (default {','.join(SECTIONS)})",
     )
     parser.add_argument(
         "--peak-rss",
