@@ -24,6 +24,8 @@ from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 from intake.readers.user_parameters import BaseUserParameter, OptionsUserParameter
 
+from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
+
 if TYPE_CHECKING:
     import xarray as xr
 
