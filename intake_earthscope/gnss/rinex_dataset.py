@@ -58,7 +58,7 @@ from intake_earthscope.gnss.archive import (
     render_path,
 )
 from intake_earthscope.gnss.rinex import RinexHeader, WrongFormatError, read_rinex
-from intake_earthscope.timeutil import days_between, parse_time
+from intake_earthscope.timeutil import NS_PER_DAY, days_between, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +290,8 @@ def _scan_day(
     path = render_path(template, station, day)
     try:
         if path.endswith("/"):
-            path = _pick_file(location, path, render_path(pattern, station, day))
+            name = _pick_file(location, path, render_path(pattern, station, day))
+            path += name
         data = fetch(location, path)
         if not data:
             raise ObjectNotFoundError(f"{location.url(path)} is empty")
@@ -300,7 +301,11 @@ def _scan_day(
         status = _status_of(error)
         return DayFile(day, path, status, str(error), _no_times(), (), ())
 
-    keep = (found.times >= start_ns) & (found.times < end_ns)
+    # A daily file may hold the next day's first epoch; each day keeps only
+    # its own, so no time appears twice.
+    day_ns = (day - dt.date(1970, 1, 1)).days * NS_PER_DAY
+    low, high = max(start_ns, day_ns), min(end_ns, day_ns + NS_PER_DAY)
+    keep = (found.times >= low) & (found.times < high)
     times = np.unique(found.times[keep])
     codes = tuple(sorted({c for codes in found.header.codes.values() for c in codes}))
     if found.truncated:
