@@ -65,7 +65,7 @@ def rinex2_text(
     codes = list(values)
     lines = [
         _label(f"{2.11:9.2f}           OBSERVATION DATA    M (MIXED)", "RINEX VERSION / TYPE"),
-        *_common_header(marker, interval),
+        *_common_header(marker, interval, times),
     ]
     for offset in range(0, len(codes), 9):
         chunk = codes[offset : offset + 9]
@@ -103,7 +103,7 @@ def rinex3_text(
     """Return RINEX 3.04 observation text; each system lists its own codes."""
     lines = [
         _label(f"{3.04:9.2f}           OBSERVATION DATA    M", "RINEX VERSION / TYPE"),
-        *_common_header(marker, interval),
+        *_common_header(marker, interval, times),
     ]
     for system, codes in codes_by_system.items():
         for offset in range(0, len(codes), 13):
@@ -129,13 +129,20 @@ def rinex3_text(
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def _common_header(marker: str, interval: float) -> list[str]:
+def _common_header(marker: str, interval: float, times: np.ndarray) -> list[str]:
+    first = _moment(int(times[0])) if len(times) else dt.datetime(2000, 1, 1)
+    seconds = first.second + first.microsecond / 1e6
     return [
         _label(f"{marker:<60}", "MARKER NAME"),
         _label(f"{'5001':<20}{'SYNTHETIC RECEIVER':<20}{'1.0':<20}", "REC # / TYPE / VERS"),
         _label(f"{'7001':<20}{'SYNTHETIC ANTENNA':<20}", "ANT # / TYPE"),
         _label(f"{1122459.225:14.4f}{-4763243.007:14.4f}{4076945.547:14.4f}", "APPROX POSITION XYZ"),
         _label(f"{interval:10.3f}", "INTERVAL"),
+        _label(
+            f"{first.year:6d}{first.month:6d}{first.day:6d}{first.hour:6d}"
+            f"{first.minute:6d}{seconds:13.7f}     GPS",
+            "TIME OF FIRST OBS",
+        ),
     ]
 
 
