@@ -101,7 +101,7 @@ def _stream(decoder: object, data: bytes, kind: str) -> tuple[bytes, bool, str]:
 
 
 def _unix_compress(data: bytes) -> tuple[bytes, bool, str]:
-    import ncompress
+    import ncompress  # type: ignore[import-untyped]
 
     # NOTE: Unix compress has no end marker, so a .Z file cut short is seen
     # only when the cut falls inside an epoch.
@@ -135,8 +135,7 @@ def _check_rinex(text: bytes) -> None:
         )
     if first[20:21] not in (b"O", b"o"):
         raise WrongFormatError(
-            f"not a RINEX observation file: file type {first[20:21]!r}, "
-            "expected 'O'"
+            f"not a RINEX observation file: file type {first[20:21]!r}, expected 'O'"
         )
 
 
@@ -606,7 +605,12 @@ def _time_v2(line: bytes, index: int) -> int:
 def _time_v3(line: bytes, index: int) -> int:
     try:
         return _ns(
-            int(line[2:6]), line[7:9], line[10:12], line[13:15], line[16:18], line[18:29]
+            int(line[2:6]),
+            line[7:9],
+            line[10:12],
+            line[13:15],
+            line[16:18],
+            line[18:29],
         )
     except ValueError:
         raise _Cut(f"line {index + 1} has an unreadable epoch time") from None

@@ -413,9 +413,15 @@ def build_rinex_dataset(plan: RinexPlan) -> xr.Dataset:
     """Build the lazy dataset of ``plan``: one dask chunk per day with epochs."""
     sv, codes = plan.sv, plan.codes
     days = [day for day in plan.days if day.times.size]
-    token = tokenize(plan.product, plan.station, plan.variant, plan.location, [
-        (day.path, day.times) for day in days
-    ], sv, codes)
+    token = tokenize(
+        plan.product,
+        plan.station,
+        plan.variant,
+        plan.location,
+        [(day.path, day.times) for day in days],
+        sv,
+        codes,
+    )
     chunk_name = f"rinex-day-{token}"
     graph: dict[Any, Any] = {}
     for index, day in enumerate(days):
@@ -490,7 +496,7 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
 
 
 def _add_outcomes(dataset: xr.Dataset, plan: RinexPlan) -> None:
-    outcomes = {
+    outcomes: dict[str, tuple[list[Any], Any, str]] = {
         "status": ([d.status for d in plan.days], "<U16", "outcome of the day's file"),
         "path": ([d.path for d in plan.days], str, "path of the day's file"),
         "epochs": ([d.times.size for d in plan.days], np.int64, "epochs read"),
@@ -498,7 +504,9 @@ def _add_outcomes(dataset: xr.Dataset, plan: RinexPlan) -> None:
     }
     for name, (values, dtype, description) in outcomes.items():
         dataset[name] = xr.DataArray(
-            np.array(values, dtype=dtype), dims="day", attrs={"description": description}
+            np.array(values, dtype=dtype),
+            dims="day",
+            attrs={"description": description},
         )
 
 

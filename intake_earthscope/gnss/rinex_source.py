@@ -104,7 +104,7 @@ class RinexObsSource(DataSource):
             # reference replaces token text and neither shows it.
             token = token_reference(token)
             self._captured_init_kwargs["token"] = token
-        self._arguments = {
+        self._arguments: dict[str, Any] = {
             "station": station,
             "start": start,
             "end": end,

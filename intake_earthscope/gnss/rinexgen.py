@@ -64,13 +64,18 @@ def rinex2_text(
     """
     codes = list(values)
     lines = [
-        _label(f"{2.11:9.2f}           OBSERVATION DATA    M (MIXED)", "RINEX VERSION / TYPE"),
+        _label(
+            f"{2.11:9.2f}           OBSERVATION DATA    M (MIXED)",
+            "RINEX VERSION / TYPE",
+        ),
         *_common_header(marker, interval, times),
     ]
     for offset in range(0, len(codes), 9):
         chunk = codes[offset : offset + 9]
         count = f"{len(codes):6d}" if offset == 0 else " " * 6
-        lines.append(_label(count + "".join(f"{c:>6}" for c in chunk), "# / TYPES OF OBSERV"))
+        lines.append(
+            _label(count + "".join(f"{c:>6}" for c in chunk), "# / TYPES OF OBSERV")
+        )
     lines.append(_label("", "END OF HEADER"))
 
     for row, ns in enumerate(times):
@@ -109,7 +114,9 @@ def rinex3_text(
         for offset in range(0, len(codes), 13):
             chunk = codes[offset : offset + 13]
             head = f"{system}  {len(codes):3d}" if offset == 0 else " " * 6
-            lines.append(_label(head + "".join(f" {c}" for c in chunk), "SYS / # / OBS TYPES"))
+            lines.append(
+                _label(head + "".join(f" {c}" for c in chunk), "SYS / # / OBS TYPES")
+            )
     lines.append(_label("", "END OF HEADER"))
 
     for row, ns in enumerate(times):
@@ -134,9 +141,14 @@ def _common_header(marker: str, interval: float, times: np.ndarray) -> list[str]
     seconds = first.second + first.microsecond / 1e6
     return [
         _label(f"{marker:<60}", "MARKER NAME"),
-        _label(f"{'5001':<20}{'SYNTHETIC RECEIVER':<20}{'1.0':<20}", "REC # / TYPE / VERS"),
+        _label(
+            f"{'5001':<20}{'SYNTHETIC RECEIVER':<20}{'1.0':<20}", "REC # / TYPE / VERS"
+        ),
         _label(f"{'7001':<20}{'SYNTHETIC ANTENNA':<20}", "ANT # / TYPE"),
-        _label(f"{1122459.225:14.4f}{-4763243.007:14.4f}{4076945.547:14.4f}", "APPROX POSITION XYZ"),
+        _label(
+            f"{1122459.225:14.4f}{-4763243.007:14.4f}{4076945.547:14.4f}",
+            "APPROX POSITION XYZ",
+        ),
         _label(f"{interval:10.3f}", "INTERVAL"),
         _label(
             f"{first.year:6d}{first.month:6d}{first.day:6d}{first.hour:6d}"
@@ -152,7 +164,9 @@ def _present(
     return [
         column
         for column in range(count)
-        if any(code in values and np.isfinite(values[code][row, column]) for code in codes)
+        if any(
+            code in values and np.isfinite(values[code][row, column]) for code in codes
+        )
     ]
 
 

@@ -100,5 +100,5 @@ class RinexObsReader(BaseReader):
         return open_rinex_obs(data.product, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:
-        """Return the lazy dataset, with ``kwargs`` overriding the reader's arguments."""
+        """Return the lazy dataset; ``kwargs`` override the reader's arguments."""
         return self.read(**kwargs)
