@@ -1,9 +1,9 @@
 """RINEX observations: the parser, the lazy dataset, its outcomes and catalogs.
 
-Real files come from the shared data folder (see its PROVENANCE.md); NOAA
-CORS and GeoNet layouts are served by the session's moto S3 server, the GAGE
-layout by the loopback HTTP server, which checks the bearer token and serves
-an HTML index of the RINEX 3 day directory. Synthetic files come from
+Real files come from the shared data folder (see its PROVENANCE.md). The
+session's moto S3 server serves the NOAA CORS and GeoNet layouts. The
+loopback HTTP server serves the GAGE layout, checks the bearer token and
+serves an HTML index of the RINEX 3 day directory. Synthetic files come from
 :mod:`intake_earthscope.gnss.rinexgen`.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 import dask
 import hatanaka
 import intake
+import ncompress
 import numpy as np
 import pytest
 import yaml
@@ -162,7 +163,7 @@ def test_parse_prn_above_36_kept() -> None:
     assert sorted(found.sv) == ["C40", "E36", "G05", "S38"]
 
 
-def test_parse_rinex3_code_missing_for_a_system_is_nan() -> None:
+def test_parse_rinex3_absent_code_is_nan() -> None:
     sv = ["G05", "C40"]
     codes = {"G": ["C1C", "L1C"], "C": ["C2I"]}
     times, values = synthetic_observations(START, 4, 30.0, sv, ["C1C", "L1C", "C2I"])
@@ -445,10 +446,16 @@ def gage_product(server: LoopbackHttp) -> dict[str, Any]:
     return spec
 
 
-def guarded(token: str, body: bytes, content_type: str = "") -> Any:
+def guarded(
+    server: LoopbackHttp, token: str, body: bytes, content_type: str = ""
+) -> Any:
+    """Return a route that serves ``body`` only to requests with the token."""
     headers = {"Content-Type": content_type} if content_type else {}
 
     def route(params: dict[str, list[str]]) -> Reply:
+        # The server records each request before it calls the route.
+        if server.seen[-1].authorization != f"Bearer {token}":
+            return Reply(401, b"login required")
         return Reply(200, body, headers)
 
     return route
@@ -457,10 +464,8 @@ def guarded(token: str, body: bytes, content_type: str = "") -> Any:
 def test_gage_rinex2_over_https(file_server: LoopbackHttp, shared_data: Path) -> None:
     token = fake_jwt()
     packed = hatanaka.compress(real(shared_data, YORK), compression="none")
-    import ncompress
-
     path = "/archive/gnss/rinex/obs/2015/044/york0440.15d.Z"
-    file_server.routes[path] = guarded(token, ncompress.compress(packed))
+    file_server.routes[path] = guarded(file_server, token, ncompress.compress(packed))
 
     ds = open_rinex_obs(
         gage_product(file_server), "YORK", "2015-02-13", "2015-02-14", token=token
@@ -482,8 +487,10 @@ def test_gage_rinex3_lists_day_directory(
         b'<a href="' + name.encode() + b'">P433</a></html>'
     )
     base = "/archive/gnss/rinex3/obs/2019/001/"
-    file_server.routes[base] = guarded(token, index, "text/html")
-    file_server.routes[base + name] = guarded(token, real(shared_data, P433))
+    file_server.routes[base] = guarded(file_server, token, index, "text/html")
+    file_server.routes[base + name] = guarded(
+        file_server, token, real(shared_data, P433)
+    )
 
     ds = open_rinex_obs(
         gage_product(file_server),
@@ -497,6 +504,20 @@ def test_gage_rinex3_lists_day_directory(
     assert ds.sizes == {"time": 70, "sv": 37, "day": 1}
     assert str(ds["path"].values[0]).endswith(name)
     assert "C2I" in ds
+
+
+def test_gage_wrong_token_raises(file_server: LoopbackHttp) -> None:
+    path = "/archive/gnss/rinex/obs/2015/044/york0440.15d.Z"
+    file_server.routes[path] = guarded(file_server, "another-token", b"RINEX")
+
+    with pytest.raises(PermissionError, match="denied"):
+        open_rinex_obs(
+            gage_product(file_server),
+            "YORK",
+            "2015-02-13",
+            "2015-02-14",
+            token=fake_jwt(),
+        )
 
 
 def test_gage_denied_is_an_outcome(file_server: LoopbackHttp) -> None:

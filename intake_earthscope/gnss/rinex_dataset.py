@@ -10,7 +10,7 @@ Hatanaka decode per day; the values are converted only by the chunk tasks.
 A chunk task in another process (a distributed worker) downloads its file
 again.
 
-One dataset holds one station. A ``station`` dimension would share one time
+One dataset contains one station. A ``station`` dimension would share one time
 axis between stations that log at different epochs and rates, so each
 station is opened on its own.
 
@@ -84,11 +84,12 @@ RINEX_STATUSES = (
 ERROR_POLICIES = ("raise", "warn", "ignore")
 CACHE_BYTES = 256 * 2**20
 OPEN_WORKERS = 8
+_EMPTY_WINDOW = "the file contains no epoch inside the window"
 
 
 @dataclass(frozen=True)
 class DayFile:
-    """What the open step found for one day: path, outcome, epochs, satellites."""
+    """Result of the open step for one day: path, outcome, epochs, satellites."""
 
     day: dt.date
     path: str
@@ -286,7 +287,11 @@ def _scan_day(
     start_ns: int,
     end_ns: int,
 ) -> DayFile:
-    """Fetch, cache and scan the file of one day; never raises."""
+    """Fetch, cache and scan the file of one day.
+
+    A read error becomes the status of the returned day. Errors of other
+    kinds (bugs) propagate.
+    """
     path = render_path(template, station, day)
     try:
         if path.endswith("/"):
@@ -311,7 +316,7 @@ def _scan_day(
     if found.truncated:
         status, message = "truncated", found.message
     elif times.size == 0:
-        status, message = "no_data", "the file holds no epoch inside the window"
+        status, message = "no_data", _EMPTY_WINDOW
     else:
         status, message = "loaded", ""
     return DayFile(
@@ -362,9 +367,6 @@ def _report(plan: RinexPlan) -> None:
             continue
         logger.info("%s", text)
         warnings.warn(text, ReadOutcomeWarning, stacklevel=3)
-
-
-_EMPTY_WINDOW = "the file holds no epoch inside the window"
 
 
 def _error_for(status: str, text: str) -> Exception:
