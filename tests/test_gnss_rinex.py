@@ -228,6 +228,17 @@ def test_parse_event_flag_4_leaves_earlier_codes() -> None:
     assert np.isfinite(found.values["P2"][0]).any()
 
 
+def test_parse_power_failure_epoch_is_kept() -> None:
+    times, values, text = synthetic_v2(["G01", "G02"], epochs=3)
+    first_epoch = b" 15  2 13  0  0  0.0000000  0  2"
+
+    assert first_epoch in text
+    found = parse(text.replace(first_epoch, first_epoch[:28] + b"1  2"))
+
+    np.testing.assert_array_equal(found.times, times)
+    assert found.values["L1"][0, 0] == values["L1"][0, 0]
+
+
 def test_parse_blank_system_letter_means_gps() -> None:
     _, _, text = synthetic_v2(["G05"], epochs=1)
 
@@ -474,6 +485,7 @@ def test_gage_rinex2_over_https(file_server: LoopbackHttp, shared_data: Path) ->
     assert ds.sizes["time"] == 2880
     assert file_server.tokens_seen() == [f"Bearer {token}"]
     assert token not in repr(ds.attrs)
+    assert token.encode() not in pickle.dumps(dict(ds["L1"].data.__dask_graph__()))
 
 
 def test_gage_rinex3_lists_day_directory(
@@ -551,6 +563,7 @@ def test_v1_catalog_entry_reads_mirror(tmp_path: Path) -> None:
     ds = source.read()
 
     assert isinstance(source, RinexObsSource)
+    assert source.discover()["npartitions"] == 1
     np.testing.assert_array_equal(ds["S1"].sel(sv=["G01", "S38"]).values, values["S1"])
 
 
