@@ -279,6 +279,25 @@ def test_truncated_hatanaka_bzip2_keeps_epochs(shared_data: Path) -> None:
     assert 0 < found.times.size < 70
 
 
+def test_garbage_line_stops_as_corrupt() -> None:
+    times, _, text = synthetic_v2(["G01", "G02"], epochs=6)
+    cut = text.index(b"\n 15  2 13  0  2") + 1
+
+    found = parse(text[:cut] + b"this line is not RINEX at all\n" + text[cut:])
+
+    assert found.corrupt
+    assert not found.truncated
+    np.testing.assert_array_equal(found.times, times[:4])
+
+
+def test_short_satellite_list_is_corrupt() -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=2)
+
+    found = parse(text.replace(b"  0  2G01G02", b"  0  3G01G02", 1))
+
+    assert found.corrupt
+
+
 def test_empty_text_is_wrong_format() -> None:
     with pytest.raises(DecodeError, match="RINEX VERSION / TYPE"):
         read_rinex(b"")

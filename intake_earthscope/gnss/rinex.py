@@ -190,8 +190,11 @@ class RinexObservations:
     truncated : bool
         True when the text ends inside an epoch (that epoch is dropped) or
         the compressed stream was cut short.
+    corrupt : bool
+        True when the pass stopped at an unreadable epoch line or satellite
+        id; the epochs before it are kept.
     message : str
-        What ended the read early, if anything.
+        Reason the read ended early, if it did.
     """
 
     header: RinexHeader
@@ -200,6 +203,7 @@ class RinexObservations:
     values: dict[str, np.ndarray]
     truncated: bool = False
     message: str = ""
+    corrupt: bool = False
 
 
 def read_rinex(data: bytes, values: bool = True) -> RinexObservations:
@@ -417,6 +421,7 @@ class _BodyParser:
         self.epoch_columns: dict[bytes, np.ndarray] = {}
         self.records: dict[str, _Records] = {}
         self.truncated = False
+        self.corrupt = False
         self.message = ""
 
     def run(self, index: int) -> None:
@@ -428,20 +433,21 @@ class _BodyParser:
                 continue
             try:
                 index = self._epoch(index, line)
-            except _Cut as cut:
-                self.truncated = True
-                self.message = str(cut)
+            except _Stop as stop:
+                self.truncated = isinstance(stop, _Cut)
+                self.corrupt = isinstance(stop, _BadLine)
+                self.message = str(stop)
                 return
 
     def _epoch(self, index: int, line: bytes) -> int:
         if self.version3:
             if line[:1] != b">":
-                raise _Cut(f"line {index + 1} is not an epoch line: {line[:40]!r}")
+                raise _BadLine(f"line {index + 1} is not an epoch line: {line[:40]!r}")
             flag, count = _int(line[31:32], 0), _int(line[32:35], -1)
         else:
             flag, count = _int(line[28:29], 0), _int(line[29:32], -1)
         if count < 0:
-            raise _Cut(f"line {index + 1} is not an epoch line: {line[:40]!r}")
+            raise _BadLine(f"line {index + 1} is not an epoch line: {line[:40]!r}")
 
         if flag > 1:
             return self._special(index, flag, count)
@@ -563,7 +569,7 @@ class _BodyParser:
                     fields[:, position]
                 )
         return RinexObservations(
-            self.header, times, sv, values, self.truncated, self.message
+            self.header, times, sv, values, self.truncated, self.message, self.corrupt
         )
 
 
@@ -573,8 +579,16 @@ def _padded_format(lines: int) -> bytes:
     return b"%-80.80s" * lines
 
 
-class _Cut(Exception):
-    """The body ends (or stops making sense) inside an epoch."""
+class _Stop(Exception):
+    """The pass stops here; the epochs before stay."""
+
+
+class _Cut(_Stop):
+    """The body ends inside an epoch or an event."""
+
+
+class _BadLine(_Stop):
+    """A line that has to be an epoch line or a satellite id is unreadable."""
 
 
 def _int(text: bytes, default: int) -> int:
@@ -589,8 +603,11 @@ def _int(text: bytes, default: int) -> int:
 
 def _sv_name(raw: bytes) -> str:
     text = raw.decode("ascii", "replace")
+    number = text[1:3].strip()
+    if len(text) < 3 or not number.isdigit():
+        raise _BadLine(f"invalid satellite id {text!r}")
     system = text[0] if text[0].strip() else "G"
-    return f"{system}{int(text[1:3] or 0):02d}"
+    return f"{system}{int(number):02d}"
 
 
 def _time_v2(line: bytes, index: int) -> int:
@@ -599,7 +616,7 @@ def _time_v2(line: bytes, index: int) -> int:
         year += 2000 if year < 80 else 1900
         return _ns(year, line[4:6], line[7:9], line[10:12], line[13:15], line[15:26])
     except ValueError:
-        raise _Cut(f"line {index + 1} has an unreadable epoch time") from None
+        raise _BadLine(f"line {index + 1} has an unreadable epoch time") from None
 
 
 def _time_v3(line: bytes, index: int) -> int:
@@ -613,7 +630,7 @@ def _time_v3(line: bytes, index: int) -> int:
             line[18:29],
         )
     except ValueError:
-        raise _Cut(f"line {index + 1} has an unreadable epoch time") from None
+        raise _BadLine(f"line {index + 1} has an unreadable epoch time") from None
 
 
 def _ns(

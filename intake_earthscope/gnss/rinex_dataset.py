@@ -313,7 +313,9 @@ def _scan_day(
     keep = (found.times >= low) & (found.times < high)
     times = np.unique(found.times[keep])
     codes = tuple(sorted({c for codes in found.header.codes.values() for c in codes}))
-    if found.truncated:
+    if found.corrupt:
+        status, message = "corrupt", found.message
+    elif found.truncated:
         status, message = "truncated", found.message
     elif times.size == 0:
         status, message = "no_data", _EMPTY_WINDOW
