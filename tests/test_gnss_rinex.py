@@ -466,6 +466,27 @@ def test_chunk_refetches_after_cache_is_cleared(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded, values["P2"])
 
 
+def test_indicators_keep_lli_and_ssi_digits(tmp_path: Path) -> None:
+    _, _, text = synthetic_v2(["G01", "G02", "G03", "G04"], epochs=5, seed=4)
+    write(tmp_path, "rinex/2015/044/synt/synt0440.15d.gz", gzip.compress(text))
+
+    ds = open_rinex_obs(
+        product("noaa_cors"),
+        "SYNT",
+        "2015-02-13",
+        "2015-02-14",
+        root=str(tmp_path),
+        indicators=True,
+    ).load()
+
+    # rinexgen writes LLI 1 on every seventh satellite column from the
+    # fourth (G04 here) and SSI 5 + column % 4.
+    assert ds["L1_lli"].dtype == np.int8
+    assert (ds["L1_lli"].sel(sv="G04").values == 1).any()
+    assert (ds["L1_lli"].sel(sv="G01").values == -1).all()
+    assert ds["S2_ssi"].sel(sv="G02").values[0] == 6
+
+
 # -- GAGE over HTTPS with the bearer token ------------------------------------
 
 

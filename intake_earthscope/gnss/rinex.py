@@ -195,6 +195,10 @@ class RinexObservations:
         id; the epochs before it are kept.
     message : str
         Reason the read ended early, if it did.
+    indicators : dict of str to numpy.ndarray
+        With ``indicators=True``: ``"{code}_lli"`` (loss of lock) and
+        ``"{code}_ssi"`` (signal strength) digits per ``(epoch, sv)``, int8,
+        -1 where blank.
     """
 
     header: RinexHeader
@@ -204,9 +208,12 @@ class RinexObservations:
     truncated: bool = False
     message: str = ""
     corrupt: bool = False
+    indicators: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def read_rinex(data: bytes, values: bool = True) -> RinexObservations:
+def read_rinex(
+    data: bytes, values: bool = True, indicators: bool = False
+) -> RinexObservations:
     """Unpack and parse one RINEX observation file.
 
     Raises
@@ -215,14 +222,16 @@ def read_rinex(data: bytes, values: bool = True) -> RinexObservations:
         If the bytes are not RINEX observations or cannot be decompressed.
     """
     unpacked = unpack(data)
-    result = parse(unpacked.text, values=values)
+    result = parse(unpacked.text, values=values, indicators=indicators)
     if unpacked.truncated:
         result.truncated = True
         result.message = unpacked.message
     return result
 
 
-def parse(text: bytes, values: bool = True) -> RinexObservations:
+def parse(
+    text: bytes, values: bool = True, indicators: bool = False
+) -> RinexObservations:
     """Parse RINEX observation text in one pass over its lines.
 
     Parameters
@@ -231,6 +240,8 @@ def parse(text: bytes, values: bool = True) -> RinexObservations:
         Plain RINEX 2.11 or 3.0x observation text.
     values : bool
         False reads epoch times and satellite ids only.
+    indicators : bool
+        True also returns the LLI and SSI digits of every field.
 
     Raises
     ------
@@ -242,6 +253,7 @@ def parse(text: bytes, values: bool = True) -> RinexObservations:
     header = RinexHeader()
     body = _read_header(lines, 0, header)
     parser = _BodyParser(header, lines, values)
+    parser.indicators = indicators
     parser.run(body)
     return parser.result()
 
@@ -366,6 +378,18 @@ class _Records:
         out[filled] = _to_float(numbers[filled])
         return out
 
+    def digits(self, column: int) -> np.ndarray:
+        """Return the digit in ``column`` of every field (14: LLI, 15: SSI).
+
+        Shape (record, code), int8, -1 where the column is blank.
+        """
+        cells = self.buffer[: self.count * self.width].reshape(
+            self.count, self.width // FIELD_WIDTH, FIELD_WIDTH
+        )
+        codes = cells[:, : len(self.codes), column].astype(np.int8) - 48
+        codes[(codes < 0) | (codes > 9)] = -1
+        return codes
+
 
 def _to_float(cells: np.ndarray) -> np.ndarray:
     """Convert F14.3 fields, shape (n, 14) of ASCII codes, to float64."""
@@ -420,6 +444,7 @@ class _BodyParser:
         self.raw_index: dict[bytes, int] = {}
         self.epoch_columns: dict[bytes, np.ndarray] = {}
         self.records: dict[str, _Records] = {}
+        self.indicators = False
         self.truncated = False
         self.corrupt = False
         self.message = ""
@@ -556,20 +581,37 @@ class _BodyParser:
     def result(self) -> RinexObservations:
         times = self.times[: self.epochs].copy()
         sv = list(self.sv_names)
+        shape = (len(times), len(sv))
         values: dict[str, np.ndarray] = {}
+        indicators: dict[str, np.ndarray] = {}
         for records in self.records.values():
             if records.count == 0:
                 continue
+            rows = records.epoch[: records.count]
+            columns = records.sv[: records.count]
             fields = records.fields()
             for position, code in enumerate(records.codes):
-                target = values.get(code)
-                if target is None:
-                    target = values[code] = np.full((len(times), len(sv)), np.nan)
-                target[records.epoch[: records.count], records.sv[: records.count]] = (
-                    fields[:, position]
-                )
+                if code not in values:
+                    values[code] = np.full(shape, np.nan)
+                values[code][rows, columns] = fields[:, position]
+            if not self.indicators:
+                continue
+            for suffix, column in (("lli", 14), ("ssi", 15)):
+                digits = records.digits(column)
+                for position, code in enumerate(records.codes):
+                    name = f"{code}_{suffix}"
+                    if name not in indicators:
+                        indicators[name] = np.full(shape, -1, dtype=np.int8)
+                    indicators[name][rows, columns] = digits[:, position]
         return RinexObservations(
-            self.header, times, sv, values, self.truncated, self.message, self.corrupt
+            self.header,
+            times,
+            sv,
+            values,
+            self.truncated,
+            self.message,
+            self.corrupt,
+            indicators,
         )
 
 

@@ -113,6 +113,7 @@ class RinexPlan:
     end_ns: int
     errors: str
     days: tuple[DayFile, ...]
+    indicators: bool = False
 
     @property
     def sv(self) -> list[str]:
@@ -133,6 +134,7 @@ class _ChunkSpec:
     sv: tuple[str, ...]
     codes: tuple[str, ...]
     errors: str
+    indicators: bool = False
 
 
 def open_rinex_obs(
@@ -147,6 +149,7 @@ def open_rinex_obs(
     root: str | None = None,
     token: Any = None,
     profile: str | None = None,
+    indicators: bool = False,
 ) -> xr.Dataset:
     """Open daily RINEX observations of one station as a lazy Dataset.
 
@@ -175,6 +178,9 @@ def open_rinex_obs(
         EarthScope token or ``tokens.json`` path for the GAGE file server.
     profile : str, optional
         earthscope-sdk profile whose tokens to use.
+    indicators : bool
+        Also read the loss-of-lock and signal-strength digits, as int8
+        variables ``{code}_lli`` and ``{code}_ssi`` (-1 where blank).
 
     Returns
     -------
@@ -198,6 +204,7 @@ def open_rinex_obs(
         root=root,
         token=token,
         profile=profile,
+        indicators=indicators,
     )
     return build_rinex_dataset(plan)
 
@@ -214,6 +221,7 @@ def plan_rinex(
     root: str | None = None,
     token: Any = None,
     profile: str | None = None,
+    indicators: bool = False,
 ) -> RinexPlan:
     """Scan each day's file of the request; see :func:`open_rinex_obs`."""
     if not isinstance(product, GnssProduct):
@@ -255,6 +263,7 @@ def plan_rinex(
         end_ns=end_ns,
         errors=errors,
         days=scanned,
+        indicators=indicators,
     )
     _report(plan)
     return plan
@@ -430,22 +439,28 @@ def build_rinex_dataset(plan: RinexPlan) -> xr.Dataset:
     graph: dict[Any, Any] = {}
     for index, day in enumerate(days):
         spec = _ChunkSpec(
-            plan.location, day.path, day.times, tuple(sv), tuple(codes), plan.errors
+            plan.location,
+            day.path,
+            day.times,
+            tuple(sv),
+            tuple(codes),
+            plan.errors,
+            plan.indicators,
         )
         graph[(chunk_name, index)] = (_load_day, spec)
 
     rows = tuple(day.times.size for day in days)
     data_vars: dict[str, Any] = {}
-    for code in codes:
-        name = f"rinex-{code}-{token}"
+    for variable, dtype in _variables(codes, plan.indicators):
+        name = f"rinex-{variable}-{token}"
         layer = {
-            (name, index, 0): (_pick, (chunk_name, index), code)
+            (name, index, 0): (_pick, (chunk_name, index), variable)
             for index in range(len(days))
         }
         array = da.Array(
-            {**graph, **layer}, name, chunks=(rows, (len(sv),)), dtype=np.float64
+            {**graph, **layer}, name, chunks=(rows, (len(sv),)), dtype=dtype
         )
-        data_vars[code] = (("time", "sv"), array)
+        data_vars[variable] = (("time", "sv"), array)
 
     times = np.concatenate([day.times for day in days]) if days else _no_times()
     dataset = xr.Dataset(
@@ -463,6 +478,17 @@ def build_rinex_dataset(plan: RinexPlan) -> xr.Dataset:
     return dataset
 
 
+def _variables(
+    codes: list[str] | tuple[str, ...], indicators: bool
+) -> list[tuple[str, type]]:
+    """Return the name and dtype of each data variable."""
+    variables: list[tuple[str, type]] = [(code, np.float64) for code in codes]
+    if indicators:
+        for suffix in ("lli", "ssi"):
+            variables.extend((f"{code}_{suffix}", np.int8) for code in codes)
+    return variables
+
+
 def _pick(arrays: dict[str, np.ndarray], code: str) -> np.ndarray:
     return arrays[code]
 
@@ -470,19 +496,23 @@ def _pick(arrays: dict[str, np.ndarray], code: str) -> np.ndarray:
 def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
     """Decode one day's file into ``(time, sv)`` arrays of every code."""
     shape = (spec.times.size, len(spec.sv))
-    out = {code: np.full(shape, np.nan) for code in spec.codes}
+    out: dict[str, np.ndarray] = {
+        name: np.full(shape, -1 if dtype is np.int8 else np.nan, dtype=dtype)
+        for name, dtype in _variables(spec.codes, spec.indicators)
+    }
     data = _cache_take(spec.location, spec.path)
     try:
         if data is None:
             data = fetch(spec.location, spec.path)
-        found = read_rinex(data)
+        found = read_rinex(data, indicators=spec.indicators)
     except (EarthScopeError, OSError, ValueError) as error:
         if spec.errors == "raise":
             raise
         # The file read at open time can no longer be read; its chunk stays NaN.
-        warnings.warn(
-            f"{spec.path}: {error}; its epochs are NaN", ReadOutcomeWarning, 2
-        )
+        message = f"{spec.path}: {error}; its epochs are NaN"
+        logger.info("%s", message)
+        if spec.errors == "warn":
+            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
         return out
 
     rows = np.searchsorted(spec.times, found.times)
@@ -491,11 +521,10 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
     column_of = {name: index for index, name in enumerate(spec.sv)}
     columns = np.array([column_of.get(name, -1) for name in found.sv], dtype=np.int64)
     columns_ok = columns >= 0
-    for code, values in found.values.items():
-        if code in out:
-            target = out[code]
-            picked = values[rows_ok][:, columns_ok]
-            target[np.ix_(rows[rows_ok], columns[columns_ok])] = picked
+    cells = np.ix_(rows[rows_ok], columns[columns_ok])
+    for name, values in {**found.values, **found.indicators}.items():
+        if name in out:
+            out[name][cells] = values[rows_ok][:, columns_ok]
     return out
 
 

@@ -55,6 +55,9 @@ class RinexObsSource(DataSource):
         EarthScope token or ``tokens.json`` path (GAGE file server).
     profile : str, optional
         earthscope-sdk profile whose tokens to use.
+    indicators : bool
+        Also read the LLI and SSI digits as int8 variables ``{code}_lli`` and
+        ``{code}_ssi``.
     metadata : dict, optional
         Intake metadata.
 
@@ -84,6 +87,7 @@ class RinexObsSource(DataSource):
         root: str | None = None,
         token: Any = None,
         profile: str | None = None,
+        indicators: bool = False,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(metadata=dict(metadata or {}))
@@ -115,6 +119,7 @@ class RinexObsSource(DataSource):
             "root": root or None,
             "token": token or None,
             "profile": profile or None,
+            "indicators": bool(indicators),
         }
         self._plan: RinexPlan | None = None
         self._dataset: xr.Dataset | None = None
