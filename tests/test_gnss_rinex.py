@@ -136,6 +136,19 @@ def test_parse_ceda_galileo_and_glonass_only(shared_data: Path) -> None:
     assert found.times[0] == np.datetime64("2018-07-29T00:00:15", "ns").astype(int)
 
 
+def test_parse_ceda_values_from_text(shared_data: Path) -> None:
+    # First epoch: "E11  47309988.776 6 248615668.09306        37.250    47309987.539 7"
+    # with Galileo codes C1C L1C S1C C6C. C2P is a GLONASS code, so E11 has NaN.
+    found = read_rinex(real(shared_data, CEDA))
+    e11 = found.sv.index("E11")
+
+    assert found.values["C1C"][0, e11] == 47309988.776
+    assert found.values["L1C"][0, e11] == 248615668.093
+    assert found.values["S1C"][0, e11] == 37.25
+    assert found.values["C6C"][0, e11] == 47309987.539
+    assert np.isnan(found.values["C2P"][0, e11])
+
+
 # -- parser edge cases on synthetic text ------------------------------------
 
 
