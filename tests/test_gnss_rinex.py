@@ -30,6 +30,7 @@ from intake_earthscope.errors import (
     DecodeError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
+    StorageUnavailableError,
 )
 from intake_earthscope.gnss.archive import clear_web_listing_cache
 from intake_earthscope.gnss.rinex import parse, read_rinex
@@ -600,6 +601,20 @@ def test_gage_denied_is_an_outcome(file_server: LoopbackHttp) -> None:
         )
 
     assert list(ds["status"].values) == ["denied"]
+
+
+def test_gage_server_error_raises_unavailable(file_server: LoopbackHttp) -> None:
+    path = "/archive/gnss/rinex/obs/2015/044/york0440.15d.Z"
+    file_server.routes[path] = lambda params: Reply(503, b"down")
+
+    with pytest.raises(StorageUnavailableError, match="unreachable"):
+        open_rinex_obs(
+            gage_product(file_server),
+            "YORK",
+            "2015-02-13",
+            "2015-02-14",
+            token=fake_jwt(),
+        )
 
 
 # -- catalogs ---------------------------------------------------------------

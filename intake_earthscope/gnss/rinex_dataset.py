@@ -48,6 +48,7 @@ from intake_earthscope.errors import (
     InvalidRequestError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
+    StorageUnavailableError,
 )
 from intake_earthscope.gnss.archive import (
     ArchiveLocation,
@@ -386,6 +387,8 @@ def _error_for(status: str, text: str) -> Exception:
         return ObjectNotFoundError(text + hint)
     if status == "denied":
         return AccessDeniedError(text + "; check your EarthScope login" + hint)
+    if status == "unreachable":
+        return StorageUnavailableError(text + "; retry later" + hint)
     return DecodeError(text + hint)
 
 
