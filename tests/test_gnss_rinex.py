@@ -361,8 +361,8 @@ def test_noaa_cors_day_over_s3(s3: Any, shared_data: Path) -> None:
 
 
 def test_geonet_days_with_missing_day_over_s3(s3: Any, shared_data: Path) -> None:
-    # GeoNet names plain .YYo.gz files; the AC66 excerpt stands in for a
-    # GeoNet station on 2018-01-27, and 2018-01-28 is absent.
+    # GeoNet serves plain .YYo.gz files. The AC66 excerpt is used as a GeoNet
+    # station on 2018-01-27, and 2018-01-28 is absent.
     text = hatanaka.decompress(real(shared_data, AC66))
     key = "gnss/rinex/2018/027/ac660270.18o.gz"
     publish(s3, "geonet", {key: gzip.compress(text)})
