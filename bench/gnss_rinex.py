@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 EPOCHS = 2880
 SATELLITES = [f"G{n:02d}" for n in range(1, 31)]
 CODES = ["C1", "P1", "P2", "L1", "L2", "S1", "S2", "C5"]
-RUNS = 3
+RUNS = 5
 
 
 def write_day(directory: Path) -> dict[str, Path]:
