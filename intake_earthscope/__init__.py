@@ -12,22 +12,23 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MiniseedSource",
-    "catalog_path",
-    "open_catalog",
-    "open_waveforms",
-    "outcome_table",
-    "__version__",
-]
-
 _LAZY = {
     "MiniseedSource": "intake_earthscope.source",
+    "availability": "intake_earthscope.availability",
     "catalog_path": "intake_earthscope.catalog",
+    "from_obspy": "intake_earthscope.interop",
     "open_catalog": "intake_earthscope.catalog",
+    "open_stations": "intake_earthscope.browse",
     "open_waveforms": "intake_earthscope.dataset",
     "outcome_table": "intake_earthscope.dataset",
+    "plot_availability": "intake_earthscope.availability",
+    "plot_positions": "intake_earthscope.plot",
+    "plot_waveforms": "intake_earthscope.plot",
+    "search_stations": "intake_earthscope.browse",
+    "to_obspy": "intake_earthscope.interop",
 }
+
+__all__ = [*_LAZY, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,66 +1,516 @@
 """The ``intake-earthscope`` command line.
 
-Exit codes: 0 success, 1 a command ran and found a problem (for ``auth``: no
-usable token), 2 invalid usage (argparse's own code).
+Exit codes, the same for every command:
+
+===  ==============================================================
+0    success
+1    the command ran and failed: data not found, storage or service
+     unavailable, no usable token for ``auth``
+2    invalid usage: unknown command, entry or parameter, or an
+     invalid value (argparse's own code)
+3    authentication needed or rejected: run ``es login``
+4    ``export`` wrote its output, but some units did not load fully
+     (their outcomes are in the output's ``status`` variable)
+===  ==============================================================
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from intake_earthscope import __version__
-from intake_earthscope.errors import EarthScopeError
+from intake_earthscope.errors import (
+    CatalogError,
+    CredentialsError,
+    EarthScopeError,
+    InvalidRequestError,
+)
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_PARTIAL = 4
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  the command ran and failed (data not found, storage unavailable)
+  2  invalid usage or an invalid value
+  3  authentication needed or rejected: run `es login`
+  4  export wrote its output, but some units did not load fully
+"""
+
+# Request parameters common to the catalog entries, offered as options so
+# that scripts need not spell ``-p NAME=VALUE`` for them.
+SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "end")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return its exit code."""
+    """Run the command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit code (see the module documentation).
+    """
     parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args([_blank_location(a) for a in arguments])
     if not hasattr(args, "run"):
         parser.print_help()
+        return EXIT_USAGE
+    return _run(args.run, args)
+
+
+def _blank_location(argument: str) -> str:
+    # argparse drops a value of "--", which is how SEED spells the blank
+    # location code, so it is passed on as two spaces, the other spelling.
+    return "--location=  " if argument == "--location=--" else argument
+
+
+def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return int(command(args))
+    except (InvalidRequestError, CatalogError) as error:
+        _error(str(error))
+        return EXIT_USAGE
+    except CredentialsError as error:
+        _error(str(error))
+        return EXIT_AUTH
+    except EarthScopeError as error:
+        _error(str(error))
         return EXIT_PROBLEM
-    return int(args.run(args))
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intake-earthscope",
-        description="EarthScope and peer seismic archives for intake, xarray and dask.",
+        description=(
+            "EarthScope and peer seismic and GNSS archives for intake, xarray and "
+            "dask: list and describe the catalog, search stations, show "
+            "availability, export data."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    auth = commands.add_parser(
-        "auth",
-        help="show the EarthScope token in use and which tiers it can read",
-        description=(
-            "Show where the EarthScope token comes from, when it expires, and "
-            "which tiers of the SAGE collection are usable now. Never prints a "
-            "secret."
-        ),
+    _add_list(commands)
+    _add_describe(commands)
+    _add_search(commands)
+    _add_availability(commands)
+    _add_export(commands)
+    _add_auth(commands)
+    return parser
+
+
+def _command(
+    commands: Any, name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    auth.add_argument("--profile", help="earthscope-sdk profile to use")
-    auth.add_argument(
+
+
+def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--catalog",
+        metavar="PATH",
+        help="catalog YAML to read (default: the catalog shipped with the package)",
+    )
+
+
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("entry", help="catalog entry, such as sage.miniseed")
+    for name in SHORTCUT_PARAMETERS:
+        parser.add_argument(f"--{name}", help=f"the entry's {name} parameter")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other parameter of the entry (repeatable), such as -p tier=open",
+    )
+    parser.add_argument(
+        "--root",
+        help="read a mirror with the archive's layout (directory or fsspec URL)",
+    )
+    _add_catalog_option(parser)
+
+
+def _add_list(commands: Any) -> None:
+    command = _command(
+        commands,
+        "list",
+        "list the catalog's archives and entries",
+        "List every entry of the catalog as ARCHIVE.ENTRY with its description.",
+    )
+    _add_catalog_option(command)
+    command.set_defaults(run=_list)
+
+
+def _add_describe(commands: Any) -> None:
+    command = _command(
+        commands,
+        "describe",
+        "show an entry's parameters and where its data live",
+        "Show an entry's description, parameters (type, default, choices) and "
+        "the tiers and key layout of its collection.",
+    )
+    command.add_argument("entry", help="catalog entry, such as sage.miniseed")
+    _add_catalog_option(command)
+    command.set_defaults(run=_describe)
+
+
+def _add_search(commands: Any) -> None:
+    command = _command(
+        commands,
+        "search",
+        "search the stations of a collection",
+        "Search the station table of a collection by codes, a box, a radius "
+        "around a point or a time window, and print the matching rows.",
+    )
+    command.add_argument("entry", help="stations entry, such as sage.stations")
+    for name in ("network", "station", "location", "channel"):
+        command.add_argument(f"--{name}", help=f"{name} code(s), wildcards allowed")
+    for name in ("start", "end"):
+        command.add_argument(f"--{name}", help=f"{name} of the time window, ISO 8601")
+    for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
+        command.add_argument(f"--{name}", type=float, help="box corner, degrees")
+    command.add_argument("--latitude", type=float, help="centre of a radius search")
+    command.add_argument("--longitude", type=float, help="centre of a radius search")
+    command.add_argument("--maxradius", type=float, help="radius in degrees")
+    command.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        help="print an aligned table (default) or CSV",
+    )
+    _add_catalog_option(command)
+    command.set_defaults(run=_search)
+
+
+def _add_availability(commands: Any) -> None:
+    command = _command(
+        commands,
+        "availability",
+        "show which objects exist for a request",
+        "List the (trace, day) objects a request would read, from the "
+        "archive's listings (no object is downloaded).",
+    )
+    _add_request_options(command)
+    command.add_argument(
+        "--format",
+        choices=("table", "csv"),
+        default="table",
+        help="print an aligned table (default) or CSV",
+    )
+    command.add_argument("--plot", metavar="PNG", help="also save a plot to PNG")
+    command.set_defaults(run=_availability)
+
+
+def _add_export(commands: Any) -> None:
+    command = _command(
+        commands,
+        "export",
+        "write a selection to NetCDF or Zarr",
+        "Load a selection through the catalog and write it to NetCDF (.nc) or "
+        "Zarr (.zarr), with a progress bar on standard error.",
+    )
+    _add_request_options(command)
+    command.add_argument("output", help="output path ending in .nc or .zarr")
+    command.add_argument(
+        "--format",
+        choices=("netcdf", "zarr"),
+        help="output format (default: from the output's suffix)",
+    )
+    command.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output"
+    )
+    command.add_argument(
+        "--no-progress", action="store_true", help="do not show the progress bar"
+    )
+    command.set_defaults(run=_export)
+
+
+def _add_auth(commands: Any) -> None:
+    command = _command(
+        commands,
+        "auth",
+        "show the EarthScope token in use and which tiers it can read",
+        "Show where the EarthScope token comes from, when it expires, and "
+        "which tiers of the SAGE collection are usable now. Never prints a "
+        "secret.",
+    )
+    command.add_argument("--profile", help="earthscope-sdk profile to use")
+    command.add_argument(
         "--token",
         help="path to a tokens.json to use (a token itself is better passed "
         "through EARTHSCOPE_TOKEN, which does not show in the process list)",
     )
-    auth.add_argument(
+    command.add_argument(
         "--network",
         default="IU",
         help="network whose restricted-tier credentials to try (default IU)",
     )
-    auth.set_defaults(run=_auth)
-    return parser
+    command.set_defaults(run=_auth)
+
+
+def _list(args: argparse.Namespace) -> int:
+    catalog = _open_catalog(args.catalog)
+    for name, entry in _entries(catalog):
+        _print(f"{name:<24} {entry.describe().get('description', '')}")
+    return EXIT_OK
+
+
+def _describe(args: argparse.Namespace) -> int:
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    info = entry.describe()
+    _print(f"{args.entry}: {info.get('description', '')}")
+    _print(f"driver: {', '.join(info.get('driver') or [])}")
+    _print(f"container: {info.get('container', '')}")
+
+    parameters = info.get("user_parameters") or []
+    if parameters:
+        _print("parameters:")
+    for parameter in parameters:
+        _print("  " + _describe_parameter(parameter))
+
+    for line in _describe_layout(info.get("args") or {}):
+        _print(line)
+    return EXIT_OK
+
+
+def _describe_parameter(parameter: dict[str, Any]) -> str:
+    text = f"{parameter['name']} ({parameter.get('type', 'str')})"
+    text += f" default {parameter.get('default')!r}"
+    if parameter.get("allowed"):
+        text += f", one of {parameter['allowed']}"
+    description = parameter.get("description")
+    return f"{text}: {description}" if description else text
+
+
+def _describe_layout(entry_args: dict[str, Any]) -> list[str]:
+    layout = entry_args.get("collection") or entry_args.get("product")
+    if not isinstance(layout, dict):
+        return []
+    lines = []
+    if layout.get("key_template"):
+        lines.append(f"key template: {layout['key_template']}")
+    for variant, template in (layout.get("paths") or {}).items():
+        lines.append(f"path ({variant}): {template}")
+    lines.append("tiers:")
+    for name, tier in (layout.get("tiers") or {}).items():
+        place = tier.get("bucket") or tier.get("base_url") or tier.get("root")
+        region = f", region {tier['region']}" if tier.get("region") else ""
+        access = tier.get("access", "anonymous")
+        lines.append(
+            f"  {name}: {tier.get('protocol', 's3')} {place}{region}, access {access}"
+        )
+    return lines
+
+
+def _search(args: argparse.Namespace) -> int:
+    from intake_earthscope.browse import search_stations
+
+    criteria = {
+        name: value
+        for name, value in vars(args).items()
+        if name in _SEARCH_CRITERIA and value is not None
+    }
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    entry_args = entry.describe().get("args") or {}
+    if "stations" not in entry_args:
+        raise InvalidRequestError(
+            f"{args.entry} is no stations entry: search one such as sage.stations "
+            "(run `intake-earthscope list`)"
+        )
+    table = search_stations(entry_args, **criteria)
+    _print_table(table, args.format)
+    return EXIT_OK if len(table) else EXIT_PROBLEM
+
+
+_SEARCH_CRITERIA = (
+    "network",
+    "station",
+    "location",
+    "channel",
+    "start",
+    "end",
+    "minlatitude",
+    "maxlatitude",
+    "minlongitude",
+    "maxlongitude",
+    "latitude",
+    "longitude",
+    "maxradius",
+)
+
+
+def _availability(args: argparse.Namespace) -> int:
+    from intake_earthscope.availability import availability, plot_availability
+
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    collection = (entry.describe().get("args") or {}).get("collection")
+    if not isinstance(collection, dict):
+        raise InvalidRequestError(
+            f"{args.entry} is no waveform entry: give one such as sage.miniseed"
+        )
+    parameters = _parameters(args, entry)
+    request = {k: v for k, v in parameters.items() if k in _AVAILABILITY_OPTIONS}
+    table = availability(collection, **request)
+    _print_table(table, args.format)
+    if args.plot:
+        plot_availability(table, path=args.plot)
+        _error(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+_AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from intake_earthscope.export import export_dataset, units_not_loaded
+
+    output_format = args.format or _format_from_suffix(args.output)
+    source = _open_source(args)
+    dataset = source.to_dask()
+    written = export_dataset(
+        dataset,
+        args.output,
+        output_format,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+    _error(f"wrote {written}")
+
+    incomplete = units_not_loaded(written, output_format)
+    if incomplete:
+        _error(f"{incomplete} unit(s) did not load fully: see the 'status' variable")
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _format_from_suffix(path: str) -> str:
+    stripped = path.rstrip("/")
+    if stripped.endswith(".zarr"):
+        return "zarr"
+    if stripped.endswith((".nc", ".nc4", ".netcdf")):
+        return "netcdf"
+    raise InvalidRequestError(
+        f"cannot tell the format of output {path!r}: end it in .nc or .zarr, or "
+        "give --format netcdf|zarr"
+    )
+
+
+def _open_catalog(path: str | None) -> Any:
+    import warnings
+
+    import intake
+
+    from intake_earthscope.catalog import catalog_path
+
+    location = path or str(catalog_path())
+    with warnings.catch_warnings():
+        # intake 2.0.9 warns about shell commands for string parameter defaults.
+        warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
+        try:
+            return intake.open_catalog(location)
+        except FileNotFoundError:
+            raise InvalidRequestError(f"catalog not found: {location!r}") from None
+
+
+def _entries(catalog: Any) -> list[tuple[str, Any]]:
+    leaves = []
+    for name, entry in catalog.walk(depth=2).items():
+        if entry.describe().get("container") != "catalog":
+            leaves.append((name, entry))
+    return sorted(leaves, key=lambda item: item[0])
+
+
+def _entry(catalog: Any, name: str) -> Any:
+    entries = dict(_entries(catalog))
+    if name not in entries:
+        raise InvalidRequestError(
+            f"unknown entry {name!r}: expected one of {sorted(entries)} "
+            "(run `intake-earthscope list`)"
+        )
+    return entries[name]
+
+
+def _open_source(args: argparse.Namespace) -> Any:
+    import warnings
+
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    parameters = _parameters(args, entry)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
+        try:
+            return entry(**parameters)
+        except ValueError as error:
+            if isinstance(error, EarthScopeError):
+                raise
+            # intake checks parameter values (types, allowed choices) itself.
+            raise InvalidRequestError(
+                f"invalid parameter for {args.entry}: {error}"
+            ) from None
+
+
+def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
+    known = {p["name"] for p in entry.describe().get("user_parameters") or []}
+    parameters: dict[str, Any] = {}
+    for name in SHORTCUT_PARAMETERS:
+        value = getattr(args, name, None)
+        if value is not None:
+            parameters[name] = value
+
+    for item in args.param:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise InvalidRequestError(f"invalid --param {item!r}: write NAME=VALUE")
+        parameters[name.strip()] = value
+
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown parameter(s) {unknown} for {args.entry}: expected some of "
+            f"{sorted(known)} (run `intake-earthscope describe {args.entry}`)"
+        )
+    if args.root:
+        parameters["root"] = args.root
+    return parameters
+
+
+def _print_table(table: Any, output_format: str) -> None:
+    if output_format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+        sys.stdout.flush()
+        return
+    _print(table.to_string(index=False) if len(table) else "(no rows)")
 
 
 def _auth(args: argparse.Namespace) -> int:
@@ -127,6 +577,10 @@ def _describe_expiry(expiry: dt.datetime | None) -> str:
 
 def _print(text: str) -> None:
     print(text, file=sys.stdout, flush=True)
+
+
+def _error(text: str) -> None:
+    print(f"intake-earthscope: {text}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

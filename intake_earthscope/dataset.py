@@ -16,19 +16,33 @@ Layout of the dataset:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask._task_spec import TaskRef
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+# Imported for its side effect: the ``earthscope`` accessor (to_obspy).
+import intake_earthscope.interop  # noqa: F401
 from intake_earthscope.collection import Collection
+from intake_earthscope.graph import FieldLayer, UnitLayer
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
+from intake_earthscope.response import (
+    DEFAULT_WATER_LEVEL,
+    ResponseRemoval,
+    check_response_options,
+    describe_inventory,
+    finish_corrected_chunk,
+    load_inventory,
+    removal_for,
+    units_attributes,
+)
 from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import (
     NEIGHBOUR_BYTES,
@@ -74,6 +88,9 @@ def open_waveforms(
     neighbour_bytes: int | None = NEIGHBOUR_BYTES,
     token: Any = None,
     profile: str | None = None,
+    remove_response: str | None = None,
+    pre_filt: Any = "auto",
+    water_level: float | None = DEFAULT_WATER_LEVEL,
 ) -> xr.Dataset:
     """Open waveforms of a collection as a lazy dataset.
 
@@ -104,8 +121,9 @@ def open_waveforms(
         A mirror with the same key layout: a local directory, ``file://``
         URL or another bucket (``s3://bucket/prefix``).
     inventory : obspy.Inventory or str, optional
-        Station metadata (or a StationXML path) that names the channels and
-        rates, so no record headers are read at open.
+        Station metadata (or a StationXML path or URL) that names the
+        channels and rates, so no record headers are read at open. With
+        ``remove_response`` it also supplies the responses.
     neighbour_bytes : int or None
         Bytes read from the end of the object of the day before ``start``
         for the records that cross midnight; ``None`` reads all of it.
@@ -115,11 +133,31 @@ def open_waveforms(
         then ``EARTHSCOPE_TOKEN`` are tried.
     profile : str, optional
         earthscope-sdk profile whose tokens to use.
+    remove_response : {"displacement", "velocity", "acceleration"}, optional
+        Remove the instrument response, lazily per chunk, to this output
+        (units m, m/s or m/s**2). None keeps counts. The responses come from
+        ``inventory``, else from the station service of the collection's
+        ``fdsn`` tier at level ``response``, fetched once here.
+    pre_filt : four floats, "auto" or None
+        Corner frequencies (Hz) of the pre-filter. ``"auto"`` derives them
+        from the sampling rate with
+        :func:`intake_earthscope.response.default_pre_filt`; None applies
+        no pre-filter.
+    water_level : float or None
+        Water level in dB for the spectral division (obspy's default, 60);
+        None for none.
 
     Returns
     -------
     xarray.Dataset
         Lazy dataset; see the module documentation for its variables.
+
+    Notes
+    -----
+    The response is removed from each run of samples without gaps inside
+    one chunk (a day), with obspy's ``Trace.remove_response``. Gaps stay
+    NaN, and each run is tapered over 5 % of its length at both ends, also
+    where a chunk boundary cuts it at midnight.
     """
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)
@@ -136,29 +174,43 @@ def open_waveforms(
         **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
     )
     check_options(root, storage_options, neighbour_bytes)
+    options = check_response_options(remove_response, pre_filt, water_level)
+    described = describe_inventory(inventory)
+    if options is not None:
+        # Read a StationXML path once, for the plan and the responses.
+        inventory = load_inventory(inventory)
     credentials = Credentials(token, profile)
     plan = plan_request(
         request, collection, tier, storage_options, root, credentials, inventory
     )
-    return build_dataset(plan, neighbour_bytes)
+    removal = removal_for(options, plan, inventory, credentials, described)
+    return build_dataset(plan, neighbour_bytes, removal)
 
 
 def build_dataset(
-    plan: Plan, neighbour_bytes: int | None = NEIGHBOUR_BYTES
+    plan: Plan,
+    neighbour_bytes: int | None = NEIGHBOUR_BYTES,
+    removal: ResponseRemoval | None = None,
 ) -> xr.Dataset:
-    """Build the lazy dataset of ``plan`` (no I/O happens here)."""
-    token = tokenize(plan, neighbour_bytes)
-    graph, chunk_name = _chunk_graph(plan, neighbour_bytes, token)
+    """Build the lazy dataset of ``plan`` (no I/O happens here).
 
-    waveform = _waveform_array(plan, graph, chunk_name, token)
+    With ``removal`` each chunk task also removes the instrument response
+    (:func:`~intake_earthscope.response.finish_corrected_chunk`).
+    """
+    token = tokenize(plan, neighbour_bytes, removal)
+    units = _unit_layer(plan, neighbour_bytes, token, removal)
+
+    waveform = _field_array(plan, units, token, "waveform", np.float64)
     data_vars: dict[str, tuple[Any, ...]] = {"waveform": (("trace", "time"), waveform)}
     for name, (dtype, _, description) in OUTCOME_VARIABLES.items():
-        array = _outcome_array(plan, graph, chunk_name, token, name, dtype)
+        array = _field_array(plan, units, token, name, dtype)
         data_vars[name] = (("trace", "day"), array, {"description": description})
 
     dataset = xr.Dataset(data_vars, coords=_coordinates(plan))
-    dataset["waveform"].attrs.update({"units": "counts", "long_name": "waveform"})
+    dataset["waveform"].attrs.update(units_attributes(removal))
     dataset.attrs.update(_provenance(plan))
+    if removal is not None:
+        dataset.attrs.update(removal.attributes())
     return dataset
 
 
@@ -176,53 +228,91 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     return frame[columns]
 
 
-def _chunk_graph(
-    plan: Plan, neighbour_bytes: int | None, token: str
-) -> tuple[dict, str]:
-    read_name = f"earthscope-read-{token}"
-    neighbour_name = f"earthscope-neighbour-{token}"
-    chunk_name = f"earthscope-chunk-{token}"
-    request = plan.request
-    graph: dict = {}
+class _UnitTasks:
+    """Make the read, neighbour and finishing task of each unit of a plan."""
 
-    for group, (first, stop) in enumerate(plan.groups):
+    def __init__(
+        self,
+        plan: Plan,
+        neighbour_bytes: int | None,
+        names: tuple,
+        removal: ResponseRemoval | None = None,
+    ) -> None:
+        self.plan = plan
+        self.neighbour_bytes = neighbour_bytes
+        self.removal = removal
+        self.read_name, self.neighbour_name, _ = names
+        self.patterns = _patterns(plan.request)
+
+    def __call__(
+        self, kind: str, group: int, day: int | None
+    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        plan = self.plan
+        first, stop = plan.groups[group]
         traces = plan.traces[first:stop]
-        graph[(neighbour_name, group)] = (
-            read_neighbour,
-            plan.unit_spec(group, plan.days[0] - NS_PER_DAY),
-            plan.neighbour_keys[group],
-            traces,
-            plan.grid,
-            plan.bounds[1],
-            request.rate_tolerance,
-            neighbour_bytes,
-        )
-        for day in range(len(plan.days)):
-            graph[(read_name, group, day)] = (
-                read_unit,
+        arguments: tuple[Any, ...]
+        if kind == "neighbour":
+            arguments = (
+                plan.unit_spec(group, plan.days[0] - NS_PER_DAY),
+                plan.neighbour_keys[group],
+                traces,
+                plan.grid,
+                plan.bounds[1],
+                plan.request.rate_tolerance,
+                self.neighbour_bytes,
+            )
+            return read_neighbour, arguments
+
+        assert day is not None
+        if kind == "read":
+            arguments = (
                 plan.unit_spec(group, plan.days[day]),
                 plan.keys[group][day],
                 traces,
                 plan.grid,
                 plan.bounds[day],
                 plan.bounds[day + 1],
-                request.rate_tolerance,
-                request.errors,
-                _patterns(request),
+                plan.request.rate_tolerance,
+                plan.request.errors,
+                self.patterns,
                 plan.fallback(group),
             )
-            previous = (read_name, group, day - 1) if day else (neighbour_name, group)
-            following = (
-                (read_name, group, day + 1) if day + 1 < len(plan.days) else None
-            )
-            graph[(chunk_name, group, day)] = (
-                finish_chunk,
-                (read_name, group, day),
-                previous,
-                following,
-                plan.grid,
-            )
-    return graph, chunk_name
+            return read_unit, arguments
+
+        previous = (
+            (self.read_name, group, day - 1) if day else (self.neighbour_name, group)
+        )
+        following = (
+            TaskRef((self.read_name, group, day + 1))
+            if day + 1 < len(plan.days)
+            else None
+        )
+        arguments = (
+            TaskRef((self.read_name, group, day)),
+            TaskRef(previous),
+            following,
+            plan.grid,
+        )
+        if self.removal is not None:
+            removal = self.removal
+            extra = (removal.groups[group], plan.bounds[day], removal.options)
+            return finish_corrected_chunk, arguments + extra
+        return finish_chunk, arguments
+
+
+def _unit_layer(
+    plan: Plan,
+    neighbour_bytes: int | None,
+    token: str,
+    removal: ResponseRemoval | None = None,
+) -> UnitLayer:
+    names = (
+        f"earthscope-read-{token}",
+        f"earthscope-neighbour-{token}",
+        f"earthscope-chunk-{token}",
+    )
+    tasks = _UnitTasks(plan, neighbour_bytes, names, removal)
+    return UnitLayer(names, len(plan.groups), len(plan.days), tasks)
 
 
 def _patterns(request: WaveformRequest) -> dict[str, tuple[str, ...]]:
@@ -234,38 +324,19 @@ def _pick(result: Any, name: str) -> np.ndarray:
     return result.field(name)
 
 
-def _waveform_array(plan: Plan, graph: dict, chunk_name: str, token: str) -> da.Array:
-    name = f"earthscope-waveform-{token}"
-    layer = {
-        (name, group, day): (_pick, (chunk_name, group, day), "waveform")
-        for group in range(len(plan.groups))
-        for day in range(len(plan.days))
-    }
-    chunks = (plan.group_sizes, plan.chunk_widths)
-    return _array(name, layer, graph, chunk_name, chunks, np.float64)
-
-
-def _outcome_array(
-    plan: Plan, graph: dict, chunk_name: str, token: str, field: str, dtype: Any
+def _field_array(
+    plan: Plan, units: UnitLayer, token: str, field: str, dtype: Any
 ) -> da.Array:
     name = f"earthscope-{field.replace('_', '-')}-{token}"
-    layer = {
-        (name, group, day): (_pick, (chunk_name, group, day), field)
-        for group in range(len(plan.groups))
-        for day in range(len(plan.days))
-    }
-    chunks = (plan.group_sizes, (1,) * len(plan.days))
-    return _array(name, layer, graph, chunk_name, chunks, dtype)
-
-
-def _array(
-    name: str, layer: dict, graph: dict, chunk_name: str, chunks: tuple, dtype: Any
-) -> da.Array:
-    layers = {chunk_name: graph, name: layer}
-    dependencies = {chunk_name: set(), name: {chunk_name}}
-    hlg = HighLevelGraph(layers, dependencies)
+    groups, days = len(plan.groups), len(plan.days)
+    layer = FieldLayer(name, units.chunk_name, field, groups, days, _pick)
+    hlg = HighLevelGraph(
+        {units.chunk_name: units, name: layer},
+        {units.chunk_name: set(), name: {units.chunk_name}},
+    )
+    widths = plan.chunk_widths if field == "waveform" else (1,) * days
     meta = np.empty((0, 0), dtype=dtype)
-    return da.Array(hlg, name, chunks, meta=meta)
+    return da.Array(hlg, name, (plan.group_sizes, widths), meta=meta)
 
 
 def _coordinates(plan: Plan) -> xr.Coordinates:

@@ -9,6 +9,7 @@ carry ``#N`` versions. Listings run concurrently and are cached per process.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -74,6 +75,10 @@ def locate_objects(
     start time, so the previous day's object may hold the first samples.
     """
     days = days_between(request.start_ns - 86_400_000_000_000, request.end_ns)
+    exact = _exact_objects(days, request, collection, template)
+    if exact is not None:
+        return exact
+
     candidates = [_Candidate(day, _day_values(day), []) for day in days]
 
     for index in range(len(template.segments)):
@@ -91,6 +96,38 @@ def locate_objects(
         )
         for candidate in candidates
     ]
+
+
+def _exact_objects(
+    days: list[int],
+    request: WaveformRequest,
+    collection: Collection,
+    template: KeyTemplate,
+) -> list[ObjectRef] | None:
+    """Render every key at once when no segment needs a listing.
+
+    This is the common case of exact codes on a tier without versions, and
+    the walk segment by segment would build one candidate per segment.
+    Returns None when some field has a wildcard or keys carry versions.
+    """
+    if template.version_rule == "hash-suffix":
+        return None
+    fields = [name for name in _CODE_FIELDS if name in template.fields]
+    choices = [request.codes(name) for name in fields]
+    if any(has_wildcard(code) for codes in choices for code in codes):
+        return None
+
+    text = template.text
+    day_values = [(day, _day_values(day)) for day in days]
+    objects = []
+    for combination in itertools.product(*choices):
+        codes = dict(zip(fields, combination, strict=True))
+        spelled = _key_values(codes, collection)
+        for day, values in day_values:
+            key = text.format(**spelled, **values)
+            objects.append(ObjectRef(key, day, codes, listed=False))
+    objects.sort(key=lambda ref: ref.day_ns)
+    return objects
 
 
 def _day_values(day_ns: int) -> dict[str, str]:

@@ -26,6 +26,13 @@ from intake_earthscope.request import (
     WaveformRequest,
     check_options,
 )
+from intake_earthscope.response import (
+    DEFAULT_WATER_LEVEL,
+    check_response_options,
+    describe_inventory,
+    load_inventory,
+    removal_for,
+)
 from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns, parse_time
@@ -72,6 +79,14 @@ class MiniseedSource(DataSource):
         EarthScope credentials; never stored in the dataset or the graph.
     profile : str, optional
         earthscope-sdk profile whose tokens to use.
+    remove_response : {"displacement", "velocity", "acceleration"}, optional
+        Remove the instrument response to this output; empty keeps counts.
+        See :func:`intake_earthscope.dataset.open_waveforms`.
+    pre_filt : four floats, str or None
+        Pre-filter corners in Hz (a comma list in the catalog), ``"auto"``
+        or None.
+    water_level : float or None
+        Water level in dB; None for none.
     metadata : dict, optional
         Intake metadata.
 
@@ -109,6 +124,9 @@ class MiniseedSource(DataSource):
         neighbour_bytes: int | None = NEIGHBOUR_BYTES,
         token: Any = None,
         profile: str | None = None,
+        remove_response: str | None = None,
+        pre_filt: Any = "auto",
+        water_level: Any = DEFAULT_WATER_LEVEL,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(metadata=dict(metadata or {}))
@@ -143,6 +161,13 @@ class MiniseedSource(DataSource):
         check_options(root or None, storage_options, neighbour_bytes)
         self.storage_options = dict(storage_options or {})
         self.root = root or None
+        self._response_options = check_response_options(
+            remove_response, pre_filt, water_level
+        )
+        self._inventory_name = describe_inventory(inventory)
+        if self._response_options is not None:
+            # Read a StationXML path once, for the plan and the responses.
+            inventory = load_inventory(inventory)
         self.inventory = inventory
         self.neighbour_bytes = neighbour_bytes
         self._plan: Plan | None = None
@@ -217,7 +242,14 @@ class MiniseedSource(DataSource):
     def to_dask(self) -> xr.Dataset:
         """Return the lazy dataset; no sample bytes are read."""
         if self._dataset is None:
-            self._dataset = build_dataset(self.plan, self.neighbour_bytes)
+            removal = removal_for(
+                self._response_options,
+                self.plan,
+                self.inventory,
+                self._credentials,
+                self._inventory_name,
+            )
+            self._dataset = build_dataset(self.plan, self.neighbour_bytes, removal)
         return self._dataset
 
     def read(self) -> xr.Dataset:

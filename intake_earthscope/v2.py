@@ -31,10 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REQUEST_KEYS",
+    "STATION_REQUEST_KEYS",
     "ChoiceParameter",
     "CodesParameter",
     "MiniseedCollection",
     "MiniseedReader",
+    "StationList",
+    "StationsReader",
     "TimeParameter",
 ]
 
@@ -51,6 +54,9 @@ REQUEST_KEYS = (
     "rate_tolerance",
     "errors",
     "tier",
+    "remove_response",
+    "pre_filt",
+    "water_level",
 )
 
 
@@ -105,8 +111,8 @@ class MiniseedReader(BaseReader):
         given as the first positional argument, in a ``MiniseedCollection``.
     request : mapping, optional
         Any of ``network``, ``station``, ``location``, ``channel``,
-        ``start``, ``end``, ``sampling_rate``, ``rate_tolerance``, ``errors``
-        and ``tier``.
+        ``start``, ``end``, ``sampling_rate``, ``rate_tolerance``, ``errors``,
+        ``tier``, ``remove_response``, ``pre_filt`` and ``water_level``.
     **kwargs
         Keyword arguments of ``open_waveforms``, such as ``root``,
         ``storage_options``, ``inventory``, ``neighbour_bytes`` or a request
@@ -170,6 +176,93 @@ def _open_arguments(
     if not arguments.get("tier"):
         arguments.pop("tier", None)
     return arguments
+
+
+#: Keys of the ``request`` mapping of a stations entry: the codes that narrow
+#: the fetched table (keyword arguments of
+#: :func:`intake_earthscope.browse.open_stations`).
+STATION_REQUEST_KEYS = ("network", "station", "location", "channel")
+
+
+class StationList(BaseData):
+    """The source of a collection's station table, as its catalog describes it.
+
+    Parameters
+    ----------
+    stations : mapping
+        The ``stations:`` mapping of the catalog (the source of the table).
+    collection : mapping, optional
+        The waveform collection that the browser's ``to_dask`` reads.
+    metadata : dict, optional
+        Intake metadata.
+
+    Raises
+    ------
+    intake_earthscope.errors.CatalogError
+        If the mapping names an unknown kind of station.
+    """
+
+    structure = {"table"}
+
+    def __init__(
+        self,
+        stations: Mapping[str, Any],
+        collection: Mapping[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        from intake_earthscope.stationfetch import station_kind
+
+        station_kind(stations)
+        self.stations = dict(stations)
+        self.collection = dict(collection) if collection is not None else None
+        super().__init__(metadata)
+
+
+class StationsReader(BaseReader):
+    """Fetch a :class:`StationList` into a searchable station browser.
+
+    The reader calls :func:`intake_earthscope.browse.open_stations` and
+    returns its :class:`~intake_earthscope.browse.StationBrowser`.
+
+    Parameters
+    ----------
+    data : StationList
+        The station source.
+    request : mapping, optional
+        Any of ``network``, ``station``, ``location`` and ``channel``.
+    **kwargs
+        Keyword arguments of ``open_stations``, such as ``cache_dir``,
+        ``max_age``, ``root``, ``storage_options`` or ``token``.
+
+    Examples
+    --------
+    >>> import intake  # doctest: +SKIP
+    >>> cat = intake.open_catalog("catalogs/earthscope_v2.yaml")  # doctest: +SKIP
+    >>> browser = cat(station="WBM").scedc_stations.read()  # doctest: +SKIP
+    >>> browser.search(channel="LH?").df  # doctest: +SKIP
+    """
+
+    implements = {StationList}
+    imports = {"pandas", "obspy"}
+    func = "intake_earthscope.browse:open_stations"
+    output_instance = "intake_earthscope.browse:StationBrowser"
+
+    def _read(
+        self,
+        data: StationList,
+        request: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        from intake_earthscope.browse import open_stations
+
+        unknown = set(request or {}) - set(STATION_REQUEST_KEYS)
+        if unknown:
+            raise TypeError(
+                f"invalid request key(s) {sorted(unknown)}: valid keys are "
+                f"{list(STATION_REQUEST_KEYS)}"
+            )
+        arguments = {**(request or {}), **kwargs}
+        return open_stations(data.stations, data.collection, **arguments)
 
 
 class CodesParameter(BaseUserParameter):

@@ -9,6 +9,7 @@ import dask
 import intake
 import numpy as np
 import pytest
+from dask._task_spec import Task
 from distributed import Client, LocalCluster
 
 from intake_earthscope.dataset import open_waveforms
@@ -200,7 +201,10 @@ def test_graph_holds_no_file_objects(s3) -> None:
 
 
 def _flatten(task):
-    if isinstance(task, tuple | list):
+    if isinstance(task, Task):
+        yield task.func
+        yield from _flatten(task.args)
+    elif isinstance(task, tuple | list):
         for item in task:
             yield from _flatten(item)
     else:

@@ -25,13 +25,21 @@ import yaml
 from intake.readers.entry import Catalog
 from intake.readers.readers import recommend
 
+from intake_earthscope.browse import StationBrowser
 from intake_earthscope.errors import CatalogError, InvalidRequestError
-from intake_earthscope.v2 import MiniseedCollection, MiniseedReader, RinexObsReader
+from intake_earthscope.v2 import (
+    MiniseedCollection,
+    MiniseedReader,
+    RinexObsReader,
+    StationList,
+    StationsReader,
+)
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 V1_CATALOG = CATALOGS / "earthscope.yaml"
 V2_CATALOG = CATALOGS / "earthscope_v2.yaml"
 ARCHIVES = ("sage", "scedc", "ncedc")
+STATION_ARCHIVES = ("sage", "scedc", "ncedc", "gage")
 GNSS_ARCHIVES = ("gage", "noaa_cors", "geonet")
 
 OBSPY_FILE = Path("io", "mseed", "tests", "data", "CH.BALST..LH_two_channels")
@@ -86,11 +94,12 @@ def test_open_catalog_gives_v2_catalog(cat: Catalog) -> None:
     assert cat.version == 2
 
 
-def test_catalog_lists_miniseed_and_rinex_entries(cat: Catalog) -> None:
+def test_catalog_lists_entries(cat: Catalog) -> None:
     miniseed = [f"{archive}_miniseed" for archive in ARCHIVES]
+    stations = [f"{archive}_stations" for archive in STATION_ARCHIVES]
     rinex = [f"{archive}_rinex_obs" for archive in GNSS_ARCHIVES]
 
-    assert sorted(cat) == sorted(miniseed + rinex)
+    assert sorted(cat) == sorted(miniseed + stations + rinex)
 
 
 def test_v1_catalog_lists_same_archives() -> None:
@@ -266,6 +275,52 @@ def test_recommend_finds_reader() -> None:
     assert readers["importable"] == [MiniseedReader]
 
 
+def v1_stations_args(archive: str) -> dict[str, Any]:
+    """Return the args of the archive's v1 ``stations`` entry."""
+    text = (CATALOGS / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["stations"]["args"]
+
+
+@pytest.mark.parametrize("archive", STATION_ARCHIVES)
+def test_station_list_matches_v1_yaml(cat: Catalog, archive: str) -> None:
+    reader = cat(**REQUEST)[f"{archive}_stations"]
+    expected = v1_stations_args(archive)
+
+    assert isinstance(reader, StationsReader)
+    assert reader.data.stations == expected["stations"]
+    assert reader.data.collection == expected.get("collection")
+
+
+@pytest.mark.parametrize("archive", STATION_ARCHIVES)
+def test_station_entry_metadata(cat: Catalog, archive: str) -> None:
+    metadata = cat[f"{archive}_stations"].metadata
+
+    assert metadata["archive"] == archive
+    assert metadata["data_type"] == "stations"
+
+
+def test_stations_reader_matches_v1_source(
+    cat: Catalog, s3, shared_data: Path, tmp_path: Path
+) -> None:
+    from conftest import publish
+
+    data = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": data})
+    v1 = intake.open_catalog(str(V1_CATALOG))
+    expected = v1.scedc.stations(station="WBM", cache_dir=str(tmp_path / "v1")).read()
+
+    browser = cat(station="WBM").scedc_stations.read(cache_dir=tmp_path / "v2")
+
+    assert isinstance(browser, StationBrowser)
+    assert len(browser.df) == 40
+    pd.testing.assert_frame_equal(browser.df, expected)
+
+
+def test_station_list_rejects_unknown_kind() -> None:
+    with pytest.raises(CatalogError, match="kind"):
+        StationList({"name": "broken", "kind": "tide"})
+
+
 def run_python(code: str, **environment: str) -> Any:
     """Run ``code`` in a fresh interpreter and return the JSON it prints."""
     env = {**os.environ, **environment}
@@ -310,3 +365,37 @@ def test_import_intake_loads_v2_module() -> None:
     )
 
     assert run_python(code) is True
+
+
+def balst_inventory() -> Any:
+    """CH.BALST LHE and LHZ with a one-stage velocity response (poles, zeros)."""
+    import obspy
+    from obspy.core.inventory import Channel, Network, Response, Station
+
+    response = Response.from_paz(
+        zeros=[0j, 0j],
+        poles=[-0.037 + 0.037j, -0.037 - 0.037j],
+        stage_gain=1.5e9,
+        input_units="M/S",
+        output_units="COUNTS",
+    )
+    channels = [
+        Channel(code, "", 47.3, 7.7, 800.0, 0.0, sample_rate=1.0, response=response)
+        for code in ("LHE", "LHZ")
+    ]
+    station = Station("BALST", 47.3, 7.7, 800.0, channels=channels)
+    return obspy.Inventory(networks=[Network("CH", stations=[station])])
+
+
+def test_remove_response_matches_v1(cat: Catalog, mirror_root: str) -> None:
+    options = {"remove_response": "velocity", "pre_filt": "0.002,0.004,0.4,0.45"}
+    inventory = balst_inventory()
+    expected = v1_dataset(mirror_root, **REQUEST, **options, inventory=inventory)
+
+    reader = cat(**REQUEST, **options).sage_miniseed
+    dataset = reader.read(root=mirror_root, inventory=inventory).load()
+
+    xr.testing.assert_identical(dataset, expected)
+    assert dataset.waveform.attrs["units"] == "m/s"
+    assert int(dataset.waveform.count()) > 40_000
+    assert dataset.attrs["response_pre_filt"] == "0.002, 0.004, 0.4, 0.45"

@@ -1,0 +1,304 @@
+"""Availability: which (trace, day) objects of a request exist, from listings.
+
+Objects are found the way :mod:`intake_earthscope.locate` finds them for a
+read, and each one is then checked against the listing of its directory, so
+the table costs LIST requests (cached per process) and no GET. A trace seen
+on any day of the window gets a row for every day, with ``exists=False`` on
+the days without an object.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
+
+import pandas as pd
+
+from intake_earthscope.collection import Collection, KeyTemplate
+from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.locate import ObjectRef, locate_objects
+from intake_earthscope.request import WaveformRequest
+from intake_earthscope.routing import Credentials, build_routes
+from intake_earthscope.storage import StorageSpec, list_directories
+from intake_earthscope.timeutil import day_of_year, day_start, days_between
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["AVAILABILITY_COLUMNS", "availability", "plot_availability"]
+
+logger = logging.getLogger(__name__)
+
+AVAILABILITY_COLUMNS = (
+    "network",
+    "station",
+    "location",
+    "channel",
+    "day",
+    "key",
+    "exists",
+    "size",
+    "tier",
+)
+
+_TRACE_FIELDS = ("network", "station", "location", "channel")
+
+
+def availability(
+    collection: Collection | Mapping[str, Any] | str,
+    *,
+    network: object = None,
+    station: object = None,
+    location: object = None,
+    channel: object = None,
+    start: object = None,
+    end: object = None,
+    tier: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    token: Any = None,
+    profile: str | None = None,
+) -> pd.DataFrame:
+    """List which objects of a request exist, one row per trace and day.
+
+    Parameters
+    ----------
+    collection : Collection, mapping or str
+        The waveform collection, its ``collection:`` catalog mapping, or an
+        archive of the shipped catalog (``"scedc"``, ``"sage.miniseed"``).
+    network, station, location, channel : str or list of str
+        SEED codes, comma lists and ``?``/``*`` wildcards, as for
+        :func:`intake_earthscope.dataset.open_waveforms`.
+    start, end : str or datetime
+        UTC window, ``end`` exclusive; each UTC day it touches gets a row.
+    tier, storage_options, root, token, profile
+        As for :func:`intake_earthscope.dataset.open_waveforms`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``network``, ``station``, ``location``, ``channel``,
+        ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, NaN
+        where the listing gives none or the object is missing) and ``tier``.
+        For station-day collections ``location`` and ``channel`` are empty,
+        because one object contains every channel of the station. A trace
+        appears when an object of it exists on some day of the window, or
+        when its codes are exact.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the request is invalid, or a network is served by a web service
+        (which has no objects to list).
+    """
+    if isinstance(collection, str):
+        from intake_earthscope.browse import shipped_entry
+
+        collection = shipped_entry(collection, "miniseed").get("collection") or {}
+    if not isinstance(collection, Collection):
+        collection = Collection.from_yaml(collection)
+    request = WaveformRequest.build(
+        network=network,
+        station=station,
+        location=location,
+        channel=channel,
+        start=start,
+        end=end,
+    )
+    routes = build_routes(
+        request, collection, tier, storage_options, root, Credentials(token, profile)
+    )
+
+    tables = []
+    for route in routes:
+        if route.spec.protocol == "fdsn":
+            raise InvalidRequestError(
+                f"no availability for tier {route.tier!r}: it is a web service "
+                "without objects to list; give a tier backed by S3 or a mirror"
+            )
+        template = collection.template(collection.tier(route.tier))
+        part = replace(request, network=route.networks)
+        refs = locate_objects(part, collection, route.spec, template)
+        tables.append(_route_table(part, collection, route.spec, template, refs))
+
+    table = pd.concat(tables, ignore_index=True) if tables else _empty()
+    return table.sort_values(list(_TRACE_FIELDS) + ["day"], ignore_index=True)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({name: [] for name in AVAILABILITY_COLUMNS})
+
+
+def _route_table(
+    request: WaveformRequest,
+    collection: Collection,
+    spec: StorageSpec,
+    template: KeyTemplate,
+    refs: Sequence[ObjectRef],
+) -> pd.DataFrame:
+    days = days_between(day_start(request.start_ns), request.end_ns)
+    # locate_objects adds the day before start, for records crossing midnight.
+    refs = [ref for ref in refs if ref.day_ns >= days[0]]
+    found = {(_trace(ref.codes), ref.day_ns): ref.key for ref in refs}
+
+    traces = sorted({trace for trace, _ in found})
+    rows = []
+    for trace in traces:
+        for day in days:
+            key = found.get((trace, day)) or _render(template, collection, trace, day)
+            rows.append((*trace, day, key))
+
+    sizes = _listed_sizes(spec, [row[-1] for row in rows])
+    table = pd.DataFrame(rows, columns=[*_TRACE_FIELDS, "day", "key"])
+    table["day"] = pd.to_datetime(table["day"], unit="ns", utc=True)
+    table["exists"] = table["key"].map(lambda key: key in sizes)
+    table["size"] = table["key"].map(lambda key: sizes.get(key))
+    table["size"] = pd.to_numeric(table["size"], errors="coerce")
+    table["tier"] = spec.tier
+    return table
+
+
+def _trace(codes: Mapping[str, str]) -> tuple[str, str, str, str]:
+    network, station, location, channel = (
+        codes.get(name, "") for name in _TRACE_FIELDS
+    )
+    return network, station, location, channel
+
+
+def _render(
+    template: KeyTemplate, collection: Collection, trace: tuple[str, ...], day: int
+) -> str:
+    year, doy = day_of_year(day)
+    values = dict(zip(_TRACE_FIELDS, trace, strict=True))
+    if values["location"] == "":
+        values["location"] = collection.blank_location
+    return template.render({**values, "year": f"{year:04d}", "doy": f"{doy:03d}"})
+
+
+def _listed_sizes(spec: StorageSpec, keys: Sequence[str]) -> dict[str, float | None]:
+    """Map each key that the listing of its directory shows to its size.
+
+    Names come from :func:`list_directories` (cached per process). Sizes come
+    from the filesystem's own listing cache where it has one, and are
+    ``None`` where it does not.
+    """
+    parents = sorted({key.rpartition("/")[0] for key in keys})
+    listings = list_directories(spec, parents)
+
+    present: dict[str, float | None] = {}
+    for parent, names in listings.items():
+        details = _details(spec, parent)
+        for name in names:
+            key = f"{parent}/{name}" if parent else name
+            present[key] = details.get(name)
+    return {key: present[key] for key in keys if key in present}
+
+
+def _details(spec: StorageSpec, parent: str) -> dict[str, float | None]:
+    try:
+        entries = spec.filesystem().ls(spec.path(parent), detail=True)
+    except (OSError, ValueError) as error:
+        logger.debug("no sizes for %s: %s", spec.url(parent), error)
+        return {}
+    sizes = {}
+    for entry in entries:
+        name = str(entry.get("name", "")).rstrip("/").rpartition("/")[2]
+        size = entry.get("size")
+        sizes[name] = (
+            float(size) if entry.get("type") == "file" and size is not None else None
+        )
+    return sizes
+
+
+def plot_availability(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw availability as a Gantt chart: one bar per trace, missing days red.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The output of :func:`availability`.
+    path : str or path, optional
+        Where to save the figure as PNG.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when not given.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed (``pip install intake-earthscope[demo]``).
+    """
+    try:
+        import matplotlib.dates as mdates
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+    except ImportError as error:
+        raise ImportError(
+            "plot_availability needs matplotlib: pip install 'intake-earthscope[demo]'"
+        ) from error
+
+    labels = _trace_labels(table)
+    if ax is None:
+        figure = Figure(figsize=(10, 1.5 + 0.35 * max(len(labels.unique()), 1)))
+        ax = figure.add_subplot()
+    else:
+        figure = cast("Figure", ax.get_figure(root=True))
+
+    day_width = 1.0  # matplotlib date units are days
+    rows = sorted(labels.unique())
+    for position, label in enumerate(rows):
+        part = table[labels == label]
+        starts = mdates.date2num(part["day"].dt.tz_convert(None).to_numpy())
+        for exists, color in ((True, "tab:green"), (False, "tab:red")):
+            chosen = starts[part["exists"].to_numpy() == exists]
+            bars = [(start, day_width) for start in chosen]
+            ax.broken_barh(bars, (position - 0.4, 0.8), facecolors=color)
+
+    ax.set_yticks(range(len(rows)), rows)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator())
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(ax.xaxis.get_major_locator())
+    )
+    ax.legend(
+        handles=[
+            Patch(color="tab:green", label="object"),
+            Patch(color="tab:red", label="missing"),
+        ],
+        loc="upper right",
+    )
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+
+    if path is not None:
+        figure.savefig(os.fspath(path), format="png")
+    return figure
+
+
+def _trace_labels(table: pd.DataFrame) -> pd.Series:
+    """Label rows NET.STA.LOC.CHA, or NET.STA for station-day objects."""
+    full = (
+        table["network"]
+        + "."
+        + table["station"]
+        + "."
+        + table["location"]
+        + "."
+        + table["channel"]
+    )
+    short = table["network"] + "." + table["station"]
+    return full.where(table["channel"] != "", short)

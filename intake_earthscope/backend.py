@@ -1,0 +1,339 @@
+"""xarray backend ``engine="miniseed"``: one miniSEED file as a waveform dataset.
+
+``xr.open_dataset(path, engine="miniseed")`` opens one local file or fsspec
+URL (miniSEED 2 or 3) with the data model of
+:func:`~intake_earthscope.dataset.open_waveforms`: ``waveform(trace, time)``
+in float64 with NaN in gaps, the SEED code coordinates and a lazy time grid
+that starts at the earliest sample. Samples are placed by the reader's rule
+(:mod:`intake_earthscope.place`): each record at the nearest grid index.
+
+Laziness: opening reads the file once and parses the record headers only
+(channels, rates, time span). The waveform is an xarray ``BackendArray``:
+the first access reads the file again, decodes the samples and keeps the
+placed array in that array object for later accesses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pymseed
+import xarray as xr
+from pymseed.clib import clibmseed, ffi
+from xarray.backends import BackendArray, BackendEntrypoint
+from xarray.core import indexing
+
+from intake_earthscope.codes import SeedId, seed_id_from_sourceid
+from intake_earthscope.decode import check_structure, decode_and_place, intact_records
+from intake_earthscope.errors import (
+    DecodeError,
+    MixedSamplingRateError,
+    NoMatchingChannelError,
+    ObjectNotFoundError,
+)
+from intake_earthscope.interop import span_grid, waveform_dataset
+from intake_earthscope.place import Grid
+from intake_earthscope.plan import nominal_rate
+from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+
+__all__ = ["MINISEED_SUFFIXES", "MiniseedBackendEntrypoint", "open_miniseed"]
+
+logger = logging.getLogger(__name__)
+
+#: File name endings ``guess_can_open`` accepts (``.D`` and ``.M`` as in
+#: SEED archive names such as ``IU.ANMO.00.BHZ.2010.058.M``).
+MINISEED_SUFFIXES = (".mseed", ".ms", ".miniseed", ".mseed3", ".D", ".M")
+
+# Bytes read to recognise a record: a miniSEED 2 fixed header is 48 bytes
+# and a miniSEED 3 header at least 40 plus its identifier.
+_MAGIC_BYTES = 512
+
+
+class MiniseedBackendEntrypoint(BackendEntrypoint):
+    """Open one miniSEED file with ``xr.open_dataset(path, engine="miniseed")``.
+
+    Keyword arguments (given to ``open_dataset`` or in ``backend_kwargs``):
+    ``storage_options`` for fsspec, ``sampling_rate`` to keep the channels
+    at one rate when the file mixes rates, and ``rate_tolerance``.
+    """
+
+    description = "Open one miniSEED 2 or 3 file as a waveform dataset"
+    url = "https://github.com/earthscope/intake-earthscope"
+    open_dataset_parameters = (
+        "filename_or_obj",
+        "drop_variables",
+        "storage_options",
+        "sampling_rate",
+        "rate_tolerance",
+    )
+
+    def open_dataset(
+        self,
+        filename_or_obj: Any,
+        *,
+        drop_variables: str | Iterable[str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        sampling_rate: float | None = None,
+        rate_tolerance: float = DEFAULT_RATE_TOLERANCE,
+    ) -> xr.Dataset:
+        """Open ``filename_or_obj``; see :func:`open_miniseed`."""
+        return open_miniseed(
+            filename_or_obj,
+            drop_variables=drop_variables,
+            storage_options=storage_options,
+            sampling_rate=sampling_rate,
+            rate_tolerance=rate_tolerance,
+        )
+
+    def guess_can_open(self, filename_or_obj: Any) -> bool:
+        """Return whether the name ends like miniSEED or the bytes start a record."""
+        if isinstance(filename_or_obj, str | os.PathLike):
+            name = os.fspath(filename_or_obj)
+            if name.endswith(MINISEED_SUFFIXES) or name.lower().endswith(
+                MINISEED_SUFFIXES[:4]
+            ):
+                return True
+        magic = xr.core.utils.try_read_magic_number_from_file_or_path(
+            filename_or_obj, count=_MAGIC_BYTES
+        )
+        return magic is not None and starts_record(magic)
+
+
+def starts_record(data: bytes) -> bool:
+    """Return whether ``data`` starts with a miniSEED 2 or 3 record header."""
+    if len(data) < 48:
+        return False
+    version = ffi.new("uint8_t *")
+    return bool(clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) >= 0)
+
+
+def open_miniseed(
+    filename_or_obj: Any,
+    *,
+    drop_variables: str | Iterable[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    sampling_rate: float | None = None,
+    rate_tolerance: float = DEFAULT_RATE_TOLERANCE,
+) -> xr.Dataset:
+    """Open one miniSEED file as a lazy waveform dataset.
+
+    Parameters
+    ----------
+    filename_or_obj : str, path or file object
+        Local path, fsspec URL (``s3://bucket/key``, ``https://...``) or an
+        open binary file. A file object is read into memory at open.
+    drop_variables : str or list of str, optional
+        Variables or coordinates to leave out.
+    storage_options : dict, optional
+        Passed to ``fsspec.open`` untouched.
+    sampling_rate : float, optional
+        Keep the channels at this rate (Hz) when the file mixes rates.
+    rate_tolerance : float
+        Relative difference under which two rates count as one.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``waveform(trace, time)`` on a grid from the earliest sample to the
+        latest, with the SEED code coordinates.
+
+    Raises
+    ------
+    ObjectNotFoundError
+        If the file does not exist.
+    DecodeError
+        If the bytes are not miniSEED.
+    MixedSamplingRateError
+        If the channels have several rates and ``sampling_rate`` is unset.
+    NoMatchingChannelError
+        If no channel has ``sampling_rate``.
+    """
+    location = _Location.of(filename_or_obj, storage_options)
+    data = location.read()
+    spans = _channel_spans(data)
+    rate = _pick_rate(spans, sampling_rate, rate_tolerance)
+    kept = {
+        seed_id: span
+        for seed_id, span in spans.items()
+        if abs(span[2] - rate) <= rate_tolerance * max(span[2], rate)
+    }
+    ids = sorted(kept)
+    first = min(span[0] for span in kept.values())
+    last = max(span[1] for span in kept.values())
+    grid = span_grid(first, last, rate)
+
+    array = MiniseedBackendArray(location, tuple(ids), grid, rate_tolerance)
+    waveform = indexing.LazilyIndexedArray(array)
+    dataset = waveform_dataset(ids, grid, waveform, rate)
+    dataset.attrs["source"] = location.name
+    return dataset.drop_vars(_dropped(dataset, drop_variables))
+
+
+class MiniseedBackendArray(BackendArray):
+    """The waveform of one file, decoded and placed on first access."""
+
+    def __init__(
+        self,
+        location: _Location,
+        ids: tuple[SeedId, ...],
+        grid: Grid,
+        rate_tolerance: float,
+    ) -> None:
+        self.location = location
+        self.ids = ids
+        self.grid = grid
+        self.rate_tolerance = rate_tolerance
+        self.shape = (len(ids), grid.size)
+        self.dtype = np.dtype(np.float64)
+        self._placed: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers decode for themselves: no samples or locks in a pickle.
+        state = self.__dict__.copy()
+        state["_placed"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._raw_getitem
+        )
+
+    def _raw_getitem(self, key: tuple) -> np.ndarray:
+        return self._samples()[key]
+
+    def _samples(self) -> np.ndarray:
+        with self._lock:
+            if self._placed is None:
+                self._placed = self._decode()
+            return self._placed
+
+    def _decode(self) -> np.ndarray:
+        data = _intact(self.location.read())
+        logger.debug("decoding %d bytes of %s", len(data), self.location.name)
+        block = decode_and_place(
+            data, self.ids, self.grid, 0, self.grid.size, self.rate_tolerance
+        )
+        return block.data
+
+
+class _Location:
+    """A file path or URL and its storage options, or bytes read from a file object."""
+
+    def __init__(
+        self,
+        name: str,
+        storage_options: Mapping[str, Any] | None,
+        data: bytes | None = None,
+    ) -> None:
+        self.name = name
+        self.storage_options = dict(storage_options or {})
+        # NOTE: bytes of a file object stay here, so the dataset keeps them in memory.
+        self.data = data
+
+    @classmethod
+    def of(cls, target: Any, storage_options: Mapping[str, Any] | None) -> _Location:
+        if isinstance(target, str | os.PathLike):
+            return cls(os.fspath(target), storage_options)
+        if hasattr(target, "read"):
+            target.seek(0)
+            return cls(str(getattr(target, "name", "file object")), None, target.read())
+        raise TypeError(
+            f"invalid filename_or_obj={target!r}: expected a path, an fsspec URL "
+            "or a binary file object"
+        )
+
+    def __repr__(self) -> str:
+        # Storage options may hold keys: only the name is shown.
+        return f"_Location({self.name!r})"
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        import fsspec
+
+        try:
+            with fsspec.open(self.name, "rb", **self.storage_options) as file:
+                return bytes(file.read())
+        except FileNotFoundError as error:
+            raise ObjectNotFoundError(
+                f"miniSEED file not found: {self.name}; check the path or URL "
+                "(and storage_options for a bucket)"
+            ) from error
+
+
+def _intact(data: bytes) -> bytes:
+    state, offset = check_structure(data)
+    if state == "not_miniseed":
+        raise DecodeError(f"invalid miniSEED: no record starts at byte {offset}")
+    if state == "damaged":
+        return intact_records(data)
+    return data
+
+
+def _channel_spans(data: bytes) -> dict[SeedId, tuple[int, int, float]]:
+    """Return ``(first_ns, last_ns, rate)`` of each channel from record headers."""
+    data = _intact(data)
+    try:
+        traces = pymseed.MS3TraceList.from_buffer(data, unpack_data=False)
+    except pymseed.MiniSEEDError as error:
+        raise DecodeError(f"invalid miniSEED: {error}") from error
+
+    spans: dict[SeedId, tuple[int, int, float]] = {}
+    for trace in traces:
+        try:
+            seed_id = seed_id_from_sourceid(trace.sourceid)
+        except ValueError:
+            continue
+        for segment in trace:
+            if segment.samprate <= 0 or segment.samplecnt == 0:
+                continue
+            first, last = segment.starttime, segment.endtime
+            if seed_id in spans:
+                known = spans[seed_id]
+                first, last = min(first, known[0]), max(last, known[1])
+            spans[seed_id] = (first, last, float(segment.samprate))
+    if not spans:
+        raise DecodeError("invalid miniSEED: no record contains numeric samples")
+    return spans
+
+
+def _pick_rate(
+    spans: Mapping[SeedId, tuple[int, int, float]],
+    sampling_rate: float | None,
+    rate_tolerance: float,
+) -> float:
+    rates = {nominal_rate(span[2], rate_tolerance) for span in spans.values()}
+    if sampling_rate is not None:
+        if not any(abs(r - sampling_rate) <= rate_tolerance * r for r in rates):
+            raise NoMatchingChannelError(
+                f"no channel at sampling_rate={sampling_rate!r} Hz; the file has "
+                f"{sorted(rates)} Hz"
+            )
+        return float(sampling_rate)
+    if len(rates) > 1:
+        listed = ", ".join(
+            f"{seed_id} at {span[2]:g} Hz" for seed_id, span in sorted(spans.items())
+        )
+        raise MixedSamplingRateError(
+            f"channels of several sampling rates: {listed}; pass sampling_rate= "
+            "(in backend_kwargs) to keep one rate"
+        )
+    return rates.pop()
+
+
+def _dropped(dataset: xr.Dataset, drop_variables: str | Iterable[str] | None) -> list:
+    if drop_variables is None:
+        return []
+    names = [drop_variables] if isinstance(drop_variables, str) else drop_variables
+    return [name for name in names if name in dataset.variables]

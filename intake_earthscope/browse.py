@@ -1,0 +1,597 @@
+"""Browse a collection's stations as a table, search it, and load the matches.
+
+:class:`StationBrowser` works like an intake-esm datastore: ``.df`` is the
+table, ``.search(...)`` returns a new browser with the matching rows,
+``.unique()`` lists the values of each column, and ``.to_dask(start, end)``
+opens the matched channels (or GNSS stations) lazily. :func:`open_stations`
+fetches the table of a ``stations:`` catalog mapping, and
+:func:`search_stations` does both from an archive name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intake_earthscope.codes import CODE_KINDS, matches, parse_codes
+from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.stationfetch import (
+    fetch_station_table,
+    normalised_selection,
+    station_kind,
+)
+from intake_earthscope.stationtable import DEFAULT_MAX_AGE, TableCache
+from intake_earthscope.timeutil import parse_time
+
+__all__ = [
+    "SEARCH_CRITERIA",
+    "StationBrowser",
+    "open_stations",
+    "search_stations",
+]
+
+logger = logging.getLogger(__name__)
+
+SEARCH_CRITERIA = (
+    "network",
+    "station",
+    "location",
+    "channel",
+    "minlatitude",
+    "maxlatitude",
+    "minlongitude",
+    "maxlongitude",
+    "latitude",
+    "longitude",
+    "minradius",
+    "maxradius",
+    "start",
+    "end",
+)
+
+# Options of open_stations that are no search criteria.
+_FETCH_OPTIONS = (
+    "cache_dir",
+    "max_age",
+    "storage_options",
+    "root",
+    "token",
+    "profile",
+    "tier",
+)
+
+
+class StationBrowser:
+    """A station table of one collection, searchable, that loads its matches.
+
+    Build one with :func:`open_stations` or from the ``stations`` catalog
+    entry; :meth:`search` returns new browsers.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of channel epochs (``kind="seismic"``) or GNSS stations.
+    kind : {"seismic", "gnss"}
+        What the rows are.
+    name : str
+        Name of the station source, for ``repr``.
+    collection : mapping, optional
+        The waveform collection that :meth:`to_dask` reads (seismic).
+    options : mapping, optional
+        Keyword arguments passed on to the loader (``storage_options``,
+        ``root``, ``token``, ``profile``, ``tier``).
+    """
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        kind: str = "seismic",
+        name: str = "stations",
+        collection: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._table = table.reset_index(drop=True)
+        self.kind = kind
+        self.name = name
+        self.collection = dict(collection) if collection is not None else None
+        self.options = dict(options or {})
+
+    def __repr__(self) -> str:
+        unit = "channel epochs" if self.kind == "seismic" else "stations"
+        return f"<StationBrowser {self.name}: {len(self._table)} {unit}>"
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The table: one row per channel epoch, or per GNSS station."""
+        return self._table
+
+    def search(self, **criteria: Any) -> StationBrowser:
+        """Return a browser with the rows that meet every criterion.
+
+        Parameters
+        ----------
+        network, station, location, channel : str or list of str, optional
+            Codes, comma lists and ``?``/``*`` wildcards (GNSS tables have
+            ``station`` only).
+        minlatitude, maxlatitude : float, optional
+            Latitude bounds in degrees, inclusive.
+        minlongitude, maxlongitude : float, optional
+            Longitude bounds in degrees, inclusive. A box whose
+            ``minlongitude`` exceeds its ``maxlongitude`` crosses the
+            antimeridian (170 to -170 keeps 175 and -175).
+        latitude, longitude : float, optional
+            Centre of a circle, with ``maxradius`` (and optionally
+            ``minradius``) in great-circle degrees.
+        minradius, maxradius : float, optional
+            Distance bounds from the centre, in degrees, inclusive.
+        start, end : str or datetime, optional
+            Keep epochs that overlap ``[start, end)``; an epoch without an
+            end is open.
+
+        Returns
+        -------
+        StationBrowser
+
+        Raises
+        ------
+        InvalidRequestError
+            If a criterion is unknown or its value is invalid.
+        """
+        unknown = set(criteria) - set(SEARCH_CRITERIA)
+        if unknown:
+            raise InvalidRequestError(
+                f"invalid search criteria {sorted(unknown)}: valid criteria are "
+                f"{list(SEARCH_CRITERIA)}"
+            )
+        criteria = {k: v for k, v in criteria.items() if v is not None and v != ""}
+
+        table = self._table
+        keep = _code_mask(table, criteria)
+        keep &= _box_mask(table, criteria)
+        keep &= _radius_mask(table, criteria)
+        keep &= _time_mask(table, criteria)
+        return self._with(table[keep.to_numpy()])
+
+    def unique(self, columns: str | list[str] | None = None) -> pd.Series:
+        """Return the sorted unique values of each column (intake-esm style).
+
+        Parameters
+        ----------
+        columns : str or list of str, optional
+            Columns to report; every column when not given.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by column name, each value a list. Missing values are
+            left out.
+        """
+        names = [columns] if isinstance(columns, str) else list(columns or self.df)
+        values = {}
+        for name in names:
+            column = self.df[name].dropna()
+            values[name] = sorted(column.unique().tolist())
+        return pd.Series(values, dtype=object)
+
+    def nunique(self) -> pd.Series:
+        """Return the number of unique values of each column."""
+        return self.df.nunique()
+
+    def to_dask(self, start: object = None, end: object = None, **kwargs: Any) -> Any:
+        """Open the matched channels (or GNSS stations) lazily over a window.
+
+        Only the rows whose epochs overlap ``[start, end)`` are opened.
+
+        Parameters
+        ----------
+        start, end : str or datetime
+            UTC window, ``end`` exclusive.
+        **kwargs
+            Keyword arguments of
+            :func:`intake_earthscope.dataset.open_waveforms` (seismic) or of
+            ``open_positions`` (GNSS); they override the browser's options.
+
+        Returns
+        -------
+        xarray.Dataset
+            Seismic: one trace per matched channel that contains data.
+
+        Raises
+        ------
+        InvalidRequestError
+            If the window is missing or no row overlaps it.
+        NotImplementedError
+            For GNSS stations when the positions reader is not installed.
+        """
+        for name, value in (("start", start), ("end", end)):
+            if value is None or value == "":
+                raise InvalidRequestError(
+                    f"missing {name}: give to_dask(start=..., end=...), for example "
+                    "to_dask(start='2024-01-01', end='2024-01-02')"
+                )
+        matched = self.search(start=start, end=end)
+        if len(matched) == 0:
+            raise InvalidRequestError(
+                f"no row of {self!r} has an epoch overlapping {start}..{end}: "
+                "widen the search or the window"
+            )
+        options = {**self.options, **kwargs}
+        if self.kind == "gnss":
+            return _open_gnss(matched.df, start, end, options)
+        return self._open_seismic(matched.df, start, end, options)
+
+    def availability(
+        self, start: object = None, end: object = None, **kwargs: Any
+    ) -> pd.DataFrame:
+        """List which objects of the matched channels exist, per day.
+
+        See :func:`intake_earthscope.availability.availability`; the codes
+        are the browser's, and ``kwargs`` override its options.
+        """
+        from intake_earthscope.availability import availability
+
+        collection = self._waveform_collection()
+        matched = self.search(start=start, end=end).df
+        options = _loader_options({**self.options, **kwargs})
+        return availability(
+            collection, start=start, end=end, **_code_lists(matched), **options
+        )
+
+    def _with(self, table: pd.DataFrame) -> StationBrowser:
+        return StationBrowser(
+            table, self.kind, self.name, self.collection, self.options
+        )
+
+    def _waveform_collection(self) -> Mapping[str, Any]:
+        if self.kind != "seismic" or self.collection is None:
+            raise InvalidRequestError(
+                f"{self!r} has no waveform collection: open it from a seismic "
+                "archive's stations entry (sage, scedc or ncedc)"
+            )
+        return self.collection
+
+    def _open_seismic(
+        self, table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
+    ) -> Any:
+        from intake_earthscope.dataset import open_waveforms
+
+        collection = self._waveform_collection()
+        dataset = open_waveforms(
+            collection,
+            start=start,
+            end=end,
+            **_code_lists(table),
+            **_loader_options(options),
+        )
+
+        # The four code lists also match combinations that no row names, such
+        # as IU.ANMO.10.BHN beside IU.ANMO.00.BHZ and IU.COLA.10.BHN.
+        wanted = set(
+            table["network"]
+            + "."
+            + table["station"]
+            + "."
+            + table["location"]
+            + "."
+            + table["channel"]
+        )
+        keep = [trace for trace in dataset.trace.values if str(trace) in wanted]
+        return dataset.sel(trace=keep)
+
+
+def _code_lists(table: pd.DataFrame) -> dict[str, Any]:
+    """Return the sorted codes of each kind in ``table``, as request keywords."""
+    return {kind: sorted(set(table[kind])) for kind in CODE_KINDS}
+
+
+def _loader_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop the options that only the station table used, and empty values."""
+    dropped = ("cache_dir", "max_age")
+    return {
+        k: v for k, v in options.items() if k not in dropped and v not in (None, "")
+    }
+
+
+def _open_gnss(
+    table: pd.DataFrame, start: object, end: object, options: dict[str, Any]
+) -> Any:
+    try:
+        # The positions reader is optional, so it is imported by name.
+        module = importlib.import_module("intake_earthscope.gnss.position_dataset")
+    except ImportError as error:
+        raise NotImplementedError(
+            "loading GNSS positions needs intake_earthscope.gnss.position_dataset, "
+            "which this installation lacks; read the positions with the gage "
+            "catalog's positions entry instead"
+        ) from error
+    stations = sorted(set(table["station"]))
+    return module.open_positions(
+        station=stations, start=start, end=end, **_loader_options(options)
+    )
+
+
+def _code_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    for kind in CODE_KINDS:
+        if kind not in criteria:
+            continue
+        if kind not in table:
+            raise InvalidRequestError(
+                f"invalid criterion {kind}={criteria[kind]!r}: this table has "
+                f"columns {list(table)}"
+            )
+        patterns = parse_codes(criteria[kind], kind)
+        keep &= table[kind].map(lambda code, p=patterns: matches(code, p)).astype(bool)
+    return keep
+
+
+def _number(criteria: Mapping[str, Any], name: str, low: float, high: float) -> float:
+    value = criteria[name]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected a number of degrees"
+        ) from None
+    if not low <= number <= high:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected degrees from {low:g} to {high:g}"
+        )
+    return number
+
+
+def _box_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    if "minlatitude" in criteria:
+        keep &= table["latitude"] >= _number(criteria, "minlatitude", -90, 90)
+    if "maxlatitude" in criteria:
+        keep &= table["latitude"] <= _number(criteria, "maxlatitude", -90, 90)
+
+    west = (
+        _number(criteria, "minlongitude", -180, 180)
+        if ("minlongitude" in criteria)
+        else None
+    )
+    east = (
+        _number(criteria, "maxlongitude", -180, 180)
+        if ("maxlongitude" in criteria)
+        else None
+    )
+    longitude = table["longitude"]
+    if west is not None and east is not None and west > east:
+        # The box crosses the antimeridian: keep both sides of it.
+        keep &= (longitude >= west) | (longitude <= east)
+    else:
+        if west is not None:
+            keep &= longitude >= west
+        if east is not None:
+            keep &= longitude <= east
+    return keep
+
+
+def _radius_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    radius = {"minradius", "maxradius"} & set(criteria)
+    centre = {"latitude", "longitude"} & set(criteria)
+    if not radius and not centre:
+        return keep
+    if len(centre) != 2 or not radius:
+        raise InvalidRequestError(
+            "invalid radius search: give latitude, longitude and maxradius (and "
+            f"optionally minradius) together; got {sorted(radius | centre)}"
+        )
+
+    distance = great_circle_degrees(
+        _number(criteria, "latitude", -90, 90),
+        _number(criteria, "longitude", -180, 180),
+        table["latitude"].to_numpy(dtype=float),
+        table["longitude"].to_numpy(dtype=float),
+    )
+    if "minradius" in criteria:
+        keep &= distance >= _number(criteria, "minradius", 0, 180)
+    if "maxradius" in criteria:
+        keep &= distance <= _number(criteria, "maxradius", 0, 180)
+    return keep
+
+
+def great_circle_degrees(
+    latitude: float, longitude: float, latitudes: np.ndarray, longitudes: np.ndarray
+) -> np.ndarray:
+    """Return great-circle distances in degrees on a sphere (haversine)."""
+    lat1, lon1 = np.radians(latitude), np.radians(longitude)
+    lat2, lon2 = np.radians(latitudes), np.radians(longitudes)
+    term = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(term, 0.0, 1.0))))
+
+
+def _time_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    if "start" in criteria:
+        start = pd.Timestamp(
+            parse_time(criteria["start"], "start"), unit="ns", tz="UTC"
+        )
+        keep &= table["end"].isna() | (table["end"] > start)
+    if "end" in criteria:
+        end = pd.Timestamp(parse_time(criteria["end"], "end"), unit="ns", tz="UTC")
+        keep &= table["start"].isna() | (table["start"] < end)
+    return keep
+
+
+def open_stations(
+    stations: Mapping[str, Any],
+    collection: Mapping[str, Any] | None = None,
+    *,
+    network: object = None,
+    station: object = None,
+    location: object = None,
+    channel: object = None,
+    start: object = None,
+    end: object = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_age: float = DEFAULT_MAX_AGE,
+    storage_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    token: Any = None,
+    profile: str | None = None,
+    tier: str | None = None,
+) -> StationBrowser:
+    """Fetch the station table of a collection and return its browser.
+
+    Parameters
+    ----------
+    stations : mapping
+        The ``stations:`` mapping of a catalog entry (its source of station
+        metadata).
+    collection : mapping, optional
+        The waveform collection that the browser's ``to_dask`` reads.
+    network, station, location, channel : str or list of str, optional
+        Codes that narrow the fetched table (sent to a station service,
+        or used to pick StationXML objects); every code when not given.
+    start, end : str or datetime, optional
+        Fetch only the epochs that overlap this window (station services).
+    cache_dir : str or path, optional
+        Directory of cached tables; see
+        :func:`intake_earthscope.stationtable.cache_directory`.
+    max_age : float
+        Seconds a cached table stays fresh (one day by default).
+    storage_options, root, token, profile, tier
+        As for :func:`intake_earthscope.dataset.open_waveforms`; used to
+        fetch the table and kept for ``to_dask``.
+
+    Returns
+    -------
+    StationBrowser
+
+    Examples
+    --------
+    >>> import yaml  # doctest: +SKIP
+    >>> entry = yaml.safe_load(open("catalogs/scedc.yaml"))["sources"]["stations"]
+    >>> browser = open_stations(**entry["args"], station="WBM")  # doctest: +SKIP
+    >>> browser.search(channel="LH?").df  # doctest: +SKIP
+    """
+    kind = station_kind(stations)
+    if kind == "gnss" and any(value for value in (network, location, channel)):
+        raise InvalidRequestError(
+            "invalid codes for GNSS stations: give station= only (network, "
+            "location and channel are seismic codes)"
+        )
+    selection = normalised_selection(
+        network=network, station=station, location=location, channel=channel
+    )
+    table = fetch_station_table(
+        stations,
+        collection,
+        selection=selection,
+        start=start,
+        end=end,
+        cache=TableCache(cache_dir, max_age),
+        storage_options=storage_options,
+        root=root,
+        token=token,
+        profile=profile,
+    )
+    options = {
+        "storage_options": storage_options,
+        "root": root,
+        "token": token,
+        "profile": profile,
+        "tier": tier,
+    }
+    options = {k: v for k, v in options.items() if v not in (None, "")}
+    return StationBrowser(
+        table, kind, str(stations.get("name", "stations")), collection, options
+    )
+
+
+def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
+    """Return the stations of a collection that meet the criteria.
+
+    Parameters
+    ----------
+    collection : str, StationBrowser or mapping
+        An archive name of the shipped catalog (``"sage"``, ``"scedc"``,
+        ``"ncedc"``, ``"gage"``, or ``"sage.stations"``), a browser, or the
+        ``args`` mapping of a ``stations`` catalog entry (with ``stations``
+        and optionally ``collection``).
+    **criteria
+        Search criteria of :meth:`StationBrowser.search`, and the options of
+        :func:`open_stations` (``cache_dir``, ``max_age``,
+        ``storage_options``, ``root``, ``token``, ``profile``). The code
+        criteria also narrow the fetch.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows.
+
+    Raises
+    ------
+    CatalogError
+        If the name is no archive with a ``stations`` entry.
+    """
+    options = {k: criteria.pop(k) for k in _FETCH_OPTIONS if k in criteria}
+    if isinstance(collection, StationBrowser):
+        return collection.search(**criteria).df
+
+    args = collection if isinstance(collection, Mapping) else shipped_entry(collection)
+    if "stations" not in args:
+        raise CatalogError(
+            f"invalid collection {collection!r}: it has no 'stations' mapping; "
+            "give an archive name such as 'scedc' or a stations entry"
+        )
+    codes = {k: criteria[k] for k in CODE_KINDS if k in criteria}
+    browser = open_stations(
+        args["stations"], args.get("collection"), **codes, **options
+    )
+    return browser.search(**criteria).df
+
+
+def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:
+    """Return the ``args`` of an entry of an archive in the shipped catalog.
+
+    Parameters
+    ----------
+    name : str
+        ``"archive"`` or ``"archive.entry"``, such as ``"scedc"`` or
+        ``"sage.miniseed"``.
+    entry : str
+        Entry used when ``name`` names none.
+
+    Raises
+    ------
+    CatalogError
+        If ``name`` is no archive of the catalog, or the archive has no such
+        entry.
+    """
+    import yaml
+
+    from intake_earthscope.catalog import catalog_path
+
+    text = str(name)
+    archive, _, named = text.partition(".")
+    entry = named or entry
+    path = catalog_path().parent / f"{archive}.yaml"
+    if not archive.isidentifier() or not path.is_file():
+        raise CatalogError(
+            f"invalid collection {text!r}: expected an archive of the shipped "
+            "catalog such as 'sage', 'scedc', 'ncedc' or 'gage'"
+        )
+    sources = yaml.safe_load(path.read_text()).get("sources") or {}
+    if entry not in sources:
+        raise CatalogError(
+            f"invalid collection {text!r}: {archive}.yaml has no {entry!r} entry; "
+            f"its entries are {sorted(sources)}"
+        )
+    return dict(sources[entry].get("args") or {})

@@ -1,0 +1,143 @@
+"""Write a loaded selection to NetCDF or Zarr, atomically.
+
+The output appears under its final name only once it is complete: the data
+go to ``<output>.partial`` first, which is renamed at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from intake_earthscope.errors import InvalidRequestError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FORMATS", "LOADED_STATUSES", "export_dataset", "units_not_loaded"]
+
+FORMATS = ("netcdf", "zarr")
+
+# Outcome values that mean a unit loaded in full: waveforms record "ok" and the
+# GNSS readers "loaded".
+LOADED_STATUSES = ("ok", "loaded")
+
+
+def export_dataset(
+    dataset: xr.Dataset,
+    output: str | os.PathLike[str],
+    output_format: str,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Compute ``dataset`` and write it to ``output``.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A lazy or loaded dataset, such as a source's ``to_dask()``.
+    output : path
+        File (NetCDF) or directory (Zarr) to create.
+    output_format : {"netcdf", "zarr"}
+        NetCDF is written with h5netcdf, Zarr with the zarr package (both in
+        the ``export`` extra).
+    overwrite : bool
+        Replace an existing output; otherwise an existing output is an error.
+    progress : bool
+        Show dask's progress bar on standard error (local schedulers only).
+
+    Returns
+    -------
+    pathlib.Path
+        The output path.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the format is unknown, or the output exists and ``overwrite`` is
+        false.
+    """
+    if output_format not in FORMATS:
+        raise InvalidRequestError(
+            f"invalid output format {output_format!r}: expected one of {FORMATS}"
+        )
+    target = Path(output)
+    if target.exists() and not overwrite:
+        raise InvalidRequestError(
+            f"output {str(target)!r} exists: remove it or pass overwrite=True "
+            "(--overwrite on the command line)"
+        )
+
+    partial = target.with_name(target.name + ".partial")
+    _remove(partial)
+    writable = _writable(dataset)
+    logger.info("writing %s to %s", output_format, target)
+    with _progress_bar(progress):
+        if output_format == "netcdf":
+            writable.to_netcdf(partial, engine="h5netcdf")
+        else:
+            writable.to_zarr(partial, mode="w", zarr_format=2, consolidated=True)
+
+    if overwrite:
+        _remove(target)
+    os.replace(partial, target)
+    return target
+
+
+def units_not_loaded(output: str | os.PathLike[str], output_format: str) -> int:
+    """Count the units of a written output whose ``status`` is not a full load.
+
+    Outputs without a ``status`` variable count as complete.
+    """
+    if output_format == "zarr":
+        written = xr.open_zarr(output, consolidated=True)
+    else:
+        written = xr.open_dataset(output, engine="h5netcdf")
+    with written:
+        if "status" not in written.variables:
+            return 0
+        statuses = np.asarray(written["status"].values).astype(str)
+    return int(np.count_nonzero(~np.isin(statuses, LOADED_STATUSES)))
+
+
+def _writable(dataset: xr.Dataset) -> xr.Dataset:
+    # NumPy's variable-width StringDType is not understood by the NetCDF and
+    # Zarr writers, so such variables become fixed-width unicode first.
+    converted = {}
+    for name, variable in dataset.variables.items():
+        if isinstance(variable.dtype, np.dtypes.StringDType):
+            converted[name] = variable.astype(str)
+    return dataset.assign_coords(
+        {n: v for n, v in converted.items() if n in dataset.coords}
+    ).assign({n: v for n, v in converted.items() if n not in dataset.coords})
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+class _progress_bar:
+    """Show dask's progress bar on standard error while the block runs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from dask.diagnostics import ProgressBar
+
+            self._bar = ProgressBar(out=sys.stderr)
+
+    def __enter__(self) -> None:
+        if self._bar is not None:
+            self._bar.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -1,0 +1,377 @@
+"""Convert between waveform datasets and ``obspy.Stream``.
+
+:func:`to_obspy` turns a dataset (or its ``waveform`` DataArray, or any
+selection of it) into a Stream: each run of samples without NaN becomes one
+Trace, whose start time is the grid label of its first sample, to the
+nanosecond. :func:`from_obspy` builds the dataset of :func:`open_waveforms`
+from a Stream. Traces with one id share a row of a regular time grid. Each
+Trace is anchored at its own start time by the reader's placement rule
+(:mod:`intake_earthscope.place`), so no sample moves by more than half a
+sample interval.
+
+Importing this module registers the ``earthscope`` accessor on xarray
+Datasets and DataArrays: ``ds.earthscope.to_obspy()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from intake_earthscope.codes import SeedId
+from intake_earthscope.errors import InvalidRequestError, MixedSamplingRateError
+from intake_earthscope.place import Grid, PlacedBlock, Segment, place_row
+from intake_earthscope.plan import nominal_rate
+from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+from intake_earthscope.response import contiguous_runs
+from intake_earthscope.timegrid import TimeGridIndex, time_coords
+from intake_earthscope.timeutil import parse_time
+
+if TYPE_CHECKING:
+    import obspy
+
+__all__ = [
+    "EarthScopeAccessor",
+    "from_obspy",
+    "place_segments",
+    "placement_counts",
+    "span_grid",
+    "to_obspy",
+    "waveform_dataset",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Waveform attribute that records the dtype of the samples before they
+#: became float64 (so :func:`to_obspy` can restore it).
+SAMPLE_DTYPE_ATTR = "sample_dtype"
+
+_CODE_COORDS = ("network", "station", "location", "channel")
+
+
+def to_obspy(data: xr.Dataset | xr.DataArray) -> obspy.Stream:
+    """Convert a waveform dataset or DataArray into an ``obspy.Stream``.
+
+    Parameters
+    ----------
+    data : xarray.Dataset or xarray.DataArray
+        A dataset with a ``waveform`` variable, or a DataArray on
+        ``("trace", "time")`` or ``("time",)`` (one trace selected), with
+        the ``network``, ``station``, ``location`` and ``channel``
+        coordinates of :func:`~intake_earthscope.dataset.open_waveforms`.
+        Lazy data is computed.
+
+    Returns
+    -------
+    obspy.Stream
+        One Trace per run of samples without NaN, in trace then time order.
+        ``starttime`` is the time label of the run's first sample, exact to
+        the nanosecond. Samples keep the dtype recorded by
+        :func:`from_obspy`; samples in counts whose values are all whole
+        numbers within int32 become int32; others stay float64.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the input lacks the ``time`` dimension or the SEED code
+        coordinates.
+    """
+    import obspy
+
+    array = _waveform_of(data)
+    rate = _sampling_rate(array)
+    labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
+    values = np.atleast_2d(np.asarray(array.transpose(..., "time").values))
+    ids = _trace_ids(array)
+    dtype = array.attrs.get(SAMPLE_DTYPE_ATTR)
+
+    traces = []
+    for row, seed_id in enumerate(ids):
+        for begin, end in contiguous_runs(values[row]):
+            samples = _restore_dtype(values[row, begin:end], dtype, array.attrs)
+            stats = {
+                "network": seed_id.network,
+                "station": seed_id.station,
+                "location": seed_id.location,
+                "channel": seed_id.channel,
+                "sampling_rate": rate,
+                "starttime": obspy.UTCDateTime(ns=int(labels[begin])),
+            }
+            traces.append(obspy.Trace(samples, header=stats))
+    return obspy.Stream(traces)
+
+
+def from_obspy(
+    stream: Iterable[obspy.Trace],
+    *,
+    start: object = None,
+    end: object = None,
+    rate_tolerance: float = DEFAULT_RATE_TOLERANCE,
+) -> xr.Dataset:
+    """Build a waveform dataset, as :func:`open_waveforms` lays it out, from traces.
+
+    Parameters
+    ----------
+    stream : obspy.Stream or iterable of obspy.Trace
+        Traces of one sampling rate. Traces with one SEED id share a row.
+    start, end : str or datetime, optional
+        First label of the time grid and the (exclusive) end. By default
+        the grid starts at the earliest sample and ends after the latest.
+    rate_tolerance : float
+        Relative difference under which two rates count as one.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``waveform(trace, time)`` in float64 with NaN in gaps, the SEED code
+        coordinates, a lazy ``time`` grid and per-trace ``overlap_count``,
+        ``conflict_count``, ``max_shift`` (samples) and ``time_offset``
+        (seconds, grid time minus recorded time of the first sample). The waveform's
+        ``sample_dtype`` attribute names the traces' dtype.
+
+    Raises
+    ------
+    MixedSamplingRateError
+        If the traces do not share one rate; the message names them.
+    InvalidRequestError
+        If the stream is empty or a trace has no samples in the window.
+
+    Notes
+    -----
+    Each Trace is placed as one record: its first sample goes to the
+    nearest grid index and the rest follow. Where traces overlap, the
+    sample placed first (earliest trace) wins and the overlap is counted,
+    as in the reader. Traces whose sample times are off the grid's phase
+    move by up to half a sample, so a round trip through
+    :func:`to_obspy` returns their start times on the grid.
+    """
+    traces = [trace for trace in stream if trace.stats.npts > 0]
+    if not traces:
+        raise InvalidRequestError(
+            "invalid stream: it contains no samples; give an obspy Stream with "
+            "at least one non-empty Trace"
+        )
+    rate = _common_rate(traces, rate_tolerance)
+    segments: dict[SeedId, list[Segment]] = {}
+    for trace in sorted(traces, key=lambda t: t.stats.starttime.ns):
+        seed_id = SeedId(*trace.id.split("."))
+        segments.setdefault(seed_id, []).append(_segment(trace))
+
+    start_ns = None if start is None else parse_time(start, "start")
+    end_ns = None if end is None else parse_time(end, "end")
+    ids, grid, block = place_segments(segments, rate, rate_tolerance, start_ns, end_ns)
+    dtype = np.result_type(*[trace.data.dtype for trace in traces])
+    return waveform_dataset(
+        ids,
+        grid,
+        block.data,
+        rate,
+        {SAMPLE_DTYPE_ATTR: dtype.name},
+        placement_counts(block),
+    )
+
+
+def placement_counts(block: PlacedBlock) -> dict[str, np.ndarray]:
+    """Return the per-trace placement counters of a block, by variable name."""
+    return {
+        "overlap_count": block.overlaps.copy(),
+        "conflict_count": block.conflicts.copy(),
+        "max_shift": block.max_shift.copy(),
+        "time_offset": block.first_offset.copy(),
+    }
+
+
+def place_segments(
+    segments: Mapping[SeedId, list[Segment]],
+    rate: float,
+    rate_tolerance: float,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> tuple[list[SeedId], Grid, PlacedBlock]:
+    """Place the segments of each trace on one grid at ``rate``.
+
+    The grid starts at ``start_ns`` (default: the earliest record start) and
+    ends at ``end_ns`` (default: just after the latest sample). Rows are
+    the SEED ids in sorted order.
+    """
+    ids = sorted(segments)
+    first = min(int(s.record_starts[0]) for row in segments.values() for s in row)
+    last = max(_last_sample_ns(s) for row in segments.values() for s in row)
+    grid = span_grid(first, last, rate, start_ns, end_ns)
+
+    block = PlacedBlock.empty(len(ids), 0, grid.size)
+    block.reach = grid.size
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    for row, seed_id in enumerate(ids):
+        place_row(block, row, segments[seed_id], grid, rate_tolerance, edges)
+    if edges:
+        logger.debug("%d runs reach outside the window and were cut", len(edges))
+    return ids, grid, block
+
+
+def span_grid(
+    first_ns: int,
+    last_ns: int,
+    rate: float,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> Grid:
+    """Return the grid at ``rate`` from the first to the last sample time.
+
+    ``start_ns`` and ``end_ns`` (exclusive) replace the span when given.
+
+    Raises
+    ------
+    InvalidRequestError
+        If no grid sample lies in the window.
+    """
+    step_ns = 1e9 / rate
+    origin = first_ns if start_ns is None else start_ns
+    stop = last_ns + step_ns / 2 if end_ns is None else end_ns
+    size = max(int(np.ceil((stop - origin) / step_ns - 1e-9)), 0)
+    if size == 0:
+        raise InvalidRequestError(
+            "invalid window: no grid sample lies between start and end; "
+            "widen the window"
+        )
+    return Grid(origin, step_ns, size)
+
+
+def waveform_dataset(
+    ids: list[SeedId],
+    grid: Grid,
+    waveform: Any,
+    rate: float,
+    waveform_attrs: Mapping[str, Any] | None = None,
+    trace_vars: Mapping[str, np.ndarray] | None = None,
+) -> xr.Dataset:
+    """Wrap samples in the data model of :func:`open_waveforms`.
+
+    ``waveform`` is a ``(trace, time)`` array (numpy, or a lazy array xarray
+    accepts); ``trace_vars`` are per-trace variables.
+    """
+    coords = xr.Coordinates(
+        {
+            "trace": ("trace", np.array([str(i) for i in ids], dtype=object)),
+            **{
+                kind: ("trace", np.array([getattr(i, kind) for i in ids], dtype=object))
+                for kind in _CODE_COORDS
+            },
+        }
+    )
+    coords = coords.merge(time_coords(grid.start_ns, grid.step_ns, grid.size)).coords
+    data_vars: dict[str, Any] = {"waveform": (("trace", "time"), waveform)}
+    for name, values in (trace_vars or {}).items():
+        data_vars[name] = (("trace",), values)
+    dataset = xr.Dataset(data_vars, coords=coords)
+    dataset["waveform"].attrs.update(
+        {"units": "counts", "long_name": "waveform", **(waveform_attrs or {})}
+    )
+    dataset.attrs.update(
+        {
+            "sampling_rate": rate,
+            "time_placement": (
+                "nearest grid index; no sample moves more than half a sample "
+                "from its segment's timeline"
+            ),
+        }
+    )
+    return dataset
+
+
+@xr.register_dataset_accessor("earthscope")
+@xr.register_dataarray_accessor("earthscope")
+class EarthScopeAccessor:
+    """The ``earthscope`` accessor of waveform Datasets and DataArrays.
+
+    Examples
+    --------
+    >>> stream = ds.earthscope.to_obspy()  # doctest: +SKIP
+    """
+
+    def __init__(self, data: xr.Dataset | xr.DataArray) -> None:
+        self._data = data
+
+    def to_obspy(self) -> obspy.Stream:
+        """Convert to an ``obspy.Stream``; see :func:`to_obspy`."""
+        return to_obspy(self._data)
+
+
+def _waveform_of(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    array = data["waveform"] if isinstance(data, xr.Dataset) else data
+    if "time" not in array.dims or not set(array.dims) <= {"trace", "time"}:
+        raise InvalidRequestError(
+            f"invalid input to to_obspy: dims {array.dims} are not ('trace', "
+            "'time') or ('time',); select the waveform variable of a dataset "
+            "from open_waveforms"
+        )
+    missing = [kind for kind in _CODE_COORDS if kind not in array.coords]
+    if missing:
+        raise InvalidRequestError(
+            f"invalid input to to_obspy: coordinate(s) {missing} missing; keep "
+            "the network, station, location and channel coordinates"
+        )
+    return array
+
+
+def _sampling_rate(array: xr.DataArray) -> float:
+    index = array.xindexes.get("time")
+    if isinstance(index, TimeGridIndex):
+        return 1e9 / index.step_ns
+    labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
+    if labels.size < 2:
+        raise InvalidRequestError(
+            "invalid input to to_obspy: one time label gives no sampling rate; "
+            "keep at least two samples or the dataset's lazy time index"
+        )
+    return 1e9 / float(np.median(np.diff(labels)))
+
+
+def _trace_ids(array: xr.DataArray) -> list[SeedId]:
+    codes = [np.atleast_1d(array[kind].values) for kind in _CODE_COORDS]
+    return [SeedId(*(str(c) for c in row)) for row in zip(*codes, strict=True)]
+
+
+def _restore_dtype(
+    samples: np.ndarray, dtype: str | None, attrs: Mapping[str, Any]
+) -> np.ndarray:
+    if dtype is not None:
+        return samples.astype(dtype)
+    whole = bool(np.all(samples == np.round(samples)))
+    int32 = np.iinfo(np.int32)
+    in_range = bool(np.all((samples >= int32.min) & (samples <= int32.max)))
+    if attrs.get("units") == "counts" and whole and in_range:
+        return samples.astype(np.int32)
+    return np.ascontiguousarray(samples, dtype=np.float64)
+
+
+def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:
+    rates = sorted({(trace.id, float(trace.stats.sampling_rate)) for trace in traces})
+    first = rates[0][1]
+    if all(abs(r - first) <= rate_tolerance * max(r, first) for _, r in rates):
+        return nominal_rate(first, rate_tolerance)
+
+    listed = ", ".join(f"{tid} at {rate:g} Hz" for tid, rate in rates)
+    raise MixedSamplingRateError(
+        f"traces of several sampling rates: {listed}; select or resample the "
+        "traces to one rate first (for example stream.select(sampling_rate=...))"
+    )
+
+
+def _segment(trace: obspy.Trace) -> Segment:
+    return Segment(
+        rate=float(trace.stats.sampling_rate),
+        pubversion=1,
+        samples=np.asarray(trace.data, dtype=np.float64),
+        record_starts=np.array([trace.stats.starttime.ns], dtype=np.int64),
+        record_counts=np.array([trace.stats.npts], dtype=np.int64),
+    )
+
+
+def _last_sample_ns(segment: Segment) -> int:
+    last_start = int(segment.record_starts[-1])
+    return last_start + round((int(segment.record_counts[-1]) - 1) * 1e9 / segment.rate)

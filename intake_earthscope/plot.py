@@ -1,0 +1,239 @@
+"""Quick-look plots: waveforms of a selection and GNSS position time series.
+
+Each function returns the matplotlib ``Figure`` and saves it as PNG when given
+``path=``. Long waveforms are drawn as a min/max envelope computed by dask, so
+a day at 100 Hz costs a few thousand points on screen, not 8.64 million.
+matplotlib is imported on first use (``pip install intake-earthscope[plot]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from intake_earthscope.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["plot_positions", "plot_waveforms"]
+
+DEFAULT_MAX_POINTS = 4000
+POSITION_COMPONENTS = ("north", "east", "up")
+
+
+def plot_waveforms(
+    data: xr.Dataset | xr.DataArray,
+    traces: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Plot traces of a waveform dataset, one panel per trace.
+
+    Parameters
+    ----------
+    data : xarray.Dataset or xarray.DataArray
+        A dataset with a ``waveform(trace, time)`` variable, or that variable.
+    traces : sequence of str, optional
+        Trace ids (``NET.STA.LOC.CHA``) to draw, in order; all by default.
+    start, end : str or datetime-like, optional
+        Time window to draw (label selection on ``time``).
+    max_points : int
+        Above this many samples per trace, draw the min/max envelope of
+        ``max_points // 2`` time bins instead of every sample.
+    path : path, optional
+        Also save the figure as a PNG here.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``data`` has no waveform variable, a trace id is not in it, or the
+        selection is empty.
+    """
+    waveform = _waveform(data)
+    waveform = _select_traces(waveform, traces)
+    waveform = waveform.sel(time=slice(start, end))
+    if waveform.sizes["time"] == 0:
+        raise InvalidRequestError(
+            f"no samples between start={start!r} and end={end!r}: choose a window "
+            "inside the dataset's time range"
+        )
+    times, lower, upper = _envelope(waveform, max_points)
+
+    figure, axes = _figure(len(waveform["trace"]), share_x=True)
+    units = waveform.attrs.get("units", "counts")
+    for row, trace in enumerate(waveform["trace"].values):
+        axis = axes[row]
+        if upper is None:
+            axis.plot(times, lower[row], linewidth=0.6, color="black")
+        else:
+            axis.fill_between(times, lower[row], upper[row], color="black", step="mid")
+        axis.set_ylabel(units)
+        axis.set_title(str(trace), loc="left", fontsize="small")
+    axes[-1].set_xlabel("time (UTC)")
+    figure.autofmt_xdate()
+    return _finish(figure, path)
+
+
+def plot_positions(
+    data: xr.Dataset,
+    stations: Sequence[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Plot north, east and up of GNSS stations, with one-sigma bands.
+
+    Parameters
+    ----------
+    data : xarray.Dataset
+        A position dataset with dims ``("station", "time")`` and variables
+        ``north``, ``east``, ``up`` in metres (``sigma_*`` drawn if present).
+    stations : sequence of str, optional
+        Stations to draw; all by default.
+    path : path, optional
+        Also save the figure as a PNG here.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidRequestError
+        If a component is missing or a station is not in the dataset.
+    """
+    missing = [name for name in POSITION_COMPONENTS if name not in data.variables]
+    if missing:
+        raise InvalidRequestError(
+            f"dataset lacks position variable(s) {missing}: plot_positions needs "
+            "north, east and up, as GNSS position sources return"
+        )
+    if stations is not None:
+        _check_labels(data, "station", stations)
+        data = data.sel(station=list(stations))
+    loaded = data[[*_present(data)]].compute()
+
+    figure, axes = _figure(len(POSITION_COMPONENTS), share_x=True)
+    for axis, component in zip(axes, POSITION_COMPONENTS, strict=True):
+        _draw_component(axis, loaded, component)
+    axes[0].legend(loc="upper left", fontsize="small")
+    axes[-1].set_xlabel("time (UTC)")
+    figure.autofmt_xdate()
+    return _finish(figure, path)
+
+
+def _waveform(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    if isinstance(data, xr.DataArray):
+        waveform = data
+    elif "waveform" in data.variables:
+        waveform = data["waveform"]
+    else:
+        raise InvalidRequestError(
+            "dataset has no 'waveform' variable: pass a waveform dataset or its "
+            "waveform DataArray"
+        )
+    if set(waveform.dims) != {"trace", "time"}:
+        raise InvalidRequestError(
+            f"waveform dims are {waveform.dims}: expected ('trace', 'time')"
+        )
+    return waveform
+
+
+def _select_traces(
+    waveform: xr.DataArray, traces: Sequence[str] | None
+) -> xr.DataArray:
+    if traces is None:
+        return waveform
+    if isinstance(traces, str):
+        traces = [traces]
+    _check_labels(waveform, "trace", traces)
+    return waveform.sel(trace=list(traces))
+
+
+def _check_labels(data: xr.Dataset | xr.DataArray, dim: str, labels: Any) -> None:
+    present = {str(label) for label in data[dim].values}
+    unknown = [label for label in labels if label not in present]
+    if unknown:
+        raise InvalidRequestError(
+            f"{dim}(s) {unknown} not in the dataset: expected some of {sorted(present)}"
+        )
+
+
+def _envelope(
+    waveform: xr.DataArray, max_points: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    if max_points < 2:
+        raise InvalidRequestError(f"invalid max_points={max_points!r}: give at least 2")
+    count = waveform.sizes["time"]
+    if count <= max_points:
+        values = np.asarray(waveform.values)
+        return np.asarray(waveform["time"].values), values, None
+
+    width = math.ceil(count / (max_points // 2))
+    bins = waveform.coarsen(time=width, boundary="pad")
+    low, high = _compute_pair(bins.min(), bins.max())
+    times = np.asarray(waveform["time"].values[::width][: low.shape[-1]])
+    logger.debug("drawing %d samples as %d min/max bins", count, low.shape[-1])
+    return times, low, high
+
+
+def _compute_pair(
+    lower: xr.DataArray, upper: xr.DataArray
+) -> tuple[np.ndarray, np.ndarray]:
+    import dask
+
+    computed = dask.compute(lower.data, upper.data)
+    return np.asarray(computed[0]), np.asarray(computed[1])
+
+
+def _present(data: xr.Dataset) -> list[str]:
+    names = list(POSITION_COMPONENTS)
+    names += [f"sigma_{c}" for c in POSITION_COMPONENTS if f"sigma_{c}" in data]
+    return names
+
+
+def _draw_component(axis: Any, data: xr.Dataset, component: str) -> None:
+    times = data["time"].values
+    for station in data["station"].values:
+        values = data[component].sel(station=station).values * 1000.0
+        (line,) = axis.plot(times, values, linewidth=0.8, label=str(station))
+        sigma_name = f"sigma_{component}"
+        if sigma_name in data:
+            sigma = data[sigma_name].sel(station=station).values * 1000.0
+            axis.fill_between(
+                times,
+                values - sigma,
+                values + sigma,
+                alpha=0.25,
+                color=line.get_color(),
+            )
+    axis.set_ylabel(f"{component} (mm)")
+
+
+def _figure(rows: int, share_x: bool) -> tuple[Figure, list[Any]]:
+    from matplotlib.figure import Figure
+
+    height = min(2.0 + 1.6 * rows, 24.0)
+    figure = Figure(figsize=(10.0, height), layout="constrained")
+    axes = figure.subplots(rows, 1, sharex=share_x, squeeze=False)[:, 0]
+    return figure, list(axes)
+
+
+def _finish(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
+    if path is not None:
+        figure.savefig(path, format="png", dpi=100)
+        logger.info("saved plot to %s", path)
+    return figure

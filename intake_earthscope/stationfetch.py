@@ -1,0 +1,356 @@
+"""Fetch a collection's station table from where its archive keeps it.
+
+The ``stations:`` mapping of a catalog entry names the source:
+
+* ``fdsn``: an FDSN station service (``base_url``, ``allowed_hosts``,
+  ``format`` ``text`` or ``xml``), asked at ``level=channel``;
+* ``stationxml``: one StationXML object per station in a tier of the
+  waveform collection (``key_template`` with ``{network}`` and
+  ``{station}``, ``tier``);
+* ``tiers`` and ``paths.station_list``: a GNSS station list, read like any
+  GNSS product file (:mod:`intake_earthscope.gnss.archive`).
+
+Tables are kept in a :class:`~intake_earthscope.stationtable.TableCache`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from intake_earthscope.codes import CODE_KINDS, has_wildcard, matches, parse_codes
+from intake_earthscope.collection import Collection, KeyTemplate
+from intake_earthscope.errors import CatalogError
+from intake_earthscope.routing import Credentials
+from intake_earthscope.stationtable import (
+    TableCache,
+    empty_table,
+    parse_gage_station_list,
+    parse_stationxml,
+    text_table,
+)
+from intake_earthscope.storage import StorageSpec, list_directories, read_bytes
+from intake_earthscope.timeutil import parse_time
+
+__all__ = [
+    "STATION_KINDS",
+    "fetch_station_table",
+    "normalised_selection",
+    "station_kind",
+    "stationxml_keys",
+]
+
+logger = logging.getLogger(__name__)
+
+STATION_KINDS = ("seismic", "gnss")
+
+# Window sent to a station service when the caller gives none: every epoch.
+_EARLIEST = "1900-01-01"
+_LATEST = "2200-01-01"
+
+_FETCH_THREADS = 8
+
+
+def station_kind(stations: Mapping[str, Any]) -> str:
+    """Return ``"seismic"`` or ``"gnss"``: the kind of rows a source gives.
+
+    Raises
+    ------
+    CatalogError
+        If the ``kind`` of the mapping is neither.
+    """
+    kind = str(stations.get("kind", "seismic"))
+    if kind not in STATION_KINDS:
+        raise CatalogError(
+            f"invalid kind {kind!r} in stations {stations.get('name')!r}: "
+            f"expected one of {STATION_KINDS}"
+        )
+    return kind
+
+
+def fetch_station_table(
+    stations: Mapping[str, Any],
+    collection: Mapping[str, Any] | None = None,
+    *,
+    selection: Mapping[str, tuple[str, ...]] | None = None,
+    start: object = None,
+    end: object = None,
+    cache: TableCache | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    token: Any = None,
+    profile: str | None = None,
+) -> pd.DataFrame:
+    """Return the station table of the selection, from the cache when fresh.
+
+    Parameters
+    ----------
+    stations : mapping
+        The ``stations:`` mapping of the catalog entry.
+    collection : mapping, optional
+        The waveform collection; needed for the ``stationxml`` source, whose
+        objects live in one of its tiers.
+    selection : mapping of str to tuple of str, optional
+        Normalised code patterns by kind (``network``, ``station``, ...);
+        a missing kind means every code.
+    start, end : str or datetime, optional
+        Window sent to a station service (epochs overlapping it); every
+        epoch when not given.
+    cache : TableCache, optional
+        Where tables are kept; a default :class:`TableCache` when not given.
+    storage_options, root, token, profile
+        As for :func:`intake_earthscope.dataset.open_waveforms`.
+
+    Raises
+    ------
+    CatalogError
+        If ``stations`` names no source this module reads.
+    """
+    patterns = selection or {}
+    selection = {kind: tuple(patterns.get(kind, ("*",))) for kind in CODE_KINDS}
+    cache = cache or TableCache()
+    query = _query_text(stations, selection, start, end, root)
+
+    def fetch() -> pd.DataFrame:
+        table = _fetch(
+            stations,
+            collection,
+            selection,
+            start,
+            end,
+            storage_options,
+            root,
+            Credentials(token, profile),
+        )
+        return _select_codes(table, selection)
+
+    return cache.get(query, fetch)
+
+
+def _query_text(
+    stations: Mapping[str, Any],
+    selection: Mapping[str, tuple[str, ...]],
+    start: object,
+    end: object,
+    root: str | None,
+) -> str:
+    # The query names the table in the cache. It contains no storage options,
+    # because they may carry credentials.
+    described = {
+        "stations": stations,
+        "selection": selection,
+        "start": str(start or ""),
+        "end": str(end or ""),
+        "root": root or "",
+    }
+    return json.dumps(described, sort_keys=True, default=str)
+
+
+def _fetch(
+    stations: Mapping[str, Any],
+    collection: Mapping[str, Any] | None,
+    selection: Mapping[str, tuple[str, ...]],
+    start: object,
+    end: object,
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    credentials: Credentials,
+) -> pd.DataFrame:
+    name = stations.get("name", "stations")
+    logger.info("fetching station table %s for %s", name, _describe(selection))
+    if "fdsn" in stations:
+        return _from_service(stations["fdsn"], selection, start, end, credentials)
+    if "stationxml" in stations:
+        if collection is None:
+            raise CatalogError(
+                f"stations {name!r} read StationXML objects of a waveform "
+                "collection, but the entry gives no 'collection' mapping"
+            )
+        return _from_bucket(
+            stations["stationxml"], collection, selection, storage_options, root
+        )
+    if "paths" in stations:
+        return _from_station_list(stations, storage_options, root, credentials)
+    raise CatalogError(
+        f"stations {name!r} name no source: give 'fdsn' (a station service), "
+        "'stationxml' (objects in the collection's bucket) or 'tiers' and "
+        "'paths' (a GNSS station list)"
+    )
+
+
+def _describe(selection: Mapping[str, tuple[str, ...]]) -> str:
+    return ".".join(",".join(selection[kind]) or "--" for kind in CODE_KINDS)
+
+
+def _from_service(
+    service: Mapping[str, Any],
+    selection: Mapping[str, tuple[str, ...]],
+    start: object,
+    end: object,
+    credentials: Credentials,
+) -> pd.DataFrame:
+    from intake_earthscope.fdsn import fdsn_station, fdsn_station_text
+    from intake_earthscope.stationtable import inventory_table
+    from intake_earthscope.webservices import WebServiceSpec
+
+    # The station service accepts requests without a token, so a token is
+    # sent only where one is found.
+    source = credentials.source() if credentials.available() else None
+    spec = WebServiceSpec(
+        base_url=str(service["base_url"]),
+        allowed_hosts=tuple(
+            service.get("allowed_hosts") or WebServiceSpec.allowed_hosts
+        ),
+        token_source=source,
+    )
+    start_ns = parse_time(start or _EARLIEST, "start")
+    end_ns = parse_time(end or _LATEST, "end")
+    patterns = {kind: list(codes) for kind, codes in selection.items()}
+
+    if service.get("format", "text") == "xml":
+        inventory = fdsn_station(spec, patterns, start_ns, end_ns, level="channel")
+        return inventory_table(inventory)
+    frame = fdsn_station_text(spec, patterns, start_ns, end_ns, level="channel")
+    return text_table(frame)
+
+
+def _from_bucket(
+    source: Mapping[str, Any],
+    collection: Mapping[str, Any],
+    selection: Mapping[str, tuple[str, ...]],
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+) -> pd.DataFrame:
+    waveforms = Collection.from_yaml(collection)
+    tier = waveforms.tier(source.get("tier"))
+    spec = StorageSpec.for_tier(tier, storage_options, root)
+    template = KeyTemplate(str(source["key_template"]))
+
+    keys = stationxml_keys(spec, template, selection)
+    if not keys:
+        return empty_table("seismic")
+
+    def read(key: str) -> pd.DataFrame:
+        return parse_stationxml(read_bytes(spec, key), spec.url(key))
+
+    with ThreadPoolExecutor(max_workers=min(_FETCH_THREADS, len(keys))) as pool:
+        tables = list(pool.map(read, keys))
+    return pd.concat(tables, ignore_index=True)
+
+
+def stationxml_keys(
+    spec: StorageSpec,
+    template: KeyTemplate,
+    selection: Mapping[str, tuple[str, ...]],
+) -> list[str]:
+    """Return the StationXML keys of the selected networks and stations.
+
+    A segment whose codes are exact is rendered; a segment with a wildcard is
+    resolved by listing its parent. A rendered key is not checked here, so a
+    missing object raises when it is read.
+    """
+    candidates: list[tuple[dict[str, str], list[str]]] = [({}, [])]
+    for index, segment in enumerate(template.segments):
+        fields = template.segment_fields(index)
+        exact = all(
+            not any(has_wildcard(code) for code in selection[name]) for name in fields
+        )
+        if exact:
+            candidates = _render_segment(candidates, segment, fields, selection)
+        else:
+            candidates = _list_segment(candidates, spec, template, index, selection)
+    return ["/".join(segments) for _, segments in candidates]
+
+
+def _render_segment(
+    candidates: list[tuple[dict[str, str], list[str]]],
+    segment: str,
+    fields: set[str],
+    selection: Mapping[str, tuple[str, ...]],
+) -> list[tuple[dict[str, str], list[str]]]:
+    expanded = candidates
+    for name in sorted(fields):
+        expanded = [
+            ({**values, name: code}, segments)
+            for values, segments in expanded
+            for code in selection[name]
+            if values.get(name, code) == code
+        ]
+    return [
+        (values, [*segments, segment.format(**values)]) for values, segments in expanded
+    ]
+
+
+def _list_segment(
+    candidates: list[tuple[dict[str, str], list[str]]],
+    spec: StorageSpec,
+    template: KeyTemplate,
+    index: int,
+    selection: Mapping[str, tuple[str, ...]],
+) -> list[tuple[dict[str, str], list[str]]]:
+    prefixes = ["/".join(segments) for _, segments in candidates]
+    listings = list_directories(spec, prefixes)
+    regex = template.segment_regex(index)
+
+    found = []
+    for (values, segments), prefix in zip(candidates, prefixes, strict=True):
+        for name in listings[prefix]:
+            match = regex.match(name)
+            if match is None:
+                continue
+            parsed = {**values, **match.groupdict()}
+            agrees = all(values.get(k, v) == v for k, v in match.groupdict().items())
+            if agrees and all(
+                matches(parsed[kind], selection[kind]) for kind in match.groupdict()
+            ):
+                found.append((parsed, [*segments, name]))
+    return found
+
+
+def _from_station_list(
+    stations: Mapping[str, Any],
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    credentials: Credentials,
+) -> pd.DataFrame:
+    from intake_earthscope.gnss.archive import GnssProduct, fetch, location_for
+
+    product = GnssProduct.from_yaml(stations)
+    tier = product.tier()
+    needs_token = tier.access == "earthscope" and root is None
+    source = credentials.source() if needs_token else None
+    location = location_for(tier, storage_options, root, source)
+
+    data = fetch(location, product.path("station_list"))
+    return parse_gage_station_list(data.decode("utf-8", errors="replace"))
+
+
+def _select_codes(
+    table: pd.DataFrame, selection: Mapping[str, tuple[str, ...]]
+) -> pd.DataFrame:
+    """Keep the rows whose codes match the selection.
+
+    A service that ignores part of a query, or a StationXML object holding
+    more channels than requested, would otherwise widen the table.
+    """
+    keep = pd.Series(True, index=table.index)
+    for kind in CODE_KINDS:
+        patterns = selection[kind]
+        if kind not in table or patterns == ("*",):
+            continue
+        keep &= table[kind].map(lambda code, p=patterns: matches(code, p)).astype(bool)
+    return table[keep].reset_index(drop=True)
+
+
+def normalised_selection(**codes: object) -> dict[str, tuple[str, ...]]:
+    """Normalise code parameters (``None`` or ``""`` meaning every code)."""
+    selection = {}
+    for kind in CODE_KINDS:
+        value = codes.get(kind)
+        selection[kind] = ("*",) if value in (None, "") else parse_codes(value, kind)
+    return selection

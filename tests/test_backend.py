@@ -1,0 +1,187 @@
+"""Tests of the ``engine="miniseed"`` xarray backend on real and synthetic files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import obspy
+import pytest
+import xarray as xr
+
+from intake_earthscope.backend import MiniseedBackendEntrypoint
+from intake_earthscope.errors import (
+    DecodeError,
+    MixedSamplingRateError,
+    ObjectNotFoundError,
+)
+from intake_earthscope.interop import from_obspy
+from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
+
+import mseedgen
+from conftest import OBSPY_MSEED_DATA
+
+TA_LHZ = "TA.121A..LHZ.2016.242.D"
+MSEED2 = "testdata-3channel-signal.mseed2"
+MSEED3 = "example_data.mseed"
+
+
+def open_miniseed(path: object, **kwargs: object) -> xr.Dataset:
+    return xr.open_dataset(path, engine="miniseed", **kwargs)  # type: ignore[arg-type]
+
+
+def test_archive_file_matches_obspy(shared_data: Path) -> None:
+    path = shared_data / "miniseed" / TA_LHZ
+    trace = obspy.read(str(path))[0]
+
+    dataset = open_miniseed(path)
+
+    assert list(dataset.trace.values) == ["TA.121A..LHZ"]
+    assert dataset.time.values[0] == np.datetime64(trace.stats.starttime.ns, "ns")
+    np.testing.assert_array_equal(dataset.waveform.values[0], trace.data)
+
+
+def test_engine_guessed_from_name(shared_data: Path) -> None:
+    dataset = xr.open_dataset(shared_data / "miniseed" / TA_LHZ)
+
+    assert dataset.attrs["sampling_rate"] == 1.0
+    assert dataset.sizes["time"] == 86_400
+
+
+def test_miniseed3_matches_miniseed2(shared_data: Path) -> None:
+    version2 = open_miniseed(shared_data / "miniseed" / MSEED2).load()
+    version3 = open_miniseed(shared_data / "miniseed" / MSEED3).load()
+
+    assert list(version3.trace.values) == [
+        "IU.COLA.00.LH1",
+        "IU.COLA.00.LH2",
+        "IU.COLA.00.LHZ",
+    ]
+    xr.testing.assert_identical(version3.drop_attrs(), version2.drop_attrs())
+
+
+def test_miniseed3_matches_obspy(shared_data: Path) -> None:
+    # obspy 1.4 reads miniSEED 2 only: compare with the version 2 twin.
+    stream = obspy.read(str(shared_data / "miniseed" / MSEED2))
+    expected = from_obspy(stream)
+
+    dataset = open_miniseed(shared_data / "miniseed" / MSEED3)
+
+    assert sum(trace.stats.npts for trace in stream) == int(dataset.waveform.count())
+    xr.testing.assert_equal(dataset.waveform, expected.waveform)
+
+
+def test_gap_is_nan(tmp_path: Path) -> None:
+    synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
+    path = tmp_path / "gap.ms"
+    path.write_bytes(synthetic.data)
+
+    waveform = open_miniseed(path).waveform.values[0]
+
+    assert waveform.size == 500
+    assert int(np.isnan(waveform).sum()) == synthetic.facts["missing_samples"]
+    assert bool(np.isnan(waveform[200:300]).all())
+    np.testing.assert_array_equal(waveform[300:], np.arange(300, 500))
+
+
+def test_open_is_lazy(tmp_path: Path, shared_data: Path) -> None:
+    path = tmp_path / "copy.mseed"
+    path.write_bytes((shared_data / "miniseed" / TA_LHZ).read_bytes())
+    dataset = open_miniseed(path)
+    path.unlink()
+
+    # The samples are read on access, so the removed file is noticed then.
+    with pytest.raises(ObjectNotFoundError, match="copy.mseed"):
+        dataset.waveform.values  # noqa: B018
+
+
+def test_dask_chunks_match(shared_data: Path) -> None:
+    path = shared_data / "miniseed" / TA_LHZ
+    expected = open_miniseed(path).waveform.values
+
+    chunked = open_miniseed(path, chunks={"time": 20_000})
+
+    assert chunked.waveform.chunks == ((1,), (20_000,) * 4 + (6_400,))
+    np.testing.assert_array_equal(chunked.waveform.values, expected)
+
+
+def test_drop_variables(shared_data: Path) -> None:
+    dataset = open_miniseed(
+        shared_data / "miniseed" / MSEED3, drop_variables=["waveform", "station"]
+    )
+
+    assert "waveform" not in dataset
+    assert "station" not in dataset.coords
+    assert dataset.sizes["trace"] == 3
+
+
+def test_file_object_opens(shared_data: Path) -> None:
+    data = (shared_data / "miniseed" / TA_LHZ).read_bytes()
+
+    dataset = open_miniseed(io.BytesIO(data))
+
+    assert int(dataset.waveform.count()) == 86_400
+
+
+def test_s3_url_with_storage_options(s3: LoopbackS3, shared_data: Path) -> None:
+    client = s3.client("us-east-1")
+    create_bucket(client, "waveforms", "us-east-1")
+    data = (shared_data / "miniseed" / TA_LHZ).read_bytes()
+    put_public_object(client, "waveforms", "ta/121A.LHZ.mseed", data)
+
+    dataset = open_miniseed(
+        "s3://waveforms/ta/121A.LHZ.mseed",
+        backend_kwargs={"storage_options": s3.anonymous_storage_options()},
+    )
+
+    assert list(dataset.trace.values) == ["TA.121A..LHZ"]
+    assert int(dataset.waveform.count()) == 86_400
+
+
+def test_mixed_rates_need_sampling_rate(tmp_path: Path, shared_data: Path) -> None:
+    path = tmp_path / "mixed.mseed"
+    path.write_bytes(
+        (OBSPY_MSEED_DATA / "test.mseed").read_bytes()
+        + (shared_data / "miniseed" / TA_LHZ).read_bytes()
+    )
+
+    with pytest.raises(MixedSamplingRateError, match="NL.HGN.00.BHZ at 40 Hz"):
+        open_miniseed(path)
+    dataset = open_miniseed(path, sampling_rate=1.0)
+    assert list(dataset.trace.values) == ["TA.121A..LHZ"]
+
+
+def test_not_miniseed_raises(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mseed"
+    path.write_bytes(b"plain text, not records " * 10)
+
+    with pytest.raises(DecodeError, match="invalid miniSEED"):
+        open_miniseed(path)
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFoundError, match="absent.mseed"):
+        open_miniseed(tmp_path / "absent.mseed")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a.mseed", "a.ms", "a.MINISEED", "IU.ANMO.00.BHZ.2010.058.M", "x.D"],
+)
+def test_guess_from_suffix(name: str) -> None:
+    assert MiniseedBackendEntrypoint().guess_can_open(name)
+
+
+def test_guess_from_magic_bytes(tmp_path: Path, shared_data: Path) -> None:
+    path = tmp_path / "BALST.CH.2025.314"
+    path.write_bytes((shared_data / "miniseed" / MSEED3).read_bytes())
+
+    assert MiniseedBackendEntrypoint().guess_can_open(str(path))
+
+
+def test_guess_rejects_netcdf(tmp_path: Path) -> None:
+    path = tmp_path / "data.nc"
+    xr.Dataset({"a": ("x", [1, 2])}).to_netcdf(path)
+
+    assert not MiniseedBackendEntrypoint().guess_can_open(str(path))

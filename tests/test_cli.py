@@ -1,0 +1,318 @@
+"""The ``intake-earthscope`` command line: listing, describing and exporting.
+
+Exports read a local mirror holding a real station-day from obspy's wheel.
+Most tests call ``main`` in the test process; one runs the installed script
+to check the exit code a shell gets.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from intake_earthscope.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    main,
+)
+from intake_earthscope.export import export_dataset, units_not_loaded
+
+from conftest import OBSPY_MSEED_DATA, publish
+
+BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
+KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
+REQUEST = [
+    "--network",
+    "CH",
+    "--station",
+    "BALST",
+    "--location=--",
+    "--channel",
+    "LH?",
+    "--start",
+    "2025-11-10",
+]
+COMMANDS = ["list", "describe", "search", "availability", "export", "auth"]
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    root = tmp_path / "mirror"
+    (root / KEY).parent.mkdir(parents=True)
+    shutil.copy(BALST, root / KEY)
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_list_names_every_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+
+    assert code == EXIT_OK
+    assert "sage.miniseed" in out
+    assert "scedc.miniseed" in out
+    assert "ncedc.miniseed" in out
+
+
+def test_describe_shows_parameters_and_tiers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "describe", "sage.miniseed")
+
+    assert code == EXIT_OK
+    assert "errors (str) default 'raise', one of ['raise', 'warn', 'ignore']" in out
+    assert "open: s3 earthscope-geophysical-data, region us-east-2" in out
+    assert "key template: miniseed/{network}/{year}/{doy}/" in out
+
+
+def test_describe_unknown_entry_is_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "describe", "sage.nope")
+
+    assert code == EXIT_USAGE
+    assert "unknown entry 'sage.nope'" in err
+    assert "sage.miniseed" in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--help"])
+
+    assert stopped.value.code == 0
+    assert "exit codes:" in capsys.readouterr().out
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys)
+
+    assert code == EXIT_USAGE
+    assert "commands:" in out
+
+
+def test_export_netcdf_matches_the_source(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "balst.nc"
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    assert f"wrote {output}" in err
+    with xr.open_dataset(output, engine="h5netcdf") as written:
+        assert list(written.trace.values) == ["CH.BALST..LHE", "CH.BALST..LHZ"]
+        assert written.waveform.shape == (2, 86400)
+        assert np.isfinite(written.waveform.values).sum() > 0
+        assert set(written.status.values.ravel()) == {"ok"}
+
+
+def test_export_zarr_with_a_missing_day_is_partial(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "balst.zarr"
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "-p", "errors=ignore", "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_PARTIAL
+    assert "2 unit(s) did not load fully" in err
+    with xr.open_zarr(output) as written:
+        assert written.waveform.shape == (2, 2 * 86400)
+        assert list(written.status.values[:, 1]) == ["missing", "missing"]
+
+
+def test_export_refuses_to_overwrite(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "balst.nc"
+    output.write_text("keep me")
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "exists" in err
+    assert output.read_text() == "keep me"
+
+
+def test_export_overwrite_replaces_the_output(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "balst.nc"
+    output.write_text("old")
+
+    code, _, _ = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), "--overwrite", "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    assert not output.with_name("balst.nc.partial").exists()
+    with xr.open_dataset(output, engine="h5netcdf") as written:
+        assert written.waveform.shape == (2, 86400)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-p", "bogus=1", "out.nc"], "unknown parameter(s) ['bogus']"),
+        (["-p", "errors", "out.nc"], "invalid --param 'errors'"),
+        (["--end", "2025-11-09", "out.nc"], "is not after start"),
+        (["--end", "2025-11-11", "out.txt"], "cannot tell the format"),
+        (
+            ["--end", "2025-11-11", "-p", "errors=sometimes", "out.nc"],
+            "errors=sometimes",
+        ),
+        (["--end", "2025-11-11", "-p", "tier=ftp", "out.nc"], "invalid tier 'ftp'"),
+    ],
+)
+def test_export_invalid_request_is_usage_error(
+    arguments: list[str],
+    message: str,
+    mirror: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--root", str(mirror), *arguments
+    )
+
+    assert code == EXIT_USAGE
+    assert message in err
+    assert not list(tmp_path.glob("out.*"))
+
+
+def test_export_of_a_missing_object_is_a_problem(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST[:-1], "2025-11-12",
+        "--end", "2025-11-13", "--root", str(mirror), str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_PROBLEM
+    assert "BALST.CH.2025.316" in err
+    assert not (tmp_path / "x.nc").exists()
+    assert not (tmp_path / "x.nc.partial").exists()
+
+
+def test_auth_without_a_token_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "auth")
+
+    assert code == EXIT_PROBLEM
+    assert "token: none" in out
+
+
+def test_script_exit_code_reaches_the_shell(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "intake_earthscope.cli", "describe", "nowhere.at_all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == EXIT_USAGE
+    assert "unknown entry 'nowhere.at_all'" in completed.stderr
+
+
+def test_export_dataset_rejects_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="invalid output format 'csv'"):
+        export_dataset(xr.Dataset(), tmp_path / "x.csv", "csv")
+
+
+def test_units_not_loaded_counts_statuses(tmp_path: Path) -> None:
+    statuses = np.array([["ok", "missing"], ["loaded", "truncated"]])
+    dataset = xr.Dataset({"status": (("station", "day"), statuses)})
+    export_dataset(dataset, tmp_path / "s.nc", "netcdf", progress=False)
+
+    assert units_not_loaded(tmp_path / "s.nc", "netcdf") == 2
+
+
+def test_search_prints_matching_channels(
+    s3, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": xml})
+
+    code, out, _ = run(
+        capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
+        "--channel", "LH?", "--format", "csv",
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    rows = out.strip().splitlines()
+    assert rows[0].startswith("network,station,location,channel,latitude")
+    assert {row.split(",")[3] for row in rows[1:]} >= {"LHZ", "LHN", "LHE"}
+
+
+def test_search_without_matches_is_a_problem(
+    s3, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": xml})
+
+    code, out, _ = run(
+        capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
+        "--minlatitude", "60",
+    )  # fmt: skip
+
+    assert code == EXIT_PROBLEM
+    assert "(no rows)" in out
+
+
+def test_search_of_a_waveform_entry_is_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "search", "sage.miniseed", "--network", "IU")
+
+    assert code == EXIT_USAGE
+    assert "no stations entry" in err
+
+
+def test_availability_marks_the_missing_day(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    png = tmp_path / "availability.png"
+
+    code, out, err = run(
+        capsys, "availability", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "--format", "csv", "--plot", str(png),
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame["exists"]) == [True, False]
+    assert list(frame["day"]) == [
+        "2025-11-10 00:00:00+00:00",
+        "2025-11-11 00:00:00+00:00",
+    ]
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert f"wrote {png}" in err

@@ -1,0 +1,145 @@
+"""Quick-look plots on a real station-day and on a small position dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+from intake_earthscope.dataset import open_waveforms
+from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.plot import plot_positions, plot_waveforms
+
+from conftest import OBSPY_MSEED_DATA, collection_spec, mirror
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def waveforms(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
+    data = (OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels").read_bytes()
+    root = mirror(
+        tmp_path_factory.mktemp("plot"),
+        {"miniseed/CH/2025/314/BALST.CH.2025.314": data},
+    )
+    return open_waveforms(
+        collection_spec("sage"),
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LH?",
+        start="2025-11-10",
+        end="2025-11-11",
+        root=str(root),
+    )
+
+
+@pytest.fixture
+def positions() -> xr.Dataset:
+    time = pd.date_range("2024-01-01T12:00", periods=30, freq="D")
+    north = np.linspace(0.0, 0.003, 30)
+    values = np.stack([north, north * 2])
+    sigma = np.full((2, 30), 0.001)
+    return xr.Dataset(
+        {
+            "north": (("station", "time"), values),
+            "east": (("station", "time"), -values),
+            "up": (("station", "time"), values / 2),
+            "sigma_north": (("station", "time"), sigma),
+        },
+        coords={"station": ["P156", "P403"], "time": time},
+    )
+
+
+def test_waveform_plot_draws_envelope_of_each_trace(waveforms: xr.Dataset) -> None:
+    figure = plot_waveforms(waveforms, max_points=1000)
+
+    axes = figure.get_axes()
+    assert isinstance(figure, Figure)
+    assert [axis.get_title(loc="left") for axis in axes] == [
+        "CH.BALST..LHE",
+        "CH.BALST..LHZ",
+    ]
+    low, high = axes[1].get_ylim()
+    values = waveforms.waveform.sel(trace="CH.BALST..LHZ").values
+    assert low <= np.nanmin(values)
+    assert high >= np.nanmax(values)
+
+
+def test_waveform_plot_short_window_draws_samples(waveforms: xr.Dataset) -> None:
+    figure = plot_waveforms(
+        waveforms,
+        traces=["CH.BALST..LHZ"],
+        start="2025-11-10T10:00",
+        end="2025-11-10T10:09:59",
+    )
+
+    (axis,) = figure.get_axes()
+    (line,) = axis.get_lines()
+    expected = waveforms.waveform.sel(
+        trace="CH.BALST..LHZ", time=slice("2025-11-10T10:00", "2025-11-10T10:09:59")
+    ).values
+    np.testing.assert_array_equal(line.get_ydata(), expected)
+
+
+def test_waveform_plot_saves_png(waveforms: xr.Dataset, tmp_path: Path) -> None:
+    path = tmp_path / "waveforms.png"
+
+    plot_waveforms(waveforms.waveform, path=path)
+
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"traces": ["CH.BALST..BHZ"]}, r"trace\(s\) \['CH.BALST..BHZ'\] not in"),
+        ({"start": "2030-01-01"}, "no samples between"),
+        ({"max_points": 1}, "invalid max_points=1"),
+    ],
+)
+def test_waveform_plot_rejects_bad_selection(
+    waveforms: xr.Dataset, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        plot_waveforms(waveforms, **kwargs)
+
+
+def test_waveform_plot_needs_waveform_variable() -> None:
+    with pytest.raises(InvalidRequestError, match="no 'waveform' variable"):
+        plot_waveforms(xr.Dataset())
+
+
+def test_position_plot_draws_three_components(positions: xr.Dataset) -> None:
+    figure = plot_positions(positions)
+
+    axes = figure.get_axes()
+    assert [axis.get_ylabel() for axis in axes] == [
+        "north (mm)",
+        "east (mm)",
+        "up (mm)",
+    ]
+    assert len(axes[0].get_lines()) == 2
+    np.testing.assert_allclose(
+        axes[0].get_lines()[1].get_ydata(), positions.north.values[1] * 1000.0
+    )
+
+
+def test_position_plot_one_station_saves_png(
+    positions: xr.Dataset, tmp_path: Path
+) -> None:
+    path = tmp_path / "positions.png"
+
+    figure = plot_positions(positions, stations=["P403"], path=path)
+
+    assert len(figure.get_axes()[2].get_lines()) == 1
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_position_plot_needs_components(positions: xr.Dataset) -> None:
+    with pytest.raises(InvalidRequestError, match=r"lacks position variable\(s\)"):
+        plot_positions(positions.drop_vars("up"))
