@@ -25,6 +25,7 @@ from intake.readers.readers import BaseReader
 from intake.readers.user_parameters import BaseUserParameter, OptionsUserParameter
 
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
+from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
 
 if TYPE_CHECKING:
     import xarray as xr

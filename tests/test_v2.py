@@ -31,6 +31,7 @@ from intake_earthscope.gnss.v2_positions import GnssPositionReader
 from intake_earthscope.v2 import (
     MiniseedCollection,
     MiniseedReader,
+    RinexObsReader,
     StationList,
     StationsReader,
 )
@@ -99,8 +100,9 @@ def test_open_catalog_gives_v2_catalog(cat: Catalog) -> None:
 def test_catalog_lists_entries(cat: Catalog) -> None:
     miniseed = [f"{archive}_miniseed" for archive in ARCHIVES]
     stations = [f"{archive}_stations" for archive in STATION_ARCHIVES]
+    rinex = [f"{archive}_rinex_obs" for archive in GNSS_ARCHIVES]
 
-    assert sorted(cat) == sorted([*miniseed, *stations, "gage_positions"])
+    assert sorted(cat) == sorted([*miniseed, *stations, "gage_positions", *rinex])
 
 
 def test_v1_catalog_lists_same_archives() -> None:
@@ -115,6 +117,27 @@ def test_collection_matches_v1_yaml(cat: Catalog, archive: str) -> None:
 
     assert isinstance(reader, MiniseedReader)
     assert reader.data.collection == v1_collection(archive)
+
+
+def v1_rinex_product(archive: str) -> dict[str, Any]:
+    """Return the ``product`` mapping of the archive's v1 RINEX entry."""
+    text = (CATALOGS / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["rinex_obs"]["args"]["product"]
+
+
+@pytest.mark.parametrize("archive", GNSS_ARCHIVES)
+def test_rinex_product_matches_v1_yaml(cat: Catalog, archive: str) -> None:
+    reader = cat(station="YORK", start="2015-02-13")[f"{archive}_rinex_obs"]
+
+    assert isinstance(reader, RinexObsReader)
+    assert reader.data.product == v1_rinex_product(archive)
+
+
+@pytest.mark.parametrize("archive", GNSS_ARCHIVES)
+def test_rinex_entry_metadata_names_archive(cat: Catalog, archive: str) -> None:
+    metadata = cat[f"{archive}_rinex_obs"].metadata
+
+    assert metadata["data_type"] == "rinex_obs"
 
 
 @pytest.mark.parametrize("archive", ARCHIVES)
