@@ -317,7 +317,9 @@ def test_credentials_refresh_during_cluster_compute(
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # The scheduler serves HTTP even without a dashboard; keep it on
+            # loopback with a port the system picks.
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster),
     ):

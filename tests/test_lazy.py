@@ -311,7 +311,9 @@ def test_local_cluster_processes(s3, monkeypatch) -> None:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # The scheduler serves HTTP even without a dashboard; keep it on
+            # loopback with a port the system picks.
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster),
     ):
