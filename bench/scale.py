@@ -1,0 +1,421 @@
+"""Benchmark opening, fetching, memory and import cost at scale.
+
+Run it from the repository root with::
+
+    .venv/bin/python bench/scale.py
+
+Four measurements, each reported against an anchor measured in the same run:
+
+* **open**: a year of 100 channel-day traces (36,500 chunks) opened with
+  exact codes and a given rate, against rendering the 36,500 object keys
+  with ``str.format`` alone; plus the pickled graph size per chunk.
+* **fetch and decode**: eight 11 MB station-day objects (3 channels at
+  40 Hz) on a loopback S3 server, computed through ``open_waveforms`` and
+  dask, against one concurrent s3fs ``cat`` of the same keys (the floor) and
+  against the loop users write today (s3fs open, ``obspy.read``, merge,
+  float conversion, one object after the other).
+* **memory**: a reduction over a dataset eight times larger than the memory
+  limit of a one-worker ``LocalCluster``; the peak resident memory of the
+  worker process is compared with the limit.
+* **import**: ``import intake`` in fresh interpreters with the plugin
+  loaded, against the same import with the plugin blocked through intake's
+  ``import_block_list``.
+
+:func:`measure` returns the Markdown section; :func:`main` prints it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dask
+import numpy as np
+import obspy
+import pymseed
+import yaml
+
+from intake_earthscope.catalog import catalog_path
+from intake_earthscope.dataset import open_waveforms
+from intake_earthscope.testing import (
+    LoopbackS3,
+    create_bucket,
+    isolated_aws_environment,
+    put_public_object,
+)
+
+OPEN_REPEATS = 5
+FETCH_REPEATS = 3
+IMPORT_REPEATS = 9
+OBJECTS = 8
+OPEN_BUDGET_SECONDS = 1.0
+IMPORT_BUDGET_SECONDS = 0.050
+MEMORY_LIMIT_BYTES = 2**30
+MEMORY_STATIONS = 120
+FIRST_DAY = "2024-01-01"
+FIRST_DAY_NS = 1_704_067_200 * 10**9
+
+
+def collection(archive: str) -> dict:
+    """Return the ``collection:`` mapping of a shipped catalog entry."""
+    text = (catalog_path().parent / f"{archive}.yaml").read_text()
+    return yaml.safe_load(text)["sources"]["miniseed"]["args"]["collection"]
+
+
+def median_of(function: Callable[[], object], repeats: int) -> float:
+    """Return the median wall time of ``repeats`` calls of ``function``."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+# Open ---------------------------------------------------------------------
+
+
+def measure_open(empty_root: Path) -> dict[str, float]:
+    """Time opening a year of 100 channel-day traces and rendering its keys."""
+    spec = collection("ncedc")
+    stations = [f"S{index:02d}" for index in range(25)]
+    channels = ["HHZ", "HHN", "HHE", "HNZ"]
+
+    def open_year() -> object:
+        return open_waveforms(
+            spec,
+            network="BK",
+            station=",".join(stations),
+            location="00",
+            channel=",".join(channels),
+            start="2023-01-01",
+            end="2024-01-01",
+            sampling_rate=100.0,
+            root=str(empty_root),
+        )
+
+    def render_keys() -> list[str]:
+        template = spec["key_template"]
+        return [
+            template.format(
+                network="BK", station=station, channel=channel, location="00",
+                year="2023", doy=f"{doy:03d}",
+            )
+            for station in stations
+            for channel in channels
+            for doy in range(1, 366)
+        ]  # fmt: skip
+
+    dataset = open_year()
+    chunks = dataset.waveform.data.npartitions
+    graph_bytes = len(pickle.dumps(dataset.__dask_graph__()))
+    return {
+        "open": median_of(open_year, OPEN_REPEATS),
+        "keys": median_of(render_keys, OPEN_REPEATS),
+        "chunks": chunks,
+        "graph_bytes_per_chunk": graph_bytes / chunks,
+    }
+
+
+# Fetch and decode ---------------------------------------------------------
+
+
+def station_day(seed: int) -> bytes:
+    """Encode a day of 3 channels at 40 Hz (about 11 MB of Steim2)."""
+    traces = pymseed.MS3TraceList()
+    rng = np.random.default_rng(seed)
+    for channel in ("BHZ", "BHN", "BHE"):
+        steps = np.rint(rng.normal(0.0, 40.0, 86_400 * 40)).astype(np.int64)
+        traces.add_data(
+            sourceid=pymseed.nslc2sourceid("XX", "STA", "00", channel),
+            data_samples=np.cumsum(steps).astype(np.int32),
+            sample_type="i",
+            sample_rate=40.0,
+            starttime=FIRST_DAY_NS,
+        )
+    records = traces.generate(
+        max_record_length=4096,
+        encoding=pymseed.DataEncoding.STEIM2,
+        format_version=2,
+    )
+    return b"".join(records)
+
+
+def publish_stations(server: LoopbackS3, data: bytes) -> tuple[str, list[str]]:
+    """Store one station-day per station in the SAGE open-bucket layout."""
+    tier = collection("sage")["tiers"]["open"]
+    client = server.client(tier["region"])
+    create_bucket(client, tier["bucket"], tier["region"])
+    keys = []
+    for index in range(OBJECTS):
+        station = f"S{index:03d}"
+        key = f"miniseed/XX/2024/001/{station}.XX.2024.001"
+        put_public_object(client, tier["bucket"], key, _with_station(data, station))
+        keys.append(key)
+    return tier["bucket"], keys
+
+
+def measure_fetch(server: LoopbackS3, data: bytes) -> dict[str, float]:
+    """Time our path, the concurrent s3fs floor and the sequential loop."""
+    import s3fs
+
+    bucket, keys = publish_stations(server, data)
+    options = server.anonymous_storage_options()
+    paths = [f"{bucket}/{key}" for key in keys]
+
+    def floor() -> object:
+        filesystem = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+        return filesystem.cat(paths)
+
+    def ours() -> object:
+        dataset = open_waveforms(
+            collection("sage"),
+            network="XX",
+            station=",".join(f"S{index:03d}" for index in range(OBJECTS)),
+            location="00",
+            channel="BHZ,BHN,BHE",
+            start=FIRST_DAY,
+            end="2024-01-02",
+            sampling_rate=40.0,
+            tier="open",
+            neighbour_bytes=0,
+            storage_options=options,
+        )
+        with dask.config.set(scheduler="threads", num_workers=OBJECTS):
+            return dataset.waveform.data.compute()
+
+    def loop() -> object:
+        filesystem = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+        rows = []
+        for path in paths:
+            with filesystem.open(path, "rb") as handle:
+                stream = obspy.read(io.BytesIO(handle.read()))
+            stream.merge(method=1, fill_value=None)
+            rows.extend(np.ma.filled(trace.data.astype(np.float64), np.nan)
+                        for trace in stream)  # fmt: skip
+        return rows
+
+    ours()
+    timings: dict[str, list[float]] = {"floor": [], "ours": [], "loop": []}
+    for _ in range(FETCH_REPEATS):
+        for name, function in (("floor", floor), ("ours", ours), ("loop", loop)):
+            began = time.perf_counter()
+            function()
+            timings[name].append(time.perf_counter() - began)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def _with_station(data: bytes, station: str) -> bytes:
+    """Rewrite the station code of every 4096-byte miniSEED 2 record."""
+    # The station is bytes 8 to 12 of the fixed header, padded with spaces.
+    patched = bytearray(data)
+    code = station.ljust(5).encode("ascii")
+    for offset in range(0, len(patched), 4096):
+        patched[offset + 8 : offset + 13] = code
+    return bytes(patched)
+
+
+# Memory -------------------------------------------------------------------
+
+
+def measure_memory(root: Path) -> dict[str, float]:
+    """Reduce a dataset 8x the worker's memory limit; return peak RSS / limit."""
+    from distributed import Client, LocalCluster
+
+    data = _one_channel_day()
+    stations = [f"M{index:03d}" for index in range(MEMORY_STATIONS)]
+    for station in stations:
+        key = root / f"miniseed/XX/2024/001/{station}.XX.2024.001"
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(_with_station(data, station))
+
+    dataset = open_waveforms(
+        collection("sage"),
+        network="XX",
+        station=",".join(stations),
+        location="00",
+        channel="HHZ",
+        start=FIRST_DAY,
+        end="2024-01-02",
+        sampling_rate=100.0,
+        tier="open",
+        neighbour_bytes=0,
+        root=str(root),
+    )
+    dataset_bytes = dataset.waveform.nbytes
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            memory_limit=MEMORY_LIMIT_BYTES,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        (worker_pid,) = client.run(os.getpid).values()
+        sampler = _PeakSampler(worker_pid)
+        sampler.start()
+        spread = dataset.waveform.std(dim="time").compute()
+        sampler.stop()
+
+    return {
+        "dataset_over_limit": dataset_bytes / MEMORY_LIMIT_BYTES,
+        "peak_over_limit": sampler.peak / MEMORY_LIMIT_BYTES,
+        "traces_computed": int(np.isfinite(spread.values).sum()),
+    }
+
+
+def _one_channel_day() -> bytes:
+    traces = pymseed.MS3TraceList()
+    steps = np.rint(np.random.default_rng(7).normal(0.0, 40.0, 8_640_000))
+    traces.add_data(
+        sourceid=pymseed.nslc2sourceid("XX", "STA", "00", "HHZ"),
+        data_samples=np.cumsum(steps).astype(np.int32),
+        sample_type="i",
+        sample_rate=100.0,
+        starttime=FIRST_DAY_NS,
+    )
+    records = traces.generate(
+        max_record_length=4096, encoding=pymseed.DataEncoding.STEIM2, format_version=2
+    )
+    return b"".join(records)
+
+
+class _PeakSampler:
+    """Poll a process's resident memory every 20 ms and keep the largest."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while not self._stop.wait(0.02):
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmRSS:"):
+                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
+
+
+# Import -------------------------------------------------------------------
+
+
+def measure_import() -> dict[str, float]:
+    """Time ``import intake`` with and without the plugin in fresh processes."""
+    code = "import time; t = time.perf_counter(); import intake; " \
+        "print(time.perf_counter() - t)"  # fmt: skip
+    blocked = {**os.environ, "INTAKE_IMPORT_BLOCK_LIST": "['intake_earthscope']"}
+    timings: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(IMPORT_REPEATS):
+        for name, environment in (("with", dict(os.environ)), ("without", blocked)):
+            output = subprocess.run(
+                [sys.executable, "-c", code],
+                env=environment,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            timings[name].append(float(output.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+# Report -------------------------------------------------------------------
+
+
+def measure() -> str:
+    """Run every measurement and return the Markdown section."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="intake-earthscope-scale-") as tmp:
+        directory = Path(tmp)
+        (directory / "empty").mkdir()
+        (directory / "aws").mkdir()
+        opened = measure_open(directory / "empty")
+        imported = measure_import()
+        with isolated_aws_environment(directory / "aws"), LoopbackS3() as server:
+            fetched = measure_fetch(server, station_day(seed=3))
+        memory = measure_memory(directory / "memory")
+    return render(opened, fetched, memory, imported, load)
+
+
+def render(
+    opened: dict[str, float],
+    fetched: dict[str, float],
+    memory: dict[str, float],
+    imported: dict[str, float],
+    load: float,
+) -> str:
+    """Render the measurements as a Markdown section of ratios."""
+    growth = imported["with"] - imported["without"]
+    rows = [
+        ("open a year of 100 channels ÷ render its 36,500 keys",
+         opened["open"] / opened["keys"], "as low as possible"),
+        ("open a year of 100 channels ÷ 1 s budget",
+         opened["open"] / OPEN_BUDGET_SECONDS, "< 1"),
+        ("pickled graph bytes per chunk ÷ 200",
+         opened["graph_bytes_per_chunk"] / 200, "< 1"),
+        ("fetch and decode 8 objects ÷ concurrent s3fs fetch",
+         fetched["ours"] / fetched["floor"], "≤ 1.1"),
+        ("sequential s3fs + ObsPy loop ÷ ours (× faster)",
+         fetched["loop"] / fetched["ours"], "≥ 2.5"),
+        (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",
+         memory["dataset_over_limit"], "≥ 8"),
+        ("peak worker memory ÷ memory limit",
+         memory["peak_over_limit"], "< 1"),
+        ("import intake with plugin ÷ without",
+         imported["with"] / imported["without"], ""),
+        ("import time growth ÷ 50 ms budget",
+         growth / IMPORT_BUDGET_SECONDS, "< 1"),
+    ]  # fmt: skip
+    table = ["| measure | ratio | target |", "|---|---|---|"]
+    table += [f"| {name} | {value:.3g} | {target} |" for name, value, target in rows]
+    return "\n".join(
+        [
+            "## Scale: open, fetch, memory, import",
+            "",
+            "Written by `bench/scale.py` (see its docstring for the method). "
+            f"1-minute load average {load:.1f} when it began, on "
+            f"{os.cpu_count()} cores. Each time is the median of "
+            f"{OPEN_REPEATS} (open), {FETCH_REPEATS} (fetch) or "
+            f"{IMPORT_REPEATS} (import) interleaved runs.",
+            "",
+            *table,
+            "",
+            f"The memory run reduced {memory['traces_computed']} station-days of "
+            "one 100 Hz channel each to their standard deviations on one worker "
+            "process with two threads.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    """Print the section."""
+    print(measure())
+
+
+if __name__ == "__main__":
+    main()
