@@ -400,9 +400,12 @@ def _error_code(error: BaseException) -> str:
     for item in _chain(error):
         response = getattr(item, "response", None)
         if isinstance(response, dict):
-            code = response.get("Error", {}).get("Code")
+            code = str(response.get("Error", {}).get("Code", ""))
+            # A HEAD response has no body, so botocore gives the status.
+            if code.isdigit():
+                return f"HTTP {code}"
             if code:
-                return str(code)
+                return code
     return type(error).__name__
 
 
