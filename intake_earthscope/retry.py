@@ -61,7 +61,7 @@ def backoff_delay(settings: RetrySettings, retry: int) -> float:
 def call_with_retries(
     action: Callable[[], T],
     is_transient: Callable[[BaseException], bool],
-    what: str,
+    operation: str,
     settings: RetrySettings | None = None,
 ) -> T:
     """Call ``action`` until it succeeds, a failure is not transient, or the
@@ -73,8 +73,9 @@ def call_with_retries(
         One attempt of the read.
     is_transient : callable
         Whether a failure may go away on its own.
-    what : str
-        The read, for log records (no secrets: a URL without signature).
+    operation : str
+        The request, for log records, such as ``"GET s3://bucket/key"`` (a
+        URL without signature, because log records must carry no secret).
     settings : RetrySettings, optional
         The budget; by default :func:`retry_settings` of this process.
 
@@ -104,7 +105,7 @@ def call_with_retries(
 
         logger.debug(
             "%s failed (attempt %d of %d: %s); retrying in %.2f s",
-            what,
+            operation,
             attempt,
             settings.attempts,
             type(failure).__name__,

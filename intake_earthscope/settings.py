@@ -58,7 +58,7 @@ class RetrySettings:
         Seconds of the first backoff; each later one may double
         (``INTAKE_EARTHSCOPE_RETRY_DELAY``, default 0.5).
     max_delay : float
-        Longest backoff in seconds (``INTAKE_EARTHSCOPE_RETRY_MAX_DELAY``,
+        Maximum backoff in seconds (``INTAKE_EARTHSCOPE_RETRY_MAX_DELAY``,
         default 20).
     connect_timeout : float
         Seconds to wait for a connection

@@ -334,8 +334,8 @@ def read_bytes(
             lambda: _cat_with_fresh_credentials(spec, path, start, end),
         )
     except (CredentialsError, AccessDeniedError, StorageUnavailableError):
-        # EarthScope refused credentials, or the retries are spent; the
-        # errors name the scope or the endpoint already.
+        # EarthScope rejected the credentials request, or the retries are
+        # spent. These errors name the scope or the endpoint already.
         raise
     except FileNotFoundError as error:
         raise ObjectNotFoundError(
@@ -349,12 +349,12 @@ def read_bytes(
         ) from error
 
 
-def _retried(spec: StorageSpec, what: str, action: Callable[[], T]) -> T:
+def _retried(spec: StorageSpec, operation: str, action: Callable[[], T]) -> T:
     """Run one storage request under the retry budget of this process."""
     try:
-        return call_with_retries(action, is_transient, what)
+        return call_with_retries(action, is_transient, operation)
     except RetriesExhausted as exhausted:
-        raise _unavailable(spec, what, exhausted) from exhausted.last
+        raise _unavailable(spec, operation, exhausted) from exhausted.last
 
 
 def is_transient(error: BaseException) -> bool:
@@ -410,7 +410,7 @@ def _error_code(error: BaseException) -> str:
 
 
 def _unavailable(
-    spec: StorageSpec, what: str, exhausted: RetriesExhausted
+    spec: StorageSpec, operation: str, exhausted: RetriesExhausted
 ) -> StorageUnavailableError:
     last = exhausted.last
     tries = f"{exhausted.attempts} attempt(s) in {exhausted.seconds:.1f} s"
@@ -421,7 +421,7 @@ def _unavailable(
             f"{tries}; check the network, AWS_ENDPOINT_URL_S3 or storage_options"
         )
     return StorageUnavailableError(
-        f"{what} on {spec.describe()} failed with {_error_code(last)} on {tries}: "
+        f"{operation} on {spec.describe()} failed with {_error_code(last)} on {tries}: "
         "the storage is failing or throttling requests, so retry later or raise "
         "INTAKE_EARTHSCOPE_RETRY_ATTEMPTS and INTAKE_EARTHSCOPE_RETRY_SECONDS"
     )

@@ -276,7 +276,7 @@ def _decodable_records(data: bytes) -> tuple[bytes, int]:
     """
     buffer = ffi.from_buffer(data)
     version = ffi.new("uint8_t *")
-    kept: list[bytes] = []
+    decodable: list[bytes] = []
     dropped, offset, size = 0, 0, len(data)
     while offset < size:
         length = clibmseed.ms3_detect(buffer + offset, size - offset, version)
@@ -286,11 +286,11 @@ def _decodable_records(data: bytes) -> tuple[bytes, int]:
         record = data[offset : offset + length]
         try:
             with decode_segments(record, "*"):
-                kept.append(record)
+                decodable.append(record)
         except DecodeError:
             dropped += 1
         offset += length
-    return b"".join(kept), dropped
+    return b"".join(decodable), dropped
 
 
 def _neighbour_block(

@@ -293,9 +293,9 @@ def _send_retried(
         return isinstance(error, _ServerError | _TransientFailure)
 
     failure: WebServiceError | None = None
-    what = f"GET {redacted_url(url)}"
+    operation = f"GET {redacted_url(url)}"
     try:
-        return call_with_retries(attempt, transient, what, settings)
+        return call_with_retries(attempt, transient, operation, settings)
     except RetriesExhausted as exhausted:
         last = exhausted.last
         if isinstance(last, _ServerError):

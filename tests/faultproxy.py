@@ -179,12 +179,12 @@ class FaultProxy:
             connection.request(method, path, headers=headers)
             response = connection.getresponse()
             body = response.read()
-            kept = [
+            forwarded_headers = [
                 (name, value)
                 for name, value in response.getheaders()
                 if name.lower() not in _NOT_FORWARDED
             ]
-            return _Upstream(response.status, response.reason, kept, body)
+            return _Upstream(response.status, response.reason, forwarded_headers, body)
         finally:
             connection.close()
 

@@ -108,7 +108,7 @@ def test_cases_cover_thirty() -> None:
 
 
 def test_naive_time_is_utc(watched) -> None:
-    # Naive times are read as UTC, as the guide says; no error, no I/O.
+    # Naive times are read as UTC, as the guide documents: no error, no I/O.
     dataset = open_waveforms(
         collection_spec("sage"),
         **dict(REQUEST, start=dt.datetime(2024, 1, 1), sampling_rate=1),

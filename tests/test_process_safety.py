@@ -34,14 +34,14 @@ def open_spec() -> StorageSpec:
 
 
 def read_in_child(key: str) -> tuple[bytes, bool]:
-    """Read one object; say whether the filesystem was made in this process."""
+    """Read one object; return it and whether this process made the filesystem."""
     spec = open_spec()
     data = read_bytes(spec, key)
     return data, spec.filesystem()._pid == os.getpid()
 
 
 def fetch_in_child(base_url: str) -> tuple[bytes, bool]:
-    """Fetch one file; say whether the HTTP client was made in this process."""
+    """Fetch one file; return it and whether this process made the HTTP client."""
     spec = WebServiceSpec(base_url, allowed_hosts=("127.0.0.1",))
     data = https_get(spec, "day.bin")
     return data, webservices._client_pid == os.getpid()

@@ -8,9 +8,9 @@ the bytes it stored, and counts the requests the proxy saw.
 
 from __future__ import annotations
 
-import random
+import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -35,7 +35,6 @@ from faultproxy import FAULTS, FaultProxy, FaultRule
 from loopback_http import LoopbackHttp, Reply
 
 DAY_NS = parse_time("2024-01-01", "start")
-STATION = "XX.STA.00.LHZ"
 
 
 def key(day: int, station: str = "STA") -> str:
@@ -151,7 +150,8 @@ def test_budget_seconds_stop_retries(proxy, monkeypatch) -> None:
 def test_spent_budget_gives_outcome(proxy, errors) -> None:
     proxy.rules = [FaultRule("slowdown", key=key(2))]
 
-    with pytest.warns(ReadOutcomeWarning) if errors == "warn" else _no_warning():
+    expected = pytest.warns(ReadOutcomeWarning)
+    with expected if errors == "warn" else contextlib.nullcontext():
         dataset = read(errors=errors)
     row = dataset.waveform.values[0]
 
@@ -171,7 +171,7 @@ def test_denied_read_not_retried(s3, monkeypatch) -> None:
         with pytest.raises(AccessDeniedError):
             read()
 
-    # s3fs asks for the size (HEAD) before a whole-object GET.
+    # s3fs requests the size (HEAD) before a whole-object GET.
     assert len(requests_for(proxy, key(2))) == 1
 
 
@@ -231,7 +231,6 @@ def test_invalid_setting_named(monkeypatch, name, value) -> None:
 
 def test_backoff_is_capped_full_jitter() -> None:
     settings = RetrySettings(base_delay=1.0, max_delay=4.0)
-    random.seed(0)
 
     delays = {retry: backoff_delay(settings, retry) for retry in range(1, 8)}
 
@@ -336,9 +335,3 @@ def test_fault_rules_select_by_count_and_seed(files) -> None:
 
     assert counts["500"] >= 3
     assert proxy.forwarded() == 12
-
-
-def _no_warning() -> Callable[[], object]:
-    import contextlib
-
-    return contextlib.nullcontext()
