@@ -23,9 +23,10 @@ Statuses (the ``status`` variable of a dataset):
 ``access_denied``
     The storage refused the object.
 ``unreachable``
-    The storage or web service could not be reached, or failed on every
+    The storage or web service could not be reached, failed on every
     attempt of the retry budget (server errors, throttling, resets,
-    timeouts, short bodies): a read error.
+    timeouts, short bodies) or rejected the read with another error (a 400
+    response): a read error.
 
 A trace whose status is ``ok`` may still have gaps: ``valid_fraction`` and
 ``gap_count`` say how much of the chunk holds samples.

@@ -129,6 +129,14 @@ def read_unit(
         return _failure(error, errors, traces, lo, hi, key, "access_denied", served_by)
     except (StorageUnavailableError, WebServiceError) as error:
         return _failure(error, errors, traces, lo, hi, key, "unreachable", served_by)
+    except OSError as error:
+        # Any other error of the storage, such as a 400 response, is a read
+        # error too; it is not retried.
+        failure = StorageUnavailableError(
+            f"reading {served_by.url(key)} failed: {type(error).__name__}: {error}"
+        )
+        failure.__cause__ = error
+        return _failure(failure, errors, traces, lo, hi, key, "unreachable", served_by)
     except DecodeError as error:
         error = DecodeError(f"{error} in {served_by.url(key)}")
         return _failure(error, errors, traces, lo, hi, key, "unreadable", served_by)

@@ -6,9 +6,9 @@ records every request it receives with its ``Authorization`` header. Each
 :class:`FaultRule` picks requests by path text, by count (every Nth) or by a
 seeded probability, and replaces the upstream reply with a fault:
 
-``500``, ``503``
-    An S3-style XML error with that status (``InternalError``,
-    ``ServiceUnavailable``).
+``400``, ``500``, ``503``
+    An S3-style XML error with that status (``InvalidRequest``,
+    ``InternalError``, ``ServiceUnavailable``).
 ``slowdown``
     S3 throttling: status 503 with the error code ``SlowDown``.
 ``reset``
@@ -44,10 +44,14 @@ from types import TracebackType
 
 FAULTS = ("500", "503", "slowdown", "reset", "slow", "truncate", "wrong_length")
 
+# A fault that no read may retry.
+REJECTION = "400"
+
 # Hop-by-hop headers and the length, which the proxy sets itself.
 _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 _S3_ERRORS = {
+    "400": (400, "InvalidRequest", "The request is invalid."),
     "500": (500, "InternalError", "We encountered an internal error."),
     "503": (503, "ServiceUnavailable", "Service is unable to handle request."),
     "slowdown": (503, "SlowDown", "Please reduce your request rate."),
@@ -61,7 +65,7 @@ class FaultRule:
     Attributes
     ----------
     fault : str
-        One of :data:`FAULTS`.
+        One of :data:`FAULTS` (transient), or :data:`REJECTION`.
     key : str or None
         Only requests whose path (with query) contains this text.
     every : int or None
@@ -88,8 +92,11 @@ class FaultRule:
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.fault not in FAULTS:
-            raise ValueError(f"unknown fault {self.fault!r}: expected one of {FAULTS}")
+        if self.fault not in (*FAULTS, REJECTION):
+            raise ValueError(
+                f"unknown fault {self.fault!r}: expected {REJECTION!r} or one of "
+                f"{FAULTS}"
+            )
         self._random = random.Random(self.seed)
 
     def select(self, path: str) -> bool:
@@ -251,7 +258,13 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 for name, value in self.headers.items()
                 if name.lower() not in _NOT_FORWARDED
             }
-            upstream = proxy.fetch(method, self.path, headers)
+            try:
+                upstream = proxy.fetch(method, self.path, headers)
+            except OSError:
+                # The upstream server stopped, or a test aimed the proxy at
+                # a closed port: answer as a gateway does.
+                self._send_error(method, 502, "BadGateway", "Upstream failed.")
+                return
             body = upstream.body
             length = len(body)
             if fault == "wrong_length":

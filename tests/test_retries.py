@@ -31,7 +31,7 @@ from intake_earthscope.webservices import WebServiceSpec, close_client, https_ge
 
 import mseedgen
 from conftest import bucket_of, collection_spec, publish
-from faultproxy import FAULTS, FaultProxy, FaultRule
+from faultproxy import FAULTS, REJECTION, FaultProxy, FaultRule
 from loopback_http import LoopbackHttp, Reply
 
 DAY_NS = parse_time("2024-01-01", "start")
@@ -173,6 +173,21 @@ def test_denied_read_not_retried(s3, monkeypatch) -> None:
 
     # s3fs requests the size (HEAD) before a whole-object GET.
     assert len(requests_for(proxy, key(2))) == 1
+
+
+@pytest.mark.timeout(60)
+def test_rejected_read_not_retried(proxy, monkeypatch) -> None:
+    proxy.rules = [FaultRule(REJECTION, key=key(2))]
+
+    with pytest.raises(OSError):
+        read()
+    one_attempt = len(requests_for(proxy, key(2)))
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
+    dataset = read(errors="ignore")
+
+    # s3fs sends its own requests for one attempt, the same number again.
+    assert len(requests_for(proxy, key(2))) == 2 * one_attempt
+    assert list(dataset.status.values[0]) == ["ok", "unreachable"]
 
 
 @pytest.mark.timeout(60)
