@@ -327,6 +327,9 @@ def read_bytes(
     """
     path = spec.path(key)
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
+    # NOTE: a body shorter than its Content-Length is retried, but a reply
+    # that announces too few bytes reads as a short object (status
+    # truncated); only S3 checksums, not requested here, would tell.
     try:
         return _retried(
             spec,
