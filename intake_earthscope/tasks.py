@@ -191,6 +191,7 @@ def read_neighbour(
         CredentialsError,
         StorageUnavailableError,
         WebServiceError,
+        OSError,
     ) as error:
         logger.debug("neighbour %s not used: %s", key, error)
         return empty

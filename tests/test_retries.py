@@ -191,6 +191,16 @@ def test_rejected_read_not_retried(proxy, monkeypatch) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_rejected_neighbour_is_skipped(proxy) -> None:
+    proxy.rules = [FaultRule(REJECTION, key="2023/365")]
+
+    dataset = read()
+
+    assert proxy.injected()[REJECTION] >= 1
+    np.testing.assert_array_equal(dataset.waveform.values[0], expected_row(2))
+
+
+@pytest.mark.timeout(60)
 def test_missing_object_not_retried(proxy) -> None:
     with pytest.raises(ObjectNotFoundError):
         read(days=3)
