@@ -31,6 +31,7 @@ from dask.highlevelgraph import HighLevelGraph
 import intake_earthscope.interop  # noqa: F401
 from intake_earthscope.collection import Collection
 from intake_earthscope.graph import FieldLayer, UnitLayer
+from intake_earthscope.outcomes import count_statuses
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.response import (
@@ -219,13 +220,27 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
 
     Computes the outcome variables if they are still lazy, which reads the
     objects; call ``dataset.load()`` (or ``source.read()``) first to read
-    each object once.
+    each object once. Each call logs one INFO record on the
+    ``intake_earthscope.dataset`` logger with the count of each status.
     """
     names = [name for name in OUTCOME_VARIABLES if name in dataset]
     subset = dataset[names + ["object_key"]].compute()
     frame = subset.to_dataframe().reset_index()
     columns = ["trace", "day", "object_key", *names]
-    return frame[columns]
+    frame = frame[columns]
+
+    if "status" in frame:
+        counts = count_statuses(frame["status"])
+        summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+        logger.info(
+            "outcomes of %d trace-object units of %s %s..%s: %s",
+            len(frame),
+            dataset.attrs.get("collection", "the dataset"),
+            dataset.attrs.get("request_start", "?"),
+            dataset.attrs.get("request_end", "?"),
+            summary or "none",
+        )
+    return frame
 
 
 class _UnitTasks:

@@ -23,14 +23,21 @@ Statuses (the ``status`` variable of a dataset):
 ``access_denied``
     The storage refused the object.
 ``unreachable``
-    The storage could not be reached.
+    The storage or web service could not be reached, failed on every
+    attempt of the retry budget (server errors, throttling, resets,
+    timeouts, short bodies) or rejected the read with another error (a 400
+    response): a read error.
+
+A trace whose status is ``ok`` may still have gaps: ``valid_fraction`` and
+``gap_count`` say how much of the chunk holds samples.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +51,7 @@ __all__ = [
     "STATUSES",
     "UnitRead",
     "chunk_status",
+    "count_statuses",
     "failed_unit",
     "handle_failure",
     "report_no_channel",
@@ -105,6 +113,14 @@ def chunk_status(statuses: Sequence[str], found: np.ndarray) -> np.ndarray:
             status = "ok"
         final.append(status)
     return np.array(final, dtype="<U24")
+
+
+def count_statuses(statuses: Iterable[str]) -> dict[str, int]:
+    """Count each status, in the order of :data:`STATUSES`, leaving out zeros."""
+    counts = Counter(str(status) for status in statuses)
+    known = {name: counts.pop(name) for name in STATUSES if name in counts}
+    # A status this module does not define still gets counted.
+    return known | dict(sorted(counts.items()))
 
 
 def failed_unit(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 import xarray as xr
 from intake.source.base import DataSource, Schema
 
@@ -18,7 +19,7 @@ from intake_earthscope import __version__
 from intake_earthscope.auth import token_reference
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import AUTO_TIER, Collection
-from intake_earthscope.dataset import build_dataset
+from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
 from intake_earthscope.request import (
@@ -255,6 +256,15 @@ class MiniseedSource(DataSource):
     def read(self) -> xr.Dataset:
         """Return the dataset with every variable loaded into memory."""
         return self.to_dask().load()
+
+    def outcome_table(self) -> pd.DataFrame:
+        """Return one row per trace and object: key, status and counters.
+
+        After :meth:`read` this reads nothing more; before it, the objects
+        are read to compute the outcomes. See
+        :func:`intake_earthscope.dataset.outcome_table`.
+        """
+        return outcome_table(self.to_dask())
 
     def read_partition(self, i: tuple[int, int]) -> xr.Dataset:
         """Load the chunk of trace group ``i[0]`` and day ``i[1]``."""

@@ -13,10 +13,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
@@ -33,10 +33,13 @@ from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
     CredentialsError,
+    EarthScopeError,
     ObjectNotFoundError,
     StorageUnavailableError,
 )
 from intake_earthscope.redact import register_secrets
+from intake_earthscope.retry import RetriesExhausted, call_with_retries
+from intake_earthscope.settings import retry_settings
 
 if TYPE_CHECKING:
     from intake_earthscope.webservices import WebServiceSpec
@@ -62,6 +65,20 @@ _EXPIRED_CODES = (
     "TokenRefreshRequired",
 )
 _LISTING_THREADS = 8
+
+# Parts of the class names of transient transport errors of aiohttp,
+# botocore and s3fs (ClientPayloadError, IncompleteReadError,
+# ServerDisconnectedError, ReadTimeoutError, ResponseParserError, ...).
+_TRANSIENT_NAME_PARTS = (
+    "Connect",
+    "Timeout",
+    "Payload",
+    "IncompleteRead",
+    "Disconnected",
+    "ResponseParser",
+)
+
+T = TypeVar("T")
 
 _listing_cache: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
 _listing_lock = threading.Lock()
@@ -215,7 +232,12 @@ class StorageSpec:
         fetched (or taken from this process's cache) here, in the process
         that reads.
         """
-        return fsspec.filesystem(self.protocol, **self.fsspec_options())
+        fs = fsspec.filesystem(self.protocol, **self.fsspec_options())
+        if self.protocol == "s3":
+            # This package retries (intake_earthscope.retry), so s3fs's own
+            # loop makes one attempt; s3fs has no option for it.
+            fs.retries = 1
+        return fs
 
     def fsspec_options(self) -> dict[str, Any]:
         """Merge the defaults with the caller's ``storage_options``."""
@@ -240,8 +262,11 @@ class StorageSpec:
 
         user = dict(self.storage_options)
         client_kwargs.update(user.pop("client_kwargs", {}) or {})
+        config_kwargs = _config_defaults()
+        config_kwargs.update(user.pop("config_kwargs", {}) or {})
         options.update(user)
         options["client_kwargs"] = client_kwargs
+        options["config_kwargs"] = config_kwargs
         return options
 
     @property
@@ -271,10 +296,25 @@ class StorageSpec:
             forget_credentials(self.token_source, self.scope)
 
 
+def _config_defaults() -> dict[str, Any]:
+    """Return the botocore settings of every S3 client: timeouts, no retries."""
+    settings = retry_settings()
+    return {
+        "connect_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout,
+        # One attempt per call: this package retries, so botocore's retries
+        # would multiply with its own.
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+    }
+
+
 def read_bytes(
     spec: StorageSpec, key: str, start: int | None = None, end: int | None = None
 ) -> bytes:
     """Fetch an object, or the byte range ``[start, end)`` of it.
+
+    Transient failures (5xx, throttling, resets, timeouts, short bodies) are
+    retried within the budget of :func:`~intake_earthscope.settings.retry_settings`.
 
     Raises
     ------
@@ -282,13 +322,23 @@ def read_bytes(
         If the object does not exist.
     AccessDeniedError
         If the storage rejected the request for lack of permission.
+    StorageUnavailableError
+        If the storage could not be reached, or failed on every attempt.
     """
     path = spec.path(key)
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
+    # NOTE: a body shorter than its Content-Length is retried, but a reply
+    # that announces too few bytes reads as a short object (status
+    # truncated); only S3 checksums, not requested here, would tell.
     try:
-        return _cat_with_fresh_credentials(spec, path, start, end)
-    except (CredentialsError, AccessDeniedError):
-        # EarthScope refused credentials; its error names the scope already.
+        return _retried(
+            spec,
+            f"GET {spec.url(key)}",
+            lambda: _cat_with_fresh_credentials(spec, path, start, end),
+        )
+    except (CredentialsError, AccessDeniedError, StorageUnavailableError):
+        # EarthScope rejected the credentials request, or the retries are
+        # spent. These errors name the scope or the endpoint already.
         raise
     except FileNotFoundError as error:
         raise ObjectNotFoundError(
@@ -300,29 +350,92 @@ def read_bytes(
             f"{spec.tier!r}: check the credentials or storage_options for this "
             "tier"
         ) from error
-    except Exception as error:
-        # botocore's EndpointConnectionError is no OSError; aiohttp's errors
-        # arrive as OSError. Both mean the endpoint is out of reach.
-        if isinstance(error, ConnectionError | TimeoutError) or _is_connection_failure(
-            error
-        ):
-            raise _unavailable(spec, error) from error
-        raise
+
+
+def _retried(spec: StorageSpec, operation: str, action: Callable[[], T]) -> T:
+    """Run one storage request under the retry budget of this process."""
+    try:
+        return call_with_retries(action, is_transient, operation)
+    except RetriesExhausted as exhausted:
+        raise _unavailable(spec, operation, exhausted) from exhausted.last
+
+
+def is_transient(error: BaseException) -> bool:
+    """Return whether a storage failure may go away when the request is repeated.
+
+    Server errors (5xx, ``SlowDown``), failed or reset connections, timeouts
+    and short bodies are transient; every 4xx response is not.
+    """
+    if isinstance(error, EarthScopeError | FileNotFoundError | PermissionError):
+        return False
+    status = _http_status(error)
+    if status is not None:
+        return status >= 500
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    names = {type(item).__name__ for item in _chain(error)}
+    return any(part in name for name in names for part in _TRANSIENT_NAME_PARTS)
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """Return ``error`` and the errors it was raised from, nearest first."""
+    chain: list[BaseException] = []
+    item: BaseException | None = error
+    while item is not None and item not in chain and len(chain) < 8:
+        chain.append(item)
+        item = item.__cause__ or item.__context__
+    return chain
+
+
+def _http_status(error: BaseException) -> int | None:
+    """Return the HTTP status of a botocore error in the chain, if any."""
+    for item in _chain(error):
+        response = getattr(item, "response", None)
+        if isinstance(response, dict):
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(status, int):
+                return status
+    return None
+
+
+def _error_code(error: BaseException) -> str:
+    """Name a failure for messages: the S3 error code, or the class name."""
+    for item in _chain(error):
+        response = getattr(item, "response", None)
+        if isinstance(response, dict):
+            code = str(response.get("Error", {}).get("Code", ""))
+            # A HEAD response has no body, so botocore gives the status.
+            if code.isdigit():
+                return f"HTTP {code}"
+            if code:
+                return code
+    return type(error).__name__
+
+
+def _unavailable(
+    spec: StorageSpec, operation: str, exhausted: RetriesExhausted
+) -> StorageUnavailableError:
+    last = exhausted.last
+    tries = f"{exhausted.attempts} attempt(s) in {exhausted.seconds:.1f} s"
+    if _is_connection_failure(last):
+        endpoint = spec.endpoint_url or "the default endpoint"
+        return StorageUnavailableError(
+            f"cannot reach {spec.describe()} at {endpoint}: {_error_code(last)} on "
+            f"{tries}; check the network, AWS_ENDPOINT_URL_S3 or storage_options"
+        )
+    return StorageUnavailableError(
+        f"{operation} on {spec.describe()} failed with {_error_code(last)} on {tries}: "
+        "the storage is failing or throttling requests, so retry later or raise "
+        "INTAKE_EARTHSCOPE_RETRY_ATTEMPTS and INTAKE_EARTHSCOPE_RETRY_SECONDS"
+    )
 
 
 def _is_connection_failure(error: BaseException) -> bool:
     # botocore's EndpointConnectionError and aiohttp's errors arrive wrapped
     # in OSError by s3fs, or bare. Their class names show the kind.
-    chain = [error, error.__cause__, error.__context__]
-    names = {type(item).__name__ for item in chain if item is not None}
-    return any("Connect" in name or "Timeout" in name for name in names)
-
-
-def _unavailable(spec: StorageSpec, error: BaseException) -> StorageUnavailableError:
-    endpoint = spec.endpoint_url or "the default endpoint"
-    return StorageUnavailableError(
-        f"cannot reach {spec.describe()} at {endpoint}: {type(error).__name__}; "
-        "check the network, AWS_ENDPOINT_URL_S3 or storage_options"
+    names = {type(item).__name__ for item in _chain(error)}
+    return isinstance(error, ConnectionRefusedError) or any(
+        "Connect" in name for name in names
     )
 
 
@@ -381,7 +494,7 @@ def object_size(spec: StorageSpec, key: str) -> int:
     # A listing may have cached an older size; ask the storage itself.
     fs.invalidate_cache(path)
     try:
-        return int(fs.size(path))
+        return int(_retried(spec, f"HEAD {spec.url(key)}", lambda: fs.size(path)))
     except FileNotFoundError as error:
         raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
     except PermissionError as error:
@@ -434,7 +547,11 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
     path = spec.path(prefix.rstrip("/"))
     logger.debug("listing %s", spec.url(prefix))
     try:
-        entries = fs.ls(path, detail=False, refresh=True)
+        entries = _retried(
+            spec,
+            f"LIST {spec.url(prefix)}",
+            lambda: fs.ls(path, detail=False, refresh=True),
+        )
     except FileNotFoundError:
         return ()
     except NotADirectoryError:
@@ -444,12 +561,6 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
             f"access denied listing {spec.url(prefix)} on {spec.describe()}, "
             f"tier {spec.tier!r}: check the credentials or storage_options"
         ) from error
-    except Exception as error:
-        if isinstance(error, ConnectionError | TimeoutError) or _is_connection_failure(
-            error
-        ):
-            raise _unavailable(spec, error) from error
-        raise
 
     base = path.rstrip("/") + "/"
     names = []

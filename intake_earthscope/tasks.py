@@ -18,9 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pymseed.clib import clibmseed, ffi
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.decode import check_structure, decode_and_place, intact_records
+from intake_earthscope.decode import (
+    check_structure,
+    decode_and_place,
+    decode_segments,
+    intact_records,
+)
 from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -123,6 +129,14 @@ def read_unit(
         return _failure(error, errors, traces, lo, hi, key, "access_denied", served_by)
     except (StorageUnavailableError, WebServiceError) as error:
         return _failure(error, errors, traces, lo, hi, key, "unreachable", served_by)
+    except OSError as error:
+        # Any other error of the storage, such as a 400 response, is a read
+        # error too; it is not retried.
+        failure = StorageUnavailableError(
+            f"reading {served_by.url(key)} failed: {type(error).__name__}: {error}"
+        )
+        failure.__cause__ = error
+        return _failure(failure, errors, traces, lo, hi, key, "unreachable", served_by)
     except DecodeError as error:
         error = DecodeError(f"{error} in {served_by.url(key)}")
         return _failure(error, errors, traces, lo, hi, key, "unreadable", served_by)
@@ -177,6 +191,7 @@ def read_neighbour(
         CredentialsError,
         StorageUnavailableError,
         WebServiceError,
+        OSError,
     ) as error:
         logger.debug("neighbour %s not used: %s", key, error)
         return empty
@@ -244,10 +259,47 @@ def _decode(
         raise DecodeError(f"invalid miniSEED: no record starts at byte {offset}")
     if state == "damaged":
         data = intact_records(data)
-    block = decode_and_place(
-        data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
-    )
+    try:
+        block = decode_and_place(
+            data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
+        )
+    except DecodeError as error:
+        # libmseed rejects the whole buffer for one bad record (a failed
+        # miniSEED 3 CRC, for one), so decode the records that pass alone.
+        data, dropped = _decodable_records(data)
+        if not dropped or not data:
+            raise
+        logger.debug("dropped %d undecodable records: %s", dropped, error)
+        block = decode_and_place(
+            data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
+        )
+        state = "damaged" if state == "ok" else state
     return block, state
+
+
+def _decodable_records(data: bytes) -> tuple[bytes, int]:
+    """Return the records that decode on their own, and the count of others.
+
+    Stops at the first bytes that do not start a record with a known length
+    (a miniSEED 2 record without blockette 1000), and counts them as one.
+    """
+    buffer = ffi.from_buffer(data)
+    version = ffi.new("uint8_t *")
+    decodable: list[bytes] = []
+    dropped, offset, size = 0, 0, len(data)
+    while offset < size:
+        length = clibmseed.ms3_detect(buffer + offset, size - offset, version)
+        if length <= 0 or offset + length > size:
+            dropped += 1
+            break
+        record = data[offset : offset + length]
+        try:
+            with decode_segments(record, "*"):
+                decodable.append(record)
+        except DecodeError:
+            dropped += 1
+        offset += length
+    return b"".join(decodable), dropped
 
 
 def _neighbour_block(

@@ -23,8 +23,12 @@ cannot make this process send the token to a URL of its choosing.
 Importing this module adds a filter to the httpx and httpcore loggers that
 redacts secret query values (signatures, session tokens) in their records.
 
-Retries are left to the caller (dask ``retries=``, for example). A 4xx
-response is never worth repeating, and a 5xx or a timeout raises at once.
+Each hop is retried on a transient failure (a 5xx response, a failed or reset
+connection, a timeout, a body shorter than announced) with the backoff and
+budget of :mod:`intake_earthscope.retry`; httpx itself never retries. A 4xx
+response is never repeated. Connect and read timeouts come from
+:func:`intake_earthscope.settings.retry_settings`, and ``WebServiceSpec.timeout``
+overrides the read timeout.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from intake_earthscope.errors import (
     WebServiceError,
 )
 from intake_earthscope.redact import redact
+from intake_earthscope.retry import RetriesExhausted, call_with_retries
+from intake_earthscope.settings import retry_settings
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -102,21 +108,22 @@ class WebServiceSpec:
         does not match ``earthscope.org`` itself.
     token_source : TokenSource or None
         Where each process finds its EarthScope token; ``None`` sends no token.
-    timeout : float
-        Seconds to wait for a connection and for each read.
+    timeout : float or None
+        Seconds to wait for each read; ``None`` takes
+        ``INTAKE_EARTHSCOPE_READ_TIMEOUT`` (30 s by default).
 
     Raises
     ------
     InvalidRequestError
         If ``base_url`` is not an HTTP(S) URL ending in ``/``, a host pattern
         could match hosts of any owner (``*`` or ``*.org``), or ``timeout``
-        is not positive.
+        is given and not positive.
     """
 
     base_url: str
     allowed_hosts: tuple[str, ...] = ("earthscope.org", "*.earthscope.org")
     token_source: TokenSource | None = None
-    timeout: float = 60.0
+    timeout: float | None = None
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -125,6 +132,8 @@ class WebServiceSpec:
         # YAML gives lists, and a tuple keeps the frozen spec hashable.
         object.__setattr__(self, "allowed_hosts", hosts)
 
+        if self.timeout is None:
+            return
         if not (isinstance(self.timeout, int | float) and self.timeout > 0):
             raise InvalidRequestError(
                 f"invalid timeout={self.timeout!r}: give a positive number of seconds"
@@ -229,7 +238,7 @@ def get(
         send_token = token_source is not None
 
         headers = {"Authorization": f"Bearer {token}"} if send_token else {}
-        response = _send(client, target, headers, spec.timeout, send_token)
+        response = _send_retried(client, target, headers, spec, send_token)
         if response.status_code not in _REDIRECT_STATUSES:
             break
         target = _redirect_target(response, target)
@@ -244,11 +253,67 @@ def get(
     return response
 
 
+class _TransientFailure(WebServiceError):
+    """A failed connection, a timeout or a short body: worth another try."""
+
+
+class _ServerError(Exception):
+    """Internal: a 5xx response, raised so that the hop is retried."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _send_retried(
+    client: httpx.Client,
+    url: httpx.URL,
+    headers: Mapping[str, str],
+    spec: WebServiceSpec,
+    send_token: bool,
+) -> httpx.Response:
+    """Send one hop; retry transient failures under the retry budget.
+
+    After the budget, the last 5xx response is returned (the caller raises
+    for its status), or the last transport failure is raised.
+    """
+    settings = retry_settings()
+    read_timeout = spec.timeout or settings.read_timeout
+    timeout = httpx.Timeout(
+        read_timeout, connect=min(settings.connect_timeout, read_timeout)
+    )
+
+    def attempt() -> httpx.Response:
+        response = _send(client, url, headers, timeout, send_token)
+        if response.status_code >= 500:
+            raise _ServerError(response)
+        return response
+
+    def transient(error: BaseException) -> bool:
+        return isinstance(error, _ServerError | _TransientFailure)
+
+    failure: WebServiceError | None = None
+    operation = f"GET {redacted_url(url)}"
+    try:
+        return call_with_retries(attempt, transient, operation, settings)
+    except RetriesExhausted as exhausted:
+        last = exhausted.last
+        if isinstance(last, _ServerError):
+            return last.response
+        failure = WebServiceError(
+            f"{last} (failed on each of {exhausted.attempts} attempt(s) in "
+            f"{exhausted.seconds:.1f} s; INTAKE_EARTHSCOPE_RETRY_ATTEMPTS and "
+            "INTAKE_EARTHSCOPE_RETRY_SECONDS set the budget)"
+        )
+    # Raised outside the except block, so the error carries no context.
+    raise failure
+
+
 def _send(
     client: httpx.Client,
     url: httpx.URL,
     headers: Mapping[str, str],
-    timeout: float,
+    timeout: httpx.Timeout,
     send_token: bool,
 ) -> httpx.Response:
     url_text = redacted_url(url)
@@ -263,12 +328,14 @@ def _send(
     try:
         response = client.get(url, headers=headers, timeout=timeout)
     except httpx.TimeoutException as error:
-        failure = WebServiceError(
-            f"GET {url_text} timed out after {timeout:g} s ({type(error).__name__}). "
-            "The service may be overloaded, so retry later or raise the timeout"
+        limit = timeout.connect if isinstance(error, httpx.ConnectTimeout) else None
+        failure = _TransientFailure(
+            f"GET {url_text} timed out after {limit or timeout.read:g} s "
+            f"({type(error).__name__}). The service may be overloaded, so retry "
+            "later or raise the timeout"
         )
     except httpx.TransportError as error:
-        failure = WebServiceError(
+        failure = _TransientFailure(
             f"GET {url_text} failed: {type(error).__name__}: {redact(str(error))}"
         )
     if failure is not None:

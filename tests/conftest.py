@@ -95,6 +95,8 @@ def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ES_RESOURCES__API_URL", CLOSED_PORT_URL)
     monkeypatch.setenv("ES_OAUTH2__ALLOWED_HOSTS", '["127.0.0.1"]')
     monkeypatch.setenv("ES_HTTP__RETRY__ATTEMPTS", "1")
+    # Short pauses between retries keep tests of failing reads quick.
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_DELAY", "0.01")
     auth.clear_process_state()
     yield
     auth.clear_process_state()

@@ -554,3 +554,15 @@ def test_variable_token_read_by_each_process(api, tmp_path) -> None:
 
     assert source.kind == "variable"
     assert fresh == token
+
+
+def test_tokens_file_never_written(api, archive, sdk, tmp_path) -> None:
+    path = write_tokens_file(tmp_path / "user", api.issue_tokens())
+    path.chmod(0o444)
+    before = (path.stat().st_mtime_ns, path.read_bytes())
+
+    dataset = restricted(token=str(path)).load()
+
+    assert (dataset.status.values == "ok").all()
+    # The tests run as root, who may write a read-only file: compare too.
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == before
