@@ -17,6 +17,7 @@ __all__ = [
     "catalog_path",
     "open_catalog",
     "open_waveforms",
+    "open_windows",
     "outcome_table",
     "__version__",
 ]
@@ -26,6 +27,7 @@ _LAZY = {
     "catalog_path": "intake_earthscope.catalog",
     "open_catalog": "intake_earthscope.catalog",
     "open_waveforms": "intake_earthscope.dataset",
+    "open_windows": "intake_earthscope.windows",
     "outcome_table": "intake_earthscope.dataset",
 }
 

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from pymseed.clib import clibmseed, ffi
 
 from intake_earthscope.codes import SeedId
 from intake_earthscope.decode import check_structure, decode_and_place, intact_records
@@ -154,7 +155,12 @@ class RangedObject:
             logger.info("reading %s whole: %s", self.url, reason)
             self._read_whole()
             rows = self._search(windows)
-        return [self._bytes_of(selected) for selected in rows]
+        try:
+            return [self._bytes_of(selected) for selected in rows]
+        except LayoutError as reason:
+            logger.info("reading %s whole: %s", self.url, reason)
+            self._read_whole()
+            return [self._bytes_of(selected) for selected in self._search(windows)]
 
     def seen_sources(self) -> set[str]:
         """Return the source identifiers of every record known in the object."""
@@ -313,7 +319,11 @@ class RangedObject:
             return self._whole[offset : offset + length]
         position = bisect.bisect_right(self._chunks, offset, key=lambda c: c[0]) - 1
         start, data = self._chunks[position]
-        return data[offset - start : offset - start + length]
+        record = data[offset - start : offset - start + length]
+        if not _is_record(record):
+            # A cached index of an object rewritten with the same size.
+            raise LayoutError(f"no record of {length} bytes at byte {offset}")
+        return record
 
     def _read_whole(self) -> None:
         data = read_bytes(self.spec, self.key)
@@ -340,6 +350,11 @@ class RangedObject:
             # Offsets of a damaged object's intact records are not the
             # object's offsets, so only an intact object's index is kept.
             store_index(self.url, self.index)
+
+
+def _is_record(data: bytes) -> bool:
+    version = ffi.new("uint8_t *")
+    return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
 
 
 def _bracket(
@@ -434,7 +449,7 @@ def read_window_batch(
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
-    users = [_users(item, spans) for item in objects]
+    users = [_users(item, grids) for item in objects]
 
     reads = []
     for item, windows in zip(objects, users, strict=True):
@@ -474,15 +489,16 @@ def _window_span(grid: Grid) -> tuple[int, int]:
     return grid.start_ns - step, last + step
 
 
-def _users(item: BatchObject, spans: list[tuple[int, int]]) -> dict[int, bool]:
+def _users(item: BatchObject, grids: Sequence[Grid]) -> dict[int, bool]:
     """Map each window that reads ``item`` to whether it overlaps the object's day."""
     day_end = item.day_ns + NS_PER_DAY
     used = {}
-    for number, (start, end) in enumerate(spans):
-        if item.day_ns <= end and start < day_end:
-            used[number] = True
-        elif day_end <= start < day_end + SPILL_NS:
-            used[number] = False
+    for number, grid in enumerate(grids):
+        start, end = _window_span(grid)
+        first = grid.start_ns
+        last = first + int(np.ceil((grid.size - 1) * grid.step_ns))
+        if item.day_ns <= end and start < day_end + SPILL_NS:
+            used[number] = item.day_ns <= last and first < day_end
     return used
 
 
