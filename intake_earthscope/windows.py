@@ -477,7 +477,7 @@ def _array(
     width: int | None,
 ) -> da.Array:
     name = f"earthscope-windows-{field.replace('_', '-')}-{token}"
-    layer = {
+    layer: dict = {
         (name, batch, group, *([0] if width is not None else [])): (
             _pick,
             (read_name, batch, group),

@@ -77,7 +77,9 @@ def _as_version_3(data: bytes) -> bytes:
 def reversed_channel(data: bytes, channel: str) -> bytes:
     """Put the records of one channel in reverse time order, in their slots."""
     table = parse_records(data)
-    records = [data[o : o + n] for o, n in zip(table.offsets, table.lengths)]
+    records = [
+        data[o : o + n] for o, n in zip(table.offsets, table.lengths, strict=True)
+    ]
     rows = [i for i, source in enumerate(table.sources) if source.endswith(channel)]
     flipped = [records[i] for i in reversed(rows)]
     for row, record in zip(rows, flipped, strict=True):
