@@ -63,6 +63,7 @@ __all__ = [
     "ObjectWindows",
     "RangedObject",
     "WindowBatch",
+    "index_object",
     "read_window_batch",
 ]
 
@@ -71,13 +72,13 @@ logger = logging.getLogger(__name__)
 # Ranges closer than this are read as one: on object stores a request costs
 # about as much as reading a few hundred KiB (an estimate, not measured on
 # EarthScope's buckets).
-COALESCE_BYTES = int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", 256 * 1024, 0)
+COALESCE_BYTES = int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", 64 * 1024, 0)
 
 # Unknown stretches up to this size are read whole instead of guessed into.
-SMALL_GAP_BYTES = 128 * 1024
+SMALL_GAP_BYTES = 32 * 1024
 
 # Least slack read on each side of a guessed range.
-GUESS_SLACK_BYTES = 64 * 1024
+GUESS_SLACK_BYTES = 16 * 1024
 
 # Rounds of reads before the search gives up and reads the object whole.
 MAX_ROUNDS = 24
@@ -133,6 +134,7 @@ class RangedObject:
         self.bytes_read = 0
         self._chunks: list[tuple[int, bytes]] = []
         self._whole: bytes | None = None
+        self._masks: tuple[RecordTable, dict[str, np.ndarray]] | None = None
 
         size = object_size(spec, key)
         self.index = load_index(self.url, size) or ObjectIndex(
@@ -153,13 +155,13 @@ class RangedObject:
             rows = self._search(windows)
         except LayoutError as reason:
             logger.info("reading %s whole: %s", self.url, reason)
-            self._read_whole()
+            self.read_whole()
             rows = self._search(windows)
         try:
             return [self._bytes_of(selected) for selected in rows]
         except LayoutError as reason:
             logger.info("reading %s whole: %s", self.url, reason)
-            self._read_whole()
+            self.read_whole()
             return [self._bytes_of(selected) for selected in self._search(windows)]
 
     def seen_sources(self) -> set[str]:
@@ -167,6 +169,10 @@ class RangedObject:
         return set(self.index.records.sources.tolist())
 
     def _search(self, windows: ObjectWindows) -> list[np.ndarray]:
+        if not len(self.index.records) and self.index.size:
+            # The first records tell the channels' record spans, which the
+            # guesses of every window then allow for.
+            self._fetch([(0, min(self.index.size, SMALL_GAP_BYTES))])
         for _ in range(MAX_ROUNDS):
             ranges = []
             for start, end in zip(windows.starts, windows.ends, strict=True):
@@ -186,14 +192,13 @@ class RangedObject:
     def _needed_ranges(self, start: int, end: int) -> list[tuple[int, int]]:
         """List the byte ranges to read before the window's records are known."""
         table = self.index.records
+        rows = self._overlapping(start, end)
         missing = [
-            (int(offset), int(offset + length))
+            (offset, offset + length)
             for offset, length in zip(
-                table.offsets[self._overlapping(start, end)],
-                table.lengths[self._overlapping(start, end)],
-                strict=True,
+                table.offsets[rows].tolist(), table.lengths[rows].tolist(), strict=True
             )
-            if not self._has_bytes(int(offset), int(length))
+            if not self._has_bytes(offset, length)
         ]
         if self.index.complete:
             return missing
@@ -216,14 +221,24 @@ class RangedObject:
         by every record when none of them was seen: this assumes that the
         object's records are sorted by time across channels.
         """
-        sources = self.index.records.sources
-        own = sources == source
-        if own.any():
-            return own
+        masks = self._source_masks()
+        if masks[source].any():
+            return masks[source]
         # NOTE: in an object whose channels follow one another in blocks, an
         # unseen channel's block may lie outside this bracket and be missed.
-        wanted = np.isin(sources, self.sources)
-        return wanted if wanted.any() else np.ones(sources.size, dtype=bool)
+        wanted = masks[""]
+        return wanted if wanted.any() else np.ones(wanted.size, dtype=bool)
+
+    def _source_masks(self) -> dict[str, np.ndarray]:
+        """Return the rows of each wanted source, and of all of them under ``""``."""
+        table = self.index.records
+        if self._masks is None or self._masks[0] is not table:
+            masks = {source: table.sources == source for source in self.sources}
+            masks[""] = np.logical_or.reduce(
+                [np.zeros(len(table), dtype=bool), *masks.values()]
+            )
+            self._masks = (table, masks)
+        return self._masks[1]
 
     def _guess(
         self, gap_start: int, gap_end: int, start: int, end: int, mask: np.ndarray
@@ -245,9 +260,13 @@ class RangedObject:
             middle = gap_start + (gap_end - gap_start) // 2
             return middle, min(gap_end, middle + SMALL_GAP_BYTES)
 
+        # Records sit by start time, so the record of the channel that ends
+        # before the window starts up to two record spans earlier.
+        spans = (table.ends - table.starts)[mask]
+        record_span = int(spans.max()) if spans.size else 0
         per_ns = (high_anchor[0] - low_anchor[0]) / (high_anchor[1] - low_anchor[1])
-        first = low_anchor[0] + (start - low_anchor[1]) * per_ns
-        last = low_anchor[0] + (end - low_anchor[1]) * per_ns
+        first = low_anchor[0] + (start - 2 * record_span - low_anchor[1]) * per_ns
+        last = low_anchor[0] + (end + record_span - low_anchor[1]) * per_ns
         slack = max(GUESS_SLACK_BYTES, (last - first) / 4)
         low = int(min(max(first - slack, gap_start), gap_end - SMALL_GAP_BYTES))
         high = int(max(min(last + slack, gap_end), low + SMALL_GAP_BYTES))
@@ -256,7 +275,7 @@ class RangedObject:
     def _overlapping(self, start: int, end: int) -> np.ndarray:
         """Rows of wanted records with samples in ``[start, end]``, by offset."""
         table = self.index.records
-        wanted = np.isin(table.sources, self.sources)
+        wanted = self._source_masks()[""]
         rows = wanted & (table.starts <= end) & (table.ends >= start)
         return np.flatnonzero(rows)
 
@@ -292,7 +311,7 @@ class RangedObject:
     def _check_order(self) -> None:
         table = self.index.records
         for source in self.sources:
-            starts = table.starts[table.sources == source]
+            starts = table.starts[self._source_masks()[source]]
             if (np.diff(starts) < 0).any():
                 raise LayoutError(f"records of {source} are not in time order")
 
@@ -325,7 +344,14 @@ class RangedObject:
             raise LayoutError(f"no record of {length} bytes at byte {offset}")
         return record
 
-    def _read_whole(self) -> None:
+    def read_whole(self) -> None:
+        """Read the object whole and index all of its records.
+
+        Raises
+        ------
+        DecodeError
+            If the object is not miniSEED or its records have no length.
+        """
         data = read_bytes(self.spec, self.key)
         self.bytes_read += len(data)
         self.read_mode = "whole_object"
@@ -350,6 +376,16 @@ class RangedObject:
             # Offsets of a damaged object's intact records are not the
             # object's offsets, so only an intact object's index is kept.
             store_index(self.url, self.index)
+
+
+def index_object(spec: StorageSpec, key: str) -> ObjectIndex:
+    """Read an object whole and cache its complete record index.
+
+    Later windows of the object then read only the records they need.
+    """
+    reader = RangedObject(spec, key, 0, ())
+    reader.read_whole()
+    return reader.index
 
 
 def _is_record(data: bytes) -> bool:
