@@ -46,8 +46,8 @@ logger = logging.getLogger(__name__)
 CACHE_DIR_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
 _FORMAT_VERSION = 1
 
-# Where a miniSEED 2 fixed header (6-character sequence number, quality code,
-# reserved byte) or a miniSEED 3 header ("MS" and format version 3) may start.
+# Possible starts of a miniSEED 2 fixed header (6-character sequence number,
+# quality code, reserved byte) or of a miniSEED 3 header ("MS", version 3).
 _HEADER_CANDIDATE = re.compile(rb"(?=[0-9 \x00]{6}[DRQM][ \x00]|MS\x03)")
 
 _memory: dict[str, ObjectIndex] = {}
@@ -119,7 +119,7 @@ def parse_records(data: bytes, base: int = 0, synced: bool = False) -> RecordTab
     """Parse the headers of the whole records in ``data``.
 
     ``data`` is the byte range of an object that starts at offset ``base``.
-    Unless ``synced`` says that a record starts at the first byte, the bytes
+    Unless ``synced`` is true (a record starts at the first byte), the bytes
     before the first record header are skipped. Parsing stops at the first
     record cut by the end of ``data`` or at bytes that are not miniSEED. A
     miniSEED 2 record without Blockette 1000 has no length of its own, so

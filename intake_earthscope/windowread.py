@@ -3,9 +3,9 @@
 Records of one channel sit in time order within an object, while the
 records of different channels may interleave in any way and differ in
 length. For each window and channel the reader keeps a bracket of byte
-offsets that must contain every record of the channel in the window: it
-starts after the last known record of the channel that ends before the
-window and stops at the first known record of the channel that starts
+offsets that must contain every record of the channel in the window. The
+bracket starts after the last known record of the channel that ends before
+the window, and stops at the first known record of the channel that starts
 after it. Known records come from the object's record index
 (:mod:`intake_earthscope.recordindex`) and from every range read so far.
 
@@ -77,7 +77,7 @@ COALESCE_BYTES = int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", 64 * 1024, 0)
 # Unknown stretches up to this size are read whole instead of guessed into.
 SMALL_GAP_BYTES = 32 * 1024
 
-# Least slack read on each side of a guessed range.
+# Minimum slack read on each side of a guessed range.
 GUESS_SLACK_BYTES = 16 * 1024
 
 # Rounds of reads before the search gives up and reads the object whole.
@@ -115,7 +115,7 @@ class RangedObject:
     key : str
         Object key.
     day_ns : int
-        Start of the UTC day the object holds (the first guess of where a
+        Start of the UTC day of the object (the first guess of where a
         time sits in it).
     sources : sequence of str
         FDSN source identifiers of the wanted channels.

@@ -64,7 +64,8 @@ WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
 # Windows of one chunk: a batch reads each of its objects once.
 BATCH_WINDOWS = 64
 
-# Longest window: a longer one spans three objects; read it with open_waveforms.
+# Maximum window length. A longer window spans three objects: read it with
+# open_waveforms.
 LONGEST_WINDOW_NS = NS_PER_DAY
 
 # Day runs tried in turn to learn channels and rates from record headers.
