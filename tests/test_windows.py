@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope.collection import Collection
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.recordindex import (
     cache_directory,
@@ -19,6 +20,8 @@ from intake_earthscope.recordindex import (
     parse_records,
 )
 from intake_earthscope.source import MiniseedSource
+from intake_earthscope.storage import StorageSpec
+from intake_earthscope.windowread import index_object
 from intake_earthscope.windows import window_offsets, window_times
 
 import countingfs
@@ -271,6 +274,17 @@ def test_indexed_bytes(counted_s3: dict) -> None:
     dataset, read = counted_read(counted_s3, times, 300.0, 300.0)
 
     assert (dataset.status.values == "ok").all()
+    assert read <= 0.05 * len(station_day(1))
+
+
+def test_complete_index_bytes(counted_s3: dict) -> None:
+    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
+    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
+    index = index_object(spec, key(1))
+    dataset, read = counted_read(counted_s3, ["2024-01-01T15:00:00"], 300.0, 300.0)
+
+    assert index.complete
+    assert (dataset.read_mode.values == "ranged").all()
     assert read <= 0.05 * len(station_day(1))
 
 
