@@ -44,7 +44,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CACHE_DIR_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 # Possible starts of a miniSEED 2 fixed header (6-character sequence number,
 # quality code, reserved byte) or of a miniSEED 3 header ("MS", version 3).
@@ -78,7 +78,7 @@ class RecordTable:
     def empty(cls) -> RecordTable:
         """Create a table without records."""
         integers = np.zeros(0, dtype=np.int64)
-        return cls(integers, integers, integers, integers, np.zeros(0, dtype="<U64"))
+        return cls(integers, integers, integers, integers, np.zeros(0, dtype="<U1"))
 
     def __len__(self) -> int:
         return int(self.offsets.size)
@@ -199,6 +199,7 @@ def _cache_name(url: str, size: int) -> str:
 
 def _write_atomically(path: Path, index: ObjectIndex) -> None:
     table = index.records
+    names, codes = np.unique(table.sources, return_inverse=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -211,7 +212,10 @@ def _write_atomically(path: Path, index: ObjectIndex) -> None:
                 lengths=table.lengths,
                 starts=table.starts,
                 ends=table.ends,
-                sources=table.sources.astype("<U64"),
+                # Each source as a code into its list of names: a column of
+                # full strings would take most of the file.
+                names=names,
+                codes=codes.astype(np.int32),
             )
         os.replace(temporary, path)
     except BaseException:
@@ -227,7 +231,7 @@ def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
         lengths=stored["lengths"].astype(np.int64),
         starts=stored["starts"].astype(np.int64),
         ends=stored["ends"].astype(np.int64),
-        sources=stored["sources"],
+        sources=stored["names"][stored["codes"]],
     )
     return ObjectIndex(size, table, bool(stored["complete"]))
 
@@ -290,5 +294,5 @@ def _headers(data: bytes, spans: list[tuple[int, int]], base: int) -> RecordTabl
         lengths=lengths[:parsed],
         starts=starts[:parsed],
         ends=ends[:parsed],
-        sources=np.array(sources, dtype="<U64"),
+        sources=np.array(sources, dtype=str),
     )

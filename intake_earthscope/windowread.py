@@ -58,6 +58,7 @@ from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 
 __all__ = [
     "COALESCE_BYTES",
+    "OUTCOME_FIELDS",
     "SPILL_NS",
     "BatchObject",
     "ObjectWindows",
@@ -84,6 +85,19 @@ GUESS_SLACK_BYTES = 16 * 1024
 MAX_ROUNDS = 24
 
 READ_THREADS = 8
+
+# Outcome variables of a window and trace, as in the waveform dataset.
+OUTCOME_FIELDS = (
+    "status",
+    "valid_fraction",
+    "gap_count",
+    "overlap_count",
+    "conflict_count",
+    "time_offset",
+    "max_shift",
+    "header_rate",
+    "tier",
+)
 
 # Records are filed under the day they start, so the last record of the day
 # before may cross into a window that starts after midnight. Windows that
@@ -492,30 +506,17 @@ def read_window_batch(
         reads.append(_read_object(item, windows, spans, sources, traces, errors))
 
     width = grids[0].size if grids else 0
-    waveform = np.full((len(grids), len(traces), width), np.nan)
+    waveform = np.empty((len(grids), len(traces), width))
     outcomes: dict[str, list[np.ndarray]] = {}
     for number, grid in enumerate(grids):
         result, read_mode = _finish_window(
             number, grid, users, reads, traces, rate_tolerance
         )
         waveform[number] = result.waveform
-        for name in _OUTCOME_FIELDS:
+        for name in OUTCOME_FIELDS:
             outcomes.setdefault(name, []).append(getattr(result, name))
         outcomes.setdefault("read_mode", []).append(read_mode)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
-
-
-_OUTCOME_FIELDS = (
-    "status",
-    "valid_fraction",
-    "gap_count",
-    "overlap_count",
-    "conflict_count",
-    "time_offset",
-    "max_shift",
-    "header_rate",
-    "tier",
-)
 
 
 def _window_span(grid: Grid) -> tuple[int, int]:

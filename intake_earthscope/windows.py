@@ -50,14 +50,19 @@ from intake_earthscope.timeutil import (
     format_ns,
     parse_time,
 )
-from intake_earthscope.windowread import SPILL_NS, BatchObject, read_window_batch
+from intake_earthscope.windowread import (
+    OUTCOME_FIELDS,
+    SPILL_NS,
+    BatchObject,
+    read_window_batch,
+)
 
 __all__ = ["WINDOW_OUTCOMES", "open_windows", "window_offsets", "window_times"]
 
 logger = logging.getLogger(__name__)
 
 WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
-    **OUTCOME_VARIABLES,
+    **{name: OUTCOME_VARIABLES[name] for name in OUTCOME_FIELDS},
     "read_mode": ("<U12", "", "ranged, whole_object, or empty if nothing was read"),
 }
 
