@@ -57,7 +57,13 @@ from intake_earthscope.windowread import (
     read_window_batch,
 )
 
-__all__ = ["WINDOW_OUTCOMES", "open_windows", "window_offsets", "window_times"]
+__all__ = [
+    "WINDOW_OUTCOMES",
+    "open_windows",
+    "window_offsets",
+    "window_times",
+    "windows_dataset",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
 from intake_earthscope.recordindex import (
     cache_directory,
     forget_indexes,
@@ -199,6 +199,20 @@ def test_window_of_missing_day(two_days: Path) -> None:
 def test_window_of_missing_day_raises(two_days: Path) -> None:
     with pytest.raises(FileNotFoundError):
         windows(two_days, ["2024-01-05T12:00:00", "2024-01-01T12:00:00"], 1.0, 1.0)
+
+
+def test_window_of_missing_day_warns(two_days: Path) -> None:
+    times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
+
+    with pytest.warns(ReadOutcomeWarning, match="missing"):
+        dataset = windows(two_days, times, 1.0, 1.0, errors="warn")
+
+    assert (dataset.status.values[1] == "missing").all()
+
+
+def test_windows_without_objects_raise(two_days: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="inventory="):
+        windows(two_days, ["2024-01-09T12:00:00"], 1.0, 1.0)
 
 
 def test_out_of_order_object_read_whole(tmp_path: Path) -> None:
