@@ -355,8 +355,8 @@ def measure() -> str:
         "moto 5.2.5's S3 server handles requests in Python and, for each "
         "ranged GET, reads and copies the whole object before it slices the "
         "range (FakeKey.value, _handle_range_header). On a 2-core machine "
-        "shared with the benchmark, a GET therefore costs tens of "
-        "milliseconds, which bounds the speed-up on S3 here. On a local disk "
+        "shared with the benchmark, a GET therefore costs the milliseconds "
+        "given above, which bounds the speed-up on S3 here. On a local disk "
         "a ranged read costs a seek, so that speed-up shows what the ranged "
         "path saves in bytes and decoding.",
     ]

@@ -227,6 +227,22 @@ def test_out_of_order_object_read_whole(tmp_path: Path) -> None:
     assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
 
 
+def test_damaged_object_read_whole(tmp_path: Path) -> None:
+    data = station_day(2, seconds=43_200.0)
+    table = parse_records(data)
+    cut_at = int(table.offsets[np.searchsorted(table.offsets, len(data) // 4)])
+    damaged = data[:cut_at] + b"\xff" * 100 + data[cut_at:]
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1), key(2): damaged})
+    times = ["2024-01-02T03:00:00"]
+    dataset = windows(root, times, 60.0, 60.0)
+    whole = whole_days(root)
+
+    assert (dataset.read_mode.values == "whole_object").all()
+    assert (dataset.status.values == "damaged").all()
+    expected = cut(whole, times[0], 60.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+
+
 def test_miniseed3_windows(tmp_path: Path) -> None:
     root = mirror(tmp_path / "mirror", {key(1): station_day(1, 7200.0, version=3)})
     times = ["2024-01-01T01:00:00"]
