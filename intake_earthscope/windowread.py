@@ -302,18 +302,22 @@ class RangedObject:
         with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(ranges))) as pool:
             results = list(pool.map(read, ranges))
 
+        known = len(self.index.records)
+        found = RecordTable.empty()
         for start, data in results:
             self.bytes_read += len(data)
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
             table = parse_records(data, base=start, synced=start in boundaries)
-            self.index = self.index.with_records(table)
+            found = found.merged(table)
+        self.index = self.index.with_records(found)
         logger.debug(
             "read %d ranges of %s; %d records known",
             len(ranges),
             self.url,
             len(self.index.records),
         )
-        store_index(self.url, self.index)
+        if len(self.index.records) > known:
+            store_index(self.url, self.index)
 
     def _boundaries(self) -> set[int]:
         table = self.index.records
