@@ -9,10 +9,10 @@ the window, and stops at the first known record of the channel that starts
 after it. Known records come from the object's record index
 (:mod:`intake_earthscope.recordindex`) and from every range read so far.
 
-While part of a bracket is unknown, the reader reads more of it. A large
-unknown stretch is read around the offset that a linear time-to-offset
-guess (an interpolation search) points at, with some slack; a small one is
-read whole. Reads of all windows of one object are merged where they lie
+While part of a bracket is unknown, the reader reads more of it. A small
+unknown stretch is read whole. A large one is read, with some slack, around
+the offset that a linear time-to-offset guess (an interpolation search)
+points at. Reads of all windows of one object are merged where they lie
 closer than :data:`COALESCE_BYTES` and run concurrently. With a complete
 index, only the records that overlap the windows are read.
 
@@ -257,7 +257,7 @@ class RangedObject:
     def _guess(
         self, gap_start: int, gap_end: int, start: int, end: int, mask: np.ndarray
     ) -> tuple[int, int]:
-        """Return the range of an unknown stretch that likely holds the window."""
+        """Return the range of an unknown stretch that likely contains the window."""
         table = self.index.records
         before = mask & (table.offsets < gap_start)
         after = mask & (table.offsets >= gap_end)
@@ -497,9 +497,9 @@ def read_window_batch(
 
     Each window reads the objects whose records may reach into it: the
     object of every day it overlaps, and the object of the day before when
-    it starts within :data:`SPILL_NS` after midnight. A failure of an object
-    the window overlaps gives its status to the window's traces (under the
-    ``errors`` policy); samples from the window's other objects are kept.
+    it starts within :data:`SPILL_NS` after midnight. When an object that the
+    window overlaps fails, its status goes to the window's traces under the
+    ``errors`` policy. Samples from the window's other objects are kept.
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
@@ -641,5 +641,7 @@ def _finish_window(
     unit = UnitRead(block=block, status=status, key=None, tier=tier)
     result = finish_chunk(unit, None, None, grid)
 
-    mode = "whole_object" if "whole_object" in modes else ("ranged" if modes else "")
+    mode = "ranged" if modes else ""
+    if "whole_object" in modes:
+        mode = "whole_object"
     return result, np.array([mode] * len(traces), dtype="<U12")
