@@ -54,7 +54,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.m
 
 # Benchmarks of other parts, each a module in bench/ whose measure() returns
 # a Markdown section that is appended to the page.
-SECTIONS = ("gnss_positions", "gnss_rinex")
+SECTIONS = ("scale", "windows", "gnss_positions", "gnss_rinex")
 
 
 def main(argv: list[str] | None = None) -> None:

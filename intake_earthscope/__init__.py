@@ -20,6 +20,7 @@ _LAZY = {
     "open_catalog": "intake_earthscope.catalog",
     "open_stations": "intake_earthscope.browse",
     "open_waveforms": "intake_earthscope.dataset",
+    "open_windows": "intake_earthscope.windows",
     "outcome_table": "intake_earthscope.dataset",
     "plot_availability": "intake_earthscope.availability",
     "plot_positions": "intake_earthscope.plot",

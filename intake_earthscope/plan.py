@@ -31,7 +31,7 @@ from intake_earthscope.request import WaveformRequest
 from intake_earthscope.storage import StorageSpec
 from intake_earthscope.timeutil import NS_PER_DAY, day_of_year, days_between, format_ns
 
-__all__ = ["Plan", "Route", "make_plan", "nominal_rate"]
+__all__ = ["Plan", "Route", "locate_routes", "make_plan", "nominal_rate"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def make_plan(
         routes = [Route(request.network, routes, tier)]
     spec = routes[0].spec
 
-    by_group, group_spec, fallbacks = _locate_routes(request, collection, routes)
+    by_group, group_spec, fallbacks = locate_routes(request, collection, routes)
     if not by_group:
         raise ObjectNotFoundError(_nothing_found_message(request, collection, spec))
     if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
@@ -209,7 +209,7 @@ def make_plan(
     )
 
 
-def _locate_routes(
+def locate_routes(
     request: WaveformRequest, collection: Collection, routes: Sequence[Route]
 ) -> tuple[
     dict[tuple[str, ...], list[ObjectRef]],

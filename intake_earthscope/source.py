@@ -37,6 +37,7 @@ from intake_earthscope.response import (
 from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns, parse_time
+from intake_earthscope.windows import windows_dataset
 
 __all__ = ["MiniseedSource"]
 
@@ -277,6 +278,30 @@ class MiniseedSource(DataSource):
         )
         return subset.load()
 
+    def windows(self, times: Any, before: object, after: object) -> xr.Dataset:
+        """Return lazy windows around ``times`` with this source's codes and tier.
+
+        ``start`` and ``end`` are not used. See
+        :func:`~intake_earthscope.windows.open_windows` for the parameters and
+        the dataset.
+        """
+        codes = {kind: self._arguments[kind] for kind in _CODE_KINDS}
+        return windows_dataset(
+            self.collection,
+            times,
+            before,
+            after,
+            codes=codes,
+            sampling_rate=self._arguments["sampling_rate"],
+            rate_tolerance=self._arguments["rate_tolerance"],
+            errors=self._arguments["errors"],
+            tier=self.tier,
+            storage_options=self.storage_options,
+            root=self.root,
+            inventory=self.inventory,
+            credentials=self._credentials,
+        )
+
     def _close(self) -> None:
         self._dataset = None
 
@@ -286,6 +311,7 @@ class MiniseedSource(DataSource):
 
 
 _REQUIRED = ("network", "station", "start", "end")
+_CODE_KINDS = ("network", "station", "location", "channel")
 
 
 def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:

@@ -1,0 +1,288 @@
+"""Record indexes of miniSEED objects: where each record sits and what it holds.
+
+An index row is one record: byte offset, length, source identifier, time of
+its first sample and time of its last sample. A *complete* index comes from
+reading the whole object. A *partial* index contains the records that ranged
+reads have parsed so far; the window reader (:mod:`intake_earthscope.windowread`)
+narrows its searches with it.
+
+Indexes are kept in memory per process and on disk, one small ``.npz`` file
+per object, under ``$INTAKE_EARTHSCOPE_CACHE_DIR`` or else the platform's
+user cache directory (``platformdirs.user_cache_dir("intake-earthscope")``),
+in its ``record-index`` folder. A file is written under a temporary name and
+renamed into place, so readers never see half a file. The file name hashes
+the object's URL and size: an object rewritten with another size gets a new
+index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from pymseed.clib import clibmseed, ffi
+
+__all__ = [
+    "CACHE_DIR_VARIABLE",
+    "ObjectIndex",
+    "RecordTable",
+    "cache_directory",
+    "load_index",
+    "parse_records",
+    "store_index",
+]
+
+logger = logging.getLogger(__name__)
+
+CACHE_DIR_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
+_FORMAT_VERSION = 2
+
+# Possible starts of a miniSEED 2 fixed header (6-character sequence number,
+# quality code, reserved byte) or of a miniSEED 3 header ("MS", version 3).
+_HEADER_CANDIDATE = re.compile(rb"(?=[0-9 \x00]{6}[DRQM][ \x00]|MS\x03)")
+
+_memory: dict[str, ObjectIndex] = {}
+_memory_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """Headers of miniSEED records, one row per record, sorted by offset.
+
+    Attributes
+    ----------
+    offsets, lengths : numpy.ndarray of int64
+        Byte offset of each record in its object, and its length.
+    starts, ends : numpy.ndarray of int64
+        Times of the record's first and last sample, ns since 1970 UTC.
+    sources : numpy.ndarray of str
+        FDSN source identifier of each record.
+    """
+
+    offsets: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    sources: np.ndarray
+
+    @classmethod
+    def empty(cls) -> RecordTable:
+        """Create a table without records."""
+        integers = np.zeros(0, dtype=np.int64)
+        return cls(integers, integers, integers, integers, np.zeros(0, dtype="<U1"))
+
+    def __len__(self) -> int:
+        return int(self.offsets.size)
+
+    def merged(self, other: RecordTable) -> RecordTable:
+        """Return the records of both tables, each offset once, by offset."""
+        offsets = np.concatenate([self.offsets, other.offsets])
+        _, keep = np.unique(offsets, return_index=True)
+        return RecordTable(
+            offsets=offsets[keep],
+            lengths=np.concatenate([self.lengths, other.lengths])[keep],
+            starts=np.concatenate([self.starts, other.starts])[keep],
+            ends=np.concatenate([self.ends, other.ends])[keep],
+            sources=np.concatenate([self.sources, other.sources])[keep],
+        )
+
+
+@dataclass(frozen=True)
+class ObjectIndex:
+    """The known records of one object.
+
+    ``complete`` is true when every record of the object is in ``records``
+    (the index was built from the whole object).
+    """
+
+    size: int
+    records: RecordTable
+    complete: bool = False
+
+    def with_records(self, table: RecordTable) -> ObjectIndex:
+        """Return the index with the records of ``table`` added."""
+        if not len(table):
+            return self
+        return ObjectIndex(self.size, self.records.merged(table), self.complete)
+
+
+def parse_records(data: bytes, base: int = 0, synced: bool = False) -> RecordTable:
+    """Parse the headers of the whole records in ``data``.
+
+    ``data`` is the byte range of an object that starts at offset ``base``.
+    Unless ``synced`` is true (a record starts at the first byte), the bytes
+    before the first record header are skipped. Parsing stops at the first
+    record cut by the end of ``data`` or at bytes that are not miniSEED. A
+    miniSEED 2 record without Blockette 1000 has no length of its own, so
+    parsing stops there too.
+    """
+    start = 0 if synced else _first_record(data)
+    if start is None:
+        return RecordTable.empty()
+    return _walk_headers(data, start, base)
+
+
+def cache_directory() -> Path:
+    """Return the folder of cached record indexes (not created here)."""
+    root = os.environ.get(CACHE_DIR_VARIABLE) or platformdirs.user_cache_dir(
+        "intake-earthscope"
+    )
+    return Path(root) / "record-index"
+
+
+def load_index(url: str, size: int) -> ObjectIndex | None:
+    """Return the cached index of the object at ``url`` of ``size`` bytes."""
+    name = _cache_name(url, size)
+    with _memory_lock:
+        cached = _memory.get(name)
+    if cached is not None:
+        return cached
+
+    path = cache_directory() / f"{name}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            index = _from_arrays(stored, size)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as error:
+        logger.info("ignoring the unreadable record index %s: %s", path, error)
+        return None
+    if index is not None:
+        with _memory_lock:
+            _memory.setdefault(name, index)
+    return index
+
+
+def store_index(url: str, index: ObjectIndex) -> None:
+    """Keep ``index`` in this process and write it to the cache folder.
+
+    A folder that cannot be written is logged and skipped: the index is a
+    shortcut, never needed for a correct read.
+    """
+    name = _cache_name(url, index.size)
+    with _memory_lock:
+        current = _memory.get(name)
+        if current is not None and current.complete and not index.complete:
+            return
+        _memory[name] = index
+
+    folder = cache_directory()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(folder / f"{name}.npz", index)
+    except OSError as error:
+        logger.info("record index of %s not cached in %s: %s", url, folder, error)
+
+
+def forget_indexes() -> None:
+    """Drop the indexes this process keeps in memory (the files stay)."""
+    with _memory_lock:
+        _memory.clear()
+
+
+def _cache_name(url: str, size: int) -> str:
+    text = f"{_FORMAT_VERSION}\n{url}\n{size}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _write_atomically(path: Path, index: ObjectIndex) -> None:
+    table = index.records
+    names, codes = np.unique(table.sources, return_inverse=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(
+                stream,
+                version=np.array(_FORMAT_VERSION),
+                size=np.array(index.size),
+                complete=np.array(index.complete),
+                offsets=table.offsets,
+                lengths=table.lengths,
+                starts=table.starts,
+                ends=table.ends,
+                # Each source as a code into its list of names: a column of
+                # full strings would take most of the file.
+                names=names,
+                codes=codes.astype(np.int32),
+            )
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
+    if int(stored["version"]) != _FORMAT_VERSION or int(stored["size"]) != size:
+        return None
+    table = RecordTable(
+        offsets=stored["offsets"].astype(np.int64),
+        lengths=stored["lengths"].astype(np.int64),
+        starts=stored["starts"].astype(np.int64),
+        ends=stored["ends"].astype(np.int64),
+        sources=stored["names"][stored["codes"]],
+    )
+    return ObjectIndex(size, table, bool(stored["complete"]))
+
+
+def _first_record(data: bytes) -> int | None:
+    """Return the offset of the first record header whose successor checks out."""
+    buffer = ffi.from_buffer(data)
+    version = ffi.new("uint8_t *")
+    for match in _HEADER_CANDIDATE.finditer(data):
+        offset = match.start()
+        length = clibmseed.ms3_detect(buffer + offset, len(data) - offset, version)
+        if length <= 0:
+            continue
+        following = offset + length
+        if following >= len(data):
+            # The record reaches the end of the range: nothing to cross-check.
+            return offset if following == len(data) else None
+        if clibmseed.ms3_detect(buffer + following, len(data) - following, version):
+            return offset
+    return None
+
+
+def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
+    """Parse consecutive record headers from ``start`` (libmseed through cffi).
+
+    The C parser costs about a fifth of pymseed's record objects, which
+    matters because every record of every range read is indexed.
+    """
+    buffer = ffi.from_buffer(data)
+    pointer = ffi.new("MS3Record **")
+    offsets, lengths, starts, ends, sources = [], [], [], [], []
+    offset, size = start, len(data)
+    try:
+        while offset < size:
+            # 0 is a whole record; above 0 a record cut by the end of the
+            # range; below 0 bytes that are not miniSEED.
+            status = clibmseed.msr3_parse(buffer + offset, size - offset, pointer, 0, 0)
+            record = pointer[0]
+            if status != 0 or record.reclen <= 0 or offset + record.reclen > size:
+                break
+            offsets.append(base + offset)
+            lengths.append(record.reclen)
+            starts.append(record.starttime)
+            ends.append(clibmseed.msr3_endtime(record))
+            sources.append(ffi.string(record.sid).decode())
+            offset += record.reclen
+    finally:
+        clibmseed.msr3_free(pointer)
+
+    if not offsets:
+        return RecordTable.empty()
+    return RecordTable(
+        offsets=np.array(offsets, dtype=np.int64),
+        lengths=np.array(lengths, dtype=np.int64),
+        starts=np.array(starts, dtype=np.int64),
+        ends=np.array(ends, dtype=np.int64),
+        sources=np.array(sources, dtype=str),
+    )

@@ -1,0 +1,524 @@
+"""Event windows: minutes of waveforms around many reference times, lazily.
+
+Layout of the dataset that :func:`open_windows` returns:
+
+* ``waveform(window, trace, lag)``: float64 counts, NaN where no sample
+  landed. Window ``w`` samples the times ``reference[w] + lag``.
+* ``lag``: timedelta64 offsets from ``-before`` in steps of one sample at
+  the channels' rate, so each window's grid starts at ``reference - before``.
+* ``window``: the reference times (datetime64, UTC), in the order given.
+* Outcome variables on ``(window, trace)``: those of
+  :func:`~intake_earthscope.dataset.open_waveforms` (``status``,
+  ``valid_fraction``, ``gap_count`` ...) plus ``read_mode``: ``"ranged"``
+  when only byte ranges were read, ``"whole_object"`` when the layout of an
+  object defeated the ranged search and it was read whole, ``""`` when no
+  object could be read.
+
+One dask chunk holds a batch of consecutive windows whose reference times
+share a UTC day, for one group of traces (a station for station-day
+objects). Its task reads each object once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from intake_earthscope.collection import Collection
+from intake_earthscope.dataset import OUTCOME_VARIABLES
+from intake_earthscope.errors import InvalidRequestError, ObjectNotFoundError
+from intake_earthscope.locate import ObjectRef
+from intake_earthscope.place import Grid
+from intake_earthscope.plan import Plan, Route, locate_routes, make_plan
+from intake_earthscope.request import WaveformRequest, check_options
+from intake_earthscope.routing import Credentials, build_routes
+from intake_earthscope.timeutil import (
+    NS_PER_DAY,
+    NS_PER_SECOND,
+    day_start,
+    days_between,
+    format_ns,
+    parse_time,
+)
+from intake_earthscope.windowread import (
+    OUTCOME_FIELDS,
+    SPILL_NS,
+    BatchObject,
+    read_window_batch,
+)
+
+__all__ = [
+    "WINDOW_OUTCOMES",
+    "open_windows",
+    "window_offsets",
+    "window_times",
+    "windows_dataset",
+]
+
+logger = logging.getLogger(__name__)
+
+WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
+    **{name: OUTCOME_VARIABLES[name] for name in OUTCOME_FIELDS},
+    "read_mode": ("<U12", "", "ranged, whole_object, or empty if nothing was read"),
+}
+
+# Windows of one chunk: a batch reads each of its objects once.
+BATCH_WINDOWS = 64
+
+# Maximum window length. A longer window spans three objects: read it with
+# open_waveforms.
+LONGEST_WINDOW_NS = NS_PER_DAY
+
+# Day runs tried in turn to learn channels and rates from record headers.
+_PLANNING_TRIES = 5
+
+
+def open_windows(
+    collection: Collection | Mapping[str, Any],
+    times: Any,
+    before: object,
+    after: object,
+    *,
+    network: object = None,
+    station: object = None,
+    location: object = None,
+    channel: object = None,
+    sampling_rate: object = None,
+    rate_tolerance: object = None,
+    errors: object = "raise",
+    tier: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    root: str | None = None,
+    inventory: Any = None,
+    token: Any = None,
+    profile: str | None = None,
+) -> xr.Dataset:
+    """Open windows around reference times as a lazy dataset.
+
+    Parameters
+    ----------
+    collection : Collection or mapping
+        The collection, or its ``collection:`` mapping from the catalog YAML.
+    times : sequence, pandas Series or DatetimeIndex
+        Reference times (origin or arrival times of an event catalog) as
+        datetimes, ``numpy.datetime64`` or ISO 8601 text. Times without a
+        zone are taken as UTC, like ``start`` and ``end`` everywhere in this
+        package; times with a zone are converted to UTC.
+    before, after : float, int or timedelta
+        Seconds (or a ``datetime.timedelta``, ``numpy.timedelta64`` or
+        ``pandas.Timedelta``) before and after each reference time.
+    network, station, location, channel : str or list of str
+        SEED codes, comma lists and ``?``/``*`` wildcards.
+    sampling_rate, rate_tolerance, errors, tier, storage_options, root, \
+inventory, token, profile
+        As for :func:`~intake_earthscope.dataset.open_waveforms`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy dataset on ``(window, trace, lag)``; see the module
+        documentation for its variables.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a time, ``before`` or ``after`` is invalid, or the codes match
+        nothing.
+    ObjectNotFoundError
+        If no object of the first windows exists to learn the channels from.
+
+    Notes
+    -----
+    Reading a window fetches only the byte ranges of the records around it
+    (see :mod:`intake_earthscope.windowread`), and the record indexes built
+    on the way are cached on disk (:mod:`intake_earthscope.recordindex`).
+    Placement follows the rules of :mod:`intake_earthscope.place`, so a
+    window whose start lies on the grid of a day read by ``open_waveforms``
+    gets the same samples.
+    """
+    if not isinstance(collection, Collection):
+        collection = Collection.from_yaml(collection)
+    check_options(root, storage_options, None)
+    return windows_dataset(
+        collection,
+        times,
+        before,
+        after,
+        codes={
+            "network": network,
+            "station": station,
+            "location": location,
+            "channel": channel,
+        },
+        sampling_rate=sampling_rate,
+        rate_tolerance=rate_tolerance,
+        errors=errors,
+        tier=tier,
+        storage_options=storage_options,
+        root=root,
+        inventory=inventory,
+        credentials=Credentials(token, profile),
+    )
+
+
+def windows_dataset(
+    collection: Collection,
+    times: Any,
+    before: object,
+    after: object,
+    *,
+    codes: Mapping[str, object],
+    sampling_rate: object,
+    rate_tolerance: object,
+    errors: object,
+    tier: str | None,
+    storage_options: Mapping[str, Any] | None,
+    root: str | None,
+    inventory: Any,
+    credentials: Credentials,
+) -> xr.Dataset:
+    """Plan and build the windows dataset (the shared core of the entry points)."""
+    references = window_times(times)
+    before_ns, after_ns = window_offsets(before, after)
+    starts = references - before_ns
+    ends = references + after_ns
+
+    request = WaveformRequest.build(
+        **codes,
+        start=np.datetime64(int(starts.min()), "ns"),
+        end=np.datetime64(int(ends.max()), "ns"),
+        sampling_rate=sampling_rate,
+        errors=errors,
+        **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
+    )
+    routes = build_routes(request, collection, tier, storage_options, root, credentials)
+    _check_routes(routes)
+
+    runs = _day_runs(starts, ends)
+    plan = _plan_traces(request, collection, routes, runs, inventory)
+    keys = _object_keys(request, collection, routes, runs, plan)
+    return _build(plan, references, before_ns, after_ns, keys)
+
+
+def window_times(times: Any) -> np.ndarray:
+    """Convert reference times to int64 nanoseconds since 1970 UTC.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``times`` is empty or one of them is not a time.
+    """
+    if isinstance(times, str | dt.datetime | np.datetime64 | pd.Timestamp):
+        times = [times]
+    if isinstance(times, pd.DataFrame):
+        raise InvalidRequestError(
+            "invalid times: got a DataFrame; pass its column of times, for "
+            "example times=catalog['time']"
+        )
+
+    if _is_datetime_array(times):
+        values = _datetime_values(times)
+    else:
+        values = np.array(
+            [parse_time(item, f"times[{i}]") for i, item in enumerate(times)],
+            dtype=np.int64,
+        )
+    if values.size == 0:
+        raise InvalidRequestError("invalid times: no reference time given")
+    return values
+
+
+def window_offsets(before: object, after: object) -> tuple[int, int]:
+    """Convert ``before`` and ``after`` to nanoseconds and check them."""
+    before_ns = _duration_ns(before, "before")
+    after_ns = _duration_ns(after, "after")
+    total = before_ns + after_ns
+    if total <= 0:
+        raise InvalidRequestError(
+            f"invalid window: before={before!r} and after={after!r} leave no "
+            "time; give a positive number of seconds for at least one"
+        )
+    if total > LONGEST_WINDOW_NS:
+        raise InvalidRequestError(
+            f"invalid window: before + after is {total / NS_PER_SECOND:g} s, "
+            "longer than one day; read long spans with open_waveforms"
+        )
+    return before_ns, after_ns
+
+
+def _is_datetime_array(times: Any) -> bool:
+    dtype = getattr(times, "dtype", None)
+    return dtype is not None and pd.api.types.is_datetime64_any_dtype(dtype)
+
+
+def _datetime_values(times: Any) -> np.ndarray:
+    stamps = pd.DatetimeIndex(times)
+    if stamps.tz is not None:
+        stamps = stamps.tz_convert("UTC").tz_localize(None)
+    missing = np.flatnonzero(stamps.isna())
+    if missing.size:
+        raise InvalidRequestError(
+            f"invalid times[{missing[0]}]: not a time (NaT); drop the rows "
+            "without a time from the catalog"
+        )
+    return stamps.as_unit("ns").asi8.astype(np.int64)
+
+
+def _duration_ns(value: object, name: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: give seconds or a timedelta"
+        )
+    if isinstance(value, int | float | np.integer | np.floating):
+        seconds = float(value)
+        if not np.isfinite(seconds) or seconds < 0:
+            raise InvalidRequestError(
+                f"invalid {name}={value!r}: expected seconds at or above 0"
+            )
+        return round(seconds * NS_PER_SECOND)
+    try:
+        duration = pd.Timedelta(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: give seconds or a timedelta"
+        ) from error
+    if duration is pd.NaT or duration.value < 0:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected a duration at or above 0"
+        )
+    return int(duration.value)
+
+
+def _check_routes(routes: Sequence[Route]) -> None:
+    services = [route.tier for route in routes if route.spec.protocol == "fdsn"]
+    if services:
+        raise NotImplementedError(
+            f"windows are read with ranged reads of archive objects, and tier "
+            f"{services[0]!r} is a web service; choose an archive tier with "
+            "tier=, or read the windows with open_waveforms"
+        )
+
+
+def _day_runs(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+    """Return ``[start, end)`` runs of consecutive days the windows touch."""
+    days: set[int] = set()
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        days.update(days_between(start - SPILL_NS, end + 1))
+
+    runs: list[tuple[int, int]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + NS_PER_DAY)
+        else:
+            runs.append((day, day + NS_PER_DAY))
+    return runs
+
+
+def _plan_traces(
+    request: WaveformRequest,
+    collection: Collection,
+    routes: Sequence[Route],
+    runs: list[tuple[int, int]],
+    inventory: Any,
+) -> Plan:
+    """Plan traces and rate from the first run of days whose objects exist."""
+    error: ObjectNotFoundError | None = None
+    for start, end in runs[:_PLANNING_TRIES]:
+        part = replace(request, start_ns=start, end_ns=end)
+        try:
+            return make_plan(part, collection, routes, inventory=inventory)
+        except ObjectNotFoundError as missing:
+            error = missing
+            logger.info("no object for %s: %s", format_ns(start)[:10], missing)
+    assert error is not None
+    raise ObjectNotFoundError(
+        f"{error}; none of the first {min(len(runs), _PLANNING_TRIES)} runs of "
+        "days of the windows has an object to learn the channels from: pass "
+        "inventory= or sampling_rate= with exact channel codes"
+    ) from error
+
+
+def _object_keys(
+    request: WaveformRequest,
+    collection: Collection,
+    routes: Sequence[Route],
+    runs: list[tuple[int, int]],
+    plan: Plan,
+) -> list[dict[int, str]]:
+    """Return, per group of the plan, the object key of each day."""
+    found: dict[tuple[str, ...], dict[int, str]] = {}
+    for start, end in runs:
+        part = replace(request, start_ns=start, end_ns=end)
+        by_group, _, _ = locate_routes(part, collection, routes)
+        for group, refs in by_group.items():
+            days = found.setdefault(group, {})
+            days.update(_listed_days(refs))
+
+    keys = []
+    for first, _ in plan.groups:
+        trace = plan.traces[first]
+        group = (
+            (trace.network, trace.station, trace.location, trace.channel)
+            if collection.per_channel
+            else (trace.network, trace.station)
+        )
+        keys.append(found.get(group, {}))
+    return keys
+
+
+def _listed_days(refs: list[ObjectRef]) -> dict[int, str]:
+    return {ref.day_ns: ref.key for ref in refs}
+
+
+def _batches(references: np.ndarray) -> list[tuple[int, int]]:
+    """Split windows into runs of at most BATCH_WINDOWS that share a UTC day."""
+    batches: list[tuple[int, int]] = []
+    first = 0
+    for number in range(1, references.size + 1):
+        end_of_run = number == references.size or (
+            day_start(int(references[number])) != day_start(int(references[first]))
+        )
+        if end_of_run or number - first == BATCH_WINDOWS:
+            batches.append((first, number))
+            first = number
+    return batches
+
+
+def _build(
+    plan: Plan,
+    references: np.ndarray,
+    before_ns: int,
+    after_ns: int,
+    keys: list[dict[int, str]],
+) -> xr.Dataset:
+    step_ns = 1e9 / plan.rate
+    width = max(1, int(np.ceil((before_ns + after_ns) / step_ns - 1e-9)))
+    grids = [Grid(int(ref) - before_ns, step_ns, width) for ref in references]
+    batches = _batches(references)
+
+    token = tokenize(plan, references, before_ns, after_ns, keys)
+    read_name = f"earthscope-windows-read-{token}"
+    graph = {}
+    for batch, (first, stop) in enumerate(batches):
+        batch_grids = tuple(grids[first:stop])
+        for group, (low, high) in enumerate(plan.groups):
+            objects = _batch_objects(plan, group, batch_grids, keys[group])
+            graph[(read_name, batch, group)] = (
+                read_window_batch,
+                objects,
+                plan.traces[low:high],
+                batch_grids,
+                plan.request.rate_tolerance,
+                plan.request.errors,
+            )
+
+    window_chunks = tuple(stop - first for first, stop in batches)
+    data_vars: dict[str, Any] = {
+        "waveform": (
+            ("window", "trace", "lag"),
+            _array(
+                graph,
+                read_name,
+                token,
+                "waveform",
+                np.float64,
+                window_chunks,
+                plan,
+                width,
+            ),
+        )
+    }
+    for name, (dtype, _, description) in WINDOW_OUTCOMES.items():
+        array = _array(graph, read_name, token, name, dtype, window_chunks, plan, None)
+        data_vars[name] = (("window", "trace"), array, {"description": description})
+
+    dataset = xr.Dataset(
+        data_vars, coords=_coordinates(plan, references, width, step_ns, before_ns)
+    )
+    dataset["waveform"].attrs.update({"units": "counts", "long_name": "waveform"})
+    dataset.attrs.update(
+        {
+            "sampling_rate": plan.rate,
+            "collection": plan.collection.name,
+            "before_seconds": before_ns / NS_PER_SECOND,
+            "after_seconds": after_ns / NS_PER_SECOND,
+            "time_placement": (
+                "nearest index of each window's grid, anchored at the reference "
+                "time minus before; no sample moves more than half a sample"
+            ),
+        }
+    )
+    return dataset
+
+
+def _batch_objects(
+    plan: Plan, group: int, grids: tuple[Grid, ...], days: dict[int, str]
+) -> tuple[BatchObject, ...]:
+    needed: set[int] = set()
+    for grid in grids:
+        end = grid.start_ns + int(np.ceil(grid.size * grid.step_ns))
+        needed.update(days_between(grid.start_ns - SPILL_NS, end + 1))
+    return tuple(
+        BatchObject(plan.unit_spec(group, day), days.get(day), day)
+        for day in sorted(needed)
+    )
+
+
+def _pick(result: Any, name: str) -> np.ndarray:
+    return result.field(name)
+
+
+def _array(
+    graph: dict,
+    read_name: str,
+    token: str,
+    field: str,
+    dtype: Any,
+    window_chunks: tuple[int, ...],
+    plan: Plan,
+    width: int | None,
+) -> da.Array:
+    name = f"earthscope-windows-{field.replace('_', '-')}-{token}"
+    layer: dict = {
+        (name, batch, group, *([0] if width is not None else [])): (
+            _pick,
+            (read_name, batch, group),
+            field,
+        )
+        for batch in range(len(window_chunks))
+        for group in range(len(plan.groups))
+    }
+    chunks: tuple = (window_chunks, plan.group_sizes)
+    if width is not None:
+        chunks += ((width,),)
+    hlg = HighLevelGraph(
+        {read_name: graph, name: layer}, {read_name: set(), name: {read_name}}
+    )
+    meta = np.empty((0,) * len(chunks), dtype=dtype)
+    return da.Array(hlg, name, chunks, meta=meta)
+
+
+def _coordinates(
+    plan: Plan, references: np.ndarray, width: int, step_ns: float, before_ns: int
+) -> dict[str, Any]:
+    traces = plan.traces
+    lags = np.rint(np.arange(width) * step_ns).astype(np.int64) - before_ns
+    return {
+        "window": ("window", references.astype("datetime64[ns]")),
+        "lag": ("lag", lags.astype("timedelta64[ns]")),
+        "trace": ("trace", np.array([str(t) for t in traces], dtype=object)),
+        "network": ("trace", np.array([t.network for t in traces], dtype=object)),
+        "station": ("trace", np.array([t.station for t in traces], dtype=object)),
+        "location": ("trace", np.array([t.location for t in traces], dtype=object)),
+        "channel": ("trace", np.array([t.channel for t in traces], dtype=object)),
+    }

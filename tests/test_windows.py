@@ -1,0 +1,360 @@
+"""Event windows: ranged reads of station-day objects, checked against whole days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope.collection import Collection
+from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
+from intake_earthscope.recordindex import (
+    cache_directory,
+    forget_indexes,
+    load_index,
+    parse_records,
+)
+from intake_earthscope.source import MiniseedSource
+from intake_earthscope.storage import StorageSpec
+from intake_earthscope.windowread import index_object
+from intake_earthscope.windows import window_offsets, window_times
+
+import countingfs
+import mseedgen
+from conftest import bucket_of, collection_spec, mirror, publish
+
+DAY = mseedgen.nstime("2024-01-01T00:00:00Z")
+DAY_NS = mseedgen.DAY_NS
+RATE = 20.0
+CODES = {"network": "XX", "station": "STA", "location": "00", "channel": "BH?"}
+
+# Requested channels and their record lengths; LHZ is in the objects but not
+# requested, with long records that start hours before they end.
+CHANNELS = {"BHZ": 512, "BHN": 4096, "BHE": 512}
+
+
+def key(day: int) -> str:
+    return f"miniseed/XX/2024/{day:03d}/STA.XX.2024.{day:03d}"
+
+
+def channel_bytes(
+    channel: str, start_ns: int, seconds: float, rate: float, length: int, seed: int
+) -> bytes:
+    rng = np.random.default_rng(seed)
+    values = np.cumsum(rng.integers(-40, 41, round(seconds * rate))).astype(np.int32)
+    return mseedgen.segment_bytes(
+        f"XX.STA.00.{channel}", start_ns, values, rate, record_length=length
+    )
+
+
+@functools.cache
+def station_day(day: int, seconds: float = 86_400.0, version: int = 2) -> bytes:
+    """Interleave BH? at 20 Hz (512- and 4096-byte records) with LHZ at 1 Hz."""
+    start = DAY + (day - 1) * DAY_NS
+    parts = [
+        channel_bytes(channel, start, seconds, RATE, length, seed=day * 10 + k)
+        for k, (channel, length) in enumerate(CHANNELS.items())
+    ]
+    parts.append(channel_bytes("LHZ", start, seconds, 1.0, 4096, seed=day))
+    if version == 3:
+        parts = [
+            channel_bytes(channel, start, seconds, RATE, length, seed=k)
+            for k, (channel, length) in enumerate(CHANNELS.items())
+        ]
+        parts = [_as_version_3(part) for part in parts]
+    return mseedgen.interleave(*parts)
+
+
+def _as_version_3(data: bytes) -> bytes:
+    import pymseed
+
+    traces = pymseed.MS3TraceList.from_buffer(data, unpack_data=True)
+    return b"".join(traces.generate(max_record_length=4096, format_version=3))
+
+
+def reversed_channel(data: bytes, channel: str) -> bytes:
+    """Put the records of one channel in reverse time order, in their slots."""
+    table = parse_records(data)
+    records = [
+        data[o : o + n] for o, n in zip(table.offsets, table.lengths, strict=True)
+    ]
+    rows = [i for i, source in enumerate(table.sources) if source.endswith(channel)]
+    flipped = [records[i] for i in reversed(rows)]
+    for row, record in zip(rows, flipped, strict=True):
+        records[row] = record
+    return b"".join(records)
+
+
+@pytest.fixture(autouse=True)
+def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(folder))
+    forget_indexes()
+    yield folder
+    forget_indexes()
+
+
+@pytest.fixture
+def two_days(tmp_path: Path) -> Path:
+    """Day 1 whole, day 2 for its first 12 hours only."""
+    objects = {key(1): station_day(1), key(2): station_day(2, seconds=43_200.0)}
+    return mirror(tmp_path / "mirror", objects)
+
+
+def windows(root: Path, times: list[str], before: float, after: float, **options):
+    return open_windows(
+        collection_spec("sage"),
+        times,
+        before,
+        after,
+        root=str(root),
+        **{**CODES, **options},
+    ).load()
+
+
+def whole_days(root: Path) -> np.ndarray:
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-03",
+        root=str(root),
+        **CODES,
+    ).load()
+    return dataset.waveform
+
+
+def cut(whole, reference: str, before: float, width: int) -> np.ndarray:
+    start = np.datetime64(pd.Timestamp(reference).as_unit("ns")) - np.timedelta64(
+        round(before * 1e9), "ns"
+    )
+    first = int(np.searchsorted(whole.time.values, start))
+    return whole.values[:, first : first + width]
+
+
+EDGE_TIMES = [
+    "2024-01-01T06:00:00",  # inside the day
+    "2024-01-01T00:01:00",  # starts at the first sample of the object
+    "2024-01-01T23:58:00",  # ends at midnight
+    "2024-01-01T23:59:30",  # crosses midnight: two objects
+    "2024-01-02T00:00:20",  # starts after midnight: spill of the day before
+]
+
+
+def test_windows_equal_whole_day_cut(two_days: Path) -> None:
+    dataset = windows(two_days, EDGE_TIMES, 60.0, 120.0)
+    whole = whole_days(two_days)
+
+    width = dataset.sizes["lag"]
+    assert width == 180 * RATE
+    for number, reference in enumerate(EDGE_TIMES):
+        expected = cut(whole, reference, 60.0, width)
+        assert np.array_equal(
+            dataset.waveform.values[number], expected, equal_nan=True
+        ), reference
+
+
+def test_windows_outcomes_at_edges(two_days: Path) -> None:
+    dataset = windows(two_days, EDGE_TIMES, 60.0, 120.0)
+
+    assert (dataset.status.values == "ok").all()
+    assert (dataset.read_mode.values == "ranged").all()
+    assert (dataset.valid_fraction.values == 1.0).all()
+
+
+def test_windows_coordinates(two_days: Path) -> None:
+    dataset = windows(two_days, EDGE_TIMES[:2], 1.0, 2.0)
+
+    assert dataset.waveform.dims == ("window", "trace", "lag")
+    assert dataset.lag.values[0] == np.timedelta64(-1, "s")
+    assert dataset.lag.values[1] - dataset.lag.values[0] == np.timedelta64(50, "ms")
+    assert dataset.window.values[1] == np.datetime64("2024-01-01T00:01:00")
+    assert list(dataset.trace.values) == [
+        "XX.STA.00.BHE",
+        "XX.STA.00.BHN",
+        "XX.STA.00.BHZ",
+    ]
+
+
+def test_window_after_data_ends(two_days: Path) -> None:
+    dataset = windows(two_days, ["2024-01-02T18:00:00"], 30.0, 30.0)
+
+    assert (dataset.status.values == "no_data_in_window").all()
+    assert np.isnan(dataset.waveform.values).all()
+
+
+def test_window_of_missing_day(two_days: Path) -> None:
+    times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
+    dataset = windows(two_days, times, 30.0, 30.0, errors="ignore")
+
+    assert (dataset.status.values[1] == "missing").all()
+    assert np.isnan(dataset.waveform.values[1]).all()
+    assert (dataset.status.values[0] == "ok").all()
+
+
+def test_window_of_missing_day_raises(two_days: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        windows(two_days, ["2024-01-05T12:00:00", "2024-01-01T12:00:00"], 1.0, 1.0)
+
+
+def test_window_of_missing_day_warns(two_days: Path) -> None:
+    times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
+
+    with pytest.warns(ReadOutcomeWarning, match="missing"):
+        dataset = windows(two_days, times, 1.0, 1.0, errors="warn")
+
+    assert (dataset.status.values[1] == "missing").all()
+
+
+def test_windows_without_objects_raise(two_days: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="inventory="):
+        windows(two_days, ["2024-01-09T12:00:00"], 1.0, 1.0)
+
+
+def test_out_of_order_object_read_whole(tmp_path: Path) -> None:
+    shuffled = reversed_channel(station_day(2, seconds=43_200.0), "Z")
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1), key(2): shuffled})
+    times = ["2024-01-02T03:00:00"]
+    dataset = windows(root, times, 60.0, 60.0)
+    whole = whole_days(root)
+
+    assert (dataset.read_mode.values == "whole_object").all()
+    expected = cut(whole, times[0], 60.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+
+
+def test_damaged_object_read_whole(tmp_path: Path) -> None:
+    data = station_day(2, seconds=43_200.0)
+    table = parse_records(data)
+    cut_at = int(table.offsets[np.searchsorted(table.offsets, len(data) // 4)])
+    damaged = data[:cut_at] + b"\xff" * 100 + data[cut_at:]
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1), key(2): damaged})
+    times = ["2024-01-02T03:00:00"]
+    dataset = windows(root, times, 60.0, 60.0)
+    whole = whole_days(root)
+
+    assert (dataset.read_mode.values == "whole_object").all()
+    assert (dataset.status.values == "damaged").all()
+    expected = cut(whole, times[0], 60.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+
+
+def test_miniseed3_windows(tmp_path: Path) -> None:
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1, 7200.0, version=3)})
+    times = ["2024-01-01T01:00:00"]
+    dataset = windows(root, times, 30.0, 30.0)
+
+    assert (dataset.read_mode.values == "ranged").all()
+    assert (dataset.valid_fraction.values == 1.0).all()
+
+
+def test_index_cached_on_disk(two_days: Path, _index_cache: Path) -> None:
+    windows(two_days, ["2024-01-01T06:00:00"], 60.0, 60.0)
+
+    files = list(cache_directory().glob("*"))
+    assert cache_directory().parent == _index_cache
+    assert len(files) == 1
+    assert files[0].suffix == ".npz"
+    forget_indexes()
+    url = f"file://{two_days / key(1)}"
+    index = load_index(url, len(station_day(1)))
+    assert index is not None
+    assert len(index.records) > 0
+
+
+@pytest.fixture
+def counted_s3(s3) -> dict:
+    countingfs.register()
+    countingfs.CountingS3FileSystem.reset()
+    publish(s3, "sage", {key(1): station_day(1)})
+    bucket, _ = bucket_of("sage")
+    return {
+        "root": f"countings3://{bucket}",
+        "storage_options": countingfs.storage_options(s3.endpoint_url),
+    }
+
+
+def counted_read(counted_s3: dict, times: list[str], before: float, after: float):
+    countingfs.CountingS3FileSystem.reset()
+    dataset = open_windows(
+        collection_spec("sage"),
+        times,
+        before,
+        after,
+        **counted_s3,
+        **{**CODES, "channel": "BHZ,BHN,BHE"},
+    ).load()
+    return dataset, countingfs.CountingS3FileSystem.bytes_read
+
+
+def test_first_contact_bytes(counted_s3: dict) -> None:
+    dataset, read = counted_read(counted_s3, ["2024-01-01T15:00:00"], 300.0, 300.0)
+
+    assert (dataset.read_mode.values == "ranged").all()
+    assert read <= 0.15 * len(station_day(1))
+
+
+def test_indexed_bytes(counted_s3: dict) -> None:
+    times = ["2024-01-01T15:00:00"]
+    counted_read(counted_s3, times, 300.0, 300.0)
+    dataset, read = counted_read(counted_s3, times, 300.0, 300.0)
+
+    assert (dataset.status.values == "ok").all()
+    assert read <= 0.05 * len(station_day(1))
+
+
+def test_complete_index_bytes(counted_s3: dict) -> None:
+    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
+    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
+    index = index_object(spec, key(1))
+    dataset, read = counted_read(counted_s3, ["2024-01-01T15:00:00"], 300.0, 300.0)
+
+    assert index.complete
+    assert (dataset.read_mode.values == "ranged").all()
+    assert read <= 0.05 * len(station_day(1))
+
+
+def test_source_windows(two_days: Path) -> None:
+    source = MiniseedSource(collection_spec("sage"), root=str(two_days), **CODES)
+    dataset = source.windows(["2024-01-01T06:00:00"], 10.0, 10.0).load()
+    direct = windows(two_days, ["2024-01-01T06:00:00"], 10.0, 10.0)
+
+    assert np.array_equal(dataset.waveform.values, direct.waveform.values)
+
+
+def test_times_naive_taken_as_utc() -> None:
+    naive = window_times(["2024-01-01T06:00:00"])
+    aware = window_times(pd.Series(pd.to_datetime(["2024-01-01T07:00:00+01:00"])))
+
+    assert naive[0] == aware[0]
+
+
+def test_times_series_of_datetimes() -> None:
+    column = pd.Series(pd.to_datetime(["2024-01-01T06:00:00", "2024-01-02T00:00:00"]))
+
+    values = window_times(column)
+
+    assert values[1] - values[0] == 18 * 3600 * 10**9
+
+
+def test_times_nat_rejected() -> None:
+    column = pd.Series(pd.to_datetime(["2024-01-01", None]))
+
+    with pytest.raises(InvalidRequestError, match=r"times\[1\]"):
+        window_times(column)
+
+
+def test_offsets_timedelta_equals_seconds() -> None:
+    assert window_offsets(dt.timedelta(seconds=30), "90s") == window_offsets(30, 90)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(-1, 10), (0, 0), (10, "soon"), (True, 1), (90_000, 0)]
+)
+def test_offsets_rejected(before: object, after: object) -> None:
+    with pytest.raises(InvalidRequestError):
+        window_offsets(before, after)
