@@ -233,6 +233,12 @@ def _normalise_one(item: str, kind: str) -> str:
         raise InvalidRequestError(
             f"invalid {kind} code {item!r}: longer than {_MAX_LENGTH[kind]} characters"
         )
+    if kind == "channel" and not has_wildcard(code) and len(code) < 3:
+        raise InvalidRequestError(
+            f"invalid channel code {item!r}: channel codes have three characters "
+            f"(band, instrument, orientation); give '{code}?' or '{code}*' to "
+            "select several"
+        )
     return code
 
 

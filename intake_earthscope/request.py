@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import fsspec
+
 from intake_earthscope.codes import parse_codes
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.timeutil import format_ns, parse_time
@@ -172,6 +174,11 @@ def _tolerance(value: object) -> float:
     return tolerance
 
 
+# fsspec protocols whose URLs name a host rather than a bucket: a mirror's
+# root must be a directory or a bucket and prefix of an object store.
+HOST_PROTOCOLS = ("ftp", "sftp", "ssh", "smb", "http", "https", "webhdfs", "hdfs")
+
+
 def _check_root(root: object) -> None:
     if not isinstance(root, str | os.PathLike):
         raise InvalidRequestError(
@@ -179,7 +186,14 @@ def _check_root(root: object) -> None:
             "s3://bucket/prefix URL"
         )
     text = os.fspath(root)
-    if "://" in text and not text.startswith("file://"):
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme and scheme != "file":
+        known = set(fsspec.available_protocols()) | set(fsspec.registry)
+        if scheme in HOST_PROTOCOLS or scheme not in known:
+            raise InvalidRequestError(
+                f"invalid root={root!r}: mirrors are read from a directory, a "
+                "file:// URL or an object store URL such as s3://bucket/prefix"
+            )
         return
     if not os.path.isdir(text.removeprefix("file://")):
         raise InvalidRequestError(

@@ -10,6 +10,7 @@ from its own files.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from intake_earthscope.collection import AUTO_TIER, Collection, Tier
 from intake_earthscope.errors import (
     AuthenticationError,
     IntakeEarthScopeWarning,
+    InvalidRequestError,
     ObjectNotFoundError,
 )
 from intake_earthscope.plan import Plan, Route, make_plan
@@ -39,6 +41,16 @@ class Credentials:
     """
 
     def __init__(self, token: Any = None, profile: str | None = None) -> None:
+        if token is not None and not isinstance(token, str | os.PathLike):
+            raise InvalidRequestError(
+                f"invalid token of type {type(token).__name__}: give the token "
+                "text, or the path of a tokens.json"
+            )
+        if profile is not None and not isinstance(profile, str):
+            raise InvalidRequestError(
+                f"invalid profile={profile!r}: give the name of an earthscope-sdk "
+                "profile, such as 'default'"
+            )
         self._token = token or None
         self._profile = profile or None
         self._source: TokenSource | None = None

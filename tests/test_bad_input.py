@@ -70,6 +70,10 @@ CASES = [
     ("root as number", {"root": 123}, None, "invalid root"),
     ("root missing", {"root": "/nonexistent/mirror"}, None, "no such directory"),
     ("missing inventory", {"inventory": "/no/such.xml"}, None, "file not found"),
+    ("root over ftp", {"root": "ftp://host/mirror"}, None, "object store URL"),
+    ("two-letter channel", {"channel": "BH"}, None, "give 'BH?' or 'BH*'"),
+    ("token as number", {"token": 5}, None, "invalid token of type int"),
+    ("profile as number", {"profile": 5}, None, "invalid profile=5"),
 ]
 
 
