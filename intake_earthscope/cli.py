@@ -11,6 +11,7 @@ Exit codes, the same for every command:
 3    authentication needed or rejected: run ``es login``
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
+130  interrupted (Ctrl-C); an export leaves no partial output
 ===  ==============================================================
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,6 +42,7 @@ EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_PARTIAL = 4
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -48,6 +51,7 @@ exit codes:
   2  invalid usage or an invalid value
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
+  130  interrupted (Ctrl-C); an export leaves no partial output
 """
 
 # Request parameters common to the catalog entries, offered as options so
@@ -95,9 +99,14 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except EarthScopeError as error:
         _error(str(error))
         return EXIT_PROBLEM
+    except OSError as error:
+        # A file the command reads or writes: a full disk, a vanished
+        # directory, a permission changed while the command ran.
+        _error(f"{type(error).__name__}: {error}")
+        return EXIT_PROBLEM
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -381,6 +390,8 @@ def _availability(args: argparse.Namespace) -> int:
             f"{args.entry} is no waveform entry: give one such as sage.miniseed"
         )
     parameters = _parameters(args, entry)
+    if args.plot:
+        _check_output_directory(args.plot)
     request = {k: v for k, v in parameters.items() if k in _AVAILABILITY_OPTIONS}
     table = availability(collection, **request)
     _print_table(table, args.format)
@@ -397,6 +408,7 @@ def _export(args: argparse.Namespace) -> int:
     from intake_earthscope.export import export_dataset, units_not_loaded
 
     output_format = args.format or _format_from_suffix(args.output)
+    _check_output_directory(args.output)
     source = _open_source(args)
     dataset = source.to_dask()
     written = export_dataset(
@@ -415,6 +427,14 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_output_directory(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InvalidRequestError(
+            f"cannot write {path!r}: directory {directory!r} does not exist"
+        )
+
+
 def _format_from_suffix(path: str) -> str:
     stripped = path.rstrip("/")
     if stripped.endswith(".zarr"):
@@ -431,6 +451,7 @@ def _open_catalog(path: str | None) -> Any:
     import warnings
 
     import intake
+    import yaml
 
     from intake_earthscope.catalog import catalog_path
 
@@ -439,9 +460,17 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
         try:
-            return intake.open_catalog(location)
+            catalog = intake.open_catalog(location)
         except FileNotFoundError:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
+        except (yaml.YAMLError, ValueError, TypeError, KeyError) as error:
+            # A file that is no catalog fails in the YAML parser or in
+            # intake's reading of the parsed mapping.
+            raise InvalidRequestError(
+                f"cannot read catalog {location!r}: {type(error).__name__}: "
+                f"{error}; give an intake catalog YAML file"
+            ) from None
+    return catalog
 
 
 def _entries(catalog: Any) -> list[tuple[str, Any]]:

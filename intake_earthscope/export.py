@@ -59,34 +59,68 @@ def export_dataset(
     Raises
     ------
     InvalidRequestError
-        If the format is unknown, or the output exists and ``overwrite`` is
-        false.
+        If the format is unknown, the output's directory does not exist or
+        is not writable, or the output exists and ``overwrite`` is false.
+        ``overwrite`` replaces files and Zarr stores only: any other
+        directory is kept and raises.
     """
     if output_format not in FORMATS:
         raise InvalidRequestError(
             f"invalid output format {output_format!r}: expected one of {FORMATS}"
         )
     target = Path(output)
-    if target.exists() and not overwrite:
-        raise InvalidRequestError(
-            f"output {str(target)!r} exists: remove it or pass overwrite=True "
-            "(--overwrite on the command line)"
-        )
+    _check_target(target, overwrite)
 
     partial = target.with_name(target.name + ".partial")
     _remove(partial)
     writable = _writable(dataset)
     logger.info("writing %s to %s", output_format, target)
-    with _progress_bar(progress):
-        if output_format == "netcdf":
-            writable.to_netcdf(partial, engine="h5netcdf")
-        else:
-            writable.to_zarr(partial, mode="w", zarr_format=2, consolidated=True)
+    try:
+        with _progress_bar(progress):
+            if output_format == "netcdf":
+                writable.to_netcdf(partial, engine="h5netcdf")
+            else:
+                writable.to_zarr(partial, mode="w", zarr_format=2, consolidated=True)
+    except BaseException:
+        # An interrupted or failed write leaves nothing that looks finished.
+        _remove(partial)
+        raise
 
     if overwrite:
         _remove(target)
     os.replace(partial, target)
     return target
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    directory = target.parent
+    if not directory.is_dir():
+        raise InvalidRequestError(
+            f"cannot write {str(target)!r}: directory {str(directory)!r} does not "
+            "exist; create it first"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InvalidRequestError(
+            f"cannot write {str(target)!r}: directory {str(directory)!r} is not "
+            "writable"
+        )
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not overwrite:
+        raise InvalidRequestError(
+            f"output {str(target)!r} exists: remove it or pass overwrite=True "
+            "(--overwrite on the command line)"
+        )
+    if target.is_dir() and not target.is_symlink() and not _is_zarr_store(target):
+        raise InvalidRequestError(
+            f"output {str(target)!r} is a directory that is no Zarr store: "
+            "overwrite replaces files and Zarr stores only, so name a new output"
+        )
+
+
+def _is_zarr_store(path: Path) -> bool:
+    markers = (".zgroup", ".zattrs", ".zmetadata", "zarr.json")
+    return any((path / marker).is_file() for marker in markers)
 
 
 def units_not_loaded(output: str | os.PathLike[str], output_format: str) -> int:

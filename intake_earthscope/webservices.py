@@ -437,8 +437,10 @@ def _body_excerpt(response: httpx.Response) -> str:
     content_type = response.headers.get("Content-Type", "")
     if not content_type.startswith("text/plain"):
         return ""
-    text = " ".join(response.text.split())[:EXCERPT_LENGTH]
-    return f" (service message: {redact(text)})" if text else ""
+    # Secrets are replaced before the cut, so no secret is cut in half and
+    # its first part kept.
+    text = redact(" ".join(response.text.split()))[:EXCERPT_LENGTH]
+    return f" (service message: {text})" if text else ""
 
 
 def service_url(spec: WebServiceSpec, path: str) -> httpx.URL:

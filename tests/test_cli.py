@@ -316,3 +316,84 @@ def test_availability_marks_the_missing_day(
     ]
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert f"wrote {png}" in err
+
+
+def test_export_overwrite_keeps_other_directories(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "keep.txt").write_text("years of work")
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), "--format", "netcdf", "--overwrite", str(results),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "no Zarr store" in err
+    assert (results / "keep.txt").read_text() == "years of work"
+
+
+def test_export_overwrite_replaces_a_zarr_store(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "balst.zarr"
+    arguments = [
+        "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), "--no-progress", str(output),
+    ]  # fmt: skip
+    assert run(capsys, *arguments)[0] == EXIT_OK
+
+    code, _, _ = run(capsys, *arguments, "--overwrite")
+
+    assert code == EXIT_OK
+    assert not output.with_name("balst.zarr.partial").exists()
+
+
+def test_export_to_missing_directory_is_usage_error(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "absent" / "out.nc"
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "does not exist" in err
+
+
+def test_interrupted_export_leaves_no_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = xr.Dataset({"values": ("x", np.arange(4.0))})
+
+    def interrupt(self: xr.Dataset, path: Path, **kwargs: object) -> None:
+        Path(path).write_text("half written")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", interrupt)
+
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(dataset, tmp_path / "out.nc", "netcdf", progress=False)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("sources: [1, 2\n", "cannot read catalog"), ("\x00binary", "cannot read")],
+)
+def test_unreadable_catalog_is_usage_error(
+    content: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "bad.yaml"
+    catalog.write_text(content)
+
+    code, _, err = run(capsys, "list", "--catalog", str(catalog))
+
+    assert code == EXIT_USAGE
+    assert message in err
+    assert "Traceback" not in err

@@ -353,6 +353,22 @@ def test_forbidden_raises_access_denied(
     assert token not in message
 
 
+def test_echoed_token_cut_in_excerpt_is_hidden(
+    server: LoopbackHttp, dataselect: WebServiceSpec, token: str
+) -> None:
+    # The token starts near the end of the excerpt, so cutting the body
+    # before replacing secrets would keep most of the token.
+    body = "x" * 250 + " bad token " + token
+    server.routes[DATASELECT + "query"] = text_reply(403, body)
+
+    with pytest.raises(AccessDeniedError) as caught:
+        fdsn_dataselect(dataselect, BALST, START_NS, END_NS)
+
+    message = str(caught.value)
+    assert "bad token" in message
+    assert token[:30] not in message
+
+
 def test_server_error_raises_web_service_error(
     server: LoopbackHttp, dataselect: WebServiceSpec, token: str
 ) -> None:
