@@ -355,8 +355,8 @@ def _search(args: argparse.Namespace) -> int:
     entry_args = entry.describe().get("args") or {}
     if "stations" not in entry_args:
         raise InvalidRequestError(
-            f"{args.entry} is no stations entry: search one such as sage.stations "
-            "(run `intake-earthscope list`)"
+            f"invalid entry {args.entry!r}: not a stations entry; search one "
+            "such as sage.stations (run `intake-earthscope list`)"
         )
     table = search_stations(entry_args, **criteria)
     _print_table(table, args.format)
@@ -387,7 +387,8 @@ def _availability(args: argparse.Namespace) -> int:
     collection = (entry.describe().get("args") or {}).get("collection")
     if not isinstance(collection, dict):
         raise InvalidRequestError(
-            f"{args.entry} is no waveform entry: give one such as sage.miniseed"
+            f"invalid entry {args.entry!r}: not a waveform entry; give one such "
+            "as sage.miniseed"
         )
     parameters = _parameters(args, entry)
     if args.plot:

@@ -294,7 +294,7 @@ def test_search_of_a_waveform_entry_is_usage_error(
     code, _, err = run(capsys, "search", "sage.miniseed", "--network", "IU")
 
     assert code == EXIT_USAGE
-    assert "no stations entry" in err
+    assert "not a stations entry" in err
 
 
 def test_availability_marks_the_missing_day(
