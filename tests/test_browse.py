@@ -314,6 +314,26 @@ def test_search_rejects_latitude_out_of_range(ta: StationBrowser) -> None:
         ta.search(minlatitude=95)
 
 
+def test_search_rejects_reversed_latitudes(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="minlatitude=60 and maxlatitude=10"):
+        ta.search(minlatitude=60, maxlatitude=10)
+
+
+def test_search_rejects_reversed_radii(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="minradius=5 and maxradius=1"):
+        ta.search(latitude=32.5, longitude=-107.8, minradius=5, maxradius=1)
+
+
+def test_search_rejects_reversed_window(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="end=2010-01-01.* is not after"):
+        ta.search(start="2020-01-01", end="2010-01-01")
+
+
+def test_unique_rejects_unknown_column(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match=r"invalid columns \['bogus'\]"):
+        ta.unique("bogus")
+
+
 def test_unique_network(ta: StationBrowser) -> None:
     assert ta.unique("network")["network"] == ["TA"]
 
