@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from intake_earthscope.codes import SeedId, seed_id_from_sourceid
 from intake_earthscope.decode import check_structure, decode_and_place, intact_records
 from intake_earthscope.errors import (
     DecodeError,
+    IntakeEarthScopeWarning,
     MixedSamplingRateError,
     NoMatchingChannelError,
     ObjectNotFoundError,
@@ -132,7 +134,7 @@ def open_miniseed(
     storage_options : dict, optional
         Passed to ``fsspec.open`` untouched.
     sampling_rate : float, optional
-        Keep the channels at this rate (Hz) when the file mixes rates.
+        Keep the records at this rate (Hz) when the file mixes rates.
     rate_tolerance : float
         Relative difference under which two rates count as one.
 
@@ -140,7 +142,13 @@ def open_miniseed(
     -------
     xarray.Dataset
         ``waveform(trace, time)`` on a grid from the earliest sample to the
-        latest, with the SEED code coordinates.
+        latest, with the SEED code coordinates and a per-trace ``status``.
+        The status is ``ok``, ``truncated``, ``damaged`` or
+        ``rate_mismatch``. A truncated file ends inside a record, whose
+        samples are left out. A damaged file has bytes that are not
+        miniSEED, which are skipped. A channel with ``rate_mismatch`` also
+        has records at another rate, which are left out. Any status other
+        than ``ok`` also emits an :class:`IntakeEarthScopeWarning`.
 
     Raises
     ------
@@ -149,28 +157,33 @@ def open_miniseed(
     DecodeError
         If the bytes are not miniSEED.
     MixedSamplingRateError
-        If the channels have several rates and ``sampling_rate`` is unset.
+        If the channels, or the records of one channel, have several rates
+        and ``sampling_rate`` is unset.
     NoMatchingChannelError
         If no channel has ``sampling_rate``.
     """
     location = _Location.of(filename_or_obj, storage_options)
-    data = location.read()
-    spans = _channel_spans(data)
+    records, state, offset = _intact(location.read())
+    spans = _channel_spans(records, rate_tolerance)
     rate = _pick_rate(spans, sampling_rate, rate_tolerance)
-    kept = {
-        seed_id: span
-        for seed_id, span in spans.items()
-        if abs(span[2] - rate) <= rate_tolerance * max(span[2], rate)
-    }
-    ids = sorted(kept)
-    first = min(span[0] for span in kept.values())
-    last = max(span[1] for span in kept.values())
+    kept = [
+        (seed_id, span)
+        for seed_id, by_rate in spans.items()
+        for span_rate, span in by_rate.items()
+        if _same_rate(span_rate, rate, rate_tolerance)
+    ]
+    ids = sorted({seed_id for seed_id, _ in kept})
+    first = min(span[0] for _, span in kept)
+    last = max(span[1] for _, span in kept)
     grid = span_grid(first, last, rate)
 
     array = MiniseedBackendArray(location, tuple(ids), grid, rate_tolerance)
     waveform = indexing.LazilyIndexedArray(array)
-    dataset = waveform_dataset(ids, grid, waveform, rate)
+    status = _trace_status(ids, spans, rate, rate_tolerance, state)
+    dataset = waveform_dataset(ids, grid, waveform, rate, trace_vars={"status": status})
+    dataset["status"].attrs["long_name"] = "outcome of reading the trace from the file"
     dataset.attrs["source"] = location.name
+    _report_status(location.name, ids, status, rate, state, offset)
     return dataset.drop_vars(_dropped(dataset, drop_variables))
 
 
@@ -219,7 +232,7 @@ class MiniseedBackendArray(BackendArray):
             return self._placed
 
     def _decode(self) -> np.ndarray:
-        data = _intact(self.location.read())
+        data, _, _ = _intact(self.location.read())
         logger.debug("decoding %d bytes of %s", len(data), self.location.name)
         block = decode_and_place(
             data, self.ids, self.grid, 0, self.grid.size, self.rate_tolerance
@@ -272,24 +285,35 @@ class _Location:
             ) from error
 
 
-def _intact(data: bytes) -> bytes:
+def _intact(data: bytes) -> tuple[bytes, str, int]:
+    """Return the whole records of ``data``, the file's state and its offset.
+
+    The state is ``check_structure``'s: ``ok``, ``truncated`` or ``damaged``.
+    libmseed skips a record cut short at the end, so a truncated file's
+    bytes are returned as they are.
+    """
     state, offset = check_structure(data)
     if state == "not_miniseed":
         raise DecodeError(f"invalid miniSEED: no record starts at byte {offset}")
     if state == "damaged":
-        return intact_records(data)
-    return data
+        return intact_records(data), state, offset
+    return data, state, offset
 
 
-def _channel_spans(data: bytes) -> dict[SeedId, tuple[int, int, float]]:
-    """Return ``(first_ns, last_ns, rate)`` of each channel from record headers."""
-    data = _intact(data)
+def _channel_spans(
+    data: bytes, rate_tolerance: float
+) -> dict[SeedId, dict[float, tuple[int, int]]]:
+    """Return ``(first_ns, last_ns)`` of each channel and rate from record headers.
+
+    Rates are nominal (see :func:`~intake_earthscope.plan.nominal_rate`), so
+    header rates that differ by float rounding share one entry.
+    """
     try:
         traces = pymseed.MS3TraceList.from_buffer(data, unpack_data=False)
     except pymseed.MiniSEEDError as error:
         raise DecodeError(f"invalid miniSEED: {error}") from error
 
-    spans: dict[SeedId, tuple[int, int, float]] = {}
+    spans: dict[SeedId, dict[float, tuple[int, int]]] = {}
     for trace in traces:
         try:
             seed_id = seed_id_from_sourceid(trace.sourceid)
@@ -298,24 +322,30 @@ def _channel_spans(data: bytes) -> dict[SeedId, tuple[int, int, float]]:
         for segment in trace:
             if segment.samprate <= 0 or segment.samplecnt == 0:
                 continue
+            rate = nominal_rate(float(segment.samprate), rate_tolerance)
             first, last = segment.starttime, segment.endtime
-            if seed_id in spans:
-                known = spans[seed_id]
+            by_rate = spans.setdefault(seed_id, {})
+            if rate in by_rate:
+                known = by_rate[rate]
                 first, last = min(first, known[0]), max(last, known[1])
-            spans[seed_id] = (first, last, float(segment.samprate))
+            by_rate[rate] = (first, last)
     if not spans:
         raise DecodeError("invalid miniSEED: no record contains numeric samples")
     return spans
 
 
+def _same_rate(rate: float, other: float, rate_tolerance: float) -> bool:
+    return abs(rate - other) <= rate_tolerance * max(rate, other)
+
+
 def _pick_rate(
-    spans: Mapping[SeedId, tuple[int, int, float]],
+    spans: Mapping[SeedId, Mapping[float, tuple[int, int]]],
     sampling_rate: float | None,
     rate_tolerance: float,
 ) -> float:
-    rates = {nominal_rate(span[2], rate_tolerance) for span in spans.values()}
+    rates = {rate for by_rate in spans.values() for rate in by_rate}
     if sampling_rate is not None:
-        if not any(abs(r - sampling_rate) <= rate_tolerance * r for r in rates):
+        if not any(_same_rate(r, sampling_rate, rate_tolerance) for r in rates):
             raise NoMatchingChannelError(
                 f"no channel at sampling_rate={sampling_rate!r} Hz; the file has "
                 f"{sorted(rates)} Hz"
@@ -323,13 +353,63 @@ def _pick_rate(
         return float(sampling_rate)
     if len(rates) > 1:
         listed = ", ".join(
-            f"{seed_id} at {span[2]:g} Hz" for seed_id, span in sorted(spans.items())
+            f"{seed_id} at {rate:g} Hz"
+            for seed_id, by_rate in sorted(spans.items())
+            for rate in sorted(by_rate)
         )
         raise MixedSamplingRateError(
             f"channels of several sampling rates: {listed}; pass sampling_rate= "
             "(in backend_kwargs) to keep one rate"
         )
     return rates.pop()
+
+
+def _trace_status(
+    ids: list[SeedId],
+    spans: Mapping[SeedId, Mapping[float, tuple[int, int]]],
+    rate: float,
+    rate_tolerance: float,
+    state: str,
+) -> np.ndarray:
+    """Return each trace's status, as the ``status`` of :func:`open_waveforms`."""
+    status = []
+    for seed_id in ids:
+        other = [r for r in spans[seed_id] if not _same_rate(r, rate, rate_tolerance)]
+        status.append("rate_mismatch" if other else state)
+    return np.array(status, dtype="<U24")
+
+
+def _report_status(
+    name: str,
+    ids: list[SeedId],
+    status: np.ndarray,
+    rate: float,
+    state: str,
+    offset: int,
+) -> None:
+    """Log and warn once when the file or some of its records were not read."""
+    parts = []
+    if state == "truncated":
+        parts.append(f"the file ends inside the record at byte {offset}")
+    elif state == "damaged":
+        parts.append(f"bytes from byte {offset} on are not miniSEED")
+    mismatched = [
+        str(i) for i, s in zip(ids, status, strict=True) if s == "rate_mismatch"
+    ]
+    if mismatched:
+        parts.append(
+            f"records of {', '.join(mismatched)} at rates other than {rate:g} Hz"
+        )
+    if not parts:
+        return
+
+    message = (
+        f"incomplete read of {name}: {'; '.join(parts)}; those samples are left "
+        "out (see the status variable)"
+    )
+    logger.info("%s", message)
+    # Level 5 is the caller of xr.open_dataset, through the entrypoint.
+    warnings.warn(message, IntakeEarthScopeWarning, stacklevel=5)
 
 
 def _dropped(dataset: xr.Dataset, drop_variables: str | Iterable[str] | None) -> list:

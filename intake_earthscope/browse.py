@@ -26,7 +26,7 @@ from intake_earthscope.stationfetch import (
     station_kind,
 )
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE, TableCache
-from intake_earthscope.timeutil import parse_time
+from intake_earthscope.timeutil import format_ns, parse_time
 
 __all__ = [
     "SEARCH_CRITERIA",
@@ -173,8 +173,18 @@ class StationBrowser:
         pandas.Series
             Indexed by column name, each value a list. Missing values are
             left out.
+
+        Raises
+        ------
+        InvalidRequestError
+            If a column is not in the table.
         """
         names = [columns] if isinstance(columns, str) else list(columns or self.df)
+        unknown = [name for name in names if name not in self.df]
+        if unknown:
+            raise InvalidRequestError(
+                f"invalid columns {unknown}: this table has columns {list(self.df)}"
+            )
         values = {}
         for name in names:
             column = self.df[name].dropna()
@@ -348,12 +358,30 @@ def _number(criteria: Mapping[str, Any], name: str, low: float, high: float) -> 
     return number
 
 
+def _bounds(
+    criteria: Mapping[str, Any], names: tuple[str, str], low: float, high: float
+) -> tuple[float | None, float | None]:
+    """Return the given ones of a minimum and maximum, rejecting a reversed pair."""
+    values = []
+    for name in names:
+        values.append(_number(criteria, name, low, high) if name in criteria else None)
+    lower, upper = values
+    if lower is not None and upper is not None and lower > upper:
+        raise InvalidRequestError(
+            f"invalid bounds {names[0]}={criteria[names[0]]!r} and "
+            f"{names[1]}={criteria[names[1]]!r}: the minimum is above the maximum; "
+            "swap them"
+        )
+    return lower, upper
+
+
 def _box_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     keep = pd.Series(True, index=table.index)
-    if "minlatitude" in criteria:
-        keep &= table["latitude"] >= _number(criteria, "minlatitude", -90, 90)
-    if "maxlatitude" in criteria:
-        keep &= table["latitude"] <= _number(criteria, "maxlatitude", -90, 90)
+    south, north = _bounds(criteria, ("minlatitude", "maxlatitude"), -90, 90)
+    if south is not None:
+        keep &= table["latitude"] >= south
+    if north is not None:
+        keep &= table["latitude"] <= north
 
     west = (
         _number(criteria, "minlongitude", -180, 180)
@@ -389,16 +417,17 @@ def _radius_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
             f"optionally minradius) together; got {sorted(radius | centre)}"
         )
 
+    inner, outer = _bounds(criteria, ("minradius", "maxradius"), 0, 180)
     distance = great_circle_degrees(
         _number(criteria, "latitude", -90, 90),
         _number(criteria, "longitude", -180, 180),
         table["latitude"].to_numpy(dtype=float),
         table["longitude"].to_numpy(dtype=float),
     )
-    if "minradius" in criteria:
-        keep &= distance >= _number(criteria, "minradius", 0, 180)
-    if "maxradius" in criteria:
-        keep &= distance <= _number(criteria, "maxradius", 0, 180)
+    if inner is not None:
+        keep &= distance >= inner
+    if outer is not None:
+        keep &= distance <= outer
     return keep
 
 
@@ -417,13 +446,19 @@ def great_circle_degrees(
 
 def _time_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     keep = pd.Series(True, index=table.index)
-    if "start" in criteria:
-        start = pd.Timestamp(
-            parse_time(criteria["start"], "start"), unit="ns", tz="UTC"
+    start_ns = parse_time(criteria["start"], "start") if "start" in criteria else None
+    end_ns = parse_time(criteria["end"], "end") if "end" in criteria else None
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise InvalidRequestError(
+            f"invalid time window: end={format_ns(end_ns)} is not after "
+            f"start={format_ns(start_ns)} (end is exclusive); swap them"
         )
+
+    if start_ns is not None:
+        start = pd.Timestamp(start_ns, unit="ns", tz="UTC")
         keep &= table["end"].isna() | (table["end"] > start)
-    if "end" in criteria:
-        end = pd.Timestamp(parse_time(criteria["end"], "end"), unit="ns", tz="UTC")
+    if end_ns is not None:
+        end = pd.Timestamp(end_ns, unit="ns", tz="UTC")
         keep &= table["start"].isna() | (table["start"] < end)
     return keep
 

@@ -118,6 +118,7 @@ def from_obspy(
     ----------
     stream : obspy.Stream or iterable of obspy.Trace
         Traces of one sampling rate. Traces with one SEED id share a row.
+        Masked samples (gaps that ``Stream.merge`` left) become NaN.
     start, end : str or datetime, optional
         First label of the time grid and the (exclusive) end. By default
         the grid starts at the earliest sample and ends after the latest.
@@ -138,7 +139,9 @@ def from_obspy(
     MixedSamplingRateError
         If the traces do not share one rate; the message names them.
     InvalidRequestError
-        If the stream is empty or a trace has no samples in the window.
+        If the stream is empty, a trace's samples are not real numbers
+        (complex, strings, objects), a sampling rate is not positive, or no
+        sample lies in the window.
 
     Notes
     -----
@@ -150,20 +153,27 @@ def from_obspy(
     :func:`to_obspy` returns their start times on the grid.
     """
     traces = [trace for trace in stream if trace.stats.npts > 0]
-    if not traces:
+    for trace in traces:
+        _check_trace(trace)
+    segments: dict[SeedId, list[Segment]] = {}
+    for trace in sorted(traces, key=lambda t: t.stats.starttime.ns):
+        seed_id = SeedId(*trace.id.split("."))
+        segments.setdefault(seed_id, []).extend(_segments(trace))
+    if not segments:
         raise InvalidRequestError(
             "invalid stream: it contains no samples; give an obspy Stream with "
             "at least one non-empty Trace"
         )
     rate = _common_rate(traces, rate_tolerance)
-    segments: dict[SeedId, list[Segment]] = {}
-    for trace in sorted(traces, key=lambda t: t.stats.starttime.ns):
-        seed_id = SeedId(*trace.id.split("."))
-        segments.setdefault(seed_id, []).append(_segment(trace))
 
     start_ns = None if start is None else parse_time(start, "start")
     end_ns = None if end is None else parse_time(end, "end")
     ids, grid, block = place_segments(segments, rate, rate_tolerance, start_ns, end_ns)
+    if not block.written.any():
+        raise InvalidRequestError(
+            f"invalid window: no sample of the stream lies between start={start!r} "
+            f"and end={end!r}; widen the window or leave start and end out"
+        )
     dtype = np.result_type(*[trace.data.dtype for trace in traces])
     return waveform_dataset(
         ids,
@@ -362,14 +372,47 @@ def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:
     )
 
 
-def _segment(trace: obspy.Trace) -> Segment:
-    return Segment(
-        rate=float(trace.stats.sampling_rate),
-        pubversion=1,
-        samples=np.asarray(trace.data, dtype=np.float64),
-        record_starts=np.array([trace.stats.starttime.ns], dtype=np.int64),
-        record_counts=np.array([trace.stats.npts], dtype=np.int64),
-    )
+def _check_trace(trace: obspy.Trace) -> None:
+    """Raise unless the trace has real samples and a positive finite rate."""
+    dtype = np.asarray(trace.data).dtype
+    if dtype.kind not in "biuf":
+        raise InvalidRequestError(
+            f"invalid trace {trace.id}: its samples have dtype {dtype}, not real "
+            "numbers; convert them first (for example trace.data.real or "
+            "numpy.abs(trace.data) for complex samples)"
+        )
+    rate = float(trace.stats.sampling_rate)
+    if not (np.isfinite(rate) and rate > 0):
+        raise InvalidRequestError(
+            f"invalid trace {trace.id}: sampling_rate={rate!r} Hz is not a "
+            "positive number; set trace.stats.sampling_rate"
+        )
+
+
+def _segments(trace: obspy.Trace) -> list[Segment]:
+    """Return one segment per run of unmasked samples of the trace."""
+    rate = float(trace.stats.sampling_rate)
+    samples = np.ma.filled(np.ma.asarray(trace.data, dtype=np.float64), np.nan)
+    if not np.ma.is_masked(trace.data):
+        runs = [(0, samples.size)]
+    else:
+        runs = contiguous_runs(samples)
+
+    first_ns = trace.stats.starttime.ns
+    segments = []
+    for begin, end in runs:
+        segments.append(
+            Segment(
+                rate=rate,
+                pubversion=1,
+                samples=samples[begin:end],
+                record_starts=np.array(
+                    [first_ns + round(begin * 1e9 / rate)], dtype=np.int64
+                ),
+                record_counts=np.array([end - begin], dtype=np.int64),
+            )
+        )
+    return segments
 
 
 def _last_sample_ns(segment: Segment) -> int:

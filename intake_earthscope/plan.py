@@ -501,9 +501,9 @@ def _from_inventory(
     inventory: Any,
 ) -> tuple[list[SeedId], dict[SeedId, float]]:
     """Take trace ids and rates from an obspy Inventory (or StationXML path)."""
-    if isinstance(inventory, str):
-        inventory = _read_inventory(inventory)
+    from intake_earthscope.response import load_inventory
 
+    inventory = load_inventory(inventory)
     rates: dict[SeedId, float] = {}
     for network in inventory:
         for station in network:
@@ -513,7 +513,44 @@ def _from_inventory(
                 )
                 if _inventory_match(seed_id, channel, request, by_group):
                     rates.setdefault(seed_id, float(channel.sample_rate))
+    if not rates:
+        raise InvalidRequestError(_inventory_lacks_message(request, inventory))
     return sorted(rates), rates
+
+
+def _inventory_lacks_message(request: WaveformRequest, inventory: Any) -> str:
+    """Describe a request the inventory has no channel for, with its nearest ones."""
+    listed = sorted(
+        {
+            SeedId(network.code, station.code, channel.location_code, channel.code)
+            for network in inventory
+            for station in network
+            for channel in station
+        }
+    )
+    same_network = [
+        seed_id
+        for seed_id in listed
+        if matches(seed_id.network, request.codes("network"))
+    ]
+    same_station = [
+        seed_id
+        for seed_id in same_network
+        if matches(seed_id.station, request.codes("station"))
+    ]
+    near = same_station or same_network or listed
+    shown = ", ".join(str(seed_id) for seed_id in near[:10])
+    if len(near) > 10:
+        shown += f" and {len(near) - 10} more"
+
+    codes = " ".join(f"{kind}={','.join(request.codes(kind))!r}" for kind in CODE_KINDS)
+    window = f"{format_ns(request.start_ns)} to {format_ns(request.end_ns)}"
+    return (
+        f"the inventory lacks the channel {codes}: it has no such channel with a "
+        f"sampling rate and an epoch in {window} at a station whose objects were "
+        f"found. Its channels nearest the request: {shown or 'none'}. Check the "
+        "codes, or pass an inventory that contains the channel."
+    )
 
 
 def _read_inventory(path: str) -> Any:

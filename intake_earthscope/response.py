@@ -227,14 +227,24 @@ def load_inventory(inventory: Any) -> Any:
     Raises
     ------
     InvalidRequestError
-        If the path does not exist or is not StationXML.
+        If the path does not exist or is not StationXML, or ``inventory`` is
+        neither a path, a URL nor an obspy Inventory.
     """
-    if inventory is None or not isinstance(inventory, str):
-        return inventory
+    if inventory is None:
+        return None
+    if isinstance(inventory, str):
+        from intake_earthscope.plan import _read_inventory
 
-    from intake_earthscope.plan import _read_inventory
+        return _read_inventory(inventory)
 
-    return _read_inventory(inventory)
+    import obspy
+
+    if not isinstance(inventory, obspy.Inventory):
+        raise InvalidRequestError(
+            f"invalid inventory={inventory!r:.80}: expected an obspy Inventory or "
+            "a StationXML path or URL"
+        )
+    return inventory
 
 
 def response_removal(
@@ -259,11 +269,13 @@ def response_removal(
     Raises
     ------
     InvalidRequestError
-        With ``errors="raise"``, when a trace has no response in the
-        inventory over the request window (before any data is read).
+        If a ``pre_filt`` corner lies above the Nyquist frequency of the
+        plan's rate. With ``errors="raise"``, when a trace has no response
+        in the inventory over the request window (before any data is read).
     """
     if options.pre_filt == "auto":
         options = replace(options, pre_filt=default_pre_filt(plan.rate))
+    _check_below_nyquist(options.pre_filt, plan.rate)
 
     request = plan.request
     found = channel_responses(inventory, plan.traces, request.start_ns, request.end_ns)
@@ -431,15 +443,30 @@ def _pre_filt(value: object) -> tuple[float, float, float, float] | str | None:
     except (TypeError, ValueError) as error:
         raise InvalidRequestError(_pre_filt_message(value)) from error
     increasing = all(a < b for a, b in zip(corners, corners[1:], strict=False))
-    if len(corners) != 4 or not increasing or corners[0] <= 0:
+    finite = all(np.isfinite(corner) for corner in corners)
+    if len(corners) != 4 or not increasing or not finite or corners[0] <= 0:
         raise InvalidRequestError(_pre_filt_message(value))
     return (corners[0], corners[1], corners[2], corners[3])
 
 
+def _check_below_nyquist(pre_filt: object, rate: float) -> None:
+    """Raise if a pre-filter corner lies above the Nyquist frequency."""
+    if not isinstance(pre_filt, tuple):
+        return
+    nyquist = rate / 2.0
+    if max(pre_filt) > nyquist:
+        corners = ", ".join(f"{corner:g}" for corner in pre_filt)
+        raise InvalidRequestError(
+            f"invalid pre_filt=({corners}): corners above the Nyquist frequency "
+            f"{nyquist:g} Hz of the {rate:g} Hz channels; give corners up to "
+            f"{nyquist:g} Hz, or pre_filt='auto'"
+        )
+
+
 def _pre_filt_message(value: object) -> str:
     return (
-        f"invalid pre_filt={value!r}: expected four increasing positive corner "
-        "frequencies in Hz such as (0.002, 0.004, 8, 9), 'auto', or None"
+        f"invalid pre_filt={value!r}: expected four increasing, positive and "
+        "finite corner frequencies in Hz such as (0.002, 0.004, 8, 9), 'auto', or None"
     )
 
 

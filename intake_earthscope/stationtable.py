@@ -297,8 +297,11 @@ class TableCache:
     -----
     Entries are written to a temporary file in the same directory and then
     renamed over the old one, so a process never reads a half-written entry.
-    An entry that cannot be read or parsed counts as missing and is fetched
-    again.
+    An entry that cannot be read or parsed, or whose columns are not those
+    of a station table, counts as missing and is fetched again. When the
+    cache directory cannot be read or written (it is a file, or lacks
+    permissions), tables are fetched without caching and the problem is
+    logged at WARNING once per directory.
     """
 
     def __init__(
@@ -338,6 +341,15 @@ class TableCache:
             age = time.time() - path.stat().st_mtime
         except FileNotFoundError:
             return None
+        except OSError as error:
+            # A cache directory that is a file or cannot be searched.
+            _report_once(
+                ("read", self.directory),
+                "cannot read station cache %s (%s); fetching the table",
+                path,
+                error,
+            )
+            return None
         if age >= self.max_age:
             logger.debug("station table %s expired (%.0f s old)", path, age)
             return None
@@ -345,10 +357,19 @@ class TableCache:
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
             if entry.get("format") != _CACHE_FORMAT or entry.get("query") != query:
+                logger.info("cache entry %s is for another query; fetching again", path)
                 return None
             table = pd.read_json(io.StringIO(entry["table"]), orient="table")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             logger.info("unreadable cache entry %s (%s); fetching again", path, error)
+            return None
+        if tuple(table.columns) not in (SEISMIC_COLUMNS, GNSS_COLUMNS):
+            logger.info(
+                "invalid cache entry %s: columns %s are not a station table; "
+                "fetching again",
+                path,
+                list(table.columns),
+            )
             return None
         return _typed(table)
 
@@ -363,7 +384,23 @@ class TableCache:
             _write_atomically(path, json.dumps(entry))
         except OSError as error:
             # A read-only cache must not break browsing: the table is in hand.
-            logger.warning("cannot write station cache %s: %s", path, error)
+            _report_once(
+                ("write", self.directory),
+                "cannot write station cache %s (%s); going on without caching",
+                path,
+                error,
+            )
+
+
+# Cache problems already logged at WARNING, by operation and directory.
+_REPORTED: set[tuple[str, Path]] = set()
+
+
+def _report_once(problem: tuple[str, Path], message: str, *args: object) -> None:
+    """Log a cache problem at WARNING the first time, at DEBUG after that."""
+    level = logging.DEBUG if problem in _REPORTED else logging.WARNING
+    _REPORTED.add(problem)
+    logger.log(level, message, *args)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -13,6 +13,7 @@ import xarray as xr
 from intake_earthscope.backend import MiniseedBackendEntrypoint
 from intake_earthscope.errors import (
     DecodeError,
+    IntakeEarthScopeWarning,
     MixedSamplingRateError,
     ObjectNotFoundError,
 )
@@ -150,6 +151,55 @@ def test_mixed_rates_need_sampling_rate(tmp_path: Path, shared_data: Path) -> No
         open_miniseed(path)
     dataset = open_miniseed(path, sampling_rate=1.0)
     assert list(dataset.trace.values) == ["TA.121A..LHZ"]
+
+
+@pytest.fixture
+def two_rates_file(tmp_path: Path, shared_data: Path) -> Path:
+    """One channel: an hour at 1 Hz, then an hour at 2 Hz."""
+    slow = obspy.read(str(shared_data / "miniseed" / TA_LHZ))[0]
+    slow.data = slow.data[:3600]
+    fast = slow.copy()
+    fast.stats.sampling_rate = 2.0
+    fast.stats.starttime += 3600
+    path = tmp_path / "two_rates.mseed"
+    obspy.Stream([slow, fast]).write(str(path), format="MSEED")
+    return path
+
+
+def test_one_channel_two_rates_raises(two_rates_file: Path) -> None:
+    with pytest.raises(
+        MixedSamplingRateError, match=r"TA.121A..LHZ at 1 Hz, TA.121A..LHZ at 2 Hz"
+    ):
+        open_miniseed(two_rates_file)
+
+
+def test_one_channel_keeps_chosen_rate(two_rates_file: Path) -> None:
+    with pytest.warns(IntakeEarthScopeWarning, match="rates other than 1 Hz"):
+        dataset = open_miniseed(two_rates_file, sampling_rate=1.0)
+
+    assert dataset.sizes["time"] == 3600
+    assert dataset.time.values[0] == np.datetime64("2016-08-29T00:00:00", "ns")
+    assert int(dataset.waveform.count()) == 3600
+    assert list(dataset.status.values) == ["rate_mismatch"]
+
+
+def test_truncated_file_reports_status(tmp_path: Path, shared_data: Path) -> None:
+    data = (shared_data / "miniseed" / TA_LHZ).read_bytes()
+    path = tmp_path / "cut.mseed"
+    # 33 whole 512-byte records, then part of the 34th.
+    path.write_bytes(data[: 33 * 512 + 199])
+
+    with pytest.warns(IntakeEarthScopeWarning, match="ends inside the record at byte"):
+        dataset = open_miniseed(path)
+
+    assert list(dataset.status.values) == ["truncated"]
+    assert int(dataset.waveform.count()) == dataset.sizes["time"]
+
+
+def test_whole_file_status_ok(shared_data: Path) -> None:
+    dataset = open_miniseed(shared_data / "miniseed" / MSEED3)
+
+    assert list(dataset.status.values) == ["ok", "ok", "ok"]
 
 
 def test_not_miniseed_raises(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ moto S3 server at the key the SCEDC bucket uses.
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -314,6 +316,26 @@ def test_search_rejects_latitude_out_of_range(ta: StationBrowser) -> None:
         ta.search(minlatitude=95)
 
 
+def test_search_rejects_reversed_latitudes(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="minlatitude=60 and maxlatitude=10"):
+        ta.search(minlatitude=60, maxlatitude=10)
+
+
+def test_search_rejects_reversed_radii(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="minradius=5 and maxradius=1"):
+        ta.search(latitude=32.5, longitude=-107.8, minradius=5, maxradius=1)
+
+
+def test_search_rejects_reversed_window(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="end=2010-01-01.* is not after"):
+        ta.search(start="2020-01-01", end="2010-01-01")
+
+
+def test_unique_rejects_unknown_column(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match=r"invalid columns \['bogus'\]"):
+        ta.unique("bogus")
+
+
 def test_unique_network(ta: StationBrowser) -> None:
     assert ta.unique("network")["network"] == ["TA"]
 
@@ -374,6 +396,67 @@ def test_corrupt_cache_entry_refetched(
     assert len(station_server.seen) == 2
     assert len(table) == 2325
     assert entry.read_text().startswith('{"format": 1')
+
+
+def test_cache_entry_other_columns_refetched(
+    sage_stations: dict[str, Any],
+    station_server: LoopbackHttp,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    open_stations(sage_stations, cache_dir=tmp_path)
+    [entry] = (tmp_path / "stations").glob("*.json")
+    stored = json.loads(entry.read_text())
+    stored["table"] = pd.DataFrame({"foo": [1]}).to_json(orient="table", index=False)
+    entry.write_text(json.dumps(stored))
+
+    with caplog.at_level(logging.INFO, logger="intake_earthscope.stationtable"):
+        table = open_stations(sage_stations, cache_dir=tmp_path).df
+
+    assert len(station_server.seen) == 2
+    assert len(table) == 2325
+    assert any("['foo']" in r.message for r in caplog.records)
+    assert "latitude" in json.loads(entry.read_text())["table"]
+
+
+def test_cache_dir_is_file_fetches(
+    sage_stations: dict[str, Any],
+    station_server: LoopbackHttp,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache_file = tmp_path / "cache"
+    cache_file.write_text("not a directory")
+
+    with caplog.at_level(logging.DEBUG, logger="intake_earthscope.stationtable"):
+        first = open_stations(sage_stations, cache_dir=cache_file).df
+        second = open_stations(sage_stations, cache_dir=cache_file).df
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(first) == 2325
+    assert len(second) == 2325
+    assert len(station_server.seen) == 2
+    assert len([r for r in warnings if "cannot read" in r.message]) == 1
+    assert len([r for r in warnings if "cannot write" in r.message]) == 1
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="file permissions do not apply to root",
+)
+def test_cache_dir_unsearchable_fetches(
+    sage_stations: dict[str, Any], station_server: LoopbackHttp, tmp_path: Path
+) -> None:
+    stations = tmp_path / "stations"
+    stations.mkdir()
+    stations.chmod(0o644)
+    try:
+        table = open_stations(sage_stations, cache_dir=tmp_path).df
+    finally:
+        stations.chmod(0o755)
+
+    assert len(table) == 2325
+    assert len(station_server.seen) == 1
 
 
 def test_cache_dir_from_environment(

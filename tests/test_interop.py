@@ -121,6 +121,92 @@ def test_empty_stream_raises() -> None:
         from_obspy(obspy.Stream())
 
 
+def one_trace(data: np.ndarray, **stats: object) -> obspy.Trace:
+    header = {
+        "network": "XX",
+        "station": "ABC",
+        "channel": "BHZ",
+        "sampling_rate": 1.0,
+        "starttime": obspy.UTCDateTime("2024-01-01"),
+    }
+    return obspy.Trace(data, header=header | stats)
+
+
+def test_merged_gap_becomes_nan() -> None:
+    first = one_trace(np.arange(5, dtype=np.int32))
+    second = one_trace(
+        np.arange(10, 15, dtype=np.int32),
+        starttime=obspy.UTCDateTime("2024-01-01T00:00:08"),
+    )
+    merged = obspy.Stream([first, second]).merge(method=0)
+
+    waveform = from_obspy(merged).waveform.values[0]
+
+    expected = [0, 1, 2, 3, 4, np.nan, np.nan, np.nan, 10, 11, 12, 13, 14]
+    np.testing.assert_array_equal(waveform, expected)
+
+
+def test_masked_floats_become_nan() -> None:
+    masked = np.ma.masked_array(np.arange(6.0), mask=[0, 0, 1, 1, 0, 0])
+
+    dataset = from_obspy([one_trace(masked)])
+
+    np.testing.assert_array_equal(
+        dataset.waveform.values[0], [0, 1, np.nan, np.nan, 4, 5]
+    )
+    assert int(dataset.overlap_count.values[0]) == 0
+
+
+def test_masked_round_trip_two_traces() -> None:
+    masked = np.ma.masked_array(np.arange(6, dtype=np.int32), mask=[0, 0, 1, 1, 0, 0])
+
+    back = to_obspy(from_obspy([one_trace(masked)]))
+
+    assert len(back) == 2
+    assert back[1].stats.starttime == obspy.UTCDateTime("2024-01-01T00:00:04")
+    np.testing.assert_array_equal(back[1].data, [4, 5])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array([1 + 2j, 3 + 4j]),
+        np.array(["a", "b"]),
+        np.array([1, "b"], dtype=object),
+    ],
+    ids=["complex", "string", "object"],
+)
+def test_non_real_samples_raise(data: np.ndarray) -> None:
+    with pytest.raises(InvalidRequestError, match=r"trace XX\.ABC\.\.BHZ.*dtype"):
+        from_obspy([one_trace(data)])
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0])
+def test_non_positive_rate_raises(rate: float) -> None:
+    trace = one_trace(np.arange(3.0))
+    trace.stats.sampling_rate = rate
+
+    with pytest.raises(InvalidRequestError, match=r"XX\.ABC\.\.BHZ: sampling_rate="):
+        from_obspy([trace])
+
+
+def test_window_without_samples_raises() -> None:
+    trace = one_trace(np.arange(5.0))
+
+    with pytest.raises(InvalidRequestError, match="no sample of the stream"):
+        from_obspy([trace], start="2025-01-01", end="2025-01-02")
+
+
+def test_window_with_one_sample_loads() -> None:
+    trace = one_trace(np.arange(5.0))
+
+    dataset = from_obspy(
+        [trace], start="2024-01-01T00:00:04", end="2024-01-01T00:00:10"
+    )
+
+    assert int(dataset.waveform.count()) == 1
+
+
 # Dataset -> stream -> dataset
 
 

@@ -290,6 +290,44 @@ def test_missing_response_warns_as_nan(wbm_root: str) -> None:
     assert dataset.attrs["response_missing"] == "CI.WBM..LHZ"
 
 
+# Invalid inventories and pre-filters
+
+
+def test_pre_filt_above_nyquist_raises(wbm_root: str, wbm_xml: str) -> None:
+    with pytest.raises(InvalidRequestError, match="Nyquist frequency 0.5 Hz"):
+        open_wbm(
+            wbm_root,
+            remove_response="velocity",
+            inventory=wbm_xml,
+            pre_filt=(0.002, 0.004, 4.0, 5.0),
+        )
+
+
+def test_options_reject_infinite_corner() -> None:
+    with pytest.raises(InvalidRequestError, match="finite corner frequencies"):
+        check_response_options("velocity", (0.002, 0.004, 0.4, float("inf")), 60)
+
+
+@pytest.mark.parametrize("output", ["velocity", None])
+def test_inventory_of_wrong_type_raises(wbm_root: str, output: str | None) -> None:
+    with pytest.raises(InvalidRequestError, match="invalid inventory=42"):
+        open_wbm(wbm_root, remove_response=output, inventory=42)
+
+
+def test_inventory_lacking_channel_names_others(
+    wbm_root: str, shared_data: Path
+) -> None:
+    inventory = str(shared_data / "stationxml" / "IU_ULN_00_LH1.xml")
+
+    with pytest.raises(
+        InvalidRequestError, match="inventory lacks the channel"
+    ) as info:
+        open_wbm(wbm_root, remove_response="velocity", inventory=inventory)
+
+    assert "nearest the request: IU.ULN.00.LH1." in str(info.value)
+    assert "station='WBM'" in str(info.value)
+
+
 # Gaps and runs
 
 
