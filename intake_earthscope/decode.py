@@ -56,10 +56,10 @@ _SAMPLE_DTYPES: dict[bytes, np.dtype] = {
     b"d": np.dtype(np.float64),
 }
 
-# What _unpacked returns for a segment libmseed cannot unpack into one array.
+# Marker returned by _unpacked for a segment libmseed cannot unpack as one array.
 _UNPACK_FAILED = np.empty(0)
 
-# The type _encoding_dtype gives text and opaque samples, and its cache.
+# Type that _encoding_dtype gives text and opaque samples, and its cache.
 _TEXT: np.dtype = np.dtype("S1")
 _ENCODING_DTYPES: dict[int, np.dtype | None] = {}
 
@@ -252,11 +252,11 @@ def _trace_segments(
     """Return the numeric segments of one libmseed trace, in time order.
 
     With ``unpack``, each segment is unpacked here into an array of its
-    own; None means one could not be. The C structures are read through
+    own, and None means one could not be. The C structures are read through
     cffi directly: pymseed's wrapper objects cost several microseconds per
     segment, which a day of thousands of gaps would pay thousands of times.
     """
-    kept: list[tuple[int, float, np.ndarray, int]] = []
+    numeric: list[tuple[int, float, np.ndarray, int]] = []
     starts: list[int] = []
     counts: list[int] = []
     segment = trace_id.first
@@ -281,12 +281,12 @@ def _trace_segments(
                 counts.append(samples.size)
             else:
                 _record_anchors(segment, samples.size, starts, counts)
-            kept.append((offset, segment.samprate, samples, len(starts)))
+            numeric.append((offset, segment.samprate, samples, len(starts)))
         segment = segment.next
 
     all_starts = np.array(starts, dtype=np.int64)
     all_counts = np.array(counts, dtype=np.int64)
-    kept.sort(key=lambda item: starts[item[0]])
+    numeric.sort(key=lambda item: starts[item[0]])
     return [
         Segment(
             rate=rate,
@@ -295,12 +295,12 @@ def _trace_segments(
             record_starts=all_starts[offset:bound],
             record_counts=all_counts[offset:bound],
         )
-        for offset, rate, samples, bound in kept
+        for offset, rate, samples, bound in numeric
     ]
 
 
 def _unpacked(trace_id: Any, segment: Any, first: Any) -> np.ndarray | None:
-    """Unpack a segment's records into a new array; None for text samples.
+    """Unpack a segment's records into a new array, or return None for text.
 
     ``first`` is the segment's first record. Returns ``_UNPACK_FAILED`` if
     libmseed cannot unpack the records as one type.
@@ -333,7 +333,7 @@ def _encoding_dtype(encoding: int) -> np.dtype | None:
 
 
 def _view(segment: Any) -> np.ndarray | None:
-    """Return a view of the samples libmseed unpacked; None for text samples."""
+    """Return a view of the samples libmseed unpacked, or None for text."""
     dtype = _SAMPLE_DTYPES.get(segment.sampletype)
     return None if dtype is None else _samples(segment, dtype)
 

@@ -295,9 +295,12 @@ def _write_runs_fresh(
 ) -> None:
     """Write runs in time order, not overlapping, into a row written nowhere yet.
 
-    The loop does one slice copy per run, plus one NaN slice per gap where
-    the row is not filled yet; the counters are updated once.
+    The loop does one slice copy per run and one NaN slice per gap where
+    the row is not filled yet. The counters are updated once, after it.
     """
+    # NOTE: with the Python read of each segment in decode.py, this loop
+    # leaves a day of 5,000 gaps at about 2.3 times a gap-free day's time
+    # (about 5 microseconds per segment); 2 would take a loop in C.
     begins = np.maximum(firsts, block.lo)
     ends = np.minimum(firsts + lengths, block.hi)
     inside = np.flatnonzero(begins < ends)

@@ -3,7 +3,7 @@
 ``decode_and_place`` unpacks each segment into an array of its own and
 writes an uninitialized block once. The reference here decodes the old way
 (libmseed unpacks while reading) and places onto a block filled with NaN
-beforehand; both must give the same block, bit for bit.
+beforehand. Both must give the same block, bit for bit.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def test_own_buffers_own_samples() -> None:
 
 
 def _mixed_types() -> bytes:
-    """An int32 run followed on time by a float64 run of the same channel."""
+    """An int32 run followed in time by a float64 run of the same channel."""
     start = mseedgen.nstime("2006-01-01T00:00:00Z")
     integers = mseedgen.segment_bytes(
         "XX.STA.00.HHZ", start, np.arange(500), 100.0, encoding="int32"
