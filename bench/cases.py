@@ -1,4 +1,4 @@
-"""Benchmark inputs: one real 1 Hz station-day and three synthetic 100 Hz ones.
+"""Benchmark inputs: one real 1 Hz station-day and four synthetic 100 Hz ones.
 
 Each :class:`Case` describes what is requested (traces and grid). Its bytes are
 built once per run by :func:`write_inputs` and stored as ``<name>.mseed`` in a
@@ -53,7 +53,7 @@ class Case:
 
 
 def define_cases() -> list[Case]:
-    """Return the four benchmark cases, without building their bytes."""
+    """Return the five benchmark cases, without building their bytes."""
     day_1hz = Grid(DAY_START_NS, NS_PER_SECOND, DAY_SECONDS)
     day_100hz = Grid(DAY_START_NS, NS_PER_SECOND / SYNTHETIC_RATE, SYNTHETIC_SAMPLES)
     high_gain = _station_channels(("HHZ", "HHN", "HHE"))
@@ -92,6 +92,15 @@ def define_cases() -> list[Case]:
             day_100hz,
             subset=False,
             build=build_many_gaps,
+        ),
+        Case(
+            "e",
+            f"synthetic 100 Hz day, 1 channel of {GAP_SEGMENTS * GAP_SEGMENT_SAMPLES:,}"
+            " samples without gaps (as many samples as (d))",
+            high_gain[:1],
+            day_100hz,
+            subset=False,
+            build=build_gap_free,
         ),
     ]
 
@@ -139,6 +148,19 @@ def build_many_gaps() -> bytes:
             sample_rate=SYNTHETIC_RATE,
             starttime=DAY_START_NS + index * stride * step_ns,
         )
+    return _generate(traces)
+
+
+def build_gap_free() -> bytes:
+    """Write the samples of :func:`build_many_gaps` as one HHZ run from midnight."""
+    traces = pymseed.MS3TraceList()
+    traces.add_data(
+        sourceid=_sourceid("HHZ"),
+        data_samples=_random_walk(GAP_SEGMENTS * GAP_SEGMENT_SAMPLES, seed=3),
+        sample_type="i",
+        sample_rate=SYNTHETIC_RATE,
+        starttime=DAY_START_NS,
+    )
     return _generate(traces)
 
 

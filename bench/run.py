@@ -4,7 +4,7 @@ Run it from the repository root with ``make bench`` or::
 
     .venv/bin/python bench/run.py
 
-It builds four station-day inputs (``bench/cases.py``), times each method
+It builds five station-day inputs (``bench/cases.py``), times each method
 (``bench/methods.py``) on each input, interleaved and repeated, then measures
 each method's peak memory in a fresh subprocess (``bench/memory.py``). It
 prints the table of time ratios and rewrites ``docs/benchmarks.md``. On a
@@ -27,7 +27,7 @@ from pathlib import Path
 from cases import Case, define_cases, write_inputs
 from memory import add_peak_rss, measure_peak_rss, peak_rss_available
 from methods import METHODS, Method, compare_outputs, methods_for
-from report import machine_description, ratio_table, render_page
+from report import gap_table, machine_description, ratio_table, render_page
 from results import CaseResult
 
 from intake_earthscope.storage import StorageSpec
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.perf_counter() - began
 
     print(ratio_table(results))
+    print(gap_table(results))
     machine = machine_description(load)
     page = render_page(results, args.repeats, SLOW_METHOD_SECONDS, machine, elapsed)
     for name in args.sections:

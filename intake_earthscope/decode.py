@@ -49,8 +49,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# pymseed sample types of integer and floating-point samples ("t" is text).
-_NUMERIC_SAMPLE_TYPES = ("i", "f", "d")
+# NumPy types of libmseed's integer and floating-point samples ("t" is text).
+_SAMPLE_DTYPES: dict[bytes, np.dtype] = {
+    b"i": np.dtype(np.int32),
+    b"f": np.dtype(np.float32),
+    b"d": np.dtype(np.float64),
+}
+
+# Marker returned by _unpacked for a segment libmseed cannot unpack as one array.
+_UNPACK_FAILED = np.empty(0)
+
+# Type that _encoding_dtype gives text and opaque samples, and its cache.
+_TEXT: np.dtype = np.dtype("S1")
+_ENCODING_DTYPES: dict[int, np.dtype | None] = {}
 
 
 def decode_and_place(
@@ -92,9 +103,10 @@ def decode_and_place(
         If ``data`` contains no miniSEED record at all.
     """
     rows = {seed_id: row for row, seed_id in enumerate(traces)}
-    block = PlacedBlock.empty(len(traces), lo, hi)
+    block = PlacedBlock.empty(len(traces), lo, hi, filled=False)
     block.reach = grid.samples_per_day
     if not traces or not data:
+        block.fill_rest()
         return block
 
     selection = record_selection(traces, patterns)
@@ -111,6 +123,7 @@ def decode_and_place(
         for row, segments in by_row.items():
             place_row(block, row, segments, grid, rate_tolerance, edges)
 
+    block.fill_rest()
     assemble_edges(block, edges)
     block.unplanned = sorted(set(block.unplanned))
     return block
@@ -160,22 +173,43 @@ def check_structure(data: bytes) -> tuple[str, int]:
 
 @contextmanager
 def decode_segments(
-    data: bytes, selection: str, skip_not_data: bool = False
+    data: bytes, selection: str, skip_not_data: bool = False, own_buffers: bool = True
 ) -> Iterator[list[tuple[SeedId, Segment]]]:
     """Decode the selected records into (trace, segment), higher versions first.
 
-    The segments' samples are views into libmseed's memory, valid inside the
-    ``with`` block only: placing them there saves a copy of every sample.
+    With ``own_buffers``, libmseed only indexes the records, then unpacks
+    each segment into a NumPy array of its own size: this skips libmseed's
+    growing of one buffer per segment, record by record, which costs more
+    than decoding. A segment it cannot unpack that way (records of
+    different sample types joined into one segment, a damaged payload)
+    makes the whole object decode the other way: libmseed unpacks while
+    reading, and the segments' samples are views into its memory, valid
+    inside the ``with`` block only.
 
     Raises
     ------
     DecodeError
         If the bytes cannot be read as miniSEED.
     """
+    if own_buffers:
+        with _read(data, selection, skip_not_data, unpack=False) as traces:
+            decoded = _decoded(traces, unpack=True)
+        if decoded is not None:
+            yield decoded
+            return
+
+    with _read(data, selection, skip_not_data, unpack=True) as traces:
+        decoded = _decoded(traces, unpack=False)
+        yield decoded or []
+
+
+def _read(
+    data: bytes, selection: str, skip_not_data: bool, unpack: bool
+) -> pymseed.MS3TraceList:
     try:
-        traces = pymseed.MS3TraceList.from_buffer(
+        return pymseed.MS3TraceList.from_buffer(
             data,
-            unpack_data=True,
+            unpack_data=unpack,
             record_list=True,
             sourceid=selection,
             split_version=True,
@@ -184,60 +218,159 @@ def decode_segments(
     except pymseed.MiniSEEDError as error:
         raise DecodeError(f"invalid miniSEED: {error}") from error
 
-    decoded = []
-    with traces:
-        for trace in traces:
-            seed_id = _seed_id(trace.sourceid)
-            if seed_id is None:
-                continue
-            for segment in trace:
-                if segment.sampletype not in _NUMERIC_SAMPLE_TYPES:
-                    continue
-                decoded.append((seed_id, _segment(segment, trace.pubversion)))
 
-        # Higher publication versions are placed first, so they win conflicts.
-        decoded.sort(key=lambda item: (str(item[0]), -item[1].pubversion, _start(item)))
-        yield decoded
+def _decoded(
+    traces: pymseed.MS3TraceList, unpack: bool
+) -> list[tuple[SeedId, Segment]] | None:
+    """Return the (trace, segment) pairs in placement order, or None if a
+    segment could not be unpacked.
 
-
-def _start(item: tuple[SeedId, Segment]) -> int:
-    return int(item[1].record_starts[0])
-
-
-def _segment(segment: Any, pubversion: int) -> Segment:
-    starts, counts = _record_anchors(segment)
-    samples = segment.np_datasamples
-    return Segment(
-        rate=segment.samprate,
-        pubversion=pubversion,
-        samples=samples,
-        record_starts=starts,
-        record_counts=counts,
-    )
-
-
-def _record_anchors(segment: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Return the start time and sample count of each record of a segment.
-
-    The C record list is walked through cffi (about half a microsecond per
-    record); pymseed's Python wrappers cost ten times as much.
+    Higher publication versions come first, so they win conflicts, and each
+    version's segments in time order.
     """
-    records = segment._seg.recordlist
-    count = int(records.recordcnt)
-    starts = np.empty(count, dtype=np.int64)
-    counts = np.empty(count, dtype=np.int64)
-    pointer = records.first
-    index = 0
-    while pointer != ffi.NULL and index < count:
+    by_trace: list[tuple[str, int, SeedId, list[Segment]]] = []
+    for trace in traces:
+        seed_id = _seed_id(trace.sourceid)
+        if seed_id is None:
+            continue
+        segments = _trace_segments(trace._id, trace.pubversion, unpack)
+        if segments is None:
+            return None
+        by_trace.append((str(seed_id), -trace.pubversion, seed_id, segments))
+
+    by_trace.sort(key=lambda item: item[:2])
+    return [
+        (seed_id, segment)
+        for _, _, seed_id, segments in by_trace
+        for segment in segments
+    ]
+
+
+def _trace_segments(
+    trace_id: Any, pubversion: int, unpack: bool
+) -> list[Segment] | None:
+    """Return the numeric segments of one libmseed trace, in time order.
+
+    With ``unpack``, each segment is unpacked here into an array of its
+    own, and None means one could not be. The C structures are read through
+    cffi directly: pymseed's wrapper objects cost several microseconds per
+    segment, which a day of thousands of gaps would pay thousands of times.
+    """
+    numeric: list[tuple[int, float, np.ndarray, int]] = []
+    starts: list[int] = []
+    counts: list[int] = []
+    segment = trace_id.first
+    while segment != ffi.NULL:
+        records = segment.recordlist
+        first: Any
+        if records == ffi.NULL or records.first == ffi.NULL:
+            if unpack:
+                return None
+            first = None
+        else:
+            first = records.first.msr
+        samples = _unpacked(trace_id, segment, first) if unpack else _view(segment)
+        if samples is _UNPACK_FAILED:
+            return None
+        if samples is not None:
+            offset = len(starts)
+            single = first is not None and records.recordcnt == 1
+            if single and first.samplecnt == samples.size:
+                # One record, the common case of a gappy day.
+                starts.append(first.starttime)
+                counts.append(samples.size)
+            else:
+                _record_anchors(segment, samples.size, starts, counts)
+            numeric.append((offset, segment.samprate, samples, len(starts)))
+        segment = segment.next
+
+    all_starts = np.array(starts, dtype=np.int64)
+    all_counts = np.array(counts, dtype=np.int64)
+    numeric.sort(key=lambda item: starts[item[0]])
+    return [
+        Segment(
+            rate=rate,
+            pubversion=pubversion,
+            samples=samples,
+            record_starts=all_starts[offset:bound],
+            record_counts=all_counts[offset:bound],
+        )
+        for offset, rate, samples, bound in numeric
+    ]
+
+
+def _unpacked(trace_id: Any, segment: Any, first: Any) -> np.ndarray | None:
+    """Unpack a segment's records into a new array, or return None for text.
+
+    ``first`` is the segment's first record. Returns ``_UNPACK_FAILED`` if
+    libmseed cannot unpack the records as one type.
+    """
+    dtype = _encoding_dtype(first.encoding)
+    if dtype is None:
+        return _UNPACK_FAILED
+    if dtype is _TEXT:
+        return None
+
+    samples = np.empty(segment.samplecnt, dtype=dtype)
+    if samples.size == 0:
+        return samples
+    unpacked = clibmseed.mstl3_unpack_recordlist(
+        trace_id, segment, ffi.from_buffer(samples), samples.nbytes, 0
+    )
+    return samples if unpacked == samples.size else _UNPACK_FAILED
+
+
+def _encoding_dtype(encoding: int) -> np.dtype | None:
+    """Return the NumPy type of an encoding's samples, ``_TEXT`` for text, or
+    None for an encoding libmseed does not know."""
+    if encoding not in _ENCODING_DTYPES:
+        size = ffi.new("uint8_t *")
+        sampletype = ffi.new("char *")
+        known = clibmseed.ms_encoding_sizetype(encoding, size, sampletype) == 0
+        dtype = _SAMPLE_DTYPES.get(sampletype[0], _TEXT) if known else None
+        _ENCODING_DTYPES[encoding] = dtype
+    return _ENCODING_DTYPES[encoding]
+
+
+def _view(segment: Any) -> np.ndarray | None:
+    """Return a view of the samples libmseed unpacked, or None for text."""
+    dtype = _SAMPLE_DTYPES.get(segment.sampletype)
+    return None if dtype is None else _samples(segment, dtype)
+
+
+def _samples(segment: Any, dtype: np.dtype) -> np.ndarray:
+    """Return a view of a segment's samples in libmseed's memory."""
+    size = int(segment.numsamples)
+    if size <= 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(ffi.buffer(segment.datasamples, size * dtype.itemsize), dtype)
+
+
+def _record_anchors(
+    segment: Any, size: int, starts: list[int], counts: list[int]
+) -> None:
+    """Append the start time and sample count of each record of a segment.
+
+    The C record list is walked through cffi (under a microsecond per
+    record); pymseed's Python wrappers cost ten times as much. If the list
+    does not account for the segment's samples, the segment's own span
+    counts as one record.
+    """
+    records = segment.recordlist
+    expected = int(records.recordcnt) if records != ffi.NULL else 0
+    mark = len(starts)
+    total = 0
+    pointer = records.first if expected else ffi.NULL
+    while pointer != ffi.NULL and len(starts) - mark < expected:
         record = pointer.msr
-        starts[index] = record.starttime
-        counts[index] = record.samplecnt
+        starts.append(record.starttime)
+        counts.append(record.samplecnt)
+        total += record.samplecnt
         pointer = pointer.next
-        index += 1
-    if index != count or counts.sum() != segment.numsamples:
-        # Fall back to the segment's own span as one record.
-        return np.array([segment.starttime]), np.array([segment.numsamples])
-    return starts, counts
+    if len(starts) - mark != expected or total != size or not expected:
+        del starts[mark:], counts[mark:]
+        starts.append(segment.starttime)
+        counts.append(size)
 
 
 def _seed_id(sourceid: str) -> SeedId | None:

@@ -1,0 +1,277 @@
+"""The fast decode path against the path it replaced, on real and synthetic bytes.
+
+``decode_and_place`` unpacks each segment into an array of its own and
+writes an uninitialized block once. The reference here decodes the old way
+(libmseed unpacks while reading) and places onto a block filled with NaN
+beforehand. Both must give the same block, bit for bit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intake_earthscope.codes import SeedId, record_selection
+from intake_earthscope.decode import decode_and_place, decode_segments
+from intake_earthscope.errors import DecodeError
+from intake_earthscope.place import (
+    Edge,
+    Grid,
+    PlacedBlock,
+    Segment,
+    assemble_edges,
+    merge_edge,
+    place_row,
+)
+
+import mseedgen
+
+TOLERANCE = 1e-4
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+BLOCK_FIELDS = (
+    "overlaps",
+    "conflicts",
+    "first_offset",
+    "max_shift",
+    "rate_mismatch",
+    "found",
+    "written",
+    "versions",
+    "dropped",
+)
+
+
+def _two_versions() -> bytes:
+    values = np.arange(3_000, dtype=np.int32)
+    first = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ", "2006-01-01T01:00:00Z", values, 100.0, pubversion=1
+    )
+    second = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ", "2006-01-01T01:00:10Z", values + 7, 100.0, pubversion=2
+    )
+    return first + second
+
+
+SYNTHETIC = {
+    "gaps": lambda: mseedgen.gap().data,
+    "many_gaps": lambda: mseedgen.many_gaps(segment_count=300).data,
+    "overlap": lambda: mseedgen.overlap(identical=False).data,
+    "two_versions": _two_versions,
+    "rate_jitter": lambda: mseedgen.rate_jitter().data,
+    "off_grid": lambda: mseedgen.off_grid().data,
+    "midnight": lambda: mseedgen.midnight_crossing().data,
+    "drift": lambda: mseedgen.drifting_rate_day(seconds=600.0).data,
+    "channels": lambda: mseedgen.station_day(seconds=120.0).data,
+}
+
+
+def _seed_ids(data: bytes) -> list[SeedId]:
+    with decode_segments(data, "*", own_buffers=False) as decoded:
+        return sorted({seed_id for seed_id, _ in decoded}, key=str)
+
+
+def _day_grid(data: bytes, seed_id: SeedId) -> Grid:
+    """The grid of the day the channel's first sample falls in."""
+    with decode_segments(data, record_selection([seed_id]), own_buffers=False) as dec:
+        first = min(int(segment.record_starts[0]) for _, segment in dec)
+        rate = dec[0][1].rate
+    start = first - first % NS_PER_DAY
+    step = 1e9 / rate
+    return Grid(start, step, int(np.ceil(NS_PER_DAY / step)))
+
+
+def _reference(
+    data: bytes, traces: list[SeedId], grid: Grid, lo: int, hi: int
+) -> PlacedBlock:
+    """Decode the old way and place onto a block filled with NaN beforehand."""
+    block = PlacedBlock.empty(len(traces), lo, hi)
+    block.reach = grid.samples_per_day
+    rows = {seed_id: row for row, seed_id in enumerate(traces)}
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    selection = record_selection(traces)
+    with decode_segments(data, selection, own_buffers=False) as decoded:
+        by_row: dict[int, list[Segment]] = {}
+        for seed_id, segment in decoded:
+            by_row.setdefault(rows[seed_id], []).append(segment)
+        for row, segments in by_row.items():
+            place_row(block, row, segments, grid, TOLERANCE, edges)
+    assemble_edges(block, edges)
+    return block
+
+
+def _differences(ours: PlacedBlock, theirs: PlacedBlock) -> list[str]:
+    """Name the parts of two blocks that are not bit-identical."""
+    differ = [
+        name
+        for name in BLOCK_FIELDS
+        if not np.array_equal(getattr(ours, name), getattr(theirs, name), True)
+    ]
+    if not np.array_equal(ours.data, theirs.data, equal_nan=True):
+        differ.append("data")
+    for name in ("spill", "backspill"):
+        mine, other = getattr(ours, name), getattr(theirs, name)
+        same = mine.start == other.start and np.array_equal(
+            mine.data, other.data, equal_nan=True
+        )
+        if not same or not np.array_equal(mine.versions, other.versions):
+            differ.append(name)
+    return differ
+
+
+def _segments(data: bytes, own_buffers: bool) -> list[tuple[str, Segment]]:
+    with decode_segments(data, "*", own_buffers=own_buffers) as decoded:
+        return [
+            (
+                str(seed_id),
+                Segment(
+                    segment.rate,
+                    segment.pubversion,
+                    segment.samples.copy(),
+                    segment.record_starts.copy(),
+                    segment.record_counts.copy(),
+                ),
+            )
+            for seed_id, segment in decoded
+        ]
+
+
+def _same_segments(left: list, right: list) -> bool:
+    if len(left) != len(right):
+        return False
+    for (left_id, one), (right_id, other) in zip(left, right, strict=True):
+        same = (
+            left_id == right_id
+            and one.rate == other.rate
+            and one.pubversion == other.pubversion
+            and one.samples.dtype == other.samples.dtype
+            and np.array_equal(one.samples, other.samples)
+            and np.array_equal(one.record_starts, other.record_starts)
+            and np.array_equal(one.record_counts, other.record_counts)
+        )
+        if not same:
+            return False
+    return True
+
+
+def _real_files(shared_data: Path) -> list[Path]:
+    return sorted(path for path in (shared_data / "miniseed").iterdir())
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+def test_segments_synthetic(name: str) -> None:
+    data = SYNTHETIC[name]()
+    assert _same_segments(_segments(data, True), _segments(data, False))
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+def test_block_synthetic(name: str) -> None:
+    data = SYNTHETIC[name]()
+    traces = _seed_ids(data)
+    grid = _day_grid(data, traces[0])
+    ours = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+    assert _differences(ours, _reference(data, traces, grid, 0, grid.size)) == []
+
+
+@pytest.mark.parametrize("name", ["midnight", "gaps", "two_versions"])
+def test_block_inner_window(name: str) -> None:
+    """Blocks that start and end inside the data fill spill and backspill."""
+    data = SYNTHETIC[name]()
+    traces = _seed_ids(data)
+    grid = _day_grid(data, traces[0])
+    with decode_segments(data, "*", own_buffers=False) as decoded:
+        first = int(decoded[0][1].record_starts[0])
+    lo = int(round(grid.position(first))) + 500
+    hi = lo + 600
+    ours = decode_and_place(data, traces, grid, lo, hi, TOLERANCE)
+    assert _differences(ours, _reference(data, traces, grid, lo, hi)) == []
+
+
+def test_segments_real(shared_data: Path) -> None:
+    files = _real_files(shared_data)
+    differing = [
+        path.name
+        for path in files
+        if not _same_segments(
+            _segments(path.read_bytes(), True), _segments(path.read_bytes(), False)
+        )
+    ]
+    assert differing == []
+
+
+def test_block_real(shared_data: Path) -> None:
+    differing = []
+    for path in _real_files(shared_data):
+        data = path.read_bytes()
+        traces = _seed_ids(data)
+        grid = _day_grid(data, traces[0])
+        ours = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+        if _differences(ours, _reference(data, traces, grid, 0, grid.size)):
+            differing.append(path.name)
+    assert differing == []
+
+
+def test_own_buffers_own_samples() -> None:
+    with decode_segments(mseedgen.gap().data, "*") as decoded:
+        owned = [segment.samples.flags.owndata for _, segment in decoded]
+    assert all(owned)
+
+
+def _mixed_types() -> bytes:
+    """An int32 run followed in time by a float64 run of the same channel."""
+    start = mseedgen.nstime("2006-01-01T00:00:00Z")
+    integers = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ", start, np.arange(500), 100.0, encoding="int32"
+    )
+    floats = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ",
+        start + 5 * 1_000_000_000,
+        np.arange(500) + 0.5,
+        100.0,
+        encoding="float64",
+    )
+    return integers + floats
+
+
+def test_mixed_types_fall_back() -> None:
+    """libmseed joins records of two sample types when it does not unpack
+    them, then cannot unpack the segment: the object is decoded the other
+    way, which rejects it as before."""
+    with pytest.raises(DecodeError, match="sample type"):
+        with decode_segments(_mixed_types(), "*"):
+            pass
+
+
+def test_mixed_types_block() -> None:
+    data = _mixed_types()
+    traces = [SeedId("XX", "STA", "00", "HHZ")]
+    grid = Grid(mseedgen.nstime("2006-01-01T00:00:00Z"), 1e7, 8_640_000)
+    with pytest.raises(DecodeError, match="sample type"):
+        decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+
+
+def test_unfilled_block_rest_is_nan() -> None:
+    block = PlacedBlock.empty(2, 0, 100, filled=False)
+    segment = Segment(100.0, 1, np.arange(10, dtype=np.int32), np.array([0]), [10])
+    grid = Grid(0, 1e7, 100)
+    place_row(block, 1, [segment], grid, TOLERANCE, [])
+    block.fill_rest()
+    assert np.isnan(block.data[0]).all()
+    assert np.isnan(block.data[1, 10:]).all()
+
+
+def test_unfilled_block_merge_edge() -> None:
+    """An edge merged into a block not filled yet lands on NaN, not garbage."""
+    block = PlacedBlock.empty(1, 0, 100, filled=False)
+    grid = Grid(0, 1e7, 100)
+    starts = np.array([20 * 10_000_000])
+    segment = Segment(100.0, 1, np.arange(10, dtype=np.int32), starts, np.array([10]))
+    place_row(block, 0, [segment], grid, TOLERANCE, [])
+    edge = Edge(90, np.full((1, 10), 5.0), np.ones(1, dtype=np.int64))
+    merge_edge(block, edge)
+    expected = np.full(100, np.nan)
+    expected[20:30] = np.arange(10)
+    expected[90:] = 5.0
+    assert np.array_equal(block.data[0], expected, equal_nan=True)
