@@ -351,16 +351,18 @@ def test_many_gaps_cost_stays_linear() -> None:
     grid = Grid(DAY_NS, 1e7, size)
     wanted = [SeedId("XX", "STA", "00", "HHZ")]
 
-    def timed(data: bytes) -> tuple[float, object]:
-        best, block = np.inf, None
-        for _ in range(3):
-            began = time.perf_counter()
+    # CPU time of this process, the best of interleaved runs: wall time on a
+    # shared machine jumps when other processes take the cores.
+    best = {"gappy": np.inf, "whole": np.inf}
+    gappy_block = None
+    for _ in range(5):
+        for name, data in (("gappy", gappy), ("whole", whole)):
+            began = time.process_time()
             block = decode_and_place(data, wanted, grid, 0, size, 1e-4)
-            best = min(best, time.perf_counter() - began)
-        return best, block
-
-    gappy_time, gappy_block = timed(gappy)
-    whole_time, _ = timed(whole)
+            best[name] = min(best[name], time.process_time() - began)
+            if name == "gappy":
+                gappy_block = block
+    gappy_time, whole_time = best["gappy"], best["whole"]
 
     assert np.isfinite(gappy_block.data).sum() == count * length
     assert gappy_time < 6 * whole_time
