@@ -14,6 +14,7 @@ import datetime as dt
 import gzip
 import pickle
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.gnss.archive import clear_web_listing_cache
-from intake_earthscope.gnss.rinex import parse, read_rinex
+from intake_earthscope.gnss.rinex import TruncatedStreamError, parse, read_rinex
 from intake_earthscope.gnss.rinex_dataset import (
     clear_rinex_cache,
     open_rinex_obs,
@@ -331,6 +332,203 @@ def test_navigation_file_is_wrong_format() -> None:
         read_rinex(line.encode() + b"\n")
 
 
+def test_bzip2_cut_inside_first_block_is_truncated() -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=200)
+    packed = bz2.compress(text)
+
+    with pytest.raises(TruncatedStreamError, match="bzip2 stream ends"):
+        read_rinex(packed[: len(packed) // 2])
+
+
+def test_bzip2_cut_keeps_blocks_before_cut() -> None:
+    # Level 1 makes 100 kB blocks, so the blocks before the cut decode.
+    _, _, text = synthetic_v2(["G01", "G02", "G03"], epochs=600)
+    packed = bz2.compress(text, compresslevel=1)
+
+    found = read_rinex(packed[: len(packed) * 3 // 4])
+
+    assert found.truncated
+    assert "bzip2" in found.message
+    assert 0 < found.times.size < 600
+
+
+def test_hatanaka_bzip2_cut_in_first_block(shared_data: Path) -> None:
+    data = real(shared_data, P433)
+
+    with pytest.raises(TruncatedStreamError, match="bzip2"):
+        read_rinex(data[:20000])
+
+
+# -- malformed headers --------------------------------------------------------
+
+
+def blank_count(text: bytes, label: bytes, start: int, stop: int) -> bytes:
+    """Blank columns ``start:stop`` of the first header line with ``label``."""
+    lines = text.split(b"\n")
+    index = next(k for k, line in enumerate(lines) if label in line)
+    line = lines[index]
+    lines[index] = line[:start] + b" " * (stop - start) + line[stop:]
+    return b"\n".join(lines)
+
+
+def test_header_types_without_count_raises() -> None:
+    _, _, text = synthetic_v2(["G05"], epochs=3)
+
+    with pytest.raises(DecodeError, match="TYPES OF OBSERV' header line 8"):
+        parse(blank_count(text, b"# / TYPES OF OBSERV", 0, 6))
+
+
+def test_header_v3_types_without_system_raises() -> None:
+    times, values = synthetic_observations(START, 3, 30.0, ["G05"], ["C1C"])
+    text = rinex3_text("SYNT", times, ["G05"], values, {"G": ["C1C"]})
+
+    with pytest.raises(DecodeError, match="SYS / # / OBS TYPES"):
+        parse(blank_count(text, b"SYS / # / OBS TYPES", 0, 1))
+
+
+def header_mutations(line: bytes) -> Iterator[bytes]:
+    """Yield damaged copies of one header line, its label kept."""
+    body, label = line[:60], line[60:]
+    yield b" " * 60 + label
+    yield b"x" * 60 + label
+    yield b"    -3" + body[6:] + label
+    yield b"  1e3" + body[5:] + label
+    yield b"G  x" + body[4:] + label
+    yield b"Q" + body[1:] + label
+    for size in (1, 5, 9, 20, 41):
+        yield body[:size].ljust(60) + label
+    yield line[:65]
+
+
+def header_texts() -> Iterator[bytes]:
+    codes = ["C1", "L1", "L2", "P2", "S1", "S2", "C2", "C5", "L5", "S5"]
+    times, values = synthetic_observations(START, 2, 30.0, ["G05", "R07"], codes)
+    yield rinex2_text("SYNT", times, ["G05", "R07"], values)
+    by_system = {"G": [f"C{n}C" for n in range(1, 10)] * 2, "R": ["C1C"]}
+    names = sorted({c for codes in by_system.values() for c in codes})
+    times, values = synthetic_observations(START, 2, 30.0, ["G05", "R07"], names)
+    yield rinex3_text("SYNT", times, ["G05", "R07"], values, by_system)
+
+
+def test_header_fuzz_raises_decode_error_only() -> None:
+    unexpected = []
+    for text in header_texts():
+        head, body = text.split(b"END OF HEADER\n")
+        lines = head.split(b"\n")
+        for index in range(len(lines) - 1):
+            for damaged in header_mutations(lines[index]):
+                mutated = lines[:index] + [damaged] + lines[index + 1 :]
+                try:
+                    parse(b"\n".join(mutated) + b"END OF HEADER\n" + body)
+                except DecodeError:
+                    continue
+                except Exception as error:  # noqa: BLE001 - collected for the assert
+                    unexpected.append((damaged, type(error).__name__))
+
+    assert unexpected == []
+
+
+def test_header_fuzz_in_event_is_corrupt() -> None:
+    text = event_text().replace(b"     1    L1", b"          L1")
+
+    found = parse(text)
+
+    assert found.corrupt
+    assert "TYPES OF OBSERV" in found.message
+    assert found.times.size == 3
+
+
+def test_missing_end_of_header_is_corrupt() -> None:
+    _, _, text = synthetic_v2(["G05"], epochs=3)
+
+    found = parse(text.replace(b"END OF HEADER", b"COMMENT      "))
+
+    assert found.corrupt
+    assert "missing END OF HEADER" in found.message
+    assert found.times.size == 0
+
+
+def test_unix_compress_cut_inside_header_is_corrupt() -> None:
+    _, _, text = synthetic_v2(["G05"], epochs=3)
+
+    found = read_rinex(ncompress.compress(text[:500]))
+
+    assert found.corrupt
+    assert "missing END OF HEADER" in found.message
+
+
+def gzip_cut(text: bytes) -> bytes:
+    """Return a gzip stream of ``text`` that lacks its end marker."""
+    packer = zlib.compressobj(wbits=31)
+    return packer.compress(text) + packer.flush(zlib.Z_SYNC_FLUSH)
+
+
+def test_gzip_cut_inside_header_is_truncated() -> None:
+    _, _, text = synthetic_v2(["G05"], epochs=3)
+
+    found = read_rinex(gzip_cut(text[:500]))
+
+    assert found.truncated
+    assert not found.corrupt
+    assert "inside the RINEX header" in found.message
+
+
+def test_gzip_cut_inside_first_line_raises() -> None:
+    _, _, text = synthetic_v2(["G05"], epochs=3)
+
+    with pytest.raises(TruncatedStreamError, match="gzip stream ends"):
+        read_rinex(gzip_cut(text[:30]))
+
+
+def test_gzip_cut_inside_hatanaka_header_raises(shared_data: Path) -> None:
+    compact = bz2.decompress(real(shared_data, P433))
+
+    with pytest.raises(TruncatedStreamError, match="so Hatanaka decoding failed"):
+        read_rinex(gzip_cut(compact[:200]))
+
+
+# -- satellite ids --------------------------------------------------------------
+
+
+def test_rinex3_count_too_big_adds_no_satellite() -> None:
+    sv = ["G05", "G12"]
+    times, values = synthetic_observations(START, 3, 30.0, sv, ["C1C"])
+    lines = rinex3_text("SYNT", times, sv, values, {"G": ["C1C"]}).split(b"\n")
+    second = [i for i, line in enumerate(lines) if line.startswith(b">")][1]
+    lines[second] = lines[second][:32] + b"%3d" % (int(lines[second][32:35]) + 1)
+
+    found = parse(b"\n".join(lines))
+
+    assert found.sv == ["G05", "G12"]
+    assert found.corrupt
+    assert "invalid satellite id '> 2'" in found.message
+    np.testing.assert_array_equal(found.times, times[:1])
+
+
+@pytest.mark.parametrize("raw", [b"X02", b"M02", b"#02"])
+def test_rinex2_unknown_system_letter_is_corrupt(raw: bytes) -> None:
+    times, _, text = synthetic_v2(["G01", "G02"], epochs=3)
+    lines = text.split(b"\n")
+    last = [i for i, line in enumerate(lines) if line.startswith(b" 15  2")][-1]
+    lines[last] = lines[last].replace(b"G02", raw)
+
+    found = parse(b"\n".join(lines))
+
+    assert found.corrupt
+    assert found.sv == ["G01", "G02"]
+    np.testing.assert_array_equal(found.times, times[:2])
+
+
+def test_rinex3_blank_system_letter_is_corrupt() -> None:
+    times, values = synthetic_observations(START, 2, 30.0, ["G05"], ["C1C"])
+    text = rinex3_text("SYNT", times, ["G05"], values, {"G": ["C1C"]})
+
+    found = parse(text.replace(b"\nG05", b"\n 05"))
+
+    assert found.corrupt
+    assert found.sv == []
+
+
 # -- the lazy dataset over S3 (NOAA CORS and GeoNet layouts) ----------------
 
 
@@ -436,6 +634,63 @@ def test_truncated_day_warns_under_raise(tmp_path: Path) -> None:
         )
 
     np.testing.assert_array_equal(ds["time"].values.astype(np.int64), times[:-1])
+
+
+def write_days(root: Path, days: dict[str, bytes]) -> None:
+    for doy, data in days.items():
+        write(root, f"rinex/2015/{doy}/synt/synt{doy}0.15d.gz", data)
+
+
+def open_days(root: Path, days: int, errors: str) -> Any:
+    end = (START + dt.timedelta(days=days)).date().isoformat()
+    return open_rinex_obs(
+        product("noaa_cors"), "SYNT", "2015-02-13", end, errors=errors, root=str(root)
+    )
+
+
+@pytest.mark.parametrize("errors", ["warn", "ignore"])
+def test_bad_header_day_is_corrupt(tmp_path: Path, errors: str) -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=10)
+    broken = blank_count(text, b"# / TYPES OF OBSERV", 0, 6)
+    write_days(tmp_path, {"044": gzip.compress(text), "045": gzip.compress(broken)})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadOutcomeWarning)
+        ds = open_days(tmp_path, 2, errors)
+    table = rinex_outcome_table(ds)
+
+    assert list(table["status"]) == ["loaded", "corrupt"]
+    assert "TYPES OF OBSERV' header line" in table["message"][1]
+    assert list(table["epochs"]) == [10, 0]
+
+
+def test_missing_end_of_header_day_raises(tmp_path: Path) -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=10)
+    broken = text.replace(b"END OF HEADER", b"COMMENT      ")
+    write_days(tmp_path, {"044": gzip.compress(text), "045": gzip.compress(broken)})
+
+    with pytest.raises(DecodeError, match="corrupt: missing END OF HEADER"):
+        open_days(tmp_path, 2, "raise")
+
+
+def test_day_cut_inside_header_raises(tmp_path: Path) -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=10)
+    write_days(tmp_path, {"044": gzip.compress(text), "045": gzip_cut(text[:500])})
+
+    with pytest.raises(DecodeError, match="truncated: gzip stream ends"):
+        open_days(tmp_path, 2, "raise")
+
+
+def test_bzip2_day_cut_in_first_block(tmp_path: Path) -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=200)
+    packed = bz2.compress(text)
+    write_days(tmp_path, {"044": gzip.compress(text), "045": packed[:1000]})
+
+    ds = open_days(tmp_path, 2, "ignore")
+    table = rinex_outcome_table(ds)
+
+    assert list(table["status"]) == ["loaded", "truncated"]
+    assert "bzip2 stream ends" in table["message"][1]
 
 
 def test_dataset_is_lazy_one_chunk_per_day(tmp_path: Path) -> None:

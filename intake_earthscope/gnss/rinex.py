@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "RinexHeader",
     "RinexObservations",
+    "TruncatedStreamError",
     "Unpacked",
     "parse",
     "read_rinex",
@@ -43,10 +44,18 @@ FIELD_WIDTH = 16
 FIELDS_PER_LINE_V2 = 5
 SATELLITES_PER_LINE_V2 = 12
 _EPOCH_2000 = np.datetime64("2000-01-01T00:00:00", "ns").astype(np.int64)
+# Satellite system letters of RINEX 3 (GPS, GLONASS, Galileo, BeiDou, QZSS,
+# NavIC/IRNSS, SBAS). RINEX 2.11 also has T (Transit), and a blank letter is GPS.
+SYSTEMS_V3 = frozenset("GRECJIS")
+SYSTEMS_V2 = SYSTEMS_V3 | {"T"}
 
 
 class WrongFormatError(DecodeError):
     """The bytes are not a RINEX observation file."""
+
+
+class TruncatedStreamError(DecodeError):
+    """The compressed stream ends before a first RINEX line could be read."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +77,33 @@ def unpack(data: bytes) -> Unpacked:
     ------
     DecodeError
         If a compressed stream is invalid from its first bytes.
+    TruncatedStreamError
+        If a compressed stream is cut before the end of the first line (or
+        of the Hatanaka header), so nothing before the cut can be read.
     WrongFormatError
         If the text is not a RINEX observation file.
     """
     text, truncated, message = _outer(data)
+    if truncated and b"\n" not in text:
+        raise TruncatedStreamError(
+            f"{message}: it decodes to {len(text)} bytes, "
+            "less than the first line of a RINEX file"
+        )
     if b"COMPACT RINEX" in text[:80]:
-        text, crx_truncated, crx_message = _crx2rnx(text)
+        text, crx_truncated, crx_message = _hatanaka(text, truncated, message)
         truncated = truncated or crx_truncated
         message = message or crx_message
     _check_rinex(text)
     return Unpacked(text, truncated, message)
+
+
+def _hatanaka(text: bytes, truncated: bool, message: str) -> tuple[bytes, bool, str]:
+    try:
+        return _crx2rnx(text)
+    except DecodeError as error:
+        if not truncated:
+            raise
+        raise TruncatedStreamError(f"{message}, so {error}") from None
 
 
 def _outer(data: bytes) -> tuple[bytes, bool, str]:
@@ -104,7 +130,8 @@ def _unix_compress(data: bytes) -> tuple[bytes, bool, str]:
     import ncompress  # type: ignore[import-untyped]
 
     # NOTE: Unix compress has no end marker, so a .Z file cut short is seen
-    # only when the cut falls inside an epoch.
+    # only when the cut falls inside an epoch (truncated) or inside the
+    # header (corrupt, because END OF HEADER is missing).
     try:
         return ncompress.decompress(data), False, ""
     except (OSError, ValueError) as error:
@@ -192,13 +219,16 @@ class RinexObservations:
         the compressed stream was cut short.
     corrupt : bool
         True when the pass stopped at an unreadable epoch line or satellite
-        id; the epochs before it are kept.
+        id (the epochs before it are kept), or when the header has no END OF
+        HEADER line.
     message : str
         Reason the read ended early, if it did.
     indicators : dict of str to numpy.ndarray
         With ``indicators=True``: ``"{code}_lli"`` (loss of lock) and
         ``"{code}_ssi"`` (signal strength) digits per ``(epoch, sv)``, int8,
         -1 where blank.
+    header_complete : bool
+        False when the text ends before END OF HEADER; no epoch is read then.
     """
 
     header: RinexHeader
@@ -209,6 +239,7 @@ class RinexObservations:
     message: str = ""
     corrupt: bool = False
     indicators: dict[str, np.ndarray] = field(default_factory=dict)
+    header_complete: bool = True
 
 
 def read_rinex(
@@ -219,13 +250,18 @@ def read_rinex(
     Raises
     ------
     DecodeError
-        If the bytes are not RINEX observations or cannot be decompressed.
+        If the bytes are not RINEX observations, cannot be decompressed or
+        have a malformed header line.
     """
     unpacked = unpack(data)
     result = parse(unpacked.text, values=values, indicators=indicators)
     if unpacked.truncated:
         result.truncated = True
         result.message = unpacked.message
+    if unpacked.truncated and not result.header_complete:
+        # The cut, not a malformed file, is why END OF HEADER is missing.
+        result.corrupt = False
+        result.message = f"{unpacked.message} inside the RINEX header"
     return result
 
 
@@ -247,6 +283,8 @@ def parse(
     ------
     WrongFormatError
         If the text is not RINEX observations.
+    DecodeError
+        If a header line is malformed (a missing or non-numeric count, say).
     """
     _check_rinex(text)
     lines = text.splitlines()
@@ -254,16 +292,31 @@ def parse(
     body = _read_header(lines, 0, header)
     parser = _BodyParser(header, lines, values)
     parser.indicators = indicators
-    parser.run(body)
-    return parser.result()
+    if body is None:
+        parser.corrupt = True
+        parser.message = (
+            f"missing END OF HEADER line in the {len(lines)} lines of the file: "
+            "the file is cut inside its header or is not valid RINEX"
+        )
+    else:
+        parser.run(body)
+    result = parser.result()
+    result.header_complete = body is not None
+    return result
 
 
 def _read_header(
     lines: list[bytes], start: int, header: RinexHeader, stop: int | None = None
-) -> int:
+) -> int | None:
     """Apply header lines from ``start`` to END OF HEADER (or ``stop``).
 
-    Returns the index of the line after the last one read.
+    Returns the index of the line after END OF HEADER, or None when the
+    lines end (or reach ``stop``) before it.
+
+    Raises
+    ------
+    DecodeError
+        If a header line is malformed.
     """
     pending: list[str] = []
     stop = len(lines) if stop is None else min(stop, len(lines))
@@ -272,8 +325,14 @@ def _read_header(
         label = line[60:].strip()
         if label == "END OF HEADER":
             return index + 1
-        _apply_header_line(header, line, label, pending)
-    return stop
+        try:
+            _apply_header_line(header, line, label, pending)
+        except ValueError as error:
+            raise DecodeError(
+                f"invalid {label!r} header line {index + 1} "
+                f"({line[:60].rstrip()!r}): {error}"
+            ) from None
+    return None
 
 
 def _apply_header_line(
@@ -304,7 +363,9 @@ def _types_v2(header: RinexHeader, line: str, pending: list[str]) -> None:
     # Up to 9 codes per line; continuation lines leave the count blank.
     if line[:6].strip():
         pending.clear()
-        pending.append(str(int(line[:6])))
+        pending.append(str(_count(line[:6])))
+    if not pending:
+        raise ValueError("the number of observation types is missing")
     count = int(pending[0])
     codes = [line[6 + 6 * i : 12 + 6 * i].strip() for i in range(9)]
     pending.extend(code for code in codes if code)
@@ -313,13 +374,26 @@ def _types_v2(header: RinexHeader, line: str, pending: list[str]) -> None:
 
 def _types_v3(header: RinexHeader, line: str, pending: list[str]) -> None:
     # Up to 13 codes per line; continuation lines leave the system blank.
-    if line[0].strip():
+    if line[:1].strip():
+        if line[0] not in SYSTEMS_V3:
+            raise ValueError(f"unknown satellite system {line[0]!r}")
         pending.clear()
-        pending.extend([line[0], str(int(line[3:6]))])
+        pending.extend([line[0], str(_count(line[3:6]))])
+    if not pending:
+        raise ValueError("the satellite system and number of types are missing")
     system, count = pending[0], int(pending[1])
     codes = [line[7 + 4 * i : 10 + 4 * i].strip() for i in range(13)]
     pending.extend(code for code in codes if code)
     header.codes[system] = pending[2 : 2 + count]
+
+
+def _count(text: str) -> int:
+    if not text.strip():
+        raise ValueError("the number of observation types is missing")
+    count = int(text)
+    if count < 0:
+        raise ValueError(f"negative number of observation types {count}")
+    return count
 
 
 class _Records:
@@ -499,7 +573,10 @@ class _BodyParser:
         # `count` cycle-slip records, which are not observations.
         end = index + 1 + count
         if flag in (3, 4):
-            _read_header(self.lines, index + 1, self.header, end)
+            try:
+                _read_header(self.lines, index + 1, self.header, end)
+            except DecodeError as error:
+                raise _BadLine(f"event at line {index + 1}: {error}") from None
         if flag == 6 and not self.version3:
             per_sv = self._lines_per_sv_v2()
             sv_lines = (count - 1) // SATELLITES_PER_LINE_V2
@@ -517,7 +594,7 @@ class _BodyParser:
 
         ids = [line[32:68]]
         ids.extend(self.lines[index + 1 + k][32:68] for k in range(sv_lines))
-        columns = self._columns(b"".join(ids), count)
+        columns = self._columns(b"".join(ids), count, index)
         epoch = self._add_time(_time_v2(line, index))
 
         if self.values and count:
@@ -530,8 +607,11 @@ class _BodyParser:
         end = index + 1 + count
         if end > len(self.lines):
             raise _Cut(f"the text ends inside the epoch at line {index + 1}")
-        epoch = self._add_time(_time_v3(line, index))
-        for row in range(index + 1, end):
+        time = _time_v3(line, index)
+        rows = range(index + 1, end)
+        self._check_ids([self.lines[row][:3] for row in rows], index)
+        epoch = self._add_time(time)
+        for row in rows:
             data = self.lines[row]
             column = self._sv(data[:3])
             if self.values:
@@ -561,10 +641,21 @@ class _BodyParser:
             self.records[system] = records
         return records
 
+    def _check_ids(self, raws: list[bytes], index: int) -> None:
+        # Every id of an epoch is checked before any is registered, so an
+        # epoch that stops at an invalid id adds no satellite to the axis.
+        for raw in raws:
+            if raw in self.raw_index:
+                continue
+            try:
+                _sv_name(raw, self.version3)
+            except _BadLine as error:
+                raise _BadLine(f"epoch at line {index + 1}: {error}") from None
+
     def _sv(self, raw: bytes) -> int:
         column = self.raw_index.get(raw)
         if column is None:
-            name = _sv_name(raw)
+            name = _sv_name(raw, self.version3)
             column = self.sv_index.get(name)
             if column is None:
                 column = self.sv_index[name] = len(self.sv_names)
@@ -572,16 +663,15 @@ class _BodyParser:
             self.raw_index[raw] = column
         return column
 
-    def _columns(self, ids: bytes, count: int) -> np.ndarray:
+    def _columns(self, ids: bytes, count: int, index: int) -> np.ndarray:
         # Consecutive epochs mostly list the same satellites: look the whole
         # id text up once.
         key = ids[: 3 * count]
         columns = self.epoch_columns.get(key)
         if columns is None:
-            columns = np.array(
-                [self._sv(key[3 * k : 3 * k + 3]) for k in range(count)],
-                dtype=np.int64,
-            )
+            raws = [key[3 * k : 3 * k + 3] for k in range(count)]
+            self._check_ids(raws, index)
+            columns = np.array([self._sv(raw) for raw in raws], dtype=np.int64)
             self.epoch_columns[key] = columns
         return columns
 
@@ -657,12 +747,19 @@ def _int(text: bytes, default: int) -> int:
         return -1
 
 
-def _sv_name(raw: bytes) -> str:
+def _sv_name(raw: bytes, version3: bool) -> str:
     text = raw.decode("ascii", "replace")
     number = text[1:3].strip()
     if len(text) < 3 or not number.isdigit():
         raise _BadLine(f"invalid satellite id {text!r}")
-    system = text[0] if text[0].strip() else "G"
+    system = text[0]
+    if not system.strip() and not version3:
+        system = "G"
+    if system not in (SYSTEMS_V3 if version3 else SYSTEMS_V2):
+        raise _BadLine(
+            f"invalid satellite id {text!r}: the system letter is not one of "
+            f"{''.join(sorted(SYSTEMS_V3 if version3 else SYSTEMS_V2))}"
+        )
     return f"{system}{int(number):02d}"
 
 

@@ -58,7 +58,12 @@ from intake_earthscope.gnss.archive import (
     location_for,
     render_path,
 )
-from intake_earthscope.gnss.rinex import RinexHeader, WrongFormatError, read_rinex
+from intake_earthscope.gnss.rinex import (
+    RinexHeader,
+    TruncatedStreamError,
+    WrongFormatError,
+    read_rinex,
+)
 from intake_earthscope.timeutil import NS_PER_DAY, days_between, parse_time
 
 logger = logging.getLogger(__name__)
@@ -167,8 +172,9 @@ def open_rinex_obs(
         ``default_variant`` when empty.
     errors : {"raise", "warn", "ignore"}
         Policy for days whose file is missing, refused or unreadable. A
-        truncated file never raises: its epochs before the cut are kept and
-        its status is ``truncated`` (with a warning unless ``"ignore"``).
+        truncated file keeps its epochs before the cut and its status is
+        ``truncated`` (with a warning unless ``"ignore"``). It raises under
+        ``"raise"`` only when no epoch inside the window comes before the cut.
     tier : str, optional
         Tier of the product; its default when empty.
     storage_options : dict, optional
@@ -352,6 +358,8 @@ def _status_of(error: Exception) -> str:
         return "no_data"
     if isinstance(error, AccessDeniedError | CredentialsError):
         return "denied"
+    if isinstance(error, TruncatedStreamError):
+        return "truncated"
     if isinstance(error, WrongFormatError):
         return "wrong_format"
     if isinstance(error, DecodeError | ValueError):
@@ -371,7 +379,10 @@ def _report(plan: RinexPlan) -> None:
         if day.status == "loaded":
             continue
         text = f"{plan.station} {day.day}: {day.status}: {day.message} ({day.path})"
-        failed = day.status != "truncated" and day.message != _EMPTY_WINDOW
+        # A truncated day fails only when no epoch inside the window comes
+        # before the cut.
+        partly_loaded = day.status == "truncated" and day.times.size > 0
+        failed = not partly_loaded and day.message != _EMPTY_WINDOW
         if failed and plan.errors == "raise":
             raise _error_for(day.status, text)
         if plan.errors == "ignore":
