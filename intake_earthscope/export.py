@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -78,10 +79,19 @@ def export_dataset(
     writable = _writable(dataset)
     logger.info("writing %s to %s", output_format, target)
     with _progress_bar(progress):
+        # One dask.compute of the delayed write runs every lazy variable in one
+        # graph, so variables built from the same read task (the GNSS data and
+        # outcome variables) share it. Chunks stream to the output, so memory
+        # stays bounded. NOTE: a lazy variable of object dtype is still
+        # computed on its own while xarray encodes it, so readers give their
+        # string variables a fixed width.
         if output_format == "netcdf":
-            writable.to_netcdf(partial, engine="h5netcdf")
+            write = writable.to_netcdf(partial, engine="h5netcdf", compute=False)
         else:
-            writable.to_zarr(partial, mode="w", zarr_format=2, consolidated=True)
+            write = writable.to_zarr(
+                partial, mode="w", zarr_format=2, consolidated=True, compute=False
+            )
+        dask.compute(write)
 
     if overwrite:
         _remove(target)
