@@ -23,10 +23,10 @@ concurrently, and applies the ``errors`` policy to those reads. It reads the
 first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
 over HTTPS or for tenv3, whose header declares no span.
 
-A header span can be stale: a file may hold rows after its ``Last Epoch`` or
-before its ``First Epoch``. Such rows fall outside a grid that was taken from
-the headers, so they are not read, and the station gets the status
-``outside_span`` with a message that gives the number of rows left out and the
+A header span can be stale: a file may contain rows after its ``Last Epoch``
+or before its ``First Epoch``. Such rows fall outside a grid that was taken
+from the headers, so they are not read. The station then gets the status
+``outside_span``, and its message gives the number of rows left out and the
 span the header declares. Opening with ``start`` and ``end`` reads them. Rows
 outside a ``start`` or ``end`` that the caller gave are not counted.
 
@@ -492,8 +492,8 @@ def read_station(
     Returns a mapping of each component to a ``(size,)`` array plus the
     reference coordinates and the outcome (``status``, ``days``,
     ``message``). Under ``errors="raise"`` a failed read raises.
-    ``bounds_from_headers`` says which grid bounds came from declared spans;
-    rows beyond those bounds give the status ``outside_span``.
+    ``bounds_from_headers`` marks the grid bounds that came from declared
+    spans, and rows beyond those bounds give the status ``outside_span``.
     """
     try:
         series = _fetch_series(station_file)

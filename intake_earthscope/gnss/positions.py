@@ -20,11 +20,11 @@ Conventions shared by the three formats:
   latitude, longitude and height in 23-column files, unknown in 20-column
   files).
 
-Every row must have the format's number of fields and a valid date: a row
+Every row must have the format's number of fields and a valid date. A row
 with a field too many or too few, a non-numeric value, an MJD outside 1900 to
 2100 or an MJD that disagrees with the row's calendar date raises
-:class:`~intake_earthscope.errors.DecodeError` naming the row, rather than
-being read shifted. Only a cut last row (no newline, too few fields) is
+:class:`~intake_earthscope.errors.DecodeError` naming the row. Such a row is
+never read shifted. Only a cut last row (no newline, too few fields) is
 dropped, and the series is marked ``truncated``. A leading UTF-8 byte order
 mark is ignored, and so are CRLF line endings.
 
@@ -270,14 +270,15 @@ def parse_positions(data: bytes | str, name: str = "") -> PositionSeries:
         # A damaged file must end as a DecodeError, which the dataset turns
         # into the station's "unreadable" outcome under errors="warn"/"ignore".
         raise DecodeError(
-            f"invalid {kind} file {name or ''}: {error}".replace("  ", " ")
+            f"invalid {kind} file {name or '(no name)'}: {error}"
         ) from error
 
 
 def _decoded(data: bytes | str) -> str:
     """Return ``data`` as text without a leading UTF-8 byte order mark."""
     if isinstance(data, bytes):
-        # The files are ASCII; UTF-8 keeps a byte order mark one character.
+        # The files are ASCII. Decoding as UTF-8 turns a byte order mark into
+        # the one character U+FEFF, which is stripped below.
         data = data.decode("utf-8", errors="replace")
     return data.lstrip("\ufeff")
 
@@ -624,18 +625,8 @@ def _read_csv_rows(
     truncated = bool(last.strip()) and not last.rstrip().endswith(",")
     if last.strip() and not truncated:
         complete += last + "\n"
-    # pandas shifts a short row left and pads it with NaN, so every row must
-    # have the column header's number of commas. Each field, the last one
-    # too, is followed by a comma, so commas count fields.
-    lines = [line for line in complete.splitlines() if line.strip()]
-    expected = lines[0].count(",")
-    for index, line in enumerate(lines[1:]):
-        if line.count(",") != expected:
-            raise DecodeError(
-                f"invalid row {index + 1} of {name or 'CSV file'}: "
-                f"{line.count(',')} fields, expected {expected} as in the column "
-                "header; the file is damaged"
-            )
+    _check_csv_field_counts(complete, name)
+
     try:
         rows = pd.read_csv(
             io.StringIO(complete),
@@ -649,6 +640,22 @@ def _read_csv_rows(
         raise DecodeError(f"invalid rows in {name or 'CSV file'}: {error}") from None
     rows.columns = [str(column).strip() for column in rows.columns]
     return rows, truncated
+
+
+def _check_csv_field_counts(body: str, name: str) -> None:
+    """Raise if a row's field count differs from the column header's."""
+    # pandas shifts a short row left and pads it with NaN, so every row must
+    # have the column header's number of commas. Each field, the last one
+    # too, is followed by a comma, so commas count fields.
+    lines = [line for line in body.splitlines() if line.strip()]
+    expected = lines[0].count(",")
+    for index, line in enumerate(lines[1:]):
+        if line.count(",") != expected:
+            raise DecodeError(
+                f"invalid row {index + 1} of {name or 'CSV file'}: "
+                f"{line.count(',')} fields, expected {expected} as in the column "
+                "header; the file is damaged"
+            )
 
 
 def _column(
