@@ -24,6 +24,7 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     ReadOutcomeWarning,
 )
+from intake_earthscope.export import export_dataset
 from intake_earthscope.gnss.archive import clear_web_listing_cache
 from intake_earthscope.gnss.position_dataset import (
     open_gage_positions,
@@ -350,6 +351,163 @@ def test_detect_format_uses_content() -> None:
         detect_format("PBO Station Position Time Series.\nFormat Version, 1.2.0\n")
         == "csv"
     )
+
+
+CSV_TEXT = """PBO Station Position Time Series.
+Format Version, 1.2.0
+Reference Frame, NAM08
+4-character ID, TEST
+Begin Date, 2020-01-01
+End Date, 2020-01-03
+Reference position, 40.0 North Latitude, -124.0 East Longitude, 100.0 meters
+Date, North (mm), East (mm), Vertical (mm), North Std. Deviation (mm), \
+East Std. Deviation (mm), Vertical Std. Deviation (mm), Quality,
+2020-01-01,1.0, 2.0, 3.0, 1.1, 1.2, 1.3, repro,
+2020-01-02,4.0, 5.0, 6.0, 1.1, 1.2, 1.3, repro,
+2020-01-03,7.0, 8.0, 9.0, 1.1, 1.2, 1.3, repro,
+"""
+
+TENV3_TEXT = (
+    "TEST 20JAN01 2020.0000 58849 2086 3 -120.0 100 0.5 200 0.25 10 0.125 "
+    "0.0 0.001 0.002 0.003 0.1 0.2 0.3\n"
+    "TEST 20JAN02 2020.0027 58850 2086 4 -120.0 100 0.6 200 0.35 10 0.225 "
+    "0.0 0.001 0.002 0.003 0.1 0.2 0.3\n"
+    "TEST 20JAN03 2020.0055 58851 2086 5 -120.0 100 0.75 200 0.5 10 0.25 "
+    "0.0 0.001 0.002 0.003 0.1 0.2 0.3\n"
+)
+
+
+def pos_text(days: int = 3) -> str:
+    return POS_HEADER + "".join(
+        pos_row(f"202001{d:02d}", 58848.5 + d, d / 1000) for d in range(1, days + 1)
+    )
+
+
+def with_field(text: str, line: int, position: int, value: str | None) -> str:
+    """Insert ``value`` as field ``position`` of ``line``, or delete that field."""
+    lines = text.splitlines(keepends=True)
+    fields = lines[line].split()
+    if value is None:
+        del fields[position]
+    else:
+        fields.insert(position, value)
+    lines[line] = " " + " ".join(fields) + "\n"
+    return "".join(lines)
+
+
+def csv_row_line(text: str, row: int) -> int:
+    header = next(
+        i for i, line in enumerate(text.splitlines()) if line.startswith("Date,")
+    )
+    return header + row
+
+
+def test_parse_pos_extra_field_fails() -> None:
+    text = pos_text()
+    damaged = with_field(text, len(text.splitlines()) - 2, 10, "7")
+
+    with pytest.raises(DecodeError, match="invalid row 2 .* 26 fields"):
+        parse_positions(damaged, "TEST.pos")
+
+
+def test_parse_tenv3_extra_field_fails() -> None:
+    damaged = with_field(TENV3_TEXT, 1, 5, "7")
+
+    with pytest.raises(DecodeError, match="invalid row 2 .* 21 fields"):
+        parse_positions(damaged, "TEST.tenv3")
+
+
+def test_parse_csv_short_row_fails() -> None:
+    lines = CSV_TEXT.splitlines(keepends=True)
+    row = csv_row_line(CSV_TEXT, 2)
+    lines[row] = lines[row].replace(" 5.0,", "", 1)
+
+    with pytest.raises(DecodeError, match="invalid row 2 of TEST.csv: 7 fields"):
+        parse_positions("".join(lines), "TEST.csv")
+
+
+def test_parse_csv_bad_number_fails() -> None:
+    text = CSV_TEXT.replace(" 5.0,", " 5.O,", 1)
+
+    with pytest.raises(DecodeError, match="row 2 .*'East \\(mm\\)' has '5.O'"):
+        parse_positions(text, "TEST.csv")
+
+
+def test_parse_csv_bad_date_fails() -> None:
+    text = CSV_TEXT.replace("2020-01-02,", "2020-13-45,", 1)
+
+    with pytest.raises(DecodeError, match="row 2 .*'2020-13-45'"):
+        parse_positions(text, "TEST.csv")
+
+
+@pytest.mark.parametrize("mjd", ["nan", "-99999", "99999"])
+def test_parse_pos_bad_mjd_fails(mjd: str) -> None:
+    text = pos_text()
+    lines = text.splitlines(keepends=True)
+    fields = lines[-2].split()
+    fields[2] = mjd
+    lines[-2] = " " + " ".join(fields) + "\n"
+
+    with pytest.raises(DecodeError, match=f"invalid row 2 .*MJD {mjd}"):
+        parse_positions("".join(lines), "TEST.pos")
+
+
+def test_parse_pos_mjd_date_mismatch_fails() -> None:
+    text = (
+        POS_HEADER
+        + pos_row("20200101", 58849.5, 0.001)
+        + pos_row("20200102", 58860.5, 0.002)
+    )
+
+    with pytest.raises(DecodeError, match="row 2 .*2020-01-12 .*2020-01-02"):
+        parse_positions(text, "TEST.pos")
+
+
+def test_parse_tenv3_mjd_date_mismatch_fails() -> None:
+    text = TENV3_TEXT.replace(" 58850 ", " 58950 ", 1)
+
+    with pytest.raises(DecodeError, match="row 2 .*YYMMMDD date is 2020-01-02"):
+        parse_positions(text, "TEST.tenv3")
+
+
+SYNTHETIC_FILES = {
+    "pos": pos_text(),
+    "csv": CSV_TEXT,
+    "tenv3": TENV3_TEXT,
+}
+
+
+@pytest.mark.parametrize("kind", SYNTHETIC_FILES)
+def test_parse_byte_order_mark(kind: str) -> None:
+    text = SYNTHETIC_FILES[kind]
+    plain = parse_positions(text)
+
+    from_bytes = parse_positions(b"\xef\xbb\xbf" + text.encode())
+    from_text = parse_positions("\ufeff" + text)
+
+    assert from_bytes.format == kind
+    assert list(from_bytes.time) == list(plain.time)
+    assert list(from_text.values["north"]) == list(plain.values["north"])
+    assert from_text.station == "TEST"
+
+
+@pytest.mark.parametrize("kind", SYNTHETIC_FILES)
+def test_parse_crlf_line_endings(kind: str) -> None:
+    text = SYNTHETIC_FILES[kind]
+    plain = parse_positions(text)
+
+    crlf = parse_positions(text.replace("\n", "\r\n").encode())
+
+    assert list(crlf.time) == list(plain.time)
+    assert list(crlf.values["up"]) == list(plain.values["up"])
+    assert crlf.span == plain.span
+    assert not crlf.truncated
+
+
+def test_header_span_with_byte_order_mark() -> None:
+    span = header_span(b"\xef\xbb\xbf" + POS_HEADER.encode())
+
+    assert span == (day("2020-01-01"), day("2020-01-03"))
 
 
 # --- the dataset on a local mirror --------------------------------------------
@@ -794,3 +952,89 @@ def test_plot_positions_draws_dataset(mirror_root: str) -> None:
     figure = plot_positions(dataset, stations=["P156"])
 
     assert len(figure.get_axes()) == 3
+
+
+# --- damaged files, stale spans and duplicate ids in the dataset --------------
+
+
+def test_dataset_bad_csv_date_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "TEST.csv"
+    path.write_text(SYNTHETIC_FILES["csv"].replace("2020-01-02,", "2020-13-45,"))
+
+    dataset = open_positions(
+        [str(path)], start="2020-01-01", end="2020-01-04", errors="ignore"
+    ).load()
+
+    assert str(dataset.status.values[0]) == "unreadable"
+    assert "2020-13-45" in str(dataset.message.values[0])
+
+
+def test_dataset_damaged_row_warns(tmp_path: Path) -> None:
+    text = pos_text()
+    path = tmp_path / "TEST.pos"
+    path.write_text(with_field(text, len(text.splitlines()) - 2, 10, "7"))
+
+    with pytest.warns(ReadOutcomeWarning, match="invalid row 2"):
+        dataset = open_positions(
+            [str(path)], start="2020-01-01", end="2020-01-04", errors="warn"
+        ).load()
+
+    assert str(dataset.status.values[0]) == "unreadable"
+
+
+def test_dataset_stale_header_span_outcome(tmp_path: Path) -> None:
+    # The header declares 2020-01-01 to 2020-01-03; the file runs to 01-05.
+    path = tmp_path / "TEST.pos"
+    path.write_text(pos_text(days=5))
+
+    with pytest.warns(ReadOutcomeWarning, match="status 'outside_span'"):
+        dataset = open_positions([str(path)], errors="warn").load()
+    message = str(dataset.message.values[0])
+
+    assert str(dataset.status.values[0]) == "outside_span"
+    assert int(dataset.days[0]) == 3
+    assert "2 of 5 rows" in message
+    assert "2020-01-01 to 2020-01-03" in message
+
+
+def test_dataset_given_window_not_outside_span(tmp_path: Path) -> None:
+    path = tmp_path / "TEST.pos"
+    path.write_text(pos_text(days=5))
+
+    dataset = open_positions([str(path)], start="2020-01-02", end="2020-01-04").load()
+
+    assert str(dataset.status.values[0]) == "ok"
+    assert int(dataset.days[0]) == 2
+
+
+def test_open_positions_duplicate_station_ids(tmp_path: Path) -> None:
+    paths = [str(tmp_path / "DATA_a.pos"), str(tmp_path / "data_b.pos")]
+
+    with pytest.raises(InvalidRequestError, match="DATA: .*DATA_a.pos, .*data_b.pos"):
+        open_positions(paths, start="2020-01-01", end="2020-01-04")
+
+
+@pytest.mark.parametrize("output_format", ["netcdf", "zarr"])
+def test_export_reads_each_file_once(
+    file_server: LoopbackHttp, tmp_path: Path, output_format: str
+) -> None:
+    served = {"AAAA.pos": pos_text(), "BBBB.pos": pos_text()[:-60]}
+    for name, text in served.items():
+        reply = Reply(200, text.encode())
+        file_server.routes[f"/ts/{name}"] = lambda params, reply=reply: reply
+    dataset = open_positions(
+        [file_server.url(f"/ts/{name}") for name in served],
+        start="2020-01-01",
+        end="2020-01-04",
+        errors="warn",
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export_dataset(dataset, tmp_path / "out", output_format, progress=False)
+    fetched = sorted(request.path for request in file_server.seen)
+    outcomes = [w for w in caught if issubclass(w.category, ReadOutcomeWarning)]
+
+    assert fetched == ["/ts/AAAA.pos", "/ts/BBBB.pos"]
+    assert len(outcomes) == 1
+    assert dataset.message.dtype.kind == "U"

@@ -22,6 +22,17 @@ the archive). Without them the open reads each file's declared span,
 concurrently, and applies the ``errors`` policy to those reads. It reads the
 first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
 over HTTPS or for tenv3, whose header declares no span.
+
+A header span can be stale: a file may contain rows after its ``Last Epoch``
+or before its ``First Epoch``. Such rows fall outside a grid that was taken
+from the headers, so they are not read. The station then gets the status
+``outside_span``, and its message gives the number of rows left out and the
+span the header declares. Opening with ``start`` and ``end`` reads them. Rows
+outside a ``start`` or ``end`` that the caller gave are not counted.
+
+The outcome variables ``status`` and ``message`` are fixed-width strings
+computed by the same task as the data, so computing or writing the whole
+dataset reads each file once.
 """
 
 from __future__ import annotations
@@ -107,6 +118,10 @@ POSITION_STATUSES = {
     "no_data_in_window": "the file was read and has no day inside the window",
     "missing": "the file does not exist (404 or no such object)",
     "access_denied": "the archive refused the file (401 or 403)",
+    "outside_span": (
+        "the file has rows outside the span its header declares; they were not "
+        "read (open with start= and end= to read them)"
+    ),
     "unreadable": "the file is not a position time series that can be decoded",
     "unreachable": "the archive could not be reached or failed (5xx)",
 }
@@ -138,6 +153,9 @@ _UNITS = {
 }
 
 _OPEN_THREADS = 8
+
+# Width of the message variable; longer messages are cut with "...".
+MESSAGE_WIDTH = 1024
 
 # Bytes read from the start of a file for its declared span. The real .pos
 # and CSV headers declare it within their first 400 bytes.
@@ -174,6 +192,10 @@ class PositionPlan:
         ``"raise"``, ``"warn"`` or ``"ignore"``.
     product : str
         Product name for provenance, such as ``"gage.positions"``.
+    bounds_from_headers : tuple of bool
+        Whether the first and the last day of the grid were taken from the
+        files' declared spans rather than from ``start`` and ``end``. Rows
+        beyond such a bound give the status ``outside_span``.
     """
 
     files: tuple[StationFile, ...]
@@ -181,6 +203,7 @@ class PositionPlan:
     size: int
     errors: str
     product: str = "positions"
+    bounds_from_headers: tuple[bool, bool] = (False, False)
 
     @property
     def time(self) -> np.ndarray:
@@ -314,6 +337,7 @@ def open_positions(
     window = parse_window(start, end)
 
     files = tuple(_path_file(str(path), storage_options) for path in paths)
+    _check_unique_stations(files)
     plan = plan_positions(files, window, errors, "positions")
     return build_position_dataset(plan)
 
@@ -330,6 +354,24 @@ def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationF
     return StationFile(name[:4].upper(), ArchiveLocation(storage=spec), name)
 
 
+def _check_unique_stations(files: tuple[StationFile, ...]) -> None:
+    """Raise if two files get the same station id from their names."""
+    urls: dict[str, list[str]] = {}
+    for station_file in files:
+        urls.setdefault(station_file.station, []).append(station_file.url)
+    repeated = {station: found for station, found in urls.items() if len(found) > 1}
+    if repeated:
+        listed = "; ".join(
+            f"{station}: {', '.join(found)}" for station, found in repeated.items()
+        )
+        raise InvalidRequestError(
+            f"invalid paths: station ids come from the first four characters of "
+            f"each file name, and several files give the same id ({listed}); "
+            "rename the files so that each starts with its station id, or open "
+            "them separately"
+        )
+
+
 def plan_positions(
     files: tuple[StationFile, ...],
     window: tuple[int | None, int | None],
@@ -338,6 +380,7 @@ def plan_positions(
 ) -> PositionPlan:
     """Fix the daily grid of ``files``; fetch them only if the window is open."""
     start_ns, end_ns = window
+    bounds_from_headers = (start_ns is None, end_ns is None)
     if start_ns is None or end_ns is None:
         first, last = _data_span(files, errors)
         start_ns = first if start_ns is None else start_ns
@@ -347,7 +390,7 @@ def plan_positions(
     if first_label < start_ns:
         first_label += NS_PER_DAY
     size = max(0, -(-(end_ns - first_label) // NS_PER_DAY))
-    return PositionPlan(files, first_label, size, errors, product)
+    return PositionPlan(files, first_label, size, errors, product, bounds_from_headers)
 
 
 def resolve_stations(
@@ -391,6 +434,7 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
             plan.first_ns,
             plan.size,
             plan.errors,
+            plan.bounds_from_headers,
         )
         for index, station_file in enumerate(plan.files)
     }
@@ -402,7 +446,12 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
         units, description = _UNITS[component]
         attrs = {"units": units, "long_name": description}
         data_vars[component] = (("station", "time"), array, attrs)
-    for name, dtype in (("status", "<U24"), ("days", np.int64), ("message", object)):
+    outcome_types = (
+        ("status", "<U24"),
+        ("days", np.int64),
+        ("message", f"<U{MESSAGE_WIDTH}"),
+    )
+    for name, dtype in outcome_types:
         array = _field_array(graph, read_name, token, name, count, None, dtype)
         data_vars[name] = (("station",), array)
 
@@ -432,13 +481,19 @@ def position_outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
 
 
 def read_station(
-    station_file: StationFile, first_ns: int, size: int, errors: str
+    station_file: StationFile,
+    first_ns: int,
+    size: int,
+    errors: str,
+    bounds_from_headers: tuple[bool, bool] = (False, False),
 ) -> dict[str, Any]:
     """Fetch and parse one station file and place it on the daily grid.
 
     Returns a mapping of each component to a ``(size,)`` array plus the
     reference coordinates and the outcome (``status``, ``days``,
     ``message``). Under ``errors="raise"`` a failed read raises.
+    ``bounds_from_headers`` marks the grid bounds that came from declared
+    spans, and rows beyond those bounds give the status ``outside_span``.
     """
     try:
         series = _fetch_series(station_file)
@@ -446,16 +501,50 @@ def read_station(
         return _failed(station_file, size, _failure_status(error), error, errors)
 
     result = _placed(series, first_ns, size)
+    outside = _rows_outside(series, first_ns, size, bounds_from_headers)
     if series.truncated:
         result["status"] = "truncated"
         result["message"] = (
             f"{station_file.url} ends inside a row; the rows before it were read"
         )
         _report(result["message"], "truncated", errors)
+    elif outside:
+        result["status"] = "outside_span"
+        result["message"] = _outside_message(station_file, series, outside)
+        _report(result["message"], "outside_span", errors)
     elif result["days"] == 0:
         result["status"] = "no_data_in_window"
         result["message"] = f"{station_file.url} has no day inside the window"
     return result
+
+
+def _rows_outside(
+    series: PositionSeries,
+    first_ns: int,
+    size: int,
+    bounds_from_headers: tuple[bool, bool],
+) -> int:
+    """Count rows before or after the grid bounds that came from headers."""
+    labels = series.time.astype(np.int64)
+    before = int(np.count_nonzero(labels < first_ns)) if bounds_from_headers[0] else 0
+    last_ns = first_ns + size * NS_PER_DAY
+    after = int(np.count_nonzero(labels >= last_ns)) if bounds_from_headers[1] else 0
+    return before + after
+
+
+def _outside_message(
+    station_file: StationFile, series: PositionSeries, outside: int
+) -> str:
+    declared = "no span"
+    if series.span is not None:
+        first, last = (str(label)[:10] for label in series.span)
+        declared = f"the span {first} to {last}"
+    return (
+        f"{station_file.url} has {outside} of {len(series)} rows outside the "
+        f"grid, which was taken from the file headers ({station_file.station} "
+        f"declares {declared}); they were not read, so open with start= and "
+        "end= to read them"
+    )
 
 
 def _placed(series: PositionSeries, first_ns: int, size: int) -> dict[str, Any]:
@@ -498,6 +587,8 @@ def _report(message: str, status: str, errors: str) -> None:
 
 def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
     value = result[name]
+    if name == "message" and len(value) > MESSAGE_WIDTH:
+        value = value[: MESSAGE_WIDTH - 3] + "..."
     if shaped:
         return np.asarray(value, dtype=dtype)[None, :]
     return np.array([value], dtype=dtype)

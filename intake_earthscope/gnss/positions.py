@@ -20,6 +20,14 @@ Conventions shared by the three formats:
   latitude, longitude and height in 23-column files, unknown in 20-column
   files).
 
+Every row must have the format's number of fields and a valid date. A row
+with a field too many or too few, a non-numeric value, an MJD outside 1900 to
+2100 or an MJD that disagrees with the row's calendar date raises
+:class:`~intake_earthscope.errors.DecodeError` naming the row. Such a row is
+never read shifted. Only a cut last row (no newline, too few fields) is
+dropped, and the series is marked ``truncated``. A leading UTF-8 byte order
+mark is ignored, and so are CRLF line endings.
+
 The parsers read the rows with pandas' C reader, so a file of 10,000 days
 parses in milliseconds.
 """
@@ -88,8 +96,29 @@ _TENV3_COLUMNS = (
 ).split()
 
 # Columns the parsers use; pandas skips converting the others.
-_POS_USED = ("mjd", "dn", "de", "du", "sn", "se", "su", "rne", "rnu", "reu", "soln")
-_TENV3_USED = tuple(_TENV3_COLUMNS[3:4] + _TENV3_COLUMNS[7:13] + _TENV3_COLUMNS[14:])
+_POS_USED = (
+    "ymd",
+    "mjd",
+    "dn",
+    "de",
+    "du",
+    "sn",
+    "se",
+    "su",
+    "rne",
+    "rnu",
+    "reu",
+    "soln",
+)
+_TENV3_USED = tuple(
+    _TENV3_COLUMNS[1:2]
+    + _TENV3_COLUMNS[3:4]
+    + _TENV3_COLUMNS[7:13]
+    + _TENV3_COLUMNS[14:]
+)
+
+# Days a row may carry: MJD 15020 is 1900-01-01 and MJD 88069 is 2100-01-01.
+_MJD_RANGE = (15020.0, 88069.0)
 
 _TENV3_ROW = re.compile(r"^\s*\S{4}\s+\d{2}[A-Z]{3}\d{2}\s")
 _NUMBER = r"[-+]?\d+(?:\.\d*)?"
@@ -198,7 +227,7 @@ def header_span(head: bytes | str) -> tuple[np.datetime64, np.datetime64] | None
     ``Begin Date`` and ``End Date``; tenv3 files and unknown text give
     ``None``, and so does a header without both lines.
     """
-    text = head.decode("ascii", errors="replace") if isinstance(head, bytes) else head
+    text = _decoded(head)
     try:
         kind = detect_format(text)
     except DecodeError:
@@ -230,10 +259,28 @@ def parse_positions(data: bytes | str, name: str = "") -> PositionSeries:
     DecodeError
         If the format is unknown or the header or rows cannot be read.
     """
-    text = data.decode("ascii", errors="replace") if isinstance(data, bytes) else data
+    text = _decoded(data)
     kind = detect_format(text, name)
     parser = {"pos": parse_pos, "csv": parse_csv, "tenv3": parse_tenv3}[kind]
-    return parser(text, name)
+    try:
+        return parser(text, name)
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        # A damaged file must end as a DecodeError, which the dataset turns
+        # into the station's "unreadable" outcome under errors="warn"/"ignore".
+        raise DecodeError(
+            f"invalid {kind} file {name or '(no name)'}: {error}"
+        ) from error
+
+
+def _decoded(data: bytes | str) -> str:
+    """Return ``data`` as text without a leading UTF-8 byte order mark."""
+    if isinstance(data, bytes):
+        # The files are ASCII. Decoding as UTF-8 turns a byte order mark into
+        # the one character U+FEFF, which is stripped below.
+        data = data.decode("utf-8", errors="replace")
+    return data.lstrip("\ufeff")
 
 
 def parse_pos(text: str, name: str = "") -> PositionSeries:
@@ -249,7 +296,7 @@ def parse_pos(text: str, name: str = "") -> PositionSeries:
         If the station id or reference position is missing, or the rows do
         not have the 25 columns of the format.
     """
-    header, body = _split_pos(text, name)
+    header, body = _split_pos(_decoded(text), name)
     station = _required(header, "4-character ID", name)
     reference = _pos_reference(header, name)
 
@@ -257,7 +304,9 @@ def parse_pos(text: str, name: str = "") -> PositionSeries:
         body, _POS_COLUMNS, name, minimum=len(_POS_COLUMNS), used=_POS_USED
     )
     _check_rows(rows, "soln", len(_POS_COLUMNS), name)
-    time = _noon_from_mjd(rows["mjd"].to_numpy(dtype=np.float64))
+    time = _noon_from_mjd(rows["mjd"].to_numpy(dtype=np.float64), name)
+    dates = pd.to_datetime(rows["ymd"], format="%Y%m%d", errors="coerce")
+    _check_dates(time, dates, "YYYYMMDD", name)
     values = {
         "north": rows["dn"],
         "east": rows["de"],
@@ -286,27 +335,27 @@ def parse_csv(text: str, name: str = "") -> PositionSeries:
     DecodeError
         If the station id, reference position or column header is missing.
     """
-    header, body = _split_csv(text, name)
+    header, body = _split_csv(_decoded(text), name)
     station = _required(header, "4-character ID", name)
     reference = _csv_reference(header, name)
     offset = _csv_offset(header, name)
 
     columns = [column.strip() for column in body.splitlines()[0].split(",")]
     rows, truncated = _read_csv_rows(body, columns, name)
-    days = pd.to_datetime(rows.iloc[:, 0].str.strip(), format="%Y-%m-%d")
-    time = days.to_numpy(dtype="datetime64[ns]") + np.timedelta64(NOON_NS, "ns")
+    time = _csv_noon(rows.iloc[:, 0], name)
 
     values: dict[str, object] = {}
     for component, axis in (("north", "north"), ("east", "east"), ("up", "vertical")):
-        values[component] = (_column(rows, columns, axis) + offset[component]) / 1000
-        sigma = _column(rows, columns, f"{axis} std")
+        north_east_up = _column(rows, columns, axis, name)
+        values[component] = (north_east_up + offset[component]) / 1000
+        sigma = _column(rows, columns, f"{axis} std", name)
         values[f"sigma_{component}"] = sigma / 1000
     for pair, words in (
         ("north_east", ("north", "east")),
         ("north_up", ("north", "vertical")),
         ("east_up", ("east", "vertical")),
     ):
-        values[f"corr_{pair}"] = _correlation(rows, columns, words)
+        values[f"corr_{pair}"] = _correlation(rows, columns, words, name)
 
     span = _csv_span(header)
     return _series(station, "csv", time, values, reference, truncated, span, header)
@@ -324,7 +373,7 @@ def parse_tenv3(text: str, name: str = "") -> PositionSeries:
     DecodeError
         If a row has fewer than 20 columns (other than a cut last row).
     """
-    body = text
+    body = _decoded(text)
     if body.startswith("site"):
         body = body.split("\n", 1)[1] if "\n" in body else ""
     first_line = body[: body.find("\n") if "\n" in body else len(body)]
@@ -339,7 +388,9 @@ def parse_tenv3(text: str, name: str = "") -> PositionSeries:
     if rows.empty:
         raise DecodeError(f"{name or 'tenv3 file'} has no rows")
 
-    time = _noon_from_mjd(rows["mjd"].to_numpy(dtype=np.float64))
+    time = _noon_from_mjd(rows["mjd"].to_numpy(dtype=np.float64), name)
+    dates = pd.to_datetime(rows["date"], format="%y%b%d", errors="coerce")
+    _check_dates(time, dates, "YYMMMDD", name)
     values: dict[str, object] = {}
     for component, (whole, fraction) in {
         "east": ("e0", "east"),
@@ -516,6 +567,13 @@ def _read_rows(
     if not complete or complete.isspace():
         return pd.DataFrame({column: np.array([]) for column in used}), truncated
 
+    # With usecols, pandas reads a row with surplus fields shifted instead of
+    # failing, so the field counts are checked here.
+    _check_field_counts(
+        [len(line.split()) for line in complete.splitlines() if line.strip()],
+        len(names),
+        name,
+    )
     try:
         rows = pd.read_csv(
             io.StringIO(complete),
@@ -523,7 +581,10 @@ def _read_rows(
             header=None,
             names=names,
             usecols=list(used),
-            dtype={column: str if column == "soln" else np.float64 for column in used},
+            dtype={
+                column: str if column in ("ymd", "soln", "date") else np.float64
+                for column in used
+            },
             engine="c",
         )
     except (ValueError, pd.errors.ParserError) as error:
@@ -531,6 +592,17 @@ def _read_rows(
             f"invalid rows in {name or 'position file'}: {error}"
         ) from None
     return rows, truncated
+
+
+def _check_field_counts(counts: list[int], maximum: int, name: str) -> None:
+    """Raise if a row has more than ``maximum`` fields."""
+    surplus = np.flatnonzero(np.asarray(counts, dtype=np.int64) > maximum)
+    if surplus.size:
+        bad = int(surplus[0])
+        raise DecodeError(
+            f"invalid row {bad + 1} of {name or 'position file'}: {counts[bad]} "
+            f"fields, expected at most {maximum}; the file is damaged"
+        )
 
 
 def _check_rows(rows: pd.DataFrame, needed: str, minimum: int, name: str) -> None:
@@ -553,6 +625,8 @@ def _read_csv_rows(
     truncated = bool(last.strip()) and not last.rstrip().endswith(",")
     if last.strip() and not truncated:
         complete += last + "\n"
+    _check_csv_field_counts(complete, name)
+
     try:
         rows = pd.read_csv(
             io.StringIO(complete),
@@ -568,28 +642,94 @@ def _read_csv_rows(
     return rows, truncated
 
 
-def _column(rows: pd.DataFrame, columns: list[str], words: str) -> np.ndarray:
+def _check_csv_field_counts(body: str, name: str) -> None:
+    """Raise if a row's field count differs from the column header's."""
+    # pandas shifts a short row left and pads it with NaN, so every row must
+    # have the column header's number of commas. Each field, the last one
+    # too, is followed by a comma, so commas count fields.
+    lines = [line for line in body.splitlines() if line.strip()]
+    expected = lines[0].count(",")
+    for index, line in enumerate(lines[1:]):
+        if line.count(",") != expected:
+            raise DecodeError(
+                f"invalid row {index + 1} of {name or 'CSV file'}: "
+                f"{line.count(',')} fields, expected {expected} as in the column "
+                "header; the file is damaged"
+            )
+
+
+def _column(
+    rows: pd.DataFrame, columns: list[str], words: str, name: str
+) -> np.ndarray:
     """Return the first column whose lower-case name starts with ``words``."""
     for column in columns:
         label = column.lower().replace("deviation", "").replace(".", "")
         if label.startswith(words) and ("std" in label) == ("std" in words):
-            return pd.to_numeric(rows[column], errors="coerce").to_numpy(np.float64)
+            return _numeric(rows, column, name)
     return np.full(len(rows), np.nan)
 
 
 def _correlation(
-    rows: pd.DataFrame, columns: list[str], words: tuple[str, str]
+    rows: pd.DataFrame, columns: list[str], words: tuple[str, str], name: str
 ) -> np.ndarray:
     for column in columns:
         label = column.lower()
         if "corr" in label and all(word in label for word in words):
-            return pd.to_numeric(rows[column], errors="coerce").to_numpy(np.float64)
+            return _numeric(rows, column, name)
     return np.full(len(rows), np.nan)
 
 
-def _noon_from_mjd(mjd: np.ndarray) -> np.ndarray:
+def _numeric(rows: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """Return CSV ``column`` as float64; an empty field or ``NaN`` is NaN."""
+    raw = rows[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    invalid = np.flatnonzero((values.isna() & raw.notna()).to_numpy())
+    if invalid.size:
+        bad = int(invalid[0])
+        raise DecodeError(
+            f"invalid row {bad + 1} of {name or 'CSV file'}: column {column!r} "
+            f"has {str(raw.iloc[bad]).strip()!r}, expected a number"
+        )
+    return values.to_numpy(np.float64)
+
+
+def _csv_noon(dates: pd.Series, name: str) -> np.ndarray:
+    """Return the noon labels of the CSV date column (``YYYY-MM-DD``)."""
+    days = pd.to_datetime(dates.str.strip(), format="%Y-%m-%d", errors="coerce")
+    invalid = np.flatnonzero(days.isna().to_numpy())
+    if invalid.size:
+        bad = int(invalid[0])
+        raise DecodeError(
+            f"invalid row {bad + 1} of {name or 'CSV file'}: date "
+            f"{dates.iloc[bad]!r} is not a valid YYYY-MM-DD date"
+        )
+    return days.to_numpy(dtype="datetime64[ns]") + np.timedelta64(NOON_NS, "ns")
+
+
+def _noon_from_mjd(mjd: np.ndarray, name: str) -> np.ndarray:
+    low, high = _MJD_RANGE
+    invalid = np.flatnonzero(~((mjd >= low) & (mjd < high)))
+    if invalid.size:
+        bad = int(invalid[0])
+        raise DecodeError(
+            f"invalid row {bad + 1} of {name or 'position file'}: MJD {mjd[bad]} "
+            f"is not a day between 1900 and 2100 (MJD {low:.0f} to {high:.0f})"
+        )
     days = np.floor(mjd).astype(np.int64) - _MJD_UNIX_EPOCH
     return (days * NS_PER_DAY + NOON_NS).astype("datetime64[ns]")
+
+
+def _check_dates(time: np.ndarray, dates: pd.Series, layout: str, name: str) -> None:
+    """Raise if a row's MJD and its calendar date name different days."""
+    days = dates.to_numpy(dtype="datetime64[ns]") + np.timedelta64(NOON_NS, "ns")
+    mismatch = np.flatnonzero(days != time)
+    if mismatch.size:
+        bad = int(mismatch[0])
+        raise DecodeError(
+            f"invalid row {bad + 1} of {name or 'position file'}: its MJD is "
+            f"{str(time[bad])[:10]} but its {layout} date is "
+            f"{str(dates.iloc[bad])[:10]}; the file is damaged"
+        )
 
 
 def _series(
