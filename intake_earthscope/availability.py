@@ -20,7 +20,7 @@ import pandas as pd
 from intake_earthscope.collection import Collection, KeyTemplate
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.locate import ObjectRef, locate_objects
-from intake_earthscope.request import WaveformRequest
+from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.storage import StorageSpec, list_directories
 from intake_earthscope.timeutil import day_of_year, day_start, days_between
@@ -101,6 +101,7 @@ def availability(
         collection = shipped_entry(collection, "miniseed").get("collection") or {}
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)
+    check_options(root, storage_options, None)
     request = WaveformRequest.build(
         network=network,
         station=station,

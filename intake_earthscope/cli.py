@@ -168,6 +168,12 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "--root",
         help="read a mirror with the archive's layout (directory or fsspec URL)",
     )
+    parser.add_argument(
+        "--inventory",
+        metavar="STATIONXML",
+        help="StationXML file with the channels' rates and responses (needed "
+        "for -p remove_response=... on SCEDC and NCEDC)",
+    )
     _add_catalog_option(parser)
 
 
@@ -213,6 +219,13 @@ def _add_search(commands: Any) -> None:
     command.add_argument("--latitude", type=float, help="centre of a radius search")
     command.add_argument("--longitude", type=float, help="centre of a radius search")
     command.add_argument("--maxradius", type=float, help="radius in degrees")
+    command.add_argument(
+        "--minradius", type=float, help="inner radius of a ring search, degrees"
+    )
+    command.add_argument(
+        "--root",
+        help="read the station metadata from a mirror with the archive's layout",
+    )
     command.add_argument(
         "--format",
         choices=("table", "csv"),
@@ -377,6 +390,8 @@ _SEARCH_CRITERIA = (
     "latitude",
     "longitude",
     "maxradius",
+    "minradius",
+    "root",
 )
 
 
@@ -423,7 +438,10 @@ def _export(args: argparse.Namespace) -> int:
 
     incomplete = units_not_loaded(written, output_format)
     if incomplete:
-        _error(f"{incomplete} unit(s) did not load fully: see the 'status' variable")
+        _error(
+            f"{incomplete} of the output's traces, days or stations did not load "
+            "fully: see its 'status' variable"
+        )
         return EXIT_PARTIAL
     return EXIT_OK
 
@@ -524,6 +542,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
             raise InvalidRequestError(f"invalid --param {item!r}: write NAME=VALUE")
         parameters[name.strip()] = value
 
+    _check_types(args.entry, entry, parameters)
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise InvalidRequestError(
@@ -532,7 +551,27 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
         )
     if args.root:
         parameters["root"] = args.root
+    if getattr(args, "inventory", None):
+        parameters["inventory"] = args.inventory
     return parameters
+
+
+_CONVERSIONS = {"float": float, "int": int}
+
+
+def _check_types(name: str, entry: Any, parameters: dict[str, Any]) -> None:
+    for parameter in entry.describe().get("user_parameters") or []:
+        convert = _CONVERSIONS.get(parameter.get("type", ""))
+        value = parameters.get(parameter["name"])
+        if convert is None or value is None:
+            continue
+        try:
+            convert(value)
+        except ValueError:
+            raise InvalidRequestError(
+                f"invalid {parameter['name']}={value!r} for {name}: expected a "
+                f"{parameter['type']} (run `intake-earthscope describe {name}`)"
+            ) from None
 
 
 def _print_table(table: Any, output_format: str) -> None:

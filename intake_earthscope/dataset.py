@@ -30,6 +30,7 @@ from dask.highlevelgraph import HighLevelGraph
 # Imported for its side effect: the ``earthscope`` accessor (to_obspy).
 import intake_earthscope.interop  # noqa: F401
 from intake_earthscope.collection import Collection
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.graph import FieldLayer, UnitLayer
 from intake_earthscope.outcomes import count_statuses
 from intake_earthscope.plan import Plan
@@ -222,7 +223,11 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     objects; call ``dataset.load()`` (or ``source.read()``) first to read
     each object once. Each call logs one INFO record on the
     ``intake_earthscope.dataset`` logger with the count of each status.
+    GNSS datasets get their own tables: one row per station for positions,
+    one row per day for RINEX observations.
     """
+    if "object_key" not in dataset.variables:
+        return _gnss_outcome_table(dataset)
     names = [name for name in OUTCOME_VARIABLES if name in dataset]
     subset = dataset[names + ["object_key"]].compute()
     frame = subset.to_dataframe().reset_index()
@@ -313,6 +318,21 @@ class _UnitTasks:
             extra = (removal.groups[group], plan.bounds[day], removal.options)
             return finish_corrected_chunk, arguments + extra
         return finish_chunk, arguments
+
+
+def _gnss_outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
+    if "station" in dataset.dims and "url" in dataset.variables:
+        from intake_earthscope.gnss.position_dataset import position_outcome_table
+
+        return position_outcome_table(dataset)
+    if "day" in dataset.dims and "path" in dataset.variables:
+        from intake_earthscope.gnss.rinex_dataset import rinex_outcome_table
+
+        return rinex_outcome_table(dataset)
+    raise InvalidRequestError(
+        "dataset has no outcome variables of this package: pass a dataset "
+        "opened by intake-earthscope (waveforms, GNSS positions or RINEX)"
+    )
 
 
 def _unit_layer(

@@ -137,7 +137,7 @@ def test_export_zarr_with_a_missing_day_is_partial(
     )  # fmt: skip
 
     assert code == EXIT_PARTIAL
-    assert "2 unit(s) did not load fully" in err
+    assert "2 of the output's traces, days or stations did not load fully" in err
     with xr.open_zarr(output) as written:
         assert written.waveform.shape == (2, 2 * 86400)
         assert list(written.status.values[:, 1]) == ["missing", "missing"]
@@ -397,3 +397,67 @@ def test_unreadable_catalog_is_usage_error(
     assert code == EXIT_USAGE
     assert message in err
     assert "Traceback" not in err
+
+
+def test_export_removes_response_with_inventory(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "scedc"
+    key = root / "continuous_waveforms/2022/2022_001/CIWBM__LHZ___2022001.ms"
+    key.parent.mkdir(parents=True)
+    shutil.copy(shared_data / "miniseed" / "CIWBM__LHZ___2022001.ms", key)
+    output = tmp_path / "wbm.nc"
+
+    code, _, err = run(
+        capsys, "export", "scedc.miniseed", "--network", "CI", "--station", "WBM",
+        "--location=--", "--channel", "LHZ", "--start", "2022-01-01",
+        "--end", "2022-01-02", "--root", str(root), "-p", "remove_response=velocity",
+        "--inventory", str(shared_data / "stationxml" / "CI_WBM.xml"),
+        "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_OK, err
+    with xr.open_dataset(output, engine="h5netcdf") as written:
+        assert written.waveform.attrs["units"] == "m/s"
+        assert np.nanmax(np.abs(written.waveform.values)) < 1.0
+
+
+def test_search_reads_a_mirror(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "scedc"
+    xml = root / "FDSNstationXML/CI/CI_WBM.xml"
+    xml.parent.mkdir(parents=True)
+    shutil.copy(shared_data / "stationxml" / "CI_WBM.xml", xml)
+
+    code, out, _ = run(
+        capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
+        "--channel", "LHZ", "--root", str(root), "--format", "csv",
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    assert ",WBM,," in out or ",WBM," in out
+
+
+def test_availability_of_missing_root_is_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "availability", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(tmp_path / "absent"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "no such directory" in err
+
+
+def test_export_parameter_of_wrong_type_is_named(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-11",
+        "--root", str(mirror), "-p", "sampling_rate=abc", str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "invalid sampling_rate='abc'" in err

@@ -1038,3 +1038,16 @@ def test_export_reads_each_file_once(
     assert fetched == ["/ts/AAAA.pos", "/ts/BBBB.pos"]
     assert len(outcomes) == 1
     assert dataset.message.dtype.kind == "U"
+
+
+def test_top_level_outcome_table_reads_positions(tmp_path: Path) -> None:
+    from intake_earthscope import outcome_table
+
+    path = tmp_path / "TEST.pos"
+    path.write_text(pos_text())
+    dataset = open_positions([str(path)], start="2020-01-01", end="2020-01-05").load()
+
+    table = outcome_table(dataset)
+
+    assert list(table["station"]) == ["TEST"]
+    assert list(table["status"]) == ["ok"]
