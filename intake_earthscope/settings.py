@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -34,10 +35,10 @@ def float_setting(name: str, default: float, minimum: float) -> float:
         value = float(text)
     except ValueError:
         value = minimum - 1
-    if not value >= minimum:
+    if not (value >= minimum and math.isfinite(value)):
         raise ValueError(
-            f"invalid {name}={text!r}: expected a number of at least {minimum:g} "
-            f"(default {default:g})"
+            f"invalid {name}={text!r}: expected a finite number of at least "
+            f"{minimum:g} (default {default:g})"
         )
     return value
 
@@ -66,6 +67,10 @@ class RetrySettings:
     read_timeout : float
         Seconds to wait for each read from a connection
         (``INTAKE_EARTHSCOPE_READ_TIMEOUT``, default 30).
+    attempt_seconds : float
+        Seconds one attempt may take in all, so that a server trickling its
+        reply cannot hold a read forever (``INTAKE_EARTHSCOPE_ATTEMPT_SECONDS``,
+        default 300).
     """
 
     attempts: int = 5
@@ -74,6 +79,7 @@ class RetrySettings:
     max_delay: float = 20.0
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    attempt_seconds: float = 300.0
 
 
 def retry_settings() -> RetrySettings:
@@ -99,5 +105,8 @@ def retry_settings() -> RetrySettings:
         ),
         read_timeout=float_setting(
             "INTAKE_EARTHSCOPE_READ_TIMEOUT", default.read_timeout, 0.001
+        ),
+        attempt_seconds=float_setting(
+            "INTAKE_EARTHSCOPE_ATTEMPT_SECONDS", default.attempt_seconds, 0.001
         ),
     )

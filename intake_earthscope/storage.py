@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import fsspec
 from dask.base import tokenize
+from fsspec.asyn import AsyncFileSystem, sync
 
 from intake_earthscope.auth import (
     CredentialScope,
@@ -444,7 +445,7 @@ def _cat_with_fresh_credentials(
 ) -> bytes:
     """Read a range; on expired credentials, fetch new ones and retry once."""
     try:
-        return spec.filesystem().cat_file(path, start=start, end=end)
+        return _cat_within_deadline(spec.filesystem(), path, start, end)
     except (CredentialsError, AccessDeniedError):
         raise
     except OSError as error:
@@ -455,7 +456,29 @@ def _cat_with_fresh_credentials(
             raise
         logger.debug("credentials expired reading %s; retrying once", path)
         spec.forget_credentials()
-        return spec.filesystem().cat_file(path, start=start, end=end)
+        return _cat_within_deadline(spec.filesystem(), path, start, end)
+
+
+def _cat_within_deadline(
+    filesystem: fsspec.AbstractFileSystem,
+    path: str,
+    start: int | None,
+    end: int | None,
+) -> bytes:
+    """Read a range, giving up after ``attempt_seconds`` in all.
+
+    Socket timeouts bound each read from the connection only, so a server
+    that trickles its reply would hold the read for ever. On an asynchronous
+    filesystem (s3fs) the whole read is cancelled at the deadline and raises
+    a TimeoutError, which the retry loop treats as transient.
+    """
+    loop = getattr(filesystem, "loop", None)
+    if isinstance(filesystem, AsyncFileSystem) and loop is not None:
+        seconds = retry_settings().attempt_seconds
+        return sync(
+            loop, filesystem._cat_file, path, start=start, end=end, timeout=seconds
+        )
+    return filesystem.cat_file(path, start=start, end=end)
 
 
 def _credentials_expired(error: BaseException) -> bool:

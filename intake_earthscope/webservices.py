@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -326,7 +327,12 @@ def _send(
     # So the error is raised after the except block, chained to nothing.
     failure: WebServiceError | None = None
     try:
-        response = client.get(url, headers=headers, timeout=timeout)
+        response = _get_within_deadline(client, url, headers, timeout)
+    except _DeadlineExceeded as error:
+        failure = _TransientFailure(
+            f"GET {url_text} took longer than {error.seconds:g} s in all; "
+            "INTAKE_EARTHSCOPE_ATTEMPT_SECONDS sets that limit"
+        )
     except httpx.TimeoutException as error:
         limit = timeout.connect if isinstance(error, httpx.ConnectTimeout) else None
         failure = _TransientFailure(
@@ -348,6 +354,49 @@ def _send(
         len(response.content),
     )
     return response
+
+
+class _DeadlineExceeded(Exception):
+    """One attempt took longer than the attempt deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _get_within_deadline(
+    client: httpx.Client,
+    url: httpx.URL,
+    headers: Mapping[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Response:
+    """GET ``url`` and read its body, giving up after ``attempt_seconds``.
+
+    httpx's read timeout bounds each read from the socket, so a server that
+    sends a byte now and then would hold the request for ever.
+    """
+    seconds = retry_settings().attempt_seconds
+    deadline = time.monotonic() + seconds
+    with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        parts = []
+        for part in response.iter_bytes():
+            parts.append(part)
+            if time.monotonic() > deadline:
+                raise _DeadlineExceeded(seconds)
+    # The parts are decoded already, so the new response must not decode
+    # them again, and its length is that of the decoded body.
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower()
+        not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=b"".join(parts),
+        request=response.request,
+    )
 
 
 def _redirect_target(response: httpx.Response, url: httpx.URL) -> httpx.URL:

@@ -16,6 +16,9 @@ seeded probability, and replaces the upstream reply with a fault:
 ``slow``
     The reply is held back for ``delay`` seconds, past the client's read
     timeout.
+``trickle``
+    The body is sent 64 bytes at a time, one part every ``delay`` seconds,
+    each within the client's read timeout.
 ``truncate``
     The headers announce the whole body, half of it is sent, then the
     connection closes.
@@ -42,7 +45,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-FAULTS = ("500", "503", "slowdown", "reset", "slow", "truncate", "wrong_length")
+FAULTS = (
+    "500",
+    "503",
+    "slowdown",
+    "reset",
+    "slow",
+    "trickle",
+    "truncate",
+    "wrong_length",
+)
 
 # A fault that no read may retry.
 REJECTION = "400"
@@ -177,6 +189,8 @@ class FaultProxy:
         if fault == "slow":
             time.sleep(delay)
             return "slow"
+        if fault == "trickle":
+            return f"trickle:{delay}"
         return fault or ""
 
     def fetch(self, method: str, path: str, headers: dict[str, str]) -> _Upstream:
@@ -277,8 +291,16 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(length))
             self.end_headers()
-            if method == "GET":
+            if method == "GET" and fault.startswith("trickle:"):
+                self._trickle(body, float(fault.partition(":")[2]))
+            elif method == "GET":
                 self.wfile.write(body)
+
+        def _trickle(self, body: bytes, pause: float) -> None:
+            for offset in range(0, len(body), 64):
+                self.wfile.write(body[offset : offset + 64])
+                self.wfile.flush()
+                time.sleep(pause)
 
         def _send_error(
             self, method: str, status: int, code: str, message: str

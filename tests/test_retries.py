@@ -360,3 +360,44 @@ def test_fault_rules_select_by_count_and_seed(files) -> None:
 
     assert counts["500"] >= 3
     assert proxy.forwarded() == 12
+
+
+# A server that trickles its reply: each read is quick, the whole is not
+
+
+@pytest.mark.timeout(60)
+def test_s3_trickle_stops_at_attempt_deadline(proxy, monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_READ_TIMEOUT", "0.5")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_ATTEMPT_SECONDS", "1")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "2")
+    proxy.rules = [FaultRule("trickle", key=key(2), delay=0.1)]
+    began = time.monotonic()
+
+    with pytest.raises(StorageUnavailableError, match="2 attempt"):
+        read()
+
+    assert time.monotonic() - began < 15
+    assert len([r for r in proxy.seen if r.method == "GET" and key(2) in r.path]) == 2
+
+
+@pytest.mark.timeout(60)
+def test_https_trickle_stops_at_attempt_deadline(files, monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_ATTEMPT_SECONDS", "1")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "2")
+    _, proxy = files
+    proxy.rules = [FaultRule("trickle", delay=0.1)]
+    began = time.monotonic()
+
+    with pytest.raises(WebServiceError, match="ATTEMPT_SECONDS"):
+        https_get(archive_spec(proxy), "day.bin")
+
+    assert time.monotonic() - began < 15
+    assert len(proxy.seen) == 2
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "soon"])
+def test_attempt_seconds_must_be_finite(monkeypatch, value) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_ATTEMPT_SECONDS", value)
+
+    with pytest.raises(ValueError, match="INTAKE_EARTHSCOPE_ATTEMPT_SECONDS"):
+        retry_settings()
