@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +153,9 @@ def load_index(url: str, size: int) -> ObjectIndex | None:
             index = _from_arrays(stored, size)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        # Empty or cut files (a crash mid-write by another tool, a full disk)
+        # are misses: the index is rebuilt from the object.
         logger.info("ignoring the unreadable record index %s: %s", path, error)
         return None
     if index is not None:

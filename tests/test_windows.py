@@ -358,3 +358,16 @@ def test_offsets_timedelta_equals_seconds() -> None:
 def test_offsets_rejected(before: object, after: object) -> None:
     with pytest.raises(InvalidRequestError):
         window_offsets(before, after)
+
+
+@pytest.mark.parametrize("length", [0, 100])
+def test_index_cache_cut_file(two_days: Path, length: int) -> None:
+    times = ["2024-01-01T06:00:00"]
+    windows(two_days, times, 10.0, 10.0)
+    stored = next(cache_directory().glob("*.npz"))
+    stored.write_bytes(stored.read_bytes()[:length])
+    forget_indexes()
+
+    dataset = windows(two_days, times, 10.0, 10.0)
+
+    assert (dataset.status.values == "ok").all()
