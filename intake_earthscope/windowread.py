@@ -53,7 +53,7 @@ from intake_earthscope.recordindex import (
 )
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import StorageSpec, object_size, read_bytes
-from intake_earthscope.tasks import ChunkResult, finish_chunk
+from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 
 __all__ = [
@@ -484,6 +484,7 @@ class _ObjectRead:
     seen: set[str]
     tier: str
     failure: str = ""
+    url: str = ""
 
 
 def read_window_batch(
@@ -591,8 +592,41 @@ def _read_object(
         reader.read_mode,
     )
     return _ObjectRead(
-        records, reader.read_mode, reader.state, reader.seen_sources(), tier
+        records,
+        reader.read_mode,
+        reader.state,
+        reader.seen_sources(),
+        tier,
+        url=reader.url,
     )
+
+
+def _decodable_parts(
+    parts: list[bytes], reads: list[_ObjectRead], error: DecodeError
+) -> tuple[list[bytes], set[str]]:
+    """Drop the records that do not decode alone; return the parts and the
+    URLs of the objects that lost records.
+
+    libmseed rejects a whole buffer for one bad record (a failed miniSEED 3
+    CRC, for one). Raises the ``error``, naming the objects, when every
+    record decodes alone.
+    """
+    kept, damaged = [], set()
+    for part, read in zip(parts, reads, strict=True):
+        decodable, dropped = _decodable_records(part)
+        kept.append(decodable)
+        if dropped:
+            damaged.add(read.url)
+            logger.info(
+                "%s is damaged; dropped %d records of a window: %s",
+                read.url,
+                dropped,
+                error,
+            )
+    if not damaged:
+        names = ", ".join(read.url for read in reads)
+        raise DecodeError(f"{error} in {names}") from error
+    return kept, damaged
 
 
 def _failure_status(error: Exception) -> str:
@@ -614,6 +648,7 @@ def _finish_window(
     rate_tolerance: float,
 ) -> tuple[ChunkResult, np.ndarray]:
     parts, modes, failure, state, seen, tier = [], set(), "", "ok", set(), ""
+    used = []
     for windows, read in zip(users, reads, strict=True):
         if number not in windows:
             continue
@@ -622,15 +657,24 @@ def _finish_window(
             failure = failure or (read.failure if windows[number] else "")
             continue
         parts.append(read.records[position])
+        used.append((read, windows[number]))
         modes.add(read.read_mode)
         seen |= read.seen
         tier = tier or read.tier
         if read.state != "ok" and windows[number]:
             state = read.state
 
-    block = decode_and_place(
-        b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
-    )
+    try:
+        block = decode_and_place(
+            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+        )
+    except DecodeError as error:
+        parts, damaged = _decodable_parts(parts, [read for read, _ in used], error)
+        block = decode_and_place(
+            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+        )
+        if any(overlaps for read, overlaps in used if read.url in damaged):
+            state = "damaged" if state == "ok" else state
     status = unit_status(block, state)
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:

@@ -371,3 +371,37 @@ def test_index_cache_cut_file(two_days: Path, length: int) -> None:
     dataset = windows(two_days, times, 10.0, 10.0)
 
     assert (dataset.status.values == "ok").all()
+
+
+def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
+    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+    data = bytearray(
+        mseedgen.segment_bytes(
+            "XX.STA.00.BHZ",
+            DAY,
+            values,
+            RATE,
+            record_length=512,
+            encoding="int32",
+            version=3,
+        )
+    )
+    table = parse_records(bytes(data))
+    row = int(np.searchsorted(table.starts, DAY + 3600 * 10**9)) - 1
+    data[int(table.offsets[row] + table.lengths[row]) - 8] ^= 0xFF
+    root = mirror(tmp_path / "mirror", {key(1): bytes(data)})
+    times = ["2024-01-01T01:00:00"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ", errors="ignore")
+    whole = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(root),
+        errors="ignore",
+        **{**CODES, "channel": "BHZ"},
+    ).load()
+
+    assert (dataset.status.values == "damaged").all()
+    expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
