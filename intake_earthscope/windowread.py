@@ -183,6 +183,9 @@ class RangedObject:
         return set(self.index.records.sources.tolist())
 
     def _search(self, windows: ObjectWindows) -> list[np.ndarray]:
+        if not self.index.size and self._whole is None:
+            # Only a whole read tells an empty object from a wrong size.
+            raise LayoutError("the storage reports 0 bytes")
         if not len(self.index.records) and self.index.size:
             # The first records tell the channels' record spans, which the
             # guesses of every window then allow for.
@@ -373,6 +376,8 @@ class RangedObject:
         data = read_bytes(self.spec, self.key)
         self.bytes_read += len(data)
         self.read_mode = "whole_object"
+        if not data:
+            raise DecodeError(f"empty object (0 bytes) at {self.url}")
 
         state, offset = check_structure(data)
         if state == "not_miniseed":

@@ -12,7 +12,11 @@ import pytest
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
-from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
+from intake_earthscope.errors import (
+    DecodeError,
+    InvalidRequestError,
+    ReadOutcomeWarning,
+)
 from intake_earthscope.recordindex import (
     cache_directory,
     forget_indexes,
@@ -405,3 +409,24 @@ def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
     assert (dataset.status.values == "damaged").all()
     expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
     assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+
+
+# An empty object tells no channels, so the request names one and its rate.
+EMPTY_OPTIONS = {"channel": "BHZ", "sampling_rate": RATE}
+
+
+@pytest.fixture
+def empty_day(tmp_path: Path) -> Path:
+    return mirror(tmp_path / "mirror", {key(1): b""})
+
+
+def test_empty_object_unreadable(empty_day: Path) -> None:
+    times = ["2024-01-01T06:00:00"]
+    dataset = windows(empty_day, times, 10.0, 10.0, errors="ignore", **EMPTY_OPTIONS)
+
+    assert (dataset.status.values == "unreadable").all()
+
+
+def test_empty_object_raises(empty_day: Path) -> None:
+    with pytest.raises(DecodeError, match="0 bytes"):
+        windows(empty_day, ["2024-01-01T06:00:00"], 10.0, 10.0, **EMPTY_OPTIONS)
