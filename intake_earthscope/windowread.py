@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 from pymseed.clib import clibmseed, ffi
@@ -47,6 +49,7 @@ from intake_earthscope.place import Grid
 from intake_earthscope.recordindex import (
     ObjectIndex,
     RecordTable,
+    drop_index,
     load_index,
     parse_records,
     store_index,
@@ -65,6 +68,7 @@ __all__ = [
     "RangedObject",
     "WindowBatch",
     "index_object",
+    "object_version",
     "read_window_batch",
 ]
 
@@ -151,7 +155,8 @@ class RangedObject:
         self._masks: tuple[RecordTable, dict[str, np.ndarray]] | None = None
 
         size = object_size(spec, key)
-        self.index = load_index(self.url, size) or ObjectIndex(
+        self.version = object_version(spec, key)
+        self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
 
@@ -312,6 +317,7 @@ class RangedObject:
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
             table = parse_records(data, base=start, synced=start in boundaries)
             found = found.merged(table)
+        self._check_known(found)
         self.index = self.index.with_records(found)
         logger.debug(
             "read %d ranges of %s; %d records known",
@@ -320,7 +326,32 @@ class RangedObject:
             len(self.index.records),
         )
         if len(self.index.records) > known:
-            store_index(self.url, self.index)
+            store_index(self.url, self.index, self.version)
+
+    def _check_known(self, found: RecordTable) -> None:
+        """Raise LayoutError, dropping the index, if ``found`` contradicts it.
+
+        A cached index of an object rewritten with the same size (and no
+        version tag) lists records that the object no longer has.
+        """
+        known = self.index.records
+        offsets, mine, theirs = np.intersect1d(
+            known.offsets, found.offsets, assume_unique=True, return_indices=True
+        )
+        same = (
+            (known.sources[mine] == found.sources[theirs])
+            & (known.starts[mine] == found.starts[theirs])
+            & (known.lengths[mine] == found.lengths[theirs])
+        )
+        if not same.all():
+            offset = int(offsets[~same][0])
+            self._drop_stale(f"the indexed record at byte {offset} differs")
+
+    def _drop_stale(self, reason: str) -> NoReturn:
+        drop_index(self.url, self.index.size, self.version)
+        self.index = ObjectIndex(self.index.size, RecordTable.empty())
+        self._masks = None
+        raise LayoutError(f"stale record index: {reason}")
 
     def _boundaries(self) -> set[int]:
         table = self.index.records
@@ -362,7 +393,7 @@ class RangedObject:
         record = data[offset - start : offset - start + length]
         if not _is_record(record):
             # A cached index of an object rewritten with the same size.
-            raise LayoutError(f"no record of {length} bytes at byte {offset}")
+            self._drop_stale(f"no record of {length} bytes at byte {offset}")
         return record
 
     def read_whole(self) -> None:
@@ -398,7 +429,23 @@ class RangedObject:
         if state == "ok":
             # Offsets of a damaged object's intact records are not the
             # object's offsets, so only an intact object's index is kept.
-            store_index(self.url, self.index)
+            store_index(self.url, self.index, self.version)
+
+
+def object_version(spec: StorageSpec, key: str) -> str:
+    """Return the version tag of a local object (its modification time in ns).
+
+    Other storages return ``""``: their tag (an S3 ETag) would cost a second
+    request per object, and each record read from a cached index is checked.
+    """
+    # NOTE: the ETag of S3 objects is not part of the cache key yet; it needs
+    # object_size to return the HEAD response it already has.
+    if spec.protocol != "file":
+        return ""
+    try:
+        return str(os.stat(spec.path(key)).st_mtime_ns)
+    except OSError:
+        return ""
 
 
 def index_object(spec: StorageSpec, key: str) -> ObjectIndex:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -265,7 +266,8 @@ def test_index_cached_on_disk(two_days: Path, _index_cache: Path) -> None:
     assert files[0].suffix == ".npz"
     forget_indexes()
     url = f"file://{two_days / key(1)}"
-    index = load_index(url, len(station_day(1)))
+    version = str((two_days / key(1)).stat().st_mtime_ns)
+    index = load_index(url, len(station_day(1)), version)
     assert index is not None
     assert len(index.records) > 0
 
@@ -430,3 +432,42 @@ def test_empty_object_unreadable(empty_day: Path) -> None:
 def test_empty_object_raises(empty_day: Path) -> None:
     with pytest.raises(DecodeError, match="0 bytes"):
         windows(empty_day, ["2024-01-01T06:00:00"], 10.0, 10.0, **EMPTY_OPTIONS)
+
+
+def shifted_day(shift_s: int) -> bytes:
+    """Two hours of BHZ from ``shift_s`` after midnight; the size never changes."""
+    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+    start = DAY + shift_s * 10**9
+    return mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", start, values, RATE, record_length=512, encoding="int32"
+    )
+
+
+@pytest.mark.parametrize(
+    ("same_mtime", "read_mode"), [(True, "whole_object"), (False, "ranged")]
+)
+def test_index_cache_rewritten_object(
+    tmp_path: Path, same_mtime: bool, read_mode: str
+) -> None:
+    root = mirror(tmp_path / "mirror", {key(1): shifted_day(0)})
+    path = root / key(1)
+    times = ["2024-01-01T01:30:00"]
+    windows(root, times, 10.0, 10.0, channel="BHZ")
+    written = path.stat().st_mtime_ns
+    path.write_bytes(shifted_day(3600))
+    if same_mtime:
+        os.utime(path, ns=(written, written))
+    forget_indexes()
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ")
+    whole = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(root),
+        **{**CODES, "channel": "BHZ"},
+    ).load()
+
+    expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+    assert (dataset.read_mode.values == read_mode).all()
