@@ -208,7 +208,6 @@ class RangedObject:
             if not unread:
                 raise LayoutError("bytes in the search range are not miniSEED records")
             self._fetch(_coalesce(unread))
-            self._check_order()
         raise LayoutError(f"no bracket after {MAX_ROUNDS} rounds of reads")
 
     def _needed_ranges(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -319,6 +318,9 @@ class RangedObject:
             found = found.merged(table)
         self._check_known(found)
         self.index = self.index.with_records(found)
+        # Checked on every read, the first one too: an object of one
+        # channel in reverse order needs no further read to look complete.
+        self._check_order()
         logger.debug(
             "read %d ranges of %s; %d records known",
             len(ranges),

@@ -471,3 +471,20 @@ def test_index_cache_rewritten_object(
     expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
     assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
     assert (dataset.read_mode.values == read_mode).all()
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_one_channel_out_of_order(tmp_path: Path, order: str) -> None:
+    records = mseedgen.records(channel_bytes("BHZ", DAY, 7200.0, RATE, 512, seed=1))
+    if order == "reversed":
+        records = records[::-1]
+    else:
+        permutation = np.random.default_rng(0).permutation(len(records))
+        records = [records[i] for i in permutation]
+    root = mirror(tmp_path / "mirror", {key(1): b"".join(records)})
+    times = ["2024-01-01T01:00:00"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ")
+
+    assert (dataset.read_mode.values == "whole_object").all()
+    assert (dataset.valid_fraction.values == 1.0).all()
