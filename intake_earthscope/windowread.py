@@ -176,6 +176,13 @@ class RangedObject:
             logger.info("reading %s whole: %s", self.url, reason)
             self.read_whole()
             rows = self._search(windows)
+        unseen = sorted(set(self.sources) - self.seen_sources())
+        if unseen and not self.index.complete:
+            # The channel may sit in a block the bracket never reached; only
+            # the whole object may tell that it is not there.
+            logger.info("reading %s whole: %s not seen", self.url, ", ".join(unseen))
+            self.read_whole()
+            rows = self._search(windows)
         try:
             return [self._bytes_of(selected) for selected in rows]
         except LayoutError as reason:
@@ -245,8 +252,9 @@ class RangedObject:
         masks = self._source_masks()
         if masks[source].any():
             return masks[source]
-        # NOTE: in an object whose channels follow one another in blocks, an
-        # unseen channel's block may lie outside this bracket and be missed.
+        # In an object whose channels follow one another in blocks, an
+        # unseen channel's block may lie outside this bracket: records_for
+        # then reads the object whole.
         wanted = masks[""]
         return wanted if wanted.any() else np.ones(wanted.size, dtype=bool)
 

@@ -488,3 +488,16 @@ def test_one_channel_out_of_order(tmp_path: Path, order: str) -> None:
 
     assert (dataset.read_mode.values == "whole_object").all()
     assert (dataset.valid_fraction.values == 1.0).all()
+
+
+def test_channels_in_blocks(tmp_path: Path) -> None:
+    blocks = b"".join(
+        channel_bytes(channel, DAY, 7200.0, RATE, length, seed=k)
+        for k, (channel, length) in enumerate(CHANNELS.items())
+    )
+    root = mirror(tmp_path / "mirror", {key(1): blocks})
+
+    dataset = windows(root, ["2024-01-01T01:00:00"], 10.0, 10.0)
+
+    assert (dataset.status.values == "ok").all()
+    assert (dataset.read_mode.values == "whole_object").all()
