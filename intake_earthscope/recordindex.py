@@ -11,9 +11,9 @@ per object, under ``$INTAKE_EARTHSCOPE_CACHE_DIR`` or else the platform's
 user cache directory (``platformdirs.user_cache_dir("intake-earthscope")``),
 in its ``record-index`` folder. A file is written under a temporary name and
 renamed into place, so readers never see half a file. The file name hashes
-the object's URL, size and version tag (a modification time or ETag, where
-the storage tells one): an object rewritten with another size or tag gets a
-new index. The window reader also checks each cached record it reads and
+the object's URL, size and version tag (the modification time of a local
+file, else empty): an object rewritten with another size or tag gets a new
+index. The window reader also checks each cached record it reads and
 drops an index that no longer matches (:func:`drop_index`).
 """
 
@@ -146,7 +146,7 @@ def load_index(url: str, size: int, version: str = "") -> ObjectIndex | None:
     """Return the cached index of the object at ``url`` of ``size`` bytes.
 
     ``version`` is the object's version tag (modification time or ETag), or
-    ``""`` where the storage tells none.
+    ``""`` where the storage has none.
     """
     name = _cache_name(url, size, version)
     with _memory_lock:

@@ -196,7 +196,7 @@ class RangedObject:
 
     def _search(self, windows: ObjectWindows) -> list[np.ndarray]:
         if not self.index.size and self._whole is None:
-            # Only a whole read tells an empty object from a wrong size.
+            # A whole read shows whether the object is empty or the size wrong.
             raise LayoutError("the storage reports 0 bytes")
         if not len(self.index.records) and self.index.size:
             # The first records tell the channels' record spans, which the

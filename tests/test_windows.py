@@ -413,7 +413,7 @@ def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
     assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
 
 
-# An empty object tells no channels, so the request names one and its rate.
+# An empty object lists no channels, so the request names one and its rate.
 EMPTY_OPTIONS = {"channel": "BHZ", "sampling_rate": RATE}
 
 
