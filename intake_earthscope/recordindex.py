@@ -11,8 +11,10 @@ per object, under ``$INTAKE_EARTHSCOPE_CACHE_DIR`` or else the platform's
 user cache directory (``platformdirs.user_cache_dir("intake-earthscope")``),
 in its ``record-index`` folder. A file is written under a temporary name and
 renamed into place, so readers never see half a file. The file name hashes
-the object's URL and size: an object rewritten with another size gets a new
-index.
+the object's URL, size and version tag (the modification time of a local
+file, else empty): an object rewritten with another size or tag gets a new
+index. The window reader also checks each cached record it reads and
+drops an index that no longer matches (:func:`drop_index`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,7 @@ __all__ = [
     "ObjectIndex",
     "RecordTable",
     "cache_directory",
+    "drop_index",
     "load_index",
     "parse_records",
     "store_index",
@@ -138,9 +142,13 @@ def cache_directory() -> Path:
     return Path(root) / "record-index"
 
 
-def load_index(url: str, size: int) -> ObjectIndex | None:
-    """Return the cached index of the object at ``url`` of ``size`` bytes."""
-    name = _cache_name(url, size)
+def load_index(url: str, size: int, version: str = "") -> ObjectIndex | None:
+    """Return the cached index of the object at ``url`` of ``size`` bytes.
+
+    ``version`` is the object's version tag (modification time or ETag), or
+    ``""`` where the storage has none.
+    """
+    name = _cache_name(url, size, version)
     with _memory_lock:
         cached = _memory.get(name)
     if cached is not None:
@@ -152,7 +160,9 @@ def load_index(url: str, size: int) -> ObjectIndex | None:
             index = _from_arrays(stored, size)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        # Empty or cut files (a crash mid-write by another tool, a full disk)
+        # are misses: the index is rebuilt from the object.
         logger.info("ignoring the unreadable record index %s: %s", path, error)
         return None
     if index is not None:
@@ -161,13 +171,13 @@ def load_index(url: str, size: int) -> ObjectIndex | None:
     return index
 
 
-def store_index(url: str, index: ObjectIndex) -> None:
+def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
     """Keep ``index`` in this process and write it to the cache folder.
 
     A folder that cannot be written is logged and skipped: the index is a
     shortcut, never needed for a correct read.
     """
-    name = _cache_name(url, index.size)
+    name = _cache_name(url, index.size, version)
     with _memory_lock:
         current = _memory.get(name)
         if current is not None and current.complete and not index.complete:
@@ -182,14 +192,26 @@ def store_index(url: str, index: ObjectIndex) -> None:
         logger.info("record index of %s not cached in %s: %s", url, folder, error)
 
 
+def drop_index(url: str, size: int, version: str = "") -> None:
+    """Drop the index of an object from this process and from the cache folder."""
+    name = _cache_name(url, size, version)
+    with _memory_lock:
+        _memory.pop(name, None)
+    path = cache_directory() / f"{name}.npz"
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        logger.info("stale record index %s not removed: %s", path, error)
+
+
 def forget_indexes() -> None:
     """Drop the indexes this process keeps in memory (the files stay)."""
     with _memory_lock:
         _memory.clear()
 
 
-def _cache_name(url: str, size: int) -> str:
-    text = f"{_FORMAT_VERSION}\n{url}\n{size}"
+def _cache_name(url: str, size: int, version: str) -> str:
+    text = f"{_FORMAT_VERSION}\n{url}\n{size}\n{version}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 

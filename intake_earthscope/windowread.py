@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 from pymseed.clib import clibmseed, ffi
@@ -47,13 +49,14 @@ from intake_earthscope.place import Grid
 from intake_earthscope.recordindex import (
     ObjectIndex,
     RecordTable,
+    drop_index,
     load_index,
     parse_records,
     store_index,
 )
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import StorageSpec, object_size, read_bytes
-from intake_earthscope.tasks import ChunkResult, finish_chunk
+from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "RangedObject",
     "WindowBatch",
     "index_object",
+    "object_version",
     "read_window_batch",
 ]
 
@@ -151,7 +155,8 @@ class RangedObject:
         self._masks: tuple[RecordTable, dict[str, np.ndarray]] | None = None
 
         size = object_size(spec, key)
-        self.index = load_index(self.url, size) or ObjectIndex(
+        self.version = object_version(spec, key)
+        self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
 
@@ -171,6 +176,13 @@ class RangedObject:
             logger.info("reading %s whole: %s", self.url, reason)
             self.read_whole()
             rows = self._search(windows)
+        unseen = sorted(set(self.sources) - self.seen_sources())
+        if unseen and not self.index.complete:
+            # The channel may sit in a block the bracket never reached; only
+            # the whole object may tell that it is not there.
+            logger.info("reading %s whole: %s not seen", self.url, ", ".join(unseen))
+            self.read_whole()
+            rows = self._search(windows)
         try:
             return [self._bytes_of(selected) for selected in rows]
         except LayoutError as reason:
@@ -183,6 +195,9 @@ class RangedObject:
         return set(self.index.records.sources.tolist())
 
     def _search(self, windows: ObjectWindows) -> list[np.ndarray]:
+        if not self.index.size and self._whole is None:
+            # A whole read shows whether the object is empty or the size wrong.
+            raise LayoutError("the storage reports 0 bytes")
         if not len(self.index.records) and self.index.size:
             # The first records tell the channels' record spans, which the
             # guesses of every window then allow for.
@@ -200,7 +215,6 @@ class RangedObject:
             if not unread:
                 raise LayoutError("bytes in the search range are not miniSEED records")
             self._fetch(_coalesce(unread))
-            self._check_order()
         raise LayoutError(f"no bracket after {MAX_ROUNDS} rounds of reads")
 
     def _needed_ranges(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -238,8 +252,9 @@ class RangedObject:
         masks = self._source_masks()
         if masks[source].any():
             return masks[source]
-        # NOTE: in an object whose channels follow one another in blocks, an
-        # unseen channel's block may lie outside this bracket and be missed.
+        # In an object whose channels follow one another in blocks, an
+        # unseen channel's block may lie outside this bracket: records_for
+        # then reads the object whole.
         wanted = masks[""]
         return wanted if wanted.any() else np.ones(wanted.size, dtype=bool)
 
@@ -309,7 +324,11 @@ class RangedObject:
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
             table = parse_records(data, base=start, synced=start in boundaries)
             found = found.merged(table)
+        self._check_known(found)
         self.index = self.index.with_records(found)
+        # Checked on every read, the first one too: an object of one
+        # channel in reverse order needs no further read to look complete.
+        self._check_order()
         logger.debug(
             "read %d ranges of %s; %d records known",
             len(ranges),
@@ -317,7 +336,32 @@ class RangedObject:
             len(self.index.records),
         )
         if len(self.index.records) > known:
-            store_index(self.url, self.index)
+            store_index(self.url, self.index, self.version)
+
+    def _check_known(self, found: RecordTable) -> None:
+        """Raise LayoutError, dropping the index, if ``found`` contradicts it.
+
+        A cached index of an object rewritten with the same size (and no
+        version tag) lists records that the object no longer has.
+        """
+        known = self.index.records
+        offsets, mine, theirs = np.intersect1d(
+            known.offsets, found.offsets, assume_unique=True, return_indices=True
+        )
+        same = (
+            (known.sources[mine] == found.sources[theirs])
+            & (known.starts[mine] == found.starts[theirs])
+            & (known.lengths[mine] == found.lengths[theirs])
+        )
+        if not same.all():
+            offset = int(offsets[~same][0])
+            self._drop_stale(f"the indexed record at byte {offset} differs")
+
+    def _drop_stale(self, reason: str) -> NoReturn:
+        drop_index(self.url, self.index.size, self.version)
+        self.index = ObjectIndex(self.index.size, RecordTable.empty())
+        self._masks = None
+        raise LayoutError(f"stale record index: {reason}")
 
     def _boundaries(self) -> set[int]:
         table = self.index.records
@@ -359,7 +403,7 @@ class RangedObject:
         record = data[offset - start : offset - start + length]
         if not _is_record(record):
             # A cached index of an object rewritten with the same size.
-            raise LayoutError(f"no record of {length} bytes at byte {offset}")
+            self._drop_stale(f"no record of {length} bytes at byte {offset}")
         return record
 
     def read_whole(self) -> None:
@@ -373,6 +417,8 @@ class RangedObject:
         data = read_bytes(self.spec, self.key)
         self.bytes_read += len(data)
         self.read_mode = "whole_object"
+        if not data:
+            raise DecodeError(f"empty object (0 bytes) at {self.url}")
 
         state, offset = check_structure(data)
         if state == "not_miniseed":
@@ -393,7 +439,23 @@ class RangedObject:
         if state == "ok":
             # Offsets of a damaged object's intact records are not the
             # object's offsets, so only an intact object's index is kept.
-            store_index(self.url, self.index)
+            store_index(self.url, self.index, self.version)
+
+
+def object_version(spec: StorageSpec, key: str) -> str:
+    """Return the version tag of a local object (its modification time in ns).
+
+    Other storages return ``""``: their tag (an S3 ETag) would cost a second
+    request per object, and each record read from a cached index is checked.
+    """
+    # NOTE: the ETag of S3 objects is not part of the cache key yet; it needs
+    # object_size to return the HEAD response it already has.
+    if spec.protocol != "file":
+        return ""
+    try:
+        return str(os.stat(spec.path(key)).st_mtime_ns)
+    except OSError:
+        return ""
 
 
 def index_object(spec: StorageSpec, key: str) -> ObjectIndex:
@@ -484,6 +546,7 @@ class _ObjectRead:
     seen: set[str]
     tier: str
     failure: str = ""
+    url: str = ""
 
 
 def read_window_batch(
@@ -591,8 +654,41 @@ def _read_object(
         reader.read_mode,
     )
     return _ObjectRead(
-        records, reader.read_mode, reader.state, reader.seen_sources(), tier
+        records,
+        reader.read_mode,
+        reader.state,
+        reader.seen_sources(),
+        tier,
+        url=reader.url,
     )
+
+
+def _decodable_parts(
+    parts: list[bytes], reads: list[_ObjectRead], error: DecodeError
+) -> tuple[list[bytes], set[str]]:
+    """Drop the records that do not decode alone; return the parts and the
+    URLs of the objects that lost records.
+
+    libmseed rejects a whole buffer for one bad record (a failed miniSEED 3
+    CRC, for one). Raises the ``error``, naming the objects, when every
+    record decodes alone.
+    """
+    kept, damaged = [], set()
+    for part, read in zip(parts, reads, strict=True):
+        decodable, dropped = _decodable_records(part)
+        kept.append(decodable)
+        if dropped:
+            damaged.add(read.url)
+            logger.info(
+                "%s is damaged; dropped %d records of a window: %s",
+                read.url,
+                dropped,
+                error,
+            )
+    if not damaged:
+        names = ", ".join(read.url for read in reads)
+        raise DecodeError(f"{error} in {names}") from error
+    return kept, damaged
 
 
 def _failure_status(error: Exception) -> str:
@@ -614,6 +710,7 @@ def _finish_window(
     rate_tolerance: float,
 ) -> tuple[ChunkResult, np.ndarray]:
     parts, modes, failure, state, seen, tier = [], set(), "", "ok", set(), ""
+    used = []
     for windows, read in zip(users, reads, strict=True):
         if number not in windows:
             continue
@@ -622,15 +719,24 @@ def _finish_window(
             failure = failure or (read.failure if windows[number] else "")
             continue
         parts.append(read.records[position])
+        used.append((read, windows[number]))
         modes.add(read.read_mode)
         seen |= read.seen
         tier = tier or read.tier
         if read.state != "ok" and windows[number]:
             state = read.state
 
-    block = decode_and_place(
-        b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
-    )
+    try:
+        block = decode_and_place(
+            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+        )
+    except DecodeError as error:
+        parts, damaged = _decodable_parts(parts, [read for read, _ in used], error)
+        block = decode_and_place(
+            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+        )
+        if any(overlaps for read, overlaps in used if read.url in damaged):
+            state = "damaged" if state == "ok" else state
     status = unit_status(block, state)
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,11 @@ import pytest
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
-from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
+from intake_earthscope.errors import (
+    DecodeError,
+    InvalidRequestError,
+    ReadOutcomeWarning,
+)
 from intake_earthscope.recordindex import (
     cache_directory,
     forget_indexes,
@@ -261,7 +266,8 @@ def test_index_cached_on_disk(two_days: Path, _index_cache: Path) -> None:
     assert files[0].suffix == ".npz"
     forget_indexes()
     url = f"file://{two_days / key(1)}"
-    index = load_index(url, len(station_day(1)))
+    version = str((two_days / key(1)).stat().st_mtime_ns)
+    index = load_index(url, len(station_day(1)), version)
     assert index is not None
     assert len(index.records) > 0
 
@@ -358,3 +364,140 @@ def test_offsets_timedelta_equals_seconds() -> None:
 def test_offsets_rejected(before: object, after: object) -> None:
     with pytest.raises(InvalidRequestError):
         window_offsets(before, after)
+
+
+@pytest.mark.parametrize("length", [0, 100])
+def test_index_cache_cut_file(two_days: Path, length: int) -> None:
+    times = ["2024-01-01T06:00:00"]
+    windows(two_days, times, 10.0, 10.0)
+    stored = next(cache_directory().glob("*.npz"))
+    stored.write_bytes(stored.read_bytes()[:length])
+    forget_indexes()
+
+    dataset = windows(two_days, times, 10.0, 10.0)
+
+    assert (dataset.status.values == "ok").all()
+
+
+def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
+    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+    data = bytearray(
+        mseedgen.segment_bytes(
+            "XX.STA.00.BHZ",
+            DAY,
+            values,
+            RATE,
+            record_length=512,
+            encoding="int32",
+            version=3,
+        )
+    )
+    table = parse_records(bytes(data))
+    row = int(np.searchsorted(table.starts, DAY + 3600 * 10**9)) - 1
+    data[int(table.offsets[row] + table.lengths[row]) - 8] ^= 0xFF
+    root = mirror(tmp_path / "mirror", {key(1): bytes(data)})
+    times = ["2024-01-01T01:00:00"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ", errors="ignore")
+    whole = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(root),
+        errors="ignore",
+        **{**CODES, "channel": "BHZ"},
+    ).load()
+
+    assert (dataset.status.values == "damaged").all()
+    expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+
+
+# An empty object lists no channels, so the request names one and its rate.
+EMPTY_OPTIONS = {"channel": "BHZ", "sampling_rate": RATE}
+
+
+@pytest.fixture
+def empty_day(tmp_path: Path) -> Path:
+    return mirror(tmp_path / "mirror", {key(1): b""})
+
+
+def test_empty_object_unreadable(empty_day: Path) -> None:
+    times = ["2024-01-01T06:00:00"]
+    dataset = windows(empty_day, times, 10.0, 10.0, errors="ignore", **EMPTY_OPTIONS)
+
+    assert (dataset.status.values == "unreadable").all()
+
+
+def test_empty_object_raises(empty_day: Path) -> None:
+    with pytest.raises(DecodeError, match="0 bytes"):
+        windows(empty_day, ["2024-01-01T06:00:00"], 10.0, 10.0, **EMPTY_OPTIONS)
+
+
+def shifted_day(shift_s: int) -> bytes:
+    """Two hours of BHZ from ``shift_s`` after midnight; the size never changes."""
+    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+    start = DAY + shift_s * 10**9
+    return mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", start, values, RATE, record_length=512, encoding="int32"
+    )
+
+
+@pytest.mark.parametrize(
+    ("same_mtime", "read_mode"), [(True, "whole_object"), (False, "ranged")]
+)
+def test_index_cache_rewritten_object(
+    tmp_path: Path, same_mtime: bool, read_mode: str
+) -> None:
+    root = mirror(tmp_path / "mirror", {key(1): shifted_day(0)})
+    path = root / key(1)
+    times = ["2024-01-01T01:30:00"]
+    windows(root, times, 10.0, 10.0, channel="BHZ")
+    written = path.stat().st_mtime_ns
+    path.write_bytes(shifted_day(3600))
+    if same_mtime:
+        os.utime(path, ns=(written, written))
+    forget_indexes()
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ")
+    whole = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(root),
+        **{**CODES, "channel": "BHZ"},
+    ).load()
+
+    expected = cut(whole.waveform, times[0], 10.0, dataset.sizes["lag"])
+    assert np.array_equal(dataset.waveform.values[0], expected, equal_nan=True)
+    assert (dataset.read_mode.values == read_mode).all()
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_one_channel_out_of_order(tmp_path: Path, order: str) -> None:
+    records = mseedgen.records(channel_bytes("BHZ", DAY, 7200.0, RATE, 512, seed=1))
+    if order == "reversed":
+        records = records[::-1]
+    else:
+        permutation = np.random.default_rng(0).permutation(len(records))
+        records = [records[i] for i in permutation]
+    root = mirror(tmp_path / "mirror", {key(1): b"".join(records)})
+    times = ["2024-01-01T01:00:00"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ")
+
+    assert (dataset.read_mode.values == "whole_object").all()
+    assert (dataset.valid_fraction.values == 1.0).all()
+
+
+def test_channels_in_blocks(tmp_path: Path) -> None:
+    blocks = b"".join(
+        channel_bytes(channel, DAY, 7200.0, RATE, length, seed=k)
+        for k, (channel, length) in enumerate(CHANNELS.items())
+    )
+    root = mirror(tmp_path / "mirror", {key(1): blocks})
+
+    dataset = windows(root, ["2024-01-01T01:00:00"], 10.0, 10.0)
+
+    assert (dataset.status.values == "ok").all()
+    assert (dataset.read_mode.values == "whole_object").all()
