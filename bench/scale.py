@@ -8,7 +8,8 @@ Four measurements, each reported against an anchor measured in the same run:
 
 * **open**: a year of 100 channel-day traces (36,500 chunks) opened with
   exact codes and a given rate, against rendering the 36,500 object keys
-  with ``str.format`` alone; plus the pickled graph size per chunk.
+  with ``str.format`` alone. The pickled graph size per chunk is reported
+  too.
 * **fetch and decode**: eight 11 MB station-day objects (3 channels at
   40 Hz) on a loopback S3 server, computed through ``open_waveforms`` and
   dask's threaded scheduler (one thread per object, blocks returned as a

@@ -385,7 +385,7 @@ def _get_within_deadline(
                 raise _DeadlineExceeded(seconds)
     # The parts are decoded already, so the new response must not decode
     # them again, and its length is that of the decoded body.
-    kept = [
+    headers_kept = [
         (name, value)
         for name, value in response.headers.multi_items()
         if name.lower()
@@ -393,7 +393,7 @@ def _get_within_deadline(
     ]
     return httpx.Response(
         response.status_code,
-        headers=kept,
+        headers=headers_kept,
         content=b"".join(parts),
         request=response.request,
     )

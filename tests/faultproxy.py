@@ -276,7 +276,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 upstream = proxy.fetch(method, self.path, headers)
             except OSError:
                 # The upstream server stopped, or a test aimed the proxy at
-                # a closed port: answer as a gateway does.
+                # a closed port: reply as a gateway does.
                 self._send_error(method, 502, "BadGateway", "Upstream failed.")
                 return
             body = upstream.body
