@@ -361,12 +361,16 @@ def _traces_and_rates(
 def _known_ids(
     group: tuple[str, ...], request: WaveformRequest, collection: Collection
 ) -> list[SeedId] | None:
-    """Return the trace ids of a group without I/O, or None if headers must tell."""
-    if collection.per_channel:
-        return [SeedId(*group)]
+    """Return the trace ids of a group without I/O, or None if headers must tell.
+
+    A channel found through a wildcard is probed too, so that sampling_rate=
+    can leave out the channels at other rates before any object is read.
+    """
     patterns = request.location + request.channel
     if any(has_wildcard(pattern) for pattern in patterns):
         return None
+    if collection.per_channel:
+        return [SeedId(*group)]
     return [
         SeedId(group[0], group[1], location, channel)
         for location, channel in itertools.product(request.location, request.channel)

@@ -15,8 +15,10 @@ import obspy
 import pytest
 
 from intake_earthscope.dataset import outcome_table
+from intake_earthscope.timeutil import parse_time
 
-from conftest import CATALOGS, OBSPY_CORE_DATA, OBSPY_MSEED_DATA, publish
+import mseedgen
+from conftest import CATALOGS, OBSPY_CORE_DATA, OBSPY_MSEED_DATA, mirror, publish
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 BALST_KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
@@ -275,3 +277,37 @@ def test_miniseed3_matches_miniseed2(s3, shared_data) -> None:
     assert list(version2.trace.values) == list(version3.trace.values)
     np.testing.assert_array_equal(version2.waveform.values, version3.waveform.values)
     assert np.isfinite(version2.waveform.values).sum() == 3 * 4200
+
+
+def test_scedc_wildcard_rate_leaves_out_other_channels(tmp_path, shared_data) -> None:
+    wbm = (shared_data / "miniseed" / "CIWBM__LHZ___2022001.ms").read_bytes()
+    start = parse_time("2022-01-01", "start")
+    broadband = mseedgen.segment_bytes(
+        "CI.WBM..BHZ", start, np.arange(4000, dtype=np.int32), 40.0
+    )
+    day = "continuous_waveforms/2022/2022_001"
+    root = mirror(
+        tmp_path,
+        {
+            f"{day}/CIWBM__LHZ___2022001.ms": wbm,
+            f"{day}/CIWBM__BHZ___2022001.ms": broadband,
+        },
+    )
+
+    dataset = (
+        catalog()
+        .scedc.miniseed(
+            network="CI",
+            station="WBM",
+            location="",
+            channel="?HZ",
+            start="2022-01-01",
+            end="2022-01-02",
+            sampling_rate=1,
+            root=str(root),
+        )
+        .read()
+    )
+
+    assert list(dataset.trace.values) == ["CI.WBM..LHZ"]
+    assert list(dataset.status.values.ravel()) == ["ok"]
