@@ -198,9 +198,65 @@ def decode_segments(
             yield decoded
             return
 
-    with _read(data, selection, skip_not_data, unpack=True) as traces:
+    try:
+        traces = _read(data, selection, skip_not_data, unpack=True)
+    except DecodeError:
+        # libmseed joins the records of a channel into one segment before it
+        # looks at their sample types, so a channel that changes encoding
+        # (Steim2, then float64) fails as a whole. Each sample type's
+        # records decode on their own.
+        parts = _split_by_sample_type(data) if not skip_not_data else None
+        if parts is None:
+            raise
+        yield _decode_parts(parts, selection)
+        return
+    with traces:
         decoded = _decoded(traces, unpack=False)
         yield decoded or []
+
+
+# Sample type of each miniSEED data encoding: text, integers, floats, doubles.
+_ENCODING_TYPES = {0: "t", 1: "i", 3: "i", 4: "f", 5: "d", 10: "i", 11: "i"}
+
+
+def _split_by_sample_type(data: bytes) -> list[bytes] | None:
+    """Return the records of ``data`` grouped by sample type, or None.
+
+    None means the bytes are not whole records back to back, or hold one
+    sample type only, so splitting cannot help.
+    """
+    groups: dict[str, list[bytes]] = {}
+    offset = 0
+    try:
+        for record in pymseed.MS3Record.from_buffer(data):
+            kind = _ENCODING_TYPES.get(record.encoding, "i")
+            groups.setdefault(kind, []).append(data[offset : offset + record.reclen])
+            offset += record.reclen
+    except pymseed.MiniSEEDError:
+        return None
+    if offset != len(data) or len(groups) < 2:
+        return None
+    return [b"".join(records) for records in groups.values()]
+
+
+def _decode_parts(parts: list[bytes], selection: str) -> list[tuple[SeedId, Segment]]:
+    """Decode each part into segments of their own arrays, in placement order."""
+    decoded: list[tuple[SeedId, Segment]] = []
+    for part in parts:
+        with _read(part, selection, False, unpack=False) as traces:
+            segments = _decoded(traces, unpack=True)
+        if segments is None:
+            raise DecodeError(
+                "invalid miniSEED: records of one sample type could not be unpacked"
+            )
+        decoded.extend(segments)
+    decoded.sort(key=_placement_order)
+    return decoded
+
+
+def _placement_order(item: tuple[SeedId, Segment]) -> tuple[str, int, int]:
+    seed_id, segment = item
+    return str(seed_id), -segment.pubversion, int(segment.record_starts[0])
 
 
 def _read(

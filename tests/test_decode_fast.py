@@ -15,7 +15,6 @@ import pytest
 
 from intake_earthscope.codes import SeedId, record_selection
 from intake_earthscope.decode import decode_and_place, decode_segments
-from intake_earthscope.errors import DecodeError
 from intake_earthscope.place import (
     Edge,
     Grid,
@@ -25,6 +24,7 @@ from intake_earthscope.place import (
     merge_edge,
     place_row,
 )
+from intake_earthscope.timeutil import parse_time
 
 import mseedgen
 
@@ -236,20 +236,23 @@ def _mixed_types() -> bytes:
 
 
 def test_mixed_types_fall_back() -> None:
-    """libmseed joins records of two sample types when it does not unpack
-    them, then cannot unpack the segment: the object is decoded the other
-    way, which rejects it as before."""
-    with pytest.raises(DecodeError, match="sample type"):
-        with decode_segments(_mixed_types(), "*"):
-            pass
+    """libmseed joins records of two sample types into one segment and then
+    cannot unpack it, so each sample type's records are decoded apart."""
+    with decode_segments(_mixed_types(), "*") as decoded:
+        kinds = [segment.samples.dtype.kind for _, segment in decoded]
+
+    assert kinds == ["i", "f"]
 
 
 def test_mixed_types_block() -> None:
     data = _mixed_types()
     traces = [SeedId("XX", "STA", "00", "HHZ")]
     grid = Grid(mseedgen.nstime("2006-01-01T00:00:00Z"), 1e7, 8_640_000)
-    with pytest.raises(DecodeError, match="sample type"):
-        decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+
+    block = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+
+    np.testing.assert_array_equal(block.data[0, :500], np.arange(500))
+    np.testing.assert_array_equal(block.data[0, 500:1000], np.arange(500) + 0.5)
 
 
 def test_unfilled_block_rest_is_nan() -> None:
@@ -275,3 +278,22 @@ def test_unfilled_block_merge_edge() -> None:
     expected[20:30] = np.arange(10)
     expected[90:] = 5.0
     assert np.array_equal(block.data[0], expected, equal_nan=True)
+
+
+def test_channel_changing_encoding_decodes_each_part() -> None:
+    start = parse_time("2024-01-01", "start")
+    hour = 3600 * 10**9
+    values = [np.arange(72_000, dtype=np.int32) + 100_000 * part for part in range(3)]
+    data = b"".join(
+        mseedgen.segment_bytes(
+            "XX.STA.00.BHZ", start + part * hour, values[part], 20.0, encoding=encoding
+        )
+        for part, encoding in enumerate(("steim2", "int32", "float64"))
+    )
+    grid = Grid(start, 5e7, 3 * 72_000)
+
+    block = decode_and_place(
+        data, [SeedId("XX", "STA", "00", "BHZ")], grid, 0, grid.size, 1e-4
+    )
+
+    np.testing.assert_array_equal(block.data[0], np.concatenate(values))
