@@ -26,6 +26,7 @@ from intake.readers.user_parameters import BaseUserParameter, OptionsUserParamet
 
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
+from intake_earthscope.readerargs import merge_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -149,7 +150,8 @@ class MiniseedReader(BaseReader):
     ) -> xr.Dataset:
         from intake_earthscope.dataset import open_waveforms
 
-        arguments = _open_arguments(request or {}, kwargs)
+        # The catalog default "" selects the collection's default tier, as in v1.
+        arguments = merge_request(request, kwargs, REQUEST_KEYS, defaults=("tier",))
         return open_waveforms(data.collection, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:
@@ -159,24 +161,6 @@ class MiniseedReader(BaseReader):
         instead of raising ``AttributeError``, so the v1 name is defined here.
         """
         return self.read(**kwargs)
-
-
-def _open_arguments(
-    request: Mapping[str, Any], overrides: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Merge the request with explicit arguments into ``open_waveforms`` kwargs."""
-    unknown = set(request) - set(REQUEST_KEYS)
-    if unknown:
-        raise TypeError(
-            f"invalid request key(s) {sorted(unknown)}: valid keys are "
-            f"{list(REQUEST_KEYS)}"
-        )
-    arguments = {**request, **overrides}
-
-    # The catalog default "" selects the collection's default tier, as in v1.
-    if not arguments.get("tier"):
-        arguments.pop("tier", None)
-    return arguments
 
 
 #: Keys of the ``request`` mapping of a stations entry: the codes that narrow
@@ -256,13 +240,7 @@ class StationsReader(BaseReader):
     ) -> Any:
         from intake_earthscope.browse import open_stations
 
-        unknown = set(request or {}) - set(STATION_REQUEST_KEYS)
-        if unknown:
-            raise TypeError(
-                f"invalid request key(s) {sorted(unknown)}: valid keys are "
-                f"{list(STATION_REQUEST_KEYS)}"
-            )
-        arguments = {**(request or {}), **kwargs}
+        arguments = merge_request(request, kwargs, STATION_REQUEST_KEYS)
         return open_stations(data.stations, data.collection, **arguments)
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 
+from intake_earthscope.readerargs import merge_request
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -94,17 +96,9 @@ class GnssPositionReader(BaseReader):
     ) -> xr.Dataset:
         from intake_earthscope.gnss.position_dataset import open_gage_positions
 
-        unknown = set(request or {}) - set(POSITION_REQUEST_KEYS)
-        if unknown:
-            raise TypeError(
-                f"invalid request key(s) {sorted(unknown)}: valid keys are "
-                f"{list(POSITION_REQUEST_KEYS)}"
-            )
-        arguments = {**(request or {}), **kwargs}
         # The catalog default "" selects the default tier and choices, as in v1.
-        for name in ("tier", "analysis_center", "solution", "frame", "format"):
-            if not arguments.get(name):
-                arguments.pop(name, None)
+        defaults = ("tier", "analysis_center", "solution", "frame", "format")
+        arguments = merge_request(request, kwargs, POSITION_REQUEST_KEYS, defaults)
         return open_gage_positions(data.product, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 
+from intake_earthscope.readerargs import merge_request
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -86,17 +88,9 @@ class RinexObsReader(BaseReader):
     ) -> xr.Dataset:
         from intake_earthscope.gnss.rinex_dataset import open_rinex_obs
 
-        unknown = set(request or {}) - set(RINEX_REQUEST_KEYS)
-        if unknown:
-            raise TypeError(
-                f"invalid request key(s) {sorted(unknown)}: valid keys are "
-                f"{list(RINEX_REQUEST_KEYS)}"
-            )
-        arguments = {**(request or {}), **kwargs}
         # The catalog default "" selects the product's default, as in v1.
-        for name in ("tier", "variant"):
-            if not arguments.get(name):
-                arguments.pop(name, None)
+        defaults = ("tier", "variant")
+        arguments = merge_request(request, kwargs, RINEX_REQUEST_KEYS, defaults)
         return open_rinex_obs(data.product, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:
