@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -397,6 +396,7 @@ _SEARCH_CRITERIA = (
 
 def _availability(args: argparse.Namespace) -> int:
     from intake_earthscope.availability import availability, plot_availability
+    from intake_earthscope.export import check_directory
 
     entry = _entry(_open_catalog(args.catalog), args.entry)
     collection = (entry.describe().get("args") or {}).get("collection")
@@ -407,7 +407,7 @@ def _availability(args: argparse.Namespace) -> int:
         )
     parameters = _parameters(args, entry)
     if args.plot:
-        _check_output_directory(args.plot)
+        check_directory(args.plot)
     request = {k: v for k, v in parameters.items() if k in _AVAILABILITY_OPTIONS}
     table = availability(collection, **request)
     _print_table(table, args.format)
@@ -421,10 +421,14 @@ _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from intake_earthscope.export import export_dataset, units_not_loaded
+    from intake_earthscope.export import (
+        check_output,
+        export_dataset,
+        units_not_loaded,
+    )
 
     output_format = args.format or _format_from_suffix(args.output)
-    _check_output_directory(args.output)
+    check_output(args.output, args.overwrite)
     source = _open_source(args)
     dataset = source.to_dask()
     written = export_dataset(
@@ -444,14 +448,6 @@ def _export(args: argparse.Namespace) -> int:
         )
         return EXIT_PARTIAL
     return EXIT_OK
-
-
-def _check_output_directory(path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InvalidRequestError(
-            f"cannot write {path!r}: directory {directory!r} does not exist"
-        )
 
 
 def _format_from_suffix(path: str) -> str:
@@ -529,7 +525,8 @@ def _open_source(args: argparse.Namespace) -> Any:
 
 
 def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
-    known = {p["name"] for p in entry.describe().get("user_parameters") or []}
+    declared = entry.describe().get("user_parameters") or []
+    known = {parameter["name"] for parameter in declared}
     parameters: dict[str, Any] = {}
     for name in SHORTCUT_PARAMETERS:
         value = getattr(args, name, None)
@@ -542,7 +539,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
             raise InvalidRequestError(f"invalid --param {item!r}: write NAME=VALUE")
         parameters[name.strip()] = value
 
-    _check_types(args.entry, entry, parameters)
+    _check_types(args.entry, declared, parameters)
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise InvalidRequestError(
@@ -559,8 +556,10 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
 _CONVERSIONS = {"float": float, "int": int}
 
 
-def _check_types(name: str, entry: Any, parameters: dict[str, Any]) -> None:
-    for parameter in entry.describe().get("user_parameters") or []:
+def _check_types(
+    name: str, declared: list[dict[str, Any]], parameters: dict[str, Any]
+) -> None:
+    for parameter in declared:
         convert = _CONVERSIONS.get(parameter.get("type", ""))
         value = parameters.get(parameter["name"])
         if convert is None or value is None:

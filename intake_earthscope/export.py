@@ -19,7 +19,14 @@ from intake_earthscope.errors import InvalidRequestError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORMATS", "LOADED_STATUSES", "export_dataset", "units_not_loaded"]
+__all__ = [
+    "FORMATS",
+    "LOADED_STATUSES",
+    "check_directory",
+    "check_output",
+    "export_dataset",
+    "units_not_loaded",
+]
 
 FORMATS = ("netcdf", "zarr")
 
@@ -92,7 +99,26 @@ def export_dataset(
     return target
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
+def check_output(output: str | os.PathLike[str], overwrite: bool) -> None:
+    """Check that ``output`` can be written, before any data are read.
+
+    Raises
+    ------
+    InvalidRequestError
+        As :func:`export_dataset` does for its output.
+    """
+    _check_target(Path(output), overwrite)
+
+
+def check_directory(output: str | os.PathLike[str]) -> None:
+    """Check that the directory of ``output`` exists and is writable.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming the directory.
+    """
+    target = Path(output).absolute()
     directory = target.parent
     if not directory.is_dir():
         raise InvalidRequestError(
@@ -104,6 +130,10 @@ def _check_target(target: Path, overwrite: bool) -> None:
             f"cannot write {str(target)!r}: directory {str(directory)!r} is not "
             "writable"
         )
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    check_directory(target)
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
