@@ -12,10 +12,10 @@ Four measurements, each reported against an anchor measured in the same run:
   too.
 * **fetch and decode**: eight 11 MB station-day objects (3 channels at
   40 Hz) on a loopback S3 server, computed through ``open_waveforms`` and
-  dask's threaded scheduler (one thread per object, blocks returned as a
-  list), against one concurrent s3fs ``cat`` of the same keys (the floor) and
-  against the loop users write today (s3fs open, ``obspy.read``, merge,
-  float conversion, one object after the other).
+  dask's threaded scheduler, one thread per object, with the blocks returned
+  as a list. The anchors are one concurrent s3fs ``cat`` of the same keys
+  (the floor) and the loop users write today: s3fs open, ``obspy.read``,
+  merge and float conversion, one object after the other.
 * **memory**: a reduction over a dataset eight times larger than the memory
   limit of a one-worker ``LocalCluster``; the peak resident memory of the
   worker process is compared with the limit.

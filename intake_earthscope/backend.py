@@ -163,7 +163,13 @@ def open_miniseed(
         If no channel has ``sampling_rate``.
     """
     location = _Location.of(filename_or_obj, storage_options)
-    records, state, offset = _intact(location.read())
+    try:
+        records, state, offset = _intact(location.read())
+    except DecodeError as error:
+        raise DecodeError(
+            f"{error} in {location.name}: engine='miniseed' reads miniSEED 2 or 3 "
+            "files only"
+        ) from None
     spans = _channel_spans(records, rate_tolerance)
     rate = _pick_rate(spans, sampling_rate, rate_tolerance)
     kept = [

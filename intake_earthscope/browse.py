@@ -491,8 +491,9 @@ def open_stations(
     collection : mapping, optional
         The waveform collection that the browser's ``to_dask`` reads.
     network, station, location, channel : str or list of str, optional
-        Codes that narrow the fetched table (sent to a station service,
-        or used to pick StationXML objects); every code when not given.
+        Codes that narrow the fetched table. A station service gets them
+        in its query, and they pick the StationXML objects of a bucket.
+        Every code when not given.
     start, end : str or datetime, optional
         Fetch only the epochs that overlap this window (station services).
     cache_dir : str or path, optional

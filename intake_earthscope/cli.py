@@ -213,6 +213,7 @@ def _add_search(commands: Any) -> None:
         command.add_argument(f"--{name}", help=f"{name} code(s), wildcards allowed")
     for name in ("start", "end"):
         command.add_argument(f"--{name}", help=f"{name} of the time window, ISO 8601")
+
     for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
         command.add_argument(f"--{name}", type=float, help="box corner, degrees")
     command.add_argument("--latitude", type=float, help="centre of a radius search")
@@ -221,6 +222,7 @@ def _add_search(commands: Any) -> None:
     command.add_argument(
         "--minradius", type=float, help="inner radius of a ring search, degrees"
     )
+
     command.add_argument(
         "--root",
         help="read the station metadata from a mirror with the archive's layout",

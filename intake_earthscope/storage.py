@@ -328,9 +328,9 @@ def read_bytes(
     """
     path = spec.path(key)
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
-    # NOTE: a body shorter than its Content-Length is retried, but a reply
-    # that announces too few bytes reads as a short object (status
-    # truncated); only S3 checksums, not requested here, would tell.
+    # NOTE: a body shorter than its Content-Length is retried. A reply that
+    # announces too few bytes reads as a short object (status truncated),
+    # because only S3 checksums, not requested here, would tell.
     try:
         return _retried(
             spec,
@@ -353,8 +353,8 @@ def read_bytes(
         ) from error
     except OSError as error:
         if start and _http_status(error) == 416:
-            # A range that starts at the end of the object is empty, and S3
-            # answers it with 416 instead of an empty body.
+            # A range that starts at the end of the object is empty, but S3
+            # replies to it with 416 instead of an empty body.
             return b""
         raise
 

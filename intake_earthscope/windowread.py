@@ -18,7 +18,7 @@ index, only the records that overlap the windows are read.
 
 Where the layout defeats the search (records of a channel out of time
 order, headers that cannot be parsed, no progress), the object is read
-whole, indexed and the outcome's ``read_mode`` says ``whole_object``.
+whole, indexed and the outcome's ``read_mode`` is ``whole_object``.
 """
 
 from __future__ import annotations

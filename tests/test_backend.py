@@ -206,8 +206,10 @@ def test_not_miniseed_raises(tmp_path: Path) -> None:
     path = tmp_path / "notes.mseed"
     path.write_bytes(b"plain text, not records " * 10)
 
-    with pytest.raises(DecodeError, match="invalid miniSEED"):
+    with pytest.raises(DecodeError, match="invalid miniSEED") as caught:
         open_miniseed(path)
+
+    assert "notes.mseed" in str(caught.value)
 
 
 def test_missing_file_raises(tmp_path: Path) -> None:

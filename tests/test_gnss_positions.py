@@ -1,7 +1,7 @@
 """Daily GNSS position time series: parsers, lazy dataset, outcomes, catalog.
 
 The real files are PBO ``.pos`` (1.1.0 and 1.0.2), GAGE CSV and NGL tenv3
-files from the shared data folder. The loopback HTTP server stands in for
+files from the shared data folder. The loopback HTTP server replaces
 the GAGE file server: it serves them in the archive's layout and checks the
 bearer token. The S3 mirror is the session's moto server.
 """

@@ -1,4 +1,4 @@
-"""Where GNSS products live: tiers, path templates, fetching and listing.
+"""GNSS product locations: tiers, path templates, fetching and listing.
 
 A GNSS product (daily positions of a station, daily RINEX observations) is
 described in catalog YAML by its tiers and by one or more path templates. A
@@ -62,7 +62,7 @@ class GnssProduct:
         Dotted name such as ``"gage.rinex_obs"``, for messages.
     tiers : tuple of Tier
         Places that serve the product; ``protocol`` is ``s3``, ``file`` or
-        ``https`` (``bucket`` then holds the base URL ending in ``/``).
+        ``https`` (``bucket`` then contains the base URL ending in ``/``).
     default_tier : str
         Tier read when the caller names none.
     paths : mapping of str to str

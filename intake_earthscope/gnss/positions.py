@@ -223,9 +223,9 @@ def header_span(head: bytes | str) -> tuple[np.datetime64, np.datetime64] | None
     """Return the first and last day label that a file's header declares.
 
     ``head`` may be the first few kilobytes of the file only. A ``.pos``
-    header declares ``First Epoch`` and ``Last Epoch``, a GAGE CSV
-    ``Begin Date`` and ``End Date``; tenv3 files and unknown text give
-    ``None``, and so does a header without both lines.
+    header declares ``First Epoch`` and ``Last Epoch``, and a GAGE CSV
+    header ``Begin Date`` and ``End Date``. tenv3 files, unknown text and a
+    header without both lines give ``None``.
     """
     text = _decoded(head)
     try:

@@ -31,8 +31,8 @@ def synthetic_observations(
 ) -> tuple[np.ndarray, Observations]:
     """Return epoch times (int64 ns) and plausible values per code.
 
-    Pseudoranges (``C``/``P``) sit near 2e7 m, phases (``L``) near 1e8
-    cycles and signal strengths (``S``) near 45 dB-Hz; about 2 % of the
+    Pseudoranges (``C``/``P``) are near 2e7 m, phases (``L``) near 1e8
+    cycles and signal strengths (``S``) near 45 dB-Hz. About 2 % of the
     values are NaN.
     """
     rng = np.random.default_rng(seed)
