@@ -34,8 +34,10 @@ from intake_earthscope.place import (
     Grid,
     PlacedBlock,
     Segment,
+    SegmentTable,
     assemble_edges,
-    place_row,
+    place_segment,
+    place_table,
     rate_fits,
 )
 
@@ -55,9 +57,6 @@ _SAMPLE_DTYPES: dict[bytes, np.dtype] = {
     b"f": np.dtype(np.float32),
     b"d": np.dtype(np.float64),
 }
-
-# Marker returned by _unpacked for a segment libmseed cannot unpack as one array.
-_UNPACK_FAILED = np.empty(0)
 
 # Type that _encoding_dtype gives text and opaque samples, and its cache.
 _TEXT: np.dtype = np.dtype("S1")
@@ -112,21 +111,38 @@ def decode_and_place(
     selection = record_selection(traces, patterns)
     edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
     with decode_segments(data, selection, skip_not_data) as decoded:
-        by_row: dict[int, list[Segment]] = {}
-        for seed_id, segment in decoded:
+        by_row: dict[int, list[SegmentTable]] = {}
+        for seed_id, table in decoded:
             row = rows.get(seed_id)
             if row is None:
-                _note_unplanned(block, seed_id, segment, grid, rate_tolerance, patterns)
+                _note_unplanned(block, seed_id, table, grid, rate_tolerance, patterns)
                 continue
-            by_row.setdefault(row, []).append(segment)
+            by_row.setdefault(row, []).append(table)
 
-        for row, segments in by_row.items():
-            place_row(block, row, segments, grid, rate_tolerance, edges)
+        for row, tables in by_row.items():
+            _place_tables(block, row, tables, grid, rate_tolerance, edges)
 
     block.fill_rest()
     assemble_edges(block, edges)
     block.unplanned = sorted(set(block.unplanned))
     return block
+
+
+def _place_tables(
+    block: PlacedBlock,
+    row: int,
+    tables: list[SegmentTable],
+    grid: Grid,
+    rate_tolerance: float,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Place one trace's tables, highest publication version first."""
+    if len(tables) == 1:
+        place_table(block, row, tables[0], grid, rate_tolerance, edges)
+        return
+    for table in tables:
+        for segment in table.segments():
+            place_segment(block, row, segment, grid, rate_tolerance, edges)
 
 
 def intact_records(data: bytes) -> bytes:
@@ -174,15 +190,16 @@ def check_structure(data: bytes) -> tuple[str, int]:
 @contextmanager
 def decode_segments(
     data: bytes, selection: str, skip_not_data: bool = False, own_buffers: bool = True
-) -> Iterator[list[tuple[SeedId, Segment]]]:
-    """Decode the selected records into (trace, segment), higher versions first.
+) -> Iterator[list[tuple[SeedId, SegmentTable]]]:
+    """Decode the selected records into one (trace, table) per trace and
+    publication version, higher versions first.
 
     With ``own_buffers``, libmseed only indexes the records, then unpacks
-    each segment into a NumPy array of its own size: this skips libmseed's
-    growing of one buffer per segment, record by record, which costs more
-    than decoding. A segment it cannot unpack that way (records of
-    different sample types joined into one segment, a damaged payload)
-    makes the whole object decode the other way: libmseed unpacks while
+    the segments of each trace into one NumPy array of the right size:
+    this skips libmseed's growing of one buffer per segment, record by
+    record, which costs more than decoding. A segment it cannot unpack
+    that way (records of different sample types joined into one segment, a
+    damaged payload) makes the whole object decode the other way: libmseed unpacks while
     reading, and the segments' samples are views into its memory, valid
     inside the ``with`` block only.
 
@@ -239,24 +256,35 @@ def _split_by_sample_type(data: bytes) -> list[bytes] | None:
     return [b"".join(records) for records in groups.values()]
 
 
-def _decode_parts(parts: list[bytes], selection: str) -> list[tuple[SeedId, Segment]]:
-    """Decode each part into segments of their own arrays, in placement order."""
-    decoded: list[tuple[SeedId, Segment]] = []
+def _decode_parts(
+    parts: list[bytes], selection: str
+) -> list[tuple[SeedId, SegmentTable]]:
+    """Decode each part into tables of their own arrays, in placement order.
+
+    The parts of one trace and version are joined into one table in time
+    order.
+    """
+    joined: dict[tuple[SeedId, int], list[Segment]] = {}
     for part in parts:
         with _read(part, selection, False, unpack=False) as traces:
-            segments = _decoded(traces, unpack=True)
-        if segments is None:
+            tables = _decoded(traces, unpack=True)
+        if tables is None:
             raise DecodeError(
                 "invalid miniSEED: records of one sample type could not be unpacked"
             )
-        decoded.extend(segments)
-    decoded.sort(key=_placement_order)
-    return decoded
+        for seed_id, table in tables:
+            key = (seed_id, table.pubversion)
+            joined.setdefault(key, []).extend(table.segments())
+
+    ordered = sorted(joined.items(), key=lambda item: (str(item[0][0]), -item[0][1]))
+    return [
+        (seed_id, SegmentTable.from_segments(sorted(segments, key=_first_start)))
+        for (seed_id, _), segments in ordered
+    ]
 
 
-def _placement_order(item: tuple[SeedId, Segment]) -> tuple[str, int, int]:
-    seed_id, segment = item
-    return str(seed_id), -segment.pubversion, int(segment.record_starts[0])
+def _first_start(segment: Segment) -> int:
+    return int(segment.record_starts[0])
 
 
 def _read(
@@ -277,103 +305,168 @@ def _read(
 
 def _decoded(
     traces: pymseed.MS3TraceList, unpack: bool
-) -> list[tuple[SeedId, Segment]] | None:
-    """Return the (trace, segment) pairs in placement order, or None if a
-    segment could not be unpacked.
+) -> list[tuple[SeedId, SegmentTable]] | None:
+    """Return one (trace, table) pair per trace and version, in placement
+    order, or None if a segment could not be unpacked.
 
-    Higher publication versions come first, so they win conflicts, and each
-    version's segments in time order.
+    Higher publication versions come first, so they win conflicts.
     """
-    by_trace: list[tuple[str, int, SeedId, list[Segment]]] = []
+    by_trace: list[tuple[str, int, SeedId, SegmentTable]] = []
     for trace in traces:
         seed_id = _seed_id(trace.sourceid)
         if seed_id is None:
             continue
-        segments = _trace_segments(trace._id, trace.pubversion, unpack)
-        if segments is None:
+        table = _trace_table(trace._id, trace.pubversion, unpack)
+        if table is None:
             return None
-        by_trace.append((str(seed_id), -trace.pubversion, seed_id, segments))
+        if len(table):
+            by_trace.append((str(seed_id), -trace.pubversion, seed_id, table))
 
     by_trace.sort(key=lambda item: item[:2])
-    return [
-        (seed_id, segment)
-        for _, _, seed_id, segments in by_trace
-        for segment in segments
-    ]
+    return [(seed_id, table) for _, _, seed_id, table in by_trace]
 
 
-def _trace_segments(
-    trace_id: Any, pubversion: int, unpack: bool
-) -> list[Segment] | None:
+def _trace_table(trace_id: Any, pubversion: int, unpack: bool) -> SegmentTable | None:
     """Return the numeric segments of one libmseed trace, in time order.
 
-    With ``unpack``, each segment is unpacked here into an array of its
-    own, and None means one could not be. The C structures are read through
-    cffi directly: pymseed's wrapper objects cost several microseconds per
-    segment, which a day of thousands of gaps would pay thousands of times.
+    With ``unpack``, the segments are unpacked here, into one array when
+    they share a sample type, and None means one could not be. The C
+    structures are read through cffi directly: pymseed's wrapper objects
+    cost several microseconds per segment, which a day of thousands of
+    gaps would pay thousands of times.
     """
-    numeric: list[tuple[int, float, np.ndarray, int]] = []
+    listing = _list_segments(trace_id, unpack)
+    if listing is None:
+        return None
+    pointers, sizes, dtypes, rates, starts, counts, bounds = listing
+
+    if unpack:
+        pieces = _unpack_segments(trace_id, pointers, sizes, dtypes)
+        if pieces is None:
+            return None
+    else:
+        pieces = [
+            _samples(segment, dtype)
+            for segment, dtype in zip(pointers, dtypes, strict=True)
+        ]
+
+    table = SegmentTable(
+        pubversion=pubversion,
+        pieces=pieces,
+        rates=np.array(rates, dtype=np.float64),
+        record_starts=np.array(starts, dtype=np.int64),
+        record_counts=np.array(counts, dtype=np.int64),
+        record_bounds=np.array(bounds, dtype=np.int64),
+    )
+    return _in_time_order(table)
+
+
+_Listing = tuple[
+    list[Any], list[int], list[np.dtype], list[float], list[int], list[int], list[int]
+]
+
+
+def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
+    """Walk a trace's numeric segments: pointers, sizes, sample types, rates,
+    and the start time and sample count of each record.
+
+    Text segments are left out. None means a segment cannot be unpacked
+    into an array of its own (no record list, or an unknown encoding).
+    """
+    pointers: list[Any] = []
+    sizes: list[int] = []
+    dtypes: list[np.dtype] = []
+    rates: list[float] = []
     starts: list[int] = []
     counts: list[int] = []
+    bounds = [0]
+    null = ffi.NULL
     segment = trace_id.first
-    while segment != ffi.NULL:
+    while segment != null:
         records = segment.recordlist
-        first: Any
-        if records == ffi.NULL or records.first == ffi.NULL:
-            if unpack:
+        link = records.first if records != null else null
+        first = link.msr if link != null else None
+        if unpack:
+            if first is None:
                 return None
-            first = None
+            dtype = _encoding_dtype(first.encoding)
+            if dtype is None:
+                return None
+            size = segment.samplecnt
         else:
-            first = records.first.msr
-        samples = _unpacked(trace_id, segment, first) if unpack else _view(segment)
-        if samples is _UNPACK_FAILED:
-            return None
-        if samples is not None:
-            offset = len(starts)
-            single = first is not None and records.recordcnt == 1
-            if single and first.samplecnt == samples.size:
+            dtype = _SAMPLE_DTYPES.get(segment.sampletype, _TEXT)
+            size = max(int(segment.numsamples), 0)
+
+        if dtype is not _TEXT:
+            if first is not None and link.next == null and first.samplecnt == size:
                 # One record, the common case of a gappy day.
                 starts.append(first.starttime)
-                counts.append(samples.size)
+                counts.append(size)
             else:
-                _record_anchors(segment, samples.size, starts, counts)
-            numeric.append((offset, segment.samprate, samples, len(starts)))
+                _record_anchors(segment, size, starts, counts)
+            bounds.append(len(starts))
+            pointers.append(segment)
+            sizes.append(size)
+            dtypes.append(dtype)
+            rates.append(segment.samprate)
         segment = segment.next
-
-    all_starts = np.array(starts, dtype=np.int64)
-    all_counts = np.array(counts, dtype=np.int64)
-    numeric.sort(key=lambda item: starts[item[0]])
-    return [
-        Segment(
-            rate=rate,
-            pubversion=pubversion,
-            samples=samples,
-            record_starts=all_starts[offset:bound],
-            record_counts=all_counts[offset:bound],
-        )
-        for offset, rate, samples, bound in numeric
-    ]
+    return pointers, sizes, dtypes, rates, starts, counts, bounds
 
 
-def _unpacked(trace_id: Any, segment: Any, first: Any) -> np.ndarray | None:
-    """Unpack a segment's records into a new array, or return None for text.
+def _unpack_segments(
+    trace_id: Any, pointers: list[Any], sizes: list[int], dtypes: list[np.dtype]
+) -> list[np.ndarray] | None:
+    """Unpack each segment's records into one array per segment, or return None.
 
-    ``first`` is the segment's first record. Returns ``_UNPACK_FAILED`` if
-    libmseed cannot unpack the records as one type.
+    Segments of one sample type are unpacked into consecutive parts of one
+    array, which saves an allocation per segment. None means libmseed could
+    not unpack a segment's records as one type.
     """
-    dtype = _encoding_dtype(first.encoding)
-    if dtype is None:
-        return _UNPACK_FAILED
-    if dtype is _TEXT:
-        return None
+    if len(set(dtypes)) > 1:
+        pieces = []
+        for segment, size, dtype in zip(pointers, sizes, dtypes, strict=True):
+            samples = np.empty(size, dtype=dtype)
+            if not _unpack_into(trace_id, segment, samples):
+                return None
+            pieces.append(samples)
+        return pieces
 
-    samples = np.empty(segment.samplecnt, dtype=dtype)
+    dtype = dtypes[0] if dtypes else np.dtype(np.int32)
+    buffer = np.empty(sum(sizes), dtype=dtype)
+    ends = np.cumsum(sizes).tolist()
+    base = ffi.cast("char *", ffi.from_buffer(buffer))
+    unpack = clibmseed.mstl3_unpack_recordlist
+    begin = 0
+    pieces = []
+    for segment, size, end in zip(pointers, sizes, ends, strict=True):
+        if size:
+            nbytes = size * dtype.itemsize
+            done = unpack(trace_id, segment, base + begin * dtype.itemsize, nbytes, 0)
+            if done != size:
+                return None
+        pieces.append(buffer[begin:end])
+        begin = end
+    return pieces
+
+
+def _unpack_into(trace_id: Any, segment: Any, samples: np.ndarray) -> bool:
+    """Unpack one segment into ``samples`` and tell whether every sample came."""
     if samples.size == 0:
-        return samples
+        return True
     unpacked = clibmseed.mstl3_unpack_recordlist(
         trace_id, segment, ffi.from_buffer(samples), samples.nbytes, 0
     )
-    return samples if unpacked == samples.size else _UNPACK_FAILED
+    return unpacked == samples.size
+
+
+def _in_time_order(table: SegmentTable) -> SegmentTable:
+    """Return the table with its segments sorted by their first record."""
+    heads = table.record_starts[table.record_bounds[:-1]]
+    if heads.size < 2 or (heads[1:] >= heads[:-1]).all():
+        return table
+    order = np.argsort(heads, kind="stable").tolist()
+    segments = table.segments()
+    return SegmentTable.from_segments([segments[i] for i in order])
 
 
 def _encoding_dtype(encoding: int) -> np.dtype | None:
@@ -386,12 +479,6 @@ def _encoding_dtype(encoding: int) -> np.dtype | None:
         dtype = _SAMPLE_DTYPES.get(sampletype[0], _TEXT) if known else None
         _ENCODING_DTYPES[encoding] = dtype
     return _ENCODING_DTYPES[encoding]
-
-
-def _view(segment: Any) -> np.ndarray | None:
-    """Return a view of the samples libmseed unpacked, or None for text."""
-    dtype = _SAMPLE_DTYPES.get(segment.sampletype)
-    return None if dtype is None else _samples(segment, dtype)
 
 
 def _samples(segment: Any, dtype: np.dtype) -> np.ndarray:
@@ -440,13 +527,14 @@ def _seed_id(sourceid: str) -> SeedId | None:
 def _note_unplanned(
     block: PlacedBlock,
     seed_id: SeedId,
-    segment: Segment,
+    table: SegmentTable,
     grid: Grid,
     rate_tolerance: float,
     patterns: Mapping[str, Sequence[str]] | None,
 ) -> None:
     # A channel at another rate was left out on purpose by the plan.
-    if not patterns or not rate_fits(segment.rate, grid, rate_tolerance):
+    rates = set(table.rates.tolist())
+    if not patterns or not any(rate_fits(r, grid, rate_tolerance) for r in rates):
         return
     kinds = patterns.items()
     if all(matches(getattr(seed_id, kind), codes) for kind, codes in kinds):

@@ -30,9 +30,11 @@ __all__ = [
     "Grid",
     "PlacedBlock",
     "Segment",
+    "SegmentTable",
     "merge_edge",
     "place_row",
     "place_segment",
+    "place_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,77 @@ class Segment:
     samples: np.ndarray
     record_starts: np.ndarray
     record_counts: np.ndarray
+
+
+@dataclass(slots=True)
+class SegmentTable:
+    """The segments of one channel and publication version, in time order.
+
+    One column per attribute instead of one :class:`Segment` per segment:
+    a day of thousands of gaps is thousands of segments, and building an
+    object for each costs more than placing its samples. Segment ``i`` has
+    the samples ``pieces[i]`` (views into one buffer when the decoder
+    unpacked them together), the rate ``rates[i]`` and the records
+    ``record_bounds[i]`` to ``record_bounds[i + 1]`` of ``record_starts``
+    and ``record_counts``.
+    """
+
+    pubversion: int
+    pieces: list[np.ndarray]
+    rates: np.ndarray
+    record_starts: np.ndarray
+    record_counts: np.ndarray
+    record_bounds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    @classmethod
+    def from_segments(cls, segments: list[Segment]) -> SegmentTable:
+        """Build a table from segments of one publication version, in time order.
+
+        Raises
+        ------
+        ValueError
+            If the segments carry more than one publication version.
+        """
+        versions = {segment.pubversion for segment in segments}
+        if len(versions) > 1:
+            raise ValueError(
+                f"segments of publication versions {sorted(versions)} in one table: "
+                "build one table per version"
+            )
+        sizes = [segment.record_starts.size for segment in segments]
+        return cls(
+            pubversion=versions.pop() if versions else 0,
+            pieces=[segment.samples for segment in segments],
+            rates=np.array([segment.rate for segment in segments], dtype=np.float64),
+            record_starts=_joined([s.record_starts for s in segments]),
+            record_counts=_joined([s.record_counts for s in segments]),
+            record_bounds=np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))),
+        )
+
+    def segments(self) -> list[Segment]:
+        """Return one :class:`Segment` per segment, sharing this table's arrays."""
+        bounds = self.record_bounds.tolist()
+        return [
+            Segment(
+                rate=rate,
+                pubversion=self.pubversion,
+                samples=samples,
+                record_starts=self.record_starts[bounds[i] : bounds[i + 1]],
+                record_counts=self.record_counts[bounds[i] : bounds[i + 1]],
+            )
+            for i, (rate, samples) in enumerate(
+                zip(self.rates.tolist(), self.pieces, strict=True)
+            )
+        ]
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    if not arrays:
+        return np.empty(0, dtype=np.int64)
+    return np.concatenate(arrays).astype(np.int64, copy=False)
 
 
 @dataclass
@@ -219,44 +292,58 @@ def place_row(
 ) -> None:
     """Place every segment of one trace, in one vectorized pass when possible.
 
-    A day with thousands of gaps is thousands of segments; placing them one
-    by one costs a Python round trip each. When the segments share one
-    publication version, fit the grid rate and do not overlap, the checks
-    run once over all their records and each segment is one slice copy.
-    Otherwise they are placed one by one.
+    Segments of one publication version go through :func:`place_table`.
+    Segments of several versions are placed one by one, in the order given.
     """
-    if len(segments) > 1 and _place_batch(
-        block, row, segments, grid, rate_tolerance, edges
-    ):
+    if len({segment.pubversion for segment in segments}) == 1:
+        table = SegmentTable.from_segments(segments)
+        place_table(block, row, table, grid, rate_tolerance, edges)
         return
     for segment in segments:
+        place_segment(block, row, segment, grid, rate_tolerance, edges)
+
+
+def place_table(
+    block: PlacedBlock,
+    row: int,
+    table: SegmentTable,
+    grid: Grid,
+    rate_tolerance: float,
+    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> None:
+    """Place the segments of one trace and version, in one pass when possible.
+
+    A day with thousands of gaps is thousands of segments; placing them one
+    by one costs a Python round trip each. When the segments fit the grid
+    rate, each form one run and do not overlap, the checks run once over
+    all their records and each segment is one slice copy. Otherwise they
+    are placed one by one.
+    """
+    if len(table) > 1 and _place_batch(block, row, table, grid, rate_tolerance, edges):
+        return
+    for segment in table.segments():
         place_segment(block, row, segment, grid, rate_tolerance, edges)
 
 
 def _place_batch(
     block: PlacedBlock,
     row: int,
-    segments: list[Segment],
+    table: SegmentTable,
     grid: Grid,
     rate_tolerance: float,
     edges: list[tuple[int, int, np.ndarray, np.ndarray]],
 ) -> bool:
-    rates = {segment.rate for segment in segments}
-    versions = {segment.pubversion for segment in segments}
-    if len(versions) != 1 or block.written_end[row] != 0:
+    rates = set(table.rates.tolist())
+    if block.written_end[row] != 0:
         return False
     if not all(rate_fits(rate, grid, rate_tolerance) for rate in rates):
         return False
 
-    starts = np.concatenate([segment.record_starts for segment in segments])
-    counts = np.concatenate([segment.record_counts for segment in segments])
-    record_rates = np.repeat(
-        np.array([segment.rate for segment in segments]),
-        [segment.record_starts.size for segment in segments],
-    )
+    starts, counts = table.record_starts, table.record_counts
+    sizes = np.diff(table.record_bounds)
     positions = (starts - grid.start_ns) / grid.step_ns
     anchors = np.rint(positions)
-    ratio = (1e9 / record_rates) / grid.step_ns
+    ratio = (1e9 / np.repeat(table.rates, sizes)) / grid.step_ns
     shifts = anchors - positions
     end_shifts = shifts + (counts - 1) * (1.0 - ratio)
     largest = float(max(np.abs(shifts).max(), np.abs(end_shifts).max()))
@@ -264,9 +351,9 @@ def _place_batch(
         return False
 
     # Each segment must be one run: its records' anchors follow each other.
-    sizes = np.array([segment.record_starts.size for segment in segments])
-    lengths = np.array([segment.samples.size for segment in segments], dtype=np.int64)
-    heads = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    pieces = table.pieces
+    lengths = np.fromiter((piece.size for piece in pieces), np.int64, len(pieces))
+    heads = table.record_bounds[:-1]
     within = np.cumsum(counts) - counts - np.repeat(np.cumsum(lengths) - lengths, sizes)
     firsts = anchors[heads].astype(np.int64)
     if not (anchors.astype(np.int64) == np.repeat(firsts, sizes) + within).all():
@@ -275,7 +362,7 @@ def _place_batch(
     if (firsts[1:] < firsts[:-1] + lengths[:-1]).any():
         return False
 
-    _write_runs_fresh(block, row, firsts, lengths, segments, versions.pop(), edges)
+    _write_runs_fresh(block, row, firsts, lengths, pieces, table.pubversion, edges)
     block.header_rates[row].update(rates)
     block.found[row] = True
     if np.isnan(block.first_offset[row]):
@@ -289,7 +376,7 @@ def _write_runs_fresh(
     row: int,
     firsts: np.ndarray,
     lengths: np.ndarray,
-    segments: list[Segment],
+    pieces: list[np.ndarray],
     version: int,
     edges: list[tuple[int, int, np.ndarray, np.ndarray]],
 ) -> None:
@@ -297,12 +384,8 @@ def _write_runs_fresh(
 
     The loop does one slice copy per run and one NaN slice per gap where
     the row is not filled yet. The counters are updated once, after it.
+    Runs end in increasing order, so each run's end is the filled end.
     """
-    # NOTE: a day of 5,000 gaps still takes about 2.2 times a gap-free day
-    # of as many samples, where 2 is the aim. libmseed's unpack alone takes
-    # 1.1 to 1.3 times as long there (5,000 records against 2,200), and this
-    # loop and the segment read in decode.py add about 3 microseconds of
-    # Python per segment.
     begins = np.maximum(firsts, block.lo)
     ends = np.minimum(firsts + lengths, block.hi)
     inside = np.flatnonzero(begins < ends)
@@ -318,11 +401,11 @@ def _write_runs_fresh(
     for index, skip, start, stop in columns:
         if filled < start:
             data[filled:start] = np.nan
-        samples = segments[index].samples
+        samples = pieces[index]
         if skip or stop - start < samples.size:
             samples = samples[skip : skip + stop - start]
         data[start:stop] = samples
-        filled = max(filled, stop)
+        filled = stop
     if inside.size:
         block.filled_end[row] = filled
         block.written[row] += int((ends[inside] - begins[inside]).sum())
@@ -332,7 +415,7 @@ def _write_runs_fresh(
     crossing = np.flatnonzero((firsts < block.lo) | (firsts + lengths > block.hi))
     for index in crossing.tolist():
         first = int(firsts[index])
-        samples = segments[index].samples
+        samples = pieces[index]
         indices = np.arange(first, first + samples.size, dtype=np.int64)
         _collect_edges(block, row, indices, samples, version, edges)
 

@@ -20,6 +20,7 @@ from intake_earthscope.place import (
     Grid,
     PlacedBlock,
     Segment,
+    SegmentTable,
     assemble_edges,
     merge_edge,
     place_row,
@@ -68,6 +69,11 @@ SYNTHETIC = {
 }
 
 
+def _flat(decoded: list[tuple[SeedId, SegmentTable]]) -> list[tuple[SeedId, Segment]]:
+    """One (trace, segment) pair per segment of the decoded tables."""
+    return [(seed_id, seg) for seed_id, table in decoded for seg in table.segments()]
+
+
 def _seed_ids(data: bytes) -> list[SeedId]:
     with decode_segments(data, "*", own_buffers=False) as decoded:
         return sorted({seed_id for seed_id, _ in decoded}, key=str)
@@ -76,8 +82,8 @@ def _seed_ids(data: bytes) -> list[SeedId]:
 def _day_grid(data: bytes, seed_id: SeedId) -> Grid:
     """The grid of the day the channel's first sample falls in."""
     with decode_segments(data, record_selection([seed_id]), own_buffers=False) as dec:
-        first = min(int(segment.record_starts[0]) for _, segment in dec)
-        rate = dec[0][1].rate
+        first = min(int(segment.record_starts[0]) for _, segment in _flat(dec))
+        rate = float(dec[0][1].rates[0])
     start = first - first % NS_PER_DAY
     step = 1e9 / rate
     return Grid(start, step, int(np.ceil(NS_PER_DAY / step)))
@@ -94,7 +100,7 @@ def _reference(
     selection = record_selection(traces)
     with decode_segments(data, selection, own_buffers=False) as decoded:
         by_row: dict[int, list[Segment]] = {}
-        for seed_id, segment in decoded:
+        for seed_id, segment in _flat(decoded):
             by_row.setdefault(rows[seed_id], []).append(segment)
         for row, segments in by_row.items():
             place_row(block, row, segments, grid, TOLERANCE, edges)
@@ -134,7 +140,7 @@ def _segments(data: bytes, own_buffers: bool) -> list[tuple[str, Segment]]:
                     segment.record_counts.copy(),
                 ),
             )
-            for seed_id, segment in decoded
+            for seed_id, segment in _flat(decoded)
         ]
 
 
@@ -214,9 +220,17 @@ def test_block_real(shared_data: Path) -> None:
 
 
 def test_own_buffers_own_samples() -> None:
+    """Samples outlive libmseed's memory: they sit in arrays NumPy owns."""
     with decode_segments(mseedgen.gap().data, "*") as decoded:
-        owned = [segment.samples.flags.owndata for _, segment in decoded]
-    assert all(owned)
+        owners = [piece.base for _, table in decoded for piece in table.pieces]
+    assert all(owner is not None and owner.flags.owndata for owner in owners)
+
+
+def test_own_buffers_share_one_array() -> None:
+    """The segments of a trace are unpacked into one shared array."""
+    with decode_segments(mseedgen.gap().data, "*") as decoded:
+        pieces = decoded[0][1].pieces
+    assert len({id(piece.base) for piece in pieces}) == 1
 
 
 def _mixed_types() -> bytes:
@@ -239,7 +253,7 @@ def test_mixed_types_fall_back() -> None:
     """libmseed joins records of two sample types into one segment and then
     cannot unpack it, so each sample type's records are decoded apart."""
     with decode_segments(_mixed_types(), "*") as decoded:
-        kinds = [segment.samples.dtype.kind for _, segment in decoded]
+        kinds = [segment.samples.dtype.kind for _, segment in _flat(decoded)]
 
     assert kinds == ["i", "f"]
 
