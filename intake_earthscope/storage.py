@@ -411,9 +411,12 @@ def _error_code(error: BaseException) -> str:
         response = getattr(item, "response", None)
         if isinstance(response, dict):
             code = str(response.get("Error", {}).get("Code", ""))
+            status = _http_status(item)
             # A HEAD response has no body, so botocore gives the status.
             if code.isdigit():
                 return f"HTTP {code}"
+            if code and status:
+                return f"{code} (HTTP {status})"
             if code:
                 return code
     return type(error).__name__
@@ -481,10 +484,33 @@ def _cat_within_deadline(
     loop = getattr(filesystem, "loop", None)
     if isinstance(filesystem, AsyncFileSystem) and loop is not None:
         seconds = retry_settings().attempt_seconds
+        options = _single_request(filesystem, start, end)
         return sync(
-            loop, filesystem._cat_file, path, start=start, end=end, timeout=seconds
+            loop,
+            filesystem._cat_file,
+            path,
+            start=start,
+            end=end,
+            timeout=seconds,
+            **options,
         )
     return filesystem.cat_file(path, start=start, end=end)
+
+
+def _single_request(
+    filesystem: fsspec.AbstractFileSystem, start: int | None, end: int | None
+) -> dict[str, int]:
+    """Options that make s3fs read a whole object with one GET.
+
+    s3fs sends a HEAD before each whole-object read, to split objects
+    larger than its block size into concurrent ranged GETs. Chunks already
+    read many objects at once, so the HEAD would only add a round trip per
+    object.
+    """
+    whole = start is None and end is None
+    if whole and getattr(filesystem, "max_concurrency", None) is not None:
+        return {"max_concurrency": 1}
+    return {}
 
 
 def _credentials_expired(error: BaseException) -> bool:

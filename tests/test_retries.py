@@ -125,7 +125,7 @@ def test_budget_bounds_requests(proxy, monkeypatch) -> None:
 
     # s3fs and botocore add no attempts of their own.
     assert len(requests_for(proxy, key(2))) == 3
-    assert "HTTP 503 on 3 attempt(s)" in message
+    assert "ServiceUnavailable (HTTP 503) on 3 attempt(s)" in message
     assert "INTAKE_EARTHSCOPE_RETRY_ATTEMPTS" in message
 
 
