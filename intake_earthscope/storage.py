@@ -459,7 +459,7 @@ def _cat_with_fresh_credentials(
         raise
     except OSError as error:
         # s3fs reports ExpiredToken as PermissionError on GET, but as a bare
-        # EINVAL when the HEAD before a whole-object read gets the 400.
+        # EINVAL when a HEAD gets the 400.
         expired = _credentials_expired(error) or error.errno == errno.EINVAL
         if spec.token_source is None or not expired:
             raise
