@@ -381,8 +381,14 @@ def _gap_runs(data: np.ndarray) -> np.ndarray:
     if data.shape[1] == 0:
         return np.zeros(data.shape[0], dtype=np.int64)
     missing = np.isnan(data)
-    starts = missing[:, 1:] & ~missing[:, :-1]
-    return missing[:, 0].astype(np.int64) + starts.sum(axis=1)
+    runs = missing[:, 0].astype(np.int64)
+
+    # A run starts where a sample is missing and the one before is not. Most
+    # rows have no missing sample and skip that second pass.
+    for row in np.flatnonzero(missing.any(axis=1)).tolist():
+        line = missing[row]
+        runs[row] += np.count_nonzero(line[1:] > line[:-1])
+    return runs
 
 
 def _header_rate(rates: set[float]) -> float:

@@ -17,6 +17,7 @@ import pytest
 from intake_earthscope.dataset import open_waveforms, outcome_table
 from intake_earthscope.errors import DecodeError
 from intake_earthscope.outcomes import STATUSES, count_statuses
+from intake_earthscope.tasks import _gap_runs
 from intake_earthscope.timeutil import parse_time
 
 import mseedgen
@@ -220,3 +221,28 @@ def test_count_statuses_order() -> None:
     assert list(counts) == ["ok", "missing", "odd"]
     assert counts["ok"] == 2
     assert set(STATUSES) >= {"ok", "missing"}
+
+
+NAN = np.nan
+
+
+@pytest.mark.parametrize(
+    ("row", "runs"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], 0),
+        ([NAN, NAN, NAN, NAN], 1),
+        ([NAN, 2.0, 3.0, 4.0], 1),
+        ([1.0, 2.0, 3.0, NAN], 1),
+        ([1.0, NAN, NAN, 4.0], 1),
+        ([NAN, 2.0, NAN, 4.0, NAN], 3),
+    ],
+)
+def test_gap_runs_counts(row: list[float], runs: int) -> None:
+    """Leading, inner and trailing runs of missing samples count once each."""
+    data = np.array([row, [0.0] * len(row)])
+
+    assert _gap_runs(data).tolist() == [runs, 0]
+
+
+def test_gap_runs_no_columns() -> None:
+    assert _gap_runs(np.empty((2, 0))).tolist() == [0, 0]
