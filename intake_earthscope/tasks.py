@@ -59,14 +59,29 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Objects one process fetches and decodes at once; each may be 100 MB or more.
-MAX_OBJECTS_IN_FLIGHT = int_setting("INTAKE_EARTHSCOPE_MAX_OBJECTS", 4, 1)
-_object_slots = threading.BoundedSemaphore(MAX_OBJECTS_IN_FLIGHT)
+# Objects one process fetches and decodes at once, since each may be 100 MB
+# or more. One semaphore per setting value, made when a read first needs it.
+DEFAULT_MAX_OBJECTS = 4
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
 
 # Records are filed by start time, so the last records of the day before
 # contain the first minutes of a day. None reads all of that object; a number reads
 # only that many bytes of its end (enough when records are sorted by time).
 NEIGHBOUR_BYTES: int | None = None
+
+
+def object_slots() -> threading.BoundedSemaphore:
+    """Return the semaphore that bounds the objects this process reads at once.
+
+    Its size comes from ``INTAKE_EARTHSCOPE_MAX_OBJECTS``, read on each call,
+    so an invalid value fails the read that meets it, naming the variable.
+    """
+    size = int_setting("INTAKE_EARTHSCOPE_MAX_OBJECTS", DEFAULT_MAX_OBJECTS, 1)
+    with _slots_lock:
+        if size not in _slots:
+            _slots[size] = threading.BoundedSemaphore(size)
+        return _slots[size]
 
 
 @dataclass
@@ -115,7 +130,7 @@ def read_unit(
 
     served_by = spec
     try:
-        with _object_slots:
+        with object_slots():
             data, served_by = _fetch_with_fallback(
                 spec, fallback, key, traces, grid, lo, hi
             )
@@ -180,7 +195,7 @@ def read_neighbour(
         return empty
 
     try:
-        with _object_slots:
+        with object_slots():
             block = _neighbour_block(
                 spec, key, traces, grid, hi, rate_tolerance, tail_bytes
             )

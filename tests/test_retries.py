@@ -25,6 +25,7 @@ from intake_earthscope.errors import (
 )
 from intake_earthscope.retry import backoff_delay
 from intake_earthscope.settings import RetrySettings, retry_settings
+from intake_earthscope.tasks import object_slots
 from intake_earthscope.testing import LoopbackS3
 from intake_earthscope.timeutil import parse_time
 from intake_earthscope.webservices import WebServiceSpec, close_client, https_get
@@ -252,6 +253,25 @@ def test_invalid_setting_named(monkeypatch, name, value) -> None:
 
     with pytest.raises(ValueError, match=f"invalid {name}="):
         retry_settings()
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_invalid_max_objects_named(monkeypatch, value) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_MAX_OBJECTS", value)
+
+    with pytest.raises(ValueError, match="invalid INTAKE_EARTHSCOPE_MAX_OBJECTS="):
+        object_slots()
+
+
+def test_max_objects_sizes_semaphore(monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_MAX_OBJECTS", "2")
+    slots = object_slots()
+
+    taken = [slots.acquire(blocking=False) for _ in range(3)]
+    for _ in range(taken.count(True)):
+        slots.release()
+
+    assert taken == [True, True, False]
 
 
 def test_backoff_is_capped_full_jitter() -> None:
