@@ -56,7 +56,7 @@ from intake_earthscope.testing import (
 )
 
 OPEN_REPEATS = 5
-FETCH_REPEATS = 3
+FETCH_REPEATS = 5
 IMPORT_REPEATS = 9
 OBJECTS = 8
 OPEN_BUDGET_SECONDS = 1.0
@@ -387,6 +387,8 @@ def render(
          fetched["ours"] / fetched["floor"], "≤ 1.1"),
         ("sequential s3fs + ObsPy loop ÷ ours (× faster)",
          fetched["loop"] / fetched["ours"], "≥ 2.5"),
+        ("sequential s3fs + ObsPy loop ÷ concurrent s3fs fetch (the cap above)",
+         fetched["loop"] / fetched["floor"], ""),
         (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",
          memory["dataset_over_limit"], "≥ 8"),
         ("peak worker memory ÷ memory limit",
@@ -409,6 +411,14 @@ def render(
             f"{IMPORT_REPEATS} (import) interleaved runs.",
             "",
             *table,
+            "",
+            "The loopback S3 server runs in Python on the same two cores, so "
+            "fetching more objects at once does not fetch them sooner, and the "
+            "concurrent GETs end together. Ours then decodes after the last "
+            "bytes arrive, and writes 660 MB of float64 blocks into fresh "
+            "memory, which the kernel zeroes first. The loop's own ratio to "
+            "the fetch caps how much faster than the loop any reader can be "
+            "here.",
             "",
             f"The memory run reduced {memory['traces_computed']} station-days of "
             "one 100 Hz channel each to their standard deviations on one worker "
