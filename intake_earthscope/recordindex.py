@@ -88,16 +88,21 @@ class RecordTable:
     def __len__(self) -> int:
         return int(self.offsets.size)
 
-    def merged(self, other: RecordTable) -> RecordTable:
-        """Return the records of both tables, each offset once, by offset."""
-        offsets = np.concatenate([self.offsets, other.offsets])
+    def merged(self, *others: RecordTable) -> RecordTable:
+        """Return the records of this table and ``others``, each offset once."""
+        tables = (self, *others)
+        offsets = np.concatenate([table.offsets for table in tables])
         _, keep = np.unique(offsets, return_index=True)
+
+        def column(name: str) -> np.ndarray:
+            return np.concatenate([getattr(table, name) for table in tables])[keep]
+
         return RecordTable(
             offsets=offsets[keep],
-            lengths=np.concatenate([self.lengths, other.lengths])[keep],
-            starts=np.concatenate([self.starts, other.starts])[keep],
-            ends=np.concatenate([self.ends, other.ends])[keep],
-            sources=np.concatenate([self.sources, other.sources])[keep],
+            lengths=column("lengths"),
+            starts=column("starts"),
+            ends=column("ends"),
+            sources=column("sources"),
         )
 
 
@@ -304,14 +309,19 @@ def load_index(url: str, size: int, version: str = "") -> ObjectIndex | None:
 def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
     """Keep ``index`` in this process and write it to the cache folder.
 
-    A folder that cannot be written is logged and skipped: the index is a
-    shortcut, never needed for a correct read.
+    A partial index adds its records to the partial index this process
+    holds for the object already, so that readers of one object in
+    parallel tasks keep what each of them found. A folder that cannot be
+    written is logged and skipped: the index is a shortcut, never needed
+    for a correct read.
     """
     name = _cache_name(url, index.size, version)
     with _memory_lock:
         current = _memory.get(name)
         if current is not None and current.complete and not index.complete:
             return
+        if current is not None and not index.complete:
+            index = current.with_records(index.records)
         _memory[name] = index
 
     folder = cache_directory()

@@ -319,13 +319,18 @@ class RangedObject:
             results = list(_range_readers().map(read, ranges))
 
         table = self.index.records
-        boundaries = np.concatenate(([0], table.offsets, table.offsets + table.lengths))
-        synced = np.isin([start for start, _ in ranges], boundaries)
-        found = RecordTable.empty()
+        starts = np.array([start for start, _ in ranges], dtype=np.int64)
+        synced = (
+            (starts == 0)
+            | _contains(table.offsets, starts)
+            | _contains(table.offsets + table.lengths, starts)
+        )
+        tables = []
         for (start, data), at_record in zip(results, synced.tolist(), strict=True):
             self.bytes_read += len(data)
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
-            found = found.merged(parse_records(data, base=start, synced=at_record))
+            tables.append(parse_records(data, base=start, synced=at_record))
+        found = RecordTable.empty().merged(*tables)
         self._chunk_starts = np.array([start for start, _ in self._chunks])
         self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
         self._parsed = np.union1d(self._parsed, found.offsets)
