@@ -109,7 +109,7 @@ class RecordTable:
 class RecordLookup:
     """Some rows of a record table, by offset, arranged for binary searches.
 
-    Running extremes of the records' times answer "the last record that
+    Running extremes of the records' times give "the last record that
     ends before t" and "the first record that starts after t" in
     logarithmic time, whatever the order of the times. The rows' byte
     ranges must not overlap (:meth:`ByteRuns.overlap` tells).
@@ -131,8 +131,8 @@ class RecordLookup:
         self.in_time_order = bool((np.diff(self.starts) >= 0).all())
         spans = self.ends - self.starts
         self.span = int(spans.max()) if spans.size else 0
-        # Largest start and end up to each row; smallest start and end from
-        # each row on.
+        # Largest start and end up to each row, and smallest start and end
+        # from each row on.
         self._start_reach = np.maximum.accumulate(self.starts)
         self._end_reach = np.maximum.accumulate(self.ends)
         self._start_settle = np.minimum.accumulate(self.starts[::-1])[::-1]
@@ -144,7 +144,7 @@ class RecordLookup:
     def bracket(
         self, starts: np.ndarray, ends: np.ndarray, size: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Return, per time span, the byte span that holds every record in it.
+        """Return, per time span, the byte span that contains every record in it.
 
         The span runs from the end of the last record that ends before
         ``starts`` (else 0) to the first record that starts after ``ends``
@@ -417,8 +417,8 @@ def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
 
     The C parser costs about a fifth of pymseed's record objects, which
     matters because every record of every range read is indexed. The loop
-    binds its functions locally and keeps one tuple per record: it runs
-    once per record of every range.
+    binds its functions locally and keeps one tuple per record, because it
+    runs once per record of every range.
     """
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")

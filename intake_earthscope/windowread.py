@@ -92,8 +92,8 @@ MAX_ROUNDS = 24
 
 READ_THREADS = 8
 
-# This process's pool of range readers, by process id: a forked child must
-# not use its parent's threads, which it does not have.
+# Pools of range readers by process id. A forked child gets a pool of its
+# own, because its parent's threads do not exist in it.
 _READERS: dict[int, ThreadPoolExecutor] = {}
 
 # Outcome variables of a window and trace, as in the waveform dataset.
@@ -313,7 +313,7 @@ class RangedObject:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
         if len(ranges) == 1 or self.spec.protocol == "file":
-            # A local range costs a seek: threads would only add hand-offs.
+            # A local range costs one seek, so threads would only add hand-offs.
             results = [read(span) for span in ranges]
         else:
             results = list(_range_readers().map(read, ranges))
@@ -384,7 +384,7 @@ class RangedObject:
                 raise LayoutError(f"records of {source} are not in time order")
 
     def _held(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Return, per byte range, whether one chunk read so far holds it."""
+        """Return, per byte range, whether one chunk read so far contains it."""
         if self._whole is not None:
             return np.ones(starts.size, dtype=bool)
         if not self._chunk_starts.size:
@@ -467,7 +467,7 @@ class RangedObject:
 
 
 class _Layout:
-    """Search arrays of one record table: per wanted source, and the covered runs.
+    """Search arrays of one record table, per wanted source and for covered bytes.
 
     Raises LayoutError when records overlap in bytes, which no parse of a
     sound object gives.
@@ -513,7 +513,7 @@ class _Layout:
 
 
 def _range_readers() -> ThreadPoolExecutor:
-    """Return this process's pool of range readers; a forked child makes its own."""
+    """Return the pool of range readers of this process."""
     pid = os.getpid()
     pool = _READERS.get(pid)
     if pool is None:

@@ -185,9 +185,9 @@ def test_windows_coordinates(two_days: Path) -> None:
     ]
 
 
-# Windows of one batch (their reference times share day 2, which holds data
-# until noon): one reads the spill of day 1, two share records, one runs past
-# the end of the data and one has none.
+# Windows of one batch, because their reference times share day 2, whose data
+# end at noon. One window reads the spill of day 1, two share records, one
+# runs past the end of the data and one has no data.
 BATCH_TIMES = [
     "2024-01-02T00:00:20",
     "2024-01-02T06:00:00",
