@@ -159,16 +159,28 @@ class RecordLookup:
         high = np.where(later <= last, self.offsets[np.minimum(later, last)], size)
         return low, np.maximum(low, high)
 
-    def overlapping(self, start: int, end: int) -> np.ndarray:
-        """Return the table rows of the records with samples in ``[start, end]``."""
-        first = int(np.searchsorted(self._end_reach, start, side="left"))
-        stop = len(self)
+    def overlapping(
+        self, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Find the records with samples in each time span ``[start, end]``.
+
+        Returns ``(spans, rows)``: the position of the span and the table row
+        of the record, one pair per record in a span, by span then row.
+        """
+        firsts = np.searchsorted(self._end_reach, starts, side="left")
+        stops = np.full(starts.size, len(self))
         if self.in_time_order:
-            stop = int(np.searchsorted(self.starts, end, side="right"))
-        if first >= stop:
-            return self.rows[:0]
-        inside = (self.starts[first:stop] <= end) & (self.ends[first:stop] >= start)
-        return self.rows[first:stop][inside]
+            stops = np.searchsorted(self.starts, ends, side="right")
+        counts = np.maximum(stops - firsts, 0)
+
+        # Every candidate position of every span, without a Python loop.
+        spans = np.repeat(np.arange(starts.size), counts)
+        heads = np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+        positions = np.arange(spans.size) + heads
+        inside = (self.starts[positions] <= ends[spans]) & (
+            self.ends[positions] >= starts[spans]
+        )
+        return spans[inside], self.rows[positions[inside]]
 
     def latest_end_before(self, offset: int) -> int | None:
         """Return the latest end time of the records that start before ``offset``."""

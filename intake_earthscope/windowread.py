@@ -228,11 +228,8 @@ class RangedObject:
         ends = np.array(windows.ends, dtype=np.int64)
         for _ in range(MAX_ROUNDS):
             layout = self._search_layout()
-            rows = [
-                layout.overlapping(start, end)
-                for start, end in zip(windows.starts, windows.ends, strict=True)
-            ]
-            ranges = self._unheld(np.concatenate(rows)) if rows else []
+            rows = layout.overlapping(starts, ends)
+            ranges = self._unheld(np.concatenate(rows))
             if not self.index.complete:
                 ranges += self._unknown(layout, starts, ends)
             if not ranges:
@@ -506,10 +503,14 @@ class _Layout:
             self._every = RecordLookup(self.table, np.arange(len(self.table)))
         return self._every
 
-    def overlapping(self, start: int, end: int) -> np.ndarray:
-        """Rows of wanted records with samples in ``[start, end]``, by offset."""
-        parts = [records.overlapping(start, end) for records in self.sources.values()]
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    def overlapping(self, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+        """Return, per window, the rows of wanted records with samples in it."""
+        pairs = [records.overlapping(starts, ends) for records in self.sources.values()]
+        windows = np.concatenate([np.zeros(0, dtype=np.int64), *(w for w, _ in pairs)])
+        rows = np.concatenate([np.zeros(0, dtype=np.int64), *(r for _, r in pairs)])
+        order = np.lexsort((rows, windows))
+        bounds = np.searchsorted(windows[order], np.arange(1, starts.size))
+        return np.split(rows[order], bounds)
 
 
 def _range_readers() -> ThreadPoolExecutor:

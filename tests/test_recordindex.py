@@ -90,12 +90,14 @@ def test_lookup_overlapping_equals_scan(in_order: bool) -> None:
     table = random_table(2, in_order=in_order)
     rows = np.flatnonzero(table.sources == "FDSN:XX_STA_00_B_H_N")
     lookup = RecordLookup(table, rows)
+    starts = np.arange(-500, 11_000, 250)
+    ends = starts + 300
 
-    for start in range(-500, 11_000, 250):
-        end = start + 300
-        found = lookup.overlapping(start, end)
+    spans, found = lookup.overlapping(starts, ends)
+
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
         inside = (table.starts[rows] <= end) & (table.ends[rows] >= start)
-        assert found.tolist() == rows[inside].tolist(), start
+        assert found[spans == number].tolist() == rows[inside].tolist(), start
 
 
 def test_lookup_anchor_times() -> None:
@@ -113,7 +115,7 @@ def test_lookup_without_records() -> None:
     lows, highs = lookup.bracket(np.array([5]), np.array([9]), SIZE)
 
     assert (lows[0], highs[0]) == (0, SIZE)
-    assert lookup.overlapping(0, 10_000).size == 0
+    assert lookup.overlapping(np.array([0]), np.array([10_000]))[1].size == 0
     assert lookup.latest_end_before(SIZE) is None
 
 
