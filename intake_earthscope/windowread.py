@@ -13,8 +13,10 @@ While part of a bracket is unknown, the reader reads more of it. A small
 unknown stretch is read whole. A large one is read, with some slack, around
 the offset that a linear time-to-offset guess (an interpolation search)
 points at. Reads of all windows of one object are merged where they lie
-closer than :data:`COALESCE_BYTES` and run concurrently. With a complete
-index, only the records that overlap the windows are read.
+closer than :data:`COALESCE_BYTES` and run concurrently (local files are
+read in turn). With a complete index, only the records that overlap the
+windows are read. The searches of all windows of a round are binary
+searches in arrays built once per round.
 
 Where the layout defeats the search (records of a channel out of time
 order, headers that cannot be parsed, no progress), the object is read
@@ -161,8 +163,8 @@ class RangedObject:
         self._chunk_ends = np.zeros(0, dtype=np.int64)
         self._whole: bytes | None = None
         self._layout: _Layout | None = None
-        # Offsets of the records parsed from bytes this reader fetched: only
-        # the other records, known from a cached index, need a check.
+        # Offsets of the records parsed from bytes this reader fetched. Only
+        # the other records, which come from a cached index, need a check.
         self._parsed = np.zeros(0, dtype=np.int64)
 
         size = object_size(spec, key)
@@ -791,6 +793,9 @@ def _finish_window(
             state = read.state
 
     try:
+        # NOTE: decode_and_place also gathers the samples outside the window
+        # for neighbouring chunks, which windows drop. That took about half
+        # of its time on the windows of bench/windows.py.
         block = decode_and_place(
             b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
         )
