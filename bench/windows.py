@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,7 @@ def read_windows(options: dict[str, Any], times: np.ndarray) -> np.ndarray:
 
 def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
     """Time 1,000 windows over 50 objects, ranged and whole, on S3 and on disk."""
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     first_day = station_day(1, SMALL_CHANNELS, "STA")
     folder = Path(tempfile.mkdtemp(prefix="bench-windows-"))
@@ -341,7 +343,9 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"Samples bit-identical between the six reads: {identical}. On S3 the "
-        f"first-contact run spent {per_get:.0f} ms of wall time per GET.",
+        f"first-contact run spent {per_get:.0f} ms of wall time per GET. Load "
+        f"average (1 minute) of the machine ({os.cpu_count()} cores): "
+        f"{load_before:.1f} before the reads, {os.getloadavg()[0]:.1f} after.",
     ]
     return lines
 
@@ -352,13 +356,13 @@ def measure() -> str:
         bytes_lines = measure_bytes(server, options)
         time_lines = measure_time(server, options)
     notes = [
-        "moto 5.2.5's S3 server handles requests in Python and, for each "
-        "ranged GET, reads and copies the whole object before it slices the "
-        "range (FakeKey.value, _handle_range_header). On a 2-core machine "
-        "shared with the benchmark, a GET therefore costs the milliseconds "
-        "given above, which bounds the speed-up on S3 here. On a local disk "
-        "a ranged read costs a seek, so that speed-up shows what the ranged "
-        "path saves in bytes and decoding.",
+        f"moto {version('moto')}'s S3 server handles requests in Python and, "
+        "for each ranged GET, reads and copies the whole object before it "
+        "slices the range (FakeKey.value, _handle_range_header). On a 2-core "
+        "machine shared with the benchmark, a GET therefore costs the "
+        "milliseconds given above, which bounds the speed-up on S3 here. On a "
+        "local disk a ranged read costs a seek, so that speed-up shows what "
+        "the ranged path saves in bytes and decoding.",
     ]
     return "\n".join(
         ["## Event windows", "", *bytes_lines, "", *time_lines, "", *notes, ""]

@@ -35,7 +35,9 @@ from pymseed.clib import clibmseed, ffi
 
 __all__ = [
     "CACHE_DIR_VARIABLE",
+    "ByteRuns",
     "ObjectIndex",
+    "RecordLookup",
     "RecordTable",
     "cache_directory",
     "drop_index",
@@ -86,17 +88,162 @@ class RecordTable:
     def __len__(self) -> int:
         return int(self.offsets.size)
 
-    def merged(self, other: RecordTable) -> RecordTable:
-        """Return the records of both tables, each offset once, by offset."""
-        offsets = np.concatenate([self.offsets, other.offsets])
+    def merged(self, *others: RecordTable) -> RecordTable:
+        """Return the records of this table and ``others``, each offset once."""
+        tables = (self, *others)
+        offsets = np.concatenate([table.offsets for table in tables])
         _, keep = np.unique(offsets, return_index=True)
+
+        def column(name: str) -> np.ndarray:
+            return np.concatenate([getattr(table, name) for table in tables])[keep]
+
         return RecordTable(
             offsets=offsets[keep],
-            lengths=np.concatenate([self.lengths, other.lengths])[keep],
-            starts=np.concatenate([self.starts, other.starts])[keep],
-            ends=np.concatenate([self.ends, other.ends])[keep],
-            sources=np.concatenate([self.sources, other.sources])[keep],
+            lengths=column("lengths"),
+            starts=column("starts"),
+            ends=column("ends"),
+            sources=column("sources"),
         )
+
+
+class RecordLookup:
+    """Some rows of a record table, by offset, arranged for binary searches.
+
+    Running extremes of the records' times give "the last record that
+    ends before t" and "the first record that starts after t" in
+    logarithmic time, whatever the order of the times. The rows' byte
+    ranges must not overlap (:meth:`ByteRuns.overlap` tells).
+
+    Parameters
+    ----------
+    table : RecordTable
+        The table, sorted by offset.
+    rows : numpy.ndarray of int
+        Rows of ``table`` to search, ascending.
+    """
+
+    def __init__(self, table: RecordTable, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.offsets = table.offsets[rows]
+        self.byte_ends = self.offsets + table.lengths[rows]
+        self.starts = table.starts[rows]
+        self.ends = table.ends[rows]
+        self.in_time_order = bool((np.diff(self.starts) >= 0).all())
+        spans = self.ends - self.starts
+        self.span = int(spans.max()) if spans.size else 0
+        # Largest start and end up to each row, and smallest start and end
+        # from each row on.
+        self._start_reach = np.maximum.accumulate(self.starts)
+        self._end_reach = np.maximum.accumulate(self.ends)
+        self._start_settle = np.minimum.accumulate(self.starts[::-1])[::-1]
+        self._end_settle = np.minimum.accumulate(self.ends[::-1])[::-1]
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def bracket(
+        self, starts: np.ndarray, ends: np.ndarray, size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return, per time span, the byte span that contains every record in it.
+
+        The span runs from the end of the last record that ends before
+        ``starts`` (else 0) to the first record that starts after ``ends``
+        (else ``size``).
+        """
+        if not len(self):
+            return np.zeros(starts.size, dtype=np.int64), np.full(ends.size, size)
+        ended = np.searchsorted(self._end_settle, starts, side="left") - 1
+        low = np.where(ended >= 0, self.byte_ends[np.maximum(ended, 0)], 0)
+        later = np.searchsorted(self._start_reach, ends, side="right")
+        last = len(self) - 1
+        high = np.where(later <= last, self.offsets[np.minimum(later, last)], size)
+        return low, np.maximum(low, high)
+
+    def overlapping(
+        self, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Find the records with samples in each time span ``[start, end]``.
+
+        Returns ``(spans, rows)``: the position of the span and the table row
+        of the record, one pair per record in a span, by span then row.
+        """
+        firsts = np.searchsorted(self._end_reach, starts, side="left")
+        stops = np.full(starts.size, len(self))
+        if self.in_time_order:
+            stops = np.searchsorted(self.starts, ends, side="right")
+        counts = np.maximum(stops - firsts, 0)
+
+        # Every candidate position of every span, without a Python loop.
+        spans = np.repeat(np.arange(starts.size), counts)
+        heads = np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+        positions = np.arange(spans.size) + heads
+        inside = (self.starts[positions] <= ends[spans]) & (
+            self.ends[positions] >= starts[spans]
+        )
+        return spans[inside], self.rows[positions[inside]]
+
+    def latest_end_before(self, offset: int) -> int | None:
+        """Return the latest end time of the records that start before ``offset``."""
+        count = int(np.searchsorted(self.offsets, offset, side="left"))
+        return int(self._end_reach[count - 1]) if count else None
+
+    def earliest_start_from(self, offset: int) -> int | None:
+        """Return the earliest start time of the records at or after ``offset``."""
+        first = int(np.searchsorted(self.offsets, offset, side="left"))
+        return int(self._start_settle[first]) if first < len(self) else None
+
+
+class ByteRuns:
+    """The stretches of an object that known records cover, merged where they touch.
+
+    Parameters
+    ----------
+    table : RecordTable
+        The known records, sorted by offset.
+    """
+
+    def __init__(self, table: RecordTable) -> None:
+        self._offsets = table.offsets
+        self._byte_ends = table.offsets + table.lengths
+        reach = np.maximum.accumulate(self._byte_ends)
+        heads = np.flatnonzero(
+            np.concatenate(([True], table.offsets[1:] > reach[:-1]))
+            if len(table)
+            else np.zeros(0, dtype=bool)
+        )
+        self.starts = table.offsets[heads]
+        self.ends = (
+            np.maximum.reduceat(self._byte_ends, heads) if heads.size else self.starts
+        )
+
+    def overlap(self) -> int | None:
+        """Return the offset of the first record that overlaps the one before it."""
+        clash = np.flatnonzero(self._offsets[1:] < self._byte_ends[:-1])
+        return int(self._offsets[clash[0] + 1]) if clash.size else None
+
+    def covered(self, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+        """Return, per span ``[low, high)``, whether one run covers all of it."""
+        if not self.starts.size:
+            return lows >= highs
+        run = np.minimum(
+            np.searchsorted(self.ends, lows, side="right"), self.starts.size - 1
+        )
+        inside = (self.starts[run] <= lows) & (self.ends[run] >= highs)
+        return (lows >= highs) | inside
+
+    def gaps(self, low: int, high: int) -> list[tuple[int, int]]:
+        """List the stretches of ``[low, high)`` that no run covers."""
+        gaps = []
+        position = low
+        run = int(np.searchsorted(self.ends, low, side="right"))
+        while run < self.starts.size and self.starts[run] < high:
+            if self.starts[run] > position:
+                gaps.append((position, int(self.starts[run])))
+            position = max(position, int(self.ends[run]))
+            run += 1
+        if position < high:
+            gaps.append((position, high))
+        return gaps
 
 
 @dataclass(frozen=True)
@@ -174,14 +321,19 @@ def load_index(url: str, size: int, version: str = "") -> ObjectIndex | None:
 def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
     """Keep ``index`` in this process and write it to the cache folder.
 
-    A folder that cannot be written is logged and skipped: the index is a
-    shortcut, never needed for a correct read.
+    A partial index adds its records to the partial index this process
+    holds for the object already, so that readers of one object in
+    parallel tasks keep what each of them found. A folder that cannot be
+    written is logged and skipped: the index is a shortcut, never needed
+    for a correct read.
     """
     name = _cache_name(url, index.size, version)
     with _memory_lock:
         current = _memory.get(name)
         if current is not None and current.complete and not index.complete:
             return
+        if current is not None and not index.complete:
+            index = current.with_records(index.records)
         _memory[name] = index
 
     folder = cache_directory()
@@ -276,35 +428,40 @@ def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
     """Parse consecutive record headers from ``start`` (libmseed through cffi).
 
     The C parser costs about a fifth of pymseed's record objects, which
-    matters because every record of every range read is indexed.
+    matters because every record of every range read is indexed. The loop
+    binds its functions locally and keeps one tuple per record, because it
+    runs once per record of every range.
     """
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")
-    offsets, lengths, starts, ends, sources = [], [], [], [], []
+    parse, end_time, text = clibmseed.msr3_parse, clibmseed.msr3_endtime, ffi.string
+    rows = []
     offset, size = start, len(data)
     try:
         while offset < size:
             # 0 is a whole record; above 0 a record cut by the end of the
             # range; below 0 bytes that are not miniSEED.
-            status = clibmseed.msr3_parse(buffer + offset, size - offset, pointer, 0, 0)
-            record = pointer[0]
-            if status != 0 or record.reclen <= 0 or offset + record.reclen > size:
+            if parse(buffer + offset, size - offset, pointer, 0, 0) != 0:
                 break
-            offsets.append(base + offset)
-            lengths.append(record.reclen)
-            starts.append(record.starttime)
-            ends.append(clibmseed.msr3_endtime(record))
-            sources.append(ffi.string(record.sid).decode())
-            offset += record.reclen
+            record = pointer[0]
+            length = record.reclen
+            if length <= 0 or offset + length > size:
+                break
+            rows.append(
+                (offset, length, record.starttime, end_time(record), text(record.sid))
+            )
+            offset += length
     finally:
         clibmseed.msr3_free(pointer)
 
-    if not offsets:
+    if not rows:
         return RecordTable.empty()
+    offsets, lengths, starts, ends, sources = zip(*rows, strict=True)
+    names = {sid: sid.decode() for sid in set(sources)}
     return RecordTable(
-        offsets=np.array(offsets, dtype=np.int64),
+        offsets=np.array(offsets, dtype=np.int64) + base,
         lengths=np.array(lengths, dtype=np.int64),
         starts=np.array(starts, dtype=np.int64),
         ends=np.array(ends, dtype=np.int64),
-        sources=np.array(sources, dtype=str),
+        sources=np.array([names[sid] for sid in sources], dtype=str),
     )

@@ -13,8 +13,10 @@ While part of a bracket is unknown, the reader reads more of it. A small
 unknown stretch is read whole. A large one is read, with some slack, around
 the offset that a linear time-to-offset guess (an interpolation search)
 points at. Reads of all windows of one object are merged where they lie
-closer than :data:`COALESCE_BYTES` and run concurrently. With a complete
-index, only the records that overlap the windows are read.
+closer than :data:`COALESCE_BYTES` and run concurrently (local files are
+read in turn). With a complete index, only the records that overlap the
+windows are read. The searches of all windows of a round are binary
+searches in arrays built once per round.
 
 Where the layout defeats the search (records of a channel out of time
 order, headers that cannot be parsed, no progress), the object is read
@@ -47,7 +49,9 @@ from intake_earthscope.errors import (
 from intake_earthscope.outcomes import UnitRead, handle_failure, unit_status
 from intake_earthscope.place import Grid
 from intake_earthscope.recordindex import (
+    ByteRuns,
     ObjectIndex,
+    RecordLookup,
     RecordTable,
     drop_index,
     load_index,
@@ -89,6 +93,10 @@ GUESS_SLACK_BYTES = 16 * 1024
 MAX_ROUNDS = 24
 
 READ_THREADS = 8
+
+# Pools of range readers by process id. A forked child gets a pool of its
+# own, because its parent's threads do not exist in it.
+_READERS: dict[int, ThreadPoolExecutor] = {}
 
 # Outcome variables of a window and trace, as in the waveform dataset.
 OUTCOME_FIELDS = (
@@ -151,14 +159,20 @@ class RangedObject:
         self.state = "ok"
         self.bytes_read = 0
         self._chunks: list[tuple[int, bytes]] = []
+        self._chunk_starts = np.zeros(0, dtype=np.int64)
+        self._chunk_ends = np.zeros(0, dtype=np.int64)
         self._whole: bytes | None = None
-        self._masks: tuple[RecordTable, dict[str, np.ndarray]] | None = None
+        self._layout: _Layout | None = None
+        # Offsets of the records parsed from bytes this reader fetched. Only
+        # the other records, which come from a cached index, need a check.
+        self._parsed = np.zeros(0, dtype=np.int64)
 
         size = object_size(spec, key)
         self.version = object_version(spec, key)
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
+        self._stored = self.index
 
     def records_for(self, windows: ObjectWindows) -> list[bytes]:
         """Return, per window, the bytes of the wanted records that overlap it.
@@ -170,6 +184,12 @@ class RangedObject:
         DecodeError
             If the object is not miniSEED.
         """
+        try:
+            return self._records_for(windows)
+        finally:
+            self._keep_index()
+
+    def _records_for(self, windows: ObjectWindows) -> list[bytes]:
         try:
             rows = self._search(windows)
         except LayoutError as reason:
@@ -191,8 +211,12 @@ class RangedObject:
             return [self._bytes_of(selected) for selected in self._search(windows)]
 
     def seen_sources(self) -> set[str]:
-        """Return the source identifiers of every record known in the object."""
-        return set(self.index.records.sources.tolist())
+        """Return the wanted source identifiers that known records carry."""
+        return {
+            source
+            for source, records in self._search_layout().sources.items()
+            if len(records)
+        }
 
     def _search(self, windows: ObjectWindows) -> list[np.ndarray]:
         if not self.index.size and self._whole is None:
@@ -202,87 +226,70 @@ class RangedObject:
             # The first records tell the channels' record spans, which the
             # guesses of every window then allow for.
             self._fetch([(0, min(self.index.size, SMALL_GAP_BYTES))])
+        starts = np.array(windows.starts, dtype=np.int64)
+        ends = np.array(windows.ends, dtype=np.int64)
         for _ in range(MAX_ROUNDS):
-            ranges = []
-            for start, end in zip(windows.starts, windows.ends, strict=True):
-                ranges += self._needed_ranges(start, end)
+            layout = self._search_layout()
+            rows = layout.overlapping(starts, ends)
+            ranges = self._unheld(np.concatenate(rows))
+            if not self.index.complete:
+                ranges += self._unknown(layout, starts, ends)
             if not ranges:
-                return [
-                    self._overlapping(start, end)
-                    for start, end in zip(windows.starts, windows.ends, strict=True)
-                ]
-            unread = [span for span in ranges if not self._has_span(*span)]
-            if not unread:
+                return rows
+            spans = np.array(ranges, dtype=np.int64)
+            unread = ~self._held(spans[:, 0], spans[:, 1])
+            if not unread.any():
                 raise LayoutError("bytes in the search range are not miniSEED records")
-            self._fetch(_coalesce(unread))
+            self._fetch(_coalesce([ranges[i] for i in np.flatnonzero(unread)]))
         raise LayoutError(f"no bracket after {MAX_ROUNDS} rounds of reads")
 
-    def _needed_ranges(self, start: int, end: int) -> list[tuple[int, int]]:
-        """List the byte ranges to read before the window's records are known."""
+    def _unheld(self, rows: np.ndarray) -> list[tuple[int, int]]:
+        """List the byte ranges of the records in ``rows`` not read yet."""
         table = self.index.records
-        rows = self._overlapping(start, end)
-        missing = [
-            (offset, offset + length)
-            for offset, length in zip(
-                table.offsets[rows].tolist(), table.lengths[rows].tolist(), strict=True
-            )
-            if not self._has_bytes(offset, length)
-        ]
-        if self.index.complete:
-            return missing
+        rows = np.unique(rows)
+        starts = table.offsets[rows]
+        ends = starts + table.lengths[rows]
+        missing = ~self._held(starts, ends)
+        return list(zip(starts[missing].tolist(), ends[missing].tolist(), strict=True))
 
-        ranges = missing
+    def _unknown(
+        self, layout: _Layout, starts: np.ndarray, ends: np.ndarray
+    ) -> list[tuple[int, int]]:
+        """List the reads that narrow the brackets with unknown stretches."""
+        ranges = []
         for source in self.sources:
-            mask = self._anchor_mask(source)
-            low, high = _bracket(table, mask, start, end, self.index.size)
-            for gap_start, gap_end in _uncovered(table, low, high):
-                if gap_end - gap_start <= SMALL_GAP_BYTES:
-                    ranges.append((gap_start, gap_end))
-                else:
-                    ranges.append(self._guess(gap_start, gap_end, start, end, mask))
+            anchors = layout.anchors(source)
+            lows, highs = anchors.bracket(starts, ends, self.index.size)
+            for number in np.flatnonzero(~layout.runs.covered(lows, highs)):
+                start, end = int(starts[number]), int(ends[number])
+                for gap in layout.runs.gaps(int(lows[number]), int(highs[number])):
+                    if gap[1] - gap[0] <= SMALL_GAP_BYTES:
+                        ranges.append(gap)
+                    else:
+                        ranges.append(self._guess(gap, start, end, anchors))
         return ranges
 
-    def _anchor_mask(self, source: str) -> np.ndarray:
-        """Select the records whose times bound the channel's records.
-
-        A channel not seen yet is bracketed by the other wanted channels, or
-        by every record when none of them was seen: this assumes that the
-        object's records are sorted by time across channels.
-        """
-        masks = self._source_masks()
-        if masks[source].any():
-            return masks[source]
-        # In an object whose channels follow one another in blocks, an
-        # unseen channel's block may lie outside this bracket: records_for
-        # then reads the object whole.
-        wanted = masks[""]
-        return wanted if wanted.any() else np.ones(wanted.size, dtype=bool)
-
-    def _source_masks(self) -> dict[str, np.ndarray]:
-        """Return the rows of each wanted source, and of all of them under ``""``."""
+    def _search_layout(self) -> _Layout:
+        """Return the search arrays of the current index, built once per index."""
         table = self.index.records
-        if self._masks is None or self._masks[0] is not table:
-            masks = {source: table.sources == source for source in self.sources}
-            masks[""] = np.logical_or.reduce(
-                [np.zeros(len(table), dtype=bool), *masks.values()]
-            )
-            self._masks = (table, masks)
-        return self._masks[1]
+        if self._layout is None or self._layout.table is not table:
+            self._layout = _Layout(table, self.sources)
+        return self._layout
 
     def _guess(
-        self, gap_start: int, gap_end: int, start: int, end: int, mask: np.ndarray
+        self, gap: tuple[int, int], start: int, end: int, anchors: RecordLookup
     ) -> tuple[int, int]:
         """Return the range of an unknown stretch that likely contains the window."""
-        table = self.index.records
-        before = mask & (table.offsets < gap_start)
-        after = mask & (table.offsets >= gap_end)
+        gap_start, gap_end = gap
         # Anchors (offset, time): the known records next to the stretch, or
         # else the ends of the object and of its day.
         low_anchor = (0, self.day_ns)
-        if before.any():
-            low_anchor = (gap_start, int(table.ends[before].max()))
-        high_anchor = (gap_end, int(table.starts[after].min()) if after.any() else 0)
-        if not after.any():
+        before = anchors.latest_end_before(gap_start)
+        if before is not None:
+            low_anchor = (gap_start, before)
+        after = anchors.earliest_start_from(gap_end)
+        high_anchor = (gap_end, after) if after is not None else (0, 0)
+        if after is None:
             high_anchor = (self.index.size, self.day_ns + NS_PER_DAY)
 
         if high_anchor[1] <= low_anchor[1]:
@@ -291,8 +298,7 @@ class RangedObject:
 
         # Records sit by start time, so the record of the channel that ends
         # before the window starts up to two record spans earlier.
-        spans = (table.ends - table.starts)[mask]
-        record_span = int(spans.max()) if spans.size else 0
+        record_span = anchors.span
         per_ns = (high_anchor[0] - low_anchor[0]) / (high_anchor[1] - low_anchor[1])
         first = low_anchor[0] + (start - 2 * record_span - low_anchor[1]) * per_ns
         last = low_anchor[0] + (end + record_span - low_anchor[1]) * per_ns
@@ -301,29 +307,32 @@ class RangedObject:
         high = int(max(min(last + slack, gap_end), low + SMALL_GAP_BYTES))
         return max(low, gap_start), min(high, gap_end)
 
-    def _overlapping(self, start: int, end: int) -> np.ndarray:
-        """Rows of wanted records with samples in ``[start, end]``, by offset."""
-        table = self.index.records
-        wanted = self._source_masks()[""]
-        rows = wanted & (table.starts <= end) & (table.ends >= start)
-        return np.flatnonzero(rows)
-
     def _fetch(self, ranges: list[tuple[int, int]]) -> None:
-        boundaries = self._boundaries()
-
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
-        with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(ranges))) as pool:
-            results = list(pool.map(read, ranges))
+        if len(ranges) == 1 or self.spec.protocol == "file":
+            # A local range costs one seek, so threads would only add hand-offs.
+            results = [read(span) for span in ranges]
+        else:
+            results = list(_range_readers().map(read, ranges))
 
-        known = len(self.index.records)
-        found = RecordTable.empty()
-        for start, data in results:
+        table = self.index.records
+        starts = np.array([start for start, _ in ranges], dtype=np.int64)
+        synced = (
+            (starts == 0)
+            | _contains(table.offsets, starts)
+            | _contains(table.offsets + table.lengths, starts)
+        )
+        tables = []
+        for (start, data), at_record in zip(results, synced.tolist(), strict=True):
             self.bytes_read += len(data)
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
-            table = parse_records(data, base=start, synced=start in boundaries)
-            found = found.merged(table)
+            tables.append(parse_records(data, base=start, synced=at_record))
+        found = RecordTable.empty().merged(*tables)
+        self._chunk_starts = np.array([start for start, _ in self._chunks])
+        self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
+        self._parsed = np.union1d(self._parsed, found.offsets)
         self._check_known(found)
         self.index = self.index.with_records(found)
         # Checked on every read, the first one too: an object of one
@@ -335,8 +344,12 @@ class RangedObject:
             self.url,
             len(self.index.records),
         )
-        if len(self.index.records) > known:
+
+    def _keep_index(self) -> None:
+        """Cache the index once per batch, if reads added records to it."""
+        if self._whole is None and len(self.index.records) > len(self._stored.records):
             store_index(self.url, self.index, self.version)
+            self._stored = self.index
 
     def _check_known(self, found: RecordTable) -> None:
         """Raise LayoutError, dropping the index, if ``found`` contradicts it.
@@ -360,51 +373,61 @@ class RangedObject:
     def _drop_stale(self, reason: str) -> NoReturn:
         drop_index(self.url, self.index.size, self.version)
         self.index = ObjectIndex(self.index.size, RecordTable.empty())
-        self._masks = None
+        self._stored = self.index
         raise LayoutError(f"stale record index: {reason}")
 
-    def _boundaries(self) -> set[int]:
-        table = self.index.records
-        return {0, *table.offsets.tolist(), *(table.offsets + table.lengths).tolist()}
-
-    def _has_span(self, start: int, end: int) -> bool:
-        return self._has_bytes(start, end - start)
-
     def _check_order(self) -> None:
-        table = self.index.records
+        layout = self._search_layout()
         for source in self.sources:
-            starts = table.starts[self._source_masks()[source]]
-            if (np.diff(starts) < 0).any():
+            if not layout.sources[source].in_time_order:
                 raise LayoutError(f"records of {source} are not in time order")
 
-    def _has_bytes(self, offset: int, length: int) -> bool:
+    def _held(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Return, per byte range, whether one chunk read so far contains it."""
         if self._whole is not None:
-            return True
-        position = bisect.bisect_right(self._chunks, offset, key=lambda c: c[0]) - 1
-        if position < 0:
-            return False
-        start, data = self._chunks[position]
-        return offset + length <= start + len(data)
+            return np.ones(starts.size, dtype=bool)
+        if not self._chunk_starts.size:
+            return np.zeros(starts.size, dtype=bool)
+        chunk = np.searchsorted(self._chunk_starts, starts, side="right") - 1
+        return (chunk >= 0) & (ends <= self._chunk_ends[np.maximum(chunk, 0)])
 
     def _bytes_of(self, rows: np.ndarray) -> bytes:
+        """Join the records of ``rows``, slicing runs of adjacent records at once."""
+        if not rows.size:
+            return b""
         table = self.index.records
+        offsets = table.offsets[rows]
+        ends = offsets + table.lengths[rows]
+        if self._whole is not None:
+            chunks, bases = [self._whole], np.zeros(1, dtype=np.int64)
+        else:
+            self._check_records(offsets, ends)
+            chunks, bases = [data for _, data in self._chunks], self._chunk_starts
+        chunk = np.searchsorted(bases, offsets, side="right") - 1
+        # A run ends where the next record lies further on or in another chunk.
+        breaks = np.flatnonzero((chunk[1:] != chunk[:-1]) | (offsets[1:] != ends[:-1]))
+        heads = [0, *(breaks + 1).tolist()]
+        tails = [*breaks.tolist(), rows.size - 1]
         parts = []
-        for offset, length in zip(
-            table.offsets[rows].tolist(), table.lengths[rows].tolist(), strict=True
-        ):
-            parts.append(self._record_bytes(offset, length))
+        for head, tail in zip(heads, tails, strict=True):
+            number = int(chunk[head])
+            base = int(bases[number])
+            parts.append(
+                chunks[number][int(offsets[head]) - base : int(ends[tail]) - base]
+            )
         return b"".join(parts)
 
-    def _record_bytes(self, offset: int, length: int) -> bytes:
-        if self._whole is not None:
-            return self._whole[offset : offset + length]
-        position = bisect.bisect_right(self._chunks, offset, key=lambda c: c[0]) - 1
-        start, data = self._chunks[position]
-        record = data[offset - start : offset - start + length]
-        if not _is_record(record):
-            # A cached index of an object rewritten with the same size.
-            self._drop_stale(f"no record of {length} bytes at byte {offset}")
-        return record
+    def _check_records(self, offsets: np.ndarray, ends: np.ndarray) -> None:
+        """Check that a record starts at each offset the reader did not parse."""
+        unchecked = ~_contains(self._parsed, offsets)
+        for offset, end in zip(
+            offsets[unchecked].tolist(), ends[unchecked].tolist(), strict=True
+        ):
+            chunk = int(np.searchsorted(self._chunk_starts, offset, side="right")) - 1
+            start, data = self._chunks[chunk]
+            if not _is_record(data[offset - start : end - start]):
+                # A cached index of an object rewritten with the same size.
+                self._drop_stale(f"no record of {end - offset} bytes at byte {offset}")
 
     def read_whole(self) -> None:
         """Read the object whole and index all of its records.
@@ -442,6 +465,68 @@ class RangedObject:
             store_index(self.url, self.index, self.version)
 
 
+class _Layout:
+    """Search arrays of one record table, per wanted source and for covered bytes.
+
+    Raises LayoutError when records overlap in bytes, which no parse of a
+    sound object gives.
+    """
+
+    def __init__(self, table: RecordTable, sources: Sequence[str]) -> None:
+        self.table = table
+        self.runs = ByteRuns(table)
+        overlap = self.runs.overlap()
+        if overlap is not None:
+            raise LayoutError(f"the record at byte {overlap} overlaps the one before")
+        wanted = np.zeros(len(table), dtype=bool)
+        self.sources = {}
+        for source in sources:
+            mask = table.sources == source
+            wanted |= mask
+            self.sources[source] = RecordLookup(table, np.flatnonzero(mask))
+        self._wanted = RecordLookup(table, np.flatnonzero(wanted))
+        self._every: RecordLookup | None = None
+
+    def anchors(self, source: str) -> RecordLookup:
+        """Return the records whose times bound the channel's records.
+
+        A channel not seen yet is bracketed by the other wanted channels, or
+        by every record when none of them was seen: this assumes that the
+        object's records are sorted by time across channels.
+        """
+        if len(self.sources[source]):
+            return self.sources[source]
+        # In an object whose channels follow one another in blocks, an
+        # unseen channel's block may lie outside this bracket: records_for
+        # then reads the object whole.
+        if len(self._wanted):
+            return self._wanted
+        if self._every is None:
+            self._every = RecordLookup(self.table, np.arange(len(self.table)))
+        return self._every
+
+    def overlapping(self, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+        """Return, per window, the rows of wanted records with samples in it."""
+        pairs = [records.overlapping(starts, ends) for records in self.sources.values()]
+        windows = np.concatenate([np.zeros(0, dtype=np.int64), *(w for w, _ in pairs)])
+        rows = np.concatenate([np.zeros(0, dtype=np.int64), *(r for _, r in pairs)])
+        order = np.lexsort((rows, windows))
+        bounds = np.searchsorted(windows[order], np.arange(1, starts.size))
+        return np.split(rows[order], bounds)
+
+
+def _range_readers() -> ThreadPoolExecutor:
+    """Return the pool of range readers of this process."""
+    pid = os.getpid()
+    pool = _READERS.get(pid)
+    if pool is None:
+        pool = _READERS.setdefault(
+            pid,
+            ThreadPoolExecutor(READ_THREADS, thread_name_prefix="earthscope-ranges"),
+        )
+    return pool
+
+
 def object_version(spec: StorageSpec, key: str) -> str:
     """Return the version tag of a local object (its modification time in ns).
 
@@ -468,36 +553,17 @@ def index_object(spec: StorageSpec, key: str) -> ObjectIndex:
     return reader.index
 
 
+def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return whether each of ``values`` is in the ascending ``sorted_values``."""
+    if not sorted_values.size:
+        return np.zeros(values.size, dtype=bool)
+    position = np.searchsorted(sorted_values, values)
+    return sorted_values[np.minimum(position, sorted_values.size - 1)] == values
+
+
 def _is_record(data: bytes) -> bool:
     version = ffi.new("uint8_t *")
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
-
-
-def _bracket(
-    table: RecordTable, mask: np.ndarray, start: int, end: int, size: int
-) -> tuple[int, int]:
-    """Return the byte span that must hold every ``mask`` record in the window."""
-    ended = mask & (table.ends < start)
-    later = mask & (table.starts > end)
-    low = int((table.offsets + table.lengths)[ended].max()) if ended.any() else 0
-    high = int(table.offsets[later].min()) if later.any() else size
-    return low, max(low, high)
-
-
-def _uncovered(table: RecordTable, low: int, high: int) -> list[tuple[int, int]]:
-    """List the stretches of ``[low, high)`` that no known record covers."""
-    inside = (table.offsets + table.lengths > low) & (table.offsets < high)
-    gaps = []
-    position = low
-    for offset, length in zip(
-        table.offsets[inside].tolist(), table.lengths[inside].tolist(), strict=True
-    ):
-        if offset > position:
-            gaps.append((position, offset))
-        position = max(position, offset + length)
-    if position < high:
-        gaps.append((position, high))
-    return gaps
 
 
 def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -727,6 +793,9 @@ def _finish_window(
             state = read.state
 
     try:
+        # NOTE: decode_and_place also gathers the samples outside the window
+        # for neighbouring chunks, which windows drop. That took about half
+        # of its time on the windows of bench/windows.py.
         block = decode_and_place(
             b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
         )

@@ -185,6 +185,68 @@ def test_windows_coordinates(two_days: Path) -> None:
     ]
 
 
+# Windows of one batch, because their reference times share day 2, whose data
+# end at noon. One window reads the spill of day 1, two share records, one
+# runs past the end of the data and one has no data.
+BATCH_TIMES = [
+    "2024-01-02T00:00:20",
+    "2024-01-02T06:00:00",
+    "2024-01-02T06:01:00",
+    "2024-01-02T11:59:00",
+    "2024-01-02T18:00:00",
+]
+
+
+def test_batch_windows_equal_whole_day_cut(two_days: Path) -> None:
+    dataset = windows(two_days, BATCH_TIMES, 60.0, 120.0)
+    whole = whole_days(two_days)
+
+    for number, reference in enumerate(BATCH_TIMES):
+        expected = cut(whole, reference, 60.0, dataset.sizes["lag"])
+        assert np.array_equal(
+            dataset.waveform.values[number], expected, equal_nan=True
+        ), reference
+
+
+def test_batch_one_chunk(two_days: Path) -> None:
+    dataset = open_windows(
+        collection_spec("sage"), BATCH_TIMES, 60.0, 120.0, root=str(two_days), **CODES
+    )
+
+    assert dataset.waveform.chunks[0] == (len(BATCH_TIMES),)
+
+
+def test_batch_window_outcomes(two_days: Path) -> None:
+    dataset = windows(two_days, BATCH_TIMES, 60.0, 120.0)
+
+    assert (dataset.status.values[:4] == "ok").all()
+    assert (dataset.status.values[4] == "no_data_in_window").all()
+    assert (dataset.valid_fraction.values[:3] == 1.0).all()
+    assert dataset.valid_fraction.values[3].tolist() == pytest.approx([2 / 3] * 3)
+    assert (dataset.read_mode.values == "ranged").all()
+
+
+def test_close_windows_one_request(counted_s3: dict) -> None:
+    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
+    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
+    index_object(spec, key(1))
+    times = ["2024-01-01T15:00:00", "2024-01-01T15:02:00", "2024-01-01T15:04:00"]
+    countingfs.CountingS3FileSystem.reset()
+
+    dataset = open_windows(
+        collection_spec("sage"),
+        times,
+        10.0,
+        10.0,
+        sampling_rate=RATE,
+        **counted_s3,
+        **{**CODES, "channel": "BHZ,BHN,BHE"},
+    ).load()
+
+    assert (dataset.status.values == "ok").all()
+    assert countingfs.CountingS3FileSystem.requests == 1
+
+
 def test_window_after_data_ends(two_days: Path) -> None:
     dataset = windows(two_days, ["2024-01-02T18:00:00"], 30.0, 30.0)
 

@@ -1,0 +1,203 @@
+"""Record tables: binary-search lookups checked against plain scans, and the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intake_earthscope.recordindex import (
+    ByteRuns,
+    ObjectIndex,
+    RecordLookup,
+    RecordTable,
+    forget_indexes,
+    load_index,
+    store_index,
+)
+
+URL = "file:///archive/STA.XX.2024.001"
+SIZE = 1_000_000
+
+
+def random_table(seed: int, count: int = 60, in_order: bool = True) -> RecordTable:
+    """Records of two sources with gaps between some of them.
+
+    ``in_order=False`` shuffles the times of the records, as a channel whose
+    records are out of time order would have them.
+    """
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([512, 4096], count)
+    gaps = rng.choice([0, 0, 0, 700], count)
+    offsets = np.cumsum(lengths) - lengths + np.cumsum(gaps)
+    starts = np.sort(rng.integers(0, 10_000, count))
+    if not in_order:
+        starts = rng.permutation(starts)
+    ends = starts + rng.integers(0, 400, count)
+    sources = rng.choice(["FDSN:XX_STA_00_B_H_Z", "FDSN:XX_STA_00_B_H_N"], count)
+    return RecordTable(offsets, lengths, starts, ends, sources.astype(str))
+
+
+def scanned_bracket(
+    table: RecordTable, rows: np.ndarray, start: int, end: int
+) -> tuple[int, int]:
+    """The byte span around a time span, by looking at every record."""
+    low, high = 0, SIZE
+    for row in rows:
+        if table.ends[row] < start:
+            low = max(low, int(table.offsets[row] + table.lengths[row]))
+        if table.starts[row] > end:
+            high = min(high, int(table.offsets[row]))
+    return low, max(low, high)
+
+
+def scanned_gaps(table: RecordTable, low: int, high: int) -> list[tuple[int, int]]:
+    """The stretches of ``[low, high)`` that no record covers, record by record."""
+    gaps, position = [], low
+    for offset, length in zip(
+        table.offsets.tolist(), table.lengths.tolist(), strict=True
+    ):
+        if offset + length <= low or offset >= high:
+            continue
+        if offset > position:
+            gaps.append((position, offset))
+        position = max(position, offset + length)
+    if position < high:
+        gaps.append((position, high))
+    return gaps
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_lookup_bracket_equals_scan(in_order: bool) -> None:
+    table = random_table(1, in_order=in_order)
+    rows = np.flatnonzero(table.sources == "FDSN:XX_STA_00_B_H_Z")
+    lookup = RecordLookup(table, rows)
+    starts = np.arange(-500, 11_000, 250)
+    ends = starts + 300
+
+    lows, highs = lookup.bracket(starts, ends, SIZE)
+
+    expected = [
+        scanned_bracket(table, rows, start, end)
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    assert list(zip(lows.tolist(), highs.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_lookup_overlapping_equals_scan(in_order: bool) -> None:
+    table = random_table(2, in_order=in_order)
+    rows = np.flatnonzero(table.sources == "FDSN:XX_STA_00_B_H_N")
+    lookup = RecordLookup(table, rows)
+    starts = np.arange(-500, 11_000, 250)
+    ends = starts + 300
+
+    spans, found = lookup.overlapping(starts, ends)
+
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        inside = (table.starts[rows] <= end) & (table.ends[rows] >= start)
+        assert found[spans == number].tolist() == rows[inside].tolist(), start
+
+
+def test_lookup_anchor_times() -> None:
+    table = random_table(3, in_order=False)
+    lookup = RecordLookup(table, np.arange(len(table)))
+    offset = int(table.offsets[20])
+
+    assert lookup.latest_end_before(offset) == int(table.ends[:20].max())
+    assert lookup.earliest_start_from(offset) == int(table.starts[20:].min())
+
+
+def test_lookup_without_records() -> None:
+    lookup = RecordLookup(random_table(4), np.zeros(0, dtype=np.int64))
+
+    lows, highs = lookup.bracket(np.array([5]), np.array([9]), SIZE)
+
+    assert (lows[0], highs[0]) == (0, SIZE)
+    assert lookup.overlapping(np.array([0]), np.array([10_000]))[1].size == 0
+    assert lookup.latest_end_before(SIZE) is None
+
+
+def test_runs_gaps_equal_scan() -> None:
+    table = random_table(5)
+    runs = ByteRuns(table)
+    end = int(table.offsets[-1] + table.lengths[-1])
+
+    for low in range(0, end + 2000, 1500):
+        for high in (low, low + 700, low + 9000):
+            assert runs.gaps(low, high) == scanned_gaps(table, low, high)
+
+
+def test_runs_covered_equals_gaps() -> None:
+    table = random_table(6)
+    runs = ByteRuns(table)
+    lows = np.arange(0, 200_000, 997)
+    highs = lows + 3000
+
+    covered = runs.covered(lows, highs)
+
+    expected = [not runs.gaps(low, high) for low, high in zip(lows, highs, strict=True)]
+    assert covered.tolist() == expected
+
+
+def test_runs_overlap_found() -> None:
+    times = np.array([0, 10, 20])
+    sources = np.array(["FDSN:XX_STA_00_B_H_Z"] * 3)
+    lengths = np.array([512, 512, 512])
+    apart = RecordTable(np.array([0, 512, 1024]), lengths, times, times, sources)
+    overlapping = RecordTable(np.array([0, 512, 1000]), lengths, times, times, sources)
+
+    assert ByteRuns(apart).overlap() is None
+    assert ByteRuns(overlapping).overlap() == 1000
+
+
+def test_merged_keeps_each_offset_once() -> None:
+    table = random_table(8)
+    first = RecordTable(*(column[:40] for column in _columns(table)))
+    second = RecordTable(*(column[30:] for column in _columns(table)))
+
+    merged = RecordTable.empty().merged(second, first)
+
+    assert merged.offsets.tolist() == table.offsets.tolist()
+    assert merged.sources.tolist() == table.sources.tolist()
+
+
+def _columns(table: RecordTable) -> tuple[np.ndarray, ...]:
+    return (table.offsets, table.lengths, table.starts, table.ends, table.sources)
+
+
+def test_partial_indexes_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    forget_indexes()
+    table = random_table(9)
+    early = RecordTable(*(column[:20] for column in _columns(table)))
+    late = RecordTable(*(column[40:] for column in _columns(table)))
+
+    store_index(URL, ObjectIndex(SIZE, early))
+    store_index(URL, ObjectIndex(SIZE, late))
+    forget_indexes()
+    index = load_index(URL, SIZE)
+
+    assert index is not None
+    assert len(index.records) == 40
+    assert not index.complete
+
+
+def test_complete_index_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    forget_indexes()
+    table = random_table(10)
+    part = RecordTable(*(column[:5] for column in _columns(table)))
+
+    store_index(URL, ObjectIndex(SIZE, table, complete=True))
+    store_index(URL, ObjectIndex(SIZE, part))
+    index = load_index(URL, SIZE)
+
+    assert index is not None
+    assert index.complete
+    assert len(index.records) == len(table)
