@@ -31,6 +31,7 @@ from intake_earthscope.codes import (
 )
 from intake_earthscope.errors import DecodeError
 from intake_earthscope.place import (
+    EdgeList,
     Grid,
     PlacedBlock,
     Segment,
@@ -72,6 +73,7 @@ def decode_and_place(
     rate_tolerance: float,
     patterns: Mapping[str, Sequence[str]] | None = None,
     skip_not_data: bool = False,
+    neighbours: bool = True,
 ) -> PlacedBlock:
     """Decode the records of ``traces`` in ``data`` and place them on ``grid``.
 
@@ -95,6 +97,10 @@ def decode_and_place(
         is listed in ``unplanned`` instead of being ignored.
     skip_not_data : bool
         Skip bytes until a record starts, for a range cut out of an object.
+    neighbours : bool
+        Keep the samples outside ``[lo, hi)`` in the block's spill and
+        backspill. False leaves them out, for a block that has no
+        neighbouring chunks (an event window), which saves their copying.
 
     Raises
     ------
@@ -109,7 +115,7 @@ def decode_and_place(
         return block
 
     selection = record_selection(traces, patterns)
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    edges: EdgeList | None = [] if neighbours else None
     with decode_segments(data, selection, skip_not_data) as decoded:
         by_row: dict[int, list[SegmentTable]] = {}
         for seed_id, table in decoded:
@@ -123,7 +129,8 @@ def decode_and_place(
             _place_tables(block, row, tables, grid, rate_tolerance, edges)
 
     block.fill_rest()
-    assemble_edges(block, edges)
+    if edges is not None:
+        assemble_edges(block, edges)
     block.unplanned = sorted(set(block.unplanned))
     return block
 
@@ -134,7 +141,7 @@ def _place_tables(
     tables: list[SegmentTable],
     grid: Grid,
     rate_tolerance: float,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     """Place one trace's tables, highest publication version first."""
     if len(tables) == 1:

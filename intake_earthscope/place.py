@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 _NS_PER_DAY = 86_400_000_000_000
 
+# Samples outside a block, for its neighbours: (row, version, indices, values).
+EdgeList = list[tuple[int, int, np.ndarray, np.ndarray]]
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -254,12 +257,14 @@ def place_segment(
     segment: Segment,
     grid: Grid,
     rate_tolerance: float,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
-    """Write a segment's samples into ``block``; collect edge samples in ``edges``.
+    """Write a segment's samples into ``block`` and collect edge samples in ``edges``.
 
     ``edges`` receives ``(row, version, indices, values)`` of samples outside
-    ``[lo, hi)`` within a day of the block.
+    ``[lo, hi)`` within a day of the block. With ``edges`` None, samples
+    outside the block are left out and not counted, for a block with no
+    neighbouring chunks.
     """
     if not rate_fits(segment.rate, grid, rate_tolerance):
         block.rate_mismatch[row] = True
@@ -288,7 +293,7 @@ def place_row(
     segments: list[Segment],
     grid: Grid,
     rate_tolerance: float,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     """Place every segment of one trace, in one vectorized pass when possible.
 
@@ -309,7 +314,7 @@ def place_table(
     table: SegmentTable,
     grid: Grid,
     rate_tolerance: float,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     """Place the segments of one trace and version, in one pass when possible.
 
@@ -331,7 +336,7 @@ def _place_batch(
     table: SegmentTable,
     grid: Grid,
     rate_tolerance: float,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> bool:
     rates = set(table.rates.tolist())
     if block.written_end[row] != 0:
@@ -378,7 +383,7 @@ def _write_runs_fresh(
     lengths: np.ndarray,
     pieces: list[np.ndarray],
     version: int,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     """Write runs in time order, not overlapping, into a row written nowhere yet.
 
@@ -412,6 +417,8 @@ def _write_runs_fresh(
         block.written_end[row] = int(ends[inside[-1]]) - block.lo
         block.versions[row] = max(int(block.versions[row]), version)
 
+    if edges is None:
+        return
     crossing = np.flatnonzero((firsts < block.lo) | (firsts + lengths > block.hi))
     for index in crossing.tolist():
         first = int(firsts[index])
@@ -453,9 +460,7 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     block.found |= new.any(axis=1)
 
 
-def assemble_edges(
-    block: PlacedBlock, edges: list[tuple[int, int, np.ndarray, np.ndarray]]
-) -> None:
+def assemble_edges(block: PlacedBlock, edges: EdgeList) -> None:
     """Build the block's spill and backspill from the collected edge samples."""
     n_traces = block.data.shape[0]
     after = [(r, v, i, x) for r, v, i, x in edges if i[0] >= block.hi]
@@ -537,7 +542,7 @@ def _write_run(
     row: int,
     first: int,
     segment: Segment,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     samples = segment.samples
     begin = max(first, block.lo)
@@ -557,7 +562,8 @@ def _write_run(
         block.written_end[row] = max(block.written_end[row], stop)
         block.versions[row] = max(block.versions[row], segment.pubversion)
 
-    if first < block.lo or first + samples.size > block.hi:
+    outside = first < block.lo or first + samples.size > block.hi
+    if outside and edges is not None:
         indices = np.arange(first, first + samples.size, dtype=np.int64)
         _collect_edges(block, row, indices, samples, segment.pubversion, edges)
 
@@ -567,7 +573,7 @@ def _write_indices(
     row: int,
     indices: np.ndarray,
     segment: Segment,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     # Samples of one segment may share an index across a tear: keep the
     # first, and count the rest as overlaps (conflicts where they differ).
@@ -600,9 +606,11 @@ def _collect_edges(
     indices: np.ndarray,
     values: np.ndarray,
     version: int,
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]],
+    edges: EdgeList | None,
 ) -> None:
     """Keep samples just outside the block for the neighbouring chunks."""
+    if edges is None:
+        return
     width = block.reach or max(block.hi - block.lo, 1)
     after = (indices >= block.hi) & (indices < block.hi + width)
     before = (indices < block.lo) & (indices >= block.lo - width)

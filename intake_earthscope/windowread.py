@@ -793,16 +793,27 @@ def _finish_window(
             state = read.state
 
     try:
-        # NOTE: decode_and_place also gathers the samples outside the window
-        # for neighbouring chunks, which windows drop. That took about half
-        # of its time on the windows of bench/windows.py.
+        # A window has no neighbouring chunks, so the samples of its records
+        # outside it are left out rather than collected.
         block = decode_and_place(
-            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+            b"".join(parts),
+            traces,
+            grid,
+            0,
+            grid.size,
+            rate_tolerance,
+            neighbours=False,
         )
     except DecodeError as error:
         parts, damaged = _decodable_parts(parts, [read for read, _ in used], error)
         block = decode_and_place(
-            b"".join(parts), traces, grid, 0, grid.size, rate_tolerance
+            b"".join(parts),
+            traces,
+            grid,
+            0,
+            grid.size,
+            rate_tolerance,
+            neighbours=False,
         )
         if any(overlaps for read, overlaps in used if read.url in damaged):
             state = "damaged" if state == "ok" else state

@@ -311,3 +311,25 @@ def test_channel_changing_encoding_decodes_each_part() -> None:
     )
 
     np.testing.assert_array_equal(block.data[0], np.concatenate(values))
+
+
+@pytest.mark.parametrize("name", ["midnight", "gaps", "many_gaps", "drift"])
+def test_no_neighbours_same_block(name: str) -> None:
+    """Without neighbours, the samples inside the block stay the same and
+    the samples outside it are left out."""
+    data = SYNTHETIC[name]()
+    traces = _seed_ids(data)
+    grid = _day_grid(data, traces[0])
+    with decode_segments(data, "*") as decoded:
+        first = int(decoded[0][1].record_starts[0])
+    lo = int(round(grid.position(first))) + 500
+    hi = lo + 600
+
+    kept = decode_and_place(data, traces, grid, lo, hi, TOLERANCE)
+    alone = decode_and_place(data, traces, grid, lo, hi, TOLERANCE, neighbours=False)
+
+    np.testing.assert_array_equal(alone.data, kept.data)
+    assert alone.written.tolist() == kept.written.tolist()
+    assert np.isfinite(kept.spill.data).any()
+    assert alone.spill.data.size == 0
+    assert alone.backspill.data.size == 0
