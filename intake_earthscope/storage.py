@@ -544,18 +544,39 @@ def has_credentials(options: Mapping[str, Any]) -> bool:
 
 def object_size(spec: StorageSpec, key: str) -> int:
     """Return the size in bytes of an object (translating transport errors)."""
+    return object_stat(spec, key)[0]
+
+
+def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
+    """Return the size of an object and a tag that changes when it is rewritten.
+
+    The tag is the ETag on S3 and HTTPS where the server sends one, the
+    modification time in nanoseconds for local files, else ``""``. Both
+    come from one HEAD request (translating transport errors).
+    """
     fs = spec.filesystem()
     path = spec.path(key)
     # A listing may have cached an older size; ask the storage itself.
     fs.invalidate_cache(path)
     try:
-        return int(_retried(spec, f"HEAD {spec.url(key)}", lambda: fs.size(path)))
+        info = _retried(spec, f"HEAD {spec.url(key)}", lambda: fs.info(path))
     except FileNotFoundError as error:
         raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
     except PermissionError as error:
         raise AccessDeniedError(
             f"access denied reading {spec.url(key)} on {spec.describe()}"
         ) from error
+    return int(info["size"]), _version_tag(spec, path, info)
+
+
+def _version_tag(spec: StorageSpec, path: str, info: Mapping[str, Any]) -> str:
+    if spec.protocol == "file":
+        try:
+            return str(os.stat(path).st_mtime_ns)
+        except OSError:
+            return ""
+    tag = info.get("ETag") or info.get("etag") or ""
+    return str(tag).strip('"')
 
 
 def list_directory(spec: StorageSpec, prefix: str) -> tuple[str, ...]:

@@ -59,7 +59,7 @@ from intake_earthscope.recordindex import (
     store_index,
 )
 from intake_earthscope.settings import int_setting
-from intake_earthscope.storage import StorageSpec, object_size, read_bytes
+from intake_earthscope.storage import StorageSpec, object_stat, read_bytes
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 
@@ -72,7 +72,6 @@ __all__ = [
     "RangedObject",
     "WindowBatch",
     "index_object",
-    "object_version",
     "read_window_batch",
 ]
 
@@ -167,8 +166,7 @@ class RangedObject:
         # the other records, which come from a cached index, need a check.
         self._parsed = np.zeros(0, dtype=np.int64)
 
-        size = object_size(spec, key)
-        self.version = object_version(spec, key)
+        size, self.version = object_stat(spec, key)
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
@@ -525,22 +523,6 @@ def _range_readers() -> ThreadPoolExecutor:
             ThreadPoolExecutor(READ_THREADS, thread_name_prefix="earthscope-ranges"),
         )
     return pool
-
-
-def object_version(spec: StorageSpec, key: str) -> str:
-    """Return the version tag of a local object (its modification time in ns).
-
-    Other storages return ``""``: their tag (an S3 ETag) would cost a second
-    request per object, and each record read from a cached index is checked.
-    """
-    # NOTE: the ETag of S3 objects is not part of the cache key yet; it needs
-    # object_size to return the HEAD response it already has.
-    if spec.protocol != "file":
-        return ""
-    try:
-        return str(os.stat(spec.path(key)).st_mtime_ns)
-    except OSError:
-        return ""
 
 
 def index_object(spec: StorageSpec, key: str) -> ObjectIndex:

@@ -535,6 +535,36 @@ def test_index_cache_rewritten_object(
     assert (dataset.read_mode.values == read_mode).all()
 
 
+def test_index_cache_rewritten_s3_object(s3) -> None:
+    """A rewritten S3 object of the same size has a new ETag, so the index
+    of the old bytes is not used for it."""
+    countingfs.register()
+    bucket, _ = bucket_of("sage")
+    options = {
+        "root": f"countings3://{bucket}",
+        "storage_options": countingfs.storage_options(s3.endpoint_url),
+    }
+    times = ["2024-01-01T01:30:00"]
+    read = functools.partial(
+        open_windows,
+        collection_spec("sage"),
+        times,
+        10.0,
+        10.0,
+        **options,
+        **{**CODES, "channel": "BHZ"},
+    )
+    publish(s3, "sage", {key(1): shifted_day(0)})
+    read().load()
+    publish(s3, "sage", {key(1): shifted_day(3600)})
+    forget_indexes()
+
+    dataset = read().load()
+
+    assert (dataset.read_mode.values == "ranged").all()
+    assert (dataset.status.values == "ok").all()
+
+
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
 def test_one_channel_out_of_order(tmp_path: Path, order: str) -> None:
     records = mseedgen.records(channel_bytes("BHZ", DAY, 7200.0, RATE, 512, seed=1))
