@@ -263,6 +263,25 @@ def test_window_of_missing_day(two_days: Path) -> None:
     assert (dataset.status.values[0] == "ok").all()
 
 
+def test_window_half_in_missing_day(tmp_path: Path) -> None:
+    """A window running into a missing day keeps the samples before midnight."""
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1)})
+    dataset = windows(root, ["2024-01-01T23:59:30"], 30.0, 60.0, errors="ignore")
+    whole = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(root),
+        **CODES,
+    ).load()
+
+    before_midnight = cut(whole.waveform, "2024-01-01T23:59:30", 30.0, 1200)
+    assert (dataset.status.values[0] == "missing").all()
+    assert np.array_equal(dataset.waveform.values[0][:, :1200], before_midnight)
+    assert np.isnan(dataset.waveform.values[0][:, 1200:]).all()
+    assert np.allclose(dataset.valid_fraction.values[0], 2 / 3)
+
+
 def test_window_of_missing_day_raises(two_days: Path) -> None:
     with pytest.raises(FileNotFoundError):
         windows(two_days, ["2024-01-05T12:00:00", "2024-01-01T12:00:00"], 1.0, 1.0)
