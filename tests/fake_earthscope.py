@@ -22,15 +22,22 @@ imported, so setting ``HOME`` later changes nothing. Two ways work:
   SDK reads them at call time, and its source comments give test patching
   as the reason (checked for earthscope-sdk 1.9.3).
 
-What moto 5.2.5 enforces with IAM on (read in ``moto/iam/access_control.py``
-and ``moto/s3/responses.py``, and checked by ``tests/test_fake_earthscope.py``)
+What moto 5.2.5 and 5.2.6 enforce with IAM on (read in
+``moto/iam/access_control.py``, ``moto/core/authorization.py`` and
+``moto/s3/responses.py``, and checked by ``tests/test_fake_earthscope.py``)
 -----------------------------------------------------------------------------
 - Signed requests are checked against the identity policies of the IAM user
   or assumed role, with ``*`` wildcards in ``Action`` and ``Resource``. So an
   ``s3:GetObject`` grant on ``BUCKET/miniseed/XX/*`` lets credentials read
-  network XX and not YY. HEAD of an object is checked as ``s3:GetObject``.
-  LIST is checked as ``s3:ListBucket`` on the bucket only, because moto
+  network XX and not YY. LIST is checked on the bucket only, because moto
   evaluates no ``Condition`` such as ``s3:prefix`` for S3 requests.
+- The action checked differs between releases. moto 5.2.5 checks the IAM
+  action that AWS checks: ``s3:GetObject`` for GET and HEAD of an object,
+  ``s3:ListBucket`` for LIST. moto 5.2.6 checks the S3 operation name
+  instead (``s3:HeadObject``, ``s3:ListObjectsV2``), because its
+  ``BaseResponse._get_action`` no longer returns the IAM action that
+  ``S3Response._set_action`` stores. The session policies therefore grant
+  both names on the same resources.
 - Bucket policies and ACLs are not consulted for signed requests, so even
   public-read objects need an identity-policy grant.
 - A wrong secret gets 403 ``SignatureDoesNotMatch``, an unknown key gets 403
@@ -106,31 +113,6 @@ TEST_SUBJECT = "auth0|intake-earthscope-test-user"
 # restricted_archive() then allows the few unauthenticated actions it needs.
 IAM_ENFORCING_ENVIRONMENT = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"}
 
-# The newest moto release checked with the IAM-enforcing server. moto 5.2.6
-# rejects reads signed with the STS session credentials that this module
-# mints (403 on HeadObject) although the session's role policy allows them.
-NEWEST_CHECKED_MOTO = (5, 2, 5)
-
-
-def skip_unless_sessions_work() -> None:
-    """Skip the test where moto is newer than the release checked here.
-
-    NOTE: moto 5.2.6 rejects STS session credentials on the IAM-enforcing
-    server; until that is understood, the restricted-archive tests skip
-    under it rather than fail on the test server's behaviour.
-    """
-    from importlib.metadata import version
-
-    import pytest
-
-    installed = tuple(int(part) for part in version("moto").split(".")[:3])
-    if installed > NEWEST_CHECKED_MOTO:
-        pytest.skip(
-            f"moto {version('moto')} rejects STS session credentials on the "
-            "IAM-enforcing server; the restricted-archive tests need moto 5.2.5"
-        )
-
-
 # create_user, put_user_policy and create_access_key of the admin user.
 _BOOTSTRAP_ACTION_COUNT = 3
 _ADMIN_USER = "earthscope-fixture-admin"
@@ -139,6 +121,13 @@ _ADMIN_USER = "earthscope-fixture-admin"
 # enforced one come from the configured lifetime instead.
 _MIN_STS_DURATION_S = 900
 _MAX_STS_DURATION_S = 43200
+
+# Each tuple starts with the IAM action that AWS checks to read (GET and HEAD)
+# or list objects. The others are the operation names moto 5.2.6 checks instead.
+# NOTE: the operation names work around moto 5.2.6 and can go once moto
+# checks S3 requests against IAM actions again.
+_READ_ACTIONS = ("s3:GetObject", "s3:HeadObject")
+_LIST_ACTIONS = ("s3:ListBucket", "s3:ListObjects", "s3:ListObjectsV2")
 
 _ERROR_STATUSES = frozenset({400, 401, 403, 404})
 _CREDENTIALS_PATH = re.compile(r"^/beta/user/credentials/aws/(?P<role>[^/]+)$")
@@ -976,18 +965,21 @@ def _scope_policy(archive: RestrictedArchive, network: str) -> str:
     """
     statements: list[dict[str, Any]] = [
         {
-            "Action": "s3:ListBucket",
+            "Action": list(_LIST_ACTIONS),
             "Resource": [
                 f"arn:aws:s3:::{archive.bucket}",
                 f"arn:aws:s3:::{archive.open_bucket}",
             ],
         },
-        {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{archive.open_bucket}/*"},
+        {
+            "Action": list(_READ_ACTIONS),
+            "Resource": f"arn:aws:s3:::{archive.open_bucket}/*",
+        },
     ]
     if network:
         statements.append(
             {
-                "Action": "s3:GetObject",
+                "Action": list(_READ_ACTIONS),
                 "Resource": f"arn:aws:s3:::{archive.bucket}/miniseed/{network}/*",
             }
         )

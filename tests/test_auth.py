@@ -40,7 +40,6 @@ from fake_earthscope import (
     isolated_sdk_environment,
     restricted_archive,
     sdk_process_environment,
-    skip_unless_sessions_work,
     write_tokens_file,
 )
 from loopback_http import LoopbackHttp, Reply, fake_jwt
@@ -62,7 +61,6 @@ OBJECTS[YY_KEY] = day_object(1, "YY")
 
 @pytest.fixture(scope="module")
 def iam_s3(aws_isolation: None) -> Iterator[LoopbackS3]:
-    skip_unless_sessions_work()
     with LoopbackS3(environment=IAM_ENFORCING_ENVIRONMENT) as server:
         yield server
 

@@ -40,7 +40,6 @@ from fake_earthscope import (
     mint_unsigned_jwt,
     restricted_archive,
     sdk_process_environment,
-    skip_unless_sessions_work,
     write_tokens_file,
 )
 
@@ -74,7 +73,6 @@ with EarthScopeClient() as client:
 @pytest.fixture(scope="module")
 def iam_s3(aws_isolation: None) -> Iterator[LoopbackS3]:
     """One IAM-enforcing server for the module, because each start costs about 1 s."""
-    skip_unless_sessions_work()
     with LoopbackS3(environment=IAM_ENFORCING_ENVIRONMENT) as server:
         yield server
 
