@@ -67,6 +67,7 @@ __all__ = [
     "COALESCE_BYTES",
     "OUTCOME_FIELDS",
     "SPILL_NS",
+    "spill_reach_ns",
     "BatchObject",
     "ObjectWindows",
     "RangedObject",
@@ -112,10 +113,22 @@ OUTCOME_FIELDS = (
 
 # Records are filed under the day they start, so the last record of the day
 # before may cross into a window that starts after midnight. Windows that
-# start less than this after midnight also search the previous day's object.
-# NOTE: one hour covers 4096-byte records of 1 Hz channels; a record that
-# starts earlier and still reaches past midnight would be missed.
+# start less than spill_reach_ns() after midnight also search the previous
+# day's object: at least this long, longer for slow channels.
 SPILL_NS = 3600 * 1_000_000_000
+
+# Steim-2 packs at most 7 samples into a 32-bit word, so a 4096-byte record
+# (63 frames of 64 bytes after its header) holds at most 6,601 samples. Twice
+# that covers records of up to 8192 bytes.
+# NOTE: a record longer than 8192 bytes that starts earlier than this reach
+# before midnight would still be missed by a window after midnight.
+MAX_RECORD_SAMPLES = 2 * 6_601
+
+
+def spill_reach_ns(step_ns: float) -> int:
+    """Return how long after midnight a record of the day before may still run,
+    for channels sampled every ``step_ns`` nanoseconds."""
+    return max(SPILL_NS, int(np.ceil(MAX_RECORD_SAMPLES * step_ns)))
 
 
 class LayoutError(Exception):
@@ -608,7 +621,7 @@ def read_window_batch(
 
     Each window reads the objects whose records may reach into it: the
     object of every day it overlaps, and the object of the day before when
-    it starts within :data:`SPILL_NS` after midnight. When an object that the
+    it starts within :func:`spill_reach_ns` after midnight. When an object that the
     window overlaps fails, its status goes to the window's traces under the
     ``errors`` policy. Samples from the window's other objects are kept.
     """
@@ -649,7 +662,7 @@ def _users(item: BatchObject, grids: Sequence[Grid]) -> dict[int, bool]:
         start, end = _window_span(grid)
         first = grid.start_ns
         last = first + int(np.ceil((grid.size - 1) * grid.step_ns))
-        if item.day_ns <= end and start < day_end + SPILL_NS:
+        if item.day_ns <= end and start < day_end + spill_reach_ns(grid.step_ns):
             used[number] = item.day_ns <= last and first < day_end
     return used
 

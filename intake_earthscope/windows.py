@@ -52,9 +52,9 @@ from intake_earthscope.timeutil import (
 )
 from intake_earthscope.windowread import (
     OUTCOME_FIELDS,
-    SPILL_NS,
     BatchObject,
     read_window_batch,
+    spill_reach_ns,
 )
 
 __all__ = [
@@ -204,8 +204,13 @@ def windows_dataset(
     routes = build_routes(request, collection, tier, storage_options, root, credentials)
     _check_routes(routes)
 
-    runs = _day_runs(starts, ends)
-    plan = _plan_traces(request, collection, routes, runs, inventory)
+    rate = request.sampling_rate
+    reach = spill_reach_ns(1e9 / rate) if rate else spill_reach_ns(0.0)
+    plan = _plan_traces(
+        request, collection, routes, _day_runs(starts, ends, reach), inventory
+    )
+    # The plan's rate sets how far records of the day before may reach.
+    runs = _day_runs(starts, ends, spill_reach_ns(1e9 / plan.rate))
     keys = _object_keys(request, collection, routes, runs, plan)
     return _build(plan, references, before_ns, after_ns, keys)
 
@@ -309,11 +314,14 @@ def _check_routes(routes: Sequence[Route]) -> None:
         )
 
 
-def _day_runs(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
-    """Return ``[start, end)`` runs of consecutive days the windows touch."""
+def _day_runs(
+    starts: np.ndarray, ends: np.ndarray, reach_ns: int
+) -> list[tuple[int, int]]:
+    """Return ``[start, end)`` runs of consecutive days the windows touch,
+    counting the day before where a window starts within ``reach_ns`` of it."""
     days: set[int] = set()
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        days.update(days_between(start - SPILL_NS, end + 1))
+        days.update(days_between(start - reach_ns, end + 1))
 
     runs: list[tuple[int, int]] = []
     for day in sorted(days):
@@ -467,7 +475,8 @@ def _batch_objects(
     needed: set[int] = set()
     for grid in grids:
         end = grid.start_ns + int(np.ceil(grid.size * grid.step_ns))
-        needed.update(days_between(grid.start_ns - SPILL_NS, end + 1))
+        reach = spill_reach_ns(grid.step_ns)
+        needed.update(days_between(grid.start_ns - reach, end + 1))
     return tuple(
         BatchObject(plan.unit_spec(group, day), days.get(day), day)
         for day in sorted(needed)

@@ -263,6 +263,26 @@ def test_window_of_missing_day(two_days: Path) -> None:
     assert (dataset.status.values[0] == "ok").all()
 
 
+def test_slow_channel_spill_reaches_past_an_hour(tmp_path: Path) -> None:
+    """A 1 Hz record of 6,601 samples from 23:40 runs until 01:30 the next day,
+    so a window at 01:20 reads it from the day before's object."""
+    start = mseedgen.nstime("2024-01-01T23:40:00Z")
+    values = np.arange(7200, dtype=np.int32) % 7
+    records = mseedgen.records(
+        mseedgen.segment_bytes("XX.STA.00.LHZ", start, values, 1.0, record_length=4096)
+    )
+    root = mirror(
+        tmp_path / "mirror", {key(1): records[0], key(2): b"".join(records[1:])}
+    )
+
+    dataset = windows(root, ["2024-01-02T01:20:00"], 30.0, 30.0, channel="LHZ")
+
+    offset = round((mseedgen.nstime("2024-01-02T01:19:30Z") - start) / 1e9)
+    expected = values[offset : offset + 60].astype(np.float64)
+    assert (dataset.status.values == "ok").all()
+    assert np.array_equal(dataset.waveform.values[0, 0], expected)
+
+
 def test_window_half_in_missing_day(tmp_path: Path) -> None:
     """A window running into a missing day keeps the samples before midnight."""
     root = mirror(tmp_path / "mirror", {key(1): station_day(1)})
