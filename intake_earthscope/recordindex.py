@@ -12,9 +12,13 @@ user cache directory (``platformdirs.user_cache_dir("intake-earthscope")``),
 in its ``record-index`` folder. A file is written under a temporary name and
 renamed into place, so readers never see half a file. The file name hashes
 the object's URL, size and version tag (the modification time of a local
-file, else empty): an object rewritten with another size or tag gets a new
-index. The window reader also checks each cached record it reads and
-drops an index that no longer matches (:func:`drop_index`).
+file, the ETag of an S3 object): an object rewritten with another size or
+tag gets a new index. The window reader also checks each cached record it
+reads and drops an index that no longer matches (:func:`drop_index`).
+
+The folder is kept under ``$INTAKE_EARTHSCOPE_INDEX_CACHE_MB`` megabytes
+(default 512): after each write, the indexes used longest ago are removed
+until the folder is under nine tenths of that.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ import numpy as np
 import platformdirs
 from pymseed.clib import clibmseed, ffi
 
+from intake_earthscope.settings import int_setting
+
 __all__ = [
     "CACHE_DIR_VARIABLE",
+    "CACHE_LIMIT_VARIABLE",
     "ByteRuns",
     "ObjectIndex",
     "RecordLookup",
@@ -44,11 +51,14 @@ __all__ = [
     "load_index",
     "parse_records",
     "store_index",
+    "trim_cache",
 ]
 
 logger = logging.getLogger(__name__)
 
 CACHE_DIR_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
+CACHE_LIMIT_VARIABLE = "INTAKE_EARTHSCOPE_INDEX_CACHE_MB"
+DEFAULT_CACHE_LIMIT_MB = 512
 _FORMAT_VERSION = 2
 
 # Possible starts of a miniSEED 2 fixed header (6-character sequence number,
@@ -313,6 +323,7 @@ def load_index(url: str, size: int, version: str = "") -> ObjectIndex | None:
         logger.info("ignoring the unreadable record index %s: %s", path, error)
         return None
     if index is not None:
+        _touch(path)
         with _memory_lock:
             _memory.setdefault(name, index)
     return index
@@ -337,11 +348,60 @@ def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
         _memory[name] = index
 
     folder = cache_directory()
+    limit = int_setting(CACHE_LIMIT_VARIABLE, DEFAULT_CACHE_LIMIT_MB, 1) * 10**6
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(folder / f"{name}.npz", index)
     except OSError as error:
         logger.info("record index of %s not cached in %s: %s", url, folder, error)
+        return
+    trim_cache(folder, limit)
+
+
+def trim_cache(folder: Path, limit_bytes: int) -> int:
+    """Remove the indexes used longest ago while ``folder`` has more than
+    ``limit_bytes`` of them, down to nine tenths of it, and return the count.
+
+    The modification time tells the last use, since each load from disk
+    renews it.
+    Files another process removes first are skipped.
+    """
+    files = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.name.endswith(".npz"):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+    total = sum(size for _, size, _ in files)
+    if total <= limit_bytes:
+        return 0
+
+    removed = 0
+    for _, size, path in sorted(files):
+        if total <= limit_bytes * 0.9:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    logger.info(
+        "removed %d record indexes from %s to stay under its limit", removed, folder
+    )
+    return removed
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        # A read-only cache still serves its indexes.
+        pass
 
 
 def drop_index(url: str, size: int, version: str = "") -> None:

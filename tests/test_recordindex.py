@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from intake_earthscope.recordindex import (
     forget_indexes,
     load_index,
     store_index,
+    trim_cache,
 )
 
 URL = "file:///archive/STA.XX.2024.001"
@@ -201,3 +203,61 @@ def test_complete_index_not_replaced(
     assert index is not None
     assert index.complete
     assert len(index.records) == len(table)
+
+
+def _aged_file(folder: Path, name: str, size: int, age_s: int) -> Path:
+    path = folder / name
+    path.write_bytes(b"\0" * size)
+    stamp = 1_700_000_000 - age_s
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_trim_removes_oldest_first(tmp_path: Path) -> None:
+    for age in range(5):
+        _aged_file(tmp_path, f"index{age}.npz", 1000, age_s=age * 60)
+
+    removed = trim_cache(tmp_path, limit_bytes=3500)
+
+    assert removed == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "index0.npz",
+        "index1.npz",
+        "index2.npz",
+    ]
+
+
+def test_trim_under_limit_keeps_all(tmp_path: Path) -> None:
+    for age in range(3):
+        _aged_file(tmp_path, f"index{age}.npz", 1000, age_s=age)
+
+    assert trim_cache(tmp_path, limit_bytes=3000) == 0
+    assert len(list(tmp_path.iterdir())) == 3
+
+
+def test_store_trims_to_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An old index of 2 MB gives way to a new one under a 1 MB limit."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_INDEX_CACHE_MB", "1")
+    folder = tmp_path / "record-index"
+    folder.mkdir()
+    old = _aged_file(folder, "old.npz", 2_000_000, age_s=3600)
+    forget_indexes()
+
+    store_index(URL, ObjectIndex(SIZE, random_table(3)))
+    forget_indexes()
+
+    assert not old.exists()
+    assert load_index(URL, SIZE) is not None
+
+
+def test_load_renews_use_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    store_index(URL, ObjectIndex(SIZE, random_table(4)))
+    (path,) = (tmp_path / "record-index").glob("*.npz")
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    forget_indexes()
+
+    load_index(URL, SIZE)
+
+    assert path.stat().st_mtime > 1_600_000_000
