@@ -13,7 +13,7 @@ While part of a bracket is unknown, the reader reads more of it. A small
 unknown stretch is read whole. A large one is read, with some slack, around
 the offset that a linear time-to-offset guess (an interpolation search)
 points at. Reads of all windows of one object are merged where they lie
-closer than :data:`COALESCE_BYTES` and run concurrently (local files are
+closer than :func:`coalesce_bytes` and run concurrently (local files are
 read in turn). With a complete index, only the records that overlap the
 windows are read. The searches of all windows of a round are binary
 searches in arrays built once per round.
@@ -64,7 +64,7 @@ from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chun
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 
 __all__ = [
-    "COALESCE_BYTES",
+    "DEFAULT_COALESCE_BYTES",
     "OUTCOME_FIELDS",
     "SPILL_NS",
     "spill_reach_ns",
@@ -81,7 +81,17 @@ logger = logging.getLogger(__name__)
 # Ranges closer than this are read as one: on object stores a request costs
 # about as much as reading a few hundred KiB (an estimate, not measured on
 # EarthScope's buckets).
-COALESCE_BYTES = int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", 64 * 1024, 0)
+DEFAULT_COALESCE_BYTES = 64 * 1024
+
+
+def coalesce_bytes() -> int:
+    """Return the gap under which two ranges are read as one request.
+
+    ``INTAKE_EARTHSCOPE_COALESCE_BYTES`` sets it, read on each call, so an
+    invalid value fails the read that meets it, naming the variable.
+    """
+    return int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", DEFAULT_COALESCE_BYTES, 0)
+
 
 # Unknown stretches up to this size are read whole instead of guessed into.
 SMALL_GAP_BYTES = 32 * 1024
@@ -562,10 +572,11 @@ def _is_record(data: bytes) -> bool:
 
 
 def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge ranges that overlap or lie within ``COALESCE_BYTES`` of each other."""
+    """Merge ranges that overlap or lie within :func:`coalesce_bytes` of each other."""
+    gap = coalesce_bytes()
     merged: list[list[int]] = []
     for start, end in sorted(ranges):
-        if merged and start - merged[-1][1] <= COALESCE_BYTES:
+        if merged and start - merged[-1][1] <= gap:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

@@ -247,6 +247,39 @@ def test_close_windows_one_request(counted_s3: dict) -> None:
     assert countingfs.CountingS3FileSystem.requests == 1
 
 
+def test_coalesce_zero_reads_apart(
+    counted_s3: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no gap allowed, the three close windows take a request each."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", "0")
+    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
+    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
+    index_object(spec, key(1))
+    times = ["2024-01-01T15:00:00", "2024-01-01T15:02:00", "2024-01-01T15:04:00"]
+    countingfs.CountingS3FileSystem.reset()
+
+    open_windows(
+        collection_spec("sage"),
+        times,
+        10.0,
+        10.0,
+        sampling_rate=RATE,
+        **counted_s3,
+        **{**CODES, "channel": "BHZ,BHN,BHE"},
+    ).load()
+
+    assert countingfs.CountingS3FileSystem.requests >= 3
+
+
+def test_coalesce_invalid_named(
+    two_days: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", "near")
+
+    with pytest.raises(ValueError, match="invalid INTAKE_EARTHSCOPE_COALESCE_BYTES="):
+        windows(two_days, ["2024-01-01T06:00:00"], 60.0, 60.0)
+
+
 def test_window_after_data_ends(two_days: Path) -> None:
     dataset = windows(two_days, ["2024-01-02T18:00:00"], 30.0, 30.0)
 
