@@ -370,8 +370,9 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
     """Walk a trace's numeric segments: pointers, sizes, sample types, rates,
     and the start time and sample count of each record.
 
-    Text segments are left out. None means a segment cannot be unpacked
-    into an array of its own (no record list, or an unknown encoding).
+    Text segments and segments without samples are left out. None means a
+    segment cannot be unpacked into an array of its own (no record list, or
+    an unknown encoding).
     """
     pointers: list[Any] = []
     sizes: list[int] = []
@@ -397,7 +398,9 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
             dtype = _SAMPLE_DTYPES.get(segment.sampletype, _TEXT)
             size = max(int(segment.numsamples), 0)
 
-        if dtype is not _TEXT:
+        # A segment without samples (records some dataloggers write between
+        # runs, often at 0 Hz) places nothing: its rate and time say nothing.
+        if dtype is not _TEXT and size > 0:
             if first is not None and link.next == null and first.samplecnt == size:
                 # One record, the common case of a gappy day.
                 starts.append(first.starttime)

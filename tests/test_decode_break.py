@@ -11,6 +11,7 @@ from how the bytes were written.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -101,16 +102,18 @@ def run(first: int, count: int, kind: str = "steim2", **options) -> bytes:
     return pack(ramp(first, count, kind), first / 100, kind, **options)
 
 
-def empty_record(second: float, rate: float = 0.0, version: int = 2) -> bytes:
-    """One record without samples, as some dataloggers write between runs."""
-    record = pymseed.MS3Record()
-    record.sourceid = mseedgen.fdsn_source_id("XX.STA.00.HHZ")
-    record.samprate = rate
-    record.starttime = START + round(second * NS)
-    record.formatversion = version
-    record.reclen = 512
-    record.encoding = DataEncoding.STEIM2
-    return b"".join(record.generate())
+def empty_record(second: float, rate: float = 0.0) -> bytes:
+    """One Steim-2 record that holds no samples, as some dataloggers write.
+
+    libmseed writes a record without samples as text, so a 10-sample record
+    gets a sample count of 0 in its fixed header (big-endian, offset 30)
+    and, for ``rate=0``, a rate factor and multiplier of 0 (offset 32).
+    """
+    record = bytearray(pack(np.arange(10, dtype=np.int32), second, rate=rate or 1.0))
+    record[30:32] = struct.pack(">H", 0)
+    if not rate:
+        record[32:36] = struct.pack(">hh", 0, 0)
+    return bytes(record)
 
 
 def text(second: float, count: int = 100, rate: float = 100.0) -> bytes:
@@ -256,3 +259,41 @@ def test_one_sample_segments_values() -> None:
     expected = np.full(900, np.nan)
     expected[::3] = np.arange(0, 900, 3)
     np.testing.assert_array_equal(block.data[0], expected)
+
+
+# Records without samples
+
+
+def test_empty_record_not_rate_mismatch() -> None:
+    """A 0 Hz record without samples places nothing, so no rate mismatches."""
+    data = run(0, 1000) + empty_record(15.0) + run(4000, 1000)
+
+    block = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
+
+    assert not block.rate_mismatch[0]
+    assert block.mismatched_rates[0] == set()
+
+
+def test_empty_record_alone_not_found() -> None:
+    block = decode_and_place(empty_record(15.0, 100.0), [HHZ], GRID, 0, 5000, 1e-4)
+
+    assert not block.found[0]
+
+
+def test_empty_record_sets_no_offset() -> None:
+    """An empty record 3 ms off the grid before on-grid data shifts nothing."""
+    data = empty_record(0.003, 100.0) + run(100, 1000)
+
+    block = decode_and_place(data, [HHZ], GRID, 0, 5000, TOLERANCE)
+
+    assert block.first_offset[0] == 0.0
+    assert block.max_shift[0] == 0.0
+
+
+def test_empty_records_match_reference() -> None:
+    data = empty_record(0.003, 100.0) + run(100, 1000)
+    data += empty_record(15.0) + run(4000, 1000)
+
+    ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
+
+    assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []

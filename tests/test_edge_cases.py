@@ -264,3 +264,15 @@ def test_tier_must_be_mapping() -> None:
 def test_one_digit_location_rejected() -> None:
     with pytest.raises(InvalidRequestError, match="lost its leading zero"):
         parse_codes("0", "location")
+
+
+def test_empty_record_keeps_status_ok(tmp_path) -> None:
+    # Records without samples and with a rate of 0 Hz, as some dataloggers
+    # write between runs, place nothing and so cannot mismatch the grid.
+    whole = mseedgen.segment_bytes(STATION, DAY_NS, np.arange(2400), 40.0)
+    empty = bytearray(mseedgen.segment_bytes(STATION, DAY_NS + 70 * 10**9, [1], 40.0))
+    empty[30:36] = bytes(6)  # sample count, rate factor and multiplier
+
+    dataset = read(tmp_path, {key(1): whole + bytes(empty)}, end="2024-01-01T00:01:00")
+
+    assert dataset.status.values[0, 0] == "ok"
