@@ -371,8 +371,8 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
     and the start time and sample count of each record.
 
     Text segments and segments without samples are left out. None means a
-    segment cannot be unpacked into an array of its own (no record list, or
-    an unknown encoding).
+    segment cannot be unpacked into an array of its own (no record list, an
+    unknown encoding, or text records joined with numeric ones).
     """
     pointers: list[Any] = []
     sizes: list[int] = []
@@ -392,6 +392,10 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
                 return None
             dtype = _encoding_dtype(first.encoding)
             if dtype is None:
+                return None
+            if dtype is _TEXT and not _all_text(link):
+                # A log record at the data rate, joined with the samples after
+                # it: only libmseed's own unpacking tells them apart.
                 return None
             size = segment.samplecnt
         else:
@@ -414,6 +418,15 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
             rates.append(segment.samprate)
         segment = segment.next
     return pointers, sizes, dtypes, rates, starts, counts, bounds
+
+
+def _all_text(link: Any) -> bool:
+    """Tell whether every record from ``link`` on in a record list is text."""
+    while link != ffi.NULL:
+        if _encoding_dtype(link.msr.encoding) is not _TEXT:
+            return False
+        link = link.next
+    return True
 
 
 def _unpack_segments(

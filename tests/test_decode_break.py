@@ -297,3 +297,24 @@ def test_empty_records_match_reference() -> None:
     ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
 
     assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
+
+
+# Log records at the data rate
+
+
+def test_text_then_samples_keeps_samples() -> None:
+    """libmseed joins a log record and the samples after it into one segment
+    when both carry the data rate; the samples must still be placed."""
+    data = text(0.0) + run(100, 1000)
+
+    block = decode_and_place(data, [HHZ], GRID, 0, 2000, TOLERANCE)
+
+    np.testing.assert_array_equal(block.data[0, 100:1100], np.arange(100, 1100))
+
+
+def test_text_then_samples_matches_reference() -> None:
+    data = run(5000, 300, "float64") + text(0.0) + run(100, 1000, "float32")
+
+    ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
+
+    assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
