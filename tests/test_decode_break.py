@@ -318,3 +318,42 @@ def test_text_then_samples_matches_reference() -> None:
     ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
 
     assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
+
+
+# NaN sample values
+
+
+def nan_run(first: int, count: int, kind: str = "float64") -> bytes:
+    values = ramp(first, count, kind)
+    values[::3] = np.nan
+    return pack(values, first / 100, kind)
+
+
+NAN_CASES: dict[str, Callable[[], bytes]] = {
+    "gappy": lambda: b"".join(nan_run(150 * k, 100) for k in range(20)),
+    "mixed_types": lambda: (
+        nan_run(0, 500, "float32") + run(700, 500) + nan_run(1300, 9)
+    ),
+    "overlapping": lambda: run(400, 900, "float64") + nan_run(800, 900),
+}
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
+@pytest.mark.parametrize("name", sorted(NAN_CASES) + sorted(CASES))
+def test_written_counts_samples(name: str, window: str) -> None:
+    """What a block counts as written is what holds a value in it."""
+    data = {**CASES, **NAN_CASES}[name]()
+    lo, hi = WINDOWS[window]
+
+    block = decode_and_place(data, [HHZ, HHN], GRID, lo, hi, TOLERANCE)
+
+    np.testing.assert_array_equal(block.written, (~np.isnan(block.data)).sum(axis=1))
+
+
+def test_nan_samples_overlap_nothing_in_spill() -> None:
+    data = run(500, 1000, "float64") + pack(np.full(700, np.nan), 9.0, "float64")
+
+    block = decode_and_place(data, [HHZ], GRID, 0, 1000, TOLERANCE)
+
+    assert block.overlaps[0] == 0
+    assert block.conflicts[0] == 0
