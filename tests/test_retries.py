@@ -463,19 +463,19 @@ def test_missing_object_status(proxy) -> None:
     assert list(dataset.status.values[0]) == ["ok", "ok", "missing"]
 
 
-@pytest.mark.timeout(60)
-def test_expired_credentials_on_get_refetched(s3, monkeypatch) -> None:
-    # The EarthScope credentials service is a stand-in here: the fake API
-    # mints STS sessions only on the IAM-enforcing server, whose tests skip
-    # under moto newer than 5.2.5. The proxy answers the first GET with
-    # S3's ExpiredToken reply.
+@pytest.fixture
+def token_spec(
+    s3, monkeypatch
+) -> Iterator[tuple[storage.StorageSpec, FaultProxy, list]]:
+    """A spec read with EarthScope credentials, through a fault proxy.
+
+    The credentials service is a stand-in here: the fake API mints STS
+    sessions only on the IAM-enforcing server, whose tests skip under moto
+    newer than 5.2.5. The list holds the scope of each credentials lookup.
+    """
     bucket, region = bucket_of("sage")
     publish(s3, "sage", {key(1): day_object(1)})
-    expired = (400, "ExpiredToken", "The provided token has expired.")
-    monkeypatch.setitem(faultproxy._S3_ERRORS, "expired", expired)
-    monkeypatch.setattr(faultproxy, "FAULTS", (*FAULTS, "expired"))
     issued: list[auth.CredentialScope] = []
-    forgotten: list[auth.CredentialScope] = []
 
     def credentials(source, scope) -> auth.AwsCredentials:
         issued.append(scope)
@@ -483,9 +483,8 @@ def test_expired_credentials_on_get_refetched(s3, monkeypatch) -> None:
         return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
 
     monkeypatch.setattr(storage, "aws_credentials", credentials)
-    monkeypatch.setattr(storage, "forget_credentials", lambda _, s: forgotten.append(s))
-    rules = [FaultRule("expired", key=key(1), limit=1)]
-    with FaultProxy(s3.endpoint_url, rules) as proxy:
+    monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
+    with FaultProxy(s3.endpoint_url) as proxy:
         spec = storage.StorageSpec(
             "s3",
             bucket,
@@ -495,11 +494,35 @@ def test_expired_credentials_on_get_refetched(s3, monkeypatch) -> None:
             token_source=auth.TokenSource("sdk"),
             scope=auth.CredentialScope("role", "XX", None, region),
         )
-        data = storage.read_bytes(spec, key(1))
+        yield spec, proxy, issued
+
+
+@pytest.mark.timeout(60)
+def test_expired_credentials_on_get_refetched(token_spec, monkeypatch) -> None:
+    spec, proxy, issued = token_spec
+    expired = (400, "ExpiredToken", "The provided token has expired.")
+    monkeypatch.setitem(faultproxy._S3_ERRORS, "expired", expired)
+    monkeypatch.setattr(faultproxy, "FAULTS", (*FAULTS, "expired"))
+    proxy.rules = [FaultRule("expired", key=key(1), limit=1)]
+
+    data = storage.read_bytes(spec, key(1))
 
     assert data == day_object(1)
     assert [r.method for r in proxy.seen] == ["GET", "GET"]
-    assert len(forgotten) == 1
+    assert len(issued) == 2
+
+
+@pytest.mark.timeout(60)
+def test_rejected_get_keeps_credentials(token_spec) -> None:
+    """A 400 that is not about credentials fetches no new ones."""
+    spec, proxy, issued = token_spec
+    proxy.rules = [FaultRule(REJECTION, key=key(1))]
+
+    with pytest.raises(OSError):
+        storage.read_bytes(spec, key(1))
+
+    assert [r.method for r in proxy.seen] == ["GET"]
+    assert len(issued) == 1
 
 
 # Objects in flight per process
