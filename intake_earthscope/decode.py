@@ -395,7 +395,7 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
                 return None
             if dtype is _TEXT and not _all_text(link):
                 # A log record at the data rate, joined with the samples after
-                # it: only libmseed's own unpacking tells them apart.
+                # it. Only libmseed's own unpacking separates the two types.
                 return None
             size = segment.samplecnt
         else:
@@ -403,7 +403,7 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
             size = max(int(segment.numsamples), 0)
 
         # A segment without samples (records some dataloggers write between
-        # runs, often at 0 Hz) places nothing: its rate and time say nothing.
+        # runs, often at 0 Hz) places nothing, so its rate and time are ignored.
         if dtype is not _TEXT and size > 0:
             if first is not None and link.next == null and first.samplecnt == size:
                 # One record, the common case of a gappy day.

@@ -624,7 +624,7 @@ def _collect_edges(
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:
     """Copy ``values`` into the empty places of ``target``, counting overlaps.
 
-    NaN values are no samples: they neither count as written nor overlap.
+    NaN values are not samples, so they count neither as written nor as overlaps.
     """
     occupied = ~np.isnan(target)
     arriving = ~np.isnan(values)

@@ -18,6 +18,7 @@ import numpy as np
 import pymseed
 import pytest
 from pymseed import DataEncoding
+from test_decode_fast import block_differences
 
 from intake_earthscope.codes import SeedId, record_selection
 from intake_earthscope.decode import decode_and_place, decode_segments
@@ -37,18 +38,6 @@ START = mseedgen.nstime(mseedgen.DAY_START)
 HHZ = SeedId("XX", "STA", "00", "HHZ")
 HHN = SeedId("XX", "STA", "00", "HHN")
 GRID = Grid(START, 1e7, 8_640_000)
-
-FIELDS = (
-    "overlaps",
-    "conflicts",
-    "first_offset",
-    "max_shift",
-    "rate_mismatch",
-    "found",
-    "written",
-    "versions",
-    "dropped",
-)
 
 # pymseed sample type and encoding per kind of record written here.
 _KINDS = {
@@ -145,28 +134,6 @@ def reference(
     return block
 
 
-def differences(ours: PlacedBlock, theirs: PlacedBlock) -> list[str]:
-    """Name the parts of two blocks that differ."""
-    differ = [
-        name
-        for name in FIELDS
-        if not np.array_equal(getattr(ours, name), getattr(theirs, name), True)
-    ]
-    if not np.array_equal(ours.data, theirs.data, equal_nan=True):
-        differ.append("data")
-    for name in ("spill", "backspill"):
-        mine, other = getattr(ours, name), getattr(theirs, name)
-        same = mine.start == other.start and np.array_equal(
-            mine.data, other.data, equal_nan=True
-        )
-        if not same or not np.array_equal(mine.versions, other.versions):
-            differ.append(name)
-    for name in ("header_rates", "mismatched_rates"):
-        if getattr(ours, name) != getattr(theirs, name):
-            differ.append(name)
-    return differ
-
-
 def _torn() -> bytes:
     """Records of one run, each started 3 ms later than the one before."""
     whole = run(0, 3000, "int32")
@@ -228,7 +195,7 @@ def test_block_matches_reference(name: str, window: str) -> None:
 
     ours = decode_and_place(data, traces, GRID, lo, hi, TOLERANCE)
 
-    assert differences(ours, reference(data, traces, lo, hi)) == []
+    assert block_differences(ours, reference(data, traces, lo, hi)) == []
 
 
 def test_out_of_order_values() -> None:
@@ -296,7 +263,7 @@ def test_empty_records_match_reference() -> None:
 
     ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
 
-    assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
+    assert block_differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
 
 
 # Log records at the data rate
@@ -317,7 +284,7 @@ def test_text_then_samples_matches_reference() -> None:
 
     ours = decode_and_place(data, [HHZ], GRID, 0, GRID.size, TOLERANCE)
 
-    assert differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
+    assert block_differences(ours, reference(data, [HHZ], 0, GRID.size)) == []
 
 
 # NaN sample values

@@ -434,7 +434,7 @@ def test_attempt_seconds_must_be_finite(monkeypatch, value) -> None:
 @pytest.mark.timeout(60)
 def test_object_over_block_size_one_get(proxy) -> None:
     # s3fs splits an object larger than its block size into ranged GETs
-    # after a HEAD, unless the read asks for one request.
+    # after a HEAD, unless the read requests a single GET.
     options = {"default_block_size": 1024, "max_concurrency": 4}
 
     dataset = read(storage_options=options)
@@ -471,7 +471,7 @@ def token_spec(
 
     The credentials service is a stand-in here: the fake API mints STS
     sessions only on the IAM-enforcing server, whose tests skip under moto
-    newer than 5.2.5. The list holds the scope of each credentials lookup.
+    newer than 5.2.5. The list contains the scope of each credentials lookup.
     """
     bucket, region = bucket_of("sage")
     publish(s3, "sage", {key(1): day_object(1)})
@@ -539,7 +539,7 @@ def test_one_object_slot_many_threads(s3, monkeypatch) -> None:
     publish(s3, "sage", objects)
     monkeypatch.setenv("INTAKE_EARTHSCOPE_MAX_OBJECTS", "1")
     lock = threading.Lock()
-    reading = [0, 0]  # now, most at once
+    reading = [0, 0]  # current and maximum reads in progress
     fetch = tasks.read_bytes
 
     def counted(*args, **kwargs) -> bytes:
