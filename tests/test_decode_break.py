@@ -92,7 +92,7 @@ def run(first: int, count: int, kind: str = "steim2", **options) -> bytes:
 
 
 def empty_record(second: float, rate: float = 0.0) -> bytes:
-    """One Steim-2 record that holds no samples, as some dataloggers write.
+    """One Steim-2 record without samples, as some dataloggers write.
 
     libmseed writes a record without samples as text, so a 10-sample record
     gets a sample count of 0 in its fixed header (big-endian, offset 30)
