@@ -377,8 +377,9 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
     """Walk a trace's numeric segments: pointers, sizes, sample types, rates,
     and the start time and sample count of each record.
 
-    Text segments are left out. None means a segment cannot be unpacked
-    into an array of its own (no record list, or an unknown encoding).
+    Text segments and segments without samples are left out. None means a
+    segment cannot be unpacked into an array of its own (no record list, an
+    unknown encoding, or text records joined with numeric ones).
     """
     pointers: list[Any] = []
     sizes: list[int] = []
@@ -399,12 +400,18 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
             dtype = _encoding_dtype(first.encoding)
             if dtype is None:
                 return None
+            if dtype is _TEXT and not _all_text(link):
+                # A log record at the data rate, joined with the samples after
+                # it. Only libmseed's own unpacking separates the two types.
+                return None
             size = segment.samplecnt
         else:
             dtype = _SAMPLE_DTYPES.get(segment.sampletype, _TEXT)
             size = max(int(segment.numsamples), 0)
 
-        if dtype is not _TEXT:
+        # A segment without samples (records some dataloggers write between
+        # runs, often at 0 Hz) places nothing, so its rate and time are ignored.
+        if dtype is not _TEXT and size > 0:
             if first is not None and link.next == null and first.samplecnt == size:
                 # One record, the common case of a gappy day.
                 starts.append(first.starttime)
@@ -418,6 +425,15 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
             rates.append(segment.samprate)
         segment = segment.next
     return pointers, sizes, dtypes, rates, starts, counts, bounds
+
+
+def _all_text(link: Any) -> bool:
+    """Tell whether every record from ``link`` on in a record list is text."""
+    while link != ffi.NULL:
+        if _encoding_dtype(link.msr.encoding) is not _TEXT:
+            return False
+        link = link.next
+    return True
 
 
 def _unpack_segments(

@@ -11,6 +11,9 @@ Placement rules, stated once here and in the user guide:
   count as an overlap; differing values count as a conflict too. The sample
   of the higher publication version wins, else the one placed first
   (records in time order, a chunk's own object before its neighbours').
+* A NaN sample value (float records can hold one) is a missing sample, as
+  in the output: it does not count as data, overlaps nothing, and a sample
+  of another record that lands on its index takes its place.
 * Samples of a segment whose rate does not agree with the grid rate are not
   placed; the trace reports ``rate_mismatch``.
 * Samples before the block go to the previous chunk and samples after it to
@@ -396,6 +399,7 @@ def _write_runs_fresh(
     inside = np.flatnonzero(begins < ends)
     data = block.data[row]
     filled = int(block.filled_end[row])
+    absent = 0
     columns = zip(
         inside.tolist(),
         (begins[inside] - firsts[inside]).tolist(),
@@ -411,9 +415,11 @@ def _write_runs_fresh(
             samples = samples[skip : skip + stop - start]
         data[start:stop] = samples
         filled = stop
+        if samples.dtype.kind == "f":
+            absent += _nan_count(samples)
     if inside.size:
         block.filled_end[row] = filled
-        block.written[row] += int((ends[inside] - begins[inside]).sum())
+        block.written[row] += int((ends[inside] - begins[inside]).sum()) - absent
         block.written_end[row] = int(ends[inside[-1]]) - block.lo
         block.versions[row] = max(int(block.versions[row]), version)
 
@@ -489,8 +495,9 @@ def _edge(
         columns = indices - first
         current = edge.data[row, columns]
         occupied = ~np.isnan(current)
-        block.overlaps[row] += int(occupied.sum())
-        block.conflicts[row] += int((occupied & (current != values)).sum())
+        both = occupied & ~np.isnan(values)
+        block.overlaps[row] += int(both.sum())
+        block.conflicts[row] += int((both & (current != values)).sum())
         edge.data[row, columns[~occupied]] = values[~occupied]
         edge.versions[row] = max(edge.versions[row], version)
     return edge
@@ -554,7 +561,7 @@ def _write_run(
             # Nothing was written here yet: no overlap to look for.
             _fill_to(block, row, start)
             block.data[row, start:stop] = values
-            block.written[row] += stop - start
+            block.written[row] += values.size - _nan_count(values)
             block.filled_end[row] = max(int(block.filled_end[row]), stop)
         else:
             _fill_to(block, row, stop)
@@ -623,13 +630,25 @@ def _collect_edges(
 
 
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:
-    """Copy ``values`` into the empty places of ``target``, counting overlaps."""
+    """Copy ``values`` into the empty places of ``target``, counting overlaps.
+
+    NaN values are not samples, so they count neither as written nor as overlaps.
+    """
     occupied = ~np.isnan(target)
-    taken = int(occupied.sum())
-    block.written[row] += target.size - taken
-    if taken:
-        block.overlaps[row] += taken
-        block.conflicts[row] += int((occupied & (target != values)).sum())
+    arriving = ~np.isnan(values)
+    both = occupied & arriving
+    overlapping = int(both.sum())
+    block.written[row] += int(np.count_nonzero(arriving)) - overlapping
+    if occupied.any():
+        block.overlaps[row] += overlapping
+        block.conflicts[row] += int((both & (target != values)).sum())
         np.copyto(target, values, where=~occupied, casting="unsafe")
     else:
         target[:] = values
+
+
+def _nan_count(values: np.ndarray) -> int:
+    """Count the NaN values of float samples (integers have none)."""
+    if values.dtype.kind != "f":
+        return 0
+    return int(np.count_nonzero(np.isnan(values)))

@@ -8,7 +8,6 @@ package's exceptions here, and nowhere else.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
@@ -458,10 +457,9 @@ def _cat_with_fresh_credentials(
     except (CredentialsError, AccessDeniedError):
         raise
     except OSError as error:
-        # s3fs reports ExpiredToken as PermissionError on GET, but as a bare
-        # EINVAL when a HEAD gets the 400.
-        expired = _credentials_expired(error) or error.errno == errno.EINVAL
-        if spec.token_source is None or not expired:
+        # A GET's error body names the code (ExpiredToken, InvalidToken).
+        # Whole-object reads send no HEAD, whose bare 400 would name none.
+        if spec.token_source is None or not _credentials_expired(error):
             raise
         logger.debug("credentials expired reading %s; retrying once", path)
         spec.forget_credentials()

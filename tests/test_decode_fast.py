@@ -108,7 +108,7 @@ def _reference(
     return block
 
 
-def _differences(ours: PlacedBlock, theirs: PlacedBlock) -> list[str]:
+def block_differences(ours: PlacedBlock, theirs: PlacedBlock) -> list[str]:
     """Name the parts of two blocks that are not bit-identical."""
     differ = [
         name
@@ -123,6 +123,9 @@ def _differences(ours: PlacedBlock, theirs: PlacedBlock) -> list[str]:
             mine.data, other.data, equal_nan=True
         )
         if not same or not np.array_equal(mine.versions, other.versions):
+            differ.append(name)
+    for name in ("header_rates", "mismatched_rates"):
+        if getattr(ours, name) != getattr(theirs, name):
             differ.append(name)
     return differ
 
@@ -178,7 +181,7 @@ def test_block_synthetic(name: str) -> None:
     traces = _seed_ids(data)
     grid = _day_grid(data, traces[0])
     ours = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
-    assert _differences(ours, _reference(data, traces, grid, 0, grid.size)) == []
+    assert block_differences(ours, _reference(data, traces, grid, 0, grid.size)) == []
 
 
 @pytest.mark.parametrize("name", ["midnight", "gaps", "two_versions"])
@@ -192,7 +195,7 @@ def test_block_inner_window(name: str) -> None:
     lo = int(round(grid.position(first))) + 500
     hi = lo + 600
     ours = decode_and_place(data, traces, grid, lo, hi, TOLERANCE)
-    assert _differences(ours, _reference(data, traces, grid, lo, hi)) == []
+    assert block_differences(ours, _reference(data, traces, grid, lo, hi)) == []
 
 
 def test_segments_real(shared_data: Path) -> None:
@@ -214,7 +217,7 @@ def test_block_real(shared_data: Path) -> None:
         traces = _seed_ids(data)
         grid = _day_grid(data, traces[0])
         ours = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
-        if _differences(ours, _reference(data, traces, grid, 0, grid.size)):
+        if block_differences(ours, _reference(data, traces, grid, 0, grid.size)):
             differing.append(path.name)
     assert differing == []
 

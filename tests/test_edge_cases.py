@@ -264,3 +264,63 @@ def test_tier_must_be_mapping() -> None:
 def test_one_digit_location_rejected() -> None:
     with pytest.raises(InvalidRequestError, match="lost its leading zero"):
         parse_codes("0", "location")
+
+
+def test_empty_record_keeps_status_ok(tmp_path) -> None:
+    # Records without samples and with a rate of 0 Hz, as some dataloggers
+    # write between runs, place nothing and so cannot mismatch the grid.
+    whole = mseedgen.segment_bytes(STATION, DAY_NS, np.arange(2400), 40.0)
+    empty = bytearray(mseedgen.segment_bytes(STATION, DAY_NS + 70 * 10**9, [1], 40.0))
+    empty[30:36] = bytes(6)  # sample count, rate factor and multiplier
+
+    dataset = read(tmp_path, {key(1): whole + bytes(empty)}, end="2024-01-01T00:01:00")
+
+    assert dataset.status.values[0, 0] == "ok"
+
+
+# NaN sample values of float records
+
+
+def float_day(values: np.ndarray, pubversion: int = 1) -> bytes:
+    return mseedgen.segment_bytes(
+        STATION, DAY_NS, values, 40.0, encoding="float64", pubversion=pubversion
+    )
+
+
+def read_minute(tmp_path, data: bytes):
+    return read(tmp_path, {key(1): data}, end="2024-01-01T00:01:00")
+
+
+def test_nan_samples_are_not_data(tmp_path) -> None:
+    values = np.arange(2400.0)
+    values[100:200] = np.nan
+
+    dataset = read_minute(tmp_path, float_day(values))
+
+    # valid_fraction and gap_count agree: the NaN run is one gap.
+    assert float(dataset.valid_fraction.values[0, 0]) == 2300 / 2400
+    assert int(dataset.gap_count.values[0, 0]) == 1
+
+
+def test_nan_day_has_no_data(tmp_path) -> None:
+    dataset = read_minute(tmp_path, float_day(np.full(2400, np.nan)))
+
+    assert float(dataset.valid_fraction.values[0, 0]) == 0.0
+
+
+def test_samples_fill_nan_samples(tmp_path) -> None:
+    data = float_day(np.full(2400, np.nan)) + float_day(np.arange(2400.0))
+
+    dataset = read_minute(tmp_path, data)
+
+    np.testing.assert_array_equal(dataset.waveform.values[0], np.arange(2400.0))
+    assert float(dataset.valid_fraction.values[0, 0]) == 1.0
+
+
+def test_nan_samples_do_not_conflict(tmp_path) -> None:
+    data = float_day(np.arange(2400.0)) + float_day(np.full(2400, np.nan))
+
+    dataset = read_minute(tmp_path, data)
+
+    assert int(dataset.overlap_count.values[0, 0]) == 0
+    assert int(dataset.conflict_count.values[0, 0]) == 0

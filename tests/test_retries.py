@@ -9,12 +9,16 @@ the bytes it stored, and counts the requests the proxy saw.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 
+import dask
 import numpy as np
 import pytest
 
+from intake_earthscope import auth, storage, tasks
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import (
     AccessDeniedError,
@@ -30,6 +34,7 @@ from intake_earthscope.testing import LoopbackS3
 from intake_earthscope.timeutil import parse_time
 from intake_earthscope.webservices import WebServiceSpec, close_client, https_get
 
+import faultproxy
 import mseedgen
 from conftest import bucket_of, collection_spec, publish
 from faultproxy import FAULTS, REJECTION, FaultProxy, FaultRule
@@ -172,8 +177,8 @@ def test_denied_read_not_retried(s3, monkeypatch) -> None:
         with pytest.raises(AccessDeniedError):
             read()
 
-    # s3fs requests the size (HEAD) before a whole-object GET.
-    assert len(requests_for(proxy, key(2))) == 1
+    # One GET, with no HEAD before it and no retry after it.
+    assert requests_for(proxy, key(2)) == [f"GET /{bucket}/{key(2)}"]
 
 
 @pytest.mark.timeout(60)
@@ -421,3 +426,147 @@ def test_attempt_seconds_must_be_finite(monkeypatch, value) -> None:
 
     with pytest.raises(ValueError, match="INTAKE_EARTHSCOPE_ATTEMPT_SECONDS"):
         retry_settings()
+
+
+# Whole-object reads: one GET, whatever s3fs's block size
+
+
+@pytest.mark.timeout(60)
+def test_object_over_block_size_one_get(proxy) -> None:
+    # s3fs splits an object larger than its block size into ranged GETs
+    # after a HEAD, unless the read requests a single GET.
+    options = {"default_block_size": 1024, "max_concurrency": 4}
+
+    dataset = read(storage_options=options)
+
+    assert len(day_object(2)) > 1024
+    assert requests_for(proxy, key(2)) == [f"GET /{bucket_of('sage')[0]}/{key(2)}"]
+    np.testing.assert_array_equal(dataset.waveform.values[0], expected_row(2))
+
+
+@pytest.mark.timeout(60)
+def test_short_body_over_block_size_retried(proxy) -> None:
+    proxy.rules = [FaultRule("truncate", key=key(2), limit=1)]
+    options = {"default_block_size": 1024, "max_concurrency": 4}
+
+    dataset = read(storage_options=options)
+
+    assert len(requests_for(proxy, key(2))) == 2
+    np.testing.assert_array_equal(dataset.waveform.values[0], expected_row(2))
+
+
+@pytest.mark.timeout(60)
+def test_missing_object_status(proxy) -> None:
+    with pytest.warns(ReadOutcomeWarning, match="object not found"):
+        dataset = read(days=3, errors="warn")
+
+    assert list(dataset.status.values[0]) == ["ok", "ok", "missing"]
+
+
+@pytest.fixture
+def token_spec(
+    s3, monkeypatch
+) -> Iterator[tuple[storage.StorageSpec, FaultProxy, list]]:
+    """A spec read with EarthScope credentials, through a fault proxy.
+
+    The credentials service is a stand-in here: the fake API mints STS
+    sessions only on the IAM-enforcing server, whose tests skip under moto
+    newer than 5.2.5. The list contains the scope of each credentials lookup.
+    """
+    bucket, region = bucket_of("sage")
+    publish(s3, "sage", {key(1): day_object(1)})
+    issued: list[auth.CredentialScope] = []
+
+    def credentials(source, scope) -> auth.AwsCredentials:
+        issued.append(scope)
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
+
+    monkeypatch.setattr(storage, "aws_credentials", credentials)
+    monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
+    with FaultProxy(s3.endpoint_url) as proxy:
+        spec = storage.StorageSpec(
+            "s3",
+            bucket,
+            region=region,
+            anonymous=False,
+            endpoint_url=proxy.url,
+            token_source=auth.TokenSource("sdk"),
+            scope=auth.CredentialScope("role", "XX", None, region),
+        )
+        yield spec, proxy, issued
+
+
+@pytest.mark.timeout(60)
+def test_expired_credentials_on_get_refetched(token_spec, monkeypatch) -> None:
+    spec, proxy, issued = token_spec
+    expired = (400, "ExpiredToken", "The provided token has expired.")
+    monkeypatch.setitem(faultproxy._S3_ERRORS, "expired", expired)
+    monkeypatch.setattr(faultproxy, "FAULTS", (*FAULTS, "expired"))
+    proxy.rules = [FaultRule("expired", key=key(1), limit=1)]
+
+    data = storage.read_bytes(spec, key(1))
+
+    assert data == day_object(1)
+    assert [r.method for r in proxy.seen] == ["GET", "GET"]
+    assert len(issued) == 2
+
+
+@pytest.mark.timeout(60)
+def test_rejected_get_keeps_credentials(token_spec) -> None:
+    """A 400 that is not about credentials fetches no new ones."""
+    spec, proxy, issued = token_spec
+    proxy.rules = [FaultRule(REJECTION, key=key(1))]
+
+    with pytest.raises(OSError):
+        storage.read_bytes(spec, key(1))
+
+    assert [r.method for r in proxy.seen] == ["GET"]
+    assert len(issued) == 1
+
+
+# Objects in flight per process
+
+
+@pytest.mark.timeout(60)
+def test_one_object_slot_many_threads(s3, monkeypatch) -> None:
+    days = range(1, 5)
+    objects = {
+        key(d, station): day_object(d, station)
+        for d in days
+        for station in ("STA", "STB")
+    }
+    publish(s3, "sage", objects)
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_MAX_OBJECTS", "1")
+    lock = threading.Lock()
+    reading = [0, 0]  # current and maximum reads in progress
+    fetch = tasks.read_bytes
+
+    def counted(*args, **kwargs) -> bytes:
+        with lock:
+            reading[0] += 1
+            reading[1] = max(reading)
+        try:
+            return fetch(*args, **kwargs)
+        finally:
+            with lock:
+                reading[0] -= 1
+
+    monkeypatch.setattr(tasks, "read_bytes", counted)
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="ST?",
+        location="00",
+        channel="LHZ",
+        start="2024-01-01",
+        end="2024-01-05",
+        tier="open",
+        sampling_rate=1,
+    )
+
+    with dask.config.set(scheduler="threads", num_workers=8):
+        values = dataset.waveform.values
+
+    assert np.isfinite(values).sum() == 2 * 4 * 3600
+    assert reading[1] == 1
