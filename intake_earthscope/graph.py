@@ -163,6 +163,9 @@ class UnitLayer(_PlanLayer):
         previous = (
             (self.read_name, group, day - 1) if day else (self.neighbour_name, group)
         )
+        # NOTE: the last day reads no following object. On a grid off the
+        # whole seconds, the sample nearest its last index may be the first
+        # one of the next day's object, and that index then stays NaN.
         following = ((self.read_name, group, day + 1),) if day + 1 < self.days else ()
         return ((self.read_name, group, day), previous, *following)
 
