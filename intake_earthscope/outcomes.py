@@ -61,6 +61,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# How to go on past a failed object, added to errors raised under "raise".
+_POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other objects"
+
 STATUSES = (
     "ok",
     "truncated",
@@ -148,8 +151,13 @@ def handle_failure(
     status: str,
     tier: str,
 ) -> UnitRead:
-    """Apply the ``errors=`` policy to a failed object read."""
+    """Apply the ``errors=`` policy to a failed object read.
+
+    Under ``errors="raise"`` the error is raised again, its message ending
+    with how to read the other objects instead.
+    """
     if errors == "raise":
+        _add_policy_hint(error, status)
         raise error
     # With errors="ignore" the status variable is the record; keep the log
     # quiet unless the caller turned DEBUG on.
@@ -162,6 +170,19 @@ def handle_failure(
             stacklevel=2,
         )
     return failed_unit(traces, lo, hi, key, status, str(error), tier)
+
+
+def _add_policy_hint(error: Exception, status: str) -> None:
+    """Append the ``errors=`` alternative to the message of ``error``, once."""
+    if not error.args or not isinstance(error.args[0], str):
+        return
+    message = error.args[0]
+    if _POLICY_HINT in message:
+        return
+    hint = f"{_POLICY_HINT} (status {status!r})"
+    if status == "missing":
+        hint += "; `intake-earthscope availability` lists the objects that exist"
+    error.args = (f"{message}; {hint}", *error.args[1:])
 
 
 def report_no_channel(

@@ -7,7 +7,9 @@ offsets at 1 kHz with confidence.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,14 @@ __all__ = [
 
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
+
+# ISO 8601 text: a year, then month and day or day of year, then time and
+# zone. Other forms ("10/11/2025") are refused, because pandas would read
+# them month first without a word.
+_ISO_TEXT = re.compile(
+    r"\d{4}(-\d{2}(-\d{2})?|-\d{3}|\d{4})?([T ][0-9:.,]*)?(Z|[+-][0-9:]+)?", re.I
+)
+_ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})(?=$|[T ])")
 
 
 def parse_time(value: object, name: str) -> int:
@@ -59,6 +69,8 @@ def parse_time(value: object, name: str) -> int:
             "nanoseconds?); give ISO text such as '2024-01-01' or a datetime"
         )
 
+    if isinstance(value, str):
+        value = _iso_text(value, name)
     try:
         stamp = pd.Timestamp(value)
         if stamp is not pd.NaT and stamp.tzinfo is not None:
@@ -70,6 +82,29 @@ def parse_time(value: object, name: str) -> int:
             "the years 1678 and 2261"
         ) from error
     return _checked_ns(stamp, value, name)
+
+
+def _iso_text(text: str, name: str) -> str:
+    """Check that ``text`` is ISO 8601 and write a day of year as a date."""
+    stripped = text.strip()
+    if not _ISO_TEXT.fullmatch(stripped):
+        raise InvalidRequestError(
+            f"invalid {name}={text!r}: expected an ISO 8601 time such as "
+            "'2024-01-01', '2024-001' (day of year) or '2024-01-01T12:30:00Z'"
+        )
+    ordinal = _ORDINAL_DATE.match(stripped)
+    if ordinal is None:
+        return stripped
+
+    year, day = int(ordinal.group(1)), int(ordinal.group(2))
+    days_in_year = 366 if calendar.isleap(year) else 365
+    if not 1 <= day <= days_in_year:
+        raise InvalidRequestError(
+            f"invalid {name}={text!r}: day of year {day} is not in {year} "
+            f"(1 to {days_in_year})"
+        )
+    date = dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
+    return date.isoformat() + stripped[ordinal.end() :]
 
 
 def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from intake_earthscope.dataset import open_waveforms, outcome_table
-from intake_earthscope.errors import DecodeError
+from intake_earthscope.errors import DecodeError, ObjectNotFoundError
 from intake_earthscope.outcomes import STATUSES, count_statuses
 from intake_earthscope.tasks import _gap_runs
 from intake_earthscope.timeutil import parse_time
@@ -246,3 +246,14 @@ def test_gap_runs_counts(row: list[float], runs: int) -> None:
 
 def test_gap_runs_no_columns() -> None:
     assert _gap_runs(np.empty((2, 0))).tolist() == [0, 0]
+
+
+def test_raise_names_policy_and_availability(week) -> None:
+    """Day 7 has no object: the error says how to read the other days."""
+    with pytest.raises(ObjectNotFoundError) as caught:
+        read_week(week, start="2024-01-07", end="2024-01-08", errors="raise")
+    message = str(caught.value)
+
+    assert "object not found" in message
+    assert "pass errors='warn' or errors='ignore'" in message
+    assert "intake-earthscope availability" in message

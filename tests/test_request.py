@@ -12,6 +12,7 @@ import pytest
 from intake_earthscope.codes import SeedId, parse_codes, record_selection
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.request import WaveformRequest
+from intake_earthscope.timeutil import format_ns, parse_time
 
 from conftest import CATALOGS
 
@@ -87,6 +88,31 @@ def test_unparseable_time_rejected() -> None:
         WaveformRequest.build(
             network="IU", station="ANMO", start="yesterday", end="2024-01-01"
         )
+
+
+@pytest.mark.parametrize("text", ["10/11/2025", "Nov 10 2025", "2025.11.10"])
+def test_non_iso_time_rejected(text: str) -> None:
+    """Month-first or worded dates are refused instead of guessed."""
+    with pytest.raises(InvalidRequestError, match="expected an ISO 8601 time"):
+        parse_time(text, "start")
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2025-314", "2025-11-10T00:00:00Z"),
+        ("2024-060", "2024-02-29T00:00:00Z"),
+        ("2025-314T12:30:00Z", "2025-11-10T12:30:00Z"),
+        ("20251110", "2025-11-10T00:00:00Z"),
+    ],
+)
+def test_iso_ordinal_and_basic_dates(text: str, iso: str) -> None:
+    assert format_ns(parse_time(text, "start")) == iso
+
+
+def test_day_of_year_past_end_rejected() -> None:
+    with pytest.raises(InvalidRequestError, match="day of year 366 is not in 2025"):
+        parse_time("2025-366", "start")
 
 
 def test_missing_network_rejected() -> None:
