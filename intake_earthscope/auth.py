@@ -131,8 +131,9 @@ class CredentialScope:
     def describe(self) -> str:
         """Name role, network, year and region for messages."""
         year = self.year if self.year is not None else "any"
+        network = self.network or "any (the role covers every network)"
         return (
-            f"role {self.role!r}, network {self.network or 'none'}, year {year}, "
+            f"role {self.role!r}, network {network}, year {year}, "
             f"region {self.region or 'unset'}"
         )
 
@@ -564,7 +565,21 @@ def _credentials_error(
         )
     if isinstance(error, AuthFlowError):
         return _token_error(error, source)
-    if isinstance(error, OSError) and not _unreachable(error):
+    if isinstance(error, ValueError):
+        # The SDK reads the access token's body (a JWT) before each request.
+        # Its text is left out: a validation error may quote the token.
+        return AuthenticationError(
+            f"the EarthScope access token of {source.describe()} is not a "
+            f"readable JWT ({type(error).__name__}) asking credentials for "
+            f"{where}: run `es login{_profile_flag(source)}` again"
+        )
+    if _unreachable(error):
+        return StorageUnavailableError(
+            f"could not reach the EarthScope credentials service "
+            f"({type(error).__name__}) for {where}: check the network "
+            "(ES_RESOURCES__API_URL names the service)"
+        )
+    if isinstance(error, OSError):
         # The SDK saves refreshed tokens under the home directory.
         return CredentialsError(
             f"saving the refreshed EarthScope token failed ({type(error).__name__}: "

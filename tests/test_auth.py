@@ -171,6 +171,17 @@ def test_restricted_read_with_sdk_credentials(archive, sdk) -> None:
     assert dataset.waveform.values[0, 86400] == 2000
 
 
+def test_unreadable_token_says_login(archive, sdk) -> None:
+    """A token that is no JWT is an authentication problem, not an outage."""
+    with pytest.raises(AuthenticationError) as caught:
+        restricted(token="a.b.c").load()
+    message = str(caught.value)
+
+    assert "not a readable JWT" in message
+    assert "es login" in message
+    assert "a.b.c" not in message
+
+
 def test_scope_is_per_network(archive, sdk, api) -> None:
     restricted().load()
     restricted(network="YY").load()
