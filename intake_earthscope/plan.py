@@ -388,6 +388,8 @@ def _probe_groups(
     groups = list(by_group)
 
     _unreadable_keys: set[str] = set()
+    # Objects without a matching channel, and the channels they hold.
+    _holdings: dict[str, set[str]] = {}
 
     def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
         spec = group_spec[group]
@@ -399,6 +401,7 @@ def _probe_groups(
                 patterns,
                 wanted[group],
                 _unreadable_keys,
+                _holdings,
             )
         except AccessDeniedError:
             fallback = fallbacks.get(group)
@@ -421,6 +424,8 @@ def _probe_groups(
             )
         raise ObjectNotFoundError(_no_object_message(request, group_spec, by_group))
     found = {group: result or {} for group, result in results.items()}
+    if not any(found.values()) and _holdings:
+        raise InvalidRequestError(_no_channel_message(request, _holdings))
 
     traces: list[SeedId] = []
     rates: dict[SeedId, float] = {}
@@ -431,6 +436,20 @@ def _probe_groups(
     return traces, rates
 
 
+def _no_channel_message(request: WaveformRequest, holdings: dict[str, set[str]]) -> str:
+    """Say which channels the probed objects hold instead of the requested ones."""
+    url, held = sorted(holdings.items())[0]
+    codes = (
+        f"location={','.join(request.location)!r} channel={','.join(request.channel)!r}"
+    )
+    listed = ", ".join(sorted(held)[:12]) or "no channel with samples"
+    more = f" and {len(held) - 12} more" if len(held) > 12 else ""
+    return (
+        f"no channel matches {codes} in {url}, which holds {listed}{more}; "
+        "check the codes"
+    )
+
+
 def _probe_group(
     request: WaveformRequest,
     spec: StorageSpec,
@@ -438,11 +457,13 @@ def _probe_group(
     patterns: dict[str, tuple[str, ...]],
     wanted: list[SeedId] | None,
     unreadable: set[str],
+    holdings: dict[str, set[str]],
 ) -> dict[SeedId, float] | None:
     """Scan headers of the group's objects, in day order, until one of them exists.
 
     Returns None when none of the objects exists or is readable; the keys of
-    unreadable ones are added to ``unreadable``.
+    unreadable ones are added to ``unreadable``. An object without a
+    matching channel goes into ``holdings`` with the channels it holds.
     """
     in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
     for ref in in_request or refs:
@@ -462,6 +483,8 @@ def _probe_group(
             raise
         # The first object that exists lists the channels. Scanning later
         # days for a channel it lacks would read the archive for a typo.
+        if not scan.rates:
+            holdings[scoped.url(ref.key)] = scan.others
         return scan.rates
     return None
 

@@ -10,7 +10,7 @@ for wildcard channels, to the end of the object).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymseed
 
@@ -34,6 +34,7 @@ class HeaderScan:
     record_length: int | None
     bytes_read: int
     complete: bool
+    others: set[str] = field(default_factory=set)
 
 
 def scan_headers(
@@ -113,5 +114,7 @@ def _note_record(
         return
     for kind, kind_patterns in patterns.items():
         if not matches(getattr(seed_id, kind), kind_patterns):
+            # Kept to name what the object holds when nothing matches.
+            scan.others.add(str(seed_id))
             return
     scan.rates[seed_id] = record.samprate

@@ -262,6 +262,25 @@ def test_no_matching_wildcard_raises(tmp_path) -> None:
         read(tmp_path, data, channel="BH?")
 
 
+def test_absent_exact_channel_names_holdings(tmp_path) -> None:
+    """An exact code the object lacks is a request error listing what it holds."""
+    data = segment("XX.STA.00.HHZ", 0, ramp(6000), 100.0)
+
+    with pytest.raises(InvalidRequestError) as caught:
+        read(tmp_path, data, channel="BHX")
+    message = str(caught.value)
+
+    assert "no channel matches location='00' channel='BHX'" in message
+    assert "which holds XX.STA.00.HHZ" in message
+
+
+def test_no_matching_wildcard_names_holdings(tmp_path) -> None:
+    data = segment("XX.STA.00.HHZ", 0, ramp(6000), 100.0)
+
+    with pytest.raises(InvalidRequestError, match="which holds XX.STA.00.HHZ"):
+        read(tmp_path, data, channel="BH?")
+
+
 def test_corrupt_object_status(tmp_path) -> None:
     good = segment("XX.STA.00.BHZ", 0, ramp(6000), 100.0)
     root = mirror(
