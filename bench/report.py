@@ -66,6 +66,35 @@ def gap_table(results: list[CaseResult], clock: str = "wall") -> str:
     return _table(header, rows)
 
 
+def target_table(by_name: dict[str, CaseResult]) -> str:
+    """Render the decoding targets, each with the measured ratio and a verdict."""
+    dense, gaps, gap_free = by_name.get("b"), by_name.get("d"), by_name.get("e")
+    if dense is None or gaps is None or gap_free is None:
+        return ""
+    checks = [
+        (
+            "decode and place (b) ÷ pymseed unpack",
+            dense.median("ours") / dense.median("pymseed"),
+            1.25,
+        ),
+        (
+            "decode and place (b) ÷ ObsPy path",
+            dense.median("ours") / dense.median("obspy"),
+            1 / 1.5,
+        ),
+        (
+            "5,000 gaps (d) ÷ no gaps (e), ours",
+            gaps.median("ours") / gap_free.median("ours"),
+            2.0,
+        ),
+    ]
+    rows = [
+        [name, format_ratio(value), f"≤ {bound:.2g}", "yes" if value <= bound else "no"]
+        for name, value, bound in checks
+    ]
+    return _table(["measure", "ratio", "target", "met"], rows)
+
+
 def memory_table(results: list[CaseResult]) -> str:
     """Render the peak-memory ratios of the cases measured in subprocesses."""
     header = ["Case", "ours ÷ pymseed", "ours ÷ ObsPy", "chunk path ÷ ObsPy"]
@@ -138,6 +167,8 @@ def render_page(
     sections = [
         head,
         _case_list(results),
+        "## Targets\n\n" + _TARGET_NOTE,
+        target_table(by_name),
         "## Time ratios\n\n" + _TIME_NOTE,
         ratio_table(results),
         _sourcename_line(by_name),
@@ -238,6 +269,11 @@ def _cpu_model() -> str:
 _TIME_NOTE = """\
 Ratios of median wall-clock times. Below 1, ours takes less time than the
 anchor. The "× faster" columns are the inverse."""
+
+_TARGET_NOTE = """Median wall-clock ratios of this run against the targets: decoding
+at least 0.8 times the throughput of the pymseed unpack (a time ratio of
+at most 1.25) and 1.5 times that of the ObsPy path (at most 0.67), and a
+day of 5,000 gaps in at most twice the time of a gap-free day."""
 
 _GAP_NOTE = """\
 Median time of each method on the day of 5,000 segments (d) over its

@@ -398,8 +398,11 @@ def render(
         ("import time growth ÷ 50 ms budget",
          growth / IMPORT_BUDGET_SECONDS, "< 1"),
     ]  # fmt: skip
-    table = ["| measure | ratio | target |", "|---|---|---|"]
-    table += [f"| {name} | {value:.3g} | {target} |" for name, value, target in rows]
+    table = ["| measure | ratio | target | met |", "|---|---|---|---|"]
+    table += [
+        f"| {name} | {value:.3g} | {target} | {verdict(value, target)} |"
+        for name, value, target in rows
+    ]
     return "\n".join(
         [
             "## Scale: open, fetch, memory, import",
@@ -426,6 +429,18 @@ def render(
             "",
         ]
     )
+
+
+def verdict(value: float, target: str) -> str:
+    """Return "yes" or "no" for a target such as "≤ 1.1", "" for none."""
+    for sign, holds in (
+        ("≤", lambda bound: value <= bound),
+        ("≥", lambda bound: value >= bound),
+        ("<", lambda bound: value < bound),
+    ):
+        if target.startswith(sign):
+            return "yes" if holds(float(target[len(sign) :])) else "no"
+    return ""
 
 
 def main() -> None:

@@ -207,7 +207,18 @@ def measure_bytes(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             f"| {name} | {cost.bytes_read:,} | {cost.bytes_read / size:.2%} | "
             f"{cost.requests} | {mode} |"
         )
+    first_met = first_cost.bytes_read <= 0.15 * size
+    indexed_met = indexed_cost.bytes_read <= 0.05 * size
+    lines += [
+        "",
+        f"Targets: at most 15% on first contact (met: {_yes(first_met)}) and at "
+        f"most 5% once indexed (met: {_yes(indexed_met)}).",
+    ]
     return lines
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "no"
 
 
 def window_times(rng: np.random.Generator) -> np.ndarray:
@@ -340,7 +351,13 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             f"{f'{cost.requests:,}' if counted else '-'} |"
         )
     per_get = cold_cost.seconds / max(cold_cost.requests, 1) * 1000
+    disk_speedup = local_whole_cost.seconds / local_cold_cost.seconds
+    s3_speedup = whole_cost.seconds / cold_cost.seconds
     lines += [
+        "",
+        f"Target: at least 10x faster than whole objects. First contact from "
+        f"disk: {disk_speedup:.1f}x (met: {_yes(disk_speedup >= 10)}); from the "
+        f"loopback S3 server: {s3_speedup:.1f}x (met: {_yes(s3_speedup >= 10)}).",
         "",
         f"Samples bit-identical between the six reads: {identical}. On S3 the "
         f"first-contact run spent {per_get:.0f} ms of wall time per GET. Load "
