@@ -283,7 +283,10 @@ most 2 for ours: gaps may cost, but not more than the samples do."""
 _CONTEXT_NOTE = """\
 Median wall-clock time, with the number of timed runs and the shortest and
 longest run in ms. These depend on the machine, so the ratios above are the
-result."""
+result. In case (a), the LHZ samples fall 0.58 s after whole seconds. Ours
+puts each sample at the nearest index of the day's grid of whole seconds,
+0.42 s later (the dataset's `time_offset` says so), while the ObsPy path's
+trim counts from the second before, hence "1 index later in ours"."""
 
 _MEMORY_NOTE = """\
 Each method runs once in a fresh subprocess, after one run on the small case
