@@ -555,7 +555,7 @@ def test_noaa_cors_day_over_s3(s3: Any, shared_data: Path) -> None:
 
     assert loaded.sizes["time"] == 2880
     assert loaded["L1"].sel(sv="G07").values[0] == -5936986.221
-    assert list(loaded["status"].values) == ["loaded"]
+    assert list(loaded["status"].values) == ["ok"]
 
 
 def test_geonet_days_with_missing_day_over_s3(s3: Any, shared_data: Path) -> None:
@@ -565,7 +565,7 @@ def test_geonet_days_with_missing_day_over_s3(s3: Any, shared_data: Path) -> Non
     key = "gnss/rinex/2018/027/ac660270.18o.gz"
     publish(s3, "geonet", {key: gzip.compress(text)})
 
-    with pytest.warns(ReadOutcomeWarning, match="2018-01-28: no_data"):
+    with pytest.warns(ReadOutcomeWarning, match="2018-01-28: missing"):
         ds = open_rinex_obs(
             product("geonet"),
             "AC66",
@@ -576,7 +576,7 @@ def test_geonet_days_with_missing_day_over_s3(s3: Any, shared_data: Path) -> Non
         )
     table = rinex_outcome_table(ds)
 
-    assert list(table["status"]) == ["loaded", "no_data"]
+    assert list(table["status"]) == ["ok", "missing"]
     assert ds.sizes["time"] == 23
     assert int(ds["L1"].notnull().sum()) > 0
 
@@ -615,11 +615,11 @@ def test_outcomes_of_bad_days(tmp_path: Path) -> None:
         )
 
     assert list(ds["status"].values) == [
-        "loaded",
+        "ok",
         "truncated",
-        "wrong_format",
-        "corrupt",
-        "no_data",
+        "unreadable",
+        "unreadable",
+        "unreadable",
     ]
 
 
@@ -649,7 +649,7 @@ def open_days(root: Path, days: int, errors: str) -> Any:
 
 
 @pytest.mark.parametrize("errors", ["warn", "ignore"])
-def test_bad_header_day_is_corrupt(tmp_path: Path, errors: str) -> None:
+def test_bad_header_day_is_unreadable(tmp_path: Path, errors: str) -> None:
     _, _, text = synthetic_v2(["G01", "G02"], epochs=10)
     broken = blank_count(text, b"# / TYPES OF OBSERV", 0, 6)
     write_days(tmp_path, {"044": gzip.compress(text), "045": gzip.compress(broken)})
@@ -659,7 +659,7 @@ def test_bad_header_day_is_corrupt(tmp_path: Path, errors: str) -> None:
         ds = open_days(tmp_path, 2, errors)
     table = rinex_outcome_table(ds)
 
-    assert list(table["status"]) == ["loaded", "corrupt"]
+    assert list(table["status"]) == ["ok", "unreadable"]
     assert "TYPES OF OBSERV' header line" in table["message"][1]
     assert list(table["epochs"]) == [10, 0]
 
@@ -669,7 +669,7 @@ def test_missing_end_of_header_day_raises(tmp_path: Path) -> None:
     broken = text.replace(b"END OF HEADER", b"COMMENT      ")
     write_days(tmp_path, {"044": gzip.compress(text), "045": gzip.compress(broken)})
 
-    with pytest.raises(DecodeError, match="corrupt: missing END OF HEADER"):
+    with pytest.raises(DecodeError, match="unreadable: missing END OF HEADER"):
         open_days(tmp_path, 2, "raise")
 
 
@@ -689,7 +689,7 @@ def test_bzip2_day_cut_in_first_block(tmp_path: Path) -> None:
     ds = open_days(tmp_path, 2, "ignore")
     table = rinex_outcome_table(ds)
 
-    assert list(table["status"]) == ["loaded", "truncated"]
+    assert list(table["status"]) == ["ok", "truncated"]
     assert "bzip2 stream ends" in table["message"][1]
 
 
@@ -705,7 +705,7 @@ def test_dataset_is_lazy_one_chunk_per_day(tmp_path: Path) -> None:
         )
 
     assert ds["L1"].chunks == ((30,), (2,))
-    assert list(ds["status"].values) == ["loaded", "no_data"]
+    assert list(ds["status"].values) == ["ok", "no_data_in_window"]
 
 
 def test_dataset_graph_carries_no_bytes(tmp_path: Path) -> None:
@@ -855,7 +855,7 @@ def test_gage_denied_is_an_outcome(file_server: LoopbackHttp) -> None:
             token=fake_jwt(),
         )
 
-    assert list(ds["status"].values) == ["denied"]
+    assert list(ds["status"].values) == ["access_denied"]
 
 
 def test_gage_server_error_raises_unavailable(file_server: LoopbackHttp) -> None:

@@ -78,13 +78,15 @@ __all__ = [
     "rinex_outcome_table",
 ]
 
+# The statuses of the waveform and position datasets, where they apply.
 RINEX_STATUSES = (
-    "loaded",
-    "no_data",
+    "ok",
     "truncated",
-    "corrupt",
-    "wrong_format",
-    "denied",
+    "damaged",
+    "no_data_in_window",
+    "missing",
+    "unreadable",
+    "access_denied",
     "unreachable",
 )
 ERROR_POLICIES = ("raise", "warn", "ignore")
@@ -315,7 +317,7 @@ def _scan_day(
             path += name
         data = fetch(location, path)
         if not data:
-            raise ObjectNotFoundError(f"{location.url(path)} is empty")
+            raise DecodeError(f"{location.url(path)} is empty (0 bytes)")
         _cache_put(location, path, data)
         found = read_rinex(data, values=False)
     except Exception as error:  # noqa: BLE001 - each kind becomes a status
@@ -330,13 +332,15 @@ def _scan_day(
     times = np.unique(found.times[keep])
     codes = tuple(sorted({c for codes in found.header.codes.values() for c in codes}))
     if found.corrupt:
-        status, message = "corrupt", found.message
+        # Epochs before the bad line are kept, as intact records are.
+        status = "damaged" if times.size else "unreadable"
+        message = found.message
     elif found.truncated:
         status, message = "truncated", found.message
     elif times.size == 0:
-        status, message = "no_data", _EMPTY_WINDOW
+        status, message = "no_data_in_window", _EMPTY_WINDOW
     else:
-        status, message = "loaded", ""
+        status, message = "ok", ""
     return DayFile(
         day, path, status, message, times, tuple(found.sv), codes, found.header
     )
@@ -355,15 +359,13 @@ def _pick_file(location: ArchiveLocation, directory: str, pattern: str) -> str:
 
 def _status_of(error: Exception) -> str:
     if isinstance(error, ObjectNotFoundError):
-        return "no_data"
+        return "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
-        return "denied"
+        return "access_denied"
     if isinstance(error, TruncatedStreamError):
         return "truncated"
-    if isinstance(error, WrongFormatError):
-        return "wrong_format"
-    if isinstance(error, DecodeError | ValueError):
-        return "corrupt"
+    if isinstance(error, WrongFormatError | DecodeError | ValueError):
+        return "unreadable"
     if isinstance(error, EarthScopeError | OSError):
         return "unreachable"
     raise error
@@ -376,13 +378,13 @@ def _no_times() -> np.ndarray:
 def _report(plan: RinexPlan) -> None:
     """Apply the ``errors=`` policy to the days that were not loaded."""
     for day in plan.days:
-        if day.status == "loaded":
+        if day.status == "ok":
             continue
         text = f"{plan.station} {day.day}: {day.status}: {day.message} ({day.path})"
         # A truncated day fails only when no epoch inside the window comes
         # before the cut.
         partly_loaded = day.status == "truncated" and day.times.size > 0
-        failed = not partly_loaded and day.message != _EMPTY_WINDOW
+        failed = not partly_loaded and day.status != "no_data_in_window"
         if failed and plan.errors == "raise":
             raise _error_for(day.status, text)
         if plan.errors == "ignore":
@@ -394,9 +396,9 @@ def _report(plan: RinexPlan) -> None:
 
 def _error_for(status: str, text: str) -> Exception:
     hint = "; pass errors='warn' to keep the other days"
-    if status == "no_data":
+    if status == "missing":
         return ObjectNotFoundError(text + hint)
-    if status == "denied":
+    if status == "access_denied":
         return AccessDeniedError(text + "; check your EarthScope login" + hint)
     if status == "unreachable":
         return StorageUnavailableError(text + "; retry later" + hint)
@@ -544,7 +546,7 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
 
 def _add_outcomes(dataset: xr.Dataset, plan: RinexPlan) -> None:
     outcomes: dict[str, tuple[list[Any], Any, str]] = {
-        "status": ([d.status for d in plan.days], "<U16", "outcome of the day's file"),
+        "status": ([d.status for d in plan.days], "<U24", "outcome of the day's file"),
         "path": ([d.path for d in plan.days], str, "path of the day's file"),
         "epochs": ([d.times.size for d in plan.days], np.int64, "epochs read"),
         "message": ([d.message for d in plan.days], str, "what went wrong, if any"),
