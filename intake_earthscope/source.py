@@ -23,6 +23,7 @@ from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
+from intake_earthscope.readerargs import check_fdsn_names
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
     WaveformRequest,
@@ -131,7 +132,14 @@ class MiniseedSource(DataSource):
         pre_filt: Any = "auto",
         water_level: Any = DEFAULT_WATER_LEVEL,
         metadata: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
+        check_fdsn_names(unknown)
+        if unknown:
+            raise TypeError(
+                f"unknown parameter(s) {sorted(unknown)} for MiniseedSource: "
+                "run describe() on the catalog entry for its parameters"
+            )
         super().__init__(metadata=dict(metadata or {}))
         self.collection = Collection.from_yaml(collection)
 

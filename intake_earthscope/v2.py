@@ -30,7 +30,7 @@ from intake.readers.user_parameters import (
 
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
-from intake_earthscope.readerargs import merge_request
+from intake_earthscope.readerargs import check_fdsn_names, merge_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -155,6 +155,7 @@ class MiniseedReader(BaseReader):
     ) -> xr.Dataset:
         from intake_earthscope.dataset import open_waveforms
 
+        check_fdsn_names(kwargs)
         # The catalog default "" selects the collection's default tier, as in v1.
         arguments = merge_request(request, kwargs, REQUEST_KEYS, defaults=("tier",))
         return open_waveforms(data.collection, **arguments)

@@ -1,4 +1,4 @@
-"""Tests of catalog parameters given as None, as numbers or under obspy names.
+"""Tests of catalog parameters given as None, as bad text or under obspy names.
 
 The sources are built only: building one checks its parameters and reads
 nothing, so no archive or server is needed.
@@ -88,3 +88,23 @@ def test_v2_none_reaches_reader(name: str) -> None:
     cat = intake.open_catalog(str(V2_CATALOG))
     reader = cat(**REQUEST, **{name: None}).sage_miniseed
     assert reader.kwargs["request"][name] is None
+
+
+@pytest.mark.parametrize("name", ["starttime", "endtime"])
+def test_obspy_time_name_hints_start(cat: Any, name: str) -> None:
+    hint = f"unknown parameter {name}: use start= and end="
+    with pytest.raises(TypeError, match=hint):
+        miniseed(cat, **{name: "2025-11-10"})
+
+
+def test_sampling_rate_text_names_parameter(cat: Any) -> None:
+    message = "invalid sampling_rate='abc': expected samples per second"
+    with pytest.raises(InvalidRequestError, match=message):
+        miniseed(cat, sampling_rate="abc")
+
+
+def test_v2_read_hints_start() -> None:
+    cat = intake.open_catalog(str(V2_CATALOG))
+    reader = cat(**REQUEST).sage_miniseed
+    with pytest.raises(TypeError, match="unknown parameter starttime: use start="):
+        reader.read(starttime="2025-11-10")
