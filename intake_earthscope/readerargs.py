@@ -1,4 +1,4 @@
-"""Arguments of the intake v2 readers: a catalog request merged with overrides.
+"""Arguments of the intake readers and sources: request merging and name checks.
 
 Imported by the readers at ``import intake`` time, so it imports nothing.
 """
@@ -8,7 +8,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["merge_request"]
+__all__ = ["FDSN_NAMES", "check_fdsn_names", "merge_request"]
+
+#: obspy and FDSN web-service names of request arguments, and the names to use.
+FDSN_NAMES = {
+    "starttime": "start= and end=",
+    "endtime": "start= and end=",
+    "net": "network=",
+    "sta": "station=",
+    "loc": "location=",
+    "cha": "channel=",
+}
+
+
+def check_fdsn_names(names: Iterable[str]) -> None:
+    """Reject obspy and FDSN argument names with the name to use instead.
+
+    Raises
+    ------
+    TypeError
+        If a name is a key of :data:`FDSN_NAMES`.
+    """
+    for name in names:
+        if name in FDSN_NAMES:
+            raise TypeError(f"unknown parameter {name}: use {FDSN_NAMES[name]}")
 
 
 def merge_request(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
+from intake_earthscope.readerargs import check_fdsn_names
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
     WaveformRequest,
@@ -130,9 +132,30 @@ class MiniseedSource(DataSource):
         pre_filt: Any = "auto",
         water_level: Any = DEFAULT_WATER_LEVEL,
         metadata: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
+        check_fdsn_names(unknown)
+        if unknown:
+            raise TypeError(
+                f"unknown parameter(s) {sorted(unknown)} for MiniseedSource: "
+                "run describe() on the catalog entry for its parameters"
+            )
         super().__init__(metadata=dict(metadata or {}))
         self.collection = Collection.from_yaml(collection)
+
+        network, station, start, end = (
+            _given("network", network),
+            _given("station", station),
+            _given("start", start),
+            _given("end", end),
+        )
+        location = _given("location", location, "*")
+        channel = _given("channel", channel, "*")
+        sampling_rate = _given("sampling_rate", sampling_rate)
+        tier = _given("tier", tier)
+        remove_response = _given("remove_response", remove_response)
+        pre_filt = _given("pre_filt", pre_filt)
+        water_level = _given("water_level", water_level)
 
         self._arguments = {
             "network": _codes_argument(network),
@@ -327,6 +350,18 @@ def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:
         if name not in missing:
             parse_time(arguments[name], name)
     return None
+
+
+def _given(name: str, value: Any, default: Any = None) -> Any:
+    """Return ``value``, or ``default`` where the caller passed None through intake.
+
+    intake 2.0.9 skips a user parameter given as None, so its template
+    ``"{{ name }}"`` is rendered with itself and reaches the source as text.
+    """
+    template = r"\{\{\s*" + re.escape(name) + r"\s*\}\}"
+    if isinstance(value, str) and re.fullmatch(template, value):
+        return default
+    return value
 
 
 def _codes_argument(value: object) -> object:

@@ -22,11 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
-from intake.readers.user_parameters import BaseUserParameter, OptionsUserParameter
+from intake.readers.user_parameters import (
+    BaseUserParameter,
+    OptionsUserParameter,
+    SimpleUserParameter,
+)
 
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
-from intake_earthscope.readerargs import merge_request
+from intake_earthscope.readerargs import check_fdsn_names, merge_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -38,6 +42,7 @@ __all__ = [
     "CodesParameter",
     "MiniseedCollection",
     "MiniseedReader",
+    "OptionalParameter",
     "StationList",
     "StationsReader",
     "TimeParameter",
@@ -150,6 +155,7 @@ class MiniseedReader(BaseReader):
     ) -> xr.Dataset:
         from intake_earthscope.dataset import open_waveforms
 
+        check_fdsn_names(kwargs)
         # The catalog default "" selects the collection's default tier, as in v1.
         arguments = merge_request(request, kwargs, REQUEST_KEYS, defaults=("tier",))
         return open_waveforms(data.collection, **arguments)
@@ -351,3 +357,30 @@ class ChoiceParameter(OptionsUserParameter):
                 f"invalid value {value!r}: expected one of {sorted(self.options)}"
             )
         super().set_default(value)
+
+
+class OptionalParameter(SimpleUserParameter):
+    """A value of ``dtype``, or None for the meaning the reader gives None.
+
+    ``SimpleUserParameter`` turns None into ``float(None)`` or ``"None"``.
+    This one keeps None, and keeps text as given, so that the core reads
+    ``"none"`` and names the parameter when the text is not a number.
+
+    Parameters
+    ----------
+    dtype : type
+        Builtin type of the values, such as ``float``.
+    default : object
+        Value used when the caller gives none.
+    description : str
+        Help text.
+    """
+
+    def coerce(self, value: object) -> object:
+        """Return None and text unchanged, and other values as ``dtype``."""
+        if value is None or isinstance(value, str):
+            return value
+        return super().coerce(value)
+
+    def _validate(self, value: object) -> bool:
+        return value is None or isinstance(value, str | self._dtype)
