@@ -38,6 +38,7 @@ from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.response import (
     DEFAULT_WATER_LEVEL,
     ResponseRemoval,
+    check_inventory_source,
     check_response_options,
     describe_inventory,
     finish_corrected_chunk,
@@ -179,6 +180,7 @@ def open_waveforms(
     options = check_response_options(remove_response, pre_filt, water_level)
     described = describe_inventory(inventory)
     if options is not None:
+        check_inventory_source(collection, inventory)
         # Read a StationXML path once, for the plan and the responses.
         inventory = load_inventory(inventory)
     credentials = Credentials(token, profile)

@@ -37,6 +37,7 @@ __all__ = [
     "ChannelResponse",
     "ResponseOptions",
     "ResponseRemoval",
+    "check_inventory_source",
     "check_response_options",
     "default_pre_filt",
     "describe_inventory",
@@ -513,14 +514,27 @@ def inventory_for(
     if inventory is not None:
         return load_inventory(inventory), described
 
-    tier = next((t for t in collection.tiers if t.protocol == "fdsn"), None)
-    if tier is None:
+    check_inventory_source(collection, inventory)
+    tier = next(t for t in collection.tiers if t.protocol == "fdsn")
+    return _fetch_inventory(tier, plan, credentials)
+
+
+def check_inventory_source(collection: Any, inventory: Any) -> None:
+    """Check, before any I/O, that responses can come from somewhere.
+
+    Raises
+    ------
+    InvalidRequestError
+        If no inventory is given and the collection has no ``fdsn`` tier.
+    """
+    if inventory is not None:
+        return
+    if not any(tier.protocol == "fdsn" for tier in collection.tiers):
         raise InvalidRequestError(
             f"remove_response needs an inventory: collection {collection.name!r} "
             "has no FDSN station service; pass inventory= with an obspy "
             "Inventory or a StationXML path or URL at level=response"
         )
-    return _fetch_inventory(tier, plan, credentials)
 
 
 def _fetch_inventory(tier: Any, plan: Any, credentials: Any) -> tuple[Any, str]:

@@ -31,6 +31,7 @@ from intake_earthscope.request import (
 )
 from intake_earthscope.response import (
     DEFAULT_WATER_LEVEL,
+    check_inventory_source,
     check_response_options,
     describe_inventory,
     load_inventory,
@@ -191,6 +192,7 @@ class MiniseedSource(DataSource):
         )
         self._inventory_name = describe_inventory(inventory)
         if self._response_options is not None:
+            check_inventory_source(self.collection, inventory)
             # Read a StationXML path once, for the plan and the responses.
             inventory = load_inventory(inventory)
         self.inventory = inventory

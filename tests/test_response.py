@@ -269,6 +269,27 @@ def test_scedc_without_inventory_raises(wbm_root: str) -> None:
         open_wbm(wbm_root, remove_response="velocity")
 
 
+def test_scedc_without_inventory_raises_before_io(tmp_path: Path) -> None:
+    """The catalog entry checks where responses come from when it is made:
+    the root is an empty folder, so any read would fail another way."""
+    import intake
+
+    from conftest import CATALOGS
+
+    cat = intake.open_catalog(str(CATALOGS / "earthscope.yaml"))
+
+    with pytest.raises(InvalidRequestError, match="pass inventory="):
+        cat.scedc.miniseed(
+            network="CI",
+            station="WBM",
+            channel="LHZ",
+            start="2024-01-01",
+            end="2024-01-02",
+            root=str(tmp_path),
+            remove_response="velocity",
+        )
+
+
 def test_missing_response_raises(wbm_root: str) -> None:
     inventory = channel_only_inventory("CI", "WBM", "", "LHZ")
 
