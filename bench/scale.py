@@ -56,7 +56,7 @@ from intake_earthscope.testing import (
 )
 
 OPEN_REPEATS = 5
-FETCH_REPEATS = 5
+FETCH_REPEATS = 9
 IMPORT_REPEATS = 9
 OBJECTS = 8
 OPEN_BUDGET_SECONDS = 1.0
