@@ -262,7 +262,8 @@ def _add_export(commands: Any) -> None:
         "export",
         "write a selection to NetCDF or Zarr",
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
-        "Zarr (.zarr), with a progress bar on standard error.",
+        "Zarr (.zarr), with a progress bar on standard error. The writers come "
+        'with the export extra: pip install "intake-earthscope[export]".',
     )
     _add_request_options(command)
     command.add_argument("output", help="output path ending in .nc or .zarr")
@@ -425,11 +426,13 @@ _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 def _export(args: argparse.Namespace) -> int:
     from intake_earthscope.export import (
         check_output,
+        check_writer,
         export_dataset,
         units_not_loaded,
     )
 
     output_format = args.format or _format_from_suffix(args.output)
+    check_writer(output_format)
     check_output(args.output, args.overwrite)
     source = _open_source(args)
     dataset = source.to_dask()

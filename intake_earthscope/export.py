@@ -6,6 +6,7 @@ go to ``<output>.partial`` first, which is renamed at the end.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ __all__ = [
     "LOADED_STATUSES",
     "check_directory",
     "check_output",
+    "check_writer",
     "export_dataset",
     "units_not_loaded",
 ]
@@ -33,6 +35,10 @@ FORMATS = ("netcdf", "zarr")
 # Outcome values that mean a unit loaded in full: waveforms record "ok" and the
 # GNSS readers "loaded".
 LOADED_STATUSES = ("ok", "loaded")
+
+# The package that writes each format, imported by xarray only when it writes.
+# Both come with the ``export`` extra.
+WRITER_PACKAGES = {"netcdf": ("NetCDF", "h5netcdf"), "zarr": ("Zarr", "zarr")}
 
 
 def export_dataset(
@@ -66,15 +72,13 @@ def export_dataset(
     Raises
     ------
     InvalidRequestError
-        If the format is unknown, the output's directory does not exist or
-        is not writable, or the output exists and ``overwrite`` is false.
+        If the format is unknown, its writer package is not installed, the
+        output's directory does not exist or is not writable, or the output
+        exists and ``overwrite`` is false.
         ``overwrite`` replaces files and Zarr stores only: any other
         directory is kept and raises.
     """
-    if output_format not in FORMATS:
-        raise InvalidRequestError(
-            f"invalid output format {output_format!r}: expected one of {FORMATS}"
-        )
+    check_writer(output_format)
     target = Path(output)
     _check_target(target, overwrite)
 
@@ -97,6 +101,31 @@ def export_dataset(
         _remove(target)
     os.replace(partial, target)
     return target
+
+
+def check_writer(output_format: str) -> None:
+    """Check that ``output_format`` is known and its writer package imports.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the format is unknown, or its writer (h5netcdf for NetCDF, zarr
+        for Zarr) or a package the writer needs is not installed.
+    """
+    if output_format not in FORMATS:
+        raise InvalidRequestError(
+            f"invalid output format {output_format!r}: expected one of {FORMATS}"
+        )
+    label, package = WRITER_PACKAGES[output_format]
+    try:
+        importlib.import_module(package)
+    except ImportError as error:
+        missing = error.name or package
+        raise InvalidRequestError(
+            f"{label} export needs the {missing} package, which is not installed: "
+            'pip install "intake-earthscope[export]" (in a clone of the '
+            'repository: pip install -e ".[export]")'
+        ) from None
 
 
 def check_output(output: str | os.PathLike[str], overwrite: bool) -> None:

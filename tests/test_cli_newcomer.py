@@ -1,0 +1,79 @@
+"""The command line where a newcomer first meets it: missing extras, entries
+that do not fit a command, the login service out of reach, and help texts.
+
+Exports read a local mirror holding a real station-day from obspy's wheel.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from intake_earthscope import cli
+from intake_earthscope.cli import EXIT_USAGE, main
+
+from conftest import OBSPY_MSEED_DATA
+
+BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
+KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
+REQUEST = [
+    "--network", "CH", "--station", "BALST", "--location=--", "--channel", "LH?",
+    "--start", "2025-11-10", "--end", "2025-11-11",
+]  # fmt: skip
+
+
+open_real_source = cli._open_source
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    root = tmp_path / "mirror"
+    (root / KEY).parent.mkdir(parents=True)
+    shutil.copy(BALST, root / KEY)
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("suffix", "package"), [(".nc", "h5netcdf"), (".zarr", "zarr")]
+)
+def test_export_without_writer_package(
+    suffix: str,
+    package: str,
+    mirror: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The test venv has the export extra, so a None entry in sys.modules
+    # stands in for the package being absent: importing it then fails.
+    monkeypatch.setitem(sys.modules, package, None)
+    opened = []
+
+    def open_source(args: object) -> object:
+        opened.append(args)
+        return open_real_source(args)
+
+    monkeypatch.setattr(cli, "_open_source", open_source)
+    output = tmp_path / f"out{suffix}"
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--root", str(mirror),
+        str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert f"needs the {package} package" in err
+    assert 'pip install "intake-earthscope[export]"' in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert opened == []
+    assert list(tmp_path.glob("out*")) == []
