@@ -431,6 +431,7 @@ def _export(args: argparse.Namespace) -> int:
         units_not_loaded,
     )
 
+    _check_not_stations(args.catalog, args.entry)
     output_format = args.format or _format_from_suffix(args.output)
     check_writer(output_format)
     check_output(args.output, args.overwrite)
@@ -453,6 +454,20 @@ def _export(args: argparse.Namespace) -> int:
         )
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _check_not_stations(catalog_path: str | None, name: str) -> None:
+    # A stations entry cannot be exported: its to_dask() needs a window that
+    # the entry has no parameter for, and it fails only after fetching its
+    # table, for sage.stations from the FDSN station service whatever --root
+    # says. So it is rejected before any request.
+    entry = _entry(_open_catalog(catalog_path), name)
+    if "stations" in (entry.describe().get("args") or {}):
+        raise InvalidRequestError(
+            f"invalid entry {name!r}: a stations entry, which export does not "
+            "write; export a waveform or GNSS entry such as sage.miniseed, or "
+            f"list the stations with `intake-earthscope search {name}`"
+        )
 
 
 def _format_from_suffix(path: str) -> str:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from intake_earthscope import cli
+from intake_earthscope.catalog import catalog_path
 from intake_earthscope.cli import EXIT_USAGE, main
 
-from conftest import OBSPY_MSEED_DATA
+from conftest import CLOSED_PORT_URL, OBSPY_MSEED_DATA
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
@@ -77,3 +78,43 @@ def test_export_without_writer_package(
     assert len(err.strip().splitlines()) == 1
     assert opened == []
     assert list(tmp_path.glob("out*")) == []
+
+
+def closed_port_catalog(directory: Path) -> Path:
+    """Copy the SAGE catalog with its station service on a closed loopback port."""
+    shipped = catalog_path().parent / "sage.yaml"
+    text = shipped.read_text()
+    service = "https://service.earthscope.org/fdsnws/station/1/"
+    assert service in text
+    text = text.replace(service, CLOSED_PORT_URL + "fdsnws/station/1/")
+    text = text.replace('["earthscope.org", "*.earthscope.org"]', '["127.0.0.1"]')
+    (directory / "sage.yaml").write_text(text)
+    top = directory / "catalog.yaml"
+    top.write_text(
+        "sources:\n"
+        "  sage:\n"
+        "    driver: yaml_file_cat\n"
+        "    args:\n"
+        '      path: "{{ CATALOG_DIR }}/sage.yaml"\n'
+    )
+    return top
+
+
+def test_export_of_stations_entry(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = closed_port_catalog(tmp_path)
+    output = tmp_path / "stations.nc"
+
+    code, _, err = run(
+        capsys, "export", "sage.stations", "--network", "CH", "--root", str(mirror),
+        "--catalog", str(catalog), str(output),
+    )  # fmt: skip
+
+    # A request to the closed port would end in a connection error (exit 1),
+    # so the usage error shows that none was attempted.
+    assert code == EXIT_USAGE
+    assert "invalid entry 'sage.stations': a stations entry" in err
+    assert "intake-earthscope search sage.stations" in err
+    assert "ConnectError" not in err
+    assert not output.exists()
