@@ -18,10 +18,11 @@ Exit codes, the same for every command:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from intake_earthscope import __version__
@@ -77,13 +78,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
-    return _run(args.run, args)
+    with _sdk_errors_on_one_line():
+        return _run(args.run, args)
 
 
 def _blank_location(argument: str) -> str:
     # argparse drops a value of "--", which is how SEED spells the blank
     # location code, so it is passed on as two spaces, the other spelling.
     return "--location=  " if argument == "--location=--" else argument
+
+
+class _OneLineHandler(logging.Handler):
+    """Print a log record's message alone, without its traceback, on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _error(f"{record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _sdk_errors_on_one_line() -> Iterator[None]:
+    # earthscope-sdk logs a failed token refresh at ERROR with an 80-line
+    # traceback, and the command already reports the failure in its own
+    # words. So while the command runs, the SDK's records below ERROR are
+    # dropped and the rest print as one line each. The logger's state is
+    # restored afterwards, for callers of main() in a Python process.
+    sdk_logger = logging.getLogger("earthscope_sdk")
+    saved = (sdk_logger.level, sdk_logger.propagate)
+    handler = _OneLineHandler()
+    sdk_logger.setLevel(logging.ERROR)
+    sdk_logger.propagate = False
+    sdk_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.setLevel(saved[0])
+        sdk_logger.propagate = saved[1]
 
 
 def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ Exports read a local mirror holding a real station-day from obspy's wheel.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import pytest
 
 from intake_earthscope import cli
 from intake_earthscope.catalog import catalog_path
-from intake_earthscope.cli import EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.testing import isolated_aws_variables
 
 from conftest import CLOSED_PORT_URL, OBSPY_MSEED_DATA
 
@@ -118,3 +121,41 @@ def test_export_of_stations_entry(
     assert "intake-earthscope search sage.stations" in err
     assert "ConnectError" not in err
     assert not output.exists()
+
+
+def test_auth_unreachable_login_has_no_traceback(tmp_path: Path) -> None:
+    # A child process, because in pytest's process the root logger has
+    # handlers, so the SDK's records never reach stderr as they do in a shell.
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name != "XDG_CONFIG_HOME"
+    }
+    environment.update(isolated_aws_variables(tmp_path))
+    environment.update(
+        {
+            # Set by the autouse fixture too; repeated so the child cannot
+            # reach a real login service whatever the parent's settings.
+            "ES_OAUTH2__DOMAIN": CLOSED_PORT_URL,
+            "ES_RESOURCES__API_URL": CLOSED_PORT_URL,
+            "ES_OAUTH2__ALLOWED_HOSTS": '["127.0.0.1"]',
+            "AWS_ENDPOINT_URL_S3": CLOSED_PORT_URL.rstrip("/"),
+            "EARTHSCOPE_TOKEN": "garbage",
+            "HOME": str(tmp_path),
+            "APP_DIRECTORY": str(tmp_path / ".config" / "earthscope-cli"),
+        }
+    )
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "intake_earthscope.cli", "auth"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == EXIT_PROBLEM
+    assert "could not reach the EarthScope login service" in completed.stdout
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.splitlines()) <= 1
