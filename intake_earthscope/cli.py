@@ -58,6 +58,10 @@ exit codes:
 # that scripts need not spell ``-p NAME=VALUE`` for them.
 SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "end")
 
+# argparse reads a bare "--" after an option as the end of the options, so
+# the blank location code needs the "=" form or the other spelling.
+BLANK_LOCATION_HELP = 'give the blank code as --location=-- or --location ""'
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
@@ -184,7 +188,10 @@ def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
 def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("entry", help="catalog entry, such as sage.miniseed")
     for name in SHORTCUT_PARAMETERS:
-        parser.add_argument(f"--{name}", help=f"the entry's {name} parameter")
+        help_text = f"the entry's {name} parameter"
+        if name == "location":
+            help_text += f"; {BLANK_LOCATION_HELP}"
+        parser.add_argument(f"--{name}", help=help_text)
     parser.add_argument(
         "-p",
         "--param",
@@ -239,8 +246,12 @@ def _add_search(commands: Any) -> None:
         "around a point or a time window, and print the matching rows.",
     )
     command.add_argument("entry", help="stations entry, such as sage.stations")
-    for name in ("network", "station", "location", "channel"):
+    for name in ("network", "station", "channel"):
         command.add_argument(f"--{name}", help=f"{name} code(s), wildcards allowed")
+    command.add_argument(
+        "--location",
+        help=f"location code(s), wildcards allowed; {BLANK_LOCATION_HELP}",
+    )
     for name in ("start", "end"):
         command.add_argument(f"--{name}", help=f"{name} of the time window, ISO 8601")
 

@@ -16,7 +16,7 @@ import pytest
 
 from intake_earthscope import cli
 from intake_earthscope.catalog import catalog_path
-from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.testing import isolated_aws_variables
 
 from conftest import CLOSED_PORT_URL, OBSPY_MSEED_DATA
@@ -159,3 +159,28 @@ def test_auth_unreachable_login_has_no_traceback(tmp_path: Path) -> None:
     assert "could not reach the EarthScope login service" in completed.stdout
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.splitlines()) <= 1
+
+
+@pytest.mark.parametrize("command", ["search", "availability", "export"])
+def test_location_help_shows_blank_code(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert 'give the blank code as --location=-- or --location ""' in help_text
+
+
+def test_blank_location_as_empty_string(
+    mirror: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = [a if a != "--location=--" else "--location=" for a in REQUEST]
+
+    code, out, _ = run(
+        capsys, "availability", "sage.miniseed", *request, "--root", str(mirror),
+        "--format", "csv",
+    )  # fmt: skip
+
+    assert code == EXIT_OK
+    assert f",{KEY},True," in out
