@@ -475,7 +475,7 @@ def _export(args: argparse.Namespace) -> int:
     _check_not_stations(args.catalog, args.entry)
     output_format = args.format or _format_from_suffix(args.output)
     check_writer(output_format)
-    check_output(args.output, args.overwrite)
+    check_output(args.output, args.overwrite, overwrite_option="--overwrite")
     source = _open_source(args)
     dataset = source.to_dask()
     written = export_dataset(

@@ -128,15 +128,29 @@ def check_writer(output_format: str) -> None:
         ) from None
 
 
-def check_output(output: str | os.PathLike[str], overwrite: bool) -> None:
+def check_output(
+    output: str | os.PathLike[str],
+    overwrite: bool,
+    overwrite_option: str = "overwrite=True",
+) -> None:
     """Check that ``output`` can be written, before any data are read.
+
+    Parameters
+    ----------
+    output : path
+        File (NetCDF) or directory (Zarr) to create.
+    overwrite : bool
+        Whether an existing output may be replaced.
+    overwrite_option : str
+        How the caller spells the overwrite option, named in the error for an
+        existing output (``--overwrite`` on the command line).
 
     Raises
     ------
     InvalidRequestError
         As :func:`export_dataset` does for its output.
     """
-    _check_target(Path(output), overwrite)
+    _check_target(Path(output), overwrite, overwrite_option)
 
 
 def check_directory(output: str | os.PathLike[str]) -> None:
@@ -161,14 +175,15 @@ def check_directory(output: str | os.PathLike[str]) -> None:
         )
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
+def _check_target(
+    target: Path, overwrite: bool, overwrite_option: str = "overwrite=True"
+) -> None:
     check_directory(target)
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
         raise InvalidRequestError(
-            f"output {str(target)!r} exists: remove it or pass overwrite=True "
-            "(--overwrite on the command line)"
+            f"output {str(target)!r} exists: remove it or pass {overwrite_option}"
         )
     if target.is_dir() and not target.is_symlink() and not _is_zarr_store(target):
         raise InvalidRequestError(

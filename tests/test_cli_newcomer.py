@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from intake_earthscope import cli
 from intake_earthscope.catalog import catalog_path
 from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.export import export_dataset
 from intake_earthscope.testing import isolated_aws_variables
 
 from conftest import CLOSED_PORT_URL, OBSPY_MSEED_DATA
@@ -184,3 +186,28 @@ def test_blank_location_as_empty_string(
 
     assert code == EXIT_OK
     assert f",{KEY},True," in out
+
+
+def test_existing_output_names_cli_option(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.nc"
+    output.write_text("keep me")
+
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--root", str(mirror),
+        str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "exists: remove it or pass --overwrite" in err
+    assert "overwrite=True" not in err
+    assert output.read_text() == "keep me"
+
+
+def test_export_dataset_names_keyword(tmp_path: Path) -> None:
+    output = tmp_path / "out.nc"
+    output.write_text("keep me")
+
+    with pytest.raises(ValueError, match="remove it or pass overwrite=True"):
+        export_dataset(xr.Dataset(), output, "netcdf", progress=False)
