@@ -189,8 +189,8 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("entry", help="catalog entry, such as sage.miniseed")
     for name in SHORTCUT_PARAMETERS:
         help_text = f"the entry's {name} parameter"
-        if name == "location":
-            help_text += f"; {BLANK_LOCATION_HELP}"
+        if name in _SHORTCUT_DETAILS:
+            help_text += f"; {_SHORTCUT_DETAILS[name]}"
         parser.add_argument(f"--{name}", help=help_text)
     parser.add_argument(
         "-p",
@@ -211,6 +211,13 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "for -p remove_response=... on SCEDC and NCEDC)",
     )
     _add_catalog_option(parser)
+
+
+_SHORTCUT_DETAILS = {
+    "location": BLANK_LOCATION_HELP,
+    "start": "UTC time, ISO 8601 such as 2025-11-10 or 2025-11-10T06:00",
+    "end": "UTC time, ISO 8601, exclusive",
+}
 
 
 def _add_list(commands: Any) -> None:
@@ -252,13 +259,19 @@ def _add_search(commands: Any) -> None:
         "--location",
         help=f"location code(s), wildcards allowed; {BLANK_LOCATION_HELP}",
     )
-    for name in ("start", "end"):
-        command.add_argument(f"--{name}", help=f"{name} of the time window, ISO 8601")
+    command.add_argument("--start", help="start of the time window, UTC, ISO 8601")
+    command.add_argument(
+        "--end", help="end of the time window, UTC, ISO 8601, exclusive"
+    )
 
     for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
         command.add_argument(f"--{name}", type=float, help="box corner, degrees")
-    command.add_argument("--latitude", type=float, help="centre of a radius search")
-    command.add_argument("--longitude", type=float, help="centre of a radius search")
+    command.add_argument(
+        "--latitude", type=float, help="centre of a radius search, degrees north"
+    )
+    command.add_argument(
+        "--longitude", type=float, help="centre of a radius search, degrees east"
+    )
     command.add_argument("--maxradius", type=float, help="radius in degrees")
     command.add_argument(
         "--minradius", type=float, help="inner radius of a ring search, degrees"

@@ -211,3 +211,43 @@ def test_export_dataset_names_keyword(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="remove it or pass overwrite=True"):
         export_dataset(xr.Dataset(), output, "netcdf", progress=False)
+
+
+def help_of(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+REQUEST_TIME_HELP = (
+    "--start START the entry's start parameter; UTC time, ISO 8601",
+    "--end END the entry's end parameter; UTC time, ISO 8601, exclusive",
+)
+SEARCH_TIME_HELP = (
+    "--start START start of the time window, UTC, ISO 8601",
+    "--end END end of the time window, UTC, ISO 8601, exclusive",
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("search", SEARCH_TIME_HELP),
+        ("availability", REQUEST_TIME_HELP),
+        ("export", REQUEST_TIME_HELP),
+    ],
+)
+def test_time_help_gives_format(
+    command: str, expected: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    help_text = help_of(command, capsys)
+
+    assert expected[0] in help_text
+    assert expected[1] in help_text
+
+
+def test_search_help_gives_degrees(capsys: pytest.CaptureFixture[str]) -> None:
+    help_text = help_of("search", capsys)
+
+    assert "--latitude LATITUDE centre of a radius search, degrees north" in help_text
+    assert "--longitude LONGITUDE centre of a radius search, degrees east" in help_text
