@@ -614,6 +614,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
         parameters[name.strip()] = value
 
     _check_types(args.entry, declared, parameters)
+    _check_window_order(parameters)
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise InvalidRequestError(
@@ -625,6 +626,26 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     if getattr(args, "inventory", None):
         parameters["inventory"] = args.inventory
     return parameters
+
+
+def _check_window_order(parameters: dict[str, Any]) -> None:
+    # The readers reject a reversed window too, in words that differ between
+    # entries, so the CLI gives search's message for every entry. Unreadable
+    # and equal times are left to the entry, because swapping fixes neither.
+    from intake_earthscope.timeutil import format_ns, parse_time
+
+    start, end = parameters.get("start"), parameters.get("end")
+    if not start or not end:
+        return
+    try:
+        start_ns, end_ns = parse_time(start, "start"), parse_time(end, "end")
+    except InvalidRequestError:
+        return
+    if end_ns < start_ns:
+        raise InvalidRequestError(
+            f"invalid time window: end={format_ns(end_ns)} is not after "
+            f"start={format_ns(start_ns)} (end is exclusive); swap them"
+        )
 
 
 _CONVERSIONS = {"float": float, "int": int}

@@ -251,3 +251,31 @@ def test_search_help_gives_degrees(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert "--latitude LATITUDE centre of a radius search, degrees north" in help_text
     assert "--longitude LONGITUDE centre of a radius search, degrees east" in help_text
+
+
+@pytest.mark.parametrize("entry", ["sage.miniseed", "gage.positions"])
+def test_reversed_window_says_swap(
+    entry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", entry, "--station", "BALST", "--start", "2025-11-12",
+        "--end", "2025-11-10", str(tmp_path / "out.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "end=2025-11-10T00:00:00Z is not after start=2025-11-12" in err
+    assert err.rstrip().endswith("; swap them")
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_equal_times_are_not_swapped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST[:-1], "2025-11-10",
+        str(tmp_path / "out.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "is not after start" in err
+    assert "swap" not in err
