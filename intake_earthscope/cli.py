@@ -101,11 +101,10 @@ class _OneLineHandler(logging.Handler):
 
 @contextlib.contextmanager
 def _sdk_errors_on_one_line() -> Iterator[None]:
-    # earthscope-sdk logs a failed token refresh at ERROR with an 80-line
-    # traceback, and the command already reports the failure in its own
-    # words. So while the command runs, the SDK's records below ERROR are
-    # dropped and the rest print as one line each. The logger's state is
-    # restored afterwards, for callers of main() in a Python process.
+    # earthscope-sdk 1.9.3 logs a failed token refresh at ERROR with the
+    # whole httpx traceback, though the command reports the failure itself.
+    # So while it runs, SDK records below ERROR are dropped and the rest
+    # print as one line each. The logger is restored for callers of main().
     sdk_logger = logging.getLogger("earthscope_sdk")
     saved = (sdk_logger.level, sdk_logger.propagate)
     handler = _OneLineHandler()
@@ -511,10 +510,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check_not_stations(catalog_path: str | None, name: str) -> None:
-    # A stations entry cannot be exported: its to_dask() needs a window that
-    # the entry has no parameter for, and it fails only after fetching its
-    # table, for sage.stations from the FDSN station service whatever --root
-    # says. So it is rejected before any request.
+    # Export passes no time window, which a stations entry's to_dask() needs.
+    # It fails only after fetching the table, from the FDSN station service
+    # for sage.stations even with --root, so it is rejected before any request.
     entry = _entry(_open_catalog(catalog_path), name)
     if "stations" in (entry.describe().get("args") or {}):
         raise InvalidRequestError(

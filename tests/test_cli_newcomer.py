@@ -59,8 +59,8 @@ def test_export_without_writer_package(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The test venv has the export extra, so a None entry in sys.modules
-    # stands in for the package being absent: importing it then fails.
+    # The test venv has the export extra installed. A None entry in
+    # sys.modules makes importing the package fail as if it were absent.
     monkeypatch.setitem(sys.modules, package, None)
     opened = []
 
