@@ -6,8 +6,8 @@ Exit codes, the same for every command:
 0    success
 1    the command ran and failed: data not found, storage or service
      unavailable, no usable token for ``auth``
-2    invalid usage: unknown command, entry or parameter, or an
-     invalid value (argparse's own code)
+2    invalid usage: unknown command, entry or parameter, an invalid
+     value (argparse's own code), or no writer package for ``export``
 3    authentication needed or rejected: run ``es login``
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
@@ -48,7 +48,7 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  success
   1  the command ran and failed (data not found, storage unavailable)
-  2  invalid usage or an invalid value
+  2  invalid usage or an invalid value, or export's writer package missing
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
   130  interrupted (Ctrl-C); an export leaves no partial output
