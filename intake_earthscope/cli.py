@@ -6,8 +6,8 @@ Exit codes, the same for every command:
 0    success
 1    the command ran and failed: data not found, storage or service
      unavailable, no usable token for ``auth``
-2    invalid usage: unknown command, entry or parameter, or an
-     invalid value (argparse's own code)
+2    invalid usage: unknown command, entry or parameter, an invalid
+     value (argparse's own code), or no writer package for ``export``
 3    authentication needed or rejected: run ``es login``
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
@@ -18,10 +18,11 @@ Exit codes, the same for every command:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from intake_earthscope import __version__
@@ -47,7 +48,7 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  success
   1  the command ran and failed (data not found, storage unavailable)
-  2  invalid usage or an invalid value
+  2  invalid usage or an invalid value, or export's writer package missing
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
   130  interrupted (Ctrl-C); an export leaves no partial output
@@ -56,6 +57,10 @@ exit codes:
 # Request parameters common to the catalog entries, offered as options so
 # that scripts need not spell ``-p NAME=VALUE`` for them.
 SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "end")
+
+# argparse reads a bare "--" after an option as the end of the options, so
+# the blank location code needs the "=" form or the other spelling.
+BLANK_LOCATION_HELP = 'give the blank code as --location=-- or --location ""'
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,13 +82,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
-    return _run(args.run, args)
+    with _sdk_errors_on_one_line():
+        return _run(args.run, args)
 
 
 def _blank_location(argument: str) -> str:
     # argparse drops a value of "--", which is how SEED spells the blank
     # location code, so it is passed on as two spaces, the other spelling.
     return "--location=  " if argument == "--location=--" else argument
+
+
+class _OneLineHandler(logging.Handler):
+    """Print a log record's message alone, without its traceback, on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _error(f"{record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _sdk_errors_on_one_line() -> Iterator[None]:
+    # earthscope-sdk 1.9.3 logs a failed token refresh at ERROR with the
+    # whole httpx traceback, though the command reports the failure itself.
+    # So while it runs, SDK records below ERROR are dropped and the rest
+    # print as one line each. The logger is restored for callers of main().
+    sdk_logger = logging.getLogger("earthscope_sdk")
+    saved = (sdk_logger.level, sdk_logger.propagate)
+    handler = _OneLineHandler()
+    sdk_logger.setLevel(logging.ERROR)
+    sdk_logger.propagate = False
+    sdk_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        sdk_logger.setLevel(saved[0])
+        sdk_logger.propagate = saved[1]
 
 
 def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -154,7 +187,10 @@ def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
 def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("entry", help="catalog entry, such as sage.miniseed")
     for name in SHORTCUT_PARAMETERS:
-        parser.add_argument(f"--{name}", help=f"the entry's {name} parameter")
+        help_text = f"the entry's {name} parameter"
+        if name in _SHORTCUT_DETAILS:
+            help_text += f"; {_SHORTCUT_DETAILS[name]}"
+        parser.add_argument(f"--{name}", help=help_text)
     parser.add_argument(
         "-p",
         "--param",
@@ -174,6 +210,13 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "for -p remove_response=... on SCEDC and NCEDC)",
     )
     _add_catalog_option(parser)
+
+
+_SHORTCUT_DETAILS = {
+    "location": BLANK_LOCATION_HELP,
+    "start": "UTC time, ISO 8601 such as 2025-11-10 or 2025-11-10T06:00",
+    "end": "UTC time, ISO 8601, exclusive",
+}
 
 
 def _add_list(commands: Any) -> None:
@@ -209,15 +252,25 @@ def _add_search(commands: Any) -> None:
         "around a point or a time window, and print the matching rows.",
     )
     command.add_argument("entry", help="stations entry, such as sage.stations")
-    for name in ("network", "station", "location", "channel"):
+    for name in ("network", "station", "channel"):
         command.add_argument(f"--{name}", help=f"{name} code(s), wildcards allowed")
-    for name in ("start", "end"):
-        command.add_argument(f"--{name}", help=f"{name} of the time window, ISO 8601")
+    command.add_argument(
+        "--location",
+        help=f"location code(s), wildcards allowed; {BLANK_LOCATION_HELP}",
+    )
+    command.add_argument("--start", help="start of the time window, UTC, ISO 8601")
+    command.add_argument(
+        "--end", help="end of the time window, UTC, ISO 8601, exclusive"
+    )
 
     for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
         command.add_argument(f"--{name}", type=float, help="box corner, degrees")
-    command.add_argument("--latitude", type=float, help="centre of a radius search")
-    command.add_argument("--longitude", type=float, help="centre of a radius search")
+    command.add_argument(
+        "--latitude", type=float, help="centre of a radius search, degrees north"
+    )
+    command.add_argument(
+        "--longitude", type=float, help="centre of a radius search, degrees east"
+    )
     command.add_argument("--maxradius", type=float, help="radius in degrees")
     command.add_argument(
         "--minradius", type=float, help="inner radius of a ring search, degrees"
@@ -262,7 +315,8 @@ def _add_export(commands: Any) -> None:
         "export",
         "write a selection to NetCDF or Zarr",
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
-        "Zarr (.zarr), with a progress bar on standard error.",
+        "Zarr (.zarr), with a progress bar on standard error. The writers come "
+        'with the export extra: pip install "intake-earthscope[export]".',
     )
     _add_request_options(command)
     command.add_argument("output", help="output path ending in .nc or .zarr")
@@ -425,12 +479,15 @@ _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 def _export(args: argparse.Namespace) -> int:
     from intake_earthscope.export import (
         check_output,
+        check_writer,
         export_dataset,
         units_not_loaded,
     )
 
+    _check_not_stations(args.catalog, args.entry)
     output_format = args.format or _format_from_suffix(args.output)
-    check_output(args.output, args.overwrite)
+    check_writer(output_format)
+    check_output(args.output, args.overwrite, overwrite_option="--overwrite")
     source = _open_source(args)
     dataset = source.to_dask()
     written = export_dataset(
@@ -450,6 +507,19 @@ def _export(args: argparse.Namespace) -> int:
         )
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _check_not_stations(catalog_path: str | None, name: str) -> None:
+    # Export passes no time window, which a stations entry's to_dask() needs.
+    # It fails only after fetching the table, from the FDSN station service
+    # for sage.stations even with --root, so it is rejected before any request.
+    entry = _entry(_open_catalog(catalog_path), name)
+    if "stations" in (entry.describe().get("args") or {}):
+        raise InvalidRequestError(
+            f"invalid entry {name!r}: a stations entry, which export does not "
+            "write; export a waveform or GNSS entry such as sage.miniseed, or "
+            f"list the stations with `intake-earthscope search {name}`"
+        )
 
 
 def _format_from_suffix(path: str) -> str:
@@ -542,6 +612,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
         parameters[name.strip()] = value
 
     _check_types(args.entry, declared, parameters)
+    _check_window_order(parameters)
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise InvalidRequestError(
@@ -553,6 +624,26 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     if getattr(args, "inventory", None):
         parameters["inventory"] = args.inventory
     return parameters
+
+
+def _check_window_order(parameters: dict[str, Any]) -> None:
+    # The readers reject a reversed window too, in words that differ between
+    # entries, so the CLI gives search's message for every entry. Unreadable
+    # and equal times are left to the entry, because swapping fixes neither.
+    from intake_earthscope.timeutil import format_ns, parse_time
+
+    start, end = parameters.get("start"), parameters.get("end")
+    if not start or not end:
+        return
+    try:
+        start_ns, end_ns = parse_time(start, "start"), parse_time(end, "end")
+    except InvalidRequestError:
+        return
+    if end_ns < start_ns:
+        raise InvalidRequestError(
+            f"invalid time window: end={format_ns(end_ns)} is not after "
+            f"start={format_ns(start_ns)} (end is exclusive); swap them"
+        )
 
 
 _CONVERSIONS = {"float": float, "int": int}

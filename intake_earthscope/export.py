@@ -6,6 +6,7 @@ go to ``<output>.partial`` first, which is renamed at the end.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ __all__ = [
     "LOADED_STATUSES",
     "check_directory",
     "check_output",
+    "check_writer",
     "export_dataset",
     "units_not_loaded",
 ]
@@ -33,6 +35,10 @@ FORMATS = ("netcdf", "zarr")
 # Outcome values that mean a unit loaded in full: waveforms record "ok" and the
 # GNSS readers "loaded".
 LOADED_STATUSES = ("ok", "loaded")
+
+# The package that writes each format, imported by xarray only when it writes.
+# Both come with the ``export`` extra.
+WRITER_PACKAGES = {"netcdf": ("NetCDF", "h5netcdf"), "zarr": ("Zarr", "zarr")}
 
 
 def export_dataset(
@@ -66,15 +72,13 @@ def export_dataset(
     Raises
     ------
     InvalidRequestError
-        If the format is unknown, the output's directory does not exist or
-        is not writable, or the output exists and ``overwrite`` is false.
+        If the format is unknown, its writer package is not installed, the
+        output's directory does not exist or is not writable, or the output
+        exists and ``overwrite`` is false.
         ``overwrite`` replaces files and Zarr stores only: any other
         directory is kept and raises.
     """
-    if output_format not in FORMATS:
-        raise InvalidRequestError(
-            f"invalid output format {output_format!r}: expected one of {FORMATS}"
-        )
+    check_writer(output_format)
     target = Path(output)
     _check_target(target, overwrite)
 
@@ -99,15 +103,54 @@ def export_dataset(
     return target
 
 
-def check_output(output: str | os.PathLike[str], overwrite: bool) -> None:
+def check_writer(output_format: str) -> None:
+    """Check that ``output_format`` is known and its writer package imports.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the format is unknown, or its writer (h5netcdf for NetCDF, zarr
+        for Zarr) or a package the writer needs is not installed.
+    """
+    if output_format not in FORMATS:
+        raise InvalidRequestError(
+            f"invalid output format {output_format!r}: expected one of {FORMATS}"
+        )
+    label, package = WRITER_PACKAGES[output_format]
+    try:
+        importlib.import_module(package)
+    except ImportError as error:
+        missing = error.name or package
+        raise InvalidRequestError(
+            f"{label} export needs the {missing} package, which is not installed: "
+            'pip install "intake-earthscope[export]" (in a clone of the '
+            'repository: pip install -e ".[export]")'
+        ) from None
+
+
+def check_output(
+    output: str | os.PathLike[str],
+    overwrite: bool,
+    overwrite_option: str = "overwrite=True",
+) -> None:
     """Check that ``output`` can be written, before any data are read.
+
+    Parameters
+    ----------
+    output : path
+        File (NetCDF) or directory (Zarr) to create.
+    overwrite : bool
+        Whether an existing output may be replaced.
+    overwrite_option : str
+        How the caller spells the overwrite option, named in the error for an
+        existing output (``--overwrite`` on the command line).
 
     Raises
     ------
     InvalidRequestError
         As :func:`export_dataset` does for its output.
     """
-    _check_target(Path(output), overwrite)
+    _check_target(Path(output), overwrite, overwrite_option)
 
 
 def check_directory(output: str | os.PathLike[str]) -> None:
@@ -132,14 +175,15 @@ def check_directory(output: str | os.PathLike[str]) -> None:
         )
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
+def _check_target(
+    target: Path, overwrite: bool, overwrite_option: str = "overwrite=True"
+) -> None:
     check_directory(target)
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
         raise InvalidRequestError(
-            f"output {str(target)!r} exists: remove it or pass overwrite=True "
-            "(--overwrite on the command line)"
+            f"output {str(target)!r} exists: remove it or pass {overwrite_option}"
         )
     if target.is_dir() and not target.is_symlink() and not _is_zarr_store(target):
         raise InvalidRequestError(
