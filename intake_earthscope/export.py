@@ -32,9 +32,8 @@ __all__ = [
 
 FORMATS = ("netcdf", "zarr")
 
-# Outcome values that mean a unit loaded in full: waveforms record "ok" and the
-# GNSS readers "loaded".
-LOADED_STATUSES = ("ok", "loaded")
+# Outcome values that mean a unit loaded in full (every product says "ok").
+LOADED_STATUSES = ("ok",)
 
 # The package that writes each format, imported by xarray only when it writes.
 # Both come with the ``export`` extra.

@@ -249,7 +249,7 @@ def test_export_dataset_rejects_unknown_format(tmp_path: Path) -> None:
 
 
 def test_units_not_loaded_counts_statuses(tmp_path: Path) -> None:
-    statuses = np.array([["ok", "missing"], ["loaded", "truncated"]])
+    statuses = np.array([["ok", "missing"], ["ok", "truncated"]])
     dataset = xr.Dataset({"status": (("station", "day"), statuses)})
     export_dataset(dataset, tmp_path / "s.nc", "netcdf", progress=False)
 
