@@ -89,7 +89,7 @@ def target_table(by_name: dict[str, CaseResult]) -> str:
         ),
     ]
     rows = [
-        [name, format_ratio(value), f"≤ {bound:.2g}", "yes" if value <= bound else "no"]
+        [name, format_ratio(value), f"≤ {bound:.3g}", "yes" if value <= bound else "no"]
         for name, value, bound in checks
     ]
     return _table(["measure", "ratio", "target", "met"], rows)
