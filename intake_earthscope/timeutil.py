@@ -35,7 +35,7 @@ NS_PER_DAY = 86_400 * NS_PER_SECOND
 _ISO_TEXT = re.compile(
     r"\d{4}(-\d{2}(-\d{2})?|-\d{3}|\d{4})?([T ][0-9:.,]*)?(Z|[+-][0-9:]+)?", re.I
 )
-_ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})(?=$|[T ])")
+_ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})(?=$|[T ])", re.I)
 
 
 def parse_time(value: object, name: str) -> int:
@@ -63,7 +63,7 @@ def parse_time(value: object, name: str) -> int:
     if hasattr(value, "ns") and hasattr(value, "datetime"):
         # obspy.UTCDateTime keeps integer nanoseconds itself.
         return int(value.ns)
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool | int | float | np.number | np.bool_):
         raise InvalidRequestError(
             f"invalid {name}={value!r}: a bare number is ambiguous (seconds or "
             "nanoseconds?); give ISO text such as '2024-01-01' or a datetime"
