@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from intake_earthscope.errors import (
     InvalidRequestError,
     MixedSamplingRateError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
 )
 from intake_earthscope.locate import ObjectRef, group_by, locate_objects
 from intake_earthscope.probe import scan_headers
@@ -388,21 +390,25 @@ def _probe_groups(
     groups = list(by_group)
 
     _unreadable_keys: set[str] = set()
-    # Objects without a matching channel, and the channels they hold.
-    _holdings: dict[str, set[str]] = {}
+    # Per group, its object without a matching channel and what that holds.
+    _holdings: dict[tuple[str, ...], tuple[str, set[str]]] = {}
 
     def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
         spec = group_spec[group]
+        held: dict[str, set[str]] = {}
         try:
-            return _probe_group(
+            rates = _probe_group(
                 request,
                 spec,
                 by_group[group],
                 patterns,
                 wanted[group],
                 _unreadable_keys,
-                _holdings,
+                held,
             )
+            if held:
+                _holdings[group] = next(iter(held.items()))
+            return rates
         except AccessDeniedError:
             fallback = fallbacks.get(group)
             if fallback is None:
@@ -426,6 +432,7 @@ def _probe_groups(
     found = {group: result or {} for group, result in results.items()}
     if not any(found.values()) and _holdings:
         raise InvalidRequestError(_no_channel_message(request, _holdings))
+    _report_empty_groups(request, found, wanted, _holdings)
 
     traces: list[SeedId] = []
     rates: dict[SeedId, float] = {}
@@ -436,18 +443,47 @@ def _probe_groups(
     return traces, rates
 
 
-def _no_channel_message(request: WaveformRequest, holdings: dict[str, set[str]]) -> str:
+def _no_channel_message(
+    request: WaveformRequest, holdings: dict[tuple[str, ...], tuple[str, set[str]]]
+) -> str:
     """Say which channels the probed objects hold instead of the requested ones."""
-    url, held = sorted(holdings.items())[0]
+    url, held = holdings[sorted(holdings)[0]]
+    return f"{_no_channel_text(request, url, held)}; check the codes"
+
+
+def _no_channel_text(request: WaveformRequest, url: str, held: set[str]) -> str:
     codes = (
         f"location={','.join(request.location)!r} channel={','.join(request.channel)!r}"
     )
     listed = ", ".join(sorted(held)[:12]) or "no channel with samples"
     more = f" and {len(held) - 12} more" if len(held) > 12 else ""
-    return (
-        f"no channel matches {codes} in {url}, which holds {listed}{more}; "
-        "check the codes"
-    )
+    return f"no channel matches {codes} in {url}, which holds {listed}{more}"
+
+
+def _report_empty_groups(
+    request: WaveformRequest,
+    found: dict[tuple[str, ...], dict[SeedId, float]],
+    wanted: dict[tuple[str, ...], list[SeedId] | None],
+    holdings: dict[tuple[str, ...], tuple[str, set[str]]],
+) -> None:
+    """Warn of stations that get no row because their codes had wildcards.
+
+    Exact codes keep their rows, whose status tells the outcome; a wildcard
+    station without a matching channel or a readable object has no row.
+    """
+    for group, rates in found.items():
+        if rates or wanted[group] is not None:
+            continue
+        station = ".".join(group[:2])
+        if group in holdings:
+            reason = _no_channel_text(request, *holdings[group])
+        else:
+            reason = "none of its objects in the window exists or is readable"
+        message = f"{station} has no trace in the dataset: {reason}"
+        level = logging.DEBUG if request.errors == "ignore" else logging.INFO
+        logger.log(level, "empty station: %s", message)
+        if request.errors != "ignore":
+            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
 
 
 def _probe_group(
