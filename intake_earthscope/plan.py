@@ -395,7 +395,7 @@ def _probe_groups(
 
     def probe(group: tuple[str, ...]) -> dict[SeedId, float] | None:
         spec = group_spec[group]
-        held: dict[str, set[str]] = {}
+        group_holdings: dict[str, set[str]] = {}
         try:
             rates = _probe_group(
                 request,
@@ -404,10 +404,10 @@ def _probe_groups(
                 patterns,
                 wanted[group],
                 _unreadable_keys,
-                held,
+                group_holdings,
             )
-            if held:
-                _holdings[group] = next(iter(held.items()))
+            if group_holdings:
+                _holdings[group] = next(iter(group_holdings.items()))
             return rates
         except AccessDeniedError:
             fallback = fallbacks.get(group)
@@ -468,7 +468,7 @@ def _report_empty_groups(
 ) -> None:
     """Warn of stations that get no row because their codes had wildcards.
 
-    Exact codes keep their rows, whose status tells the outcome; a wildcard
+    Exact codes keep their rows, whose status gives the outcome; a wildcard
     station without a matching channel or a readable object has no row.
     """
     for group, rates in found.items():

@@ -1,4 +1,4 @@
-"""Edge cases found by attacking time parsing, RINEX outcomes and the probe."""
+"""Time parsing, and stations that a wildcard read leaves without rows."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_faults import DAY, ramp, segment
 
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
 from intake_earthscope.timeutil import parse_time
 
 from conftest import collection_spec, mirror
-from test_faults import DAY, ramp, segment
 
 
 def test_parse_time_day_of_year_lowercase_t() -> None:
