@@ -435,13 +435,13 @@ def render(
 
 def verdict(value: float, target: str) -> str:
     """Return "yes" or "no" for a target such as "≤ 1.1", "" for none."""
-    for sign, holds in (
+    for sign, satisfied in (
         ("≤", lambda bound: value <= bound),
         ("≥", lambda bound: value >= bound),
         ("<", lambda bound: value < bound),
     ):
         if target.startswith(sign):
-            return "yes" if holds(float(target[len(sign) :])) else "no"
+            return "yes" if satisfied(float(target[len(sign) :])) else "no"
     return ""
 
 

@@ -510,9 +510,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check_not_stations(catalog_path: str | None, name: str) -> None:
-    # Export passes no time window, which a stations entry's to_dask() needs.
-    # It fails only after fetching the table, from the FDSN station service
-    # for sage.stations even with --root, so it is rejected before any request.
+    # A stations entry's to_dask() needs a time window, which export does not
+    # pass. It would fail only after fetching the table (from the FDSN
+    # station service for sage.stations, even with --root), so reject it now.
     entry = _entry(_open_catalog(catalog_path), name)
     if "stations" in (entry.describe().get("args") or {}):
         raise InvalidRequestError(

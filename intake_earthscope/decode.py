@@ -206,9 +206,9 @@ def decode_segments(
     this skips libmseed's growing of one buffer per segment, record by
     record, which costs more than decoding. A segment it cannot unpack
     that way (records of different sample types joined into one segment, a
-    damaged payload) makes the whole object decode the other way: libmseed unpacks while
-    reading, and the segments' samples are views into its memory, valid
-    inside the ``with`` block only.
+    damaged payload) makes the whole object decode the other way: libmseed
+    unpacks while reading, and the segments' samples are views into its
+    memory, valid inside the ``with`` block only.
 
     Raises
     ------
@@ -428,7 +428,7 @@ def _list_segments(trace_id: Any, unpack: bool) -> _Listing | None:
 
 
 def _all_text(link: Any) -> bool:
-    """Tell whether every record from ``link`` on in a record list is text."""
+    """Return whether every record from ``link`` on in a record list is text."""
     while link != ffi.NULL:
         if _encoding_dtype(link.msr.encoding) is not _TEXT:
             return False
@@ -473,7 +473,7 @@ def _unpack_segments(
 
 
 def _unpack_into(trace_id: Any, segment: Any, samples: np.ndarray) -> bool:
-    """Unpack one segment into ``samples`` and tell whether every sample came."""
+    """Unpack one segment into ``samples``, returning whether all samples came."""
     if samples.size == 0:
         return True
     unpacked = clibmseed.mstl3_unpack_recordlist(

@@ -32,7 +32,7 @@ __all__ = [
 
 FORMATS = ("netcdf", "zarr")
 
-# Outcome values that mean a unit loaded in full (every product says "ok").
+# Outcome values that mean a unit loaded in full: "ok" in every product.
 LOADED_STATUSES = ("ok",)
 
 # The package that writes each format, imported by xarray only when it writes.

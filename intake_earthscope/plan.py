@@ -447,16 +447,16 @@ def _no_channel_message(
     request: WaveformRequest, holdings: dict[tuple[str, ...], tuple[str, set[str]]]
 ) -> str:
     """Say which channels the probed objects hold instead of the requested ones."""
-    url, held = holdings[sorted(holdings)[0]]
-    return f"{_no_channel_text(request, url, held)}; check the codes"
+    url, channels = holdings[sorted(holdings)[0]]
+    return f"{_no_channel_text(request, url, channels)}; check the codes"
 
 
-def _no_channel_text(request: WaveformRequest, url: str, held: set[str]) -> str:
+def _no_channel_text(request: WaveformRequest, url: str, channels: set[str]) -> str:
     codes = (
         f"location={','.join(request.location)!r} channel={','.join(request.channel)!r}"
     )
-    listed = ", ".join(sorted(held)[:12]) or "no channel with samples"
-    more = f" and {len(held) - 12} more" if len(held) > 12 else ""
+    listed = ", ".join(sorted(channels)[:12]) or "no channel with samples"
+    more = f" and {len(channels) - 12} more" if len(channels) > 12 else ""
     return f"no channel matches {codes} in {url}, which holds {listed}{more}"
 
 

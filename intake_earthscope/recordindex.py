@@ -122,7 +122,7 @@ class RecordLookup:
     Running extremes of the records' times give "the last record that
     ends before t" and "the first record that starts after t" in
     logarithmic time, whatever the order of the times. The rows' byte
-    ranges must not overlap (:meth:`ByteRuns.overlap` tells).
+    ranges must not overlap (:meth:`ByteRuns.overlap` checks it).
 
     Parameters
     ----------
@@ -362,7 +362,7 @@ def trim_cache(folder: Path, limit_bytes: int) -> int:
     """Remove the indexes used longest ago while ``folder`` has more than
     ``limit_bytes`` of them, down to nine tenths of it, and return the count.
 
-    The modification time tells the last use, since each load from disk
+    The modification time marks the last use, because each load from disk
     renews it.
     Files another process removes first are skipped.
     """

@@ -128,10 +128,10 @@ OUTCOME_FIELDS = (
 SPILL_NS = 3600 * 1_000_000_000
 
 # Steim-2 packs at most 7 samples into a 32-bit word, so a 4096-byte record
-# (63 frames of 64 bytes after its header) holds at most 6,601 samples. Twice
+# (63 frames of 64 bytes after its header) contains at most 6,601 samples. Twice
 # that covers records of up to 8192 bytes.
-# NOTE: a record longer than 8192 bytes that starts earlier than this reach
-# before midnight would still be missed by a window after midnight.
+# NOTE: a window after midnight misses a record longer than 8192 bytes that
+# starts earlier than this reach before midnight.
 MAX_RECORD_SAMPLES = 2 * 6_601
 
 

@@ -328,11 +328,13 @@ def test_no_neighbours_same_block(name: str) -> None:
     lo = int(round(grid.position(first))) + 500
     hi = lo + 600
 
-    kept = decode_and_place(data, traces, grid, lo, hi, TOLERANCE)
-    alone = decode_and_place(data, traces, grid, lo, hi, TOLERANCE, neighbours=False)
+    with_edges = decode_and_place(data, traces, grid, lo, hi, TOLERANCE)
+    without_edges = decode_and_place(
+        data, traces, grid, lo, hi, TOLERANCE, neighbours=False
+    )
 
-    np.testing.assert_array_equal(alone.data, kept.data)
-    assert alone.written.tolist() == kept.written.tolist()
-    assert np.isfinite(kept.spill.data).any()
-    assert alone.spill.data.size == 0
-    assert alone.backspill.data.size == 0
+    np.testing.assert_array_equal(without_edges.data, with_edges.data)
+    assert without_edges.written.tolist() == with_edges.written.tolist()
+    assert np.isfinite(with_edges.spill.data).any()
+    assert without_edges.spill.data.size == 0
+    assert without_edges.backspill.data.size == 0

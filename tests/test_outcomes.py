@@ -249,7 +249,7 @@ def test_gap_runs_no_columns() -> None:
 
 
 def test_raise_names_policy_and_availability(week) -> None:
-    """Day 7 has no object: the error says how to read the other days."""
+    """Day 7 has no object, and the error explains how to read the other days."""
     with pytest.raises(ObjectNotFoundError) as caught:
         read_week(week, start="2024-01-07", end="2024-01-08", errors="raise")
     message = str(caught.value)

@@ -272,11 +272,11 @@ def test_max_objects_sizes_semaphore(monkeypatch) -> None:
     monkeypatch.setenv("INTAKE_EARTHSCOPE_MAX_OBJECTS", "2")
     slots = object_slots()
 
-    taken = [slots.acquire(blocking=False) for _ in range(3)]
-    for _ in range(taken.count(True)):
+    acquired = [slots.acquire(blocking=False) for _ in range(3)]
+    for _ in range(acquired.count(True)):
         slots.release()
 
-    assert taken == [True, True, False]
+    assert acquired == [True, True, False]
 
 
 def test_backoff_is_capped_full_jitter() -> None:
