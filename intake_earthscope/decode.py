@@ -37,8 +37,7 @@ from intake_earthscope.place import (
     Segment,
     SegmentTable,
     assemble_edges,
-    place_segment,
-    place_table,
+    place_tables,
     rate_fits,
 )
 
@@ -126,30 +125,13 @@ def decode_and_place(
             by_row.setdefault(row, []).append(table)
 
         for row, tables in by_row.items():
-            _place_tables(block, row, tables, grid, rate_tolerance, edges)
+            place_tables(block, row, tables, grid, rate_tolerance, edges)
 
     block.fill_rest()
     if edges is not None:
         assemble_edges(block, edges)
     block.unplanned = sorted(set(block.unplanned))
     return block
-
-
-def _place_tables(
-    block: PlacedBlock,
-    row: int,
-    tables: list[SegmentTable],
-    grid: Grid,
-    rate_tolerance: float,
-    edges: EdgeList | None,
-) -> None:
-    """Place one trace's tables, highest publication version first."""
-    if len(tables) == 1:
-        place_table(block, row, tables[0], grid, rate_tolerance, edges)
-        return
-    for table in tables:
-        for segment in table.segments():
-            place_segment(block, row, segment, grid, rate_tolerance, edges)
 
 
 def intact_records(data: bytes) -> bytes:

@@ -134,6 +134,18 @@ class SegmentTable:
             record_bounds=np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))),
         )
 
+    def subset(self, first: int, stop: int) -> SegmentTable:
+        """Return segments ``first`` to ``stop - 1``, sharing this table's arrays."""
+        low, high = int(self.record_bounds[first]), int(self.record_bounds[stop])
+        return SegmentTable(
+            pubversion=self.pubversion,
+            pieces=self.pieces[first:stop],
+            rates=self.rates[first:stop],
+            record_starts=self.record_starts[low:high],
+            record_counts=self.record_counts[low:high],
+            record_bounds=self.record_bounds[first : stop + 1] - low,
+        )
+
     def segments(self) -> list[Segment]:
         """Return one :class:`Segment` per segment, sharing this table's arrays."""
         bounds = self.record_bounds.tolist()
@@ -214,13 +226,31 @@ class PlacedBlock:
     unplanned: list[str] = field(default_factory=list)
 
     @classmethod
-    def empty(cls, n_traces: int, lo: int, hi: int, filled: bool = True) -> PlacedBlock:
-        """Create a block with no samples, NaN-filled unless ``filled`` is False."""
+    def empty(
+        cls,
+        n_traces: int,
+        lo: int,
+        hi: int,
+        filled: bool = True,
+        out: np.ndarray | None = None,
+    ) -> PlacedBlock:
+        """Create a block with no samples, NaN-filled unless ``filled`` is False.
+
+        ``out``, a float64 array of shape ``(n_traces, hi - lo)``, becomes the
+        block's ``data``, so that a block can be written in place into a
+        larger array.
+        """
         shape = (n_traces, hi - lo)
+        if out is None:
+            data = np.full(shape, np.nan) if filled else np.empty(shape)
+        else:
+            data = out
+            if filled:
+                data.fill(np.nan)
         return cls(
             lo=lo,
             hi=hi,
-            data=np.full(shape, np.nan) if filled else np.empty(shape),
+            data=data,
             overlaps=np.zeros(n_traces, dtype=np.int64),
             conflicts=np.zeros(n_traces, dtype=np.int64),
             first_offset=np.full(n_traces, np.nan),
@@ -331,6 +361,24 @@ def place_table(
         return
     for segment in table.segments():
         place_segment(block, row, segment, grid, rate_tolerance, edges)
+
+
+def place_tables(
+    block: PlacedBlock,
+    row: int,
+    tables: list[SegmentTable],
+    grid: Grid,
+    rate_tolerance: float,
+    edges: EdgeList | None,
+) -> None:
+    """Place one trace's tables in the order given (highest publication version
+    first, so that it wins conflicts)."""
+    if len(tables) == 1:
+        place_table(block, row, tables[0], grid, rate_tolerance, edges)
+        return
+    for table in tables:
+        for segment in table.segments():
+            place_segment(block, row, segment, grid, rate_tolerance, edges)
 
 
 def _place_batch(

@@ -238,7 +238,7 @@ def finish_chunk(
         waveform=data,
         status=status,
         valid_fraction=valid_fraction,
-        gap_count=_gap_runs(data),
+        gap_count=_gap_runs(data, block.written >= width),
         overlap_count=block.overlaps.copy(),
         conflict_count=block.conflicts.copy(),
         time_offset=block.first_offset.copy(),
@@ -391,18 +391,24 @@ def _failure(
     return handle_failure(error, errors, traces, lo, hi, key, status, served_by.tier)
 
 
-def _gap_runs(data: np.ndarray) -> np.ndarray:
-    """Count runs of missing samples per row (leading, inner and trailing)."""
-    if data.shape[1] == 0:
-        return np.zeros(data.shape[0], dtype=np.int64)
-    missing = np.isnan(data)
-    runs = missing[:, 0].astype(np.int64)
+def _gap_runs(data: np.ndarray, complete: np.ndarray | None = None) -> np.ndarray:
+    """Count runs of missing samples per row (leading, inner and trailing).
 
-    # A run starts where a sample is missing and the one before is not. Most
-    # rows have no missing sample and skip that second pass.
-    for row in np.flatnonzero(missing.any(axis=1)).tolist():
-        line = missing[row]
-        runs[row] += np.count_nonzero(line[1:] > line[:-1])
+    Rows flagged in ``complete`` had a sample written at every index, so
+    they have no run and are not scanned.
+    """
+    runs = np.zeros(data.shape[0], dtype=np.int64)
+    if data.shape[1] == 0:
+        return runs
+    scan = np.arange(data.shape[0])
+    if complete is not None:
+        scan = scan[~complete]
+
+    # A run starts where a sample is missing and the one before is not.
+    for row in scan.tolist():
+        missing = np.isnan(data[row])
+        if missing.any():
+            runs[row] = int(missing[0]) + np.count_nonzero(missing[1:] > missing[:-1])
     return runs
 
 

@@ -30,6 +30,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -47,7 +48,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.outcomes import UnitRead, handle_failure, unit_status
-from intake_earthscope.place import Grid
+from intake_earthscope.place import Grid, PlacedBlock
 from intake_earthscope.recordindex import (
     ByteRuns,
     ObjectIndex,
@@ -62,6 +63,7 @@ from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import StorageSpec, object_stat, read_bytes
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
+from intake_earthscope.windowdecode import ObjectSamples, decode_object, place_window
 
 __all__ = [
     "DEFAULT_COALESCE_BYTES",
@@ -195,8 +197,8 @@ class RangedObject:
         )
         self._stored = self.index
 
-    def records_for(self, windows: ObjectWindows) -> list[bytes]:
-        """Return, per window, the bytes of the wanted records that overlap it.
+    def records_for(self, windows: ObjectWindows) -> WindowRecords:
+        """Find the wanted records that overlap each window and read them.
 
         Raises
         ------
@@ -210,7 +212,7 @@ class RangedObject:
         finally:
             self._keep_index()
 
-    def _records_for(self, windows: ObjectWindows) -> list[bytes]:
+    def _records_for(self, windows: ObjectWindows) -> WindowRecords:
         try:
             rows = self._search(windows)
         except LayoutError as reason:
@@ -225,11 +227,19 @@ class RangedObject:
             self.read_whole()
             rows = self._search(windows)
         try:
-            return [self._bytes_of(selected) for selected in rows]
+            return self._found(rows)
         except LayoutError as reason:
             logger.info("reading %s whole: %s", self.url, reason)
             self.read_whole()
-            return [self._bytes_of(selected) for selected in self._search(windows)]
+            return self._found(self._search(windows))
+
+    def _found(self, rows: list[np.ndarray]) -> WindowRecords:
+        """Join the records of all windows, each once and in object order."""
+        if not rows:
+            return WindowRecords(rows, b"", self)
+        union = np.unique(np.concatenate(rows))
+        order = np.argsort(self.index.records.offsets[union], kind="stable")
+        return WindowRecords(rows, self.bytes_of(union[order]), self)
 
     def seen_sources(self) -> set[str]:
         """Return the wanted source identifiers that known records carry."""
@@ -412,7 +422,7 @@ class RangedObject:
         chunk = np.searchsorted(self._chunk_starts, starts, side="right") - 1
         return (chunk >= 0) & (ends <= self._chunk_ends[np.maximum(chunk, 0)])
 
-    def _bytes_of(self, rows: np.ndarray) -> bytes:
+    def bytes_of(self, rows: np.ndarray) -> bytes:
         """Join the records of ``rows``, slicing runs of adjacent records at once."""
         if not rows.size:
             return b""
@@ -583,6 +593,23 @@ def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(start, end) for start, end in merged]
 
 
+@dataclass
+class WindowRecords:
+    """The records of an object that a batch of windows needs.
+
+    ``rows`` holds each window's rows of the reader's record index, and
+    ``union`` the bytes of all of them, each record once, in object order.
+    """
+
+    rows: list[np.ndarray]
+    union: bytes
+    reader: RangedObject
+
+    def window_bytes(self, position: int) -> bytes:
+        """Return the records of the window at ``position`` alone."""
+        return self.reader.bytes_of(self.rows[position])
+
+
 @dataclass(frozen=True)
 class BatchObject:
     """One object a batch of windows reads: where, which key, which day.
@@ -612,7 +639,7 @@ class WindowBatch:
 
 @dataclass
 class _ObjectRead:
-    records: list[bytes]
+    found: WindowRecords | None
     read_mode: str
     state: str
     seen: set[str]
@@ -647,15 +674,42 @@ def read_window_batch(
     width = grids[0].size if grids else 0
     waveform = np.empty((len(grids), len(traces), width))
     outcomes: dict[str, list[np.ndarray]] = {}
-    for number, grid in enumerate(grids):
-        result, read_mode = _finish_window(
-            number, grid, users, reads, traces, rate_tolerance
-        )
-        waveform[number] = result.waveform
-        for name in OUTCOME_FIELDS:
-            outcomes.setdefault(name, []).append(getattr(result, name))
-        outcomes.setdefault("read_mode", []).append(read_mode)
+    with ExitStack() as stack:
+        samples = [_decode_read(read, traces, stack) for read in reads]
+        for number, grid in enumerate(grids):
+            window = _Window(number, grid, spans[number], waveform[number])
+            result, read_mode = _finish_window(
+                window, users, reads, samples, traces, rate_tolerance
+            )
+            for name in OUTCOME_FIELDS:
+                outcomes.setdefault(name, []).append(getattr(result, name))
+            outcomes.setdefault("read_mode", []).append(read_mode)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
+
+
+@dataclass
+class _Window:
+    number: int
+    grid: Grid
+    span: tuple[int, int]
+    out: np.ndarray
+
+
+def _decode_read(
+    read: _ObjectRead, traces: Sequence[SeedId], stack: ExitStack
+) -> ObjectSamples | None:
+    """Decode the records an object gave for all its windows at once.
+
+    None means libmseed rejected them together, so that each window decodes
+    its own records and only the windows with a bad record lose it.
+    """
+    if read.found is None:
+        return {}
+    try:
+        return decode_object(read.found.union, traces, stack)
+    except DecodeError as error:
+        logger.debug("decoding the windows of %s one by one: %s", read.url, error)
+        return None
 
 
 def _window_span(grid: Grid) -> tuple[int, int]:
@@ -688,7 +742,7 @@ def _read_object(
 ) -> _ObjectRead:
     tier = item.spec.tier
     if not windows:
-        return _ObjectRead([], "", "ok", set(), tier)
+        return _ObjectRead(None, "", "ok", set(), tier)
     required = any(windows.values())
     try:
         if item.key is None:
@@ -701,7 +755,7 @@ def _read_object(
             starts=tuple(spans[number][0] for number in windows),
             ends=tuple(spans[number][1] for number in windows),
         )
-        records = reader.records_for(wanted)
+        found = reader.records_for(wanted)
     except AuthenticationError:
         raise
     except (
@@ -716,7 +770,7 @@ def _read_object(
             handle_failure(error, errors, traces, 0, 0, item.key, status, tier)
         else:
             logger.debug("previous-day object not used: %s", error)
-        return _ObjectRead([b""] * len(windows), "", "ok", set(), tier, status)
+        return _ObjectRead(None, "", "ok", set(), tier, status)
 
     logger.debug(
         "%s: %d windows from %d bytes (%s)",
@@ -726,7 +780,7 @@ def _read_object(
         reader.read_mode,
     )
     return _ObjectRead(
-        records,
+        found,
         reader.read_mode,
         reader.state,
         reader.seen_sources(),
@@ -774,55 +828,42 @@ def _failure_status(error: Exception) -> str:
 
 
 def _finish_window(
-    number: int,
-    grid: Grid,
+    window: _Window,
     users: list[dict[int, bool]],
     reads: list[_ObjectRead],
+    samples: list[ObjectSamples | None],
     traces: Sequence[SeedId],
     rate_tolerance: float,
 ) -> tuple[ChunkResult, np.ndarray]:
-    parts, modes, failure, state, seen, tier = [], set(), "", "ok", set(), ""
-    used = []
-    for windows, read in zip(users, reads, strict=True):
+    number, grid = window.number, window.grid
+    modes, failure, state, seen, tier = set(), "", "ok", set(), ""
+    used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
+    for windows, read, decoded in zip(users, reads, samples, strict=True):
         if number not in windows:
             continue
-        position = list(windows).index(number)
         if read.failure:
             failure = failure or (read.failure if windows[number] else "")
             continue
-        parts.append(read.records[position])
-        used.append((read, windows[number]))
+        used.append((list(windows).index(number), read, decoded, windows[number]))
         modes.add(read.read_mode)
         seen |= read.seen
         tier = tier or read.tier
         if read.state != "ok" and windows[number]:
             state = read.state
 
-    try:
+    if all(decoded is not None for _, _, decoded, _ in used):
         # A window has no neighbouring chunks, so the samples of its records
         # outside it are left out rather than collected.
-        block = decode_and_place(
-            b"".join(parts),
-            traces,
-            grid,
-            0,
-            grid.size,
-            rate_tolerance,
-            neighbours=False,
+        block = PlacedBlock.empty(
+            len(traces), 0, grid.size, filled=False, out=window.out
         )
-    except DecodeError as error:
-        parts, damaged = _decodable_parts(parts, [read for read, _ in used], error)
-        block = decode_and_place(
-            b"".join(parts),
-            traces,
-            grid,
-            0,
-            grid.size,
-            rate_tolerance,
-            neighbours=False,
-        )
-        if any(overlaps for read, overlaps in used if read.url in damaged):
-            state = "damaged" if state == "ok" else state
+        block.reach = grid.samples_per_day
+        objects = [decoded for _, _, decoded, _ in used if decoded is not None]
+        place_window(block, objects, grid, window.span, rate_tolerance)
+    else:
+        block, state = _decode_window(used, traces, grid, rate_tolerance, state)
+        window.out[...] = block.data
+
     status = unit_status(block, state)
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:
@@ -837,3 +878,43 @@ def _finish_window(
     if "whole_object" in modes:
         mode = "whole_object"
     return result, np.array([mode] * len(traces), dtype="<U12")
+
+
+def _decode_window(
+    used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]],
+    traces: Sequence[SeedId],
+    grid: Grid,
+    rate_tolerance: float,
+    state: str,
+) -> tuple[PlacedBlock, str]:
+    """Decode one window's own records, dropping those that fail alone."""
+    parts = [
+        read.found.window_bytes(position) if read.found is not None else b""
+        for position, read, _, _ in used
+    ]
+    try:
+        block = decode_and_place(
+            b"".join(parts),
+            traces,
+            grid,
+            0,
+            grid.size,
+            rate_tolerance,
+            neighbours=False,
+        )
+    except DecodeError as error:
+        parts, damaged = _decodable_parts(
+            parts, [read for _, read, _, _ in used], error
+        )
+        block = decode_and_place(
+            b"".join(parts),
+            traces,
+            grid,
+            0,
+            grid.size,
+            rate_tolerance,
+            neighbours=False,
+        )
+        if any(overlaps for _, read, _, overlaps in used if read.url in damaged):
+            state = "damaged" if state == "ok" else state
+    return block, state

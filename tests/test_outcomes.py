@@ -257,3 +257,11 @@ def test_raise_names_policy_and_availability(week) -> None:
     assert "object not found" in message
     assert "pass errors='warn' or errors='ignore'" in message
     assert "intake-earthscope availability" in message
+
+
+def test_gap_runs_skips_rows_written_in_full() -> None:
+    """Only rows the block did not fill are scanned for missing samples."""
+    data = np.array([[NAN, 1.0, NAN], [NAN, 1.0, NAN]])
+    complete = np.array([True, False])
+
+    assert _gap_runs(data, complete).tolist() == [0, 2]

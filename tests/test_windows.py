@@ -665,3 +665,85 @@ def test_channels_in_blocks(tmp_path: Path) -> None:
 
     assert (dataset.status.values == "ok").all()
     assert (dataset.read_mode.values == "whole_object").all()
+
+
+def test_overlapping_windows_equal_whole_day_cut(two_days: Path) -> None:
+    """Windows that share records are placed from one decode of the object."""
+    times = ["2024-01-01T03:00:00", "2024-01-01T03:00:30", "2024-01-01T03:01:00"]
+    dataset = windows(two_days, times, 60.0, 60.0)
+    whole = whole_days(two_days)
+
+    for number, reference in enumerate(times):
+        expected = cut(whole, reference, 60.0, dataset.sizes["lag"])
+        assert np.array_equal(
+            dataset.waveform.values[number], expected, equal_nan=True
+        ), reference
+
+
+def test_bad_record_damages_only_its_window(tmp_path: Path) -> None:
+    """A record that fails its CRC marks its own window, not the batch's others."""
+    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+    data = bytearray(
+        mseedgen.segment_bytes(
+            "XX.STA.00.BHZ",
+            DAY,
+            values,
+            RATE,
+            record_length=512,
+            encoding="int32",
+            version=3,
+        )
+    )
+    table = parse_records(bytes(data))
+    row = int(np.searchsorted(table.starts, DAY + 3600 * 10**9)) - 1
+    data[int(table.offsets[row] + table.lengths[row]) - 8] ^= 0xFF
+    root = mirror(tmp_path / "mirror", {key(1): bytes(data)})
+    times = ["2024-01-01T01:00:00", "2024-01-01T01:30:00"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ", errors="ignore")
+
+    assert dataset.status.values[:, 0].tolist() == ["damaged", "ok"]
+    clean = values[1800 * 20 - 200 : 1800 * 20 + 200].astype(np.float64)
+    assert np.array_equal(dataset.waveform.values[1, 0], clean)
+
+
+def test_higher_publication_version_wins_in_window(tmp_path: Path) -> None:
+    """Where two versions of a record overlap, the window keeps the higher one."""
+    values = np.arange(3600 * 20, dtype=np.int32) % 500
+    first = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", DAY, values, RATE, record_length=512, pubversion=1
+    )
+    second = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", DAY, values + 7, RATE, record_length=512, pubversion=2
+    )
+    root = mirror(tmp_path / "mirror", {key(1): mseedgen.interleave(first, second)})
+
+    dataset = windows(root, ["2024-01-01T00:30:00"], 10.0, 10.0, channel="BHZ")
+
+    expected = values[1800 * 20 - 200 : 1800 * 20 + 200] + 7
+    assert np.array_equal(dataset.waveform.values[0, 0], expected.astype(np.float64))
+    assert dataset.conflict_count.values[0, 0] == 400
+
+
+def test_trace_segments_skip_segments_between_hits() -> None:
+    """A window inside a long segment also gets a later short one it overlaps."""
+    from intake_earthscope.place import SegmentTable
+    from intake_earthscope.windowdecode import TraceSegments
+
+    second = 10**9
+    table = SegmentTable(
+        pubversion=1,
+        pieces=[np.zeros(100), np.ones(10), np.full(10, 2.0)],
+        rates=np.array([1.0, 1.0, 1.0]),
+        record_starts=np.array([0, 10, 30]) * second,
+        record_counts=np.array([100, 10, 10]),
+        record_bounds=np.array([0, 1, 2, 3]),
+    )
+    segments = TraceSegments.of(table)
+
+    assert segments.ends.tolist() == [100 * second, 20 * second, 40 * second]
+    assert segments.overlapping(200 * second, 300 * second) is None
+    assert segments.overlapping(50 * second, 60 * second).pieces[0] is table.pieces[0]
+    picked = segments.overlapping(35 * second, 38 * second)
+    assert [piece[0] for piece in picked.pieces] == [0.0, 2.0]
+    assert picked.record_starts.tolist() == [0, 30 * second]

@@ -1,0 +1,121 @@
+"""Decode the records of a batch of windows once per object, then place them.
+
+A batch of windows reads each of its objects once. Decoding each window's
+records on its own would repeat libmseed's set-up and the walk over every
+trace's segments for each window, and for windows of a few minutes that
+costs more than their samples do. Here the records that all windows of the
+batch need from one object are decoded together, and each window then takes
+the segments that overlap it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import numpy as np
+
+from intake_earthscope.codes import SeedId, record_selection
+from intake_earthscope.decode import decode_segments
+from intake_earthscope.place import Grid, PlacedBlock, SegmentTable, place_tables
+
+__all__ = ["ObjectSamples", "TraceSegments", "decode_object", "place_window"]
+
+
+@dataclass
+class TraceSegments:
+    """One trace's segments of one publication version, with their time spans.
+
+    ``starts`` holds the time of each segment's first sample and ``ends``
+    the time one sample period after its last, in nanoseconds.
+    """
+
+    table: SegmentTable
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, table: SegmentTable) -> TraceSegments:
+        """Compute the time spans of a table's segments."""
+        bounds = table.record_bounds
+        last = bounds[1:] - 1
+        periods = np.divide(
+            1e9, table.rates, out=np.zeros(len(table)), where=table.rates > 0
+        )
+        ends = table.record_starts[last] + np.rint(
+            table.record_counts[last] * periods
+        ).astype(np.int64)
+        return cls(table, table.record_starts[bounds[:-1]], ends)
+
+    def overlapping(self, start_ns: int, end_ns: int) -> SegmentTable | None:
+        """Return the segments that overlap ``[start_ns, end_ns]``, or None."""
+        hits = np.flatnonzero((self.starts <= end_ns) & (self.ends >= start_ns))
+        if not hits.size:
+            return None
+        first, stop = int(hits[0]), int(hits[-1]) + 1
+        if stop - first == hits.size:
+            return self.table.subset(first, stop)
+        # Segments that overlap each other in time are not sorted by their
+        # ends, so the hits may skip some.
+        segments = self.table.segments()
+        return SegmentTable.from_segments([segments[i] for i in hits.tolist()])
+
+
+# The segments of each row of the batch's traces, one entry per publication
+# version, highest first.
+ObjectSamples = dict[int, list[TraceSegments]]
+
+
+def decode_object(
+    data: bytes, traces: Sequence[SeedId], stack: ExitStack
+) -> ObjectSamples:
+    """Decode the records of ``traces`` in ``data`` once.
+
+    The samples may be views into libmseed's memory, so they stay valid
+    until ``stack`` closes.
+
+    Raises
+    ------
+    DecodeError
+        If libmseed rejects the records.
+    """
+    samples: ObjectSamples = {}
+    if not data or not traces:
+        return samples
+
+    rows = {seed_id: row for row, seed_id in enumerate(traces)}
+    decoded = stack.enter_context(decode_segments(data, record_selection(traces)))
+    for seed_id, table in decoded:
+        row = rows.get(seed_id)
+        if row is not None:
+            samples.setdefault(row, []).append(TraceSegments.of(table))
+    return samples
+
+
+def place_window(
+    block: PlacedBlock,
+    objects: Sequence[ObjectSamples],
+    grid: Grid,
+    span: tuple[int, int],
+    rate_tolerance: float,
+) -> None:
+    """Place the segments of ``objects`` that overlap ``span`` into ``block``.
+
+    The objects are taken in the order given, and within a trace higher
+    publication versions first, as one decode of their joined records
+    would place them. Samples outside the block are left out.
+    """
+    start, end = span
+    for row in range(block.data.shape[0]):
+        tables = [
+            table
+            for samples in objects
+            for segments in samples.get(row, ())
+            if (table := segments.overlapping(start, end)) is not None
+        ]
+        if len(tables) > 1:
+            tables.sort(key=lambda table: -table.pubversion)
+        if tables:
+            place_tables(block, row, tables, grid, rate_tolerance, None)
+    block.fill_rest()
