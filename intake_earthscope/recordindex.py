@@ -23,6 +23,7 @@ until the folder is under nine tenths of that.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -32,6 +33,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -97,6 +99,16 @@ class RecordTable:
 
     def __len__(self) -> int:
         return int(self.offsets.size)
+
+    def take(self, rows: np.ndarray) -> RecordTable:
+        """Return the records at ``rows``, in that order."""
+        return RecordTable(
+            offsets=self.offsets[rows],
+            lengths=self.lengths[rows],
+            starts=self.starts[rows],
+            ends=self.ends[rows],
+            sources=self.sources[rows],
+        )
 
     def merged(self, *others: RecordTable) -> RecordTable:
         """Return the records of this table and ``others``, each offset once."""
@@ -485,13 +497,82 @@ def _first_record(data: bytes) -> int | None:
 
 
 def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
-    """Parse consecutive record headers from ``start`` (libmseed through cffi).
+    """Parse consecutive record headers from ``start``.
 
-    The C parser costs about a fifth of pymseed's record objects, which
-    matters because every record of every range read is indexed. The loop
-    binds its functions locally and keeps one tuple per record, because it
-    runs once per record of every range.
+    libmseed reads the records into a trace list of record pointers in one
+    call, which then gives each record's offset, length and times. A call
+    per record would release and take back the GIL twice per record, which
+    under threads costs more than the parsing. Should the trace list leave
+    out a record, so that the offsets do not follow each other, the headers
+    are parsed one by one instead.
     """
+    table = _listed_records(data, start)
+    if table is None:
+        table = _parsed_records(data, start)
+    if base and len(table):
+        table = dataclasses.replace(table, offsets=table.offsets + base)
+    return table
+
+
+def _listed_records(data: bytes, start: int) -> RecordTable | None:
+    """Read the records from ``start`` into a libmseed trace list and list them.
+
+    Returns None when the records found do not follow one another from
+    ``start`` without a gap.
+    """
+    buffer = ffi.from_buffer(data)
+    holder = ffi.new("MS3TraceList **")
+    clibmseed.mstl3_readbuffer_selection(
+        holder,
+        buffer + start,
+        len(data) - start,
+        1,
+        clibmseed.MSF_RECORDLIST,
+        ffi.NULL,
+        ffi.NULL,
+        0,
+    )
+    try:
+        rows = _record_rows(holder[0], int(ffi.cast("uintptr_t", buffer)))
+    finally:
+        clibmseed.mstl3_free(holder, 1)
+
+    table = _as_table(rows)
+    table = table.take(np.argsort(table.offsets, kind="stable"))
+    follows = table.offsets[1:] == table.offsets[:-1] + table.lengths[:-1]
+    if len(table) and (table.offsets[0] != start or not follows.all()):
+        return None
+    return table
+
+
+def _record_rows(traces: Any, origin: int) -> list[tuple[int, int, int, int, bytes]]:
+    """List (offset, length, start, end, source) of each record of a trace list."""
+    null = ffi.NULL
+    cast = ffi.cast
+    rows: list[tuple[int, int, int, int, bytes]] = []
+    if traces == null:
+        return rows
+    trace = traces.traces.next[0]
+    while trace != null:
+        source = ffi.string(trace.sid)
+        segment = trace.first
+        while segment != null:
+            records = segment.recordlist
+            pointer = records.first if records != null else null
+            while pointer != null:
+                record = pointer.msr
+                offset = int(cast("uintptr_t", pointer.bufferptr)) - origin
+                rows.append(
+                    (offset, record.reclen, record.starttime, pointer.endtime, source)
+                )
+                pointer = pointer.next
+            segment = segment.next
+        trace = trace.next[0]
+    return rows
+
+
+def _parsed_records(data: bytes, start: int) -> RecordTable:
+    """Parse consecutive record headers from ``start``, one cffi call each."""
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")
     parse, end_time, text = clibmseed.msr3_parse, clibmseed.msr3_endtime, ffi.string
@@ -513,13 +594,16 @@ def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
             offset += length
     finally:
         clibmseed.msr3_free(pointer)
+    return _as_table(rows)
 
+
+def _as_table(rows: list[tuple[int, int, int, int, bytes]]) -> RecordTable:
     if not rows:
         return RecordTable.empty()
     offsets, lengths, starts, ends, sources = zip(*rows, strict=True)
     names = {sid: sid.decode() for sid in set(sources)}
     return RecordTable(
-        offsets=np.array(offsets, dtype=np.int64) + base,
+        offsets=np.array(offsets, dtype=np.int64),
         lengths=np.array(lengths, dtype=np.int64),
         starts=np.array(starts, dtype=np.int64),
         ends=np.array(ends, dtype=np.int64),

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_decode_break
 
+from intake_earthscope import recordindex
 from intake_earthscope.recordindex import (
     ByteRuns,
     ObjectIndex,
     RecordLookup,
     RecordTable,
+    _parsed_records,
+    _walk_headers,
     forget_indexes,
     load_index,
     store_index,
@@ -261,3 +265,75 @@ def test_load_renews_use_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     load_index(URL, SIZE)
 
     assert path.stat().st_mtime > 1_600_000_000
+
+
+# Layouts of the decoder's break tests, plus records without samples and bytes
+# that are not miniSEED between records.
+HEADER_CASES = {
+    **test_decode_break.CASES,
+    "empty_record": lambda: (
+        test_decode_break.run(0, 1000)
+        + test_decode_break.empty_record(15.0)
+        + test_decode_break.run(4000, 1000)
+    ),
+    "not_miniseed_between": lambda: (
+        test_decode_break.run(0, 1000)
+        + b"\xff" * 600
+        + test_decode_break.run(4000, 1000)
+    ),
+}
+
+
+def _as_lists(table: RecordTable) -> list[list]:
+    return [
+        table.offsets.tolist(),
+        table.lengths.tolist(),
+        table.starts.tolist(),
+        table.ends.tolist(),
+        table.sources.tolist(),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(HEADER_CASES))
+def test_trace_list_walk_equals_header_by_header(name: str) -> None:
+    """One libmseed read lists the same records as parsing each header."""
+    data = HEADER_CASES[name]()
+    expected = _parsed_records(data, 0)
+
+    walked = _walk_headers(data, 0, 100)
+
+    assert len(walked) > 0
+    assert walked.offsets.tolist() == (expected.offsets + 100).tolist()
+    assert _as_lists(walked)[1:] == _as_lists(expected)[1:]
+
+
+def test_trace_list_walk_stops_at_cut_record() -> None:
+    """A range that ends inside a record lists the records before it."""
+    data = test_decode_break.run(0, 3000)
+    cut = data[: len(data) - 100]
+
+    walked = _walk_headers(cut, 0, 0)
+
+    assert _as_lists(walked) == _as_lists(_parsed_records(cut, 0))
+    assert len(walked) == len(_parsed_records(data, 0)) - 1
+
+
+def test_trace_list_missing_record_parsed_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records the trace list leaves out send the walk to the header parser.
+
+    No input known here makes libmseed leave a record out of its trace
+    list, so its answer is cut short on purpose.
+    """
+    data = test_decode_break.run(0, 3000)
+    real = recordindex._record_rows
+
+    def without_second(*args: object) -> list:
+        rows = real(*args)
+        return rows[:1] + rows[2:]
+
+    monkeypatch.setattr(recordindex, "_record_rows", without_second)
+
+    assert recordindex._listed_records(data, 0) is None
+    assert _as_lists(_walk_headers(data, 0, 0)) == _as_lists(_parsed_records(data, 0))
