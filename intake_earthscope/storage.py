@@ -12,8 +12,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -331,11 +332,48 @@ def read_bytes(
     # announces too few bytes reads as a short object (status truncated),
     # because only S3 checksums, not requested here, would tell.
     try:
-        return _retried(
-            spec,
-            f"GET {spec.url(key)}",
-            lambda: _cat_with_fresh_credentials(spec, path, start, end),
-        )
+        with _named_failures(spec, key):
+            return _retried(
+                spec,
+                f"GET {spec.url(key)}",
+                lambda: _cat_with_fresh_credentials(spec, path, start, end),
+            )
+    except OSError as error:
+        if start and _http_status(error) == 416:
+            # A range that starts at the end of the object is empty, but S3
+            # replies to it with 416 instead of an empty body.
+            return b""
+        raise
+
+
+def read_local_ranges(
+    spec: StorageSpec, key: str, ranges: Sequence[tuple[int, int]]
+) -> list[bytes]:
+    """Read the byte ranges ``[start, end)`` of a local file through one handle.
+
+    Opening the file once per range would cost more than reading it.
+
+    Raises
+    ------
+    ObjectNotFoundError
+        If the file does not exist.
+    AccessDeniedError
+        If the file cannot be read for lack of permission.
+    """
+    logger.debug("reading %d ranges of %s", len(ranges), spec.url(key))
+    parts = []
+    with _named_failures(spec, key), spec.filesystem().open(spec.path(key)) as handle:
+        for start, end in ranges:
+            handle.seek(start)
+            parts.append(handle.read(end - start))
+    return parts
+
+
+@contextmanager
+def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
+    """Turn a missing or forbidden object into this package's errors."""
+    try:
+        yield
     except (CredentialsError, AccessDeniedError, StorageUnavailableError):
         # EarthScope rejected the credentials request, or the retries are
         # spent. These errors name the scope or the endpoint already.
@@ -350,12 +388,6 @@ def read_bytes(
             f"{spec.tier!r}: check the credentials or storage_options for this "
             "tier"
         ) from error
-    except OSError as error:
-        if start and _http_status(error) == 416:
-            # A range that starts at the end of the object is empty, but S3
-            # replies to it with 416 instead of an empty body.
-            return b""
-        raise
 
 
 def _retried(spec: StorageSpec, operation: str, action: Callable[[], T]) -> T:

@@ -60,7 +60,12 @@ from intake_earthscope.recordindex import (
     store_index,
 )
 from intake_earthscope.settings import int_setting
-from intake_earthscope.storage import StorageSpec, object_stat, read_bytes
+from intake_earthscope.storage import (
+    StorageSpec,
+    object_stat,
+    read_bytes,
+    read_local_ranges,
+)
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 from intake_earthscope.windowdecode import ObjectSamples, decode_object, place_window
@@ -342,9 +347,13 @@ class RangedObject:
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
-        if len(ranges) == 1 or self.spec.protocol == "file":
+        if self.spec.protocol == "file":
             # A local range costs one seek, so threads would only add hand-offs.
-            results = [read(span) for span in ranges]
+            parts = read_local_ranges(self.spec, self.key, ranges)
+            starts = [start for start, _ in ranges]
+            results = list(zip(starts, parts, strict=True))
+        elif len(ranges) == 1:
+            results = [read(ranges[0])]
         else:
             results = list(_range_readers().map(read, ranges))
 

@@ -747,3 +747,18 @@ def test_trace_segments_skip_segments_between_hits() -> None:
     picked = segments.overlapping(35 * second, 38 * second)
     assert [piece[0] for piece in picked.pieces] == [0.0, 2.0]
     assert picked.record_starts.tolist() == [0, 30 * second]
+
+
+def test_local_ranges_read_through_one_handle(tmp_path: Path) -> None:
+    """Ranges of a local object come back in order; one past the end is short."""
+    from intake_earthscope.errors import ObjectNotFoundError
+    from intake_earthscope.storage import StorageSpec, read_local_ranges
+
+    (tmp_path / "object").write_bytes(bytes(range(256)))
+    spec = StorageSpec("file", str(tmp_path))
+
+    parts = read_local_ranges(spec, "object", [(0, 4), (10, 12), (250, 300)])
+
+    assert parts == [bytes(range(4)), bytes([10, 11]), bytes(range(250, 256))]
+    with pytest.raises(ObjectNotFoundError, match="not found"):
+        read_local_ranges(spec, "absent", [(0, 4)])
