@@ -324,7 +324,7 @@ def test_trace_list_missing_record_parsed_one_by_one(
     """Records the trace list leaves out send the walk to the header parser.
 
     No input known here makes libmseed leave a record out of its trace
-    list, so its answer is cut short on purpose.
+    list, so the list it returns is cut short on purpose.
     """
     data = test_decode_break.run(0, 3000)
     real = recordindex._record_rows
