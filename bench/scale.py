@@ -219,7 +219,9 @@ def measure_fetch(server: LoopbackS3, data: bytes) -> dict[str, float]:
             began = time.perf_counter()
             function()
             timings[name].append(time.perf_counter() - began)
-    return {name: statistics.median(values) for name, values in timings.items()}
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    fastest = {f"{name}_fastest": min(values) for name, values in timings.items()}
+    return medians | fastest
 
 
 def _with_station(data: bytes, station: str) -> bytes:
@@ -391,6 +393,8 @@ def render(
          fetched["loop"] / fetched["ours"], "≥ 2.5"),
         ("sequential s3fs + ObsPy loop ÷ concurrent s3fs fetch (the cap above)",
          fetched["loop"] / fetched["floor"], ""),
+        ("fastest run of ours ÷ fastest concurrent s3fs fetch (for context)",
+         fetched["ours_fastest"] / fetched["floor_fastest"], ""),
         (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",
          memory["dataset_over_limit"], "≥ 8"),
         ("peak worker memory ÷ memory limit",
@@ -423,7 +427,8 @@ def render(
             "bytes arrive, and writes 660 MB of float64 blocks into fresh "
             "memory, which the kernel zeroes first. The loop's own ratio to "
             "the fetch caps how much faster than the loop any reader can be "
-            "here.",
+            "here. The ratio of the fastest runs shows how close ours comes "
+            "when the machine is quiet; the targets are judged on the medians.",
             "",
             f"The memory run reduced {memory['traces_computed']} station-days of "
             "one 100 Hz channel each to their standard deviations on one worker "
