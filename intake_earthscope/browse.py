@@ -213,7 +213,9 @@ class StationBrowser:
         Returns
         -------
         xarray.Dataset
-            Seismic: one trace per matched channel that contains data.
+            Seismic: one trace per matched channel, NaN where it has no
+            samples, with the reason in ``status`` (for example ``missing``
+            or ``no_matching_channel``).
 
         Raises
         ------

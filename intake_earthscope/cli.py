@@ -316,7 +316,8 @@ def _add_export(commands: Any) -> None:
         "write a selection to NetCDF or Zarr",
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
         "Zarr (.zarr), with a progress bar on standard error. The writers come "
-        'with the export extra: pip install "intake-earthscope[export]".',
+        'with the export extra: pip install -e ".[export]" in a clone of the '
+        "repository.",
     )
     _add_request_options(command)
     command.add_argument("output", help="output path ending in .nc or .zarr")

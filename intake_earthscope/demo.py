@@ -18,6 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import obspy
 
 from intake_earthscope.catalog import catalog_path
@@ -153,10 +154,16 @@ def _plot(dataset, hourly, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    # Each hour is drawn from its start to the next one's, so the last hour
+    # needs its end as one more step edge.
+    edges = np.append(
+        hourly.time.values, hourly.time.values[-1] + np.timedelta64(1, "h")
+    )
     for trace in dataset.trace.values:
         row = dataset.waveform.sel(trace=trace)
         axes[0].plot(row.time.values, row.values, linewidth=0.4, label=str(trace))
-        axes[1].step(hourly.time.values, hourly.sel(trace=trace).values, where="post")
+        steps = hourly.sel(trace=trace).values
+        axes[1].stairs(steps, edges, baseline=None)
     axes[0].set_ylabel("counts")
     axes[0].legend(loc="upper right")
     axes[0].set_title("CH.BALST 2025-11-10 (local copy of a real recording)")

@@ -303,10 +303,13 @@ class MiniseedSource(DataSource):
         )
         return subset.load()
 
-    def windows(self, times: Any, before: object, after: object) -> xr.Dataset:
+    def windows(
+        self, times: Any, before: object, after: object, errors: object = None
+    ) -> xr.Dataset:
         """Return lazy windows around ``times`` with this source's codes and tier.
 
-        ``start`` and ``end`` are not used. See
+        ``start`` and ``end`` are not used. ``errors`` ("raise", "warn" or
+        "ignore") overrides the source's policy for these windows. See
         :func:`~intake_earthscope.windows.open_windows` for the parameters and
         the dataset.
         """
@@ -319,7 +322,7 @@ class MiniseedSource(DataSource):
             codes=codes,
             sampling_rate=self._arguments["sampling_rate"],
             rate_tolerance=self._arguments["rate_tolerance"],
-            errors=self._arguments["errors"],
+            errors=self._arguments["errors"] if errors is None else errors,
             tier=self.tier,
             storage_options=self.storage_options,
             root=self.root,

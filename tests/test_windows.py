@@ -15,6 +15,7 @@ from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import (
     DecodeError,
+    ObjectNotFoundError,
     InvalidRequestError,
     ReadOutcomeWarning,
 )
@@ -466,6 +467,19 @@ def test_source_windows(two_days: Path) -> None:
     assert np.array_equal(dataset.waveform.values, direct.waveform.values)
 
 
+def test_source_windows_errors_override(two_days: Path) -> None:
+    """A window on a missing day raises under the source's policy, not under
+    the one given to windows()."""
+    source = MiniseedSource(collection_spec("sage"), root=str(two_days), **CODES)
+    times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
+
+    dataset = source.windows(times, 10.0, 10.0, errors="ignore").load()
+
+    assert (dataset.status.values[1] == "missing").all()
+    with pytest.raises(ObjectNotFoundError):
+        source.windows(times, 10.0, 10.0).load()
+
+
 def test_times_naive_taken_as_utc() -> None:
     naive = window_times(["2024-01-01T06:00:00"])
     aware = window_times(pd.Series(pd.to_datetime(["2024-01-01T07:00:00+01:00"])))
@@ -751,7 +765,6 @@ def test_trace_segments_skip_segments_between_hits() -> None:
 
 def test_local_ranges_read_through_one_handle(tmp_path: Path) -> None:
     """Ranges of a local object come back in order; one past the end is short."""
-    from intake_earthscope.errors import ObjectNotFoundError
     from intake_earthscope.storage import StorageSpec, read_local_ranges
 
     (tmp_path / "object").write_bytes(bytes(range(256)))
