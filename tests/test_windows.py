@@ -15,8 +15,8 @@ from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import (
     DecodeError,
-    ObjectNotFoundError,
     InvalidRequestError,
+    ObjectNotFoundError,
     ReadOutcomeWarning,
 )
 from intake_earthscope.recordindex import (
