@@ -350,8 +350,9 @@ class RangedObject:
         if self.spec.protocol == "file":
             # A local range costs one seek, so threads would only add hand-offs.
             parts = read_local_ranges(self.spec, self.key, ranges)
-            starts = [start for start, _ in ranges]
-            results = list(zip(starts, parts, strict=True))
+            results = [
+                (span[0], part) for span, part in zip(ranges, parts, strict=True)
+            ]
         elif len(ranges) == 1:
             results = [read(ranges[0])]
         else:
