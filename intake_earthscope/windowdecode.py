@@ -18,7 +18,13 @@ import numpy as np
 
 from intake_earthscope.codes import SeedId, record_selection
 from intake_earthscope.decode import decode_segments
-from intake_earthscope.place import Grid, PlacedBlock, SegmentTable, place_tables
+from intake_earthscope.place import (
+    Grid,
+    PlacedBlock,
+    Segment,
+    SegmentTable,
+    place_tables,
+)
 
 __all__ = ["ObjectSamples", "TraceSegments", "decode_object", "place_window"]
 
@@ -27,39 +33,81 @@ __all__ = ["ObjectSamples", "TraceSegments", "decode_object", "place_window"]
 class TraceSegments:
     """One trace's segments of one publication version, with their time spans.
 
-    ``starts`` holds the time of each segment's first sample and ``ends``
-    the time one sample period after its last, in nanoseconds.
+    ``starts`` contains the time of each segment's first sample and ``ends``
+    the time of its last, and ``record_ends`` the time of each record's
+    last sample, in nanoseconds.
     """
 
     table: SegmentTable
     starts: np.ndarray
     ends: np.ndarray
+    record_ends: np.ndarray
 
     @classmethod
     def of(cls, table: SegmentTable) -> TraceSegments:
-        """Compute the time spans of a table's segments."""
+        """Compute the time spans of a table's segments and records."""
         bounds = table.record_bounds
-        last = bounds[1:] - 1
         periods = np.divide(
             1e9, table.rates, out=np.zeros(len(table)), where=table.rates > 0
         )
-        ends = table.record_starts[last] + np.rint(
-            table.record_counts[last] * periods
+        lasts = np.maximum(table.record_counts - 1, 0)
+        record_ends = table.record_starts + np.rint(
+            lasts * np.repeat(periods, np.diff(bounds))
         ).astype(np.int64)
-        return cls(table, table.record_starts[bounds[:-1]], ends)
+        return cls(
+            table,
+            table.record_starts[bounds[:-1]],
+            record_ends[bounds[1:] - 1],
+            record_ends,
+        )
 
     def overlapping(self, start_ns: int, end_ns: int) -> SegmentTable | None:
-        """Return the segments that overlap ``[start_ns, end_ns]``, or None."""
+        """Return the records that overlap ``[start_ns, end_ns]``, or None.
+
+        A segment may hold the records of several windows. Only the records
+        that overlap this window are kept, as a decode of this window's own
+        records would give them, so that its time offset and largest shift
+        do not depend on the other windows of the batch.
+        """
         hits = np.flatnonzero((self.starts <= end_ns) & (self.ends >= start_ns))
         if not hits.size:
             return None
+        table = self.table
+        bounds = table.record_bounds
+        inside = (table.record_starts <= end_ns) & (self.record_ends >= start_ns)
         first, stop = int(hits[0]), int(hits[-1]) + 1
-        if stop - first == hits.size:
-            return self.table.subset(first, stop)
+        whole = inside[bounds[first] : bounds[stop]].all()
+        if whole and stop - first == hits.size:
+            return table.subset(first, stop)
         # Segments that overlap each other in time are not sorted by their
         # ends, so the hits may skip some.
-        segments = self.table.segments()
-        return SegmentTable.from_segments([segments[i] for i in hits.tolist()])
+        segments = table.segments()
+        kept = [
+            _records_of(segments[i], inside[bounds[i] : bounds[i + 1]])
+            for i in hits.tolist()
+        ]
+        return SegmentTable.from_segments([s for s in kept if s is not None])
+
+
+def _records_of(segment: Segment, inside: np.ndarray) -> Segment | None:
+    """Cut a segment down to its records flagged in ``inside``, which follow
+    one another (a segment's records are in time order)."""
+    if inside.all():
+        return segment
+    rows = np.flatnonzero(inside)
+    if not rows.size:
+        return None
+    first, stop = int(rows[0]), int(rows[-1]) + 1
+    counts = segment.record_counts
+    skip = int(counts[:first].sum())
+    size = int(counts[first:stop].sum())
+    return Segment(
+        rate=segment.rate,
+        pubversion=segment.pubversion,
+        samples=segment.samples[skip : skip + size],
+        record_starts=segment.record_starts[first:stop],
+        record_counts=counts[first:stop],
+    )
 
 
 # The segments of each row of the batch's traces, one entry per publication

@@ -755,7 +755,7 @@ def test_trace_segments_skip_segments_between_hits() -> None:
     )
     segments = TraceSegments.of(table)
 
-    assert segments.ends.tolist() == [100 * second, 20 * second, 40 * second]
+    assert segments.ends.tolist() == [99 * second, 19 * second, 39 * second]
     assert segments.overlapping(200 * second, 300 * second) is None
     assert segments.overlapping(50 * second, 60 * second).pieces[0] is table.pieces[0]
     picked = segments.overlapping(35 * second, 38 * second)
@@ -775,3 +775,72 @@ def test_local_ranges_read_through_one_handle(tmp_path: Path) -> None:
     assert parts == [bytes(range(4)), bytes([10, 11]), bytes(range(250, 256))]
     with pytest.raises(ObjectNotFoundError, match="not found"):
         read_local_ranges(spec, "absent", [(0, 4)])
+
+
+def test_trace_segments_keep_window_records() -> None:
+    """A segment joined from several windows' records gives a window its own."""
+    from intake_earthscope.place import SegmentTable
+    from intake_earthscope.windowdecode import TraceSegments
+
+    second = 10**9
+    table = SegmentTable(
+        pubversion=1,
+        pieces=[np.arange(30.0)],
+        rates=np.array([1.0]),
+        record_starts=np.array([0, 10, 20]) * second,
+        record_counts=np.array([10, 10, 10]),
+        record_bounds=np.array([0, 3]),
+    )
+
+    picked = TraceSegments.of(table).overlapping(12 * second, 15 * second)
+
+    assert picked.record_starts.tolist() == [10 * second]
+    assert picked.pieces[0].tolist() == list(range(10, 20))
+
+
+def drifting_hour() -> bytes:
+    """An hour of BHZ whose records drift apart by a little under a sample
+    each, so libmseed joins them while their anchors shift."""
+    values = np.arange(3600 * 20, dtype=np.int32) % 1000
+    return mseedgen.segment_bytes(
+        "XX.STA.00.BHZ",
+        DAY,
+        values,
+        RATE,
+        record_length=512,
+        encoding="int32",
+        clock_rate=RATE * (1 + 3e-4),
+    )
+
+
+def test_window_shift_independent_of_batch(tmp_path: Path) -> None:
+    """A window's max_shift and time_offset come from its own records, not
+    from the records a batch shares with an overlapping window."""
+    root = mirror(tmp_path / "mirror", {key(1): drifting_hour()})
+    times = ["2024-01-01T00:10:00", "2024-01-01T00:10:15"]
+
+    batch = windows(root, times, 10.0, 10.0, channel="BHZ")
+    alone = windows(root, times[1:], 10.0, 10.0, channel="BHZ")
+
+    assert batch.max_shift.values[1, 0] == alone.max_shift.values[0, 0]
+    assert batch.time_offset.values[1, 0] == alone.time_offset.values[0, 0]
+
+
+def test_window_after_shared_segment_has_no_offset(tmp_path: Path) -> None:
+    """A segment that ends a fraction of a sample before a window's margin
+    gives that window no time offset, shift or rate."""
+    values = np.arange(3600 * 20, dtype=np.int32) % 1000
+    # Samples 0.4 sample periods off the grid, an hour of data then a gap.
+    start = DAY + 20_000_000
+    data = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", start, values, RATE, record_length=512, encoding="int32"
+    )
+    root = mirror(tmp_path / "mirror", {key(1): data})
+    times = ["2024-01-01T00:59:55", "2024-01-01T01:00:10.05"]
+
+    dataset = windows(root, times, 10.0, 10.0, channel="BHZ")
+
+    assert dataset.status.values[1, 0] == "no_data_in_window"
+    assert np.isnan(dataset.time_offset.values[1, 0])
+    assert dataset.max_shift.values[1, 0] == 0.0
+    assert np.isnan(dataset.header_rate.values[1, 0])
