@@ -49,13 +49,16 @@ from intake_earthscope.place import PlacedBlock
 
 __all__ = [
     "STATUSES",
+    "PendingFailure",
     "UnitRead",
+    "apply_policy",
     "chunk_status",
     "count_statuses",
     "failed_unit",
     "handle_failure",
     "report_no_channel",
     "report_unplanned",
+    "settle_missing",
     "unit_status",
 ]
 
@@ -80,13 +83,48 @@ STATUSES = (
 
 @dataclass
 class UnitRead:
-    """The decoded block of one object plus what happened to each trace."""
+    """The decoded block of one object plus what happened to each trace.
+
+    ``pending`` holds the error of a missing object while the ``errors=``
+    policy waits for the neighbouring objects' samples (see
+    :func:`settle_missing`).
+    """
 
     block: PlacedBlock
     status: list[str]
     key: str | None
     message: str = ""
     tier: str = ""
+    pending: PendingFailure | None = None
+
+
+@dataclass(frozen=True)
+class PendingFailure:
+    """A failed object read whose ``errors=`` policy is applied later."""
+
+    error: Exception
+    errors: str
+    status: str
+
+
+def settle_missing(
+    statuses: np.ndarray, complete: np.ndarray, pending: PendingFailure | None
+) -> np.ndarray:
+    """Apply a missing object's policy once the neighbours' samples are placed.
+
+    The records of a neighbouring object may hold every sample of a chunk
+    whose own object does not exist, for example the last record of the
+    previous day, which runs past midnight. Traces filled in full that way
+    lost nothing and become "ok". If any trace still lacks samples, the
+    ``errors=`` policy applies to the object's error as for any failed read.
+    """
+    if pending is None:
+        return statuses
+    settled = np.where(complete & (statuses == pending.status), "ok", statuses)
+    settled = settled.astype(statuses.dtype)
+    if not complete.all():
+        apply_policy(pending.error, pending.errors, pending.status)
+    return settled
 
 
 def unit_status(block: PlacedBlock, state: str) -> list[str]:
@@ -156,6 +194,12 @@ def handle_failure(
     Under ``errors="raise"`` the error is raised again, its message ending
     with how to read the other objects instead.
     """
+    apply_policy(error, errors, status)
+    return failed_unit(traces, lo, hi, key, status, str(error), tier)
+
+
+def apply_policy(error: Exception, errors: str, status: str) -> None:
+    """Raise ``error`` under ``errors="raise"``; else warn or log it."""
     if errors == "raise":
         _add_policy_hint(error, status)
         raise error
@@ -167,9 +211,8 @@ def handle_failure(
         warnings.warn(
             f"{error}; its traces are NaN with status {status!r}",
             ReadOutcomeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return failed_unit(traces, lo, hi, key, status, str(error), tier)
 
 
 def _add_policy_hint(error: Exception, status: str) -> None:

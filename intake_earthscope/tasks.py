@@ -37,12 +37,15 @@ from intake_earthscope.errors import (
     WebServiceError,
 )
 from intake_earthscope.outcomes import (
+    PendingFailure,
     UnitRead,
     chunk_status,
+    failed_unit,
     handle_failure,
     report_no_channel,
     report_rate_mismatch,
     report_unplanned,
+    settle_missing,
     unit_status,
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
@@ -126,7 +129,7 @@ def read_unit(
     """
     if key is None:
         error = ObjectNotFoundError(f"object not in the listing of {spec.describe()}")
-        return handle_failure(error, errors, traces, lo, hi, None, "missing", spec.tier)
+        return _missing(error, errors, traces, lo, hi, None, spec)
 
     served_by = spec
     try:
@@ -136,7 +139,7 @@ def read_unit(
             )
             block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, patterns)
     except ObjectNotFoundError as error:
-        return _failure(error, errors, traces, lo, hi, key, "missing", served_by)
+        return _missing(error, errors, traces, lo, hi, key, served_by)
     except AuthenticationError:
         # Without a usable token no chunk can be read: no policy hides that.
         raise
@@ -233,12 +236,14 @@ def finish_chunk(
     # The block counts what it wrote, so only the gap count needs a pass
     # over the samples.
     status = chunk_status(unit.status, block.written > 0)
+    complete = block.written >= width
+    status = settle_missing(status, complete, unit.pending)
     valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
         status=status,
         valid_fraction=valid_fraction,
-        gap_count=_gap_runs(data, block.written >= width),
+        gap_count=_gap_runs(data, complete),
         overlap_count=block.overlaps.copy(),
         conflict_count=block.conflicts.copy(),
         time_offset=block.first_offset.copy(),
@@ -376,6 +381,22 @@ def _fetch(
     start_ns = grid.start_ns + int(np.floor(lo * grid.step_ns))
     end_ns = grid.start_ns + int(np.ceil(hi * grid.step_ns))
     return fdsn_dataselect(spec.web_spec(), traces, start_ns, end_ns)
+
+
+def _missing(
+    error: ObjectNotFoundError,
+    errors: str,
+    traces: Sequence[SeedId],
+    lo: int,
+    hi: int,
+    key: str | None,
+    spec: StorageSpec,
+) -> UnitRead:
+    """Return an empty unit for a missing object, its policy left to
+    :func:`finish_chunk`: the neighbouring objects may hold all its samples."""
+    unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier)
+    unit.pending = PendingFailure(error, errors, "missing")
+    return unit
 
 
 def _failure(

@@ -47,7 +47,12 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
-from intake_earthscope.outcomes import UnitRead, handle_failure, unit_status
+from intake_earthscope.outcomes import (
+    PendingFailure,
+    UnitRead,
+    handle_failure,
+    unit_status,
+)
 from intake_earthscope.place import Grid, PlacedBlock
 from intake_earthscope.recordindex import (
     ByteRuns,
@@ -656,6 +661,7 @@ class _ObjectRead:
     tier: str
     failure: str = ""
     url: str = ""
+    pending: PendingFailure | None = None
 
 
 def read_window_batch(
@@ -776,6 +782,11 @@ def _read_object(
         DecodeError,
     ) as error:
         status = _failure_status(error)
+        if required and status == "missing":
+            # The previous day's records may still fill the windows: the
+            # policy waits until they are placed (finish_chunk).
+            pending = PendingFailure(error, errors, status)
+            return _ObjectRead(None, "", "ok", set(), tier, status, pending=pending)
         if required:
             handle_failure(error, errors, traces, 0, 0, item.key, status, tier)
         else:
@@ -847,12 +858,15 @@ def _finish_window(
 ) -> tuple[ChunkResult, np.ndarray]:
     number, grid = window.number, window.grid
     modes, failure, state, seen, tier = set(), "", "ok", set(), ""
+    pending: list[PendingFailure | None] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
     for windows, read, decoded in zip(users, reads, samples, strict=True):
         if number not in windows:
             continue
         if read.failure:
-            failure = failure or (read.failure if windows[number] else "")
+            if windows[number]:
+                failure = failure or read.failure
+                pending.append(read.pending)
             continue
         used.append((list(windows).index(number), read, decoded, windows[number]))
         modes.add(read.read_mode)
@@ -875,13 +889,17 @@ def _finish_window(
         window.out[...] = block.data
 
     status = unit_status(block, state)
+    # Only missing objects: traces their neighbours filled in full keep their
+    # status, and finish_chunk applies the policy to the others.
+    settled = pending[0] if pending and all(pending) else None
+    complete = block.written >= grid.size
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:
             # The object has the channel, only not in this window.
             status[row] = "no_data_in_window"
-        if failure:
+        if failure and not (settled is not None and complete[row]):
             status[row] = failure
-    unit = UnitRead(block=block, status=status, key=None, tier=tier)
+    unit = UnitRead(block=block, status=status, key=None, tier=tier, pending=settled)
     result = finish_chunk(unit, None, None, grid)
 
     mode = "ranged" if modes else ""

@@ -317,6 +317,76 @@ def test_slow_channel_spill_reaches_past_an_hour(tmp_path: Path) -> None:
     assert np.array_equal(dataset.waveform.values[0, 0], expected)
 
 
+@pytest.fixture
+def spill_into_missing_day(tmp_path: Path) -> Path:
+    """Day 1 ends with a 1 Hz record that runs until 01:30 of day 2, whose
+    object does not exist."""
+    start = mseedgen.nstime("2024-01-01T23:40:00Z")
+    values = np.arange(6000, dtype=np.int32) % 7
+    data = mseedgen.segment_bytes(
+        "XX.STA.00.LHZ", start, values, 1.0, record_length=4096
+    )
+    return mirror(tmp_path / "mirror", {key(1): data})
+
+
+def test_window_filled_by_previous_day_does_not_raise(
+    spill_into_missing_day: Path,
+) -> None:
+    """A missing object that would have added no sample is no failure."""
+    times = ["2024-01-01T23:59:50"]
+
+    dataset = windows(spill_into_missing_day, times, 60.0, 60.0, channel="LHZ")
+
+    assert dataset.status.values.tolist() == [["ok"]]
+    assert dataset.valid_fraction.values.tolist() == [[1.0]]
+
+
+def test_window_past_previous_day_records_raises(
+    spill_into_missing_day: Path,
+) -> None:
+    """Samples that only the missing object could hold make it a failure."""
+    times = ["2024-01-02T01:19:30"]
+
+    with pytest.raises(ObjectNotFoundError, match="2024/002"):
+        windows(
+            spill_into_missing_day,
+            times,
+            60.0,
+            60.0,
+            channel="LHZ",
+            sampling_rate=1.0,
+        )
+
+
+def test_chunk_filled_by_previous_day_does_not_raise(
+    spill_into_missing_day: Path,
+) -> None:
+    """A chunk of a missing day that the day before fills in full reads as ok."""
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01T23:58:50",
+        end="2024-01-02T00:00:50",
+        root=str(spill_into_missing_day),
+        **{**CODES, "channel": "LHZ"},
+    ).load()
+
+    assert dataset.status.values.tolist() == [["ok", "ok"]]
+    assert not np.isnan(dataset.waveform.values).any()
+
+
+def test_chunk_past_previous_day_records_raises(
+    spill_into_missing_day: Path,
+) -> None:
+    with pytest.raises(ObjectNotFoundError, match="(?i)not in the listing|not found"):
+        open_waveforms(
+            collection_spec("sage"),
+            start="2024-01-01T23:58:50",
+            end="2024-01-02T03:00:00",
+            root=str(spill_into_missing_day),
+            **{**CODES, "channel": "LHZ"},
+        ).load()
+
+
 def test_window_half_in_missing_day(tmp_path: Path) -> None:
     """A window running into a missing day keeps the samples before midnight."""
     root = mirror(tmp_path / "mirror", {key(1): station_day(1)})
