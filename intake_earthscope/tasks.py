@@ -129,7 +129,7 @@ def read_unit(
     for the chunk when the storage denies the object.
     """
     if key is None:
-        error = ObjectNotFoundError(f"object not in the listing of {spec.describe()}")
+        error = ObjectNotFoundError(_unlisted_message(spec, traces, grid, lo))
         return _missing(error, errors, traces, lo, hi, None, spec)
 
     served_by = spec
@@ -407,6 +407,17 @@ def _missing(
     unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier)
     unit.pending = PendingFailure(error, errors, "missing")
     return unit
+
+
+def _unlisted_message(
+    spec: StorageSpec, traces: Sequence[SeedId], grid: Grid, lo: int
+) -> str:
+    """Name the station and day of an object that the listing lacks."""
+    # One text for every day would be shown once under errors="warn", because
+    # Python shows a repeated warning text only once.
+    stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
+    day = format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
+    return f"object of {stations} for {day} not in the listing of {spec.describe()}"
 
 
 def _failure(
