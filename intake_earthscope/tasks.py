@@ -51,6 +51,7 @@ from intake_earthscope.outcomes import (
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import StorageSpec, object_size, read_bytes
+from intake_earthscope.timeutil import format_ns
 
 __all__ = [
     "ChunkResult",
@@ -128,7 +129,7 @@ def read_unit(
     for the chunk when the storage denies the object.
     """
     if key is None:
-        error = ObjectNotFoundError(f"object not in the listing of {spec.describe()}")
+        error = ObjectNotFoundError(_unlisted_message(spec, traces, grid, lo))
         return _missing(error, errors, traces, lo, hi, None, spec)
 
     served_by = spec
@@ -261,7 +262,7 @@ def finish_chunk(
 
 
 def _decode(
-    data: bytes | None,
+    data: bytes,
     traces: Sequence[SeedId],
     grid: Grid,
     lo: int,
@@ -269,8 +270,6 @@ def _decode(
     rate_tolerance: float,
     patterns: Mapping[str, Sequence[str]] | None,
 ) -> tuple[PlacedBlock, str]:
-    if data is None:
-        raise ObjectNotFoundError("the web service has no data for this window")
     if not data:
         raise DecodeError("empty object (0 bytes)")
 
@@ -353,7 +352,7 @@ def _fetch_with_fallback(
     grid: Grid,
     lo: int,
     hi: int,
-) -> tuple[bytes | None, StorageSpec]:
+) -> tuple[bytes, StorageSpec]:
     """Fetch from the storage, or from the fallback service when access is denied."""
     try:
         return _fetch(spec, key, traces, grid, lo, hi), spec
@@ -371,16 +370,27 @@ def _fetch(
     grid: Grid,
     lo: int,
     hi: int,
-) -> bytes | None:
+) -> bytes:
     """Fetch an object, or query a web service for the chunk's time window."""
     if spec.protocol != "fdsn":
         return read_bytes(spec, key)
 
     from intake_earthscope.fdsn import fdsn_dataselect
+    from intake_earthscope.webservices import redacted_url
 
     start_ns = grid.start_ns + int(np.floor(lo * grid.step_ns))
     end_ns = grid.start_ns + int(np.ceil(hi * grid.step_ns))
-    return fdsn_dataselect(spec.web_spec(), traces, start_ns, end_ns)
+    service = spec.web_spec()
+    data = fdsn_dataselect(service, traces, start_ns, end_ns)
+    if data is None:
+        # The message names the channels and the window, because Python shows
+        # a repeated warning text only once.
+        codes = ", ".join(str(trace) for trace in traces)
+        raise ObjectNotFoundError(
+            f"{redacted_url(service.base_url)} has no data for {codes} from "
+            f"{format_ns(start_ns)} to {format_ns(end_ns)}"
+        )
+    return data
 
 
 def _missing(
@@ -397,6 +407,17 @@ def _missing(
     unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier)
     unit.pending = PendingFailure(error, errors, "missing")
     return unit
+
+
+def _unlisted_message(
+    spec: StorageSpec, traces: Sequence[SeedId], grid: Grid, lo: int
+) -> str:
+    """Name the station and day of an object that the listing lacks."""
+    # One text for every day would be shown once under errors="warn", because
+    # Python shows a repeated warning text only once.
+    stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
+    day = format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
+    return f"object of {stations} for {day} not in the listing of {spec.describe()}"
 
 
 def _failure(

@@ -26,6 +26,7 @@ from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
     CredentialsError,
+    ObjectNotFoundError,
 )
 from intake_earthscope.storage import clear_listing_cache
 from intake_earthscope.testing import LoopbackS3
@@ -416,6 +417,27 @@ def test_fdsn_tier_reads_with_bearer(fdsn) -> None:
     assert (dataset.tier.values == "fdsn").all()
     assert float(dataset.valid_fraction.values.min()) > 0.99
     assert set(fdsn.tokens_seen()) == {f"Bearer {token}"}
+
+
+def test_fdsn_no_data_names_query(fdsn) -> None:
+    """The error of a day without data names the requested channels and day."""
+    balst_services(fdsn)
+    fdsn.routes["/fdsnws/dataselect/1/query"] = lambda params: Reply(204, b"")
+
+    dataset = open_waveforms(
+        fdsn_collection(fdsn),
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        start="2025-11-10",
+        end="2025-11-11",
+        tier="fdsn",
+        token=fake_jwt(),
+    )
+
+    with pytest.raises(ObjectNotFoundError, match=r"CH\.BALST\.\.LHZ from 2025-11-10"):
+        dataset.load()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -385,6 +386,28 @@ def test_chunk_past_previous_day_records_raises(
             root=str(spill_into_missing_day),
             **{**CODES, "channel": "LHZ"},
         ).load()
+
+
+def test_unlisted_days_warn_each(spill_into_missing_day: Path) -> None:
+    """Each unlisted day gets its own warning, naming the station and day."""
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01T23:00:00",
+        end="2024-01-04",
+        root=str(spill_into_missing_day),
+        errors="warn",
+        **{**CODES, "station": "ST*", "channel": "LHZ"},
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        dataset.load()
+
+    texts = sorted(str(warning.message) for warning in caught)
+    assert len(texts) == 2
+    assert "XX.STA" in texts[0]
+    assert "2024-01-02" in texts[0]
+    assert "2024-01-03" in texts[1]
 
 
 def test_window_half_in_missing_day(tmp_path: Path) -> None:
