@@ -209,7 +209,8 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
     logger.log(level, "%s: %s", status, error)
     if errors == "warn":
         warnings.warn(
-            f"{error}; its traces are NaN with status {status!r}",
+            f"{error}; its traces have status {status!r} and NaN where no "
+            "other object had samples",
             ReadOutcomeWarning,
             stacklevel=3,
         )
