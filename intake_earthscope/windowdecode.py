@@ -81,9 +81,10 @@ class TraceSegments:
             return table.subset(first, stop)
         # Segments that overlap each other in time are not sorted by their
         # ends, so the hits may skip some.
-        segments = table.segments()
         kept = [
-            _records_of(segments[i], inside[bounds[i] : bounds[i + 1]])
+            _records_of(
+                table.subset(i, i + 1).segments()[0], inside[bounds[i] : bounds[i + 1]]
+            )
             for i in hits.tolist()
         ]
         return SegmentTable.from_segments([s for s in kept if s is not None])
