@@ -79,8 +79,8 @@ SMALL_CHANNELS = {
 }
 SMALL_DAYS = 50
 WINDOWS = 1000
-# Each read of the time part runs this many times, interleaved; the tables
-# give the median.
+# Each read of the time part runs this many times, interleaved, and the
+# tables give the median.
 TIME_REPEATS = 3
 CACHE_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
 BEFORE_S, AFTER_S = 60.0, 120.0
@@ -96,7 +96,7 @@ class Timing:
 
 
 def median_cost(costs: list[Timing]) -> Timing:
-    """Return the run of median wall time (bytes and requests are the same)."""
+    """Return the run with the median wall time (all runs read the same bytes)."""
     return sorted(costs, key=lambda cost: cost.seconds)[len(costs) // 2]
 
 

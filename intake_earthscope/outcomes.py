@@ -85,7 +85,7 @@ STATUSES = (
 class UnitRead:
     """The decoded block of one object plus what happened to each trace.
 
-    ``pending`` holds the error of a missing object while the ``errors=``
+    ``pending`` contains the error of a missing object while the ``errors=``
     policy waits for the neighbouring objects' samples (see
     :func:`settle_missing`).
     """
@@ -112,7 +112,7 @@ def settle_missing(
 ) -> np.ndarray:
     """Apply a missing object's policy once the neighbours' samples are placed.
 
-    The records of a neighbouring object may hold every sample of a chunk
+    The records of a neighbouring object may contain every sample of a chunk
     whose own object does not exist, for example the last record of the
     previous day, which runs past midnight. Traces filled in full that way
     lost nothing and become "ok". If any trace still lacks samples, the
@@ -199,7 +199,7 @@ def handle_failure(
 
 
 def apply_policy(error: Exception, errors: str, status: str) -> None:
-    """Raise ``error`` under ``errors="raise"``; else warn or log it."""
+    """Raise ``error`` under ``errors="raise"``, and otherwise warn or log it."""
     if errors == "raise":
         _add_policy_hint(error, status)
         raise error

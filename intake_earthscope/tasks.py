@@ -383,8 +383,8 @@ def _fetch(
     service = spec.web_spec()
     data = fdsn_dataselect(service, traces, start_ns, end_ns)
     if data is None:
-        # The message names the channels and the window, because Python shows
-        # a repeated warning text only once.
+        # The message names the channels and the window, because Python's
+        # default warning filter shows a repeated text only once.
         codes = ", ".join(str(trace) for trace in traces)
         raise ObjectNotFoundError(
             f"{redacted_url(service.base_url)} has no data for {codes} from "
@@ -402,8 +402,9 @@ def _missing(
     key: str | None,
     spec: StorageSpec,
 ) -> UnitRead:
-    """Return an empty unit for a missing object, its policy left to
-    :func:`finish_chunk`: the neighbouring objects may hold all its samples."""
+    """Return an empty unit for a missing object and leave its policy to
+    :func:`finish_chunk`, because the neighbouring objects may contain all
+    of its samples."""
     unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier)
     unit.pending = PendingFailure(error, errors, "missing")
     return unit
@@ -414,7 +415,7 @@ def _unlisted_message(
 ) -> str:
     """Name the station and day of an object that the listing lacks."""
     # One text for every day would be shown once under errors="warn", because
-    # Python shows a repeated warning text only once.
+    # Python's default warning filter shows a repeated text only once.
     stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
     day = format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
     return f"object of {stations} for {day} not in the listing of {spec.describe()}"

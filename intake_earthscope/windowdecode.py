@@ -64,7 +64,7 @@ class TraceSegments:
     def overlapping(self, start_ns: int, end_ns: int) -> SegmentTable | None:
         """Return the records that overlap ``[start_ns, end_ns]``, or None.
 
-        A segment may hold the records of several windows. Only the records
+        A segment may contain the records of several windows. Only the records
         that overlap this window are kept, as a decode of this window's own
         records would give them, so that its time offset and largest shift
         do not depend on the other windows of the batch.
@@ -79,15 +79,17 @@ class TraceSegments:
         whole = inside[bounds[first] : bounds[stop]].all()
         if whole and stop - first == hits.size:
             return table.subset(first, stop)
-        # Segments that overlap each other in time are not sorted by their
-        # ends, so the hits may skip some.
-        kept = [
-            _records_of(
-                table.subset(i, i + 1).segments()[0], inside[bounds[i] : bounds[i + 1]]
-            )
-            for i in hits.tolist()
-        ]
-        return SegmentTable.from_segments([s for s in kept if s is not None])
+
+        # Otherwise each hit is cut down to its records in the window. The hits
+        # need not follow one another, because segments that overlap in time
+        # are not sorted by their ends.
+        trimmed = []
+        for index in hits.tolist():
+            segment = table.subset(index, index + 1).segments()[0]
+            part = _records_of(segment, inside[bounds[index] : bounds[index + 1]])
+            if part is not None:
+                trimmed.append(part)
+        return SegmentTable.from_segments(trimmed)
 
 
 def _records_of(segment: Segment, inside: np.ndarray) -> Segment | None:
@@ -155,16 +157,20 @@ def place_window(
     publication versions first, as one decode of their joined records
     would place them. Samples outside the block are left out.
     """
+    # NOTE: where the previous day's records and the day's own object carry
+    # different values for the same times, the object given first wins here,
+    # while a whole-day read keeps the values of the day's own object.
     start, end = span
     for row in range(block.data.shape[0]):
-        tables = [
-            table
-            for samples in objects
-            for segments in samples.get(row, ())
-            if (table := segments.overlapping(start, end)) is not None
-        ]
-        if len(tables) > 1:
-            tables.sort(key=lambda table: -table.pubversion)
+        tables = []
+        for samples in objects:
+            for segments in samples.get(row, ()):
+                table = segments.overlapping(start, end)
+                if table is not None:
+                    tables.append(table)
+
+        # A stable sort keeps the objects' order within a version.
+        tables.sort(key=lambda table: -table.pubversion)
         if tables:
             place_tables(block, row, tables, grid, rate_tolerance, None)
     block.fill_rest()

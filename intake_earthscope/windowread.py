@@ -247,9 +247,9 @@ class RangedObject:
         """Join the records of all windows, each once and in object order."""
         if not rows:
             return WindowRecords(rows, b"", self)
+        # The index is sorted by offset, so ascending rows are in object order.
         union = np.unique(np.concatenate(rows))
-        order = np.argsort(self.index.records.offsets[union], kind="stable")
-        return WindowRecords(rows, self.bytes_of(union[order]), self)
+        return WindowRecords(rows, self.bytes_of(union), self)
 
     def seen_sources(self) -> set[str]:
         """Return the wanted source identifiers that known records carry."""
@@ -612,7 +612,7 @@ def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class WindowRecords:
     """The records of an object that a batch of windows needs.
 
-    ``rows`` holds each window's rows of the reader's record index, and
+    ``rows`` contains each window's rows of the reader's record index, and
     ``union`` the bytes of all of them, each record once, in object order.
     """
 
@@ -783,8 +783,8 @@ def _read_object(
     ) as error:
         status = _failure_status(error)
         if required and status == "missing":
-            # The previous day's records may still fill the windows: the
-            # policy waits until they are placed (finish_chunk).
+            # The previous day's records may still fill the windows, so the
+            # policy waits until they are placed (in finish_chunk).
             pending = PendingFailure(error, errors, status)
             return _ObjectRead(None, "", "ok", set(), tier, status, pending=pending)
         if required:
@@ -889,8 +889,8 @@ def _finish_window(
         window.out[...] = block.data
 
     status = unit_status(block, state)
-    # Only missing objects: traces their neighbours filled in full keep their
-    # status, and finish_chunk applies the policy to the others.
+    # When every failure is a missing object, traces that other objects filled
+    # in full keep their status, and finish_chunk applies the policy.
     settled = pending[0] if pending and all(pending) else None
     complete = block.written >= grid.size
     for row, trace in enumerate(traces):
@@ -916,33 +916,24 @@ def _decode_window(
     state: str,
 ) -> tuple[PlacedBlock, str]:
     """Decode one window's own records, dropping those that fail alone."""
+
+    def place(parts: list[bytes]) -> PlacedBlock:
+        data = b"".join(parts)
+        size = grid.size
+        return decode_and_place(
+            data, traces, grid, 0, size, rate_tolerance, neighbours=False
+        )
+
     parts = [
         read.found.window_bytes(position) if read.found is not None else b""
         for position, read, _, _ in used
     ]
     try:
-        block = decode_and_place(
-            b"".join(parts),
-            traces,
-            grid,
-            0,
-            grid.size,
-            rate_tolerance,
-            neighbours=False,
-        )
+        block = place(parts)
     except DecodeError as error:
-        parts, damaged = _decodable_parts(
-            parts, [read for _, read, _, _ in used], error
-        )
-        block = decode_and_place(
-            b"".join(parts),
-            traces,
-            grid,
-            0,
-            grid.size,
-            rate_tolerance,
-            neighbours=False,
-        )
+        reads = [read for _, read, _, _ in used]
+        parts, damaged = _decodable_parts(parts, reads, error)
+        block = place(parts)
         if any(overlaps for _, read, _, overlaps in used if read.url in damaged):
             state = "damaged" if state == "ok" else state
     return block, state

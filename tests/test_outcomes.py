@@ -259,7 +259,7 @@ def test_raise_names_policy_and_availability(week) -> None:
     assert "intake-earthscope availability" in message
 
 
-def test_gap_runs_skips_rows_written_in_full() -> None:
+def test_gap_runs_skip_full_rows() -> None:
     """Only rows the block did not fill are scanned for missing samples."""
     data = np.array([[NAN, 1.0, NAN], [NAN, 1.0, NAN]])
     complete = np.array([True, False])

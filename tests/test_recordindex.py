@@ -295,7 +295,7 @@ def _as_lists(table: RecordTable) -> list[list]:
 
 
 @pytest.mark.parametrize("name", sorted(HEADER_CASES))
-def test_trace_list_walk_equals_header_by_header(name: str) -> None:
+def test_trace_list_equals_header_parse(name: str) -> None:
     """One libmseed read lists the same records as parsing each header."""
     data = HEADER_CASES[name]()
     expected = _parsed_records(data, 0)
@@ -307,7 +307,7 @@ def test_trace_list_walk_equals_header_by_header(name: str) -> None:
     assert _as_lists(walked)[1:] == _as_lists(expected)[1:]
 
 
-def test_trace_list_walk_stops_at_cut_record() -> None:
+def test_trace_list_stops_at_cut() -> None:
     """A range that ends inside a record lists the records before it."""
     data = test_decode_break.run(0, 3000)
     cut = data[: len(data) - 100]
@@ -318,7 +318,7 @@ def test_trace_list_walk_stops_at_cut_record() -> None:
     assert len(walked) == len(_parsed_records(data, 0)) - 1
 
 
-def test_trace_list_missing_record_parsed_one_by_one(
+def test_trace_list_gap_parses_headers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Records the trace list leaves out send the walk to the header parser.

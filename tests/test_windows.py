@@ -143,6 +143,16 @@ def cut(whole, reference: str, before: float, width: int) -> np.ndarray:
     return whole.values[:, first : first + width]
 
 
+def assert_equal_to_cuts(dataset, whole, times: list[str], before: float) -> None:
+    """Check each window's samples against the same stretch of whole days."""
+    width = dataset.sizes["lag"]
+    for number, reference in enumerate(times):
+        expected = cut(whole, reference, before, width)
+        assert np.array_equal(
+            dataset.waveform.values[number], expected, equal_nan=True
+        ), reference
+
+
 EDGE_TIMES = [
     "2024-01-01T06:00:00",  # inside the day
     "2024-01-01T00:01:00",  # starts at the first sample of the object
@@ -156,13 +166,8 @@ def test_windows_equal_whole_day_cut(two_days: Path) -> None:
     dataset = windows(two_days, EDGE_TIMES, 60.0, 120.0)
     whole = whole_days(two_days)
 
-    width = dataset.sizes["lag"]
-    assert width == 180 * RATE
-    for number, reference in enumerate(EDGE_TIMES):
-        expected = cut(whole, reference, 60.0, width)
-        assert np.array_equal(
-            dataset.waveform.values[number], expected, equal_nan=True
-        ), reference
+    assert dataset.sizes["lag"] == 180 * RATE
+    assert_equal_to_cuts(dataset, whole, EDGE_TIMES, 60.0)
 
 
 def test_windows_outcomes_at_edges(two_days: Path) -> None:
@@ -203,11 +208,7 @@ def test_batch_windows_equal_whole_day_cut(two_days: Path) -> None:
     dataset = windows(two_days, BATCH_TIMES, 60.0, 120.0)
     whole = whole_days(two_days)
 
-    for number, reference in enumerate(BATCH_TIMES):
-        expected = cut(whole, reference, 60.0, dataset.sizes["lag"])
-        assert np.array_equal(
-            dataset.waveform.values[number], expected, equal_nan=True
-        ), reference
+    assert_equal_to_cuts(dataset, whole, BATCH_TIMES, 60.0)
 
 
 def test_batch_one_chunk(two_days: Path) -> None:
@@ -320,8 +321,8 @@ def test_slow_channel_spill_reaches_past_an_hour(tmp_path: Path) -> None:
 
 @pytest.fixture
 def spill_into_missing_day(tmp_path: Path) -> Path:
-    """Day 1 ends with a 1 Hz record that runs until 01:30 of day 2, whose
-    object does not exist."""
+    """Write a day-1 object whose 1 Hz records run until 01:20 of day 2, and no
+    day-2 object."""
     start = mseedgen.nstime("2024-01-01T23:40:00Z")
     values = np.arange(6000, dtype=np.int32) % 7
     data = mseedgen.segment_bytes(
@@ -330,7 +331,7 @@ def spill_into_missing_day(tmp_path: Path) -> Path:
     return mirror(tmp_path / "mirror", {key(1): data})
 
 
-def test_window_filled_by_previous_day_does_not_raise(
+def test_window_filled_by_day_before(
     spill_into_missing_day: Path,
 ) -> None:
     """A missing object that would have added no sample is no failure."""
@@ -342,10 +343,10 @@ def test_window_filled_by_previous_day_does_not_raise(
     assert dataset.valid_fraction.values.tolist() == [[1.0]]
 
 
-def test_window_past_previous_day_records_raises(
+def test_window_past_day_before_raises(
     spill_into_missing_day: Path,
 ) -> None:
-    """Samples that only the missing object could hold make it a failure."""
+    """Samples that only the missing object could contain make it a failure."""
     times = ["2024-01-02T01:19:30"]
 
     with pytest.raises(ObjectNotFoundError, match="2024/002"):
@@ -359,7 +360,7 @@ def test_window_past_previous_day_records_raises(
         )
 
 
-def test_chunk_filled_by_previous_day_does_not_raise(
+def test_chunk_filled_by_day_before(
     spill_into_missing_day: Path,
 ) -> None:
     """A chunk of a missing day that the day before fills in full reads as ok."""
@@ -375,7 +376,7 @@ def test_chunk_filled_by_previous_day_does_not_raise(
     assert not np.isnan(dataset.waveform.values).any()
 
 
-def test_chunk_past_previous_day_records_raises(
+def test_chunk_past_day_before_raises(
     spill_into_missing_day: Path,
 ) -> None:
     with pytest.raises(ObjectNotFoundError, match="(?i)not in the listing|not found"):
@@ -620,13 +621,19 @@ def test_index_cache_cut_file(two_days: Path, length: int) -> None:
     assert (dataset.status.values == "ok").all()
 
 
-def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
-    values = np.arange(7200 * 20, dtype=np.int32) % 1000
+# Samples of the BHZ day that bad_crc_day writes: 2 hours at 20 Hz of a ramp
+# that repeats every 1,000 counts.
+BAD_CRC_VALUES = np.arange(7200 * 20, dtype=np.int32) % 1000
+
+
+@pytest.fixture
+def bad_crc_day(tmp_path: Path) -> Path:
+    """Write a miniSEED 3 BHZ day whose record ending at 01:00 fails its CRC."""
     data = bytearray(
         mseedgen.segment_bytes(
             "XX.STA.00.BHZ",
             DAY,
-            values,
+            BAD_CRC_VALUES,
             RATE,
             record_length=512,
             encoding="int32",
@@ -636,7 +643,11 @@ def test_miniseed3_bad_crc_damaged(tmp_path: Path) -> None:
     table = parse_records(bytes(data))
     row = int(np.searchsorted(table.starts, DAY + 3600 * 10**9)) - 1
     data[int(table.offsets[row] + table.lengths[row]) - 8] ^= 0xFF
-    root = mirror(tmp_path / "mirror", {key(1): bytes(data)})
+    return mirror(tmp_path / "mirror", {key(1): bytes(data)})
+
+
+def test_miniseed3_bad_crc_damaged(bad_crc_day: Path) -> None:
+    root = bad_crc_day
     times = ["2024-01-01T01:00:00"]
 
     dataset = windows(root, times, 10.0, 10.0, channel="BHZ", errors="ignore")
@@ -774,47 +785,28 @@ def test_channels_in_blocks(tmp_path: Path) -> None:
     assert (dataset.read_mode.values == "whole_object").all()
 
 
-def test_overlapping_windows_equal_whole_day_cut(two_days: Path) -> None:
+def test_overlapping_windows_equal_cuts(two_days: Path) -> None:
     """Windows that share records are placed from one decode of the object."""
     times = ["2024-01-01T03:00:00", "2024-01-01T03:00:30", "2024-01-01T03:01:00"]
     dataset = windows(two_days, times, 60.0, 60.0)
     whole = whole_days(two_days)
 
-    for number, reference in enumerate(times):
-        expected = cut(whole, reference, 60.0, dataset.sizes["lag"])
-        assert np.array_equal(
-            dataset.waveform.values[number], expected, equal_nan=True
-        ), reference
+    assert_equal_to_cuts(dataset, whole, times, 60.0)
 
 
-def test_bad_record_damages_only_its_window(tmp_path: Path) -> None:
+def test_bad_record_damages_only_its_window(bad_crc_day: Path) -> None:
     """A record that fails its CRC marks its own window, not the batch's others."""
-    values = np.arange(7200 * 20, dtype=np.int32) % 1000
-    data = bytearray(
-        mseedgen.segment_bytes(
-            "XX.STA.00.BHZ",
-            DAY,
-            values,
-            RATE,
-            record_length=512,
-            encoding="int32",
-            version=3,
-        )
-    )
-    table = parse_records(bytes(data))
-    row = int(np.searchsorted(table.starts, DAY + 3600 * 10**9)) - 1
-    data[int(table.offsets[row] + table.lengths[row]) - 8] ^= 0xFF
-    root = mirror(tmp_path / "mirror", {key(1): bytes(data)})
+    root = bad_crc_day
     times = ["2024-01-01T01:00:00", "2024-01-01T01:30:00"]
 
     dataset = windows(root, times, 10.0, 10.0, channel="BHZ", errors="ignore")
 
     assert dataset.status.values[:, 0].tolist() == ["damaged", "ok"]
-    clean = values[1800 * 20 - 200 : 1800 * 20 + 200].astype(np.float64)
+    clean = BAD_CRC_VALUES[1800 * 20 - 200 : 1800 * 20 + 200].astype(np.float64)
     assert np.array_equal(dataset.waveform.values[1, 0], clean)
 
 
-def test_higher_publication_version_wins_in_window(tmp_path: Path) -> None:
+def test_window_higher_version_wins(tmp_path: Path) -> None:
     """Where two versions of a record overlap, the window keeps the higher one."""
     values = np.arange(3600 * 20, dtype=np.int32) % 500
     first = mseedgen.segment_bytes(
@@ -832,7 +824,7 @@ def test_higher_publication_version_wins_in_window(tmp_path: Path) -> None:
     assert dataset.conflict_count.values[0, 0] == 400
 
 
-def test_trace_segments_skip_segments_between_hits() -> None:
+def test_segments_between_hits_skipped() -> None:
     """A window inside a long segment also gets a later short one it overlaps."""
     from intake_earthscope.place import SegmentTable
     from intake_earthscope.windowdecode import TraceSegments
@@ -856,8 +848,8 @@ def test_trace_segments_skip_segments_between_hits() -> None:
     assert picked.record_starts.tolist() == [0, 30 * second]
 
 
-def test_local_ranges_read_through_one_handle(tmp_path: Path) -> None:
-    """Ranges of a local object come back in order; one past the end is short."""
+def test_local_ranges_one_handle(tmp_path: Path) -> None:
+    """Ranges of a local object come back in order, and one past the end is short."""
     from intake_earthscope.storage import StorageSpec, read_local_ranges
 
     (tmp_path / "object").write_bytes(bytes(range(256)))
