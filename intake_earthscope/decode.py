@@ -4,7 +4,8 @@ Only the requested channels are decoded: libmseed matches each record's
 source identifier against a glob before it unpacks samples. Each segment
 keeps the start time and sample count of every record it was joined from,
 so that placement (:mod:`intake_earthscope.place`) can anchor each record at
-its own time.
+its own time. The records are indexed first and each trace is unpacked just
+before it is placed, into memory its thread reuses from read to read.
 
 Before decoding, the record boundaries are walked once (a cheap header
 check per record): an object cut inside its last record is ``truncated``,
@@ -15,6 +16,7 @@ one with bytes that are not miniSEED between or after its records is
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -107,31 +109,179 @@ def decode_and_place(
         If ``data`` contains no miniSEED record at all.
     """
     rows = {seed_id: row for row, seed_id in enumerate(traces)}
-    block = PlacedBlock.empty(len(traces), lo, hi, filled=False)
-    block.reach = grid.samples_per_day
+    block = _empty_block(len(traces), lo, hi, grid)
     if not traces or not data:
         block.fill_rest()
         return block
 
     selection = record_selection(traces, patterns)
-    edges: EdgeList | None = [] if neighbours else None
-    with decode_segments(data, selection, skip_not_data) as decoded:
-        by_row: dict[int, list[SegmentTable]] = {}
-        for seed_id, table in decoded:
-            row = rows.get(seed_id)
-            if row is None:
-                _note_unplanned(block, seed_id, table, grid, rate_tolerance, patterns)
-                continue
-            by_row.setdefault(row, []).append(table)
-
-        for row, tables in by_row.items():
-            place_tables(block, row, tables, grid, rate_tolerance, edges)
+    placing = _Placing(rows, grid, rate_tolerance, patterns, neighbours)
+    try:
+        with _listed_traces(data, selection, skip_not_data) as listed:
+            placing.place_listed(block, listed)
+    except _UnpackFailed:
+        # A damaged payload or joined sample types: decode the other way.
+        block = _empty_block(len(traces), lo, hi, grid)
+        placing = _Placing(rows, grid, rate_tolerance, patterns, neighbours)
+        with decode_segments(data, selection, skip_not_data, own_buffers=False) as got:
+            placing.place_decoded(block, got)
 
     block.fill_rest()
-    if edges is not None:
-        assemble_edges(block, edges)
+    if placing.edges is not None:
+        assemble_edges(block, placing.edges)
     block.unplanned = sorted(set(block.unplanned))
     return block
+
+
+def _empty_block(n_traces: int, lo: int, hi: int, grid: Grid) -> PlacedBlock:
+    block = PlacedBlock.empty(n_traces, lo, hi, filled=False)
+    block.reach = grid.samples_per_day
+    return block
+
+
+class _UnpackFailed(Exception):
+    """A trace's records could not be unpacked into arrays of our own."""
+
+
+class _Scratch(threading.local):
+    """Memory one thread reuses for the samples it unpacks before placing.
+
+    The integers libmseed unpacks are copied into the float64 block at once,
+    so they need not outlive one trace's placement. The kernel has to map
+    and zero new memory on first use, and reusing it cut the decoding of a
+    100 Hz day by 10 to 30% on the benchmark machine. Up to ``LIMIT`` bytes
+    stay with each thread between reads, and a larger trace gets memory of
+    its own.
+    """
+
+    LIMIT = 64 * 2**20
+
+    def __init__(self) -> None:
+        self.buffer = np.empty(0, dtype=np.uint8)
+        self.used = 0
+
+    def take(self, count: int, dtype: np.dtype) -> np.ndarray:
+        """Return room for ``count`` samples, valid until :meth:`release`."""
+        nbytes = count * dtype.itemsize
+        start = -(-self.used // 64) * 64
+        if start + nbytes > self.buffer.size:
+            if self.used or nbytes > self.LIMIT:
+                return np.empty(count, dtype=dtype)
+            self.buffer = np.empty(nbytes, dtype=np.uint8)
+            start = 0
+        self.used = start + nbytes
+        return self.buffer[start : start + nbytes].view(dtype)
+
+    def release(self) -> None:
+        """Make all of the memory available again."""
+        self.used = 0
+
+
+_scratch = _Scratch()
+
+
+class _Placing:
+    """Placement of decoded traces on the rows of a block, for one request."""
+
+    def __init__(
+        self,
+        rows: dict[SeedId, int],
+        grid: Grid,
+        rate_tolerance: float,
+        patterns: Mapping[str, Sequence[str]] | None,
+        neighbours: bool,
+    ) -> None:
+        self.rows = rows
+        self.grid = grid
+        self.rate_tolerance = rate_tolerance
+        self.patterns = patterns
+        self.edges: EdgeList | None = [] if neighbours else None
+
+    def place_listed(
+        self, block: PlacedBlock, listed: list[tuple[SeedId, int, Any]]
+    ) -> None:
+        """Unpack and place one row at a time, reusing the thread's scratch.
+
+        Raises
+        ------
+        _UnpackFailed
+            If a trace cannot be unpacked this way.
+        """
+        by_row: dict[int, list[tuple[int, Any]]] = {}
+        for seed_id, pubversion, trace_id in listed:
+            row = self.rows.get(seed_id)
+            if row is None:
+                self._note(block, seed_id, _listed_rates(trace_id))
+                continue
+            by_row.setdefault(row, []).append((pubversion, trace_id))
+
+        for row, versions in by_row.items():
+            try:
+                tables = []
+                for pubversion, trace_id in versions:
+                    table = _trace_table(trace_id, pubversion, True, _scratch)
+                    if table is None:
+                        raise _UnpackFailed
+                    if len(table):
+                        tables.append(table)
+                if tables:
+                    self._place(block, row, tables)
+            finally:
+                _scratch.release()
+
+    def place_decoded(
+        self, block: PlacedBlock, decoded: list[tuple[SeedId, SegmentTable]]
+    ) -> None:
+        """Place tables unpacked by :func:`decode_segments`."""
+        by_row: dict[int, list[SegmentTable]] = {}
+        for seed_id, table in decoded:
+            row = self.rows.get(seed_id)
+            if row is None:
+                self._note(block, seed_id, set(table.rates.tolist()))
+                continue
+            by_row.setdefault(row, []).append(table)
+        for row, tables in by_row.items():
+            self._place(block, row, tables)
+
+    def _place(self, block: PlacedBlock, row: int, tables: list[SegmentTable]) -> None:
+        place_tables(block, row, tables, self.grid, self.rate_tolerance, self.edges)
+
+    def _note(self, block: PlacedBlock, seed_id: SeedId, rates: set[float]) -> None:
+        # A channel at another rate was left out on purpose by the plan.
+        grid, tolerance, patterns = self.grid, self.rate_tolerance, self.patterns
+        if not patterns or not any(rate_fits(r, grid, tolerance) for r in rates):
+            return
+        kinds = patterns.items()
+        if all(matches(getattr(seed_id, kind), codes) for kind, codes in kinds):
+            block.unplanned.append(str(seed_id))
+
+
+@contextmanager
+def _listed_traces(
+    data: bytes, selection: str, skip_not_data: bool
+) -> Iterator[list[tuple[SeedId, int, Any]]]:
+    """Index the selected records without unpacking them.
+
+    Yields ``(trace, publication version, libmseed trace)`` in placement
+    order, higher versions first. The libmseed traces are valid inside the
+    ``with`` block only.
+    """
+    with _read(data, selection, skip_not_data, unpack=False) as traces:
+        listed = []
+        for trace in traces:
+            seed_id = _seed_id(trace.sourceid)
+            if seed_id is not None:
+                listed.append((seed_id, trace.pubversion, trace._id))
+        listed.sort(key=lambda item: (str(item[0]), -item[1]))
+        yield listed
+
+
+def _listed_rates(trace_id: Any) -> set[float]:
+    """Return the sample rates of a trace's numeric segments, from its listing."""
+    listing = _list_segments(trace_id, unpack=True)
+    if listing is None:
+        raise _UnpackFailed
+    return set(listing[3])
 
 
 def intact_records(data: bytes) -> bytes:
@@ -315,11 +465,14 @@ def _decoded(
     return [(seed_id, table) for _, _, seed_id, table in by_trace]
 
 
-def _trace_table(trace_id: Any, pubversion: int, unpack: bool) -> SegmentTable | None:
+def _trace_table(
+    trace_id: Any, pubversion: int, unpack: bool, scratch: _Scratch | None = None
+) -> SegmentTable | None:
     """Return the numeric segments of one libmseed trace, in time order.
 
     With ``unpack``, the segments are unpacked here, into one array when
-    they share a sample type, and None means one could not be. The C
+    they share a sample type, and None means one could not be. With
+    ``scratch``, that array is taken from it. The C
     structures are read through cffi directly: pymseed's wrapper objects
     cost several microseconds per segment, which a day of thousands of
     gaps would pay thousands of times.
@@ -330,7 +483,7 @@ def _trace_table(trace_id: Any, pubversion: int, unpack: bool) -> SegmentTable |
     pointers, sizes, dtypes, rates, starts, counts, bounds = listing
 
     if unpack:
-        pieces = _unpack_segments(trace_id, pointers, sizes, dtypes)
+        pieces = _unpack_segments(trace_id, pointers, sizes, dtypes, scratch)
         if pieces is None:
             return None
     else:
@@ -419,7 +572,11 @@ def _all_text(link: Any) -> bool:
 
 
 def _unpack_segments(
-    trace_id: Any, pointers: list[Any], sizes: list[int], dtypes: list[np.dtype]
+    trace_id: Any,
+    pointers: list[Any],
+    sizes: list[int],
+    dtypes: list[np.dtype],
+    scratch: _Scratch | None = None,
 ) -> list[np.ndarray] | None:
     """Unpack each segment's records into one array per segment, or return None.
 
@@ -437,7 +594,11 @@ def _unpack_segments(
         return pieces
 
     dtype = dtypes[0] if dtypes else np.dtype(np.int32)
-    buffer = np.empty(sum(sizes), dtype=dtype)
+    total = sum(sizes)
+    if scratch is None:
+        buffer = np.empty(total, dtype=dtype)
+    else:
+        buffer = scratch.take(total, dtype)
     ends = np.cumsum(sizes).tolist()
     base = ffi.cast("char *", ffi.from_buffer(buffer))
     unpack = clibmseed.mstl3_unpack_recordlist
@@ -527,20 +688,3 @@ def _seed_id(sourceid: str) -> SeedId | None:
     except ValueError:
         logger.debug("skipping records with source id %r (not FDSN)", sourceid)
         return None
-
-
-def _note_unplanned(
-    block: PlacedBlock,
-    seed_id: SeedId,
-    table: SegmentTable,
-    grid: Grid,
-    rate_tolerance: float,
-    patterns: Mapping[str, Sequence[str]] | None,
-) -> None:
-    # A channel at another rate was left out on purpose by the plan.
-    rates = set(table.rates.tolist())
-    if not patterns or not any(rate_fits(r, grid, rate_tolerance) for r in rates):
-        return
-    kinds = patterns.items()
-    if all(matches(getattr(seed_id, kind), codes) for kind, codes in kinds):
-        block.unplanned.append(str(seed_id))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from intake_earthscope.codes import SeedId, record_selection
-from intake_earthscope.decode import decode_and_place, decode_segments
+from intake_earthscope.decode import _Scratch, decode_and_place, decode_segments
 from intake_earthscope.place import (
     Edge,
     Grid,
@@ -270,6 +270,65 @@ def test_mixed_types_block() -> None:
 
     np.testing.assert_array_equal(block.data[0, :500], np.arange(500))
     np.testing.assert_array_equal(block.data[0, 500:1000], np.arange(500) + 0.5)
+
+
+def test_unpack_failure_restarts_block() -> None:
+    """HHE places from reused memory, then HHZ cannot be unpacked that way:
+    the whole block is decoded again, so HHE is neither lost nor counted twice."""
+    east = mseedgen.segment_bytes(
+        "XX.STA.00.HHE", "2006-01-01T00:00:00Z", np.arange(800), 100.0
+    )
+    data = east + _mixed_types()
+    traces = [SeedId("XX", "STA", "00", "HHE"), SeedId("XX", "STA", "00", "HHZ")]
+    grid = Grid(mseedgen.nstime("2006-01-01T00:00:00Z"), 1e7, 8_640_000)
+
+    block = decode_and_place(data, traces, grid, 0, grid.size, TOLERANCE)
+
+    np.testing.assert_array_equal(block.data[0, :800], np.arange(800))
+    np.testing.assert_array_equal(block.data[1, 500:1000], np.arange(500) + 0.5)
+    assert block.written.tolist() == [800, 1000]
+    assert block.overlaps.tolist() == [0, 0]
+
+
+def test_reused_memory_keeps_earlier_block() -> None:
+    """The next decode reuses the memory the integers were unpacked into, so
+    nothing of the first block, its spill included, may point there."""
+    traces = [SeedId("XX", "STA", "00", "HHZ")]
+    grid = Grid(mseedgen.nstime("2006-01-01T00:00:00Z"), 1e7, 8_640_000)
+    middle = grid.size // 2
+    first = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ", "2006-01-01T11:59:00Z", np.arange(12_000), 100.0
+    )
+    second = mseedgen.segment_bytes(
+        "XX.STA.00.HHZ", "2006-01-01T11:59:00Z", -np.arange(12_000), 100.0
+    )
+
+    block = decode_and_place(first, traces, grid, 0, middle, TOLERANCE)
+    data_before, spill_before = block.data.copy(), block.spill.data.copy()
+    decode_and_place(second, traces, grid, 0, middle, TOLERANCE)
+
+    assert block.spill.data.shape[1] > 0
+    np.testing.assert_array_equal(block.data, data_before)
+    np.testing.assert_array_equal(block.spill.data, spill_before)
+    assert np.nanmax(block.spill.data) == 11_999
+
+
+def test_scratch_separate_until_released() -> None:
+    """Two versions of one trace are unpacked side by side before placement."""
+    scratch = _Scratch()
+    first = scratch.take(1_001, np.dtype(np.int32))
+    second = scratch.take(500, np.dtype(np.float64))
+    first[:] = 1
+    second[:] = 2.0
+
+    assert not np.shares_memory(first, second)
+    assert (first == 1).all()
+    assert (second == 2.0).all()
+    scratch.release()
+    again = scratch.take(1_001, np.dtype(np.int32))
+    assert np.shares_memory(again, first)
+    huge = scratch.take(_Scratch.LIMIT, np.dtype(np.int32))
+    assert not np.shares_memory(huge, scratch.buffer)
 
 
 def test_unfilled_block_rest_is_nan() -> None:
