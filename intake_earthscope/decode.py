@@ -159,22 +159,37 @@ class _Scratch(threading.local):
     def __init__(self) -> None:
         self.buffer = np.empty(0, dtype=np.uint8)
         self.used = 0
+        self.peak = 0
 
     def take(self, count: int, dtype: np.dtype) -> np.ndarray:
-        """Return room for ``count`` samples, valid until :meth:`release`."""
-        nbytes = count * dtype.itemsize
-        start = -(-self.used // 64) * 64
-        if start + nbytes > self.buffer.size:
-            if self.used or nbytes > self.LIMIT:
-                return np.empty(count, dtype=dtype)
-            self.buffer = np.empty(nbytes, dtype=np.uint8)
-            start = 0
-        self.used = start + nbytes
-        return self.buffer[start : start + nbytes].view(dtype)
+        """Return room for ``count`` samples, valid until the :meth:`borrowed`
+        block it was taken in ends.
 
-    def release(self) -> None:
-        """Make all of the memory available again."""
-        self.used = 0
+        Room past the end of the buffer is new memory, and the buffer grows
+        to the room taken once no block uses it.
+        """
+        start = -(-self.used // 64) * 64
+        self.used = start + count * dtype.itemsize
+        self.peak = max(self.peak, self.used)
+        if self.used > self.buffer.size:
+            return np.empty(count, dtype=dtype)
+        return self.buffer[start : self.used].view(dtype)
+
+    @contextmanager
+    def borrowed(self) -> Iterator[_Scratch]:
+        """Hand back, at the end of the block, the room taken inside it.
+
+        Blocks nest: an inner block frees only what it took itself.
+        """
+        mark = self.used
+        try:
+            yield self
+        finally:
+            self.used = mark
+            if not mark and self.peak > self.buffer.size:
+                self.buffer = np.empty(min(self.peak, self.LIMIT), dtype=np.uint8)
+            if not mark:
+                self.peak = 0
 
 
 _scratch = _Scratch()
@@ -216,18 +231,16 @@ class _Placing:
             by_row.setdefault(row, []).append((pubversion, trace_id))
 
         for row, versions in by_row.items():
-            try:
+            with _scratch.borrowed() as scratch:
                 tables = []
                 for pubversion, trace_id in versions:
-                    table = _trace_table(trace_id, pubversion, True, _scratch)
+                    table = _trace_table(trace_id, pubversion, True, scratch)
                     if table is None:
                         raise _UnpackFailed
                     if len(table):
                         tables.append(table)
                 if tables:
                     self._place(block, row, tables)
-            finally:
-                _scratch.release()
 
     def place_decoded(
         self, block: PlacedBlock, decoded: list[tuple[SeedId, SegmentTable]]

@@ -316,19 +316,40 @@ def test_reused_memory_keeps_earlier_block() -> None:
 def test_scratch_separate_until_released() -> None:
     """Two versions of one trace are unpacked side by side before placement."""
     scratch = _Scratch()
-    first = scratch.take(1_001, np.dtype(np.int32))
-    second = scratch.take(500, np.dtype(np.float64))
-    first[:] = 1
-    second[:] = 2.0
+    with scratch.borrowed():
+        scratch.take(10_000, np.dtype(np.int32))
+    with scratch.borrowed():
+        first = scratch.take(1_001, np.dtype(np.int32))
+        second = scratch.take(500, np.dtype(np.float64))
+        first[:] = 1
+        second[:] = 2.0
+        with scratch.borrowed():
+            inner = scratch.take(10, np.dtype(np.int32))
+        after_inner = scratch.take(10, np.dtype(np.int32))
 
     assert not np.shares_memory(first, second)
     assert (first == 1).all()
     assert (second == 2.0).all()
-    scratch.release()
-    again = scratch.take(1_001, np.dtype(np.int32))
+    assert np.shares_memory(inner, scratch.buffer)
+    assert np.shares_memory(inner, after_inner)
+    assert not np.shares_memory(after_inner, second)
+    with scratch.borrowed():
+        again = scratch.take(1_001, np.dtype(np.int32))
+        huge = scratch.take(_Scratch.LIMIT, np.dtype(np.int32))
     assert np.shares_memory(again, first)
-    huge = scratch.take(_Scratch.LIMIT, np.dtype(np.int32))
     assert not np.shares_memory(huge, scratch.buffer)
+
+
+def test_scratch_grows_to_room_taken() -> None:
+    """Room past the buffer is new memory until the buffer grows after use."""
+    scratch = _Scratch()
+    with scratch.borrowed():
+        fresh = scratch.take(1_000, np.dtype(np.int32))
+    assert not np.shares_memory(fresh, scratch.buffer)
+    assert scratch.buffer.size >= 4_000
+    with scratch.borrowed():
+        reused = scratch.take(1_000, np.dtype(np.int32))
+    assert np.shares_memory(reused, scratch.buffer)
 
 
 def test_unfilled_block_rest_is_nan() -> None:
