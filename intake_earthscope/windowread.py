@@ -14,9 +14,10 @@ unknown stretch is read whole. A large one is read, with some slack, around
 the offset that a linear time-to-offset guess (an interpolation search)
 points at. Reads of all windows of one object are merged where they lie
 closer than :func:`coalesce_bytes` and run concurrently (local files are
-read in turn). With a complete index, only the records that overlap the
-windows are read. The searches of all windows of a round are binary
-searches in arrays built once per round.
+read in turn). Only the requested ranges of a merged read are parsed, and
+the bytes between them later if a search needs them. With a complete
+index, only the records that overlap the windows are read. The searches of
+all windows of a round are binary searches in arrays built once per round.
 
 Where the layout defeats the search (records of a channel out of time
 order, headers that cannot be parsed, no progress), the object is read
@@ -90,19 +91,24 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Ranges closer than this are read as one: on object stores a request costs
-# about as much as reading a few hundred KiB (an estimate, not measured on
-# EarthScope's buckets).
-DEFAULT_COALESCE_BYTES = 64 * 1024
+# Ranges closer than this are read as one request from an object store. A
+# request waits tens of milliseconds for its first byte, in which a
+# connection moves a MiB or more (an estimate, not measured on EarthScope's
+# buckets). A local range costs a seek, so local reads merge less.
+DEFAULT_COALESCE_BYTES = 1024 * 1024
+LOCAL_COALESCE_BYTES = 64 * 1024
 
 
-def coalesce_bytes() -> int:
+def coalesce_bytes(protocol: str = "s3") -> int:
     """Return the gap under which two ranges are read as one request.
 
-    ``INTAKE_EARTHSCOPE_COALESCE_BYTES`` sets it, read on each call, so an
-    invalid value fails the read that meets it, naming the variable.
+    ``INTAKE_EARTHSCOPE_COALESCE_BYTES`` sets it for every storage, read on
+    each call, so an invalid value fails the read that meets it, naming the
+    variable. Without it, local files (``protocol="file"``) use
+    ``LOCAL_COALESCE_BYTES`` and other storages ``DEFAULT_COALESCE_BYTES``.
     """
-    return int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", DEFAULT_COALESCE_BYTES, 0)
+    default = LOCAL_COALESCE_BYTES if protocol == "file" else DEFAULT_COALESCE_BYTES
+    return int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", default, 0)
 
 
 # Unknown stretches up to this size are read whole instead of guessed into.
@@ -200,6 +206,8 @@ class RangedObject:
         # Offsets of the records parsed from bytes this reader fetched. Only
         # the other records, which come from a cached index, need a check.
         self._parsed = np.zeros(0, dtype=np.int64)
+        # Byte spans parsed so far, sorted by start.
+        self._parsed_spans: list[tuple[int, int]] = []
 
         size, self.version = object_stat(spec, key)
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
@@ -278,10 +286,14 @@ class RangedObject:
             if not ranges:
                 return rows
             spans = np.array(ranges, dtype=np.int64)
-            unread = ~self._held(spans[:, 0], spans[:, 1])
-            if not unread.any():
+            held = self._held(spans[:, 0], spans[:, 1])
+            unparsed = held & ~self._was_parsed(spans[:, 0], spans[:, 1])
+            if not (unparsed.any() or not held.all()):
                 raise LayoutError("bytes in the search range are not miniSEED records")
-            self._fetch(_coalesce([ranges[i] for i in np.flatnonzero(unread)]))
+            if not held.all():
+                self._fetch([ranges[i] for i in np.flatnonzero(~held)])
+            if unparsed.any():
+                self._parse([ranges[i] for i in np.flatnonzero(unparsed)])
         raise LayoutError(f"no bracket after {MAX_ROUNDS} rounds of reads")
 
     def _unheld(self, rows: np.ndarray) -> list[tuple[int, int]]:
@@ -349,20 +361,32 @@ class RangedObject:
         return max(low, gap_start), min(high, gap_end)
 
     def _fetch(self, ranges: list[tuple[int, int]]) -> None:
+        """Read ``ranges``, merging close ones into one request, and parse them."""
+
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
+        reads = _coalesce(ranges, coalesce_bytes(self.spec.protocol))
         if self.spec.protocol == "file":
             # A local range costs one seek, so threads would only add hand-offs.
-            parts = read_local_ranges(self.spec, self.key, ranges)
-            results = [
-                (span[0], part) for span, part in zip(ranges, parts, strict=True)
-            ]
-        elif len(ranges) == 1:
-            results = [read(ranges[0])]
+            parts = read_local_ranges(self.spec, self.key, reads)
+            results = [(span[0], part) for span, part in zip(reads, parts, strict=True)]
+        elif len(reads) == 1:
+            results = [read(reads[0])]
         else:
-            results = list(_range_readers().map(read, ranges))
+            results = list(_range_readers().map(read, reads))
 
+        for start, data in results:
+            self.bytes_read += len(data)
+            bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
+        self._chunk_starts = np.array([start for start, _ in self._chunks])
+        self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
+        logger.debug("read %d ranges of %s", len(reads), self.url)
+        self._parse(ranges)
+
+    def _parse(self, ranges: list[tuple[int, int]]) -> None:
+        """Index the records of ``ranges``, each inside one chunk read so far."""
+        ranges = _coalesce(ranges, 0)
         table = self.index.records
         starts = np.array([start for start, _ in ranges], dtype=np.int64)
         synced = (
@@ -370,14 +394,17 @@ class RangedObject:
             | _contains(table.offsets, starts)
             | _contains(table.offsets + table.lengths, starts)
         )
+        chunks = np.searchsorted(self._chunk_starts, starts, side="right") - 1
         tables = []
-        for (start, data), at_record in zip(results, synced.tolist(), strict=True):
-            self.bytes_read += len(data)
-            bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
-            tables.append(parse_records(data, base=start, synced=at_record))
+        for (start, end), chunk, at_record in zip(
+            ranges, chunks.tolist(), synced.tolist(), strict=True
+        ):
+            base, data = self._chunks[chunk]
+            part = data[start - base : end - base]
+            tables.append(parse_records(part, base=start, synced=at_record))
+            bisect.insort(self._parsed_spans, (start, end))
+
         found = RecordTable.empty().merged(*tables)
-        self._chunk_starts = np.array([start for start, _ in self._chunks])
-        self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
         self._parsed = np.union1d(self._parsed, found.offsets)
         self._check_known(found)
         self.index = self.index.with_records(found)
@@ -385,11 +412,20 @@ class RangedObject:
         # channel in reverse order needs no further read to look complete.
         self._check_order()
         logger.debug(
-            "read %d ranges of %s; %d records known",
+            "parsed %d ranges of %s; %d records known",
             len(ranges),
             self.url,
             len(self.index.records),
         )
+
+    def _was_parsed(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Return, per byte range, whether one span parsed so far contains it."""
+        if not self._parsed_spans:
+            return np.zeros(starts.size, dtype=bool)
+        spans = np.array(self._parsed_spans, dtype=np.int64)
+        reach = np.maximum.accumulate(spans[:, 1])
+        span = np.searchsorted(spans[:, 0], starts, side="right") - 1
+        return (span >= 0) & (ends <= reach[np.maximum(span, 0)])
 
     def _keep_index(self) -> None:
         """Cache the index once per batch, if reads added records to it."""
@@ -596,9 +632,8 @@ def _is_record(data: bytes) -> bool:
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
 
 
-def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge ranges that overlap or lie within :func:`coalesce_bytes` of each other."""
-    gap = coalesce_bytes()
+def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Merge ranges that overlap or lie within ``gap`` bytes of each other."""
     merged: list[list[int]] = []
     for start, end in sorted(ranges):
         if merged and start - merged[-1][1] <= gap:

@@ -28,7 +28,12 @@ from intake_earthscope.recordindex import (
 )
 from intake_earthscope.source import MiniseedSource
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.windowread import index_object
+from intake_earthscope.windowread import (
+    LOCAL_COALESCE_BYTES,
+    ObjectWindows,
+    RangedObject,
+    index_object,
+)
 from intake_earthscope.windows import window_offsets, window_times
 
 import countingfs
@@ -43,6 +48,7 @@ CODES = {"network": "XX", "station": "STA", "location": "00", "channel": "BH?"}
 # Requested channels and their record lengths; LHZ is in the objects but not
 # requested, with long records that start hours before they end.
 CHANNELS = {"BHZ": 512, "BHN": 4096, "BHE": 512}
+SOURCES = [f"FDSN:XX_STA_00_B_H_{channel[-1]}" for channel in CHANNELS]
 
 
 def key(day: int) -> str:
@@ -281,6 +287,71 @@ def test_coalesce_invalid_named(
 
     with pytest.raises(ValueError, match="invalid INTAKE_EARTHSCOPE_COALESCE_BYTES="):
         windows(two_days, ["2024-01-01T06:00:00"], 60.0, 60.0)
+
+
+def _tier_spec(counted_s3: dict) -> StorageSpec:
+    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
+    return StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
+
+
+def test_remote_ranges_merge_within_mib(counted_s3: dict) -> None:
+    """Windows an hour apart lie a few hundred KiB apart: one request from an
+    object store, two with the gap of local files."""
+    index_object(_tier_spec(counted_s3), key(1))
+    times = ["2024-01-01T15:00:00", "2024-01-01T16:00:00"]
+    counts = []
+    for gap in ("", str(LOCAL_COALESCE_BYTES)):
+        os.environ["INTAKE_EARTHSCOPE_COALESCE_BYTES"] = gap
+        countingfs.CountingS3FileSystem.reset()
+        open_windows(
+            collection_spec("sage"),
+            times,
+            10.0,
+            10.0,
+            sampling_rate=RATE,
+            **counted_s3,
+            **{**CODES, "channel": "BHZ,BHN,BHE"},
+        ).load()
+        counts.append(countingfs.CountingS3FileSystem.requests)
+    del os.environ["INTAKE_EARTHSCOPE_COALESCE_BYTES"]
+
+    assert counts == [1, 2]
+
+
+def test_merged_bytes_parsed_when_needed(counted_s3: dict) -> None:
+    """The bytes between two merged ranges are read but not indexed until a
+    later window needs them, and are then parsed without another request."""
+    reader = RangedObject(_tier_spec(counted_s3), key(1), DAY, SOURCES)
+    minute = 60 * 10**9
+    first, second, middle = DAY + 900 * minute, DAY + 960 * minute, DAY + 930 * minute
+    reader.records_for(
+        ObjectWindows(starts=(first, second), ends=(first + minute, second + minute))
+    )
+    known = reader.index.records.starts
+    between = (known > first + 20 * minute) & (known < second - 20 * minute)
+    requests = countingfs.CountingS3FileSystem.requests
+
+    found = reader.records_for(ObjectWindows(starts=(middle,), ends=(middle + minute,)))
+
+    assert not between.any()
+    assert countingfs.CountingS3FileSystem.requests == requests
+    assert found.union == _records_between(station_day(1), middle, middle + minute)
+
+
+def _records_between(data: bytes, start_ns: int, end_ns: int) -> bytes:
+    """Join the requested channels' records that overlap ``[start_ns, end_ns]``."""
+    table = parse_records(data)
+    keep = (
+        np.isin(table.sources, SOURCES)
+        & (table.starts <= end_ns)
+        & (table.ends >= start_ns)
+    )
+    return b"".join(
+        data[offset : offset + length]
+        for offset, length in zip(
+            table.offsets[keep].tolist(), table.lengths[keep].tolist(), strict=True
+        )
+    )
 
 
 def test_window_after_data_ends(two_days: Path) -> None:
