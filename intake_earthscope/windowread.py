@@ -385,20 +385,27 @@ class RangedObject:
         self._parse(ranges)
 
     def _parse(self, ranges: list[tuple[int, int]]) -> None:
-        """Index the records of ``ranges``, each inside one chunk read so far."""
-        ranges = _coalesce(ranges, 0)
+        """Index the records of ``ranges``, each inside one chunk read so far.
+
+        Ranges that touch are parsed as one where a single chunk contains
+        them, so that no record between them is cut in two.
+        """
+        spans = np.array(ranges, dtype=np.int64)
+        chunks = self._containing(spans[:, 0], spans[:, 1])
+        pieces = []
+        for chunk in np.unique(chunks).tolist():
+            inside = [ranges[i] for i in np.flatnonzero(chunks == chunk)]
+            pieces += [(start, end, chunk) for start, end in _coalesce(inside, 0)]
+
         table = self.index.records
-        starts = np.array([start for start, _ in ranges], dtype=np.int64)
+        starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
         synced = (
             (starts == 0)
             | _contains(table.offsets, starts)
             | _contains(table.offsets + table.lengths, starts)
         )
-        chunks = np.searchsorted(self._chunk_starts, starts, side="right") - 1
         tables = []
-        for (start, end), chunk, at_record in zip(
-            ranges, chunks.tolist(), synced.tolist(), strict=True
-        ):
+        for (start, end, chunk), at_record in zip(pieces, synced.tolist(), strict=True):
             base, data = self._chunks[chunk]
             part = data[start - base : end - base]
             tables.append(parse_records(part, base=start, synced=at_record))
@@ -413,7 +420,7 @@ class RangedObject:
         self._check_order()
         logger.debug(
             "parsed %d ranges of %s; %d records known",
-            len(ranges),
+            len(pieces),
             self.url,
             len(self.index.records),
         )
@@ -468,10 +475,26 @@ class RangedObject:
         """Return, per byte range, whether one chunk read so far contains it."""
         if self._whole is not None:
             return np.ones(starts.size, dtype=bool)
+        return self._containing(starts, ends) >= 0
+
+    def _containing(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Return, per byte range, a chunk read so far that contains it, or -1.
+
+        Chunks may overlap, because a merged read can span a chunk read
+        earlier. Of the chunks that start at or before a range, the one that
+        reaches furthest contains the range if any of them does.
+        """
         if not self._chunk_starts.size:
-            return np.zeros(starts.size, dtype=bool)
-        chunk = np.searchsorted(self._chunk_starts, starts, side="right") - 1
-        return (chunk >= 0) & (ends <= self._chunk_ends[np.maximum(chunk, 0)])
+            return np.full(starts.size, -1, dtype=np.int64)
+        reach = np.maximum.accumulate(self._chunk_ends)
+        numbers = np.arange(self._chunk_ends.size)
+        furthest = np.maximum.accumulate(
+            np.where(self._chunk_ends == reach, numbers, 0)
+        )
+        before = np.searchsorted(self._chunk_starts, starts, side="right") - 1
+        known = np.maximum(before, 0)
+        inside = (before >= 0) & (ends <= reach[known])
+        return np.where(inside, furthest[known], -1)
 
     def bytes_of(self, rows: np.ndarray) -> bytes:
         """Join the records of ``rows``, slicing runs of adjacent records at once."""
@@ -482,10 +505,11 @@ class RangedObject:
         ends = offsets + table.lengths[rows]
         if self._whole is not None:
             chunks, bases = [self._whole], np.zeros(1, dtype=np.int64)
+            chunk = np.zeros(rows.size, dtype=np.int64)
         else:
             self._check_records(offsets, ends)
             chunks, bases = [data for _, data in self._chunks], self._chunk_starts
-        chunk = np.searchsorted(bases, offsets, side="right") - 1
+            chunk = self._containing(offsets, ends)
         # A run ends where the next record lies further on or in another chunk.
         breaks = np.flatnonzero((chunk[1:] != chunk[:-1]) | (offsets[1:] != ends[:-1]))
         heads = [0, *(breaks + 1).tolist()]
@@ -502,10 +526,13 @@ class RangedObject:
     def _check_records(self, offsets: np.ndarray, ends: np.ndarray) -> None:
         """Check that a record starts at each offset the reader did not parse."""
         unchecked = ~_contains(self._parsed, offsets)
-        for offset, end in zip(
-            offsets[unchecked].tolist(), ends[unchecked].tolist(), strict=True
+        chunks = self._containing(offsets[unchecked], ends[unchecked])
+        for offset, end, chunk in zip(
+            offsets[unchecked].tolist(),
+            ends[unchecked].tolist(),
+            chunks.tolist(),
+            strict=True,
         ):
-            chunk = int(np.searchsorted(self._chunk_starts, offset, side="right")) - 1
             start, data = self._chunks[chunk]
             if not _is_record(data[offset - start : end - start]):
                 # A cached index of an object rewritten with the same size.

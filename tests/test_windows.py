@@ -338,6 +338,30 @@ def test_merged_bytes_parsed_when_needed(counted_s3: dict) -> None:
     assert found.union == _records_between(station_day(1), middle, middle + minute)
 
 
+def test_merged_read_spanning_earlier_chunk(
+    two_days: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merged read that covers a chunk read before is the one to slice
+    records from, although the earlier chunk starts later."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", str(2**20))
+    data = station_day(1)
+    reader = RangedObject(StorageSpec("file", str(two_days)), key(1), DAY, SOURCES)
+    reader._fetch([(40_960, 45_056)])
+    reader._fetch([(0, 4_096), (81_920, 86_016)])
+
+    reader._parse([(40_960, 70_000)])
+    known = reader.index.records
+    rows = np.flatnonzero((known.offsets >= 40_960) & (known.offsets < 65_000))
+
+    assert known.offsets[rows].max() > 50_000
+    assert reader.bytes_of(rows) == b"".join(
+        data[offset : offset + length]
+        for offset, length in zip(
+            known.offsets[rows].tolist(), known.lengths[rows].tolist(), strict=True
+        )
+    )
+
+
 def _records_between(data: bytes, start_ns: int, end_ns: int) -> bytes:
     """Join the requested channels' records that overlap ``[start_ns, end_ns]``."""
     table = parse_records(data)
