@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
     **{name: OUTCOME_VARIABLES[name] for name in OUTCOME_FIELDS},
+    "gap_count": (np.int64, 0, "runs of missing samples in the window"),
+    "tier": ("<U16", "", "tier of the collection that served the window"),
     "read_mode": ("<U12", "", "ranged, whole_object, or empty if nothing was read"),
 }
 
@@ -284,7 +286,14 @@ def _duration_ns(value: object, name: str) -> int:
         raise InvalidRequestError(
             f"invalid {name}={value!r}: give seconds or a timedelta"
         )
-    if isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, str) and _is_number(value):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: text needs a unit, such as '{value.strip()}s'"
+            ", or give the seconds as a number"
+        )
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, np.timedelta64
+    ):
         seconds = float(value)
         if not np.isfinite(seconds) or seconds < 0:
             raise InvalidRequestError(
@@ -302,6 +311,14 @@ def _duration_ns(value: object, name: str) -> int:
             f"invalid {name}={value!r}: expected a duration at or above 0"
         )
     return int(duration.value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_routes(routes: Sequence[Route]) -> None:

@@ -695,6 +695,17 @@ def test_offsets_timedelta_equals_seconds() -> None:
     assert window_offsets(dt.timedelta(seconds=30), "90s") == window_offsets(30, 90)
 
 
+def test_offsets_numpy_timedelta_units() -> None:
+    """NumPy counts timedelta64 as an integer type; its unit must be kept."""
+    assert window_offsets(np.timedelta64(60, "s"), 0) == (60 * 10**9, 0)
+    assert window_offsets(np.timedelta64(1000, "ns"), 0) == (1000, 0)
+
+
+def test_offsets_text_without_unit_rejected() -> None:
+    with pytest.raises(InvalidRequestError, match=r"text needs a unit, such as '60s'"):
+        window_offsets("60", 120)
+
+
 @pytest.mark.parametrize(
     ("before", "after"), [(-1, 10), (0, 0), (10, "soon"), (True, 1), (90_000, 0)]
 )
