@@ -186,8 +186,10 @@ class _Scratch(threading.local):
             yield self
         finally:
             self.used = mark
-            if not mark and self.peak > self.buffer.size:
-                self.buffer = np.empty(min(self.peak, self.LIMIT), dtype=np.uint8)
+            # The buffer only grows, so one of LIMIT bytes stays after larger traces.
+            size = min(self.peak, self.LIMIT)
+            if not mark and size > self.buffer.size:
+                self.buffer = np.empty(size, dtype=np.uint8)
             if not mark:
                 self.peak = 0
 

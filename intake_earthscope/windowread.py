@@ -201,6 +201,8 @@ class RangedObject:
         self._chunks: list[tuple[int, bytes]] = []
         self._chunk_starts = np.zeros(0, dtype=np.int64)
         self._chunk_ends = np.zeros(0, dtype=np.int64)
+        # Per chunk, the chunk that ends last among it and those before it.
+        self._widest = np.zeros(0, dtype=np.int64)
         self._whole: bytes | None = None
         self._layout: _Layout | None = None
         # Offsets of the records parsed from bytes this reader fetched. Only
@@ -381,22 +383,28 @@ class RangedObject:
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
         self._chunk_starts = np.array([start for start, _ in self._chunks])
         self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
+        # Chunks overlap, and one that starts later may end sooner.
+        reach = np.maximum.accumulate(self._chunk_ends)
+        last = np.where(self._chunk_ends == reach, np.arange(reach.size), 0)
+        self._widest = np.maximum.accumulate(last)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
 
     def _parse(self, ranges: list[tuple[int, int]]) -> None:
-        """Index the records of ``ranges``, each inside one chunk read so far.
-
-        Ranges that touch are parsed as one where a single chunk contains
-        them, so that no record between them is cut in two.
-        """
-        spans = np.array(ranges, dtype=np.int64)
-        chunks = self._containing(spans[:, 0], spans[:, 1])
+        """Index the records of ``ranges`` from the chunks read so far."""
+        spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
+        chunks = self._reaching(spans[:, 0])
+        # A read that came back short (an object cut since its size was read)
+        # contains the start of its range only, and only that part is parsed.
+        ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
+        kept = (chunks >= 0) & (spans[:, 0] < ends)
+        # Ranges merge within their chunk only, so that each merged range is
+        # inside one chunk too.
         pieces = []
-        for chunk in np.unique(chunks).tolist():
-            inside = [ranges[i] for i in np.flatnonzero(chunks == chunk)]
-            pieces += [(start, end, chunk) for start, end in _coalesce(inside, 0)]
-
+        for chunk in np.unique(chunks[kept]).tolist():
+            mine = kept & (chunks == chunk)
+            own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
+            pieces += [(start, end, chunk) for start, end in _coalesce(own, 0)]
         table = self.index.records
         starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
         synced = (
@@ -475,26 +483,23 @@ class RangedObject:
         """Return, per byte range, whether one chunk read so far contains it."""
         if self._whole is not None:
             return np.ones(starts.size, dtype=bool)
-        return self._containing(starts, ends) >= 0
+        return self._holding(starts, ends) >= 0
 
-    def _containing(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Return, per byte range, a chunk read so far that contains it, or -1.
+    def _holding(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Return, per byte range, a chunk read so far that contains it, or -1."""
+        chunks = self._reaching(starts)
+        if not self._chunk_ends.size:
+            return chunks
+        inside = (chunks >= 0) & (ends <= self._chunk_ends[np.maximum(chunks, 0)])
+        return np.where(inside, chunks, -1)
 
-        Chunks may overlap, because a merged read can span a chunk read
-        earlier. Of the chunks that start at or before a range, the one that
-        reaches furthest contains the range if any of them does.
-        """
+    def _reaching(self, starts: np.ndarray) -> np.ndarray:
+        """Return, per offset, the chunk that reaches furthest among those
+        that start at or before it, or -1 where none does."""
         if not self._chunk_starts.size:
             return np.full(starts.size, -1, dtype=np.int64)
-        reach = np.maximum.accumulate(self._chunk_ends)
-        numbers = np.arange(self._chunk_ends.size)
-        furthest = np.maximum.accumulate(
-            np.where(self._chunk_ends == reach, numbers, 0)
-        )
         before = np.searchsorted(self._chunk_starts, starts, side="right") - 1
-        known = np.maximum(before, 0)
-        inside = (before >= 0) & (ends <= reach[known])
-        return np.where(inside, furthest[known], -1)
+        return np.where(before >= 0, self._widest[np.maximum(before, 0)], -1)
 
     def bytes_of(self, rows: np.ndarray) -> bytes:
         """Join the records of ``rows``, slicing runs of adjacent records at once."""
@@ -509,7 +514,7 @@ class RangedObject:
         else:
             self._check_records(offsets, ends)
             chunks, bases = [data for _, data in self._chunks], self._chunk_starts
-            chunk = self._containing(offsets, ends)
+            chunk = self._holding(offsets, ends)
         # A run ends where the next record lies further on or in another chunk.
         breaks = np.flatnonzero((chunk[1:] != chunk[:-1]) | (offsets[1:] != ends[:-1]))
         heads = [0, *(breaks + 1).tolist()]
@@ -526,12 +531,10 @@ class RangedObject:
     def _check_records(self, offsets: np.ndarray, ends: np.ndarray) -> None:
         """Check that a record starts at each offset the reader did not parse."""
         unchecked = ~_contains(self._parsed, offsets)
-        chunks = self._containing(offsets[unchecked], ends[unchecked])
+        offsets, ends = offsets[unchecked], ends[unchecked]
+        chunks = self._holding(offsets, ends)
         for offset, end, chunk in zip(
-            offsets[unchecked].tolist(),
-            ends[unchecked].tolist(),
-            chunks.tolist(),
-            strict=True,
+            offsets.tolist(), ends.tolist(), chunks.tolist(), strict=True
         ):
             start, data = self._chunks[chunk]
             if not _is_record(data[offset - start : end - start]):
