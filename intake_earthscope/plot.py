@@ -183,8 +183,13 @@ def _envelope(
         return np.asarray(waveform["time"].values), values, None
 
     width = math.ceil(count / (max_points // 2))
-    bins = waveform.coarsen(time=width, boundary="pad")
-    low, high = _compute_pair(bins.min(), bins.max())
+    # A bin without samples gets +inf as its minimum and -inf as its maximum,
+    # then NaN, so that NumPy has no all-NaN bin to warn about.
+    lowest = waveform.fillna(np.inf).coarsen(time=width, boundary="pad").min()
+    highest = waveform.fillna(-np.inf).coarsen(time=width, boundary="pad").max()
+    low, high = _compute_pair(lowest, highest)
+    low[low == np.inf] = np.nan
+    high[high == -np.inf] = np.nan
     times = np.asarray(waveform["time"].values[::width][: low.shape[-1]])
     logger.debug("drawing %d samples as %d min/max bins", count, low.shape[-1])
     return times, low, high
@@ -196,7 +201,7 @@ def _compute_pair(
     import dask
 
     computed = dask.compute(lower.data, upper.data)
-    return np.asarray(computed[0]), np.asarray(computed[1])
+    return np.array(computed[0], dtype=float), np.array(computed[1], dtype=float)
 
 
 def _present(data: xr.Dataset) -> list[str]:

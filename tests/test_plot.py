@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from matplotlib.figure import Figure
 
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.plot import plot_positions, plot_waveforms
+from intake_earthscope.plot import _envelope, plot_positions, plot_waveforms
 
 from conftest import OBSPY_MSEED_DATA, collection_spec, mirror
 
@@ -143,3 +144,21 @@ def test_position_plot_one_station_saves_png(
 def test_position_plot_needs_components(positions: xr.Dataset) -> None:
     with pytest.raises(InvalidRequestError, match=r"lacks position variable\(s\)"):
         plot_positions(positions.drop_vars("up"))
+
+
+def test_envelope_gap_bins_nan_quietly(waveforms: xr.Dataset) -> None:
+    """Bins without samples are NaN, with no NumPy warning about all-NaN
+    slices (this day has bins of no sample)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, low, high = _envelope(waveforms.waveform, max_points=4_000)
+
+    values = waveforms.waveform.values
+    width = -(-values.shape[1] // low.shape[1])
+    padded = np.full((values.shape[0], low.shape[1] * width), np.nan)
+    padded[:, : values.shape[1]] = values
+    empty = np.isnan(padded.reshape(values.shape[0], low.shape[1], width)).all(axis=2)
+    assert [str(warning.message) for warning in caught] == []
+    assert empty.any()
+    assert np.array_equal(np.isnan(low), empty)
+    assert np.array_equal(np.isnan(high), empty)
