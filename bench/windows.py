@@ -16,7 +16,7 @@ Two parts:
   read (the partial index of the first), and with a complete index.
 * Time: 1,000 windows of 3 minutes over 50 station-days, read with
   ``open_windows`` and by reading each object whole with ``open_waveforms``
-  and cutting the windows out, each read five times, interleaved. All
+  and cutting the windows out, each read three times, interleaved. All
   reads must give the same samples. The run
   must stay short on 2 cores, so these objects hold 3 channels at 100 Hz
   (about 27 MB each, a quarter of a SAGE station-day of 100 MB).
@@ -81,7 +81,7 @@ SMALL_DAYS = 50
 WINDOWS = 1000
 # Each read of the time part runs this many times, interleaved, and the
 # tables give the median.
-TIME_REPEATS = 5
+TIME_REPEATS = 3
 CACHE_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
 BEFORE_S, AFTER_S = 60.0, 120.0
 
