@@ -276,41 +276,27 @@ class RangedObject:
         if not len(self.index.records) and self.index.size:
             # The first records tell the channels' record spans, which the
             # guesses of every window then allow for.
-            first = (0, min(self.index.size, SMALL_GAP_BYTES))
-            self._fetch([first])
-            self._parse([first])
+            self._fetch([(0, min(self.index.size, SMALL_GAP_BYTES))])
         starts = np.array(windows.starts, dtype=np.int64)
         ends = np.array(windows.ends, dtype=np.int64)
         for _ in range(MAX_ROUNDS):
             layout = self._search_layout()
             rows = layout.overlapping(starts, ends)
-            known = self._unheld(np.concatenate(rows))
-            unknown = [] if self.index.complete else self._unknown(layout, starts, ends)
-            if not known and not unknown:
+            ranges = self._unheld(np.concatenate(rows))
+            if not self.index.complete:
+                ranges += self._unknown(layout, starts, ends)
+            if not ranges:
                 return rows
-            self._advance(known, unknown)
+            spans = np.array(ranges, dtype=np.int64)
+            held = self._held(spans[:, 0], spans[:, 1])
+            unparsed = held & ~self._was_parsed(spans[:, 0], spans[:, 1])
+            if not (unparsed.any() or not held.all()):
+                raise LayoutError("bytes in the search range are not miniSEED records")
+            if not held.all():
+                self._fetch([ranges[i] for i in np.flatnonzero(~held)])
+            if unparsed.any():
+                self._parse([ranges[i] for i in np.flatnonzero(unparsed)])
         raise LayoutError(f"no bracket after {MAX_ROUNDS} rounds of reads")
-
-    def _advance(
-        self, known: list[tuple[int, int]], unknown: list[tuple[int, int]]
-    ) -> None:
-        """Read the ``known`` records and the ``unknown`` stretches not held yet,
-        and index the stretches.
-
-        Known records are not parsed again, except the first of each run of
-        them: with the check of :meth:`bytes_of`, that finds a cached index
-        of an object rewritten since.
-        """
-        spans = np.array(unknown, dtype=np.int64).reshape(-1, 2)
-        held = self._held(spans[:, 0], spans[:, 1])
-        pending = ~(held & self._was_parsed(spans[:, 0], spans[:, 1]))
-        if not known and not pending.any():
-            raise LayoutError("bytes in the search range are not miniSEED records")
-
-        unread = known + [unknown[i] for i in np.flatnonzero(~held)]
-        if unread:
-            self._fetch(unread)
-        self._parse([unknown[i] for i in np.flatnonzero(pending)] + _run_heads(known))
 
     def _unheld(self, rows: np.ndarray) -> list[tuple[int, int]]:
         """List the byte ranges of the records in ``rows`` not read yet."""
@@ -377,7 +363,7 @@ class RangedObject:
         return max(low, gap_start), min(high, gap_end)
 
     def _fetch(self, ranges: list[tuple[int, int]]) -> None:
-        """Read ``ranges``, merging close ones into one request."""
+        """Read ``ranges``, merging close ones into one request, and parse them."""
 
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
@@ -402,11 +388,10 @@ class RangedObject:
         last = np.where(self._chunk_ends == reach, np.arange(reach.size), 0)
         self._widest = np.maximum.accumulate(last)
         logger.debug("read %d ranges of %s", len(reads), self.url)
+        self._parse(ranges)
 
     def _parse(self, ranges: list[tuple[int, int]]) -> None:
         """Index the records of ``ranges`` from the chunks read so far."""
-        if not ranges:
-            return
         spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
         chunks = self._reaching(spans[:, 0])
         # A read that came back short (an object cut since its size was read)
@@ -675,16 +660,6 @@ def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _is_record(data: bytes) -> bool:
     version = ffi.new("uint8_t *")
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
-
-
-def _run_heads(records: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Return the first of each run of byte ranges that follow one another."""
-    if not records:
-        return []
-    spans = np.array(sorted(records), dtype=np.int64)
-    heads = np.flatnonzero(spans[1:, 0] > spans[:-1, 1]) + 1
-    picked = spans[np.concatenate(([0], heads))]
-    return list(zip(picked[:, 0].tolist(), picked[:, 1].tolist(), strict=True))
 
 
 def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:

@@ -285,10 +285,8 @@ def test_parse_inside_overlapping_chunks(
     data = station_day(1)
     reader = local_reader(tmp_path, data)
     reader._fetch([(800_000, 1_200_000)])
-    reader._parse([(800_000, 1_200_000)])
 
     reader._fetch([(100_000, 110_000), (900_000, 1_500_000)])
-    reader._parse([(100_000, 110_000), (900_000, 1_500_000)])
 
     table = parse_records(data)
     inside = (table.offsets >= 900_000) & (table.offsets + table.lengths <= 1_500_000)

@@ -338,32 +338,6 @@ def test_merged_bytes_parsed_when_needed(counted_s3: dict) -> None:
     assert found.union == _records_between(station_day(1), middle, middle + minute)
 
 
-def test_indexed_records_not_parsed_again(
-    two_days: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a complete index, only the first record of each run of read
-    records is parsed again, to find out an index gone stale."""
-    spec = StorageSpec("file", str(two_days))
-    index_object(spec, key(1))
-    parsed: list[int] = []
-
-    def counting(data: bytes, **options: object) -> object:
-        parsed.append(len(data))
-        return parse_records(data, **options)
-
-    monkeypatch.setattr("intake_earthscope.windowread.parse_records", counting)
-    reader = RangedObject(spec, key(1), DAY, SOURCES)
-    hour = 3600 * 10**9
-    found = reader.records_for(
-        ObjectWindows(starts=(DAY + 6 * hour,), ends=(DAY + 7 * hour,))
-    )
-
-    assert found.union == _records_between(
-        station_day(1), DAY + 6 * hour, DAY + 7 * hour
-    )
-    assert 0 < sum(parsed) < len(found.union) / 10
-
-
 def test_merged_read_spanning_earlier_chunk(
     two_days: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
