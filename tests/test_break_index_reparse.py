@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_windows import (
+from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     CHANNELS,
     CODES,
     DAY,
     RATE,
     _as_version_3,
+    _index_cache,
+    assert_equal_to_cuts,
     channel_bytes,
-    cut,
     key,
     station_day,
     windows,
@@ -41,14 +42,6 @@ SECOND = 10**9
 TIMES = ["2024-01-01T06:00:30"]
 
 
-@pytest.fixture(autouse=True)
-def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    forget_indexes()
-    yield
-    forget_indexes()
-
-
 def whole(root: Path, end: str = "2024-01-02"):
     return open_waveforms(
         collection_spec("sage"),
@@ -57,14 +50,6 @@ def whole(root: Path, end: str = "2024-01-02"):
         root=str(root),
         **CODES,
     ).load()
-
-
-def assert_as_whole(dataset, expected, times: list[str], before: float) -> None:
-    width = dataset.sizes["lag"]
-    for number, reference in enumerate(times):
-        wanted = cut(expected.waveform, reference, before, width)
-        got = dataset.waveform.values[number]
-        assert np.array_equal(got, wanted, equal_nan=True), reference
 
 
 def cache_index(root: Path, complete: bool, times: list[str]) -> None:
@@ -122,7 +107,7 @@ def test_swapped_records_in_run(tmp_path: Path, complete: bool) -> None:
 
     dataset = windows(root, TIMES, 30.0, 30.0)
 
-    assert_as_whole(dataset, whole(root), TIMES, 30.0)
+    assert_equal_to_cuts(dataset, whole(root).waveform, TIMES, 30.0)
 
 
 @pytest.mark.parametrize("complete", [True, False], ids=["complete", "partial"])
@@ -144,7 +129,7 @@ def test_moved_record_lengths_in_run(tmp_path: Path, complete: bool) -> None:
 
     dataset = windows(root, TIMES, 30.0, 30.0)
 
-    assert_as_whole(dataset, whole(root), TIMES, 30.0)
+    assert_equal_to_cuts(dataset, whole(root).waveform, TIMES, 30.0)
     assert (dataset.read_mode.values == "whole_object").all()
 
 
@@ -181,5 +166,5 @@ def test_many_windows_partial_indexes(tmp_path: Path, version: int) -> None:
     for seed in range(3):
         times = many_times(25, seed)
         dataset = windows(root, times, 10.0, 20.0)
-        assert_as_whole(dataset, expected, times, 10.0)
+        assert_equal_to_cuts(dataset, expected.waveform, times, 10.0)
         assert (dataset.read_mode.values == "ranged").all()

@@ -17,14 +17,15 @@ from pathlib import Path
 import dask
 import numpy as np
 import pytest
-from test_windows import (
+from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     CHANNELS,
     CODES,
     DAY,
     RATE,
     SOURCES,
+    _index_cache,
+    assert_equal_to_cuts,
     channel_bytes,
-    cut,
     key,
     station_day,
 )
@@ -117,14 +118,6 @@ LAYOUTS = {
 # Window starts in seconds after midnight, each a minute long: before the
 # day, at its first sample, in the middle, across and after midnight.
 WINDOW_SECONDS = [-30, 0, 3540, 3601, 24_919, 39_091, 39_281, 66_023, 86_370, 86_500]
-
-
-@pytest.fixture(autouse=True)
-def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    forget_indexes()
-    yield
-    forget_indexes()
 
 
 @pytest.fixture
@@ -359,6 +352,7 @@ def counted_days(s3) -> dict:
 @pytest.mark.parametrize("layout", ["staggered", "gappy"])
 def test_s3_windows_equal_whole_days(
     s3,
+    monkeypatch: pytest.MonkeyPatch,
     counted_days: dict,
     reads: list[tuple[int, int] | None],
     layout: str,
@@ -366,14 +360,11 @@ def test_s3_windows_equal_whole_days(
 ) -> None:
     """Windows from the loopback S3 server equal cuts of whole-day reads."""
     publish(s3, "sage", _two_days(LAYOUTS[layout]))
-    os.environ[COALESCE] = gap
-    try:
-        with dask.config.set(scheduler="synchronous"):
-            dataset = open_windows(
-                collection_spec("sage"), TIMES, 60.0, 120.0, **counted_days, **CODES
-            ).load()
-    finally:
-        del os.environ[COALESCE]
+    monkeypatch.setenv(COALESCE, gap)
+    with dask.config.set(scheduler="synchronous"):
+        dataset = open_windows(
+            collection_spec("sage"), TIMES, 60.0, 120.0, **counted_days, **CODES
+        ).load()
     whole = open_waveforms(
         collection_spec("sage"),
         start="2024-01-01",
@@ -382,15 +373,14 @@ def test_s3_windows_equal_whole_days(
         **CODES,
     ).load()
 
-    for number, reference in enumerate(TIMES):
-        expected = cut(whole.waveform, reference, 60.0, dataset.sizes["lag"])
-        got = dataset.waveform.values[number]
-        assert np.array_equal(got, expected, equal_nan=True), reference
+    assert_equal_to_cuts(dataset, whole.waveform, TIMES, 60.0)
     assert (dataset.read_mode.values == "ranged").all()
     assert reread(reads) == []
 
 
-def test_stale_index_merged_windows(tmp_path: Path) -> None:
+def test_stale_index_merged_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An object rewritten with the same size and time, read by merged
     windows far apart, gives the new bytes' samples."""
     values = np.arange(7200 * 20, dtype=np.int32) % 1000
@@ -409,20 +399,17 @@ def test_stale_index_merged_windows(tmp_path: Path) -> None:
     path = root / key(1)
     times = ["2024-01-01T01:10:00", "2024-01-01T01:50:00"]
     options = {**CODES, "channel": "BHZ"}
-    os.environ[COALESCE] = str(10**12)
-    try:
-        open_windows(
-            collection_spec("sage"), times, 10.0, 10.0, root=str(root), **options
-        ).load()
-        written = path.stat().st_mtime_ns
-        path.write_bytes(day(1800))
-        os.utime(path, ns=(written, written))
-        forget_indexes()
-        dataset = open_windows(
-            collection_spec("sage"), times, 10.0, 10.0, root=str(root), **options
-        ).load()
-    finally:
-        del os.environ[COALESCE]
+    monkeypatch.setenv(COALESCE, str(10**12))
+    open_windows(
+        collection_spec("sage"), times, 10.0, 10.0, root=str(root), **options
+    ).load()
+    written = path.stat().st_mtime_ns
+    path.write_bytes(day(1800))
+    os.utime(path, ns=(written, written))
+    forget_indexes()
+    dataset = open_windows(
+        collection_spec("sage"), times, 10.0, 10.0, root=str(root), **options
+    ).load()
     whole = open_waveforms(
         collection_spec("sage"),
         start="2024-01-01",
@@ -431,6 +418,4 @@ def test_stale_index_merged_windows(tmp_path: Path) -> None:
         **options,
     ).load()
 
-    for number, reference in enumerate(times):
-        expected = cut(whole.waveform, reference, 10.0, dataset.sizes["lag"])
-        assert np.array_equal(dataset.waveform.values[number], expected, True)
+    assert_equal_to_cuts(dataset, whole.waveform, times, 10.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.collection import Collection
@@ -235,13 +236,14 @@ def test_batch_window_outcomes(two_days: Path) -> None:
     assert (dataset.read_mode.values == "ranged").all()
 
 
-def test_close_windows_one_request(counted_s3: dict) -> None:
+def _tier_spec(counted_s3: dict) -> StorageSpec:
     tier = Collection.from_yaml(collection_spec("sage")).tier("open")
-    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
-    index_object(spec, key(1))
-    times = ["2024-01-01T15:00:00", "2024-01-01T15:02:00", "2024-01-01T15:04:00"]
-    countingfs.CountingS3FileSystem.reset()
+    return StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
 
+
+def requests_of(counted_s3: dict, times: list[str]) -> tuple[xr.Dataset, int]:
+    """Load 10 s windows of BH? around ``times``; count the GET requests."""
+    countingfs.CountingS3FileSystem.reset()
     dataset = open_windows(
         collection_spec("sage"),
         times,
@@ -251,9 +253,17 @@ def test_close_windows_one_request(counted_s3: dict) -> None:
         **counted_s3,
         **{**CODES, "channel": "BHZ,BHN,BHE"},
     ).load()
+    return dataset, countingfs.CountingS3FileSystem.requests
+
+
+def test_close_windows_one_request(counted_s3: dict) -> None:
+    index_object(_tier_spec(counted_s3), key(1))
+    times = ["2024-01-01T15:00:00", "2024-01-01T15:02:00", "2024-01-01T15:04:00"]
+
+    dataset, requests = requests_of(counted_s3, times)
 
     assert (dataset.status.values == "ok").all()
-    assert countingfs.CountingS3FileSystem.requests == 1
+    assert requests == 1
 
 
 def test_coalesce_zero_reads_apart(
@@ -261,23 +271,12 @@ def test_coalesce_zero_reads_apart(
 ) -> None:
     """With no gap allowed, the three close windows take a request each."""
     monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", "0")
-    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
-    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
-    index_object(spec, key(1))
+    index_object(_tier_spec(counted_s3), key(1))
     times = ["2024-01-01T15:00:00", "2024-01-01T15:02:00", "2024-01-01T15:04:00"]
-    countingfs.CountingS3FileSystem.reset()
 
-    open_windows(
-        collection_spec("sage"),
-        times,
-        10.0,
-        10.0,
-        sampling_rate=RATE,
-        **counted_s3,
-        **{**CODES, "channel": "BHZ,BHN,BHE"},
-    ).load()
+    _, requests = requests_of(counted_s3, times)
 
-    assert countingfs.CountingS3FileSystem.requests >= 3
+    assert requests >= 3
 
 
 def test_coalesce_invalid_named(
@@ -289,33 +288,20 @@ def test_coalesce_invalid_named(
         windows(two_days, ["2024-01-01T06:00:00"], 60.0, 60.0)
 
 
-def _tier_spec(counted_s3: dict) -> StorageSpec:
-    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
-    return StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
-
-
-def test_remote_ranges_merge_within_mib(counted_s3: dict) -> None:
+def test_remote_ranges_merge_within_mib(
+    counted_s3: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Windows an hour apart lie a few hundred KiB apart: one request from an
     object store, two with the gap of local files."""
     index_object(_tier_spec(counted_s3), key(1))
     times = ["2024-01-01T15:00:00", "2024-01-01T16:00:00"]
-    counts = []
-    for gap in ("", str(LOCAL_COALESCE_BYTES)):
-        os.environ["INTAKE_EARTHSCOPE_COALESCE_BYTES"] = gap
-        countingfs.CountingS3FileSystem.reset()
-        open_windows(
-            collection_spec("sage"),
-            times,
-            10.0,
-            10.0,
-            sampling_rate=RATE,
-            **counted_s3,
-            **{**CODES, "channel": "BHZ,BHN,BHE"},
-        ).load()
-        counts.append(countingfs.CountingS3FileSystem.requests)
-    del os.environ["INTAKE_EARTHSCOPE_COALESCE_BYTES"]
 
-    assert counts == [1, 2]
+    _, merged = requests_of(counted_s3, times)
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", str(LOCAL_COALESCE_BYTES))
+    _, apart = requests_of(counted_s3, times)
+
+    assert merged == 1
+    assert apart == 2
 
 
 def test_merged_bytes_parsed_when_needed(counted_s3: dict) -> None:
@@ -638,9 +624,7 @@ def test_indexed_bytes(counted_s3: dict) -> None:
 
 
 def test_complete_index_bytes(counted_s3: dict) -> None:
-    tier = Collection.from_yaml(collection_spec("sage")).tier("open")
-    spec = StorageSpec.for_tier(tier, counted_s3["storage_options"], counted_s3["root"])
-    index = index_object(spec, key(1))
+    index = index_object(_tier_spec(counted_s3), key(1))
     dataset, read = counted_read(counted_s3, ["2024-01-01T15:00:00"], 300.0, 300.0)
 
     assert index.complete
