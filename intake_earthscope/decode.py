@@ -186,11 +186,12 @@ class _Scratch(threading.local):
             yield self
         finally:
             self.used = mark
-            # The buffer only grows, so one of LIMIT bytes stays after larger traces.
-            size = min(self.peak, self.LIMIT)
-            if not mark and size > self.buffer.size:
-                self.buffer = np.empty(size, dtype=np.uint8)
             if not mark:
+                # The buffer only grows, so one of LIMIT bytes stays after
+                # larger traces.
+                size = min(self.peak, self.LIMIT)
+                if size > self.buffer.size:
+                    self.buffer = np.empty(size, dtype=np.uint8)
                 self.peak = 0
 
 
@@ -282,13 +283,7 @@ def _listed_traces(
     ``with`` block only.
     """
     with _read(data, selection, skip_not_data, unpack=False) as traces:
-        listed = []
-        for trace in traces:
-            seed_id = _seed_id(trace.sourceid)
-            if seed_id is not None:
-                listed.append((seed_id, trace.pubversion, trace._id))
-        listed.sort(key=lambda item: (str(item[0]), -item[1]))
-        yield listed
+        yield _in_placement_order(traces)
 
 
 def _listed_rates(trace_id: Any) -> set[float]:
@@ -465,19 +460,28 @@ def _decoded(
 
     Higher publication versions come first, so they win conflicts.
     """
-    by_trace: list[tuple[str, int, SeedId, SegmentTable]] = []
-    for trace in traces:
-        seed_id = _seed_id(trace.sourceid)
-        if seed_id is None:
-            continue
-        table = _trace_table(trace._id, trace.pubversion, unpack)
+    decoded = []
+    for seed_id, pubversion, trace_id in _in_placement_order(traces):
+        table = _trace_table(trace_id, pubversion, unpack)
         if table is None:
             return None
         if len(table):
-            by_trace.append((str(seed_id), -trace.pubversion, seed_id, table))
+            decoded.append((seed_id, table))
+    return decoded
 
-    by_trace.sort(key=lambda item: item[:2])
-    return [(seed_id, table) for _, _, seed_id, table in by_trace]
+
+def _in_placement_order(
+    traces: pymseed.MS3TraceList,
+) -> list[tuple[SeedId, int, Any]]:
+    """List ``(trace, publication version, libmseed trace)`` of the traces with
+    FDSN source identifiers, by trace and then higher versions first."""
+    listed = []
+    for trace in traces:
+        seed_id = _seed_id(trace.sourceid)
+        if seed_id is not None:
+            listed.append((seed_id, trace.pubversion, trace._id))
+    listed.sort(key=lambda item: (str(item[0]), -item[1]))
+    return listed
 
 
 def _trace_table(
