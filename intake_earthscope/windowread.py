@@ -201,8 +201,6 @@ class RangedObject:
         self._chunks: list[tuple[int, bytes]] = []
         self._chunk_starts = np.zeros(0, dtype=np.int64)
         self._chunk_ends = np.zeros(0, dtype=np.int64)
-        # Per chunk, the chunk that ends last among it and those before it.
-        self._widest = np.zeros(0, dtype=np.int64)
         self._whole: bytes | None = None
         self._layout: _Layout | None = None
         # Offsets of the records parsed from bytes this reader fetched. Only
@@ -290,7 +288,7 @@ class RangedObject:
             spans = np.array(ranges, dtype=np.int64)
             held = self._held(spans[:, 0], spans[:, 1])
             unparsed = held & ~self._was_parsed(spans[:, 0], spans[:, 1])
-            if not (unparsed.any() or not held.all()):
+            if held.all() and not unparsed.any():
                 raise LayoutError("bytes in the search range are not miniSEED records")
             if not held.all():
                 self._fetch([ranges[i] for i in np.flatnonzero(~held)])
@@ -383,17 +381,14 @@ class RangedObject:
             bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
         self._chunk_starts = np.array([start for start, _ in self._chunks])
         self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
-        # Chunks overlap, and one that starts later may end sooner.
-        reach = np.maximum.accumulate(self._chunk_ends)
-        last = np.where(self._chunk_ends == reach, np.arange(reach.size), 0)
-        self._widest = np.maximum.accumulate(last)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
 
     def _parse(self, ranges: list[tuple[int, int]]) -> None:
         """Index the records of ``ranges`` from the chunks read so far."""
         spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
-        chunks = self._reaching(spans[:, 0])
+        # The chunk that reaches furthest past each range's first byte.
+        chunks = self._holding(spans[:, 0], spans[:, 0] + 1)
         # A read that came back short (an object cut since its size was read)
         # contains the start of its range only, and only that part is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
@@ -405,6 +400,7 @@ class RangedObject:
             mine = kept & (chunks == chunk)
             own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
             pieces += [(start, end, chunk) for start, end in _coalesce(own, 0)]
+
         table = self.index.records
         starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
         synced = (
@@ -435,12 +431,8 @@ class RangedObject:
 
     def _was_parsed(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Return, per byte range, whether one span parsed so far contains it."""
-        if not self._parsed_spans:
-            return np.zeros(starts.size, dtype=bool)
-        spans = np.array(self._parsed_spans, dtype=np.int64)
-        reach = np.maximum.accumulate(spans[:, 1])
-        span = np.searchsorted(spans[:, 0], starts, side="right") - 1
-        return (span >= 0) & (ends <= reach[np.maximum(span, 0)])
+        spans = np.array(self._parsed_spans, dtype=np.int64).reshape(-1, 2)
+        return _containing(spans[:, 0], spans[:, 1], starts, ends) >= 0
 
     def _keep_index(self) -> None:
         """Cache the index once per batch, if reads added records to it."""
@@ -487,19 +479,7 @@ class RangedObject:
 
     def _holding(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Return, per byte range, a chunk read so far that contains it, or -1."""
-        chunks = self._reaching(starts)
-        if not self._chunk_ends.size:
-            return chunks
-        inside = (chunks >= 0) & (ends <= self._chunk_ends[np.maximum(chunks, 0)])
-        return np.where(inside, chunks, -1)
-
-    def _reaching(self, starts: np.ndarray) -> np.ndarray:
-        """Return, per offset, the chunk that reaches furthest among those
-        that start at or before it, or -1 where none does."""
-        if not self._chunk_starts.size:
-            return np.full(starts.size, -1, dtype=np.int64)
-        before = np.searchsorted(self._chunk_starts, starts, side="right") - 1
-        return np.where(before >= 0, self._widest[np.maximum(before, 0)], -1)
+        return _containing(self._chunk_starts, self._chunk_ends, starts, ends)
 
     def bytes_of(self, rows: np.ndarray) -> bytes:
         """Join the records of ``rows``, slicing runs of adjacent records at once."""
@@ -660,6 +640,25 @@ def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _is_record(data: bytes) -> bool:
     version = ffi.new("uint8_t *")
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
+
+
+def _containing(
+    span_starts: np.ndarray, span_ends: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Return, per range ``[starts, ends)``, a span that contains it, or -1.
+
+    The spans are sorted by start and may overlap, so one that starts later
+    may end sooner. Of the spans that start at or before a range, the one
+    that reaches furthest contains the range if any of them does.
+    """
+    if not span_starts.size:
+        return np.full(starts.size, -1, dtype=np.int64)
+    reach = np.maximum.accumulate(span_ends)
+    numbers = np.arange(span_ends.size)
+    furthest = np.maximum.accumulate(np.where(span_ends == reach, numbers, 0))
+    before = np.searchsorted(span_starts, starts, side="right") - 1
+    known = np.maximum(before, 0)
+    return np.where((before >= 0) & (ends <= reach[known]), furthest[known], -1)
 
 
 def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
