@@ -443,20 +443,20 @@ def render(
             "",
             *table,
             "",
-            "The fetch is bound by the client, not by the loopback S3 server, "
-            "whose CPU time is the fraction of the client's given above. s3fs "
-            "runs every request of a process on one event-loop thread, which "
-            "receives the bytes and, in profiles of this fetch, spends about "
-            "40% of its time in botocore's CRC32 check of each whole object "
-            "(moto returns the checksum that boto3 sent when the object was "
-            "stored). Ours runs the same fetch on that thread, and decodes on "
-            "the other core while the threads take turns on Python's global "
-            "lock: its client CPU time is the multiple above of the fetch's, "
-            "for Steim-2 decoding and 660 MB of float64 blocks written into "
-            "fresh memory. The loop's own ratio to the fetch caps how much "
-            "faster than the loop any reader can be here. The ratio of the "
-            "fastest runs shows how close ours comes when the machine is "
-            "quiet; the targets are judged on the medians.",
+            "The fetch is bound by the client, not by the loopback S3 server: "
+            "the server's CPU time is the fraction of the client's given above. "
+            "s3fs runs every request of a process on one event-loop thread, "
+            "which receives the bytes. In profiles of this fetch, that thread "
+            "spends about 40% of its time in botocore's CRC32 check of each "
+            "whole object, because moto returns the checksum that boto3 sent "
+            "when the object was stored. Ours runs the same fetch on that "
+            "thread and decodes on the other core, and the threads take turns "
+            "on Python's global lock. Its client CPU time is the multiple above "
+            "of the fetch's, for Steim-2 decoding and for 660 MB of float64 "
+            "blocks written into fresh memory. The loop's own ratio to the "
+            "fetch caps how much faster than the loop any reader can be here. "
+            "The ratio of the fastest runs shows how close ours comes when the "
+            "machine is quiet, and the targets are judged on the medians.",
             "",
             f"The memory run reduced {memory['traces_computed']} station-days of "
             "one 100 Hz channel each to their standard deviations on one worker "

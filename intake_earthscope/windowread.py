@@ -392,12 +392,12 @@ class RangedObject:
         # A read that came back short (an object cut since its size was read)
         # contains the start of its range only, and only that part is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
-        kept = (chunks >= 0) & (spans[:, 0] < ends)
+        readable = (chunks >= 0) & (spans[:, 0] < ends)
         # Ranges merge within their chunk only, so that each merged range is
         # inside one chunk too.
         pieces = []
-        for chunk in np.unique(chunks[kept]).tolist():
-            mine = kept & (chunks == chunk)
+        for chunk in np.unique(chunks[readable]).tolist():
+            mine = readable & (chunks == chunk)
             own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
             pieces += [(start, end, chunk) for start, end in _coalesce(own, 0)]
 

@@ -151,15 +151,15 @@ def test_later_decodes_keep_earlier_blocks() -> None:
     same thread decodes other objects into the memory it reuses."""
     first = CASES["versions"]()
     block = decode_and_place(first, TRACES, GRID, 700, 1900, TOLERANCE)
-    kept = [block.data.copy(), block.spill.data.copy(), block.backspill.data.copy()]
+    before = [block.data.copy(), block.spill.data.copy(), block.backspill.data.copy()]
 
     for name in sorted(CASES):
         decode_and_place(CASES[name](), TRACES, GRID, 700, 1900, TOLERANCE)
     poison()
 
-    assert np.array_equal(block.data, kept[0], equal_nan=True)
-    assert np.array_equal(block.spill.data, kept[1], equal_nan=True)
-    assert np.array_equal(block.backspill.data, kept[2], equal_nan=True)
+    assert np.array_equal(block.data, before[0], equal_nan=True)
+    assert np.array_equal(block.spill.data, before[1], equal_nan=True)
+    assert np.array_equal(block.backspill.data, before[2], equal_nan=True)
     assert np.isfinite(block.backspill.data).any()
 
 

@@ -26,30 +26,20 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     channel_bytes,
     key,
     station_day,
+    whole_days,
     windows,
 )
 
-from intake_earthscope import open_waveforms
 from intake_earthscope.recordindex import forget_indexes, parse_records
 from intake_earthscope.storage import StorageSpec
 from intake_earthscope.windowread import index_object
 
 import mseedgen
-from conftest import collection_spec, mirror
+from conftest import mirror
 
 SECOND = 10**9
 # A minute around 06:00:30. Its requested records end in a run of nine.
 TIMES = ["2024-01-01T06:00:30"]
-
-
-def whole(root: Path, end: str = "2024-01-02"):
-    return open_waveforms(
-        collection_spec("sage"),
-        start="2024-01-01",
-        end=end,
-        root=str(root),
-        **CODES,
-    ).load()
 
 
 def cache_index(root: Path, complete: bool, times: list[str]) -> None:
@@ -107,7 +97,7 @@ def test_swapped_records_in_run(tmp_path: Path, complete: bool) -> None:
 
     dataset = windows(root, TIMES, 30.0, 30.0)
 
-    assert_equal_to_cuts(dataset, whole(root).waveform, TIMES, 30.0)
+    assert_equal_to_cuts(dataset, whole_days(root, end="2024-01-02"), TIMES, 30.0)
 
 
 @pytest.mark.parametrize("complete", [True, False], ids=["complete", "partial"])
@@ -129,7 +119,7 @@ def test_moved_record_lengths_in_run(tmp_path: Path, complete: bool) -> None:
 
     dataset = windows(root, TIMES, 30.0, 30.0)
 
-    assert_equal_to_cuts(dataset, whole(root).waveform, TIMES, 30.0)
+    assert_equal_to_cuts(dataset, whole_days(root, end="2024-01-02"), TIMES, 30.0)
     assert (dataset.read_mode.values == "whole_object").all()
 
 
@@ -162,9 +152,9 @@ def test_many_windows_partial_indexes(tmp_path: Path, version: int) -> None:
     else:
         objects = {key(1): version_3_day(1), key(2): version_3_day(2)}
     root = mirror(tmp_path / "mirror", objects)
-    expected = whole(root, end="2024-01-03")
+    expected = whole_days(root)
     for seed in range(3):
         times = many_times(25, seed)
         dataset = windows(root, times, 10.0, 20.0)
-        assert_equal_to_cuts(dataset, expected.waveform, times, 10.0)
+        assert_equal_to_cuts(dataset, expected, times, 10.0)
         assert (dataset.read_mode.values == "ranged").all()

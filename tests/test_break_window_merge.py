@@ -28,6 +28,7 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     channel_bytes,
     key,
     station_day,
+    whole_days,
 )
 
 import intake_earthscope.windowread as windowread
@@ -165,9 +166,9 @@ def reread(ranges: list[tuple[int, int] | None]) -> list[tuple[int, int]]:
 
 
 def expected_rows(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[set]:
-    """The (source, start time) of the wanted records in each window."""
+    """The (source, start time) of the requested records in each window."""
     table = parse_records(intact_records(data))
-    wanted = np.isin(table.sources, SOURCES)
+    requested = np.isin(table.sources, SOURCES)
     return [
         set(
             zip(
@@ -177,7 +178,7 @@ def expected_rows(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[set
             )
         )
         for keep in (
-            wanted & (table.starts <= end) & (table.ends >= start)
+            requested & (table.starts <= end) & (table.ends >= start)
             for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
         )
     ]
@@ -410,12 +411,6 @@ def test_stale_index_merged_windows(
     dataset = open_windows(
         collection_spec("sage"), times, 10.0, 10.0, root=str(root), **options
     ).load()
-    whole = open_waveforms(
-        collection_spec("sage"),
-        start="2024-01-01",
-        end="2024-01-02",
-        root=str(root),
-        **options,
-    ).load()
+    whole = whole_days(root, end="2024-01-02", **options)
 
-    assert_equal_to_cuts(dataset, whole.waveform, times, 10.0)
+    assert_equal_to_cuts(dataset, whole, times, 10.0)

@@ -131,13 +131,14 @@ def windows(root: Path, times: list[str], before: float, after: float, **options
     ).load()
 
 
-def whole_days(root: Path) -> np.ndarray:
+def whole_days(root: Path, end: str = "2024-01-03", **options: str) -> xr.DataArray:
+    """Read the days from 2024-01-01 to ``end`` whole; ``options`` override codes."""
     dataset = open_waveforms(
         collection_spec("sage"),
         start="2024-01-01",
-        end="2024-01-03",
+        end=end,
         root=str(root),
-        **CODES,
+        **{**CODES, **options},
     ).load()
     return dataset.waveform
 
