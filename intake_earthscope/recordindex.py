@@ -533,42 +533,73 @@ def _listed_records(data: bytes, start: int) -> RecordTable | None:
         0,
     )
     try:
-        rows = _record_rows(holder[0], int(ffi.cast("uintptr_t", buffer)))
+        columns = _RecordColumns()
+        columns.read(holder[0], ffi.cast("const char *", buffer))
     finally:
         clibmseed.mstl3_free(holder, 1)
 
-    table = _as_table(rows)
-    table = table.take(np.argsort(table.offsets, kind="stable"))
+    table = columns.table()
     follows = table.offsets[1:] == table.offsets[:-1] + table.lengths[:-1]
     if len(table) and (table.offsets[0] != start or not follows.all()):
         return None
     return table
 
 
-def _record_rows(traces: Any, origin: int) -> list[tuple[int, int, int, int, bytes]]:
-    """List (offset, length, start, end, source) of each record of a trace list."""
-    null = ffi.NULL
-    cast = ffi.cast
-    rows: list[tuple[int, int, int, int, bytes]] = []
-    if traces == null:
-        return rows
-    trace = traces.traces.next[0]
-    while trace != null:
-        source = ffi.string(trace.sid)
-        segment = trace.first
-        while segment != null:
-            records = segment.recordlist
-            pointer = records.first if records != null else null
-            while pointer != null:
-                record = pointer.msr
-                offset = int(cast("uintptr_t", pointer.bufferptr)) - origin
-                rows.append(
-                    (offset, record.reclen, record.starttime, pointer.endtime, source)
-                )
-                pointer = pointer.next
-            segment = segment.next
-        trace = trace.next[0]
-    return rows
+class _RecordColumns:
+    """Offsets, lengths and times of the records of a trace list, by trace."""
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = []
+        self.lengths: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.names: list[str] = []
+        self.counts: list[int] = []
+
+    def read(self, traces: Any, origin: Any) -> None:
+        """Append the records of each trace of ``traces``.
+
+        ``origin`` is a ``const char *`` to the buffer's first byte, so that a
+        record's offset is a pointer difference.
+        """
+        null = ffi.NULL
+        if traces == null:
+            return
+        offsets, lengths = self.offsets, self.lengths
+        starts, ends = self.starts, self.ends
+        trace = traces.traces.next[0]
+        while trace != null:
+            self.names.append(ffi.string(trace.sid).decode())
+            before = len(offsets)
+            segment = trace.first
+            while segment != null:
+                records = segment.recordlist
+                pointer = records.first if records != null else null
+                while pointer != null:
+                    record = pointer.msr
+                    offsets.append(pointer.bufferptr - origin)
+                    lengths.append(record.reclen)
+                    starts.append(record.starttime)
+                    ends.append(pointer.endtime)
+                    pointer = pointer.next
+                segment = segment.next
+            self.counts.append(len(offsets) - before)
+            trace = trace.next[0]
+
+    def table(self) -> RecordTable:
+        """Return the records as a table sorted by offset."""
+        if not self.offsets:
+            return RecordTable.empty()
+        offsets = np.array(self.offsets, dtype=np.int64)
+        order = np.argsort(offsets, kind="stable")
+        sources = np.repeat(np.array(self.names, dtype=str), self.counts)
+        return RecordTable(
+            offsets=offsets[order],
+            lengths=np.array(self.lengths, dtype=np.int64)[order],
+            starts=np.array(self.starts, dtype=np.int64)[order],
+            ends=np.array(self.ends, dtype=np.int64)[order],
+            sources=sources[order],
+        )
 
 
 def _parsed_records(data: bytes, start: int) -> RecordTable:

@@ -111,6 +111,9 @@ def coalesce_bytes(protocol: str = "s3") -> int:
     return int_setting("INTAKE_EARTHSCOPE_COALESCE_BYTES", default, 0)
 
 
+# Requested ranges of one chunk closer than this are parsed in one call.
+PARSE_GAP_BYTES = 16 * 1024
+
 # Unknown stretches up to this size are read whole instead of guessed into.
 SMALL_GAP_BYTES = 32 * 1024
 
@@ -394,12 +397,14 @@ class RangedObject:
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
         readable = (chunks >= 0) & (spans[:, 0] < ends)
         # Ranges merge within their chunk only, so that each merged range is
-        # inside one chunk too.
+        # inside one chunk too. Ranges a few records apart are parsed as one,
+        # because a parse costs more per call than per record.
         pieces = []
         for chunk in np.unique(chunks[readable]).tolist():
             mine = readable & (chunks == chunk)
             own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
-            pieces += [(start, end, chunk) for start, end in _coalesce(own, 0)]
+            merged = _coalesce(own, PARSE_GAP_BYTES)
+            pieces += [(start, end, chunk) for start, end in merged]
 
         table = self.index.records
         starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
@@ -663,13 +668,17 @@ def _containing(
 
 def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
     """Merge ranges that overlap or lie within ``gap`` bytes of each other."""
-    merged: list[list[int]] = []
-    for start, end in sorted(ranges):
-        if merged and start - merged[-1][1] <= gap:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
+    if not ranges:
+        return []
+    spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
+    spans = spans[np.lexsort((spans[:, 1], spans[:, 0]))]
+    # A range joins the one before unless it starts more than ``gap`` past
+    # the furthest end so far.
+    reach = np.maximum.accumulate(spans[:, 1])
+    heads = np.flatnonzero(spans[1:, 0] - reach[:-1] > gap) + 1
+    firsts = np.concatenate(([0], heads))
+    lasts = np.concatenate((heads - 1, [len(spans) - 1]))
+    return list(zip(spans[firsts, 0].tolist(), reach[lasts].tolist(), strict=True))
 
 
 @dataclass

@@ -327,13 +327,13 @@ def test_trace_list_gap_parses_headers(
     list, so the list it returns is cut short on purpose.
     """
     data = test_decode_break.run(0, 3000)
-    real = recordindex._record_rows
+    real = recordindex._RecordColumns.table
 
-    def without_second(*args: object) -> list:
-        rows = real(*args)
-        return rows[:1] + rows[2:]
+    def without_second(columns: object) -> recordindex.RecordTable:
+        table = real(columns)
+        return table.take(np.delete(np.arange(len(table)), 1))
 
-    monkeypatch.setattr(recordindex, "_record_rows", without_second)
+    monkeypatch.setattr(recordindex._RecordColumns, "table", without_second)
 
     assert recordindex._listed_records(data, 0) is None
     assert _as_lists(_walk_headers(data, 0, 0)) == _as_lists(_parsed_records(data, 0))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope import open_waveforms, open_windows, windowread
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import (
     DecodeError,
@@ -33,6 +33,7 @@ from intake_earthscope.windowread import (
     LOCAL_COALESCE_BYTES,
     ObjectWindows,
     RangedObject,
+    _coalesce,
     index_object,
 )
 from intake_earthscope.windows import window_offsets, window_times
@@ -278,6 +279,53 @@ def test_coalesce_zero_reads_apart(
     _, requests = requests_of(counted_s3, times)
 
     assert requests >= 3
+
+
+def _merged_one_by_one(
+    ranges: list[tuple[int, int]], gap: int
+) -> list[tuple[int, int]]:
+    """The merge rule read literally: sorted ranges, each joins the last
+    merged range when it starts at most ``gap`` bytes past its end."""
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+@pytest.mark.parametrize("gap", [0, 1, 100, 4096])
+def test_coalesce_matches_the_rule(gap: int) -> None:
+    """Ranges overlap, touch, contain one another and come unsorted."""
+    rng = np.random.default_rng(gap)
+    for _ in range(200):
+        starts = rng.integers(0, 20_000, rng.integers(1, 30))
+        ranges = [(int(start), int(start + rng.integers(1, 3000))) for start in starts]
+        assert _coalesce(ranges, gap) == _merged_one_by_one(ranges, gap)
+    assert _coalesce([], gap) == []
+    assert _coalesce([(5, 10), (0, 20)], gap) == [(0, 20)]
+
+
+def test_close_ranges_parse_in_one_call(
+    two_days: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requested ranges a few records apart in one read are parsed together."""
+    calls = []
+    real = windowread.parse_records
+
+    def counted(data: bytes, **kwargs: object) -> object:
+        calls.append(len(data))
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(windowread, "parse_records", counted)
+    spec = StorageSpec("file", str(two_days))
+    reader = RangedObject(spec, key(1), DAY, ["FDSN:XX_STA_00_B_H_Z"])
+    calls.clear()
+    reader._fetch([(0, 4096), (8192, 12288), (16384, 20480)])
+
+    assert len(calls) == 1
+    assert calls[0] == 20480
 
 
 def test_coalesce_invalid_named(
