@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,11 +89,12 @@ BEFORE_S, AFTER_S = 60.0, 120.0
 
 @dataclass
 class Timing:
-    """Wall time and bytes of one way of reading."""
+    """Wall time, bytes and S3 server CPU time of one way of reading."""
 
     seconds: float
     bytes_read: int
     requests: int
+    server_seconds: float = 0.0
 
 
 def median_cost(costs: list[Timing]) -> Timing:
@@ -161,14 +163,29 @@ def loopback_bucket() -> Iterator[tuple[LoopbackS3, dict[str, Any]]]:
             yield server, options
 
 
-def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, Timing]:
-    """Run ``function``; return its result and the time and bytes it took."""
+def timed(
+    function: Any, *args: Any, server: psutil.Process | None = None
+) -> tuple[Any, Timing]:
+    """Run ``function``; return its result and the time and bytes it took.
+
+    With ``server``, the CPU time that process spent meanwhile is kept too.
+    """
     countingfs.CountingS3FileSystem.reset()
+    server_before = _cpu_seconds(server)
     started = time.perf_counter()
-    result = function(*args, **kwargs)
+    result = function(*args)
     seconds = time.perf_counter() - started
     counter = countingfs.CountingS3FileSystem
-    return result, Timing(seconds, counter.bytes_read, counter.requests)
+    served = _cpu_seconds(server) - server_before
+    return result, Timing(seconds, counter.bytes_read, counter.requests, served)
+
+
+def _cpu_seconds(process: psutil.Process | None) -> float:
+    """Return the user and system CPU time of ``process`` (0 without one)."""
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def measure_bytes(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
@@ -310,6 +327,7 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         "local_warm": (read_windows, local, False),
     }
     costs: dict[str, list[Timing]] = {name: [] for name in reads}
+    server_process = psutil.Process(server.pid)
     cache_root = Path(os.environ[CACHE_VARIABLE])
     reference = None
     identical = True
@@ -319,7 +337,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
                 # A new, empty cache folder: no index on disk or in memory.
                 os.environ[CACHE_VARIABLE] = str(cache_root / f"{name}-{repetition}")
                 forget_indexes()
-            result, cost = timed(function, where, times)
+            watched = None if where is local else server_process
+            result, cost = timed(function, where, times, server=watched)
             costs[name].append(cost)
             if reference is None:
                 reference = result
@@ -368,8 +387,9 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         f"read ran {TIME_REPEATS} times, interleaved with the others, and the table "
         "gives the run of median wall time:",
         "",
-        "| store | read | wall time | speed-up | bytes | GET requests |",
-        "|---|---|---:|---:|---:|---:|",
+        "| store | read | wall time | speed-up | bytes | GET requests "
+        "| server CPU ÷ wall |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for store, name, cost, baseline in rows:
         counted = store == "S3"
@@ -377,7 +397,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             f"| {store} | {name} | {cost.seconds:.2f} s | "
             f"{baseline.seconds / cost.seconds:.1f}x | "
             f"{f'{cost.bytes_read:,}' if counted else '-'} | "
-            f"{f'{cost.requests:,}' if counted else '-'} |"
+            f"{f'{cost.requests:,}' if counted else '-'} | "
+            f"{f'{cost.server_seconds / cost.seconds:.2f}' if counted else '-'} |"
         )
     per_get = cold_cost.seconds / max(cold_cost.requests, 1) * 1000
     disk_speedup = local_whole_cost.seconds / local_cold_cost.seconds
@@ -410,7 +431,9 @@ def measure() -> str:
         "for each ranged GET, reads and copies the whole object before it "
         "slices the range (FakeKey.value, _handle_range_header). On a 2-core "
         "machine shared with the benchmark, a GET therefore costs the "
-        "milliseconds given above, which bounds the speed-up on S3 here. On a "
+        "milliseconds given above, which bounds the speed-up on S3 here. The "
+        "last column gives the CPU time of the server process over the wall "
+        "time of each read: how much of a core the server kept busy. On a "
         "local disk a ranged read costs a seek, so that speed-up shows what "
         "the ranged path saves in bytes and decoding.",
         "",
