@@ -225,29 +225,50 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     objects; call ``dataset.load()`` (or ``source.read()``) first to read
     each object once. Each call logs one INFO record on the
     ``intake_earthscope.dataset`` logger with the count of each status.
-    GNSS datasets get their own tables: one row per station for positions,
-    one row per day for RINEX observations.
+    Window datasets (:func:`~intake_earthscope.windows.open_windows`) give
+    one row per window and trace, with the window's reference time and its
+    ``read_mode``. GNSS datasets get their own tables: one row per station
+    for positions, one row per day for RINEX observations.
     """
+    if "window" in dataset.dims and "read_mode" in dataset.variables:
+        return _window_outcome_table(dataset)
     if "object_key" not in dataset.variables:
         return _gnss_outcome_table(dataset)
     names = [name for name in OUTCOME_VARIABLES if name in dataset]
     subset = dataset[names + ["object_key"]].compute()
     frame = subset.to_dataframe().reset_index()
-    columns = ["trace", "day", "object_key", *names]
-    frame = frame[columns]
-
-    if "status" in frame:
-        counts = count_statuses(frame["status"])
-        summary = ", ".join(f"{count} {status}" for status, count in counts.items())
-        logger.info(
-            "outcomes of %d trace-object units of %s %s..%s: %s",
-            len(frame),
-            dataset.attrs.get("collection", "the dataset"),
-            dataset.attrs.get("request_start", "?"),
-            dataset.attrs.get("request_end", "?"),
-            summary or "none",
-        )
+    frame = frame[["trace", "day", "object_key", *names]]
+    _log_statuses(frame, dataset, "trace-object units")
     return frame
+
+
+def _window_outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
+    from intake_earthscope.windows import WINDOW_OUTCOMES
+
+    names = [name for name in WINDOW_OUTCOMES if name in dataset]
+    frame = dataset[names].compute().to_dataframe().reset_index()
+    frame = frame[["window", "trace", *names]]
+    _log_statuses(frame, dataset, "window traces")
+    return frame
+
+
+def _log_statuses(frame: pd.DataFrame, dataset: xr.Dataset, rows: str) -> None:
+    """Log the count of each status of an outcome table in one INFO record."""
+    if "status" not in frame:
+        return
+    counts = count_statuses(frame["status"])
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    span = ""
+    if "request_start" in dataset.attrs:
+        span = f" {dataset.attrs['request_start']}..{dataset.attrs.get('request_end')}"
+    logger.info(
+        "outcomes of %d %s of %s%s: %s",
+        len(frame),
+        rows,
+        dataset.attrs.get("collection", "the dataset"),
+        span,
+        summary or "none",
+    )
 
 
 class _UnitTasks:

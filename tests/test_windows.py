@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from intake_earthscope import open_waveforms, open_windows, windowread
+from intake_earthscope import open_waveforms, open_windows, outcome_table, windowread
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import (
     DecodeError,
@@ -427,6 +428,29 @@ def test_window_of_missing_day(two_days: Path) -> None:
     assert (dataset.status.values[1] == "missing").all()
     assert np.isnan(dataset.waveform.values[1]).all()
     assert (dataset.status.values[0] == "ok").all()
+
+
+def test_outcome_table_of_windows(
+    two_days: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One row per window and trace, keyed by the window's reference time."""
+    times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
+    dataset = windows(two_days, times, 30.0, 30.0, errors="ignore")
+
+    with caplog.at_level(logging.INFO, logger="intake_earthscope"):
+        table = outcome_table(dataset)
+
+    traces = dataset.sizes["trace"]
+    assert len(table) == 2 * traces
+    assert list(table.columns[:2]) == ["window", "trace"]
+    first, second = (table[table["window"] == np.datetime64(t)] for t in times)
+    assert (first["status"] == "ok").all()
+    assert (first["read_mode"] == "ranged").all()
+    assert (second["status"] == "missing").all()
+    assert (second["read_mode"] == "").all()
+    (summary,) = [r.getMessage() for r in caplog.records if "outcomes of" in r.msg]
+    assert summary.startswith(f"outcomes of {2 * traces} window traces of sage")
+    assert summary.endswith(f": {traces} ok, {traces} missing")
 
 
 def test_slow_channel_spill_reaches_past_an_hour(tmp_path: Path) -> None:
