@@ -245,7 +245,12 @@ class RangedObject:
         if unseen and not self.index.complete:
             # The channel may sit in a block the bracket never reached; only
             # the whole object may tell that it is not there.
-            logger.info("reading %s whole: %s not seen", self.url, ", ".join(unseen))
+            logger.info(
+                "reading %s whole: no record of %s in the ranges read (its "
+                "records may sit in a block of their own)",
+                self.url,
+                ", ".join(unseen),
+            )
             self.read_whole()
             rows = self._search(windows)
         try:

@@ -366,10 +366,11 @@ def _plan_traces(
             error = missing
             logger.info("no object for %s: %s", format_ns(start)[:10], missing)
     assert error is not None
+    tried = min(len(runs), _PLANNING_TRIES)
     raise ObjectNotFoundError(
-        f"{error}; none of the first {min(len(runs), _PLANNING_TRIES)} runs of "
-        "days of the windows has an object to learn the channels from: pass "
-        "inventory= or sampling_rate= with exact channel codes"
+        f"{error}; no object exists for the days of the first {tried} groups "
+        "of windows, so their channels and sampling rate cannot be read from "
+        "one: pass sampling_rate= with exact channel codes, or inventory="
     ) from error
 
 

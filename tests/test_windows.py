@@ -589,6 +589,17 @@ def test_window_of_missing_day_raises(two_days: Path) -> None:
         windows(two_days, ["2024-01-05T12:00:00", "2024-01-01T12:00:00"], 1.0, 1.0)
 
 
+def test_windows_without_any_object_name_the_fix(two_days: Path) -> None:
+    """Without an object the channels' rate is unknown, even under warn."""
+    with pytest.raises(ObjectNotFoundError) as raised:
+        windows(two_days, ["2024-01-05T12:00:00"], 1.0, 1.0, errors="warn")
+
+    message = str(raised.value)
+    assert "2024/005" in message
+    assert "sampling rate cannot be read" in message
+    assert "pass sampling_rate= with exact channel codes, or inventory=" in message
+
+
 def test_window_of_missing_day_warns(two_days: Path) -> None:
     times = ["2024-01-01T12:00:00", "2024-01-05T12:00:00"]
 
