@@ -1,11 +1,12 @@
-"""Attacks on the parse of close ranges as one span.
+"""Attacks on the parse of close ranges as one span, and on outcome tables.
 
 Requested ranges of one read that lie at most ``PARSE_GAP_BYTES`` apart are
 parsed by one call, with the bytes between them. Here those bytes contain
 garbage (zero bytes put between two records), which stops a parse. The
 records of the later ranges must still be found, as they were when each
 range was parsed alone, and windows that never touch the damage must be
-read by range, bit for bit equal to a whole-day read.
+read by range, bit for bit equal to a whole-day read. Outcome tables of
+window datasets must take the selections that tables of days take.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
+    CODES,
     DAY,
     SOURCES,
     _index_cache,
@@ -28,6 +30,7 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
 )
 
 import intake_earthscope.windowread as windowread
+from intake_earthscope import open_waveforms, outcome_table
 from intake_earthscope.recordindex import (
     ObjectIndex,
     forget_indexes,
@@ -37,7 +40,7 @@ from intake_earthscope.recordindex import (
 from intake_earthscope.storage import StorageSpec, object_stat
 from intake_earthscope.windowread import ObjectWindows, RangedObject
 
-from conftest import mirror
+from conftest import collection_spec, mirror
 
 SECOND = 10**9
 GARBAGE = b"\x00" * 512
@@ -137,3 +140,51 @@ def test_close_ranges_cut_by_span_end_one_call(
 
     assert len(calls) == 1
     assert reader.index.records.offsets.tolist() == [0, 512, 1024, 1536, 2048, 2560]
+
+
+@pytest.fixture
+def half_day(tmp_path: Path) -> Path:
+    """Day 1 until noon; day 2 is missing."""
+    return mirror(tmp_path / "mirror", {key(1): station_day(1, seconds=43_200.0)})
+
+
+def test_outcome_table_of_one_window(half_day: Path) -> None:
+    """A window picked by ``isel`` keeps its row per trace, as a day does."""
+    times = ["2024-01-01T06:00:00", "2024-01-02T12:00:00"]
+    dataset = windows(half_day, times, 10.0, 10.0, errors="ignore")
+
+    table = outcome_table(dataset.isel(window=1))
+
+    assert len(table) == dataset.sizes["trace"]
+    assert list(table.columns[:3]) == ["window", "trace", "status"]
+    assert (table["window"] == np.datetime64(times[1])).all()
+    assert (table["status"] == "missing").all()
+
+
+def test_outcome_table_of_one_window_trace(half_day: Path) -> None:
+    """One window and one trace, both picked by ``isel``, give one row."""
+    dataset = windows(half_day, ["2024-01-01T06:00:00"], 10.0, 10.0)
+
+    table = outcome_table(dataset.isel(window=0, trace=0))
+
+    assert len(table) == 1
+    assert table["trace"].tolist() == [str(dataset.trace.values[0])]
+    assert table["status"].tolist() == ["ok"]
+    assert table["read_mode"].tolist() == ["ranged"]
+
+
+def test_outcome_table_of_one_day_trace(half_day: Path) -> None:
+    """One day and one trace of a waveform dataset give one row."""
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-02",
+        root=str(half_day),
+        **CODES,
+    ).load()
+
+    table = outcome_table(dataset.isel(day=0, trace=0))
+
+    assert len(table) == 1
+    assert table["day"].tolist() == [pd.Timestamp("2024-01-01")]
+    assert table["status"].tolist() == ["ok"]
