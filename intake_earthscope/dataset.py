@@ -230,13 +230,13 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     ``read_mode``. GNSS datasets get their own tables: one row per station
     for positions, one row per day for RINEX observations.
     """
-    if "window" in dataset.dims and "read_mode" in dataset.variables:
+    # A window or day picked with ``isel`` is a coordinate, not a dimension.
+    if "window" in dataset.coords and "read_mode" in dataset.variables:
         return _window_outcome_table(dataset)
     if "object_key" not in dataset.variables:
         return _gnss_outcome_table(dataset)
     names = [name for name in OUTCOME_VARIABLES if name in dataset]
-    subset = dataset[names + ["object_key"]].compute()
-    frame = subset.to_dataframe().reset_index()
+    frame = _outcome_frame(dataset[names + ["object_key"]], ("trace", "day"))
     frame = frame[["trace", "day", "object_key", *names]]
     _log_statuses(frame, dataset, "trace-object units")
     return frame
@@ -246,10 +246,22 @@ def _window_outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     from intake_earthscope.windows import WINDOW_OUTCOMES
 
     names = [name for name in WINDOW_OUTCOMES if name in dataset]
-    frame = dataset[names].compute().to_dataframe().reset_index()
+    frame = _outcome_frame(dataset[names], ("window", "trace"))
     frame = frame[["window", "trace", *names]]
     _log_statuses(frame, dataset, "window traces")
     return frame
+
+
+def _outcome_frame(subset: xr.Dataset, dims: tuple[str, str]) -> pd.DataFrame:
+    """Compute ``subset`` into a frame with a row per cell of ``dims``.
+
+    A dimension that ``isel`` reduced to a scalar coordinate becomes a
+    dimension of length 1 again, so that each row still names its cell.
+    """
+    for dim in dims:
+        if dim not in subset.dims:
+            subset = subset.expand_dims(dim)
+    return subset.transpose(*dims).compute().to_dataframe().reset_index()
 
 
 def _log_statuses(frame: pd.DataFrame, dataset: xr.Dataset, rows: str) -> None:

@@ -115,6 +115,9 @@ def coalesce_bytes(protocol: str = "s3") -> int:
 # Requested ranges of one chunk closer than this are parsed in one call.
 PARSE_GAP_BYTES = 16 * 1024
 
+# No miniSEED record is shorter than the fixed header of miniSEED 3.
+MIN_HEADER_BYTES = 40
+
 # Unknown stretches up to this size are read whole instead of guessed into.
 SMALL_GAP_BYTES = 32 * 1024
 
@@ -402,29 +405,27 @@ class RangedObject:
         # contains the start of its range only, and only that part is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
         readable = (chunks >= 0) & (spans[:, 0] < ends)
-        # Ranges merge within their chunk only, so that each merged range is
-        # inside one chunk too. Ranges a few records apart are parsed as one,
-        # because each call costs about as much as a dozen records (measured).
-        pieces = []
-        for chunk in np.unique(chunks[readable]).tolist():
-            mine = readable & (chunks == chunk)
-            own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
-            merged = _coalesce(own, PARSE_GAP_BYTES)
-            pieces += [(start, end, chunk) for start, end in merged]
-
         table = self.index.records
-        starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
+        starts = spans[:, 0]
         synced = (
             (starts == 0)
             | _contains(table.offsets, starts)
             | _contains(table.offsets + table.lengths, starts)
         )
+        # Ranges merge within their chunk only, so that each merged range is
+        # inside one chunk too. Ranges a few records apart are parsed as one,
+        # because each call costs about as much as a dozen records (measured).
         tables = []
-        for (start, end, chunk), at_record in zip(pieces, synced.tolist(), strict=True):
-            base, data = self._chunks[chunk]
-            part = data[start - base : end - base]
-            tables.append(parse_records(part, base=start, synced=at_record))
-            bisect.insort(self._parsed_spans, (start, end))
+        for chunk in np.unique(chunks[readable]).tolist():
+            mine = np.flatnonzero(readable & (chunks == chunk))
+            mine = mine[np.lexsort((ends[mine], starts[mine]))]
+            members = zip(
+                starts[mine].tolist(),
+                ends[mine].tolist(),
+                synced[mine].tolist(),
+                strict=True,
+            )
+            tables += self._parse_close(chunk, list(members))
 
         found = RecordTable.empty().merged(*tables)
         self._parsed = np.union1d(self._parsed, found.offsets)
@@ -435,10 +436,48 @@ class RangedObject:
         self._check_order()
         logger.debug(
             "parsed %d ranges of %s; %d records known",
-            len(pieces),
+            len(ranges),
             self.url,
             len(self.index.records),
         )
+
+    def _parse_close(
+        self, chunk: int, members: list[tuple[int, int, bool]]
+    ) -> list[RecordTable]:
+        """Parse the ranges of one chunk, those within ``PARSE_GAP_BYTES`` of
+        each other as one span, and return the tables found.
+
+        ``members`` are ``(start, end, synced)``, sorted by start. A parse
+        stops at bytes that are not records, such as a damaged record
+        between two ranges, so it goes on past them from the next record
+        header found, as a parse of each range alone would.
+        """
+        base, data = self._chunks[chunk]
+        tables = []
+        while members:
+            start, end, at_record = members[0]
+            count = 1
+            while count < len(members) and members[count][0] - end <= PARSE_GAP_BYTES:
+                end = max(end, members[count][1])
+                count += 1
+            position = start
+            while position < end:
+                found = parse_records(
+                    data[position - base : end - base], base=position, synced=at_record
+                )
+                if len(found):
+                    tables.append(found)
+                    position = int(found.offsets[-1] + found.lengths[-1])
+                elif not at_record:
+                    break
+                if position >= end or _cut_record(data, position - base, end - base):
+                    break
+                # The bytes at ``position`` are not a record: parse on from
+                # the next record header.
+                at_record = False
+            bisect.insort(self._parsed_spans, (start, end))
+            members = members[count:]
+        return tables
 
     def _was_parsed(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Return, per byte range, whether one span parsed so far contains it."""
@@ -651,6 +690,16 @@ def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _is_record(data: bytes) -> bool:
     version = ffi.new("uint8_t *")
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
+
+
+def _cut_record(data: bytes, offset: int, end: int) -> bool:
+    """Return whether the bytes from ``offset`` to ``end`` are the start of a
+    record that reaches past ``end``, or too few to hold a record header."""
+    if end - offset < MIN_HEADER_BYTES:
+        return True
+    version = ffi.new("uint8_t *")
+    length = clibmseed.ms3_detect(ffi.from_buffer(data) + offset, end - offset, version)
+    return length > end - offset
 
 
 def _containing(
