@@ -433,7 +433,8 @@ def measure() -> str:
         "machine shared with the benchmark, a GET therefore costs the "
         "milliseconds given above, which bounds the speed-up on S3 here. The "
         "last column gives the CPU time of the server process over the wall "
-        "time of each read: how much of a core the server kept busy. On a "
+        "time of each read, in cores: above 1, the server kept more than one "
+        "of the two cores busy on average. On a "
         "local disk a ranged read costs a seek, so that speed-up shows what "
         "the ranged path saves in bytes and decoding.",
         "",
