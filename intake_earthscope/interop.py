@@ -53,7 +53,7 @@ SAMPLE_DTYPE_ATTR = "sample_dtype"
 _CODE_COORDS = ("network", "station", "location", "channel")
 
 
-def to_obspy(data: xr.Dataset | xr.DataArray) -> obspy.Stream:
+def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stream:
     """Convert a waveform dataset or DataArray into an ``obspy.Stream``.
 
     Parameters
@@ -64,25 +64,35 @@ def to_obspy(data: xr.Dataset | xr.DataArray) -> obspy.Stream:
         the ``network``, ``station``, ``location`` and ``channel``
         coordinates of :func:`~intake_earthscope.dataset.open_waveforms`.
         Lazy data is computed.
+    times : {"grid", "recorded"}
+        ``"grid"`` starts each Trace at the time label of its first sample.
+        ``"recorded"`` subtracts the dataset's ``time_offset`` (of the trace,
+        and of the day the run starts in), which gives back the recorded time
+        of the first sample of that day's data. The placement moves later
+        samples by up to ``max_shift`` samples, so a run after a gap can
+        differ from its recorded time by that much. Needs a dataset with
+        ``time_offset``.
 
     Returns
     -------
     obspy.Stream
         One Trace per run of samples without NaN, in trace then time order.
-        ``starttime`` is the time label of the run's first sample, exact to
-        the nanosecond. Samples keep the dtype recorded by
-        :func:`from_obspy`; samples in counts whose values are all whole
-        numbers within int32 become int32; others stay float64.
+        ``starttime`` is exact to the nanosecond. Samples keep the dtype
+        recorded by :func:`from_obspy`; samples in counts whose values are
+        all whole numbers within int32 become int32; others stay float64.
 
     Raises
     ------
     InvalidRequestError
         If the input lacks the ``time`` dimension or the SEED code
-        coordinates.
+        coordinates, if ``times`` is not one of the two values, or if
+        ``times="recorded"`` is given a DataArray or a dataset without
+        ``time_offset``.
     """
     import obspy
 
     array = _waveform_of(data)
+    offsets = _RecordedOffsets.of(data, times)
     rate = _sampling_rate(array)
     labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
     values = np.atleast_2d(np.asarray(array.transpose(..., "time").values))
@@ -93,16 +103,59 @@ def to_obspy(data: xr.Dataset | xr.DataArray) -> obspy.Stream:
     for row, seed_id in enumerate(ids):
         for begin, end in contiguous_runs(values[row]):
             samples = _restore_dtype(values[row, begin:end], dtype, array.attrs)
+            start_ns = int(labels[begin])
+            if offsets is not None:
+                start_ns -= offsets.at(row, start_ns)
             stats = {
                 "network": seed_id.network,
                 "station": seed_id.station,
                 "location": seed_id.location,
                 "channel": seed_id.channel,
                 "sampling_rate": rate,
-                "starttime": obspy.UTCDateTime(ns=int(labels[begin])),
+                "starttime": obspy.UTCDateTime(ns=start_ns),
             }
             traces.append(obspy.Trace(samples, header=stats))
     return obspy.Stream(traces)
+
+
+class _RecordedOffsets:
+    """The ``time_offset`` of each trace (and day), in whole nanoseconds."""
+
+    def __init__(self, offsets_ns: np.ndarray, day_starts: np.ndarray) -> None:
+        self.offsets_ns = offsets_ns
+        self.day_starts = day_starts
+
+    @classmethod
+    def of(cls, data: xr.Dataset | xr.DataArray, times: str) -> _RecordedOffsets | None:
+        """Return the offsets to subtract for ``times``, or None for the grid."""
+        if times not in ("grid", "recorded"):
+            raise InvalidRequestError(
+                f"invalid times={times!r}: pass 'grid' or 'recorded'"
+            )
+        if times == "grid":
+            return None
+        if not isinstance(data, xr.Dataset) or "time_offset" not in data:
+            raise InvalidRequestError(
+                "invalid input to to_obspy(times='recorded'): the time_offset "
+                "variable is missing; pass the dataset, not its waveform alone"
+            )
+
+        offset = data["time_offset"]
+        if "trace" not in offset.dims:
+            offset = offset.expand_dims("trace")
+        if "day" in offset.dims:
+            day_starts = offset["day"].values.astype("datetime64[ns]").view(np.int64)
+            seconds = offset.transpose("trace", "day").values
+        else:
+            day_starts = np.zeros(1, dtype=np.int64)
+            seconds = offset.values.reshape(-1, 1)
+        offsets_ns = np.rint(np.nan_to_num(seconds.astype(np.float64)) * 1e9)
+        return cls(offsets_ns.astype(np.int64), day_starts)
+
+    def at(self, row: int, time_ns: int) -> int:
+        """Return the offset of trace ``row`` on the day that contains ``time_ns``."""
+        day = np.searchsorted(self.day_starts, time_ns, side="right") - 1
+        return int(self.offsets_ns[row, max(int(day), 0)])
 
 
 def from_obspy(
@@ -306,9 +359,9 @@ class EarthScopeAccessor:
     def __init__(self, data: xr.Dataset | xr.DataArray) -> None:
         self._data = data
 
-    def to_obspy(self) -> obspy.Stream:
+    def to_obspy(self, times: str = "grid") -> obspy.Stream:
         """Convert to an ``obspy.Stream``; see :func:`to_obspy`."""
-        return to_obspy(self._data)
+        return to_obspy(self._data, times)
 
 
 def _waveform_of(data: xr.Dataset | xr.DataArray) -> xr.DataArray:

@@ -24,3 +24,4 @@ def test_guide_examples_run(capsys) -> None:
     assert "no channel of the request is sampled at sampling_rate=40" in output
     assert "pick one with sampling_rate=1" in output
     assert "'missing'" in output
+    assert "2025-11-10T00:59:59.580000Z" in output

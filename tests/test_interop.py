@@ -247,6 +247,52 @@ def test_dataset_stream_matches_obspy(balst_dataset: xr.Dataset) -> None:
     np.testing.assert_array_equal(trace.data, original.data[: trace.stats.npts])
 
 
+def test_recorded_times_undo_the_shift(balst_dataset: xr.Dataset) -> None:
+    """The reader moved LHZ 0.42 s later onto whole seconds, and recorded
+    times move it back."""
+    original = obspy.read(str(BALST)).select(channel="LHZ")[0]
+
+    stream = to_obspy(balst_dataset, times="recorded")
+
+    trace = stream.select(channel="LHZ")[0]
+    assert trace.stats.starttime.ns == original.stats.starttime.ns
+    np.testing.assert_array_equal(trace.data, original.data[: trace.stats.npts])
+    grid = to_obspy(balst_dataset).select(channel="LHZ")[0]
+    assert grid.stats.starttime.ns - trace.stats.starttime.ns == 420_000_000
+
+
+def test_recorded_times_of_one_trace(balst_dataset: xr.Dataset) -> None:
+    lhz = balst_dataset.sel(trace="CH.BALST..LHZ")
+    original = obspy.read(str(BALST)).select(channel="LHZ")[0]
+
+    stream = lhz.earthscope.to_obspy(times="recorded")
+
+    assert stream[0].stats.starttime.ns == original.stats.starttime.ns
+
+
+def test_recorded_times_round_trip_from_obspy() -> None:
+    start = obspy.UTCDateTime(ns=1_600_000_000_003_456_789)
+    trace = obspy.Trace(
+        np.arange(500, dtype=np.int32),
+        header={"network": "XX", "station": "ABC", "channel": "HHZ"},
+    )
+    trace.stats.sampling_rate = 100.0
+    trace.stats.starttime = start
+
+    dataset = from_obspy(obspy.Stream([trace]), start=start - 0.003456789)
+    back = to_obspy(dataset, times="recorded")
+
+    assert back[0].stats.starttime.ns == start.ns
+    assert to_obspy(dataset)[0].stats.starttime.ns != start.ns
+
+
+def test_recorded_times_need_the_dataset(balst_dataset: xr.Dataset) -> None:
+    with pytest.raises(InvalidRequestError, match="time_offset variable is missing"):
+        to_obspy(balst_dataset.waveform, times="recorded")
+    with pytest.raises(InvalidRequestError, match="invalid times='true'"):
+        to_obspy(balst_dataset, times="true")
+
+
 def test_selection_converts(balst_dataset: xr.Dataset) -> None:
     selection = balst_dataset.waveform.sel(
         trace="CH.BALST..LHZ", time=slice("2025-11-10T01", "2025-11-10T02")
