@@ -20,7 +20,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# s3rver serves the window benchmark's ranged reads as an object store does.
+# Without npm the benchmark runs without it and says so.
+S3RVER := bench/.s3rver/node_modules/.bin/s3rver
+
+$(S3RVER):
+	-npm install --prefix bench/.s3rver --no-audit --no-fund --silent s3rver@3.7.1
+
+bench: $(STAMP) $(S3RVER)
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP)
@@ -29,4 +36,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output bench/.s3rver
