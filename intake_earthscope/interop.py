@@ -29,7 +29,7 @@ from intake_earthscope.plan import nominal_rate
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
 from intake_earthscope.response import contiguous_runs
 from intake_earthscope.timegrid import TimeGridIndex, time_coords
-from intake_earthscope.timeutil import parse_time
+from intake_earthscope.timeutil import NS_PER_DAY, parse_time
 
 if TYPE_CHECKING:
     import obspy
@@ -68,7 +68,9 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         ``"grid"`` starts each Trace at the time label of its first sample.
         ``"recorded"`` subtracts the dataset's ``time_offset`` (of the trace,
         and of the day the run starts in), which gives back the recorded time
-        of the first sample of that day's data. The placement moves later
+        of the first sample of that day's data. Where that day's offset is
+        NaN (its object was not read) or not in the selection, the first
+        later day of the run that has one applies. The placement moves later
         samples by up to ``max_shift`` samples, so a run after a gap can
         differ from its recorded time by that much. Needs a dataset with
         ``time_offset``.
@@ -86,13 +88,19 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     InvalidRequestError
         If the input lacks the ``time`` dimension or the SEED code
         coordinates, if ``times`` is not one of the two values, or if
-        ``times="recorded"`` is given a DataArray or a dataset without
-        ``time_offset``.
+        ``times="recorded"`` is given a DataArray, a dataset without
+        ``time_offset``, or a run with no offset on any of its days.
     """
     import obspy
 
     array = _waveform_of(data)
-    offsets = _RecordedOffsets.of(data, times)
+    offsets = None
+    recorded = _recorded_input(data, times)
+    if recorded is not None:
+        # One compute, so that each object is read once for both variables.
+        recorded = recorded[["waveform", "time_offset"]].compute()
+        array = recorded["waveform"]
+        offsets = _RecordedOffsets.of(recorded)
     rate = _sampling_rate(array)
     labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
     values = np.atleast_2d(np.asarray(array.transpose(..., "time").values))
@@ -105,7 +113,8 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
             samples = _restore_dtype(values[row, begin:end], dtype, array.attrs)
             start_ns = int(labels[begin])
             if offsets is not None:
-                start_ns -= offsets.at(row, start_ns)
+                last_ns = int(labels[end - 1])
+                start_ns -= offsets.for_run(seed_id, row, start_ns, last_ns)
             stats = {
                 "network": seed_id.network,
                 "station": seed_id.station,
@@ -118,44 +127,80 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     return obspy.Stream(traces)
 
 
-class _RecordedOffsets:
-    """The ``time_offset`` of each trace (and day), in whole nanoseconds."""
+def _recorded_input(data: xr.Dataset | xr.DataArray, times: str) -> xr.Dataset | None:
+    """Return the dataset whose offsets ``times`` requests, or None for the grid."""
+    if times not in ("grid", "recorded"):
+        raise InvalidRequestError(f"invalid times={times!r}: pass 'grid' or 'recorded'")
+    if times == "grid":
+        return None
+    if not isinstance(data, xr.Dataset) or "time_offset" not in data:
+        raise InvalidRequestError(
+            "invalid input to to_obspy(times='recorded'): the time_offset "
+            "variable is missing; pass a dataset of open_waveforms or "
+            "from_obspy (or a selection of it), not its waveform alone. "
+            "Files opened with engine='miniseed' have no time_offset"
+        )
+    return data
 
-    def __init__(self, offsets_ns: np.ndarray, day_starts: np.ndarray) -> None:
+
+class _RecordedOffsets:
+    """The ``time_offset`` of each trace (and day) in nanoseconds, NaN where unknown.
+
+    ``day_starts`` is None for a dataset with one offset per trace.
+    """
+
+    def __init__(self, offsets_ns: np.ndarray, day_starts: np.ndarray | None) -> None:
         self.offsets_ns = offsets_ns
         self.day_starts = day_starts
 
     @classmethod
-    def of(cls, data: xr.Dataset | xr.DataArray, times: str) -> _RecordedOffsets | None:
-        """Return the offsets to subtract for ``times``, or None for the grid."""
-        if times not in ("grid", "recorded"):
-            raise InvalidRequestError(
-                f"invalid times={times!r}: pass 'grid' or 'recorded'"
-            )
-        if times == "grid":
-            return None
-        if not isinstance(data, xr.Dataset) or "time_offset" not in data:
-            raise InvalidRequestError(
-                "invalid input to to_obspy(times='recorded'): the time_offset "
-                "variable is missing; pass the dataset, not its waveform alone"
-            )
-
+    def of(cls, data: xr.Dataset) -> _RecordedOffsets:
+        """Return the offsets of a dataset with ``time_offset``."""
         offset = data["time_offset"]
         if "trace" not in offset.dims:
             offset = offset.expand_dims("trace")
-        if "day" in offset.dims:
-            day_starts = offset["day"].values.astype("datetime64[ns]").view(np.int64)
-            seconds = offset.transpose("trace", "day").values
-        else:
-            day_starts = np.zeros(1, dtype=np.int64)
+        if "day" not in offset.coords:
+            return cls(offset.values.reshape(-1, 1).astype(np.float64) * 1e9, None)
+        # A day picked with isel is a scalar coordinate.
+        days = np.atleast_1d(offset["day"].values.astype("datetime64[ns]"))
+        day_starts = days.view(np.int64)
+        if "day" not in offset.dims:
             seconds = offset.values.reshape(-1, 1)
-        offsets_ns = np.rint(np.nan_to_num(seconds.astype(np.float64)) * 1e9)
-        return cls(offsets_ns.astype(np.int64), day_starts)
+        else:
+            seconds = offset.transpose("trace", "day").values
+            # A selection may reorder the days; the search needs them sorted.
+            order = np.argsort(day_starts, kind="stable")
+            day_starts, seconds = day_starts[order], seconds[:, order]
+        return cls(np.asarray(seconds, dtype=np.float64) * 1e9, day_starts)
 
-    def at(self, row: int, time_ns: int) -> int:
-        """Return the offset of trace ``row`` on the day that contains ``time_ns``."""
-        day = np.searchsorted(self.day_starts, time_ns, side="right") - 1
-        return int(self.offsets_ns[row, max(int(day), 0)])
+    def for_run(self, seed_id: SeedId, row: int, first_ns: int, last_ns: int) -> int:
+        """Return the offset of a run of trace ``row`` from ``first_ns`` to ``last_ns``.
+
+        That is the offset of the first day of the run that has one: the
+        day it starts on, or a later one when that day's object is missing
+        or the day is not in the selection.
+
+        Raises
+        ------
+        InvalidRequestError
+            If no day of the run has an offset.
+        """
+        known = self.offsets_ns[row]
+        if self.day_starts is not None:
+            first_day = first_ns - first_ns % NS_PER_DAY
+            lo = np.searchsorted(self.day_starts, first_day, side="left")
+            hi = np.searchsorted(self.day_starts, last_ns, side="right")
+            known = known[lo:hi]
+        known = known[np.isfinite(known)]
+        if known.size:
+            return int(np.rint(known[0]))
+        raise InvalidRequestError(
+            f"invalid input to to_obspy(times='recorded'): {seed_id} has samples "
+            f"from {np.datetime64(first_ns, 'ns')} to {np.datetime64(last_ns, 'ns')} "
+            "but no time_offset on their days (NaN where the day's object was "
+            "not read, or the days are not in the selection); select the days "
+            "along with the times, or pass times='grid'"
+        )
 
 
 def from_obspy(

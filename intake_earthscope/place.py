@@ -337,8 +337,7 @@ def place_row(
         table = SegmentTable.from_segments(segments)
         place_table(block, row, table, grid, rate_tolerance, edges)
         return
-    for segment in segments:
-        place_segment(block, row, segment, grid, rate_tolerance, edges)
+    _place_versions(block, row, segments, grid, rate_tolerance, edges)
 
 
 def place_table(
@@ -376,9 +375,37 @@ def place_tables(
     if len(tables) == 1:
         place_table(block, row, tables[0], grid, rate_tolerance, edges)
         return
-    for table in tables:
-        for segment in table.segments():
-            place_segment(block, row, segment, grid, rate_tolerance, edges)
+    segments = [segment for table in tables for segment in table.segments()]
+    _place_versions(block, row, segments, grid, rate_tolerance, edges)
+
+
+def _place_versions(
+    block: PlacedBlock,
+    row: int,
+    segments: list[Segment],
+    grid: Grid,
+    rate_tolerance: float,
+    edges: EdgeList | None,
+) -> None:
+    """Place segments of several publication versions one by one, in the order given.
+
+    The order lets the highest version win conflicts, so the first segment
+    placed need not be the earliest. ``first_offset`` is then set from the
+    earliest segment placed, so that it stays the offset of the row's first
+    sample.
+    """
+    unset = bool(np.isnan(block.first_offset[row]))
+    earliest: Segment | None = None
+    for segment in segments:
+        place_segment(block, row, segment, grid, rate_tolerance, edges)
+        placed = rate_fits(segment.rate, grid, rate_tolerance)
+        if placed and (
+            earliest is None or segment.record_starts[0] < earliest.record_starts[0]
+        ):
+            earliest = segment
+    if unset and earliest is not None:
+        shift = _anchored_indices(earliest, grid)[2]
+        block.first_offset[row] = shift * grid.step_ns / 1e9
 
 
 def _place_batch(
