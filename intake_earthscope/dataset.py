@@ -257,11 +257,14 @@ def _outcome_frame(subset: xr.Dataset, dims: tuple[str, str]) -> pd.DataFrame:
 
     A dimension that ``isel`` reduced to a scalar coordinate becomes a
     dimension of length 1 again, so that each row still names its cell.
+    Rows follow ``dims`` in order, whatever order the variables' dimensions
+    are in.
     """
     for dim in dims:
         if dim not in subset.dims:
             subset = subset.expand_dims(dim)
-    return subset.transpose(*dims).compute().to_dataframe().reset_index()
+    frame = subset.compute().to_dataframe(dim_order=list(dims))
+    return frame.reset_index()
 
 
 def _log_statuses(frame: pd.DataFrame, dataset: xr.Dataset, rows: str) -> None:

@@ -1,4 +1,5 @@
-"""Recorded start times of to_obspy over several days, selections and versions."""
+"""Recorded start times of to_obspy over several days, selections and versions,
+and the row order of outcome tables."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import xarray as xr
 
 import intake_earthscope.tasks as tasks
-from intake_earthscope import open_waveforms
+from intake_earthscope import open_waveforms, open_windows, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.interop import to_obspy
 
@@ -144,3 +145,29 @@ def test_engine_dataset_named_in_the_error(two_phases: Path) -> None:
 
     with pytest.raises(InvalidRequestError, match="engine='miniseed' have no"):
         to_obspy(one, times="recorded")
+
+
+def test_outcome_table_rows_window_by_window(tmp_path: Path) -> None:
+    """The rows follow window then trace even when the variables' dimensions
+    are in another order."""
+    data = segment_bytes(BHZ, "2006-01-01T00:00:00Z", np.arange(86_400), 1.0)
+    data += segment_bytes(BHN, "2006-01-01T00:00:00Z", np.arange(86_400), 1.0)
+    root = mirror(tmp_path, {key(1): data})
+    times = ["2006-01-01T06:00:00", "2006-01-03T06:00:00"]
+    dataset = open_windows(
+        collection_spec("sage"),
+        times,
+        10.0,
+        10.0,
+        network="XX",
+        station="STA",
+        location="",
+        channel="BH?",
+        root=str(root),
+        errors="ignore",
+    )
+
+    table = outcome_table(dataset.transpose("trace", "lag", "window"))
+
+    assert list(table["status"]) == ["ok", "ok", "missing", "missing"]
+    assert list(table["trace"]) == [BHN, BHZ, BHN, BHZ]
