@@ -231,7 +231,7 @@ def outcome_table(dataset: xr.Dataset) -> pd.DataFrame:
     for positions, one row per day for RINEX observations.
     """
     # A window or day picked with ``isel`` is a coordinate, not a dimension.
-    if "window" in dataset.coords and "read_mode" in dataset.variables:
+    if "window" in dataset.coords and "status" in dataset.variables:
         return _window_outcome_table(dataset)
     if "object_key" not in dataset.variables:
         return _gnss_outcome_table(dataset)

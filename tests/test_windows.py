@@ -453,6 +453,17 @@ def test_outcome_table_of_windows(
     assert summary.endswith(f": {traces} ok, {traces} missing")
 
 
+def test_outcome_table_without_read_mode(two_days: Path) -> None:
+    """A window dataset stays one after a variable is dropped."""
+    dataset = windows(two_days, ["2024-01-01T12:00:00"], 30.0, 30.0)
+
+    table = outcome_table(dataset.drop_vars(["read_mode", "tier"]))
+
+    assert list(table.columns[:3]) == ["window", "trace", "status"]
+    assert "read_mode" not in table
+    assert (table["status"] == "ok").all()
+
+
 def test_slow_channel_spill_reaches_past_an_hour(tmp_path: Path) -> None:
     """A 1 Hz record of 6,601 samples from 23:40 runs until 01:30 the next day,
     so a window at 01:20 reads it from the day before's object."""
