@@ -405,27 +405,27 @@ class RangedObject:
         # contains the start of its range only, and only that part is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
         readable = (chunks >= 0) & (spans[:, 0] < ends)
+        # Ranges merge within their chunk only, so that each merged range is
+        # inside one chunk too. Ranges a few records apart are parsed as one,
+        # because each call costs about as much as a dozen records (measured).
+        pieces = []
+        for chunk in np.unique(chunks[readable]).tolist():
+            mine = readable & (chunks == chunk)
+            own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
+            merged = _coalesce(own, PARSE_GAP_BYTES)
+            pieces += [(start, end, chunk) for start, end in merged]
+
         table = self.index.records
-        starts = spans[:, 0]
+        starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
         synced = (
             (starts == 0)
             | _contains(table.offsets, starts)
             | _contains(table.offsets + table.lengths, starts)
         )
-        # Ranges merge within their chunk only, so that each merged range is
-        # inside one chunk too. Ranges a few records apart are parsed as one,
-        # because each call costs about as much as a dozen records (measured).
         tables = []
-        for chunk in np.unique(chunks[readable]).tolist():
-            mine = np.flatnonzero(readable & (chunks == chunk))
-            mine = mine[np.lexsort((ends[mine], starts[mine]))]
-            members = zip(
-                starts[mine].tolist(),
-                ends[mine].tolist(),
-                synced[mine].tolist(),
-                strict=True,
-            )
-            tables += self._parse_close(chunk, list(members))
+        for (start, end, chunk), at_record in zip(pieces, synced.tolist(), strict=True):
+            tables += self._parse_span(chunk, start, end, at_record)
+            bisect.insort(self._parsed_spans, (start, end))
 
         found = RecordTable.empty().merged(*tables)
         self._parsed = np.union1d(self._parsed, found.offsets)
@@ -441,42 +441,33 @@ class RangedObject:
             len(self.index.records),
         )
 
-    def _parse_close(
-        self, chunk: int, members: list[tuple[int, int, bool]]
+    def _parse_span(
+        self, chunk: int, start: int, end: int, at_record: bool
     ) -> list[RecordTable]:
-        """Parse the ranges of one chunk, those within ``PARSE_GAP_BYTES`` of
-        each other as one span, and return the tables found.
+        """Parse the records of ``[start, end)`` in one chunk; return the tables.
 
-        ``members`` are ``(start, end, synced)``, sorted by start. A parse
-        stops at bytes that are not records, such as a damaged record
-        between two ranges, so it goes on past them from the next record
-        header found, as a parse of each range alone would.
+        ``at_record`` tells that a record starts at ``start``. A parse stops
+        at bytes that are not records, such as a damaged record between two
+        requested ranges, so it goes on past them from the next record header
+        found, as a parse of each range alone would.
         """
         base, data = self._chunks[chunk]
         tables = []
-        while members:
-            start, end, at_record = members[0]
-            count = 1
-            while count < len(members) and members[count][0] - end <= PARSE_GAP_BYTES:
-                end = max(end, members[count][1])
-                count += 1
-            position = start
-            while position < end:
-                found = parse_records(
-                    data[position - base : end - base], base=position, synced=at_record
-                )
-                if len(found):
-                    tables.append(found)
-                    position = int(found.offsets[-1] + found.lengths[-1])
-                elif not at_record:
-                    break
-                if position >= end or _cut_record(data, position - base, end - base):
-                    break
-                # The bytes at ``position`` are not a record: parse on from
-                # the next record header.
-                at_record = False
-            bisect.insort(self._parsed_spans, (start, end))
-            members = members[count:]
+        position = start
+        while position < end:
+            found = parse_records(
+                data[position - base : end - base], base=position, synced=at_record
+            )
+            if len(found):
+                tables.append(found)
+                position = int(found.offsets[-1] + found.lengths[-1])
+            elif not at_record:
+                break
+            if position >= end or _cut_record(data, position - base, end - base):
+                break
+            # The bytes at ``position`` are not a record: parse on from the
+            # next record header.
+            at_record = False
         return tables
 
     def _was_parsed(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -24,12 +24,12 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     assert_equal_to_cuts,
     channel_bytes,
     key,
+    parse_calls,
     station_day,
     whole_days,
     windows,
 )
 
-import intake_earthscope.windowread as windowread
 from intake_earthscope import open_waveforms, outcome_table
 from intake_earthscope.recordindex import (
     ObjectIndex,
@@ -128,14 +128,7 @@ def test_close_ranges_cut_by_span_end_one_call(
     data = channel_bytes("BHZ", DAY, 3600.0, 20.0, 512, 5)
     (tmp_path / "object").write_bytes(data)
     reader = RangedObject(StorageSpec("file", str(tmp_path)), "object", DAY, SOURCES)
-    calls = []
-    real = windowread.parse_records
-
-    def counted(part: bytes, **options: object) -> object:
-        calls.append(len(part))
-        return real(part, **options)
-
-    monkeypatch.setattr(windowread, "parse_records", counted)
+    calls = parse_calls(monkeypatch)
     reader._fetch([(0, 1024), (2048, 3072 + cut)])
 
     assert len(calls) == 1

@@ -308,21 +308,26 @@ def test_coalesce_matches_the_rule(gap: int) -> None:
     assert _coalesce([(5, 10), (0, 20)], gap) == [(0, 20)]
 
 
+def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the length of the bytes of each parse call of the window reader."""
+    calls: list[int] = []
+    real = windowread.parse_records
+
+    def counted(data: bytes, **options: object) -> object:
+        calls.append(len(data))
+        return real(data, **options)
+
+    monkeypatch.setattr(windowread, "parse_records", counted)
+    return calls
+
+
 def test_close_ranges_parse_in_one_call(
     two_days: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Requested ranges a few records apart in one read are parsed together."""
-    calls = []
-    real = windowread.parse_records
-
-    def counted(data: bytes, **kwargs: object) -> object:
-        calls.append(len(data))
-        return real(data, **kwargs)
-
-    monkeypatch.setattr(windowread, "parse_records", counted)
     spec = StorageSpec("file", str(two_days))
     reader = RangedObject(spec, key(1), DAY, ["FDSN:XX_STA_00_B_H_Z"])
-    calls.clear()
+    calls = parse_calls(monkeypatch)
     reader._fetch([(0, 4096), (8192, 12288), (16384, 20480)])
 
     assert len(calls) == 1
