@@ -3,8 +3,8 @@
 moto serves a ranged GET by copying the whole object first, so a benchmark
 of ranged reads against it measures moto. s3rver streams the requested
 bytes from its files, as an object store does. ``make bench`` installs it
-with npm into ``bench/.s3rver``; without Node.js the benchmark leaves its
-rows out and says so.
+with npm into ``bench/.s3rver``. Without Node.js the benchmark leaves its
+rows out and writes a line about it on the page.
 """
 
 from __future__ import annotations

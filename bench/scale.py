@@ -225,14 +225,14 @@ def measure_fetch(server: LoopbackS3, data: bytes) -> dict[str, float]:
     for _ in range(FETCH_REPEATS):
         for name, function in (("floor", floor), ("ours", ours), ("loop", loop)):
             client_before = time.process_time()
-            server_before = _cpu_seconds(server_process)
+            server_before = cpu_seconds(server_process)
             began = time.perf_counter()
             function()
             timings[name].append(time.perf_counter() - began)
             if name in cpu:
                 cpu[name].append(time.process_time() - client_before)
             if name in ("floor", "ours"):
-                served = _cpu_seconds(server_process) - server_before
+                served = cpu_seconds(server_process) - server_before
                 cpu[f"server_{name}"].append(served)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     fastest = {f"{name}_fastest": min(values) for name, values in timings.items()}
@@ -240,7 +240,7 @@ def measure_fetch(server: LoopbackS3, data: bytes) -> dict[str, float]:
     return medians | fastest | spent
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
+def cpu_seconds(process: psutil.Process) -> float:
     """Return the user and system CPU time a process has used."""
     times = process.cpu_times()
     return times.user + times.system
@@ -466,7 +466,7 @@ def render(
             "of the fetch's, for Steim-2 decoding and for 660 MB of float64 "
             "blocks written into fresh memory. Its CPU time and the server's "
             "while it ran, spread over all cores, give the least wall time "
-            "any schedule of that work could take; that row shows how much of "
+            "any schedule of that work could take. That row shows how much of "
             "the gap to the target is overlap and how much is work. The loop's "
             "own ratio to the "
             "fetch caps how much faster than the loop any reader can be here. "

@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from s3rver import S3rver, s3rver_command  # noqa: E402
+from scale import cpu_seconds  # noqa: E402
 
 from intake_earthscope.collection import Collection  # noqa: E402
 from intake_earthscope.dataset import open_waveforms  # noqa: E402
@@ -175,21 +176,13 @@ def timed(
     With ``server``, the CPU time that process spent meanwhile is kept too.
     """
     countingfs.CountingS3FileSystem.reset()
-    server_before = _cpu_seconds(server)
+    server_before = 0.0 if server is None else cpu_seconds(server)
     started = time.perf_counter()
     result = function(*args)
     seconds = time.perf_counter() - started
     counter = countingfs.CountingS3FileSystem
-    served = _cpu_seconds(server) - server_before
+    served = 0.0 if server is None else cpu_seconds(server) - server_before
     return result, Timing(seconds, counter.bytes_read, counter.requests, served)
-
-
-def _cpu_seconds(process: psutil.Process | None) -> float:
-    """Return the user and system CPU time of ``process`` (0 without one)."""
-    if process is None:
-        return 0.0
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def measure_bytes(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
@@ -360,7 +353,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             per_get.append(f"{milliseconds:.0f} ms on {store.label}")
     lines += [
         "",
-        "Target: at least 10x faster than whole objects. " + "; ".join(verdicts) + ".",
+        "Target: at least 10x faster than whole objects. "
+        + " ".join(f"{verdict}." for verdict in verdicts),
         "",
         f"Samples bit-identical between all {len(costs) * TIME_REPEATS} reads: "
         f"{identical}. The first-contact run spent {', '.join(per_get)} of wall "

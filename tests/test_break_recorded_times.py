@@ -141,10 +141,10 @@ def test_recorded_times_read_each_object_once(
 
 
 def test_engine_dataset_named_in_the_error(two_phases: Path) -> None:
-    one = xr.open_dataset(str(two_phases / key(1)), engine="miniseed")
+    engine_dataset = xr.open_dataset(str(two_phases / key(1)), engine="miniseed")
 
     with pytest.raises(InvalidRequestError, match="engine='miniseed' have no"):
-        to_obspy(one, times="recorded")
+        to_obspy(engine_dataset, times="recorded")
 
 
 def test_outcome_table_rows_window_by_window(tmp_path: Path) -> None:
