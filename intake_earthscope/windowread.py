@@ -446,7 +446,7 @@ class RangedObject:
     ) -> list[RecordTable]:
         """Parse the records of ``[start, end)`` in one chunk; return the tables.
 
-        ``at_record`` tells that a record starts at ``start``. A parse stops
+        ``at_record`` is true when a record starts at ``start``. A parse stops
         at bytes that are not records, such as a damaged record between two
         requested ranges, so it goes on past them from the next record header
         found, as a parse of each range alone would.
