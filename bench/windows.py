@@ -8,8 +8,8 @@ Objects are generated at run time (Steim-2 random walks written with
 pymseed) and served by moto's S3 server on loopback
 (:class:`intake_earthscope.testing.LoopbackS3`) and, for the time part, by
 s3rver too where ``make bench`` could install it (``bench/s3rver.py``).
-Bytes are counted by an s3fs wrapper (``tests/countingfs.py``) on every
-GET response.
+Bytes and GET requests are counted from the debug records that
+``intake_earthscope.storage`` writes for every reply it receives.
 
 Two parts:
 
@@ -26,6 +26,7 @@ Two parts:
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -60,7 +61,6 @@ from intake_earthscope.testing import (  # noqa: E402
 from intake_earthscope.windowread import index_object  # noqa: E402
 from intake_earthscope.windows import open_windows  # noqa: E402
 
-import countingfs  # noqa: E402
 import mseedgen  # noqa: E402
 
 BUCKET = "bench-windows"
@@ -153,6 +153,32 @@ def collection() -> Collection:
     return Collection.from_yaml(spec)
 
 
+def public_options(endpoint_url: str) -> dict[str, Any]:
+    """Return storage options that read public objects from a loopback server."""
+    return {"anon": True, "client_kwargs": {"endpoint_url": endpoint_url}}
+
+
+class ReplyCounter(logging.Handler):
+    """Adds up the replies that ``intake_earthscope.storage`` logs as received.
+
+    read_bytes writes ``received N bytes of URL`` at DEBUG level once for
+    each successful GET, whichever client sent it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.bytes_read = 0
+        self.requests = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == RECEIVED_MESSAGE:
+            self.bytes_read += int(record.args[0])  # type: ignore[index]
+            self.requests += 1
+
+
+RECEIVED_MESSAGE = "received %d bytes of %s"
+
+
 @contextmanager
 def loopback_bucket() -> Iterator[tuple[LoopbackS3, dict[str, Any]]]:
     """Start moto with an empty bucket; yield the server and read options."""
@@ -160,10 +186,9 @@ def loopback_bucket() -> Iterator[tuple[LoopbackS3, dict[str, Any]]]:
         os.environ[CACHE_VARIABLE] = str(Path(folder) / "cache")
         with isolated_aws_environment(folder), LoopbackS3() as server:
             create_bucket(server.client(), BUCKET)
-            countingfs.register()
             options = {
-                "root": f"{countingfs.PROTOCOL}://{BUCKET}",
-                "storage_options": countingfs.storage_options(server.endpoint_url),
+                "root": f"s3://{BUCKET}",
+                "storage_options": public_options(server.endpoint_url),
             }
             yield server, options
 
@@ -175,12 +200,18 @@ def timed(
 
     With ``server``, the CPU time that process spent meanwhile is kept too.
     """
-    countingfs.CountingS3FileSystem.reset()
+    counter = ReplyCounter()
+    storage_logger = logging.getLogger("intake_earthscope.storage")
+    storage_logger.addHandler(counter)
+    storage_logger.setLevel(logging.DEBUG)
     server_before = 0.0 if server is None else cpu_seconds(server)
     started = time.perf_counter()
-    result = function(*args)
-    seconds = time.perf_counter() - started
-    counter = countingfs.CountingS3FileSystem
+    try:
+        result = function(*args)
+    finally:
+        seconds = time.perf_counter() - started
+        storage_logger.removeHandler(counter)
+        storage_logger.setLevel(logging.NOTSET)
     served = 0.0 if server is None else cpu_seconds(server) - server_before
     return result, Timing(seconds, counter.bytes_read, counter.requests, served)
 
@@ -393,7 +424,7 @@ def _stored_days(
                 S3RVER_LABEL,
                 {
                     **options,
-                    "storage_options": countingfs.storage_options(other.endpoint_url),
+                    "storage_options": public_options(other.endpoint_url),
                 },
                 psutil.Process(other.pid),
             )

@@ -38,6 +38,7 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
+from intake_earthscope.httpranges import http_route
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import RetriesExhausted, call_with_retries
 from intake_earthscope.settings import retry_settings
@@ -245,6 +246,9 @@ class StorageSpec:
         if self.protocol != "s3":
             return dict(self.storage_options)
 
+        # A worker gets the spec without the caller's registration of its
+        # secrets, and botocore logs request headers at DEBUG level.
+        register_secrets(_secret_values(self.storage_options))
         options: dict[str, Any] = {}
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
@@ -326,17 +330,16 @@ def read_bytes(
     StorageUnavailableError
         If the storage could not be reached, or failed on every attempt.
     """
-    path = spec.path(key)
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     # NOTE: a body shorter than its Content-Length is retried. A reply that
     # announces too few bytes reads as a short object (status truncated),
     # because only S3 checksums, not requested here, would tell.
     try:
         with _named_failures(spec, key):
-            return _retried(
+            data = _retried(
                 spec,
                 f"GET {spec.url(key)}",
-                lambda: _cat_with_fresh_credentials(spec, path, start, end),
+                lambda: _cat_with_fresh_credentials(spec, key, start, end),
             )
     except OSError as error:
         if start and _http_status(error) == 416:
@@ -344,6 +347,8 @@ def read_bytes(
             # replies to it with 416 instead of an empty body.
             return b""
         raise
+    logger.debug("received %d bytes of %s", len(data), spec.url(key))
+    return data
 
 
 def read_local_ranges(
@@ -481,11 +486,11 @@ def _is_connection_failure(error: BaseException) -> bool:
 
 
 def _cat_with_fresh_credentials(
-    spec: StorageSpec, path: str, start: int | None, end: int | None
+    spec: StorageSpec, key: str, start: int | None, end: int | None
 ) -> bytes:
     """Read a range; on expired credentials, fetch new ones and retry once."""
     try:
-        return _cat_within_deadline(spec.filesystem(), path, start, end)
+        return _cat_once(spec, key, start, end)
     except (CredentialsError, AccessDeniedError):
         raise
     except OSError as error:
@@ -493,9 +498,17 @@ def _cat_with_fresh_credentials(
         # Whole-object reads send no HEAD, whose bare 400 would name none.
         if spec.token_source is None or not _credentials_expired(error):
             raise
-        logger.debug("credentials expired reading %s; retrying once", path)
+        logger.debug("credentials expired reading %s; retrying once", spec.url(key))
         spec.forget_credentials()
-        return _cat_within_deadline(spec.filesystem(), path, start, end)
+        return _cat_once(spec, key, start, end)
+
+
+def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -> bytes:
+    """Send one read: a ranged GET over plain HTTP where a route exists, else s3fs."""
+    route = None if start is None and end is None else http_route(spec)
+    if route is not None:
+        return route.get(spec, key, start or 0, end)
+    return _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
 
 
 def _cat_within_deadline(

@@ -2,9 +2,11 @@
 
 The proxy forwards GET and HEAD requests to one upstream server on loopback
 (the moto S3 server, or a :class:`loopback_http.LoopbackHttp` server) and
-records every request it receives with its ``Authorization`` header. Each
-:class:`FaultRule` picks requests by path text, by count (every Nth) or by a
-seeded probability, and replaces the upstream reply with a fault:
+records every request it receives with its ``Authorization``,
+``User-Agent`` and ``Range`` headers, and adds up the body bytes of its GET
+replies. Each :class:`FaultRule` picks requests by path text, by count
+(every Nth) or by a seeded probability, and replaces the upstream reply with
+a fault:
 
 ``400``, ``500``, ``503``
     An S3-style XML error with that status (``InvalidRequest``,
@@ -40,7 +42,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -134,6 +136,8 @@ class ProxiedRequest:
     path: str
     authorization: str | None
     fault: str | None
+    user_agent: str | None = None
+    byte_range: str | None = None
 
 
 class FaultProxy:
@@ -154,6 +158,7 @@ class FaultProxy:
         self.upstream = (parts.hostname, parts.port)
         self.rules = list(rules)
         self.seen: list[ProxiedRequest] = []
+        self.body_bytes = 0
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -176,8 +181,15 @@ class FaultProxy:
         with self.lock:
             return sum(1 for r in self.seen if r.fault is None)
 
-    def choose_fault(self, method: str, path: str, authorization: str | None) -> str:
+    def choose_fault(
+        self,
+        method: str,
+        path: str,
+        authorization: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
         """Record a request and return its fault ("" for none)."""
+        headers = headers or {}
         with self.lock:
             fault = None
             for rule in self.rules:
@@ -185,13 +197,27 @@ class FaultProxy:
                     fault = rule.fault
                     delay = rule.delay
                     break
-            self.seen.append(ProxiedRequest(method, path, authorization, fault))
+            self.seen.append(
+                ProxiedRequest(
+                    method,
+                    path,
+                    authorization,
+                    fault,
+                    headers.get("User-Agent"),
+                    headers.get("Range"),
+                )
+            )
         if fault == "slow":
             time.sleep(delay)
             return "slow"
         if fault == "trickle":
             return f"trickle:{delay}"
         return fault or ""
+
+    def count_body(self, size: int) -> None:
+        """Add ``size`` to the body bytes sent in replies to GET requests."""
+        with self.lock:
+            self.body_bytes += size
 
     def fetch(self, method: str, path: str, headers: dict[str, str]) -> _Upstream:
         """Send a request to the upstream server and read its whole reply."""
@@ -205,7 +231,13 @@ class FaultProxy:
                 for name, value in response.getheaders()
                 if name.lower() not in _NOT_FORWARDED
             ]
-            return _Upstream(response.status, response.reason, forwarded_headers, body)
+            # A HEAD reply has no body but announces the object's length.
+            length = int(response.getheader("Content-Length") or 0)
+            if method != "HEAD":
+                length = len(body)
+            return _Upstream(
+                response.status, response.reason, forwarded_headers, body, length
+            )
         finally:
             connection.close()
 
@@ -236,6 +268,7 @@ class _Upstream:
     reason: str
     headers: list[tuple[str, str]]
     body: bytes
+    length: int
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -252,7 +285,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _proxy(self, method: str) -> None:
             authorization = self.headers.get("Authorization")
-            fault = proxy.choose_fault(method, self.path, authorization)
+            fault = proxy.choose_fault(method, self.path, authorization, self.headers)
             try:
                 self._reply(method, fault)
             except (BrokenPipeError, ConnectionResetError):
@@ -280,7 +313,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._send_error(method, 502, "BadGateway", "Upstream failed.")
                 return
             body = upstream.body
-            length = len(body)
+            length = upstream.length
             if fault == "wrong_length":
                 length += 64
             if fault == "truncate" and method == "GET" and body:
@@ -295,6 +328,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._trickle(body, float(fault.partition(":")[2]))
             elif method == "GET":
                 self.wfile.write(body)
+            if method == "GET":
+                proxy.count_body(len(body))
 
         def _trickle(self, body: bytes, pause: float) -> None:
             for offset in range(0, len(body), 64):

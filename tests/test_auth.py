@@ -28,6 +28,7 @@ from intake_earthscope.errors import (
     CredentialsError,
     ObjectNotFoundError,
 )
+from intake_earthscope.httpranges import http_route
 from intake_earthscope.storage import clear_listing_cache
 from intake_earthscope.testing import LoopbackS3
 from intake_earthscope.timeutil import parse_time
@@ -172,6 +173,20 @@ def test_restricted_read_with_sdk_credentials(archive, sdk) -> None:
     assert dataset.waveform.values[0, 86400] == 2000
 
 
+def test_ranged_reads_signed_for_moto(archive, sdk) -> None:
+    """The ranged GETs sent with urllib3 carry signatures that moto checks."""
+    from intake_earthscope.collection import Collection
+    from intake_earthscope.storage import StorageSpec, read_bytes
+
+    tier = Collection.from_yaml(collection_spec("sage")).tier("restricted")
+    spec = StorageSpec.for_tier(tier, token_source=auth.resolve_token_source())
+    spec = spec.with_scope("XX", 2024)
+
+    assert http_route(spec) is not None
+    assert read_bytes(spec, XX_KEYS[0], 100, 400) == OBJECTS[XX_KEYS[0]][100:400]
+    assert read_bytes(spec, XX_KEYS[0], 0, None) == OBJECTS[XX_KEYS[0]]
+
+
 def test_unreadable_token_says_login(archive, sdk) -> None:
     """A token that is no JWT is an authentication problem, not an outage."""
     with pytest.raises(AuthenticationError) as caught:
@@ -195,7 +210,8 @@ def test_scope_is_per_network(archive, sdk, api) -> None:
     "options",
     [{"anon": True}, {"key": "AKIAWRONGWRONGWRONG", "secret": "wrong-secret-key"}],
 )
-def test_unsigned_or_wrong_key_refused(archive, options) -> None:
+@pytest.mark.parametrize("byte_range", [(None, None), (0, 100)])
+def test_unsigned_or_wrong_key_refused(archive, options, byte_range) -> None:
     # Reads only: moto returns a server error for an unsigned LIST when it
     # enforces IAM, so the listing step cannot be exercised this way.
     from intake_earthscope.collection import Collection
@@ -205,7 +221,21 @@ def test_unsigned_or_wrong_key_refused(archive, options) -> None:
     spec = StorageSpec.for_tier(tier, options)
 
     with pytest.raises(AccessDeniedError, match="access denied reading"):
-        read_bytes(spec, XX_KEYS[0])
+        read_bytes(spec, XX_KEYS[0], *byte_range)
+
+
+@pytest.mark.parametrize("byte_range", [(None, None), (0, 100)])
+def test_wrong_signature_refused(archive, byte_range) -> None:
+    """A known key with a wrong secret fails moto's signature check."""
+    from intake_earthscope.collection import Collection
+    from intake_earthscope.storage import StorageSpec, read_bytes
+
+    tier = Collection.from_yaml(collection_spec("sage")).tier("restricted")
+    options = {"key": archive.admin_access_key_id, "secret": "not-the-secret-key"}
+    spec = StorageSpec.for_tier(tier, options)
+
+    with pytest.raises(AccessDeniedError, match="access denied reading"):
+        read_bytes(spec, XX_KEYS[0], *byte_range)
 
 
 @pytest.mark.parametrize(
