@@ -133,7 +133,7 @@ class IncompleteReadError(OSError):
 
 @dataclass(frozen=True)
 class HttpRoute:
-    """Where and how the ranged GETs of one spec are sent.
+    """Target URL and signing of the ranged GETs of one spec.
 
     Attributes
     ----------
@@ -197,11 +197,11 @@ class HttpRoute:
 def http_route(spec: StorageSpec) -> HttpRoute | None:
     """Return the route of the spec's ranged GETs, or None to use s3fs.
 
-    A route exists for S3 specs that are read anonymously or with explicit
-    or EarthScope credentials, at an endpoint given as an IP address or at
-    a commercial AWS region's own endpoint, with no proxy, no endpoint
-    setting of the AWS configuration, and ``INTAKE_EARTHSCOPE_HTTP_RANGES``
-    not set to 0. The answer is cached per spec and environment.
+    A route exists for S3 specs read anonymously or with explicit or
+    EarthScope credentials. The endpoint must be an IP address or the
+    endpoint of a commercial AWS region. No proxy and no endpoint setting of
+    the AWS configuration may apply, and ``INTAKE_EARTHSCOPE_HTTP_RANGES``
+    must not be 0. The answer is cached per spec and environment.
     """
     if spec.protocol != "s3" or os.environ.get(ENABLE_VARIABLE, "").strip() == "0":
         return None
