@@ -1,6 +1,6 @@
 """Ranged GETs of S3 objects sent as plain HTTP requests through urllib3.
 
-A window read asks each object for hundreds of byte ranges. Through s3fs,
+A window read requests hundreds of byte ranges of each object. Through s3fs,
 botocore spends about 1.1 ms of CPU time on each request (endpoint rules,
 event hooks, response parsing), while the same GET sent with urllib3 costs
 about 0.4 ms (measured on a loopback S3 server with 100 kB ranges, 2-core
@@ -201,7 +201,7 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     EarthScope credentials. The endpoint must be an IP address or the
     endpoint of a commercial AWS region. No proxy and no endpoint setting of
     the AWS configuration may apply, and ``INTAKE_EARTHSCOPE_HTTP_RANGES``
-    must not be 0. The answer is cached per spec and environment.
+    must not be 0. The route is cached per spec and environment.
     """
     if spec.protocol != "s3" or os.environ.get(ENABLE_VARIABLE, "").strip() == "0":
         return None
