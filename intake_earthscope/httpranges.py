@@ -15,6 +15,8 @@ credential refresh and messages behave the same on both paths.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import logging
 import os
@@ -23,6 +25,8 @@ import threading
 import time
 import urllib.request
 import xml.etree.ElementTree as ElementTree
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENABLE_VARIABLE",
+    "ChecksumMismatchError",
     "HttpRoute",
     "IncompleteReadError",
     "clear_routes",
@@ -113,13 +118,22 @@ _ENDPOINT_CONFIG_KEYS = frozenset(
 _COMMERCIAL_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
 _VIRTUAL_HOST_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
-READ_BYTES = 256 * 1024
+READ_BYTES = 1024 * 1024
 _POOL_CONNECTIONS = 16
 
 _routes: dict[tuple[Any, ...], HttpRoute | None] = {}
 _routes_lock = threading.Lock()
 _pools: dict[tuple[int, str], urllib3.PoolManager] = {}
 _pools_lock = threading.Lock()
+
+
+class ChecksumMismatchError(OSError):
+    """The bytes received do not match the checksum S3 stored for the object.
+
+    The name marks it as transient for
+    :func:`intake_earthscope.storage.is_transient`: the bytes were damaged
+    on the way, so the read is repeated.
+    """
 
 
 class IncompleteReadError(OSError):
@@ -149,8 +163,14 @@ class HttpRoute:
     region: str
     signed: bool
 
-    def get(self, spec: StorageSpec, key: str, start: int, end: int | None) -> bytes:
-        """Fetch the bytes ``[start, end)`` of ``key``, or to the end without ``end``.
+    def get(
+        self, spec: StorageSpec, key: str, start: int | None, end: int | None
+    ) -> bytes:
+        """Fetch ``key`` whole, or its bytes ``[start, end)``.
+
+        Without ``end`` the range runs to the end of the object. A whole
+        object is checked against its full-object checksum where S3 returns
+        one that the standard library computes (CRC32, SHA-1, SHA-256).
 
         Raises
         ------
@@ -163,24 +183,33 @@ class HttpRoute:
             If the connection failed or was reset.
         IncompleteReadError
             If the body ended before its ``Content-Length``.
+        ChecksumMismatchError
+            If a whole object's bytes do not match its checksum.
         """
+        whole = start is None and end is None
+        start = start or 0
         if end is not None and end <= start:
             return b""
 
         url = self.prefix + quote(key, safe="/~")
-        last = "" if end is None else str(end - 1)
-        headers = {"Range": f"bytes={start}-{last}"}
+        if whole:
+            headers = {"x-amz-checksum-mode": "ENABLED"}
+        else:
+            last = "" if end is None else str(end - 1)
+            headers = {"Range": f"bytes={start}-{last}"}
         if self.signed:
             headers = self._signed(spec, url, headers)
 
         settings = retry_settings()
         deadline = time.monotonic() + settings.attempt_seconds
         response = _send(url, headers, settings.connect_timeout, settings.read_timeout)
-        if response.status not in (200, 206):
+        if response.status not in ((200,) if whole else (200, 206)):
             raise _error_for(response, url)
 
         body = _read_body(response, url, deadline, settings.attempt_seconds)
-        if response.status == 200:
+        if whole:
+            _verify_checksum(response, body, url)
+        elif response.status == 200:
             # The server ignored the range and sent the whole object.
             body = body[start:end]
         return body
@@ -423,6 +452,39 @@ def _read_body(
         )
     response.release_conn()
     return b"".join(parts) if len(parts) != 1 else parts[0]
+
+
+def _verify_checksum(response: urllib3.BaseHTTPResponse, body: bytes, url: str) -> None:
+    """Compare ``body`` with the first full-object checksum S3 sent for it.
+
+    A checksum of a multipart object ends in ``-N`` and covers the parts'
+    checksums, not the bytes, so it is skipped, as botocore skips it.
+    """
+    for header, digest in _CHECKSUMS.items():
+        sent = response.headers.get(header)
+        if sent is None or "-" in sent:
+            continue
+        computed = base64.b64encode(digest(body)).decode()
+        if computed != sent:
+            raise ChecksumMismatchError(
+                f"GET {url}: the {header.removeprefix('x-amz-checksum-')} of the "
+                f"{len(body)} bytes received is {computed}, the object's is {sent}"
+            )
+        return
+
+
+def _crc32(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+# Full-object checksums that S3 returns when asked with x-amz-checksum-mode,
+# in the order they are checked. CRC32C and CRC64NVME need a library that
+# this package does not require, so objects with only those go unchecked.
+_CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
+    "x-amz-checksum-crc32": _crc32,
+    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
+    "x-amz-checksum-sha1": lambda data: hashlib.sha1(data).digest(),
+}
 
 
 def _error_for(response: urllib3.BaseHTTPResponse, url: str) -> OSError:

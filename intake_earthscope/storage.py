@@ -69,13 +69,16 @@ _EXPIRED_CODES = (
 _LISTING_THREADS = 8
 
 # Parts of the class names of transient transport errors of aiohttp,
-# botocore and s3fs (ClientPayloadError, IncompleteReadError,
-# ServerDisconnectedError, ReadTimeoutError, ResponseParserError, ...).
+# botocore, s3fs and httpranges (ClientPayloadError, IncompleteReadError,
+# ServerDisconnectedError, ReadTimeoutError, ResponseParserError, ...). A
+# checksum mismatch (FlexibleChecksumError, ChecksumMismatchError) means the
+# bytes were damaged on the way, so it is retried too.
 _TRANSIENT_NAME_PARTS = (
     "Connect",
     "Timeout",
     "Payload",
     "IncompleteRead",
+    "Checksum",
     "Disconnected",
     "ResponseParser",
 )
@@ -331,9 +334,10 @@ def read_bytes(
         If the storage could not be reached, or failed on every attempt.
     """
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
-    # NOTE: a body shorter than its Content-Length is retried. A reply that
-    # announces too few bytes reads as a short object (status truncated),
-    # because only S3 checksums, not requested here, would tell.
+    # NOTE: a body shorter than its Content-Length is retried, and so is a
+    # whole object whose bytes fail its S3 checksum. A ranged reply, or one
+    # of an object stored without a checksum, that announces too few bytes
+    # reads as a short object (status truncated).
     try:
         with _named_failures(spec, key):
             data = _retried(
@@ -504,10 +508,10 @@ def _cat_with_fresh_credentials(
 
 
 def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -> bytes:
-    """Send one read: a ranged GET over plain HTTP where a route exists, else s3fs."""
-    route = None if start is None and end is None else http_route(spec)
+    """Send one read: a GET over plain HTTP where a route exists, else s3fs."""
+    route = http_route(spec)
     if route is not None:
-        return route.get(spec, key, start or 0, end)
+        return route.get(spec, key, start, end)
     return _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
 
 

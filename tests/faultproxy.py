@@ -61,6 +61,10 @@ FAULTS = (
 # A fault that no read may retry.
 REJECTION = "400"
 
+# The first body byte is flipped, with the headers unchanged, so only a
+# checksum tells. Not in FAULTS: web-service replies carry no checksum.
+CORRUPTION = "corrupt"
+
 # Hop-by-hop headers and the length, which the proxy sets itself.
 _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
@@ -79,7 +83,8 @@ class FaultRule:
     Attributes
     ----------
     fault : str
-        One of :data:`FAULTS` (transient), or :data:`REJECTION`.
+        One of :data:`FAULTS` (transient), :data:`REJECTION` or
+        :data:`CORRUPTION`.
     key : str or None
         Only requests whose path (with query) contains this text.
     every : int or None
@@ -106,10 +111,10 @@ class FaultRule:
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.fault not in (*FAULTS, REJECTION):
+        if self.fault not in (*FAULTS, REJECTION, CORRUPTION):
             raise ValueError(
-                f"unknown fault {self.fault!r}: expected {REJECTION!r} or one of "
-                f"{FAULTS}"
+                f"unknown fault {self.fault!r}: expected {REJECTION!r}, "
+                f"{CORRUPTION!r} or one of {FAULTS}"
             )
         self._random = random.Random(self.seed)
 
@@ -318,6 +323,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 length += 64
             if fault == "truncate" and method == "GET" and body:
                 body = body[: len(body) // 2]
+            if fault == CORRUPTION and method == "GET" and body:
+                body = bytes([body[0] ^ 0xFF]) + body[1:]
 
             self.send_response(upstream.status, upstream.reason)
             for name, value in upstream.headers:

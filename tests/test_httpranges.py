@@ -32,7 +32,7 @@ from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_obje
 
 import faultproxy
 from conftest import collection_spec
-from faultproxy import FAULTS, REJECTION, FaultProxy, FaultRule
+from faultproxy import CORRUPTION, FAULTS, REJECTION, FaultProxy, FaultRule
 
 BUCKET = "ranges-bucket"
 REGION = "us-east-2"
@@ -88,19 +88,46 @@ def test_ranged_read_sent_by_urllib3(proxy) -> None:
     assert gets(proxy)[0].authorization is None
 
 
-def test_whole_read_sent_by_s3fs(proxy) -> None:
+def test_whole_read_sent_by_urllib3(proxy) -> None:
     data = read_bytes(spec_at(proxy), KEY)
 
     assert data == DATA
-    assert not sent_by_urllib3(gets(proxy)[0])
+    assert sent_by_urllib3(gets(proxy)[0])
+    assert gets(proxy)[0].byte_range is None
 
 
-def test_variable_zero_sends_ranges_by_s3fs(proxy, monkeypatch) -> None:
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("setting", ["1", "0"])
+def test_corrupt_whole_object_retried(proxy, monkeypatch, setting) -> None:
+    """Both clients check the object's CRC32 and read a damaged body again."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", setting)
+    proxy.rules = [FaultRule(CORRUPTION, key="odd", limit=1)]
+
+    data = read_bytes(spec_at(proxy), KEY)
+
+    assert data == DATA
+    assert proxy.injected()[CORRUPTION] == 1
+    assert len(gets(proxy)) == 2
+
+
+@pytest.mark.timeout(60)
+def test_corrupt_body_every_time_fails(proxy, monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "2")
+    proxy.rules = [FaultRule(CORRUPTION, key="odd")]
+
+    with pytest.raises(StorageUnavailableError, match="ChecksumMismatchError"):
+        read_bytes(spec_at(proxy), KEY)
+
+    assert len(gets(proxy)) == 2
+
+
+@pytest.mark.parametrize("byte_range", [(None, None), (10, 20)])
+def test_variable_zero_sends_by_s3fs(proxy, monkeypatch, byte_range) -> None:
     monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", "0")
 
-    data = read_bytes(spec_at(proxy), KEY, 10, 20)
+    data = read_bytes(spec_at(proxy), KEY, *byte_range)
 
-    assert data == DATA[10:20]
+    assert data == DATA[slice(*byte_range)]
     assert not sent_by_urllib3(gets(proxy)[0])
 
 
