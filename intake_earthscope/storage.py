@@ -53,6 +53,7 @@ __all__ = [
     "list_directory",
     "has_credentials",
     "read_bytes",
+    "unexpected_failure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -331,7 +332,8 @@ def read_bytes(
     AccessDeniedError
         If the storage rejected the request for lack of permission.
     StorageUnavailableError
-        If the storage could not be reached, or failed on every attempt.
+        If the storage could not be reached, failed on every attempt, or
+        rejected the request otherwise (a 400 reply, for example).
     """
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     # NOTE: a body shorter than its Content-Length is retried, and so is a
@@ -345,14 +347,31 @@ def read_bytes(
                 f"GET {spec.url(key)}",
                 lambda: _cat_with_fresh_credentials(spec, key, start, end),
             )
+    except EarthScopeError:
+        raise
     except OSError as error:
         if start and _http_status(error) == 416:
             # A range that starts at the end of the object is empty, but S3
             # replies to it with 416 instead of an empty body.
             return b""
-        raise
+        raise unexpected_failure(spec, key, error) from error
     logger.debug("received %d bytes of %s", len(data), spec.url(key))
     return data
+
+
+def unexpected_failure(
+    spec: StorageSpec, key: str, error: OSError
+) -> StorageUnavailableError:
+    """Wrap a storage error that no other class covers, such as a 400 reply.
+
+    Such an error is not retried. The wrapper names the object, so the
+    read's outcome says which one failed.
+    """
+    failure = StorageUnavailableError(
+        f"reading {spec.url(key)} failed: {type(error).__name__}: {error}"
+    )
+    failure.__cause__ = error
+    return failure
 
 
 def read_local_ranges(
@@ -601,19 +620,41 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     modification time in nanoseconds for local files, else ``""``. Both
     come from one HEAD request (translating transport errors).
     """
-    fs = spec.filesystem()
     path = spec.path(key)
-    # A listing may have cached an older size; ask the storage itself.
-    fs.invalidate_cache(path)
     try:
-        info = _retried(spec, f"HEAD {spec.url(key)}", lambda: fs.info(path))
+        info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, path))
     except FileNotFoundError as error:
         raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
     except PermissionError as error:
         raise AccessDeniedError(
             f"access denied reading {spec.url(key)} on {spec.describe()}"
         ) from error
+    except EarthScopeError:
+        raise
+    except OSError as error:
+        raise unexpected_failure(spec, key, error) from error
     return int(info["size"]), _version_tag(spec, path, info)
+
+
+def _head(spec: StorageSpec, path: str) -> dict[str, Any]:
+    """Send a HEAD; on a bare 400 with EarthScope credentials, renew them once.
+
+    S3 answers a HEAD signed with expired credentials with 400 and no body,
+    so the reply cannot name the cause as a GET's does.
+    """
+    fs = spec.filesystem()
+    # A listing may have cached an older size; ask the storage itself.
+    fs.invalidate_cache(path)
+    try:
+        return fs.info(path)
+    except OSError as error:
+        if spec.token_source is None or _http_status(error) != 400:
+            raise
+    logger.debug("HEAD %s failed with 400; retrying with new credentials", path)
+    spec.forget_credentials()
+    fs = spec.filesystem()
+    fs.invalidate_cache(path)
+    return fs.info(path)
 
 
 def _version_tag(spec: StorageSpec, path: str, info: Mapping[str, Any]) -> str:

@@ -50,7 +50,12 @@ from intake_earthscope.outcomes import (
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
 from intake_earthscope.settings import int_setting
-from intake_earthscope.storage import StorageSpec, object_size, read_bytes
+from intake_earthscope.storage import (
+    StorageSpec,
+    object_size,
+    read_bytes,
+    unexpected_failure,
+)
 from intake_earthscope.timeutil import format_ns
 
 __all__ = [
@@ -151,10 +156,7 @@ def read_unit(
     except OSError as error:
         # Any other error of the storage, such as a 400 response, is a read
         # error too; it is not retried.
-        failure = StorageUnavailableError(
-            f"reading {served_by.url(key)} failed: {type(error).__name__}: {error}"
-        )
-        failure.__cause__ = error
+        failure = unexpected_failure(served_by, key, error)
         return _failure(failure, errors, traces, lo, hi, key, "unreachable", served_by)
     except DecodeError as error:
         error = DecodeError(f"{error} in {served_by.url(key)}")

@@ -72,6 +72,7 @@ from intake_earthscope.storage import (
     object_stat,
     read_bytes,
     read_local_ranges,
+    unexpected_failure,
 )
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
@@ -880,17 +881,7 @@ def _read_object(
         return _ObjectRead(None, "", "ok", set(), tier)
     required = any(windows.values())
     try:
-        if item.key is None:
-            raise ObjectNotFoundError(
-                f"object of the day {format_ns(item.day_ns)[:10]} not in the "
-                f"listing of {item.spec.describe()}"
-            )
-        reader = RangedObject(item.spec, item.key, item.day_ns, sources)
-        wanted = ObjectWindows(
-            starts=tuple(spans[number][0] for number in windows),
-            ends=tuple(spans[number][1] for number in windows),
-        )
-        found = reader.records_for(wanted)
+        return _read_ranges(item, windows, spans, sources)
     except AuthenticationError:
         raise
     except (
@@ -900,18 +891,32 @@ def _read_object(
         StorageUnavailableError,
         DecodeError,
     ) as error:
-        status = _failure_status(error)
-        if required and status == "missing":
-            # The previous day's records may still fill the windows, so the
-            # policy waits until they are placed (in finish_chunk).
-            pending = PendingFailure(error, errors, status)
-            return _ObjectRead(None, "", "ok", set(), tier, status, pending=pending)
-        if required:
-            handle_failure(error, errors, traces, 0, 0, item.key, status, tier)
-        else:
-            logger.debug("previous-day object not used: %s", error)
-        return _ObjectRead(None, "", "ok", set(), tier, status)
+        return _failed_read(error, item, required, traces, errors)
+    except OSError as error:
+        # Any other error of the storage, such as a 400 response, is a read
+        # error too; it is not retried.
+        failure = unexpected_failure(item.spec, item.key or "", error)
+        return _failed_read(failure, item, required, traces, errors)
 
+
+def _read_ranges(
+    item: BatchObject,
+    windows: dict[int, bool],
+    spans: list[tuple[int, int]],
+    sources: list[str],
+) -> _ObjectRead:
+    """Find the records the object's windows need; raise the storage's errors."""
+    if item.key is None:
+        raise ObjectNotFoundError(
+            f"object of the day {format_ns(item.day_ns)[:10]} not in the "
+            f"listing of {item.spec.describe()}"
+        )
+    reader = RangedObject(item.spec, item.key, item.day_ns, sources)
+    wanted = ObjectWindows(
+        starts=tuple(spans[number][0] for number in windows),
+        ends=tuple(spans[number][1] for number in windows),
+    )
+    found = reader.records_for(wanted)
     logger.debug(
         "%s: %d windows from %d bytes (%s)",
         reader.url,
@@ -924,9 +929,31 @@ def _read_object(
         reader.read_mode,
         reader.state,
         reader.seen_sources(),
-        tier,
+        item.spec.tier,
         url=reader.url,
     )
+
+
+def _failed_read(
+    error: Exception,
+    item: BatchObject,
+    required: bool,
+    traces: Sequence[SeedId],
+    errors: str,
+) -> _ObjectRead:
+    """Apply the ``errors`` policy to an object that could not be read."""
+    tier = item.spec.tier
+    status = _failure_status(error)
+    if required and status == "missing":
+        # The previous day's records may still fill the windows, so the
+        # policy waits until they are placed (in finish_chunk).
+        pending = PendingFailure(error, errors, status)
+        return _ObjectRead(None, "", "ok", set(), tier, status, pending=pending)
+    if required:
+        handle_failure(error, errors, traces, 0, 0, item.key, status, tier)
+    else:
+        logger.debug("previous-day object not used: %s", error)
+    return _ObjectRead(None, "", "ok", set(), tier, status)
 
 
 def _decodable_parts(

@@ -400,15 +400,59 @@ def test_config_endpoint_sends_to_s3fs(tmp_path: Path, monkeypatch) -> None:
 # A window read through the proxy, counted at the server side
 
 
-@pytest.mark.timeout(120)
-def test_window_read_bytes_counted_at_proxy(
-    s3: LoopbackS3, tmp_path: Path, monkeypatch
-) -> None:
-    """A window read on first contact moves at most 15% of the object, and
-    both clients read the same samples with the same requests."""
+def window_read(proxy: FaultProxy, bucket: str, times: list[str], **options):
+    """Load 10-minute windows of BH? from ``bucket`` through the proxy."""
+    return open_windows(
+        collection_spec("sage"),
+        times,
+        300.0,
+        300.0,
+        root=f"s3://{bucket}",
+        storage_options={"anon": True, "client_kwargs": {"endpoint_url": proxy.url}},
+        **{**CODES, "channel": "BHZ,BHN,BHE"},
+        **options,
+    ).load()
+
+
+@pytest.fixture
+def window_bucket(s3: LoopbackS3) -> str:
     bucket = "window-bucket"
     create_bucket(s3.client(REGION), bucket, REGION)
     put_public_object(s3.client(REGION), bucket, day_key(1), station_day(1))
+    return bucket
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("setting", ["1", "0"])
+def test_rejected_window_read_is_outcome(
+    s3: LoopbackS3, window_bucket: str, monkeypatch, setting
+) -> None:
+    """A 400 reply to a window's object ends as the status unreachable."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", setting)
+    times = ["2024-01-01T15:00:00"]
+    with FaultProxy(s3.endpoint_url, [FaultRule(REJECTION)]) as running:
+        dataset = window_read(
+            running, window_bucket, times, errors="ignore", sampling_rate=20.0
+        )
+        with pytest.raises(StorageUnavailableError, match="failed: OSError") as read:
+            window_read(running, window_bucket, times, sampling_rate=20.0)
+        # Without a rate, the open reads the first records and fails there.
+        with pytest.raises(StorageUnavailableError, match="failed: OSError") as opened:
+            window_read(running, window_bucket, times)
+
+    assert (dataset.status.values == "unreachable").all()
+    assert np.isnan(dataset.waveform.values).all()
+    assert day_key(1) in str(read.value)
+    assert day_key(1) in str(opened.value)
+
+
+@pytest.mark.timeout(120)
+def test_window_read_bytes_counted_at_proxy(
+    s3: LoopbackS3, window_bucket: str, tmp_path: Path, monkeypatch
+) -> None:
+    """A window read on first contact moves at most 15% of the object, and
+    both clients read the same samples with the same requests."""
+    bucket = window_bucket
     times = ["2024-01-01T15:00:00"]
     results = {}
     with FaultProxy(s3.endpoint_url) as running:
@@ -419,18 +463,7 @@ def test_window_read_bytes_counted_at_proxy(
             httpranges.clear_routes()
             running.seen.clear()
             running.body_bytes = 0
-            dataset = open_windows(
-                collection_spec("sage"),
-                times,
-                300.0,
-                300.0,
-                root=f"s3://{bucket}",
-                storage_options={
-                    "anon": True,
-                    "client_kwargs": {"endpoint_url": running.url},
-                },
-                **{**CODES, "channel": "BHZ,BHN,BHE"},
-            ).load()
+            dataset = window_read(running, bucket, times)
             ranged = [r for r in gets(running) if r.byte_range is not None]
             results[setting] = (dataset, running.body_bytes, ranged)
 
