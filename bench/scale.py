@@ -449,6 +449,8 @@ def render(
          fetched["ours_cpu"] / fetched["floor_cpu"], ""),
         ("client CPU time, ours ÷ concurrent plain-HTTP fetch (for context)",
          fetched["ours_cpu"] / fetched["plain_cpu"], ""),
+        ("client CPU time, plain-HTTP fetch ÷ s3fs fetch (for context)",
+         fetched["plain_cpu"] / fetched["floor_cpu"], ""),
         ("least time ours can take on these cores ÷ concurrent s3fs fetch "
          "(for context)", cpu_bound / fetched["floor"], ""),
         (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from intake_earthscope.storage import StorageSpec
 
 __all__ = [
-    "ENABLE_VARIABLE",
+    "CLIENT_VARIABLE",
     "ChecksumMismatchError",
     "HttpRoute",
     "IncompleteReadError",
@@ -58,8 +58,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Set to 0 to send every ranged GET through s3fs.
-ENABLE_VARIABLE = "INTAKE_EARTHSCOPE_HTTP_RANGES"
+# Names the client of S3 GETs: "urllib3" (the default, where a route
+# exists) or "s3fs" (always).
+CLIENT_VARIABLE = "INTAKE_EARTHSCOPE_S3_CLIENT"
+_CLIENTS = ("urllib3", "s3fs")
 
 # storage_options that leave a GET unchanged or that this module applies.
 # Any other option (a profile, requester pays, config_kwargs, ...) sends the
@@ -229,10 +231,15 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     A route exists for S3 specs read anonymously or with explicit or
     EarthScope credentials. The endpoint must be an IP address or the
     endpoint of a commercial AWS region. No proxy and no endpoint setting of
-    the AWS configuration may apply, and ``INTAKE_EARTHSCOPE_HTTP_RANGES``
-    must not be 0. The route is cached per spec and environment.
+    the AWS configuration may apply, and ``INTAKE_EARTHSCOPE_S3_CLIENT``
+    must not be ``s3fs``. The route is cached per spec and environment.
+
+    Raises
+    ------
+    ValueError
+        If ``INTAKE_EARTHSCOPE_S3_CLIENT`` names no known client.
     """
-    if spec.protocol != "s3" or os.environ.get(ENABLE_VARIABLE, "").strip() == "0":
+    if spec.protocol != "s3" or _chosen_client() == "s3fs":
         return None
 
     cache_key = (
@@ -258,6 +265,19 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     return route
 
 
+def _chosen_client() -> str:
+    """Return the client that ``INTAKE_EARTHSCOPE_S3_CLIENT`` names."""
+    text = os.environ.get(CLIENT_VARIABLE, "").strip()
+    if not text:
+        return _CLIENTS[0]
+    if text.lower() not in _CLIENTS:
+        raise ValueError(
+            f"invalid {CLIENT_VARIABLE}={text!r}: expected 'urllib3' (the "
+            "default) or 's3fs'"
+        )
+    return text.lower()
+
+
 def _build_route(spec: StorageSpec) -> HttpRoute | None:
     options = dict(spec.storage_options)
     client_kwargs = dict(options.get("client_kwargs") or {})
@@ -266,12 +286,12 @@ def _build_route(spec: StorageSpec) -> HttpRoute | None:
     if not set(client_kwargs) <= _HANDLED_CLIENT_KWARGS:
         return None
 
-    signed = _is_signed(spec, options)
-    if signed is None or _endpoint_configured():
-        return None
-
     region = client_kwargs.get("region_name") or spec.region
     endpoint = client_kwargs.get("endpoint_url") or spec.endpoint_url
+    signed = _is_signed(spec, options)
+    if signed is None or _endpoint_configured(bool(endpoint)):
+        return None
+
     if endpoint:
         prefix = _path_style_prefix(str(endpoint), spec.root)
         region = region or "us-east-1"
@@ -332,9 +352,16 @@ def _proxied(url: str) -> bool:
     return not urllib.request.proxy_bypass(parts.netloc)
 
 
-def _endpoint_configured() -> bool:
-    """Return whether a variable or the AWS config profile sets the endpoint."""
-    if any(os.environ.get(name) for name in _ENDPOINT_VARIABLES):
+def _endpoint_configured(explicit: bool) -> bool:
+    """Return whether a variable or the AWS config profile sets the endpoint.
+
+    With an ``explicit`` endpoint, ``AWS_ENDPOINT_URL`` does not count,
+    because botocore lets the explicit one win.
+    """
+    variables = [name for name in _ENDPOINT_VARIABLES if os.environ.get(name)]
+    if explicit and variables == ["AWS_ENDPOINT_URL"]:
+        variables = []
+    if variables:
         return True
     return _profile_sets_endpoint(
         os.environ.get("AWS_CONFIG_FILE"), os.environ.get("AWS_PROFILE")

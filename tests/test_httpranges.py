@@ -3,7 +3,7 @@
 Reads go to the moto S3 server on loopback through a fault proxy that
 records each request's User-Agent, Range and Authorization headers, so a
 test sees which client sent a request and what it asked for. The same reads
-with ``INTAKE_EARTHSCOPE_HTTP_RANGES=0`` go through s3fs and must end the
+with ``INTAKE_EARTHSCOPE_S3_CLIENT=s3fs`` go through s3fs and must end the
 same way.
 """
 
@@ -97,10 +97,10 @@ def test_whole_read_sent_by_urllib3(proxy) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("setting", ["1", "0"])
+@pytest.mark.parametrize("setting", ["urllib3", "s3fs"])
 def test_corrupt_whole_object_retried(proxy, monkeypatch, setting) -> None:
     """Both clients check the object's CRC32 and read a damaged body again."""
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", setting)
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
     proxy.rules = [FaultRule(CORRUPTION, key="odd", limit=1)]
 
     data = read_bytes(spec_at(proxy), KEY)
@@ -123,7 +123,7 @@ def test_corrupt_body_every_time_fails(proxy, monkeypatch) -> None:
 
 @pytest.mark.parametrize("byte_range", [(None, None), (10, 20)])
 def test_variable_zero_sends_by_s3fs(proxy, monkeypatch, byte_range) -> None:
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", "0")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs")
 
     data = read_bytes(spec_at(proxy), KEY, *byte_range)
 
@@ -221,7 +221,7 @@ def test_errors_match_s3fs_path(proxy, monkeypatch, fault) -> None:
         proxy.rules = [FaultRule(fault, key="odd")]
 
     by_urllib3 = _outcome(spec_at(proxy), key)
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", "0")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs")
     httpranges.clear_routes()
     by_s3fs = _outcome(spec_at(proxy), key)
 
@@ -368,7 +368,7 @@ def test_unhandled_specs_use_s3fs(root, region, endpoint, options) -> None:
         ("HTTPS_PROXY", "http://127.0.0.1:9"),
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
         ("AWS_USE_FIPS_ENDPOINT", "true"),
-        ("INTAKE_EARTHSCOPE_HTTP_RANGES", "0"),
+        ("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs"),
     ],
 )
 def test_environment_sends_to_s3fs(monkeypatch, variable, value) -> None:
@@ -378,6 +378,29 @@ def test_environment_sends_to_s3fs(monkeypatch, variable, value) -> None:
     monkeypatch.setenv(variable, value)
 
     assert http_route(spec) is None
+
+
+def test_invalid_client_named(monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "curl")
+    spec = StorageSpec("s3", "bucket-a", region="us-east-2")
+
+    with pytest.raises(ValueError, match="INTAKE_EARTHSCOPE_S3_CLIENT='curl'"):
+        http_route(spec)
+
+
+def test_client_name_ignores_case(monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", " S3FS ")
+    spec = StorageSpec("s3", "bucket-a", region="us-east-2")
+
+    assert http_route(spec) is None
+
+
+def test_generic_endpoint_variable_with_explicit_endpoint(monkeypatch) -> None:
+    """botocore lets an explicit endpoint win over AWS_ENDPOINT_URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    spec = StorageSpec("s3", "bucket-a", endpoint_url="http://127.0.0.1:9")
+
+    assert http_route(spec) is not None
 
 
 def test_proxy_bypassed_for_loopback(monkeypatch) -> None:
@@ -423,12 +446,12 @@ def window_bucket(s3: LoopbackS3) -> str:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("setting", ["1", "0"])
+@pytest.mark.parametrize("setting", ["urllib3", "s3fs"])
 def test_rejected_window_read_is_outcome(
     s3: LoopbackS3, window_bucket: str, monkeypatch, setting
 ) -> None:
     """A 400 reply to a window's object ends as the status unreachable."""
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", setting)
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
     times = ["2024-01-01T15:00:00"]
     with FaultProxy(s3.endpoint_url, [FaultRule(REJECTION)]) as running:
         dataset = window_read(
@@ -456,8 +479,8 @@ def test_window_read_bytes_counted_at_proxy(
     times = ["2024-01-01T15:00:00"]
     results = {}
     with FaultProxy(s3.endpoint_url) as running:
-        for setting in ("1", "0"):
-            monkeypatch.setenv("INTAKE_EARTHSCOPE_HTTP_RANGES", setting)
+        for setting in ("urllib3", "s3fs"):
+            monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
             monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / setting))
             forget_indexes()
             httpranges.clear_routes()
@@ -467,15 +490,15 @@ def test_window_read_bytes_counted_at_proxy(
             ranged = [r for r in gets(running) if r.byte_range is not None]
             results[setting] = (dataset, running.body_bytes, ranged)
 
-    dataset, sent, ranged = results["1"]
+    dataset, sent, ranged = results["urllib3"]
     assert (dataset.read_mode.values == "ranged").all()
     assert sent <= 0.15 * len(station_day(1))
     assert ranged
     assert all(sent_by_urllib3(request) for request in ranged)
     assert np.array_equal(
-        dataset.waveform.values, results["0"][0].waveform.values, equal_nan=True
+        dataset.waveform.values, results["s3fs"][0].waveform.values, equal_nan=True
     )
-    assert sent == results["0"][1]
+    assert sent == results["s3fs"][1]
     assert sorted(r.byte_range for r in ranged) == sorted(
-        r.byte_range for r in results["0"][2]
+        r.byte_range for r in results["s3fs"][2]
     )
