@@ -53,7 +53,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Set to 0 to send every ranged GET through s3fs.
+# 0 sends every ranged GET through s3fs. 1, the default, lets this module
+# send the GETs of the specs it serves.
 ENABLE_VARIABLE = "INTAKE_EARTHSCOPE_HTTP_RANGES"
 
 # storage_options that leave a GET unchanged or that this module applies.
@@ -83,6 +84,14 @@ _ENDPOINT_VARIABLES = (
     "AWS_USE_DUALSTACK_ENDPOINT",
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+# Variables that choose the AWS config profile botocore reads, and its
+# region. botocore reads both profile variables.
+_CONFIG_VARIABLES = (
+    "AWS_CONFIG_FILE",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
 )
 _PROXY_VARIABLES = (
     "HTTP_PROXY",
@@ -203,7 +212,7 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     the AWS configuration may apply, and ``INTAKE_EARTHSCOPE_HTTP_RANGES``
     must not be 0. The route is cached per spec and environment.
     """
-    if spec.protocol != "s3" or os.environ.get(ENABLE_VARIABLE, "").strip() == "0":
+    if spec.protocol != "s3" or not _enabled():
         return None
 
     cache_key = (
@@ -211,8 +220,7 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
         spec.token_source is not None,
         tuple(os.environ.get(name) for name in _PROXY_VARIABLES),
         tuple(os.environ.get(name) for name in _ENDPOINT_VARIABLES),
-        os.environ.get("AWS_CONFIG_FILE"),
-        os.environ.get("AWS_PROFILE"),
+        _config_variables(),
     )
     with _routes_lock:
         if cache_key in _routes:
@@ -227,6 +235,17 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     with _routes_lock:
         _routes[cache_key] = route
     return route
+
+
+def _enabled() -> bool:
+    """Read ``INTAKE_EARTHSCOPE_HTTP_RANGES``; raise naming an invalid value."""
+    text = os.environ.get(ENABLE_VARIABLE, "").strip()
+    if text not in ("", "0", "1"):
+        raise ValueError(
+            f"invalid {ENABLE_VARIABLE}={text!r}: expected 0 (ranged GETs through "
+            "s3fs) or 1 (through urllib3, the default)"
+        )
+    return text != "0"
 
 
 def _build_route(spec: StorageSpec) -> HttpRoute | None:
@@ -245,7 +264,9 @@ def _build_route(spec: StorageSpec) -> HttpRoute | None:
     endpoint = client_kwargs.get("endpoint_url") or spec.endpoint_url
     if endpoint:
         prefix = _path_style_prefix(str(endpoint), spec.root)
-        region = region or "us-east-1"
+        # botocore signs for the region of the AWS configuration, else for
+        # us-east-1.
+        region = region or _configured_region(*_config_variables()) or "us-east-1"
     else:
         prefix = _aws_prefix(spec.root, region)
     if prefix is None or region is None or _proxied(prefix):
@@ -255,6 +276,9 @@ def _build_route(spec: StorageSpec) -> HttpRoute | None:
 
 def _is_signed(spec: StorageSpec, options: dict[str, Any]) -> bool | None:
     """Return whether requests are signed, or None for botocore's own lookup."""
+    if options.get("anon"):
+        # s3fs drops the credentials of a filesystem with anon=True.
+        return False
     if spec.token_source is not None and spec.scope is not None:
         return True
     if options.get("key") and options.get("secret"):
@@ -307,21 +331,40 @@ def _endpoint_configured() -> bool:
     """Return whether a variable or the AWS config profile sets the endpoint."""
     if any(os.environ.get(name) for name in _ENDPOINT_VARIABLES):
         return True
-    return _profile_sets_endpoint(
-        os.environ.get("AWS_CONFIG_FILE"), os.environ.get("AWS_PROFILE")
-    )
+    return _profile_sets_endpoint(*_config_variables())
+
+
+def _config_variables() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(name) for name in _CONFIG_VARIABLES)
 
 
 @lru_cache(maxsize=8)
-def _profile_sets_endpoint(config_file: str | None, profile: str | None) -> bool:
+def _profile_sets_endpoint(*config_variables: str | None) -> bool:
+    """Return whether the AWS config profile sets the endpoint.
+
+    botocore reads the profile from the environment itself. The values of
+    ``_CONFIG_VARIABLES`` are the arguments only to key the cache.
+    """
     import botocore.session
 
     try:
-        scoped = botocore.session.Session(profile=profile).get_scoped_config()
+        scoped = botocore.session.Session().get_scoped_config()
     except Exception as error:  # noqa: BLE001 - botocore will report it on its path
         logger.debug("AWS config not readable (%s); using s3fs", type(error).__name__)
         return True
     return bool(_ENDPOINT_CONFIG_KEYS & set(scoped))
+
+
+@lru_cache(maxsize=8)
+def _configured_region(*config_variables: str | None) -> str | None:
+    """Return the region botocore takes from the environment or the profile.
+
+    The values of ``_CONFIG_VARIABLES`` are the arguments only to key the cache.
+    """
+    import botocore.session
+
+    region = botocore.session.Session().get_config_variable("region")
+    return str(region) if region else None
 
 
 def _credentials(spec: StorageSpec) -> Credentials:
@@ -360,13 +403,21 @@ def _pool() -> urllib3.PoolManager:
 def _send(
     url: str, headers: dict[str, str], connect_timeout: float, read_timeout: float
 ) -> urllib3.BaseHTTPResponse:
-    """Send a GET; turn urllib3's transport errors into the builtin ones."""
+    """Send a GET; turn urllib3's transport errors into the builtin ones.
+
+    The path goes out as it is. ``PoolManager.request`` would resolve "."
+    and ".." segments, which are ordinary characters of S3 keys. The body
+    is returned as stored, without decoding a Content-Encoding, as botocore
+    returns it.
+    """
     try:
-        return _pool().request(
+        connection = _pool().connection_from_url(url)
+        return connection.urlopen(
             "GET",
-            url,
+            urlsplit(url).path,
             headers=headers,
             preload_content=False,
+            decode_content=False,
             retries=False,
             redirect=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -463,3 +514,4 @@ def clear_routes() -> None:
     with _routes_lock:
         _routes.clear()
     _profile_sets_endpoint.cache_clear()
+    _configured_region.cache_clear()
