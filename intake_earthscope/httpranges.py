@@ -91,6 +91,14 @@ _ENDPOINT_VARIABLES = (
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
+# Variables that choose the AWS config profile botocore reads, and its
+# region. botocore reads both profile variables.
+_CONFIG_VARIABLES = (
+    "AWS_CONFIG_FILE",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
+)
 _PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -247,8 +255,7 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
         spec.token_source is not None,
         tuple(os.environ.get(name) for name in _PROXY_VARIABLES),
         tuple(os.environ.get(name) for name in _ENDPOINT_VARIABLES),
-        os.environ.get("AWS_CONFIG_FILE"),
-        os.environ.get("AWS_PROFILE"),
+        _config_variables(),
     )
     with _routes_lock:
         if cache_key in _routes:
@@ -294,7 +301,9 @@ def _build_route(spec: StorageSpec) -> HttpRoute | None:
 
     if endpoint:
         prefix = _path_style_prefix(str(endpoint), spec.root)
-        region = region or "us-east-1"
+        # botocore signs for the region of the AWS configuration, else for
+        # us-east-1.
+        region = region or _configured_region(*_config_variables()) or "us-east-1"
     else:
         prefix = _aws_prefix(spec.root, region)
     if prefix is None or region is None or _proxied(prefix):
@@ -304,6 +313,9 @@ def _build_route(spec: StorageSpec) -> HttpRoute | None:
 
 def _is_signed(spec: StorageSpec, options: dict[str, Any]) -> bool | None:
     """Return whether requests are signed, or None for botocore's own lookup."""
+    if options.get("anon"):
+        # s3fs drops the credentials of a filesystem with anon=True.
+        return False
     if spec.token_source is not None and spec.scope is not None:
         return True
     if options.get("key") and options.get("secret"):
@@ -363,21 +375,40 @@ def _endpoint_configured(explicit: bool) -> bool:
         variables = []
     if variables:
         return True
-    return _profile_sets_endpoint(
-        os.environ.get("AWS_CONFIG_FILE"), os.environ.get("AWS_PROFILE")
-    )
+    return _profile_sets_endpoint(*_config_variables())
+
+
+def _config_variables() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(name) for name in _CONFIG_VARIABLES)
 
 
 @lru_cache(maxsize=8)
-def _profile_sets_endpoint(config_file: str | None, profile: str | None) -> bool:
+def _profile_sets_endpoint(*config_variables: str | None) -> bool:
+    """Return whether the AWS config profile sets the endpoint.
+
+    botocore reads the profile from the environment itself. The values of
+    ``_CONFIG_VARIABLES`` are the arguments only to key the cache.
+    """
     import botocore.session
 
     try:
-        scoped = botocore.session.Session(profile=profile).get_scoped_config()
+        scoped = botocore.session.Session().get_scoped_config()
     except Exception as error:  # noqa: BLE001 - botocore will report it on its path
         logger.debug("AWS config not readable (%s); using s3fs", type(error).__name__)
         return True
     return bool(_ENDPOINT_CONFIG_KEYS & set(scoped))
+
+
+@lru_cache(maxsize=8)
+def _configured_region(*config_variables: str | None) -> str | None:
+    """Return the region botocore takes from the environment or the profile.
+
+    The values of ``_CONFIG_VARIABLES`` are the arguments only to key the cache.
+    """
+    import botocore.session
+
+    region = botocore.session.Session().get_config_variable("region")
+    return str(region) if region else None
 
 
 def _credentials(spec: StorageSpec) -> Credentials:
@@ -416,13 +447,21 @@ def _pool() -> urllib3.PoolManager:
 def _send(
     url: str, headers: dict[str, str], connect_timeout: float, read_timeout: float
 ) -> urllib3.BaseHTTPResponse:
-    """Send a GET; turn urllib3's transport errors into the builtin ones."""
+    """Send a GET; turn urllib3's transport errors into the builtin ones.
+
+    The path goes out as it is. ``PoolManager.request`` would resolve "."
+    and ".." segments, which are ordinary characters of S3 keys. The body
+    is returned as stored, without decoding a Content-Encoding, as botocore
+    returns it.
+    """
     try:
-        return _pool().request(
+        connection = _pool().connection_from_url(url)
+        return connection.urlopen(
             "GET",
-            url,
+            urlsplit(url).path,
             headers=headers,
             preload_content=False,
+            decode_content=False,
             retries=False,
             redirect=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -552,3 +591,4 @@ def clear_routes() -> None:
     with _routes_lock:
         _routes.clear()
     _profile_sets_endpoint.cache_clear()
+    _configured_region.cache_clear()

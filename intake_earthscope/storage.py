@@ -350,9 +350,10 @@ def read_bytes(
     except EarthScopeError:
         raise
     except OSError as error:
-        if start and _http_status(error) == 416:
-            # A range that starts at the end of the object is empty, but S3
-            # replies to it with 416 instead of an empty body.
+        if _http_status(error) == 416:
+            # A range that starts at or past the end of the object (any range
+            # of an empty object) is empty, but S3 replies to it with 416
+            # instead of an empty body. Whole reads send no Range header.
             return b""
         raise unexpected_failure(spec, key, error) from error
     logger.debug("received %d bytes of %s", len(data), spec.url(key))
@@ -503,6 +504,9 @@ def _is_connection_failure(error: BaseException) -> bool:
     # botocore's EndpointConnectionError and aiohttp's errors arrive wrapped
     # in OSError by s3fs, or bare. Their class names show the kind.
     names = {type(item).__name__ for item in _chain(error)}
+    if any("IncompleteRead" in name for name in names):
+        # The server replied and its body broke off, perhaps with a reset.
+        return False
     return isinstance(error, ConnectionRefusedError) or any(
         "Connect" in name for name in names
     )
@@ -527,11 +531,24 @@ def _cat_with_fresh_credentials(
 
 
 def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -> bytes:
-    """Send one read: a GET over plain HTTP where a route exists, else s3fs."""
-    route = http_route(spec)
+    """Send one read: a GET over plain HTTP where a route exists, else s3fs.
+
+    Negative offsets count from the end of the object. Only s3fs resolves
+    them, with a HEAD request for the size where it needs one.
+    """
+    if end is not None and 0 <= end <= (start or 0):
+        # s3fs would read the whole object for an empty range.
+        return b""
+    counted_from_start = (start is None or start >= 0) and (end is None or end >= 0)
+    route = http_route(spec) if counted_from_start else None
     if route is not None:
         return route.get(spec, key, start, end)
-    return _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
+
+    data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
+    if counted_from_start and end is not None and len(data) > end - (start or 0):
+        # The server ignored the Range header and sent the whole object.
+        data = data[start or 0 : end]
+    return data
 
 
 def _cat_within_deadline(
