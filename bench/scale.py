@@ -52,7 +52,7 @@ import yaml
 
 from intake_earthscope.catalog import catalog_path
 from intake_earthscope.dataset import open_waveforms
-from intake_earthscope.httpranges import http_route
+from intake_earthscope.s3http import http_route
 from intake_earthscope.storage import StorageSpec
 from intake_earthscope.testing import (
     LoopbackS3,
@@ -486,7 +486,7 @@ def render(
             "object against the CRC32 that moto returns (boto3 sent it when "
             "the object was stored). Ours sends the same GETs as plain HTTP "
             "requests with urllib3, one per dask thread, and checks the same "
-            "CRC32 with zlib (intake_earthscope/httpranges.py). The "
+            "CRC32 with zlib (intake_earthscope/s3http.py). The "
             "plain-HTTP fetch is that transport alone, without decoding: the "
             "floor of our own path. Ours adds Steim-2 decoding and 660 MB of "
             "float64 blocks written into fresh memory; its client CPU time is "

@@ -10,12 +10,13 @@ secret is registered, and costs nothing before that.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import traceback
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REDACTED", "redact", "register_secrets"]
+__all__ = ["REDACTED", "install", "redact", "register_secrets"]
 
 REDACTED = "[redacted]"
 
@@ -27,26 +28,43 @@ _secrets: set[str] = set()
 _installed = False
 
 
-def register_secrets(values: Iterable[str]) -> None:
-    """Add secrets to redact from every later log record of this process."""
+# A SigV4 signature after "Signature=" (Authorization headers, presigned
+# URLs) or "Signature:" (botocore's signer at DEBUG level).
+_SIGNATURE = re.compile(r"(Signature[=:]\s*)[0-9a-f]{64}")
+
+
+def install() -> None:
+    """Redact SigV4 signatures from every later log record of this process."""
     global _installed
-    fresh = {value for value in values if value and len(value) >= _SHORTEST_SECRET}
-    if not fresh:
-        return
     with _lock:
-        _secrets.update(fresh)
         if not _installed:
             _install_factory()
             _installed = True
 
 
+def register_secrets(values: Iterable[str]) -> None:
+    """Add secrets to redact from every later log record of this process.
+
+    Registering installs the redaction, which then also removes SigV4
+    signatures from every record.
+    """
+    fresh = {value for value in values if value and len(value) >= _SHORTEST_SECRET}
+    if not fresh:
+        return
+    with _lock:
+        _secrets.update(fresh)
+    install()
+
+
 def redact(text: str) -> str:
-    """Replace every registered secret in ``text``."""
+    """Replace every registered secret and every SigV4 signature in ``text``."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if "Signature" in text:
+        text = _SIGNATURE.sub(rf"\g<1>{REDACTED}", text)
     return text
 
 

@@ -38,9 +38,10 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
-from intake_earthscope.httpranges import http_route
+from intake_earthscope.redact import install as install_redaction
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import RetriesExhausted, call_with_retries
+from intake_earthscope.s3http import RedirectError, forget_route, http_route
 from intake_earthscope.settings import retry_settings
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ _EXPIRED_CODES = (
 _LISTING_THREADS = 8
 
 # Parts of the class names of transient transport errors of aiohttp,
-# botocore, s3fs and httpranges (ClientPayloadError, IncompleteReadError,
+# botocore, s3fs and s3http (ClientPayloadError, IncompleteReadError,
 # ServerDisconnectedError, ReadTimeoutError, ResponseParserError, ...). A
 # checksum mismatch (FlexibleChecksumError, ChecksumMismatchError) means the
 # bytes were damaged on the way, so it is retried too.
@@ -253,6 +254,14 @@ class StorageSpec:
         # A worker gets the spec without the caller's registration of its
         # secrets, and botocore logs request headers at DEBUG level.
         register_secrets(_secret_values(self.storage_options))
+        if not self.anonymous and self.token_source is None:
+            # NOTE: credentials botocore finds in a profile file or a role are
+            # not registered, so only their signatures are redacted.
+            install_redaction()
+            register_secrets(
+                os.environ.get(name, "")
+                for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            )
         options: dict[str, Any] = {}
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
@@ -366,7 +375,7 @@ def unexpected_failure(
     """Wrap a storage error that no other class covers, such as a 400 reply.
 
     Such an error is not retried. The wrapper names the object, so the
-    read's outcome says which one failed.
+    read's outcome shows which one failed.
     """
     failure = StorageUnavailableError(
         f"reading {spec.url(key)} failed: {type(error).__name__}: {error}"
@@ -542,7 +551,11 @@ def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -
     counted_from_start = (start is None or start >= 0) and (end is None or end >= 0)
     route = http_route(spec) if counted_from_start else None
     if route is not None:
-        return route.get(spec, key, start, end)
+        try:
+            return route.get(spec, key, start, end)
+        except RedirectError as redirect:
+            logger.info("%s; reading %s through s3fs", redirect, spec.describe())
+            forget_route(spec)
 
     data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
     if counted_from_start and end is not None and len(data) > end - (start or 0):
@@ -656,7 +669,7 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
 def _head(spec: StorageSpec, path: str) -> dict[str, Any]:
     """Send a HEAD; on a bare 400 with EarthScope credentials, renew them once.
 
-    S3 answers a HEAD signed with expired credentials with 400 and no body,
+    S3 rejects a HEAD signed with expired credentials with 400 and no body,
     so the reply cannot name the cause as a GET's does.
     """
     fs = spec.filesystem()

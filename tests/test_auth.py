@@ -28,7 +28,7 @@ from intake_earthscope.errors import (
     CredentialsError,
     ObjectNotFoundError,
 )
-from intake_earthscope.httpranges import http_route
+from intake_earthscope.s3http import http_route
 from intake_earthscope.storage import clear_listing_cache
 from intake_earthscope.testing import LoopbackS3
 from intake_earthscope.timeutil import parse_time

@@ -18,7 +18,7 @@ import dask
 import numpy as np
 import pytest
 
-from intake_earthscope import auth, httpranges, storage, tasks
+from intake_earthscope import auth, s3http, storage, tasks
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import (
     AccessDeniedError,
@@ -483,7 +483,7 @@ def token_spec(
         return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
 
     monkeypatch.setattr(storage, "aws_credentials", credentials)
-    monkeypatch.setattr(httpranges, "aws_credentials", credentials)
+    monkeypatch.setattr(s3http, "aws_credentials", credentials)
     monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
     with FaultProxy(s3.endpoint_url) as proxy:
         spec = storage.StorageSpec(

@@ -1,15 +1,18 @@
-"""Ranged GETs of S3 objects sent as plain HTTP requests through urllib3.
+"""S3 object GETs, whole and ranged, sent as plain HTTP requests with urllib3.
 
-A window read requests hundreds of byte ranges of each object. Through s3fs,
-botocore spends about 1.1 ms of CPU time on each request (endpoint rules,
-event hooks, response parsing), while the same GET sent with urllib3 costs
-about 0.4 ms (measured on a loopback S3 server with 100 kB ranges, 2-core
-Xeon). On two cores that difference, not the bytes, bounds a window read.
+Through s3fs, botocore spends about 1.1 ms of CPU time on each request
+(endpoint rules, event hooks, response parsing), and aiohttp more on each
+megabyte. The same GET sent with urllib3 costs about 0.4 ms (measured on a
+loopback S3 server with 100 kB ranges, 2-core Xeon). A window read
+makes hundreds of ranged GETs, and a day read moves hundreds of megabytes,
+so on two cores that difference bounds both.
 
-This module sends a ranged GET itself, signed with botocore's SigV4 signer
-where the tier has credentials. It serves only specs whose every setting it
-reproduces (:func:`http_route`); the others keep going through s3fs. The
-errors it raises are the ones s3fs raises for the same replies, so retries,
+This module sends a GET itself, signed with botocore's SigV4 signer where
+the tier has credentials, and checks a whole object against the
+full-object checksum S3 returns, as botocore does. It serves only specs
+whose every setting it reproduces (:func:`http_route`); the others keep
+going through s3fs, and so do listings and HEAD requests. The errors it
+raises are the ones s3fs raises for the same replies, so retries,
 credential refresh and messages behave the same on both paths.
 """
 
@@ -52,7 +55,9 @@ __all__ = [
     "ChecksumMismatchError",
     "HttpRoute",
     "IncompleteReadError",
+    "RedirectError",
     "clear_routes",
+    "forget_route",
     "http_route",
 ]
 
@@ -85,6 +90,7 @@ _HANDLED_CLIENT_KWARGS = frozenset({"endpoint_url", "region_name"})
 # Variables that change where or how botocore sends a request. With any of
 # them set, s3fs sends the request.
 _ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL",
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
@@ -129,12 +135,24 @@ _COMMERCIAL_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
 _VIRTUAL_HOST_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 READ_BYTES = 1024 * 1024
-_POOL_CONNECTIONS = 16
+# Idle connections kept per host. The dask threads and the range readers of
+# a process may all read at once, so more connections than this are opened
+# when needed and closed after use.
+_POOL_CONNECTIONS = 64
 
 _routes: dict[tuple[Any, ...], HttpRoute | None] = {}
+# Identities of specs whose GETs S3 redirected.
+_redirected: set[str] = set()
 _routes_lock = threading.Lock()
 _pools: dict[tuple[int, str], urllib3.PoolManager] = {}
 _pools_lock = threading.Lock()
+
+
+class RedirectError(Exception):
+    """S3 redirected a GET (a bucket in another region, for example).
+
+    botocore follows such redirects, so the caller reads through s3fs.
+    """
 
 
 class ChecksumMismatchError(OSError):
@@ -157,7 +175,7 @@ class IncompleteReadError(OSError):
 
 @dataclass(frozen=True)
 class HttpRoute:
-    """Target URL and signing of the ranged GETs of one spec.
+    """Target URL and signing of the GETs of one spec.
 
     Attributes
     ----------
@@ -213,6 +231,12 @@ class HttpRoute:
         settings = retry_settings()
         deadline = time.monotonic() + settings.attempt_seconds
         response = _send(url, headers, settings.connect_timeout, settings.read_timeout)
+        if 300 <= response.status < 400:
+            response.close()
+            raise RedirectError(
+                f"GET {url} was redirected (HTTP {response.status}) to "
+                f"{response.headers.get('Location') or 'another endpoint'}"
+            )
         if response.status not in ((200,) if whole else (200, 206)):
             raise _error_for(response, url)
 
@@ -234,7 +258,7 @@ class HttpRoute:
 
 
 def http_route(spec: StorageSpec) -> HttpRoute | None:
-    """Return the route of the spec's ranged GETs, or None to use s3fs.
+    """Return the route of the spec's GETs, or None to use s3fs.
 
     A route exists for S3 specs read anonymously or with explicit or
     EarthScope credentials. The endpoint must be an IP address or the
@@ -249,9 +273,12 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
     """
     if spec.protocol != "s3" or _chosen_client() == "s3fs":
         return None
+    identity = spec.identity
+    if identity in _redirected:
+        return None
 
     cache_key = (
-        spec.identity,
+        identity,
         spec.token_source is not None,
         tuple(os.environ.get(name) for name in _PROXY_VARIABLES),
         tuple(os.environ.get(name) for name in _ENDPOINT_VARIABLES),
@@ -263,7 +290,7 @@ def http_route(spec: StorageSpec) -> HttpRoute | None:
 
     route = _build_route(spec)
     logger.debug(
-        "ranged GETs of %s go through %s",
+        "GETs of %s go through %s",
         spec.describe(),
         "urllib3" if route is not None else "s3fs",
     )
@@ -367,12 +394,12 @@ def _proxied(url: str) -> bool:
 def _endpoint_configured(explicit: bool) -> bool:
     """Return whether a variable or the AWS config profile sets the endpoint.
 
-    With an ``explicit`` endpoint, ``AWS_ENDPOINT_URL`` does not count,
+    With an ``explicit`` endpoint, the endpoint variables do not count,
     because botocore lets the explicit one win.
     """
-    variables = [name for name in _ENDPOINT_VARIABLES if os.environ.get(name)]
-    if explicit and variables == ["AWS_ENDPOINT_URL"]:
-        variables = []
+    variables = {name for name in _ENDPOINT_VARIABLES if os.environ.get(name)}
+    if explicit:
+        variables -= {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}
     if variables:
         return True
     return _profile_sets_endpoint(*_config_variables())
@@ -557,7 +584,11 @@ def _error_for(response: urllib3.BaseHTTPResponse, url: str) -> OSError:
     """Return the error s3fs raises for this S3 error reply."""
     # An error body is small. The connection is closed rather than drained,
     # because error replies are rare and a new connection costs little.
-    body = response.read(64 * 1024) or b""
+    try:
+        body = response.read(64 * 1024, decode_content=False) or b""
+    except urllib3.exceptions.HTTPError:
+        # A body that breaks off still leaves the status to go by.
+        body = b""
     response.close()
     code, message = _error_fields(body, response.status, response.reason or "")
     logger.debug("GET %s: HTTP %d %s", url, response.status, code)
@@ -586,9 +617,16 @@ def _error_fields(body: bytes, status: int, reason: str) -> tuple[str, str]:
     return code, message
 
 
+def forget_route(spec: StorageSpec) -> None:
+    """Send the spec's GETs through s3fs for the rest of the process."""
+    with _routes_lock:
+        _redirected.add(spec.identity)
+
+
 def clear_routes() -> None:
     """Forget the cached routes (after the environment changed in a test)."""
     with _routes_lock:
         _routes.clear()
+        _redirected.clear()
     _profile_sets_endpoint.cache_clear()
     _configured_region.cache_clear()

@@ -1,10 +1,10 @@
-"""Ranged GETs sent over plain HTTP with urllib3 (intake_earthscope.httpranges).
+"""S3 GETs sent over plain HTTP with urllib3 (intake_earthscope.s3http).
 
 Reads go to the moto S3 server on loopback through a fault proxy that
 records each request's User-Agent, Range and Authorization headers, so a
-test sees which client sent a request and what it asked for. The same reads
-with ``INTAKE_EARTHSCOPE_S3_CLIENT=s3fs`` go through s3fs and must end the
-same way.
+test can tell which client sent a request and what it requested. The same
+reads with ``INTAKE_EARTHSCOPE_S3_CLIENT=s3fs`` go through s3fs and must
+end the same way.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import pytest
 from test_windows import CODES, station_day
 from test_windows import key as day_key
 
-from intake_earthscope import auth, httpranges, open_windows, storage
+from intake_earthscope import auth, open_windows, s3http, storage
 from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
-from intake_earthscope.httpranges import HttpRoute, http_route
 from intake_earthscope.recordindex import forget_indexes
+from intake_earthscope.s3http import HttpRoute, http_route
 from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
 
@@ -42,9 +42,9 @@ DATA = bytes(range(256)) * 400
 
 @pytest.fixture(autouse=True)
 def _fresh_routes() -> Iterator[None]:
-    httpranges.clear_routes()
+    s3http.clear_routes()
     yield
-    httpranges.clear_routes()
+    s3http.clear_routes()
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def test_errors_match_s3fs_path(proxy, monkeypatch, fault) -> None:
 
     by_urllib3 = _outcome(spec_at(proxy), key)
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs")
-    httpranges.clear_routes()
+    s3http.clear_routes()
     by_s3fs = _outcome(spec_at(proxy), key)
 
     assert by_urllib3 == by_s3fs
@@ -286,7 +286,7 @@ def token_spec(proxy, monkeypatch) -> Iterator[tuple[StorageSpec, list]]:
         expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
 
-    monkeypatch.setattr(httpranges, "aws_credentials", credentials)
+    monkeypatch.setattr(s3http, "aws_credentials", credentials)
     monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
     spec = StorageSpec(
         "s3",
@@ -322,7 +322,13 @@ def test_expired_credentials_refetched(proxy, token_spec, monkeypatch) -> None:
 # Routes: which specs the module serves
 
 
-def test_route_of_aws_region() -> None:
+@pytest.fixture
+def aws_endpoint(monkeypatch) -> None:
+    """Remove the loopback endpoint that conftest sets for every test."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+
+
+def test_route_of_aws_region(aws_endpoint) -> None:
     spec = StorageSpec("s3", "earthscope-geophysical-data", region="us-east-2")
 
     assert http_route(spec) == HttpRoute(
@@ -371,7 +377,7 @@ def test_unhandled_specs_use_s3fs(root, region, endpoint, options) -> None:
         ("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs"),
     ],
 )
-def test_environment_sends_to_s3fs(monkeypatch, variable, value) -> None:
+def test_environment_sends_to_s3fs(aws_endpoint, monkeypatch, variable, value) -> None:
     spec = StorageSpec("s3", "bucket-a", region="us-east-2")
     assert http_route(spec) is not None
 
@@ -390,6 +396,14 @@ def test_invalid_client_named(monkeypatch) -> None:
 
 def test_client_name_ignores_case(monkeypatch) -> None:
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", " S3FS ")
+    spec = StorageSpec("s3", "bucket-a", region="us-east-2")
+
+    assert http_route(spec) is None
+
+
+def test_endpoint_variable_without_explicit_endpoint() -> None:
+    """A worker whose AWS_ENDPOINT_URL_S3 names another server sends the
+    GETs of a spec without an endpoint there, through s3fs."""
     spec = StorageSpec("s3", "bucket-a", region="us-east-2")
 
     assert http_route(spec) is None
@@ -483,7 +497,7 @@ def test_window_read_bytes_counted_at_proxy(
             monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
             monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / setting))
             forget_indexes()
-            httpranges.clear_routes()
+            s3http.clear_routes()
             running.seen.clear()
             running.body_bytes = 0
             dataset = window_read(running, bucket, times)

@@ -1,4 +1,4 @@
-"""Ranged S3 reads where the urllib3 path and the s3fs path could part ways.
+"""S3 reads where the urllib3 path and the s3fs path could part ways.
 
 Each test reads the same range through both clients
 (``INTAKE_EARTHSCOPE_S3_CLIENT`` urllib3 and s3fs) and expects the same bytes or
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intake_earthscope import httpranges
+from intake_earthscope import s3http
 from intake_earthscope.errors import StorageUnavailableError
-from intake_earthscope.httpranges import http_route
+from intake_earthscope.s3http import http_route
 from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
 
@@ -53,9 +53,9 @@ CLIENTS = ("urllib3", "s3fs")
 
 @pytest.fixture(autouse=True)
 def _fresh_routes() -> Iterator[None]:
-    httpranges.clear_routes()
+    s3http.clear_routes()
     yield
-    httpranges.clear_routes()
+    s3http.clear_routes()
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def spec_at(url: str, region: str | None = REGION, **options) -> StorageSpec:
 def use_client(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
     """Send GETs through the client ``setting`` names (urllib3 or s3fs)."""
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
-    httpranges.clear_routes()
+    s3http.clear_routes()
 
 
 def gets(proxy: FaultProxy) -> list[ProxiedRequest]:
@@ -238,11 +238,6 @@ def test_anon_option_sends_unsigned(proxy, monkeypatch, setting) -> None:
     assert gets(proxy)[-1].authorization is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redact.py registers keys and tokens but not SigV4 signatures, "
-    "which botocore logs at DEBUG on both paths",
-)
 @pytest.mark.parametrize("setting", CLIENTS)
 def test_signature_absent_from_logs(proxy, caplog, monkeypatch, setting) -> None:
     caplog.set_level(logging.DEBUG)
@@ -276,6 +271,7 @@ def test_unknown_client_rejected(monkeypatch, value) -> None:
     ("value", "routed"), [("", True), ("urllib3", True), ("s3fs", False)]
 )
 def test_known_client_values(monkeypatch, value, routed) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", value)
     spec = StorageSpec("s3", "bucket-a", region=REGION)
 
@@ -291,10 +287,12 @@ class MisbehavingServer:
     ``"ignore_range"`` sends the whole object with status 200.
     ``"reset_in_body"`` replies 206 with the length of the whole object,
     sends its first 1000 bytes and resets the connection.
+    ``"redirect"`` replies 307 with the same path at ``location``.
     """
 
-    def __init__(self, behaviour: str) -> None:
+    def __init__(self, behaviour: str, location: str = "") -> None:
         self.behaviour = behaviour
+        self.location = location
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -316,11 +314,18 @@ class MisbehavingServer:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         behaviour = self.behaviour
+        location = self.location
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's method name
+                if behaviour == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", location + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(200 if behaviour == "ignore_range" else 206)
                 self.send_header("Content-Length", str(len(DATA)))
                 self.end_headers()
@@ -351,6 +356,20 @@ def test_range_ignored_by_server(monkeypatch, setting, start, end) -> None:
         data = read_bytes(spec_at(server.url), KEY, start, end)
 
     assert data == DATA[start:end]
+
+
+@pytest.mark.timeout(60)
+def test_redirect_read_through_s3fs(proxy, monkeypatch) -> None:
+    """A redirected GET is sent again through s3fs, which follows it, and
+    the spec's later GETs go there directly."""
+    with MisbehavingServer("redirect", location=proxy.url) as server:
+        spec = spec_at(server.url)
+        data = read_bytes(spec, KEY, 0, 100)
+        route_after = http_route(spec)
+
+    assert data == DATA[:100]
+    assert route_after is None
+    assert not gets(proxy)[-1].user_agent.startswith("python-urllib3/")
 
 
 @pytest.mark.timeout(60)
