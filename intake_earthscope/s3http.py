@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+import awscrt.checksums  # type: ignore[import-untyped]
 import urllib3
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -198,7 +199,7 @@ class HttpRoute:
 
         Without ``end`` the range runs to the end of the object. A whole
         object is checked against its full-object checksum where S3 returns
-        one that the standard library computes (CRC32, SHA-1, SHA-256).
+        one (CRC64NVME, CRC32C, CRC32, SHA-1 or SHA-256).
 
         Raises
         ------
@@ -570,13 +571,23 @@ def _crc32(data: bytes) -> bytes:
     return zlib.crc32(data).to_bytes(4, "big")
 
 
+def _crc32c(data: bytes) -> bytes:
+    return awscrt.checksums.crc32c(data).to_bytes(4, "big")
+
+
+def _crc64nvme(data: bytes) -> bytes:
+    return awscrt.checksums.crc64nvme(data).to_bytes(8, "big")
+
+
 # Full-object checksums that S3 returns when asked with x-amz-checksum-mode,
-# in the order they are checked. CRC32C and CRC64NVME need a library that
-# this package does not require, so objects with only those go unchecked.
+# in botocore's order of preference. awscrt, which earthscope-sdk requires,
+# computes CRC32C and CRC64NVME, as it does for botocore on the s3fs path.
 _CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
+    "x-amz-checksum-crc64nvme": _crc64nvme,
+    "x-amz-checksum-crc32c": _crc32c,
     "x-amz-checksum-crc32": _crc32,
-    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
     "x-amz-checksum-sha1": lambda data: hashlib.sha1(data).digest(),
+    "x-amz-checksum-sha256": lambda data: hashlib.sha256(data).digest(),
 }
 
 
