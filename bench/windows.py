@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -172,12 +173,15 @@ class ReplyCounter(logging.Handler):
         self.requests = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == RECEIVED_MESSAGE:
-            self.bytes_read += int(record.args[0])  # type: ignore[index]
+        # The redaction of intake_earthscope.redact may have formatted the
+        # message already, so the count is read from the text.
+        match = RECEIVED.match(record.getMessage())
+        if match:
+            self.bytes_read += int(match.group(1))
             self.requests += 1
 
 
-RECEIVED_MESSAGE = "received %d bytes of %s"
+RECEIVED = re.compile(r"received (\d+) bytes of ")
 
 
 @contextmanager
