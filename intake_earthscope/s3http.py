@@ -136,8 +136,9 @@ _COMMERCIAL_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
 _VIRTUAL_HOST_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 # Size of each read from the socket. Parts this small come from the heap
-# and are reused, where parts of a MiB were mapped and unmapped each time,
-# which cost page faults in A/B runs of the fetch benchmark.
+# and are reused. Parts of a MiB are mapped and unmapped each time, and they
+# cost more system time in A/B runs of the fetch benchmark (an estimate
+# from a few runs on a noisy 2-core VM).
 READ_BYTES = 64 * 1024
 # Idle connections kept per host. The dask threads and the range readers of
 # a process may all read at once, so more connections than this are opened
