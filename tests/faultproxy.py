@@ -62,7 +62,7 @@ FAULTS = (
 REJECTION = "400"
 
 # The first body byte is flipped, with the headers unchanged, so only a
-# checksum tells. Not in FAULTS: web-service replies carry no checksum.
+# checksum can detect it. Not in FAULTS: web-service replies carry no checksum.
 CORRUPTION = "corrupt"
 
 # Hop-by-hop headers and the length, which the proxy sets itself.
