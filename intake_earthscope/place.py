@@ -291,13 +291,17 @@ def place_segment(
     grid: Grid,
     rate_tolerance: float,
     edges: EdgeList | None,
-) -> None:
+) -> float | None:
     """Write a segment's samples into ``block`` and collect edge samples in ``edges``.
 
     ``edges`` receives ``(row, version, indices, values)`` of samples outside
     ``[lo, hi)`` within a day of the block. With ``edges`` None, samples
     outside the block are left out and not counted, for a block with no
     neighbouring chunks.
+
+    Returns the shift of the segment's first sample onto the grid, in grid
+    steps, or None when the segment's rate does not fit the grid and
+    nothing was placed.
     """
     if not rate_fits(segment.rate, grid, rate_tolerance):
         block.rate_mismatch[row] = True
@@ -305,7 +309,7 @@ def place_segment(
         logger.debug(
             "skipping a %s Hz segment on a %s ns grid", segment.rate, grid.step_ns
         )
-        return
+        return None
     block.header_rates[row].add(segment.rate)
 
     indices, first, first_shift, largest_shift = _anchored_indices(segment, grid)
@@ -318,6 +322,7 @@ def place_segment(
         _write_run(block, row, first, segment, edges)
     else:
         _write_indices(block, row, indices, segment, edges)
+    return first_shift
 
 
 def place_row(
@@ -395,17 +400,15 @@ def _place_versions(
     sample.
     """
     unset = bool(np.isnan(block.first_offset[row]))
-    earliest: Segment | None = None
+    earliest_start: int | None = None
+    earliest_shift = 0.0
     for segment in segments:
-        place_segment(block, row, segment, grid, rate_tolerance, edges)
-        placed = rate_fits(segment.rate, grid, rate_tolerance)
-        if placed and (
-            earliest is None or segment.record_starts[0] < earliest.record_starts[0]
-        ):
-            earliest = segment
-    if unset and earliest is not None:
-        shift = _anchored_indices(earliest, grid)[2]
-        block.first_offset[row] = shift * grid.step_ns / 1e9
+        shift = place_segment(block, row, segment, grid, rate_tolerance, edges)
+        start = int(segment.record_starts[0])
+        if shift is not None and (earliest_start is None or start < earliest_start):
+            earliest_start, earliest_shift = start, shift
+    if unset and earliest_start is not None:
+        block.first_offset[row] = earliest_shift * grid.step_ns / 1e9
 
 
 def _place_batch(
