@@ -44,7 +44,6 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
-from intake_earthscope.auth import aws_credentials
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.settings import retry_settings
 
@@ -444,9 +443,9 @@ def _configured_region(*config_variables: str | None) -> str | None:
 
 
 def _credentials(spec: StorageSpec) -> Credentials:
-    """Return the signing credentials of the spec (cached per process by auth)."""
+    """Return the signing credentials of the spec."""
     if spec.token_source is not None and spec.scope is not None:
-        found = aws_credentials(spec.token_source, spec.scope)
+        found = spec.earthscope_credentials()
         return Credentials(found.key, found.secret, found.token)
     options = spec.storage_options
     # A worker gets the spec without the caller's registration, and

@@ -24,6 +24,7 @@ from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
 
 from intake_earthscope.auth import (
+    AwsCredentials,
     CredentialScope,
     TokenSource,
     aws_credentials,
@@ -268,7 +269,7 @@ class StorageSpec:
         if self.token_source is not None and self.scope is not None:
             # NOTE: fsspec caches one filesystem per credential set, so a job
             # that runs for many credential lifetimes keeps the expired ones.
-            credentials = aws_credentials(self.token_source, self.scope)
+            credentials = self.earthscope_credentials()
             options.update(
                 key=credentials.key, secret=credentials.secret, token=credentials.token
             )
@@ -307,6 +308,21 @@ class StorageSpec:
         if self.scope is not None:
             where += f" with EarthScope credentials for {self.scope.describe()}"
         return where
+
+    def earthscope_credentials(self) -> AwsCredentials:
+        """Return this process's temporary AWS credentials of the spec's scope.
+
+        They are fetched with the EarthScope token where the process has
+        none that are still valid. Both S3 clients sign with them.
+
+        Raises
+        ------
+        ValueError
+            If the spec has no token source or scope.
+        """
+        if self.token_source is None or self.scope is None:
+            raise ValueError(f"{self.describe()} is not read with EarthScope tokens")
+        return aws_credentials(self.token_source, self.scope)
 
     def forget_credentials(self) -> None:
         """Drop this process's cached credentials of the spec's scope."""

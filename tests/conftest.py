@@ -7,6 +7,8 @@ empty listing cache.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import tempfile
 import warnings
@@ -18,13 +20,17 @@ import obspy
 import pytest
 import yaml
 
-from intake_earthscope.storage import clear_listing_cache
+from intake_earthscope import storage
+from intake_earthscope.auth import AwsCredentials, CredentialScope, TokenSource
+from intake_earthscope.storage import StorageSpec, clear_listing_cache
 from intake_earthscope.testing import (
     LoopbackS3,
     create_bucket,
     isolated_aws_environment,
     put_public_object,
 )
+
+from faultproxy import FaultProxy
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGS = REPO / "catalogs"
@@ -85,10 +91,10 @@ def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point S3 and the EarthScope SDK at a closed loopback port.
 
     The ``s3`` fixture and the fake EarthScope API replace these with their
-    servers' addresses. Credentials and SDK clients cached by one test are
-    forgotten before the next.
+    servers' addresses. Credentials, SDK clients and S3 routes cached by one
+    test are forgotten before the next.
     """
-    from intake_earthscope import auth
+    from intake_earthscope import auth, s3http
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", CLOSED_PORT_URL.rstrip("/"))
     monkeypatch.setenv("ES_OAUTH2__DOMAIN", CLOSED_PORT_URL)
@@ -98,8 +104,10 @@ def _no_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Short pauses between retries keep tests of failing reads quick.
     monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_DELAY", "0.01")
     auth.clear_process_state()
+    s3http.clear_routes()
     yield
     auth.clear_process_state()
+    s3http.clear_routes()
 
 
 @pytest.fixture
@@ -150,3 +158,48 @@ def mirror(root: Path, objects: dict[str, bytes]) -> Path:
 def environment_without_endpoint() -> dict[str, str]:
     """Return the current environment minus the S3 endpoint variable."""
     return {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_S3"}
+
+
+@contextlib.contextmanager
+def proxied_object(
+    server: LoopbackS3, bucket: str, region: str, key: str, data: bytes
+) -> Iterator[FaultProxy]:
+    """Store one public object on ``server`` and yield a fault proxy before it."""
+    client = server.client(region)
+    create_bucket(client, bucket, region)
+    put_public_object(client, bucket, key, data)
+    with FaultProxy(server.endpoint_url) as proxy:
+        yield proxy
+
+
+def s3_spec(url: str, bucket: str, region: str | None, **options: Any) -> StorageSpec:
+    """Return the spec of ``bucket`` at ``url``: anonymous without ``options``,
+    else read with them (``key`` and ``secret``, for example)."""
+    return StorageSpec(
+        "s3",
+        bucket,
+        region=region,
+        anonymous=not options,
+        endpoint_url=url,
+        storage_options=options or {"anon": True},
+    )
+
+
+def stand_in_credentials(monkeypatch: pytest.MonkeyPatch) -> list[CredentialScope]:
+    """Replace the EarthScope credentials service of every spec with a stub.
+
+    Each lookup returns new one-hour credentials with the key ids ASIA1,
+    ASIA2, ..., and forgetting credentials does nothing. The list returned
+    receives the scope of each lookup. Tests of what a reader does with
+    the credentials use it; the real SDK path is tested in test_auth.py.
+    """
+    issued: list[CredentialScope] = []
+
+    def credentials(source: TokenSource, scope: CredentialScope) -> AwsCredentials:
+        issued.append(scope)
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        return AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
+
+    monkeypatch.setattr(storage, "aws_credentials", credentials)
+    monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
+    return issued

@@ -27,9 +27,10 @@ from intake_earthscope import s3http
 from intake_earthscope.errors import StorageUnavailableError
 from intake_earthscope.s3http import http_route
 from intake_earthscope.storage import StorageSpec, read_bytes
-from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
+from intake_earthscope.testing import LoopbackS3, put_public_object
 
 import mseedgen
+from conftest import proxied_object, s3_spec
 from fake_earthscope import (
     IAM_ENFORCING_ENVIRONMENT,
     FakeEarthScopeAPI,
@@ -51,32 +52,15 @@ DATA = mseedgen.segment_bytes(
 CLIENTS = ("urllib3", "s3fs")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_routes() -> Iterator[None]:
-    s3http.clear_routes()
-    yield
-    s3http.clear_routes()
-
-
 @pytest.fixture
 def proxy(s3: LoopbackS3) -> Iterator[FaultProxy]:
     """The moto server with one public miniSEED object, behind a fault proxy."""
-    client = s3.client(REGION)
-    create_bucket(client, BUCKET, REGION)
-    put_public_object(client, BUCKET, KEY, DATA)
-    with FaultProxy(s3.endpoint_url) as running:
+    with proxied_object(s3, BUCKET, REGION, KEY, DATA) as running:
         yield running
 
 
 def spec_at(url: str, region: str | None = REGION, **options) -> StorageSpec:
-    return StorageSpec(
-        "s3",
-        BUCKET,
-        region=region,
-        anonymous=not options,
-        endpoint_url=url,
-        storage_options=options or {"anon": True},
-    )
+    return s3_spec(url, BUCKET, region, **options)
 
 
 def use_client(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:

@@ -22,12 +22,12 @@ from intake_earthscope import s3http
 from intake_earthscope.dataset import open_waveforms, outcome_table
 from intake_earthscope.errors import ReadOutcomeWarning
 from intake_earthscope.storage import StorageSpec, object_stat, read_bytes
-from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
+from intake_earthscope.testing import LoopbackS3, put_public_object
 from intake_earthscope.timeutil import parse_time
 
 import faultproxy
 import mseedgen
-from conftest import bucket_of, collection_spec, publish
+from conftest import bucket_of, collection_spec, proxied_object, publish, s3_spec
 from faultproxy import CORRUPTION, REJECTION, FaultProxy, FaultRule
 
 BUCKET = "whole-bucket"
@@ -45,32 +45,15 @@ CLIENTS = ("urllib3", "s3fs")
 PART_BYTES = 5 * 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def _fresh_routes() -> Iterator[None]:
-    s3http.clear_routes()
-    yield
-    s3http.clear_routes()
-
-
 @pytest.fixture
 def proxy(s3: LoopbackS3) -> Iterator[FaultProxy]:
     """The moto server with one public miniSEED object, behind a fault proxy."""
-    client = s3.client(REGION)
-    create_bucket(client, BUCKET, REGION)
-    put_public_object(client, BUCKET, KEY, DATA)
-    with FaultProxy(s3.endpoint_url) as running:
+    with proxied_object(s3, BUCKET, REGION, KEY, DATA) as running:
         yield running
 
 
 def spec_at(url: str, **options) -> StorageSpec:
-    return StorageSpec(
-        "s3",
-        BUCKET,
-        region=REGION,
-        anonymous=not options,
-        endpoint_url=url,
-        storage_options=options or {"anon": True},
-    )
+    return s3_spec(url, BUCKET, REGION, **options)
 
 
 def use_client(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:

@@ -9,7 +9,6 @@ the bytes it stored, and counts the requests the proxy saw.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import dask
 import numpy as np
 import pytest
 
-from intake_earthscope import auth, s3http, storage, tasks
+from intake_earthscope import auth, storage, tasks
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import (
     AccessDeniedError,
@@ -36,7 +35,7 @@ from intake_earthscope.webservices import WebServiceSpec, close_client, https_ge
 
 import faultproxy
 import mseedgen
-from conftest import bucket_of, collection_spec, publish
+from conftest import bucket_of, collection_spec, publish, stand_in_credentials
 from faultproxy import FAULTS, REJECTION, FaultProxy, FaultRule
 from loopback_http import LoopbackHttp, Reply
 
@@ -475,16 +474,7 @@ def token_spec(
     """
     bucket, region = bucket_of("sage")
     publish(s3, "sage", {key(1): day_object(1)})
-    issued: list[auth.CredentialScope] = []
-
-    def credentials(source, scope) -> auth.AwsCredentials:
-        issued.append(scope)
-        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-        return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
-
-    monkeypatch.setattr(storage, "aws_credentials", credentials)
-    monkeypatch.setattr(s3http, "aws_credentials", credentials)
-    monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
+    issued = stand_in_credentials(monkeypatch)
     with FaultProxy(s3.endpoint_url) as proxy:
         spec = storage.StorageSpec(
             "s3",

@@ -9,7 +9,6 @@ end the same way.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 from test_windows import CODES, station_day
 from test_windows import key as day_key
 
-from intake_earthscope import auth, open_windows, s3http, storage
+from intake_earthscope import auth, open_windows, s3http
 from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
@@ -31,7 +30,7 @@ from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.testing import LoopbackS3, create_bucket, put_public_object
 
 import faultproxy
-from conftest import collection_spec
+from conftest import collection_spec, proxied_object, s3_spec, stand_in_credentials
 from faultproxy import CORRUPTION, FAULTS, REJECTION, FaultProxy, FaultRule
 
 BUCKET = "ranges-bucket"
@@ -40,31 +39,15 @@ KEY = "miniseed/XX/2024/001/odd name+#1"
 DATA = bytes(range(256)) * 400
 
 
-@pytest.fixture(autouse=True)
-def _fresh_routes() -> Iterator[None]:
-    s3http.clear_routes()
-    yield
-    s3http.clear_routes()
-
-
 @pytest.fixture
 def proxy(s3: LoopbackS3) -> Iterator[FaultProxy]:
     """One public object on the moto server, reached through a fault proxy."""
-    client = s3.client(REGION)
-    create_bucket(client, BUCKET, REGION)
-    put_public_object(client, BUCKET, KEY, DATA)
-    with FaultProxy(s3.endpoint_url) as running:
+    with proxied_object(s3, BUCKET, REGION, KEY, DATA) as running:
         yield running
 
 
 def spec_at(proxy: FaultProxy, **options) -> StorageSpec:
-    return StorageSpec(
-        "s3",
-        BUCKET,
-        region=REGION,
-        endpoint_url=proxy.url,
-        storage_options=options or {"anon": True},
-    )
+    return s3_spec(proxy.url, BUCKET, REGION, **options)
 
 
 def gets(proxy: FaultProxy) -> list[faultproxy.ProxiedRequest]:
@@ -275,19 +258,10 @@ def test_secret_absent_from_error_and_logs(proxy, caplog) -> None:
 def token_spec(proxy, monkeypatch) -> Iterator[tuple[StorageSpec, list]]:
     """A spec read with EarthScope credentials from a stand-in service.
 
-    The credentials service is replaced by a function here because the
-    test is about what the reader does with expired credentials. The real
-    SDK path, with signatures that moto checks, is in test_auth.py.
+    The test is about what the reader does with expired credentials, so
+    :func:`conftest.stand_in_credentials` replaces the service.
     """
-    issued: list[auth.CredentialScope] = []
-
-    def credentials(source, scope) -> auth.AwsCredentials:
-        issued.append(scope)
-        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-        return auth.AwsCredentials(f"ASIA{len(issued)}", "secret", "token", expiry)
-
-    monkeypatch.setattr(s3http, "aws_credentials", credentials)
-    monkeypatch.setattr(storage, "forget_credentials", lambda source, scope: None)
+    issued = stand_in_credentials(monkeypatch)
     spec = StorageSpec(
         "s3",
         BUCKET,
