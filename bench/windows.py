@@ -161,7 +161,7 @@ def public_options(endpoint_url: str) -> dict[str, Any]:
 
 
 class ReplyCounter(logging.Handler):
-    """Adds up the replies that ``intake_earthscope.storage`` logs as received.
+    """Counter of the replies that ``intake_earthscope.storage`` logs as received.
 
     read_bytes writes ``received N bytes of URL`` at DEBUG level once for
     each successful GET, whichever client sent it.

@@ -34,7 +34,10 @@ _SIGNATURE = re.compile(r"(Signature[=:]\s*)[0-9a-f]{64}")
 
 
 def install() -> None:
-    """Redact SigV4 signatures from every later log record of this process."""
+    """Install the redaction of SigV4 signatures and registered secrets.
+
+    It applies to every later log record of this process.
+    """
     global _installed
     with _lock:
         if not _installed:

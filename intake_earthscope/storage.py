@@ -321,7 +321,9 @@ class StorageSpec:
             If the spec has no token source or scope.
         """
         if self.token_source is None or self.scope is None:
-            raise ValueError(f"{self.describe()} is not read with EarthScope tokens")
+            raise ValueError(
+                f"{self.describe()} is not read with EarthScope credentials"
+            )
         return aws_credentials(self.token_source, self.scope)
 
     def forget_credentials(self) -> None:
@@ -570,7 +572,9 @@ def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -
         try:
             return route.get(spec, key, start, end)
         except RedirectError as redirect:
-            logger.info("%s; reading %s through s3fs", redirect, spec.describe())
+            logger.info(
+                "%s, so %s is read through s3fs from now on", redirect, spec.describe()
+            )
             forget_route(spec)
 
     data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
@@ -683,7 +687,7 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
 
 
 def _head(spec: StorageSpec, path: str) -> dict[str, Any]:
-    """Send a HEAD; on a bare 400 with EarthScope credentials, renew them once.
+    """Send a HEAD, renewing EarthScope credentials once after a bare 400.
 
     S3 rejects a HEAD signed with expired credentials with 400 and no body,
     so the reply cannot name the cause as a GET's does.

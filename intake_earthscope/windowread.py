@@ -893,8 +893,8 @@ def _read_object(
     ) as error:
         return _failed_read(error, item, required, traces, errors)
     except OSError as error:
-        # Any other error of the storage, such as a 400 response, is a read
-        # error too; it is not retried.
+        # Any other storage error, such as a 400 response, is a read failure
+        # too, and it is not retried.
         failure = unexpected_failure(item.spec, item.key or "", error)
         return _failed_read(failure, item, required, traces, errors)
 
@@ -912,11 +912,11 @@ def _read_ranges(
             f"listing of {item.spec.describe()}"
         )
     reader = RangedObject(item.spec, item.key, item.day_ns, sources)
-    wanted = ObjectWindows(
+    requested = ObjectWindows(
         starts=tuple(spans[number][0] for number in windows),
         ends=tuple(spans[number][1] for number in windows),
     )
-    found = reader.records_for(wanted)
+    found = reader.records_for(requested)
     logger.debug(
         "%s: %d windows from %d bytes (%s)",
         reader.url,
