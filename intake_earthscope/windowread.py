@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -47,14 +48,10 @@ from intake_earthscope.errors import (
     CredentialsError,
     DecodeError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
     StorageUnavailableError,
 )
-from intake_earthscope.outcomes import (
-    PendingFailure,
-    UnitRead,
-    handle_failure,
-    unit_status,
-)
+from intake_earthscope.outcomes import UnitRead, apply_policy, unit_status
 from intake_earthscope.place import Grid, PlacedBlock
 from intake_earthscope.recordindex import (
     ByteRuns,
@@ -781,7 +778,7 @@ class _ObjectRead:
     tier: str
     failure: str = ""
     url: str = ""
-    pending: PendingFailure | None = None
+    error: Exception | None = None
 
 
 def read_window_batch(
@@ -796,8 +793,12 @@ def read_window_batch(
     Each window reads the objects whose records may reach into it: the
     object of every day it overlaps, and the object of the day before when
     it starts within :func:`spill_reach_ns` after midnight. When an object that the
-    window overlaps fails, its status goes to the window's traces under the
-    ``errors`` policy. Samples from the window's other objects are kept.
+    window overlaps fails, the window's traces get the status of the failure
+    that explains the missing samples best (see :func:`_window_failures`).
+    Samples from the window's other objects are kept. Once all windows are
+    placed, the ``errors`` policy applies to every failed object that a
+    window reports: ``"raise"`` raises one error that names each of them,
+    ``"warn"`` warns once per object.
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
@@ -805,21 +806,24 @@ def read_window_batch(
 
     reads = []
     for item, windows in zip(objects, users, strict=True):
-        reads.append(_read_object(item, windows, spans, sources, traces, errors))
+        reads.append(_read_object(item, windows, spans, sources, traces))
 
     width = grids[0].size if grids else 0
     waveform = np.empty((len(grids), len(traces), width))
     outcomes: dict[str, list[np.ndarray]] = {}
+    reported: set[int] = set()
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number])
-            result, read_mode = _finish_window(
+            result, read_mode, failed = _finish_window(
                 window, users, reads, samples, traces, rate_tolerance
             )
+            reported.update(failed)
             for name in OUTCOME_FIELDS:
                 outcomes.setdefault(name, []).append(getattr(result, name))
             outcomes.setdefault("read_mode", []).append(read_mode)
+    _report_failures(reads, reported, errors)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
 
 
@@ -874,14 +878,12 @@ def _read_object(
     spans: list[tuple[int, int]],
     sources: list[str],
     traces: Sequence[SeedId],
-    errors: str,
 ) -> _ObjectRead:
     tier = item.spec.tier
     if not windows:
         return _ObjectRead(None, "", "ok", set(), tier)
-    required = any(windows.values())
     try:
-        return _read_ranges(item, windows, spans, sources)
+        return _read_ranges(item, windows, spans, sources, traces)
     except AuthenticationError:
         raise
     except (
@@ -891,12 +893,12 @@ def _read_object(
         StorageUnavailableError,
         DecodeError,
     ) as error:
-        return _failed_read(error, item, required, traces, errors)
+        return _failed_read(error, item)
     except OSError as error:
         # Any other storage error, such as a 400 response, is a read failure
         # too, and it is not retried.
         failure = unexpected_failure(item.spec, item.key or "", error)
-        return _failed_read(failure, item, required, traces, errors)
+        return _failed_read(failure, item)
 
 
 def _read_ranges(
@@ -904,19 +906,28 @@ def _read_ranges(
     windows: dict[int, bool],
     spans: list[tuple[int, int]],
     sources: list[str],
+    traces: Sequence[SeedId],
 ) -> _ObjectRead:
     """Find the records the object's windows need; raise the storage's errors."""
+    name = _object_name(item, traces)
     if item.key is None:
         raise ObjectNotFoundError(
-            f"object of the day {format_ns(item.day_ns)[:10]} not in the "
-            f"listing of {item.spec.describe()}"
+            f"{name} not in the listing of tier {item.spec.tier!r} at "
+            f"{item.spec.describe()}"
         )
-    reader = RangedObject(item.spec, item.key, item.day_ns, sources)
     requested = ObjectWindows(
         starts=tuple(spans[number][0] for number in windows),
         ends=tuple(spans[number][1] for number in windows),
     )
-    found = reader.records_for(requested)
+    try:
+        reader = RangedObject(item.spec, item.key, item.day_ns, sources)
+        found = reader.records_for(requested)
+    except ObjectNotFoundError as error:
+        # The key may come from a listing or from exact codes, so the message
+        # does not say which.
+        raise ObjectNotFoundError(
+            f"{name} not found in tier {item.spec.tier!r}: {item.spec.url(item.key)}"
+        ) from error
     logger.debug(
         "%s: %d windows from %d bytes (%s)",
         reader.url,
@@ -934,26 +945,21 @@ def _read_ranges(
     )
 
 
-def _failed_read(
-    error: Exception,
-    item: BatchObject,
-    required: bool,
-    traces: Sequence[SeedId],
-    errors: str,
-) -> _ObjectRead:
-    """Apply the ``errors`` policy to an object that could not be read."""
-    tier = item.spec.tier
+def _object_name(item: BatchObject, traces: Sequence[SeedId]) -> str:
+    """Name the stations and day of an object, for error messages."""
+    stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
+    return f"object of {stations} for {format_ns(item.day_ns)[:10]}"
+
+
+def _failed_read(error: Exception, item: BatchObject) -> _ObjectRead:
+    """Record an object that could not be read, for the windows to report."""
+    # The windows decide whether the failure counts, because the previous
+    # day's records may fill a window whose own object is missing.
     status = _failure_status(error)
-    if required and status == "missing":
-        # The previous day's records may still fill the windows, so the
-        # policy waits until they are placed (in finish_chunk).
-        pending = PendingFailure(error, errors, status)
-        return _ObjectRead(None, "", "ok", set(), tier, status, pending=pending)
-    if required:
-        handle_failure(error, errors, traces, 0, 0, item.key, status, tier)
-    else:
-        logger.debug("previous-day object not used: %s", error)
-    return _ObjectRead(None, "", "ok", set(), tier, status)
+    url = item.spec.url(item.key) if item.key else ""
+    return _ObjectRead(
+        None, "", "ok", set(), item.spec.tier, status, url=url, error=error
+    )
 
 
 def _decodable_parts(
@@ -994,6 +1000,82 @@ def _failure_status(error: Exception) -> str:
     return "unreadable"
 
 
+# Failure statuses, the one that explains a window's missing samples best
+# first. A missing object comes last, because the previous day's records may
+# fill its part of a window. The other failures hide samples that exist. Of
+# those, a denial and an object that is not miniSEED stay until someone acts,
+# so they come before an unreachable storage, which a later read may reach.
+_FAILURE_ORDER = ("access_denied", "unreadable", "unreachable", "missing")
+
+
+def _main_failure(failed: Sequence[_ObjectRead]) -> _ObjectRead:
+    """Return the first failed read of the highest-ranked status."""
+    return min(failed, key=lambda read: _FAILURE_ORDER.index(read.failure))
+
+
+def _window_failures(
+    overlapped: list[int],
+    previous: list[int],
+    reads: list[_ObjectRead],
+    complete: np.ndarray,
+) -> list[int]:
+    """Return the positions of the failed objects that a window reports.
+
+    ``overlapped`` are the failed objects of the days the window overlaps,
+    ``previous`` the failed objects read only for records that run past
+    midnight into it. A window reports nothing where only missing objects
+    failed and the other objects filled every trace (``complete``). Else it
+    reports the objects of both lists, because the previous day's records
+    might have filled the samples that are missing.
+    """
+    if not overlapped:
+        return []
+    if complete.all() and all(reads[i].failure == "missing" for i in overlapped):
+        return []
+    return sorted(overlapped + previous)
+
+
+def _report_failures(reads: list[_ObjectRead], reported: set[int], errors: str) -> None:
+    """Apply the ``errors`` policy to each object that a window reports.
+
+    Under ``errors="raise"`` one error names every such object. Its class is
+    that of the failure :func:`_main_failure` picks, so only a read in which
+    every reported object is missing raises ``ObjectNotFoundError``.
+    """
+    for position, read in enumerate(reads):
+        if read.error is not None and position not in reported:
+            logger.debug("no window reports this failure: %s", read.error)
+    failed = [reads[position] for position in sorted(reported)]
+    if failed and errors == "raise":
+        _raise_failures(failed)
+
+    # With errors="ignore" the status variable is the record, as for days.
+    level = logging.INFO if errors == "warn" else logging.DEBUG
+    for read in failed:
+        logger.log(level, "%s: %s", read.failure, read.error)
+        if errors == "warn":
+            warnings.warn(
+                f"{read.error} (status {read.failure!r}); the windows that "
+                "need this object have NaN where no other object had samples",
+                ReadOutcomeWarning,
+                stacklevel=2,
+            )
+
+
+def _raise_failures(failed: list[_ObjectRead]) -> NoReturn:
+    """Raise the error of :func:`_main_failure`, its message naming every
+    object of ``failed`` in order, with its status."""
+    main = _main_failure(failed)
+    assert main.error is not None
+    if len(failed) > 1:
+        lines = [f"{len(failed)} objects that the windows need failed:"]
+        lines += [f"- {read.failure}: {read.error}" for read in failed]
+        main.error.args = ("\n".join(lines), *main.error.args[1:])
+    apply_policy(main.error, "raise", main.failure)
+    # apply_policy raises under "raise", so this line is for type checkers.
+    raise main.error
+
+
 def _finish_window(
     window: _Window,
     users: list[dict[int, bool]],
@@ -1001,18 +1083,21 @@ def _finish_window(
     samples: list[ObjectSamples | None],
     traces: Sequence[SeedId],
     rate_tolerance: float,
-) -> tuple[ChunkResult, np.ndarray]:
+) -> tuple[ChunkResult, np.ndarray, list[int]]:
+    """Place one window's samples and return its outcomes, its read mode,
+    and the positions of the failed objects it reports."""
     number, grid = window.number, window.grid
-    modes, failure, state, seen, tier = set(), "", "ok", set(), ""
-    pending: list[PendingFailure | None] = []
+    modes, state, seen, tier = set(), "ok", set(), ""
+    overlapped: list[int] = []
+    previous: list[int] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
-    for windows, read, decoded in zip(users, reads, samples, strict=True):
+    for position, (windows, read, decoded) in enumerate(
+        zip(users, reads, samples, strict=True)
+    ):
         if number not in windows:
             continue
-        if read.failure:
-            if windows[number]:
-                failure = failure or read.failure
-                pending.append(read.pending)
+        if read.error is not None:
+            (overlapped if windows[number] else previous).append(position)
             continue
         used.append((list(windows).index(number), read, decoded, windows[number]))
         modes.add(read.read_mode)
@@ -1035,23 +1120,25 @@ def _finish_window(
         window.out[...] = block.data
 
     status = unit_status(block, state)
-    # When every failure is a missing object, traces that other objects filled
-    # in full keep their status, and finish_chunk applies the policy.
-    settled = pending[0] if pending and all(pending) else None
     complete = block.written >= grid.size
+    failed = _window_failures(overlapped, previous, reads, complete)
+    # When every object the window overlaps is missing, traces that other
+    # objects filled in full keep their status.
+    only_missing = all(reads[i].failure == "missing" for i in overlapped)
+    failure = _main_failure([reads[i] for i in failed]).failure if failed else ""
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:
             # The object has the channel, only not in this window.
             status[row] = "no_data_in_window"
-        if failure and not (settled is not None and complete[row]):
+        if failure and not (only_missing and complete[row]):
             status[row] = failure
-    unit = UnitRead(block=block, status=status, key=None, tier=tier, pending=settled)
+    unit = UnitRead(block=block, status=status, key=None, tier=tier)
     result = finish_chunk(unit, None, None, grid)
 
     mode = "ranged" if modes else ""
     if "whole_object" in modes:
         mode = "whole_object"
-    return result, np.array([mode] * len(traces), dtype="<U12")
+    return result, np.array([mode] * len(traces), dtype="<U12"), failed
 
 
 def _decode_window(

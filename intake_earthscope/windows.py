@@ -147,6 +147,14 @@ inventory, token, profile
     Placement follows the rules of :mod:`intake_earthscope.place`, so a
     window whose start lies on the grid of a day read by ``open_waveforms``
     gets the same samples.
+
+    When several objects of a window fail, ``errors="raise"`` raises one
+    error whose message names each of them, and ``errors="warn"`` warns once
+    per object. The window's ``status`` (and the error's class) is the first
+    of its failures in the order ``access_denied``, ``unreadable``,
+    ``unreachable``, ``missing``: the previous day's records may fill the
+    part of a missing object. The outcome table has no column for the other
+    failures.
     """
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)

@@ -1,0 +1,274 @@
+"""Event windows whose objects fail in more than one way, on a moto S3 server.
+
+Day 1 contains the ten minutes before midnight of 2024-01-02, day 2 the ten
+minutes after it, as real miniSEED records of XX.STA.00.BHZ at 20 Hz. A
+window that crosses midnight overlaps both objects, and a window that starts
+soon after midnight reads day 1 only for records that run past midnight.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from intake_earthscope import open_windows, outcome_table
+from intake_earthscope.errors import (
+    AccessDeniedError,
+    ObjectNotFoundError,
+    ReadOutcomeWarning,
+    StorageUnavailableError,
+)
+from intake_earthscope.recordindex import forget_indexes
+from intake_earthscope.testing import LoopbackS3, create_bucket
+
+import mseedgen
+from conftest import bucket_of, collection_spec, publish
+from faultproxy import FaultProxy, FaultRule
+
+RATE = 20.0
+CODES = {"network": "XX", "station": "STA", "location": "00", "channel": "BHZ"}
+MIDNIGHT = mseedgen.nstime("2024-01-02T00:00:00Z")
+BUCKET, REGION = bucket_of("sage")
+
+# Overlaps day 1 and day 2.
+CROSSING = ["2024-01-01T23:59:50"]
+# Overlaps day 2 only. Day 1 is read for its records that run past midnight.
+AFTER_MIDNIGHT = ["2024-01-02T00:00:20"]
+
+
+def key(day: int) -> str:
+    return f"miniseed/XX/2024/{day:03d}/STA.XX.2024.{day:03d}"
+
+
+def url(day: int) -> str:
+    return f"s3://{BUCKET}/{key(day)}"
+
+
+def gone(day: int) -> str:
+    """The message of a day whose object is not found when read."""
+    return (
+        f"object of XX.STA for 2024-01-{day:02d} not found in tier 'open': {url(day)}"
+    )
+
+
+def ten_minutes(day: int) -> bytes:
+    """Day 1: the ten minutes before midnight. Day 2: the ten minutes after."""
+    start = MIDNIGHT - 600 * 10**9 if day == 1 else MIDNIGHT
+    values = (np.arange(600 * 20) % 500 + 1000 * day).astype(np.int32)
+    return mseedgen.segment_bytes("XX.STA.00.BHZ", start, values, RATE)
+
+
+@pytest.fixture(autouse=True)
+def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    forget_indexes()
+    yield
+    forget_indexes()
+
+
+@pytest.fixture
+def bucket(s3: LoopbackS3) -> LoopbackS3:
+    """The sage bucket, empty, on the moto server."""
+    create_bucket(s3.client(REGION), BUCKET, REGION)
+    return s3
+
+
+def public(s3: LoopbackS3, day: int) -> None:
+    publish(s3, "sage", {key(day): ten_minutes(day)})
+
+
+def private(s3: LoopbackS3, day: int) -> None:
+    """Store a day without the public-read ACL: moto returns 403 to reads."""
+    s3.client(REGION).put_object(Bucket=BUCKET, Key=key(day), Body=ten_minutes(day))
+
+
+def delete(s3: LoopbackS3, day: int) -> None:
+    s3.client(REGION).delete_object(Bucket=BUCKET, Key=key(day))
+
+
+def lazy(times: list[str], seconds: float, **options) -> xr.Dataset:
+    """Open windows of ``seconds`` before and after ``times`` without reading."""
+    return open_windows(
+        collection_spec("sage"),
+        times,
+        seconds,
+        seconds,
+        sampling_rate=RATE,
+        **{**CODES, **options},
+    )
+
+
+def load_warned(dataset: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
+    """Load under errors="warn" and return the texts of the warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = dataset.load()
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+    return loaded, texts
+
+
+# A window that crosses midnight: day 1 not stored, day 2 denied
+
+
+@pytest.fixture
+def missing_then_denied(bucket: LoopbackS3) -> LoopbackS3:
+    private(bucket, 2)
+    return bucket
+
+
+def test_crossing_raise_names_both(missing_then_denied: LoopbackS3) -> None:
+    with pytest.raises(AccessDeniedError) as raised:
+        lazy(CROSSING, 20.0).load()
+
+    message = str(raised.value)
+    assert message.startswith("2 objects that the windows need failed:")
+    assert f"- missing: {gone(1)}\n" in message
+    assert f"- access_denied: access denied reading {url(2)}" in message
+    assert "(status 'access_denied')" in message
+
+
+def test_crossing_warn_once_per_object(missing_then_denied: LoopbackS3) -> None:
+    times = [*CROSSING, "2024-01-01T23:59:55"]
+
+    dataset, texts = load_warned(lazy(times, 20.0, errors="warn"))
+
+    assert len(texts) == 2
+    assert "object of XX.STA for 2024-01-01 not found" in texts[0]
+    assert "(status 'missing')" in texts[0]
+    assert f"access denied reading {url(2)}" in texts[1]
+    assert "(status 'access_denied')" in texts[1]
+    assert (dataset.status.values == "access_denied").all()
+
+
+def test_crossing_ignore_status(missing_then_denied: LoopbackS3) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset = lazy(CROSSING, 20.0, errors="ignore").load()
+
+    table = outcome_table(dataset)
+
+    assert dataset.status.values.tolist() == [["access_denied"]]
+    assert np.isnan(dataset.waveform.values).all()
+    assert table["status"].tolist() == ["access_denied"]
+    assert table["valid_fraction"].tolist() == [0.0]
+    assert table["read_mode"].tolist() == [""]
+
+
+# A window after midnight: one object fails, and so does the previous day's
+
+
+def test_previous_day_missing_own_denied(bucket: LoopbackS3) -> None:
+    private(bucket, 2)
+
+    with pytest.raises(AccessDeniedError) as raised:
+        lazy(AFTER_MIDNIGHT, 10.0).load()
+    ignored = lazy(AFTER_MIDNIGHT, 10.0, errors="ignore").load()
+
+    message = str(raised.value)
+    assert "- missing: object of XX.STA for 2024-01-01" in message
+    assert f"- access_denied: access denied reading {url(2)}" in message
+    assert ignored.status.values.tolist() == [["access_denied"]]
+
+
+def test_previous_day_denied_own_missing(bucket: LoopbackS3) -> None:
+    """The denied day might have filled the window, so it sets the status."""
+    private(bucket, 1)
+
+    with pytest.raises(AccessDeniedError) as raised:
+        lazy(AFTER_MIDNIGHT, 10.0).load()
+    ignored = lazy(AFTER_MIDNIGHT, 10.0, errors="ignore").load()
+    warned, texts = load_warned(lazy(AFTER_MIDNIGHT, 10.0, errors="warn"))
+
+    message = str(raised.value)
+    assert f"- access_denied: access denied reading {url(1)}" in message
+    assert f"- missing: {gone(2)}" in message
+    assert ignored.status.values.tolist() == [["access_denied"]]
+    assert warned.status.values.tolist() == [["access_denied"]]
+    assert len(texts) == 2
+
+
+def test_previous_day_failure_alone_not_reported(bucket: LoopbackS3) -> None:
+    """A window its own object fills reports no failure of the day before."""
+    private(bucket, 1)
+    public(bucket, 2)
+
+    dataset, texts = load_warned(lazy(AFTER_MIDNIGHT, 10.0, errors="warn"))
+
+    assert texts == []
+    assert dataset.status.values.tolist() == [["ok"]]
+    assert dataset.valid_fraction.values.tolist() == [[1.0]]
+
+
+# Only missing objects: the error stays an ObjectNotFoundError
+
+
+def test_only_missing_raise_not_found(bucket: LoopbackS3) -> None:
+    """Day 1 is listed and then removed; day 2 is not in the listing."""
+    public(bucket, 1)
+    dataset = lazy(CROSSING, 20.0, station="ST?")
+    delete(bucket, 1)
+
+    with pytest.raises(ObjectNotFoundError) as raised:
+        dataset.load()
+
+    message = str(raised.value)
+    assert f"- missing: {gone(1)}\n" in message
+    unlisted = "object of XX.STA for 2024-01-02 not in the listing of tier 'open'"
+    assert f"- missing: {unlisted} at s3://{BUCKET}" in message
+    assert "`intake-earthscope availability` lists the objects" in message
+
+
+# Unreachable day 2 and a missing day 1
+
+
+def test_unreachable_and_missing(
+    bucket: LoopbackS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public(bucket, 2)
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
+    with FaultProxy(bucket.endpoint_url, [FaultRule("500", key=key(2))]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        with pytest.raises(StorageUnavailableError) as raised:
+            lazy(CROSSING, 20.0).load()
+        ignored = lazy(CROSSING, 20.0, errors="ignore").load()
+
+    message = str(raised.value)
+    assert "- missing: object of XX.STA for 2024-01-01" in message
+    assert f"- unreachable: HEAD {url(2)}" in message
+    assert "HTTP 500" in message
+    assert ignored.status.values.tolist() == [["unreachable"]]
+
+
+# Messages of a single missing object name the tier, the station and the day
+
+
+def test_unlisted_day_names_tier(bucket: LoopbackS3) -> None:
+    public(bucket, 2)
+    times = ["2024-01-02T00:05:00", "2024-01-03T12:00:00"]
+
+    with pytest.raises(ObjectNotFoundError) as raised:
+        lazy(times, 10.0, station="ST?").load()
+
+    message = str(raised.value)
+    assert message.startswith(
+        "object of XX.STA for 2024-01-03 not in the listing of tier 'open' at "
+        f"s3://{BUCKET} (region {REGION}); pass errors="
+    )
+
+
+def test_listed_day_gone_names_tier(bucket: LoopbackS3) -> None:
+    public(bucket, 2)
+    # At noon no window reads day 1 for records that run past midnight.
+    dataset = lazy(["2024-01-02T12:00:00"], 10.0, station="ST?")
+    delete(bucket, 2)
+
+    with pytest.raises(ObjectNotFoundError) as raised:
+        dataset.load()
+
+    message = str(raised.value)
+    assert message.startswith(f"{gone(2)}; pass errors=")
