@@ -39,9 +39,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import psutil
 import yaml
+from dask.array.core import concatenate3
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -95,13 +97,20 @@ BEFORE_S, AFTER_S = 60.0, 120.0
 
 @dataclass
 class Timing:
-    """Wall time, bytes and S3 server CPU time of one way of reading."""
+    """Wall time, bytes and S3 server CPU time of one way of reading.
+
+    ``join_seconds`` is the part of the wall time spent joining the chunks of
+    a dask array into one array, the last step of ``.values``, and
+    ``join_system_seconds`` the kernel's CPU time in it.
+    """
 
     seconds: float
     bytes_read: int
     requests: int
     server_seconds: float = 0.0
     reader_seconds: float = 0.0
+    join_seconds: float = 0.0
+    join_system_seconds: float = 0.0
 
 
 def median_cost(costs: list[Timing]) -> Timing:
@@ -203,6 +212,8 @@ def timed(
 ) -> tuple[Any, Timing]:
     """Run ``function``; return its result and the time and bytes it took.
 
+    ``function`` returns its result and the wall and system seconds it spent
+    joining chunks.
     With ``server``, the CPU time that process spent meanwhile is kept too.
     """
     counter = ReplyCounter()
@@ -214,14 +225,15 @@ def timed(
     server_before = 0.0 if server is None else cpu_seconds(server)
     started = time.perf_counter()
     try:
-        result = function(*args)
+        result, joined = function(*args)
     finally:
         seconds = time.perf_counter() - started
         storage_logger.removeHandler(counter)
         storage_logger.setLevel(logging.NOTSET)
     served = 0.0 if server is None else cpu_seconds(server) - server_before
     used = cpu_seconds(reader) - reader_before
-    return result, Timing(seconds, counter.bytes_read, counter.requests, served, used)
+    cost = Timing(seconds, counter.bytes_read, counter.requests, served, used, *joined)
+    return result, cost
 
 
 def measure_bytes(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
@@ -237,8 +249,9 @@ def measure_bytes(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
     }
     times = ["2024-01-01T14:00:00"]
 
-    def read() -> Any:
-        return open_windows(collection(), times, 300, 300, **codes, **options).load()
+    def read() -> tuple[Any, tuple[float, float]]:
+        dataset = open_windows(collection(), times, 300, 300, **codes, **options)
+        return dataset.load(), (0.0, 0.0)
 
     forget_indexes()
     first, first_cost = timed(read)
@@ -296,8 +309,13 @@ def window_times(rng: np.random.Generator) -> np.ndarray:
     return np.sort(times).astype("datetime64[ns]")
 
 
-def read_whole_objects(options: dict[str, Any], times: np.ndarray) -> np.ndarray:
-    """Read each day whole with open_waveforms and cut its windows out."""
+def read_whole_objects(
+    options: dict[str, Any], times: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Read each day whole with open_waveforms and cut its windows out.
+
+    Each day is one chunk, so no chunks are joined (0 s).
+    """
     codes = {
         "network": "XX",
         "station": "STA",
@@ -322,11 +340,18 @@ def read_whole_objects(options: dict[str, Any], times: np.ndarray) -> np.ndarray
             offset = times[number] - np.timedelta64(int(BEFORE_S * 1e9), "ns") - start
             first = int(offset / np.timedelta64(SMALL_STEP_NS, "ns"))
             result[number] = samples[:, first : first + width]
-    return result
+    return result, (0.0, 0.0)
 
 
-def read_windows(options: dict[str, Any], times: np.ndarray) -> np.ndarray:
-    """Read the windows with open_windows."""
+def read_windows(
+    options: dict[str, Any], times: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Read the windows with open_windows, as ``.values`` does it.
+
+    The chunks are computed first and then joined with dask's own
+    ``concatenate3``, the step ``.values`` ends with, so that the time of
+    the join can be given apart.
+    """
     codes = {
         "network": "XX",
         "station": "STA",
@@ -334,7 +359,15 @@ def read_windows(options: dict[str, Any], times: np.ndarray) -> np.ndarray:
         "channel": "BHZ,BHN,BHE",
     }
     dataset = open_windows(collection(), times, BEFORE_S, AFTER_S, **codes, **options)
-    return dataset.waveform.values
+    array = dataset.waveform.data
+    computed = dask.compute(*array.to_delayed().ravel().tolist())
+    blocks = np.empty(len(computed), dtype=object)
+    for number, block in enumerate(computed):
+        blocks[number] = block
+
+    began, kernel = time.perf_counter(), os.times().system
+    joined = concatenate3(blocks.reshape(array.numblocks).tolist())
+    return joined, (time.perf_counter() - began, os.times().system - kernel)
 
 
 @dataclass
@@ -400,6 +433,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         "time per GET. Load "
         f"average (1 minute) of the machine ({os.cpu_count()} cores): "
         f"{load_before:.1f} before the reads, {os.getloadavg()[0]:.1f} after.",
+        "",
+        _join_sentence(stores, costs),
     ]
     if not any(store.label == S3RVER_LABEL for store in stores):
         lines += [
@@ -408,6 +443,27 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             "needs Node.js), so its rows are missing.",
         ]
     return lines
+
+
+def _join_sentence(stores: list[Store], costs: dict[tuple[str, str], Timing]) -> str:
+    """Say how long the windows' last step, joining their chunks, took."""
+    parts = []
+    for store in stores:
+        cold = costs[(store.label, "cold")]
+        parts.append(
+            f"{cold.join_seconds:.2f} s of {cold.seconds:.2f} s on {store.label} "
+            f"({cold.join_system_seconds:.2f} s of it in the kernel)"
+        )
+    megabytes = WINDOWS * 3 * (BEFORE_S + AFTER_S) * SMALL_RATE * 8 / 1e6
+    return (
+        "The window reads end by joining their chunks (one per object) into "
+        f"one array of {megabytes:.0f} MB with dask's `concatenate3`, the last "
+        "step of `.values`. On first contact that join took "
+        f"{', '.join(parts)}. The kernel's share is the time to map new "
+        "memory for the array. The whole-object read joins nothing, because "
+        "each day is one chunk, but it writes its windows into an array of "
+        "the same size."
+    )
 
 
 # The reads of each store, with their names in the table.

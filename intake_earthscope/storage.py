@@ -674,10 +674,14 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, path))
     except FileNotFoundError as error:
-        raise ObjectNotFoundError(f"object not found: {spec.url(key)}") from error
+        raise ObjectNotFoundError(
+            f"object not found: {spec.url(key)} (tier {spec.tier!r})"
+        ) from error
     except PermissionError as error:
         raise AccessDeniedError(
-            f"access denied reading {spec.url(key)} on {spec.describe()}"
+            f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
+            f"{spec.tier!r}: check the credentials or storage_options for this "
+            "tier"
         ) from error
     except EarthScopeError:
         raise

@@ -420,7 +420,10 @@ def _unlisted_message(
     # Python's default warning filter shows a repeated text only once.
     stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
     day = format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
-    return f"object of {stations} for {day} not in the listing of {spec.describe()}"
+    return (
+        f"object of {stations} for {day} not in the listing of tier "
+        f"{spec.tier!r} at {spec.describe()}"
+    )
 
 
 def _failure(
