@@ -1,11 +1,12 @@
 """Credentials that botocore resolves itself stay out of logs and messages.
 
 A spec read without EarthScope credentials and without a key in its
-``storage_options`` signs with what botocore's default chain finds: here a
-profile in a throw-away shared credentials file, chosen by ``AWS_PROFILE``
-or by the ``profile`` option, or a ``credential_process`` of a profile in
-the config file. The moto server on loopback accepts any key pair, so the
-reads succeed and botocore logs its requests at DEBUG level.
+``storage_options`` signs with what botocore's default chain finds. Here
+that is a profile in a throw-away shared credentials file, chosen by
+``AWS_PROFILE`` or by the ``profile`` option, or a profile in the config
+file whose ``credential_process`` prints the keys. The moto server on
+loopback accepts any key pair, so the reads succeed and botocore logs its
+requests at DEBUG level.
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ def new_secrets() -> tuple[str, str]:
 
 
 def write_profile(
-    directory: Path, monkeypatch: pytest.MonkeyPatch, how: str, secrets: tuple[str, str]
+    directory: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    secrets: tuple[str, str],
 ) -> None:
     """Put the reader profile in blank AWS files and drop the variable keys.
 
-    ``how`` is "credentials-file" (keys in the shared credentials file) or
+    ``source`` is "credentials-file" (keys in the shared credentials file) or
     "credential-process" (a config profile whose command prints the keys).
     """
     secret, session_token = secrets
@@ -57,7 +61,7 @@ def write_profile(
     config = directory / "config"
     credentials.write_text("")
     config.write_text("")
-    if how == "credentials-file":
+    if source == "credentials-file":
         credentials.write_text(
             f"[{PROFILE}]\naws_access_key_id = {KEY_ID}\n"
             f"aws_secret_access_key = {secret}\naws_session_token = {session_token}\n"
@@ -100,7 +104,7 @@ def secret_texts(caplog: pytest.LogCaptureFixture) -> str:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("client", ["urllib3", "s3fs"])
 @pytest.mark.parametrize(
-    ("how", "chosen_by"),
+    ("source", "chosen_by"),
     [
         ("credentials-file", "AWS_PROFILE"),
         ("credentials-file", "profile option"),
@@ -114,12 +118,12 @@ def test_profile_secrets_not_shown(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     client: str,
-    how: str,
+    source: str,
     chosen_by: str,
 ) -> None:
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", client)
     secrets = new_secrets()
-    write_profile(tmp_path, monkeypatch, how, secrets)
+    write_profile(tmp_path, monkeypatch, source, secrets)
     options = {"anon": False, "client_kwargs": {"endpoint_url": s3.endpoint_url}}
     if chosen_by == "AWS_PROFILE":
         monkeypatch.setenv("AWS_PROFILE", PROFILE)
