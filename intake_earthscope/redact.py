@@ -31,6 +31,13 @@ _installed = False
 # A SigV4 signature after "Signature=" (Authorization headers, presigned
 # URLs) or "Signature:" (botocore's signer at DEBUG level).
 _SIGNATURE = re.compile(r"(Signature[=:]\s*)[0-9a-f]{64}")
+# The value of an X-Amz-Security-Token header or query parameter, as botocore
+# logs it: "'X-Amz-Security-Token': b'...'" with the request, and
+# "x-amz-security-token:..." in the canonical request. Credentials that
+# botocore refreshes by itself carry tokens that were never registered.
+_SESSION_TOKEN = re.compile(
+    r"""(x-amz-security-token(?:['"]?:\s*b?['"]?|=))[^'"\s&,}]+""", re.IGNORECASE
+)
 
 
 def install() -> None:
@@ -60,7 +67,11 @@ def register_secrets(values: Iterable[str]) -> None:
 
 
 def redact(text: str) -> str:
-    """Replace every registered secret and every SigV4 signature in ``text``."""
+    """Replace every registered secret, SigV4 signature and session token header.
+
+    A session token is found by name only where it follows
+    ``X-Amz-Security-Token``, as botocore writes headers and query strings.
+    """
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
@@ -68,6 +79,8 @@ def redact(text: str) -> str:
             text = text.replace(secret, REDACTED)
     if "Signature" in text:
         text = _SIGNATURE.sub(rf"\g<1>{REDACTED}", text)
+    if "ecurity-" in text or "ECURITY-" in text:
+        text = _SESSION_TOKEN.sub(rf"\g<1>{REDACTED}", text)
     return text
 
 

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
+import io
 import ipaddress
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import urllib.request
@@ -144,6 +147,10 @@ READ_BYTES = 64 * 1024
 # when needed and closed after use.
 _POOL_CONNECTIONS = 64
 
+# Per thread, ``_attempt.deadline`` is the monotonic time at which the GET
+# that the thread sends gives up. The replies of this module's pool read it.
+_attempt = threading.local()
+
 _routes: dict[tuple[Any, ...], HttpRoute | None] = {}
 # Identities of specs whose GETs S3 redirected.
 _redirected: set[str] = set()
@@ -234,7 +241,15 @@ class HttpRoute:
 
         settings = retry_settings()
         deadline = time.monotonic() + settings.attempt_seconds
-        response = _send(url, headers, settings.connect_timeout, settings.read_timeout)
+        _attempt.deadline = deadline
+        try:
+            response = _send(
+                url, headers, settings.connect_timeout, settings.read_timeout
+            )
+        except TimeoutError as error:
+            if time.monotonic() >= deadline:
+                raise _past_deadline(url, settings.attempt_seconds) from error
+            raise
         if 300 <= response.status < 400:
             response.close()
             raise RedirectError(
@@ -459,6 +474,67 @@ def _credentials(spec: StorageSpec) -> Credentials:
     return Credentials(options["key"], options["secret"], options.get("token"))
 
 
+class _DeadlineSocketReader(io.RawIOBase):
+    """Socket reads that each wait at most the time the attempt has left.
+
+    Socket timeouts bound each wait only, so without this a server that
+    sends its status line, headers or body a byte at a time, each within
+    the read timeout, holds the GET for as long as it likes.
+    """
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+        # urllib3 sets the read timeout on the socket before the reply.
+        self._read_timeout = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the attempt deadline passed")
+        wait = left if self._read_timeout is None else min(self._read_timeout, left)
+        self._sock.settimeout(wait)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """A reply read under the deadline of the attempt that this thread sends."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = getattr(_attempt, "deadline", None)
+        if deadline is not None:
+            # detach() hands over the socket file that makefile() opened
+            # without closing it, so the socket stays open while it is read.
+            raw = self.fp.detach()
+            self.fp = io.BufferedReader(_DeadlineSocketReader(raw, sock, deadline))
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
 def _pool() -> urllib3.PoolManager:
     """Return this process's connection pool (a forked child makes its own).
 
@@ -476,6 +552,10 @@ def _pool() -> urllib3.PoolManager:
                 cert_reqs="CERT_REQUIRED",
                 ca_certs=bundle,
             )
+            pool.pool_classes_by_scheme = {
+                "http": _HTTPConnectionPool,
+                "https": _HTTPSConnectionPool,
+            }
             _pools[pool_key] = pool
     return pool
 
@@ -515,10 +595,10 @@ def _send(
 def _read_body(
     response: urllib3.BaseHTTPResponse, url: str, deadline: float, seconds: float
 ) -> bytes:
-    """Read the whole body, giving up after the deadline of the attempt.
+    """Read the whole body, giving up at the deadline of the attempt.
 
-    Each socket read waits at most the read timeout, so a server that
-    trickles its reply is abandoned at the first read after the deadline.
+    Each socket read waits at most the read timeout or the time the attempt
+    has left, whichever is shorter (:class:`_DeadlineSocketReader`).
     """
     parts = []
     received = 0
@@ -530,12 +610,11 @@ def _read_body(
             parts.append(part)
             received += len(part)
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"GET {url} did not finish within {seconds:g} s "
-                    "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
-                )
+                raise _past_deadline(url, seconds)
     except urllib3.exceptions.TimeoutError as error:
         response.close()
+        if time.monotonic() >= deadline:
+            raise _past_deadline(url, seconds) from error
         raise TimeoutError(f"GET {url} timed out") from error
     except urllib3.exceptions.HTTPError as error:
         response.close()
@@ -555,6 +634,13 @@ def _read_body(
     response.release_conn()
     # CPython returns a lone bytes part itself rather than a copy.
     return b"".join(parts)
+
+
+def _past_deadline(url: str, seconds: float) -> TimeoutError:
+    return TimeoutError(
+        f"GET {url} did not finish within {seconds:g} s "
+        "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
+    )
 
 
 def _verify_checksum(response: urllib3.BaseHTTPResponse, body: bytes, url: str) -> None:

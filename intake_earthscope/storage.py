@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
+from botocore.exceptions import BotoCoreError
 from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
 
@@ -39,7 +41,6 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
-from intake_earthscope.redact import install as install_redaction
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import RedirectError, forget_route, http_route
@@ -90,6 +91,10 @@ T = TypeVar("T")
 
 _listing_cache: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
 _listing_lock = threading.Lock()
+# aiobotocore sessions of s3fs clients whose default-chain credentials are
+# registered for redaction.
+_registered_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+_registration_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -240,11 +245,14 @@ class StorageSpec:
         fetched (or taken from this process's cache) here, in the process
         that reads.
         """
-        fs = fsspec.filesystem(self.protocol, **self.fsspec_options())
+        options = self.fsspec_options()
+        fs = fsspec.filesystem(self.protocol, **options)
         if self.protocol == "s3":
             # This package retries (intake_earthscope.retry), so s3fs's own
             # loop makes one attempt; s3fs has no option for it.
             fs.retries = 1
+            if not options.get("anon") and not options.get("secret"):
+                _register_chain_credentials(fs)
         return fs
 
     def fsspec_options(self) -> dict[str, Any]:
@@ -254,15 +262,9 @@ class StorageSpec:
 
         # A worker gets the spec without the caller's registration of its
         # secrets, and botocore logs request headers at DEBUG level.
+        # Credentials of botocore's default chain are registered by
+        # filesystem(), once the client has resolved them.
         register_secrets(_secret_values(self.storage_options))
-        if not self.anonymous and self.token_source is None:
-            # NOTE: credentials botocore finds in a profile file or a role are
-            # not registered, so only their signatures are redacted.
-            install_redaction()
-            register_secrets(
-                os.environ.get(name, "")
-                for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-            )
         options: dict[str, Any] = {}
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
@@ -330,6 +332,36 @@ class StorageSpec:
         """Drop this process's cached credentials of the spec's scope."""
         if self.token_source is not None and self.scope is not None:
             forget_credentials(self.token_source, self.scope)
+
+
+def _register_chain_credentials(fs: fsspec.AbstractFileSystem) -> None:
+    """Register the secret key and session token that the s3fs client signs with.
+
+    Without a key or ``anon`` in its options, s3fs signs with what botocore's
+    default chain resolves (variables, a profile, a ``credential_process``,
+    a role). This builds the client where it does not exist yet, so the
+    credentials are the ones the requests will carry, resolved once by s3fs
+    itself. It runs once per client session; later calls cost a set lookup.
+    """
+    session = getattr(fs, "session", None)
+    if session is not None and session in _registered_sessions:
+        return
+    with _registration_lock:
+        try:
+            fs.connect()
+            session = fs.session
+            if session in _registered_sessions:
+                return
+            credentials = sync(fs.loop, session.get_credentials)
+            if credentials is not None:
+                frozen = sync(fs.loop, credentials.get_frozen_credentials)
+                register_secrets([frozen.secret_key or "", frozen.token or ""])
+        except BotoCoreError as error:
+            # A credential_process or SSO login that fails raises again on
+            # the request, where the retry loop and messages handle it.
+            logger.debug("resolving S3 credentials failed: %s", type(error).__name__)
+            return
+        _registered_sessions.add(session)
 
 
 def _config_defaults() -> dict[str, Any]:
