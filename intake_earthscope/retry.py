@@ -22,13 +22,28 @@ from typing import TypeVar
 
 from intake_earthscope.settings import RetrySettings, retry_settings
 
-__all__ = ["RetriesExhausted", "backoff_delay", "call_with_retries"]
+__all__ = ["AttemptTimeout", "RetriesExhausted", "backoff_delay", "call_with_retries"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _jitter = random.Random()
+
+
+class AttemptTimeout(TimeoutError):
+    """Internal: one attempt ran past ``INTAKE_EARTHSCOPE_ATTEMPT_SECONDS``.
+
+    Both S3 clients raise it, so that the error after the last attempt names
+    the setting that bounds the wait.
+    """
+
+    def __init__(self, url: str, seconds: float) -> None:
+        super().__init__(
+            f"GET {url} did not finish within {seconds:g} s "
+            "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
+        )
+        self.seconds = seconds
 
 
 class RetriesExhausted(Exception):

@@ -48,6 +48,7 @@ from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
 from intake_earthscope.redact import register_secrets
+from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.settings import retry_settings
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ class HttpRoute:
             )
         except TimeoutError as error:
             if time.monotonic() >= deadline:
-                raise _past_deadline(url, settings.attempt_seconds) from error
+                raise AttemptTimeout(url, settings.attempt_seconds) from error
             raise
         if 300 <= response.status < 400:
             response.close()
@@ -610,11 +611,11 @@ def _read_body(
             parts.append(part)
             received += len(part)
             if time.monotonic() > deadline:
-                raise _past_deadline(url, seconds)
+                raise AttemptTimeout(url, seconds)
     except urllib3.exceptions.TimeoutError as error:
         response.close()
         if time.monotonic() >= deadline:
-            raise _past_deadline(url, seconds) from error
+            raise AttemptTimeout(url, seconds) from error
         raise TimeoutError(f"GET {url} timed out") from error
     except urllib3.exceptions.HTTPError as error:
         response.close()
@@ -634,13 +635,6 @@ def _read_body(
     response.release_conn()
     # CPython returns a lone bytes part itself rather than a copy.
     return b"".join(parts)
-
-
-def _past_deadline(url: str, seconds: float) -> TimeoutError:
-    return TimeoutError(
-        f"GET {url} did not finish within {seconds:g} s "
-        "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
-    )
 
 
 def _verify_checksum(response: urllib3.BaseHTTPResponse, body: bytes, url: str) -> None:

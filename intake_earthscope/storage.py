@@ -24,6 +24,7 @@ import fsspec
 from botocore.exceptions import BotoCoreError
 from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
+from fsspec.exceptions import FSTimeoutError
 
 from intake_earthscope.auth import (
     AwsCredentials,
@@ -42,7 +43,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.redact import register_secrets
-from intake_earthscope.retry import RetriesExhausted, call_with_retries
+from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import RedirectError, forget_route, http_route
 from intake_earthscope.settings import retry_settings
 
@@ -552,6 +553,12 @@ def _unavailable(
             f"cannot reach {spec.describe()} at {endpoint}: {_error_code(last)} on "
             f"{tries}; check the network, AWS_ENDPOINT_URL_S3 or storage_options"
         )
+    if isinstance(last, AttemptTimeout):
+        return StorageUnavailableError(
+            f"{operation} on {spec.describe()} did not finish within "
+            f"{last.seconds:g} s on {tries}: the storage is slow, so retry later "
+            "or raise INTAKE_EARTHSCOPE_ATTEMPT_SECONDS"
+        )
     return StorageUnavailableError(
         f"{operation} on {spec.describe()} failed with {_error_code(last)} on {tries}: "
         "the storage is failing or throttling requests, so retry later or raise "
@@ -609,7 +616,12 @@ def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -
             )
             forget_route(spec)
 
-    data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
+    try:
+        data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
+    except FSTimeoutError as error:
+        # fsspec's own error has no message.
+        seconds = retry_settings().attempt_seconds
+        raise AttemptTimeout(spec.url(key), seconds) from error
     if counted_from_start and end is not None and len(data) > end - (start or 0):
         # The server ignored the Range header and sent the whole object.
         data = data[start or 0 : end]

@@ -130,11 +130,17 @@ def test_trickled_read_unavailable_quickly(
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", setting)
     began = time.monotonic()
 
-    with pytest.raises(StorageUnavailableError, match="1 attempt"):
+    with pytest.raises(StorageUnavailableError, match="1 attempt") as caught:
         read_bytes(spec_at(trickling), KEY, 0, 10)
     elapsed = time.monotonic() - began
 
     assert elapsed < 1.2
+    # Both clients name the setting that bounds the wait, not the retries.
+    message = str(caught.value)
+    assert f"did not finish within {ATTEMPT_SECONDS} s" in message
+    assert "raise INTAKE_EARTHSCOPE_ATTEMPT_SECONDS" in message
+    assert "RETRY" not in message
+    assert f"{BUCKET}/{KEY}" in str(caught.value.__cause__)
 
 
 @pytest.mark.timeout(30)
