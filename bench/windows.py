@@ -350,7 +350,7 @@ def read_windows(
 
     The chunks are computed first and then joined with dask's own
     ``concatenate3``, the step ``.values`` ends with, so that the time of
-    the join can be given apart.
+    the join can be reported on its own.
     """
     codes = {
         "network": "XX",
@@ -446,7 +446,7 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
 
 
 def _join_sentence(stores: list[Store], costs: dict[tuple[str, str], Timing]) -> str:
-    """Say how long the windows' last step, joining their chunks, took."""
+    """Describe the time of the windows' last step, the join of their chunks."""
     parts = []
     for store in stores:
         cold = costs[(store.label, "cold")]
