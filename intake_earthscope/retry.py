@@ -43,7 +43,12 @@ class AttemptTimeout(TimeoutError):
             f"GET {url} did not finish within {seconds:g} s "
             "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
         )
+        self.url = url
         self.seconds = seconds
+
+    def __reduce__(self) -> tuple[type[AttemptTimeout], tuple[str, float]]:
+        # pickle would call the class with ``args``, the message alone.
+        return type(self), (self.url, self.seconds)
 
 
 class RetriesExhausted(Exception):

@@ -7,6 +7,7 @@ timeout. Sent whole, its header block takes several seconds.
 
 from __future__ import annotations
 
+import pickle
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from intake_earthscope.errors import StorageUnavailableError
+from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.s3http import http_route
 from intake_earthscope.storage import StorageSpec, read_bytes
 
@@ -154,3 +156,14 @@ def test_slow_reply_within_deadline_read(
     data = read_bytes(spec_at(trickling), KEY, 0, 10)
 
     assert data == BODY
+
+
+def test_attempt_timeout_survives_pickle() -> None:
+    """A worker's timeout reaches the client as the same error."""
+    error = AttemptTimeout("s3://trickle-bucket/key", 2.5)
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert type(copy) is AttemptTimeout
+    assert str(copy) == str(error)
+    assert copy.seconds == 2.5
