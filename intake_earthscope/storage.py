@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.exceptions import FSTimeoutError
@@ -357,9 +357,10 @@ def _register_chain_credentials(fs: fsspec.AbstractFileSystem) -> None:
             if credentials is not None:
                 frozen = sync(fs.loop, credentials.get_frozen_credentials)
                 register_secrets([frozen.secret_key or "", frozen.token or ""])
-        except BotoCoreError as error:
-            # A credential_process or SSO login that fails raises again on
-            # the request, where the retry loop and messages handle it.
+        except (BotoCoreError, ClientError) as error:
+            # A credential_process, SSO login or AssumeRole that fails raises
+            # again on the request. There s3fs turns an STS AccessDenied into
+            # a PermissionError, and the retry loop and messages handle it.
             logger.debug("resolving S3 credentials failed: %s", type(error).__name__)
             return
         _registered_sessions.add(session)
