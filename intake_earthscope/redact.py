@@ -36,7 +36,7 @@ _SIGNATURE = re.compile(r"(Signature[=:]\s*)[0-9a-f]{64}")
 # "x-amz-security-token:..." in the canonical request. Credentials that
 # botocore refreshes by itself carry tokens that were never registered.
 _SESSION_TOKEN = re.compile(
-    r"""(x-amz-security-token(?:['"]?:\s*b?['"]?|=))[^'"\s&,}]+""", re.IGNORECASE
+    r"""(x-amz-security-token(?:['"]?:[ \t]*b?['"]?|=))[^'"\s&,}]+""", re.IGNORECASE
 )
 
 

@@ -55,6 +55,11 @@ def test_signer_records_hide_token(caplog: pytest.LogCaptureFixture) -> None:
             "SignedHeaders=host;x-amz-security-token",
             "SignedHeaders=host;x-amz-security-token",
         ),
+        (
+            # An empty header value: the next line is not the token.
+            "x-amz-security-token:\nhost:127.0.0.1",
+            "x-amz-security-token:\nhost:127.0.0.1",
+        ),
     ],
 )
 def test_token_redacted_after_name(text: str, expected: str) -> None:
