@@ -173,12 +173,14 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
 class Edge:
     """Samples that belong to a neighbouring chunk: a start index and values.
 
-    ``versions`` contains the highest publication version per row.
+    ``versions`` contains the highest publication version per row, and
+    ``rates`` the header sampling rates of the records each row came from.
     """
 
     start: int
     data: np.ndarray
     versions: np.ndarray
+    rates: list[set[float]] | None = None
 
     @classmethod
     def empty(cls, n_traces: int, start: int) -> Edge:
@@ -542,6 +544,9 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     own[replaced] = incoming[replaced]
     block.written += new.sum(axis=1)
     block.found |= new.any(axis=1)
+    if edge.rates is not None:
+        for row in np.flatnonzero(replaced.any(axis=1)).tolist():
+            block.header_rates[row] |= edge.rates[row]
 
 
 def assemble_edges(block: PlacedBlock, edges: EdgeList) -> None:
@@ -564,12 +569,15 @@ def _edge(
 
     first = start if start is not None else min(int(i.min()) for _, _, i, _ in parts)
     last = max(int(i.max()) for _, _, i, _ in parts)
+    rates: list[set[float]] = [set() for _ in range(n_traces)]
     edge = Edge(
         first,
         np.full((n_traces, last - first + 1), np.nan),
         np.zeros(n_traces, dtype=np.int64),
+        rates,
     )
     for row, version, indices, values in parts:
+        rates[row] |= block.header_rates[row]
         columns = indices - first
         current = edge.data[row, columns]
         occupied = ~np.isnan(current)

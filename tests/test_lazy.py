@@ -150,6 +150,28 @@ def test_spill_crosses_midnight(s3) -> None:
     assert int(dataset.conflict_count.values[0, 1]) == 0
 
 
+def test_spill_into_missing_day_has_rate(s3) -> None:
+    """Samples from the previous day's object carry that object's header rate."""
+    week = balst_week()
+    publish(s3, "sage", {key: data for key, data in week.items() if "314" in key})
+    source = sage(
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        start="2025-11-10",
+        end="2025-11-12",
+        sampling_rate=1.0,
+        errors="ignore",
+    )
+
+    dataset = source.read()
+
+    assert str(dataset.status.values[0, 1]) == "missing"
+    assert int(np.count_nonzero(~np.isnan(dataset.waveform.values[0, 86400:]))) == 232
+    assert float(dataset.header_rate.values[0, 1]) == 1.0
+
+
 def test_wildcards_list_touched_prefixes(s3, caplog) -> None:
     publish(s3, "sage", balst_week())
     caplog.set_level(logging.DEBUG, logger="intake_earthscope")
