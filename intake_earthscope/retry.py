@@ -38,17 +38,18 @@ class AttemptTimeout(TimeoutError):
     the setting that bounds the wait.
     """
 
-    def __init__(self, url: str, seconds: float) -> None:
+    def __init__(self, url: str, seconds: float, method: str = "GET") -> None:
         super().__init__(
-            f"GET {url} did not finish within {seconds:g} s "
+            f"{method} {url} did not finish within {seconds:g} s "
             "(INTAKE_EARTHSCOPE_ATTEMPT_SECONDS)"
         )
         self.url = url
         self.seconds = seconds
+        self.method = method
 
-    def __reduce__(self) -> tuple[type[AttemptTimeout], tuple[str, float]]:
+    def __reduce__(self) -> tuple[type[AttemptTimeout], tuple[str, float, str]]:
         # pickle would call the class with ``args``, the message alone.
-        return type(self), (self.url, self.seconds)
+        return type(self), (self.url, self.seconds, self.method)
 
 
 class RetriesExhausted(Exception):

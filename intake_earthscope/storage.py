@@ -717,7 +717,7 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     """
     path = spec.path(key)
     try:
-        info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, path))
+        info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
     except FileNotFoundError as error:
         raise ObjectNotFoundError(
             f"object not found: {spec.url(key)} (tier {spec.tier!r})"
@@ -735,17 +735,18 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     return int(info["size"]), _version_tag(spec, path, info)
 
 
-def _head(spec: StorageSpec, path: str) -> dict[str, Any]:
+def _head(spec: StorageSpec, key: str) -> dict[str, Any]:
     """Send a HEAD, renewing EarthScope credentials once after a bare 400.
 
     S3 rejects a HEAD signed with expired credentials with 400 and no body,
     so the reply cannot name the cause as a GET's does.
     """
+    path, url = spec.path(key), spec.url(key)
     fs = spec.filesystem()
     # A listing may have cached an older size; ask the storage itself.
     fs.invalidate_cache(path)
     try:
-        return fs.info(path)
+        return _within_deadline(fs, "info", url, path)
     except OSError as error:
         if spec.token_source is None or _http_status(error) != 400:
             raise
@@ -753,7 +754,28 @@ def _head(spec: StorageSpec, path: str) -> dict[str, Any]:
     spec.forget_credentials()
     fs = spec.filesystem()
     fs.invalidate_cache(path)
-    return fs.info(path)
+    return _within_deadline(fs, "info", url, path)
+
+
+def _within_deadline(
+    fs: fsspec.AbstractFileSystem, name: str, url: str, *args: Any, **kwargs: Any
+) -> Any:
+    """Call the filesystem method ``name``, giving up after ``attempt_seconds``.
+
+    An asynchronous filesystem (s3fs) runs the call on its loop and cancels
+    it at the deadline, as :func:`_cat_within_deadline` does for reads.
+    Others are called directly.
+    """
+    loop = getattr(fs, "loop", None)
+    if not isinstance(fs, AsyncFileSystem) or loop is None:
+        return getattr(fs, name)(*args, **kwargs)
+
+    seconds = retry_settings().attempt_seconds
+    method = "LIST" if name == "ls" else "HEAD"
+    try:
+        return sync(loop, getattr(fs, f"_{name}"), *args, timeout=seconds, **kwargs)
+    except FSTimeoutError as error:
+        raise AttemptTimeout(url, seconds, method) from error
 
 
 def _version_tag(spec: StorageSpec, path: str, info: Mapping[str, Any]) -> str:
@@ -813,7 +835,9 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
         entries = _retried(
             spec,
             f"LIST {spec.url(prefix)}",
-            lambda: fs.ls(path, detail=False, refresh=True),
+            lambda: _within_deadline(
+                fs, "ls", spec.url(prefix), path, detail=False, refresh=True
+            ),
         )
     except FileNotFoundError:
         return ()

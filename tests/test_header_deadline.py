@@ -18,7 +18,13 @@ import pytest
 from intake_earthscope.errors import StorageUnavailableError
 from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.s3http import http_route
-from intake_earthscope.storage import StorageSpec, read_bytes
+from intake_earthscope.storage import (
+    StorageSpec,
+    clear_listing_cache,
+    list_directory,
+    object_stat,
+    read_bytes,
+)
 
 from conftest import s3_spec
 
@@ -143,6 +149,28 @@ def test_trickled_read_unavailable_quickly(
     assert "raise INTAKE_EARTHSCOPE_ATTEMPT_SECONDS" in message
     assert "RETRY" not in message
     assert f"{BUCKET}/{KEY}" in str(caught.value.__cause__)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("method", ["HEAD", "LIST"])
+def test_trickled_head_and_list_stop(trickling: TricklingServer, method: str) -> None:
+    """s3fs sends HEAD and LIST requests, which the deadline bounds too."""
+    spec = spec_at(trickling)
+    clear_listing_cache()
+    began = time.monotonic()
+
+    with pytest.raises(StorageUnavailableError, match="1 attempt") as caught:
+        if method == "HEAD":
+            object_stat(spec, KEY)
+        else:
+            list_directory(spec, "miniseed/XX/2024/001/")
+    elapsed = time.monotonic() - began
+
+    assert elapsed < 1.2
+    message = str(caught.value)
+    assert message.startswith(f"{method} s3://{BUCKET}/")
+    assert f"did not finish within {ATTEMPT_SECONDS} s" in message
+    assert "raise INTAKE_EARTHSCOPE_ATTEMPT_SECONDS" in message
 
 
 @pytest.mark.timeout(30)
