@@ -11,12 +11,29 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+logger = logging.getLogger(__name__)
+
+
+class QuietHttpServer(ThreadingHTTPServer):
+    """A threaded server that logs a failed request instead of printing it.
+
+    Timeout tests close connections while a reply is still being written,
+    and the standard server prints each such error to stderr.
+    """
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # socketserver calls this inside its handler of the request's error.
+        error = sys.exc_info()
+        logger.debug("request from %s failed", client_address, exc_info=error)
 
 
 @dataclass
@@ -48,7 +65,7 @@ class LoopbackHttp:
         self.host_name = host_name
         self.routes: dict[str, Route] = {}
         self.seen: list[SeenRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = QuietHttpServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         # A short poll interval keeps shutdown, and so each teardown, quick.
         self._thread = threading.Thread(
