@@ -125,6 +125,11 @@ GUESS_SLACK_BYTES = 16 * 1024
 # Rounds of reads before the search gives up and reads the object whole.
 MAX_ROUNDS = 24
 
+# Rounds of probe reads, and reads per round, that look for a requested
+# channel that no search read found (see RangedObject._probe).
+MAX_PROBE_ROUNDS = 6
+PROBES_PER_ROUND = 4
+
 READ_THREADS = 8
 
 # Pools of range readers by process id. A forked child gets a pool of its
@@ -213,6 +218,9 @@ class RangedObject:
         self._parsed = np.zeros(0, dtype=np.int64)
         # Byte spans parsed so far, sorted by start.
         self._parsed_spans: list[tuple[int, int]] = []
+        # Whether the object stores its channels in blocks, as a probe or a
+        # guess that missed its stretch showed.
+        self._in_blocks = False
 
         size, self.version = object_stat(spec, key)
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
@@ -238,11 +246,14 @@ class RangedObject:
     def _records_for(self, windows: ObjectWindows) -> WindowRecords:
         try:
             rows = self._search(windows)
+            if self._unseen() and not self.index.complete and self._probe():
+                # The anchors of the search now include every wanted source.
+                rows = self._search(windows)
         except LayoutError as reason:
             logger.info("reading %s whole: %s", self.url, reason)
             self.read_whole()
             rows = self._search(windows)
-        unseen = sorted(set(self.sources) - self.seen_sources())
+        unseen = self._unseen()
         if unseen and not self.index.complete:
             # The channel may sit in a block the bracket never reached; only
             # the whole object may tell that it is not there.
@@ -268,6 +279,52 @@ class RangedObject:
         # The index is sorted by offset, so ascending rows are in object order.
         union = np.unique(np.concatenate(rows))
         return WindowRecords(rows, self.bytes_of(union), self)
+
+    def _unseen(self) -> list[str]:
+        """Return the wanted sources that no known record carries, sorted."""
+        return sorted(set(self.sources) - self.seen_sources())
+
+    def _probe(self) -> bool:
+        """Look for the records of unseen sources in the unknown stretches.
+
+        An object may store each channel in a block of its own, which the
+        brackets of the other channels never reach. Each round reads a small
+        range at the middle of each of the largest unknown stretches, until a
+        record of every wanted source is known (returns True), or until no
+        stretch is larger than a read or the rounds are spent (False).
+        """
+        # A round reads at most PROBES_PER_ROUND ranges of SMALL_GAP_BYTES,
+        # each alone, so probing an object costs at most 6 * 4 * 32 KiB
+        # = 768 KiB before the whole read it may spare.
+        self._in_blocks = True
+        for _ in range(MAX_PROBE_ROUNDS):
+            if not self._unseen():
+                return True
+            ranges = self._probe_ranges()
+            if not ranges:
+                return False
+            spans = np.array(ranges, dtype=np.int64)
+            held = self._held(spans[:, 0], spans[:, 1])
+            if not held.all():
+                self._fetch([ranges[i] for i in np.flatnonzero(~held)], merge=0)
+            if held.any():
+                self._parse([ranges[i] for i in np.flatnonzero(held)])
+        return not self._unseen()
+
+    def _probe_ranges(self) -> list[tuple[int, int]]:
+        """Return the middles of the largest unknown stretches not parsed yet."""
+        gaps = self._search_layout().runs.gaps(0, self.index.size)
+        middles = []
+        for start, end in sorted(gaps, key=lambda gap: gap[0] - gap[1]):
+            if end - start <= SMALL_GAP_BYTES:
+                break
+            low = start + (end - start - SMALL_GAP_BYTES) // 2
+            middles.append((low, low + SMALL_GAP_BYTES))
+        if not middles:
+            return []
+        spans = np.array(middles, dtype=np.int64)
+        fresh = ~self._was_parsed(spans[:, 0], spans[:, 1])
+        return [middles[i] for i in np.flatnonzero(fresh)[:PROBES_PER_ROUND]]
 
     def seen_sources(self) -> set[str]:
         """Return the wanted source identifiers that known records carry."""
@@ -355,8 +412,23 @@ class RangedObject:
         if after is None:
             high_anchor = (self.index.size, self.day_ns + NS_PER_DAY)
 
-        if high_anchor[1] <= low_anchor[1]:
-            middle = gap_start + (gap_end - gap_start) // 2
+        if self._in_blocks and len(anchors):
+            # The channel's block need not start at the object's first byte
+            # nor end at its last: its own bytes per nanosecond place the
+            # day's ends from the nearest known record instead.
+            density = _density(anchors)
+            if before is None and after is not None:
+                offset = gap_end - (after - self.day_ns) * density
+                low_anchor = (max(0, int(offset)), self.day_ns)
+            if after is None and before is not None:
+                offset = gap_start + (self.day_ns + NS_PER_DAY - before) * density
+                high_anchor = (
+                    min(self.index.size, int(offset)),
+                    self.day_ns + NS_PER_DAY,
+                )
+
+        middle = gap_start + (gap_end - gap_start) // 2
+        if high_anchor[1] <= low_anchor[1] or high_anchor[0] <= low_anchor[0]:
             return middle, min(gap_end, middle + SMALL_GAP_BYTES)
 
         # Records sit by start time, so the record of the channel that ends
@@ -366,17 +438,30 @@ class RangedObject:
         first = low_anchor[0] + (start - 2 * record_span - low_anchor[1]) * per_ns
         last = low_anchor[0] + (end + record_span - low_anchor[1]) * per_ns
         slack = max(GUESS_SLACK_BYTES, (last - first) / 4)
+        if last + slack < gap_start or first - slack > gap_end:
+            # The guess misses the stretch, so the channel does not spread
+            # over the object as the anchors assume: its records sit in a
+            # block. Halve the stretch, and place later guesses by density.
+            logger.debug("%s stores its channels in blocks", self.url)
+            self._in_blocks = True
+            return middle, min(gap_end, middle + SMALL_GAP_BYTES)
         low = int(min(max(first - slack, gap_start), gap_end - SMALL_GAP_BYTES))
         high = int(max(min(last + slack, gap_end), low + SMALL_GAP_BYTES))
         return max(low, gap_start), min(high, gap_end)
 
-    def _fetch(self, ranges: list[tuple[int, int]]) -> None:
-        """Read ``ranges``, merging close ones into one request, and parse them."""
+    def _fetch(self, ranges: list[tuple[int, int]], merge: int | None = None) -> None:
+        """Read ``ranges``, merging close ones into one request, and parse them.
+
+        Ranges closer than ``merge`` bytes are read as one, by default those
+        closer than :func:`coalesce_bytes`.
+        """
 
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
-        reads = _coalesce(ranges, coalesce_bytes(self.spec.protocol))
+        if merge is None:
+            merge = coalesce_bytes(self.spec.protocol)
+        reads = _coalesce(ranges, merge)
         if self.spec.protocol == "file":
             # A local range costs one seek, so threads would only add hand-offs.
             parts = read_local_ranges(self.spec, self.key, reads)
@@ -628,8 +713,8 @@ class _Layout:
         if len(self.sources[source]):
             return self.sources[source]
         # In an object whose channels follow one another in blocks, an
-        # unseen channel's block may lie outside this bracket: records_for
-        # then reads the object whole.
+        # unseen channel's block may lie outside this bracket, so
+        # records_for probes for it and else reads the object whole.
         if len(self._wanted):
             return self._wanted
         if self._every is None:
@@ -666,6 +751,12 @@ def index_object(spec: StorageSpec, key: str) -> ObjectIndex:
     reader = RangedObject(spec, key, 0, ())
     reader.read_whole()
     return reader.index
+
+
+def _density(records: RecordLookup) -> float:
+    """Return the bytes per nanosecond of ``records``, which are not empty."""
+    spans = int((records.ends - records.starts).sum())
+    return float((records.byte_ends - records.offsets).sum()) / max(spans, 1)
 
 
 def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
