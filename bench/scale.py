@@ -459,11 +459,11 @@ def render(
          fetched["plain_cpu"] / fetched["floor_cpu"], ""),
         ("least time ours can take on these cores ÷ concurrent s3fs fetch "
          "(for context)", cpu_bound / fetched["floor"], ""),
-        ("kernel CPU time ÷ client CPU time, ours (for context)",
-         fetched["kernel_ours_cpu"] / fetched["ours_cpu"], ""),
-        ("kernel CPU time ÷ client CPU time, concurrent plain-HTTP fetch "
-         "(for context)", fetched["kernel_plain_cpu"] / fetched["plain_cpu"], ""),
-        ("kernel CPU time ÷ client CPU time, concurrent s3fs fetch (for context)",
+        ("kernel CPU time, ours ÷ client CPU time of the s3fs fetch (for context)",
+         fetched["kernel_ours_cpu"] / fetched["floor_cpu"], ""),
+        ("kernel CPU time, plain-HTTP fetch ÷ client CPU time of the s3fs fetch "
+         "(for context)", fetched["kernel_plain_cpu"] / fetched["floor_cpu"], ""),
+        ("kernel CPU time, s3fs fetch ÷ its client CPU time (for context)",
          fetched["kernel_floor_cpu"] / fetched["floor_cpu"], ""),
         (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",
          memory["dataset_over_limit"], "≥ 8"),
@@ -508,12 +508,13 @@ def render(
             "ratio to the s3fs fetch caps how much faster than the loop any "
             "reader on s3fs can be here. The ratio of the fastest runs shows "
             "how close ours comes when the machine is quiet, and the targets "
-            "are judged on the medians. The kernel's share of each client's "
-            "CPU time is given too. Ours spends more of it than the plain-HTTP "
-            "fetch, which receives the same bytes: the difference is the "
-            "mapping and zeroing of new memory for the blocks. In runs made "
-            "apart from this script, that was the part of our CPU time that "
-            "changed most from run to run on this virtual machine.",
+            "are judged on the medians. The kernel's CPU time of each client is "
+            "given too, over the s3fs fetch's client CPU time. Ours spends more "
+            "of it than the plain-HTTP fetch, which receives the same bytes: "
+            "the difference is the mapping and zeroing of new memory for the "
+            "blocks. In runs made apart from this script, that was the part of "
+            "our CPU time that changed most from run to run on this virtual "
+            "machine.",
             "",
             f"The memory run reduced {memory['traces_computed']} station-days of "
             "one 100 Hz channel each to their standard deviations on one worker "
