@@ -438,6 +438,18 @@ class RangedObject:
         first = low_anchor[0] + (start - 2 * record_span - low_anchor[1]) * per_ns
         last = low_anchor[0] + (end + record_span - low_anchor[1]) * per_ns
         slack = max(GUESS_SLACK_BYTES, (last - first) / 4)
+        if (
+            self._in_blocks
+            and before is not None
+            and after is None
+            and last + slack >= high_anchor[0]
+            and high_anchor[0] + slack < gap_end
+        ):
+            # The window reaches the end of the channel's block, and other
+            # bytes follow it. Only all of them show that no later record of
+            # the channel exists, so the stretch is read at once. Guesses
+            # would step through it one small read per round and give up.
+            return gap_start, gap_end
         if last + slack < gap_start or first - slack > gap_end:
             # The guess misses the stretch, so the channel does not spread
             # over the object as the anchors assume: its records sit in a
