@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_window_blocks import (
+from test_window_blocks import (  # noqa: F401 (two autouse fixtures)
     BEFORE,
+    _index_cache,
+    _small_merges,
     counted_store,
     counted_windows,
     whole_day,
@@ -14,17 +16,6 @@ from test_windows import CODES, DAY, RATE, assert_equal_to_cuts, channel_bytes, 
 import mseedgen
 
 HOUR = 3600.0
-
-
-@pytest.fixture(autouse=True)
-def _index_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    from intake_earthscope.recordindex import forget_indexes
-
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", str(64 * 1024))
-    forget_indexes()
-    yield
-    forget_indexes()
 
 
 def block(channel, start_s=0.0, seconds=86_400.0, rate=RATE, length=512, seed=0):

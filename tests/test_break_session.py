@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import s3fs
 from distributed import Client, LocalCluster
-from test_window_failures import (
+from test_window_failures import (  # noqa: F401 (_index_cache is an autouse fixture)
     BUCKET,
     REGION,
+    _index_cache,
     key,
     lazy,
     load_warned,
@@ -29,19 +30,10 @@ from test_window_failures import (
 
 from intake_earthscope import outcome_table
 from intake_earthscope.errors import AccessDeniedError
-from intake_earthscope.recordindex import forget_indexes
 from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.testing import LoopbackS3, create_bucket
 
 from conftest import publish
-
-
-@pytest.fixture(autouse=True)
-def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    forget_indexes()
-    yield
-    forget_indexes()
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ import functools
 
 import pytest
 import xarray as xr
-from test_windows import (
+from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     CHANNELS,
     CODES,
     DAY,
     RATE,
+    _index_cache,
     assert_equal_to_cuts,
     channel_bytes,
     key,
@@ -43,14 +44,10 @@ def blocks_day(channels: tuple[str, ...] = tuple(CHANNELS)) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _index_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+def _small_merges(monkeypatch: pytest.MonkeyPatch) -> None:
     # Reads closer than 1 MiB, the default, merge over much of a 6 MB
     # object; a station-day of 100 MB has room for them.
     monkeypatch.setenv("INTAKE_EARTHSCOPE_COALESCE_BYTES", str(64 * 1024))
-    forget_indexes()
-    yield
-    forget_indexes()
 
 
 def counted_store(s3, objects: dict[str, bytes]) -> dict:

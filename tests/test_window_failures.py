@@ -9,12 +9,11 @@ soon after midnight reads day 1 only for records that run past midnight.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+from test_windows import _index_cache  # noqa: F401 (an autouse fixture)
 
 from intake_earthscope import open_windows, outcome_table
 from intake_earthscope.errors import (
@@ -23,7 +22,6 @@ from intake_earthscope.errors import (
     ReadOutcomeWarning,
     StorageUnavailableError,
 )
-from intake_earthscope.recordindex import forget_indexes
 from intake_earthscope.testing import LoopbackS3, create_bucket
 
 import mseedgen
@@ -61,14 +59,6 @@ def ten_minutes(day: int) -> bytes:
     start = MIDNIGHT - 600 * 10**9 if day == 1 else MIDNIGHT
     values = (np.arange(600 * 20) % 500 + 1000 * day).astype(np.int32)
     return mseedgen.segment_bytes("XX.STA.00.BHZ", start, values, RATE)
-
-
-@pytest.fixture(autouse=True)
-def _index_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    forget_indexes()
-    yield
-    forget_indexes()
 
 
 @pytest.fixture
