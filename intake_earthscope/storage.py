@@ -617,45 +617,21 @@ def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -
             )
             forget_route(spec)
 
-    try:
-        data = _cat_within_deadline(spec.filesystem(), spec.path(key), start, end)
-    except FSTimeoutError as error:
-        # fsspec's own error has no message.
-        seconds = retry_settings().attempt_seconds
-        raise AttemptTimeout(spec.url(key), seconds) from error
+    fs = spec.filesystem()
+    data = _within_deadline(
+        fs,
+        "GET",
+        spec.url(key),
+        "cat_file",
+        spec.path(key),
+        start=start,
+        end=end,
+        **_single_request(fs, start, end),
+    )
     if counted_from_start and end is not None and len(data) > end - (start or 0):
         # The server ignored the Range header and sent the whole object.
         data = data[start or 0 : end]
     return data
-
-
-def _cat_within_deadline(
-    filesystem: fsspec.AbstractFileSystem,
-    path: str,
-    start: int | None,
-    end: int | None,
-) -> bytes:
-    """Read a range, giving up after ``attempt_seconds`` in all.
-
-    Socket timeouts bound each read from the connection only, so a server
-    that trickles its reply would hold the read for ever. On an asynchronous
-    filesystem (s3fs) the whole read is cancelled at the deadline and raises
-    a TimeoutError, which the retry loop treats as transient.
-    """
-    loop = getattr(filesystem, "loop", None)
-    if isinstance(filesystem, AsyncFileSystem) and loop is not None:
-        seconds = retry_settings().attempt_seconds
-        options = _single_request(filesystem, start, end)
-        return sync(
-            loop,
-            filesystem._cat_file,
-            path,
-            start=start,
-            end=end,
-            timeout=seconds,
-            **options,
-        )
-    return filesystem.cat_file(path, start=start, end=end)
 
 
 def _single_request(
@@ -746,7 +722,7 @@ def _head(spec: StorageSpec, key: str) -> dict[str, Any]:
     # A listing may have cached an older size; ask the storage itself.
     fs.invalidate_cache(path)
     try:
-        return _within_deadline(fs, "info", url, path)
+        return _within_deadline(fs, "HEAD", url, "info", path)
     except OSError as error:
         if spec.token_source is None or _http_status(error) != 400:
             raise
@@ -754,27 +730,34 @@ def _head(spec: StorageSpec, key: str) -> dict[str, Any]:
     spec.forget_credentials()
     fs = spec.filesystem()
     fs.invalidate_cache(path)
-    return _within_deadline(fs, "info", url, path)
+    return _within_deadline(fs, "HEAD", url, "info", path)
 
 
 def _within_deadline(
-    fs: fsspec.AbstractFileSystem, name: str, url: str, *args: Any, **kwargs: Any
+    fs: fsspec.AbstractFileSystem,
+    method: str,
+    url: str,
+    name: str,
+    *args: Any,
+    **kwargs: Any,
 ) -> Any:
     """Call the filesystem method ``name``, giving up after ``attempt_seconds``.
 
-    An asynchronous filesystem (s3fs) runs the call on its loop and cancels
-    it at the deadline, as :func:`_cat_within_deadline` does for reads.
-    Others are called directly.
+    Socket timeouts bound each read from the connection only, so a server
+    that trickles its reply could keep the request open indefinitely. An asynchronous
+    filesystem (s3fs) runs the call on its loop, which cancels it at the
+    deadline, and the HTTP ``method`` and ``url`` name the request in the
+    resulting :class:`AttemptTimeout`. Other filesystems are called directly.
     """
     loop = getattr(fs, "loop", None)
     if not isinstance(fs, AsyncFileSystem) or loop is None:
         return getattr(fs, name)(*args, **kwargs)
 
     seconds = retry_settings().attempt_seconds
-    method = "LIST" if name == "ls" else "HEAD"
     try:
         return sync(loop, getattr(fs, f"_{name}"), *args, timeout=seconds, **kwargs)
     except FSTimeoutError as error:
+        # fsspec's own error has no message.
         raise AttemptTimeout(url, seconds, method) from error
 
 
@@ -836,7 +819,7 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
             spec,
             f"LIST {spec.url(prefix)}",
             lambda: _within_deadline(
-                fs, "ls", spec.url(prefix), path, detail=False, refresh=True
+                fs, "LIST", spec.url(prefix), "ls", path, detail=False, refresh=True
             ),
         )
     except FileNotFoundError:
