@@ -744,10 +744,11 @@ def _within_deadline(
     """Call the filesystem method ``name``, giving up after ``attempt_seconds``.
 
     Socket timeouts bound each read from the connection only, so a server
-    that trickles its reply could keep the request open indefinitely. An asynchronous
-    filesystem (s3fs) runs the call on its loop, which cancels it at the
-    deadline, and the HTTP ``method`` and ``url`` name the request in the
-    resulting :class:`AttemptTimeout`. Other filesystems are called directly.
+    that trickles its reply could keep the request open indefinitely. An
+    asynchronous filesystem (s3fs) runs the call on its loop, which cancels
+    it at the deadline, and the HTTP ``method`` and ``url`` name the request
+    in the resulting :class:`AttemptTimeout`. Other filesystems are called
+    directly.
     """
     loop = getattr(fs, "loop", None)
     if not isinstance(fs, AsyncFileSystem) or loop is None:
