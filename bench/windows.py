@@ -451,15 +451,16 @@ def _join_sentence(stores: list[Store], costs: dict[tuple[str, str], Timing]) ->
     for store in stores:
         cold = costs[(store.label, "cold")]
         parts.append(
-            f"{cold.join_seconds:.2f} s of {cold.seconds:.2f} s on {store.label} "
-            f"({cold.join_system_seconds:.2f} s of it in the kernel)"
+            f"On {store.label} the join took {cold.join_seconds:.2f} s of "
+            f"{cold.seconds:.2f} s, {cold.join_system_seconds:.2f} s of it in "
+            "the kernel."
         )
     megabytes = WINDOWS * 3 * (BEFORE_S + AFTER_S) * SMALL_RATE * 8 / 1e6
     return (
         "The window reads end by joining their chunks (one per object) into "
         f"one array of {megabytes:.0f} MB with dask's `concatenate3`, the last "
-        "step of `.values`. On first contact that join took "
-        f"{', '.join(parts)}. The kernel's share is the time to map new "
+        "step of `.values`. Times are of the first-contact read. "
+        f"{' '.join(parts)} The kernel's share is the time to map new "
         "memory for the array. The whole-object read joins nothing, because "
         "each day is one chunk, but it writes its windows into an array of "
         "the same size."

@@ -478,9 +478,9 @@ def _credentials(spec: StorageSpec) -> Credentials:
 class _DeadlineSocketReader(io.RawIOBase):
     """Socket reads that each wait at most the time the attempt has left.
 
-    Socket timeouts bound each wait only, so without this a server that
-    sends its status line, headers or body a byte at a time, each within
-    the read timeout, holds the GET for as long as it likes.
+    Socket timeouts bound each wait only. Without this, a server that sends
+    its status line, headers or body a byte at a time, each within the read
+    timeout, keeps the GET open for as long as it goes on sending.
     """
 
     def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: float) -> None:

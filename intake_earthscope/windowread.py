@@ -289,9 +289,9 @@ class RangedObject:
 
         An object may store each channel in a block of its own, which the
         brackets of the other channels never reach. Each round reads a small
-        range at the middle of each of the largest unknown stretches, until a
-        record of every wanted source is known (returns True), or until no
-        stretch is larger than a read or the rounds are spent (False).
+        range at the middle of each of the largest unknown stretches. Returns
+        True once a record of every wanted source is known, and False when no
+        stretch is larger than a read or the rounds are spent.
         """
         # A round reads at most PROBES_PER_ROUND ranges of SMALL_GAP_BYTES,
         # each alone, so probing an object costs at most 6 * 4 * 32 KiB
