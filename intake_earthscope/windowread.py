@@ -726,7 +726,7 @@ class _Layout:
             return self.sources[source]
         # In an object whose channels follow one another in blocks, an
         # unseen channel's block may lie outside this bracket, so
-        # records_for probes for it and else reads the object whole.
+        # records_for probes for it and otherwise reads the object whole.
         if len(self._wanted):
             return self._wanted
         if self._every is None:
@@ -1152,7 +1152,7 @@ def _report_failures(reads: list[_ObjectRead], reported: set[int], errors: str) 
     if failed and errors == "raise":
         _raise_failures(failed)
 
-    # With errors="ignore" the status variable is the record, as for days.
+    # With errors="ignore" the status variable is the only report, as for days.
     level = logging.INFO if errors == "warn" else logging.DEBUG
     for read in failed:
         logger.log(level, "%s: %s", read.failure, read.error)
