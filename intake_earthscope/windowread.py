@@ -288,8 +288,8 @@ class RangedObject:
         """Look for the records of unseen sources in the unknown stretches.
 
         An object may store each channel in a block of its own, which the
-        brackets of the other channels never reach. Each round reads a small
-        range at the middle of each of the largest unknown stretches. Returns
+        brackets of the other channels never reach. Each round reads a few
+        small ranges in the unknown stretches (see ``_probe_ranges``). Returns
         True once a record of every wanted source is known, and False when no
         stretch is larger than a read or the rounds are spent.
         """
@@ -312,19 +312,51 @@ class RangedObject:
         return not self._unseen()
 
     def _probe_ranges(self) -> list[tuple[int, int]]:
-        """Return the middles of the largest unknown stretches not parsed yet."""
-        gaps = self._search_layout().runs.gaps(0, self.index.size)
-        middles = []
-        for start, end in sorted(gaps, key=lambda gap: gap[0] - gap[1]):
-            if end - start <= SMALL_GAP_BYTES:
-                break
-            low = start + (end - start - SMALL_GAP_BYTES) // 2
-            middles.append((low, low + SMALL_GAP_BYTES))
-        if not middles:
+        """Return the ranges that the next round of probes reads.
+
+        A block that no search read reached starts where another block ends,
+        so stretches whose two ends show different sources, or reach an end of
+        the object, are probed first. A stretch with records of one source on
+        both ends is probed only when no other stretch is left, because it
+        most likely lies inside that source's block. The probes of a round go
+        to the stretches whose pieces between probes stay largest.
+        """
+        layout = self._search_layout()
+        gaps = [
+            gap
+            for gap in layout.runs.gaps(0, self.index.size)
+            if gap[1] - gap[0] > SMALL_GAP_BYTES
+        ]
+        inside = [layout.joins_one_source(gap) for gap in gaps]
+        edges = [gap for gap, same in zip(gaps, inside, strict=True) if not same]
+        candidates = edges or gaps
+        probes = []
+        for gap, count in _share_probes(candidates, PROBES_PER_ROUND):
+            probes += self._gap_probes(gap, count)
+        if not probes:
             return []
-        spans = np.array(middles, dtype=np.int64)
+        spans = np.array(probes, dtype=np.int64)
         fresh = ~self._was_parsed(spans[:, 0], spans[:, 1])
-        return [middles[i] for i in np.flatnonzero(fresh)[:PROBES_PER_ROUND]]
+        return [probes[i] for i in np.flatnonzero(fresh)]
+
+    def _gap_probes(self, gap: tuple[int, int], count: int) -> list[tuple[int, int]]:
+        """Place ``count`` probes in ``gap``: at the end of the object that the
+        stretch reaches, if any, and evenly spaced over the rest."""
+        start, end = gap
+        probes = []
+        if end == self.index.size:
+            end -= SMALL_GAP_BYTES
+            probes.append((end, self.index.size))
+        elif start == 0:
+            start += SMALL_GAP_BYTES
+            probes.append((0, start))
+        spaced = count - len(probes)
+        for number in range(1, spaced + 1):
+            low = start + (end - start) * number // (spaced + 1) - SMALL_GAP_BYTES // 2
+            low = min(max(low, start), end - SMALL_GAP_BYTES)
+            if low >= start:
+                probes.append((low, low + SMALL_GAP_BYTES))
+        return probes
 
     def seen_sources(self) -> set[str]:
         """Return the wanted source identifiers that known records carry."""
@@ -379,12 +411,18 @@ class RangedObject:
         ranges = []
         for source in self.sources:
             anchors = layout.anchors(source)
+            own = layout.sources[source]
             lows, highs = anchors.bracket(starts, ends, self.index.size)
             for number in np.flatnonzero(~layout.runs.covered(lows, highs)):
                 start, end = int(starts[number]), int(ends[number])
                 for gap in layout.runs.gaps(int(lows[number]), int(highs[number])):
                     if gap[1] - gap[0] <= SMALL_GAP_BYTES:
                         ranges.append(gap)
+                    elif self._in_blocks and self._joins_in_time(gap, own):
+                        # Other blocks sit between two blocks of the channel.
+                        # NOTE: a record that repeats samples of the channel
+                        # inside them is not read, as a whole read would.
+                        continue
                     else:
                         ranges.append(self._guess(gap, start, end, anchors))
         return ranges
@@ -413,14 +451,20 @@ class RangedObject:
             high_anchor = (self.index.size, self.day_ns + NS_PER_DAY)
 
         if self._in_blocks and len(anchors):
+            tail = self._tail_probe(gap, anchors)
+            if tail is not None:
+                return tail
             # The channel's block need not start at the object's first byte
             # nor end at its last: its own bytes per nanosecond place the
-            # day's ends from the nearest known record instead.
+            # day's ends from the nearest known record instead. A known
+            # record that does not touch the stretch may lie in another
+            # block, so the record that touches the other end places it.
             density = _density(anchors)
-            if before is None and after is not None:
+            touch_low, touch_high = _touching(anchors, gap)
+            if after is not None and (before is None or touch_high and not touch_low):
                 offset = gap_end - (after - self.day_ns) * density
                 low_anchor = (max(0, int(offset)), self.day_ns)
-            if after is None and before is not None:
+            if before is not None and (after is None or touch_low and not touch_high):
                 offset = gap_start + (self.day_ns + NS_PER_DAY - before) * density
                 high_anchor = (
                     min(self.index.size, int(offset)),
@@ -450,7 +494,11 @@ class RangedObject:
             # the channel exists, so the stretch is read at once. Guesses
             # would step through it one small read per round and give up.
             return gap_start, gap_end
-        if last + slack < gap_start or first - slack > gap_end:
+        if (
+            last + slack < gap_start
+            or first - slack > gap_end
+            or _beside(anchors, gap, first, last)
+        ):
             # The guess misses the stretch, so the channel does not spread
             # over the object as the anchors assume: its records sit in a
             # block. Halve the stretch, and place later guesses by density.
@@ -460,6 +508,41 @@ class RangedObject:
         low = int(min(max(first - slack, gap_start), gap_end - SMALL_GAP_BYTES))
         high = int(max(min(last + slack, gap_end), low + SMALL_GAP_BYTES))
         return max(low, gap_start), min(high, gap_end)
+
+    def _tail_probe(
+        self, gap: tuple[int, int], anchors: RecordLookup
+    ) -> tuple[int, int] | None:
+        """Return the object's last bytes when a later block of the channel
+        may sit anywhere in ``gap``, which runs to the object's end.
+
+        That is so when the channel's known records end before the stretch
+        and none touches its start: its block ended there. Blocks often end
+        objects, so the tail is read before the guesses step through the
+        stretch. Returns None when the tail is read already.
+        """
+        start, end = gap
+        if end != self.index.size or end - start <= 2 * SMALL_GAP_BYTES:
+            return None
+        if anchors.latest_end_before(start) is None or _touching(anchors, gap)[0]:
+            return None
+        tail = np.array([end - SMALL_GAP_BYTES]), np.array([end])
+        if self._was_parsed(*tail)[0]:
+            return None
+        return end - SMALL_GAP_BYTES, end
+
+    def _joins_in_time(self, gap: tuple[int, int], anchors: RecordLookup) -> bool:
+        """Return whether the channel's records on both sides of ``gap`` run
+        on in time, one sample interval apart.
+
+        Records of the channel sit in time order (``_check_order``), so a
+        record of it inside the stretch would repeat samples of the two.
+        """
+        before = anchors.latest_end_before(gap[0])
+        after = anchors.earliest_start_from(gap[1])
+        step = _sample_step(anchors)
+        if before is None or after is None or step is None:
+            return False
+        return 0 < after - before <= 1.5 * step
 
     def _fetch(self, ranges: list[tuple[int, int]], merge: int | None = None) -> None:
         """Read ``ranges``, merging close ones into one request, and parse them.
@@ -733,6 +816,25 @@ class _Layout:
             self._every = RecordLookup(self.table, np.arange(len(self.table)))
         return self._every
 
+    def edge_sources(self, gap: tuple[int, int]) -> tuple[str | None, str | None]:
+        """Return the sources of the records that end where ``gap`` starts and
+        start where it ends, None where no known record touches it."""
+        table = self.table
+        before = int(np.searchsorted(table.offsets, gap[0])) - 1
+        after = int(np.searchsorted(table.offsets, gap[1]))
+        low = None
+        if before >= 0 and table.offsets[before] + table.lengths[before] == gap[0]:
+            low = str(table.sources[before])
+        high = None
+        if after < len(table) and table.offsets[after] == gap[1]:
+            high = str(table.sources[after])
+        return low, high
+
+    def joins_one_source(self, gap: tuple[int, int]) -> bool:
+        """Return whether records of one source touch both ends of ``gap``."""
+        low, high = self.edge_sources(gap)
+        return low is not None and low == high
+
     def overlapping(self, starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
         """Return, per window, the rows of wanted records with samples in it."""
         pairs = [records.overlapping(starts, ends) for records in self.sources.values()]
@@ -763,6 +865,59 @@ def index_object(spec: StorageSpec, key: str) -> ObjectIndex:
     reader = RangedObject(spec, key, 0, ())
     reader.read_whole()
     return reader.index
+
+
+def _share_probes(
+    gaps: list[tuple[int, int]], total: int
+) -> list[tuple[tuple[int, int], int]]:
+    """Share ``total`` probes among ``gaps``, each to the gap whose pieces
+    between probes are largest, while those pieces are larger than a probe."""
+    counts = [0] * len(gaps)
+    for _ in range(total):
+        pieces = [
+            (end - start) / (count + 1)
+            for (start, end), count in zip(gaps, counts, strict=True)
+        ]
+        if not pieces or max(pieces) <= SMALL_GAP_BYTES:
+            break
+        counts[int(np.argmax(pieces))] += 1
+    return [(gap, count) for gap, count in zip(gaps, counts, strict=True) if count]
+
+
+def _touching(records: RecordLookup, gap: tuple[int, int]) -> tuple[bool, bool]:
+    """Return whether one of ``records`` ends where ``gap`` starts, and whether
+    one starts where it ends."""
+    low = _contains(records.byte_ends, np.array([gap[0]]))[0]
+    high = _contains(records.offsets, np.array([gap[1]]))[0]
+    return bool(low), bool(high)
+
+
+def _beside(
+    records: RecordLookup, gap: tuple[int, int], first: float, last: float
+) -> bool:
+    """Return whether the guess ``[first, last]`` lies wholly outside ``gap``
+    on a side where a record of another source touches the gap.
+
+    Such a guess, cut to the gap, would read the other source's records
+    one small range per round.
+    """
+    touch_low, touch_high = _touching(records, gap)
+    outside_low = last < gap[0] and not touch_low and gap[0] > 0
+    outside_high = first > gap[1] and not touch_high
+    return outside_low or outside_high
+
+
+def _sample_step(records: RecordLookup) -> int | None:
+    """Estimate the sample interval, in ns, of one channel's ``records``.
+
+    Of two records that follow each other in the object, the second starts
+    one sample interval after the first ends where the data run on without
+    a gap. The median over such pairs ignores the few pairs with a gap.
+    """
+    follows = records.offsets[1:] == records.byte_ends[:-1]
+    steps = (records.starts[1:] - records.ends[:-1])[follows]
+    steps = steps[steps > 0]
+    return int(np.median(steps)) if steps.size else None
 
 
 def _density(records: RecordLookup) -> float:

@@ -1,0 +1,84 @@
+"""Event windows on small blocks behind large ones, and on a channel in two blocks."""
+
+from __future__ import annotations
+
+import pytest
+import test_break_blocks
+from test_break_blocks import block, read_layout
+from test_window_blocks import (  # noqa: F401 (two autouse fixtures)
+    BEFORE,
+    _index_cache,
+    _small_merges,
+)
+from test_windows import assert_equal_to_cuts
+
+# Windows near the start, the middle and the end of the day, each inside it.
+TIMES = ["2024-01-01T01:30:00", "2024-01-01T12:00:00", "2024-01-01T22:30:00"]
+
+# A ranged read of one window may read at most this share of the object.
+# Before the probes looked at the tail and at block edges first, a window on
+# the trailing LHZ block read 1.17 to 1.24 times the object.
+MAX_SHARE = 0.25
+
+# LHZ at 1 Hz fills about 100 KB, and each BH? block of a day at 20 Hz
+# about 1.8 MB. The channels between two BHZ halves run from midnight to midnight.
+LAYOUTS = {
+    "small_last": lambda: (
+        block("BHZ", seed=1)
+        + block("BHN", seed=2, length=4096)
+        + block("LHZ", rate=1.0, length=4096)
+    ),
+    "small_between": lambda: (
+        block("BHZ", seed=1)
+        + block("LHZ", rate=1.0, length=4096)
+        + block("BHN", seed=2, length=4096)
+    ),
+    "small_first": lambda: (
+        block("LHZ", rate=1.0, length=4096)
+        + block("BHZ", seed=1)
+        + block("BHN", seed=2, length=4096)
+    ),
+    "split": lambda: (
+        block("BHZ", 0, 43_200.0, seed=1)
+        + block("BHN", seed=2, length=4096)
+        + block("BHZ", 43_200.0, 43_200.0, seed=3)
+    ),
+}
+
+
+# Shares measured where a window reaches the end of LHZ's block: LHZ
+# records span over an hour, so the guess's slack reaches it, and the
+# search then reads every byte after the block.
+SHARES = {
+    ("small_first", TIMES[1]): 0.4,
+    ("small_first", TIMES[2]): 1.01,
+    ("small_between", TIMES[2]): 0.6,
+}
+
+
+@pytest.fixture(autouse=True)
+def _layouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # read_layout looks layouts up by name in test_break_blocks.
+    monkeypatch.setattr(test_break_blocks, "LAYOUTS", LAYOUTS)
+
+
+@pytest.mark.parametrize("time", TIMES)
+@pytest.mark.parametrize("layout", ["small_last", "small_between", "small_first"])
+def test_small_block_found(s3, layout: str, time: str) -> None:
+    dataset, read, data, whole = read_layout(s3, layout, "LHZ", time)
+
+    assert (dataset.read_mode.values == "ranged").all()
+    assert (dataset.status.values == "ok").all()
+    assert_equal_to_cuts(dataset, whole, [time], BEFORE)
+    assert read <= SHARES.get((layout, time), MAX_SHARE) * len(data)
+
+
+@pytest.mark.parametrize("time", [*TIMES, "2024-01-01T11:59:50"])
+def test_split_channel_ranged(s3, time: str) -> None:
+    """BHZ's two halves sit on both sides of the BHN block."""
+    dataset, read, data, whole = read_layout(s3, "split", "BHZ", time)
+
+    assert (dataset.read_mode.values == "ranged").all()
+    assert (dataset.status.values == "ok").all()
+    assert read <= MAX_SHARE * len(data)
+    assert_equal_to_cuts(dataset, whole, [time], BEFORE)
