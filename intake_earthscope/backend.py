@@ -142,13 +142,15 @@ def open_miniseed(
     -------
     xarray.Dataset
         ``waveform(trace, time)`` on a grid from the earliest sample to the
-        latest, with the SEED code coordinates and a per-trace ``status``.
-        The status is ``ok``, ``truncated``, ``damaged`` or
-        ``rate_mismatch``. A truncated file ends inside a record, whose
-        samples are left out. A damaged file has bytes that are not
-        miniSEED, which are skipped. A channel with ``rate_mismatch`` also
-        has records at another rate, which are left out. Any status other
-        than ``ok`` also emits an :class:`IntakeEarthScopeWarning`.
+        latest, with the SEED code coordinates, a per-trace ``time_offset``
+        (grid time minus recorded time of the trace's first sample, seconds)
+        and a per-trace ``status``. The status is ``ok``, ``truncated``,
+        ``damaged`` or ``rate_mismatch``. A truncated file ends inside a
+        record, whose samples are left out. A damaged file has bytes that
+        are not miniSEED, which are skipped. A channel with
+        ``rate_mismatch`` also has records at another rate, which are left
+        out. Any status other than ``ok`` also emits an
+        :class:`IntakeEarthScopeWarning`.
 
     Raises
     ------
@@ -186,8 +188,11 @@ def open_miniseed(
     array = MiniseedBackendArray(location, tuple(ids), grid, rate_tolerance)
     waveform = indexing.LazilyIndexedArray(array)
     status = _trace_status(ids, spans, rate, rate_tolerance, state)
-    dataset = waveform_dataset(ids, grid, waveform, rate, trace_vars={"status": status})
+    offsets = _first_offsets(ids, kept, grid)
+    trace_vars = {"status": status, "time_offset": offsets}
+    dataset = waveform_dataset(ids, grid, waveform, rate, trace_vars=trace_vars)
     dataset["status"].attrs["long_name"] = "outcome of reading the trace from the file"
+    dataset["time_offset"].attrs["long_name"] = "grid time minus recorded time, seconds"
     dataset.attrs["source"] = location.name
     _report_status(location.name, ids, status, rate, state, offset)
     return dataset.drop_vars(_dropped(dataset, drop_variables))
@@ -338,6 +343,24 @@ def _channel_spans(
     if not spans:
         raise DecodeError("invalid miniSEED: no record contains numeric samples")
     return spans
+
+
+def _first_offsets(
+    ids: list[SeedId], kept: list[tuple[SeedId, tuple[int, int]]], grid: Grid
+) -> np.ndarray:
+    """Return the time offset of each trace's first sample, from record headers.
+
+    The first sample goes to the nearest grid index, as placement puts it,
+    so its offset needs its record's start time only and no decoding.
+    """
+    starts: dict[SeedId, int] = {}
+    for seed_id, (first, _) in kept:
+        starts[seed_id] = min(first, starts.get(seed_id, first))
+    offsets = np.empty(len(ids))
+    for row, seed_id in enumerate(ids):
+        position = float(grid.position(starts[seed_id]))
+        offsets[row] = (round(position) - position) * grid.step_ns / 1e9
+    return offsets
 
 
 def _same_rate(rate: float, other: float, rate_tolerance: float) -> bool:

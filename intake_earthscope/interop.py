@@ -24,7 +24,7 @@ import xarray as xr
 
 from intake_earthscope.codes import SeedId
 from intake_earthscope.errors import InvalidRequestError, MixedSamplingRateError
-from intake_earthscope.place import Grid, PlacedBlock, Segment, place_row
+from intake_earthscope.place import EdgeList, Grid, PlacedBlock, Segment, place_row
 from intake_earthscope.plan import nominal_rate
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
 from intake_earthscope.response import contiguous_runs
@@ -69,11 +69,11 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         ``"recorded"`` subtracts the dataset's ``time_offset`` (of the trace,
         and of the day the run starts in), which gives back the recorded time
         of the first sample of that day's data. Where that day's offset is
-        NaN (its object was not read) or not in the selection, the first
-        later day of the run that has one applies. The placement moves later
-        samples by up to ``max_shift`` samples, so a run after a gap can
-        differ from its recorded time by that much. Needs a dataset with
-        ``time_offset``.
+        NaN (no sample of any object landed on it) or not in the selection,
+        the first later day of the run that has one applies. The placement
+        moves later samples by up to ``max_shift`` samples, so a run after
+        a gap can differ from its recorded time by that much. Needs a
+        dataset with ``time_offset``.
 
     Returns
     -------
@@ -136,9 +136,9 @@ def _recorded_input(data: xr.Dataset | xr.DataArray, times: str) -> xr.Dataset |
     if not isinstance(data, xr.Dataset) or "time_offset" not in data:
         raise InvalidRequestError(
             "invalid input to to_obspy(times='recorded'): the time_offset "
-            "variable is missing; pass a dataset of open_waveforms or "
-            "from_obspy (or a selection of it), not its waveform alone. "
-            "Files opened with engine='miniseed' have no time_offset"
+            "variable is missing; pass a dataset of open_waveforms, "
+            "from_obspy or engine='miniseed' (or a selection of it), not its "
+            "waveform alone"
         )
     return data
 
@@ -313,7 +313,7 @@ def place_segments(
 
     block = PlacedBlock.empty(len(ids), 0, grid.size)
     block.reach = grid.size
-    edges: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    edges: EdgeList = []
     for row, seed_id in enumerate(ids):
         place_row(block, row, segments[seed_id], grid, rate_tolerance, edges)
     if edges:

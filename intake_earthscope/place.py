@@ -44,8 +44,12 @@ logger = logging.getLogger(__name__)
 
 _NS_PER_DAY = 86_400_000_000_000
 
-# Samples outside a block, for its neighbours: (row, version, indices, values).
-EdgeList = list[tuple[int, int, np.ndarray, np.ndarray]]
+# Samples outside a block, for its neighbours: (row, version, indices, values,
+# offset), where offset is the time offset of the sample at indices[0].
+EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float]]
+
+# Columns checked at a time when looking for a block's first sample.
+_SCAN_COLUMNS = 4096
 
 
 @dataclass(frozen=True)
@@ -169,18 +173,49 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays).astype(np.int64, copy=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """The record start times of one segment, which give each sample's time."""
+
+    record_starts: np.ndarray
+    record_counts: np.ndarray
+    rate: float
+    grid: Grid
+
+    @classmethod
+    def of(cls, segment: Segment, grid: Grid) -> _Timeline:
+        return cls(segment.record_starts, segment.record_counts, segment.rate, grid)
+
+    def offset(self, sample: int, index: int) -> float:
+        """Return the time offset of sample number ``sample`` placed at ``index``.
+
+        The offset is grid time minus recorded time, in seconds. A sample's
+        recorded time is its record's start plus its place in the record
+        at the header rate.
+        """
+        ends = np.cumsum(self.record_counts)
+        record = int(np.searchsorted(ends, sample, side="right"))
+        within = sample - (int(ends[record]) - int(self.record_counts[record]))
+        ratio = (1e9 / self.rate) / self.grid.step_ns
+        position = self.grid.position(int(self.record_starts[record])) + within * ratio
+        return float(index - position) * self.grid.step_ns / 1e9
+
+
 @dataclass
 class Edge:
     """Samples that belong to a neighbouring chunk: a start index and values.
 
     ``versions`` contains the highest publication version per row, and
     ``rates`` the header sampling rates of the records each row came from.
+    ``offsets`` contains the time offset of each row's earliest sample
+    (grid time minus recorded time, seconds), NaN for a row without one.
     """
 
     start: int
     data: np.ndarray
     versions: np.ndarray
     rates: list[set[float]] | None = None
+    offsets: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n_traces: int, start: int) -> Edge:
@@ -199,7 +234,9 @@ class PlacedBlock:
     ``backspill`` samples before ``lo``, for the previous one. ``written_end`` is the
     column after the last one written, so that writes in time order skip
     the check for overlaps. ``versions`` is the highest publication version
-    written per row.
+    written per row. ``first_offset`` is the time offset (grid time minus
+    recorded time, seconds) of each row's earliest sample in ``[lo, hi)``,
+    NaN for a row without one.
 
     A block made with ``filled=False`` leaves ``data`` uninitialized, so that
     a day is written once instead of twice: columns ``[0, filled_end)`` of a
@@ -293,17 +330,17 @@ def place_segment(
     grid: Grid,
     rate_tolerance: float,
     edges: EdgeList | None,
-) -> float | None:
+) -> tuple[int, float] | None:
     """Write a segment's samples into ``block`` and collect edge samples in ``edges``.
 
-    ``edges`` receives ``(row, version, indices, values)`` of samples outside
-    ``[lo, hi)`` within a day of the block. With ``edges`` None, samples
-    outside the block are left out and not counted, for a block with no
-    neighbouring chunks.
+    ``edges`` receives ``(row, version, indices, values, offset)`` of samples
+    outside ``[lo, hi)`` within a day of the block. With ``edges`` None,
+    samples outside the block are left out and not counted, for a block
+    with no neighbouring chunks.
 
-    Returns the shift of the segment's first sample onto the grid, in grid
-    steps, or None when the segment's rate does not fit the grid and
-    nothing was placed.
+    Returns the grid index and time offset of the segment's earliest sample
+    in ``[lo, hi)``, or None when no sample lands there or the segment's
+    rate does not fit the grid.
     """
     if not rate_fits(segment.rate, grid, rate_tolerance):
         block.rate_mismatch[row] = True
@@ -316,15 +353,52 @@ def place_segment(
 
     indices, first, first_shift, largest_shift = _anchored_indices(segment, grid)
     block.found[row] = True
-    if np.isnan(block.first_offset[row]):
-        block.first_offset[row] = first_shift * grid.step_ns / 1e9
     block.max_shift[row] = max(block.max_shift[row], largest_shift)
-
+    timeline = _Timeline.of(segment, grid)
     if indices is None:
-        _write_run(block, row, first, segment, edges)
+        first_offset = first_shift * grid.step_ns / 1e9
+        size = segment.samples.size
+        earliest = _run_start_inside(block, first, size, first_offset, timeline)
+        _write_run(block, row, first, segment, edges, timeline)
     else:
-        _write_indices(block, row, indices, segment, edges)
-    return first_shift
+        earliest = _indices_start_inside(block, indices, timeline)
+        _write_indices(block, row, indices, segment, edges, timeline)
+
+    if earliest is not None and np.isnan(block.first_offset[row]):
+        block.first_offset[row] = earliest[1]
+    return earliest
+
+
+def _run_start_inside(
+    block: PlacedBlock, first: int, size: int, first_offset: float, timeline: _Timeline
+) -> tuple[int, float] | None:
+    """Return the index and offset of a run's earliest sample in ``[lo, hi)``.
+
+    ``first_offset`` is the offset of the run's first sample, at ``first``.
+    """
+    index = max(first, block.lo)
+    if index >= min(first + size, block.hi):
+        return None
+    if index == first:
+        return first, first_offset
+    return index, timeline.offset(index - first, index)
+
+
+def _indices_start_inside(
+    block: PlacedBlock, indices: np.ndarray, timeline: _Timeline
+) -> tuple[int, float] | None:
+    """Return the index and offset of the earliest sample in ``[lo, hi)``.
+
+    Across a time tear the indices may step back, so the earliest index
+    need not be the first sample's. Of samples that share it, the first
+    one is the one kept.
+    """
+    inside = indices[(indices >= block.lo) & (indices < block.hi)]
+    if not inside.size:
+        return None
+    index = int(inside.min())
+    sample = int(np.flatnonzero(indices == index)[0])
+    return index, timeline.offset(sample, index)
 
 
 def place_row(
@@ -398,19 +472,18 @@ def _place_versions(
 
     The order lets the highest version win conflicts, so the first segment
     placed need not be the earliest. ``first_offset`` is then set from the
-    earliest segment placed, so that it stays the offset of the row's first
-    sample.
+    segment with the earliest sample in the block, so that it stays the
+    offset of the row's first sample. Of segments that start on one index,
+    the one placed first keeps its sample there.
     """
     unset = bool(np.isnan(block.first_offset[row]))
-    earliest_start: int | None = None
-    earliest_shift = 0.0
+    earliest: tuple[int, float] | None = None
     for segment in segments:
-        shift = place_segment(block, row, segment, grid, rate_tolerance, edges)
-        start = int(segment.record_starts[0])
-        if shift is not None and (earliest_start is None or start < earliest_start):
-            earliest_start, earliest_shift = start, shift
-    if unset and earliest_start is not None:
-        block.first_offset[row] = earliest_shift * grid.step_ns / 1e9
+        placed = place_segment(block, row, segment, grid, rate_tolerance, edges)
+        if placed is not None and (earliest is None or placed[0] < earliest[0]):
+            earliest = placed
+    if unset and earliest is not None:
+        block.first_offset[row] = earliest[1]
 
 
 def _place_batch(
@@ -450,13 +523,57 @@ def _place_batch(
     if (firsts[1:] < firsts[:-1] + lengths[:-1]).any():
         return False
 
-    _write_runs_fresh(block, row, firsts, lengths, pieces, table.pubversion, edges)
+    timelines = _BatchTimelines(table, grid)
+    version = table.pubversion
+    _write_runs_fresh(block, row, firsts, lengths, pieces, version, edges, timelines)
     block.header_rates[row].update(rates)
     block.found[row] = True
     if np.isnan(block.first_offset[row]):
-        block.first_offset[row] = float(shifts[0]) * grid.step_ns / 1e9
+        block.first_offset[row] = _batch_first_offset(
+            block, firsts, lengths, shifts[heads], timelines
+        )
     block.max_shift[row] = max(block.max_shift[row], largest)
     return True
+
+
+class _BatchTimelines:
+    """The timeline of each segment of a table, built when indexed."""
+
+    def __init__(self, table: SegmentTable, grid: Grid) -> None:
+        self.table = table
+        self.grid = grid
+
+    def __getitem__(self, segment: int) -> _Timeline:
+        table = self.table
+        low = int(table.record_bounds[segment])
+        high = int(table.record_bounds[segment + 1])
+        return _Timeline(
+            table.record_starts[low:high],
+            table.record_counts[low:high],
+            float(table.rates[segment]),
+            self.grid,
+        )
+
+
+def _batch_first_offset(
+    block: PlacedBlock,
+    firsts: np.ndarray,
+    lengths: np.ndarray,
+    head_shifts: np.ndarray,
+    timelines: _BatchTimelines,
+) -> float:
+    """Return the offset of the earliest sample in ``[lo, hi)`` of runs in time
+    order, NaN when none lands there."""
+    reaching = np.flatnonzero(firsts + lengths > block.lo)
+    if not reaching.size:
+        return np.nan
+    segment = int(reaching[0])
+    first = int(firsts[segment])
+    if max(first, block.lo) >= block.hi:
+        return np.nan
+    if first >= block.lo:
+        return float(head_shifts[segment]) * timelines.grid.step_ns / 1e9
+    return timelines[segment].offset(block.lo - first, block.lo)
 
 
 def _write_runs_fresh(
@@ -467,6 +584,7 @@ def _write_runs_fresh(
     pieces: list[np.ndarray],
     version: int,
     edges: EdgeList | None,
+    timelines: _BatchTimelines,
 ) -> None:
     """Write runs in time order, not overlapping, into a row written nowhere yet.
 
@@ -510,7 +628,8 @@ def _write_runs_fresh(
         first = int(firsts[index])
         samples = pieces[index]
         indices = np.arange(first, first + samples.size, dtype=np.int64)
-        _collect_edges(block, row, indices, samples, version, edges)
+        timeline = timelines[index]
+        _collect_edges(block, row, indices, samples, version, edges, timeline)
 
 
 def rate_fits(rate: float, grid: Grid, rate_tolerance: float) -> bool:
@@ -524,7 +643,9 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
 
     The block's own samples win unless the edge row carries a higher
     publication version. Samples present in both count as overlaps, and as
-    conflicts where they differ.
+    conflicts where they differ. Where the edge's earliest sample of a row
+    becomes the row's earliest sample in the block, the block's
+    ``first_offset`` takes the edge's offset.
     """
     begin = max(edge.start, block.lo)
     end = min(edge.start + edge.data.shape[1], block.hi)
@@ -541,6 +662,8 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     new = np.isnan(own) & ~np.isnan(incoming)
     takes_over = (edge.versions > block.versions)[:, np.newaxis] & both
     replaced = new | takes_over
+    if edge.offsets is not None:
+        _take_first_offsets(block, edge, edge.offsets, begin, ~np.isnan(own), replaced)
     own[replaced] = incoming[replaced]
     block.written += new.sum(axis=1)
     block.found |= new.any(axis=1)
@@ -549,34 +672,79 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
             block.header_rates[row] |= edge.rates[row]
 
 
+def _take_first_offsets(
+    block: PlacedBlock,
+    edge: Edge,
+    offsets: np.ndarray,
+    begin: int,
+    present: np.ndarray,
+    replaced: np.ndarray,
+) -> None:
+    """Give rows whose earliest sample comes from ``edge`` the edge's offset.
+
+    ``present`` marks the block's own samples in the merged columns, from
+    ``begin`` on, and ``replaced`` the columns the edge's samples take.
+    """
+    for row in np.flatnonzero(replaced.any(axis=1)).tolist():
+        offset = float(offsets[row])
+        column = int(np.argmax(replaced[row]))
+        edge_first = begin + column - edge.start
+        # NOTE: an edge with an earlier sample, outside the block or under a
+        # sample of the block's own, gives no offset, because it carries the
+        # offset of its earliest sample only.
+        if np.isnan(offset) or _any_sample(edge.data[row, :edge_first]):
+            continue
+        if present[row, :column].any():
+            continue
+        if not _any_sample(block.data[row, : begin - block.lo]):
+            block.first_offset[row] = offset
+
+
+def _any_sample(values: np.ndarray) -> bool:
+    """Return whether ``values`` contains a sample (a value that is not NaN).
+
+    The search runs from the start in blocks, so a row with an early sample
+    returns after the first block.
+    """
+    for start in range(0, values.size, _SCAN_COLUMNS):
+        if not np.isnan(values[start : start + _SCAN_COLUMNS]).all():
+            return True
+    return False
+
+
 def assemble_edges(block: PlacedBlock, edges: EdgeList) -> None:
     """Build the block's spill and backspill from the collected edge samples."""
     n_traces = block.data.shape[0]
-    after = [(r, v, i, x) for r, v, i, x in edges if i[0] >= block.hi]
-    before = [(r, v, i, x) for r, v, i, x in edges if i[0] < block.lo]
+    after = [part for part in edges if part[2][0] >= block.hi]
+    before = [part for part in edges if part[2][0] < block.lo]
     block.spill = _edge(n_traces, after, block.hi, block)
     block.backspill = _edge(n_traces, before, None, block)
 
 
 def _edge(
-    n_traces: int,
-    parts: list[tuple[int, int, np.ndarray, np.ndarray]],
-    start: int | None,
-    block: PlacedBlock,
+    n_traces: int, parts: EdgeList, start: int | None, block: PlacedBlock
 ) -> Edge:
     if not parts:
         return Edge.empty(n_traces, start if start is not None else block.lo)
 
-    first = start if start is not None else min(int(i.min()) for _, _, i, _ in parts)
-    last = max(int(i.max()) for _, _, i, _ in parts)
+    first = start if start is not None else min(int(p[2].min()) for p in parts)
+    last = max(int(p[2].max()) for p in parts)
     rates: list[set[float]] = [set() for _ in range(n_traces)]
+    offsets = np.full(n_traces, np.nan)
     edge = Edge(
         first,
         np.full((n_traces, last - first + 1), np.nan),
         np.zeros(n_traces, dtype=np.int64),
         rates,
+        offsets,
     )
-    for row, version, indices, values in parts:
+    # The part placed first keeps a shared index, so it gives the offset
+    # where two parts start on one index.
+    earliest = np.full(n_traces, last + 1, dtype=np.int64)
+    for row, version, indices, values, offset in parts:
+        if indices[0] < earliest[row]:
+            earliest[row] = indices[0]
+            offsets[row] = offset
         rates[row] |= block.header_rates[row]
         columns = indices - first
         current = edge.data[row, columns]
@@ -636,6 +804,7 @@ def _write_run(
     first: int,
     segment: Segment,
     edges: EdgeList | None,
+    timeline: _Timeline,
 ) -> None:
     samples = segment.samples
     begin = max(first, block.lo)
@@ -658,7 +827,9 @@ def _write_run(
     outside = first < block.lo or first + samples.size > block.hi
     if outside and edges is not None:
         indices = np.arange(first, first + samples.size, dtype=np.int64)
-        _collect_edges(block, row, indices, samples, segment.pubversion, edges)
+        _collect_edges(
+            block, row, indices, samples, segment.pubversion, edges, timeline
+        )
 
 
 def _write_indices(
@@ -667,6 +838,7 @@ def _write_indices(
     indices: np.ndarray,
     segment: Segment,
     edges: EdgeList | None,
+    timeline: _Timeline,
 ) -> None:
     # Samples of one segment may share an index across a tear: keep the
     # first, and count the rest as overlaps (conflicts where they differ).
@@ -690,7 +862,9 @@ def _write_indices(
         block.data[row, columns] = target
         block.written_end[row] = max(block.written_end[row], int(columns[-1]) + 1)
         block.versions[row] = max(block.versions[row], segment.pubversion)
-    _collect_edges(block, row, unique, samples, segment.pubversion, edges)
+    _collect_edges(
+        block, row, unique, samples, segment.pubversion, edges, timeline, first
+    )
 
 
 def _collect_edges(
@@ -700,8 +874,15 @@ def _collect_edges(
     values: np.ndarray,
     version: int,
     edges: EdgeList | None,
+    timeline: _Timeline,
+    sample_numbers: np.ndarray | None = None,
 ) -> None:
-    """Keep samples just outside the block for the neighbouring chunks."""
+    """Keep samples just outside the block for the neighbouring chunks.
+
+    ``indices`` are in ascending order. ``sample_numbers`` contains each
+    index's sample number in the segment of ``timeline``, and None means
+    that the sample number is the position in ``indices``.
+    """
     if edges is None:
         return
     width = block.reach or max(block.hi - block.lo, 1)
@@ -709,10 +890,14 @@ def _collect_edges(
     before = (indices < block.lo) & (indices >= block.lo - width)
     far = ((indices >= block.hi) | (indices < block.lo)) & ~(after | before)
     block.dropped[row] += int(far.sum())
-    if after.any():
-        edges.append((row, version, indices[after], values[after]))
-    if before.any():
-        edges.append((row, version, indices[before], values[before]))
+    for part in (after, before):
+        if not part.any():
+            continue
+        position = int(np.argmax(part))
+        index = int(indices[position])
+        sample = position if sample_numbers is None else int(sample_numbers[position])
+        offset = timeline.offset(sample, index)
+        edges.append((row, version, indices[part], values[part], offset))
 
 
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:

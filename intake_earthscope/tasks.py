@@ -216,7 +216,7 @@ def read_neighbour(
     ) as error:
         logger.debug("neighbour %s not used: %s", key, error)
         return empty
-    return Edge(0, block.data, block.versions, block.header_rates)
+    return Edge(0, block.data, block.versions, block.header_rates, block.first_offset)
 
 
 def finish_chunk(
