@@ -56,6 +56,7 @@ __all__ = [
     "count_statuses",
     "failed_unit",
     "handle_failure",
+    "report_neighbour_failure",
     "report_no_channel",
     "report_unplanned",
     "settle_missing",
@@ -87,7 +88,8 @@ class UnitRead:
 
     ``pending`` contains the error of a missing object while the ``errors=``
     policy waits for the neighbouring objects' samples (see
-    :func:`settle_missing`).
+    :func:`settle_missing`). ``errors`` is the request's policy, which the
+    chunk task also applies to a failed read of the previous day's object.
     """
 
     block: PlacedBlock
@@ -96,6 +98,7 @@ class UnitRead:
     message: str = ""
     tier: str = ""
     pending: PendingFailure | None = None
+    errors: str = "raise"
 
 
 @dataclass(frozen=True)
@@ -172,11 +175,19 @@ def failed_unit(
     status: str,
     message: str,
     tier: str = "",
+    errors: str = "raise",
 ) -> UnitRead:
     """Return an empty unit whose traces all carry ``status``."""
     block = PlacedBlock.empty(len(traces), lo, hi)
     statuses = [status] * len(traces)
-    return UnitRead(block=block, status=statuses, key=key, message=message, tier=tier)
+    return UnitRead(
+        block=block,
+        status=statuses,
+        key=key,
+        message=message,
+        tier=tier,
+        errors=errors,
+    )
 
 
 def handle_failure(
@@ -195,7 +206,7 @@ def handle_failure(
     with how to read the other objects instead.
     """
     apply_policy(error, errors, status)
-    return failed_unit(traces, lo, hi, key, status, str(error), tier)
+    return failed_unit(traces, lo, hi, key, status, str(error), tier, errors)
 
 
 def apply_policy(error: Exception, errors: str, status: str) -> None:
@@ -211,6 +222,27 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
         warnings.warn(
             f"{error}; its traces have status {status!r} and NaN where no "
             "other object had samples",
+            ReadOutcomeWarning,
+            stacklevel=3,
+        )
+
+
+def report_neighbour_failure(error: Exception, errors: str, status: str) -> None:
+    """Apply the ``errors=`` policy to a failed read of the previous day's object.
+
+    That object is read only for its records that cross midnight into the
+    chunk, so the chunk keeps the status and samples of its own object.
+    Because no status records this failure, ``errors="ignore"`` logs it at
+    INFO instead of DEBUG.
+    """
+    if errors == "raise":
+        _add_policy_hint(error, status)
+        raise error
+    logger.info("%s: %s", status, error)
+    if errors == "warn":
+        warnings.warn(
+            f"{error} (status {status!r}); the samples of the day's own object "
+            "were kept",
             ReadOutcomeWarning,
             stacklevel=3,
         )

@@ -42,6 +42,7 @@ from intake_earthscope.outcomes import (
     chunk_status,
     failed_unit,
     handle_failure,
+    report_neighbour_failure,
     report_no_channel,
     report_rate_mismatch,
     report_unplanned,
@@ -60,6 +61,7 @@ from intake_earthscope.timeutil import format_ns
 
 __all__ = [
     "ChunkResult",
+    "NeighbourRead",
     "UnitRead",
     "finish_chunk",
     "read_neighbour",
@@ -91,6 +93,20 @@ def object_slots() -> threading.BoundedSemaphore:
         if size not in _slots:
             _slots[size] = threading.BoundedSemaphore(size)
         return _slots[size]
+
+
+@dataclass
+class NeighbourRead:
+    """The samples of the previous day's object for the first chunk.
+
+    ``error`` is the failure that left them out, with its ``status``. The
+    chunk task applies the request's ``errors=`` policy to it, because the
+    neighbour task does not receive the policy.
+    """
+
+    edge: Edge
+    error: Exception | None = None
+    status: str = "ok"
 
 
 @dataclass
@@ -176,7 +192,9 @@ def read_unit(
         report_rate_mismatch(traces, block, key, grid, errors)
     if state != "ok":
         logger.info("%s is %s; its intact records were read", key, state)
-    return UnitRead(block=block, status=status, key=key, tier=served_by.tier)
+    return UnitRead(
+        block=block, status=status, key=key, tier=served_by.tier, errors=errors
+    )
 
 
 def read_neighbour(
@@ -187,50 +205,77 @@ def read_neighbour(
     hi: int,
     rate_tolerance: float,
     tail_bytes: int | None = NEIGHBOUR_BYTES,
-) -> Edge:
-    """Return the samples the previous day's object holds for ``[0, hi)``.
+) -> NeighbourRead:
+    """Read the samples the previous day's object contains for ``[0, hi)``.
 
     With ``tail_bytes`` only the end of the object is read first, and all of
-    it when that end lacks a trace. A missing, unreadable or denied
-    neighbour is no error: the result is empty.
+    it when that end lacks a trace. A missing neighbour is no error, since
+    the first day of an archive has none. Any other failure is returned
+    with empty samples, for :func:`finish_chunk` to report.
     """
     empty = Edge.empty(len(traces), 0)
     if key is None or spec.protocol == "fdsn" or tail_bytes == 0:
         # A web-service query of the first day already returns the records
         # that start the day before and cross midnight.
-        return empty
+        return NeighbourRead(empty)
 
+    failure: Exception
+    status: str
     try:
         with object_slots():
             block = _neighbour_block(
                 spec, key, traces, grid, hi, rate_tolerance, tail_bytes
             )
-    except (
-        ObjectNotFoundError,
-        DecodeError,
-        AccessDeniedError,
-        CredentialsError,
-        StorageUnavailableError,
-        WebServiceError,
-        OSError,
-    ) as error:
+    except ObjectNotFoundError as error:
         logger.debug("neighbour %s not used: %s", key, error)
-        return empty
-    return Edge(0, block.data, block.versions, block.header_rates, block.first_offset)
+        return NeighbourRead(empty)
+    except AuthenticationError:
+        # Without a usable token no object can be read, so read_unit raises
+        # this too.
+        raise
+    except (AccessDeniedError, CredentialsError) as error:
+        failure, status = error, "access_denied"
+    except (StorageUnavailableError, WebServiceError) as error:
+        failure, status = error, "unreachable"
+    except OSError as error:
+        # Any other storage error, such as a 400 response, is a read error
+        # too, as in read_unit.
+        failure, status = unexpected_failure(spec, key, error), "unreachable"
+    except DecodeError as error:
+        # Decode errors do not name the object, unlike the storage's errors.
+        failure = DecodeError(f"{error} in {spec.url(key)}")
+        status = "unreadable"
+    else:
+        edge = Edge(
+            0, block.data, block.versions, block.header_rates, block.first_offset
+        )
+        return NeighbourRead(edge)
+
+    logger.debug("neighbour %s not used: %s", key, failure)
+    return NeighbourRead(empty, _neighbour_error(spec, key, grid, failure), status)
 
 
 def finish_chunk(
     unit: UnitRead,
-    previous: Edge | UnitRead | None,
+    previous: NeighbourRead | Edge | UnitRead | None,
     following: UnitRead | None,
     grid: Grid,
 ) -> ChunkResult:
-    """Merge the neighbours' edge samples into a unit's block; compute outcomes."""
+    """Merge the neighbours' edge samples into a unit's block; compute outcomes.
+
+    A failed read of the previous day's object (a :class:`NeighbourRead`
+    with an error) is reported under the unit's ``errors=`` policy after the
+    unit's own missing object, so that ``errors="raise"`` raises the error
+    of the day's own object where both failed.
+    """
     block = unit.block
-    if previous is not None:
-        merge_edge(
-            block, previous.block.spill if isinstance(previous, UnitRead) else previous
-        )
+    neighbour = previous if isinstance(previous, NeighbourRead) else None
+    if isinstance(previous, NeighbourRead):
+        merge_edge(block, previous.edge)
+    elif isinstance(previous, UnitRead):
+        merge_edge(block, previous.block.spill)
+    elif previous is not None:
+        merge_edge(block, previous)
     if following is not None:
         merge_edge(block, following.block.backspill)
 
@@ -241,6 +286,8 @@ def finish_chunk(
     status = chunk_status(unit.status, block.written > 0)
     complete = block.written >= width
     status = settle_missing(status, complete, unit.pending)
+    if neighbour is not None and neighbour.error is not None:
+        report_neighbour_failure(neighbour.error, unit.errors, neighbour.status)
     valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
@@ -343,7 +390,28 @@ def _neighbour_block(
                 return block
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
-    return decode_and_place(data, traces, grid, 0, hi, rate_tolerance)
+    # The same checks as for a day's own object, so that the intact records
+    # of a truncated or damaged neighbour are used and not reported as failed.
+    block, state = _decode(data, traces, grid, 0, hi, rate_tolerance, None)
+    if state != "ok":
+        logger.info("neighbour %s is %s; its intact records were read", key, state)
+    return block
+
+
+def _neighbour_error(
+    spec: StorageSpec, key: str, grid: Grid, error: Exception
+) -> Exception:
+    """Return an error of the class of ``error`` whose message states why the
+    previous day's object was read and how to skip that read."""
+    day = format_ns(grid.start_ns)[:10]
+    message = (
+        f"previous-day object {key} of tier {spec.tier!r}, read for the "
+        f"records that cross midnight into {day}, failed: {error}; "
+        "neighbour_bytes=0 skips that read"
+    )
+    failure = type(error)(message)
+    failure.__cause__ = error
+    return failure
 
 
 def _fetch_with_fallback(
@@ -407,7 +475,7 @@ def _missing(
     """Return an empty unit for a missing object and leave its policy to
     :func:`finish_chunk`, because the neighbouring objects may contain all
     of its samples."""
-    unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier)
+    unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier, errors)
     unit.pending = PendingFailure(error, errors, "missing")
     return unit
 

@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 import numpy as np
@@ -1053,10 +1053,13 @@ def read_window_batch(
     it starts within :func:`spill_reach_ns` after midnight. When an object that the
     window overlaps fails, the window's traces get the status of the failure
     that explains the missing samples best (see :func:`_window_failures`).
-    Samples from the window's other objects are kept. Once all windows are
-    placed, the ``errors`` policy applies to every failed object that a
-    window reports: ``"raise"`` raises one error that names each of them,
-    ``"warn"`` warns once per object.
+    Samples from the window's other objects are kept. A failed object of
+    the day before, read only for records that cross midnight into a window
+    whose own objects were read, leaves the window's status as it is, but
+    is reported all the same. Once all windows are placed, the ``errors``
+    policy applies to every failed object that a window reports:
+    ``"raise"`` raises one error that names each of them, ``"warn"`` warns
+    once per object.
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
@@ -1070,18 +1073,26 @@ def read_window_batch(
     waveform = np.empty((len(grids), len(traces), width))
     outcomes: dict[str, list[np.ndarray]] = {}
     reported: set[int] = set()
+    spill_only: set[int] = set()
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number])
-            result, read_mode, failed = _finish_window(
+            result, read_mode, failed, spill_failed = _finish_window(
                 window, users, reads, samples, traces, rate_tolerance
             )
             reported.update(failed)
+            spill_only.update(spill_failed)
             for name in OUTCOME_FIELDS:
                 outcomes.setdefault(name, []).append(getattr(result, name))
             outcomes.setdefault("read_mode", []).append(read_mode)
-    _report_failures(reads, reported, errors)
+
+    # An object that sets the status of some window is reported as that
+    # window's failure, without the previous-day context.
+    spill_only -= reported
+    for position in spill_only:
+        reads[position] = _spill_failure(reads[position], objects[position])
+    _report_failures(reads, reported, spill_only, errors)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
 
 
@@ -1276,48 +1287,82 @@ def _window_failures(
     previous: list[int],
     reads: list[_ObjectRead],
     complete: np.ndarray,
-) -> list[int]:
-    """Return the positions of the failed objects that a window reports.
+) -> tuple[list[int], list[int]]:
+    """Return the positions of the failed objects that a window reports:
+    those that set its status, and those reported without it.
 
     ``overlapped`` are the failed objects of the days the window overlaps,
     ``previous`` the failed objects read only for records that run past
-    midnight into it. A window reports nothing where only missing objects
-    failed and the other objects filled every trace (``complete``). Else it
-    reports the objects of both lists, because the previous day's records
-    might have filled the samples that are missing.
+    midnight into it. Where an object of ``overlapped`` failed, the window
+    reports the objects of both lists with its status, because the previous
+    day's records might have filled the samples that are missing. It does
+    not where only missing objects failed and the other objects filled every
+    trace (``complete``). Otherwise the window's own objects were read, so
+    its status stays theirs, and only the objects of ``previous`` that exist
+    but failed are reported, since the first day of an archive has no
+    previous object.
     """
-    if not overlapped:
-        return []
-    if complete.all() and all(reads[i].failure == "missing" for i in overlapped):
-        return []
-    return sorted(overlapped + previous)
+    only_missing = all(reads[i].failure == "missing" for i in overlapped)
+    if overlapped and not (complete.all() and only_missing):
+        return sorted(overlapped + previous), []
+    return [], [i for i in previous if reads[i].failure != "missing"]
 
 
-def _report_failures(reads: list[_ObjectRead], reported: set[int], errors: str) -> None:
+def _report_failures(
+    reads: list[_ObjectRead], reported: set[int], spill_only: set[int], errors: str
+) -> None:
     """Apply the ``errors`` policy to each object that a window reports.
 
+    ``reported`` are the failures that set the status of a window, and
+    ``spill_only`` those of the day before that left the status as it was.
     Under ``errors="raise"`` one error names every such object. Its class is
     that of the failure :func:`_main_failure` picks, so only a read in which
     every reported object is missing raises ``ObjectNotFoundError``.
     """
+    positions = sorted(reported | spill_only)
     for position, read in enumerate(reads):
-        if read.error is not None and position not in reported:
+        if read.error is not None and position not in positions:
             logger.debug("no window reports this failure: %s", read.error)
-    failed = [reads[position] for position in sorted(reported)]
+    failed = [reads[position] for position in positions]
     if failed and errors == "raise":
         _raise_failures(failed)
 
-    # With errors="ignore" the status variable is the only report, as for days.
-    level = logging.INFO if errors == "warn" else logging.DEBUG
-    for read in failed:
+    for position in positions:
+        read = reads[position]
+        if position in spill_only:
+            # No status records this failure, so it is logged at INFO even
+            # under errors="ignore".
+            level = logging.INFO
+            effect = "the windows after midnight kept the samples of their own objects"
+        else:
+            # With errors="ignore" the status variable is the only report, as
+            # for days.
+            level = logging.INFO if errors == "warn" else logging.DEBUG
+            effect = (
+                "the windows that need this object have NaN where no other "
+                "object had samples"
+            )
         logger.log(level, "%s: %s", read.failure, read.error)
         if errors == "warn":
             warnings.warn(
-                f"{read.error} (status {read.failure!r}); the windows that "
-                "need this object have NaN where no other object had samples",
+                f"{read.error} (status {read.failure!r}); {effect}",
                 ReadOutcomeWarning,
                 stacklevel=2,
             )
+
+
+def _spill_failure(read: _ObjectRead, item: BatchObject) -> _ObjectRead:
+    """Return the failed read of a previous-day object with an error of the
+    same class whose message states why the object was read."""
+    assert read.error is not None
+    day = format_ns(item.day_ns + NS_PER_DAY)[:10]
+    message = (
+        f"previous-day object {item.key} of tier {item.spec.tier!r}, read for "
+        f"the records that cross midnight into {day}, failed: {read.error}"
+    )
+    error = type(read.error)(message)
+    error.__cause__ = read.error
+    return replace(read, error=error)
 
 
 def _raise_failures(failed: list[_ObjectRead]) -> NoReturn:
@@ -1341,9 +1386,10 @@ def _finish_window(
     samples: list[ObjectSamples | None],
     traces: Sequence[SeedId],
     rate_tolerance: float,
-) -> tuple[ChunkResult, np.ndarray, list[int]]:
+) -> tuple[ChunkResult, np.ndarray, list[int], list[int]]:
     """Place one window's samples and return its outcomes, its read mode,
-    and the positions of the failed objects it reports."""
+    and the positions of the failed objects it reports with and without
+    its status (see :func:`_window_failures`)."""
     number, grid = window.number, window.grid
     modes, state, seen, tier = set(), "ok", set(), ""
     overlapped: list[int] = []
@@ -1379,7 +1425,7 @@ def _finish_window(
 
     status = unit_status(block, state)
     complete = block.written >= grid.size
-    failed = _window_failures(overlapped, previous, reads, complete)
+    failed, spill_failed = _window_failures(overlapped, previous, reads, complete)
     # When every object the window overlaps is missing, traces that other
     # objects filled in full keep their status.
     only_missing = all(reads[i].failure == "missing" for i in overlapped)
@@ -1396,7 +1442,8 @@ def _finish_window(
     mode = "ranged" if modes else ""
     if "whole_object" in modes:
         mode = "whole_object"
-    return result, np.array([mode] * len(traces), dtype="<U12"), failed
+    modes_array = np.array([mode] * len(traces), dtype="<U12")
+    return result, modes_array, failed, spill_failed
 
 
 def _decode_window(

@@ -154,7 +154,10 @@ inventory, token, profile
     of its failures in the order ``access_denied``, ``unreadable``,
     ``unreachable``, ``missing``: the previous day's records may fill the
     part of a missing object. The outcome table has no column for the other
-    failures.
+    failures. A failed object of the day before, read only for records that
+    cross midnight into a window whose own objects were read, leaves the
+    window's ``status`` to those objects and is reported all the same,
+    unless it is missing.
     """
     if not isinstance(collection, Collection):
         collection = Collection.from_yaml(collection)

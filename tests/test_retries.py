@@ -196,12 +196,21 @@ def test_rejected_read_not_retried(proxy, monkeypatch) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_rejected_neighbour_is_skipped(proxy) -> None:
+def test_rejected_neighbour_is_reported(proxy) -> None:
+    """A rejected read of the previous day's object is a read error, not a
+    missing object, so it follows errors= and the days keep their samples."""
     proxy.rules = [FaultRule(REJECTION, key="2023/365")]
 
-    dataset = read()
+    with pytest.raises(StorageUnavailableError) as raised:
+        read()
+    with pytest.warns(ReadOutcomeWarning) as caught:
+        dataset = read(errors="warn")
 
     assert proxy.injected()[REJECTION] >= 1
+    assert "previous-day object miniseed/XX/2023/365/" in str(raised.value)
+    assert "(status 'unreachable')" in str(raised.value)
+    assert len(caught) == 1
+    assert "(status 'unreachable')" in str(caught[0].message)
     np.testing.assert_array_equal(dataset.waveform.values[0], expected_row(2))
 
 

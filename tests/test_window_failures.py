@@ -182,14 +182,16 @@ def test_previous_day_denied_own_missing(bucket: LoopbackS3) -> None:
     assert len(texts) == 2
 
 
-def test_previous_day_failure_alone_not_reported(bucket: LoopbackS3) -> None:
-    """A window its own object fills reports no failure of the day before."""
+def test_previous_day_failure_alone_warns(bucket: LoopbackS3) -> None:
+    """A window its own object fills keeps its status, and the failure of
+    the day before is reported all the same."""
     private(bucket, 1)
     public(bucket, 2)
 
     dataset, texts = load_warned(lazy(AFTER_MIDNIGHT, 10.0, errors="warn"))
 
-    assert texts == []
+    assert len(texts) == 1
+    assert f"access denied reading {url(1)}" in texts[0]
     assert dataset.status.values.tolist() == [["ok"]]
     assert dataset.valid_fraction.values.tolist() == [[1.0]]
 
