@@ -420,9 +420,10 @@ class RangedObject:
                         ranges.append(gap)
                     elif self._in_blocks and self._joins_in_time(gap, own):
                         # Other blocks sit between two blocks of the channel.
-                        # NOTE: a record that repeats samples of the channel
-                        # inside them is not read, as a whole read would.
-                        continue
+                        # A record of it among them repeats samples of the two
+                        # but may be of a higher publication version, which
+                        # wins, so the stretch is read at once.
+                        ranges.append(gap)
                     else:
                         ranges.append(self._guess(gap, start, end, anchors))
         return ranges

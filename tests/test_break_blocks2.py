@@ -111,11 +111,6 @@ def test_repeated_record_equal_whole(s3, layout: str) -> None:
     assert_equal_to_cuts(dataset, whole, [NOON], BEFORE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the search skips the stretch between BHZ's halves, whose records "
-    "run on in time, so it misses the version-2 record there",
-)
 def test_revised_record_wins(s3) -> None:
     """A record of a higher publication version wins, as in a whole read."""
     dataset, _, _, whole = read_layout(s3, "revised_late", "BHZ", NOON)
@@ -123,11 +118,6 @@ def test_revised_record_wins(s3) -> None:
     assert_equal_to_cuts(dataset, whole, [NOON], BEFORE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the search skips the stretch between BHZ's halves, so the window "
-    "counts no overlap where a whole read counts the re-sent record's",
-)
 def test_resent_record_counted(s3) -> None:
     dataset, _, _, whole = read_layout(s3, "resent_late", "BHZ", NOON)
     day = whole_outcomes(s3, "resent_late")
@@ -163,11 +153,6 @@ def test_second_read_same_outcomes(s3, time: str) -> None:
         assert (first[name].values == second[name].values).all(), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the first read skips the stretch between BHZ's halves, but the "
-    "second does not know the object stores blocks and reads the stretch",
-)
 def test_second_read_no_more_bytes(s3) -> None:
     store = counted_store(s3, {key(1): LAYOUTS["split"]()})
     codes = {**CODES, "channel": "BHZ", "sampling_rate": RATE}

