@@ -90,6 +90,9 @@ class UnitRead:
     policy waits for the neighbouring objects' samples (see
     :func:`settle_missing`). ``errors`` is the request's policy, which the
     chunk task also applies to a failed read of the previous day's object.
+    ``from_service`` is true for a unit that a web service served: its query
+    returned the records that cross midnight into the chunk, so a failed
+    read of the previous day's object loses no sample of it.
     """
 
     block: PlacedBlock
@@ -99,6 +102,7 @@ class UnitRead:
     tier: str = ""
     pending: PendingFailure | None = None
     errors: str = "raise"
+    from_service: bool = False
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,12 @@ def read_unit(
     if state != "ok":
         logger.info("%s is %s; its intact records were read", key, state)
     return UnitRead(
-        block=block, status=status, key=key, tier=served_by.tier, errors=errors
+        block=block,
+        status=status,
+        key=key,
+        tier=served_by.tier,
+        errors=errors,
+        from_service=served_by.protocol == "fdsn",
     )
 
 
@@ -287,7 +292,7 @@ def finish_chunk(
     complete = block.written >= width
     status = settle_missing(status, complete, unit.pending)
     if neighbour is not None and neighbour.error is not None:
-        report_neighbour_failure(neighbour.error, unit.errors, neighbour.status)
+        _report_neighbour(neighbour, unit)
     valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
@@ -396,6 +401,18 @@ def _neighbour_block(
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
     return block
+
+
+def _report_neighbour(neighbour: NeighbourRead, unit: UnitRead) -> None:
+    """Report a failed read of the previous day's object, unless the unit
+    came from a web service whose query already returned its records."""
+    assert neighbour.error is not None
+    if unit.from_service:
+        logger.debug(
+            "%s returned the records of the day before: %s", unit.tier, neighbour.error
+        )
+        return
+    report_neighbour_failure(neighbour.error, unit.errors, neighbour.status)
 
 
 def _neighbour_error(
