@@ -798,14 +798,22 @@ def _no_object_message(
     group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
 ) -> str:
-    tried = [ref.key for refs in by_group.values() for ref in refs]
+    # The previous day's object is read for its records that cross midnight
+    # but cannot give the rate, so only the request's own days are named.
+    tried = [
+        ref.key
+        for refs in by_group.values()
+        for ref in refs
+        if ref.day_ns + NS_PER_DAY > request.start_ns
+    ]
     where = next(iter(group_spec.values())).describe()
     shown = ", ".join(tried[:3]) + (
         f" and {len(tried) - 3} more" if len(tried) > 3 else ""
     )
     return (
         f"no object of the request exists on {where}: tried {shown}; check the "
-        "codes, the dates and the tier (or root=)"
+        "codes, the dates and the tier (or root=), or pass sampling_rate= with "
+        "exact channel codes, or inventory=, to open the request anyway"
     )
 
 

@@ -50,6 +50,7 @@ from intake_earthscope.outcomes import (
     unit_status,
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
+from intake_earthscope.recordindex import parse_records
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import (
     StorageSpec,
@@ -387,12 +388,13 @@ def _neighbour_block(
     if tail_bytes is not None:
         size = object_size(spec, key)
         if size > tail_bytes:
-            data = read_bytes(spec, key, size - tail_bytes, size)
-            block = decode_and_place(
-                data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
-            )
-            if block.found.all():
-                return block
+            data = _whole_records(read_bytes(spec, key, size - tail_bytes, size))
+            if data:
+                block = decode_and_place(
+                    data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
+                )
+                if block.found.all():
+                    return block
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
     # The same checks as for a day's own object, so that the intact records
@@ -401,6 +403,22 @@ def _neighbour_block(
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
     return block
+
+
+def _whole_records(data: bytes) -> bytes:
+    """Return the records of ``data`` that it contains whole.
+
+    A read of an object's end starts inside a record unless the byte count
+    is a multiple of the record length, and libmseed rejects a buffer that
+    starts with part of a record.
+    """
+    table = parse_records(data)
+    if not len(table):
+        return b""
+
+    first = int(table.offsets[0])
+    end = int(table.offsets[-1] + table.lengths[-1])
+    return data[first:end]
 
 
 def _report_neighbour(neighbour: NeighbourRead, unit: UnitRead) -> None:
