@@ -101,6 +101,7 @@ BEFORE_S, AFTER_S = 60.0, 120.0
 class Timing:
     """Wall time, bytes and S3 server CPU time of one way of reading.
 
+    ``reader_system_seconds`` is the kernel's part of ``reader_seconds``.
     ``join_seconds`` is the part of the wall time spent joining the chunks of
     a dask array into one array, the last step of ``.values``, and
     ``join_system_seconds`` the kernel's CPU time in it.
@@ -113,6 +114,7 @@ class Timing:
     reader_seconds: float = 0.0
     join_seconds: float = 0.0
     join_system_seconds: float = 0.0
+    reader_system_seconds: float = 0.0
 
 
 def median_cost(costs: list[Timing]) -> Timing:
@@ -224,6 +226,7 @@ def timed(
     storage_logger.setLevel(logging.DEBUG)
     reader = psutil.Process()
     reader_before = cpu_seconds(reader)
+    kernel_before = reader.cpu_times().system
     server_before = 0.0 if server is None else cpu_seconds(server)
     started = time.perf_counter()
     try:
@@ -234,7 +237,10 @@ def timed(
         storage_logger.setLevel(logging.NOTSET)
     served = 0.0 if server is None else cpu_seconds(server) - server_before
     used = cpu_seconds(reader) - reader_before
-    cost = Timing(seconds, counter.bytes_read, counter.requests, served, used, *joined)
+    kernel = reader.cpu_times().system - kernel_before
+    cost = Timing(
+        seconds, counter.bytes_read, counter.requests, served, used, *joined, kernel
+    )
     return result, cost
 
 
@@ -394,7 +400,7 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         stores, total = _stored_days(stack, server, options)
         generated = time.perf_counter() - started
         times = window_times(np.random.default_rng(7))
-        costs, identical = _timed_reads(stores, times)
+        costs, identical, runs = _timed_reads(stores, times)
 
     lines = [
         f"{WINDOWS:,} windows of {BEFORE_S + AFTER_S:.0f} s (3 channels at "
@@ -405,9 +411,9 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         f"read ran {TIME_REPEATS} times, interleaved with the others, and the table "
         "gives the run of median wall time:",
         "",
-        "| store | read | wall time | speed-up | reader CPU | CPU speed-up "
-        "| bytes | GET requests | server CPU ÷ wall |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | read | wall time | speed-up | reader CPU | of it kernel "
+        "| CPU speed-up | bytes | GET requests | server CPU ÷ wall |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     verdicts = []
     for store in stores:
@@ -438,6 +444,8 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
         f"{load_before:.1f} before the reads, {os.getloadavg()[0]:.1f} after.",
         "",
         _join_sentence(stores, costs),
+        "",
+        _spread_sentence(runs),
     ]
     if not any(store.label == S3RVER_LABEL for store in stores):
         lines += [
@@ -452,6 +460,27 @@ def measure_time(server: LoopbackS3, options: dict[str, Any]) -> list[str]:
             "with pip), so its rows are missing.",
         ]
     return lines
+
+
+def _spread_sentence(runs: dict[tuple[str, str], list[Timing]]) -> str:
+    """Describe how the reader's user and kernel time varied over the repeats."""
+    parts = []
+    for (label, read), costs in runs.items():
+        if read != "cold":
+            continue
+        user = [cost.reader_seconds - cost.reader_system_seconds for cost in costs]
+        kernel = [cost.reader_system_seconds for cost in costs]
+        parts.append(
+            f"{label}: user {min(user):.2f} to {max(user):.2f} s, kernel "
+            f"{min(kernel):.2f} to {max(kernel):.2f} s"
+        )
+    return (
+        f"Over the {TIME_REPEATS} first-contact reads of each store, the "
+        "reader's CPU time in user space and in the kernel ranged as "
+        f"follows. {'; '.join(parts)}. A profile with perf of the reads "
+        "from disk put most of the kernel's time in zeroing new pages of "
+        "memory for the process."
+    )
 
 
 def _join_sentence(stores: list[Store], costs: dict[tuple[str, str], Timing]) -> str:
@@ -534,8 +563,12 @@ def _stored_days(
 
 def _timed_reads(
     stores: list[Store], times: np.ndarray
-) -> tuple[dict[tuple[str, str], Timing], bool]:
-    """Run every read of every store, interleaved; return the median costs."""
+) -> tuple[dict[tuple[str, str], Timing], bool, dict[tuple[str, str], list[Timing]]]:
+    """Run every read of every store, interleaved.
+
+    Returns the median cost of each read, whether all samples were equal,
+    and the cost of every run.
+    """
     functions = {
         "whole": read_whole_objects,
         "cold": read_windows,
@@ -563,7 +596,8 @@ def _timed_reads(
                     identical &= bool(np.array_equal(reference, result, equal_nan=True))
                 del result
     assert identical, "ranged windows differ from the whole-object cut"
-    return {name: median_cost(values) for name, values in runs.items()}, identical
+    medians = {name: median_cost(values) for name, values in runs.items()}
+    return medians, identical, runs
 
 
 def _time_row(store: Store, read: str, cost: Timing, whole: Timing) -> str:
@@ -572,6 +606,7 @@ def _time_row(store: Store, read: str, cost: Timing, whole: Timing) -> str:
         f"| {store.label} | {read} | {cost.seconds:.2f} s | "
         f"{whole.seconds / cost.seconds:.1f}x | "
         f"{cost.reader_seconds:.2f} s | "
+        f"{cost.reader_system_seconds:.2f} s | "
         f"{whole.reader_seconds / cost.reader_seconds:.1f}x | "
         f"{f'{cost.bytes_read:,}' if counted else '-'} | "
         f"{f'{cost.requests:,}' if counted else '-'} | "
