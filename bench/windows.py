@@ -471,13 +471,13 @@ def _spread_sentence(runs: dict[tuple[str, str], list[Timing]]) -> str:
         user = [cost.reader_seconds - cost.reader_system_seconds for cost in costs]
         kernel = [cost.reader_system_seconds for cost in costs]
         parts.append(
-            f"{label}: user {min(user):.2f} to {max(user):.2f} s, kernel "
-            f"{min(kernel):.2f} to {max(kernel):.2f} s"
+            f"On {label}, user {min(user):.2f} to {max(user):.2f} s and kernel "
+            f"{min(kernel):.2f} to {max(kernel):.2f} s."
         )
     return (
         f"Over the {TIME_REPEATS} first-contact reads of each store, the "
         "reader's CPU time in user space and in the kernel ranged as "
-        f"follows. {'; '.join(parts)}. A profile with perf of the reads "
+        f"follows. {' '.join(parts)} A profile with perf of the reads "
         "from disk put most of the kernel's time in zeroing new pages of "
         "memory for the process."
     )
