@@ -389,12 +389,9 @@ def _neighbour_block(
         size = object_size(spec, key)
         if size > tail_bytes:
             data = _whole_records(read_bytes(spec, key, size - tail_bytes, size))
-            if data:
-                block = decode_and_place(
-                    data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
-                )
-                if block.found.all():
-                    return block
+            block = _tail_block(data, traces, grid, hi, rate_tolerance)
+            if block is not None:
+                return block
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
     # The same checks as for a day's own object, so that the intact records
@@ -411,6 +408,10 @@ def _whole_records(data: bytes) -> bytes:
     A read of an object's end starts inside a record unless the byte count
     is a multiple of the record length, and libmseed rejects a buffer that
     starts with part of a record.
+
+    Returns ``b""`` unless the records run to the end of ``data`` without a
+    break. A damaged header or a record cut by a truncation stops the walk,
+    and the records after it may be the ones that cross midnight.
     """
     table = parse_records(data)
     if not len(table):
@@ -418,7 +419,40 @@ def _whole_records(data: bytes) -> bytes:
 
     first = int(table.offsets[0])
     end = int(table.offsets[-1] + table.lengths[-1])
+    if end != len(data):
+        return b""
     return data[first:end]
+
+
+def _tail_block(
+    data: bytes,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    hi: int,
+    rate_tolerance: float,
+) -> PlacedBlock | None:
+    """Decode the records of an object's end, or return None when they may
+    leave out samples of ``[0, hi)`` that the whole object contains.
+
+    Each trace needs a sample before the grid start in the tail, because a
+    record of the trace that crosses midnight can lie before the tail when
+    the object runs on past midnight. A damaged record is left to the read
+    of the whole object, which decodes the records around it.
+    """
+    if not data:
+        return None
+    try:
+        block = decode_and_place(
+            data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
+        )
+    except DecodeError:
+        return None
+
+    before = block.backspill.data
+    reaches_back = ~np.isnan(before).all(axis=1) if before.shape[1] else False
+    if not (block.found & reaches_back).all():
+        return None
+    return block
 
 
 def _report_neighbour(neighbour: NeighbourRead, unit: UnitRead) -> None:
