@@ -657,6 +657,10 @@ def _in_time_order(table: SegmentTable) -> SegmentTable:
 def _encoding_dtype(encoding: int) -> np.dtype | None:
     """Return the NumPy type of an encoding's samples, ``_TEXT`` for text, or
     None for an encoding libmseed does not know."""
+    if not 0 <= encoding <= 255:
+        # libmseed gives -1 where a miniSEED 2 record has no Blockette 1000,
+        # which names the encoding.
+        return None
     if encoding not in _ENCODING_DTYPES:
         size = ffi.new("uint8_t *")
         sampletype = ffi.new("char *")

@@ -191,3 +191,32 @@ def test_open_error_s3(s3: LoopbackS3) -> None:
     message = open_error(start="2024-01-02T06:00", end="2024-01-04")
 
     assert_names_own_days(message, [2, 3])
+
+
+def without_blockette_1000(data: bytes) -> bytes:
+    """Remove Blockette 1000, which names the encoding, from 512-byte records."""
+    records = bytearray(data)
+    for offset in range(0, len(records), 512):
+        # Number of blockettes that follow, and the offset of the first one.
+        records[offset + 39] = 0
+        records[offset + 46 : offset + 48] = b"\x00\x00"
+    return bytes(records)
+
+
+@pytest.mark.parametrize("day", [1, 2])
+def test_no_blockette_1000_unreadable(tmp_path: Path, day: int) -> None:
+    """Records without an encoding are reported, previous day's or own."""
+    # Day 2 needs several records: libmseed finds the length of a record
+    # without Blockette 1000 from the header that follows it.
+    day2 = crossing("2024-01-02T00:00:10Z", count=4_000)
+    objects = {key(1): crossing(), key(2): day2}
+    objects[key(day)] = without_blockette_1000(objects[key(day)])
+    root = mirror(tmp_path, objects)
+
+    dataset, caught = first_minute(root, neighbour_bytes=None)
+
+    assert len(caught) == 1
+    assert "invalid miniSEED" in caught[0]
+    assert key(day) in caught[0]
+    expected = "ok" if day == 1 else "unreadable"
+    assert dataset.status.values.ravel()[0] == expected
