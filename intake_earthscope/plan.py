@@ -501,8 +501,11 @@ def _probe_group(
     unreadable ones are added to ``unreadable``. An object without a
     matching channel goes into ``holdings`` with the channels it holds.
     """
+    # The previous day's object is read for its records that cross midnight
+    # but does not give the rate. So exact codes and wildcards alike raise at
+    # open when none of the request's own days exists.
     in_request = [ref for ref in refs if ref.day_ns + NS_PER_DAY > request.start_ns]
-    for ref in in_request or refs:
+    for ref in in_request:
         network = ref.codes.get("network", "")
         scoped = spec.with_scope(network, day_of_year(ref.day_ns)[0])
         try:
@@ -810,8 +813,10 @@ def _no_object_message(
     shown = ", ".join(tried[:3]) + (
         f" and {len(tried) - 3} more" if len(tried) > 3 else ""
     )
+    # A listing for wildcards finds no key of a missing day.
+    found = f"tried {shown}" if tried else "only the day before it has objects"
     return (
-        f"no object of the request exists on {where}: tried {shown}; check the "
+        f"no object of the request exists on {where}: {found}; check the "
         "codes, the dates and the tier (or root=), or pass sampling_rate= with "
         "exact channel codes, or inventory=, to open the request anyway"
     )

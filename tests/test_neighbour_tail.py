@@ -117,3 +117,21 @@ def test_own_day_missing_rate_given(s3: LoopbackS3) -> None:
     assert (dataset.status.values == "missing").all()
     assert not np.isnan(dataset.waveform.values[0, :10]).any()
     assert np.isnan(dataset.waveform.values[0, 10:]).all()
+
+
+@pytest.mark.parametrize("station", ["STA", "ST?", "*"])
+def test_own_day_missing_any_codes(s3: LoopbackS3, station: str) -> None:
+    """Exact codes and wildcards both raise at open, naming the fix."""
+    create_bucket(s3.client(REGION), BUCKET, REGION)
+    publish(s3, "sage", {key(1): previous_day()})
+
+    with pytest.raises(ObjectNotFoundError, match="sampling_rate="):
+        open_waveforms(
+            collection_spec("sage"),
+            network="XX",
+            station=station,
+            location="00",
+            channel="LH?",
+            start="2024-01-02",
+            end="2024-01-03",
+        )
