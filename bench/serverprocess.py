@@ -1,4 +1,4 @@
-"""Start and stop the benchmark's loopback server processes."""
+"""Wait for and stop the benchmark's loopback server processes."""
 
 from __future__ import annotations
 

@@ -166,18 +166,9 @@ def read_unit(
     except AuthenticationError:
         # Without a usable token no chunk can be read: no policy hides that.
         raise
-    except (AccessDeniedError, CredentialsError) as error:
-        return _failure(error, errors, traces, lo, hi, key, "access_denied", served_by)
-    except (StorageUnavailableError, WebServiceError) as error:
-        return _failure(error, errors, traces, lo, hi, key, "unreachable", served_by)
-    except OSError as error:
-        # Any other error of the storage, such as a 400 response, is a read
-        # error too; it is not retried.
-        failure = unexpected_failure(served_by, key, error)
-        return _failure(failure, errors, traces, lo, hi, key, "unreachable", served_by)
-    except DecodeError as error:
-        error = DecodeError(f"{error} in {served_by.url(key)}")
-        return _failure(error, errors, traces, lo, hi, key, "unreadable", served_by)
+    except _READ_FAILURES as error:
+        failure, status = _read_failure(error, served_by, key)
+        return _failure(failure, errors, traces, lo, hi, key, status, served_by)
 
     if served_by.protocol == "fdsn":
         # Each chunk's query returns the records that cross into it.
@@ -225,8 +216,6 @@ def read_neighbour(
         # that start the day before and cross midnight.
         return NeighbourRead(empty)
 
-    failure: Exception
-    status: str
     try:
         with object_slots():
             block = _neighbour_block(
@@ -239,26 +228,13 @@ def read_neighbour(
         # Without a usable token no object can be read, so read_unit raises
         # this too.
         raise
-    except (AccessDeniedError, CredentialsError) as error:
-        failure, status = error, "access_denied"
-    except (StorageUnavailableError, WebServiceError) as error:
-        failure, status = error, "unreachable"
-    except OSError as error:
-        # Any other storage error, such as a 400 response, is a read error
-        # too, as in read_unit.
-        failure, status = unexpected_failure(spec, key, error), "unreachable"
-    except DecodeError as error:
-        # Decode errors do not name the object, unlike the storage's errors.
-        failure = DecodeError(f"{error} in {spec.url(key)}")
-        status = "unreadable"
-    else:
-        edge = Edge(
-            0, block.data, block.versions, block.header_rates, block.first_offset
-        )
-        return NeighbourRead(edge)
+    except _READ_FAILURES as error:
+        failure, status = _read_failure(error, spec, key)
+        logger.debug("neighbour %s not used: %s", key, failure)
+        return NeighbourRead(empty, _neighbour_error(spec, key, grid, failure), status)
 
-    logger.debug("neighbour %s not used: %s", key, failure)
-    return NeighbourRead(empty, _neighbour_error(spec, key, grid, failure), status)
+    edge = Edge(0, block.data, block.versions, block.header_rates, block.first_offset)
+    return NeighbourRead(edge)
 
 
 def finish_chunk(
@@ -275,8 +251,9 @@ def finish_chunk(
     of the day's own object where both failed.
     """
     block = unit.block
-    neighbour = previous if isinstance(previous, NeighbourRead) else None
+    neighbour = None
     if isinstance(previous, NeighbourRead):
+        neighbour = previous
         merge_edge(block, previous.edge)
     elif isinstance(previous, UnitRead):
         merge_edge(block, previous.block.spill)
@@ -400,6 +377,33 @@ def _neighbour_block(
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
     return block
+
+
+# Failures of a read that the errors= policy may pass over, with a status.
+_READ_FAILURES = (
+    AccessDeniedError,
+    CredentialsError,
+    StorageUnavailableError,
+    WebServiceError,
+    OSError,
+    DecodeError,
+)
+
+
+def _read_failure(
+    error: Exception, spec: StorageSpec, key: str
+) -> tuple[Exception, str]:
+    """Return the error to report for a failed read of ``key``, and its status."""
+    if isinstance(error, AccessDeniedError | CredentialsError):
+        return error, "access_denied"
+    if isinstance(error, StorageUnavailableError | WebServiceError):
+        return error, "unreachable"
+    if isinstance(error, DecodeError):
+        # Decode errors do not name the object, unlike the storage's errors.
+        return DecodeError(f"{error} in {spec.url(key)}"), "unreadable"
+    # Any other error of the storage, such as a 400 response, is a read error
+    # too, and it is not retried.
+    return unexpected_failure(spec, key, error), "unreachable"
 
 
 def _whole_records(data: bytes) -> bytes:
