@@ -46,6 +46,7 @@ import numpy as np
 from intake_earthscope.codes import SeedId
 from intake_earthscope.errors import ReadOutcomeWarning
 from intake_earthscope.place import PlacedBlock
+from intake_earthscope.timeutil import format_ns
 
 __all__ = [
     "STATUSES",
@@ -56,6 +57,7 @@ __all__ = [
     "count_statuses",
     "failed_unit",
     "handle_failure",
+    "previous_day_error",
     "report_neighbour_failure",
     "report_no_channel",
     "report_unplanned",
@@ -229,6 +231,22 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
             ReadOutcomeWarning,
             stacklevel=3,
         )
+
+
+def previous_day_error(
+    error: Exception, key: str, tier: str, day_ns: int, hint: str = ""
+) -> Exception:
+    """Return an error of the class of ``error`` whose message states that
+    the previous day's object ``key`` was read for the records that cross
+    midnight into the day of ``day_ns``, followed by ``hint``."""
+    day = format_ns(day_ns)[:10]
+    message = (
+        f"previous-day object {key} of tier {tier!r}, read for the records "
+        f"that cross midnight into {day}, failed: {error}{hint}"
+    )
+    failure = type(error)(message)
+    failure.__cause__ = error
+    return failure
 
 
 def report_neighbour_failure(error: Exception, errors: str, status: str) -> None:

@@ -42,6 +42,7 @@ from intake_earthscope.outcomes import (
     chunk_status,
     failed_unit,
     handle_failure,
+    previous_day_error,
     report_neighbour_failure,
     report_no_channel,
     report_rate_mismatch,
@@ -167,8 +168,8 @@ def read_unit(
         # Without a usable token no chunk can be read: no policy hides that.
         raise
     except _READ_FAILURES as error:
-        failure, status = _read_failure(error, served_by, key)
-        return _failure(failure, errors, traces, lo, hi, key, status, served_by)
+        failure, outcome = _read_failure(error, served_by, key)
+        return _failure(failure, errors, traces, lo, hi, key, outcome, served_by)
 
     if served_by.protocol == "fdsn":
         # Each chunk's query returns the records that cross into it.
@@ -231,7 +232,9 @@ def read_neighbour(
     except _READ_FAILURES as error:
         failure, status = _read_failure(error, spec, key)
         logger.debug("neighbour %s not used: %s", key, failure)
-        return NeighbourRead(empty, _neighbour_error(spec, key, grid, failure), status)
+        hint = "; neighbour_bytes=0 skips that read"
+        reported = previous_day_error(failure, key, spec.tier, grid.start_ns, hint)
+        return NeighbourRead(empty, reported, status)
 
     edge = Edge(0, block.data, block.versions, block.header_rates, block.first_offset)
     return NeighbourRead(edge)
@@ -391,7 +394,7 @@ _READ_FAILURES = (
 
 
 def _read_failure(
-    error: Exception, spec: StorageSpec, key: str
+    error: OSError | DecodeError, spec: StorageSpec, key: str
 ) -> tuple[Exception, str]:
     """Return the error to report for a failed read of ``key``, and its status."""
     if isinstance(error, AccessDeniedError | CredentialsError):
@@ -469,22 +472,6 @@ def _report_neighbour(neighbour: NeighbourRead, unit: UnitRead) -> None:
         )
         return
     report_neighbour_failure(neighbour.error, unit.errors, neighbour.status)
-
-
-def _neighbour_error(
-    spec: StorageSpec, key: str, grid: Grid, error: Exception
-) -> Exception:
-    """Return an error of the class of ``error`` whose message states why the
-    previous day's object was read and how to skip that read."""
-    day = format_ns(grid.start_ns)[:10]
-    message = (
-        f"previous-day object {key} of tier {spec.tier!r}, read for the "
-        f"records that cross midnight into {day}, failed: {error}; "
-        "neighbour_bytes=0 skips that read"
-    )
-    failure = type(error)(message)
-    failure.__cause__ = error
-    return failure
 
 
 def _fetch_with_fallback(

@@ -51,7 +51,12 @@ from intake_earthscope.errors import (
     ReadOutcomeWarning,
     StorageUnavailableError,
 )
-from intake_earthscope.outcomes import UnitRead, apply_policy, unit_status
+from intake_earthscope.outcomes import (
+    UnitRead,
+    apply_policy,
+    previous_day_error,
+    unit_status,
+)
 from intake_earthscope.place import Grid, PlacedBlock
 from intake_earthscope.recordindex import (
     ByteRuns,
@@ -1355,14 +1360,10 @@ def _report_failures(
 def _spill_failure(read: _ObjectRead, item: BatchObject) -> _ObjectRead:
     """Return the failed read of a previous-day object with an error of the
     same class whose message states why the object was read."""
-    assert read.error is not None
-    day = format_ns(item.day_ns + NS_PER_DAY)[:10]
-    message = (
-        f"previous-day object {item.key} of tier {item.spec.tier!r}, read for "
-        f"the records that cross midnight into {day}, failed: {read.error}"
-    )
-    error = type(read.error)(message)
-    error.__cause__ = read.error
+    # A failed read has a key: an unlisted object is missing, not failed.
+    assert read.error is not None and item.key is not None
+    day_ns = item.day_ns + NS_PER_DAY
+    error = previous_day_error(read.error, item.key, item.spec.tier, day_ns)
     return replace(read, error=error)
 
 
