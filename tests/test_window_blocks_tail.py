@@ -1,10 +1,14 @@
-"""Event windows on small blocks behind large ones, and on a channel in two blocks."""
+"""Event windows on small blocks behind large ones, and on a channel in two blocks.
+
+The objects are the layouts of test_break_blocks. LHZ at 1 Hz fills about
+100 KB, and each BH? block of a day at 20 Hz about 1.8 MB. In "split" the
+BHN block sits between two BHZ halves, which run from midnight to midnight.
+"""
 
 from __future__ import annotations
 
 import pytest
-import test_break_blocks
-from test_break_blocks import block, read_layout
+from test_break_blocks import read_layout
 from test_window_blocks import (  # noqa: F401 (two autouse fixtures)
     BEFORE,
     _index_cache,
@@ -20,39 +24,13 @@ TIMES = ["2024-01-01T01:30:00", "2024-01-01T12:00:00", "2024-01-01T22:30:00"]
 # the trailing LHZ block read 1.17 to 1.24 times the object.
 MAX_SHARE = 0.25
 
-# LHZ at 1 Hz fills about 100 KB, and each BH? block of a day at 20 Hz
-# about 1.8 MB. The channels between two BHZ halves run from midnight to midnight.
-LAYOUTS = {
-    "small_last": lambda: (
-        block("BHZ", seed=1)
-        + block("BHN", seed=2, length=4096)
-        + block("LHZ", rate=1.0, length=4096)
-    ),
-    "small_between": lambda: (
-        block("BHZ", seed=1)
-        + block("LHZ", rate=1.0, length=4096)
-        + block("BHN", seed=2, length=4096)
-    ),
-    "small_first": lambda: (
-        block("LHZ", rate=1.0, length=4096)
-        + block("BHZ", seed=1)
-        + block("BHN", seed=2, length=4096)
-    ),
-    "split": lambda: (
-        block("BHZ", 0, 43_200.0, seed=1)
-        + block("BHN", seed=2, length=4096)
-        + block("BHZ", 43_200.0, 43_200.0, seed=3)
-    ),
-}
-
-
 # Shares measured where a window reaches the end of LHZ's block: LHZ
 # records span over an hour, so the guess's slack reaches it, and the
 # search then reads every byte after the block.
 SHARES = {
-    ("small_first", TIMES[1]): 0.4,
-    ("small_first", TIMES[2]): 1.01,
-    ("small_between", TIMES[2]): 0.6,
+    ("lhz_first", TIMES[1]): 0.4,
+    ("lhz_first", TIMES[2]): 1.01,
+    ("lhz_middle", TIMES[2]): 0.6,
 }
 
 # Windows near noon reach the stretch between BHZ's halves, which is read at
@@ -60,14 +38,8 @@ SHARES = {
 SPLIT_SHARES = {"2024-01-01T12:00:00": 0.55, "2024-01-01T11:59:50": 0.55}
 
 
-@pytest.fixture(autouse=True)
-def _layouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    # read_layout looks layouts up by name in test_break_blocks.
-    monkeypatch.setattr(test_break_blocks, "LAYOUTS", LAYOUTS)
-
-
 @pytest.mark.parametrize("time", TIMES)
-@pytest.mark.parametrize("layout", ["small_last", "small_between", "small_first"])
+@pytest.mark.parametrize("layout", ["lhz_last", "lhz_middle", "lhz_first"])
 def test_small_block_found(s3, layout: str, time: str) -> None:
     dataset, read, data, whole = read_layout(s3, layout, "LHZ", time)
 
