@@ -17,13 +17,13 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from test_window_failures import load_warned
 from test_windows import _index_cache  # noqa: F401 (an autouse fixture)
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.errors import (
     AccessDeniedError,
     DecodeError,
-    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.testing import LoopbackS3, create_bucket
@@ -102,15 +102,6 @@ def windows(station: str = "STA", **options) -> xr.Dataset:
         sampling_rate=RATE,
         **options,
     )
-
-
-def load_warned(dataset: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
-    """Load and return the texts of the ReadOutcomeWarnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        loaded = dataset.load()
-    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
-    return loaded, texts
 
 
 def load_quiet(dataset: xr.Dataset) -> xr.Dataset:
