@@ -64,6 +64,11 @@ from intake_earthscope.testing import (
 OPEN_REPEATS = 5
 FETCH_REPEATS = 9
 IMPORT_REPEATS = 9
+NEW_MEMORY_REPEATS = 4
+# Longer than the delay after which a guest kernel with free page reporting
+# hands free memory back to its host (PAGE_REPORTING_DELAY, 2 s, in Linux's
+# mm/page_reporting.c).
+IDLE_SECONDS = 3.0
 OBJECTS = 8
 OPEN_BUDGET_SECONDS = 1.0
 IMPORT_BUDGET_SECONDS = 0.050
@@ -263,6 +268,52 @@ def measure_fetch(server: LoopbackS3, data: bytes) -> dict[str, float]:
     return medians | fastest | spent
 
 
+def measure_new_memory() -> dict[str, float]:
+    """Time writing blocks the size of ours' output into new memory.
+
+    Each repetition writes the eight blocks (3 channels at 40 Hz, float64)
+    twice: right after the blocks of the previous write were freed, and
+    again after ``IDLE_SECONDS`` without new allocations. Both writes get
+    memory the kernel must map and zero. Where the kernel also returns free
+    memory to a hypervisor (virtio-balloon free page reporting), the second
+    write finds that memory gone from the host and waits for it.
+    """
+    write_blocks()
+    reused, idle = [], []
+    for _ in range(NEW_MEMORY_REPEATS):
+        write_blocks()
+        reused.append(_seconds(write_blocks))
+        time.sleep(IDLE_SECONDS)
+        idle.append(_seconds(write_blocks))
+    return {
+        "blocks_reused": statistics.median(reused),
+        "blocks_idle": statistics.median(idle),
+    }
+
+
+def write_blocks() -> list[np.ndarray]:
+    """Fill new float64 blocks of ours' output size with NaN."""
+    blocks = [np.empty((3, 86_400 * 40)) for _ in range(OBJECTS)]
+    for block in blocks:
+        block.fill(np.nan)
+    return blocks
+
+
+def _seconds(function: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    function()
+    return time.perf_counter() - began
+
+
+def page_reporting() -> str:
+    """Return the kernel's page reporting setting, or "" where none is set."""
+    try:
+        words = Path("/proc/cmdline").read_text().split()
+    except OSError:
+        return ""
+    return next((word for word in words if word.startswith("page_reporting.")), "")
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     """Return the user and system CPU time a process has used."""
     times = process.cpu_times()
@@ -412,6 +463,7 @@ def measure() -> str:
         imported = measure_import()
         with isolated_aws_environment(directory / "aws"), LoopbackS3() as server:
             fetched = measure_fetch(server, station_day(seed=3))
+        fetched |= measure_new_memory()
         memory = measure_memory(directory / "memory")
     return render(opened, fetched, memory, imported, load)
 
@@ -465,6 +517,11 @@ def render(
          "(for context)", fetched["kernel_plain_cpu"] / fetched["floor_cpu"], ""),
         ("kernel CPU time, s3fs fetch ÷ its client CPU time (for context)",
          fetched["kernel_floor_cpu"] / fetched["floor_cpu"], ""),
+        ("new blocks of ours' size, memory freed just before ÷ concurrent s3fs "
+         "fetch (for context)", fetched["blocks_reused"] / fetched["floor"], ""),
+        (f"new blocks of ours' size, {IDLE_SECONDS:g} s after the last free ÷ "
+         "concurrent s3fs fetch (for context)",
+         fetched["blocks_idle"] / fetched["floor"], ""),
         (f"dataset size ÷ worker memory limit ({MEMORY_LIMIT_BYTES >> 20} MiB)",
          memory["dataset_over_limit"], "≥ 8"),
         ("peak worker memory ÷ memory limit",
@@ -512,15 +569,40 @@ def render(
             "given too, over the s3fs fetch's client CPU time. Ours spends more "
             "of it than the plain-HTTP fetch, which receives the same bytes: "
             "the difference is the mapping and zeroing of new memory for the "
-            "blocks. In runs made apart from this script, that was the part of "
-            "our CPU time that changed most from run to run on this virtual "
-            "machine.",
+            "blocks.",
+            "",
+            new_memory_paragraph(fetched),
             "",
             f"The memory run reduced {memory['traces_computed']} station-days of "
             "one 100 Hz channel each to their standard deviations on one worker "
             "process with two threads.",
             "",
         ]
+    )
+
+
+def new_memory_paragraph(fetched: dict[str, float]) -> str:
+    """Explain the cost of new memory with the blocks written alone."""
+    reused = fetched["blocks_reused"] / fetched["floor"]
+    idle = fetched["blocks_idle"] / fetched["floor"]
+    text = (
+        "Writing blocks of ours' size into new memory, with no fetch and no "
+        f"decoding, took {reused:.2f} times the s3fs fetch's time when the "
+        f"previous blocks had been freed just before, and {idle:.2f} times it "
+        f"{IDLE_SECONDS:g} s after the last free. The cost grows with the bytes "
+        "of new memory, so it falls on ours and hardly on the fetches, which "
+        "hold only the objects' bytes."
+    )
+    setting = page_reporting()
+    if not setting:
+        return text
+    return (
+        f"{text} This machine's kernel runs with `{setting}` under a "
+        "hypervisor: it hands free memory back to the host about 2 s after it "
+        "is freed, and a later write into such memory waits while the host "
+        "maps it again. The methods of each repetition run one after the "
+        "other, so ours meets part of that wait, and how much changes from run "
+        "to run."
     )
 
 

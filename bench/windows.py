@@ -479,7 +479,9 @@ def _spread_sentence(runs: dict[tuple[str, str], list[Timing]]) -> str:
         "reader's CPU time in user space and in the kernel ranged as "
         f"follows. {' '.join(parts)} A profile with perf of the reads "
         "from disk put most of the kernel's time in zeroing new pages of "
-        "memory for the process."
+        "memory for the process. The scale section above measures how much "
+        "longer new memory takes on this machine once freed memory has gone "
+        "back to the host."
     )
 
 
