@@ -25,3 +25,10 @@ def test_guide_examples_run(capsys) -> None:
     assert "pick one with sampling_rate=1" in output
     assert "'missing'" in output
     assert "2025-11-10T00:59:59.580000Z" in output
+
+    # Only the loopback S3 example reads from a bucket; the others read root=.
+    storage_line = "s3://earthscope-geophysical-data (region us-east-2)\n"
+    assert storage_line in output
+    tier_line, read_mode_line = output.split(storage_line, 1)[1].splitlines()[:2]
+    assert tier_line == "['open' 'open']"
+    assert read_mode_line == "['ranged' 'ranged']"
