@@ -14,9 +14,12 @@ unknown stretch is read whole. A large one is read, with some slack, around
 the offset that a linear time-to-offset guess (an interpolation search)
 points at. Reads of all windows of one object are merged where they lie
 closer than :func:`coalesce_bytes` and run concurrently (local files are
-read in turn). Only the requested ranges of a merged read are parsed, with
-the records between those less than ``PARSE_GAP_BYTES`` apart, and the
-other bytes between them later if a search needs them. With a complete
+read in turn). Bytes that an earlier read of the object fetched, a probe's
+for one, are fetched again only inside a merged read, where a split would
+cost more than they do (see :func:`_plan_reads`). Only the requested
+ranges of a merged read are parsed, with the records between those less
+than ``PARSE_GAP_BYTES`` apart, and the other bytes between them later if
+a search needs them. With a complete
 index, only the records that overlap the windows are read. The searches of
 all windows of a round are binary searches in arrays built once per round.
 
@@ -551,10 +554,10 @@ class RangedObject:
         return 0 < after - before <= 1.5 * step
 
     def _fetch(self, ranges: list[tuple[int, int]], merge: int | None = None) -> None:
-        """Read ``ranges``, merging close ones into one request, and parse them.
+        """Read the bytes of ``ranges`` not held yet, then parse the ranges.
 
-        Ranges closer than ``merge`` bytes are read as one, by default those
-        closer than :func:`coalesce_bytes`.
+        Pieces closer than ``merge`` bytes are read as one request, by default
+        those closer than :func:`coalesce_bytes` (see :func:`_plan_reads`).
         """
 
         def read(span: tuple[int, int]) -> tuple[int, bytes]:
@@ -562,8 +565,11 @@ class RangedObject:
 
         if merge is None:
             merge = coalesce_bytes(self.spec.protocol)
-        reads = _coalesce(ranges, merge)
-        if self.spec.protocol == "file":
+        held = [(start, start + len(data)) for start, data in self._chunks]
+        reads = _plan_reads(ranges, held, merge)
+        if not reads:
+            results = []
+        elif self.spec.protocol == "file":
             # A local range costs one seek, so threads would only add hand-offs.
             parts = read_local_ranges(self.spec, self.key, reads)
             results = [(span[0], part) for span, part in zip(reads, parts, strict=True)]
@@ -572,13 +578,35 @@ class RangedObject:
         else:
             results = list(_range_readers().map(read, reads))
 
-        for start, data in results:
-            self.bytes_read += len(data)
-            bisect.insort(self._chunks, (start, data), key=lambda chunk: chunk[0])
-        self._chunk_starts = np.array([start for start, _ in self._chunks])
-        self._chunk_ends = np.array([start + len(data) for start, data in self._chunks])
+        self.bytes_read += sum(len(data) for _, data in results)
+        self._keep_chunks(results)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
+
+    def _keep_chunks(self, results: list[tuple[int, bytes]]) -> None:
+        """Add fetched chunks to the held ones, joining chunks that touch or
+        overlap, so that each stretch of held bytes is one chunk.
+
+        A record that runs from a probe into the bytes fetched next to it can
+        then be parsed and sliced from one chunk.
+        """
+        chunks = sorted([*self._chunks, *results], key=lambda chunk: chunk[0])
+        joined: list[tuple[int, bytes]] = []
+        for start, data in chunks:
+            if not data:
+                continue
+            if not joined or start > joined[-1][0] + len(joined[-1][1]):
+                joined.append((start, data))
+                continue
+            base, held = joined[-1]
+            reach = base + len(held)
+            if start + len(data) > reach:
+                joined[-1] = (base, held + data[reach - start :])
+        self._chunks = joined
+        self._chunk_starts = np.array([start for start, _ in joined], dtype=np.int64)
+        self._chunk_ends = np.array(
+            [start + len(data) for start, data in joined], dtype=np.int64
+        )
 
     def _parse(self, ranges: list[tuple[int, int]]) -> None:
         """Index the records of ``ranges`` from the chunks read so far."""
@@ -972,6 +1000,45 @@ def _containing(
     before = np.searchsorted(span_starts, starts, side="right") - 1
     known = np.maximum(before, 0)
     return np.where((before >= 0) & (ends <= reach[known]), furthest[known], -1)
+
+
+def _plan_reads(
+    ranges: list[tuple[int, int]], held: list[tuple[int, int]], merge: int
+) -> list[tuple[int, int]]:
+    """Return the requests that fetch the bytes of ``ranges`` outside ``held``.
+
+    ``held`` are the sorted, disjoint spans of bytes read before. The pieces
+    of ``ranges`` outside them are merged where they lie at most ``merge``
+    bytes apart, by :func:`_coalesce`. So a range that is held whole takes no
+    request, and a held stretch at either end of a merged read is left out of
+    it. A held stretch between two pieces is fetched again, inside the merged
+    read, unless the gap between the pieces (its held and its unrequested
+    bytes together) is longer than ``merge``. A split at the held stretch
+    alone would cost the same extra request as a split of the whole gap, and
+    save fewer bytes, so ``merge``, the estimate of the bytes that one
+    request costs, decides both splits.
+    """
+    pieces = _subtract(_coalesce(ranges, 0), held)
+    return _coalesce(pieces, merge)
+
+
+def _subtract(
+    spans: list[tuple[int, int]], held: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Return the parts of ``spans`` outside ``held``; both sorted and disjoint."""
+    pieces = []
+    for start, end in spans:
+        # The first held span that ends after ``start``.
+        first = bisect.bisect_right(held, start, key=lambda span: span[1])
+        for low, high in held[first:]:
+            if low >= end:
+                break
+            if low > start:
+                pieces.append((start, low))
+            start = max(start, high)
+        if start < end:
+            pieces.append((start, end))
+    return pieces
 
 
 def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
