@@ -38,7 +38,7 @@ from intake_earthscope.errors import (
     NoMatchingChannelError,
     ObjectNotFoundError,
 )
-from intake_earthscope.interop import span_grid, waveform_dataset
+from intake_earthscope.interop import mixed_rates_message, span_grid, waveform_dataset
 from intake_earthscope.place import Grid
 from intake_earthscope.plan import nominal_rate
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
@@ -381,15 +381,13 @@ def _pick_rate(
             )
         return float(sampling_rate)
     if len(rates) > 1:
-        listed = ", ".join(
-            f"{seed_id} at {rate:g} Hz"
-            for seed_id, by_rate in sorted(spans.items())
-            for rate in sorted(by_rate)
+        choices = " or ".join(f"sampling_rate={rate:g}" for rate in sorted(rates))
+        fix = (
+            f"pass {choices} (in backend_kwargs) to keep the records at one rate "
+            "and leave out the others"
         )
-        raise MixedSamplingRateError(
-            f"channels of several sampling rates: {listed}; pass sampling_rate= "
-            "(in backend_kwargs) to keep one rate"
-        )
+        named = {str(seed_id): by_rate for seed_id, by_rate in spans.items()}
+        raise MixedSamplingRateError(mixed_rates_message(named, "channels", fix))
     return rates.pop()
 
 

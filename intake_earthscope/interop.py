@@ -29,7 +29,7 @@ from intake_earthscope.plan import nominal_rate
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
 from intake_earthscope.response import contiguous_runs
 from intake_earthscope.timegrid import TimeGridIndex, time_coords
-from intake_earthscope.timeutil import NS_PER_DAY, parse_time
+from intake_earthscope.timeutil import NS_PER_DAY, format_ns, parse_time
 
 if TYPE_CHECKING:
     import obspy
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EarthScopeAccessor",
     "from_obspy",
+    "mixed_rates_message",
     "place_segments",
     "placement_counts",
     "span_grid",
@@ -458,16 +459,64 @@ def _restore_dtype(
 
 
 def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:
-    rates = sorted({(trace.id, float(trace.stats.sampling_rate)) for trace in traces})
-    first = rates[0][1]
-    if all(abs(r - first) <= rate_tolerance * max(r, first) for _, r in rates):
+    rates = sorted({float(trace.stats.sampling_rate) for trace in traces})
+    first = rates[0]
+    if all(abs(r - first) <= rate_tolerance * max(r, first) for r in rates):
         return nominal_rate(first, rate_tolerance)
 
-    listed = ", ".join(f"{tid} at {rate:g} Hz" for tid, rate in rates)
-    raise MixedSamplingRateError(
-        f"traces of several sampling rates: {listed}; select or resample the "
-        "traces to one rate first (for example stream.select(sampling_rate=...))"
+    spans: dict[str, dict[float, tuple[int, int]]] = {}
+    for trace in traces:
+        rate = nominal_rate(float(trace.stats.sampling_rate), rate_tolerance)
+        first_ns, last_ns = trace.stats.starttime.ns, trace.stats.endtime.ns
+        by_rate = spans.setdefault(trace.id, {})
+        if rate in by_rate:
+            known = by_rate[rate]
+            first_ns, last_ns = min(first_ns, known[0]), max(last_ns, known[1])
+        by_rate[rate] = (first_ns, last_ns)
+    fix = (
+        "select or resample the traces to one rate first (for example "
+        "stream.select(sampling_rate=...))"
     )
+    raise MixedSamplingRateError(mixed_rates_message(spans, "traces", fix))
+
+
+def mixed_rates_message(
+    spans: Mapping[str, Mapping[float, tuple[int, int]]], noun: str, fix: str
+) -> str:
+    """Return the message of a MixedSamplingRateError for ``spans``.
+
+    ``spans`` maps each SEED id to the first and last sample time (ns) at
+    each of its rates. ``noun`` names the items ("channels", "traces") and
+    ``fix``, the advice on keeping one rate, ends the message. Channels
+    that differ from each other are listed with their rates. A channel with
+    several rates is named as changing rate, with the time span of each
+    rate, so that the change shows.
+    """
+    parts = []
+    if len({frozenset(by_rate) for by_rate in spans.values()}) > 1:
+        listed = ", ".join(
+            f"{name} at {rate:g} Hz"
+            for name, by_rate in sorted(spans.items())
+            for rate in sorted(by_rate)
+        )
+        parts.append(f"{noun} of several sampling rates: {listed}")
+    for name, by_rate in sorted(spans.items()):
+        if len(by_rate) > 1:
+            parts.append(_rate_change(name, by_rate))
+    return "; ".join([*parts, fix])
+
+
+def _rate_change(name: str, by_rate: Mapping[float, tuple[int, int]]) -> str:
+    """Name the rates of one channel in time order, each with its first and
+    last sample time."""
+    # NOTE: a channel that goes back to an earlier rate shows that rate's
+    # span from its first to its last sample, across the other rate's span.
+    in_order = sorted(by_rate.items(), key=lambda item: item[1])
+    spans = ", ".join(
+        f"{rate:g} Hz from {format_ns(first)} to {format_ns(last)}"
+        for rate, (first, last) in in_order
+    )
+    return f"{name} changes sampling rate: {spans}"
 
 
 def _check_trace(trace: obspy.Trace) -> None:

@@ -62,6 +62,7 @@ __all__ = [
     "report_no_channel",
     "report_unplanned",
     "settle_missing",
+    "settle_missing_and_previous",
     "unit_status",
 ]
 
@@ -134,6 +135,66 @@ def settle_missing(
     if not complete.all():
         apply_policy(pending.error, pending.errors, pending.status)
     return settled
+
+
+def settle_missing_and_previous(
+    statuses: np.ndarray,
+    complete: np.ndarray,
+    missing: PendingFailure,
+    previous: PendingFailure,
+    order: Sequence[str],
+    day: str,
+) -> np.ndarray:
+    """Apply the ``errors=`` policy to a day whose own object is missing and
+    whose previous-day object failed in another way.
+
+    The previous day's records might have filled part of the missing object,
+    so both failures explain the samples that are missing. Traces that other
+    objects filled in full become "ok", as in :func:`settle_missing`. The
+    others get the status that comes first in ``order``. Under
+    ``errors="raise"`` one error of that failure's class names both objects
+    with their statuses, and ``errors="warn"`` warns once per object. Where
+    every trace is complete, only the previous-day failure is reported.
+    """
+    if complete.all():
+        settled = settle_missing(statuses, complete, missing)
+        report_neighbour_failure(previous.error, previous.errors, previous.status)
+        return settled
+
+    main = min(previous, missing, key=lambda failure: order.index(failure.status))
+    lost = statuses == missing.status
+    settled = np.where(lost & complete, "ok", statuses)
+    settled = np.where(lost & ~complete, main.status, settled)
+    _report_day_failures([previous, missing], main, day)
+    return settled.astype(statuses.dtype)
+
+
+def _report_day_failures(
+    failures: Sequence[PendingFailure], main: PendingFailure, day: str
+) -> None:
+    """Raise, warn or log the failed objects of ``day``, whose traces have the
+    status of ``main``."""
+    errors = main.errors
+    if errors == "raise":
+        lines = [f"the object of {day} and the previous day's object both failed:"]
+        lines += [f"- {failure.status}: {failure.error}" for failure in failures]
+        error = type(main.error)("\n".join(lines))
+        error.__cause__ = main.error
+        apply_policy(error, errors, main.status)
+
+    # With errors="ignore" the status variable is the record, as for one
+    # failed object.
+    level = logging.INFO if errors == "warn" else logging.DEBUG
+    for failure in failures:
+        logger.log(level, "%s: %s", failure.status, failure.error)
+        if errors == "warn":
+            warnings.warn(
+                f"{failure.error} (status {failure.status!r}); the traces of {day} "
+                f"have status {main.status!r} and NaN where no other object had "
+                "samples",
+                ReadOutcomeWarning,
+                stacklevel=3,
+            )
 
 
 def unit_status(block: PlacedBlock, state: str) -> list[str]:

@@ -48,6 +48,7 @@ from intake_earthscope.outcomes import (
     report_rate_mismatch,
     report_unplanned,
     settle_missing,
+    settle_missing_and_previous,
     unit_status,
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
@@ -249,9 +250,10 @@ def finish_chunk(
     """Merge the neighbours' edge samples into a unit's block; compute outcomes.
 
     A failed read of the previous day's object (a :class:`NeighbourRead`
-    with an error) is reported under the unit's ``errors=`` policy after the
-    unit's own missing object, so that ``errors="raise"`` raises the error
-    of the day's own object where both failed.
+    with an error) is reported under the unit's ``errors=`` policy. Where
+    the unit's own object is missing too and traces lack samples, the two
+    failures are reported together, as :func:`settle_missing_and_previous`
+    describes.
     """
     block = unit.block
     neighbour = None
@@ -271,9 +273,7 @@ def finish_chunk(
     # over the samples.
     status = chunk_status(unit.status, block.written > 0)
     complete = block.written >= width
-    status = settle_missing(status, complete, unit.pending)
-    if neighbour is not None and neighbour.error is not None:
-        _report_neighbour(neighbour, unit)
+    status = _settle_failures(status, complete, unit, neighbour, grid)
     valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
@@ -462,16 +462,54 @@ def _tail_block(
     return block
 
 
-def _report_neighbour(neighbour: NeighbourRead, unit: UnitRead) -> None:
-    """Report a failed read of the previous day's object, unless the unit
+def _settle_failures(
+    status: np.ndarray,
+    complete: np.ndarray,
+    unit: UnitRead,
+    neighbour: NeighbourRead | None,
+    grid: Grid,
+) -> np.ndarray:
+    """Apply the ``errors=`` policy to the unit's missing object and to a
+    failed read of the previous day's object; return the settled statuses."""
+    previous = _previous_failure(neighbour, unit)
+    if previous is None:
+        return settle_missing(status, complete, unit.pending)
+    if unit.pending is None:
+        report_neighbour_failure(previous.error, previous.errors, previous.status)
+        return status
+
+    day = _day_of(grid, unit.block.lo)
+    return settle_missing_and_previous(
+        status, complete, unit.pending, previous, _failure_order(), day
+    )
+
+
+def _previous_failure(
+    neighbour: NeighbourRead | None, unit: UnitRead
+) -> PendingFailure | None:
+    """Return the failed read of the previous day's object, unless the unit
     came from a web service whose query already returned its records."""
-    assert neighbour.error is not None
+    if neighbour is None or neighbour.error is None:
+        return None
     if unit.from_service:
         logger.debug(
             "%s returned the records of the day before: %s", unit.tier, neighbour.error
         )
-        return
-    report_neighbour_failure(neighbour.error, unit.errors, neighbour.status)
+        return None
+    return PendingFailure(neighbour.error, unit.errors, neighbour.status)
+
+
+def _failure_order() -> tuple[str, ...]:
+    """Return the failure statuses in the order event windows rank them."""
+    # windowread imports this module, so its order is imported on first use.
+    from intake_earthscope.windowread import _FAILURE_ORDER
+
+    return _FAILURE_ORDER
+
+
+def _day_of(grid: Grid, lo: int) -> str:
+    """Return the UTC date of grid index ``lo`` as ``YYYY-MM-DD``."""
+    return format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
 
 
 def _fetch_with_fallback(
@@ -547,7 +585,7 @@ def _unlisted_message(
     # One text for every day would be shown once under errors="warn", because
     # Python's default warning filter shows a repeated text only once.
     stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
-    day = format_ns(grid.start_ns + int(np.ceil(lo * grid.step_ns)))[:10]
+    day = _day_of(grid, lo)
     return (
         f"object of {stations} for {day} not in the listing of tier "
         f"{spec.tier!r} at {spec.describe()}"
