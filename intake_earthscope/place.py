@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -47,6 +48,9 @@ _NS_PER_DAY = 86_400_000_000_000
 # Samples outside a block, for its neighbours: (row, version, indices, values,
 # offset), where offset is the time offset of the sample at indices[0].
 EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float]]
+
+# A number or an array of numbers, for arithmetic on either.
+_Number = TypeVar("_Number", float, np.ndarray)
 
 # Columns checked at a time when looking for a block's first sample.
 _SCAN_COLUMNS = 4096
@@ -192,13 +196,31 @@ class _Timeline:
         The offset is grid time minus recorded time, in seconds. A sample's
         recorded time is its record's start plus its place in the record
         at the header rate.
+
+        The difference is taken in nanoseconds before any division. When the
+        sample interval is a whole number of nanoseconds it is exact, so two
+        grids of one phase that start at different times (a day and an event
+        window) give the same offset for the same sample.
         """
+        if sample == 0:
+            # A segment's first sample is the common case, and it needs no
+            # search for its record.
+            record_to_grid = self.grid.start_ns - int(self.record_starts[0])
+            return (record_to_grid + index * self.grid.step_ns) / 1e9
+        samples = np.array([sample], dtype=np.int64)
+        indices = np.array([index], dtype=np.int64)
+        return float(self._grid_minus_recorded_ns(samples, indices)[0]) / 1e9
+
+    def _grid_minus_recorded_ns(
+        self, samples: np.ndarray, indices: np.ndarray
+    ) -> np.ndarray:
+        """Return grid time minus recorded time of each sample, in nanoseconds."""
         ends = np.cumsum(self.record_counts)
-        record = int(np.searchsorted(ends, sample, side="right"))
-        within = sample - (int(ends[record]) - int(self.record_counts[record]))
-        ratio = (1e9 / self.rate) / self.grid.step_ns
-        position = self.grid.position(int(self.record_starts[record])) + within * ratio
-        return float(index - position) * self.grid.step_ns / 1e9
+        records = np.searchsorted(ends, samples, side="right")
+        within = samples - (ends[records] - self.record_counts[records])
+        record_to_grid = self.grid.start_ns - self.record_starts[records]
+        grid_times = indices * self.grid.step_ns
+        return record_to_grid + grid_times - within * (1e9 / self.rate)
 
 
 @dataclass
@@ -351,14 +373,13 @@ def place_segment(
         return None
     block.header_rates[row].add(segment.rate)
 
-    indices, first, first_shift, largest_shift = _anchored_indices(segment, grid)
+    indices, first, largest_shift = _anchored_indices(segment, grid)
     block.found[row] = True
     block.max_shift[row] = max(block.max_shift[row], largest_shift)
     timeline = _Timeline.of(segment, grid)
     if indices is None:
-        first_offset = first_shift * grid.step_ns / 1e9
         size = segment.samples.size
-        earliest = _run_start_inside(block, first, size, first_offset, timeline)
+        earliest = _run_start_inside(block, first, size, timeline)
         _write_run(block, row, first, segment, edges, timeline)
     else:
         earliest = _indices_start_inside(block, indices, timeline)
@@ -370,17 +391,15 @@ def place_segment(
 
 
 def _run_start_inside(
-    block: PlacedBlock, first: int, size: int, first_offset: float, timeline: _Timeline
+    block: PlacedBlock, first: int, size: int, timeline: _Timeline
 ) -> tuple[int, float] | None:
     """Return the index and offset of a run's earliest sample in ``[lo, hi)``.
 
-    ``first_offset`` is the offset of the run's first sample, at ``first``.
+    The run's first sample is placed at ``first``.
     """
     index = max(first, block.lo)
     if index >= min(first + size, block.hi):
         return None
-    if index == first:
-        return first, first_offset
     return index, timeline.offset(index - first, index)
 
 
@@ -502,10 +521,10 @@ def _place_batch(
 
     starts, counts = table.record_starts, table.record_counts
     sizes = np.diff(table.record_bounds)
-    positions = (starts - grid.start_ns) / grid.step_ns
-    anchors = np.rint(positions)
+    since_start = starts - grid.start_ns
+    anchors = np.rint(since_start / grid.step_ns)
     ratio = (1e9 / np.repeat(table.rates, sizes)) / grid.step_ns
-    shifts = anchors - positions
+    shifts = _anchor_shifts(anchors, since_start, grid.step_ns)
     end_shifts = shifts + (counts - 1) * (1.0 - ratio)
     largest = float(max(np.abs(shifts).max(), np.abs(end_shifts).max()))
     if largest > 0.5:
@@ -529,9 +548,7 @@ def _place_batch(
     block.header_rates[row].update(rates)
     block.found[row] = True
     if np.isnan(block.first_offset[row]):
-        block.first_offset[row] = _batch_first_offset(
-            block, firsts, lengths, shifts[heads], timelines
-        )
+        block.first_offset[row] = _batch_first_offset(block, firsts, lengths, timelines)
     block.max_shift[row] = max(block.max_shift[row], largest)
     return True
 
@@ -559,7 +576,6 @@ def _batch_first_offset(
     block: PlacedBlock,
     firsts: np.ndarray,
     lengths: np.ndarray,
-    head_shifts: np.ndarray,
     timelines: _BatchTimelines,
 ) -> float:
     """Return the offset of the earliest sample in ``[lo, hi)`` of runs in time
@@ -569,11 +585,10 @@ def _batch_first_offset(
         return np.nan
     segment = int(reaching[0])
     first = int(firsts[segment])
-    if max(first, block.lo) >= block.hi:
+    index = max(first, block.lo)
+    if index >= block.hi:
         return np.nan
-    if first >= block.lo:
-        return float(head_shifts[segment]) * timelines.grid.step_ns / 1e9
-    return timelines[segment].offset(block.lo - first, block.lo)
+    return timelines[segment].offset(index - first, index)
 
 
 def _write_runs_fresh(
@@ -759,34 +774,35 @@ def _edge(
 
 def _anchored_indices(
     segment: Segment, grid: Grid
-) -> tuple[np.ndarray | None, int, float, float]:
+) -> tuple[np.ndarray | None, int, float]:
     """Map samples to grid indices from their records' start times.
 
-    Returns ``(indices, first, first_shift, largest_shift)``. ``indices``
-    is None when the records form one run starting at index ``first``, else
-    it has one index per sample. Shifts are grid position minus true
-    position, in samples.
+    Returns ``(indices, first, largest_shift)``. ``indices`` is None when
+    the records form one run starting at index ``first``, else it has one
+    index per sample. The largest shift is the largest distance between
+    grid position and true position, in samples.
     """
     ratio = (1e9 / segment.rate) / grid.step_ns
     if segment.record_starts.size == 1:
         # One record (the common case of a gappy day): plain floats are
         # cheaper than numpy here.
-        position = (int(segment.record_starts[0]) - grid.start_ns) / grid.step_ns
-        first = round(position)
-        shift = first - position
+        since_start_ns = int(segment.record_starts[0]) - grid.start_ns
+        first = round(since_start_ns / grid.step_ns)
+        shift = _anchor_shifts(first, since_start_ns, grid.step_ns)
         last_shift = shift + (segment.samples.size - 1) * (1.0 - ratio)
         if max(abs(shift), abs(last_shift)) <= 0.5:
-            return None, first, shift, max(abs(shift), abs(last_shift))
+            return None, first, max(abs(shift), abs(last_shift))
 
-    positions = np.asarray(grid.position(segment.record_starts), dtype=np.float64)
+    since_start = segment.record_starts - grid.start_ns
+    positions = np.asarray(since_start / grid.step_ns, dtype=np.float64)
     counts = segment.record_counts
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
     first = int(np.rint(positions[0]))
-    run_shift = (first + offsets) - positions
+    run_shift = _anchor_shifts(first + offsets, since_start, grid.step_ns)
     end_shift = run_shift + (counts - 1) * (1.0 - ratio)
     largest = float(max(np.abs(run_shift).max(), np.abs(end_shift).max()))
     if largest <= 0.5:
-        return None, first, float(run_shift[0]), largest
+        return None, first, largest
 
     # Records off the run (time tears, drifting clocks): every sample is
     # placed from its own record's start time.
@@ -795,7 +811,19 @@ def _anchored_indices(
     true = np.repeat(positions, counts) + within * ratio
     indices = np.rint(true).astype(np.int64)
     shifts = indices - true
-    return indices, int(indices[0]), float(shifts[0]), float(np.abs(shifts).max())
+    return indices, int(indices[0]), float(np.abs(shifts).max())
+
+
+def _anchor_shifts(
+    anchors: _Number, since_start_ns: _Number | int, step_ns: float
+) -> _Number:
+    """Return grid position minus recorded position, in samples, of record
+    starts ``since_start_ns`` after the grid start placed at ``anchors``.
+
+    The difference is taken in nanoseconds before the division, as for time
+    offsets, so that grids of one phase give the same shift for a record.
+    """
+    return (anchors * step_ns - since_start_ns) / step_ns
 
 
 def _write_run(
