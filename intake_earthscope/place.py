@@ -46,8 +46,9 @@ logger = logging.getLogger(__name__)
 _NS_PER_DAY = 86_400_000_000_000
 
 # Samples outside a block, for its neighbours: (row, version, indices, values,
-# offset), where offset is the time offset of the sample at indices[0].
-EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float]]
+# offset, shift), where offset is the time offset of the sample at indices[0]
+# and shift the largest placement shift of the samples, in samples.
+EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float, float]]
 
 # A number or an array of numbers, for arithmetic on either.
 _Number = TypeVar("_Number", float, np.ndarray)
@@ -211,6 +212,25 @@ class _Timeline:
         indices = np.array([index], dtype=np.int64)
         return float(self._grid_minus_recorded_ns(samples, indices)[0]) / 1e9
 
+    def largest_shift(self, samples: np.ndarray, indices: np.ndarray) -> float:
+        """Return the largest distance, in samples, between the samples
+        numbered ``samples`` placed at ``indices`` and their recorded times."""
+        distances = self._grid_minus_recorded_ns(samples, indices)
+        return float(np.abs(distances).max()) / self.grid.step_ns
+
+    def largest_run_shift(self, first: int, last: int, first_index: int) -> float:
+        """Return the largest shift, in samples, of samples ``first`` to
+        ``last`` of a run whose sample 0 is placed at ``first_index``.
+
+        Within a record the shift changes linearly from sample to sample, so
+        only each record's first and last sample in the range are checked.
+        """
+        ends = np.cumsum(self.record_counts)
+        starts = ends - self.record_counts
+        bounds = np.concatenate(([first, last], starts, ends - 1))
+        samples = bounds[(bounds >= first) & (bounds <= last)]
+        return self.largest_shift(samples, first_index + samples)
+
     def _grid_minus_recorded_ns(
         self, samples: np.ndarray, indices: np.ndarray
     ) -> np.ndarray:
@@ -231,6 +251,8 @@ class Edge:
     ``rates`` the header sampling rates of the records each row came from.
     ``offsets`` contains the time offset of each row's earliest sample
     (grid time minus recorded time, seconds), NaN for a row without one.
+    ``shifts`` contains the largest placement shift of each row's samples,
+    in samples, 0 for a row without one.
     """
 
     start: int
@@ -238,6 +260,7 @@ class Edge:
     versions: np.ndarray
     rates: list[set[float]] | None = None
     offsets: np.ndarray | None = None
+    shifts: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n_traces: int, start: int) -> Edge:
@@ -258,7 +281,10 @@ class PlacedBlock:
     the check for overlaps. ``versions`` is the highest publication version
     written per row. ``first_offset`` is the time offset (grid time minus
     recorded time, seconds) of each row's earliest sample in ``[lo, hi)``,
-    NaN for a row without one.
+    NaN for a row without one. ``max_shift`` is the largest distance, in
+    samples, between a placed sample and its recorded time, over every
+    sample of the segments placed (also those outside ``[lo, hi)``) and
+    the edge samples merged into the block.
 
     A block made with ``filled=False`` leaves ``data`` uninitialized, so that
     a day is written once instead of twice: columns ``[0, filled_end)`` of a
@@ -660,7 +686,8 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     publication version. Samples present in both count as overlaps, and as
     conflicts where they differ. Where the edge's earliest sample of a row
     becomes the row's earliest sample in the block, the block's
-    ``first_offset`` takes the edge's offset.
+    ``first_offset`` takes the edge's offset. Where the block takes any of
+    a row's edge samples, its ``max_shift`` counts the edge's shift.
     """
     begin = max(edge.start, block.lo)
     end = min(edge.start + edge.data.shape[1], block.hi)
@@ -679,6 +706,12 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     replaced = new | takes_over
     if edge.offsets is not None:
         _take_first_offsets(block, edge, edge.offsets, begin, ~np.isnan(own), replaced)
+    if edge.shifts is not None:
+        # NOTE: an edge carries one shift per row, so a row that takes some
+        # of its edge samples counts the shift of all of them, also of those
+        # outside the block or under samples of the block's own.
+        taking = replaced.any(axis=1)
+        np.maximum(block.max_shift, edge.shifts, out=block.max_shift, where=taking)
     own[replaced] = incoming[replaced]
     block.written += new.sum(axis=1)
     block.found |= new.any(axis=1)
@@ -746,20 +779,23 @@ def _edge(
     last = max(int(p[2].max()) for p in parts)
     rates: list[set[float]] = [set() for _ in range(n_traces)]
     offsets = np.full(n_traces, np.nan)
+    shifts = np.zeros(n_traces)
     edge = Edge(
         first,
         np.full((n_traces, last - first + 1), np.nan),
         np.zeros(n_traces, dtype=np.int64),
         rates,
         offsets,
+        shifts,
     )
     # The part placed first keeps a shared index, so it gives the offset
     # where two parts start on one index.
     earliest = np.full(n_traces, last + 1, dtype=np.int64)
-    for row, version, indices, values, offset in parts:
+    for row, version, indices, values, offset, shift in parts:
         if indices[0] < earliest[row]:
             earliest[row] = indices[0]
             offsets[row] = offset
+        shifts[row] = max(shifts[row], shift)
         rates[row] |= block.header_rates[row]
         columns = indices - first
         current = edge.data[row, columns]
@@ -925,7 +961,16 @@ def _collect_edges(
         index = int(indices[position])
         sample = position if sample_numbers is None else int(sample_numbers[position])
         offset = timeline.offset(sample, index)
-        edges.append((row, version, indices[part], values[part], offset))
+        part_indices = indices[part]
+        if sample_numbers is None:
+            # A run, whose sample number n is at index indices[0] + n.
+            last = position + part_indices.size - 1
+            shift = timeline.largest_run_shift(position, last, int(indices[0]))
+        else:
+            # Samples off a run (a time tear), whose indices were already
+            # computed one by one.
+            shift = timeline.largest_shift(sample_numbers[part], part_indices)
+        edges.append((row, version, part_indices, values[part], offset, shift))
 
 
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:
