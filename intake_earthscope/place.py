@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -45,8 +46,12 @@ logger = logging.getLogger(__name__)
 _NS_PER_DAY = 86_400_000_000_000
 
 # Samples outside a block, for its neighbours: (row, version, indices, values,
-# offset), where offset is the time offset of the sample at indices[0].
-EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float]]
+# offset, shift), where offset is the time offset of the sample at indices[0]
+# and shift the largest placement shift of the samples, in samples.
+EdgeList = list[tuple[int, int, np.ndarray, np.ndarray, float, float]]
+
+# A number or an array of numbers, for arithmetic on either.
+_Number = TypeVar("_Number", float, np.ndarray)
 
 # Columns checked at a time when looking for a block's first sample.
 _SCAN_COLUMNS = 4096
@@ -192,13 +197,50 @@ class _Timeline:
         The offset is grid time minus recorded time, in seconds. A sample's
         recorded time is its record's start plus its place in the record
         at the header rate.
+
+        The difference is taken in nanoseconds before any division. When the
+        sample interval is a whole number of nanoseconds it is exact, so two
+        grids of one phase that start at different times (a day and an event
+        window) give the same offset for the same sample.
+        """
+        if sample == 0:
+            # A segment's first sample is the common case, and it needs no
+            # search for its record.
+            record_to_grid = self.grid.start_ns - int(self.record_starts[0])
+            return (record_to_grid + index * self.grid.step_ns) / 1e9
+        samples = np.array([sample], dtype=np.int64)
+        indices = np.array([index], dtype=np.int64)
+        return float(self._grid_minus_recorded_ns(samples, indices)[0]) / 1e9
+
+    def largest_shift(self, samples: np.ndarray, indices: np.ndarray) -> float:
+        """Return the largest distance, in samples, between the samples
+        numbered ``samples`` placed at ``indices`` and their recorded times."""
+        distances = self._grid_minus_recorded_ns(samples, indices)
+        return float(np.abs(distances).max()) / self.grid.step_ns
+
+    def largest_run_shift(self, first: int, last: int, first_index: int) -> float:
+        """Return the largest shift, in samples, of samples ``first`` to
+        ``last`` of a run whose sample 0 is placed at ``first_index``.
+
+        Within a record the shift changes linearly from sample to sample, so
+        only each record's first and last sample in the range are checked.
         """
         ends = np.cumsum(self.record_counts)
-        record = int(np.searchsorted(ends, sample, side="right"))
-        within = sample - (int(ends[record]) - int(self.record_counts[record]))
-        ratio = (1e9 / self.rate) / self.grid.step_ns
-        position = self.grid.position(int(self.record_starts[record])) + within * ratio
-        return float(index - position) * self.grid.step_ns / 1e9
+        starts = ends - self.record_counts
+        bounds = np.concatenate(([first, last], starts, ends - 1))
+        samples = bounds[(bounds >= first) & (bounds <= last)]
+        return self.largest_shift(samples, first_index + samples)
+
+    def _grid_minus_recorded_ns(
+        self, samples: np.ndarray, indices: np.ndarray
+    ) -> np.ndarray:
+        """Return grid time minus recorded time of each sample, in nanoseconds."""
+        ends = np.cumsum(self.record_counts)
+        records = np.searchsorted(ends, samples, side="right")
+        within = samples - (ends[records] - self.record_counts[records])
+        record_to_grid = self.grid.start_ns - self.record_starts[records]
+        grid_times = indices * self.grid.step_ns
+        return record_to_grid + grid_times - within * (1e9 / self.rate)
 
 
 @dataclass
@@ -209,6 +251,8 @@ class Edge:
     ``rates`` the header sampling rates of the records each row came from.
     ``offsets`` contains the time offset of each row's earliest sample
     (grid time minus recorded time, seconds), NaN for a row without one.
+    ``shifts`` contains the largest placement shift of each row's samples,
+    in samples, 0 for a row without one.
     """
 
     start: int
@@ -216,6 +260,7 @@ class Edge:
     versions: np.ndarray
     rates: list[set[float]] | None = None
     offsets: np.ndarray | None = None
+    shifts: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n_traces: int, start: int) -> Edge:
@@ -236,7 +281,10 @@ class PlacedBlock:
     the check for overlaps. ``versions`` is the highest publication version
     written per row. ``first_offset`` is the time offset (grid time minus
     recorded time, seconds) of each row's earliest sample in ``[lo, hi)``,
-    NaN for a row without one.
+    NaN for a row without one. ``max_shift`` is the largest distance, in
+    samples, between a placed sample and its recorded time, over every
+    sample of the segments placed (also those outside ``[lo, hi)``) and
+    the edge samples merged into the block.
 
     A block made with ``filled=False`` leaves ``data`` uninitialized, so that
     a day is written once instead of twice: columns ``[0, filled_end)`` of a
@@ -351,14 +399,13 @@ def place_segment(
         return None
     block.header_rates[row].add(segment.rate)
 
-    indices, first, first_shift, largest_shift = _anchored_indices(segment, grid)
+    indices, first, largest_shift = _anchored_indices(segment, grid)
     block.found[row] = True
     block.max_shift[row] = max(block.max_shift[row], largest_shift)
     timeline = _Timeline.of(segment, grid)
     if indices is None:
-        first_offset = first_shift * grid.step_ns / 1e9
         size = segment.samples.size
-        earliest = _run_start_inside(block, first, size, first_offset, timeline)
+        earliest = _run_start_inside(block, first, size, timeline)
         _write_run(block, row, first, segment, edges, timeline)
     else:
         earliest = _indices_start_inside(block, indices, timeline)
@@ -370,17 +417,15 @@ def place_segment(
 
 
 def _run_start_inside(
-    block: PlacedBlock, first: int, size: int, first_offset: float, timeline: _Timeline
+    block: PlacedBlock, first: int, size: int, timeline: _Timeline
 ) -> tuple[int, float] | None:
     """Return the index and offset of a run's earliest sample in ``[lo, hi)``.
 
-    ``first_offset`` is the offset of the run's first sample, at ``first``.
+    The run's first sample is placed at ``first``.
     """
     index = max(first, block.lo)
     if index >= min(first + size, block.hi):
         return None
-    if index == first:
-        return first, first_offset
     return index, timeline.offset(index - first, index)
 
 
@@ -502,10 +547,10 @@ def _place_batch(
 
     starts, counts = table.record_starts, table.record_counts
     sizes = np.diff(table.record_bounds)
-    positions = (starts - grid.start_ns) / grid.step_ns
-    anchors = np.rint(positions)
+    since_start = starts - grid.start_ns
+    anchors = np.rint(since_start / grid.step_ns)
     ratio = (1e9 / np.repeat(table.rates, sizes)) / grid.step_ns
-    shifts = anchors - positions
+    shifts = _anchor_shifts(anchors, since_start, grid.step_ns)
     end_shifts = shifts + (counts - 1) * (1.0 - ratio)
     largest = float(max(np.abs(shifts).max(), np.abs(end_shifts).max()))
     if largest > 0.5:
@@ -529,9 +574,7 @@ def _place_batch(
     block.header_rates[row].update(rates)
     block.found[row] = True
     if np.isnan(block.first_offset[row]):
-        block.first_offset[row] = _batch_first_offset(
-            block, firsts, lengths, shifts[heads], timelines
-        )
+        block.first_offset[row] = _batch_first_offset(block, firsts, lengths, timelines)
     block.max_shift[row] = max(block.max_shift[row], largest)
     return True
 
@@ -559,7 +602,6 @@ def _batch_first_offset(
     block: PlacedBlock,
     firsts: np.ndarray,
     lengths: np.ndarray,
-    head_shifts: np.ndarray,
     timelines: _BatchTimelines,
 ) -> float:
     """Return the offset of the earliest sample in ``[lo, hi)`` of runs in time
@@ -569,11 +611,10 @@ def _batch_first_offset(
         return np.nan
     segment = int(reaching[0])
     first = int(firsts[segment])
-    if max(first, block.lo) >= block.hi:
+    index = max(first, block.lo)
+    if index >= block.hi:
         return np.nan
-    if first >= block.lo:
-        return float(head_shifts[segment]) * timelines.grid.step_ns / 1e9
-    return timelines[segment].offset(block.lo - first, block.lo)
+    return timelines[segment].offset(index - first, index)
 
 
 def _write_runs_fresh(
@@ -645,7 +686,8 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     publication version. Samples present in both count as overlaps, and as
     conflicts where they differ. Where the edge's earliest sample of a row
     becomes the row's earliest sample in the block, the block's
-    ``first_offset`` takes the edge's offset.
+    ``first_offset`` takes the edge's offset. Where the block takes any of
+    a row's edge samples, its ``max_shift`` counts the edge's shift.
     """
     begin = max(edge.start, block.lo)
     end = min(edge.start + edge.data.shape[1], block.hi)
@@ -664,6 +706,12 @@ def merge_edge(block: PlacedBlock, edge: Edge) -> None:
     replaced = new | takes_over
     if edge.offsets is not None:
         _take_first_offsets(block, edge, edge.offsets, begin, ~np.isnan(own), replaced)
+    if edge.shifts is not None:
+        # NOTE: an edge carries one shift per row, so a row that takes some
+        # of its edge samples counts the shift of all of them, also of those
+        # outside the block or under samples of the block's own.
+        taking = replaced.any(axis=1)
+        np.maximum(block.max_shift, edge.shifts, out=block.max_shift, where=taking)
     own[replaced] = incoming[replaced]
     block.written += new.sum(axis=1)
     block.found |= new.any(axis=1)
@@ -731,20 +779,23 @@ def _edge(
     last = max(int(p[2].max()) for p in parts)
     rates: list[set[float]] = [set() for _ in range(n_traces)]
     offsets = np.full(n_traces, np.nan)
+    shifts = np.zeros(n_traces)
     edge = Edge(
         first,
         np.full((n_traces, last - first + 1), np.nan),
         np.zeros(n_traces, dtype=np.int64),
         rates,
         offsets,
+        shifts,
     )
     # The part placed first keeps a shared index, so it gives the offset
     # where two parts start on one index.
     earliest = np.full(n_traces, last + 1, dtype=np.int64)
-    for row, version, indices, values, offset in parts:
+    for row, version, indices, values, offset, shift in parts:
         if indices[0] < earliest[row]:
             earliest[row] = indices[0]
             offsets[row] = offset
+        shifts[row] = max(shifts[row], shift)
         rates[row] |= block.header_rates[row]
         columns = indices - first
         current = edge.data[row, columns]
@@ -759,34 +810,35 @@ def _edge(
 
 def _anchored_indices(
     segment: Segment, grid: Grid
-) -> tuple[np.ndarray | None, int, float, float]:
+) -> tuple[np.ndarray | None, int, float]:
     """Map samples to grid indices from their records' start times.
 
-    Returns ``(indices, first, first_shift, largest_shift)``. ``indices``
-    is None when the records form one run starting at index ``first``, else
-    it has one index per sample. Shifts are grid position minus true
-    position, in samples.
+    Returns ``(indices, first, largest_shift)``. ``indices`` is None when
+    the records form one run starting at index ``first``, else it has one
+    index per sample. The largest shift is the largest distance between
+    grid position and true position, in samples.
     """
     ratio = (1e9 / segment.rate) / grid.step_ns
     if segment.record_starts.size == 1:
         # One record (the common case of a gappy day): plain floats are
         # cheaper than numpy here.
-        position = (int(segment.record_starts[0]) - grid.start_ns) / grid.step_ns
-        first = round(position)
-        shift = first - position
+        since_start_ns = int(segment.record_starts[0]) - grid.start_ns
+        first = round(since_start_ns / grid.step_ns)
+        shift = _anchor_shifts(first, since_start_ns, grid.step_ns)
         last_shift = shift + (segment.samples.size - 1) * (1.0 - ratio)
         if max(abs(shift), abs(last_shift)) <= 0.5:
-            return None, first, shift, max(abs(shift), abs(last_shift))
+            return None, first, max(abs(shift), abs(last_shift))
 
-    positions = np.asarray(grid.position(segment.record_starts), dtype=np.float64)
+    since_start = segment.record_starts - grid.start_ns
+    positions = np.asarray(since_start / grid.step_ns, dtype=np.float64)
     counts = segment.record_counts
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
     first = int(np.rint(positions[0]))
-    run_shift = (first + offsets) - positions
+    run_shift = _anchor_shifts(first + offsets, since_start, grid.step_ns)
     end_shift = run_shift + (counts - 1) * (1.0 - ratio)
     largest = float(max(np.abs(run_shift).max(), np.abs(end_shift).max()))
     if largest <= 0.5:
-        return None, first, float(run_shift[0]), largest
+        return None, first, largest
 
     # Records off the run (time tears, drifting clocks): every sample is
     # placed from its own record's start time.
@@ -795,7 +847,19 @@ def _anchored_indices(
     true = np.repeat(positions, counts) + within * ratio
     indices = np.rint(true).astype(np.int64)
     shifts = indices - true
-    return indices, int(indices[0]), float(shifts[0]), float(np.abs(shifts).max())
+    return indices, int(indices[0]), float(np.abs(shifts).max())
+
+
+def _anchor_shifts(
+    anchors: _Number, since_start_ns: _Number | int, step_ns: float
+) -> _Number:
+    """Return grid position minus recorded position, in samples, of record
+    starts ``since_start_ns`` after the grid start placed at ``anchors``.
+
+    The difference is taken in nanoseconds before the division, as for time
+    offsets, so that grids of one phase give the same shift for a record.
+    """
+    return (anchors * step_ns - since_start_ns) / step_ns
 
 
 def _write_run(
@@ -897,7 +961,16 @@ def _collect_edges(
         index = int(indices[position])
         sample = position if sample_numbers is None else int(sample_numbers[position])
         offset = timeline.offset(sample, index)
-        edges.append((row, version, indices[part], values[part], offset))
+        part_indices = indices[part]
+        if sample_numbers is None:
+            # A run, whose sample number n is at index indices[0] + n.
+            last = position + part_indices.size - 1
+            shift = timeline.largest_run_shift(position, last, int(indices[0]))
+        else:
+            # Samples off a run (a time tear), whose indices were already
+            # computed one by one.
+            shift = timeline.largest_shift(sample_numbers[part], part_indices)
+        edges.append((row, version, part_indices, values[part], offset, shift))
 
 
 def _fill(block: PlacedBlock, row: int, target: np.ndarray, values: np.ndarray) -> None:

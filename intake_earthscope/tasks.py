@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pymseed.clib import clibmseed, ffi
@@ -207,6 +207,10 @@ def read_neighbour(
 ) -> NeighbourRead:
     """Read the samples the previous day's object contains for ``[0, hi)``.
 
+    The object is placed on the day before grid index 0, so that its
+    samples from index 0 on form the block's spill. That spill carries
+    their time offset and largest shift, as the spill of a chunk does.
+
     With ``tail_bytes`` only the end of the object is read first, and all of
     it when that end lacks a trace. A missing neighbour is no error, since
     the first day of an archive has none. Any other failure is returned
@@ -221,7 +225,7 @@ def read_neighbour(
     try:
         with object_slots():
             block = _neighbour_block(
-                spec, key, traces, grid, hi, rate_tolerance, tail_bytes
+                spec, key, traces, grid, rate_tolerance, tail_bytes
             )
     except ObjectNotFoundError as error:
         logger.debug("neighbour %s not used: %s", key, error)
@@ -237,8 +241,7 @@ def read_neighbour(
         reported = previous_day_error(failure, key, spec.tier, grid.start_ns, hint)
         return NeighbourRead(empty, reported, status)
 
-    edge = Edge(0, block.data, block.versions, block.header_rates, block.first_offset)
-    return NeighbourRead(edge)
+    return NeighbourRead(_first_columns(block.spill, hi))
 
 
 def finish_chunk(
@@ -361,22 +364,23 @@ def _neighbour_block(
     key: str,
     traces: Sequence[SeedId],
     grid: Grid,
-    hi: int,
     rate_tolerance: float,
     tail_bytes: int | None,
 ) -> PlacedBlock:
+    """Place the previous day's object on the day before grid index 0."""
     if tail_bytes is not None:
         size = object_size(spec, key)
         if size > tail_bytes:
             data = _whole_records(read_bytes(spec, key, size - tail_bytes, size))
-            block = _tail_block(data, traces, grid, hi, rate_tolerance)
+            block = _tail_block(data, traces, grid, rate_tolerance)
             if block is not None:
                 return block
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
     # The same checks as for a day's own object, so that the intact records
     # of a truncated or damaged neighbour are used and not reported as failed.
-    block, state = _decode(data, traces, grid, 0, hi, rate_tolerance, None)
+    lo, hi = _day_before(grid)
+    block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, None)
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
     return block
@@ -431,15 +435,27 @@ def _whole_records(data: bytes) -> bytes:
     return data[first:end]
 
 
+def _day_before(grid: Grid) -> tuple[int, int]:
+    """Return the grid indices of the day before index 0, as ``(lo, hi)``."""
+    return -grid.samples_per_day, 0
+
+
+def _first_columns(edge: Edge, stop: int) -> Edge:
+    """Return the columns of ``edge`` before grid index ``stop``."""
+    width = max(stop - edge.start, 0)
+    if edge.data.shape[1] <= width:
+        return edge
+    return replace(edge, data=edge.data[:, :width])
+
+
 def _tail_block(
     data: bytes,
     traces: Sequence[SeedId],
     grid: Grid,
-    hi: int,
     rate_tolerance: float,
 ) -> PlacedBlock | None:
     """Decode the records of an object's end, or return None when they may
-    leave out samples of ``[0, hi)`` that the whole object contains.
+    leave out samples after grid index 0 that the whole object contains.
 
     Each trace needs a sample before the grid start in the tail, because a
     record of the trace that crosses midnight can lie before the tail when
@@ -448,16 +464,17 @@ def _tail_block(
     """
     if not data:
         return None
+    lo, hi = _day_before(grid)
     try:
         block = decode_and_place(
-            data, traces, grid, 0, hi, rate_tolerance, skip_not_data=True
+            data, traces, grid, lo, hi, rate_tolerance, skip_not_data=True
         )
     except DecodeError:
         return None
 
-    before = block.backspill.data
-    reaches_back = ~np.isnan(before).all(axis=1) if before.shape[1] else False
-    if not (block.found & reaches_back).all():
+    # The block is the day before the grid start, so written counts the
+    # samples before it.
+    if not (block.found & (block.written > 0)).all():
         return None
     return block
 
