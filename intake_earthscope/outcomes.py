@@ -49,6 +49,7 @@ from intake_earthscope.place import PlacedBlock
 from intake_earthscope.timeutil import format_ns
 
 __all__ = [
+    "FAILURE_ORDER",
     "STATUSES",
     "PendingFailure",
     "UnitRead",
@@ -83,6 +84,14 @@ STATUSES = (
     "access_denied",
     "unreachable",
 )
+
+
+# Failure statuses, the one that explains missing samples best first. A
+# missing object comes last, because the previous day's records may fill its
+# part of a chunk or window. The other failures hide samples that exist. Of
+# those, a denial and an object that is not miniSEED stay until someone acts,
+# so they come before an unreachable storage, which a later read may reach.
+FAILURE_ORDER = ("access_denied", "unreadable", "unreachable", "missing")
 
 
 @dataclass
@@ -142,7 +151,6 @@ def settle_missing_and_previous(
     complete: np.ndarray,
     missing: PendingFailure,
     previous: PendingFailure,
-    order: Sequence[str],
     day: str,
 ) -> np.ndarray:
     """Apply the ``errors=`` policy to a day whose own object is missing and
@@ -151,7 +159,7 @@ def settle_missing_and_previous(
     The previous day's records might have filled part of the missing object,
     so both failures explain the samples that are missing. Traces that other
     objects filled in full become "ok", as in :func:`settle_missing`. The
-    others get the status that comes first in ``order``. Under
+    others get the status that comes first in :data:`FAILURE_ORDER`. Under
     ``errors="raise"`` one error of that failure's class names both objects
     with their statuses, and ``errors="warn"`` warns once per object. Where
     every trace is complete, only the previous-day failure is reported.
@@ -161,7 +169,9 @@ def settle_missing_and_previous(
         report_neighbour_failure(previous.error, previous.errors, previous.status)
         return settled
 
-    main = min(previous, missing, key=lambda failure: order.index(failure.status))
+    main = min(
+        previous, missing, key=lambda failure: FAILURE_ORDER.index(failure.status)
+    )
     lost = statuses == missing.status
     settled = np.where(lost & complete, "ok", statuses)
     settled = np.where(lost & ~complete, main.status, settled)
@@ -310,22 +320,28 @@ def previous_day_error(
     return failure
 
 
-def report_neighbour_failure(error: Exception, errors: str, status: str) -> None:
+def report_neighbour_failure(
+    error: Exception, errors: str, status: str, own_failed: bool = False
+) -> None:
     """Apply the ``errors=`` policy to a failed read of the previous day's object.
 
     That object is read only for its records that cross midnight into the
     chunk, so the chunk keeps the status and samples of its own object.
     Because no status records this failure, ``errors="ignore"`` logs it at
-    INFO instead of DEBUG.
+    INFO instead of DEBUG. ``own_failed`` is true where the day's own object
+    failed too, so the warning does not claim its samples were kept.
     """
     if errors == "raise":
         _add_policy_hint(error, status)
         raise error
     logger.info("%s: %s", status, error)
     if errors == "warn":
+        if own_failed:
+            outcome = "the day's own object failed too"
+        else:
+            outcome = "the samples of the day's own object were kept"
         warnings.warn(
-            f"{error} (status {status!r}); the samples of the day's own object "
-            "were kept",
+            f"{error} (status {status!r}); {outcome}",
             ReadOutcomeWarning,
             stacklevel=3,
         )

@@ -492,13 +492,15 @@ def _settle_failures(
     if previous is None:
         return settle_missing(status, complete, unit.pending)
     if unit.pending is None:
-        report_neighbour_failure(previous.error, previous.errors, previous.status)
+        # A failed unit's message is its object's error.
+        own_failed = bool(unit.message)
+        report_neighbour_failure(
+            previous.error, previous.errors, previous.status, own_failed
+        )
         return status
 
     day = _day_of(grid, unit.block.lo)
-    return settle_missing_and_previous(
-        status, complete, unit.pending, previous, _failure_order(), day
-    )
+    return settle_missing_and_previous(status, complete, unit.pending, previous, day)
 
 
 def _previous_failure(
@@ -514,14 +516,6 @@ def _previous_failure(
         )
         return None
     return PendingFailure(neighbour.error, unit.errors, neighbour.status)
-
-
-def _failure_order() -> tuple[str, ...]:
-    """Return the failure statuses in the order event windows rank them."""
-    # windowread imports this module, so its order is imported on first use.
-    from intake_earthscope.windowread import _FAILURE_ORDER
-
-    return _FAILURE_ORDER
 
 
 def _day_of(grid: Grid, lo: int) -> str:

@@ -55,6 +55,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.outcomes import (
+    FAILURE_ORDER,
     UnitRead,
     apply_policy,
     previous_day_error,
@@ -1342,17 +1343,9 @@ def _failure_status(error: Exception) -> str:
     return "unreadable"
 
 
-# Failure statuses, the one that explains a window's missing samples best
-# first. A missing object comes last, because the previous day's records may
-# fill its part of a window. The other failures hide samples that exist. Of
-# those, a denial and an object that is not miniSEED stay until someone acts,
-# so they come before an unreachable storage, which a later read may reach.
-_FAILURE_ORDER = ("access_denied", "unreadable", "unreachable", "missing")
-
-
 def _main_failure(failed: Sequence[_ObjectRead]) -> _ObjectRead:
     """Return the first failed read of the highest-ranked status."""
-    return min(failed, key=lambda read: _FAILURE_ORDER.index(read.failure))
+    return min(failed, key=lambda read: FAILURE_ORDER.index(read.failure))
 
 
 def _window_failures(

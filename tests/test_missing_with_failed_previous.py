@@ -205,3 +205,16 @@ def test_previous_missing_too_raises_not_found(bucket: LoopbackS3) -> None:
     message = str(raised.value)
     assert message.startswith(gone())
     assert "previous-day" not in message
+
+
+def test_warn_own_failed_previous_failed(bucket: LoopbackS3) -> None:
+    store_previous(bucket, "denied")
+    publish(bucket, "sage", {key(2): GARBAGE})
+
+    dataset, texts = load_warned(days(errors="warn"))
+    previous = [text for text in texts if text.startswith("previous-day object")]
+
+    assert len(previous) == 1
+    assert "(status 'access_denied'); the day's own object failed too" in previous[0]
+    assert "were kept" not in previous[0]
+    assert statuses(dataset) == {"STA": "unreadable", "STB": "ok"}
