@@ -17,25 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from test_edge_offsets import BHN, BHZ, EXACT
+from test_edge_offsets import key as object_key
+from test_edge_offsets import ramp as counts
 
 from intake_earthscope import open_waveforms, open_windows
 
 from conftest import collection_spec, mirror
 from mseedgen import interleave, join, segment_bytes
-
-BHZ = "XX.STA..BHZ"
-BHN = "XX.STA..BHN"
-
-# Shifts are computed from integer nanoseconds and whole-second steps.
-EXACT = 1e-9
-
-
-def object_key(day: int) -> str:
-    return f"miniseed/XX/2006/{day:03d}/STA.XX.2006.{day:03d}"
-
-
-def counts(size: int, first: int = 0) -> np.ndarray:
-    return np.arange(first, first + size, dtype=np.int32)
 
 
 def read_days(root: Path, start: str, end: str, **options: object) -> xr.Dataset:
