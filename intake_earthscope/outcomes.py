@@ -379,14 +379,17 @@ def report_no_channel(
 
 def report_rate_mismatch(
     traces: Sequence[SeedId],
-    block: PlacedBlock,
+    mismatched_rates: Sequence[set[float]],
     key: str,
     grid: Any,
     errors: str,
 ) -> None:
-    """Report records left out because their rate does not fit the grid."""
+    """Report records left out because their rate does not fit the grid.
+
+    ``mismatched_rates`` gives the rates left out of each trace's row.
+    """
     grid_rate = 1e9 / grid.step_ns
-    for trace, skipped in zip(traces, block.mismatched_rates, strict=True):
+    for trace, skipped in zip(traces, mismatched_rates, strict=True):
         if not skipped:
             continue
         rates = ", ".join(f"{rate:g}" for rate in sorted(skipped))

@@ -183,7 +183,7 @@ def read_unit(
     if block.unplanned:
         report_unplanned(block.unplanned, key, errors)
     if "rate_mismatch" in status:
-        report_rate_mismatch(traces, block, key, grid, errors)
+        report_rate_mismatch(traces, block.mismatched_rates, key, grid, errors)
     if state != "ok":
         logger.info("%s is %s; its intact records were read", key, state)
     return UnitRead(

@@ -59,6 +59,7 @@ from intake_earthscope.outcomes import (
     UnitRead,
     apply_policy,
     previous_day_error,
+    report_rate_mismatch,
     unit_status,
 )
 from intake_earthscope.place import Grid, PlacedBlock
@@ -1148,10 +1149,11 @@ def read_window_batch(
     outcomes: dict[str, list[np.ndarray]] = {}
     reported: set[int] = set()
     spill_only: set[int] = set()
+    left_out: list[set[float]] = [set() for _ in traces]
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
         for number, grid in enumerate(grids):
-            window = _Window(number, grid, spans[number], waveform[number])
+            window = _Window(number, grid, spans[number], waveform[number], left_out)
             result, read_mode, failed, spill_failed = _finish_window(
                 window, users, reads, samples, traces, rate_tolerance
             )
@@ -1167,6 +1169,9 @@ def read_window_batch(
     for position in spill_only:
         reads[position] = _spill_failure(reads[position], objects[position])
     _report_failures(reads, reported, spill_only, errors)
+    if any(left_out):
+        names = ", ".join(read.url for read in reads if read.error is None)
+        report_rate_mismatch(traces, left_out, names, grids[0], errors)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
 
 
@@ -1176,6 +1181,8 @@ class _Window:
     grid: Grid
     span: tuple[int, int]
     out: np.ndarray
+    # The rates of records left out of each trace's row, over all windows.
+    left_out: list[set[float]]
 
 
 def _decode_read(
@@ -1484,6 +1491,9 @@ def _finish_window(
     else:
         block, state = _decode_window(used, traces, grid, rate_tolerance, state)
         window.out[...] = block.data
+
+    for rates, skipped in zip(window.left_out, block.mismatched_rates, strict=True):
+        rates |= skipped
 
     status = unit_status(block, state)
     complete = block.written >= grid.size

@@ -378,10 +378,13 @@ def _plan_traces(
             logger.info("no object for %s: %s", format_ns(start)[:10], missing)
     assert error is not None
     tried = min(len(runs), _PLANNING_TRIES)
+    groups = f"the days of the first {tried} groups of windows"
+    if len(runs) == 1:
+        groups = "the windows' days"
     raise ObjectNotFoundError(
-        f"{error}; no object exists for the days of the first {tried} groups "
-        "of windows, so their channels and sampling rate cannot be read from "
-        "one: pass sampling_rate= with exact channel codes, or inventory="
+        f"{error}; no object exists for {groups}, so their channels and sampling "
+        "rate cannot be read from one: pass sampling_rate= with exact channel "
+        "codes, or inventory="
     ) from error
 
 
