@@ -16,7 +16,8 @@ Datasets and DataArrays: ``ds.earthscope.to_obspy()``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,7 +65,10 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         ``("trace", "time")`` or ``("time",)`` (one trace selected), with
         the ``network``, ``station``, ``location`` and ``channel``
         coordinates of :func:`~intake_earthscope.dataset.open_waveforms`.
-        Lazy data is computed.
+        Event windows of :func:`~intake_earthscope.windows.open_windows`
+        are taken too, on ``("window", "trace", "lag")`` or with the window
+        or trace selected: each window's samples start at its reference
+        time plus its first ``lag``. Lazy data is computed.
     times : {"grid", "recorded"}
         ``"grid"`` starts each Trace at the time label of its first sample.
         ``"recorded"`` subtracts the dataset's ``time_offset`` (of the trace,
@@ -73,13 +77,15 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         NaN (no sample of any object landed on it) or not in the selection,
         the first later day of the run that has one applies. The placement
         moves later samples by up to ``max_shift`` samples, so a run after
-        a gap can differ from its recorded time by that much. Needs a
-        dataset with ``time_offset``.
+        a gap can differ from its recorded time by that much. For event
+        windows, each window's ``time_offset`` applies to its trace. Needs
+        a dataset with ``time_offset``.
 
     Returns
     -------
     obspy.Stream
-        One Trace per run of samples without NaN, in trace then time order.
+        One Trace per run of samples without NaN, in trace then time order
+        (window, trace, then time order for event windows).
         ``starttime`` is exact to the nanosecond. Samples keep the dtype
         recorded by :func:`from_obspy`; samples in counts whose values are
         all whole numbers within int32 become int32; others stay float64.
@@ -87,7 +93,7 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     Raises
     ------
     InvalidRequestError
-        If the input lacks the ``time`` dimension or the SEED code
+        If the input lacks the ``time`` or ``lag`` dimension or the SEED code
         coordinates, if ``times`` is not one of the two values, or if
         ``times="recorded"`` is given a DataArray, a dataset without
         ``time_offset``, or a run with no offset on any of its days.
@@ -95,6 +101,9 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     import obspy
 
     array = _waveform_of(data)
+    if "lag" in array.dims:
+        return obspy.Stream(_window_traces(data, array, times))
+
     offsets = None
     recorded = _recorded_input(data, times)
     if recorded is not None:
@@ -105,27 +114,120 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     rate = _sampling_rate(array)
     labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
     values = np.atleast_2d(np.asarray(array.transpose(..., "time").values))
-    ids = _trace_ids(array)
-    dtype = array.attrs.get(SAMPLE_DTYPE_ATTR)
 
     traces = []
-    for row, seed_id in enumerate(ids):
-        for begin, end in contiguous_runs(values[row]):
-            samples = _restore_dtype(values[row, begin:end], dtype, array.attrs)
-            start_ns = int(labels[begin])
-            if offsets is not None:
-                last_ns = int(labels[end - 1])
-                start_ns -= offsets.for_run(seed_id, row, start_ns, last_ns)
-            stats = {
-                "network": seed_id.network,
-                "station": seed_id.station,
-                "location": seed_id.location,
-                "channel": seed_id.channel,
-                "sampling_rate": rate,
-                "starttime": obspy.UTCDateTime(ns=start_ns),
-            }
-            traces.append(obspy.Trace(samples, header=stats))
+    for row, seed_id in enumerate(_trace_ids(array)):
+        offset_of = None
+        if offsets is not None:
+            offset_of = partial(offsets.for_run, seed_id, row)
+        traces += _run_traces(seed_id, values[row], labels, rate, array, offset_of)
     return obspy.Stream(traces)
+
+
+def _run_traces(
+    seed_id: SeedId,
+    values: np.ndarray,
+    labels: np.ndarray,
+    rate: float,
+    array: xr.DataArray,
+    offset_of: Callable[[int, int], int] | None,
+) -> list[obspy.Trace]:
+    """Return one Trace per run of samples without NaN in ``values``.
+
+    ``labels`` are the grid times of ``values`` in ns. ``offset_of(first,
+    last)`` gives the time offset in ns of a run whose first and last labels
+    are given, or is None to start each Trace at its grid time.
+    """
+    import obspy
+
+    dtype = array.attrs.get(SAMPLE_DTYPE_ATTR)
+    traces = []
+    for begin, end in contiguous_runs(values):
+        samples = _restore_dtype(values[begin:end], dtype, array.attrs)
+        start_ns = int(labels[begin])
+        if offset_of is not None:
+            start_ns -= offset_of(start_ns, int(labels[end - 1]))
+        stats = {
+            "network": seed_id.network,
+            "station": seed_id.station,
+            "location": seed_id.location,
+            "channel": seed_id.channel,
+            "sampling_rate": rate,
+            "starttime": obspy.UTCDateTime(ns=start_ns),
+        }
+        traces.append(obspy.Trace(samples, header=stats))
+    return traces
+
+
+def _window_traces(
+    data: xr.Dataset | xr.DataArray, array: xr.DataArray, times: str
+) -> list[obspy.Trace]:
+    """Return the Traces of event windows, in window, trace and time order.
+
+    Each window's grid times are its reference time (the ``window``
+    coordinate) plus ``lag``. With ``times="recorded"`` each trace of a
+    window moves by that window's ``time_offset``.
+    """
+    recorded = _recorded_input(data, times)
+    if recorded is None:
+        array = array.compute()
+        offsets = None
+    else:
+        recorded = recorded[["waveform", "time_offset"]].compute()
+        array = recorded["waveform"]
+        offsets = _expand_window(recorded["time_offset"], "trace")
+    array = _expand_window(array, "trace", "lag")
+    rate = _window_rate(data, array)
+    lags = array["lag"].values.astype("timedelta64[ns]").view(np.int64)
+    ids = _trace_ids(array)
+
+    references = array["window"].values.astype("datetime64[ns]").view(np.int64)
+
+    traces = []
+    for number, reference in enumerate(references.tolist()):
+        labels = reference + lags
+        values = array.isel(window=number).values
+        for row, seed_id in enumerate(ids):
+            offset_of = None
+            if offsets is not None:
+                seconds = float(offsets.values[number, row])
+                offset_of = partial(_window_offset, seed_id, reference, seconds)
+            traces += _run_traces(seed_id, values[row], labels, rate, array, offset_of)
+    return traces
+
+
+def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
+    """Return ``array`` on ``("window", *dims)``, adding a selected window back."""
+    for dim in ("window", "trace"):
+        if dim not in array.dims:
+            array = array.expand_dims(dim)
+    return array.transpose("window", *dims)
+
+
+def _window_rate(data: xr.Dataset | xr.DataArray, array: xr.DataArray) -> float:
+    """Return the sampling rate of event windows, from the dataset or the lags."""
+    if isinstance(data, xr.Dataset) and "sampling_rate" in data.attrs:
+        return float(data.attrs["sampling_rate"])
+    lags = array["lag"].values.astype("timedelta64[ns]").view(np.int64)
+    if lags.size < 2:
+        raise InvalidRequestError(
+            "invalid input to to_obspy: one lag gives no sampling rate; keep at "
+            "least two samples or pass the dataset of open_windows"
+        )
+    return 1e9 * (lags.size - 1) / float(lags[-1] - lags[0])
+
+
+def _window_offset(
+    seed_id: SeedId, reference_ns: int, seconds: float, first: int, last: int
+) -> int:
+    """Return a window's time offset of one trace in ns, or raise where unknown."""
+    if np.isfinite(seconds):
+        return int(np.rint(seconds * 1e9))
+    raise InvalidRequestError(
+        f"invalid input to to_obspy(times='recorded'): {seed_id} has samples "
+        f"in the window at {format_ns(reference_ns)} but no time_offset there; "
+        "pass times='grid'"
+    )
 
 
 def _recorded_input(data: xr.Dataset | xr.DataArray, times: str) -> xr.Dataset | None:
@@ -412,11 +514,21 @@ class EarthScopeAccessor:
 
 def _waveform_of(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     array = data["waveform"] if isinstance(data, xr.Dataset) else data
-    if "time" not in array.dims or not set(array.dims) <= {"trace", "time"}:
+    dims = set(array.dims)
+    days = "time" in dims and dims <= {"trace", "time"}
+    windows = "lag" in dims and dims <= {"window", "trace", "lag"}
+    if not (days or windows):
         raise InvalidRequestError(
             f"invalid input to to_obspy: dims {array.dims} are not ('trace', "
-            "'time') or ('time',); select the waveform variable of a dataset "
-            "from open_waveforms"
+            "'time') or ('time',) of open_waveforms, nor ('window', 'trace', "
+            "'lag') or a part of them with 'lag' of open_windows; keep the "
+            "'time' or 'lag' dimension (select a time range with slice(), not "
+            "one label)"
+        )
+    if windows and "window" not in array.coords:
+        raise InvalidRequestError(
+            "invalid input to to_obspy: the window coordinate is missing; keep "
+            "the reference times of open_windows"
         )
     missing = [kind for kind in _CODE_COORDS if kind not in array.coords]
     if missing:
