@@ -21,9 +21,11 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
@@ -58,6 +60,15 @@ exit codes:
 # that scripts need not spell ``-p NAME=VALUE`` for them.
 SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "end")
 
+# Request parameters that messages name in Python's spelling, such as
+# "pass errors='warn'". The command line spells them as options instead.
+_PYTHON_PARAMETER = re.compile(
+    r"\b(errors|sampling_rate|neighbour_bytes|tier|rate_tolerance|remove_response"
+    r"|root|inventory|network|station|location|channel|start|end)"
+    r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
+)
+_OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory")
+
 # argparse reads a bare "--" after an option as the end of the options, so
 # the blank location code needs the "=" form or the other spelling.
 BLANK_LOCATION_HELP = 'give the blank code as --location=-- or --location ""'
@@ -82,8 +93,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
-    with _sdk_errors_on_one_line():
+    with _sdk_errors_on_one_line(), _warnings_on_one_line():
         return _run(args.run, args)
+
+
+def _command_line_spelling(text: str) -> str:
+    """Respell the request parameters a message names as command-line options.
+
+    ``errors='warn'`` becomes ``-p errors=warn``, ``root=`` becomes
+    ``--root`` and ``location='00'`` becomes ``--location 00``.
+    """
+
+    def respell(match: re.Match[str]) -> str:
+        name, quoted, bare = match.groups()
+        value = quoted if quoted is not None else bare
+        if name in _OWN_OPTIONS:
+            return f"--{name} {value}" if value else f"--{name}"
+        return f"-p {name}={value}"
+
+    return _PYTHON_PARAMETER.sub(respell, text)
+
+
+@contextlib.contextmanager
+def _warnings_on_one_line() -> Iterator[None]:
+    # A warning of a read names the object and the fix. The file and source
+    # line inside the package that issued it mean nothing to a shell user.
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        _error(f"warning: {_command_line_spelling(str(message))}")
+
+    with warnings.catch_warnings():
+        # The command owns the process: unless python -W or PYTHONWARNINGS
+        # chose other filters, each distinct warning is shown once.
+        if not sys.warnoptions:
+            warnings.simplefilter("default")
+        warnings.showwarning = show
+        yield
 
 
 def _blank_location(argument: str) -> str:
@@ -123,13 +174,13 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     try:
         return int(command(args))
     except (InvalidRequestError, CatalogError) as error:
-        _error(str(error))
+        _error(_command_line_spelling(str(error)))
         return EXIT_USAGE
     except CredentialsError as error:
-        _error(str(error))
+        _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
     except EarthScopeError as error:
-        _error(str(error))
+        _error(_command_line_spelling(str(error)))
         return EXIT_PROBLEM
     except OSError as error:
         # A file the command reads or writes: a full disk, a vanished
@@ -536,7 +587,6 @@ def _format_from_suffix(path: str) -> str:
 
 
 def _open_catalog(path: str | None) -> Any:
-    import warnings
 
     import intake
     import yaml
@@ -580,7 +630,6 @@ def _entry(catalog: Any, name: str) -> Any:
 
 
 def _open_source(args: argparse.Namespace) -> Any:
-    import warnings
 
     entry = _entry(_open_catalog(args.catalog), args.entry)
     parameters = _parameters(args, entry)

@@ -181,7 +181,7 @@ def test_export_overwrite_replaces_the_output(
     [
         (["-p", "bogus=1", "out.nc"], "unknown parameter(s) ['bogus']"),
         (["-p", "errors", "out.nc"], "invalid --param 'errors'"),
-        (["--end", "2025-11-09", "out.nc"], "is not after start"),
+        (["--end", "2025-11-09", "out.nc"], "is not after --start"),
         (["--end", "2025-11-11", "out.txt"], "cannot tell the format"),
         (
             ["--end", "2025-11-11", "-p", "errors=sometimes", "out.nc"],
@@ -460,4 +460,35 @@ def test_export_parameter_of_wrong_type_is_named(
     )  # fmt: skip
 
     assert code == EXIT_USAGE
-    assert "invalid sampling_rate='abc'" in err
+    assert "invalid -p sampling_rate=abc" in err
+
+
+def test_export_failure_names_cli_options(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "--no-progress", str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_PROBLEM
+    assert "BALST.CH.2025.315" in err
+    assert "pass -p errors=warn or -p errors=ignore" in err
+    assert "errors='warn'" not in err
+
+
+def test_export_warning_on_one_line(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "-p", "errors=warn", "--no-progress",
+        str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    warned = [line for line in err.splitlines() if "BALST.CH.2025.315" in line]
+    assert code == EXIT_PARTIAL
+    assert len(warned) == 1
+    assert warned[0].startswith("intake-earthscope: warning: ")
+    assert ".py:" not in err
+    assert "ReadOutcomeWarning" not in err

@@ -263,7 +263,7 @@ def test_reversed_window_says_swap(
     )  # fmt: skip
 
     assert code == EXIT_USAGE
-    assert "end=2025-11-10T00:00:00Z is not after start=2025-11-12" in err
+    assert "--end 2025-11-10T00:00:00Z is not after --start 2025-11-12" in err
     assert err.rstrip().endswith("; swap them")
     assert not (tmp_path / "out.nc").exists()
 
@@ -277,5 +277,5 @@ def test_equal_times_are_not_swapped(
     )  # fmt: skip
 
     assert code == EXIT_USAGE
-    assert "is not after start" in err
+    assert "is not after --start" in err
     assert "swap" not in err
