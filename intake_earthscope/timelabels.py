@@ -241,7 +241,9 @@ def not_found_message(
     if fill_method is None:
         return (
             f"time label {label} is not in {index!r}; pass method='nearest' "
-            "(optionally with tolerance) to select the closest label."
+            "(optionally with tolerance) to select the closest label. xarray "
+            "applies method= to every index of the selection, so select the "
+            "trace in a call of its own."
         )
     if tolerance is not None:
         return (

@@ -469,6 +469,20 @@ def test_sel_exact_missing_label_raises() -> None:
         lazy.sel(time=np.datetime64("2024-01-01T00:00:07.5"))
 
 
+def test_sel_missing_label_names_method() -> None:
+    lazy = lazy_dataset(STEP_1HZ, 60).expand_dims(trace=["A.B..C"])
+    label = np.datetime64("2024-01-01T00:00:07.5")
+
+    with pytest.raises(KeyError) as raised:
+        lazy.sel(time=label)
+    nearest = lazy.sel(trace="A.B..C").sel(time=label, method="nearest")
+
+    message = str(raised.value)
+    assert "pass method='nearest'" in message
+    assert "select the trace in a call of its own" in message
+    assert nearest.time.values == np.datetime64("2024-01-01T00:00:08")
+
+
 def test_sel_label_outside_grid_raises() -> None:
     lazy = lazy_dataset(STEP_1HZ, 60)
 
