@@ -7,6 +7,7 @@ engine="miniseed" are written to pytest's temporary folder.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,12 @@ import obspy
 import pytest
 import xarray as xr
 
+from intake_earthscope import open_waveforms
 from intake_earthscope.errors import MixedSamplingRateError
 from intake_earthscope.interop import from_obspy
 
 import mseedgen
+from conftest import collection_spec, mirror
 
 HOUR_NS = 3600 * 10**9
 START = mseedgen.nstime("2024-01-01T00:00:00Z")
@@ -107,3 +110,52 @@ def test_stream_near_rates_one_entry() -> None:
     assert "XX.STA.00.BHZ at 2.5 Hz, XX.STA.00.LHZ at 1 Hz" in message
     assert "changes sampling rate" not in message
     assert "2.50005" not in message
+
+
+# A missing day filled by the next day's object, with a failed previous day
+
+
+def station_key(day: int) -> str:
+    return f"miniseed/XX/2024/{day:03d}/STA.XX.2024.{day:03d}"
+
+
+def test_warn_filled_missing_day_not_kept(tmp_path: Path) -> None:
+    """The 20 Hz grid starts at 2024-01-02T23:59:59.99, so 2024-01-02 has one
+    index. Day 3's first record starts at midnight, 0.2 samples after it,
+    and fills it. Day 2 has no object and day 1's is not miniSEED, so the
+    warning about day 1 must not say that day 2's own samples were kept."""
+    root = mirror(
+        tmp_path,
+        {
+            station_key(1): b"<html>not miniSEED</html>\n" * 100,
+            station_key(3): mseedgen.segment_bytes(
+                "XX.STA.00.BHZ",
+                "2024-01-03T00:00:00Z",
+                np.arange(400, dtype=np.int32),
+                20.0,
+            ),
+        },
+    )
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="STA",
+        location="00",
+        channel="BHZ",
+        start="2024-01-02T23:59:59.99Z",
+        end="2024-01-03T00:00:10Z",
+        errors="warn",
+        root=str(root),
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = dataset.load()
+    texts = [str(warning.message) for warning in caught]
+
+    assert dataset.status.values.tolist() == [["ok", "ok"]]
+    assert len(texts) == 1
+    assert texts[0].startswith(f"previous-day object {station_key(1)}")
+    assert "(status 'unreadable')" in texts[0]
+    assert "were kept" not in texts[0]
+    assert "the day's own object failed too" in texts[0]
