@@ -1,8 +1,10 @@
-"""Attempts to break the day reads, failure settling and rate messages.
+"""Header rates within rate_tolerance, and a missing first day's warnings.
 
-Every object is real miniSEED written with pymseed (tests/mseedgen.py) and
-read from a local folder given as root=. The files opened with
-engine="miniseed" are written to pytest's temporary folder.
+engine="miniseed" and from_obspy must count rates that agree within
+rate_tolerance as one rate. A first day with no object, filled by the next
+day's object, must not be reported as keeping its own samples when the
+previous day's object fails. Every object is real miniSEED written with
+pymseed (tests/mseedgen.py), in pytest's temporary folder or a root= folder.
 """
 
 from __future__ import annotations
