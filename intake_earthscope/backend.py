@@ -38,9 +38,13 @@ from intake_earthscope.errors import (
     NoMatchingChannelError,
     ObjectNotFoundError,
 )
-from intake_earthscope.interop import mixed_rates_message, span_grid, waveform_dataset
+from intake_earthscope.interop import (
+    joined_rate,
+    mixed_rates_message,
+    span_grid,
+    waveform_dataset,
+)
 from intake_earthscope.place import Grid
-from intake_earthscope.plan import nominal_rate
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
 
 __all__ = ["MINISEED_SUFFIXES", "MiniseedBackendEntrypoint", "open_miniseed"]
@@ -316,8 +320,8 @@ def _channel_spans(
 ) -> dict[SeedId, dict[float, tuple[int, int]]]:
     """Return ``(first_ns, last_ns)`` of each channel and rate from record headers.
 
-    Rates are nominal (see :func:`~intake_earthscope.plan.nominal_rate`), so
-    header rates that differ by float rounding share one entry.
+    Header rates that agree within ``rate_tolerance`` share one entry (see
+    :func:`~intake_earthscope.interop.joined_rate`).
     """
     try:
         traces = pymseed.MS3TraceList.from_buffer(data, unpack_data=False)
@@ -325,6 +329,7 @@ def _channel_spans(
         raise DecodeError(f"invalid miniSEED: {error}") from error
 
     spans: dict[SeedId, dict[float, tuple[int, int]]] = {}
+    rates_seen: list[float] = []
     for trace in traces:
         try:
             seed_id = seed_id_from_sourceid(trace.sourceid)
@@ -333,7 +338,7 @@ def _channel_spans(
         for segment in trace:
             if segment.samprate <= 0 or segment.samplecnt == 0:
                 continue
-            rate = nominal_rate(float(segment.samprate), rate_tolerance)
+            rate = joined_rate(float(segment.samprate), rates_seen, rate_tolerance)
             first, last = segment.starttime, segment.endtime
             by_rate = spans.setdefault(seed_id, {})
             if rate in by_rate:

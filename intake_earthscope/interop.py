@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EarthScopeAccessor",
     "from_obspy",
+    "joined_rate",
     "mixed_rates_message",
     "place_segments",
     "placement_counts",
@@ -577,8 +578,9 @@ def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:
         return nominal_rate(first, rate_tolerance)
 
     spans: dict[str, dict[float, tuple[int, int]]] = {}
+    rates_seen: list[float] = []
     for trace in traces:
-        rate = nominal_rate(float(trace.stats.sampling_rate), rate_tolerance)
+        rate = joined_rate(float(trace.stats.sampling_rate), rates_seen, rate_tolerance)
         first_ns, last_ns = trace.stats.starttime.ns, trace.stats.endtime.ns
         by_rate = spans.setdefault(trace.id, {})
         if rate in by_rate:
@@ -590,6 +592,22 @@ def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:
         "stream.select(sampling_rate=...))"
     )
     raise MixedSamplingRateError(mixed_rates_message(spans, "traces", fix))
+
+
+def joined_rate(rate: float, known: list[float], rate_tolerance: float) -> float:
+    """Return the rate of ``known`` that ``rate`` agrees with, else add the
+    nominal rate of ``rate`` to ``known`` and return it.
+
+    Header rates can differ by less than ``rate_tolerance`` without snapping
+    to a whole rate or period (2.5 Hz and 2.50005 Hz), and such rates count
+    as one, so that no message names a channel as changing rate over them.
+    """
+    nominal = nominal_rate(rate, rate_tolerance)
+    for other in known:
+        if abs(nominal - other) <= rate_tolerance * max(nominal, other):
+            return other
+    known.append(nominal)
+    return nominal
 
 
 def mixed_rates_message(

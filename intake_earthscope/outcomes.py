@@ -166,7 +166,10 @@ def settle_missing_and_previous(
     """
     if complete.all():
         settled = settle_missing(statuses, complete, missing)
-        report_neighbour_failure(previous.error, previous.errors, previous.status)
+        # The day's own object is missing, so none of its samples were kept.
+        report_neighbour_failure(
+            previous.error, previous.errors, previous.status, own_failed=True
+        )
         return settled
 
     main = min(

@@ -81,7 +81,8 @@ _slots: dict[int, threading.BoundedSemaphore] = {}
 
 # Records are filed by start time, so the last records of the day before
 # contain the first minutes of a day. None reads all of that object; a number reads
-# only that many bytes of its end (enough when records are sorted by time).
+# only that many bytes of its end (enough when records are sorted by start time
+# and the records of one channel do not overlap).
 NEIGHBOUR_BYTES: int | None = None
 
 
@@ -461,6 +462,11 @@ def _tail_block(
     record of the trace that crosses midnight can lie before the tail when
     the object runs on past midnight. A damaged record is left to the read
     of the whole object, which decodes the records around it.
+
+    NOTE: records sorted by start time that overlap can defeat this check.
+    An earlier record before the tail may run past midnight beyond a later
+    record that the tail has, and its samples after the later one's end are
+    then left out. Nothing in the tail shows that record.
     """
     if not data:
         return None
