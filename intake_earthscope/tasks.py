@@ -208,9 +208,10 @@ def read_neighbour(
 ) -> NeighbourRead:
     """Read the samples the previous day's object contains for ``[0, hi)``.
 
-    The object is placed on the day before grid index 0, so that its
-    samples from index 0 on form the block's spill. That spill carries
-    their time offset and largest shift, as the spill of a chunk does.
+    The object's records are placed on a block that ends at grid index 0,
+    so that their samples from index 0 on form the block's spill. That
+    spill carries their time offset and largest shift, as the spill of a
+    chunk does.
 
     With ``tail_bytes`` only the end of the object is read first, and all of
     it when that end lacks a trace. A missing neighbour is no error, since
@@ -368,7 +369,8 @@ def _neighbour_block(
     rate_tolerance: float,
     tail_bytes: int | None,
 ) -> PlacedBlock:
-    """Place the previous day's object on the day before grid index 0."""
+    """Place the records of the previous day's object on a block that ends at
+    grid index 0, so that its spill holds their samples from index 0 on."""
     if tail_bytes is not None:
         size = object_size(spec, key)
         if size > tail_bytes:
@@ -378,6 +380,10 @@ def _neighbour_block(
                 return block
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
+    block = _crossing_block(data, traces, grid, rate_tolerance)
+    if block is not None:
+        return block
+
     # The same checks as for a day's own object, so that the intact records
     # of a truncated or damaged neighbour are used and not reported as failed.
     lo, hi = _day_before(grid)
@@ -385,6 +391,39 @@ def _neighbour_block(
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
     return block
+
+
+def _crossing_block(
+    data: bytes, traces: Sequence[SeedId], grid: Grid, rate_tolerance: float
+) -> PlacedBlock | None:
+    """Decode only the records of ``data`` that reach grid index 0.
+
+    Only they can place samples in the chunk, so the rest of the previous
+    day is neither decoded nor given a block. The block covers the one
+    index before the grid start. Returns None where the record headers do
+    not run from the first byte to the last without a break (a damaged or
+    truncated object, or miniSEED 2 without Blockette 1000), or where
+    libmseed rejects the records, so that the whole day is decoded instead.
+    """
+    table = parse_records(data, synced=True)
+    if not len(table) or int(table.offsets[-1] + table.lengths[-1]) != len(data):
+        return None
+    if int(table.lengths.sum()) != len(data):
+        return None
+
+    # A sample up to half a step before the grid start lands on index 0, so
+    # records that end a whole step before it are kept as well.
+    reaching = np.flatnonzero(table.ends >= grid.start_ns - np.ceil(grid.step_ns))
+    if not reaching.size:
+        return PlacedBlock.empty(len(traces), -1, 0)
+    records = b"".join(
+        data[int(table.offsets[row]) : int(table.offsets[row] + table.lengths[row])]
+        for row in reaching.tolist()
+    )
+    try:
+        return decode_and_place(records, traces, grid, -1, 0, rate_tolerance)
+    except DecodeError:
+        return None
 
 
 # Failures of a read that the errors= policy may pass over, with a status.
@@ -470,17 +509,18 @@ def _tail_block(
     """
     if not data:
         return None
-    lo, hi = _day_before(grid)
     try:
         block = decode_and_place(
-            data, traces, grid, lo, hi, rate_tolerance, skip_not_data=True
+            data, traces, grid, -1, 0, rate_tolerance, skip_not_data=True
         )
     except DecodeError:
         return None
 
-    # The block is the day before the grid start, so written counts the
-    # samples before it.
-    if not (block.found & (block.written > 0)).all():
+    # The block covers the index before the grid start, and its backspill
+    # the day before that.
+    before = block.backspill.data
+    earlier = ~np.isnan(before).all(axis=1) if before.shape[1] else False
+    if not (block.found & ((block.written > 0) | earlier)).all():
         return None
     return block
 
