@@ -592,17 +592,22 @@ class RangedObject:
         then be parsed and sliced from one chunk.
         """
         chunks = sorted([*self._chunks, *results], key=lambda chunk: chunk[0])
-        joined: list[tuple[int, bytes]] = []
+        # Runs of chunks that touch or overlap, as (start, parts, end). Each
+        # run is joined once at the end: joining chunk by chunk would copy
+        # the run so far at every step, which is quadratic in its chunks.
+        runs: list[tuple[int, list[bytes | memoryview], int]] = []
         for start, data in chunks:
+            end = start + len(data)
             if not data:
                 continue
-            if not joined or start > joined[-1][0] + len(joined[-1][1]):
-                joined.append((start, data))
+            if not runs or start > runs[-1][2]:
+                runs.append((start, [data], end))
                 continue
-            base, held = joined[-1]
-            reach = base + len(held)
-            if start + len(data) > reach:
-                joined[-1] = (base, held + data[reach - start :])
+            base, parts, reach = runs[-1]
+            if end > reach:
+                parts.append(memoryview(data)[reach - start :])
+                runs[-1] = (base, parts, end)
+        joined = [(base, b"".join(parts)) for base, parts, _ in runs]
         self._chunks = joined
         self._chunk_starts = np.array([start for start, _ in joined], dtype=np.int64)
         self._chunk_ends = np.array(
