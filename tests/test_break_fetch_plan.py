@@ -11,17 +11,27 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
+from test_window_blocks import counted_store, whole_day
 from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
+    CHANNELS,
+    CODES,
     DAY,
+    RATE,
     _index_cache,
+    assert_equal_to_cuts,
+    channel_bytes,
     key,
     station_day,
 )
 
+from intake_earthscope import open_windows, windowread
 from intake_earthscope.storage import StorageSpec
 from intake_earthscope.windowread import RangedObject
 
-from conftest import mirror
+import mseedgen
+from conftest import collection_spec, mirror, publish
 
 
 def local_reader(root: Path, sources: tuple[str, ...] = ()) -> RangedObject:
@@ -55,3 +65,96 @@ def test_join_of_many_chunks_linear(tmp_path: Path) -> None:
     assert [start for start, _ in probed._chunks] == [0]
     assert probed._chunks[0][1] == data
     assert joined < 5 * fresh + 0.25, (joined, fresh)
+
+
+def other_samples_day() -> bytes:
+    """The channels, record lengths and times of ``station_day(1)`` with
+    other samples, so that records sit at other offsets."""
+    parts = [
+        channel_bytes(channel, DAY, 86_400.0, RATE, length, seed=500 + number)
+        for number, (channel, length) in enumerate(CHANNELS.items())
+    ]
+    parts.append(channel_bytes("LHZ", DAY, 86_400.0, 1.0, 4096, seed=500))
+    return mseedgen.interleave(*parts)
+
+
+def rewrite_after_first_read(
+    monkeypatch: pytest.MonkeyPatch, s3, data: bytes
+) -> list[tuple[int | None, int | None]]:
+    """Store ``data`` as the object once the window reader's first ranged
+    GET returned, as a writer that replaces the object would; return the
+    list that receives the range of each GET."""
+    requested: list[tuple[int | None, int | None]] = []
+    real = windowread.read_bytes
+
+    def read_then_rewrite(spec, name, start=None, end=None):
+        part = real(spec, name, start, end)
+        requested.append((start, end))
+        if len(requested) == 1:
+            publish(s3, "sage", {name: data})
+        return part
+
+    monkeypatch.setattr(windowread, "read_bytes", read_then_rewrite)
+    return requested
+
+
+def test_object_rewritten_between_reads(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window whose records cross the end of the first read gets the
+    samples of one version of an object rewritten after that read.
+
+    The first read fetches the first 32 KiB, and a 4096-byte record of BHN
+    crosses its end. Joined to the bytes fetched after the rewrite, that
+    record had the header of one version and the samples of the other.
+    """
+    codes = {**CODES, "channel": "BHZ,BHN,BHE"}
+    times = ["2024-01-01T00:08:00"]
+    rewritten = other_samples_day()
+    store = counted_store(s3, {key(1): rewritten})
+    expected = whole_day(store, "2024-01-01", "2024-01-02", **codes)
+    publish(s3, "sage", {key(1): station_day(1)})
+    requested = rewrite_after_first_read(monkeypatch, s3, rewritten)
+
+    dataset = open_windows(
+        collection_spec("sage"), times, 10.0, 20.0, **store, **codes
+    ).load(scheduler="sync")
+
+    assert requested[0] == (0, 32 * 1024)
+    assert (dataset.status.values == "ok").all()
+    assert_equal_to_cuts(dataset, expected, times, 10.0)
+
+
+@pytest.fixture
+def stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the key of each HEAD request of the window reader."""
+    keys: list[str] = []
+    real = windowread.object_stat
+
+    def recorded(spec, name):
+        keys.append(name)
+        return real(spec, name)
+
+    monkeypatch.setattr(windowread, "object_stat", recorded)
+    return keys
+
+
+def test_joined_records_checked_once(tmp_path: Path, stats: list[str]) -> None:
+    """Records joined from two reads of an unchanged object cost one HEAD
+    request, and records that each come from one read cost none."""
+    data = station_day(1)
+    reader = local_reader(mirror(tmp_path / "mirror", {key(1): data}))
+    reader._fetch([(25_000, 35_000), (55_000, 65_000)], merge=0)
+    reader._fetch([(30_000, 60_000)])
+    table = reader.index.records
+    ends = table.offsets + table.lengths
+    crossing = np.flatnonzero((table.offsets < 35_000) & (ends > 35_000))
+    within = np.flatnonzero((table.offsets >= 40_000) & (ends <= 50_000))
+
+    alone = reader._found([within])
+    assert stats == [key(1)]
+    joined = reader._found([crossing])
+
+    assert stats == [key(1), key(1)]
+    assert crossing.size == 1
+    start = int(table.offsets[crossing[0]])
+    assert joined.union == data[start : int(ends[crossing[0]])]
+    assert alone.union == data[int(table.offsets[within[0]]) : int(ends[within[-1]])]
