@@ -616,9 +616,27 @@ class RangedObject:
             results = list(_range_readers().map(read, reads))
 
         self.bytes_read += sum(len(data) for _, data in results)
+        self._check_lengths(reads, results)
         self._keep_chunks(results)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
+
+    def _check_lengths(
+        self, reads: list[tuple[int, int]], results: list[tuple[int, bytes]]
+    ) -> None:
+        """Raise LayoutError if a read returned fewer bytes than it requested.
+
+        Reads end within the size that the storage reported, so a short read
+        means that the object was cut or rewritten since. Searching on would
+        request the missing bytes again in every round, until the rounds are
+        spent.
+        """
+        for (start, end), (_, data) in zip(reads, results, strict=True):
+            if len(data) < end - start:
+                raise LayoutError(
+                    f"the read of bytes {start}-{end} returned {len(data)} bytes, "
+                    f"so the object is shorter than its {self.index.size} bytes"
+                )
 
     def _keep_chunks(self, results: list[tuple[int, bytes]]) -> None:
         """Add fetched chunks to the held ones, joining chunks that touch or
@@ -667,8 +685,8 @@ class RangedObject:
         spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
         # The chunk that reaches furthest past each range's first byte.
         chunks = self._holding(spans[:, 0], spans[:, 0] + 1)
-        # A read that came back short (an object cut since its size was read)
-        # contains the start of its range only, and only that part is parsed.
+        # A short read raises in _fetch, so each range lies in one chunk. Only
+        # the part of a range inside the chunk of its start is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
         readable = (chunks >= 0) & (spans[:, 0] < ends)
         # Ranges merge within their chunk only, so that each merged range is

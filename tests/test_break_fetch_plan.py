@@ -158,3 +158,27 @@ def test_joined_records_checked_once(tmp_path: Path, stats: list[str]) -> None:
     start = int(table.offsets[crossing[0]])
     assert joined.union == data[start : int(ends[crossing[0]])]
     assert alone.union == data[int(table.offsets[within[0]]) : int(ends[within[-1]])]
+
+
+def test_object_cut_between_reads(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An object cut short after the first read of a window is read whole
+    at once, not after rounds of reads past its new end."""
+    codes = {**CODES, "channel": "BHZ,BHN,BHE"}
+    times = ["2024-01-01T00:08:00", "2024-01-01T12:00:00"]
+    cut = station_day(1)[:40_000]
+    store = counted_store(s3, {key(1): cut})
+    expected = whole_day(store, "2024-01-01", "2024-01-02", **codes)
+    publish(s3, "sage", {key(1): station_day(1)})
+    requested = rewrite_after_first_read(monkeypatch, s3, cut)
+
+    dataset = open_windows(
+        collection_spec("sage"), times, 10.0, 20.0, **store, **codes
+    ).load(scheduler="sync")
+
+    # The first 32 KiB, the reads of the first round, and the whole object.
+    assert len(requested) <= 5, requested
+    assert requested[-1] == (None, None)
+    assert (dataset.read_mode.values == "whole_object").all()
+    assert (dataset.status.values[0] == "truncated").all()
+    assert (dataset.status.values[1] == "no_data_in_window").all()
+    assert_equal_to_cuts(dataset, expected, times, 10.0)
