@@ -617,6 +617,7 @@ class RangedObject:
 
         self.bytes_read += sum(len(data) for _, data in results)
         self._check_lengths(reads, results)
+        self._check_overlaps(results)
         self._keep_chunks(results)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
@@ -637,6 +638,29 @@ class RangedObject:
                     f"the read of bytes {start}-{end} returned {len(data)} bytes, "
                     f"so the object is shorter than its {self.index.size} bytes"
                 )
+
+    def _check_overlaps(self, results: list[tuple[int, bytes]]) -> None:
+        """Raise LayoutError if a read returned held bytes that differ from
+        those read before.
+
+        A merged read fetches the held bytes between its pieces again. Where
+        they differ, the object was rewritten between the two reads, and the
+        records indexed from the held bytes do not describe the new ones.
+        """
+        for start, data in results:
+            end = start + len(data)
+            # The first held chunk that ends after ``start``.
+            first = int(np.searchsorted(self._chunk_ends, start, side="right"))
+            for base, held in self._chunks[first:]:
+                if base >= end:
+                    break
+                low, high = max(base, start), min(base + len(held), end)
+                before = memoryview(held)[low - base : high - base]
+                if before != memoryview(data)[low - start : high - start]:
+                    raise LayoutError(
+                        f"the object changed while it was read: bytes {low}-{high} "
+                        "differ between two reads"
+                    )
 
     def _keep_chunks(self, results: list[tuple[int, bytes]]) -> None:
         """Add fetched chunks to the held ones, joining chunks that touch or

@@ -182,3 +182,16 @@ def test_object_cut_between_reads(s3, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (dataset.status.values[0] == "truncated").all()
     assert (dataset.status.values[1] == "no_data_in_window").all()
     assert_equal_to_cuts(dataset, expected, times, 10.0)
+
+
+def test_held_bytes_read_again_differ(tmp_path: Path) -> None:
+    """A merged read that fetches held bytes again and finds them changed
+    stops the ranged search, which would pair the index of the held bytes
+    with the bytes of the new version."""
+    root = mirror(tmp_path / "mirror", {key(1): station_day(1)})
+    reader = local_reader(root)
+    reader._fetch([(100_000, 110_000)], merge=0)
+    (root / key(1)).write_bytes(other_samples_day())
+
+    with pytest.raises(windowread.LayoutError, match="bytes 100000-110000 differ"):
+        reader._fetch([(50_000, 60_000), (150_000, 160_000)], merge=1024 * 1024)
