@@ -1,4 +1,4 @@
-"""Breaking the fetch planning of window reads: held chunks, joins, rewrites.
+"""Fetch planning of window reads: held chunks, joins and rewritten objects.
 
 A window read fetches only the bytes it does not hold yet and joins the
 chunks that touch, so one record may be sliced from the bytes of two
@@ -34,8 +34,9 @@ import mseedgen
 from conftest import collection_spec, mirror, publish
 
 
-def local_reader(root: Path, sources: tuple[str, ...] = ()) -> RangedObject:
-    return RangedObject(StorageSpec("file", str(root)), key(1), DAY, sources)
+def local_reader(root: Path) -> RangedObject:
+    """Return a reader of day 1 under ``root`` that wants no source."""
+    return RangedObject(StorageSpec("file", str(root)), key(1), DAY, ())
 
 
 def timed_fetch(reader: RangedObject, ranges: list[tuple[int, int]]) -> float:
@@ -81,9 +82,11 @@ def other_samples_day() -> bytes:
 def rewrite_after_first_read(
     monkeypatch: pytest.MonkeyPatch, s3, data: bytes
 ) -> list[tuple[int | None, int | None]]:
-    """Store ``data`` as the object once the window reader's first ranged
-    GET returned, as a writer that replaces the object would; return the
-    list that receives the range of each GET."""
+    """Replace the object by ``data`` once the window reader's first ranged
+    GET returned, as another writer would.
+
+    Returns the list that receives the range of each GET.
+    """
     requested: list[tuple[int | None, int | None]] = []
     real = windowread.read_bytes
 
