@@ -16,7 +16,11 @@ points at. Reads of all windows of one object are merged where they lie
 closer than :func:`coalesce_bytes` and run concurrently (local files are
 read in turn). Bytes that an earlier read of the object fetched, a probe's
 for one, are fetched again only inside a merged read, where a split would
-cost more than they do (see :func:`_plan_reads`). Only the requested
+cost more than they do (see :func:`_plan_reads`). So one record may be
+joined from the bytes of two reads. If the object was rewritten between
+them, the record could have the header of one version and the samples of
+the other, so a HEAD request checks the object's size and version tag
+before such records are returned. Only the requested
 ranges of a merged read are parsed, with the records between those less
 than ``PARSE_GAP_BYTES`` apart, and the other bytes between them later if
 a search needs them. With a complete
@@ -221,6 +225,8 @@ class RangedObject:
         self._chunks: list[tuple[int, bytes]] = []
         self._chunk_starts = np.zeros(0, dtype=np.int64)
         self._chunk_ends = np.zeros(0, dtype=np.int64)
+        # Offsets inside held chunks where the bytes of two reads meet.
+        self._seams = np.zeros(0, dtype=np.int64)
         self._whole: bytes | None = None
         self._layout: _Layout | None = None
         # Offsets of the records parsed from bytes this reader fetched. Only
@@ -288,7 +294,37 @@ class RangedObject:
             return WindowRecords(rows, b"", self)
         # The index is sorted by offset, so ascending rows are in object order.
         union = np.unique(np.concatenate(rows))
+        self._check_joined(union)
         return WindowRecords(rows, self.bytes_of(union), self)
+
+    def _check_joined(self, rows: np.ndarray) -> None:
+        """Raise LayoutError if the object changed since its size was read and
+        a record of ``rows`` was joined from the bytes of two reads.
+
+        Such a record crosses a seam. Were the object rewritten between the
+        two reads, the record could join the bytes of two versions, which
+        decode to wrong samples or fail to decode. A rewrite that keeps the
+        size and the version tag (a storage without one) goes unnoticed.
+        """
+        if self._whole is not None or not self._seams.size:
+            return
+        table = self.index.records
+        offsets = table.offsets[rows]
+        ends = offsets + table.lengths[rows]
+        before = np.searchsorted(self._seams, offsets, side="right")
+        crossed = before < np.searchsorted(self._seams, ends, side="left")
+        if not crossed.any():
+            return
+
+        size, version = object_stat(self.spec, self.key)
+        if size == self.index.size and version == self.version:
+            return
+        # The index of the object read whole is cached under its new tag.
+        self.version = version
+        raise LayoutError(
+            f"the object changed while it was read (from {self.index.size} to "
+            f"{size} bytes, version tag {version!r})"
+        )
 
     def _unseen(self) -> list[str]:
         """Return the wanted sources that no known record carries, sorted."""
@@ -581,30 +617,89 @@ class RangedObject:
             results = list(_range_readers().map(read, reads))
 
         self.bytes_read += sum(len(data) for _, data in results)
+        self._check_lengths(reads, results)
+        self._check_overlaps(results)
         self._keep_chunks(results)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
+
+    def _check_lengths(
+        self, reads: list[tuple[int, int]], results: list[tuple[int, bytes]]
+    ) -> None:
+        """Raise LayoutError if a read returned fewer bytes than it requested.
+
+        Reads end within the size that the storage reported, so a short read
+        means that the object was cut or rewritten since. Searching on would
+        request the missing bytes again in every round, until the rounds are
+        spent.
+        """
+        for (start, end), (_, data) in zip(reads, results, strict=True):
+            if len(data) < end - start:
+                raise LayoutError(
+                    f"the read of bytes {start}-{end} returned {len(data)} bytes, "
+                    f"so the object is shorter than its {self.index.size} bytes"
+                )
+
+    def _check_overlaps(self, results: list[tuple[int, bytes]]) -> None:
+        """Raise LayoutError if a read returned held bytes that differ from
+        those read before.
+
+        A merged read fetches the held bytes between its pieces again. Where
+        they differ, the object was rewritten between the two reads, and the
+        records indexed from the held bytes do not describe the new ones.
+        """
+        for start, data in results:
+            end = start + len(data)
+            # The first held chunk that ends after ``start``.
+            first = int(np.searchsorted(self._chunk_ends, start, side="right"))
+            for base, held in self._chunks[first:]:
+                if base >= end:
+                    break
+                low, high = max(base, start), min(base + len(held), end)
+                before = memoryview(held)[low - base : high - base]
+                if before != memoryview(data)[low - start : high - start]:
+                    raise LayoutError(
+                        f"the object changed while it was read: bytes {low}-{high} "
+                        "differ between two reads"
+                    )
 
     def _keep_chunks(self, results: list[tuple[int, bytes]]) -> None:
         """Add fetched chunks to the held ones, joining chunks that touch or
         overlap, so that each stretch of held bytes is one chunk.
 
         A record that runs from a probe into the bytes fetched next to it can
-        then be parsed and sliced from one chunk.
+        then be parsed and sliced from one chunk. The offsets where the bytes
+        of two reads meet are kept as seams (see :meth:`_check_joined`).
         """
-        chunks = sorted([*self._chunks, *results], key=lambda chunk: chunk[0])
-        joined: list[tuple[int, bytes]] = []
-        for start, data in chunks:
+        held = [(start, data, True) for start, data in self._chunks]
+        fresh = [(start, data, False) for start, data in results]
+        chunks = sorted([*held, *fresh], key=lambda chunk: chunk[0])
+        # Runs of chunks that touch or overlap, as (start, parts, end). Each
+        # run is joined once at the end: joining chunk by chunk would copy
+        # the run so far at every step, which is quadratic in its chunks.
+        runs: list[tuple[int, list[bytes | memoryview], int]] = []
+        seams: list[int] = []
+        for start, data, was_held in chunks:
+            end = start + len(data)
             if not data:
                 continue
-            if not joined or start > joined[-1][0] + len(joined[-1][1]):
-                joined.append((start, data))
+            if not runs or start > runs[-1][2]:
+                runs.append((start, [data], end))
+                kept = start
+            elif end > runs[-1][2]:
+                base, parts, kept = runs[-1]
+                parts.append(memoryview(data)[kept - start :])
+                runs[-1] = (base, parts, end)
+                seams.append(kept)
+            else:
                 continue
-            base, held = joined[-1]
-            reach = base + len(held)
-            if start + len(data) > reach:
-                joined[-1] = (base, held + data[reach - start :])
+            if was_held:
+                # A held chunk's seams stay where its bytes are kept.
+                inside = (self._seams > kept) & (self._seams < end)
+                seams += self._seams[inside].tolist()
+        joined = [(base, b"".join(parts)) for base, parts, _ in runs]
         self._chunks = joined
+        self._seams = np.array(sorted(seams), dtype=np.int64)
         self._chunk_starts = np.array([start for start, _ in joined], dtype=np.int64)
         self._chunk_ends = np.array(
             [start + len(data) for start, data in joined], dtype=np.int64
@@ -615,8 +710,8 @@ class RangedObject:
         spans = np.array(ranges, dtype=np.int64).reshape(-1, 2)
         # The chunk that reaches furthest past each range's first byte.
         chunks = self._holding(spans[:, 0], spans[:, 0] + 1)
-        # A read that came back short (an object cut since its size was read)
-        # contains the start of its range only, and only that part is parsed.
+        # A short read raises in _fetch, so each range lies in one chunk. Only
+        # the part of a range inside the chunk of its start is parsed.
         ends = np.minimum(spans[:, 1], self._chunk_ends[np.maximum(chunks, 0)])
         readable = (chunks >= 0) & (spans[:, 0] < ends)
         # Ranges merge within their chunk only, so that each merged range is
