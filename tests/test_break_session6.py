@@ -16,6 +16,7 @@ import numpy as np
 import obspy
 import pytest
 import xarray as xr
+from test_rate_change_messages import trace
 
 from intake_earthscope import open_waveforms
 from intake_earthscope.errors import MixedSamplingRateError
@@ -39,19 +40,6 @@ def hour(seed_id: str, start_ns: int, rate: float) -> bytes:
     store the rate as float64."""
     values = (np.arange(int(3600 * rate)) % 700).astype(np.int32)
     return mseedgen.segment_bytes(seed_id, start_ns, values, rate, version=3)
-
-
-def trace(channel: str, start_ns: int, rate: float) -> obspy.Trace:
-    """Return an hour of zeros of XX.STA.00.``channel`` at ``rate``."""
-    header = {
-        "network": "XX",
-        "station": "STA",
-        "location": "00",
-        "channel": channel,
-        "sampling_rate": rate,
-        "starttime": obspy.UTCDateTime(ns=start_ns),
-    }
-    return obspy.Trace(np.zeros(int(3600 * rate), dtype=np.int32), header)
 
 
 # Rates within rate_tolerance
