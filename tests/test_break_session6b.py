@@ -1,0 +1,192 @@
+"""A first day read with its previous day's object, against the same day read
+inside a request that starts a day earlier.
+
+A request that starts on day 2 reads day 1's object only for the records
+that run past midnight. The request that starts on day 1 decodes that
+object whole, so its day 2 is the reference: the samples and the outcomes
+of day 2 must not depend on where the request starts. Every object is real
+miniSEED written with pymseed (tests/mseedgen.py) under a root= folder.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from intake_earthscope import open_waveforms
+from intake_earthscope.recordindex import parse_records
+
+import mseedgen
+from conftest import collection_spec, mirror
+
+RATE = 20.0
+STEP_NS = 50_000_000
+DAY_1 = "2024-01-01T00:00:00Z"
+DAY_2 = "2024-01-02T00:00:00Z"
+END = "2024-01-02T00:02:00Z"
+OUTCOMES = [
+    "status",
+    "valid_fraction",
+    "gap_count",
+    "overlap_count",
+    "conflict_count",
+    "time_offset",
+    "max_shift",
+    "header_rate",
+]
+# Day 1 runs 30 seconds past midnight; day 2's own records start there.
+CROSSING_SAMPLES = 600
+
+
+def key(day: int) -> str:
+    return f"miniseed/XX/2024/{day:03d}/STA.XX.2024.{day:03d}"
+
+
+def ramp(count: int, first: int = 0) -> np.ndarray:
+    return ((np.arange(count) + first) % 100_000).astype(np.int32)
+
+
+def own_day() -> bytes:
+    """Day 2's own object: records from 00:00:30 on, continuing day 1's ramp."""
+    return mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", "2024-01-02T00:00:30Z", ramp(2_000, CROSSING_SAMPLES), RATE
+    )
+
+
+def read(root: Path, start: str, **options: Any) -> xr.Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return open_waveforms(
+            collection_spec("sage"),
+            network="XX",
+            station="STA",
+            location="00",
+            channel="BHZ",
+            start=start,
+            end=END,
+            root=str(root),
+            **options,
+        ).load()
+
+
+def assert_same_day_2(root: Path, **options: Any) -> None:
+    """Check that day 2 reads the same from a request starting on day 2 and
+    from one starting on day 1."""
+    alone = read(root, DAY_2, **options)
+    within = read(root, DAY_1, **options)
+
+    np.testing.assert_array_equal(
+        alone.waveform.values,
+        within.waveform.sel(time=slice(DAY_2, None)).values,
+    )
+    for name in OUTCOMES:
+        np.testing.assert_array_equal(
+            alone[name].isel(day=0).values,
+            within[name].isel(day=1).values,
+            err_msg=name,
+        )
+
+
+def crossing_record_start(data: bytes) -> int:
+    """Return the start time of the first record of ``data`` that reaches
+    day 2's grid start."""
+    table = parse_records(data, synced=True)
+    midnight = mseedgen.nstime(DAY_2)
+    return int(table.starts[np.flatnonzero(table.ends >= midnight - STEP_NS)[0]])
+
+
+def test_overlap_keeps_earlier_segment(tmp_path: Path) -> None:
+    """A second copy of the last minutes, with other values, starts 20
+    samples before the record of day 1's segment that crosses midnight. The
+    segment starts first, so its samples win, however the request starts."""
+    count = 86_400 * 20 + CROSSING_SAMPLES
+    day_1 = mseedgen.segment_bytes("XX.STA.00.BHZ", DAY_1, ramp(count), RATE)
+    copy_start = crossing_record_start(day_1) - 20 * STEP_NS
+    first = (copy_start - mseedgen.nstime(DAY_1)) // STEP_NS
+    copy = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", copy_start, ramp(2_000, first) + 7, RATE
+    )
+    root = mirror(tmp_path, {key(1): day_1 + copy, key(2): own_day()})
+
+    alone = read(root, DAY_2)
+
+    np.testing.assert_array_equal(
+        alone.waveform.values[0, :CROSSING_SAMPLES],
+        ramp(CROSSING_SAMPLES, 86_400 * 20).astype(float),
+    )
+    assert_same_day_2(root)
+
+
+def half_step_day() -> bytes:
+    """Day 1 with every sample halfway between two grid indices.
+
+    The first sample is 57.5 steps after midnight, and each record has 113
+    samples (miniSEED 3, int32, 512 bytes), so the record that crosses into
+    day 2 starts 59.5 steps before it. Rounding half to even anchors that
+    record alone at index -60 of day 2's grid. The day's segment is anchored
+    at its first sample, at -1727942.5 rounded up, which puts the record at
+    -59.
+    """
+    start = mseedgen.nstime(DAY_1) + 57 * STEP_NS + STEP_NS // 2
+    count = 86_400 * 20 + CROSSING_SAMPLES
+    return mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", start, ramp(count), RATE, encoding="int32", version=3
+    )
+
+
+def test_half_step_samples_same_index(tmp_path: Path) -> None:
+    root = mirror(tmp_path, {key(1): half_step_day(), key(2): own_day()})
+
+    assert_same_day_2(root)
+
+
+def test_half_step_tail_read_same(tmp_path: Path) -> None:
+    """The tail read anchors its records where the whole day's segment
+    anchors them."""
+    root = mirror(tmp_path, {key(1): half_step_day(), key(2): own_day()})
+
+    assert_same_day_2(root, neighbour_bytes=20_000)
+
+
+def joined_rates_day(first_rate: float, crossing_rate: float) -> bytes:
+    """Day 1 as two contiguous halves at two header rates, which libmseed
+    joins into one segment at the first half's rate (miniSEED 3, which
+    stores the rate as float64)."""
+    half = 43_200 * 20
+    count = 86_400 * 20 + CROSSING_SAMPLES
+    first = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ", DAY_1, ramp(half), first_rate, version=3
+    )
+    second_start = mseedgen.nstime(DAY_1) + round(half / first_rate * 1e9)
+    second = mseedgen.segment_bytes(
+        "XX.STA.00.BHZ",
+        second_start,
+        ramp(count - half, half),
+        crossing_rate,
+        version=3,
+    )
+    return first + second
+
+
+@pytest.mark.parametrize(
+    ("first_rate", "crossing_rate", "tolerance"),
+    [
+        (20.0, 20.00005, 1e-6),
+        (19.9999, 20.0, 1e-4),
+        (20.0019, 20.0038, 1e-4),
+    ],
+)
+def test_joined_rates_same_day_2(
+    tmp_path: Path, first_rate: float, crossing_rate: float, tolerance: float
+) -> None:
+    """The crossing records are placed at their segment's rate, the rate of
+    its first record, which lies before midnight."""
+    day_1 = joined_rates_day(first_rate, crossing_rate)
+    root = mirror(tmp_path, {key(1): day_1, key(2): own_day()})
+
+    assert_same_day_2(root, rate_tolerance=tolerance)
