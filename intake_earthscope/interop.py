@@ -206,10 +206,18 @@ def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
 
 
 def _window_rate(data: xr.Dataset | xr.DataArray, array: xr.DataArray) -> float:
-    """Return the sampling rate of event windows, from the dataset or the lags."""
-    if isinstance(data, xr.Dataset) and "sampling_rate" in data.attrs:
-        return float(data.attrs["sampling_rate"])
+    """Return the sampling rate of the selected lags, from the dataset or the lags.
+
+    A lag selection with a step (``isel(lag=slice(None, None, 2))``) keeps
+    every step-th sample, so the dataset's rate is divided by that step.
+    """
     lags = array["lag"].values.astype("timedelta64[ns]").view(np.int64)
+    if isinstance(data, xr.Dataset) and "sampling_rate" in data.attrs:
+        rate = float(data.attrs["sampling_rate"])
+        if lags.size < 2:
+            return rate
+        step = round(float(np.median(np.diff(lags))) * rate / 1e9)
+        return rate / step if step > 1 else rate
     if lags.size < 2:
         raise InvalidRequestError(
             "invalid input to to_obspy: one lag gives no sampling rate; keep at "

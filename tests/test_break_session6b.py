@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import obspy
 import pytest
 import xarray as xr
 
-from intake_earthscope import open_waveforms
+from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope.interop import to_obspy
 from intake_earthscope.recordindex import parse_records
 
 import mseedgen
@@ -190,3 +192,44 @@ def test_joined_rates_same_day_2(
     root = mirror(tmp_path, {key(1): day_1, key(2): own_day()})
 
     assert_same_day_2(root, rate_tolerance=tolerance)
+
+
+# Event windows converted to obspy Streams
+
+
+WINDOW_KEY = "miniseed/XX/2006/002/STA.XX.2006.002"
+WINDOW_TIMES = ["2006-01-02T06:00:00", "2006-01-02T12:00:05"]
+
+
+def window_dataset(tmp_path: Path) -> xr.Dataset:
+    """Windows of 30 seconds of BHZ at 40 Hz, recorded 12 ms after the grid."""
+    start = mseedgen.nstime("2006-01-02T00:00:00.012Z")
+    values = (np.arange(86_000 * 40) % 5_000).astype(np.int32)
+    data = mseedgen.segment_bytes("XX.STA..BHZ", start, values, 40.0)
+    root = mirror(tmp_path, {WINDOW_KEY: data})
+    return open_windows(
+        collection_spec("sage"),
+        WINDOW_TIMES,
+        10.0,
+        20.0,
+        network="XX",
+        station="STA",
+        location="",
+        channel="BHZ",
+        root=str(root),
+    )
+
+
+def test_strided_lags_keep_times(tmp_path: Path) -> None:
+    """Every second lag of a window is a 20 Hz Trace that still ends 20
+    seconds after the reference time, from the dataset as from its waveform."""
+    strided = window_dataset(tmp_path).isel(lag=slice(None, None, 2))
+
+    from_dataset = to_obspy(strided)
+    from_waveform = to_obspy(strided.waveform)
+
+    last = obspy.UTCDateTime(WINDOW_TIMES[0]) + 19.95
+    assert [trace.stats.sampling_rate for trace in from_dataset] == [20.0, 20.0]
+    assert from_dataset[0].stats.endtime == last
+    assert from_waveform[0].stats.endtime == last
+    np.testing.assert_array_equal(from_dataset[0].data, from_waveform[0].data)
