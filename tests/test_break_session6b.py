@@ -20,6 +20,7 @@ import pytest
 import xarray as xr
 
 from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.interop import to_obspy
 from intake_earthscope.recordindex import parse_records
 
@@ -233,3 +234,41 @@ def test_strided_lags_keep_times(tmp_path: Path) -> None:
     assert from_dataset[0].stats.endtime == last
     assert from_waveform[0].stats.endtime == last
     np.testing.assert_array_equal(from_dataset[0].data, from_waveform[0].data)
+
+
+@pytest.mark.parametrize(
+    "lags",
+    [slice(None, None, -1), [0, 1, 2, 400, 401]],
+    ids=["reversed", "holes"],
+)
+def test_uneven_lags_rejected(tmp_path: Path, lags: slice | list[int]) -> None:
+    selection = window_dataset(tmp_path).isel(lag=lags)
+
+    with pytest.raises(InvalidRequestError) as raised:
+        to_obspy(selection)
+
+    assert "'lag' labels are not evenly spaced" in str(raised.value)
+
+
+def test_uneven_times_rejected(tmp_path: Path) -> None:
+    start = mseedgen.nstime("2006-01-02T00:00:00Z")
+    values = (np.arange(86_000 * 40) % 5_000).astype(np.int32)
+    root = mirror(
+        tmp_path,
+        {WINDOW_KEY: mseedgen.segment_bytes("XX.STA..BHZ", start, values, 40.0)},
+    )
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="STA",
+        location="",
+        channel="BHZ",
+        start="2006-01-02T06:00:00",
+        end="2006-01-02T06:00:30",
+        root=str(root),
+    )
+
+    with pytest.raises(InvalidRequestError) as raised:
+        to_obspy(dataset.isel(time=[0, 1, 2, 400, 401]))
+
+    assert "'time' labels are not evenly spaced" in str(raised.value)
