@@ -10,6 +10,10 @@ miniSEED written with pymseed (tests/mseedgen.py) under a root= folder.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,14 +22,24 @@ import numpy as np
 import obspy
 import pytest
 import xarray as xr
+from test_cli_newcomer import closed_port_catalog
 
 from intake_earthscope import open_waveforms, open_windows
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.cli import (
+    BLANK_LOCATION_HELP,
+    EXIT_PARTIAL,
+    EXIT_PROBLEM,
+    _command_line_spelling,
+    _warnings_on_one_line,
+    main,
+)
+from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
 from intake_earthscope.interop import to_obspy
 from intake_earthscope.recordindex import parse_records
+from intake_earthscope.testing import isolated_aws_variables
 
 import mseedgen
-from conftest import collection_spec, mirror
+from conftest import OBSPY_MSEED_DATA, collection_spec, mirror
 
 RATE = 20.0
 STEP_NS = 50_000_000
@@ -272,3 +286,131 @@ def test_uneven_times_rejected(tmp_path: Path) -> None:
         to_obspy(dataset.isel(time=[0, 1, 2, 400, 401]))
 
     assert "'time' labels are not evenly spaced" in str(raised.value)
+
+
+# Request parameters spelled as command-line options
+
+
+BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
+BALST_KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
+# Two days, of which the mirror holds the first only.
+BALST_REQUEST = [
+    "--network", "CH", "--station", "BALST", "--location=--", "--channel", "LH?",
+    "--start", "2025-11-10", "--end", "2025-11-12",
+]  # fmt: skip
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_url_query_not_respelled(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The station query's URL names start= and end= as FDSN parameters."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
+    catalog = closed_port_catalog(tmp_path)
+
+    code, err = run_cli(
+        capsys, "search", "sage.stations", "--network", "CH", "--station", "BALST",
+        "--catalog", str(catalog),
+    )  # fmt: skip
+
+    assert code == EXIT_PROBLEM
+    assert "&start=1900-01-01T00:00:00.000000&end=2200-01-01" in err
+    assert "--start" not in err
+    assert "--end" not in err
+
+
+def test_path_in_warning_not_respelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mirror in a folder named like a request parameter (a Hive-style
+    partition) keeps its path in the warning about the missing day."""
+    root = tmp_path / "network=CH"
+    (root / BALST_KEY).parent.mkdir(parents=True)
+    shutil.copy(BALST, root / BALST_KEY)
+
+    code, err = run_cli(
+        capsys, "export", "sage.miniseed", *BALST_REQUEST, "--root", str(root),
+        "-p", "errors=warn", str(tmp_path / "out.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_PARTIAL
+    assert f"warning: object not found: file://{root}/miniseed/CH/2025/315/" in err
+    assert "--network CH" not in err
+
+
+@pytest.mark.parametrize(
+    ("message", "spelled"),
+    [
+        (BLANK_LOCATION_HELP, BLANK_LOCATION_HELP),
+        ("key 'range-end=5' is missing", "key 'range-end=5' is missing"),
+        (
+            "the inventory lacks the channel network='CH' location='' channel='LHZ'",
+            "the inventory lacks the channel --network CH --location=-- --channel LHZ",
+        ),
+        ("pass channel='BH?,LH?'", "pass --channel 'BH?,LH?'"),
+        ("invalid root='/data/my mirror'", "invalid --root '/data/my mirror'"),
+        ("pass errors='warn'", "pass -p errors=warn"),
+        ("pass root= with a mirror", "pass --root with a mirror"),
+        ("(tier='restricted')", "(-p tier=restricted)"),
+    ],
+)
+def test_command_line_spelling(message: str, spelled: str) -> None:
+    assert _command_line_spelling(message) == spelled
+
+
+def test_warnings_keep_library_filters(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python ignores a library's DeprecationWarning by default; the command
+    line shows the package's own warnings, not those."""
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with _warnings_on_one_line():
+            warnings.warn("old API", DeprecationWarning, stacklevel=1)
+            warnings.warn("day 2 missing", ReadOutcomeWarning, stacklevel=1)
+
+    err = capsys.readouterr().err
+    assert "old API" not in err
+    assert "warning: day 2 missing" in err
+
+
+def test_warnings_as_errors_one_line(tmp_path: Path) -> None:
+    """PYTHONWARNINGS=error makes the missing day's warning an error, which
+    the command line reports on one line, as its other errors."""
+    root = tmp_path / "mirror"
+    (root / BALST_KEY).parent.mkdir(parents=True)
+    shutil.copy(BALST, root / BALST_KEY)
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name != "PYTHONWARNINGS"
+    }
+    environment.update(isolated_aws_variables(tmp_path))
+    environment["PYTHONWARNINGS"] = "error::UserWarning"
+
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "intake_earthscope.cli", "export", "sage.miniseed",
+            *BALST_REQUEST, "--root", str(root), "-p", "errors=warn",
+            str(tmp_path / "out.nc"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+    assert completed.returncode == EXIT_PROBLEM
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if "object not" in line]
+    assert lines == [
+        f"intake-earthscope: object not found: file://{root}/miniseed/CH/2025/315/"
+        "BALST.CH.2025.315 (tier 'open'); its traces have status 'missing' and NaN "
+        "where no other object had samples"
+    ]
