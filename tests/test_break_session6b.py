@@ -414,3 +414,48 @@ def test_warnings_as_errors_one_line(tmp_path: Path) -> None:
         "BALST.CH.2025.315 (tier 'open'); its traces have status 'missing' and NaN "
         "where no other object had samples"
     ]
+
+
+# Records that event windows leave out for their rate
+
+
+DAY_1_KEY = "miniseed/XX/2006/001/STA.XX.2006.001"
+DAY_2_KEY = "miniseed/XX/2006/002/STA.XX.2006.002"
+
+
+def test_left_out_names_holding_object(tmp_path: Path) -> None:
+    """Day 1's last record of BHZ, at 2 Hz, crosses midnight into a window
+    at 00:00:05; day 2's object holds BHZ at 1 Hz only. The warning names
+    day 1's object, not day 2's."""
+    day_1 = mseedgen.join(
+        mseedgen.segment_bytes(
+            "XX.STA..BHZ", "2006-01-01T00:00:00Z", ramp(86_380), 1.0
+        ),
+        mseedgen.segment_bytes("XX.STA..BHZ", "2006-01-01T23:59:40Z", ramp(100), 2.0),
+    )
+    day_2 = mseedgen.segment_bytes(
+        "XX.STA..BHZ", "2006-01-02T00:00:10Z", ramp(86_000), 1.0
+    )
+    root = mirror(tmp_path, {DAY_1_KEY: day_1, DAY_2_KEY: day_2})
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = open_windows(
+            collection_spec("sage"),
+            ["2006-01-02T00:00:05"],
+            10.0,
+            10.0,
+            network="XX",
+            station="STA",
+            location="",
+            channel="BHZ",
+            sampling_rate=1.0,
+            errors="warn",
+            root=str(root),
+        ).load()
+
+    texts = [str(item.message) for item in caught]
+    assert dataset.status.values.tolist() == [["rate_mismatch"]]
+    assert len(texts) == 1
+    assert texts[0].startswith(f"file://{root}/{DAY_1_KEY}: records of XX.STA..BHZ")
+    assert DAY_2_KEY not in texts[0]
