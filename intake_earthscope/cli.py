@@ -64,8 +64,8 @@ SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "en
 
 # Request parameters that messages name in Python's spelling, such as
 # "pass errors='warn'". The command line spells them as options instead.
-# Only a name that starts the text or follows a space, a bracket or a comma
-# is one: after "?", "&", "/" or "-" it belongs to a URL's query, a path or
+# A name counts only at the start of the text or after a space, a bracket or
+# a comma. After "?", "&", "/" or "-" it belongs to a URL's query, a path or
 # an option already spelled for the command line.
 _PYTHON_PARAMETER = re.compile(
     r"(?<![^\s(\[,;])"

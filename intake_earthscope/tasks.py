@@ -402,12 +402,13 @@ def _crossing_block(
 
     Only they can place samples in the chunk, so the rest of the previous
     day is neither decoded nor given a block. The block covers the one
-    index before the grid start. Returns None, so that the whole day is
-    decoded instead, where the record headers do not run from the first
-    byte to the last without a break (a damaged or truncated object, or
-    miniSEED 2 without Blockette 1000), where libmseed rejects the records,
-    or where the records alone would be placed otherwise than within the
-    whole day (see :func:`_placed_alike`).
+    index before the grid start.
+
+    Returns None, so that the whole day is decoded instead, in three cases.
+    The record headers may not run from the first byte to the last without
+    a break (a damaged or truncated object, or miniSEED 2 without Blockette
+    1000). libmseed may reject the records. Or the records alone may be
+    placed otherwise than within the whole day (see :func:`_placed_alike`).
     """
     table = parse_records(data, synced=True)
     if not len(table) or int(table.offsets[-1] + table.lengths[-1]) != len(data):
@@ -423,8 +424,8 @@ def _crossing_block(
         data[int(table.offsets[row]) : int(table.offsets[row] + table.lengths[row])]
         for row in reaching.tolist()
     )
-    kept = table.take(reaching)
-    if not _placed_alike(data, records, kept, traces, grid, threshold):
+    headers = table.take(reaching)
+    if not _placed_alike(data, records, headers, traces, grid, threshold):
         return None
     try:
         return decode_and_place(records, traces, grid, -1, 0, rate_tolerance)
@@ -435,34 +436,36 @@ def _crossing_block(
 def _placed_alike(
     data: bytes,
     records: bytes,
-    kept: RecordTable,
+    headers: RecordTable,
     traces: Sequence[SeedId],
     grid: Grid,
     threshold: int,
 ) -> bool:
-    """Return whether the records ``kept`` of ``data``, joined as ``records``,
-    place their samples as the whole of ``data`` places them.
+    """Return whether the records of ``data`` in ``headers``, joined as
+    ``records``, place their samples as the whole of ``data`` places them.
 
-    ``kept`` are the records that end at or after ``threshold``.
+    ``headers`` lists the records that end at or after ``threshold``.
 
     Placement runs per libmseed segment. It times every sample at the
     segment's rate, the rate of its first record, and it anchors a run of
     records at the segment's first record. Where two segments overlap, the
-    one that starts first wins. The last records of a segment, decoded
-    alone, are therefore placed alike only when each segment that reaches
-    the threshold ends in the same records either way, with the same rate
-    and in the same order, and when no record starts halfway between two
-    grid indices, because rounding half to even may then anchor it on
-    either side.
+    one that starts first wins. So the last records of a segment, decoded
+    alone, are placed alike only under two conditions. Each segment that
+    reaches the threshold must end in the same records either way, with
+    the same rate and in the same order. And no record may start halfway
+    between two grid indices, because rounding half to even may then
+    anchor it on either side.
     """
-    if _on_half_steps(kept.starts, grid):
+    if _on_half_steps(headers.starts, grid):
         logger.debug("records start halfway between grid indices")
         return False
 
     selection = record_selection(traces)
     whole = _reaching_segments(data, selection, threshold)
-    positions = np.cumsum(kept.lengths) - kept.lengths
-    alone = _reaching_segments(records, selection, threshold, positions, kept.offsets)
+    positions = np.cumsum(headers.lengths) - headers.lengths
+    alone = _reaching_segments(
+        records, selection, threshold, positions, headers.offsets
+    )
     if whole is None or whole != alone:
         logger.debug("records that reach the chunk form other segments alone")
         return False

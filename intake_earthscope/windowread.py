@@ -1180,7 +1180,8 @@ def read_window_batch(
             for name in OUTCOME_FIELDS:
                 outcomes.setdefault(name, []).append(getattr(result, name))
             outcomes.setdefault("read_mode", []).append(read_mode)
-        # Each trace's message names the objects that hold its left-out records.
+        # Each trace's message names the objects that contain its left-out
+        # records.
         holders = [
             [read.url for i, read in enumerate(reads) if holds_left_out(i, row)]
             if rates

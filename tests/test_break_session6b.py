@@ -293,7 +293,7 @@ def test_uneven_times_rejected(tmp_path: Path) -> None:
 
 BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
 BALST_KEY = "miniseed/CH/2025/314/BALST.CH.2025.314"
-# Two days, of which the mirror holds the first only.
+# Two days, of which the mirror contains the first only.
 BALST_REQUEST = [
     "--network", "CH", "--station", "BALST", "--location=--", "--channel", "LH?",
     "--start", "2025-11-10", "--end", "2025-11-12",
@@ -425,7 +425,7 @@ DAY_2_KEY = "miniseed/XX/2006/002/STA.XX.2006.002"
 
 def test_left_out_names_holding_object(tmp_path: Path) -> None:
     """Day 1's last record of BHZ, at 2 Hz, crosses midnight into a window
-    at 00:00:05; day 2's object holds BHZ at 1 Hz only. The warning names
+    at 00:00:05; day 2's object contains BHZ at 1 Hz only. The warning names
     day 1's object, not day 2's."""
     day_1 = mseedgen.join(
         mseedgen.segment_bytes(
