@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,7 @@ from intake_earthscope.errors import (
     CatalogError,
     CredentialsError,
     EarthScopeError,
+    IntakeEarthScopeWarning,
     InvalidRequestError,
 )
 
@@ -62,8 +64,12 @@ SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "en
 
 # Request parameters that messages name in Python's spelling, such as
 # "pass errors='warn'". The command line spells them as options instead.
+# A name counts only at the start of the text or after a space, a bracket or
+# a comma. After "?", "&", "/" or "-" it belongs to a URL's query, a path or
+# an option already spelled for the command line.
 _PYTHON_PARAMETER = re.compile(
-    r"\b(errors|sampling_rate|neighbour_bytes|tier|rate_tolerance|remove_response"
+    r"(?<![^\s(\[,;])"
+    r"(errors|sampling_rate|neighbour_bytes|tier|rate_tolerance|remove_response"
     r"|root|inventory|network|station|location|channel|start|end)"
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
@@ -106,10 +112,13 @@ def _command_line_spelling(text: str) -> str:
 
     def respell(match: re.Match[str]) -> str:
         name, quoted, bare = match.groups()
+        if quoted == "" and name == "location":
+            return "--location=--"
         value = quoted if quoted is not None else bare
         if name in _OWN_OPTIONS:
-            return f"--{name} {value}" if value else f"--{name}"
-        return f"-p {name}={value}"
+            # A bare "root=" names the option, without a value.
+            return f"--{name} {shlex.quote(value)}" if quoted or bare else f"--{name}"
+        return f"-p {shlex.quote(f'{name}={value}')}"
 
     return _PYTHON_PARAMETER.sub(respell, text)
 
@@ -130,9 +139,11 @@ def _warnings_on_one_line() -> Iterator[None]:
 
     with warnings.catch_warnings():
         # The command owns the process: unless python -W or PYTHONWARNINGS
-        # chose other filters, each distinct warning is shown once.
+        # chose other filters, each distinct warning of the package is shown
+        # once. Other warnings keep their filters, so that the deprecation
+        # and resource warnings Python and libraries hide stay hidden.
         if not sys.warnoptions:
-            warnings.simplefilter("default")
+            warnings.filterwarnings("default", category=IntakeEarthScopeWarning)
         warnings.showwarning = show
         yield
 
@@ -179,7 +190,9 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
-    except EarthScopeError as error:
+    except (EarthScopeError, IntakeEarthScopeWarning) as error:
+        # A warning arrives here as an exception where python -W error or
+        # PYTHONWARNINGS=error made it one.
         _error(_command_line_spelling(str(error)))
         return EXIT_PROBLEM
     except OSError as error:

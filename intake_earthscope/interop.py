@@ -114,6 +114,7 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         offsets = _RecordedOffsets.of(recorded)
     rate = _sampling_rate(array)
     labels = array["time"].values.astype("datetime64[ns]").view(np.int64)
+    _check_spacing(labels, rate, "time")
     values = np.atleast_2d(np.asarray(array.transpose(..., "time").values))
 
     traces = []
@@ -180,6 +181,7 @@ def _window_traces(
     array = _expand_window(array, "trace", "lag")
     rate = _window_rate(data, array)
     lags = array["lag"].values.astype("timedelta64[ns]").view(np.int64)
+    _check_spacing(lags, rate, "lag")
     ids = _trace_ids(array)
 
     references = array["window"].values.astype("datetime64[ns]").view(np.int64)
@@ -197,6 +199,24 @@ def _window_traces(
     return traces
 
 
+def _check_spacing(labels: np.ndarray, rate: float, dim: str) -> None:
+    """Raise unless ``labels`` (ns) rise by one sample interval at ``rate``.
+
+    Neighbouring samples of a Trace are one interval apart, so a selection
+    in another order or with holes (``isel(time=[0, 1, 5])``) would put
+    samples at the wrong times.
+    """
+    # Labels are whole nanoseconds, so an interval such as 1/3 s alternates
+    # between two counts of nanoseconds.
+    steps = np.diff(labels)
+    if steps.size and float(np.abs(steps - 1e9 / rate).max()) > 1.0:
+        raise InvalidRequestError(
+            f"invalid input to to_obspy: the {dim!r} labels are not evenly "
+            "spaced in increasing order; select them with a slice and a "
+            "positive step"
+        )
+
+
 def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
     """Return ``array`` on ``("window", *dims)``, adding a selected window back."""
     for dim in ("window", "trace"):
@@ -206,10 +226,18 @@ def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
 
 
 def _window_rate(data: xr.Dataset | xr.DataArray, array: xr.DataArray) -> float:
-    """Return the sampling rate of event windows, from the dataset or the lags."""
-    if isinstance(data, xr.Dataset) and "sampling_rate" in data.attrs:
-        return float(data.attrs["sampling_rate"])
+    """Return the sampling rate of the selected lags, from the dataset or the lags.
+
+    A lag selection with a step (``isel(lag=slice(None, None, 2))``) keeps
+    every step-th sample, so the dataset's rate is divided by that step.
+    """
     lags = array["lag"].values.astype("timedelta64[ns]").view(np.int64)
+    if isinstance(data, xr.Dataset) and "sampling_rate" in data.attrs:
+        rate = float(data.attrs["sampling_rate"])
+        if lags.size < 2:
+            return rate
+        step = round(float(np.median(np.diff(lags))) * rate / 1e9)
+        return rate / step if step > 1 else rate
     if lags.size < 2:
         raise InvalidRequestError(
             "invalid input to to_obspy: one lag gives no sampling rate; keep at "

@@ -16,11 +16,13 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import pymseed
 from pymseed.clib import clibmseed, ffi
 
-from intake_earthscope.codes import SeedId
+from intake_earthscope.codes import SeedId, record_selection
 from intake_earthscope.decode import (
     check_structure,
     decode_and_place,
@@ -52,7 +54,7 @@ from intake_earthscope.outcomes import (
     unit_status,
 )
 from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
-from intake_earthscope.recordindex import parse_records
+from intake_earthscope.recordindex import RecordTable, parse_records
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import (
     StorageSpec,
@@ -400,10 +402,13 @@ def _crossing_block(
 
     Only they can place samples in the chunk, so the rest of the previous
     day is neither decoded nor given a block. The block covers the one
-    index before the grid start. Returns None where the record headers do
-    not run from the first byte to the last without a break (a damaged or
-    truncated object, or miniSEED 2 without Blockette 1000), or where
-    libmseed rejects the records, so that the whole day is decoded instead.
+    index before the grid start.
+
+    Returns None, so that the whole day is decoded instead, in three cases.
+    The record headers may not run from the first byte to the last without
+    a break (a damaged or truncated object, or miniSEED 2 without Blockette
+    1000). libmseed may reject the records. Or the records alone may be
+    placed otherwise than within the whole day (see :func:`_placed_alike`).
     """
     table = parse_records(data, synced=True)
     if not len(table) or int(table.offsets[-1] + table.lengths[-1]) != len(data):
@@ -411,19 +416,148 @@ def _crossing_block(
     if int(table.lengths.sum()) != len(data):
         return None
 
-    # A sample up to half a step before the grid start lands on index 0, so
-    # records that end a whole step before it are kept as well.
-    reaching = np.flatnonzero(table.ends >= grid.start_ns - np.ceil(grid.step_ns))
+    threshold = _reaching_threshold(grid)
+    reaching = np.flatnonzero(table.ends >= threshold)
     if not reaching.size:
         return PlacedBlock.empty(len(traces), -1, 0)
     records = b"".join(
         data[int(table.offsets[row]) : int(table.offsets[row] + table.lengths[row])]
         for row in reaching.tolist()
     )
+    headers = table.take(reaching)
+    if not _placed_alike(data, records, headers, traces, grid, threshold):
+        return None
     try:
         return decode_and_place(records, traces, grid, -1, 0, rate_tolerance)
     except DecodeError:
         return None
+
+
+def _placed_alike(
+    data: bytes,
+    records: bytes,
+    headers: RecordTable,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    threshold: int,
+) -> bool:
+    """Return whether the records of ``data`` in ``headers``, joined as
+    ``records``, place their samples as the whole of ``data`` places them.
+
+    ``headers`` lists the records that end at or after ``threshold``.
+
+    Placement runs per libmseed segment. It times every sample at the
+    segment's rate, the rate of its first record, and it anchors a run of
+    records at the segment's first record. Where two segments overlap, the
+    one that starts first wins. So the last records of a segment, decoded
+    alone, are placed alike only under two conditions. Each segment that
+    reaches the threshold must end in the same records either way, with
+    the same rate and in the same order. And no record may start halfway
+    between two grid indices, because rounding half to even may then
+    anchor it on either side.
+    """
+    if _on_half_steps(headers.starts, grid):
+        logger.debug("records start halfway between grid indices")
+        return False
+
+    selection = record_selection(traces)
+    whole = _reaching_segments(data, selection, threshold)
+    positions = np.cumsum(headers.lengths) - headers.lengths
+    alone = _reaching_segments(
+        records, selection, threshold, positions, headers.offsets
+    )
+    if whole is None or whole != alone:
+        logger.debug("records that reach the chunk form other segments alone")
+        return False
+    return True
+
+
+def _reaching_threshold(grid: Grid) -> int:
+    """Return the time at or after which a record's last sample may land on
+    grid index 0 or later, in nanoseconds."""
+    # A sample up to half a step before the grid start lands on index 0, so
+    # records that end a whole step before it are kept as well.
+    return grid.start_ns - int(np.ceil(grid.step_ns))
+
+
+def _reaching_starts(data: bytes, grid: Grid) -> np.ndarray:
+    """Return the start times of the records of ``data`` that reach grid index 0."""
+    table = parse_records(data, synced=True)
+    return table.starts[table.ends >= _reaching_threshold(grid)]
+
+
+def _on_half_steps(starts: np.ndarray, grid: Grid) -> bool:
+    """Return whether a time of ``starts`` lies halfway between grid indices,
+    within a millionth of a step."""
+    positions = (starts - grid.start_ns) / grid.step_ns
+    return bool((np.abs(positions - np.floor(positions) - 0.5) < 1e-6).any())
+
+
+# One libmseed segment: (source identifier, publication version, byte
+# offset of its last record, sampling rate).
+_SegmentEnd = tuple[str, int, int, float]
+
+
+def _reaching_segments(
+    data: bytes,
+    selection: str,
+    threshold: int,
+    positions: np.ndarray | None = None,
+    offsets: np.ndarray | None = None,
+) -> list[_SegmentEnd] | None:
+    """List the segments of ``data`` whose last sample is at or after
+    ``threshold``, by trace and in the order placement takes them.
+
+    Records at byte ``positions[i]`` of ``data`` are named by
+    ``offsets[i]`` (their offsets in the object they were cut from).
+    Returns None where libmseed rejects the records.
+    """
+    try:
+        listed = pymseed.MS3TraceList.from_buffer(
+            data,
+            unpack_data=False,
+            record_list=True,
+            sourceid=selection,
+            split_version=True,
+        )
+    except pymseed.MiniSEEDError:
+        return None
+
+    origin = ffi.cast("const char *", ffi.from_buffer(data))
+    rename = None
+    if positions is not None and offsets is not None:
+        rename = dict(zip(positions.tolist(), offsets.tolist(), strict=True))
+    ends: list[_SegmentEnd] = []
+    with listed:
+        for trace in listed:
+            segments = _segment_ends(trace._id, origin, threshold)
+            if segments is None:
+                return None
+            for offset, rate in segments:
+                name = rename.get(offset, -1) if rename is not None else offset
+                ends.append((trace.sourceid, trace.pubversion, name, rate))
+    return sorted(ends, key=lambda end: (end[0], -end[1]))
+
+
+def _segment_ends(
+    trace_id: Any, origin: Any, threshold: int
+) -> list[tuple[int, float]] | None:
+    """Return the last record's offset and the rate of each segment of a
+    libmseed trace that ends at or after ``threshold``, ordered by start
+    time as placement orders them. None means a segment lacks its records.
+    """
+    found = []
+    segment = trace_id.first
+    while segment != ffi.NULL:
+        records = segment.recordlist
+        if records == ffi.NULL or records.last == ffi.NULL:
+            return None
+        if segment.endtime >= threshold:
+            offset = int(records.last.bufferptr - origin)
+            found.append((int(segment.starttime), offset, float(segment.samprate)))
+        segment = segment.next
+    found.sort(key=lambda item: item[0])
+    return [(offset, rate) for _, offset, rate in found]
 
 
 # Failures of a read that the errors= policy may pass over, with a status.
@@ -500,14 +634,20 @@ def _tail_block(
     Each trace needs a sample before the grid start in the tail, because a
     record of the trace that crosses midnight can lie before the tail when
     the object runs on past midnight. A damaged record is left to the read
-    of the whole object, which decodes the records around it.
+    of the whole object, which decodes the records around it, and so are
+    records that start halfway between grid indices, which the whole day's
+    segment may anchor on the other side.
 
     NOTE: records sorted by start time that overlap can defeat this check.
     An earlier record before the tail may run past midnight beyond a later
     record that the tail has, and its samples after the later one's end are
-    then left out. Nothing in the tail shows that record.
+    then left out. Nothing in the tail shows that record. Nor does the tail
+    show the rate of a segment that starts before it, at which the whole
+    day's decode times the tail's records.
     """
     if not data:
+        return None
+    if _on_half_steps(_reaching_starts(data, grid), grid):
         return None
     try:
         block = decode_and_place(

@@ -1245,6 +1245,24 @@ def read_window_batch(
     reported: set[int] = set()
     spill_only: set[int] = set()
     left_out: list[set[float]] = [set() for _ in traces]
+
+    def holds_left_out(position: int, row: int) -> bool:
+        # Whether the object has a segment of the trace at a left-out rate in
+        # a window that reads it. One decoded window by window is not known
+        # here, so it counts.
+        decoded = samples[position]
+        if reads[position].error is not None:
+            return False
+        if decoded is None:
+            return bool(users[position])
+        for number in users[position]:
+            start, end = spans[number]
+            for segments in decoded.get(row, ()):
+                hits = (segments.starts <= end) & (segments.ends >= start)
+                if left_out[row] & set(segments.table.rates[hits].tolist()):
+                    return True
+        return False
+
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
         for number, grid in enumerate(grids):
@@ -1257,6 +1275,14 @@ def read_window_batch(
             for name in OUTCOME_FIELDS:
                 outcomes.setdefault(name, []).append(getattr(result, name))
             outcomes.setdefault("read_mode", []).append(read_mode)
+        # Each trace's message names the objects that contain its left-out
+        # records.
+        holders = [
+            [read.url for i, read in enumerate(reads) if holds_left_out(i, row)]
+            if rates
+            else []
+            for row, rates in enumerate(left_out)
+        ]
 
     # An object that sets the status of some window is reported as that
     # window's failure, without the previous-day context.
@@ -1264,9 +1290,9 @@ def read_window_batch(
     for position in spill_only:
         reads[position] = _spill_failure(reads[position], objects[position])
     _report_failures(reads, reported, spill_only, errors)
-    if any(left_out):
-        names = ", ".join(read.url for read in reads if read.error is None)
-        report_rate_mismatch(traces, left_out, names, grids[0], errors)
+    for trace, rates, urls in zip(traces, left_out, holders, strict=True):
+        if rates:
+            report_rate_mismatch([trace], [rates], ", ".join(urls), grids[0], errors)
     return WindowBatch(waveform, {k: np.stack(v) for k, v in outcomes.items()})
 
 
