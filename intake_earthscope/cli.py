@@ -123,6 +123,11 @@ def _command_line_spelling(text: str) -> str:
     return _PYTHON_PARAMETER.sub(respell, text)
 
 
+# Warnings wait here until the command prints its next line or ends, so
+# that they do not break into the line of export's progress bar.
+_pending_warnings: list[str] = []
+
+
 @contextlib.contextmanager
 def _warnings_on_one_line() -> Iterator[None]:
     # A warning of a read names the object and the fix. The file and source
@@ -135,8 +140,23 @@ def _warnings_on_one_line() -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        _error(f"warning: {_command_line_spelling(str(message))}")
+        _pending_warnings.append(_command_line_spelling(str(message)))
 
+    try:
+        with _package_warnings_shown(show):
+            yield
+    finally:
+        _print_pending_warnings()
+
+
+def _print_pending_warnings() -> None:
+    while _pending_warnings:
+        text = _pending_warnings.pop(0)
+        print(f"intake-earthscope: warning: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _package_warnings_shown(show: Callable[..., None]) -> Iterator[None]:
     with warnings.catch_warnings():
         # The command owns the process: unless python -W or PYTHONWARNINGS
         # chose other filters, each distinct warning of the package is shown
@@ -804,6 +824,7 @@ def _print(text: str) -> None:
 
 
 def _error(text: str) -> None:
+    _print_pending_warnings()
     print(f"intake-earthscope: {text}", file=sys.stderr, flush=True)
 
 

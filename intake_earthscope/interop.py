@@ -69,7 +69,8 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
         Event windows of :func:`~intake_earthscope.windows.open_windows`
         are taken too, on ``("window", "trace", "lag")`` or with the window
         or trace selected: each window's samples start at its reference
-        time plus its first ``lag``. Lazy data is computed.
+        time plus its first ``lag``, and each Trace has the reference time
+        in ``stats.window``. Lazy data is computed.
     times : {"grid", "recorded"}
         ``"grid"`` starts each Trace at the time label of its first sample.
         ``"recorded"`` subtracts the dataset's ``time_offset`` (of the trace,
@@ -168,8 +169,12 @@ def _window_traces(
 
     Each window's grid times are its reference time (the ``window``
     coordinate) plus ``lag``. With ``times="recorded"`` each trace of a
-    window moves by that window's ``time_offset``.
+    window moves by that window's ``time_offset``. Each Trace keeps the
+    reference time of its window in ``stats.window``, because a window
+    without samples gives no Trace and a gap splits one into two.
     """
+    import obspy
+
     recorded = _recorded_input(data, times)
     if recorded is None:
         array = array.compute()
@@ -195,7 +200,10 @@ def _window_traces(
             if offsets is not None:
                 seconds = float(offsets.values[number, row])
                 offset_of = partial(_window_offset, seed_id, reference, seconds)
-            traces += _run_traces(seed_id, values[row], labels, rate, array, offset_of)
+            runs = _run_traces(seed_id, values[row], labels, rate, array, offset_of)
+            for trace in runs:
+                trace.stats.window = obspy.UTCDateTime(ns=reference)
+            traces += runs
     return traces
 
 
@@ -269,8 +277,8 @@ def _recorded_input(data: xr.Dataset | xr.DataArray, times: str) -> xr.Dataset |
         raise InvalidRequestError(
             "invalid input to to_obspy(times='recorded'): the time_offset "
             "variable is missing; pass a dataset of open_waveforms, "
-            "from_obspy or engine='miniseed' (or a selection of it), not its "
-            "waveform alone"
+            "open_windows, from_obspy or engine='miniseed' (or a selection of "
+            "it), not its waveform alone"
         )
     return data
 

@@ -492,3 +492,19 @@ def test_export_warning_on_one_line(
     assert warned[0].startswith("intake-earthscope: warning: ")
     assert ".py:" not in err
     assert "ReadOutcomeWarning" not in err
+
+
+def test_export_warning_after_progress_bar(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
+        "--root", str(mirror), "-p", "errors=warn", str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    warned = [line for line in err.splitlines() if "warning:" in line]
+    assert code == EXIT_PARTIAL
+    assert "Completed" in err
+    assert len(warned) == 1
+    assert warned[0].startswith("intake-earthscope: warning: ")
+    assert err.index("Completed") < err.index("intake-earthscope: warning: ")

@@ -26,7 +26,7 @@ def test_guide_examples_run(capsys) -> None:
     assert "'missing'" in output
     assert "2025-11-10T00:59:59.580000Z" in output
     # The event windows converted to obspy: two windows of two channels.
-    assert "4 180\n2025-11-10T02:59:00.205000Z\n" in output
+    assert "4 180\n2025-11-10T02:59:00.205000Z\n2025-11-10T03:00:00.000000Z\n" in output
 
     # Only the loopback S3 example reads from a bucket; the others read root=.
     storage_line = "s3://earthscope-geophysical-data (region us-east-2)\n"

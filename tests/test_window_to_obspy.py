@@ -134,3 +134,22 @@ def test_one_label_message(tmp_path: Path, data: bytes) -> None:
         to_obspy(dataset.isel(lag=3))
 
     assert "keep the 'time' or 'lag' dimension" in str(raised.value)
+
+
+def test_traces_name_their_window(tmp_path: Path, data: bytes) -> None:
+    dataset = windows(mirror(tmp_path, {KEY: data}))
+
+    stream = to_obspy(dataset)
+
+    windows_of = [trace.stats.window for trace in stream]
+    first, second = (obspy.UTCDateTime(time) for time in TIMES)
+    assert windows_of == [first, first, second, second, second]
+
+
+def test_waveform_alone_message_names_windows(tmp_path: Path, data: bytes) -> None:
+    dataset = windows(mirror(tmp_path, {KEY: data}))
+
+    with pytest.raises(InvalidRequestError) as raised:
+        to_obspy(dataset.waveform, times="recorded")
+
+    assert "open_windows" in str(raised.value)
