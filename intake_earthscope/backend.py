@@ -363,8 +363,8 @@ def _first_offsets(
         starts[seed_id] = min(first, starts.get(seed_id, first))
     offsets = np.empty(len(ids))
     for row, seed_id in enumerate(ids):
-        position = float(grid.position(starts[seed_id]))
-        offsets[row] = (round(position) - position) * grid.step_ns / 1e9
+        first = starts[seed_id]
+        offsets[row] = grid.offset(round(float(grid.position(first))), first)
     return offsets
 
 

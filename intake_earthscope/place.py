@@ -69,6 +69,14 @@ class Grid:
         """Return the fractional grid position of ``time_ns``."""
         return (time_ns - self.start_ns) / self.step_ns
 
+    def offset(self, index: int, time_ns: int) -> float:
+        """Return the time of grid index ``index`` minus ``time_ns``, in seconds.
+
+        The difference is taken in nanoseconds before the division, so it is
+        exact where the step is a whole number of nanoseconds.
+        """
+        return (self.start_ns - time_ns + index * self.step_ns) / 1e9
+
     def first_index_at_or_after(self, time_ns: int) -> int:
         """Return the first grid index whose time is at or after ``time_ns``."""
         index = int(np.ceil(self.position(time_ns) - 1e-9))
@@ -206,8 +214,7 @@ class _Timeline:
         if sample == 0:
             # A segment's first sample is the common case, and it needs no
             # search for its record.
-            record_to_grid = self.grid.start_ns - int(self.record_starts[0])
-            return (record_to_grid + index * self.grid.step_ns) / 1e9
+            return self.grid.offset(index, int(self.record_starts[0]))
         samples = np.array([sample], dtype=np.int64)
         indices = np.array([index], dtype=np.int64)
         return float(self._grid_minus_recorded_ns(samples, indices)[0]) / 1e9

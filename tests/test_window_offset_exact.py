@@ -135,3 +135,32 @@ def test_window_offset_inside_record(
     day_offset = float(day.time_offset.squeeze())
     assert day_offset == (midnight_ns - sample_ns) / 1e9
     assert float(window.time_offset.squeeze()) == day_offset
+
+
+@pytest.mark.parametrize(("rate", "start", "first"), OWN_RECORDS)
+def test_engine_offset_exact(
+    tmp_path: Path, rate: float, start: str, first: str
+) -> None:
+    """A file opened with engine="miniseed" has its grid start at its earliest
+    sample, here of BHN one second before the grid time of BHZ's first."""
+    record_ns = nstime(DAY + start)
+    grid_ns = nstime(DAY + first)
+    path = tmp_path / "one.mseed"
+    path.write_bytes(
+        join(
+            segment_bytes("XX.STA..BHN", grid_ns - 10**9, counts(600), rate),
+            segment_bytes(BHZ, record_ns, counts(600), rate),
+        )
+    )
+
+    with xr.open_dataset(path, engine="miniseed") as opened:
+        offsets = dict(
+            zip(
+                opened.channel.values.tolist(),
+                opened.time_offset.values.tolist(),
+                strict=True,
+            )
+        )
+
+    assert offsets["BHN"] == 0.0
+    assert offsets["BHZ"] == grid_minus_recorded(DAY + first, record_ns)
