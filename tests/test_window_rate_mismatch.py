@@ -2,7 +2,9 @@
 
 The object of XX.STA for 2006-01-02 contains BHZ at 1 Hz until 12:00 and at
 2 Hz after it, and BHN at 1 Hz all day. A window at 15:00 on the 1 Hz grid
-leaves the 2 Hz records of BHZ out, and the read says so as a day read does.
+leaves the 2 Hz records of BHZ out, and the read reports them as a day read
+does.
+
 The last test reads windows on days without objects, whose error names the
 days it tried.
 """

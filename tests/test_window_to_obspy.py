@@ -106,10 +106,10 @@ def test_one_window_selected(tmp_path: Path, data: bytes) -> None:
     dataset = windows(mirror(tmp_path, {KEY: data}))
 
     whole = to_obspy(dataset, times="recorded")
-    one = to_obspy(dataset.isel(window=1), times="recorded")
+    second = to_obspy(dataset.isel(window=1), times="recorded")
     trace = to_obspy(dataset.waveform.isel(window=0, trace=1))
 
-    assert summary(one) == summary(whole)[2:]
+    assert summary(second) == summary(whole)[2:]
     assert len(trace) == 1
     assert trace[0].id == "XX.STA..BHZ"
 
