@@ -11,7 +11,8 @@ Statuses (the ``status`` variable of a dataset):
     records were read.
 ``rate_mismatch``
     Some or all records are at a rate that does not fit the grid; those were
-    not placed.
+    not placed. In a day read they may be records of the previous day's
+    object that cross midnight into the chunk.
 ``no_data_in_window``
     The object contains the channel, but no sample inside the chunk.
 ``no_matching_channel``
@@ -38,8 +39,8 @@ import logging
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -58,7 +59,10 @@ __all__ = [
     "count_statuses",
     "failed_unit",
     "handle_failure",
+    "mark_left_out",
     "previous_day_error",
+    "previous_day_source",
+    "raise_day_failure",
     "report_neighbour_failure",
     "report_no_channel",
     "report_unplanned",
@@ -100,11 +104,18 @@ class UnitRead:
 
     ``pending`` contains the error of a missing object while the ``errors=``
     policy waits for the neighbouring objects' samples (see
-    :func:`settle_missing`). ``errors`` is the request's policy, which the
+    :func:`settle_missing`). Under ``errors="raise"`` it also contains the
+    error of any other failed read, which the chunk task raises together
+    with a failure of the previous day's object (see
+    :func:`raise_day_failure`). ``errors`` is the request's policy, which the
     chunk task also applies to a failed read of the previous day's object.
     ``from_service`` is true for a unit that a web service served: its query
     returned the records that cross midnight into the chunk, so a failed
     read of the previous day's object loses no sample of it.
+    ``spill_left_out`` contains, per trace, the rates of the records that
+    run past the block's end but were left out because their rate does not
+    fit the grid. The read already reported them as records of its object,
+    and the next chunk gives those traces the status ``rate_mismatch``.
     """
 
     block: PlacedBlock
@@ -115,6 +126,7 @@ class UnitRead:
     pending: PendingFailure | None = None
     errors: str = "raise"
     from_service: bool = False
+    spill_left_out: list[set[float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,14 +184,49 @@ def settle_missing_and_previous(
         )
         return settled
 
-    main = min(
-        previous, missing, key=lambda failure: FAILURE_ORDER.index(failure.status)
-    )
+    main = _worst([previous, missing])
     lost = statuses == missing.status
     settled = np.where(lost & complete, "ok", statuses)
     settled = np.where(lost & ~complete, main.status, settled)
     _report_day_failures([previous, missing], main, day)
     return settled.astype(statuses.dtype)
+
+
+def raise_day_failure(
+    own: PendingFailure, previous: PendingFailure | None, day: str
+) -> NoReturn:
+    """Raise the error of the failed read of the own object of ``day``, which
+    only ``errors="raise"`` leaves to the chunk task.
+
+    Where the previous day's object failed too, both failures explain the
+    samples that are missing. One error then names both objects with their
+    statuses. Its class is that of the failure that comes first in
+    :data:`FAILURE_ORDER`, as in :func:`settle_missing_and_previous`.
+    """
+    if previous is None:
+        _add_policy_hint(own.error, own.status)
+        raise own.error
+    failures = [previous, own]
+    raise _day_failures_error(failures, _worst(failures), day)
+
+
+def _worst(failures: Sequence[PendingFailure]) -> PendingFailure:
+    """Return the failure whose status comes first in :data:`FAILURE_ORDER`,
+    the first one given where two statuses are equal."""
+    return min(failures, key=lambda failure: FAILURE_ORDER.index(failure.status))
+
+
+def _day_failures_error(
+    failures: Sequence[PendingFailure], main: PendingFailure, day: str
+) -> Exception:
+    """Return one error of the class of ``main`` that lists the failed objects
+    of ``day`` with their statuses, in the order given."""
+    lines = [f"the object of {day} and the previous day's object both failed:"]
+    lines += [f"- {failure.status}: {failure.error}" for failure in failures]
+    error = type(main.error)("\n".join(lines))
+    error.__cause__ = main.error
+    _add_policy_hint(error, main.status)
+    return error
 
 
 def _report_day_failures(
@@ -189,11 +236,7 @@ def _report_day_failures(
     status of ``main``."""
     errors = main.errors
     if errors == "raise":
-        lines = [f"the object of {day} and the previous day's object both failed:"]
-        lines += [f"- {failure.status}: {failure.error}" for failure in failures]
-        error = type(main.error)("\n".join(lines))
-        error.__cause__ = main.error
-        apply_policy(error, errors, main.status)
+        raise _day_failures_error(failures, main, day)
 
     # With errors="ignore" the status variable is the record, as for one
     # failed object.
@@ -307,18 +350,24 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
         )
 
 
+def previous_day_source(key: str, tier: str, day_ns: int) -> str:
+    """Name the previous day's object ``key`` in a message, with its tier and
+    the day of ``day_ns`` that it was read for."""
+    day = format_ns(day_ns)[:10]
+    return (
+        f"previous-day object {key} of tier {tier!r}, read for the records "
+        f"that cross midnight into {day}"
+    )
+
+
 def previous_day_error(
     error: Exception, key: str, tier: str, day_ns: int, hint: str = ""
 ) -> Exception:
     """Return an error of the class of ``error`` whose message states that
     the previous day's object ``key`` was read for the records that cross
     midnight into the day of ``day_ns``, followed by ``hint``."""
-    day = format_ns(day_ns)[:10]
-    message = (
-        f"previous-day object {key} of tier {tier!r}, read for the records "
-        f"that cross midnight into {day}, failed: {error}{hint}"
-    )
-    failure = type(error)(message)
+    source = previous_day_source(key, tier, day_ns)
+    failure = type(error)(f"{source}, failed: {error}{hint}")
     failure.__cause__ = error
     return failure
 
@@ -389,7 +438,8 @@ def report_rate_mismatch(
 ) -> None:
     """Report records left out because their rate does not fit the grid.
 
-    ``mismatched_rates`` gives the rates left out of each trace's row.
+    ``mismatched_rates`` gives the rates left out of each trace's row, and
+    ``key`` names the object that contains them at the start of the message.
     """
     grid_rate = 1e9 / grid.step_ns
     for trace, skipped in zip(traces, mismatched_rates, strict=True):
@@ -404,6 +454,23 @@ def report_rate_mismatch(
         logger.log(level, "rate mismatch: %s", message)
         if errors != "ignore":
             warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+
+
+def mark_left_out(statuses: np.ndarray, left_out: Sequence[set[float]]) -> np.ndarray:
+    """Give the status ``rate_mismatch`` to the traces that have rates in
+    ``left_out``, unless their status is a failure of :data:`FAILURE_ORDER`.
+
+    ``left_out`` contains the rates of the records of a neighbouring object
+    that reach the chunk but were left out because their rate does not fit
+    the grid. As in :func:`unit_status`, that status replaces ``truncated``,
+    ``damaged``, ``no_data_in_window`` and ``no_matching_channel``. A
+    failure stays, because it explains the samples that are missing.
+    """
+    marked = statuses.copy()
+    for row, rates in enumerate(left_out):
+        if rates and marked[row] not in FAILURE_ORDER:
+            marked[row] = "rate_mismatch"
+    return marked
 
 
 def report_unplanned(unplanned: list[str], key: str, errors: str) -> None:

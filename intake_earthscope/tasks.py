@@ -44,7 +44,10 @@ from intake_earthscope.outcomes import (
     chunk_status,
     failed_unit,
     handle_failure,
+    mark_left_out,
     previous_day_error,
+    previous_day_source,
+    raise_day_failure,
     report_neighbour_failure,
     report_no_channel,
     report_rate_mismatch,
@@ -53,7 +56,7 @@ from intake_earthscope.outcomes import (
     settle_missing_and_previous,
     unit_status,
 )
-from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge
+from intake_earthscope.place import Edge, Grid, PlacedBlock, merge_edge, rate_fits
 from intake_earthscope.recordindex import RecordTable, parse_records
 from intake_earthscope.settings import int_setting
 from intake_earthscope.storage import (
@@ -66,6 +69,7 @@ from intake_earthscope.timeutil import format_ns
 
 __all__ = [
     "ChunkResult",
+    "LeftOutRecords",
     "NeighbourRead",
     "UnitRead",
     "finish_chunk",
@@ -102,17 +106,33 @@ def object_slots() -> threading.BoundedSemaphore:
 
 
 @dataclass
+class LeftOutRecords:
+    """Records of the previous day's object that cross midnight into the
+    first chunk at a rate that does not fit the grid.
+
+    ``source`` names the object, its tier and the day it was read for, and
+    ``rates`` contains the rates left out of each row of ``traces``.
+    """
+
+    source: str
+    traces: tuple[SeedId, ...]
+    rates: list[set[float]]
+
+
+@dataclass
 class NeighbourRead:
     """The samples of the previous day's object for the first chunk.
 
     ``error`` is the failure that left them out, with its ``status``. The
-    chunk task applies the request's ``errors=`` policy to it, because the
-    neighbour task does not receive the policy.
+    chunk task applies the request's ``errors=`` policy to it, and to the
+    report of the records in ``left_out``, because the neighbour task does
+    not receive the policy.
     """
 
     edge: Edge
     error: Exception | None = None
     status: str = "ok"
+    left_out: LeftOutRecords | None = None
 
 
 @dataclass
@@ -165,7 +185,9 @@ def read_unit(
             data, served_by = _fetch_with_fallback(
                 spec, fallback, key, traces, grid, lo, hi
             )
-            block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, patterns)
+            block, state, data = _decode(
+                data, traces, grid, lo, hi, rate_tolerance, patterns
+            )
     except ObjectNotFoundError as error:
         return _missing(error, errors, traces, lo, hi, key, served_by)
     except AuthenticationError:
@@ -175,10 +197,16 @@ def read_unit(
         failure, outcome = _read_failure(error, served_by, key)
         return _failure(failure, errors, traces, lo, hi, key, outcome, served_by)
 
+    spill_left_out: list[set[float]] = []
     if served_by.protocol == "fdsn":
         # Each chunk's query returns the records that cross into it.
         block.spill = Edge.empty(len(traces), hi)
         block.backspill = Edge.empty(len(traces), lo)
+    else:
+        reach = (hi, hi + grid.samples_per_day)
+        spill_left_out = _reaching_left_out(
+            block, data, traces, grid, rate_tolerance, reach
+        )
 
     status = unit_status(block, state)
     if "no_matching_channel" in status:
@@ -196,6 +224,7 @@ def read_unit(
         tier=served_by.tier,
         errors=errors,
         from_service=served_by.protocol == "fdsn",
+        spill_left_out=spill_left_out,
     )
 
 
@@ -218,7 +247,8 @@ def read_neighbour(
     With ``tail_bytes`` only the end of the object is read first, and all of
     it when that end lacks a trace. A missing neighbour is no error, since
     the first day of an archive has none. Any other failure is returned
-    with empty samples, for :func:`finish_chunk` to report.
+    with empty samples, for :func:`finish_chunk` to report. So are the
+    records that reach ``[0, hi)`` at a rate that does not fit the grid.
     """
     empty = Edge.empty(len(traces), 0)
     if key is None or spec.protocol == "fdsn" or tail_bytes == 0:
@@ -228,7 +258,7 @@ def read_neighbour(
 
     try:
         with object_slots():
-            block = _neighbour_block(
+            block, data = _neighbour_block(
                 spec, key, traces, grid, rate_tolerance, tail_bytes
             )
     except ObjectNotFoundError as error:
@@ -245,7 +275,12 @@ def read_neighbour(
         reported = previous_day_error(failure, key, spec.tier, grid.start_ns, hint)
         return NeighbourRead(empty, reported, status)
 
-    return NeighbourRead(_first_columns(block.spill, hi))
+    edge = _first_columns(block.spill, hi)
+    rates = _reaching_left_out(block, data, traces, grid, rate_tolerance, (0, hi))
+    if not any(rates):
+        return NeighbourRead(edge)
+    source = previous_day_source(key, spec.tier, grid.start_ns)
+    return NeighbourRead(edge, left_out=LeftOutRecords(source, tuple(traces), rates))
 
 
 def finish_chunk(
@@ -260,19 +295,33 @@ def finish_chunk(
     with an error) is reported under the unit's ``errors=`` policy. Where
     the unit's own object is missing too and traces lack samples, the two
     failures are reported together, as :func:`settle_missing_and_previous`
-    describes.
+    describes. Where it failed in another way under ``errors="raise"``, one
+    error names both objects (see :func:`raise_day_failure`).
+
+    Records of the previous object may cross midnight into the chunk at a
+    rate that does not fit the grid. Their traces get the status
+    ``rate_mismatch``, as for such records of the unit's own object, unless
+    the status is a failure (see :func:`mark_left_out`). Those records of a
+    :class:`NeighbourRead` are reported here under the ``errors=`` policy.
     """
     block = unit.block
     neighbour = None
+    left_out: list[set[float]] = []
     if isinstance(previous, NeighbourRead):
         neighbour = previous
         merge_edge(block, previous.edge)
+        left_out = _report_left_out(previous.left_out, unit, grid)
     elif isinstance(previous, UnitRead):
         merge_edge(block, previous.block.spill)
+        left_out = previous.spill_left_out
     elif previous is not None:
         merge_edge(block, previous)
     if following is not None:
         merge_edge(block, following.block.backspill)
+    if left_out:
+        # header_rate shows a left-out rate where no record was placed.
+        for skipped, rates in zip(block.mismatched_rates, left_out, strict=True):
+            skipped |= rates
 
     width = block.hi - block.lo
     data = block.data[:, :width]
@@ -281,6 +330,7 @@ def finish_chunk(
     status = chunk_status(unit.status, block.written > 0)
     complete = block.written >= width
     status = _settle_failures(status, complete, unit, neighbour, grid)
+    status = mark_left_out(status, left_out)
     valid_fraction = block.written / width if width else np.zeros(len(status))
     return ChunkResult(
         waveform=data,
@@ -311,7 +361,9 @@ def _decode(
     hi: int,
     rate_tolerance: float,
     patterns: Mapping[str, Sequence[str]] | None,
-) -> tuple[PlacedBlock, str]:
+) -> tuple[PlacedBlock, str, bytes]:
+    """Decode an object onto ``[lo, hi)`` and return the block, the object's
+    state and the records that were decoded."""
     if not data:
         raise DecodeError("empty object (0 bytes)")
 
@@ -335,7 +387,7 @@ def _decode(
             data, traces, grid, lo, hi, rate_tolerance, patterns=patterns
         )
         state = "damaged" if state == "ok" else state
-    return block, state
+    return block, state, data
 
 
 def _decodable_records(data: bytes) -> tuple[bytes, int]:
@@ -370,29 +422,33 @@ def _neighbour_block(
     grid: Grid,
     rate_tolerance: float,
     tail_bytes: int | None,
-) -> PlacedBlock:
+) -> tuple[PlacedBlock, bytes]:
     """Place the records of the previous day's object on a block that ends at
-    grid index 0, so that its spill holds their samples from index 0 on."""
+    grid index 0, so that its spill holds their samples from index 0 on.
+
+    Returns the block and the records it was decoded from, or the whole
+    object where they are a part of it.
+    """
     if tail_bytes is not None:
         size = object_size(spec, key)
         if size > tail_bytes:
             data = _whole_records(read_bytes(spec, key, size - tail_bytes, size))
             block = _tail_block(data, traces, grid, rate_tolerance)
             if block is not None:
-                return block
+                return block, data
             logger.debug("end of %s lacks a trace; reading all of it", key)
     data = read_bytes(spec, key)
     block = _crossing_block(data, traces, grid, rate_tolerance)
     if block is not None:
-        return block
+        return block, data
 
     # The same checks as for a day's own object, so that the intact records
     # of a truncated or damaged neighbour are used and not reported as failed.
     lo, hi = _day_before(grid)
-    block, state = _decode(data, traces, grid, lo, hi, rate_tolerance, None)
+    block, state, data = _decode(data, traces, grid, lo, hi, rate_tolerance, None)
     if state != "ok":
         logger.info("neighbour %s is %s; its intact records were read", key, state)
-    return block
+    return block, data
 
 
 def _crossing_block(
@@ -470,6 +526,71 @@ def _placed_alike(
         logger.debug("records that reach the chunk form other segments alone")
         return False
     return True
+
+
+def _reaching_left_out(
+    block: PlacedBlock,
+    data: bytes,
+    traces: Sequence[SeedId],
+    grid: Grid,
+    rate_tolerance: float,
+    reach: tuple[int, int],
+) -> list[set[float]]:
+    """Return, per trace, the rates of the segments of ``data`` that ``block``
+    left out because their rate does not fit the grid, and that reach grid
+    indices ``reach = (start, stop)``.
+
+    A segment reaches them where its first and last sample, rounded to the
+    nearest grid index as placement rounds, span one of them. ``block`` was
+    decoded from ``data``. It may cover more than ``reach`` does, so its
+    ``mismatched_rates`` alone do not tell which records reach it.
+    """
+    left_out: list[set[float]] = [set() for _ in traces]
+    if not block.rate_mismatch.any():
+        return left_out
+
+    spans = _segment_spans(data, traces)
+    if spans is None:
+        # NOTE: this reports every rate the block left out, also that of
+        # records that do not reach the indices.
+        logger.debug("libmseed rejected the record headers: reporting every rate")
+        return [set(rates) for rates in block.mismatched_rates]
+    start, stop = reach
+    for row, rate, first_ns, last_ns in spans:
+        if rate_fits(rate, grid, rate_tolerance):
+            continue
+        first, last = grid.position(first_ns), grid.position(last_ns)
+        if last >= start - 0.5 and first < stop - 0.5:
+            left_out[row].add(rate)
+    return left_out
+
+
+def _segment_spans(
+    data: bytes, traces: Sequence[SeedId]
+) -> list[tuple[int, float, int, int]] | None:
+    """List the segments of ``traces`` in ``data`` from their record headers,
+    as (row, rate, time of the first sample, time of the last sample).
+
+    Returns None where libmseed rejects the records.
+    """
+    rows = {trace.sourceid: row for row, trace in enumerate(traces)}
+    try:
+        listed = pymseed.MS3TraceList.from_buffer(
+            data, unpack_data=False, sourceid=record_selection(traces)
+        )
+    except pymseed.MiniSEEDError:
+        return None
+
+    spans = []
+    with listed:
+        for trace in listed:
+            row = rows.get(trace.sourceid)
+            if row is None:
+                continue
+            for segment in trace:
+                times = (segment.starttime, segment.endtime)
+                spans.append((row, segment.samprate, *times))
+    return spans
 
 
 def _reaching_threshold(grid: Grid) -> int:
@@ -675,9 +796,14 @@ def _settle_failures(
     """Apply the ``errors=`` policy to the unit's missing object and to a
     failed read of the previous day's object; return the settled statuses."""
     previous = _previous_failure(neighbour, unit)
+    own = unit.pending
+    if own is not None and own.status != "missing":
+        # Only errors="raise" leaves a failure other than a missing object
+        # to this task.
+        raise_day_failure(own, previous, _day_of(grid, unit.block.lo))
     if previous is None:
-        return settle_missing(status, complete, unit.pending)
-    if unit.pending is None:
+        return settle_missing(status, complete, own)
+    if own is None:
         # A failed unit's message is its object's error.
         own_failed = bool(unit.message)
         report_neighbour_failure(
@@ -686,7 +812,23 @@ def _settle_failures(
         return status
 
     day = _day_of(grid, unit.block.lo)
-    return settle_missing_and_previous(status, complete, unit.pending, previous, day)
+    return settle_missing_and_previous(status, complete, own, previous, day)
+
+
+def _report_left_out(
+    left_out: LeftOutRecords | None, unit: UnitRead, grid: Grid
+) -> list[set[float]]:
+    """Report the previous object's records in ``left_out`` under the unit's
+    ``errors=`` policy; return their rates per trace.
+
+    A web service's response for the unit contains those records, and the
+    unit's read reported them already, so they are not reported again.
+    """
+    if left_out is None or unit.from_service:
+        return []
+    source, errors = left_out.source, unit.errors
+    report_rate_mismatch(left_out.traces, left_out.rates, source, grid, errors)
+    return left_out.rates
 
 
 def _previous_failure(
@@ -799,7 +941,19 @@ def _failure(
     status: str,
     served_by: StorageSpec,
 ) -> UnitRead:
-    return handle_failure(error, errors, traces, lo, hi, key, status, served_by.tier)
+    """Return an empty unit for a failed read and apply its ``errors=`` policy.
+
+    Under ``errors="raise"`` the error is left to :func:`finish_chunk`,
+    which also has the read of the previous day's object and names both
+    objects where both failed.
+    """
+    if errors != "raise":
+        return handle_failure(
+            error, errors, traces, lo, hi, key, status, served_by.tier
+        )
+    unit = failed_unit(traces, lo, hi, key, status, str(error), served_by.tier, errors)
+    unit.pending = PendingFailure(error, errors, status)
+    return unit
 
 
 def _gap_runs(data: np.ndarray, complete: np.ndarray | None = None) -> np.ndarray:
