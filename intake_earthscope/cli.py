@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import datetime as dt
 import logging
+import math
 import re
 import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from intake_earthscope import __version__
@@ -70,10 +74,10 @@ SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "en
 _PYTHON_PARAMETER = re.compile(
     r"(?<![^\s(\[,;])"
     r"(errors|sampling_rate|neighbour_bytes|tier|rate_tolerance|remove_response"
-    r"|root|inventory|network|station|location|channel|start|end)"
+    r"|root|inventory|network|station|location|channel|start|end|before|after)"
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
-_OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory")
+_OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
 
 # argparse reads a bare "--" after an option as the end of the options, so
 # the blank location code needs the "=" form or the other spelling.
@@ -401,9 +405,12 @@ def _add_export(commands: Any) -> None:
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
         "Zarr (.zarr), with a progress bar on standard error. The writers come "
         'with the export extra: pip install -e ".[export]" in a clone of the '
-        "repository.",
+        "repository. With --times-file or --time, export event windows instead "
+        "of the --start/--end span: --before and --after seconds around each "
+        "reference time, for every trace of the request.",
     )
     _add_request_options(command)
+    _add_window_options(command)
     command.add_argument("output", help="output path ending in .nc or .zarr")
     command.add_argument(
         "--format",
@@ -417,6 +424,48 @@ def _add_export(commands: Any) -> None:
         "--no-progress", action="store_true", help="do not show the progress bar"
     )
     command.set_defaults(run=_export)
+
+
+def _add_window_options(command: argparse.ArgumentParser) -> None:
+    # The parser prints descriptions as written, so the lines break here.
+    group = command.add_argument_group(
+        "event windows",
+        "Reference times come from --times-file, then from each --time, and the\n"
+        "windows keep that order. Times are UTC, ISO 8601: a time with a zone\n"
+        "(Z, +02:00) is converted to UTC. --before and --after have no default,\n"
+        "so give both. The output holds waveform(window, trace, lag) and the\n"
+        "outcome variables (status, valid_fraction ...) per window and trace.",
+    )
+    group.add_argument(
+        "--times-file",
+        metavar="CSV",
+        help="comma-separated file with a header line and one reference time per row",
+    )
+    group.add_argument(
+        "--time-column",
+        metavar="NAME",
+        help=f"column of --times-file with the times (default: {TIME_COLUMN})",
+    )
+    group.add_argument(
+        "--time",
+        action="append",
+        default=[],
+        metavar="TIME",
+        help="a reference time, such as 2025-11-10T03:00:00 (repeatable)",
+    )
+    group.add_argument(
+        "--before",
+        type=float,
+        metavar="SECONDS",
+        help="seconds of data before each reference time (required for windows)",
+    )
+    group.add_argument(
+        "--after",
+        type=float,
+        metavar="SECONDS",
+        help="seconds of data after each reference time (required for windows); "
+        "--before plus --after is at most one day",
+    )
 
 
 def _add_auth(commands: Any) -> None:
@@ -562,27 +611,16 @@ _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from intake_earthscope.export import (
-        check_output,
-        check_writer,
-        export_dataset,
-        units_not_loaded,
-    )
+    from intake_earthscope.export import units_not_loaded
+
+    if args.times_file is not None or args.time:
+        return _export_windows(args)
+    _check_no_window_options(args)
 
     _check_not_stations(args.catalog, args.entry)
-    output_format = args.format or _format_from_suffix(args.output)
-    check_writer(output_format)
-    check_output(args.output, args.overwrite, overwrite_option="--overwrite")
+    output_format = _checked_output(args)
     source = _open_source(args)
-    dataset = source.to_dask()
-    written = export_dataset(
-        dataset,
-        args.output,
-        output_format,
-        overwrite=args.overwrite,
-        progress=not args.no_progress,
-    )
-    _error(f"wrote {written}")
+    written = _write(source.to_dask(), args, output_format)
 
     incomplete = units_not_loaded(written, output_format)
     if incomplete:
@@ -592,6 +630,43 @@ def _export(args: argparse.Namespace) -> int:
         )
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _checked_output(args: argparse.Namespace) -> str:
+    """Return the output format after checking its writer and the output path."""
+    from intake_earthscope.export import check_output, check_writer
+
+    output_format = args.format or _format_from_suffix(args.output)
+    check_writer(output_format)
+    check_output(args.output, args.overwrite, overwrite_option="--overwrite")
+    return output_format
+
+
+def _write(dataset: Any, args: argparse.Namespace, output_format: str) -> Path:
+    from intake_earthscope.export import export_dataset
+
+    written = export_dataset(
+        dataset,
+        args.output,
+        output_format,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+    _error(f"wrote {written}")
+    return written
+
+
+def _check_no_window_options(args: argparse.Namespace) -> None:
+    window_options = [
+        f"--{name.replace('_', '-')}"
+        for name in ("before", "after", "time_column")
+        if getattr(args, name) is not None
+    ]
+    if window_options:
+        raise InvalidRequestError(
+            f"{' and '.join(window_options)} can only be used with event windows: give "
+            "the reference times with --times-file or --time"
+        )
 
 
 def _check_not_stations(catalog_path: str | None, name: str) -> None:
@@ -617,6 +692,282 @@ def _format_from_suffix(path: str) -> str:
         f"cannot tell the format of output {path!r}: end it in .nc or .zarr, or "
         "give --format netcdf|zarr"
     )
+
+
+# Event windows: reference times from a CSV file and from --time options.
+
+TIME_COLUMN = "time"
+
+# Windows named one per line after a partial window export. The output's
+# status variable lists every window.
+NAMED_WINDOWS = 20
+
+# Response parameters, which windows do not use because they are read in
+# counts.
+_RESPONSE_PARAMETERS = ("remove_response", "pre_filt", "water_level")
+
+
+@dataclass
+class _ReferenceTimes:
+    """Reference times in nanoseconds since 1970 UTC, each with where it was
+    given (a line of the times file, or ``--time``)."""
+
+    values: list[int] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)
+
+    def add(self, value: int, origin: str) -> None:
+        self.values.append(value)
+        self.origins.append(origin)
+
+
+def _export_windows(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    _check_window_options(args)
+    references = _reference_times(args)
+    _check_window_lengths(args.before, args.after)
+    _check_window_entry(args)
+    output_format = _checked_output(args)
+
+    source = _open_source(args)
+    times = np.array(references.values, dtype="datetime64[ns]")
+    dataset = source.windows(times, args.before, args.after)
+    written = _write(dataset, args, output_format)
+    return _report_windows(written, output_format, references)
+
+
+def _check_window_options(args: argparse.Namespace) -> None:
+    span = [f"--{name}" for name in ("start", "end") if getattr(args, name)]
+    if span:
+        raise InvalidRequestError(
+            f"{' and '.join(span)} cannot be used with event windows, which span "
+            "--before to --after around each reference time: leave "
+            f"{'them' if len(span) > 1 else 'it'} out"
+        )
+    response = [name for name in _param_names(args) if name in _RESPONSE_PARAMETERS]
+    if response:
+        raise InvalidRequestError(
+            f"-p {response[0]} cannot be used with event windows, which are "
+            "written in counts: leave it out, or export a span with --start and "
+            "--end instead of --times-file and --time"
+        )
+
+    missing = [
+        f"--{name}" for name in ("before", "after") if getattr(args, name) is None
+    ]
+    if missing:
+        raise InvalidRequestError(
+            f"missing {' and '.join(missing)}: event windows need the seconds of "
+            "data before and after each reference time, such as --before 60 "
+            "--after 120"
+        )
+    if args.time_column is not None and args.times_file is None:
+        raise InvalidRequestError(
+            "--time-column names a column of --times-file: give the file too, "
+            "or leave --time-column out"
+        )
+
+
+def _param_names(args: argparse.Namespace) -> list[str]:
+    return [item.partition("=")[0].strip() for item in args.param]
+
+
+def _param_value(args: argparse.Namespace, name: str) -> str | None:
+    values = [
+        value.strip()
+        for item in args.param
+        for key, _, value in [item.partition("=")]
+        if key.strip() == name
+    ]
+    return values[-1] if values else None
+
+
+def _check_window_lengths(before: float, after: float) -> None:
+    from intake_earthscope.timeutil import NS_PER_SECOND
+    from intake_earthscope.windows import LONGEST_WINDOW_NS, window_offsets
+
+    longest = LONGEST_WINDOW_NS / NS_PER_SECOND
+    try:
+        window_offsets(before, after)
+    except InvalidRequestError:
+        total = before + after
+        if min(before, after) >= 0 and math.isfinite(total) and total > longest:
+            raise InvalidRequestError(
+                f"invalid window: --before {before:g} plus --after {after:g} is "
+                f"{total:g} s, longer than one day ({longest:g} s); export a "
+                "long span with --start and --end instead"
+            ) from None
+        raise
+
+
+def _check_window_entry(args: argparse.Namespace) -> None:
+    _check_not_stations(args.catalog, args.entry)
+    entry = _entry(_open_catalog(args.catalog), args.entry)
+    collection = (entry.describe().get("args") or {}).get("collection")
+    if not isinstance(collection, dict):
+        raise InvalidRequestError(
+            f"invalid entry {args.entry!r}: event windows are read from miniSEED "
+            "entries, such as sage.miniseed; export this entry with --start "
+            "and --end"
+        )
+    _check_window_tier(args, collection)
+
+
+def _check_window_tier(args: argparse.Namespace, collection: dict[str, Any]) -> None:
+    # Windows are read with ranged reads of archive objects, which a web
+    # service does not serve. windows() would raise NotImplementedError, but
+    # only after it looked for a token that the service tier needs.
+    tiers = collection.get("tiers") or {}
+    name = _param_value(args, "tier") or collection.get("default_tier")
+    if (tiers.get(name) or {}).get("protocol") != "fdsn":
+        return
+    archives = [key for key, tier in tiers.items() if tier.get("protocol") != "fdsn"]
+    raise InvalidRequestError(
+        f"invalid tier={name} for event windows: the tier is a web service, "
+        "and windows are read with ranged reads of archive objects; choose one "
+        f"of the archive tiers {archives}, or export a span with --start and "
+        "--end"
+    )
+
+
+def _reference_times(args: argparse.Namespace) -> _ReferenceTimes:
+    references = _ReferenceTimes()
+    if args.times_file is not None:
+        column = args.time_column or TIME_COLUMN
+        for line, text in _read_time_cells(args.times_file, column):
+            where = f"on line {line} of {args.times_file!r} (column {column!r})"
+            value = _parse_reference(text, where, "give a valid time or remove the row")
+            references.add(value, f"line {line} of {args.times_file}")
+
+    for text in args.time:
+        value = _parse_reference(text, "given with --time", "give a valid time")
+        references.add(value, "--time")
+
+    if not references.values:
+        raise InvalidRequestError(
+            f"no reference times: times file {args.times_file!r} has a header "
+            "but no rows; add one row per time, or give --time"
+        )
+    return references
+
+
+def _read_time_cells(path: str, column: str) -> list[tuple[int, str]]:
+    """Return the line number and text of each row's time in a CSV file."""
+    try:
+        # utf-8-sig drops the byte order mark that spreadsheet programs write.
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            reader = csv.reader(stream, skipinitialspace=True)
+            return _time_cells(reader, path, column)
+    except OSError as error:
+        raise InvalidRequestError(
+            f"cannot read times file {path!r}: {error.strerror or error}"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidRequestError(
+            f"cannot read times file {path!r}: not UTF-8 text; save it as a "
+            "UTF-8 CSV file"
+        ) from None
+
+
+def _time_cells(reader: Any, path: str, column: str) -> list[tuple[int, str]]:
+    try:
+        header = next((row for row in reader if _has_text(row)), None)
+        if header is None:
+            raise InvalidRequestError(
+                f"times file {path!r} is empty: expected a header line naming "
+                f"the column of reference times ({column!r}), then one row per "
+                "time"
+            )
+        names = [name.strip() for name in header]
+        if column not in names:
+            raise _missing_column(path, column, names)
+
+        index = names.index(column)
+        return [
+            (reader.line_num, row[index].strip() if index < len(row) else "")
+            for row in reader
+            if _has_text(row)
+        ]
+    except csv.Error as error:
+        raise InvalidRequestError(
+            f"cannot read times file {path!r} on line {reader.line_num}: {error}"
+        ) from None
+
+
+def _has_text(row: list[str]) -> bool:
+    return any(cell.strip() for cell in row)
+
+
+def _missing_column(path: str, column: str, names: list[str]) -> InvalidRequestError:
+    hint = "name the column of times with --time-column"
+    if len(names) == 1 and any(mark in names[0] for mark in "\t;|"):
+        hint = "separate the columns with commas"
+    elif any(_is_time(name) for name in names):
+        hint = (
+            "the first line looks like data, but must be a header: add a line "
+            f"such as {column!r} above the times"
+        )
+    return InvalidRequestError(
+        f"column {column!r} not found in times file {path!r}, whose header has "
+        f"the columns {names}: {hint}"
+    )
+
+
+def _is_time(text: str) -> bool:
+    from intake_earthscope.timeutil import parse_time
+
+    try:
+        parse_time(text, "time")
+    except InvalidRequestError:
+        return False
+    return True
+
+
+def _parse_reference(text: str, where: str, fix: str) -> int:
+    from intake_earthscope.timeutil import parse_time
+
+    if not text.strip():
+        raise InvalidRequestError(f"missing time {where}: {fix}")
+    try:
+        return parse_time(text, "time")
+    except InvalidRequestError as error:
+        raise InvalidRequestError(
+            f"invalid time {text!r} {where}: {_time_reason(error)}; {fix}"
+        ) from None
+
+
+def _time_reason(error: InvalidRequestError) -> str:
+    # parse_time words its errors "invalid time='VALUE': REASON". The caller
+    # names the value and where it was given, so only the reason is kept.
+    message = str(error)
+    _, separator, reason = message.rpartition("': ")
+    return reason if separator else message
+
+
+def _report_windows(
+    written: Path, output_format: str, references: _ReferenceTimes
+) -> int:
+    from intake_earthscope.export import windows_not_loaded
+    from intake_earthscope.timeutil import format_ns
+
+    by_window: dict[int, list[str]] = {}
+    for item in windows_not_loaded(written, output_format):
+        by_window.setdefault(item.position, []).append(f"{item.trace} {item.status}")
+    if not by_window:
+        return EXIT_OK
+
+    verb = "has" if len(by_window) == 1 else "have"
+    _error(
+        f"{len(by_window)} of the output's {len(references.values)} windows {verb} "
+        "traces that did not load fully: see its 'status' variable"
+    )
+    for position in list(by_window)[:NAMED_WINDOWS]:
+        time = format_ns(references.values[position])
+        origin = references.origins[position]
+        _error(f"  window {time} ({origin}): {', '.join(by_window[position])}")
+    if len(by_window) > NAMED_WINDOWS:
+        _error(f"  and {len(by_window) - NAMED_WINDOWS} more windows")
+    return EXIT_PARTIAL
 
 
 def _open_catalog(path: str | None) -> Any:

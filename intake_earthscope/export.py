@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -23,11 +24,13 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FORMATS",
     "LOADED_STATUSES",
+    "IncompleteWindow",
     "check_directory",
     "check_output",
     "check_writer",
     "export_dataset",
     "units_not_loaded",
+    "windows_not_loaded",
 ]
 
 FORMATS = ("netcdf", "zarr")
@@ -201,15 +204,82 @@ def units_not_loaded(output: str | os.PathLike[str], output_format: str) -> int:
 
     Outputs without a ``status`` variable count as complete.
     """
-    if output_format == "zarr":
-        written = xr.open_zarr(output, consolidated=True)
-    else:
-        written = xr.open_dataset(output, engine="h5netcdf")
-    with written:
+    with _open_written(output, output_format) as written:
         if "status" not in written.variables:
             return 0
         statuses = np.asarray(written["status"].values).astype(str)
     return int(np.count_nonzero(~np.isin(statuses, LOADED_STATUSES)))
+
+
+class IncompleteWindow(NamedTuple):
+    """A (window, trace) pair of a windows output that did not load fully.
+
+    Attributes
+    ----------
+    position : int
+        Index of the window along the ``window`` dimension.
+    trace : str
+        The trace's ``NET.STA.LOC.CHA`` code.
+    status : str
+        The pair's outcome, such as ``"missing"`` (the statuses are listed in
+        :mod:`intake_earthscope.outcomes`).
+    """
+
+    position: int
+    trace: str
+    status: str
+
+
+def windows_not_loaded(
+    output: str | os.PathLike[str], output_format: str
+) -> list[IncompleteWindow]:
+    """List the (window, trace) pairs of a written windows output that did not
+    load fully.
+
+    Parameters
+    ----------
+    output : path
+        NetCDF file or Zarr store written from
+        :func:`~intake_earthscope.windows.open_windows` or a source's
+        ``windows()``.
+    output_format : {"netcdf", "zarr"}
+        The output's format.
+
+    Returns
+    -------
+    list of IncompleteWindow
+        One item per pair whose ``status`` is not in :data:`LOADED_STATUSES`,
+        in window order and then in trace order.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the output has no ``status`` variable on ``(window, trace)``.
+    """
+    with _open_written(output, output_format) as written:
+        status = written.variables.get("status")
+        if status is None or set(status.dims) != {"window", "trace"}:
+            raise InvalidRequestError(
+                f"output {str(output)!r} is not a windows dataset: expected a "
+                "'status' variable on (window, trace)"
+            )
+        # xarray 2026.9 with zarr 3.1 reads Zarr text as NumPy's StringDType,
+        # which does not cast to fixed-width unicode, so use Python strings.
+        statuses = status.transpose("window", "trace").values.tolist()
+        traces = [str(trace) for trace in written["trace"].values.tolist()]
+
+    return [
+        IncompleteWindow(position, traces[column], str(value))
+        for position, row in enumerate(statuses)
+        for column, value in enumerate(row)
+        if str(value) not in LOADED_STATUSES
+    ]
+
+
+def _open_written(output: str | os.PathLike[str], output_format: str) -> xr.Dataset:
+    if output_format == "zarr":
+        return xr.open_zarr(output, consolidated=True)
+    return xr.open_dataset(output, engine="h5netcdf")
 
 
 def _writable(dataset: xr.Dataset) -> xr.Dataset:
