@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
 import logging
 import math
@@ -28,9 +27,8 @@ import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
@@ -40,6 +38,9 @@ from intake_earthscope.errors import (
     IntakeEarthScopeWarning,
     InvalidRequestError,
 )
+
+if TYPE_CHECKING:
+    from intake_earthscope.timesfile import ReferenceTimes
 
 logger = logging.getLogger(__name__)
 
@@ -707,19 +708,6 @@ NAMED_WINDOWS = 20
 _RESPONSE_PARAMETERS = ("remove_response", "pre_filt", "water_level")
 
 
-@dataclass
-class _ReferenceTimes:
-    """Reference times in nanoseconds since 1970 UTC, each with where it was
-    given (a line of the times file, or ``--time``)."""
-
-    values: list[int] = field(default_factory=list)
-    origins: list[str] = field(default_factory=list)
-
-    def add(self, value: int, origin: str) -> None:
-        self.values.append(value)
-        self.origins.append(origin)
-
-
 def _export_windows(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -830,17 +818,23 @@ def _check_window_tier(args: argparse.Namespace, collection: dict[str, Any]) -> 
     )
 
 
-def _reference_times(args: argparse.Namespace) -> _ReferenceTimes:
-    references = _ReferenceTimes()
+def _reference_times(args: argparse.Namespace) -> ReferenceTimes:
+    from intake_earthscope.timesfile import (
+        ReferenceTimes,
+        parse_reference,
+        read_time_cells,
+    )
+
+    references = ReferenceTimes()
     if args.times_file is not None:
         column = args.time_column or TIME_COLUMN
-        for line, text in _read_time_cells(args.times_file, column):
+        for line, text in read_time_cells(args.times_file, column):
             where = f"on line {line} of {args.times_file!r} (column {column!r})"
-            value = _parse_reference(text, where, "give a valid time or remove the row")
+            value = parse_reference(text, where, "give a valid time or remove the row")
             references.add(value, f"line {line} of {args.times_file}")
 
     for text in args.time:
-        value = _parse_reference(text, "given with --time", "give a valid time")
+        value = parse_reference(text, "given with --time", "give a valid time")
         references.add(value, "--time")
 
     if not references.values:
@@ -851,101 +845,8 @@ def _reference_times(args: argparse.Namespace) -> _ReferenceTimes:
     return references
 
 
-def _read_time_cells(path: str, column: str) -> list[tuple[int, str]]:
-    """Return the line number and text of each row's time in a CSV file."""
-    try:
-        # utf-8-sig drops the byte order mark that spreadsheet programs write.
-        with open(path, newline="", encoding="utf-8-sig") as stream:
-            reader = csv.reader(stream, skipinitialspace=True)
-            return _time_cells(reader, path, column)
-    except OSError as error:
-        raise InvalidRequestError(
-            f"cannot read times file {path!r}: {error.strerror or error}"
-        ) from None
-    except UnicodeDecodeError:
-        raise InvalidRequestError(
-            f"cannot read times file {path!r}: not UTF-8 text; save it as a "
-            "UTF-8 CSV file"
-        ) from None
-
-
-def _time_cells(reader: Any, path: str, column: str) -> list[tuple[int, str]]:
-    try:
-        header = next((row for row in reader if _has_text(row)), None)
-        if header is None:
-            raise InvalidRequestError(
-                f"times file {path!r} is empty: expected a header line naming "
-                f"the column of reference times ({column!r}), then one row per "
-                "time"
-            )
-        names = [name.strip() for name in header]
-        if column not in names:
-            raise _missing_column(path, column, names)
-
-        index = names.index(column)
-        return [
-            (reader.line_num, row[index].strip() if index < len(row) else "")
-            for row in reader
-            if _has_text(row)
-        ]
-    except csv.Error as error:
-        raise InvalidRequestError(
-            f"cannot read times file {path!r} on line {reader.line_num}: {error}"
-        ) from None
-
-
-def _has_text(row: list[str]) -> bool:
-    return any(cell.strip() for cell in row)
-
-
-def _missing_column(path: str, column: str, names: list[str]) -> InvalidRequestError:
-    hint = "name the column of times with --time-column"
-    if len(names) == 1 and any(mark in names[0] for mark in "\t;|"):
-        hint = "separate the columns with commas"
-    elif any(_is_time(name) for name in names):
-        hint = (
-            "the first line looks like data, but must be a header: add a line "
-            f"such as {column!r} above the times"
-        )
-    return InvalidRequestError(
-        f"column {column!r} not found in times file {path!r}, whose header has "
-        f"the columns {names}: {hint}"
-    )
-
-
-def _is_time(text: str) -> bool:
-    from intake_earthscope.timeutil import parse_time
-
-    try:
-        parse_time(text, "time")
-    except InvalidRequestError:
-        return False
-    return True
-
-
-def _parse_reference(text: str, where: str, fix: str) -> int:
-    from intake_earthscope.timeutil import parse_time
-
-    if not text.strip():
-        raise InvalidRequestError(f"missing time {where}: {fix}")
-    try:
-        return parse_time(text, "time")
-    except InvalidRequestError as error:
-        raise InvalidRequestError(
-            f"invalid time {text!r} {where}: {_time_reason(error)}; {fix}"
-        ) from None
-
-
-def _time_reason(error: InvalidRequestError) -> str:
-    # parse_time words its errors "invalid time='VALUE': REASON". The caller
-    # names the value and where it was given, so only the reason is kept.
-    message = str(error)
-    _, separator, reason = message.rpartition("': ")
-    return reason if separator else message
-
-
 def _report_windows(
-    written: Path, output_format: str, references: _ReferenceTimes
+    written: Path, output_format: str, references: ReferenceTimes
 ) -> int:
     from intake_earthscope.export import windows_not_loaded
     from intake_earthscope.timeutil import format_ns
