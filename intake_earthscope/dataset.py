@@ -34,6 +34,7 @@ from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.graph import FieldLayer, UnitLayer
 from intake_earthscope.outcomes import count_statuses
 from intake_earthscope.plan import Plan
+from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.response import (
     DEFAULT_WATER_LEVEL,
@@ -72,6 +73,7 @@ OUTCOME_VARIABLES: dict[str, tuple[Any, Any, str]] = {
 }
 
 
+@reject_unknown_arguments
 def open_waveforms(
     collection: Collection | Mapping[str, Any],
     *,
@@ -105,9 +107,10 @@ def open_waveforms(
         The collection, or its ``collection:`` mapping from the catalog YAML.
     network, station, location, channel : str or list of str
         SEED codes, comma lists and ``?``/``*`` wildcards. A blank location
-        may be given as ``""``, ``"--"`` or two spaces.
-    start, end : str or datetime
-        UTC window, end exclusive.
+        may be given as ``""``, ``"--"`` or two spaces. A one-dimensional
+        array, Series or Index of codes counts as a list.
+    start, end : str, datetime or obspy.UTCDateTime
+        UTC window, end exclusive. obspy's ``starttime`` and ``endtime``.
     sampling_rate : float, optional
         Keep only channels at this rate (Hz) when the request mixes rates.
     rate_tolerance : float, optional
@@ -154,6 +157,14 @@ def open_waveforms(
     -------
     xarray.Dataset
         Lazy dataset; see the module documentation for its variables.
+
+    Raises
+    ------
+    InvalidRequestError
+        Before any I/O, if a parameter is invalid. Its subclass
+        :class:`~intake_earthscope.readerargs.UnknownArgumentError`, also a
+        ``TypeError``, names an unknown argument (obspy's ``starttime=``,
+        FDSN's ``net=``) and the name to use instead.
 
     Notes
     -----

@@ -1,37 +1,169 @@
-"""Arguments of the intake readers and sources: request merging and name checks.
+"""Argument names of the entry points: name checks, hints and request merging.
 
-Imported by the readers at ``import intake`` time, so it imports nothing.
+The intake readers import this module at ``import intake`` time, so at import
+time it imports only the standard library and :mod:`intake_earthscope.errors`.
+A message that checks the value of a misnamed argument imports the core then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import difflib
+import functools
+import inspect
+import reprlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["FDSN_NAMES", "check_fdsn_names", "merge_request"]
+from intake_earthscope.errors import InvalidRequestError
 
-#: obspy and FDSN web-service names of request arguments, and the names to use.
+__all__ = [
+    "FDSN_NAMES",
+    "UnknownArgumentError",
+    "check_argument_names",
+    "check_fdsn_names",
+    "merge_request",
+    "reject_unknown_arguments",
+]
+
+#: obspy and FDSN web-service names of request arguments, and the names used here.
 FDSN_NAMES = {
-    "starttime": "start= and end=",
-    "endtime": "start= and end=",
-    "net": "network=",
-    "sta": "station=",
-    "loc": "location=",
-    "cha": "channel=",
+    "starttime": "start",
+    "endtime": "end",
+    "net": "network",
+    "sta": "station",
+    "loc": "location",
+    "cha": "channel",
 }
 
+# obspy's names for a whole NET.STA.LOC.CHA id, as in Stream.select(id=...)
+# and Inventory.get_response(seed_id, datetime) of obspy 1.5.
+SEED_ID_NAMES = ("seed_id", "id")
 
-def check_fdsn_names(names: Iterable[str]) -> None:
-    """Reject obspy and FDSN argument names with the name to use instead.
+CODE_NAMES = ("network", "station", "location", "channel")
+TIME_NAMES = ("start", "end", "starttime", "endtime")
+
+_WINDOW_SPAN = (
+    "windows have no start or end. Window i spans times[i] - before to "
+    "times[i] + after, so give the reference times with before= and after= "
+    "in seconds, or read one continuous span with "
+    "open_waveforms(start=..., end=...)"
+)
+
+# Values echoed in messages are cut short: a misnamed argument may hold a
+# whole catalog column.
+_REPR = reprlib.Repr()
+_REPR.maxstring = 60
+_REPR.maxother = 60
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UnknownArgumentError(InvalidRequestError, TypeError):
+    """Error for an argument name, or a number of positional arguments, not taken.
+
+    It is a ``TypeError``, as Python's own error for an unexpected keyword
+    argument is, and an :class:`~intake_earthscope.errors.InvalidRequestError`
+    (a ``ValueError``), as every other rejected request of this package is.
+    """
+
+
+def reject_unknown_arguments(function: Callable[P, R]) -> Callable[P, R]:
+    """Wrap ``function`` so that wrong argument names raise before it runs.
+
+    Python's own ``TypeError`` names the unexpected keyword but not the one
+    to use. The wrapper raises :class:`UnknownArgumentError` with that name
+    and the corrected argument instead, for obspy and FDSN names
+    (``starttime=``, ``net=``, ...) and for positional arguments given in
+    obspy's ``get_waveforms`` order. The signature seen by ``help()`` and
+    type checkers stays that of ``function``.
+    """
+    parameters = inspect.signature(function).parameters.values()
+    names = [p.name for p in parameters if p.kind not in _VARIADIC]
+    positional = [p.name for p in parameters if p.kind in _POSITIONAL]
+    keywords = [p.name for p in parameters if p.kind == p.KEYWORD_ONLY]
+    where = f"{function.__name__}()"
+
+    @functools.wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        if len(args) > len(positional):
+            message = _positional_message(where, len(args), positional, keywords)
+            raise UnknownArgumentError(message)
+        check_argument_names(where, kwargs, names)
+        return function(*args, **kwargs)
+
+    return checked
+
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_POSITIONAL = (
+    inspect.Parameter.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+)
+
+
+def check_argument_names(
+    where: str,
+    arguments: Mapping[str, object],
+    valid: Sequence[str],
+    hint: str = "",
+) -> None:
+    """Reject argument names outside ``valid``, each with the name to use.
+
+    Parameters
+    ----------
+    where : str
+        The function or class that got the arguments, for the message.
+    arguments : mapping
+        Keyword arguments as given.
+    valid : sequence of str
+        Names the function takes, in the order of its signature.
+    hint : str, optional
+        What to do instead, for a name that is neither an obspy or FDSN name
+        of a valid one nor close to one. Without it the message lists
+        ``valid``.
 
     Raises
     ------
-    TypeError
-        If a name is a key of :data:`FDSN_NAMES`.
+    UnknownArgumentError
+        If a name is not in ``valid``. The message gives the valid name for
+        an obspy or FDSN name and repeats the value under it. Other values
+        are not repeated, because a misplaced one may be a secret.
     """
-    for name in names:
-        if name in FDSN_NAMES:
-            raise TypeError(f"unknown parameter {name}: use {FDSN_NAMES[name]}")
+    unknown = {name: value for name, value in arguments.items() if name not in valid}
+    if not unknown:
+        return
+
+    # Names that share a fix share a sentence: start= and end= of a window.
+    labels_by_fix: dict[str, list[str]] = {}
+    for label, fix in _fixes(unknown, valid, hint):
+        labels_by_fix.setdefault(fix, []).append(label)
+    sentences = [
+        f"{where} got unknown parameter{'s' if len(labels) > 1 else ''} "
+        f"{', '.join(labels)}: {fix}"
+        for fix, labels in labels_by_fix.items()
+    ]
+    raise UnknownArgumentError(". ".join(sentences))
+
+
+def check_fdsn_names(
+    arguments: Mapping[str, object], where: str = "the reader"
+) -> None:
+    """Reject obspy and FDSN names of request arguments, with the name to use.
+
+    Other names pass: the function that receives them checks them.
+
+    Raises
+    ------
+    UnknownArgumentError
+        If a name is a key of :data:`FDSN_NAMES` or an obspy name of a SEED id.
+    """
+    misnamed = {
+        name: value
+        for name, value in arguments.items()
+        if name in FDSN_NAMES or name in SEED_ID_NAMES
+    }
+    check_argument_names(where, misnamed, (*CODE_NAMES, "start", "end"))
 
 
 def merge_request(
@@ -56,18 +188,118 @@ def merge_request(
 
     Raises
     ------
-    TypeError
-        If the request contains a key outside ``keys``.
+    UnknownArgumentError
+        If the request contains a key outside ``keys`` (a ``TypeError``).
     """
     valid = list(keys)
-    unknown = set(request or {}) - set(valid)
+    unknown = sorted(set(request or {}) - set(valid))
     if unknown:
-        raise TypeError(
-            f"invalid request key(s) {sorted(unknown)}: valid keys are {valid}"
-        )
+        given = {name: (request or {})[name] for name in unknown}
+        check_argument_names("the request mapping", given, valid)
 
     arguments = {**(request or {}), **overrides}
     for name in defaults:
         if not arguments.get(name):
             arguments.pop(name, None)
     return arguments
+
+
+def _fixes(
+    unknown: Mapping[str, object], valid: Sequence[str], hint: str
+) -> list[tuple[str, str]]:
+    """Pair each unknown name, as the message shows it, with its fix."""
+    times = {
+        FDSN_NAMES[name]: value
+        for name, value in unknown.items()
+        if name in ("starttime", "endtime") and FDSN_NAMES[name] in valid
+    }
+    pairs = []
+    for name, value in unknown.items():
+        target = FDSN_NAMES.get(name)
+        if target in times:
+            pairs.append((name, _renamed_times(times)))
+        elif target in valid:
+            pairs.append((name, _renamed_code(name, value)))
+        elif name in SEED_ID_NAMES and set(CODE_NAMES) <= set(valid):
+            pairs.append((name, _split_seed_id(value)))
+        elif name in TIME_NAMES and "times" in valid:
+            pairs.append((name, _WINDOW_SPAN))
+        elif target is not None:
+            label = f"{name} (the obspy and FDSN name of {target}=)"
+            pairs.append((label, hint or _closest(target, valid)))
+        else:
+            pairs.append((name, hint or _closest(name, valid)))
+    return pairs
+
+
+def _renamed_times(times: Mapping[str, object]) -> str:
+    examples = ", ".join(f"{name}={_REPR.repr(value)}" for name, value in times.items())
+    text = (
+        "use start= and end= in place of obspy's starttime= and endtime=, "
+        f"as in {examples} (end is exclusive)"
+    )
+    return text + _value_problems(times)
+
+
+def _renamed_code(name: str, value: object) -> str:
+    target = FDSN_NAMES[name]
+    text = (
+        f"use {target}= in place of the FDSN name {name}=, as in "
+        f"{target}={_REPR.repr(value)}"
+    )
+    return text + _value_problems({target: value})
+
+
+def _value_problems(values: Mapping[str, object]) -> str:
+    """Return why values under their valid names would still be rejected."""
+    problems = [_value_problem(name, value) for name, value in values.items()]
+    found = [problem for problem in problems if problem]
+    if not found:
+        return ""
+    return ". The value needs a fix too: " + ". ".join(found)
+
+
+def _value_problem(target: str, value: object) -> str:
+    """Return why ``value`` is invalid for ``target``, or ``""`` if it is valid."""
+    from intake_earthscope.request import request_codes, request_time
+
+    try:
+        if target in ("start", "end"):
+            request_time(value, target)
+        else:
+            request_codes(value, target)
+    except InvalidRequestError as error:
+        return str(error)
+    return ""
+
+
+def _split_seed_id(value: object) -> str:
+    parts = value.split(".") if isinstance(value, str) else []
+    if len(parts) != 4:
+        parts = ["IU", "ANMO", "00", "BHZ"]
+    codes = ", ".join(
+        f"{kind}={part!r}" for kind, part in zip(CODE_NAMES, parts, strict=True)
+    )
+    return f"give the four codes of a SEED id by name, as in {codes}"
+
+
+def _closest(name: str, valid: Sequence[str]) -> str:
+    matches = difflib.get_close_matches(name, valid, n=1)
+    listing = f"valid parameters are {', '.join(valid)}"
+    if matches:
+        return f"did you mean {matches[0]}=? The {listing}"
+    return f"the {listing}"
+
+
+def _positional_message(
+    where: str, received: int, positional: list[str], keywords: list[str]
+) -> str:
+    count = len(positional)
+    plural = "" if count == 1 else "s"
+    named = ", ".join(f"{name}=" for name in keywords[:6])
+    return (
+        f"{where} takes {count} positional argument{plural} "
+        f"({', '.join(positional)}) and got {received}: give the others by name, "
+        f"such as {named}. The codes and times that obspy's get_waveforms "
+        "takes by position are keyword-only here"
+    )

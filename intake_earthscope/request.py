@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import fsspec
+import numpy as np
+import pandas as pd
 
-from intake_earthscope.codes import parse_codes
+from intake_earthscope.codes import CODE_KINDS, parse_codes
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.timeutil import format_ns, parse_time
 
-__all__ = ["ERROR_POLICIES", "WaveformRequest", "check_options"]
+__all__ = [
+    "ERROR_POLICIES",
+    "WaveformRequest",
+    "check_options",
+    "request_codes",
+    "request_time",
+]
 
 ERROR_POLICIES = ("raise", "warn", "ignore")
 
@@ -75,8 +84,8 @@ class WaveformRequest:
         InvalidRequestError
             Naming the parameter, the bad value and the fix.
         """
-        start_ns = parse_time(start, "start")
-        end_ns = parse_time(end, "end")
+        start_ns = request_time(start, "start")
+        end_ns = _end_ns(end, start_ns)
         if end_ns <= start_ns:
             raise InvalidRequestError(
                 f"invalid time window: end={format_ns(end_ns)} is not after "
@@ -97,8 +106,8 @@ class WaveformRequest:
         return cls(
             network=_required_codes(network, "network"),
             station=_required_codes(station, "station"),
-            location=parse_codes("*" if location is None else location, "location"),
-            channel=parse_codes("*" if channel is None else channel, "channel"),
+            location=request_codes("*" if location is None else location, "location"),
+            channel=request_codes("*" if channel is None else channel, "channel"),
             start_ns=start_ns,
             end_ns=end_ns,
             sampling_rate=_optional_rate(sampling_rate),
@@ -115,13 +124,97 @@ class WaveformRequest:
         return abs(first - second) <= self.rate_tolerance * max(first, second)
 
 
+def request_time(value: object, name: str) -> int:
+    """Convert ``start`` or ``end`` to nanoseconds since 1970 UTC.
+
+    Like :func:`~intake_earthscope.timeutil.parse_time`, and it names a
+    duration given in place of a time as such.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``value`` is missing, a duration or not a time.
+    """
+    if _is_duration(value):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: {name} is a time, not a duration. Give "
+            "a time such as '2024-01-01T06:00', or add the duration to one, as "
+            "in pd.Timestamp('2024-01-01') + pd.Timedelta(hours=6)"
+        )
+    return parse_time(value, name)
+
+
+def request_codes(value: object, kind: str) -> tuple[str, ...]:
+    """Normalise one code parameter, as :func:`~intake_earthscope.codes.parse_codes`.
+
+    A one-dimensional numpy array, pandas Series or Index of strings (a
+    column of a station table) counts as a list. A SEED id and codes
+    separated by spaces are rejected with the codes to give instead.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming the parameter, the bad value and the fix.
+    """
+    value = _listed(value)
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, list | tuple):
+        for item in items:
+            if isinstance(item, str):
+                _check_code_text(item, kind)
+    return parse_codes(value, kind)
+
+
+def _listed(value: object) -> object:
+    """Return a one-dimensional array, Series or Index of codes as a list."""
+    if isinstance(value, np.ndarray | pd.Series | pd.Index) and value.ndim == 1:
+        return value.tolist()
+    return value
+
+
+def _end_ns(end: object, start_ns: int) -> int:
+    if _is_duration(end):
+        duration = pd.Timedelta(end)
+        if duration is not pd.NaT:
+            suggested = format_ns(start_ns + int(duration.value))
+            raise InvalidRequestError(
+                f"invalid end={end!r}: end is a time, not a duration, so give "
+                f"start plus the duration: end={suggested!r}"
+            )
+    return request_time(end, "end")
+
+
+def _is_duration(value: object) -> bool:
+    return isinstance(value, dt.timedelta | np.timedelta64)
+
+
+def _check_code_text(item: str, kind: str) -> None:
+    """Reject a SEED id or codes separated by spaces in one code item."""
+    parts = item.strip().split(".")
+    if len(parts) == 4:
+        pairs = zip(CODE_KINDS, parts, strict=True)
+        codes = ", ".join(f"{name}={part!r}" for name, part in pairs)
+        raise InvalidRequestError(
+            f"invalid {kind}={item!r}: a SEED id, not a {kind} code. Give its "
+            f"four codes by name, as in {codes}"
+        )
+
+    words = item.split()
+    if len(words) > 1:
+        raise InvalidRequestError(
+            f"invalid {kind} code {item!r}: codes contain no spaces, so separate "
+            f"several codes with commas, as in {kind}={','.join(words)!r}"
+        )
+
+
 def _required_codes(value: object, kind: str) -> tuple[str, ...]:
+    value = _listed(value)
     if value is None or value == "":
         raise InvalidRequestError(
             f"missing {kind}: give a code such as 'IU', a comma list, or '*' "
             "(a wildcard lists the archive)"
         )
-    return parse_codes(value, kind)
+    return request_codes(value, kind)
 
 
 # Rates outside this range are no seismic or geodetic sampling (a sample

@@ -7,6 +7,7 @@ first use, and hands the plan to :mod:`intake_earthscope.dataset`.
 from __future__ import annotations
 
 import ast
+import inspect
 import logging
 import re
 from collections.abc import Mapping
@@ -18,16 +19,17 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.auth import token_reference
-from intake_earthscope.codes import parse_codes
 from intake_earthscope.collection import AUTO_TIER, Collection
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
-from intake_earthscope.readerargs import check_fdsn_names
+from intake_earthscope.readerargs import check_argument_names
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
     WaveformRequest,
     check_options,
+    request_codes,
+    request_time,
 )
 from intake_earthscope.response import (
     DEFAULT_WATER_LEVEL,
@@ -39,7 +41,7 @@ from intake_earthscope.response import (
 )
 from intake_earthscope.routing import Credentials, plan_request
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
-from intake_earthscope.timeutil import format_ns, parse_time
+from intake_earthscope.timeutil import format_ns
 from intake_earthscope.windows import windows_dataset
 
 __all__ = ["MiniseedSource"]
@@ -135,12 +137,12 @@ class MiniseedSource(DataSource):
         metadata: Mapping[str, Any] | None = None,
         **unknown: Any,
     ) -> None:
-        check_fdsn_names(unknown)
-        if unknown:
-            raise TypeError(
-                f"unknown parameter(s) {sorted(unknown)} for MiniseedSource: "
-                "run describe() on the catalog entry for its parameters"
-            )
+        check_argument_names(
+            "MiniseedSource",
+            unknown,
+            _PARAMETERS,
+            "run describe() on the catalog entry for its parameters",
+        )
         super().__init__(metadata=dict(metadata or {}))
         self.collection = Collection.from_yaml(collection)
 
@@ -266,8 +268,15 @@ class MiniseedSource(DataSource):
             },
         )
 
-    def to_dask(self) -> xr.Dataset:
-        """Return the lazy dataset; no sample bytes are read."""
+    def to_dask(self, **unknown: Any) -> xr.Dataset:
+        """Return the lazy dataset; no sample bytes are read.
+
+        Raises
+        ------
+        UnknownArgumentError
+            If given any argument: the request is set when the source opens.
+        """
+        check_argument_names("to_dask()", unknown, (), _OPEN_WITH_REQUEST)
         if self._dataset is None:
             removal = removal_for(
                 self._response_options,
@@ -279,8 +288,15 @@ class MiniseedSource(DataSource):
             self._dataset = build_dataset(self.plan, self.neighbour_bytes, removal)
         return self._dataset
 
-    def read(self) -> xr.Dataset:
-        """Return the dataset with every variable loaded into memory."""
+    def read(self, **unknown: Any) -> xr.Dataset:
+        """Return the dataset with every variable loaded into memory.
+
+        Raises
+        ------
+        UnknownArgumentError
+            If given any argument: the request is set when the source opens.
+        """
+        check_argument_names("read()", unknown, (), _OPEN_WITH_REQUEST)
         return self.to_dask().load()
 
     def outcome_table(self) -> pd.DataFrame:
@@ -304,7 +320,12 @@ class MiniseedSource(DataSource):
         return subset.load()
 
     def windows(
-        self, times: Any, before: object, after: object, errors: object = None
+        self,
+        times: Any,
+        before: object,
+        after: object,
+        errors: object = None,
+        **unknown: Any,
     ) -> xr.Dataset:
         """Return lazy windows around ``times`` with this source's codes and tier.
 
@@ -312,7 +333,19 @@ class MiniseedSource(DataSource):
         "ignore") overrides the source's policy for these windows. See
         :func:`~intake_earthscope.windows.open_windows` for the parameters and
         the dataset.
+
+        Raises
+        ------
+        UnknownArgumentError
+            If given another argument, such as codes or obspy's ``starttime``.
         """
+        check_argument_names(
+            "windows()",
+            unknown,
+            ("times", "before", "after", "errors"),
+            "windows() reads the codes, tier and options of the source, so "
+            "open another source for other ones",
+        )
         codes = {kind: self._arguments[kind] for kind in _CODE_KINDS}
         return windows_dataset(
             self.collection,
@@ -341,6 +374,19 @@ class MiniseedSource(DataSource):
 _REQUIRED = ("network", "station", "start", "end")
 _CODE_KINDS = ("network", "station", "location", "channel")
 
+# Names MiniseedSource takes, for the message about an unknown one.
+_PARAMETERS = tuple(
+    name
+    for name in inspect.signature(MiniseedSource.__init__).parameters
+    if name not in ("self", "unknown")
+)
+
+_OPEN_WITH_REQUEST = (
+    "give the request when opening the source, as in "
+    "cat.sage.miniseed(network='IU', station='ANMO', start='2024-01-01', "
+    "end='2024-01-02'), and call this method without arguments"
+)
+
 
 def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:
     """Build the request, or check what was given when a value is missing."""
@@ -350,10 +396,10 @@ def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:
 
     for kind in ("network", "station", "location", "channel"):
         if kind not in missing and arguments[kind] is not None:
-            parse_codes(arguments[kind], kind)
+            request_codes(arguments[kind], kind)
     for name in ("start", "end"):
         if name not in missing:
-            parse_time(arguments[name], name)
+            request_time(arguments[name], name)
     return None
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +41,7 @@ from intake_earthscope.errors import InvalidRequestError, ObjectNotFoundError
 from intake_earthscope.locate import ObjectRef
 from intake_earthscope.place import Grid
 from intake_earthscope.plan import Plan, Route, locate_routes, make_plan
+from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.timeutil import (
@@ -85,6 +87,7 @@ LONGEST_WINDOW_NS = NS_PER_DAY
 _PLANNING_TRIES = 5
 
 
+@reject_unknown_arguments
 def open_windows(
     collection: Collection | Mapping[str, Any],
     times: Any,
@@ -113,9 +116,10 @@ def open_windows(
         The collection, or its ``collection:`` mapping from the catalog YAML.
     times : sequence, pandas Series or DatetimeIndex
         Reference times (origin or arrival times of an event catalog) as
-        datetimes, ``numpy.datetime64`` or ISO 8601 text. Times without a
-        zone are taken as UTC, like ``start`` and ``end`` everywhere in this
-        package; times with a zone are converted to UTC.
+        datetimes, ``numpy.datetime64``, ``obspy.UTCDateTime`` or ISO 8601
+        text; one time opens one window. Times without a zone are taken as
+        UTC, like ``start`` and ``end`` everywhere in this package; times
+        with a zone are converted to UTC.
     before, after : float, int or timedelta
         Seconds (or a ``datetime.timedelta``, ``numpy.timedelta64`` or
         ``pandas.Timedelta``) before and after each reference time.
@@ -135,7 +139,10 @@ inventory, token, profile
     ------
     InvalidRequestError
         If a time, ``before`` or ``after`` is invalid, or the codes match
-        nothing.
+        nothing. Its subclass
+        :class:`~intake_earthscope.readerargs.UnknownArgumentError`, also a
+        ``TypeError``, names an unknown argument, such as obspy's
+        ``starttime=``, and what to give instead.
     ObjectNotFoundError
         If no object of the first windows exists to learn the channels from.
 
@@ -236,19 +243,20 @@ def window_times(times: Any) -> np.ndarray:
     InvalidRequestError
         If ``times`` is empty or one of them is not a time.
     """
-    if isinstance(times, str | dt.datetime | np.datetime64 | pd.Timestamp):
-        times = [times]
-    if isinstance(times, pd.DataFrame):
+    if times is None:
         raise InvalidRequestError(
-            "invalid times: got a DataFrame; pass its column of times, for "
-            "example times=catalog['time']"
+            "missing times: give the reference times, such as a column of "
+            "event origin times"
         )
+    if _is_one_time(times):
+        return np.array([parse_time(times, "times")], dtype=np.int64)
+    _check_time_container(times)
 
     if _is_datetime_array(times):
         values = _datetime_values(times)
     else:
         values = np.array(
-            [parse_time(item, f"times[{i}]") for i, item in enumerate(times)],
+            [_reference_ns(item, f"times[{i}]") for i, item in enumerate(times)],
             dtype=np.int64,
         )
     if values.size == 0:
@@ -274,6 +282,51 @@ def window_offsets(before: object, after: object) -> tuple[int, int]:
     return before_ns, after_ns
 
 
+def _is_one_time(times: Any) -> bool:
+    """Return whether ``times`` is one time rather than a collection of them.
+
+    ``obspy.UTCDateTime`` is recognised by its ``ns`` and ``datetime``
+    attributes, so obspy is not imported.
+    """
+    if isinstance(times, str | dt.date | np.datetime64):
+        return True
+    if hasattr(times, "ns") and hasattr(times, "datetime"):
+        return True
+    return not isinstance(times, Iterable)
+
+
+def _check_time_container(times: Any) -> None:
+    if isinstance(times, pd.DataFrame):
+        raise InvalidRequestError(
+            "invalid times: got a DataFrame; pass its column of times, for "
+            "example times=catalog['time']"
+        )
+    if _is_obspy_event_object(times):
+        raise InvalidRequestError(
+            f"invalid times: got an obspy {type(times).__name__}. {_ORIGIN_TIMES_FIX}"
+        )
+
+
+def _is_obspy_event_object(value: object) -> bool:
+    """Return whether ``value`` is an obspy Catalog, Event or Origin."""
+    return type(value).__module__.startswith("obspy.core.event")
+
+
+_ORIGIN_TIMES_FIX = (
+    "Pass the origin time of each event, as in "
+    "times=[event.preferred_origin().time for event in catalog]"
+)
+
+
+def _reference_ns(item: object, name: str) -> int:
+    if _is_obspy_event_object(item):
+        raise InvalidRequestError(
+            f"invalid {name}: got an obspy {type(item).__name__}, not a time. "
+            f"{_ORIGIN_TIMES_FIX}"
+        )
+    return parse_time(item, name)
+
+
 def _is_datetime_array(times: Any) -> bool:
     dtype = getattr(times, "dtype", None)
     return dtype is not None and pd.api.types.is_datetime64_any_dtype(dtype)
@@ -297,6 +350,11 @@ def _duration_ns(value: object, name: str) -> int:
         raise InvalidRequestError(
             f"invalid {name}={value!r}: give seconds or a timedelta"
         )
+    if _is_time(value):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: {name} is a duration, not a time. "
+            f"{_OFFSETS_RULE}"
+        )
     if isinstance(value, str) and _is_number(value):
         raise InvalidRequestError(
             f"invalid {name}={value!r}: text needs a unit, such as '{value.strip()}s'"
@@ -308,7 +366,8 @@ def _duration_ns(value: object, name: str) -> int:
         seconds = float(value)
         if not np.isfinite(seconds) or seconds < 0:
             raise InvalidRequestError(
-                f"invalid {name}={value!r}: expected seconds at or above 0"
+                f"invalid {name}={value!r}: expected seconds at or above 0. "
+                f"{_OFFSETS_RULE}"
             )
         return round(seconds * NS_PER_SECOND)
     try:
@@ -319,9 +378,31 @@ def _duration_ns(value: object, name: str) -> int:
         ) from error
     if duration is pd.NaT or duration.value < 0:
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: expected a duration at or above 0"
+            f"invalid {name}={value!r}: expected a duration at or above 0. "
+            f"{_OFFSETS_RULE}"
         )
     return int(duration.value)
+
+
+_OFFSETS_RULE = (
+    "before counts back and after counts forward from each reference time, "
+    "so before=60, after=30 opens windows from 60 s before to 30 s after "
+    "each time"
+)
+
+
+def _is_time(value: object) -> bool:
+    """Return whether ``value`` is a point in time: a datetime, UTCDateTime,
+    ``numpy.datetime64`` or ISO 8601 date text."""
+    if isinstance(value, dt.date | np.datetime64):
+        return True
+    if hasattr(value, "ns") and hasattr(value, "datetime"):
+        return True
+    return isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None
+
+
+# The start of ISO 8601 date text: durations never start with a year and month.
+_ISO_DATE = re.compile(r"\d{4}-\d{2,3}")
 
 
 def _is_number(text: str) -> bool:
