@@ -162,7 +162,7 @@ def open_waveforms(
     ------
     InvalidRequestError
         Before any I/O, if a parameter is invalid. Its subclass
-        :class:`~intake_earthscope.readerargs.UnknownArgumentError`, also a
+        :class:`~intake_earthscope.errors.UnknownArgumentError`, also a
         ``TypeError``, names an unknown argument (obspy's ``starttime=``,
         FDSN's ``net=``) and the name to use instead.
 

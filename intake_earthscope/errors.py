@@ -22,6 +22,7 @@ __all__ = [
     "ObjectNotFoundError",
     "ReadOutcomeWarning",
     "StorageUnavailableError",
+    "UnknownArgumentError",
     "WebServiceError",
 ]
 
@@ -32,6 +33,16 @@ class EarthScopeError(Exception):
 
 class InvalidRequestError(EarthScopeError, ValueError):
     """A request parameter is invalid; raised before any I/O."""
+
+
+class UnknownArgumentError(InvalidRequestError, TypeError):
+    """Error for an argument name, or a number of positional arguments, that a
+    function or catalog call does not take.
+
+    It is a ``TypeError``, as Python's own error for an unexpected keyword
+    argument is, and an :class:`InvalidRequestError`, as every other rejected
+    request is.
+    """
 
 
 class MixedSamplingRateError(InvalidRequestError):

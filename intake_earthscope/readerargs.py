@@ -14,11 +14,10 @@ import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import InvalidRequestError, UnknownArgumentError
 
 __all__ = [
     "FDSN_NAMES",
-    "UnknownArgumentError",
     "check_argument_names",
     "check_fdsn_names",
     "merge_request",
@@ -57,15 +56,6 @@ _REPR.maxother = 60
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class UnknownArgumentError(InvalidRequestError, TypeError):
-    """Error for an argument name, or a number of positional arguments, not taken.
-
-    It is a ``TypeError``, as Python's own error for an unexpected keyword
-    argument is, and an :class:`~intake_earthscope.errors.InvalidRequestError`
-    (a ``ValueError``), as every other rejected request of this package is.
-    """
 
 
 def reject_unknown_arguments(function: Callable[P, R]) -> Callable[P, R]:
@@ -164,6 +154,27 @@ def check_fdsn_names(
         if name in FDSN_NAMES or name in SEED_ID_NAMES
     }
     check_argument_names(where, misnamed, (*CODE_NAMES, "start", "end"))
+
+
+def check_catalog_call(arguments: Mapping[str, object]) -> None:
+    """Reject names that reached a v2 data description from the catalog call.
+
+    intake's v2 catalog call, ``cat(name=value)``, fills the user parameters
+    it declares and passes every other name on to each data description,
+    which would fail with Python's own ``TypeError``.
+
+    Raises
+    ------
+    UnknownArgumentError
+        If ``arguments`` is not empty. The message gives the valid name for
+        an obspy or FDSN name.
+    """
+    check_argument_names(
+        "the catalog call",
+        arguments,
+        (*CODE_NAMES, "start", "end"),
+        hint="list the names it takes with cat.user_parameters",
+    )
 
 
 def merge_request(

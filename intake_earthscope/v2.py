@@ -30,7 +30,11 @@ from intake.readers.user_parameters import (
 
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
-from intake_earthscope.readerargs import check_fdsn_names, merge_request
+from intake_earthscope.readerargs import (
+    check_catalog_call,
+    check_fdsn_names,
+    merge_request,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -87,10 +91,14 @@ class MiniseedCollection(BaseData):
     structure = {"array", "timeseries"}
 
     def __init__(
-        self, collection: Mapping[str, Any], metadata: dict[str, Any] | None = None
+        self,
+        collection: Mapping[str, Any],
+        metadata: dict[str, Any] | None = None,
+        **unknown: object,
     ) -> None:
         from intake_earthscope.collection import Collection
 
+        check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
         Collection.from_yaml(collection)
@@ -200,9 +208,11 @@ class StationList(BaseData):
         stations: Mapping[str, Any],
         collection: Mapping[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        **unknown: object,
     ) -> None:
         from intake_earthscope.stationfetch import station_kind
 
+        check_catalog_call(unknown)
         station_kind(stations)
         self.stations = dict(stations)
         self.collection = dict(collection) if collection is not None else None

@@ -140,7 +140,7 @@ inventory, token, profile
     InvalidRequestError
         If a time, ``before`` or ``after`` is invalid, or the codes match
         nothing. Its subclass
-        :class:`~intake_earthscope.readerargs.UnknownArgumentError`, also a
+        :class:`~intake_earthscope.errors.UnknownArgumentError`, also a
         ``TypeError``, names an unknown argument, such as obspy's
         ``starttime=``, and what to give instead.
     ObjectNotFoundError

@@ -24,7 +24,7 @@ import pytest
 from obspy.core.event import Catalog, Event, Origin
 
 from intake_earthscope.dataset import open_waveforms
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import InvalidRequestError, UnknownArgumentError
 from intake_earthscope.readerargs import merge_request
 from intake_earthscope.v2 import REQUEST_KEYS
 from intake_earthscope.windows import open_windows
@@ -121,8 +121,6 @@ def test_open_waveforms_fdsn_name(
 
 
 def test_unknown_argument_error_classes(watched: FaultProxy) -> None:
-    from intake_earthscope.readerargs import UnknownArgumentError
-
     with pytest.raises(UnknownArgumentError) as caught:
         open_waveforms(collection_spec("sage"), **without("end", endtime="2024-01-02"))
 
@@ -327,6 +325,33 @@ def test_v2_reader_obspy_name(watched: FaultProxy, method: str) -> None:
     assert "unknown parameter starttime: use start= and end=" in message
     assert "start='2024-01-01'" in message
     assert watched.seen == []
+
+
+@pytest.mark.parametrize(
+    "entry", ["sage_miniseed", "sage_stations", "gage_positions", "noaa_cors_rinex_obs"]
+)
+def test_v2_catalog_call_obspy_name(watched: FaultProxy, entry: str) -> None:
+    cat = intake.open_catalog(str(CATALOGS / "earthscope_v2.yaml"))
+
+    with pytest.raises(UnknownArgumentError) as caught:
+        getattr(cat(starttime="2024-01-01"), entry)
+
+    message = str(caught.value)
+    assert message.startswith("the catalog call got unknown parameter starttime")
+    assert "start='2024-01-01'" in message
+    assert watched.seen == []
+
+
+def test_v2_catalog_call_unknown_name() -> None:
+    cat = intake.open_catalog(str(CATALOGS / "earthscope_v2.yaml"))
+
+    with pytest.raises(UnknownArgumentError) as caught:
+        _ = cat(colour="red").sage_miniseed
+
+    message = str(caught.value)
+    assert "unknown parameter colour" in message
+    assert "cat.user_parameters" in message
+    assert "red" not in message
 
 
 def test_request_mapping_fdsn_key() -> None:

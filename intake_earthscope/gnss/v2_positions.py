@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 
-from intake_earthscope.readerargs import merge_request
+from intake_earthscope.readerargs import check_catalog_call, merge_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -56,10 +56,14 @@ class GnssPositionProduct(BaseData):
     structure = {"array", "timeseries"}
 
     def __init__(
-        self, product: Mapping[str, Any], metadata: dict[str, Any] | None = None
+        self,
+        product: Mapping[str, Any],
+        metadata: dict[str, Any] | None = None,
+        **unknown: object,
     ) -> None:
         from intake_earthscope.gnss.archive import GnssProduct
 
+        check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry
         # is opened. The reader hands the plain mapping to the core.
         GnssProduct.from_yaml(product)
