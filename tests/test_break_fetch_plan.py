@@ -65,7 +65,9 @@ def test_join_of_many_chunks_linear(tmp_path: Path) -> None:
 
     assert [start for start, _ in probed._chunks] == [0]
     assert probed._chunks[0][1] == data
-    assert joined < 5 * fresh + 0.25, (joined, fresh)
+    # A quadratic join took about 3 minutes on 2,855 chunks of this size, so the
+    # bound can leave room for a loaded machine.
+    assert joined < 10 * fresh + 2.0, (joined, fresh)
 
 
 def other_samples_day() -> bytes:
