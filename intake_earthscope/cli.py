@@ -590,12 +590,9 @@ def _availability(args: argparse.Namespace) -> int:
     from intake_earthscope.export import check_directory
 
     entry = _entry(_open_catalog(args.catalog), args.entry)
-    collection = (entry.describe().get("args") or {}).get("collection")
-    if not isinstance(collection, dict):
-        raise InvalidRequestError(
-            f"invalid entry {args.entry!r}: not a waveform entry; give one such "
-            "as sage.miniseed"
-        )
+    collection = _collection_of(
+        entry, args.entry, "not a waveform entry; give one such as sage.miniseed"
+    )
     parameters = _parameters(args, entry)
     if args.plot:
         check_directory(args.plot)
@@ -791,14 +788,25 @@ def _check_window_lengths(before: float, after: float) -> None:
 def _check_window_entry(args: argparse.Namespace) -> None:
     _check_not_stations(args.catalog, args.entry)
     entry = _entry(_open_catalog(args.catalog), args.entry)
+    collection = _collection_of(
+        entry,
+        args.entry,
+        "event windows are read from miniSEED entries, such as sage.miniseed; "
+        "export this entry with --start and --end",
+    )
+    _check_window_tier(args, collection)
+
+
+def _collection_of(entry: Any, name: str, fix: str) -> dict[str, Any]:
+    """Return the waveform collection mapping of a catalog entry.
+
+    Raises InvalidRequestError naming the entry and ``fix`` where the entry
+    has none (a station or GNSS entry).
+    """
     collection = (entry.describe().get("args") or {}).get("collection")
     if not isinstance(collection, dict):
-        raise InvalidRequestError(
-            f"invalid entry {args.entry!r}: event windows are read from miniSEED "
-            "entries, such as sage.miniseed; export this entry with --start "
-            "and --end"
-        )
-    _check_window_tier(args, collection)
+        raise InvalidRequestError(f"invalid entry {name!r}: {fix}")
+    return collection
 
 
 def _check_window_tier(args: argparse.Namespace, collection: dict[str, Any]) -> None:

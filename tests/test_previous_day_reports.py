@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from test_edge_shift import read_window
 from test_missing_with_failed_previous import (
     BUCKET,
     GARBAGE,
@@ -36,7 +37,7 @@ from test_missing_with_failed_previous import (
 from test_window_failures import load_warned
 from test_windows import _index_cache  # noqa: F401 (an autouse fixture)
 
-from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope import open_waveforms
 from intake_earthscope.errors import (
     AccessDeniedError,
     DecodeError,
@@ -185,18 +186,7 @@ def test_day_and_window_same_status(root: Path) -> None:
     """A window five minutes after midnight and the day read agree."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReadOutcomeWarning)
-        window = open_windows(
-            collection_spec("sage"),
-            ["2006-01-02T00:05:00"],
-            10.0,
-            10.0,
-            network="XX",
-            station="STA",
-            location="",
-            channel="BHZ,BHN",
-            sampling_rate=1.0,
-            root=str(root),
-        ).load()
+        window = read_window(root, "2006-01-02T00:05:00", 10.0, 10.0)
         day = read_days(root)
 
     in_window = dict(
