@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from intake_earthscope.cli import EXIT_OK, main
+from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
 
 import mseedgen
 from conftest import mirror
@@ -153,3 +153,63 @@ def test_days_zarr_start_at_noon(
     assert netcdf_code == EXIT_OK, netcdf_err
     assert zarr_code == EXIT_OK, zarr_err
     assert_same_output(tmp_path / "d.nc", tmp_path / "d.zarr")
+
+
+@pytest.mark.parametrize(
+    ("time", "before", "after"),
+    [
+        # The window's end, 2262-04-11T23:48:00, is past the last nanosecond
+        # time (2262-04-11T23:47:16.854775807) and wrapped around to 1677.
+        pytest.param("2262-04-11T23:47:00", "60", "60", id="end-past-2262"),
+        # The window's start is before the first nanosecond time.
+        pytest.param("1677-09-21T00:13:00", "60", "60", id="start-before-1677"),
+        # The window fits, but its day begins before the first nanosecond time.
+        pytest.param("1677-09-21T00:13:00", "0", "60", id="day-before-1677"),
+    ],
+)
+def test_windows_outside_nanosecond_range(
+    time: str,
+    before: str,
+    after: str,
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "windows.nc"
+
+    code, err = run(
+        capsys, "export", *REQUEST, "--root", str(root), "--time", time, "--time",
+        "2024-01-01T03:00:00", "--before", before, "--after", after,
+        "-p", "errors=ignore", "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert f"invalid times[0]={time}Z: its window" in err
+    assert "outside the years 1678 to 2261" in err
+    assert not output.exists()
+
+
+def test_windows_decades_apart(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A catalog of 25 years: the windows read two days, not the years between.
+    old = mseedgen.station_day(
+        channels={"LHN": 1.0, "LHZ": 1.0},
+        seconds=3_600.0,
+        station="XX.STA.00",
+        start="1999-01-01T00:00:00Z",
+    )
+    mirror(root, {"miniseed/XX/1999/001/STA.XX.1999.001": old.data})
+    output = tmp_path / "windows.nc"
+
+    code, err = run(
+        capsys, "export", *REQUEST, "--root", str(root), "--time",
+        "1999-01-01T00:30:00", "--time", "2024-01-01T03:00:00", *WINDOW,
+        "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_OK, err
+    with xr.open_dataset(output, engine="h5netcdf") as written:
+        assert written.waveform.shape == (2, 2, 180)
+        assert set(written.status.values.ravel()) == {"ok"}
+        assert np.isfinite(written.waveform.values).all()
