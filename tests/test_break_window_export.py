@@ -213,3 +213,79 @@ def test_windows_decades_apart(
         assert written.waveform.shape == (2, 2, 180)
         assert set(written.status.values.ravel()) == {"ok"}
         assert np.isfinite(written.waveform.values).all()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # csv.DictReader would take the last of two columns and pandas would
+        # rename the second to "time.1", so either choice would surprise.
+        pytest.param(
+            "time,depth,time\n2024-01-01T03:00:00,5,2024-01-02T03:00:00\n",
+            "column 'time' appears 2 times in the header of times file",
+            id="duplicate-column",
+        ),
+        pytest.param(
+            "time\n2016-12-31T23:59:60\n",
+            "invalid time '2016-12-31T23:59:60' on line 2 of {path!r} (column "
+            "'time'): second 60 is a leap second",
+            id="leap-second",
+        ),
+        pytest.param(
+            "time\n2016-12-31T23:59:60.5Z\n",
+            "give the time after the leap second, 2017-01-01T00:00:00.500000Z",
+            id="leap-second-fraction",
+        ),
+    ],
+)
+def test_windows_odd_times_file(
+    content: str,
+    message: str,
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(content)
+    output = tmp_path / "windows.nc"
+
+    code, err = run(
+        capsys, "export", *REQUEST, "--root", str(root), "--times-file",
+        str(events), *WINDOW, str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert message.format(path=str(events)) in err
+    assert "between the years 1678 and 2261" not in err
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"2024-01-01T03:00:00"', "2024-01-01T03:00:00"),
+        ("2024-01-01T03:00:00.123456789", "2024-01-01T03:00:00.123456789"),
+        ("2024-01-01T04:00:00+01:00", "2024-01-01T03:00:00"),
+        ("2024-01-01 03:00:00", "2024-01-01T03:00:00"),
+        ('"2024-01-01T03:00:00,5"', "2024-01-01T03:00:00.5"),
+    ],
+)
+def test_windows_times_file_forms(
+    text: str,
+    expected: str,
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_bytes(f'\ufeff"time",magnitude\r\n{text},3\r\n'.encode())
+    output = tmp_path / "windows.nc"
+
+    code, err = run(
+        capsys, "export", *REQUEST, "--root", str(root), "--times-file",
+        str(events), *WINDOW, "--no-progress", str(output),
+    )  # fmt: skip
+
+    assert code == EXIT_OK, err
+    with xr.open_dataset(output, engine="h5netcdf") as written:
+        assert list(written.window.values) == [np.datetime64(expected, "ns")]
