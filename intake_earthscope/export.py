@@ -301,8 +301,8 @@ def _even_chunks(dataset: xr.Dataset) -> xr.Dataset:
     # chunks that differ, except for a smaller last one. Window chunks follow
     # the days of the reference times, trace chunks the channels of each
     # station, and a request that starts after midnight has a short first
-    # day. Such dimensions are rechunked to their largest chunk, so no chunk
-    # grows past the largest the reader makes.
+    # day. Such dimensions are rechunked to their largest chunk along them,
+    # so a chunk is at most as long as the reader's longest on each dimension.
     sizes: dict[str, int] = {}
     for variable in dataset.variables.values():
         if variable.chunks is None:
