@@ -87,6 +87,8 @@ def export_dataset(
     partial = target.with_name(target.name + ".partial")
     _remove(partial)
     writable = _writable(dataset)
+    if output_format == "zarr":
+        writable = _even_chunks(writable)
     logger.info("writing %s to %s", output_format, target)
     try:
         with _progress_bar(progress):
@@ -292,6 +294,38 @@ def _writable(dataset: xr.Dataset) -> xr.Dataset:
     return dataset.assign_coords(
         {n: v for n, v in converted.items() if n in dataset.coords}
     ).assign({n: v for n, v in converted.items() if n not in dataset.coords})
+
+
+def _even_chunks(dataset: xr.Dataset) -> xr.Dataset:
+    # Zarr stores one chunk size per dimension, so its writer rejects dask
+    # chunks that differ, except for a smaller last one. Window chunks follow
+    # the days of the reference times, trace chunks the channels of each
+    # station, and a request that starts after midnight has a short first
+    # day. Such dimensions are rechunked to their largest chunk along them,
+    # so a chunk is at most as long as the reader's longest on each dimension.
+    sizes: dict[str, int] = {}
+    for variable in dataset.variables.values():
+        if variable.chunks is None:
+            continue
+        for dim, chunks in zip(variable.dims, variable.chunks, strict=True):
+            if not _zarr_can_store(chunks):
+                sizes[str(dim)] = max(sizes.get(str(dim), 0), max(chunks))
+    if not sizes:
+        return dataset
+
+    logger.debug("rechunking %s for the Zarr writer", sizes)
+    rechunked = {
+        name: variable.chunk({d: sizes[d] for d in variable.dims if d in sizes})
+        for name, variable in dataset.variables.items()
+        if variable.chunks is not None
+    }
+    return dataset.assign_coords(
+        {n: v for n, v in rechunked.items() if n in dataset.coords}
+    ).assign({n: v for n, v in rechunked.items() if n not in dataset.coords})
+
+
+def _zarr_can_store(chunks: tuple[int, ...]) -> bool:
+    return len(set(chunks[:-1])) <= 1 and chunks[-1] <= chunks[0]
 
 
 def _remove(path: Path) -> None:

@@ -280,7 +280,8 @@ def _value_problem(target: str, value: object) -> str:
         else:
             request_codes(value, target)
     except InvalidRequestError as error:
-        return str(error)
+        # The error repeats the value in full, which may be a whole column.
+        return str(error).replace(repr(value), _REPR.repr(value))
     return ""
 
 

@@ -42,8 +42,8 @@ def read_time_cells(path: str, column: str) -> list[tuple[int, str]]:
     Raises
     ------
     InvalidRequestError
-        If the file cannot be read, is not UTF-8, has no header or lacks
-        the column.
+        If the file cannot be read, is not UTF-8, has no header, or lacks
+        the column or names it twice.
     """
     try:
         # utf-8-sig drops the byte order mark that spreadsheet programs write.
@@ -73,6 +73,14 @@ def _time_cells(reader: Any, path: str, column: str) -> list[tuple[int, str]]:
         names = [name.strip() for name in header]
         if column not in names:
             raise _missing_column(path, column, names)
+        if names.count(column) > 1:
+            # csv.DictReader keeps the last such column and pandas renames the
+            # second, so the first is not the obvious choice.
+            raise InvalidRequestError(
+                f"column {column!r} appears {names.count(column)} times in the "
+                f"header of times file {path!r}: rename the columns that do not "
+                "contain the reference times"
+            )
 
         index = names.index(column)
         return [

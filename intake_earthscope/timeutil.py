@@ -37,6 +37,9 @@ _ISO_TEXT = re.compile(
 )
 _ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})(?=$|[T ])", re.I)
 
+# Second 60 of a minute, in the extended (23:59:60) or basic (235960) form.
+_LEAP_SECOND = re.compile(r"([T ]\d{2}:?\d{2}:?)60(?=$|[.,Z+-])", re.I)
+
 
 def parse_time(value: object, name: str) -> int:
     """Convert a user time to integer nanoseconds since 1970-01-01 UTC.
@@ -92,6 +95,7 @@ def _iso_text(text: str, name: str) -> str:
             f"invalid {name}={text!r}: expected an ISO 8601 time such as "
             "'2024-01-01', '2024-001' (day of year) or '2024-01-01T12:30:00Z'"
         )
+    _check_not_leap_second(stripped, name)
     ordinal = _ORDINAL_DATE.match(stripped)
     if ordinal is None:
         return stripped
@@ -105,6 +109,20 @@ def _iso_text(text: str, name: str) -> str:
         )
     date = dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
     return date.isoformat() + stripped[ordinal.end() :]
+
+
+def _check_not_leap_second(text: str, name: str) -> None:
+    leap = _LEAP_SECOND.search(text)
+    if leap is None:
+        return
+    # The same text with second 59, plus one second, is the time after it.
+    before = text[: leap.start()] + leap.group(1) + "59" + text[leap.end() :]
+    after = format_ns(parse_time(before, name) + NS_PER_SECOND)
+    raise InvalidRequestError(
+        f"invalid {name}={text!r}: second 60 is a leap second, which times here "
+        "cannot hold, because they count seconds since 1970 without leap "
+        f"seconds; give the time after the leap second, {after}"
+    )
 
 
 def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:

@@ -210,17 +210,22 @@ def windows_dataset(
     """Plan and build the windows dataset (the shared core of the entry points)."""
     references = window_times(times)
     before_ns, after_ns = window_offsets(before, after)
+    _check_window_range(references, before_ns, after_ns)
     starts = references - before_ns
     ends = references + after_ns
 
+    # The request is built for the first window, because the span from the
+    # first to the last window is never read and may exceed the longest
+    # request that open_waveforms takes. Each day run replaces the span.
     request = WaveformRequest.build(
         **codes,
-        start=np.datetime64(int(starts.min()), "ns"),
-        end=np.datetime64(int(ends.max()), "ns"),
+        start=np.datetime64(int(starts[0]), "ns"),
+        end=np.datetime64(int(ends[0]), "ns"),
         sampling_rate=sampling_rate,
         errors=errors,
         **({} if rate_tolerance is None else {"rate_tolerance": rate_tolerance}),
     )
+    request = replace(request, start_ns=int(starts.min()), end_ns=int(ends.max()))
     routes = build_routes(request, collection, tier, storage_options, root, credentials)
     _check_routes(routes)
 
@@ -280,6 +285,28 @@ def window_offsets(before: object, after: object) -> tuple[int, int]:
             "longer than one day; read long spans with open_waveforms"
         )
     return before_ns, after_ns
+
+
+# Windows must lie in whole years that int64 nanoseconds since 1970 cover
+# (1677-09-21T00:12:43 to 2262-04-11T23:47:16), so that the days they read,
+# and the day before each, are times too.
+_EARLIEST_WINDOW_NS = int(pd.Timestamp("1678-01-01").value)
+_LATEST_WINDOW_NS = int(pd.Timestamp("2262-01-01").value)
+
+
+def _check_window_range(references: np.ndarray, before_ns: int, after_ns: int) -> None:
+    # The bounds are compared with the references, because a window start or
+    # end outside the range would wrap around in int64.
+    outside = (references < _EARLIEST_WINDOW_NS + before_ns) | (
+        references >= _LATEST_WINDOW_NS - after_ns
+    )
+    if outside.any():
+        position = int(np.flatnonzero(outside)[0])
+        raise InvalidRequestError(
+            f"invalid times[{position}]={format_ns(int(references[position]))}: "
+            "its window reaches outside the years 1678 to 2261 that nanosecond "
+            "times cover; remove this time"
+        )
 
 
 def _is_one_time(times: Any) -> bool:
