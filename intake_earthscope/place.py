@@ -1,6 +1,6 @@
 """Place decoded samples on a regular time grid.
 
-Placement rules, stated once here and in the user guide:
+Placement rules, stated once here and in docs/internals.md:
 
 * Every record is anchored at its own start time: its samples go to the
   nearest grid indices, so no sample moves by more than half a sample
