@@ -33,11 +33,44 @@ from intake_earthscope.request import WaveformRequest
 from intake_earthscope.storage import StorageSpec
 from intake_earthscope.timeutil import NS_PER_DAY, day_of_year, days_between, format_ns
 
-__all__ = ["Plan", "Route", "locate_routes", "make_plan", "nominal_rate"]
+__all__ = [
+    "MissingObjectsError",
+    "Plan",
+    "Route",
+    "locate_routes",
+    "make_plan",
+    "nominal_rate",
+]
 
 logger = logging.getLogger(__name__)
 
 _PROBE_THREADS = 8
+
+
+class MissingObjectsError(ObjectNotFoundError):
+    """No object of the request's days exists to read channels and rates from.
+
+    :func:`make_plan` raises it, and callers that plan several spans, such as
+    event windows, read the keys tried from it to report them together.
+
+    Attributes
+    ----------
+    storage : str
+        Where the objects were looked for, as ``StorageSpec.describe`` writes
+        it.
+    keys : tuple of str
+        Keys of the request's days that were tried and not found. Empty where
+        no key of those days matches the codes.
+    """
+
+    # Unpickling calls the class with the message alone, so the other
+    # arguments need defaults.
+    def __init__(
+        self, message: str, storage: str = "", keys: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.storage = storage
+        self.keys = tuple(keys)
 
 
 @dataclass(frozen=True)
@@ -158,8 +191,9 @@ def make_plan(
     ------
     InvalidRequestError
         If no trace matches, or the traces do not share one rate.
-    ObjectNotFoundError
-        If no object of the request exists, so the rate is unknown.
+    MissingObjectsError
+        If no object of the request exists, so the rate is unknown. It is an
+        ``ObjectNotFoundError``.
     """
     if isinstance(routes, StorageSpec):
         tier = tier_name or routes.tier or collection.default_tier
@@ -168,7 +202,9 @@ def make_plan(
 
     by_group, group_spec, fallbacks = locate_routes(request, collection, routes)
     if not by_group:
-        raise ObjectNotFoundError(_nothing_found_message(request, collection, spec))
+        raise MissingObjectsError(
+            _nothing_found_message(request, collection, spec), spec.describe()
+        )
     if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
         inventory = _service_inventory(request, group_spec)
 
@@ -428,7 +464,7 @@ def _probe_groups(
                 f"{', '.join(unreadable[:3])}; check the archive, or pass "
                 "sampling_rate= and errors='warn' to read around them"
             )
-        raise ObjectNotFoundError(_no_object_message(request, group_spec, by_group))
+        raise _no_object_error(request, group_spec, by_group)
     found = {group: result or {} for group, result in results.items()}
     if not any(found.values()) and _holdings:
         raise InvalidRequestError(_no_channel_message(request, _holdings))
@@ -796,11 +832,11 @@ def _station_refs(
     return {}
 
 
-def _no_object_message(
+def _no_object_error(
     request: WaveformRequest,
     group_spec: dict[tuple[str, ...], StorageSpec],
     by_group: dict[tuple[str, ...], list[ObjectRef]],
-) -> str:
+) -> MissingObjectsError:
     # The previous day's object is read for its records that cross midnight
     # but cannot give the rate, so only the request's own days are named.
     tried = [
@@ -815,11 +851,12 @@ def _no_object_message(
     )
     # A listing for wildcards finds no key of a missing day.
     found = f"tried {shown}" if tried else "only the day before it has objects"
-    return (
+    message = (
         f"no object of the request exists on {where}: {found}; check the "
         "codes, the dates and the tier (or root=), or pass sampling_rate= with "
         "exact channel codes, or inventory=, to open the request anyway"
     )
+    return MissingObjectsError(message, where, tried)
 
 
 def _nothing_found_message(

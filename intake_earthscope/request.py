@@ -31,6 +31,9 @@ ERROR_POLICIES = ("raise", "warn", "ignore")
 # within this relative tolerance, and this package does the same by default.
 DEFAULT_RATE_TOLERANCE = 1e-4
 
+# Maximum span of a start-end request (20 years), whose plan has a chunk per
+# day and trace group. Event windows are not held to it, because they list and
+# read only the days they touch.
 _LONGEST_REQUEST_DAYS = 366 * 20
 
 
@@ -94,8 +97,10 @@ class WaveformRequest:
         days = (end_ns - start_ns) / 86_400e9
         if days > _LONGEST_REQUEST_DAYS:
             raise InvalidRequestError(
-                f"invalid time window: {days:.0f} days is longer than "
-                f"{_LONGEST_REQUEST_DAYS} days; split the request"
+                f"invalid time window: start={format_ns(start_ns)} to "
+                f"end={format_ns(end_ns)} is {days:.0f} days, longer than the "
+                f"maximum of {_LONGEST_REQUEST_DAYS} days (20 years); split the "
+                "request into shorter spans"
             )
 
         if errors not in ERROR_POLICIES:

@@ -13,6 +13,10 @@ Layout of the dataset that :func:`open_windows` returns:
   when only byte ranges were read, ``"whole_object"`` when the layout of an
   object defeated the ranged search and it was read whole, ``""`` when no
   object could be read.
+* Attributes: ``sampling_rate``, ``collection``, ``before_seconds``,
+  ``after_seconds``, and the provenance ``tier``, ``storage`` and ``keys``.
+  ``keys`` has the URL of each object the windows read, one a line, with
+  the previous day's objects read for records that cross midnight.
 
 One dask chunk holds a batch of consecutive windows whose reference times
 share a UTC day, for one group of traces (a station for station-day
@@ -35,12 +39,19 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from intake_earthscope.codes import CODE_KINDS
 from intake_earthscope.collection import Collection
 from intake_earthscope.dataset import OUTCOME_VARIABLES
 from intake_earthscope.errors import InvalidRequestError, ObjectNotFoundError
 from intake_earthscope.locate import ObjectRef
 from intake_earthscope.place import Grid
-from intake_earthscope.plan import Plan, Route, locate_routes, make_plan
+from intake_earthscope.plan import (
+    MissingObjectsError,
+    Plan,
+    Route,
+    locate_routes,
+    make_plan,
+)
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
@@ -85,6 +96,9 @@ LONGEST_WINDOW_NS = NS_PER_DAY
 
 # Day runs tried in turn to learn channels and rates from record headers.
 _PLANNING_TRIES = 5
+
+# Maximum number of keys named in the error for windows on days without objects.
+_MAX_NAMED_KEYS = 6
 
 
 @reject_unknown_arguments
@@ -144,10 +158,17 @@ inventory, token, profile
         ``TypeError``, names an unknown argument, such as obspy's
         ``starttime=``, and what to give instead.
     ObjectNotFoundError
-        If no object of the first windows exists to learn the channels from.
+        If no object exists for the days of the first five groups of windows
+        (windows on consecutive days form one group), so the channels and
+        rate cannot be read from a record header. The message names the keys
+        tried.
 
     Notes
     -----
+    The windows may lie any number of years apart: only the days they touch
+    are located and read, so the span limit of a start-end request does not
+    apply.
+
     Reading a window fetches only the byte ranges of the records around it
     (see :mod:`intake_earthscope.windowread`), and the record indexes built
     on the way are cached on disk (:mod:`intake_earthscope.recordindex`).
@@ -214,9 +235,10 @@ def windows_dataset(
     starts = references - before_ns
     ends = references + after_ns
 
-    # The request is built for the first window, because the span from the
-    # first to the last window is never read and may exceed the longest
-    # request that open_waveforms takes. Each day run replaces the span.
+    # The request carries the codes and options, and each run of days the
+    # windows touch replaces its span. It is built on the first window, so
+    # windows decades apart are not held to the span limit of a start-end
+    # request.
     request = WaveformRequest.build(
         **codes,
         start=np.datetime64(int(starts[0]), "ns"),
@@ -475,25 +497,63 @@ def _plan_traces(
     runs: list[tuple[int, int]],
     inventory: Any,
 ) -> Plan:
-    """Plan traces and rate from the first run of days whose objects exist."""
-    error: ObjectNotFoundError | None = None
+    """Plan traces and rate from the first run of days whose objects exist.
+
+    Raises
+    ------
+    ObjectNotFoundError
+        If no object exists for the first ``_PLANNING_TRIES`` runs of days.
+    """
+    failures: list[MissingObjectsError] = []
     for start, end in runs[:_PLANNING_TRIES]:
         part = replace(request, start_ns=start, end_ns=end)
         try:
             return make_plan(part, collection, routes, inventory=inventory)
-        except ObjectNotFoundError as missing:
-            error = missing
+        except MissingObjectsError as missing:
+            failures.append(missing)
             logger.info("no object for %s: %s", format_ns(start)[:10], missing)
-    assert error is not None
-    tried = min(len(runs), _PLANNING_TRIES)
-    groups = f"the days of the first {tried} groups of windows"
-    if len(runs) == 1:
-        groups = "the windows' days"
-    raise ObjectNotFoundError(
-        f"{error}; no object exists for {groups}, so their channels and sampling "
-        "rate cannot be read from one: pass sampling_rate= with exact channel "
-        "codes, or inventory="
-    ) from error
+
+    # The message contains what each failure found, and the failures repeat
+    # a fix worded for start-end requests, so they are logged, not chained.
+    message = _no_object_message(request, collection, len(runs), failures)
+    raise ObjectNotFoundError(message) from None
+
+
+def _no_object_message(
+    request: WaveformRequest,
+    collection: Collection,
+    run_count: int,
+    failures: list[MissingObjectsError],
+) -> str:
+    """Describe the runs of days without objects, with their keys and the fix."""
+    days = "the windows' days"
+    if run_count > 1:
+        days = f"the days of the first {len(failures)} groups of windows"
+    later = run_count - len(failures)
+    unsearched = f" The {later} later groups were not searched." if later else ""
+    storage = failures[0].storage
+
+    # No key means that no object matches the codes, so sampling_rate= would
+    # not help.
+    keys = list(dict.fromkeys(key for failure in failures for key in failure.keys))
+    if not keys:
+        codes = ".".join(",".join(request.codes(kind)) or "--" for kind in CODE_KINDS)
+        return (
+            f"no object exists for {days}: no object of {collection.name} "
+            f"matches {codes} on {storage}.{unsearched} Check the codes, the "
+            "times and the tier (or root=)"
+        )
+
+    named = ", ".join(keys[:_MAX_NAMED_KEYS])
+    if len(keys) > _MAX_NAMED_KEYS:
+        named += f" and {len(keys) - _MAX_NAMED_KEYS} more"
+    return (
+        f"no object exists for {days}, so their channels and sampling rate "
+        f"cannot be read from a record header: tried {named} on {storage}."
+        f"{unsearched} Check the codes, the times and the tier (or root=), or "
+        "pass sampling_rate= with exact channel codes, or inventory=, to open "
+        "the windows anyway"
+    )
 
 
 def _object_keys(
@@ -556,19 +616,7 @@ def _build(
 
     token = tokenize(plan, references, before_ns, after_ns, keys)
     read_name = f"earthscope-windows-read-{token}"
-    graph = {}
-    for batch, (first, stop) in enumerate(batches):
-        batch_grids = tuple(grids[first:stop])
-        for group, (low, high) in enumerate(plan.groups):
-            objects = _batch_objects(plan, group, batch_grids, keys[group])
-            graph[(read_name, batch, group)] = (
-                read_window_batch,
-                objects,
-                plan.traces[low:high],
-                batch_grids,
-                plan.request.rate_tolerance,
-                plan.request.errors,
-            )
+    graph, objects = _read_tasks(read_name, plan, grids, batches, keys)
 
     window_chunks = tuple(stop - first for first, stop in batches)
     data_vars: dict[str, Any] = {
@@ -604,9 +652,54 @@ def _build(
                 "nearest index of each window's grid, anchored at the reference "
                 "time minus before; no sample moves more than half a sample"
             ),
+            **_provenance(plan, objects),
         }
     )
     return dataset
+
+
+def _read_tasks(
+    read_name: str,
+    plan: Plan,
+    grids: list[Grid],
+    batches: list[tuple[int, int]],
+    keys: list[dict[int, str]],
+) -> tuple[dict, set[tuple[int, int, str]]]:
+    """Build the read task of each batch and group.
+
+    Returns the tasks and, per object they read, its group, day and URL.
+    """
+    graph = {}
+    objects: set[tuple[int, int, str]] = set()
+    for batch, (first, stop) in enumerate(batches):
+        batch_grids = tuple(grids[first:stop])
+        for group, (low, high) in enumerate(plan.groups):
+            batch_objects = _batch_objects(plan, group, batch_grids, keys[group])
+            graph[(read_name, batch, group)] = (
+                read_window_batch,
+                batch_objects,
+                plan.traces[low:high],
+                batch_grids,
+                plan.request.rate_tolerance,
+                plan.request.errors,
+            )
+            objects.update(
+                (group, item.day_ns, item.spec.url(item.key))
+                for item in batch_objects
+                if item.key is not None
+            )
+    return graph, objects
+
+
+def _provenance(plan: Plan, objects: set[tuple[int, int, str]]) -> dict[str, str]:
+    """Name the tier, the storage and each object the windows read, once."""
+    return {
+        "tier": ",".join(sorted({spec.tier for spec in plan.group_specs})),
+        "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
+        # One URL a line, by group and day, as in day datasets: netCDF
+        # attributes take strings, not lists of them.
+        "keys": "\n".join(url for _, _, url in sorted(objects)),
+    }
 
 
 def _batch_objects(
