@@ -7,6 +7,8 @@ the builtin that matches its meaning, so ``except FileNotFoundError`` or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "AccessDeniedError",
     "ArchiveLayoutError",
@@ -17,6 +19,7 @@ __all__ = [
     "EarthScopeError",
     "IntakeEarthScopeWarning",
     "InvalidRequestError",
+    "MissingObjectsError",
     "MixedSamplingRateError",
     "NoMatchingChannelError",
     "ObjectNotFoundError",
@@ -59,6 +62,33 @@ class ArchiveLayoutError(EarthScopeError, LookupError):
 
 class ObjectNotFoundError(EarthScopeError, FileNotFoundError):
     """An object the request needs does not exist in the archive."""
+
+
+class MissingObjectsError(ObjectNotFoundError):
+    """No object of the request's days exists to read channels and rates from.
+
+    :func:`intake_earthscope.plan.make_plan` raises it. Callers that plan
+    several spans, such as event windows, read the keys tried from it to
+    report them together.
+
+    Attributes
+    ----------
+    storage : str
+        Where the objects were looked for, as ``StorageSpec.describe`` writes
+        it.
+    keys : tuple of str
+        Keys of the request's days that were tried and not found. Empty where
+        no key of those days matches the codes.
+    """
+
+    # Unpickling calls the class with the message alone, so the other
+    # arguments need defaults.
+    def __init__(
+        self, message: str, storage: str = "", keys: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.storage = storage
+        self.keys = tuple(keys)
 
 
 class NoMatchingChannelError(EarthScopeError, LookupError):

@@ -23,6 +23,7 @@ from intake_earthscope.errors import (
     AccessDeniedError,
     DecodeError,
     InvalidRequestError,
+    MissingObjectsError,
     MixedSamplingRateError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
@@ -34,7 +35,6 @@ from intake_earthscope.storage import StorageSpec
 from intake_earthscope.timeutil import NS_PER_DAY, day_of_year, days_between, format_ns
 
 __all__ = [
-    "MissingObjectsError",
     "Plan",
     "Route",
     "locate_routes",
@@ -45,32 +45,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _PROBE_THREADS = 8
-
-
-class MissingObjectsError(ObjectNotFoundError):
-    """No object of the request's days exists to read channels and rates from.
-
-    :func:`make_plan` raises it, and callers that plan several spans, such as
-    event windows, read the keys tried from it to report them together.
-
-    Attributes
-    ----------
-    storage : str
-        Where the objects were looked for, as ``StorageSpec.describe`` writes
-        it.
-    keys : tuple of str
-        Keys of the request's days that were tried and not found. Empty where
-        no key of those days matches the codes.
-    """
-
-    # Unpickling calls the class with the message alone, so the other
-    # arguments need defaults.
-    def __init__(
-        self, message: str, storage: str = "", keys: Sequence[str] = ()
-    ) -> None:
-        super().__init__(message)
-        self.storage = storage
-        self.keys = tuple(keys)
 
 
 @dataclass(frozen=True)

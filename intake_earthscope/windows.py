@@ -42,11 +42,14 @@ from dask.highlevelgraph import HighLevelGraph
 from intake_earthscope.codes import CODE_KINDS
 from intake_earthscope.collection import Collection
 from intake_earthscope.dataset import OUTCOME_VARIABLES
-from intake_earthscope.errors import InvalidRequestError, ObjectNotFoundError
+from intake_earthscope.errors import (
+    InvalidRequestError,
+    MissingObjectsError,
+    ObjectNotFoundError,
+)
 from intake_earthscope.locate import ObjectRef
 from intake_earthscope.place import Grid
 from intake_earthscope.plan import (
-    MissingObjectsError,
     Plan,
     Route,
     locate_routes,
