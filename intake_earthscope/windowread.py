@@ -87,7 +87,12 @@ from intake_earthscope.storage import (
 )
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
-from intake_earthscope.windowdecode import ObjectSamples, decode_object, place_window
+from intake_earthscope.windowdecode import (
+    ObjectSamples,
+    decode_object,
+    place_window,
+    plan_windows,
+)
 
 __all__ = [
     "DEFAULT_COALESCE_BYTES",
@@ -1265,6 +1270,9 @@ def read_window_batch(
 
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
+        for decoded, windows in zip(samples, users, strict=True):
+            if decoded:
+                plan_windows(decoded, list(windows), grids, spans)
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number], left_out)
             result, read_mode, failed, spill_failed = _finish_window(
@@ -1608,7 +1616,7 @@ def _finish_window(
         )
         block.reach = grid.samples_per_day
         objects = [decoded for _, _, decoded, _ in used if decoded is not None]
-        place_window(block, objects, grid, window.span, rate_tolerance)
+        place_window(block, objects, grid, window.span, rate_tolerance, number)
     else:
         block, state = _decode_window(used, traces, grid, rate_tolerance, state)
         window.out[...] = block.data
