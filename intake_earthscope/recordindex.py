@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import logging
 import os
 import re
@@ -287,7 +288,9 @@ class ObjectIndex:
         return ObjectIndex(self.size, self.records.merged(table), self.complete)
 
 
-def parse_records(data: bytes, base: int = 0, synced: bool = False) -> RecordTable:
+def parse_records(
+    data: bytes | memoryview, base: int = 0, synced: bool = False
+) -> RecordTable:
     """Parse the headers of the whole records in ``data``.
 
     ``data`` is the byte range of an object that starts at offset ``base``.
@@ -441,28 +444,65 @@ def _cache_name(url: str, size: int, version: str) -> str:
 
 def _write_atomically(path: Path, index: ObjectIndex) -> None:
     table = index.records
-    names, codes = np.unique(table.sources, return_inverse=True)
+    names, codes = _source_codes(table.sources)
+    # The archive is built in memory and written in one call: the zip
+    # writer's many small writes and seeks cost more on a file.
+    archive = io.BytesIO()
+    np.savez(
+        archive,
+        version=np.array(_FORMAT_VERSION),
+        size=np.array(index.size),
+        complete=np.array(index.complete),
+        offsets=table.offsets,
+        lengths=table.lengths,
+        starts=table.starts,
+        ends=table.ends,
+        # Each source as a code into its list of names: a column of
+        # full strings would take most of the file.
+        names=names,
+        codes=codes.astype(np.int32),
+    )
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                version=np.array(_FORMAT_VERSION),
-                size=np.array(index.size),
-                complete=np.array(index.complete),
-                offsets=table.offsets,
-                lengths=table.lengths,
-                starts=table.starts,
-                ends=table.ends,
-                # Each source as a code into its list of names: a column of
-                # full strings would take most of the file.
-                names=names,
-                codes=codes.astype(np.int32),
-            )
+            stream.write(archive.getbuffer())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Up to this many distinct sources, _source_codes compares the column with
+# each of them instead of sorting it.
+_FEW_SOURCES = 16
+
+
+def _source_codes(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct ``sources`` and the position of each source
+    among them, as ``np.unique(sources, return_inverse=True)`` does.
+
+    An object holds a few channels, and one comparison of the column per
+    channel costs less than sorting its strings.
+    """
+    names: list[str] = []
+    codes = np.zeros(sources.size, dtype=np.intp)
+    left = np.ones(sources.size, dtype=bool)
+    rest = np.flatnonzero(left)
+    while rest.size:
+        if len(names) == _FEW_SOURCES:
+            return np.unique(sources, return_inverse=True)
+        name = sources[rest[0]]
+        same = sources == name
+        codes[same] = len(names)
+        names.append(name)
+        left &= ~same
+        rest = np.flatnonzero(left)
+
+    unsorted = np.array(names, dtype=sources.dtype)
+    order = np.argsort(unsorted)
+    ranks = np.empty(order.size, dtype=np.intp)
+    ranks[order] = np.arange(order.size)
+    return unsorted[order], ranks[codes]
 
 
 def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
@@ -478,7 +518,7 @@ def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
     return ObjectIndex(size, table, bool(stored["complete"]))
 
 
-def _first_record(data: bytes) -> int | None:
+def _first_record(data: bytes | memoryview) -> int | None:
     """Return the offset of the first record header whose successor checks out."""
     buffer = ffi.from_buffer(data)
     version = ffi.new("uint8_t *")
@@ -496,7 +536,7 @@ def _first_record(data: bytes) -> int | None:
     return None
 
 
-def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
+def _walk_headers(data: bytes | memoryview, start: int, base: int) -> RecordTable:
     """Parse consecutive record headers from ``start``.
 
     libmseed reads the records into a trace list of record pointers in one
@@ -514,7 +554,7 @@ def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
     return table
 
 
-def _listed_records(data: bytes, start: int) -> RecordTable | None:
+def _listed_records(data: bytes | memoryview, start: int) -> RecordTable | None:
     """Read the records from ``start`` into a libmseed trace list and list them.
 
     Returns None when the records found do not follow one another from
@@ -602,7 +642,7 @@ class _RecordColumns:
         )
 
 
-def _parsed_records(data: bytes, start: int) -> RecordTable:
+def _parsed_records(data: bytes | memoryview, start: int) -> RecordTable:
     """Parse consecutive record headers from ``start``, one cffi call each."""
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")
