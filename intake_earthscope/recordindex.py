@@ -115,7 +115,11 @@ class RecordTable:
         """Return the records of this table and ``others``, each offset once."""
         tables = (self, *others)
         offsets = np.concatenate([table.offsets for table in tables])
-        _, keep = np.unique(offsets, return_index=True)
+        keep: np.ndarray | slice = slice(None)
+        if not (offsets[1:] > offsets[:-1]).all():
+            # Tables parsed in the order of their bytes are in order already,
+            # and need no sort.
+            _, keep = np.unique(offsets, return_index=True)
 
         def column(name: str) -> np.ndarray:
             return np.concatenate([getattr(table, name) for table in tables])[keep]
