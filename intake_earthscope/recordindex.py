@@ -485,7 +485,7 @@ def _source_codes(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the sorted distinct ``sources`` and the position of each source
     among them, as ``np.unique(sources, return_inverse=True)`` does.
 
-    An object holds a few channels, and one comparison of the column per
+    An object contains a few channels, and one comparison of the column per
     channel costs less than sorting its strings.
     """
     names: list[str] = []

@@ -276,9 +276,11 @@ def _place_planned(
     grid: Grid,
     rate_tolerance: float,
 ) -> bool:
-    """Place a row from the plans of window ``number``; return False, placing
-    nothing, unless every trace of the row was planned and at most one run
-    overlaps the window."""
+    """Place a row from the plans of window ``number``, and return whether it did.
+
+    It places nothing and returns False unless every trace of the row was
+    planned and at most one run overlaps the window.
+    """
     found = None
     for samples in objects:
         for segments in samples.get(row, ()):
