@@ -5,7 +5,9 @@ records on its own would repeat libmseed's set-up and the walk over every
 trace's segments for each window, and for windows of a few minutes that
 costs more than their samples do. Here the records that all windows of the
 batch need from one object are decoded together, and each window then takes
-the segments that overlap it.
+the segments that overlap it. Where a window's trace is one run of one
+segment, as it mostly is, the runs of all windows are found and anchored in
+one pass (:func:`plan_windows`), and each window copies its run in one step.
 """
 
 from __future__ import annotations
@@ -102,9 +104,9 @@ class TraceSegments:
 
         bounds = table.record_bounds
         inside = np.minimum(segments, len(table) - 1)
-        one = (hits == 1) & (firsts < stops) & (table.rates[inside] > 0)
-        one &= (bounds[inside] <= firsts) & (stops <= bounds[inside + 1])
-        chosen = np.flatnonzero(one)
+        eligible = (hits == 1) & (firsts < stops) & (table.rates[inside] > 0)
+        eligible &= (bounds[inside] <= firsts) & (stops <= bounds[inside + 1])
+        chosen = np.flatnonzero(eligible)
         runs = plan_runs(
             table,
             segments[chosen],

@@ -1,8 +1,10 @@
 """Shortcuts of the record index: source codes without a sort, joins of
-tables in byte order, and parses of memoryview slices."""
+tables in byte order, parses of memoryview slices, and the search for the
+first record header."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from intake_earthscope.recordindex import (
     ObjectIndex,
     RecordTable,
+    _header_candidates,
     _source_codes,
     forget_indexes,
     load_index,
@@ -113,3 +116,63 @@ def test_parse_of_memoryview_equals_bytes() -> None:
         for name in ("offsets", "lengths", "starts", "ends", "sources"):
             left, right = getattr(from_view, name), getattr(from_bytes, name)
             assert left.tolist() == right.tolist(), name
+
+
+# Every offset where a miniSEED 2 or 3 header may start, one regex test at
+# each offset: the reference for the faster search of the index.
+LOOKAHEAD = re.compile(rb"(?=[0-9 \x00]{6}[DRQM][ \x00]|MS\x03)")
+
+HEADER_BYTES = [
+    b"",
+    b"D ",
+    b"000001D ",
+    b"00001D 000002R\x00",
+    b"MS\x03000001D ",
+    b"00MS\x03D 123456Q MS\x03",
+    b"  \x00 00D D  00000M\x00",
+    b"123456DD 123456D",
+]
+
+
+@pytest.mark.parametrize("data", HEADER_BYTES)
+def test_header_candidates_equal_lookahead(data: bytes) -> None:
+    """Short byte strings give the offsets of the lookahead search."""
+    expected = [match.start() for match in LOOKAHEAD.finditer(data)]
+
+    assert list(_header_candidates(data)) == expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_header_candidates_in_random_bytes(seed: int) -> None:
+    """Bytes drawn mostly from header characters give the same offsets."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.frombuffer(b"0123456789 \x00DRQMS\x03xy", dtype=np.uint8)
+    data = alphabet[rng.integers(0, alphabet.size, 200_000)].tobytes()
+    expected = [match.start() for match in LOOKAHEAD.finditer(data)]
+
+    found = list(_header_candidates(memoryview(data)))
+
+    assert len(expected) > 100
+    assert found == expected
+
+
+def test_header_candidates_in_records() -> None:
+    """miniSEED 2 and 3 records give the same offsets, from any first byte."""
+    data = b"".join(
+        [
+            segment_bytes(
+                "XX.STA.00.BHZ", "2024-01-01T00:00:00Z", np.arange(3000), 100
+            ),
+            segment_bytes(
+                "XX.STA.00.BHN",
+                "2024-01-01T00:00:00Z",
+                np.arange(3000),
+                100,
+                version=3,
+            ),
+        ]
+    )
+    for start in (0, 1, 7, 300, 5000):
+        piece = data[start:]
+        expected = [match.start() for match in LOOKAHEAD.finditer(piece)]
+        assert list(_header_candidates(piece)) == expected
