@@ -118,8 +118,8 @@ def test_parse_of_memoryview_equals_bytes() -> None:
             assert left.tolist() == right.tolist(), name
 
 
-# Every offset where a miniSEED 2 or 3 header may start, one regex test at
-# each offset: the reference for the faster search of the index.
+# The search that tests a regex at every offset for a miniSEED 2 or 3
+# header. It is the reference for the faster search of the index.
 LOOKAHEAD = re.compile(rb"(?=[0-9 \x00]{6}[DRQM][ \x00]|MS\x03)")
 
 HEADER_BYTES = [
