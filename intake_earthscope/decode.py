@@ -692,14 +692,20 @@ def _record_anchors(
     expected = int(records.recordcnt) if records != ffi.NULL else 0
     mark = len(starts)
     total = 0
+    left = expected
+    add_start, add_count = starts.append, counts.append
     pointer = records.first if expected else ffi.NULL
-    while pointer != ffi.NULL and len(starts) - mark < expected:
+    # A cffi pointer is false when it is NULL. Each field is read once,
+    # because every read through cffi costs as much as a list append.
+    while pointer and left:
         record = pointer.msr
-        starts.append(record.starttime)
-        counts.append(record.samplecnt)
-        total += record.samplecnt
+        count = record.samplecnt
+        add_start(record.starttime)
+        add_count(count)
+        total += count
+        left -= 1
         pointer = pointer.next
-    if len(starts) - mark != expected or total != size or not expected:
+    if left or total != size or not expected:
         del starts[mark:], counts[mark:]
         starts.append(segment.starttime)
         counts.append(size)

@@ -24,6 +24,7 @@ Placement rules, stated once here and in docs/internals.md:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,10 +34,13 @@ __all__ = [
     "Edge",
     "Grid",
     "PlacedBlock",
+    "Run",
     "Segment",
     "SegmentTable",
     "merge_edge",
+    "plan_runs",
     "place_row",
+    "place_run",
     "place_segment",
     "place_table",
 ]
@@ -245,9 +249,35 @@ class _Timeline:
         ends = np.cumsum(self.record_counts)
         records = np.searchsorted(ends, samples, side="right")
         within = samples - (ends[records] - self.record_counts[records])
-        record_to_grid = self.grid.start_ns - self.record_starts[records]
-        grid_times = indices * self.grid.step_ns
-        return record_to_grid + grid_times - within * (1e9 / self.rate)
+        return _grid_minus_recorded_ns(
+            self.grid.start_ns,
+            self.grid.step_ns,
+            self.record_starts[records],
+            within,
+            indices,
+            1e9 / self.rate,
+        )
+
+
+def _grid_minus_recorded_ns(
+    grid_start_ns: int | np.ndarray,
+    step_ns: float | np.ndarray,
+    record_starts: np.ndarray,
+    within: np.ndarray,
+    indices: np.ndarray,
+    period_ns: float | np.ndarray,
+) -> np.ndarray:
+    """Return grid time minus recorded time, in nanoseconds, of the samples
+    numbered ``within`` in records that start at ``record_starts``, placed at
+    grid ``indices``.
+
+    The grid's start and step and the sample period may be arrays, one value
+    per sample. The order of the operations is fixed, so that every caller
+    gets the same floating-point result for the same sample.
+    """
+    record_to_grid = grid_start_ns - record_starts
+    grid_times = indices * step_ns
+    return record_to_grid + grid_times - within * period_ns
 
 
 @dataclass
@@ -451,6 +481,177 @@ def _indices_start_inside(
     index = int(inside.min())
     sample = int(np.flatnonzero(indices == index)[0])
     return index, timeline.offset(sample, index)
+
+
+@dataclass(slots=True)
+class Run:
+    """A segment whose samples land on consecutive grid indices from ``first``.
+
+    ``largest_shift`` is the largest distance, in samples, between a sample's
+    grid index and its recorded time. ``earliest`` is the grid index and time
+    offset of the segment's earliest sample on the grid, or None when no
+    sample lands on it.
+    """
+
+    segment: Segment
+    first: int
+    largest_shift: float
+    earliest: tuple[int, float] | None
+
+
+def plan_runs(
+    table: SegmentTable,
+    segments: np.ndarray,
+    firsts: np.ndarray,
+    stops: np.ndarray,
+    grids: Sequence[Grid],
+) -> list[Run | None]:
+    """Compute how pieces of a table's segments land on their grids, all at once.
+
+    Piece ``i`` is made of the records ``firsts[i]`` to ``stops[i] - 1`` of
+    the table, all in segment ``segments[i]``, placed on ``grids[i]``. For
+    each piece, the result is the :class:`Run` that :func:`place_segment`
+    would place for a segment of those records, or None where the records do
+    not line up into one run. The arithmetic is that of
+    :func:`_anchored_indices` and :class:`_Timeline`, one operation per
+    array for all pieces together, so the shifts and offsets are the same
+    floating-point numbers.
+
+    Every piece must have at least one record, and its segment a rate above 0.
+    """
+    if not len(segments):
+        return []
+    lengths = stops - firsts
+    heads = np.cumsum(lengths) - lengths
+    owners = np.repeat(np.arange(lengths.size), lengths)
+    rows = np.arange(owners.size) - heads[owners] + firsts[owners]
+    grid_starts = np.array([grid.start_ns for grid in grids], dtype=np.int64)
+    steps = np.array([grid.step_ns for grid in grids], dtype=np.float64)
+    periods = 1e9 / table.rates[segments]
+
+    # Shifts of each record's first and last sample from its grid index, as
+    # in _anchored_indices.
+    since_start = table.record_starts[rows] - grid_starts[owners]
+    run_firsts = np.rint(since_start[heads] / steps).astype(np.int64)
+    counts = table.record_counts[rows]
+    before = np.cumsum(counts) - counts
+    offsets = before - before[heads][owners]
+    shifts = _anchor_shifts(run_firsts[owners] + offsets, since_start, steps[owners])
+    ratios = periods / steps
+    end_shifts = shifts + (counts - 1) * (1.0 - ratios[owners])
+    largest = np.maximum.reduceat(np.maximum(np.abs(shifts), np.abs(end_shifts)), heads)
+
+    sizes = np.add.reduceat(counts, heads)
+    earliest, landed = _runs_earliest(
+        table, rows, counts, heads, run_firsts, sizes, grids, periods
+    )
+    # Samples of each segment before the run's first record.
+    table_before = np.cumsum(table.record_counts) - table.record_counts
+    skips = table_before[firsts] - table_before[table.record_bounds[segments]]
+    return _runs(
+        table,
+        segments,
+        firsts,
+        stops,
+        (run_firsts, largest, sizes, skips, earliest, landed),
+    )
+
+
+def _runs_earliest(
+    table: SegmentTable,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    heads: np.ndarray,
+    run_firsts: np.ndarray,
+    sizes: np.ndarray,
+    grids: Sequence[Grid],
+    periods: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the offset of each run's earliest sample on its grid, and whether
+    a sample lands there (:func:`_run_start_inside` for all runs at once)."""
+    grid_starts = np.array([grid.start_ns for grid in grids], dtype=np.int64)
+    steps = np.array([grid.step_ns for grid in grids], dtype=np.float64)
+    grid_sizes = np.array([grid.size for grid in grids], dtype=np.int64)
+    indices = np.maximum(run_firsts, 0)
+    landed = indices < np.minimum(run_firsts + sizes, grid_sizes)
+
+    # The record of each earliest sample, found in the cumulative sample
+    # counts of all runs, whose runs follow one another.
+    ends = np.cumsum(counts)
+    before = ends - counts
+    samples = before[heads] + np.where(landed, indices - run_firsts, 0)
+    records = np.searchsorted(ends, samples, side="right")
+    within = samples - before[records]
+    offsets = _grid_minus_recorded_ns(
+        grid_starts,
+        steps,
+        table.record_starts[rows[records]],
+        within,
+        indices,
+        periods,
+    )
+    return offsets / 1e9, landed
+
+
+def _runs(
+    table: SegmentTable,
+    segments: np.ndarray,
+    firsts: np.ndarray,
+    stops: np.ndarray,
+    columns: tuple[np.ndarray, ...],
+) -> list[Run | None]:
+    """Build the :class:`Run` of each piece from the columns of plan_runs."""
+    runs: list[Run | None] = []
+    rates = table.rates.tolist()
+    pieces = table.pieces
+    rows = zip(
+        segments.tolist(),
+        firsts.tolist(),
+        stops.tolist(),
+        *(column.tolist() for column in columns),
+        strict=True,
+    )
+    for segment, first, stop, start, largest, size, skip, offset, landed in rows:
+        if largest > 0.5:
+            runs.append(None)
+            continue
+        samples = pieces[segment][skip : skip + size]
+        piece = Segment(
+            rate=rates[segment],
+            pubversion=table.pubversion,
+            samples=samples,
+            record_starts=table.record_starts[first:stop],
+            record_counts=table.record_counts[first:stop],
+        )
+        earliest = (max(start, 0), offset) if landed else None
+        runs.append(Run(piece, start, largest, earliest))
+    return runs
+
+
+def place_run(
+    block: PlacedBlock, row: int, run: Run, grid: Grid, rate_tolerance: float
+) -> bool:
+    """Place a run of :func:`plan_runs` into a row of a window's block.
+
+    The block must cover all of ``grid`` and have no neighbouring chunks,
+    and nothing may have been placed in the row yet. The row then ends as
+    :func:`place_segment` would leave it. Returns False, changing nothing,
+    where the run's rate does not fit the grid or the block is not such a
+    block, so that the caller places the segment with :func:`place_segment`.
+    """
+    segment = run.segment
+    if block.lo != 0 or block.hi != grid.size or block.written_end[row] != 0:
+        return False
+    if not rate_fits(segment.rate, grid, rate_tolerance):
+        return False
+
+    block.header_rates[row].add(segment.rate)
+    block.found[row] = True
+    block.max_shift[row] = max(block.max_shift[row], run.largest_shift)
+    _write_run(block, row, run.first, segment, None, _Timeline.of(segment, grid))
+    if run.earliest is not None and np.isnan(block.first_offset[row]):
+        block.first_offset[row] = run.earliest[1]
+    return True
 
 
 def place_row(

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import logging
 import os
 import re
 import tempfile
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,13 @@ CACHE_LIMIT_VARIABLE = "INTAKE_EARTHSCOPE_INDEX_CACHE_MB"
 DEFAULT_CACHE_LIMIT_MB = 512
 _FORMAT_VERSION = 2
 
-# Possible starts of a miniSEED 2 fixed header (6-character sequence number,
-# quality code, reserved byte) or of a miniSEED 3 header ("MS", version 3).
-_HEADER_CANDIDATE = re.compile(rb"(?=[0-9 \x00]{6}[DRQM][ \x00]|MS\x03)")
+# The quality code and reserved byte of a miniSEED 2 fixed header, which
+# follow its 6-character sequence number, or the start of a miniSEED 3 header
+# ("MS", version 3). A search for these few bytes ran about five times faster
+# on Steim-2 records than a search that tries the sequence number at every
+# offset (measured with Python 3.11).
+_HEADER_MARK = re.compile(rb"[DRQM][ \x00]|MS\x03")
+_SEQUENCE_NUMBER = re.compile(rb"[0-9 \x00]{6}")
 
 _memory: dict[str, ObjectIndex] = {}
 _memory_lock = threading.Lock()
@@ -114,7 +120,11 @@ class RecordTable:
         """Return the records of this table and ``others``, each offset once."""
         tables = (self, *others)
         offsets = np.concatenate([table.offsets for table in tables])
-        _, keep = np.unique(offsets, return_index=True)
+        keep: np.ndarray | slice = slice(None)
+        if not (offsets[1:] > offsets[:-1]).all():
+            # Tables parsed in the order of their bytes are in order already,
+            # and need no sort.
+            _, keep = np.unique(offsets, return_index=True)
 
         def column(name: str) -> np.ndarray:
             return np.concatenate([getattr(table, name) for table in tables])[keep]
@@ -287,11 +297,14 @@ class ObjectIndex:
         return ObjectIndex(self.size, self.records.merged(table), self.complete)
 
 
-def parse_records(data: bytes, base: int = 0, synced: bool = False) -> RecordTable:
+def parse_records(
+    data: bytes | memoryview, base: int = 0, synced: bool = False
+) -> RecordTable:
     """Parse the headers of the whole records in ``data``.
 
-    ``data`` is the byte range of an object that starts at offset ``base``.
-    Unless ``synced`` is true (a record starts at the first byte), the bytes
+    ``data`` is the byte range of an object that starts at offset ``base``,
+    as bytes or as a memoryview, which shares the bytes instead of copying
+    them. Unless ``synced`` is true (a record starts at the first byte), the bytes
     before the first record header are skipped. Parsing stops at the first
     record cut by the end of ``data`` or at bytes that are not miniSEED. A
     miniSEED 2 record without Blockette 1000 has no length of its own, so
@@ -441,28 +454,65 @@ def _cache_name(url: str, size: int, version: str) -> str:
 
 def _write_atomically(path: Path, index: ObjectIndex) -> None:
     table = index.records
-    names, codes = np.unique(table.sources, return_inverse=True)
+    names, codes = _source_codes(table.sources)
+    # The archive is built in memory and written in one call, because the zip
+    # writer's many small writes and seeks cost more on a file.
+    archive = io.BytesIO()
+    np.savez(
+        archive,
+        version=np.array(_FORMAT_VERSION),
+        size=np.array(index.size),
+        complete=np.array(index.complete),
+        offsets=table.offsets,
+        lengths=table.lengths,
+        starts=table.starts,
+        ends=table.ends,
+        # Each source as a code into its list of names: a column of
+        # full strings would take most of the file.
+        names=names,
+        codes=codes.astype(np.int32),
+    )
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                version=np.array(_FORMAT_VERSION),
-                size=np.array(index.size),
-                complete=np.array(index.complete),
-                offsets=table.offsets,
-                lengths=table.lengths,
-                starts=table.starts,
-                ends=table.ends,
-                # Each source as a code into its list of names: a column of
-                # full strings would take most of the file.
-                names=names,
-                codes=codes.astype(np.int32),
-            )
+            stream.write(archive.getbuffer())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Up to this many distinct sources, _source_codes compares the column with
+# each of them instead of sorting it.
+_FEW_SOURCES = 16
+
+
+def _source_codes(sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct ``sources`` and the position of each source
+    among them, as ``np.unique(sources, return_inverse=True)`` does.
+
+    An object contains a few channels, and one comparison of the column per
+    channel costs less than sorting its strings.
+    """
+    names: list[str] = []
+    codes = np.zeros(sources.size, dtype=np.intp)
+    left = np.ones(sources.size, dtype=bool)
+    rest = np.flatnonzero(left)
+    while rest.size:
+        if len(names) == _FEW_SOURCES:
+            return np.unique(sources, return_inverse=True)
+        name = sources[rest[0]]
+        same = sources == name
+        codes[same] = len(names)
+        names.append(name)
+        left &= ~same
+        rest = np.flatnonzero(left)
+
+    unsorted = np.array(names, dtype=sources.dtype)
+    order = np.argsort(unsorted)
+    ranks = np.empty(order.size, dtype=np.intp)
+    ranks[order] = np.arange(order.size)
+    return unsorted[order], ranks[codes]
 
 
 def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
@@ -478,12 +528,11 @@ def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
     return ObjectIndex(size, table, bool(stored["complete"]))
 
 
-def _first_record(data: bytes) -> int | None:
+def _first_record(data: bytes | memoryview) -> int | None:
     """Return the offset of the first record header whose successor checks out."""
     buffer = ffi.from_buffer(data)
     version = ffi.new("uint8_t *")
-    for match in _HEADER_CANDIDATE.finditer(data):
-        offset = match.start()
+    for offset in _header_candidates(data):
         length = clibmseed.ms3_detect(buffer + offset, len(data) - offset, version)
         if length <= 0:
             continue
@@ -496,7 +545,25 @@ def _first_record(data: bytes) -> int | None:
     return None
 
 
-def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
+def _header_candidates(data: bytes | memoryview) -> Iterator[int]:
+    """Yield, in ascending order, each offset where a miniSEED 2 fixed header
+    (6-character sequence number, quality code, reserved byte) or a miniSEED 3
+    header may start.
+
+    A miniSEED 2 offset is 6 bytes before its mark, so a miniSEED 2 mark
+    found just after a miniSEED 3 mark could give an earlier offset. Such an
+    offset is rejected, because its 6 bytes include the "M" of the miniSEED 3
+    mark, which no sequence number contains.
+    """
+    for match in _HEADER_MARK.finditer(data):
+        mark = match.start()
+        if match.end() - mark == 3:
+            yield mark
+        elif mark >= 6 and _SEQUENCE_NUMBER.fullmatch(data, mark - 6, mark):
+            yield mark - 6
+
+
+def _walk_headers(data: bytes | memoryview, start: int, base: int) -> RecordTable:
     """Parse consecutive record headers from ``start``.
 
     libmseed reads the records into a trace list of record pointers in one
@@ -514,7 +581,7 @@ def _walk_headers(data: bytes, start: int, base: int) -> RecordTable:
     return table
 
 
-def _listed_records(data: bytes, start: int) -> RecordTable | None:
+def _listed_records(data: bytes | memoryview, start: int) -> RecordTable | None:
     """Read the records from ``start`` into a libmseed trace list and list them.
 
     Returns None when the records found do not follow one another from
@@ -602,7 +669,7 @@ class _RecordColumns:
         )
 
 
-def _parsed_records(data: bytes, start: int) -> RecordTable:
+def _parsed_records(data: bytes | memoryview, start: int) -> RecordTable:
     """Parse consecutive record headers from ``start``, one cffi call each."""
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")

@@ -87,7 +87,12 @@ from intake_earthscope.storage import (
 )
 from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chunk
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
-from intake_earthscope.windowdecode import ObjectSamples, decode_object, place_window
+from intake_earthscope.windowdecode import (
+    ObjectSamples,
+    decode_object,
+    place_window,
+    plan_windows,
+)
 
 __all__ = [
     "DEFAULT_COALESCE_BYTES",
@@ -717,12 +722,9 @@ class RangedObject:
         # Ranges merge within their chunk only, so that each merged range is
         # inside one chunk too. Ranges a few records apart are parsed as one,
         # because each call costs about as much as a dozen records (measured).
-        pieces = []
-        for chunk in np.unique(chunks[readable]).tolist():
-            mine = readable & (chunks == chunk)
-            own = list(zip(spans[mine, 0].tolist(), ends[mine].tolist(), strict=True))
-            merged = _coalesce(own, PARSE_GAP_BYTES)
-            pieces += [(start, end, chunk) for start, end in merged]
+        pieces = _coalesce_in_chunks(
+            spans[readable, 0], ends[readable], chunks[readable], PARSE_GAP_BYTES
+        )
 
         table = self.index.records
         starts = np.array([start for start, _, _ in pieces], dtype=np.int64)
@@ -761,11 +763,13 @@ class RangedObject:
         found, as a parse of each range alone would.
         """
         base, data = self._chunks[chunk]
+        # A slice of a memoryview shares the chunk's bytes instead of copying.
+        view = memoryview(data)
         tables = []
         position = start
         while position < end:
             found = parse_records(
-                data[position - base : end - base], base=position, synced=at_record
+                view[position - base : end - base], base=position, synced=at_record
             )
             if len(found):
                 tables.append(found)
@@ -849,12 +853,15 @@ class RangedObject:
         breaks = np.flatnonzero((chunk[1:] != chunk[:-1]) | (offsets[1:] != ends[:-1]))
         heads = [0, *(breaks + 1).tolist()]
         tails = [*breaks.tolist(), rows.size - 1]
+        # Slices of memoryviews share the chunks' bytes, so each record is
+        # copied once, by the join.
+        views = [memoryview(data) for data in chunks]
         parts = []
         for head, tail in zip(heads, tails, strict=True):
             number = int(chunk[head])
             base = int(bases[number])
             parts.append(
-                chunks[number][int(offsets[head]) - base : int(ends[tail]) - base]
+                views[number][int(offsets[head]) - base : int(ends[tail]) - base]
             )
         return b"".join(parts)
 
@@ -1032,10 +1039,13 @@ def _beside(
     Such a guess, cut to the gap, would read the other source's records
     one small range per round.
     """
+    below = last < gap[0] and gap[0] > 0
+    above = first > gap[1]
+    if not below and not above:
+        # Most guesses overlap their stretch, and need no search for records.
+        return False
     touch_low, touch_high = _touching(records, gap)
-    outside_low = last < gap[0] and not touch_low and gap[0] > 0
-    outside_high = first > gap[1] and not touch_high
-    return outside_low or outside_high
+    return (below and not touch_low) or (above and not touch_high)
 
 
 def _sample_step(records: RecordLookup) -> int | None:
@@ -1136,6 +1146,34 @@ def _subtract(
         if start < end:
             pieces.append((start, end))
     return pieces
+
+
+def _coalesce_in_chunks(
+    starts: np.ndarray, ends: np.ndarray, chunks: np.ndarray, gap: int
+) -> list[tuple[int, int, int]]:
+    """Merge the ranges ``[starts, ends)`` of each chunk as :func:`_coalesce`
+    does; return ``(start, end, chunk)`` by chunk, then by start.
+
+    The chunks are numbered in the order of their bytes and do not overlap,
+    so one running maximum of the ends serves all chunks.
+    """
+    if not starts.size:
+        return []
+    order = np.lexsort((ends, starts, chunks))
+    starts, ends, chunks = starts[order], ends[order], chunks[order]
+    reach = np.maximum.accumulate(ends)
+    apart = (starts[1:] - reach[:-1] > gap) | (chunks[1:] != chunks[:-1])
+    heads = np.flatnonzero(apart) + 1
+    firsts = np.concatenate(([0], heads))
+    lasts = np.concatenate((heads - 1, [starts.size - 1]))
+    return list(
+        zip(
+            starts[firsts].tolist(),
+            reach[lasts].tolist(),
+            chunks[firsts].tolist(),
+            strict=True,
+        )
+    )
 
 
 def _coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
@@ -1265,6 +1303,9 @@ def read_window_batch(
 
     with ExitStack() as stack:
         samples = [_decode_read(read, traces, stack) for read in reads]
+        for decoded, windows in zip(samples, users, strict=True):
+            if decoded:
+                plan_windows(decoded, list(windows), grids, spans)
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number], left_out)
             result, read_mode, failed, spill_failed = _finish_window(
@@ -1608,7 +1649,7 @@ def _finish_window(
         )
         block.reach = grid.samples_per_day
         objects = [decoded for _, _, decoded, _ in used if decoded is not None]
-        place_window(block, objects, grid, window.span, rate_tolerance)
+        place_window(block, objects, grid, window.span, rate_tolerance, number)
     else:
         block, state = _decode_window(used, traces, grid, rate_tolerance, state)
         window.out[...] = block.data
