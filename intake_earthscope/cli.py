@@ -38,6 +38,7 @@ from intake_earthscope.errors import (
     IntakeEarthScopeWarning,
     InvalidRequestError,
 )
+from intake_earthscope.readerargs import FDSN_NAMES
 
 if TYPE_CHECKING:
     from intake_earthscope.timesfile import ReferenceTimes
@@ -100,12 +101,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args([_blank_location(a) for a in arguments])
+    obspy_options = _obspy_options(arguments)
+    if obspy_options:
+        _error(_obspy_options_message(obspy_options, arguments))
+        return EXIT_USAGE
+
+    args, unknown = parser.parse_known_args([_blank_location(a) for a in arguments])
+    if unknown:
+        # The command's own usage, not the top-level one that argparse prints.
+        command_parser = getattr(args, "command_parser", parser)
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
     with _sdk_errors_on_one_line(), _warnings_on_one_line():
         return _run(args.run, args)
+
+
+# obspy's and FDSN's names of request options that argparse rejects. It
+# reads --net, --loc and --cha as abbreviations of --network, --location and
+# --channel, but --sta starts both --station and --start.
+_REJECTED_OBSPY_OPTIONS = ("--starttime", "--endtime", "--sta")
+
+# Commands that take the request options --network ... --end.
+_REQUEST_COMMANDS = ("export", "availability", "search")
+
+
+def _obspy_options(arguments: Sequence[str]) -> list[str]:
+    """Return the obspy and FDSN names among the options of a request command."""
+    if _command_name(arguments) not in _REQUEST_COMMANDS:
+        return []
+    found: list[str] = []
+    for argument in arguments:
+        if argument == "--":
+            break
+        name = argument.partition("=")[0]
+        if name in _REJECTED_OBSPY_OPTIONS and name not in found:
+            found.append(name)
+    return found
+
+
+def _command_name(arguments: Sequence[str]) -> str | None:
+    # The top-level options (--help, --version) take no value, so the first
+    # argument that is no option names the command.
+    return next((a for a in arguments if not a.startswith("-")), None)
+
+
+def _obspy_options_message(options: list[str], arguments: Sequence[str]) -> str:
+    noun = "option" if len(options) == 1 else "options"
+    names = [option.removeprefix("--") for option in options]
+    return (
+        f"unknown {noun} {' and '.join(options)}: use {_our_names(names)} "
+        f"(run `intake-earthscope {_command_name(arguments)} --help`)"
+    )
+
+
+def _our_names(names: list[str]) -> str:
+    """Return which options to give for obspy's and FDSN's names of parameters.
+
+    obspy's clients take starttime and endtime, and net, sta, loc and cha are
+    the short names of the FDSN web services.
+    """
+    uses = []
+    for name in names:
+        origin = "obspy" if name.endswith("time") else "FDSN"
+        uses.append(f"--{FDSN_NAMES[name]} for {origin}'s {name}")
+    return " and ".join(uses)
 
 
 def _command_line_spelling(text: str) -> str:
@@ -256,13 +317,15 @@ def _parser() -> argparse.ArgumentParser:
 def _command(
     commands: Any, name: str, help_text: str, description: str
 ) -> argparse.ArgumentParser:
-    return commands.add_parser(
+    command = commands.add_parser(
         name,
         help=help_text,
         description=description,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    command.set_defaults(command_parser=command)
+    return command
 
 
 def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
@@ -404,11 +467,12 @@ def _add_export(commands: Any) -> None:
         "export",
         "write a selection to NetCDF or Zarr",
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
-        "Zarr (.zarr), with a progress bar on standard error. The writers come "
-        'with the export extra: pip install -e ".[export]" in a clone of the '
-        "repository. With --times-file or --time, export event windows instead "
-        "of the --start/--end span: --before and --after seconds around each "
-        "reference time, for every trace of the request.",
+        "Zarr (.zarr), with a progress bar where standard error is a terminal. "
+        'The writers come with the export extra: pip install -e ".[export]" in '
+        "a clone of the repository. With --times-file or --time, export event "
+        "windows instead of the --start/--end span: each window starts --before "
+        "ahead of its reference time and ends --after past it, for every trace "
+        "of the request.",
     )
     _add_request_options(command)
     _add_window_options(command)
@@ -422,7 +486,10 @@ def _add_export(commands: Any) -> None:
         "--overwrite", action="store_true", help="replace an existing output"
     )
     command.add_argument(
-        "--no-progress", action="store_true", help="do not show the progress bar"
+        "--no-progress",
+        action="store_true",
+        help="do not show the progress bar, which is shown only where standard "
+        "error is a terminal",
     )
     command.set_defaults(run=_export)
 
@@ -456,17 +523,36 @@ def _add_window_options(command: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--before",
-        type=float,
-        metavar="SECONDS",
-        help="seconds of data before each reference time (required for windows)",
+        type=_window_offset,
+        metavar="DURATION",
+        help=f"data before each reference time: {WINDOW_OFFSET_FORMS} "
+        "(required for windows)",
     )
     group.add_argument(
         "--after",
-        type=float,
-        metavar="SECONDS",
-        help="seconds of data after each reference time (required for windows); "
-        "--before plus --after is at most one day",
+        type=_window_offset,
+        metavar="DURATION",
+        help=f"data after each reference time: {WINDOW_OFFSET_FORMS} (required "
+        "for windows); --before plus --after is at most one day",
     )
+
+
+# The forms of --before and --after, the same as windows(before=, after=)
+# takes from Python. pandas reads the units, so "m" and "min" are minutes.
+WINDOW_OFFSET_FORMS = (
+    "seconds, such as 60, or a duration with a unit, such as 30s, 2min or 1h"
+)
+
+
+def _window_offset(text: str) -> float | str:
+    """Read --before or --after: a number as seconds, other text as it is.
+
+    Duration text goes to windows() unchanged, which reads it with pandas.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()
 
 
 def _add_auth(commands: Any) -> None:
@@ -648,10 +734,16 @@ def _write(dataset: Any, args: argparse.Namespace, output_format: str) -> Path:
         args.output,
         output_format,
         overwrite=args.overwrite,
-        progress=not args.no_progress,
+        progress=_show_progress(args),
     )
     _error(f"wrote {written}")
     return written
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    # dask's bar redraws its line with carriage returns, which only a
+    # terminal shows as one line. A pipe or a log file would get every frame.
+    return not args.no_progress and sys.stderr.isatty()
 
 
 def _check_no_window_options(args: argparse.Namespace) -> None:
@@ -767,22 +859,48 @@ def _param_value(args: argparse.Namespace, name: str) -> str | None:
     return values[-1] if values else None
 
 
-def _check_window_lengths(before: float, after: float) -> None:
+def _check_window_lengths(before: float | str, after: float | str) -> None:
     from intake_earthscope.timeutil import NS_PER_SECOND
     from intake_earthscope.windows import LONGEST_WINDOW_NS, window_offsets
+
+    before_seconds = _offset_seconds("before", before)
+    after_seconds = _offset_seconds("after", after)
 
     longest = LONGEST_WINDOW_NS / NS_PER_SECOND
     try:
         window_offsets(before, after)
     except InvalidRequestError:
-        total = before + after
-        if min(before, after) >= 0 and math.isfinite(total) and total > longest:
+        total = before_seconds + after_seconds
+        valid = min(before_seconds, after_seconds) >= 0 and math.isfinite(total)
+        if valid and total > longest:
             raise InvalidRequestError(
-                f"invalid window: --before {before:g} plus --after {after:g} is "
-                f"{total:g} s, longer than one day ({longest:g} s); export a "
-                "long span with --start and --end instead"
+                f"invalid window: --before {_offset_text(before)} plus --after "
+                f"{_offset_text(after)} is {total:g} s, longer than one day "
+                f"({longest:g} s); export a long span with --start and --end "
+                "instead"
             ) from None
         raise
+
+
+def _offset_seconds(name: str, value: float | str) -> float:
+    """Return --before or --after in seconds, or raise for text of no duration."""
+    import pandas as pd
+
+    if not isinstance(value, str):
+        return value
+    try:
+        duration = pd.Timedelta(value)
+    except (TypeError, ValueError, OverflowError):
+        duration = pd.NaT
+    if duration is pd.NaT:
+        raise InvalidRequestError(
+            f"invalid --{name} {value!r}: expected {WINDOW_OFFSET_FORMS}"
+        )
+    return float(duration.total_seconds())
+
+
+def _offset_text(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _check_window_entry(args: argparse.Namespace) -> None:
@@ -957,6 +1075,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     _check_types(args.entry, declared, parameters)
     _check_window_order(parameters)
     unknown = sorted(set(parameters) - known)
+    _check_obspy_parameters(args.entry, unknown)
     if unknown:
         raise InvalidRequestError(
             f"unknown parameter(s) {unknown} for {args.entry}: expected some of "
@@ -967,6 +1086,15 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     if getattr(args, "inventory", None):
         parameters["inventory"] = args.inventory
     return parameters
+
+
+def _check_obspy_parameters(entry: str, unknown: list[str]) -> None:
+    names = [name for name in unknown if name in FDSN_NAMES]
+    if names:
+        noun = "parameter" if len(names) == 1 else "parameters"
+        raise InvalidRequestError(
+            f"unknown {noun} {' and '.join(names)} for {entry}: use {_our_names(names)}"
+        )
 
 
 def _check_window_order(parameters: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS, parse_codes
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.timeutil import format_ns, parse_time
+from intake_earthscope.timeutil import NS_PER_DAY, day_start, format_ns, parse_time
 
 __all__ = [
     "ERROR_POLICIES",
@@ -133,7 +134,9 @@ def request_time(value: object, name: str) -> int:
     """Convert ``start`` or ``end`` to nanoseconds since 1970 UTC.
 
     Like :func:`~intake_earthscope.timeutil.parse_time`, and it names a
-    duration given in place of a time as such.
+    duration given in place of a time as such, also as text: intake passes
+    catalog parameters as text, so ``pd.Timedelta("1D")`` arrives as
+    ``"1 days 00:00:00"``.
 
     Raises
     ------
@@ -141,12 +144,21 @@ def request_time(value: object, name: str) -> int:
         If ``value`` is missing, a duration or not a time.
     """
     if _is_duration(value):
-        raise InvalidRequestError(
-            f"invalid {name}={value!r}: {name} is a time, not a duration. Give "
-            "a time such as '2024-01-01T06:00', or add the duration to one, as "
-            "in pd.Timestamp('2024-01-01') + pd.Timedelta(hours=6)"
-        )
-    return parse_time(value, name)
+        raise _duration_as_time(value, name)
+    try:
+        return parse_time(value, name)
+    except InvalidRequestError:
+        if _duration_text(value) is None:
+            raise
+        raise _duration_as_time(value, name) from None
+
+
+def _duration_as_time(value: object, name: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid {name}={value!r}: {name} is a time, not a duration. Give "
+        "a time such as '2024-01-01T06:00', or add the duration to one, as "
+        "in pd.Timestamp('2024-01-01') + pd.Timedelta(hours=6)"
+    )
 
 
 def request_codes(value: object, kind: str) -> tuple[str, ...]:
@@ -178,19 +190,53 @@ def _listed(value: object) -> object:
 
 
 def _end_ns(end: object, start_ns: int) -> int:
-    if _is_duration(end):
-        duration = pd.Timedelta(end)
-        if duration is not pd.NaT:
-            suggested = format_ns(start_ns + int(duration.value))
-            raise InvalidRequestError(
-                f"invalid end={end!r}: end is a time, not a duration, so give "
-                f"start plus the duration: end={suggested!r}"
-            )
-    return request_time(end, "end")
+    try:
+        return request_time(end, "end")
+    except InvalidRequestError:
+        duration = pd.Timedelta(end) if _is_duration(end) else _duration_text(end)
+        if duration is None or duration is pd.NaT:
+            raise
+        raise _duration_as_end(end, duration, start_ns) from None
+
+
+def _duration_as_end(
+    end: object, duration: pd.Timedelta, start_ns: int
+) -> InvalidRequestError:
+    suggested = format_ns(start_ns + int(duration.value))
+    message = (
+        f"invalid end={end!r}: end is a time, not a duration, so give start "
+        f"plus the duration: end={suggested!r}"
+    )
+    clock = isinstance(end, str) and _CLOCK_TEXT.fullmatch(end.strip())
+    if clock and duration.value < NS_PER_DAY:
+        same_day = format_ns(day_start(start_ns) + int(duration.value))
+        message += f". For a time of day, give the date too: end={same_day!r}"
+    return InvalidRequestError(message)
 
 
 def _is_duration(value: object) -> bool:
     return isinstance(value, dt.timedelta | np.timedelta64)
+
+
+# Duration text as pandas reads it ("1D", "2h30min", "PT6H") and as intake
+# writes a timedelta parameter ("1 days 00:00:00", "6:00:00"). A bare number
+# is no duration here, because pandas reads it as nanoseconds.
+_UNIT_OR_CLOCK = re.compile(r"[A-Za-z:]")
+
+# "H:MM:SS", as str(datetime.timedelta) writes a duration under a day. It
+# could also be meant as a time of day.
+_CLOCK_TEXT = re.compile(r"\d{1,2}:\d{2}:\d{2}(\.\d+)?")
+
+
+def _duration_text(value: object) -> pd.Timedelta | None:
+    """Return ``value`` as a duration where it is duration text, else None."""
+    if not isinstance(value, str) or not _UNIT_OR_CLOCK.search(value):
+        return None
+    try:
+        duration = pd.Timedelta(value.strip())
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None if duration is pd.NaT else duration
 
 
 def _check_code_text(item: str, kind: str) -> None:
