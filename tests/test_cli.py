@@ -495,8 +495,13 @@ def test_export_warning_on_one_line(
 
 
 def test_export_warning_after_progress_bar(
-    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mirror: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # export shows its progress bar only where stderr is a terminal.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, _, err = run(
         capsys, "export", "sage.miniseed", *REQUEST, "--end", "2025-11-12",
         "--root", str(mirror), "-p", "errors=warn", str(tmp_path / "x.nc"),

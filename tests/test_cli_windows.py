@@ -127,8 +127,13 @@ def test_windows_match_open_windows(
 
 
 def test_windows_without_data_are_named(
-    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # export shows its progress bar only where stderr is a terminal.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     # 20:00 falls after the day's recording ends; 2024-01-03 has no object.
     events = times_file(
         tmp_path,
@@ -226,8 +231,13 @@ def test_windows_without_any_object_is_problem(
 
 
 def test_windows_warning_after_progress_bar(
-    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # export shows its progress bar only where stderr is a terminal.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, _, err = run(
         capsys, "export", *REQUEST, "--root", str(root), "--time",
         "2024-01-01T03:00:00", "--time", "2024-01-03T12:00:00", *WINDOW,
