@@ -2,9 +2,11 @@
 
 With ``tier="auto"`` a network goes to the anonymous tier when that tier's
 listing of ``networks_prefix`` names it (one cached LIST), and to the
-tier read with EarthScope credentials otherwise. A tier named explicitly
-serves every network. A mirror given with ``root=`` serves every network
-from its own files.
+tier read with EarthScope credentials otherwise. Where the server lacks
+the anonymous tier's bucket, every network goes to the other tier when a
+token exists. Without a token, the error names the missing bucket. A tier
+named explicitly serves every network. A mirror given with ``root=``
+serves every network from its own files.
 """
 
 from __future__ import annotations
@@ -23,10 +25,16 @@ from intake_earthscope.errors import (
     IntakeEarthScopeWarning,
     InvalidRequestError,
     ObjectNotFoundError,
+    StorageUnavailableError,
 )
 from intake_earthscope.plan import Plan, Route, make_plan
 from intake_earthscope.request import WaveformRequest
-from intake_earthscope.storage import StorageSpec, has_credentials, list_directory
+from intake_earthscope.storage import (
+    StorageSpec,
+    has_credentials,
+    is_missing_bucket,
+    list_directory,
+)
 
 __all__ = ["Credentials", "build_routes", "plan_request"]
 
@@ -130,7 +138,7 @@ def _auto_routes(
         return [Route(request.network, spec, chosen.name)]
 
     open_spec = _spec(open_tier, storage_options, None, credentials)
-    held = set(_networks(open_spec, open_tier))
+    held = set(_open_networks(open_spec, open_tier, restricted, credentials))
     networks = _request_networks(
         request, held, restricted, storage_options, credentials
     )
@@ -160,6 +168,30 @@ def _auto_routes(
         fallback = _fallback(collection, storage_options, credentials)
         routes.append(Route(elsewhere, spec, restricted.name, fallback))
     return routes
+
+
+def _open_networks(
+    open_spec: StorageSpec, open_tier: Tier, restricted: Tier, credentials: Credentials
+) -> tuple[str, ...]:
+    """List the networks of the open tier.
+
+    A server without the open tier's bucket, such as a mirror of the
+    restricted tier alone, lists none where a token can read the restricted
+    tier. Without a token the missing bucket is the error to report.
+    """
+    try:
+        return _networks(open_spec, open_tier)
+    except StorageUnavailableError as error:
+        if not is_missing_bucket(error) or not credentials.available():
+            raise
+        logger.warning(
+            "every network is read from the %s tier, because the %s tier's "
+            "bucket is missing: %s",
+            restricted.name,
+            open_tier.name,
+            error,
+        )
+        return ()
 
 
 def _fallback(

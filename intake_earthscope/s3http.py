@@ -61,6 +61,7 @@ __all__ = [
     "IncompleteReadError",
     "RedirectError",
     "clear_routes",
+    "config_file_sets_endpoint",
     "forget_route",
     "http_route",
 ]
@@ -423,16 +424,32 @@ def _endpoint_configured(explicit: bool) -> bool:
         variables -= {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}
     if variables:
         return True
-    return _profile_sets_endpoint(*_config_variables())
+    return _profile_sets_endpoint()
+
+
+def config_file_sets_endpoint() -> bool:
+    """Return whether the AWS config profile sets an S3 endpoint URL.
+
+    The URL may be the profile's ``endpoint_url`` or one in the section that
+    its ``services`` key names.
+    """
+    keys = _profile_keys(*_config_variables())
+    return keys is not None and bool({"endpoint_url", "services"} & keys)
 
 
 def _config_variables() -> tuple[str | None, ...]:
     return tuple(os.environ.get(name) for name in _CONFIG_VARIABLES)
 
 
+def _profile_sets_endpoint() -> bool:
+    """Return whether the AWS config profile sets the endpoint, or is unreadable."""
+    keys = _profile_keys(*_config_variables())
+    return keys is None or bool(_ENDPOINT_CONFIG_KEYS & keys)
+
+
 @lru_cache(maxsize=8)
-def _profile_sets_endpoint(*config_variables: str | None) -> bool:
-    """Return whether the AWS config profile sets the endpoint.
+def _profile_keys(*config_variables: str | None) -> frozenset[str] | None:
+    """Return the keys of the AWS config profile, or None if it cannot be read.
 
     botocore reads the profile from the environment itself. The arguments,
     the values of ``_CONFIG_VARIABLES``, serve only as the cache key.
@@ -446,8 +463,8 @@ def _profile_sets_endpoint(*config_variables: str | None) -> bool:
             "AWS config cannot be read (%s), so GETs go through s3fs",
             type(error).__name__,
         )
-        return True
-    return bool(_ENDPOINT_CONFIG_KEYS & set(scoped))
+        return None
+    return frozenset(scoped)
 
 
 @lru_cache(maxsize=8)
@@ -728,5 +745,5 @@ def clear_routes() -> None:
     with _routes_lock:
         _routes.clear()
         _redirected.clear()
-    _profile_sets_endpoint.cache_clear()
+    _profile_keys.cache_clear()
     _configured_region.cache_clear()

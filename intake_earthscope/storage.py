@@ -44,7 +44,12 @@ from intake_earthscope.errors import (
 )
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
-from intake_earthscope.s3http import RedirectError, forget_route, http_route
+from intake_earthscope.s3http import (
+    RedirectError,
+    config_file_sets_endpoint,
+    forget_route,
+    http_route,
+)
 from intake_earthscope.settings import retry_settings
 
 if TYPE_CHECKING:
@@ -56,6 +61,7 @@ __all__ = [
     "list_directories",
     "list_directory",
     "has_credentials",
+    "is_missing_bucket",
     "read_bytes",
     "unexpected_failure",
 ]
@@ -72,6 +78,9 @@ _EXPIRED_CODES = (
     "TokenRefreshRequired",
 )
 _LISTING_THREADS = 8
+
+# Variables that set the S3 endpoint, in botocore's order of precedence.
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 # Parts of the class names of transient transport errors of aiohttp,
 # botocore, s3fs and s3http (ClientPayloadError, IncompleteReadError,
@@ -114,8 +123,9 @@ class StorageSpec:
     anonymous : bool
         Whether S3 requests go unsigned.
     endpoint_url : str or None
-        S3 endpoint taken from ``AWS_ENDPOINT_URL_S3`` where the caller set it,
-        so that workers without that variable reach the same server.
+        S3 endpoint taken from ``AWS_ENDPOINT_URL_S3`` (or else
+        ``AWS_ENDPOINT_URL``) where the caller set it, so that workers
+        without that variable reach the same server.
     storage_options : mapping
         The caller's options, passed to fsspec untouched (they win over every
         default above).
@@ -169,9 +179,7 @@ class StorageSpec:
         if root is not None:
             return cls._for_root(root, options, tier.name)
 
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
-            "AWS_ENDPOINT_URL"
-        )
+        endpoint = _environment_endpoint()
         uses_token = tier.access == "earthscope" and not has_credentials(options)
         return cls(
             protocol=tier.protocol,
@@ -214,7 +222,7 @@ class StorageSpec:
             path = parts.path if parts.scheme else root
             return cls("file", os.path.abspath(path).rstrip("/"), tier=tier)
 
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+        endpoint = _environment_endpoint()
         anonymous = "key" not in options and "anon" not in options
         return cls(
             protocol=parts.scheme,
@@ -333,6 +341,14 @@ class StorageSpec:
         """Drop this process's cached credentials of the spec's scope."""
         if self.token_source is not None and self.scope is not None:
             forget_credentials(self.token_source, self.scope)
+
+
+def _environment_endpoint() -> str | None:
+    """Return the S3 endpoint that botocore takes from the environment, if any."""
+    for name in _ENDPOINT_VARIABLES:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
 
 
 def _register_chain_credentials(fs: fsspec.AbstractFileSystem) -> None:
@@ -469,6 +485,9 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
         # spent. These errors name the scope or the endpoint already.
         raise
     except FileNotFoundError as error:
+        missing = _missing_bucket(spec, f"GET {spec.url(key)}", error)
+        if missing is not None:
+            raise missing from error
         raise ObjectNotFoundError(
             f"object not found: {spec.url(key)} (tier {spec.tier!r})"
         ) from error
@@ -549,11 +568,7 @@ def _unavailable(
     last = exhausted.last
     tries = f"{exhausted.attempts} attempt(s) in {exhausted.seconds:.1f} s"
     if _is_connection_failure(last):
-        endpoint = spec.endpoint_url or "the default endpoint"
-        return StorageUnavailableError(
-            f"cannot reach {spec.describe()} at {endpoint}: {_error_code(last)} on "
-            f"{tries}; check the network, AWS_ENDPOINT_URL_S3 or storage_options"
-        )
+        return _unreachable(spec, last, tries)
     if isinstance(last, AttemptTimeout):
         return StorageUnavailableError(
             f"{operation} on {spec.describe()} did not finish within "
@@ -577,6 +592,128 @@ def _is_connection_failure(error: BaseException) -> bool:
     return isinstance(error, ConnectionRefusedError) or any(
         "Connect" in name for name in names
     )
+
+
+def _unreachable(
+    spec: StorageSpec, last: BaseException, tries: str
+) -> StorageUnavailableError:
+    if spec.protocol != "s3":
+        # A mirror given as an http(s) URL with root=, which describe() shows.
+        return StorageUnavailableError(
+            f"cannot reach {spec.describe()}: {_error_code(last)} on {tries}. "
+            "Check the network connection and the URL in root="
+        )
+    return StorageUnavailableError(
+        f"cannot reach {spec.describe()} at {_describe_endpoint(spec, last)}: "
+        f"{_error_code(last)} on {tries}. {_endpoint_advice(spec)}"
+    )
+
+
+def _describe_endpoint(spec: StorageSpec, failure: BaseException | None = None) -> str:
+    """Name the endpoint of an S3 spec's requests, and the setting that chose it.
+
+    ``storage_options`` win over the endpoint variables, as they do in
+    :meth:`StorageSpec.fsspec_options`. Where neither sets an endpoint,
+    botocore chose it, and the URL a failed connection went to names it.
+    """
+    chosen = _endpoint_setting(spec)
+    if chosen is not None:
+        url, setting = chosen
+        return f"{url} ({setting})"
+
+    tried = _endpoint_in_chain(failure) if failure is not None else None
+    if tried is not None:
+        return tried
+    if config_file_sets_endpoint():
+        return "the endpoint that the AWS config file sets"
+    region = f" of region {spec.region}" if spec.region else ""
+    return f"the AWS S3 endpoint{region}"
+
+
+def _endpoint_setting(spec: StorageSpec) -> tuple[str, str] | None:
+    """Return the endpoint URL that options or variables set, and the setting's name.
+
+    Returns None where botocore chooses the endpoint (AWS S3, or the AWS
+    config file).
+    """
+    options = spec.storage_options
+    client_kwargs = options.get("client_kwargs") or {}
+    if options.get("endpoint_url"):
+        return str(options["endpoint_url"]), "storage_options endpoint_url"
+    if client_kwargs.get("endpoint_url"):
+        url = str(client_kwargs["endpoint_url"])
+        return url, "storage_options client_kwargs endpoint_url"
+    if spec.endpoint_url:
+        return spec.endpoint_url, _variable_of(spec.endpoint_url)
+    return None
+
+
+def _variable_of(url: str) -> str:
+    """Name the endpoint variable whose value is ``url``.
+
+    A worker may lack the variable that the caller's process had.
+    """
+    for name in _ENDPOINT_VARIABLES:
+        if os.environ.get(name) == url:
+            return name
+    return " or ".join(_ENDPOINT_VARIABLES) + " where the request was opened"
+
+
+def _endpoint_in_chain(error: BaseException) -> str | None:
+    """Return the scheme and host of the URL that a failed connection went to.
+
+    botocore's connection errors carry the request URL as ``endpoint_url``.
+    """
+    for item in _chain(error):
+        details = getattr(item, "kwargs", None)
+        url = details.get("endpoint_url") if isinstance(details, dict) else None
+        if isinstance(url, str) and url:
+            parts = urlsplit(url)
+            return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def _endpoint_advice(spec: StorageSpec) -> str:
+    chosen = _endpoint_setting(spec)
+    if chosen is not None:
+        return f"Check that a server runs at that URL, or correct {chosen[1]}"
+    return (
+        "Check the network connection. To read another S3 server, set "
+        "AWS_ENDPOINT_URL_S3 or storage_options={'client_kwargs': "
+        "{'endpoint_url': ...}}"
+    )
+
+
+def _missing_bucket(
+    spec: StorageSpec, operation: str, error: BaseException
+) -> StorageUnavailableError | None:
+    """Return the error for a missing bucket where the S3 error code is NoSuchBucket.
+
+    s3fs turns ``NoSuchBucket`` into the ``FileNotFoundError`` of a missing
+    key, so the S3 error code is the only difference.
+    """
+    if spec.protocol != "s3" or not is_missing_bucket(error):
+        return None
+    bucket = spec.root.partition("/")[0]
+    return StorageUnavailableError(
+        f"bucket {bucket!r} does not exist at {_describe_endpoint(spec)}: "
+        f"{operation} failed with NoSuchBucket. Check the bucket name (in root=, "
+        f"or in the catalog's tier {spec.tier!r}) and the endpoint"
+    )
+
+
+def is_missing_bucket(error: BaseException) -> bool:
+    """Return whether ``error`` comes from an S3 reply that the bucket is missing."""
+    return _s3_error_code(error) == "NoSuchBucket"
+
+
+def _s3_error_code(error: BaseException) -> str | None:
+    """Return the S3 error code of a botocore error in the chain, if any."""
+    for item in _chain(error):
+        response = getattr(item, "response", None)
+        if isinstance(response, dict):
+            return str(response.get("Error", {}).get("Code", "")) or None
+    return None
 
 
 def _cat_with_fresh_credentials(
@@ -695,6 +832,9 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
     except FileNotFoundError as error:
+        missing = _missing_bucket(spec, f"HEAD {spec.url(key)}", error)
+        if missing is not None:
+            raise missing from error
         raise ObjectNotFoundError(
             f"object not found: {spec.url(key)} (tier {spec.tier!r})"
         ) from error
@@ -823,7 +963,10 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
                 fs, "LIST", spec.url(prefix), "ls", path, detail=False, refresh=True
             ),
         )
-    except FileNotFoundError:
+    except FileNotFoundError as error:
+        missing = _missing_bucket(spec, f"LIST {spec.url(prefix)}", error)
+        if missing is not None:
+            raise missing from error
         return ()
     except NotADirectoryError:
         return ()
