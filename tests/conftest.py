@@ -31,6 +31,7 @@ from intake_earthscope.testing import (
 )
 
 from faultproxy import FaultProxy
+from loopbackguard import LoopbackGuard
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOGS = REPO / "catalogs"
@@ -48,6 +49,23 @@ os.environ["HOME"] = tempfile.mkdtemp(prefix="intake-earthscope-home-")
 for _name in [name for name in os.environ if name.startswith("ES_")]:
     del os.environ[_name]
 os.environ.pop("EARTHSCOPE_TOKEN", None)
+
+# No test may reach another host: name lookups and connections off the
+# loopback fail as on an offline machine, and the run lists them at its end.
+_GUARD = LoopbackGuard()
+_GUARD.install()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _GUARD.current = item.nodeid
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _GUARD.attempts:
+        return
+    terminalreporter.section("blocked attempts to leave the loopback")
+    for test, address in _GUARD.attempts:
+        terminalreporter.write_line(f"{test}: {address}")
 
 
 @pytest.fixture(scope="session")

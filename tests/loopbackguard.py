@@ -1,0 +1,92 @@
+"""Keep every connection of the test process on the loopback interface.
+
+The tests start their servers on 127.0.0.1. A test that reaches for another
+host (a default AWS endpoint, an EarthScope login host) is a fault of the
+test or of the code under test. The guard fails such a name lookup or
+connection before any packet leaves, the way an offline machine would, and
+records the test and the address so that the run can list them.
+
+Child processes (the S3 server, dask workers) are not guarded here: they
+are started on 127.0.0.1 by the fixtures.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from typing import Any
+
+# Names that resolve to the loopback interface without a lookup.
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+class LoopbackGuard:
+    """Patches of ``socket`` that admit only loopback addresses.
+
+    ``attempts`` lists ``(test id, address)`` for each blocked attempt, and
+    ``current`` names the running test.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, str]] = []
+        self.current = "(outside a test)"
+        self._originals: dict[str, Any] = {}
+
+    def install(self) -> None:
+        """Replace ``socket.getaddrinfo`` and the connect methods."""
+        self._originals = {
+            "getaddrinfo": socket.getaddrinfo,
+            "connect": socket.socket.connect,
+            "connect_ex": socket.socket.connect_ex,
+        }
+        socket.getaddrinfo = self._guarded_getaddrinfo  # type: ignore[assignment]
+        socket.socket.connect = self._guarded_connect(  # type: ignore[method-assign]
+            self._originals["connect"]
+        )
+        socket.socket.connect_ex = self._guarded_connect(  # type: ignore[method-assign]
+            self._originals["connect_ex"]
+        )
+
+    def _guarded_getaddrinfo(self, host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not is_loopback_host(host):
+            self._block(str(host))
+            raise socket.gaierror(
+                socket.EAI_NONAME,
+                f"name lookup of {host!r} blocked: tests stay on loopback",
+            )
+        return self._originals["getaddrinfo"](host, *args, **kwargs)
+
+    def _guarded_connect(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        guard = self
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                host = address[0]
+                if not is_loopback_host(host):
+                    guard._block(f"{host}:{address[1]}")
+                    raise ConnectionRefusedError(
+                        f"connection to {host}:{address[1]} blocked: tests stay on "
+                        "loopback"
+                    )
+            return original(sock, address)
+
+        return connect
+
+    def _block(self, address: str) -> None:
+        self.attempts.append((self.current, address))
+
+
+def is_loopback_host(host: Any) -> bool:
+    """Return whether ``host`` (a name, an address or None) is the loopback."""
+    if host is None:
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    text = str(host).strip("[]").split("%")[0]
+    if text.lower() in LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
