@@ -202,7 +202,14 @@ def _end_ns(end: object, start_ns: int) -> int:
 def _duration_as_end(
     end: object, duration: pd.Timedelta, start_ns: int
 ) -> InvalidRequestError:
-    suggested = format_ns(start_ns + int(duration.value))
+    suggested_ns = start_ns + int(duration.value)
+    if not _EARLIEST_NS <= suggested_ns <= _LATEST_NS:
+        return InvalidRequestError(
+            f"invalid end={end!r}: end is a time, not a duration, and start "
+            "plus this duration is outside the years 1677 to 2262 that "
+            "nanosecond times cover; give an end time such as '2024-01-02'"
+        )
+    suggested = format_ns(suggested_ns)
     message = (
         f"invalid end={end!r}: end is a time, not a duration, so give start "
         f"plus the duration: end={suggested!r}"
@@ -212,6 +219,11 @@ def _duration_as_end(
         same_day = format_ns(day_start(start_ns) + int(duration.value))
         message += f". For a time of day, give the date too: end={same_day!r}"
     return InvalidRequestError(message)
+
+
+# The times that int64 nanoseconds since 1970 can hold (NaT is the lowest).
+_EARLIEST_NS = int(pd.Timestamp.min.value)
+_LATEST_NS = int(pd.Timestamp.max.value)
 
 
 def _is_duration(value: object) -> bool:

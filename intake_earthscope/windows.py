@@ -421,6 +421,13 @@ def _duration_ns(value: object, name: str) -> int:
                 f"invalid {name}={value!r}: expected seconds at or above 0. "
                 f"{_OFFSETS_RULE}"
             )
+        if seconds * NS_PER_SECOND > LONGEST_WINDOW_NS:
+            # Checked here, because seconds such as 1e300 are no int64
+            # nanoseconds, nor even a finite float of them.
+            raise InvalidRequestError(
+                f"invalid {name}={value!r}: {seconds:g} s is longer than one "
+                "day; read long spans with open_waveforms"
+            )
         return round(seconds * NS_PER_SECOND)
     try:
         duration = pd.Timedelta(value)
