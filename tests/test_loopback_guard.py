@@ -50,12 +50,18 @@ def test_connect_off_loopback_blocked() -> None:
     assert guard.attempts == [("this test", "192.0.2.1:443")]
 
 
-def test_lookup_off_loopback_blocked() -> None:
+def test_lookup_off_loopback_blocked(request: pytest.FixtureRequest) -> None:
     # conftest.py installs the guard for the whole run. Checked first, so that
     # a missing guard fails here before any lookup is made.
-    assert isinstance(getattr(socket.getaddrinfo, "__self__", None), LoopbackGuard)
+    guard = getattr(socket.getaddrinfo, "__self__", None)
+    assert isinstance(guard, LoopbackGuard)
+    recorded = len(guard.attempts)
 
     with pytest.raises(socket.gaierror, match="blocked: tests stay on loopback"):
         socket.getaddrinfo("s3.us-east-2.amazonaws.com", 443)
+    blocked = guard.attempts[recorded:]
+    # This attempt is made on purpose, so the run's list leaves it out.
+    del guard.attempts[recorded:]
 
+    assert blocked == [(request.node.nodeid, "s3.us-east-2.amazonaws.com")]
     assert socket.getaddrinfo("127.0.0.1", 80)
