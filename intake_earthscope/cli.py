@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(_obspy_options_message(obspy_options, arguments))
         return EXIT_USAGE
 
+    arguments = _joined_negative_durations(arguments)
     args, unknown = parser.parse_known_args([_blank_location(a) for a in arguments])
     if unknown:
         # The command's own usage, not the top-level one that argparse prints.
@@ -116,6 +117,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     with _sdk_errors_on_one_line(), _warnings_on_one_line():
         return _run(args.run, args)
+
+
+def _joined_negative_durations(arguments: list[str]) -> list[str]:
+    """Join ``--before -30s`` into ``--before=-30s``.
+
+    argparse takes a value that starts with "-" and is no plain number for
+    an option, and then reports only that --before expected one argument.
+    Joined, the value reaches the duration check, whose message explains how
+    before and after count.
+    """
+    joined: list[str] = []
+    position = 0
+    while position < len(arguments):
+        argument = arguments[position]
+        following = arguments[position + 1] if position + 1 < len(arguments) else ""
+        if argument in ("--before", "--after") and _looks_negative(following):
+            joined.append(f"{argument}={following}")
+            position += 2
+            continue
+        joined.append(argument)
+        position += 1
+    return joined
+
+
+def _looks_negative(text: str) -> bool:
+    return len(text) > 1 and text[0] == "-" and (text[1].isdigit() or text[1] == ".")
 
 
 # obspy's and FDSN's names of request options that argparse rejects. It

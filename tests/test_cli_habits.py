@@ -315,6 +315,16 @@ def test_window_offsets_as_durations(
             id="negative-text",
         ),
         pytest.param(
+            ["--before", "-30s", "--after", "30"],
+            "invalid --before -30s: expected a duration at or above 0",
+            id="negative-separate",
+        ),
+        pytest.param(
+            ["--before", "30", "--after", "-.5"],
+            "invalid --after -0.5: expected seconds at or above 0",
+            id="negative-number-separate",
+        ),
+        pytest.param(
             ["--before", "1min", "--after", "1D"],
             "invalid window: --before 1min plus --after 1D is 86460 s, longer "
             "than one day (86400 s)",
