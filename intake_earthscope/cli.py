@@ -870,6 +870,11 @@ def _check_window_options(args: argparse.Namespace) -> None:
             "--time-column names a column of --times-file: give the file too, "
             "or leave --time-column out"
         )
+    if args.time_column is not None and not args.time_column.strip():
+        raise InvalidRequestError(
+            "invalid --time-column '': give the name of the column of times, "
+            f"or leave the option out for {TIME_COLUMN!r}"
+        )
 
 
 def _param_names(args: argparse.Namespace) -> list[str]:

@@ -478,3 +478,20 @@ def test_progress_bar_on_terminal(root: Path, tmp_path: Path) -> None:
     assert "wrote" in with_bar
     assert "Completed" not in without_bar
     assert "wrote" in without_bar
+
+
+def test_blank_time_column_rejected(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("time\n2024-01-01T00:10:00\n")
+
+    code, _, err = run(
+        capsys, "export", *REQUEST, "--times-file", str(events), "--time-column",
+        "", "--before", "30", "--after", "60", "--root", str(root),
+        str(tmp_path / "windows.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "invalid --time-column ''" in err
+    assert not (tmp_path / "windows.nc").exists()
