@@ -48,6 +48,9 @@ __all__ = ["MiniseedSource"]
 
 logger = logging.getLogger(__name__)
 
+# Stands for a required argument of windows() that was not given.
+_NOT_GIVEN: Any = object()
+
 
 class MiniseedSource(DataSource):
     """Continuous miniSEED waveforms of one collection, as a lazy Dataset.
@@ -322,8 +325,8 @@ class MiniseedSource(DataSource):
     def windows(
         self,
         times: Any,
-        before: object,
-        after: object,
+        before: object = _NOT_GIVEN,
+        after: object = _NOT_GIVEN,
         errors: object = None,
         **unknown: Any,
     ) -> xr.Dataset:
@@ -346,6 +349,19 @@ class MiniseedSource(DataSource):
             "windows() reads the codes, tier and options of the source, so "
             "open another source for other ones",
         )
+        # Checked after the names, so that obspy's starttime= gets its hint
+        # where before and after are missing too.
+        missing = [
+            name
+            for name, value in (("before", before), ("after", after))
+            if value is _NOT_GIVEN
+        ]
+        if missing:
+            raise TypeError(
+                f"windows() missing required argument {' and '.join(missing)}: "
+                "give the seconds of data before and after each time, such as "
+                "windows(times, before=60, after=120)"
+            )
         codes = {kind: self._arguments[kind] for kind in _CODE_KINDS}
         return windows_dataset(
             self.collection,

@@ -302,6 +302,28 @@ def test_source_windows_obspy_name(watched: FaultProxy, cat: Any) -> None:
     assert watched.seen == []
 
 
+def test_source_windows_obspy_span_only(watched: FaultProxy, cat: Any) -> None:
+    source = cat.sage.miniseed(**CODES, channel="BHZ", tier="open")
+
+    with pytest.raises(UnknownArgumentError) as caught:
+        source.windows(
+            ["2024-01-01T03"], starttime="2024-01-01T02", endtime="2024-01-01T04"
+        )
+
+    assert "windows have no start or end" in str(caught.value)
+    assert watched.seen == []
+
+
+def test_source_windows_missing_offsets(watched: FaultProxy, cat: Any) -> None:
+    source = cat.sage.miniseed(**CODES, channel="BHZ", tier="open")
+
+    with pytest.raises(TypeError, match="missing required argument before and after"):
+        source.windows(["2024-01-01T03"])
+    with pytest.raises(TypeError, match="missing required argument after:"):
+        source.windows(["2024-01-01T03"], 60)
+    assert watched.seen == []
+
+
 def test_source_windows_codes(watched: FaultProxy, cat: Any) -> None:
     source = cat.sage.miniseed(**CODES, channel="BHZ", tier="open")
 
