@@ -100,7 +100,12 @@ def _has_text(row: list[str]) -> bool:
 
 def _missing_column(path: str, column: str, names: list[str]) -> InvalidRequestError:
     hint = "name the column of times with --time-column"
-    if len(names) == 1 and any(mark in names[0] for mark in "\t;|"):
+    if names and names[0].startswith("#"):
+        hint = (
+            "comment lines are not read as comments: remove the lines that "
+            "start with '#' above the header"
+        )
+    elif len(names) == 1 and any(mark in names[0] for mark in "\t;|"):
         hint = "separate the columns with commas"
     elif any(_is_time(name) for name in names):
         hint = (

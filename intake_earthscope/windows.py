@@ -366,7 +366,8 @@ def _is_obspy_event_object(value: object) -> bool:
 
 _ORIGIN_TIMES_FIX = (
     "Pass the origin time of each event, as in "
-    "times=[event.preferred_origin().time for event in catalog]"
+    "times=[(event.preferred_origin() or event.origins[0]).time "
+    "for event in catalog]"
 )
 
 

@@ -495,3 +495,19 @@ def test_blank_time_column_rejected(
     assert code == EXIT_USAGE
     assert "invalid --time-column ''" in err
     assert not (tmp_path / "windows.nc").exists()
+
+
+def test_comment_line_in_times_file(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("# events of the test\ntime\n2024-01-01T00:10:00\n")
+
+    code, _, err = run(
+        capsys, "export", *REQUEST, "--times-file", str(events), "--before",
+        "30", "--after", "60", "--root", str(root), str(tmp_path / "windows.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "remove the lines that start with '#'" in err
+    assert "--time-column" not in err
