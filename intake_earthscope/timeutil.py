@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ __all__ = [
     "day_start",
     "days_between",
     "format_ns",
+    "is_utcdatetime",
     "parse_time",
 ]
 
@@ -39,6 +41,15 @@ _ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})(?=$|[T ])", re.I)
 
 # Second 60 of a minute, in the extended (23:59:60) or basic (235960) form.
 _LEAP_SECOND = re.compile(r"([T ]\d{2}:?\d{2}:?)60(?=$|[.,Z+-])", re.I)
+
+
+def is_utcdatetime(value: object) -> TypeGuard[Any]:
+    """Return whether ``value`` is an ``obspy.UTCDateTime``.
+
+    It is recognised by its ``ns`` and ``datetime`` attributes, so obspy is
+    not imported.
+    """
+    return hasattr(value, "ns") and hasattr(value, "datetime")
 
 
 def parse_time(value: object, name: str) -> int:
@@ -63,7 +74,7 @@ def parse_time(value: object, name: str) -> int:
             f"missing {name}: give an ISO time such as '2024-01-01T00:00:00'"
         )
 
-    if hasattr(value, "ns") and hasattr(value, "datetime"):
+    if is_utcdatetime(value):
         # obspy.UTCDateTime keeps integer nanoseconds itself.
         return int(value.ns)
     if isinstance(value, bool | int | float | np.number | np.bool_):

@@ -64,6 +64,7 @@ from intake_earthscope.timeutil import (
     day_start,
     days_between,
     format_ns,
+    is_utcdatetime,
     parse_time,
 )
 from intake_earthscope.windowread import (
@@ -335,14 +336,8 @@ def _check_window_range(references: np.ndarray, before_ns: int, after_ns: int) -
 
 
 def _is_one_time(times: Any) -> bool:
-    """Return whether ``times`` is one time rather than a collection of them.
-
-    ``obspy.UTCDateTime`` is recognised by its ``ns`` and ``datetime``
-    attributes, so obspy is not imported.
-    """
-    if isinstance(times, str | dt.date | np.datetime64):
-        return True
-    if hasattr(times, "ns") and hasattr(times, "datetime"):
+    """Return whether ``times`` is one time rather than a collection of them."""
+    if isinstance(times, str | dt.date | np.datetime64) or is_utcdatetime(times):
         return True
     return not isinstance(times, Iterable)
 
@@ -454,9 +449,7 @@ _OFFSETS_RULE = (
 def _is_time(value: object) -> bool:
     """Return whether ``value`` is a point in time: a datetime, UTCDateTime,
     ``numpy.datetime64`` or ISO 8601 date text."""
-    if isinstance(value, dt.date | np.datetime64):
-        return True
-    if hasattr(value, "ns") and hasattr(value, "datetime"):
+    if isinstance(value, dt.date | np.datetime64) or is_utcdatetime(value):
         return True
     return isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None
 
