@@ -485,12 +485,7 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
         # spent. These errors name the scope or the endpoint already.
         raise
     except FileNotFoundError as error:
-        missing = _missing_bucket(spec, f"GET {spec.url(key)}", error)
-        if missing is not None:
-            raise missing from error
-        raise ObjectNotFoundError(
-            f"object not found: {spec.url(key)} (tier {spec.tier!r})"
-        ) from error
+        raise _not_found(spec, "GET", key, error) from error
     except PermissionError as error:
         raise AccessDeniedError(
             f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
@@ -684,6 +679,22 @@ def _endpoint_advice(spec: StorageSpec) -> str:
     )
 
 
+def _not_found(
+    spec: StorageSpec, operation: str, key: str, error: BaseException
+) -> Exception:
+    """Return the error for a GET or HEAD of ``key`` that found nothing.
+
+    That is a missing bucket where the server says so, and otherwise
+    ObjectNotFoundError.
+    """
+    missing = _missing_bucket(spec, f"{operation} {spec.url(key)}", error)
+    if missing is not None:
+        return missing
+    return ObjectNotFoundError(
+        f"object not found: {spec.url(key)} (tier {spec.tier!r})"
+    )
+
+
 def _missing_bucket(
     spec: StorageSpec, operation: str, error: BaseException
 ) -> StorageUnavailableError | None:
@@ -832,12 +843,7 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
     except FileNotFoundError as error:
-        missing = _missing_bucket(spec, f"HEAD {spec.url(key)}", error)
-        if missing is not None:
-            raise missing from error
-        raise ObjectNotFoundError(
-            f"object not found: {spec.url(key)} (tier {spec.tier!r})"
-        ) from error
+        raise _not_found(spec, "HEAD", key, error) from error
     except PermissionError as error:
         raise AccessDeniedError(
             f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
