@@ -877,17 +877,23 @@ def _check_window_options(args: argparse.Namespace) -> None:
         )
 
 
+def _param_items(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Return the name and value of each -p NAME=VALUE, in the order given."""
+    items = []
+    for item in args.param:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise InvalidRequestError(f"invalid --param {item!r}: write NAME=VALUE")
+        items.append((name.strip(), value))
+    return items
+
+
 def _param_names(args: argparse.Namespace) -> list[str]:
-    return [item.partition("=")[0].strip() for item in args.param]
+    return [name for name, _ in _param_items(args)]
 
 
 def _param_value(args: argparse.Namespace, name: str) -> str | None:
-    values = [
-        value.strip()
-        for item in args.param
-        for key, _, value in [item.partition("=")]
-        if key.strip() == name
-    ]
+    values = [value.strip() for key, value in _param_items(args) if key == name]
     return values[-1] if values else None
 
 
@@ -1098,11 +1104,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
         if value is not None:
             parameters[name] = value
 
-    for item in args.param:
-        name, separator, value = item.partition("=")
-        if not separator or not name:
-            raise InvalidRequestError(f"invalid --param {item!r}: write NAME=VALUE")
-        parameters[name.strip()] = value
+    parameters.update(_param_items(args))
 
     _check_types(args.entry, declared, parameters)
     _check_window_order(parameters)
