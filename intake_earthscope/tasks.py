@@ -424,7 +424,7 @@ def _neighbour_block(
     tail_bytes: int | None,
 ) -> tuple[PlacedBlock, bytes]:
     """Place the records of the previous day's object on a block that ends at
-    grid index 0, so that its spill holds their samples from index 0 on.
+    grid index 0, so that its spill contains their samples from index 0 on.
 
     Returns the block and the records it was decoded from, or the whole
     object where they are a part of it.

@@ -15,8 +15,9 @@ Layout of the dataset that :func:`open_windows` returns:
   object could be read.
 * Attributes: ``sampling_rate``, ``collection``, ``before_seconds``,
   ``after_seconds``, and the provenance ``tier``, ``storage`` and ``keys``.
-  ``keys`` has the URL of each object the windows read, one a line, with
-  the previous day's objects read for records that cross midnight.
+  ``keys`` has the URL of each object the windows look for, one a line,
+  with the previous day's objects looked for records that cross midnight.
+  With exact codes the keys are built, not listed, so some may not exist.
 
 One dask chunk holds a batch of consecutive windows whose reference times
 share a UTC day, for one group of traces (a station for station-day

@@ -1,6 +1,6 @@
 """``intake-earthscope export`` of event windows around reference times.
 
-The mirror holds real miniSEED written by tests/mseedgen.py: station XX.STA
+The mirror contains real miniSEED written by tests/mseedgen.py: station XX.STA
 with LHN and LHZ at 1 Hz, recorded from 00:00 to 12:00 on 2024-01-01 and
 2024-01-02. Its objects for 2024-01-03 and later do not exist. Most tests
 call ``main`` in the test process, one runs the module as a script, and one
