@@ -684,7 +684,7 @@ def _not_found(
 ) -> Exception:
     """Return the error for a GET or HEAD of ``key`` that found nothing.
 
-    That is a missing bucket where the server says so, and otherwise
+    That is a missing bucket where the server reports one, and otherwise
     ObjectNotFoundError.
     """
     missing = _missing_bucket(spec, f"{operation} {spec.url(key)}", error)
