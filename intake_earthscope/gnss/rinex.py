@@ -229,6 +229,9 @@ class RinexObservations:
         -1 where blank.
     header_complete : bool
         False when the text ends before END OF HEADER; no epoch is read then.
+    codes : tuple of str
+        Every observation code the file declares, sorted, also the codes that
+        an event (flag 3 or 4) later replaces in ``header.codes``.
     """
 
     header: RinexHeader
@@ -240,6 +243,7 @@ class RinexObservations:
     corrupt: bool = False
     indicators: dict[str, np.ndarray] = field(default_factory=dict)
     header_complete: bool = True
+    codes: tuple[str, ...] = ()
 
 
 def read_rinex(
@@ -302,6 +306,7 @@ def parse(
         parser.run(body)
     result = parser.result()
     result.header_complete = body is not None
+    result.codes = tuple(sorted(parser.declared_codes()))
     return result
 
 
@@ -532,6 +537,8 @@ class _BodyParser:
         self.raw_index: dict[bytes, int] = {}
         self.epoch_columns: dict[bytes, np.ndarray] = {}
         self.records: dict[str, _Records] = {}
+        # Code lists that events replaced; their epochs still hold values.
+        self.replaced_codes: set[str] = set()
         self.indicators = False
         self.truncated = False
         self.corrupt = False
@@ -573,6 +580,7 @@ class _BodyParser:
         # `count` cycle-slip records, which are not observations.
         end = index + 1 + count
         if flag in (3, 4):
+            self.replaced_codes.update(self._current_codes())
             try:
                 _read_header(self.lines, index + 1, self.header, end)
             except DecodeError as error:
@@ -618,6 +626,13 @@ class _BodyParser:
                 records = self._system_records(self.sv_names[column][0])
                 records.add(data[3:], epoch, column)
         return end
+
+    def _current_codes(self) -> set[str]:
+        return {code for codes in self.header.codes.values() for code in codes}
+
+    def declared_codes(self) -> set[str]:
+        """Return the codes of the header and of every event that changed them."""
+        return self.replaced_codes | self._current_codes()
 
     def _lines_per_sv_v2(self) -> int:
         count = len(self.header.codes_of("*"))

@@ -330,7 +330,7 @@ def _scan_day(
     low, high = max(start_ns, day_ns), min(end_ns, day_ns + NS_PER_DAY)
     keep = (found.times >= low) & (found.times < high)
     times = np.unique(found.times[keep])
-    codes = tuple(sorted({c for codes in found.header.codes.values() for c in codes}))
+    codes = found.codes
     if found.corrupt:
         # Epochs before the bad line are kept, as intact records are.
         status = "damaged" if times.size else "unreadable"
@@ -537,11 +537,35 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
     column_of = {name: index for index, name in enumerate(spec.sv)}
     columns = np.array([column_of.get(name, -1) for name in found.sv], dtype=np.int64)
     columns_ok = columns >= 0
-    cells = np.ix_(rows[rows_ok], columns[columns_ok])
-    for name, values in {**found.values, **found.indicators}.items():
-        if name in out:
-            out[name][cells] = values[rows_ok][:, columns_ok]
+    for code, values in found.values.items():
+        if code not in out:
+            continue
+        block = values[rows_ok][:, columns_ok]
+        epoch, column = _last_present(block, rows[rows_ok])
+        cells = (rows[rows_ok][epoch], columns[columns_ok][column])
+        out[code][cells] = block[epoch, column]
+        for suffix in ("lli", "ssi"):
+            digits = found.indicators.get(f"{code}_{suffix}")
+            if digits is not None and f"{code}_{suffix}" in out:
+                picked = digits[rows_ok][:, columns_ok][epoch, column]
+                out[f"{code}_{suffix}"][cells] = picked
     return out
+
+
+def _last_present(block: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return the (record, column) indices of the values that ``block`` places.
+
+    A file may write one epoch time in several records (one per system, say,
+    or twice where two files were joined). Of the values that land on one
+    cell, the last non-blank one is kept, so a blank field in a later record
+    never erases a value of an earlier one.
+    """
+    epoch, column = np.nonzero(~np.isnan(block))
+    cell = rows[epoch] * block.shape[1] + column
+    # np.unique returns the first occurrence; reversing keeps the last one.
+    _, last = np.unique(cell[::-1], return_index=True)
+    keep = np.sort(epoch.size - 1 - last)
+    return epoch[keep], column[keep]
 
 
 def _add_outcomes(dataset: xr.Dataset, plan: RinexPlan) -> None:
