@@ -1,8 +1,9 @@
-"""RINEX files whose epochs repeat a time or whose events change the codes.
+"""RINEX files with repeated epoch times, code changes or no code list.
 
 Both layouts are valid RINEX. The dataset keeps every value of a repeated
 epoch time, where a blank field of a later record must not erase an earlier
-value, and every code that the header or an event declares.
+value, and every code that the header or an event declares. A header
+without a code list cannot be read, so its day is unreadable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import xarray as xr
 import yaml
 
+from intake_earthscope.errors import DecodeError, ReadOutcomeWarning
 from intake_earthscope.gnss.rinex import parse
 from intake_earthscope.gnss.rinex_dataset import clear_rinex_cache, open_rinex_obs
 from intake_earthscope.gnss.rinexgen import rinex2_text, rinex3_text
@@ -36,10 +38,15 @@ def _fresh_cache() -> Iterator[None]:
     clear_rinex_cache()
 
 
-def open_day(root: Path, text: bytes, indicators: bool = False) -> xr.Dataset:
+def write_day(root: Path, text: bytes) -> Path:
     path = root / "rinex/2024/061/synt/synt0610.24d.gz"
     path.parent.mkdir(parents=True)
     path.write_bytes(gzip.compress(text))
+    return root
+
+
+def open_day(root: Path, text: bytes, indicators: bool = False) -> xr.Dataset:
+    write_day(root, text)
     return open_rinex_obs(
         PRODUCT,
         "SYNT",
@@ -119,3 +126,29 @@ def test_event_dropped_code_stays(tmp_path: Path) -> None:
     assert obs.S1.values[:, 0].tolist()[0] == 45.0
     assert np.isnan(obs.S1.values[1, 0])
     assert obs.C1.values[:, 0].tolist() == [20000000.123, 20000001.123]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [(event_text(), "# / TYPES OF OBSERV"), (split_epoch_text(), "OBS TYPES")],
+    ids=["rinex2", "rinex3"],
+)
+def test_header_without_codes_rejected(text: bytes, label: str) -> None:
+    lines = [line for line in text.splitlines() if label.encode() not in line]
+    with pytest.raises(DecodeError, match="no .* line before END OF HEADER"):
+        parse(b"\n".join(lines) + b"\n")
+
+
+def test_header_without_codes_unreadable(tmp_path: Path) -> None:
+    lines = [line for line in event_text().splitlines() if b"TYPES" not in line]
+    with pytest.warns(ReadOutcomeWarning, match="no '# / TYPES OF OBSERV' line"):
+        obs = open_rinex_obs(
+            PRODUCT,
+            "SYNT",
+            "2024-03-01",
+            "2024-03-02",
+            root=str(write_day(tmp_path, b"\n".join(lines) + b"\n")),
+            errors="warn",
+        )
+    assert obs.status.values.tolist() == ["unreadable"]
+    assert obs.epochs.values.tolist() == [0]

@@ -288,12 +288,19 @@ def parse(
     WrongFormatError
         If the text is not RINEX observations.
     DecodeError
-        If a header line is malformed (a missing or non-numeric count, say).
+        If a header line is malformed (a missing or non-numeric count, say),
+        or the header declares no observation codes.
     """
     _check_rinex(text)
     lines = text.splitlines()
     header = RinexHeader()
     body = _read_header(lines, 0, header)
+    if body is not None and not any(header.codes.values()):
+        label = "SYS / # / OBS TYPES" if header.version >= 3 else "# / TYPES OF OBSERV"
+        raise DecodeError(
+            f"invalid RINEX header: no {label!r} line before END OF HEADER, so "
+            "the observation fields cannot be assigned to codes"
+        )
     parser = _BodyParser(header, lines, values)
     parser.indicators = indicators
     if body is None:
