@@ -120,6 +120,9 @@ _TENV3_USED = tuple(
 # Days a row may carry: MJD 15020 is 1900-01-01 and MJD 88069 is 2100-01-01.
 _MJD_RANGE = (15020.0, 88069.0)
 
+# How many of each unit a metre is, for the units GAGE CSV columns name.
+_UNITS_PER_METRE = {"mm": 1000.0, "m": 1.0}
+
 _TENV3_ROW = re.compile(r"^\s*\S{4}\s+\d{2}[A-Z]{3}\d{2}\s")
 _NUMBER = r"[-+]?\d+(?:\.\d*)?"
 
@@ -327,13 +330,16 @@ def parse_csv(text: str, name: str = "") -> PositionSeries:
 
     Values are in millimetres relative to the first epoch; the header's
     ``Offset from source file`` is added back so that they are relative to
-    the ``Reference position``. Rows end with a comma, which is ignored.
+    the ``Reference position``. A column whose name gives the unit ``(m)``
+    is read as metres. Rows end with a comma, which is ignored.
     Correlation columns, where a ``report=long`` file has them, are read.
 
     Raises
     ------
     DecodeError
-        If the station id, reference position or column header is missing.
+        If the station id, reference position or column header is missing,
+        or the header lacks a position or standard deviation column or gives
+        it a unit other than mm or m.
     """
     header, body = _split_csv(_decoded(text), name)
     station = _required(header, "4-character ID", name)
@@ -346,10 +352,12 @@ def parse_csv(text: str, name: str = "") -> PositionSeries:
 
     values: dict[str, object] = {}
     for component, axis in (("north", "north"), ("east", "east"), ("up", "vertical")):
-        north_east_up = _column(rows, columns, axis, name)
-        values[component] = (north_east_up + offset[component]) / 1000
-        sigma = _column(rows, columns, f"{axis} std", name)
-        values[f"sigma_{component}"] = sigma / 1000
+        north_east_up, per_metre = _column(rows, columns, axis, name)
+        # The offset is in millimetres, whatever unit the column has.
+        offset_in_unit = offset[component] * per_metre / 1000
+        values[component] = (north_east_up + offset_in_unit) / per_metre
+        sigma, per_metre = _column(rows, columns, f"{axis} std", name)
+        values[f"sigma_{component}"] = sigma / per_metre
     for pair, words in (
         ("north_east", ("north", "east")),
         ("north_up", ("north", "vertical")),
@@ -660,13 +668,37 @@ def _check_csv_field_counts(body: str, name: str) -> None:
 
 def _column(
     rows: pd.DataFrame, columns: list[str], words: str, name: str
-) -> np.ndarray:
-    """Return the first column whose lower-case name starts with ``words``."""
+) -> tuple[np.ndarray, float]:
+    """Return the first column whose lower-case name starts with ``words``.
+
+    Also returns the column's units per metre (1000 for ``(mm)``, the
+    format's unit, which a name without a unit gets too).
+
+    Raises
+    ------
+    DecodeError
+        If no column matches, or its unit is neither ``mm`` nor ``m``.
+    """
     for column in columns:
         label = column.lower().replace("deviation", "").replace(".", "")
         if label.startswith(words) and ("std" in label) == ("std" in words):
-            return _numeric(rows, column, name)
-    return np.full(len(rows), np.nan)
+            return _numeric(rows, column, name), _units_per_metre(column, name)
+    raise DecodeError(
+        f"{name or 'CSV file'} has no {words.title()!r} column: "
+        f"expected the GAGE columns 'Date, North (mm), East (mm), Vertical (mm), "
+        f"North Std. Deviation (mm), ...', got {columns}"
+    )
+
+
+def _units_per_metre(column: str, name: str) -> float:
+    unit = re.search(r"\(([^)]*)\)", column)
+    text = unit.group(1).strip().lower() if unit else "mm"
+    if text not in _UNITS_PER_METRE:
+        raise DecodeError(
+            f"invalid unit {text!r} of column {column!r} in "
+            f"{name or 'CSV file'}: expected mm or m"
+        )
+    return _UNITS_PER_METRE[text]
 
 
 def _correlation(
