@@ -1,9 +1,11 @@
 """RINEX files with repeated epoch times, code changes or no code list.
 
-Both layouts are valid RINEX. The dataset keeps every value of a repeated
-epoch time, where a blank field of a later record must not erase an earlier
-value, and every code that the header or an event declares. A header
-without a code list cannot be read, so its day is unreadable.
+Repeated times and code changes are valid RINEX. The dataset keeps every
+value of a repeated epoch time, where a blank field of a later record must
+not erase an earlier value, and every code that the header or an event
+declares. A header without a code list cannot be read, so its day is
+unreadable, and one without the code list of a system in the body makes
+the day damaged.
 """
 
 from __future__ import annotations
@@ -152,3 +154,23 @@ def test_header_without_codes_unreadable(tmp_path: Path) -> None:
         )
     assert obs.status.values.tolist() == ["unreadable"]
     assert obs.epochs.values.tolist() == [0]
+
+
+def test_undeclared_system_damaged(tmp_path: Path) -> None:
+    lines = [
+        line
+        for line in split_epoch_text().splitlines()
+        if not (line.startswith(b"R  ") and b"OBS TYPES" in line)
+    ]
+    with pytest.warns(ReadOutcomeWarning, match="for the systems 'R'"):
+        obs = open_rinex_obs(
+            PRODUCT,
+            "SYNT",
+            "2024-03-01",
+            "2024-03-02",
+            root=str(write_day(tmp_path, b"\n".join(lines) + b"\n")),
+            errors="warn",
+        )
+    assert obs.status.values.tolist() == ["damaged"]
+    assert obs.epochs.values.tolist() == [2]
+    assert float(obs.C1C.sel(sv="G01").isel(time=0)) == 20000000.123

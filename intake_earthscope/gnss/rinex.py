@@ -219,8 +219,9 @@ class RinexObservations:
         the compressed stream was cut short.
     corrupt : bool
         True when the pass stopped at an unreadable epoch line or satellite
-        id (the epochs before it are kept), or when the header has no END OF
-        HEADER line.
+        id (the epochs before it are kept), when the header has no END OF
+        HEADER line, or when a RINEX 3 body has satellites of a system that
+        the header gives no codes for (their values are left out).
     message : str
         Reason the read ended early, if it did.
     indicators : dict of str to numpy.ndarray
@@ -546,6 +547,8 @@ class _BodyParser:
         self.records: dict[str, _Records] = {}
         # Code lists that events replaced; their epochs still hold values.
         self.replaced_codes: set[str] = set()
+        # Systems of satellites met in the body without a code list.
+        self.undeclared: set[str] = set()
         self.indicators = False
         self.truncated = False
         self.corrupt = False
@@ -682,6 +685,8 @@ class _BodyParser:
             if column is None:
                 column = self.sv_index[name] = len(self.sv_names)
                 self.sv_names.append(name)
+                if self.version3 and not self.header.codes_of(name[0]):
+                    self.undeclared.add(name[0])
             self.raw_index[raw] = column
         return column
 
@@ -705,6 +710,15 @@ class _BodyParser:
         return self.epochs - 1
 
     def result(self) -> RinexObservations:
+        if self.undeclared and not (self.corrupt or self.truncated):
+            # The epochs stay, but the satellites of these systems have values
+            # that no code names, so the file is damaged.
+            systems = "".join(sorted(self.undeclared))
+            self.corrupt = True
+            self.message = (
+                f"the header has no 'SYS / # / OBS TYPES' line for the systems "
+                f"{systems!r} of satellites in the body; their values are left out"
+            )
         times = self.times[: self.epochs].copy()
         sv = list(self.sv_names)
         shape = (len(times), len(sv))
