@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.timeutil import parse_time
 from intake_earthscope.windows import open_windows, window_offsets
 
 from conftest import CATALOGS, collection_spec
@@ -79,3 +81,45 @@ def test_source_windows_nan(cat: Any, name: str) -> None:
 def test_offsets_infinity_still_rejected() -> None:
     with pytest.raises(InvalidRequestError, match="expected seconds at or above 0"):
         window_offsets(float("inf"), 60)
+
+
+# A long value is cut in the message, as the names check cuts it.
+
+
+def test_long_list_start_cut() -> None:
+    days = [f"2024-01-{day:02d}" for day in range(1, 29)] * 10
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_waveforms(collection_spec("sage"), **CODES, start=days, end="2024-01-02")
+
+    message = str(caught.value)
+    assert message.startswith("invalid start=['2024-01-01', ")
+    assert "...]" in message
+    assert "2024-01-28" not in message
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(1000),
+        pd.Series(pd.date_range("2024-01-01", periods=500)),
+        "2024-01-01T" + "0" * 500,
+    ],
+    ids=["array", "series", "text"],
+)
+def test_parse_time_cuts_value(value: object) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_time(value, "end")
+
+    message = str(caught.value)
+    assert message.startswith("invalid end=")
+    assert "..." in message
+    assert len(message) < 300
+
+
+def test_short_value_shown_whole() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_time("10/11/2025", "start")
+
+    assert "invalid start='10/11/2025': expected an ISO 8601 time" in str(caught.value)
