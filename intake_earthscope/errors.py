@@ -13,6 +13,7 @@ __all__ = [
     "AccessDeniedError",
     "ArchiveLayoutError",
     "AuthenticationError",
+    "BucketNotFoundError",
     "CatalogError",
     "CredentialsError",
     "DecodeError",
@@ -101,6 +102,15 @@ class DecodeError(EarthScopeError, ValueError):
 
 class StorageUnavailableError(EarthScopeError, ConnectionError):
     """The storage endpoint could not be reached."""
+
+
+class BucketNotFoundError(StorageUnavailableError, FileNotFoundError):
+    """The S3 bucket of a tier or ``root=`` does not exist on the server.
+
+    No object of that storage can be read, so ``errors="warn"`` or
+    ``errors="ignore"`` cannot read around it: the fix is the bucket name or
+    the endpoint.
+    """
 
 
 class AccessDeniedError(EarthScopeError, PermissionError):

@@ -45,7 +45,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.errors import ReadOutcomeWarning
+from intake_earthscope.errors import BucketNotFoundError, ReadOutcomeWarning
 from intake_earthscope.place import PlacedBlock
 from intake_earthscope.timeutil import format_ns
 
@@ -421,7 +421,13 @@ def report_neighbour_failure(
 
 
 def _add_policy_hint(error: Exception, status: str) -> None:
-    """Append the ``errors=`` alternative to the message of ``error``, once."""
+    """Append the ``errors=`` alternative to the message of ``error``, once.
+
+    A missing bucket gets none, because no object of its storage can be read
+    under any policy.
+    """
+    if isinstance(error, BucketNotFoundError):
+        return
     if not error.args or not isinstance(error.args[0], str):
         return
     message = error.args[0]

@@ -21,6 +21,7 @@ from intake_earthscope.collection import Collection, Tier
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import (
     AuthenticationError,
+    BucketNotFoundError,
     ObjectNotFoundError,
     StorageUnavailableError,
 )
@@ -276,8 +277,32 @@ def test_root_missing_bucket_with_wildcard(s3: LoopbackS3) -> None:
 def test_missing_bucket_read_raises(s3: LoopbackS3) -> None:
     source = open_sage(root="s3://nosuch/prefix", sampling_rate=1, neighbour_bytes=0)
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError) as caught:
         source.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_with_previous_day(s3: LoopbackS3) -> None:
+    # The previous day's object is read too, and fails the same way.
+    source = open_sage(root="s3://nosuch/prefix", sampling_rate=1)
+
+    with pytest.raises(BucketNotFoundError) as caught:
+        source.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+def test_missing_bucket_open_no_hint(s3: LoopbackS3) -> None:
+    with pytest.raises(BucketNotFoundError) as caught:
+        open_sage(root="s3://nosuch/prefix")
+
+    assert "errors=" not in str(caught.value)
 
 
 @pytest.mark.usefixtures("s3_client")
@@ -305,22 +330,58 @@ def test_missing_bucket_windows(s3: LoopbackS3) -> None:
         root="s3://nosuch/prefix",
     )
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError) as caught:
         windows.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+def test_missing_bucket_windows_across_days(s3: LoopbackS3) -> None:
+    # The window crosses midnight, so two objects fail.
+    windows = open_windows(
+        collection_spec("sage"),
+        ["2025-11-11T00:00:10"],
+        30,
+        30,
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        sampling_rate=1,
+        root="s3://nosuch/prefix",
+    )
+
+    with pytest.raises(BucketNotFoundError) as caught:
+        windows.load()
+
+    message = str(caught.value)
+    assert message.startswith("2 objects that the windows need failed:")
+    assert message.count(": bucket 'nosuch' does not exist") == 2
+    assert "errors=" not in message
 
 
 @pytest.mark.usefixtures("s3_client")
 def test_missing_bucket_storage_calls(s3: LoopbackS3) -> None:
     spec = StorageSpec.for_tier(_open_tier(), root="s3://nosuch/prefix")
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         read_bytes(spec, KEY, 0, 100)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         read_bytes(spec, KEY)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         object_stat(spec, KEY)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         list_directory(spec, "miniseed/CH/")
+
+
+def test_bucket_error_classes() -> None:
+    error = BucketNotFoundError("bucket 'nosuch' does not exist")
+
+    assert isinstance(error, StorageUnavailableError)
+    assert isinstance(error, FileNotFoundError)
+    assert not isinstance(error, ObjectNotFoundError)
 
 
 def test_missing_bucket_config_file_endpoint(
