@@ -109,7 +109,9 @@ class BucketNotFoundError(StorageUnavailableError, FileNotFoundError):
 
     No object of that storage can be read, so ``errors="warn"`` or
     ``errors="ignore"`` cannot read around it: the fix is the bucket name or
-    the endpoint.
+    the endpoint. Reads that carry on under those policies give their
+    objects the status ``missing``, because the objects do not exist, and
+    the warning names the bucket.
     """
 
 

@@ -18,7 +18,11 @@ Statuses (the ``status`` variable of a dataset):
 ``no_matching_channel``
     The object exists and contains no record of the channel.
 ``missing``
-    The object does not exist (or a web service had no data).
+    The object does not exist (or a web service had no data). Where the
+    S3 bucket itself does not exist, its objects are missing too: the
+    error or warning is a
+    :class:`~intake_earthscope.errors.BucketNotFoundError` that names the
+    bucket and the endpoint.
 ``unreadable``
     The object is not miniSEED.
 ``access_denied``

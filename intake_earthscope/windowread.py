@@ -52,6 +52,7 @@ from intake_earthscope.decode import check_structure, decode_and_place, intact_r
 from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
+    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     ObjectNotFoundError,
@@ -1504,7 +1505,7 @@ def _decodable_parts(
 
 
 def _failure_status(error: Exception) -> str:
-    if isinstance(error, ObjectNotFoundError):
+    if isinstance(error, ObjectNotFoundError | BucketNotFoundError):
         return "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
         return "access_denied"

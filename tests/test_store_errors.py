@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from intake_earthscope.errors import (
     AuthenticationError,
     BucketNotFoundError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.request import WaveformRequest
@@ -306,14 +308,47 @@ def test_missing_bucket_open_no_hint(s3: LoopbackS3) -> None:
 
 
 @pytest.mark.usefixtures("s3_client")
-def test_missing_bucket_not_reported_missing(s3: LoopbackS3) -> None:
+def test_missing_bucket_ignore_status(s3: LoopbackS3) -> None:
     source = open_sage(
         root="s3://nosuch/prefix", sampling_rate=1, errors="ignore", neighbour_bytes=0
     )
 
     dataset = source.load()
 
-    assert dataset.status.values[0, 0] == "unreachable"
+    assert dataset.status.values[0, 0] == "missing"
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_warn_names_bucket(s3: LoopbackS3) -> None:
+    source = open_sage(
+        root="s3://nosuch/prefix", sampling_rate=1, errors="warn", neighbour_bytes=0
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = source.load()
+
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+    assert dataset.status.values[0, 0] == "missing"
+    assert len(texts) == 1
+    assert "bucket 'nosuch' does not exist" in texts[0]
+    assert "status 'missing'" in texts[0]
+    assert "cannot reach" not in texts[0]
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_warn_previous_day(s3: LoopbackS3) -> None:
+    source = open_sage(root="s3://nosuch/prefix", sampling_rate=1, errors="warn")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = source.load()
+
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+    assert dataset.status.values[0, 0] == "missing"
+    assert texts
+    assert all("bucket 'nosuch' does not exist" in text for text in texts)
+    assert not any("unreachable" in text for text in texts)
 
 
 def test_missing_bucket_windows(s3: LoopbackS3) -> None:
@@ -358,8 +393,28 @@ def test_missing_bucket_windows_across_days(s3: LoopbackS3) -> None:
 
     message = str(caught.value)
     assert message.startswith("2 objects that the windows need failed:")
-    assert message.count(": bucket 'nosuch' does not exist") == 2
+    assert "- missing: bucket 'nosuch' does not exist" in message
     assert "errors=" not in message
+
+
+def test_missing_bucket_windows_ignore(s3: LoopbackS3) -> None:
+    windows = open_windows(
+        collection_spec("sage"),
+        [f"{DAY}T03:00"],
+        30,
+        30,
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        sampling_rate=1,
+        errors="ignore",
+        root="s3://nosuch/prefix",
+    )
+
+    dataset = windows.load()
+
+    assert dataset.status.values[0, 0] == "missing"
 
 
 @pytest.mark.usefixtures("s3_client")
