@@ -12,9 +12,12 @@ import intake
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.gnss.position_dataset import open_gage_positions
+from intake_earthscope.gnss.rinex_dataset import open_rinex_obs
 from intake_earthscope.timeutil import parse_time
 from intake_earthscope.windows import open_windows, window_offsets
 
@@ -22,6 +25,7 @@ from conftest import CATALOGS, collection_spec
 
 CODES = {"network": "IU", "station": "ANMO", "location": "00", "channel": "BHZ"}
 TIMES = ["2024-01-01T03:00"]
+GAGE = yaml.safe_load((CATALOGS / "gage.yaml").read_text())["sources"]
 
 # NaN offsets as a number, a NumPy scalar, text and a missing timedelta.
 NAN_OFFSETS = [
@@ -123,3 +127,75 @@ def test_short_value_shown_whole() -> None:
         parse_time("10/11/2025", "start")
 
     assert "invalid start='10/11/2025': expected an ISO 8601 time" in str(caught.value)
+
+
+# A duration given as end gets the same suggestion for GNSS as for waveforms.
+
+DURATIONS = ["1D", "2h", "1 days 00:00:00", pd.Timedelta(hours=6)]
+
+
+def seismic_message(end: object) -> str:
+    with pytest.raises(InvalidRequestError) as caught:
+        open_waveforms(collection_spec("sage"), **CODES, start="2024-01-01", end=end)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("end", DURATIONS, ids=str)
+def test_rinex_duration_end(end: object) -> None:
+    product = GAGE["rinex_obs"]["args"]["product"]
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_rinex_obs(product, "P156", start="2024-01-01", end=end)
+
+    assert "so give start plus the duration" in str(caught.value)
+    assert str(caught.value) == seismic_message(end)
+
+
+@pytest.mark.parametrize("end", DURATIONS, ids=str)
+def test_positions_duration_end(end: object) -> None:
+    product = GAGE["positions"]["args"]["product"]
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_gage_positions(product, station="P156", start="2024-01-01", end=end)
+
+    assert str(caught.value) == seismic_message(end)
+
+
+def test_positions_duration_end_no_start() -> None:
+    product = GAGE["positions"]["args"]["product"]
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_gage_positions(product, station="P156", end="1D")
+
+    message = str(caught.value)
+    assert "end is a time, not a duration" in message
+    assert "expected an ISO 8601 time" not in message
+
+
+def test_gage_catalog_positions_duration(cat: Any) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        cat.gage.positions(station="P156", start="2024-01-01", end="1D")
+
+    message = str(caught.value)
+    assert "end='2024-01-02T00:00:00Z'" in message
+    assert message == seismic_message("1D")
+
+
+def test_gage_catalog_rinex_duration(cat: Any) -> None:
+    source = cat.gage.rinex_obs(station="P156", start="2024-01-01", end="2h")
+
+    with pytest.raises(InvalidRequestError) as caught:
+        source.read()
+
+    message = str(caught.value)
+    assert "end='2024-01-01T02:00:00Z'" in message
+    assert message == seismic_message("2h")
+
+
+def test_gnss_start_as_duration() -> None:
+    product = GAGE["rinex_obs"]["args"]["product"]
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_rinex_obs(product, "P156", start="1D", end="2024-01-02")
+
+    assert "start is a time, not a duration" in str(caught.value)
