@@ -13,6 +13,7 @@ __all__ = [
     "AccessDeniedError",
     "ArchiveLayoutError",
     "AuthenticationError",
+    "BucketNotFoundError",
     "CatalogError",
     "CredentialsError",
     "DecodeError",
@@ -101,6 +102,17 @@ class DecodeError(EarthScopeError, ValueError):
 
 class StorageUnavailableError(EarthScopeError, ConnectionError):
     """The storage endpoint could not be reached."""
+
+
+class BucketNotFoundError(StorageUnavailableError, FileNotFoundError):
+    """The S3 bucket of a tier or ``root=`` does not exist on the server.
+
+    No object of that storage can be read, so ``errors="warn"`` or
+    ``errors="ignore"`` cannot read around it: the fix is the bucket name or
+    the endpoint. Reads that carry on under those policies give their
+    objects the status ``missing``, because the objects do not exist, and
+    the warning names the bucket.
+    """
 
 
 class AccessDeniedError(EarthScopeError, PermissionError):

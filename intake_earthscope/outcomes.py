@@ -18,7 +18,11 @@ Statuses (the ``status`` variable of a dataset):
 ``no_matching_channel``
     The object exists and contains no record of the channel.
 ``missing``
-    The object does not exist (or a web service had no data).
+    The object does not exist (or a web service had no data). Where the
+    S3 bucket itself does not exist, its objects are missing too: the
+    error or warning is a
+    :class:`~intake_earthscope.errors.BucketNotFoundError` that names the
+    bucket and the endpoint.
 ``unreadable``
     The object is not miniSEED.
 ``access_denied``
@@ -45,7 +49,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.errors import ReadOutcomeWarning
+from intake_earthscope.errors import BucketNotFoundError, ReadOutcomeWarning
 from intake_earthscope.place import PlacedBlock
 from intake_earthscope.timeutil import format_ns
 
@@ -59,6 +63,7 @@ __all__ = [
     "count_statuses",
     "failed_unit",
     "handle_failure",
+    "joint_failure",
     "mark_left_out",
     "previous_day_error",
     "previous_day_source",
@@ -206,8 +211,7 @@ def raise_day_failure(
     if previous is None:
         _add_policy_hint(own.error, own.status)
         raise own.error
-    failures = [previous, own]
-    raise _day_failures_error(failures, _worst(failures), day)
+    raise _day_failures_error([previous, own], day)
 
 
 def _worst(failures: Sequence[PendingFailure]) -> PendingFailure:
@@ -216,16 +220,37 @@ def _worst(failures: Sequence[PendingFailure]) -> PendingFailure:
     return min(failures, key=lambda failure: FAILURE_ORDER.index(failure.status))
 
 
-def _day_failures_error(
-    failures: Sequence[PendingFailure], main: PendingFailure, day: str
-) -> Exception:
-    """Return one error of the class of ``main`` that lists the failed objects
-    of ``day`` with their statuses, in the order given."""
-    lines = [f"the object of {day} and the previous day's object both failed:"]
-    lines += [f"- {failure.status}: {failure.error}" for failure in failures]
-    error = type(main.error)("\n".join(lines))
-    error.__cause__ = main.error
-    _add_policy_hint(error, main.status)
+def _day_failures_error(failures: Sequence[PendingFailure], day: str) -> Exception:
+    """Return one error that lists the failed objects of ``day``."""
+    heading = f"the object of {day} and the previous day's object both failed:"
+    return joint_failure(heading, [(item.status, item.error) for item in failures])
+
+
+def joint_failure(heading: str, failures: Sequence[tuple[str, Exception]]) -> Exception:
+    """Return one error for several failed object reads.
+
+    Parameters
+    ----------
+    heading : str
+        First line of the message, which says what the objects were read for.
+    failures : sequence of (str, Exception)
+        The status and error of each failed read, in the order the message
+        lists them.
+
+    Returns
+    -------
+    Exception
+        An error of the class of the failure whose status comes first in
+        :data:`FAILURE_ORDER` (the first one given where two statuses are
+        equal), raised from that failure's error. Its message is ``heading``
+        followed by one line per failure with its status, then how to read
+        the other objects, as :func:`apply_policy` adds it.
+    """
+    status, main = min(failures, key=lambda item: FAILURE_ORDER.index(item[0]))
+    lines = [heading] + [f"- {item[0]}: {item[1]}" for item in failures]
+    error = type(main)("\n".join(lines))
+    error.__cause__ = main
+    _add_policy_hint(error, status)
     return error
 
 
@@ -236,7 +261,7 @@ def _report_day_failures(
     status of ``main``."""
     errors = main.errors
     if errors == "raise":
-        raise _day_failures_error(failures, main, day)
+        raise _day_failures_error(failures, day)
 
     # With errors="ignore" the status variable is the record, as for one
     # failed object.
@@ -400,7 +425,13 @@ def report_neighbour_failure(
 
 
 def _add_policy_hint(error: Exception, status: str) -> None:
-    """Append the ``errors=`` alternative to the message of ``error``, once."""
+    """Append the ``errors=`` alternative to the message of ``error``, once.
+
+    A missing bucket gets none, because no object of its storage can be read
+    under any policy.
+    """
+    if isinstance(error, BucketNotFoundError):
+        return
     if not error.args or not isinstance(error.args[0], str):
         return
     message = error.args[0]

@@ -22,6 +22,7 @@ __all__ = [
     "check_fdsn_names",
     "merge_request",
     "reject_unknown_arguments",
+    "short_repr",
 ]
 
 #: obspy and FDSN web-service names of request arguments, and the names used here.
@@ -53,6 +54,12 @@ _WINDOW_SPAN = (
 _REPR = reprlib.Repr()
 _REPR.maxstring = 60
 _REPR.maxother = 60
+
+
+def short_repr(value: object) -> str:
+    """Return ``repr(value)`` cut to about 60 characters, for error messages."""
+    return _REPR.repr(value)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -244,7 +251,7 @@ def _fixes(
 
 
 def _renamed_times(times: Mapping[str, object]) -> str:
-    examples = ", ".join(f"{name}={_REPR.repr(value)}" for name, value in times.items())
+    examples = ", ".join(f"{name}={short_repr(value)}" for name, value in times.items())
     text = (
         "use start= and end= in place of obspy's starttime= and endtime=, "
         f"as in {examples} (end is exclusive)"
@@ -256,7 +263,7 @@ def _renamed_code(name: str, value: object) -> str:
     target = FDSN_NAMES[name]
     text = (
         f"use {target}= in place of the FDSN name {name}=, as in "
-        f"{target}={_REPR.repr(value)}"
+        f"{target}={short_repr(value)}"
     )
     return text + _value_problems({target: value})
 
@@ -280,8 +287,8 @@ def _value_problem(target: str, value: object) -> str:
         else:
             request_codes(value, target)
     except InvalidRequestError as error:
-        # The error repeats the value in full, which may be a whole column.
-        return str(error).replace(repr(value), _REPR.repr(value))
+        # A code error repeats the value in full, which may be a whole column.
+        return str(error).replace(repr(value), short_repr(value))
     return ""
 
 

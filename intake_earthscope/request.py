@@ -22,6 +22,7 @@ __all__ = [
     "WaveformRequest",
     "check_options",
     "request_codes",
+    "request_end",
     "request_time",
 ]
 
@@ -89,7 +90,7 @@ class WaveformRequest:
             Naming the parameter, the bad value and the fix.
         """
         start_ns = request_time(start, "start")
-        end_ns = _end_ns(end, start_ns)
+        end_ns = request_end(end, start_ns)
         if end_ns <= start_ns:
             raise InvalidRequestError(
                 f"invalid time window: end={format_ns(end_ns)} is not after "
@@ -189,7 +190,17 @@ def _listed(value: object) -> object:
     return value
 
 
-def _end_ns(end: object, start_ns: int) -> int:
+def request_end(end: object, start_ns: int) -> int:
+    """Convert ``end`` to nanoseconds since 1970 UTC, as :func:`request_time`.
+
+    A duration given in place of the end time, such as ``"1D"``, is
+    rejected with the end time that ``start_ns`` plus the duration gives.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``end`` is missing, a duration or not a time.
+    """
     try:
         return request_time(end, "end")
     except InvalidRequestError:

@@ -37,6 +37,7 @@ from intake_earthscope.auth import (
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
+    BucketNotFoundError,
     CredentialsError,
     EarthScopeError,
     ObjectNotFoundError,
@@ -408,6 +409,8 @@ def read_bytes(
         If the object does not exist.
     AccessDeniedError
         If the storage rejected the request for lack of permission.
+    BucketNotFoundError
+        If the S3 bucket does not exist on the server.
     StorageUnavailableError
         If the storage could not be reached, failed on every attempt, or
         rejected the request otherwise (a 400 reply, for example).
@@ -697,7 +700,7 @@ def _not_found(
 
 def _missing_bucket(
     spec: StorageSpec, operation: str, error: BaseException
-) -> StorageUnavailableError | None:
+) -> BucketNotFoundError | None:
     """Return the error for a missing bucket where the S3 error code is NoSuchBucket.
 
     s3fs turns ``NoSuchBucket`` into the ``FileNotFoundError`` of a missing
@@ -706,7 +709,7 @@ def _missing_bucket(
     if spec.protocol != "s3" or not is_missing_bucket(error):
         return None
     bucket = spec.root.partition("/")[0]
-    return StorageUnavailableError(
+    return BucketNotFoundError(
         f"bucket {bucket!r} does not exist at {_describe_endpoint(spec)}: "
         f"{operation} failed with NoSuchBucket. Check the bucket name (in root=, "
         f"or in the catalog's tier {spec.tier!r}) and the endpoint"
@@ -921,8 +924,9 @@ def _version_tag(spec: StorageSpec, path: str, info: Mapping[str, Any]) -> str:
 def list_directory(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
     """List the entry names directly under ``prefix`` (cached per process).
 
-    A missing directory lists as empty. Directory names come back without
-    their trailing slash.
+    A missing directory lists as empty, and a missing S3 bucket raises
+    :class:`~intake_earthscope.errors.BucketNotFoundError`. Directory names
+    come back without their trailing slash.
     """
     cache_key = (spec.identity, prefix)
     now = time.monotonic()

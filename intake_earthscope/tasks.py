@@ -32,6 +32,7 @@ from intake_earthscope.decode import (
 from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
+    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     ObjectNotFoundError,
@@ -696,6 +697,9 @@ def _read_failure(
     error: OSError | DecodeError, spec: StorageSpec, key: str
 ) -> tuple[Exception, str]:
     """Return the error to report for a failed read of ``key``, and its status."""
+    if isinstance(error, BucketNotFoundError):
+        # Its objects do not exist, and no retry or network fix reads them.
+        return error, "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
         return error, "access_denied"
     if isinstance(error, StorageUnavailableError | WebServiceError):

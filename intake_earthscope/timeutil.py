@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.readerargs import short_repr
 
 __all__ = [
     "NS_PER_DAY",
@@ -79,8 +80,9 @@ def parse_time(value: object, name: str) -> int:
         return int(value.ns)
     if isinstance(value, bool | int | float | np.number | np.bool_):
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: a bare number is ambiguous (seconds or "
-            "nanoseconds?); give ISO text such as '2024-01-01' or a datetime"
+            f"invalid {name}={short_repr(value)}: a bare number is ambiguous "
+            "(seconds or nanoseconds?); give ISO text such as '2024-01-01' or a "
+            "datetime"
         )
 
     if isinstance(value, str):
@@ -91,7 +93,7 @@ def parse_time(value: object, name: str) -> int:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
     except (TypeError, ValueError, OverflowError) as error:
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: expected an ISO 8601 time such as "
+            f"invalid {name}={short_repr(value)}: expected an ISO 8601 time such as "
             "'2024-01-01' or '2024-01-01T12:30:00Z', or a datetime, between "
             "the years 1678 and 2261"
         ) from error
@@ -103,7 +105,7 @@ def _iso_text(text: str, name: str) -> str:
     stripped = text.strip()
     if not _ISO_TEXT.fullmatch(stripped):
         raise InvalidRequestError(
-            f"invalid {name}={text!r}: expected an ISO 8601 time such as "
+            f"invalid {name}={short_repr(text)}: expected an ISO 8601 time such as "
             "'2024-01-01', '2024-001' (day of year) or '2024-01-01T12:30:00Z'"
         )
     _check_not_leap_second(stripped, name)
@@ -115,7 +117,7 @@ def _iso_text(text: str, name: str) -> str:
     days_in_year = 366 if calendar.isleap(year) else 365
     if not 1 <= day <= days_in_year:
         raise InvalidRequestError(
-            f"invalid {name}={text!r}: day of year {day} is not in {year} "
+            f"invalid {name}={short_repr(text)}: day of year {day} is not in {year} "
             f"(1 to {days_in_year})"
         )
     date = dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
@@ -130,20 +132,20 @@ def _check_not_leap_second(text: str, name: str) -> None:
     before = text[: leap.start()] + leap.group(1) + "59" + text[leap.end() :]
     after = format_ns(parse_time(before, name) + NS_PER_SECOND)
     raise InvalidRequestError(
-        f"invalid {name}={text!r}: second 60 is a leap second, which times here "
-        "cannot hold, because they count seconds since 1970 without leap "
+        f"invalid {name}={short_repr(text)}: second 60 is a leap second, which "
+        "times here cannot hold, because they count seconds since 1970 without leap "
         f"seconds; give the time after the leap second, {after}"
     )
 
 
 def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:
     if stamp is pd.NaT:
-        raise InvalidRequestError(f"invalid {name}={value!r}: not a time")
+        raise InvalidRequestError(f"invalid {name}={short_repr(value)}: not a time")
     try:
         return int(stamp.as_unit("ns").value)
     except (OverflowError, ValueError) as error:
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: outside the years 1678 to 2261 that "
+            f"invalid {name}={short_repr(value)}: outside the years 1678 to 2261 that "
             "nanosecond times cover"
         ) from error
 

@@ -52,6 +52,7 @@ from intake_earthscope.decode import check_structure, decode_and_place, intact_r
 from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
+    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     ObjectNotFoundError,
@@ -62,6 +63,7 @@ from intake_earthscope.outcomes import (
     FAILURE_ORDER,
     UnitRead,
     apply_policy,
+    joint_failure,
     previous_day_error,
     report_rate_mismatch,
     unit_status,
@@ -1503,7 +1505,7 @@ def _decodable_parts(
 
 
 def _failure_status(error: Exception) -> str:
-    if isinstance(error, ObjectNotFoundError):
+    if isinstance(error, ObjectNotFoundError | BucketNotFoundError):
         return "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
         return "access_denied"
@@ -1597,17 +1599,20 @@ def _spill_failure(read: _ObjectRead, item: BatchObject) -> _ObjectRead:
 
 
 def _raise_failures(failed: list[_ObjectRead]) -> NoReturn:
-    """Raise the error of :func:`_main_failure`, its message naming every
-    object of ``failed`` in order, with its status."""
-    main = _main_failure(failed)
-    assert main.error is not None
+    """Raise one error whose message names every object of ``failed`` in
+    order, with its status; its class is that of :func:`_main_failure`."""
     if len(failed) > 1:
-        lines = [f"{len(failed)} objects that the windows need failed:"]
-        lines += [f"- {read.failure}: {read.error}" for read in failed]
-        main.error.args = ("\n".join(lines), *main.error.args[1:])
-    apply_policy(main.error, "raise", main.failure)
+        heading = f"{len(failed)} objects that the windows need failed:"
+        raise joint_failure(heading, [_status_and_error(read) for read in failed])
+    status, error = _status_and_error(failed[0])
+    apply_policy(error, "raise", status)
     # apply_policy raises under "raise", so this line is for type checkers.
-    raise main.error
+    raise error
+
+
+def _status_and_error(read: _ObjectRead) -> tuple[str, Exception]:
+    assert read.error is not None
+    return read.failure, read.error
 
 
 def _finish_window(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from intake_earthscope.collection import Collection, Tier
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import (
     AuthenticationError,
+    BucketNotFoundError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.request import WaveformRequest
@@ -276,19 +279,76 @@ def test_root_missing_bucket_with_wildcard(s3: LoopbackS3) -> None:
 def test_missing_bucket_read_raises(s3: LoopbackS3) -> None:
     source = open_sage(root="s3://nosuch/prefix", sampling_rate=1, neighbour_bytes=0)
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError) as caught:
         source.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
 
 
 @pytest.mark.usefixtures("s3_client")
-def test_missing_bucket_not_reported_missing(s3: LoopbackS3) -> None:
+def test_missing_bucket_with_previous_day(s3: LoopbackS3) -> None:
+    # The previous day's object is read too, and fails the same way.
+    source = open_sage(root="s3://nosuch/prefix", sampling_rate=1)
+
+    with pytest.raises(BucketNotFoundError) as caught:
+        source.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+def test_missing_bucket_open_no_hint(s3: LoopbackS3) -> None:
+    with pytest.raises(BucketNotFoundError) as caught:
+        open_sage(root="s3://nosuch/prefix")
+
+    assert "errors=" not in str(caught.value)
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_ignore_status(s3: LoopbackS3) -> None:
     source = open_sage(
         root="s3://nosuch/prefix", sampling_rate=1, errors="ignore", neighbour_bytes=0
     )
 
     dataset = source.load()
 
-    assert dataset.status.values[0, 0] == "unreachable"
+    assert dataset.status.values[0, 0] == "missing"
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_warn_names_bucket(s3: LoopbackS3) -> None:
+    source = open_sage(
+        root="s3://nosuch/prefix", sampling_rate=1, errors="warn", neighbour_bytes=0
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = source.load()
+
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+    assert dataset.status.values[0, 0] == "missing"
+    assert len(texts) == 1
+    assert "bucket 'nosuch' does not exist" in texts[0]
+    assert "status 'missing'" in texts[0]
+    assert "cannot reach" not in texts[0]
+
+
+@pytest.mark.usefixtures("s3_client")
+def test_missing_bucket_warn_previous_day(s3: LoopbackS3) -> None:
+    source = open_sage(root="s3://nosuch/prefix", sampling_rate=1, errors="warn")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = source.load()
+
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+    assert dataset.status.values[0, 0] == "missing"
+    assert texts
+    assert all("bucket 'nosuch' does not exist" in text for text in texts)
+    assert not any("unreachable" in text for text in texts)
 
 
 def test_missing_bucket_windows(s3: LoopbackS3) -> None:
@@ -305,22 +365,78 @@ def test_missing_bucket_windows(s3: LoopbackS3) -> None:
         root="s3://nosuch/prefix",
     )
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError) as caught:
         windows.load()
+
+    message = str(caught.value)
+    assert "bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+def test_missing_bucket_windows_across_days(s3: LoopbackS3) -> None:
+    # The window crosses midnight, so two objects fail.
+    windows = open_windows(
+        collection_spec("sage"),
+        ["2025-11-11T00:00:10"],
+        30,
+        30,
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        sampling_rate=1,
+        root="s3://nosuch/prefix",
+    )
+
+    with pytest.raises(BucketNotFoundError) as caught:
+        windows.load()
+
+    message = str(caught.value)
+    assert message.startswith("2 objects that the windows need failed:")
+    assert "- missing: bucket 'nosuch' does not exist" in message
+    assert "errors=" not in message
+
+
+def test_missing_bucket_windows_ignore(s3: LoopbackS3) -> None:
+    windows = open_windows(
+        collection_spec("sage"),
+        [f"{DAY}T03:00"],
+        30,
+        30,
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHZ",
+        sampling_rate=1,
+        errors="ignore",
+        root="s3://nosuch/prefix",
+    )
+
+    dataset = windows.load()
+
+    assert dataset.status.values[0, 0] == "missing"
 
 
 @pytest.mark.usefixtures("s3_client")
 def test_missing_bucket_storage_calls(s3: LoopbackS3) -> None:
     spec = StorageSpec.for_tier(_open_tier(), root="s3://nosuch/prefix")
 
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         read_bytes(spec, KEY, 0, 100)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         read_bytes(spec, KEY)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         object_stat(spec, KEY)
-    with pytest.raises(StorageUnavailableError, match="bucket 'nosuch' does not"):
+    with pytest.raises(BucketNotFoundError, match="bucket 'nosuch' does not"):
         list_directory(spec, "miniseed/CH/")
+
+
+def test_bucket_error_classes() -> None:
+    error = BucketNotFoundError("bucket 'nosuch' does not exist")
+
+    assert isinstance(error, StorageUnavailableError)
+    assert isinstance(error, FileNotFoundError)
+    assert not isinstance(error, ObjectNotFoundError)
 
 
 def test_missing_bucket_config_file_endpoint(

@@ -122,6 +122,19 @@ def test_crossing_raise_names_both(missing_then_denied: LoopbackS3) -> None:
     assert "(status 'access_denied')" in message
 
 
+def test_crossing_raise_keeps_main_error(missing_then_denied: LoopbackS3) -> None:
+    # The joint error is a new one, raised from the main failure, whose own
+    # message stays as the read gave it.
+    with pytest.raises(AccessDeniedError) as raised:
+        lazy(CROSSING, 20.0).load()
+
+    cause = raised.value.__cause__
+    assert isinstance(cause, AccessDeniedError)
+    assert str(cause).startswith(f"access denied reading {url(2)}")
+    assert "objects that the windows need failed" not in str(cause)
+    assert "errors='warn'" not in str(cause)
+
+
 def test_crossing_warn_once_per_object(missing_then_denied: LoopbackS3) -> None:
     times = [*CROSSING, "2024-01-01T23:59:55"]
 

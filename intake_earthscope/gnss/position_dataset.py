@@ -83,10 +83,11 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
+from intake_earthscope.request import request_end, request_time
 from intake_earthscope.routing import Credentials
 from intake_earthscope.stationtable import parse_gage_station_list
 from intake_earthscope.storage import StorageSpec, read_bytes
-from intake_earthscope.timeutil import NS_PER_DAY, day_start, parse_time
+from intake_earthscope.timeutil import NS_PER_DAY, day_start
 from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
@@ -778,8 +779,14 @@ def product_choices(
 
 
 def parse_window(start: object, end: object) -> tuple[int | None, int | None]:
-    start_ns = None if start in (None, "") else parse_time(start, "start")
-    end_ns = None if end in (None, "") else parse_time(end, "end")
+    start_ns = None if start in (None, "") else request_time(start, "start")
+    end_ns = None
+    if end not in (None, ""):
+        # Without a start, a duration given as end cannot become a time.
+        if start_ns is None:
+            end_ns = request_time(end, "end")
+        else:
+            end_ns = request_end(end, start_ns)
     if start_ns is not None and end_ns is not None and end_ns <= start_ns:
         raise InvalidRequestError(
             f"invalid window: end={end!r} is not after start={start!r}"

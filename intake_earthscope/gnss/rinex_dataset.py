@@ -64,7 +64,8 @@ from intake_earthscope.gnss.rinex import (
     WrongFormatError,
     read_rinex,
 )
-from intake_earthscope.timeutil import NS_PER_DAY, days_between, parse_time
+from intake_earthscope.request import request_end, request_time
+from intake_earthscope.timeutil import NS_PER_DAY, days_between
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ def plan_rinex(
         raise InvalidRequestError(
             f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
         )
-    start_ns, end_ns = parse_time(start, "start"), parse_time(end, "end")
+    start_ns = request_time(start, "start")
+    end_ns = request_end(end, start_ns)
     if end_ns <= start_ns:
         raise InvalidRequestError(
             f"end {end!r} is not after start {start!r}: give a later end"
