@@ -581,6 +581,24 @@ def test_geonet_days_with_missing_day_over_s3(s3: Any, shared_data: Path) -> Non
     assert int(ds["L1"].notnull().sum()) > 0
 
 
+def test_missing_bucket_days_missing(s3: Any) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = open_rinex_obs(
+            product("noaa_cors"),
+            "YORK",
+            "2015-02-13",
+            "2015-02-15",
+            errors="warn",
+            root="s3://nosuch/prefix",
+            storage_options=s3.anonymous_storage_options(),
+        )
+    texts = [str(w.message) for w in caught if w.category is ReadOutcomeWarning]
+
+    assert list(ds["status"].values) == ["missing", "missing"]
+    assert any("bucket 'nosuch' does not exist" in text for text in texts)
+
+
 def test_missing_day_raises_by_default(tmp_path: Path) -> None:
     with pytest.raises(ObjectNotFoundError, match="errors='warn'"):
         open_rinex_obs(

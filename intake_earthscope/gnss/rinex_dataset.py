@@ -42,6 +42,7 @@ from dask.base import tokenize
 from intake_earthscope.auth import TokenSource, resolve_token_source
 from intake_earthscope.errors import (
     AccessDeniedError,
+    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     EarthScopeError,
@@ -360,7 +361,8 @@ def _pick_file(location: ArchiveLocation, directory: str, pattern: str) -> str:
 
 
 def _status_of(error: Exception) -> str:
-    if isinstance(error, ObjectNotFoundError):
+    # A bucket that does not exist holds no object, as for waveform reads.
+    if isinstance(error, ObjectNotFoundError | BucketNotFoundError):
         return "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
         return "access_denied"
