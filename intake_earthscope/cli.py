@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
-import math
 import re
 import shlex
 import sys
@@ -100,18 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module documentation).
     """
     parser = _parser()
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    obspy_options = _obspy_options(arguments)
-    if obspy_options:
-        _error(_obspy_options_message(obspy_options, arguments))
-        return EXIT_USAGE
-
-    arguments = _joined_negative_durations(arguments)
+    arguments = _joined_negative_durations(list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args([_blank_location(a) for a in arguments])
     if unknown:
-        # The command's own usage, not the top-level one that argparse prints.
-        command_parser = getattr(args, "command_parser", parser)
-        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return _reject_unknown(parser, args, unknown)
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
@@ -145,41 +136,65 @@ def _looks_negative(text: str) -> bool:
     return len(text) > 1 and text[0] == "-" and (text[1].isdigit() or text[1] == ".")
 
 
-# obspy's and FDSN's names of request options that argparse rejects. It
-# reads --net, --loc and --cha as abbreviations of --network, --location and
-# --channel, but --sta starts both --station and --start.
-_REJECTED_OBSPY_OPTIONS = ("--starttime", "--endtime", "--sta")
+# The FDSN web services' short names of the codes, which obspy and FDSN
+# users type, are aliases of the code options. argparse would read --net,
+# --loc and --cha as abbreviations, but --sta starts both --station and
+# --start.
+CODE_ALIASES = {
+    "network": "--net",
+    "station": "--sta",
+    "location": "--loc",
+    "channel": "--cha",
+}
+
+# obspy's and FDSN's names of request options, such as --starttime. Those
+# without an alias stop with the option to give instead.
+_OBSPY_OPTIONS = tuple(f"--{name}" for name in FDSN_NAMES)
 
 # Commands that take the request options --network ... --end.
 _REQUEST_COMMANDS = ("export", "availability", "search")
 
 
-def _obspy_options(arguments: Sequence[str]) -> list[str]:
-    """Return the obspy and FDSN names among the options of a request command."""
-    if _command_name(arguments) not in _REQUEST_COMMANDS:
+def _reject_unknown(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]
+) -> int:
+    """Report the options that argparse did not recognize, and return the
+    usage exit code."""
+    command_name = getattr(args, "command_name", None)
+    obspy_options = _obspy_options(command_name, unknown)
+    if obspy_options:
+        _error(_obspy_options_message(obspy_options, command_name))
+        return EXIT_USAGE
+    # The command's own usage, not the top-level one that argparse prints.
+    command_parser = getattr(args, "command_parser", parser)
+    command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return EXIT_USAGE
+
+
+def _obspy_options(command_name: str | None, unknown: list[str]) -> list[str]:
+    """Return the obspy and FDSN names among the unknown options of a request
+    command.
+
+    argparse puts an unrecognized option in ``unknown`` but assigns the value
+    of each option it recognizes, so a value spelled like an obspy option is
+    never named here.
+    """
+    if command_name not in _REQUEST_COMMANDS:
         return []
     found: list[str] = []
-    for argument in arguments:
-        if argument == "--":
-            break
+    for argument in unknown:
         name = argument.partition("=")[0]
-        if name in _REJECTED_OBSPY_OPTIONS and name not in found:
+        if name in _OBSPY_OPTIONS and name not in found:
             found.append(name)
     return found
 
 
-def _command_name(arguments: Sequence[str]) -> str | None:
-    # The top-level options (--help, --version) take no value, so the first
-    # argument that is no option names the command.
-    return next((a for a in arguments if not a.startswith("-")), None)
-
-
-def _obspy_options_message(options: list[str], arguments: Sequence[str]) -> str:
+def _obspy_options_message(options: list[str], command_name: str | None) -> str:
     noun = "option" if len(options) == 1 else "options"
     names = [option.removeprefix("--") for option in options]
     return (
         f"unknown {noun} {' and '.join(options)}: use {_our_names(names)} "
-        f"(run `intake-earthscope {_command_name(arguments)} --help`)"
+        f"(run `intake-earthscope {command_name} --help`)"
     )
 
 
@@ -264,7 +279,10 @@ def _package_warnings_shown(show: Callable[..., None]) -> Iterator[None]:
 def _blank_location(argument: str) -> str:
     # argparse drops a value of "--", which is how SEED spells the blank
     # location code, so it is passed on as two spaces, the other spelling.
-    return "--location=  " if argument == "--location=--" else argument
+    name, _, value = argument.partition("=")
+    if name in ("--location", CODE_ALIASES["location"]) and value == "--":
+        return f"{name}=  "
+    return argument
 
 
 class _OneLineHandler(logging.Handler):
@@ -351,7 +369,7 @@ def _command(
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    command.set_defaults(command_parser=command)
+    command.set_defaults(command_parser=command, command_name=name)
     return command
 
 
@@ -369,7 +387,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         help_text = f"the entry's {name} parameter"
         if name in _SHORTCUT_DETAILS:
             help_text += f"; {_SHORTCUT_DETAILS[name]}"
-        parser.add_argument(f"--{name}", help=help_text)
+        parser.add_argument(f"--{name}", *_aliases(name), help=help_text)
     parser.add_argument(
         "-p",
         "--param",
@@ -389,6 +407,10 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "for -p remove_response=... on SCEDC and NCEDC)",
     )
     _add_catalog_option(parser)
+
+
+def _aliases(name: str) -> list[str]:
+    return [CODE_ALIASES[name]] if name in CODE_ALIASES else []
 
 
 _SHORTCUT_DETAILS = {
@@ -432,9 +454,12 @@ def _add_search(commands: Any) -> None:
     )
     command.add_argument("entry", help="stations entry, such as sage.stations")
     for name in ("network", "station", "channel"):
-        command.add_argument(f"--{name}", help=f"{name} code(s), wildcards allowed")
+        command.add_argument(
+            f"--{name}", *_aliases(name), help=f"{name} code(s), wildcards allowed"
+        )
     command.add_argument(
         "--location",
+        *_aliases("location"),
         help=f"location code(s), wildcards allowed; {BLANK_LOCATION_HELP}",
     )
     command.add_argument("--start", help="start of the time window, UTC, ISO 8601")
@@ -550,14 +575,12 @@ def _add_window_options(command: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--before",
-        type=_window_offset,
         metavar="DURATION",
         help=f"data before each reference time: {WINDOW_OFFSET_FORMS} "
         "(required for windows)",
     )
     group.add_argument(
         "--after",
-        type=_window_offset,
         metavar="DURATION",
         help=f"data after each reference time: {WINDOW_OFFSET_FORMS} (required "
         "for windows); --before plus --after is at most one day",
@@ -569,17 +592,6 @@ def _add_window_options(command: argparse.ArgumentParser) -> None:
 WINDOW_OFFSET_FORMS = (
     "seconds, such as 60, or a duration with a unit, such as 30s, 2min or 1h"
 )
-
-
-def _window_offset(text: str) -> float | str:
-    """Read --before or --after: a number as seconds, other text as it is.
-
-    Duration text goes to windows() unchanged, which reads it with pandas.
-    """
-    try:
-        return float(text)
-    except ValueError:
-        return text.strip()
 
 
 def _add_auth(commands: Any) -> None:
@@ -699,6 +711,8 @@ _SEARCH_CRITERIA = (
 
 
 def _availability(args: argparse.Namespace) -> int:
+    _check_request(args)
+
     from intake_earthscope.availability import availability, plot_availability
     from intake_earthscope.export import check_directory
 
@@ -722,16 +736,20 @@ _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from intake_earthscope.export import units_not_loaded
-
     if args.times_file is not None or args.time:
         return _export_windows(args)
+    # Checks that need no catalog come first, because reading the catalog
+    # imports the readers, and with them xarray, dask and intake.
     _check_no_window_options(args)
+    output_format = _output_format(args)
+    _check_request(args)
 
     _check_not_stations(args.catalog, args.entry)
-    output_format = _checked_output(args)
+    _check_output(args, output_format)
     source = _open_source(args)
     written = _write(source.to_dask(), args, output_format)
+
+    from intake_earthscope.export import units_not_loaded
 
     incomplete = units_not_loaded(written, output_format)
     if incomplete:
@@ -743,14 +761,22 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _checked_output(args: argparse.Namespace) -> str:
-    """Return the output format after checking its writer and the output path."""
+def _output_format(args: argparse.Namespace) -> str:
+    return args.format or _format_from_suffix(args.output)
+
+
+def _check_output(args: argparse.Namespace, output_format: str) -> None:
+    """Check the writer package of ``output_format`` and the output path."""
     from intake_earthscope.export import check_output, check_writer
 
-    output_format = args.format or _format_from_suffix(args.output)
     check_writer(output_format)
     check_output(args.output, args.overwrite, overwrite_option="--overwrite")
-    return output_format
+
+
+def _check_request(args: argparse.Namespace) -> None:
+    """Check -p NAME=VALUE and the order of --start and --end, before the
+    catalog is read."""
+    _check_window_order(_given_parameters(args))
 
 
 def _write(dataset: Any, args: argparse.Namespace, output_format: str) -> Path:
@@ -827,15 +853,18 @@ _RESPONSE_PARAMETERS = ("remove_response", "pre_filt", "water_level")
 def _export_windows(args: argparse.Namespace) -> int:
     import numpy as np
 
+    # As in _export, the checks that need no catalog come first.
     _check_window_options(args)
     references = _reference_times(args)
-    _check_window_lengths(args.before, args.after)
-    _check_window_entry(args)
-    output_format = _checked_output(args)
+    before_ns, after_ns = _window_offsets(args)
+    output_format = _output_format(args)
 
+    _check_window_entry(args)
+    _check_output(args, output_format)
     source = _open_source(args)
     times = np.array(references.values, dtype="datetime64[ns]")
-    dataset = source.windows(times, args.before, args.after)
+    before, after = np.timedelta64(before_ns, "ns"), np.timedelta64(after_ns, "ns")
+    dataset = source.windows(times, before, after)
     written = _write(dataset, args, output_format)
     return _report_windows(written, output_format, references)
 
@@ -897,48 +926,34 @@ def _param_value(args: argparse.Namespace, name: str) -> str | None:
     return values[-1] if values else None
 
 
-def _check_window_lengths(before: float | str, after: float | str) -> None:
+def _window_offsets(args: argparse.Namespace) -> tuple[int, int]:
+    """Read --before and --after as windows() reads them, and check that
+    the window they make is at most one day long.
+
+    Returns the two offsets in nanoseconds.
+    """
+    from intake_earthscope.timesfile import LONGEST_WINDOW_NS, window_offset_ns
     from intake_earthscope.timeutil import NS_PER_SECOND
-    from intake_earthscope.windows import LONGEST_WINDOW_NS, window_offsets
 
-    before_seconds = _offset_seconds("before", before)
-    after_seconds = _offset_seconds("after", after)
-
-    longest = LONGEST_WINDOW_NS / NS_PER_SECOND
-    try:
-        window_offsets(before, after)
-    except InvalidRequestError:
-        total = before_seconds + after_seconds
-        valid = min(before_seconds, after_seconds) >= 0 and math.isfinite(total)
-        if valid and total > longest:
-            raise InvalidRequestError(
-                f"invalid window: --before {_offset_text(before)} plus --after "
-                f"{_offset_text(after)} is {total:g} s, longer than one day "
-                f"({longest:g} s); export a long span with --start and --end "
-                "instead"
-            ) from None
-        raise
-
-
-def _offset_seconds(name: str, value: float | str) -> float:
-    """Return --before or --after in seconds, or raise for text of no duration."""
-    import pandas as pd
-
-    if not isinstance(value, str):
-        return value
-    try:
-        duration = pd.Timedelta(value)
-    except (TypeError, ValueError, OverflowError):
-        duration = pd.NaT
-    if duration is pd.NaT:
+    forms = WINDOW_OFFSET_FORMS
+    before_ns = window_offset_ns(args.before, "before", forms=forms, number_text=True)
+    after_ns = window_offset_ns(args.after, "after", forms=forms, number_text=True)
+    # The values as typed, quoted where the shell would need it.
+    before, after = shlex.quote(args.before), shlex.quote(args.after)
+    total = before_ns + after_ns
+    if total == 0:
         raise InvalidRequestError(
-            f"invalid --{name} {value!r}: expected {WINDOW_OFFSET_FORMS}"
+            f"invalid window: --before {before} and --after {after} leave no "
+            "time; give a positive number of seconds for at least one"
         )
-    return float(duration.total_seconds())
-
-
-def _offset_text(value: float | str) -> str:
-    return value if isinstance(value, str) else f"{value:g}"
+    if total > LONGEST_WINDOW_NS:
+        raise InvalidRequestError(
+            f"invalid window: --before {before} plus --after {after} is "
+            f"{total / NS_PER_SECOND:g} s, longer than one day "
+            f"({LONGEST_WINDOW_NS / NS_PER_SECOND:g} s); export a long span with "
+            "--start and --end instead"
+        )
+    return before_ns, after_ns
 
 
 def _check_window_entry(args: argparse.Namespace) -> None:
@@ -1095,19 +1110,23 @@ def _open_source(args: argparse.Namespace) -> Any:
             ) from None
 
 
-def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
-    declared = entry.describe().get("user_parameters") or []
-    known = {parameter["name"] for parameter in declared}
+def _given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the request parameters given as options and as -p NAME=VALUE."""
     parameters: dict[str, Any] = {}
     for name in SHORTCUT_PARAMETERS:
         value = getattr(args, name, None)
         if value is not None:
             parameters[name] = value
-
     parameters.update(_param_items(args))
+    return parameters
+
+
+def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
+    declared = entry.describe().get("user_parameters") or []
+    known = {parameter["name"] for parameter in declared}
+    parameters = _given_parameters(args)
 
     _check_types(args.entry, declared, parameters)
-    _check_window_order(parameters)
     unknown = sorted(set(parameters) - known)
     _check_obspy_parameters(args.entry, unknown)
     if unknown:

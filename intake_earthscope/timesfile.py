@@ -1,22 +1,49 @@
-"""Read event reference times from a CSV file or from text, as UTC.
+"""Read event reference times from a CSV file or from text, as UTC, and the
+window offsets (before and after) around them.
 
-The command line's window export takes its reference times from here. Every
-error names the file, the line, the column or the value, and the fix.
+The command line's window export takes its reference times from here, and
+both ``windows()`` and the command line read window offsets with
+:func:`window_offset_ns`. Every error names the file, the line, the column
+or the value, and the fix.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.timeutil import parse_time
+from intake_earthscope.timeutil import (
+    NS_PER_DAY,
+    NS_PER_SECOND,
+    is_utcdatetime,
+    parse_time,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReferenceTimes", "parse_reference", "read_time_cells"]
+__all__ = [
+    "LONGEST_WINDOW_NS",
+    "OFFSET_FORMS",
+    "ReferenceTimes",
+    "parse_reference",
+    "read_time_cells",
+    "window_offset_ns",
+]
+
+# Maximum window length, before plus after. A longer window spans three
+# objects: read it with open_waveforms.
+LONGEST_WINDOW_NS = NS_PER_DAY
+
+#: The forms of before and after that Python callers pass.
+OFFSET_FORMS = "seconds or a timedelta"
 
 
 @dataclass
@@ -153,3 +180,125 @@ def _time_reason(error: InvalidRequestError) -> str:
     message = str(error)
     _, separator, reason = message.rpartition("': ")
     return reason if separator else message
+
+
+def window_offset_ns(
+    value: object,
+    name: str,
+    *,
+    forms: str = OFFSET_FORMS,
+    number_text: bool = False,
+) -> int:
+    """Convert a window offset, ``before`` or ``after``, to nanoseconds.
+
+    Parameters
+    ----------
+    value : float, int, timedelta, numpy.timedelta64 or str
+        Seconds as a number, a timedelta, or duration text with a unit that
+        pandas reads (``"30s"``, ``"2min"``, ``"PT1H"``).
+    name : str
+        ``"before"`` or ``"after"``, for the error message.
+    forms : str
+        The accepted forms, as the message of an unreadable value names them.
+    number_text : bool
+        Read text that is a plain number, such as ``"-60"``, as seconds, as
+        the command line does. Python callers get an error for such text,
+        because its unit is ambiguous. Errors echo ``value`` unchanged, so
+        that the command line shows the text as typed.
+
+    Returns
+    -------
+    int
+        The offset in nanoseconds, with no upper limit: numbers of seconds
+        past the int64 range stay exact as a Python int, so that callers can
+        word their own limit.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``value`` is a time, negative, not finite, or not a duration.
+    """
+    if isinstance(value, bool) or value is None:
+        raise InvalidRequestError(f"invalid {name}={value!r}: expected {forms}")
+    if _looks_like_time(value):
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: {name} is a duration, not a time; give "
+            f"{forms}. {_OFFSETS_RULE}"
+        )
+    seconds = _seconds(value, name, number_text)
+    if seconds is not None:
+        return _seconds_ns(seconds, value, name)
+    return _timedelta_ns(value, name, forms)
+
+
+_OFFSETS_RULE = (
+    "before counts back and after counts forward from each reference time, "
+    "so before=60, after=30 opens windows from 60 s before to 30 s after "
+    "each time"
+)
+
+
+def _seconds(value: object, name: str, number_text: bool) -> float | None:
+    """Return a plain number of seconds as a float, or None for a duration."""
+    if isinstance(value, str):
+        if not _is_number(value):
+            return None
+        if number_text:
+            return float(value)
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: text needs a unit, such as '{value.strip()}s'"
+            ", or give the seconds as a number"
+        )
+    # NumPy counts timedelta64 as an integer type, and its unit must be kept.
+    if isinstance(value, np.timedelta64):
+        return None
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return None
+
+
+def _seconds_ns(seconds: float, value: object, name: str) -> int:
+    if not np.isfinite(seconds) or seconds < 0:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected seconds at or above 0. {_OFFSETS_RULE}"
+        )
+    # Whole seconds become an int first, because the nanoseconds of 1e300 s
+    # are no finite float.
+    whole = int(seconds)
+    return whole * NS_PER_SECOND + round((seconds - whole) * NS_PER_SECOND)
+
+
+def _timedelta_ns(value: object, name: str, forms: str) -> int:
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        duration = pd.Timedelta(text)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected {forms}"
+        ) from error
+    if duration is pd.NaT or duration.value < 0:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r}: expected a duration at or above 0. "
+            f"{_OFFSETS_RULE}"
+        )
+    return int(duration.value)
+
+
+def _looks_like_time(value: object) -> bool:
+    """Return whether ``value`` is a point in time: a datetime, UTCDateTime,
+    ``numpy.datetime64`` or ISO 8601 date text."""
+    if isinstance(value, dt.date | np.datetime64) or is_utcdatetime(value):
+        return True
+    return isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None
+
+
+# The start of ISO 8601 date text: durations never start with a year and month.
+_ISO_DATE = re.compile(r"\d{4}-\d{2,3}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -59,6 +58,7 @@ from intake_earthscope.plan import (
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
+from intake_earthscope.timesfile import LONGEST_WINDOW_NS, window_offset_ns
 from intake_earthscope.timeutil import (
     NS_PER_DAY,
     NS_PER_SECOND,
@@ -94,10 +94,6 @@ WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
 
 # Windows of one chunk: a batch reads each of its objects once.
 BATCH_WINDOWS = 64
-
-# Maximum window length. A longer window spans three objects: read it with
-# open_waveforms.
-LONGEST_WINDOW_NS = NS_PER_DAY
 
 # Day runs tried in turn to learn channels and rates from record headers.
 _PLANNING_TRIES = 5
@@ -420,76 +416,15 @@ def _datetime_values(times: Any) -> np.ndarray:
 
 
 def _duration_ns(value: object, name: str) -> int:
-    if isinstance(value, bool) or value is None:
+    duration = window_offset_ns(value, name)
+    if duration > LONGEST_WINDOW_NS:
+        # Checked per offset, so that the message names the one offset that
+        # is too long by itself, such as 1e300 s.
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: give seconds or a timedelta"
+            f"invalid {name}={value!r}: {duration / NS_PER_SECOND:g} s is longer "
+            "than one day; read long spans with open_waveforms"
         )
-    if _is_time(value):
-        raise InvalidRequestError(
-            f"invalid {name}={value!r}: {name} is a duration, not a time. "
-            f"{_OFFSETS_RULE}"
-        )
-    if isinstance(value, str) and _is_number(value):
-        raise InvalidRequestError(
-            f"invalid {name}={value!r}: text needs a unit, such as '{value.strip()}s'"
-            ", or give the seconds as a number"
-        )
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, np.timedelta64
-    ):
-        seconds = float(value)
-        if not np.isfinite(seconds) or seconds < 0:
-            raise InvalidRequestError(
-                f"invalid {name}={value!r}: expected seconds at or above 0. "
-                f"{_OFFSETS_RULE}"
-            )
-        if seconds * NS_PER_SECOND > LONGEST_WINDOW_NS:
-            # Checked here, because seconds such as 1e300 are no int64
-            # nanoseconds, nor even a finite float of them.
-            raise InvalidRequestError(
-                f"invalid {name}={value!r}: {seconds:g} s is longer than one "
-                "day; read long spans with open_waveforms"
-            )
-        return round(seconds * NS_PER_SECOND)
-    try:
-        duration = pd.Timedelta(value)
-    except (TypeError, ValueError) as error:
-        raise InvalidRequestError(
-            f"invalid {name}={value!r}: give seconds or a timedelta"
-        ) from error
-    if duration is pd.NaT or duration.value < 0:
-        raise InvalidRequestError(
-            f"invalid {name}={value!r}: expected a duration at or above 0. "
-            f"{_OFFSETS_RULE}"
-        )
-    return int(duration.value)
-
-
-_OFFSETS_RULE = (
-    "before counts back and after counts forward from each reference time, "
-    "so before=60, after=30 opens windows from 60 s before to 30 s after "
-    "each time"
-)
-
-
-def _is_time(value: object) -> bool:
-    """Return whether ``value`` is a point in time: a datetime, UTCDateTime,
-    ``numpy.datetime64`` or ISO 8601 date text."""
-    if isinstance(value, dt.date | np.datetime64) or is_utcdatetime(value):
-        return True
-    return isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None
-
-
-# The start of ISO 8601 date text: durations never start with a year and month.
-_ISO_DATE = re.compile(r"\d{4}-\d{2,3}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return duration
 
 
 def _check_routes(routes: Sequence[Route]) -> None:
