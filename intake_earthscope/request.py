@@ -228,7 +228,9 @@ def _duration_as_end(
     clock = isinstance(end, str) and _CLOCK_TEXT.fullmatch(end.strip())
     if clock and duration.value < NS_PER_DAY:
         same_day = format_ns(day_start(start_ns) + int(duration.value))
-        message += f". For a time of day, give the date too: end={same_day!r}"
+        # From a start at midnight, both readings give the same end.
+        if same_day != suggested:
+            message += f". For a time of day, give the date too: end={same_day!r}"
     return InvalidRequestError(message)
 
 

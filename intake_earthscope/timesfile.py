@@ -220,6 +220,7 @@ def window_offset_ns(
     """
     if isinstance(value, bool) or value is None:
         raise InvalidRequestError(f"invalid {name}={value!r}: expected {forms}")
+    _check_not_nan(value, name)
     if _looks_like_time(value):
         raise InvalidRequestError(
             f"invalid {name}={value!r}: {name} is a duration, not a time; give "
@@ -229,6 +230,29 @@ def window_offset_ns(
     if seconds is not None:
         return _seconds_ns(seconds, value, name)
     return _timedelta_ns(value, name, forms)
+
+
+def _check_not_nan(value: object, name: str) -> None:
+    """Reject a NaN or NaT offset, which often marks a missing value of a table."""
+    if not _is_nan(value):
+        return
+    label = "NaN" if isinstance(value, str | float | np.floating) else "NaT"
+    direction = "back" if name == "before" else "forward"
+    raise InvalidRequestError(
+        f"invalid {name}={value!r}: {label} is not a duration. Give the seconds "
+        f"to count {direction} from each reference time, a number at or above 0 "
+        f"such as {name}=60. A {label} in a table column marks a missing value, "
+        "so fill or drop those rows first"
+    )
+
+
+def _is_nan(value: object) -> bool:
+    """Return whether ``value`` is a NaN number, NaN text or a NaT duration."""
+    if isinstance(value, str):
+        return _is_number(value) and np.isnan(float(value))
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return value is pd.NaT or (isinstance(value, np.timedelta64) and np.isnat(value))
 
 
 _OFFSETS_RULE = (

@@ -294,8 +294,6 @@ def window_times(times: Any) -> np.ndarray:
 
 def window_offsets(before: object, after: object) -> tuple[int, int]:
     """Convert ``before`` and ``after`` to nanoseconds and check them."""
-    _check_not_nan(before, "before")
-    _check_not_nan(after, "after")
     before_ns = _duration_ns(before, "before")
     after_ns = _duration_ns(after, "after")
     total = before_ns + after_ns
@@ -310,29 +308,6 @@ def window_offsets(before: object, after: object) -> tuple[int, int]:
             "longer than one day; read long spans with open_waveforms"
         )
     return before_ns, after_ns
-
-
-def _check_not_nan(value: object, name: str) -> None:
-    """Reject a NaN or NaT offset, which often marks a missing value of a table."""
-    if not _is_nan(value):
-        return
-    label = "NaN" if isinstance(value, str | float | np.floating) else "NaT"
-    direction = "back" if name == "before" else "forward"
-    raise InvalidRequestError(
-        f"invalid {name}={value!r}: {label} is not a duration. Give the seconds "
-        f"to count {direction} from each reference time, a number at or above 0 "
-        f"such as {name}=60. A {label} in a table column marks a missing value, "
-        "so fill or drop those rows first"
-    )
-
-
-def _is_nan(value: object) -> bool:
-    """Return whether ``value`` is a NaN number, NaN text or a NaT duration."""
-    if isinstance(value, str):
-        return _is_number(value) and np.isnan(float(value))
-    if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
-    return value is pd.NaT or (isinstance(value, np.timedelta64) and np.isnat(value))
 
 
 # Windows must lie in whole years that int64 nanoseconds since 1970 cover

@@ -84,4 +84,4 @@ def test_cli_before_beyond_int64(
     )  # fmt: skip
 
     assert code == EXIT_USAGE
-    assert "--before 1e+300 plus --after 1 is 1e+300 s, longer than one day" in err
+    assert "--before 1e300 plus --after 1 is 1e+300 s, longer than one day" in err

@@ -218,11 +218,6 @@ def test_unreadable_offset_names_forms(capsys: pytest.CaptureFixture[str]) -> No
 # A suggested end is given once where both readings of clock text agree.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request._duration_as_end adds the time-of-day reading even where "
-    "it equals start plus the duration, and request.py is outside this change",
-)
 def test_clock_end_suggested_once(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -355,3 +350,17 @@ def test_availability_rejected_before_heavy_imports(tmp_path: Path) -> None:
     assert result["code"] == EXIT_USAGE
     assert "swap them" in err
     assert result["heavy"] == []
+
+
+def test_nan_before_named(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", "sage.miniseed", "--network", "XX", "--station", "STA",
+        "--time", "2024-01-01T12:00:00", "--before", "nan", "--after", "60",
+        "--root", str(root), str(tmp_path / "out.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "NaN is not a duration" in err
+    assert "at or above 0" in err
