@@ -1,14 +1,19 @@
-"""Keep secrets out of log records, from any logger.
+"""Keep secrets out of log records, from any logger, and out of pickles.
 
 botocore logs request headers at DEBUG (the session token among them) and
 earthscope-sdk logs token objects. Filters on loggers would miss child
 loggers, so the log record factory itself replaces every secret this process
 has seen with ``[redacted]``. The factory is installed the first time a
 secret is registered, and costs nothing before that.
+
+Objects that travel to other processes contain a digest in place of a secret
+(:func:`keep_secret`). The secret stays in this process's memory, where
+:func:`kept_secret` finds it by that digest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -16,7 +21,15 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["REDACTED", "install", "redact", "register_secrets"]
+__all__ = [
+    "REDACTED",
+    "install",
+    "keep_secret",
+    "kept_secret",
+    "redact",
+    "register_secrets",
+    "secret_digest",
+]
 
 REDACTED = "[redacted]"
 
@@ -26,6 +39,11 @@ _SHORTEST_SECRET = 8
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _installed = False
+# Secrets of objects that contain only their digests, by digest.
+_kept_secrets: dict[str, str] = {}
+# Hex digits of the SHA-256 that name a kept secret: 64 bits, enough to tell
+# the secrets of one job apart.
+_DIGEST_LENGTH = 16
 
 
 # A SigV4 signature after "Signature=" (Authorization headers, presigned
@@ -64,6 +82,33 @@ def register_secrets(values: Iterable[str]) -> None:
     with _lock:
         _secrets.update(fresh)
     install()
+
+
+def secret_digest(value: str) -> str:
+    """Return the digest that names ``value`` without revealing it.
+
+    It is the same in every process. It does reveal whether a guessed value
+    is the secret, which matters for a password but not for a random key.
+    """
+    return hashlib.sha256(value.encode()).hexdigest()[:_DIGEST_LENGTH]
+
+
+def keep_secret(value: str) -> str:
+    """Keep ``value`` in this process's memory and return its digest.
+
+    The value is also registered for redaction.
+    """
+    digest = secret_digest(value)
+    with _lock:
+        _kept_secrets[digest] = value
+    register_secrets([value])
+    return digest
+
+
+def kept_secret(digest: str) -> str | None:
+    """Return the secret kept under ``digest`` in this process, or None."""
+    with _lock:
+        return _kept_secrets.get(digest)
 
 
 def redact(text: str) -> str:

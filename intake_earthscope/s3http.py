@@ -47,7 +47,6 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
-from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.settings import retry_settings
 
@@ -485,10 +484,11 @@ def _credentials(spec: StorageSpec) -> Credentials:
     if spec.token_source is not None and spec.scope is not None:
         found = spec.earthscope_credentials()
         return Credentials(found.key, found.secret, found.token)
-    options = spec.storage_options
-    # A worker gets the spec without the caller's registration of these
-    # secrets, and botocore's signer logs the session token at DEBUG level.
-    register_secrets([options["secret"], options.get("token") or ""])
+    # The spec contains digests of the storage_options secrets. The values are
+    # registered for redaction wherever a process has them (botocore's signer
+    # logs the session token at DEBUG level), and a process without them
+    # gets CredentialsError here.
+    options = spec.user_options()
     return Credentials(options["key"], options["secret"], options.get("token"))
 
 

@@ -1,9 +1,10 @@
 """Storage access: picklable specs, filesystems, ranged reads and listings.
 
 A :class:`StorageSpec` is what travels in the dask graph: protocol, bucket,
-region and the caller's ``storage_options``. Each process turns it into an
-fsspec filesystem of its own. Transport errors are translated to this
-package's exceptions here, and nowhere else.
+region and the caller's ``storage_options``, with digests in place of
+their secrets. Each process turns it into an fsspec filesystem of its own.
+Transport errors are translated to this package's exceptions here, and
+nowhere else.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
     StorageUnavailableError,
 )
-from intake_earthscope.redact import register_secrets
+from intake_earthscope.redact import (
+    keep_secret,
+    kept_secret,
+    register_secrets,
+    secret_digest,
+)
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
     RedirectError,
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
     from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
+    "SecretOption",
     "StorageSpec",
     "clear_listing_cache",
     "list_directories",
@@ -82,6 +89,17 @@ _LISTING_THREADS = 8
 
 # Variables that set the S3 endpoint, in botocore's order of precedence.
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+# Variables of botocore's credential chain. A process whose variables contain
+# the same value as a storage_options secret may read with that secret.
+_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
+
+# Parts of storage_options names whose string values are secrets.
+_SECRET_NAME_PARTS = ("secret", "token", "password", "key")
 
 # Parts of the class names of transient transport errors of aiohttp,
 # botocore, s3fs and s3http (ClientPayloadError, IncompleteReadError,
@@ -109,6 +127,38 @@ _registration_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
+class SecretOption:
+    """Stand-in for a secret value of ``storage_options`` in a :class:`StorageSpec`.
+
+    The process that built the spec keeps the value. Another process can
+    read it only where one of its ``AWS_*`` credential variables contains
+    the same value.
+
+    Attributes
+    ----------
+    digest : str
+        Leading hex digits of the SHA-256 of the value.
+    """
+
+    digest: str
+
+    def __repr__(self) -> str:
+        return f"<secret sha256:{self.digest}>"
+
+    def value(self) -> str | None:
+        """Return the secret, or None where this process does not have it."""
+        found = kept_secret(self.digest)
+        if found is not None:
+            return found
+        for name in _CREDENTIAL_VARIABLES:
+            candidate = os.environ.get(name)
+            if candidate and secret_digest(candidate) == self.digest:
+                keep_secret(candidate)
+                return candidate
+        return None
+
+
+@dataclass(frozen=True)
 class StorageSpec:
     """Everything a process needs to open a tier's objects; no secrets.
 
@@ -128,8 +178,12 @@ class StorageSpec:
         ``AWS_ENDPOINT_URL``) where the caller set it, so that workers
         without that variable reach the same server.
     storage_options : mapping
-        The caller's options, passed to fsspec untouched (they win over every
-        default above).
+        The caller's options, passed to fsspec unchanged (they win over every
+        default above). Each string under a name that contains ``key``,
+        ``secret``, ``token`` or ``password``, also in nested mappings such
+        as ``client_kwargs``, is replaced by a :class:`SecretOption` when the
+        spec is built, so pickles, reprs and :attr:`identity` contain its
+        digest only. :meth:`fsspec_options` puts the values back.
     tier : str
         Name of the tier, for messages and provenance.
     token_source : TokenSource or None
@@ -153,6 +207,11 @@ class StorageSpec:
     scope: CredentialScope | None = None
     allowed_hosts: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # The spec travels in dask graphs, so the secrets stay in this
+        # process's memory and the spec contains only their digests.
+        object.__setattr__(self, "storage_options", _sealed(self.storage_options))
+
     @classmethod
     def for_tier(
         cls,
@@ -167,7 +226,6 @@ class StorageSpec:
         caller's ``storage_options`` carry credentials of their own.
         """
         options = dict(storage_options or {})
-        register_secrets(_secret_values(options))
         if tier.protocol == "fdsn":
             return cls(
                 protocol="fdsn",
@@ -266,15 +324,19 @@ class StorageSpec:
         return fs
 
     def fsspec_options(self) -> dict[str, Any]:
-        """Merge the defaults with the caller's ``storage_options``."""
-        if self.protocol != "s3":
-            return dict(self.storage_options)
+        """Merge the defaults with the caller's ``storage_options``.
 
-        # A worker gets the spec without the caller's registration of its
-        # secrets, and botocore logs request headers at DEBUG level.
-        # Credentials of botocore's default chain are registered by
-        # filesystem(), once the client has resolved them.
-        register_secrets(_secret_values(self.storage_options))
+        Raises
+        ------
+        CredentialsError
+            If ``storage_options`` contain secrets that this process does not
+            have (see :meth:`user_options`).
+        """
+        if self.protocol != "s3":
+            return self.user_options()
+
+        # Credentials of botocore's default chain are registered for
+        # redaction by filesystem(), once the client has resolved them.
         options: dict[str, Any] = {}
         if self.anonymous and "key" not in self.storage_options:
             options["anon"] = True
@@ -291,13 +353,32 @@ class StorageSpec:
         if self.endpoint_url and "endpoint_url" not in self.storage_options:
             client_kwargs["endpoint_url"] = self.endpoint_url
 
-        user = dict(self.storage_options)
+        user = self.user_options()
         client_kwargs.update(user.pop("client_kwargs", {}) or {})
         config_kwargs = _config_defaults()
         config_kwargs.update(user.pop("config_kwargs", {}) or {})
         options.update(user)
         options["client_kwargs"] = client_kwargs
         options["config_kwargs"] = config_kwargs
+        return options
+
+    def user_options(self) -> dict[str, Any]:
+        """Return the caller's ``storage_options`` with their secret values.
+
+        The process that built the spec has the values, and so does a
+        process whose ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` or
+        ``AWS_SESSION_TOKEN`` contains the same value.
+
+        Raises
+        ------
+        CredentialsError
+            If this process does not have every secret. The message names
+            the options and the fixes, never a value.
+        """
+        missing: list[str] = []
+        options = _unsealed(self.storage_options, missing)
+        if missing:
+            raise _secrets_elsewhere(self, missing)
         return options
 
     @property
@@ -810,17 +891,62 @@ def _credentials_expired(error: BaseException) -> bool:
     return code in _EXPIRED_CODES or any(name in str(error) for name in _EXPIRED_CODES)
 
 
-def _secret_values(options: Mapping[str, Any]) -> list[str]:
-    """Collect the credential strings of ``storage_options`` for redaction."""
-    found = []
+def _sealed(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``options`` with each secret string replaced by a SecretOption.
+
+    The values are kept in this process and registered for redaction.
+    """
+    sealed: dict[str, Any] = {}
     for name, value in options.items():
         if isinstance(value, Mapping):
-            found += _secret_values(value)
-        elif isinstance(value, str) and any(
-            word in name.lower() for word in ("secret", "token", "password", "key")
-        ):
-            found.append(value)
-    return found
+            sealed[name] = _sealed(value)
+        elif isinstance(value, str) and value and _is_secret_name(name):
+            sealed[name] = SecretOption(keep_secret(value))
+        else:
+            sealed[name] = value
+    return sealed
+
+
+def _unsealed(
+    options: Mapping[str, Any], missing: list[str], prefix: str = ""
+) -> dict[str, Any]:
+    """Return ``options`` with the secret values this process has.
+
+    The dotted names of the secrets it lacks are appended to ``missing``.
+    """
+    unsealed: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            unsealed[name] = _unsealed(value, missing, f"{prefix}{name}.")
+        elif isinstance(value, SecretOption):
+            secret = value.value()
+            if secret is None:
+                missing.append(f"{prefix}{name}")
+            unsealed[name] = secret
+        else:
+            unsealed[name] = value
+    return unsealed
+
+
+def _is_secret_name(name: object) -> bool:
+    lowered = str(name).lower()
+    return any(part in lowered for part in _SECRET_NAME_PARTS)
+
+
+def _secrets_elsewhere(spec: StorageSpec, missing: Sequence[str]) -> CredentialsError:
+    """Return the error for storage_options secrets that this process lacks."""
+    names = ", ".join(missing)
+    variables = " and ".join(_CREDENTIAL_VARIABLES[:2])
+    return CredentialsError(
+        f"the storage_options credentials ({names}) of {spec.describe()}, tier "
+        f"{spec.tier!r}, stay in the process that opened the data, so this "
+        "process cannot read with them. Give the workers the same credentials "
+        f"in {variables} (and {_CREDENTIAL_VARIABLES[2]}), which a "
+        "LocalCluster's workers inherit where they are set before it starts. "
+        "Or replace the keys with storage_options={'profile': NAME} of an AWS "
+        "profile that the workers have, or start the cluster with "
+        "processes=False"
+    )
 
 
 def has_credentials(options: Mapping[str, Any]) -> bool:
@@ -845,6 +971,10 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     path = spec.path(key)
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
+    except EarthScopeError:
+        # CredentialsError is a PermissionError too, and its message names
+        # the scope or the missing storage_options secrets.
+        raise
     except FileNotFoundError as error:
         raise _not_found(spec, "HEAD", key, error) from error
     except PermissionError as error:
@@ -853,8 +983,6 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
             f"{spec.tier!r}: check the credentials or storage_options for this "
             "tier"
         ) from error
-    except EarthScopeError:
-        raise
     except OSError as error:
         raise unexpected_failure(spec, key, error) from error
     return int(info["size"]), _version_tag(spec, path, info)
