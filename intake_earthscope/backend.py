@@ -46,6 +46,7 @@ from intake_earthscope.interop import (
 )
 from intake_earthscope.place import Grid
 from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+from intake_earthscope.storage import seal_options, unseal_options
 
 __all__ = ["MINISEED_SUFFIXES", "MiniseedBackendEntrypoint", "open_miniseed"]
 
@@ -265,7 +266,8 @@ class _Location:
         data: bytes | None = None,
     ) -> None:
         self.name = name
-        self.storage_options = dict(storage_options or {})
+        # Secret values stay in this process, out of pickled graphs.
+        self.storage_options = seal_options(storage_options or {})
         # NOTE: bytes of a file object stay here, so the dataset keeps them in memory.
         self.data = data
 
@@ -282,7 +284,6 @@ class _Location:
         )
 
     def __repr__(self) -> str:
-        # Storage options may hold keys: only the name is shown.
         return f"_Location({self.name!r})"
 
     def read(self) -> bytes:
@@ -291,7 +292,8 @@ class _Location:
         import fsspec
 
         try:
-            with fsspec.open(self.name, "rb", **self.storage_options) as file:
+            options = unseal_options(self.storage_options, self.name)
+            with fsspec.open(self.name, "rb", **options) as file:
                 return bytes(file.read())
         except FileNotFoundError as error:
             raise ObjectNotFoundError(

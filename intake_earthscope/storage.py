@@ -210,7 +210,7 @@ class StorageSpec:
     def __post_init__(self) -> None:
         # The spec travels in dask graphs, so the secrets stay in this
         # process's memory and the spec contains only their digests.
-        object.__setattr__(self, "storage_options", _sealed(self.storage_options))
+        object.__setattr__(self, "storage_options", seal_options(self.storage_options))
 
     @classmethod
     def for_tier(
@@ -282,7 +282,7 @@ class StorageSpec:
             return cls("file", os.path.abspath(path).rstrip("/"), tier=tier)
 
         endpoint = _environment_endpoint()
-        anonymous = "key" not in options and "anon" not in options
+        anonymous = not has_credentials(options)
         return cls(
             protocol=parts.scheme,
             root=(parts.netloc + parts.path).rstrip("/"),
@@ -338,7 +338,7 @@ class StorageSpec:
         # Credentials of botocore's default chain are registered for
         # redaction by filesystem(), once the client has resolved them.
         options: dict[str, Any] = {}
-        if self.anonymous and "key" not in self.storage_options:
+        if self.anonymous and not has_credentials(self.storage_options):
             options["anon"] = True
         if self.token_source is not None and self.scope is not None:
             # NOTE: fsspec caches one filesystem per credential set, so a job
@@ -375,11 +375,9 @@ class StorageSpec:
             If this process does not have every secret. The message names
             the options and the fixes, never a value.
         """
-        missing: list[str] = []
-        options = _unsealed(self.storage_options, missing)
-        if missing:
-            raise _secrets_elsewhere(self, missing)
-        return options
+        return unseal_options(
+            self.storage_options, f"{self.describe()}, tier {self.tier!r}"
+        )
 
     @property
     def identity(self) -> str:
@@ -891,20 +889,37 @@ def _credentials_expired(error: BaseException) -> bool:
     return code in _EXPIRED_CODES or any(name in str(error) for name in _EXPIRED_CODES)
 
 
-def _sealed(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``options`` with each secret string replaced by a SecretOption.
+def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return fsspec ``options`` with each secret string replaced by a
+    :class:`SecretOption`, so that pickles of them hold no secret.
 
     The values are kept in this process and registered for redaction.
     """
     sealed: dict[str, Any] = {}
     for name, value in options.items():
         if isinstance(value, Mapping):
-            sealed[name] = _sealed(value)
+            sealed[name] = seal_options(value)
         elif isinstance(value, str) and value and _is_secret_name(name):
             sealed[name] = SecretOption(keep_secret(value))
         else:
             sealed[name] = value
     return sealed
+
+
+def unseal_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Return sealed ``options`` (:func:`seal_options`) with their secret values.
+
+    Raises
+    ------
+    CredentialsError
+        If this process does not have every secret. The message names the
+        options, ``where`` they read from and the fixes, never a value.
+    """
+    missing: list[str] = []
+    unsealed = _unsealed(options, missing)
+    if missing:
+        raise _secrets_elsewhere(where, missing)
+    return unsealed
 
 
 def _unsealed(
@@ -933,13 +948,13 @@ def _is_secret_name(name: object) -> bool:
     return any(part in lowered for part in _SECRET_NAME_PARTS)
 
 
-def _secrets_elsewhere(spec: StorageSpec, missing: Sequence[str]) -> CredentialsError:
+def _secrets_elsewhere(where: str, missing: Sequence[str]) -> CredentialsError:
     """Return the error for storage_options secrets that this process lacks."""
     names = ", ".join(missing)
     variables = " and ".join(_CREDENTIAL_VARIABLES[:2])
     return CredentialsError(
-        f"the storage_options credentials ({names}) of {spec.describe()}, tier "
-        f"{spec.tier!r}, stay in the process that opened the data, so this "
+        f"the storage_options credentials ({names}) of {where} stay in the "
+        "process that opened the data, so this "
         "process cannot read with them. Give the workers the same credentials "
         f"in {variables} (and {_CREDENTIAL_VARIABLES[2]}), which a "
         "LocalCluster's workers inherit where they are set before it starts. "
@@ -950,10 +965,21 @@ def _secrets_elsewhere(spec: StorageSpec, missing: Sequence[str]) -> Credentials
 
 
 def has_credentials(options: Mapping[str, Any]) -> bool:
-    """Return whether ``storage_options`` choose credentials themselves."""
-    return any(
-        name in options for name in ("key", "secret", "token", "profile", "anon")
-    )
+    """Return whether ``storage_options`` choose credentials themselves, at
+    the top level as s3fs names them or in ``client_kwargs`` as botocore does."""
+    if any(name in options for name in ("key", "secret", "token", "profile", "anon")):
+        return True
+    client_kwargs = options.get("client_kwargs") or {}
+    return any(name in client_kwargs for name in _CLIENT_CREDENTIAL_NAMES)
+
+
+# Credentials that botocore's client takes, which s3fs passes on from
+# ``client_kwargs``.
+_CLIENT_CREDENTIAL_NAMES = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+)
 
 
 def object_size(spec: StorageSpec, key: str) -> int:

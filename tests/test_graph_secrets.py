@@ -447,3 +447,87 @@ def test_threaded_cluster_reads(s3) -> None:
         result = dataset.waveform.compute()
 
     np.testing.assert_array_equal(result.values, expected)
+
+
+# -- the xarray backend ------------------------------------------------------
+
+
+def open_backend(s3: Any) -> xr.Dataset:
+    client = s3.client()
+    create_bucket(client, "backend-secrets")
+    put_public_object(client, "backend-secrets", "BALST.mseed", BALST.read_bytes())
+    options = {**FLAT, "client_kwargs": {"endpoint_url": s3.endpoint_url}}
+    return xr.open_dataset(
+        "s3://backend-secrets/BALST.mseed",
+        engine="miniseed",
+        chunks={},
+        backend_kwargs={"storage_options": options},
+    )
+
+
+def test_backend_graph_has_no_secret(s3) -> None:
+    dataset = open_backend(s3)
+    name = next(iter(dataset.data_vars))
+
+    for data in pickles(dataset, name):
+        assert_no_secret(data)
+
+
+def test_backend_unpickled_here_computes(s3) -> None:
+    dataset = open_backend(s3)
+    name = next(iter(dataset.data_vars))
+
+    copy = pickle.loads(cloudpickle.dumps(dataset[name].data))
+
+    assert np.array_equal(copy.compute(), dataset[name].values, equal_nan=True)
+
+
+@pytest.mark.timeout(300)
+def test_backend_elsewhere_raises(s3, tmp_path) -> None:
+    dataset = open_backend(s3)
+    name = next(iter(dataset.data_vars))
+
+    outcome = compute_elsewhere(dataset[name].data, tmp_path)
+
+    assert outcome.get("error") == "CredentialsError", outcome
+    assert "stay in the process that opened the data" in outcome["message"]
+    assert "s3://backend-secrets/BALST.mseed" in outcome["message"]
+    assert_no_secret(outcome["message"])
+
+
+# -- credentials in client_kwargs sign the requests ---------------------------
+
+
+@pytest.mark.parametrize(
+    "options", [NESTED, {"profile": "reader"}], ids=["nested", "profile"]
+)
+def test_spec_credentials_not_anonymous(options) -> None:
+    spec = sage_spec(options)
+
+    assert "anon" not in spec.fsspec_options()
+
+
+def test_root_nested_credentials_read_private(s3) -> None:
+    client = s3.client()
+    create_bucket(client, "private-nested")
+    data = BALST.read_bytes()
+    for day in BALST_DAYS:
+        key = f"miniseed/CH/2025/{day}/BALST.CH.2025.{day}"
+        client.put_object(Bucket="private-nested", Key=key, Body=data)
+    options = {
+        "client_kwargs": {**NESTED["client_kwargs"], "endpoint_url": s3.endpoint_url}
+    }
+
+    dataset = open_waveforms(
+        collection_spec("sage"),
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LHE,LHZ",
+        start="2025-11-10",
+        end="2025-11-12",
+        root="s3://private-nested",
+        storage_options=options,
+    ).load()
+
+    assert set(dataset.status.values.ravel()) == {"ok"}
