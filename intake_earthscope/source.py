@@ -40,6 +40,7 @@ from intake_earthscope.response import (
     removal_for,
 )
 from intake_earthscope.routing import Credentials, plan_request
+from intake_earthscope.storage import seal_init_options
 from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns
 from intake_earthscope.windows import windows_dataset
@@ -190,7 +191,10 @@ class MiniseedSource(DataSource):
         self._credentials = Credentials(token, profile)
 
         check_options(root or None, storage_options, neighbour_bytes)
-        self.storage_options = dict(storage_options or {})
+        # Secret values stay in this process, out of yaml() and pickles.
+        self.storage_options = dict(
+            seal_init_options(storage_options, self._captured_init_kwargs) or {}
+        )
         self.root = root or None
         self._response_options = check_response_options(
             remove_response, pre_filt, water_level

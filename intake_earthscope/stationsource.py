@@ -17,6 +17,7 @@ from intake_earthscope import __version__
 from intake_earthscope.browse import StationBrowser, open_stations
 from intake_earthscope.stationfetch import station_kind
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE
+from intake_earthscope.storage import seal_init_options
 
 __all__ = ["StationsSource"]
 
@@ -82,6 +83,9 @@ class StationsSource(DataSource):
         self.kind = station_kind(stations)
         self.stations = dict(stations)
         self.collection = dict(collection) if collection is not None else None
+        # Secret values stay in this process, out of yaml() and pickles.
+        storage_options = seal_init_options(storage_options, self._captured_init_kwargs)
+        self.storage_options = storage_options
         self._arguments = {
             "network": network,
             "station": station,

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SecretOption",
     "StorageSpec",
+    "seal_init_options",
     "clear_listing_cache",
     "list_directories",
     "list_directory",
@@ -903,6 +904,22 @@ def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
             sealed[name] = SecretOption(keep_secret(value))
         else:
             sealed[name] = value
+    return sealed
+
+
+def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
+    """Seal an intake source's ``storage_options``, also among its init arguments.
+
+    intake keeps the init arguments (``_captured_init_kwargs``) for
+    ``yaml()`` and pickles of the source, so the sealed options replace the
+    caller's there. Returns the sealed options. None and values that are no
+    mapping are returned unchanged, for the readers' own checks to reject.
+    """
+    if not isinstance(storage_options, Mapping):
+        return storage_options
+    sealed = seal_options(storage_options)
+    if "storage_options" in init_kwargs:
+        init_kwargs["storage_options"] = sealed
     return sealed
 
 

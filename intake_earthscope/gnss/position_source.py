@@ -26,6 +26,7 @@ from intake_earthscope.gnss.position_dataset import (
     station_patterns,
 )
 from intake_earthscope.source import _codes_argument
+from intake_earthscope.storage import seal_init_options
 
 __all__ = ["GnssPositionSource"]
 
@@ -114,6 +115,9 @@ class GnssPositionSource(DataSource):
             token = token_reference(token)
             self._captured_init_kwargs["token"] = token
 
+        # Secret values stay in this process, out of yaml() and pickles.
+        storage_options = seal_init_options(storage_options, self._captured_init_kwargs)
+        self.storage_options = storage_options
         self._arguments: dict[str, Any] = {
             "station": station,
             "start": start,

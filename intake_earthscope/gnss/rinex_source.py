@@ -23,6 +23,7 @@ from intake_earthscope.gnss.rinex_dataset import (
     build_rinex_dataset,
     plan_rinex,
 )
+from intake_earthscope.storage import seal_init_options
 
 __all__ = ["RinexObsSource"]
 
@@ -108,6 +109,9 @@ class RinexObsSource(DataSource):
             # reference replaces token text and neither shows it.
             token = token_reference(token)
             self._captured_init_kwargs["token"] = token
+        # Secret values stay in this process, out of yaml() and pickles.
+        storage_options = seal_init_options(storage_options, self._captured_init_kwargs)
+        self.storage_options = storage_options
         self._arguments: dict[str, Any] = {
             "station": station,
             "start": start,
