@@ -99,8 +99,18 @@ _CREDENTIAL_VARIABLES = (
     "AWS_SESSION_TOKEN",
 )
 
-# Parts of storage_options names whose string values are secrets.
-_SECRET_NAME_PARTS = ("secret", "token", "password", "key")
+# Parts of storage_options names whose string values are secrets: s3fs's
+# key, secret and token, an HTTP Authorization header, aiohttp's auth pair,
+# and the credentials and connection strings of other fsspec filesystems.
+_SECRET_NAME_PARTS = (
+    "secret",
+    "token",
+    "password",
+    "key",
+    "auth",
+    "credential",
+    "connection_string",
+)
 
 # Parts of the class names of transient transport errors of aiohttp,
 # botocore, s3fs and s3http (ClientPayloadError, IncompleteReadError,
@@ -894,17 +904,42 @@ def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Return fsspec ``options`` with each secret string replaced by a
     :class:`SecretOption`, so that pickles of them hold no secret.
 
-    The values are kept in this process and registered for redaction.
+    A list or tuple under a secret name, such as aiohttp's ``auth`` pair of
+    login and password, gets each of its strings replaced. The values are
+    kept in this process and registered for redaction.
     """
     sealed: dict[str, Any] = {}
     for name, value in options.items():
         if isinstance(value, Mapping):
             sealed[name] = seal_options(value)
-        elif isinstance(value, str) and value and _is_secret_name(name):
-            sealed[name] = SecretOption(keep_secret(value))
+        elif _is_secret_name(name):
+            sealed[name] = _sealed_value(value)
         else:
             sealed[name] = value
     return sealed
+
+
+def _sealed_value(value: Any) -> Any:
+    # NOTE: other objects under a secret name (bytes, credential objects of
+    # cloud SDKs) are kept as they are, so pickles contain them.
+    if isinstance(value, str):
+        return SecretOption(keep_secret(value)) if value else value
+    if isinstance(value, list):
+        return [_sealed_value(item) for item in value]
+    if isinstance(value, tuple):
+        items = tuple(_sealed_value(item) for item in value)
+        # A named tuple such as aiohttp.BasicAuth checks its fields when it
+        # is built, so it is built again from the values only.
+        return _SealedTuple(type(value), items) if hasattr(value, "_fields") else items
+    return value
+
+
+@dataclass(frozen=True)
+class _SealedTuple:
+    """A named tuple of :func:`seal_options`, with its items sealed."""
+
+    kind: type
+    items: tuple[Any, ...]
 
 
 def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
@@ -950,14 +985,32 @@ def _unsealed(
     for name, value in options.items():
         if isinstance(value, Mapping):
             unsealed[name] = _unsealed(value, missing, f"{prefix}{name}.")
-        elif isinstance(value, SecretOption):
-            secret = value.value()
-            if secret is None:
-                missing.append(f"{prefix}{name}")
-            unsealed[name] = secret
         else:
-            unsealed[name] = value
+            unsealed[name] = _unsealed_value(value, missing, f"{prefix}{name}")
     return unsealed
+
+
+def _unsealed_value(value: Any, missing: list[str], name: str) -> Any:
+    if isinstance(value, SecretOption):
+        secret = value.value()
+        if secret is None:
+            missing.append(name)
+        return secret
+    if isinstance(value, _SealedTuple):
+        return value.kind(*_unsealed_items(value.items, missing, name))
+    if isinstance(value, list | tuple) and any(
+        isinstance(item, SecretOption) for item in value
+    ):
+        items = _unsealed_items(value, missing, name)
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def _unsealed_items(items: Sequence[Any], missing: list[str], name: str) -> list[Any]:
+    return [
+        _unsealed_value(item, missing, f"{name}[{index}]")
+        for index, item in enumerate(items)
+    ]
 
 
 def _is_secret_name(name: object) -> bool:
