@@ -109,6 +109,9 @@ class DayFile:
     sv: tuple[str, ...]
     codes: tuple[str, ...]
     header: RinexHeader | None = None
+    # The day is missing because its bucket does not exist, so no policy of
+    # errors= can read it.
+    bucket_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -325,7 +328,10 @@ def _scan_day(
         found = read_rinex(data, values=False)
     except Exception as error:  # noqa: BLE001 - each kind becomes a status
         status = _status_of(error)
-        return DayFile(day, path, status, str(error), _no_times(), (), ())
+        bucket_missing = isinstance(error, BucketNotFoundError)
+        return DayFile(
+            day, path, status, str(error), _no_times(), (), (), None, bucket_missing
+        )
 
     # A daily file may hold the next day's first epoch; each day keeps only
     # its own, so no time appears twice.
@@ -389,6 +395,8 @@ def _report(plan: RinexPlan) -> None:
         # before the cut.
         partly_loaded = day.status == "truncated" and day.times.size > 0
         failed = not partly_loaded and day.status != "no_data_in_window"
+        if failed and plan.errors == "raise" and day.bucket_missing:
+            raise BucketNotFoundError(text)
         if failed and plan.errors == "raise":
             raise _error_for(day.status, text)
         if plan.errors == "ignore":
