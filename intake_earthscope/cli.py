@@ -279,8 +279,13 @@ def _package_warnings_shown(show: Callable[..., None]) -> Iterator[None]:
 def _blank_location(argument: str) -> str:
     # argparse drops a value of "--", which is how SEED spells the blank
     # location code, so it is passed on as two spaces, the other spelling.
+    # The names are --loc and the abbreviations of --location that argparse
+    # accepts (--loca, --locat, ...).
     name, _, value = argument.partition("=")
-    if name in ("--location", CODE_ALIASES["location"]) and value == "--":
+    is_location = name.startswith(CODE_ALIASES["location"]) and (
+        "--location".startswith(name)
+    )
+    if is_location and value == "--":
         return f"{name}=  "
     return argument
 

@@ -1,0 +1,48 @@
+"""The blank location code in the abbreviated spellings argparse accepts.
+
+argparse takes ``--locat`` for ``--location``, and drops a value of "--"
+after "=" to an empty list. The mirror contains real miniSEED written by
+tests/mseedgen.py: XX.STA at the blank location, LHZ at 1 Hz for an hour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake_earthscope.cli import EXIT_OK, main
+
+import mseedgen
+from conftest import mirror
+
+KEY = "miniseed/XX/2024/001/STA.XX.2024.001"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    station_day = mseedgen.station_day(
+        channels={"LHZ": 1.0},
+        seconds=3600.0,
+        station="XX.STA.",
+        start="2024-01-01T00:00:00Z",
+    )
+    return mirror(tmp_path / "mirror", {KEY: station_day.data})
+
+
+@pytest.mark.parametrize("option", ["--loc=--", "--loca=--", "--locat=--"])
+def test_abbreviated_blank_location(
+    root: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "availability", "sage.miniseed", "--net", "XX", "--sta", "STA", option,
+            "--cha", "LHZ", "--start", "2024-01-01", "--end", "2024-01-02",
+            "--root", str(root),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+
+    assert code == EXIT_OK, captured.err
+    assert "STA.XX.2024.001" in captured.out
+    assert "[]" not in captured.err
