@@ -768,16 +768,31 @@ def _export(args: argparse.Namespace) -> int:
     source = _open_source(args)
     written = _write(source.to_dask(), args, output_format)
 
-    from intake_earthscope.export import units_not_loaded
+    return _report_units(written, output_format)
 
-    incomplete = units_not_loaded(written, output_format)
-    if incomplete:
-        _error(
-            f"{incomplete} of the output's traces, days or stations did not load "
-            "fully: see its 'status' variable"
-        )
-        return EXIT_PARTIAL
-    return EXIT_OK
+
+def _report_units(written: Path, output_format: str) -> int:
+    from intake_earthscope.export import incomplete_units
+
+    units = incomplete_units(written, output_format)
+    if not units:
+        return EXIT_OK
+
+    _error(
+        f"{len(units)} of the output's traces, days or stations did not load "
+        "fully: see its 'status' variable"
+    )
+    for unit in units[:NAMED_UNITS]:
+        where = " ".join(label for label in (unit.trace, unit.day) if label)
+        _error(f"  {where}: {unit.status}")
+    if len(units) > NAMED_UNITS:
+        _error(f"  and {len(units) - NAMED_UNITS} more")
+    return EXIT_PARTIAL
+
+
+# Units named one per line after a partial export. The output's status
+# variable lists every unit.
+NAMED_UNITS = 20
 
 
 def _output_format(args: argparse.Namespace) -> str:
