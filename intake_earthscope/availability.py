@@ -82,8 +82,9 @@ def availability(
     -------
     pandas.DataFrame
         Columns ``network``, ``station``, ``location``, ``channel``,
-        ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, NaN
-        where the listing gives none or the object is missing) and ``tier``.
+        ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, as
+        pandas' nullable ``Int64``: ``<NA>`` where the listing gives none or
+        the object is missing) and ``tier``.
         For station-day collections ``location`` and ``channel`` are empty,
         because one object contains every channel of the station. A trace
         appears when an object of it exists on some day of the window, or
@@ -131,7 +132,9 @@ def availability(
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({name: [] for name in AVAILABILITY_COLUMNS})
+    table = pd.DataFrame({name: [] for name in AVAILABILITY_COLUMNS})
+    table["size"] = table["size"].astype("Int64")
+    return table
 
 
 def _route_table(
@@ -157,8 +160,8 @@ def _route_table(
     table = pd.DataFrame(rows, columns=[*_TRACE_FIELDS, "day", "key"])
     table["day"] = pd.to_datetime(table["day"], unit="ns", utc=True)
     table["exists"] = table["key"].map(lambda key: key in sizes)
-    table["size"] = table["key"].map(lambda key: sizes.get(key))
-    table["size"] = pd.to_numeric(table["size"], errors="coerce")
+    # pandas' nullable integers keep whole byte counts and missing sizes.
+    table["size"] = pd.array([sizes.get(key) for key in table["key"]], dtype="Int64")
     table["tier"] = spec.tier
     return table
 
@@ -180,7 +183,7 @@ def _render(
     return template.render({**values, "year": f"{year:04d}", "doy": f"{doy:03d}"})
 
 
-def _listed_sizes(spec: StorageSpec, keys: Sequence[str]) -> dict[str, float | None]:
+def _listed_sizes(spec: StorageSpec, keys: Sequence[str]) -> dict[str, int | None]:
     """Map each key that the listing of its directory shows to its size.
 
     Names come from :func:`list_directories` (cached per process). Sizes come
@@ -190,7 +193,7 @@ def _listed_sizes(spec: StorageSpec, keys: Sequence[str]) -> dict[str, float | N
     parents = sorted({key.rpartition("/")[0] for key in keys})
     listings = list_directories(spec, parents)
 
-    present: dict[str, float | None] = {}
+    present: dict[str, int | None] = {}
     for parent, names in listings.items():
         details = _details(spec, parent)
         for name in names:
@@ -199,7 +202,7 @@ def _listed_sizes(spec: StorageSpec, keys: Sequence[str]) -> dict[str, float | N
     return {key: present[key] for key in keys if key in present}
 
 
-def _details(spec: StorageSpec, parent: str) -> dict[str, float | None]:
+def _details(spec: StorageSpec, parent: str) -> dict[str, int | None]:
     try:
         entries = spec.filesystem().ls(spec.path(parent), detail=True)
     except (OSError, ValueError) as error:
@@ -210,7 +213,7 @@ def _details(spec: StorageSpec, parent: str) -> dict[str, float | None]:
         name = str(entry.get("name", "")).rstrip("/").rpartition("/")[2]
         size = entry.get("size")
         sizes[name] = (
-            float(size) if entry.get("type") == "file" and size is not None else None
+            int(size) if entry.get("type") == "file" and size is not None else None
         )
     return sizes
 

@@ -405,6 +405,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "--root",
         help="read a mirror with the archive's layout (directory or fsspec URL)",
     )
+    _add_storage_option(parser)
     parser.add_argument(
         "--inventory",
         metavar="STATIONXML",
@@ -412,6 +413,20 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         "for -p remove_response=... on SCEDC and NCEDC)",
     )
     _add_catalog_option(parser)
+
+
+def _add_storage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fsspec storage option for --root and the archive (repeatable): "
+        "true and false become booleans, other values stay text. A --root "
+        "on S3 is read unsigned unless given anon=false (sign with the AWS_* "
+        "variables or ~/.aws) or profile=NAME. Keys, secrets and tokens are "
+        "rejected, because other users can read command lines",
+    )
 
 
 def _aliases(name: str) -> list[str]:
@@ -489,6 +504,7 @@ def _add_search(commands: Any) -> None:
         "--root",
         help="read the station metadata from a mirror with the archive's layout",
     )
+    _add_storage_option(command)
     command.add_argument(
         "--format",
         choices=("table", "csv"),
@@ -684,6 +700,9 @@ def _search(args: argparse.Namespace) -> int:
         for name, value in vars(args).items()
         if name in _SEARCH_CRITERIA and value is not None
     }
+    storage_options = _storage_options(args.storage_option)
+    if storage_options:
+        criteria["storage_options"] = storage_options
     entry = _entry(_open_catalog(args.catalog), args.entry)
     entry_args = entry.describe().get("args") or {}
     if "stations" not in entry_args:
@@ -737,7 +756,7 @@ def _availability(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root")
+_AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root", "storage_options")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -754,16 +773,31 @@ def _export(args: argparse.Namespace) -> int:
     source = _open_source(args)
     written = _write(source.to_dask(), args, output_format)
 
-    from intake_earthscope.export import units_not_loaded
+    return _report_units(written, output_format)
 
-    incomplete = units_not_loaded(written, output_format)
-    if incomplete:
-        _error(
-            f"{incomplete} of the output's traces, days or stations did not load "
-            "fully: see its 'status' variable"
-        )
-        return EXIT_PARTIAL
-    return EXIT_OK
+
+def _report_units(written: Path, output_format: str) -> int:
+    from intake_earthscope.export import incomplete_units
+
+    units = incomplete_units(written, output_format)
+    if not units:
+        return EXIT_OK
+
+    _error(
+        f"{len(units)} of the output's traces, days or stations did not load "
+        "fully: see its 'status' variable"
+    )
+    for unit in units[:NAMED_UNITS]:
+        where = " ".join(label for label in (unit.trace, unit.day) if label)
+        _error(f"  {where}: {unit.status}")
+    if len(units) > NAMED_UNITS:
+        _error(f"  and {len(units) - NAMED_UNITS} more")
+    return EXIT_PARTIAL
+
+
+# Units named one per line after a partial export. The output's status
+# variable lists every unit.
+NAMED_UNITS = 20
 
 
 def _output_format(args: argparse.Namespace) -> str:
@@ -782,6 +816,7 @@ def _check_request(args: argparse.Namespace) -> None:
     """Check -p NAME=VALUE and the order of --start and --end, before the
     catalog is read."""
     _check_window_order(_given_parameters(args))
+    _storage_options(args.storage_option)
 
 
 def _write(dataset: Any, args: argparse.Namespace, output_format: str) -> Path:
@@ -1134,6 +1169,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     _check_types(args.entry, declared, parameters)
     unknown = sorted(set(parameters) - known)
     _check_obspy_parameters(args.entry, unknown)
+    _check_storage_parameters(args.entry, unknown)
     if unknown:
         raise InvalidRequestError(
             f"unknown parameter(s) {unknown} for {args.entry}: expected some of "
@@ -1141,6 +1177,9 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
         )
     if args.root:
         parameters["root"] = args.root
+    storage_options = _storage_options(args.storage_option)
+    if storage_options:
+        parameters["storage_options"] = storage_options
     if getattr(args, "inventory", None):
         parameters["inventory"] = args.inventory
     return parameters
@@ -1153,6 +1192,66 @@ def _check_obspy_parameters(entry: str, unknown: list[str]) -> None:
         raise InvalidRequestError(
             f"unknown {noun} {' and '.join(names)} for {entry}: use {_our_names(names)}"
         )
+
+
+def _check_storage_parameters(entry: str, unknown: list[str]) -> None:
+    names = [name for name in unknown if name in ("storage_options", "anon")]
+    if names:
+        raise InvalidRequestError(
+            f"unknown parameter {names[0]} for {entry}: give storage options "
+            "with --storage-option NAME=VALUE, such as --storage-option anon=false"
+        )
+
+
+# Parts of storage option names whose values are secrets, as the storage
+# specs of the package count them.
+_SECRET_NAME_PARTS = ("key", "secret", "token", "password")
+
+
+def _storage_options(items: Sequence[str]) -> dict[str, Any]:
+    """Read each --storage-option NAME=VALUE into fsspec's storage_options.
+
+    "true" and "false", in any case, become booleans and other values stay
+    text. A later option replaces an earlier one of the same name.
+
+    Raises
+    ------
+    InvalidRequestError
+        If an item is not NAME=VALUE, or its name is that of a secret.
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        name = name.strip()
+        if not separator or not name:
+            # Only the name is echoed, because the value may be a secret.
+            given = repr(name) if name else "with an empty name"
+            raise InvalidRequestError(
+                f"invalid --storage-option {given}: write NAME=VALUE, such as "
+                "--storage-option anon=false"
+            )
+        _check_not_secret(name)
+        options[name] = _storage_option_value(value.strip())
+    return options
+
+
+def _check_not_secret(name: str) -> None:
+    if not any(part in name.lower() for part in _SECRET_NAME_PARTS):
+        return
+    raise InvalidRequestError(
+        f"--storage-option {name}=... is rejected, because other users of this "
+        "machine can read command lines (ps, /proc). Put the credentials in "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) "
+        "and give --storage-option anon=false, or name an AWS profile with "
+        "--storage-option profile=NAME"
+    )
+
+
+def _storage_option_value(text: str) -> bool | str:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return text
 
 
 def _check_window_order(parameters: dict[str, Any]) -> None:

@@ -24,11 +24,13 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FORMATS",
     "LOADED_STATUSES",
+    "IncompleteUnit",
     "IncompleteWindow",
     "check_directory",
     "check_output",
     "check_writer",
     "export_dataset",
+    "incomplete_units",
     "units_not_loaded",
     "windows_not_loaded",
 ]
@@ -206,11 +208,86 @@ def units_not_loaded(output: str | os.PathLike[str], output_format: str) -> int:
 
     Outputs without a ``status`` variable count as complete.
     """
+    return len(incomplete_units(output, output_format))
+
+
+class IncompleteUnit(NamedTuple):
+    """A unit of a written output that did not load fully.
+
+    Attributes
+    ----------
+    trace : str
+        The trace's ``NET.STA.LOC.CHA`` code, or the station's code for GNSS
+        outputs. It is ``""`` where the output names neither.
+    day : str
+        The UTC day as ``YYYY-MM-DD``, or ``""`` for outputs without a ``day``
+        dimension, such as GNSS positions.
+    status : str
+        The unit's outcome, such as ``"missing"`` (the statuses are listed in
+        :mod:`intake_earthscope.outcomes`).
+    """
+
+    trace: str
+    day: str
+    status: str
+
+
+def incomplete_units(
+    output: str | os.PathLike[str], output_format: str
+) -> list[IncompleteUnit]:
+    """List the units of a written output whose ``status`` is not a full load.
+
+    Parameters
+    ----------
+    output : path
+        NetCDF file or Zarr store written by :func:`export_dataset` from a
+        waveform (``status`` on trace and day), GNSS position (on station)
+        or RINEX (on day) dataset.
+    output_format : {"netcdf", "zarr"}
+        The output's format.
+
+    Returns
+    -------
+    list of IncompleteUnit
+        One item per unit whose ``status`` is not in :data:`LOADED_STATUSES`,
+        in trace order and then in day order. Outputs without a ``status``
+        variable give an empty list.
+    """
     with _open_written(output, output_format) as written:
         if "status" not in written.variables:
-            return 0
-        statuses = np.asarray(written["status"].values).astype(str)
-    return int(np.count_nonzero(~np.isin(statuses, LOADED_STATUSES)))
+            return []
+        status = written["status"]
+        # The day comes last, so that the units of one trace are adjacent.
+        has_day = "day" in status.dims
+        dims = [dim for dim in status.dims if dim != "day"]
+        if has_day:
+            dims.append("day")
+        # Zarr text may come back as NumPy's StringDType, so the values become
+        # Python strings, as in windows_not_loaded.
+        statuses = np.asarray(status.transpose(*dims).values.tolist(), dtype=object)
+        labels = [_unit_labels(written, str(dim)) for dim in dims]
+        station = str(written.attrs.get("station", ""))
+
+    units = []
+    for index in np.ndindex(statuses.shape):
+        value = str(statuses[index])
+        if value in LOADED_STATUSES:
+            continue
+        names = [labels[axis][position] for axis, position in enumerate(index)]
+        day = names.pop() if has_day else ""
+        units.append(IncompleteUnit(" ".join(names) or station, day, value))
+    return units
+
+
+def _unit_labels(written: xr.Dataset, dim: str) -> list[str]:
+    """Label each position along ``dim``: UTC dates for days, else the
+    coordinate's values, or the positions where there is no coordinate."""
+    if dim not in written.coords:
+        return [str(position) for position in range(written.sizes[dim])]
+    values = written[dim].values
+    if np.issubdtype(values.dtype, np.datetime64):
+        return [str(day) for day in values.astype("datetime64[D]")]
+    return [str(value) for value in values.tolist()]
 
 
 class IncompleteWindow(NamedTuple):

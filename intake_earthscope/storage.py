@@ -205,6 +205,9 @@ class StorageSpec:
     allowed_hosts : tuple of str
         For ``protocol="fdsn"`` (``root`` is the service URL): hosts that may
         receive the bearer token.
+    mirror : bool
+        Whether the spec reads a mirror given with ``root=`` instead of the
+        tier's own bucket, for messages.
     """
 
     protocol: str
@@ -217,6 +220,7 @@ class StorageSpec:
     token_source: TokenSource | None = None
     scope: CredentialScope | None = None
     allowed_hosts: tuple[str, ...] = ()
+    mirror: bool = False
 
     def __post_init__(self) -> None:
         # The spec travels in dask graphs, so the secrets stay in this
@@ -290,7 +294,8 @@ class StorageSpec:
         parts = urlsplit(root)
         if parts.scheme in ("", "file"):
             path = parts.path if parts.scheme else root
-            return cls("file", os.path.abspath(path).rstrip("/"), tier=tier)
+            directory = os.path.abspath(path).rstrip("/")
+            return cls("file", directory, tier=tier, mirror=True)
 
         endpoint = _environment_endpoint()
         anonymous = not has_credentials(options)
@@ -301,6 +306,7 @@ class StorageSpec:
             endpoint_url=endpoint if parts.scheme == "s3" else None,
             storage_options=options,
             tier=tier,
+            mirror=True,
         )
 
     def path(self, key: str) -> str:
@@ -580,11 +586,55 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
     except FileNotFoundError as error:
         raise _not_found(spec, "GET", key, error) from error
     except PermissionError as error:
-        raise AccessDeniedError(
-            f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
-            f"{spec.tier!r}: check the credentials or storage_options for this "
-            "tier"
-        ) from error
+        raise _access_denied(spec, f"reading {spec.url(key)}") from error
+
+
+def _access_denied(spec: StorageSpec, request: str) -> AccessDeniedError:
+    """Return the error for a ``request`` (such as "reading s3://bucket/key")
+    that the storage rejected as forbidden.
+
+    Where the request went unsigned, the message gives the reason and how to
+    sign it.
+    """
+    where = f"access denied {request} on {spec.describe()}, tier {spec.tier!r}"
+    reason = _unsigned_reason(spec)
+    if reason is None:
+        return AccessDeniedError(
+            f"{where}: check the credentials or storage_options for this tier"
+        )
+    return AccessDeniedError(
+        f"{where}: the request was unsigned, because {reason}. {_SIGNING_ADVICE}"
+    )
+
+
+# How to make s3fs sign with botocore's credential chain, in Python's and
+# the command line's spelling.
+_SIGNING_ADVICE = (
+    "To sign it with the AWS credentials of this environment (AWS_* "
+    "variables, AWS_PROFILE or ~/.aws), pass storage_options={'anon': False}, "
+    "or storage_options={'profile': NAME} for a named profile. On the command "
+    "line, give --storage-option anon=false or --storage-option profile=NAME"
+)
+
+
+def _unsigned_reason(spec: StorageSpec) -> str | None:
+    """Return why the S3 requests of ``spec`` go unsigned, or None if signed."""
+    if spec.protocol != "s3":
+        return None
+    anon = spec.storage_options.get("anon")
+    if anon:
+        return f"storage_options set anon={anon!r}"
+    if not spec.anonymous or has_credentials(spec.storage_options):
+        return None
+    if spec.mirror:
+        return (
+            "a root= mirror is read anonymously unless storage_options choose "
+            "credentials"
+        )
+    return (
+        f"tier {spec.tier!r} is read anonymously unless storage_options choose "
+        "credentials"
+    )
 
 
 def _retried(spec: StorageSpec, operation: str, action: Callable[[], T]) -> T:
@@ -1074,11 +1124,7 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     except FileNotFoundError as error:
         raise _not_found(spec, "HEAD", key, error) from error
     except PermissionError as error:
-        raise AccessDeniedError(
-            f"access denied reading {spec.url(key)} on {spec.describe()}, tier "
-            f"{spec.tier!r}: check the credentials or storage_options for this "
-            "tier"
-        ) from error
+        raise _access_denied(spec, f"reading {spec.url(key)}") from error
     except OSError as error:
         raise unexpected_failure(spec, key, error) from error
     return int(info["size"]), _version_tag(spec, path, info)
@@ -1205,10 +1251,7 @@ def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
     except NotADirectoryError:
         return ()
     except PermissionError as error:
-        raise AccessDeniedError(
-            f"access denied listing {spec.url(prefix)} on {spec.describe()}, "
-            f"tier {spec.tier!r}: check the credentials or storage_options"
-        ) from error
+        raise _access_denied(spec, f"listing {spec.url(prefix)}") from error
 
     base = path.rstrip("/") + "/"
     names = []
