@@ -10,6 +10,13 @@ refused objects it was never asked for.
 from __future__ import annotations
 
 import pytest
+from test_graph_secrets import (
+    FLAT,
+    assert_no_secret,
+    balst_objects,
+    compute_elsewhere,
+    open_balst,
+)
 
 from intake_earthscope.errors import (
     AccessDeniedError,
@@ -20,13 +27,6 @@ from intake_earthscope.errors import (
 from intake_earthscope.outcomes import joint_failure, previous_day_error
 
 from conftest import publish
-from test_graph_secrets import (
-    FLAT,
-    assert_no_secret,
-    balst_objects,
-    compute_elsewhere,
-    open_balst,
-)
 
 ADVICE = "stay in the process that opened the data"
 PREVIOUS_KEY = "miniseed/CH/2025/313/BALST.CH.2025.313"
