@@ -33,6 +33,7 @@ __all__ = [
     "StationBrowser",
     "open_stations",
     "search_stations",
+    "station_source_lines",
 ]
 
 logger = logging.getLogger(__name__)
@@ -632,3 +633,48 @@ def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:
             f"its entries are {sorted(sources)}"
         )
     return dict(sources[entry].get("args") or {})
+
+
+def station_source_lines(entry_args: Mapping[str, Any]) -> list[str]:
+    """Describe where a stations entry reads its station table, for
+    ``intake-earthscope describe``.
+
+    Parameters
+    ----------
+    entry_args : mapping
+        The ``args`` of a catalog entry.
+
+    Returns
+    -------
+    list of str
+        Lines that name the station service, the key template of the
+        StationXML objects or the GNSS station list, and a last line that
+        introduces the waveform layout printed after them. Empty for an
+        entry without a ``stations`` mapping.
+    """
+    stations = entry_args.get("stations")
+    if not isinstance(stations, Mapping):
+        return []
+    lines = [f"station table: {_station_source(stations)}"]
+    if entry_args.get("collection") or entry_args.get("product"):
+        lines.append("data that to_dask() reads for the matched stations:")
+    return lines
+
+
+def _station_source(stations: Mapping[str, Any]) -> str:
+    """Name the station service, StationXML objects or station list."""
+    if isinstance(stations.get("fdsn"), Mapping):
+        service = stations["fdsn"]
+        form = service.get("format", "text")
+        return f"FDSN station service {service.get('base_url')} (format {form})"
+    if isinstance(stations.get("stationxml"), Mapping):
+        objects = stations["stationxml"]
+        return (
+            f"StationXML objects {objects.get('key_template')} in tier "
+            f"{objects.get('tier')!r} of the waveform collection below"
+        )
+    paths = stations.get("paths") or {}
+    tiers = stations.get("tiers") or {}
+    tier = stations.get("default_tier") or next(iter(tiers), "")
+    place = (tiers.get(tier) or {}).get("base_url", "")
+    return f"station list {paths.get('station_list')} under {place} (tier {tier!r})"

@@ -673,10 +673,12 @@ def _describe_parameter(parameter: dict[str, Any]) -> str:
 
 
 def _describe_layout(entry_args: dict[str, Any]) -> list[str]:
+    from intake_earthscope.browse import station_source_lines
+
     layout = entry_args.get("collection") or entry_args.get("product")
     if not isinstance(layout, dict):
         return []
-    lines = []
+    lines = station_source_lines(entry_args)
     if layout.get("key_template"):
         lines.append(f"key template: {layout['key_template']}")
     for variant, template in (layout.get("paths") or {}).items():

@@ -26,7 +26,10 @@ Statuses (the ``status`` variable of a dataset):
 ``unreadable``
     The object is not miniSEED.
 ``access_denied``
-    The storage refused the object.
+    The storage refused the object, or this process had no credentials to
+    request it (a :class:`~intake_earthscope.errors.CredentialsError`, for
+    example on a worker without the ``storage_options`` keys). In that case
+    no request was sent, so the object may also not exist.
 ``unreachable``
     The storage or web service could not be reached, failed on every
     attempt of the retry budget (server errors, throttling, resets,
@@ -49,7 +52,11 @@ from typing import Any, NoReturn
 import numpy as np
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.errors import BucketNotFoundError, ReadOutcomeWarning
+from intake_earthscope.errors import (
+    BucketNotFoundError,
+    CredentialsError,
+    ReadOutcomeWarning,
+)
 from intake_earthscope.place import PlacedBlock
 from intake_earthscope.timeutil import format_ns
 
@@ -221,12 +228,20 @@ def _worst(failures: Sequence[PendingFailure]) -> PendingFailure:
 
 
 def _day_failures_error(failures: Sequence[PendingFailure], day: str) -> Exception:
-    """Return one error that lists the failed objects of ``day``."""
+    """Return one error that lists the failed objects of ``day``.
+
+    ``failures`` are the previous day's failure, then the day's own.
+    """
     heading = f"the object of {day} and the previous day's object both failed:"
-    return joint_failure(heading, [(item.status, item.error) for item in failures])
+    pairs = [(item.status, item.error) for item in failures]
+    return joint_failure(heading, pairs, own=f"the object of {day}")
 
 
-def joint_failure(heading: str, failures: Sequence[tuple[str, Exception]]) -> Exception:
+def joint_failure(
+    heading: str,
+    failures: Sequence[tuple[str, Exception]],
+    own: str = "",
+) -> Exception:
     """Return one error for several failed object reads.
 
     Parameters
@@ -234,8 +249,10 @@ def joint_failure(heading: str, failures: Sequence[tuple[str, Exception]]) -> Ex
     heading : str
         First line of the message, which says what the objects were read for.
     failures : sequence of (str, Exception)
-        The status and error of each failed read, in the order the message
-        lists them.
+        The status and error of each failed read.
+    own : str, optional
+        Name of the object whose error is the last of ``failures``, for a
+        message that does not name it.
 
     Returns
     -------
@@ -243,15 +260,82 @@ def joint_failure(heading: str, failures: Sequence[tuple[str, Exception]]) -> Ex
         An error of the class of the failure whose status comes first in
         :data:`FAILURE_ORDER` (the first one given where two statuses are
         equal), raised from that failure's error. Its message is ``heading``
-        followed by one line per failure with its status, then how to read
-        the other objects, as :func:`apply_policy` adds it.
+        followed by one line per status and reason, in the order of the
+        first failure with them, then how to read the other objects, as
+        :func:`apply_policy` adds it. Failures with the same status and
+        reason share a line, and the line below it names their objects.
     """
     status, main = min(failures, key=lambda item: FAILURE_ORDER.index(item[0]))
-    lines = [heading] + [f"- {item[0]}: {item[1]}" for item in failures]
-    error = type(main)("\n".join(lines))
-    error.__cause__ = main
-    _add_policy_hint(error, status)
-    return error
+    parts = [_message_parts(error) for _, error in failures]
+    if own and not parts[-1].source:
+        parts[-1] = _MessageParts(own, parts[-1].reason, parts[-1].hint)
+
+    groups: dict[tuple[str, str], list[int]] = {}
+    for position, (item_status, _) in enumerate(failures):
+        groups.setdefault((item_status, parts[position].reason), []).append(position)
+
+    lines = [heading]
+    for (item_status, reason), positions in groups.items():
+        error = failures[positions[0]][1]
+        if len(positions) == 1:
+            lines.append(f"- {item_status}{_unsent_note(error)}: {error}")
+            continue
+        lines.append(f"- {item_status}: {reason}")
+        lines.append(_objects_line([parts[index] for index in positions], error))
+
+    joint = type(main)("\n".join(lines))
+    joint.__cause__ = main
+    _add_policy_hint(joint, status)
+    return joint
+
+
+@dataclass(frozen=True)
+class _MessageParts:
+    """The message of a failed read: the object it names (``source``), the
+    error of the read (``reason``) and a ``hint`` that follows it."""
+
+    source: str
+    reason: str
+    hint: str = ""
+
+
+# Attribute of an error from previous_day_error that stores its _MessageParts.
+_PARTS = "_earthscope_message_parts"
+
+
+def _message_parts(error: Exception) -> _MessageParts:
+    parts = getattr(error, _PARTS, None)
+    if isinstance(parts, _MessageParts):
+        return parts
+    return _MessageParts("", str(error))
+
+
+def _unsent_note(error: Exception, count: int = 1) -> str:
+    """Return a note for the status of a read that sent no request.
+
+    A :class:`CredentialsError` means the process had no credentials to
+    send one, and the storage never reported whether the object exists.
+    """
+    if not isinstance(error, CredentialsError):
+        return ""
+    if count == 1:
+        return " (no request sent, so whether the object exists is not known)"
+    return " (no request sent, so whether these objects exist is not known)"
+
+
+def _objects_line(parts: Sequence[_MessageParts], error: Exception) -> str:
+    """Name the objects of a shared reason, on a line below it."""
+    named = [_object_name(item) for item in parts if item.source]
+    unnamed = len(parts) - len(named)
+    if unnamed:
+        named.append(f"{unnamed} more whose keys the error does not give")
+    note = _unsent_note(error, len(parts))
+    return f"  for {len(parts)} objects{note}: " + "; ".join(named)
+
+
+def _object_name(parts: _MessageParts) -> str:
+    hint = parts.hint.removeprefix("; ")
+    return f"{parts.source} ({hint})" if hint else parts.source
 
 
 def _report_day_failures(
@@ -394,6 +478,8 @@ def previous_day_error(
     source = previous_day_source(key, tier, day_ns)
     failure = type(error)(f"{source}, failed: {error}{hint}")
     failure.__cause__ = error
+    # joint_failure states a reason that several objects share only once.
+    setattr(failure, _PARTS, _MessageParts(source, str(error), hint))
     return failure
 
 

@@ -45,7 +45,7 @@ from intake_earthscope.tasks import NEIGHBOUR_BYTES
 from intake_earthscope.timeutil import format_ns
 from intake_earthscope.windows import windows_dataset
 
-__all__ = ["MiniseedSource"]
+__all__ = ["MiniseedSource", "check_tier"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class MiniseedSource(DataSource):
         # up, so missing values are reported on use, and bad ones right here.
         self._request = _checked_request(self._arguments)
 
-        self.tier = tier or self.collection.default_tier
+        self.tier = check_tier(self.collection, tier)
         if self.tier != AUTO_TIER:
             self.collection.tier(self.tier)
 
@@ -406,6 +406,41 @@ _OPEN_WITH_REQUEST = (
     "cat.sage.miniseed(network='IU', station='ANMO', start='2024-01-01', "
     "end='2024-01-02'), and call this method without arguments"
 )
+
+
+def check_tier(collection: Collection, tier: str | None) -> str:
+    """Return the name of the tier that ``tier`` selects in ``collection``.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection to read.
+    tier : str or None
+        A tier name of the collection, ``"auto"``, or empty (``""`` or
+        ``None``) for the collection's default tier.
+
+    Returns
+    -------
+    str
+        ``tier``, or the collection's default tier where ``tier`` is empty.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``tier`` names no tier of the collection. An invalid default tier
+        is the catalog's fault, which :meth:`Collection.tier` reports as a
+        :class:`~intake_earthscope.errors.CatalogError`.
+    """
+    if not tier:
+        return collection.default_tier
+    choices = [item.name for item in collection.tiers] + [AUTO_TIER]
+    if tier not in choices:
+        raise InvalidRequestError(
+            f"invalid tier={tier!r} for collection {collection.name!r}: expected "
+            f"one of {choices}, or '' for its default tier "
+            f"{collection.default_tier!r}"
+        )
+    return tier
 
 
 def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:

@@ -161,11 +161,14 @@ class MiniseedReader(BaseReader):
         request: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> xr.Dataset:
+        from intake_earthscope.collection import Collection
         from intake_earthscope.dataset import open_waveforms
+        from intake_earthscope.source import check_tier
 
         check_fdsn_names(kwargs)
         # The catalog default "" selects the collection's default tier, as in v1.
         arguments = merge_request(request, kwargs, REQUEST_KEYS, defaults=("tier",))
+        check_tier(Collection.from_yaml(data.collection), arguments.get("tier"))
         return open_waveforms(data.collection, **arguments)
 
     def to_dask(self, **kwargs: Any) -> xr.Dataset:

@@ -135,7 +135,7 @@ def test_bad_key_template_before_io(watched) -> None:
     ("change", "error", "text"),
     [
         ({"channel": "B.HZ"}, InvalidRequestError, "invalid channel code"),
-        ({"tier": "nosuch"}, CatalogError, "invalid tier 'nosuch'"),
+        ({"tier": "nosuch"}, InvalidRequestError, "invalid tier='nosuch'"),
         ({"end": "2023-01-01"}, InvalidRequestError, "is not after start"),
         ({"start": 5}, InvalidRequestError, "invalid start='5'"),
         # intake checks the YAML parameter types and choices itself.

@@ -234,6 +234,7 @@ def test_search_comma_list(ta: StationBrowser) -> None:
 def test_search_blank_location(ta: StationBrowser) -> None:
     # EPYK, POKR and TOLK have six channels at 01, Q17K and Q18K three at 20.
     assert len(ta.search(location="--")) == 2301
+    assert len(ta.search(location="  ")) == 2301
     assert stations_of(ta.search(location="20")) == ["Q17K", "Q18K"]
 
 

@@ -187,7 +187,7 @@ def test_export_overwrite_replaces_the_output(
             ["--end", "2025-11-11", "-p", "errors=sometimes", "out.nc"],
             "errors=sometimes",
         ),
-        (["--end", "2025-11-11", "-p", "tier=ftp", "out.nc"], "invalid tier 'ftp'"),
+        (["--end", "2025-11-11", "-p", "tier=ftp", "out.nc"], "invalid -p tier=ftp"),
     ],
 )
 def test_export_invalid_request_is_usage_error(

@@ -214,7 +214,7 @@ def test_sampling_rate_parameter_reaches_core(cat: Catalog, mirror_root: str) ->
 def test_tier_parameter_rejects_unknown(cat: Catalog, mirror_root: str) -> None:
     reader = cat(**REQUEST, tier="nearline").sage_miniseed
 
-    with pytest.raises(CatalogError, match="nearline"):
+    with pytest.raises(InvalidRequestError, match="nearline"):
         reader.read(root=mirror_root)
 
 
