@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from intake_earthscope.errors import CatalogError
+from intake_earthscope.errors import CatalogError, InvalidRequestError
 
 __all__ = [
     "GRANULARITIES",
@@ -22,6 +22,7 @@ __all__ = [
     "Collection",
     "KeyTemplate",
     "Tier",
+    "check_tier",
 ]
 
 GRANULARITIES = ("station-day", "channel-day")
@@ -355,3 +356,38 @@ def _required(spec: Mapping[str, Any], key: str, name: str) -> str:
         where = f" of collection {name!r}" if name else ""
         raise CatalogError(f"missing '{key}'{where} in the catalog YAML")
     return str(value)
+
+
+def check_tier(collection: Collection, tier: str | None) -> str:
+    """Return the name of the tier that ``tier`` selects in ``collection``.
+
+    Parameters
+    ----------
+    collection : Collection
+        The collection to read.
+    tier : str or None
+        A tier name of the collection, ``"auto"``, or empty (``""`` or
+        ``None``) for the collection's default tier.
+
+    Returns
+    -------
+    str
+        ``tier``, or the collection's default tier where ``tier`` is empty.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``tier`` names no tier of the collection. An invalid default tier
+        is the catalog's fault, which :meth:`Collection.tier` reports as a
+        :class:`~intake_earthscope.errors.CatalogError`.
+    """
+    if not tier:
+        return collection.default_tier
+    choices = [item.name for item in collection.tiers] + [AUTO_TIER]
+    if tier not in choices:
+        raise InvalidRequestError(
+            f"invalid tier={tier!r} for collection {collection.name!r}: expected "
+            f"one of {choices}, or '' for its default tier "
+            f"{collection.default_tier!r}"
+        )
+    return tier

@@ -19,7 +19,7 @@ from typing import Any
 
 from intake_earthscope.auth import TokenSource, resolve_token_source
 from intake_earthscope.codes import has_wildcard, matches
-from intake_earthscope.collection import AUTO_TIER, Collection, Tier
+from intake_earthscope.collection import AUTO_TIER, Collection, Tier, check_tier
 from intake_earthscope.errors import (
     AuthenticationError,
     IntakeEarthScopeWarning,
@@ -101,7 +101,7 @@ def build_routes(
     credentials: Credentials,
 ) -> list[Route]:
     """Decide which tier serves each network of ``request``."""
-    wanted = tier or collection.default_tier
+    wanted = check_tier(collection, tier)
     if wanted != AUTO_TIER or root is not None:
         chosen = collection.tier(wanted)
         spec = _spec(chosen, storage_options, root, credentials)

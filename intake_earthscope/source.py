@@ -19,7 +19,7 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.auth import token_reference
-from intake_earthscope.collection import AUTO_TIER, Collection
+from intake_earthscope.collection import AUTO_TIER, Collection, check_tier
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
@@ -406,41 +406,6 @@ _OPEN_WITH_REQUEST = (
     "cat.sage.miniseed(network='IU', station='ANMO', start='2024-01-01', "
     "end='2024-01-02'), and call this method without arguments"
 )
-
-
-def check_tier(collection: Collection, tier: str | None) -> str:
-    """Return the name of the tier that ``tier`` selects in ``collection``.
-
-    Parameters
-    ----------
-    collection : Collection
-        The collection to read.
-    tier : str or None
-        A tier name of the collection, ``"auto"``, or empty (``""`` or
-        ``None``) for the collection's default tier.
-
-    Returns
-    -------
-    str
-        ``tier``, or the collection's default tier where ``tier`` is empty.
-
-    Raises
-    ------
-    InvalidRequestError
-        If ``tier`` names no tier of the collection. An invalid default tier
-        is the catalog's fault, which :meth:`Collection.tier` reports as a
-        :class:`~intake_earthscope.errors.CatalogError`.
-    """
-    if not tier:
-        return collection.default_tier
-    choices = [item.name for item in collection.tiers] + [AUTO_TIER]
-    if tier not in choices:
-        raise InvalidRequestError(
-            f"invalid tier={tier!r} for collection {collection.name!r}: expected "
-            f"one of {choices}, or '' for its default tier "
-            f"{collection.default_tier!r}"
-        )
-    return tier
 
 
 def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:

@@ -161,9 +161,8 @@ class MiniseedReader(BaseReader):
         request: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> xr.Dataset:
-        from intake_earthscope.collection import Collection
+        from intake_earthscope.collection import Collection, check_tier
         from intake_earthscope.dataset import open_waveforms
-        from intake_earthscope.source import check_tier
 
         check_fdsn_names(kwargs)
         # The catalog default "" selects the collection's default tier, as in v1.

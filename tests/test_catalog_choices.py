@@ -16,9 +16,10 @@ from typing import Any
 import intake
 import pytest
 
+from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import CatalogError, InvalidRequestError
 
-from conftest import CATALOGS, OBSPY_MSEED_DATA, mirror
+from conftest import CATALOGS, OBSPY_MSEED_DATA, collection_spec, mirror
 
 REQUEST: dict[str, Any] = {
     "network": "CH",
@@ -65,6 +66,17 @@ def test_v2_unknown_tier_invalid_request(cat_v2: Any, tmp_path: Path) -> None:
 
     with pytest.raises(InvalidRequestError) as caught:
         reader.read()
+
+    assert not isinstance(caught.value, CatalogError)
+    assert "invalid tier='s3'" in str(caught.value)
+    assert SAGE_TIERS in str(caught.value)
+
+
+def test_open_waveforms_unknown_tier(tmp_path: Path) -> None:
+    spec = collection_spec("sage")
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_waveforms(spec, **REQUEST, tier="s3", root=str(tmp_path))
 
     assert not isinstance(caught.value, CatalogError)
     assert "invalid tier='s3'" in str(caught.value)
