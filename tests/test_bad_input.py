@@ -31,7 +31,7 @@ REQUEST = dict(
 
 # (case, changed parameters, error class, text the message must contain)
 CASES = [
-    ("unknown tier", {"tier": "nosuch"}, CatalogError, "invalid tier 'nosuch'"),
+    ("unknown tier", {"tier": "nosuch"}, InvalidRequestError, "invalid tier='nosuch'"),
     ("absurd span", {"start": "1900-01-01", "end": "2100-01-01"}, None, "split"),
     ("fifty years", {"start": "1980-01-01", "end": "2030-01-01"}, None, "7320 days"),
     ("reversed times", {"start": "2024-01-02", "end": "2024-01-01"}, None, "not after"),
