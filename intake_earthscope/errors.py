@@ -120,7 +120,12 @@ class AccessDeniedError(EarthScopeError, PermissionError):
 
 
 class CredentialsError(EarthScopeError, PermissionError):
-    """EarthScope refused temporary credentials for a role, network and year."""
+    """No credentials to sign a storage's requests with.
+
+    EarthScope refused temporary credentials for a role, network and year,
+    the process lacks the ``storage_options`` secrets of the process that
+    opened the data, or botocore found no AWS credentials or no such profile.
+    """
 
 
 class AuthenticationError(CredentialsError):

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
 from fsspec.exceptions import FSTimeoutError
@@ -643,6 +649,30 @@ def _retried(spec: StorageSpec, operation: str, action: Callable[[], T]) -> T:
         return call_with_retries(action, is_transient, operation)
     except RetriesExhausted as exhausted:
         raise _unavailable(spec, operation, exhausted) from exhausted.last
+    except (NoCredentialsError, PartialCredentialsError, ProfileNotFound) as error:
+        raise _no_aws_credentials(spec, operation, error) from error
+
+
+def _no_aws_credentials(
+    spec: StorageSpec, operation: str, error: BotoCoreError
+) -> CredentialsError:
+    """Return the error for a signed request that botocore had no credentials
+    for: none in its chain, only part of a pair, or an unknown profile."""
+    if isinstance(error, ProfileNotFound):
+        reason = (
+            f"{error}: check the profile's name in the AWS config files "
+            "(`aws configure list-profiles`) or in storage_options"
+        )
+    else:
+        reason = (
+            f"{error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
+            "AWS_SESSION_TOKEN), or AWS_PROFILE, or give storage_options="
+            "{'profile': NAME}; a public bucket needs none, so leave out "
+            "anon=False there"
+        )
+    return CredentialsError(
+        f"cannot sign {operation} on {spec.describe()}, tier {spec.tier!r}: {reason}"
+    )
 
 
 def is_transient(error: BaseException) -> bool:

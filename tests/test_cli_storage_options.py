@@ -7,16 +7,18 @@ the throw-away AWS keys of the test session in its environment.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+import s3fs
 import xarray as xr
 from test_break_session import refused_role  # noqa: F401 (a fixture)
 
 from intake_earthscope import open_waveforms
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
-from intake_earthscope.errors import AccessDeniedError
+from intake_earthscope.cli import EXIT_AUTH, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.errors import AccessDeniedError, CredentialsError
 from intake_earthscope.testing import LoopbackS3, create_bucket
 
 from conftest import OBSPY_MSEED_DATA, collection_spec
@@ -222,3 +224,70 @@ def test_search_signs_with_anon_false(
     assert "--storage-option anon=false" in unsigned_err
     assert signed == EXIT_OK, err
     assert ",WBM," in out
+
+
+# -- signed requests without credentials --------------------------------------
+
+
+@pytest.fixture
+def no_aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave botocore's chain empty: no keys in the environment (the AWS
+    config files of the isolated environment are blank)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # fsspec keeps one filesystem per set of options, and one built by an
+    # earlier test holds that test's credentials.
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+@pytest.mark.usefixtures("no_aws_keys")
+def test_export_without_keys_names_fix(
+    private_mirror: LoopbackS3, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", *REQUEST, "--storage-option", "anon=false",
+        "--no-progress", str(tmp_path / "p.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_AUTH
+    assert "Traceback" not in err
+    assert "Unable to locate credentials" in err
+    assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in err
+
+
+@pytest.mark.usefixtures("no_aws_keys")
+def test_unknown_profile_names_it(
+    private_mirror: LoopbackS3, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "export", *REQUEST, "--storage-option", "profile=nosuch",
+        "--no-progress", str(tmp_path / "p.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_AUTH
+    assert "Traceback" not in err
+    assert "nosuch" in err
+    assert "list-profiles" in err
+
+
+@pytest.mark.usefixtures("no_aws_keys", "private_mirror")
+@pytest.mark.parametrize("errors", ["warn", "ignore"])
+def test_without_keys_status_access_denied(errors: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = load(
+            root=f"s3://{BUCKET}",
+            storage_options={"anon": False},
+            sampling_rate=1,
+            errors=errors,
+            neighbour_bytes=0,
+        )
+
+    assert set(dataset.status.values.ravel()) == {"access_denied"}
+
+
+@pytest.mark.usefixtures("no_aws_keys", "private_mirror")
+def test_without_keys_raises_credentials_error() -> None:
+    with pytest.raises(CredentialsError, match="cannot sign"):
+        load(root=f"s3://{BUCKET}", storage_options={"anon": False}, sampling_rate=1)
