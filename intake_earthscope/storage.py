@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
+import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from dask.base import tokenize
 from fsspec.asyn import AsyncFileSystem, sync
@@ -167,6 +169,19 @@ class SecretOption:
                 keep_secret(candidate)
                 return candidate
         return None
+
+
+# yaml() of an intake source writes a SecretOption as its repr, a text that
+# seal_options reads back as the same SecretOption.
+_REFERENCE = re.compile(r"<secret sha256:([0-9a-f]{16})>")
+
+
+def _represent_secret(dumper: yaml.BaseDumper, value: SecretOption) -> yaml.Node:
+    return dumper.represent_str(repr(value))
+
+
+def _represent_tuple(dumper: yaml.BaseDumper, value: _SealedTuple) -> yaml.Node:
+    return dumper.represent_list(list(value.items))
 
 
 @dataclass(frozen=True)
@@ -973,6 +988,9 @@ def _sealed_value(value: Any) -> Any:
     # NOTE: other objects under a secret name (bytes, credential objects of
     # cloud SDKs) are kept as they are, so pickles contain them.
     if isinstance(value, str):
+        reference = _REFERENCE.fullmatch(value)
+        if reference:
+            return SecretOption(reference.group(1))
         return SecretOption(keep_secret(value)) if value else value
     if isinstance(value, list):
         return [_sealed_value(item) for item in value]
@@ -992,6 +1010,11 @@ class _SealedTuple:
     items: tuple[Any, ...]
 
 
+for _dumper in (yaml.Dumper, yaml.SafeDumper):
+    yaml.add_representer(SecretOption, _represent_secret, Dumper=_dumper)
+    yaml.add_representer(_SealedTuple, _represent_tuple, Dumper=_dumper)
+
+
 def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
     """Seal an intake source's ``storage_options``, also among its init arguments.
 
@@ -999,13 +1022,55 @@ def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
     ``yaml()`` and pickles of the source, so the sealed options replace the
     caller's there. Returns the sealed options. None and values that are no
     mapping are returned unchanged, for the readers' own checks to reject.
+
+    Raises
+    ------
+    CredentialsError
+        If an option is a reference that ``yaml()`` wrote for a secret
+        (``<secret sha256:...>``) and this process does not have the secret.
     """
     if not isinstance(storage_options, Mapping):
         return storage_options
+    _check_references(storage_options)
     sealed = seal_options(storage_options)
     if "storage_options" in init_kwargs:
         init_kwargs["storage_options"] = sealed
     return sealed
+
+
+def _check_references(options: Mapping[str, Any]) -> None:
+    """Raise if ``options`` contain references that ``yaml()`` wrote for
+    secrets that this process does not have."""
+    written = _unresolved_references(options)
+    if not written:
+        return
+    raise CredentialsError(
+        f"the storage_options {', '.join(written)} are references "
+        "(<secret sha256:...>) that yaml() of a source wrote in place of "
+        "secrets, and this process does not have those secrets. Give the "
+        "credentials again in storage_options, or in "
+        f"{' and '.join(_CREDENTIAL_VARIABLES[:2])}, or replace them with "
+        "storage_options={'profile': NAME} of an AWS profile"
+    )
+
+
+def _unresolved_references(options: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Return the dotted names of the options whose references to secrets
+    (``<secret sha256:...>``) this process cannot resolve."""
+    names = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            names += _unresolved_references(value, f"{prefix}{name}.")
+            continue
+        items = value if isinstance(value, list | tuple) else [value]
+        if any(_is_unresolved(item) for item in items):
+            names.append(f"{prefix}{name}")
+    return names
+
+
+def _is_unresolved(value: Any) -> bool:
+    reference = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
+    return reference is not None and SecretOption(reference.group(1)).value() is None
 
 
 def unseal_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
