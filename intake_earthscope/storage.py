@@ -47,6 +47,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.redact import (
+    SECRET_NAME_PARTS,
     keep_secret,
     kept_secret,
     register_secrets,
@@ -99,19 +100,6 @@ _CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
-)
-
-# Parts of storage_options names whose string values are secrets: s3fs's
-# key, secret and token, an HTTP Authorization header, aiohttp's auth pair,
-# and the credentials and connection strings of other fsspec filesystems.
-_SECRET_NAME_PARTS = (
-    "secret",
-    "token",
-    "password",
-    "key",
-    "auth",
-    "credential",
-    "connection_string",
 )
 
 # Parts of the class names of transient transport errors of aiohttp,
@@ -1130,7 +1118,7 @@ def _unsealed_items(items: Sequence[Any], missing: list[str], name: str) -> list
 
 def _is_secret_name(name: object) -> bool:
     lowered = str(name).lower()
-    return any(part in lowered for part in _SECRET_NAME_PARTS)
+    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def _secrets_elsewhere(where: str, missing: Sequence[str]) -> CredentialsError:
