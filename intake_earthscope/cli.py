@@ -422,10 +422,11 @@ def _add_storage_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="fsspec storage option for --root and the archive (repeatable): "
-        "true and false become booleans, other values stay text. A --root "
-        "on S3 is read unsigned unless given anon=false (sign with the AWS_* "
-        "variables or ~/.aws) or profile=NAME. Names of secrets (containing "
-        "key, secret, token, password, auth or credential) are rejected, "
+        "true and false become booleans, other values stay text (anon, "
+        "requester_pays, use_ssl and version_aware take only true or false). "
+        "A --root on S3 is read unsigned unless given anon=false (sign with "
+        "the AWS_* variables or ~/.aws) or profile=NAME. Names of secrets "
+        "(containing key, secret, token, password, auth or credential) are rejected, "
         "because other users can read command lines",
     )
 
@@ -1215,7 +1216,8 @@ def _storage_options(items: Sequence[str]) -> dict[str, Any]:
     Raises
     ------
     InvalidRequestError
-        If an item is not NAME=VALUE, or its name is that of a secret.
+        If an item is not NAME=VALUE, its name is that of a secret, or an
+        on/off option of s3fs such as anon is neither true nor false.
     """
     options: dict[str, Any] = {}
     for position, item in enumerate(items, start=1):
@@ -1231,7 +1233,21 @@ def _storage_options(items: Sequence[str]) -> dict[str, Any]:
             )
         _check_not_secret(name)
         options[name] = _storage_option_value(value.strip())
+        _check_switch(name, options[name])
     return options
+
+
+# Boolean options of s3fs's S3FileSystem (s3fs 2026.9). s3fs and botocore
+# test them for truth, so any text but "" would switch them on, "0" too.
+_SWITCH_OPTIONS = ("anon", "requester_pays", "use_ssl", "version_aware")
+
+
+def _check_switch(name: str, value: bool | str) -> None:
+    if name not in _SWITCH_OPTIONS or isinstance(value, bool):
+        return
+    raise InvalidRequestError(
+        f"invalid --storage-option {name}={value}: {name} must be true or false"
+    )
 
 
 def _check_not_secret(name: str) -> None:

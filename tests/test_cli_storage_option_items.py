@@ -78,3 +78,26 @@ def test_empty_name_rejected() -> None:
 
     with pytest.raises(InvalidRequestError, match="empty name"):
         _storage_options(["=secret-value"])
+
+
+@pytest.mark.parametrize(
+    "item", ["anon=0", "anon=none", "anon=no", "requester_pays=1", "use_ssl="]
+)
+def test_switch_needs_true_or_false(item: str) -> None:
+    from intake_earthscope.cli import _storage_options
+
+    # s3fs tests these options for truth, so the text "0" would switch on.
+    with pytest.raises(InvalidRequestError, match="true or false") as raised:
+        _storage_options([item])
+    assert item.partition("=")[0] in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [("anon=FALSE", False), ("use_ssl=True", True), ("profile=0", "0")],
+)
+def test_switch_values_read(item: str, expected: object) -> None:
+    from intake_earthscope.cli import _storage_options
+
+    name = item.partition("=")[0]
+    assert _storage_options([item]) == {name: expected}
