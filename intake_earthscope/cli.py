@@ -422,10 +422,12 @@ def _add_storage_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="fsspec storage option for --root and the archive (repeatable): "
-        "true and false become booleans, other values stay text. A --root "
-        "on S3 is read unsigned unless given anon=false (sign with the AWS_* "
-        "variables or ~/.aws) or profile=NAME. Keys, secrets and tokens are "
-        "rejected, because other users can read command lines",
+        "true and false become booleans, other values stay text (anon, "
+        "requester_pays, use_ssl and version_aware take only true or false). "
+        "A --root on S3 is read unsigned unless given anon=false (sign with "
+        "the AWS_* variables or ~/.aws) or profile=NAME. Names of secrets "
+        "(containing key, secret, token, password, auth or credential) are rejected, "
+        "because other users can read command lines",
     )
 
 
@@ -1205,11 +1207,6 @@ def _check_storage_parameters(entry: str, unknown: list[str]) -> None:
         )
 
 
-# Parts of storage option names whose values are secrets, as the storage
-# specs of the package count them.
-_SECRET_NAME_PARTS = ("key", "secret", "token", "password")
-
-
 def _storage_options(items: Sequence[str]) -> dict[str, Any]:
     """Read each --storage-option NAME=VALUE into fsspec's storage_options.
 
@@ -1219,26 +1216,44 @@ def _storage_options(items: Sequence[str]) -> dict[str, Any]:
     Raises
     ------
     InvalidRequestError
-        If an item is not NAME=VALUE, or its name is that of a secret.
+        If an item is not NAME=VALUE, its name is that of a secret, or an
+        on/off option of s3fs such as anon is neither true nor false.
     """
     options: dict[str, Any] = {}
-    for item in items:
+    for position, item in enumerate(items, start=1):
         name, separator, value = item.partition("=")
         name = name.strip()
         if not separator or not name:
-            # Only the name is echoed, because the value may be a secret.
-            given = repr(name) if name else "with an empty name"
+            # No text of the item is echoed, because an item without "=" may
+            # be a secret pasted without its name.
+            problem = "has no '='" if not separator else "has an empty name"
             raise InvalidRequestError(
-                f"invalid --storage-option {given}: write NAME=VALUE, such as "
-                "--storage-option anon=false"
+                f"invalid --storage-option number {position}, because it "
+                f"{problem}: write NAME=VALUE, such as --storage-option anon=false"
             )
         _check_not_secret(name)
         options[name] = _storage_option_value(value.strip())
+        _check_switch(name, options[name])
     return options
 
 
+# Boolean options of s3fs's S3FileSystem (s3fs 2026.9). s3fs and botocore
+# test them for truth, so any text but "" would switch them on, "0" too.
+_SWITCH_OPTIONS = ("anon", "requester_pays", "use_ssl", "version_aware")
+
+
+def _check_switch(name: str, value: bool | str) -> None:
+    if name not in _SWITCH_OPTIONS or isinstance(value, bool):
+        return
+    raise InvalidRequestError(
+        f"invalid --storage-option {name}={value}: {name} must be true or false"
+    )
+
+
 def _check_not_secret(name: str) -> None:
-    if not any(part in name.lower() for part in _SECRET_NAME_PARTS):
+    from intake_earthscope.redact import SECRET_NAME_PARTS
+
+    if not any(part in name.lower() for part in SECRET_NAME_PARTS):
         return
     raise InvalidRequestError(
         f"--storage-option {name}=... is rejected, because other users of this "

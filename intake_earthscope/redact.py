@@ -23,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "REDACTED",
+    "SECRET_NAME_PARTS",
     "install",
     "keep_secret",
     "kept_secret",
@@ -32,6 +33,20 @@ __all__ = [
 ]
 
 REDACTED = "[redacted]"
+
+# Parts of storage_options names whose string values are secrets: s3fs's
+# key, secret and token, an HTTP Authorization header, aiohttp's auth pair,
+# and the credentials and connection strings of other fsspec filesystems.
+# The storage specs seal these values, and the command line rejects them.
+SECRET_NAME_PARTS = (
+    "secret",
+    "token",
+    "password",
+    "key",
+    "auth",
+    "credential",
+    "connection_string",
+)
 
 # Shorter strings would also match ordinary text.
 _SHORTEST_SECRET = 8

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import fsspec
+import yaml
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -51,6 +53,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.redact import (
+    SECRET_NAME_PARTS,
     keep_secret,
     kept_secret,
     register_secrets,
@@ -103,19 +106,6 @@ _CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
-)
-
-# Parts of storage_options names whose string values are secrets: s3fs's
-# key, secret and token, an HTTP Authorization header, aiohttp's auth pair,
-# and the credentials and connection strings of other fsspec filesystems.
-_SECRET_NAME_PARTS = (
-    "secret",
-    "token",
-    "password",
-    "key",
-    "auth",
-    "credential",
-    "connection_string",
 )
 
 # Parts of the class names of transient transport errors of aiohttp,
@@ -173,6 +163,19 @@ class SecretOption:
                 keep_secret(candidate)
                 return candidate
         return None
+
+
+# yaml() of an intake source writes a SecretOption as its repr, a text that
+# seal_options reads back as the same SecretOption.
+_REFERENCE = re.compile(r"<secret sha256:([0-9a-f]{16})>")
+
+
+def _represent_secret(dumper: yaml.BaseDumper, value: SecretOption) -> yaml.Node:
+    return dumper.represent_str(repr(value))
+
+
+def _represent_tuple(dumper: yaml.BaseDumper, value: _SealedTuple) -> yaml.Node:
+    return dumper.represent_list(list(value.items))
 
 
 @dataclass(frozen=True)
@@ -1003,6 +1006,9 @@ def _sealed_value(value: Any) -> Any:
     # NOTE: other objects under a secret name (bytes, credential objects of
     # cloud SDKs) are kept as they are, so pickles contain them.
     if isinstance(value, str):
+        reference = _REFERENCE.fullmatch(value)
+        if reference:
+            return SecretOption(reference.group(1))
         return SecretOption(keep_secret(value)) if value else value
     if isinstance(value, list):
         return [_sealed_value(item) for item in value]
@@ -1022,6 +1028,11 @@ class _SealedTuple:
     items: tuple[Any, ...]
 
 
+for _dumper in (yaml.Dumper, yaml.SafeDumper):
+    yaml.add_representer(SecretOption, _represent_secret, Dumper=_dumper)
+    yaml.add_representer(_SealedTuple, _represent_tuple, Dumper=_dumper)
+
+
 def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
     """Seal an intake source's ``storage_options``, also among its init arguments.
 
@@ -1029,13 +1040,55 @@ def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
     ``yaml()`` and pickles of the source, so the sealed options replace the
     caller's there. Returns the sealed options. None and values that are no
     mapping are returned unchanged, for the readers' own checks to reject.
+
+    Raises
+    ------
+    CredentialsError
+        If an option is a reference that ``yaml()`` wrote for a secret
+        (``<secret sha256:...>``) and this process does not have the secret.
     """
     if not isinstance(storage_options, Mapping):
         return storage_options
+    _check_references(storage_options)
     sealed = seal_options(storage_options)
     if "storage_options" in init_kwargs:
         init_kwargs["storage_options"] = sealed
     return sealed
+
+
+def _check_references(options: Mapping[str, Any]) -> None:
+    """Raise if ``options`` contain references that ``yaml()`` wrote for
+    secrets that this process does not have."""
+    written = _unresolved_references(options)
+    if not written:
+        return
+    raise CredentialsError(
+        f"the storage_options {', '.join(written)} are references "
+        "(<secret sha256:...>) that yaml() of a source wrote in place of "
+        "secrets, and this process does not have those secrets. Give the "
+        "credentials again in storage_options, or in "
+        f"{' and '.join(_CREDENTIAL_VARIABLES[:2])}, or replace them with "
+        "storage_options={'profile': NAME} of an AWS profile"
+    )
+
+
+def _unresolved_references(options: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Return the dotted names of the options whose references to secrets
+    (``<secret sha256:...>``) this process cannot resolve."""
+    names = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            names += _unresolved_references(value, f"{prefix}{name}.")
+            continue
+        items = value if isinstance(value, list | tuple) else [value]
+        if any(_is_unresolved(item) for item in items):
+            names.append(f"{prefix}{name}")
+    return names
+
+
+def _is_unresolved(value: Any) -> bool:
+    reference = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
+    return reference is not None and SecretOption(reference.group(1)).value() is None
 
 
 def unseal_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -1095,7 +1148,7 @@ def _unsealed_items(items: Sequence[Any], missing: list[str], name: str) -> list
 
 def _is_secret_name(name: object) -> bool:
     lowered = str(name).lower()
-    return any(part in lowered for part in _SECRET_NAME_PARTS)
+    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def _secrets_elsewhere(where: str, missing: Sequence[str]) -> CredentialsError:
