@@ -526,7 +526,10 @@ def _add_policy_hint(error: Exception, status: str) -> None:
     hint = f"{_POLICY_HINT} (status {status!r})"
     if status == "missing":
         hint += "; `intake-earthscope availability` lists the objects that exist"
-    error.args = (f"{message}; {hint}", *error.args[1:])
+    # A message of several lines lists failed objects one per line, so the
+    # hint, which covers them all, gets a line of its own.
+    separator = "\n" if "\n" in message else "; "
+    error.args = (f"{message}{separator}{hint}", *error.args[1:])
 
 
 def report_no_channel(

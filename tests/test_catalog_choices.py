@@ -111,3 +111,14 @@ def test_lowercase_codes_read_upper_ids(cat: Any, tmp_path: Path) -> None:
     assert set(dataset.station.values) == {"BALST"}
     assert set(dataset.network.values) == {"CH"}
     assert (dataset.status.values == "ok").all()
+
+
+@pytest.mark.parametrize("tier", ["Open", " https", "ftp"])
+def test_gnss_unknown_tier_invalid_request(cat: Any, tier: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        cat.gage.rinex_obs(
+            station="P041", start="2024-01-01", end="2024-01-02", tier=tier
+        )
+
+    assert not isinstance(caught.value, CatalogError)
+    assert f"invalid tier={tier!r}" in str(caught.value)

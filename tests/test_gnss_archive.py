@@ -13,7 +13,11 @@ from collections.abc import Iterator
 import pytest
 
 from intake_earthscope.auth import resolve_token_source
-from intake_earthscope.errors import CatalogError, ObjectNotFoundError
+from intake_earthscope.errors import (
+    CatalogError,
+    InvalidRequestError,
+    ObjectNotFoundError,
+)
 from intake_earthscope.gnss.archive import (
     GnssProduct,
     clear_web_listing_cache,
@@ -86,7 +90,7 @@ def test_product_from_yaml_keeps_extra_keys() -> None:
     assert product.tier().name == "https"
     assert product.extra == {"interval": 15}
     assert product.path("rinex3") == "rinex3/obs/{year}/{doy}/"
-    with pytest.raises(CatalogError, match="invalid tier 'ftp'"):
+    with pytest.raises(InvalidRequestError, match="invalid tier='ftp'"):
         product.tier("ftp")
     with pytest.raises(CatalogError, match="invalid variant 'rinex4'"):
         product.path("rinex4")

@@ -52,7 +52,7 @@ def test_shared_reason_stated_once() -> None:
     assert message.count(ADVICE) == 1
     assert "- access_denied: the secrets" in message
     assert f"previous-day object {PREVIOUS_KEY} of tier 'open'" in message
-    assert "the object of 2025-11-10;" in message
+    assert "the object of 2025-11-10\npass errors='warn'" in message
     assert "(neighbour_bytes=0 skips that read)" in message
     assert "for 2 objects" in message
 

@@ -23,7 +23,11 @@ from typing import Any
 
 from intake_earthscope.auth import TokenSource
 from intake_earthscope.collection import Tier
-from intake_earthscope.errors import CatalogError, ObjectNotFoundError
+from intake_earthscope.errors import (
+    CatalogError,
+    InvalidRequestError,
+    ObjectNotFoundError,
+)
 from intake_earthscope.storage import (
     LISTING_TTL_SECONDS,
     StorageSpec,
@@ -110,7 +114,7 @@ class GnssProduct:
             description=str(spec.get("description", "")),
             extra={k: v for k, v in spec.items() if k not in _KNOWN_KEYS},
         )
-        product.tier(default_tier)
+        product.tier()
         return product
 
     def tier(self, name: str | None = None) -> Tier:
@@ -118,16 +122,24 @@ class GnssProduct:
 
         Raises
         ------
+        InvalidRequestError
+            If ``name`` is no tier of the product.
         CatalogError
-            If the product has no such tier.
+            If the product's default tier is not one of its tiers.
         """
         wanted = name or self.default_tier
         for tier in self.tiers:
             if tier.name == wanted:
                 return tier
+        choices = [tier.name for tier in self.tiers]
+        if name:
+            # The caller's value, not the catalog, is wrong.
+            raise InvalidRequestError(
+                f"invalid tier={name!r} for {self.name!r}: expected one of "
+                f"{choices}, or '' for its default tier {self.default_tier!r}"
+            )
         raise CatalogError(
-            f"invalid tier {wanted!r} for {self.name!r}: expected one of "
-            f"{[tier.name for tier in self.tiers]}"
+            f"invalid tier {wanted!r} for {self.name!r}: expected one of {choices}"
         )
 
     def path(self, variant: str) -> str:
