@@ -15,6 +15,7 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.browse import StationBrowser, open_stations
+from intake_earthscope.collection import Collection, check_tier
 from intake_earthscope.stationfetch import station_kind
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE
 from intake_earthscope.storage import seal_init_options
@@ -83,6 +84,10 @@ class StationsSource(DataSource):
         self.kind = station_kind(stations)
         self.stations = dict(stations)
         self.collection = dict(collection) if collection is not None else None
+        if tier and self.collection is not None:
+            # The tier is used only when the browser opens waveforms, so a
+            # wrong one is rejected here, before any station is fetched.
+            check_tier(Collection.from_yaml(self.collection), tier)
         # Secret values stay in this process, out of yaml() and pickles.
         storage_options = seal_init_options(storage_options, self._captured_init_kwargs)
         self.storage_options = storage_options

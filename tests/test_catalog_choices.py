@@ -122,3 +122,10 @@ def test_gnss_unknown_tier_invalid_request(cat: Any, tier: str) -> None:
 
     assert not isinstance(caught.value, CatalogError)
     assert f"invalid tier={tier!r}" in str(caught.value)
+
+
+def test_stations_unknown_tier_invalid_request(cat: Any) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        cat.sage.stations(tier="Open")
+
+    assert "invalid tier='Open'" in str(caught.value)
