@@ -38,6 +38,7 @@ from intake_earthscope.errors import (
     InvalidRequestError,
 )
 from intake_earthscope.readerargs import FDSN_NAMES
+from intake_earthscope.redact import SECRET_NAME_PARTS, is_secret_name
 
 if TYPE_CHECKING:
     from intake_earthscope.timesfile import ReferenceTimes
@@ -426,8 +427,8 @@ def _add_storage_option(parser: argparse.ArgumentParser) -> None:
         "requester_pays, use_ssl and version_aware take only true or false). "
         "A --root on S3 is read unsigned unless given anon=false (sign with "
         "the AWS_* variables or ~/.aws) or profile=NAME. Names of secrets "
-        "(containing key, secret, token, password, auth or credential) are rejected, "
-        "because other users can read command lines",
+        f"(containing {', '.join(SECRET_NAME_PARTS)}) are rejected, because "
+        "other users can read command lines",
     )
 
 
@@ -1251,9 +1252,7 @@ def _check_switch(name: str, value: bool | str) -> None:
 
 
 def _check_not_secret(name: str) -> None:
-    from intake_earthscope.redact import SECRET_NAME_PARTS
-
-    if not any(part in name.lower() for part in SECRET_NAME_PARTS):
+    if not is_secret_name(name):
         return
     raise InvalidRequestError(
         f"--storage-option {name}=... is rejected, because other users of this "

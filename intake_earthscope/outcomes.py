@@ -247,7 +247,7 @@ def joint_failure(
     Parameters
     ----------
     heading : str
-        First line of the message, which says what the objects were read for.
+        First line of the message, which states what the objects were read for.
     failures : sequence of (str, Exception)
         The status and error of each failed read.
     own : str, optional

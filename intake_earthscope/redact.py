@@ -25,6 +25,7 @@ __all__ = [
     "REDACTED",
     "SECRET_NAME_PARTS",
     "install",
+    "is_secret_name",
     "keep_secret",
     "kept_secret",
     "redact",
@@ -97,6 +98,13 @@ def register_secrets(values: Iterable[str]) -> None:
     with _lock:
         _secrets.update(fresh)
     install()
+
+
+def is_secret_name(name: object) -> bool:
+    """Return whether an option called ``name`` contains a secret (a part of
+    :data:`SECRET_NAME_PARTS` in any case)."""
+    lowered = str(name).lower()
+    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def secret_digest(value: str) -> str:

@@ -53,7 +53,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.redact import (
-    SECRET_NAME_PARTS,
+    is_secret_name,
     keep_secret,
     kept_secret,
     register_secrets,
@@ -199,11 +199,12 @@ class StorageSpec:
         without that variable reach the same server.
     storage_options : mapping
         The caller's options, passed to fsspec unchanged (they win over every
-        default above). Each string under a name that contains ``key``,
-        ``secret``, ``token`` or ``password``, also in nested mappings such
-        as ``client_kwargs``, is replaced by a :class:`SecretOption` when the
-        spec is built, so pickles, reprs and :attr:`identity` contain its
-        digest only. :meth:`fsspec_options` puts the values back.
+        default above). Each string under a secret's name
+        (:func:`~intake_earthscope.redact.is_secret_name`), also in nested
+        mappings such as ``client_kwargs`` and in lists or tuples, is replaced
+        by a :class:`SecretOption` when the spec is built, so pickles, reprs
+        and :attr:`identity` contain its digest only.
+        :meth:`fsspec_options` puts the values back.
     tier : str
         Name of the tier, for messages and provenance.
     token_source : TokenSource or None
@@ -985,7 +986,7 @@ def _credentials_expired(error: BaseException) -> bool:
 
 def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Return fsspec ``options`` with each secret string replaced by a
-    :class:`SecretOption`, so that pickles of them hold no secret.
+    :class:`SecretOption`, so that pickles of them contain no secret.
 
     A list or tuple under a secret name, such as aiohttp's ``auth`` pair of
     login and password, gets each of its strings replaced. The values are
@@ -995,7 +996,7 @@ def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in options.items():
         if isinstance(value, Mapping):
             sealed[name] = seal_options(value)
-        elif _is_secret_name(name):
+        elif is_secret_name(name):
             sealed[name] = _sealed_value(value)
         else:
             sealed[name] = value
@@ -1049,17 +1050,22 @@ def seal_init_options(storage_options: Any, init_kwargs: dict[str, Any]) -> Any:
     """
     if not isinstance(storage_options, Mapping):
         return storage_options
-    _check_references(storage_options)
     sealed = seal_options(storage_options)
+    _check_references(sealed)
     if "storage_options" in init_kwargs:
         init_kwargs["storage_options"] = sealed
     return sealed
 
 
-def _check_references(options: Mapping[str, Any]) -> None:
-    """Raise if ``options`` contain references that ``yaml()`` wrote for
-    secrets that this process does not have."""
-    written = _unresolved_references(options)
+def _check_references(sealed: Mapping[str, Any]) -> None:
+    """Raise if ``sealed`` options contain references that ``yaml()`` wrote
+    for secrets that this process does not have.
+
+    Secrets given as values were kept when they were sealed, so only such
+    references can be missing.
+    """
+    written: list[str] = []
+    _unsealed(sealed, written)
     if not written:
         return
     raise CredentialsError(
@@ -1070,25 +1076,6 @@ def _check_references(options: Mapping[str, Any]) -> None:
         f"{' and '.join(_CREDENTIAL_VARIABLES[:2])}, or replace them with "
         "storage_options={'profile': NAME} of an AWS profile"
     )
-
-
-def _unresolved_references(options: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Return the dotted names of the options whose references to secrets
-    (``<secret sha256:...>``) this process cannot resolve."""
-    names = []
-    for name, value in options.items():
-        if isinstance(value, Mapping):
-            names += _unresolved_references(value, f"{prefix}{name}.")
-            continue
-        items = value if isinstance(value, list | tuple) else [value]
-        if any(_is_unresolved(item) for item in items):
-            names.append(f"{prefix}{name}")
-    return names
-
-
-def _is_unresolved(value: Any) -> bool:
-    reference = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
-    return reference is not None and SecretOption(reference.group(1)).value() is None
 
 
 def unseal_options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -1144,11 +1131,6 @@ def _unsealed_items(items: Sequence[Any], missing: list[str], name: str) -> list
         _unsealed_value(item, missing, f"{name}[{index}]")
         for index, item in enumerate(items)
     ]
-
-
-def _is_secret_name(name: object) -> bool:
-    lowered = str(name).lower()
-    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def _secrets_elsewhere(where: str, missing: Sequence[str]) -> CredentialsError:

@@ -237,7 +237,7 @@ def no_aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     # fsspec keeps one filesystem per set of options, and one built by an
-    # earlier test holds that test's credentials.
+    # earlier test keeps that test's credentials.
     s3fs.S3FileSystem.clear_instance_cache()
 
 

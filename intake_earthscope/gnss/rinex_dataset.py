@@ -367,7 +367,7 @@ def _pick_file(location: ArchiveLocation, directory: str, pattern: str) -> str:
 
 
 def _status_of(error: Exception) -> str:
-    # A bucket that does not exist holds no object, as for waveform reads.
+    # A bucket that does not exist contains no object, as for waveform reads.
     if isinstance(error, ObjectNotFoundError | BucketNotFoundError):
         return "missing"
     if isinstance(error, AccessDeniedError | CredentialsError):
