@@ -660,10 +660,35 @@ def _describe(args: argparse.Namespace) -> int:
         _print("parameters:")
     for parameter in parameters:
         _print("  " + _describe_parameter(parameter))
+    extra = _keyword_arguments(entry, parameters)
+    if extra:
+        _print(f"keyword arguments (Python, see the user guide): {', '.join(extra)}")
 
     for line in _describe_layout(info.get("args") or {}):
         _print(line)
     return EXIT_OK
+
+
+# Arguments that the catalog entry fills in itself.
+_ENTRY_ARGUMENTS = frozenset({"self", "collection", "product", "metadata", "stations"})
+
+
+def _keyword_arguments(entry: Any, parameters: list[dict[str, Any]]) -> list[str]:
+    """List the arguments the entry's driver takes beyond its catalog parameters."""
+    import inspect
+
+    drivers = getattr(entry, "_plugin", None) or []
+    if not drivers:
+        return []
+    listed = {parameter["name"] for parameter in parameters}
+    signature = inspect.signature(drivers[0].__init__)
+    return [
+        name
+        for name, argument in signature.parameters.items()
+        if argument.kind is not argument.VAR_KEYWORD
+        and name not in listed
+        and name not in _ENTRY_ARGUMENTS
+    ]
 
 
 def _describe_parameter(parameter: dict[str, Any]) -> str:

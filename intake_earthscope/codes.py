@@ -223,9 +223,9 @@ def _normalise_one(item: str, kind: str) -> str:
 
     if kind == "location" and len(code) == 1 and code.isdigit():
         raise InvalidRequestError(
-            f"invalid location code {item!r}: location codes have two characters; "
-            f"a single digit is usually '0{code}' that lost its leading zero in a "
-            "table or a number conversion"
+            f"invalid location code {item!r}: location codes have two characters, "
+            f"and a single digit is usually '0{code}' that lost its leading zero in "
+            f"a table or a number conversion. Pass location='0{code}' as text"
         )
 
     length = len(code.replace("*", ""))

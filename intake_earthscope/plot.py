@@ -1,4 +1,5 @@
-"""Quick-look plots: waveforms of a selection and GNSS position time series.
+"""Quick-look plots: waveforms of a selection or an event window, and GNSS
+position time series.
 
 Each function returns the matplotlib ``Figure`` and saves it as PNG when given
 ``path=``. Long waveforms are drawn as a min/max envelope computed by dask, so
@@ -38,16 +39,20 @@ def plot_waveforms(
     max_points: int = DEFAULT_MAX_POINTS,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Plot traces of a waveform dataset, one panel per trace.
+    """Plot traces of a waveform dataset or of one event window, one panel per
+    trace.
 
     Parameters
     ----------
     data : xarray.Dataset or xarray.DataArray
         A dataset with a ``waveform(trace, time)`` variable, or that variable.
+        One window of an event-window dataset, ``windows.isel(window=0)``
+        with ``waveform(trace, lag)``, is drawn against its lag in seconds.
     traces : sequence of str, optional
         Trace ids (``NET.STA.LOC.CHA``) to draw, in order; all by default.
-    start, end : str or datetime-like, optional
-        Time window to draw (label selection on ``time``).
+    start, end : str, datetime-like or timedelta-like, optional
+        Stretch to draw (label selection on ``time``, or on ``lag`` for a
+        window, such as ``start="-10s"``).
     max_points : int
         Above this many samples per trace, draw the min/max envelope of
         ``max_points // 2`` time bins instead of every sample.
@@ -61,18 +66,21 @@ def plot_waveforms(
     Raises
     ------
     InvalidRequestError
-        If ``data`` has no waveform variable, a trace id is not in it, or the
-        selection is empty.
+        If ``data`` has no waveform variable, contains several windows, a trace
+        id is not in it, or the selection is empty.
     """
     waveform = _waveform(data)
     waveform = _select_traces(waveform, traces)
-    waveform = waveform.sel(time=slice(start, end))
-    if waveform.sizes["time"] == 0:
+    axis_dim = "lag" if "lag" in waveform.dims else "time"
+    waveform = waveform.sel({axis_dim: slice(start, end)})
+    if waveform.sizes[axis_dim] == 0:
         raise InvalidRequestError(
-            f"no samples between start={start!r} and end={end!r}: choose a window "
-            "inside the dataset's time range"
+            f"no samples between start={start!r} and end={end!r}: choose a stretch "
+            f"inside the dataset's {axis_dim} range"
         )
-    times, lower, upper = _envelope(waveform, max_points)
+    times, lower, upper = _envelope(waveform, axis_dim, max_points)
+    if axis_dim == "lag":
+        times = times / np.timedelta64(1, "s")
 
     figure, axes = _figure(len(waveform["trace"]), share_x=True)
     units = waveform.attrs.get("units", "counts")
@@ -84,9 +92,20 @@ def plot_waveforms(
             axis.fill_between(times, lower[row], upper[row], color="black", step="mid")
         axis.set_ylabel(units)
         axis.set_title(str(trace), loc="left", fontsize="small")
-    axes[-1].set_xlabel("time (UTC)")
-    figure.autofmt_xdate()
+    if axis_dim == "lag":
+        axes[-1].set_xlabel(f"seconds from {_reference_label(waveform)}")
+    else:
+        axes[-1].set_xlabel("time (UTC)")
+        figure.autofmt_xdate()
     return _finish(figure, path)
+
+
+def _reference_label(waveform: xr.DataArray) -> str:
+    """Return the label of a window's reference time for the lag axis."""
+    if "window" in waveform.coords and waveform["window"].ndim == 0:
+        stamp = np.datetime_as_string(waveform["window"].values, unit="ms")
+        return f"{stamp} UTC"
+    return "the window's reference time"
 
 
 def plot_positions(
@@ -145,9 +164,15 @@ def _waveform(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
             "dataset has no 'waveform' variable: pass a waveform dataset or its "
             "waveform DataArray"
         )
-    if set(waveform.dims) != {"trace", "time"}:
+    if set(waveform.dims) == {"window", "trace", "lag"}:
         raise InvalidRequestError(
-            f"waveform dims are {waveform.dims}: expected ('trace', 'time')"
+            f"the data contain {waveform.sizes['window']} event windows: plot one at a "
+            "time, for example plot_waveforms(windows.isel(window=0))"
+        )
+    if set(waveform.dims) not in ({"trace", "time"}, {"trace", "lag"}):
+        raise InvalidRequestError(
+            f"waveform dims are {waveform.dims}: expected ('trace', 'time'), or "
+            "('trace', 'lag') for one event window"
         )
     return waveform
 
@@ -173,24 +198,25 @@ def _check_labels(data: xr.Dataset | xr.DataArray, dim: str, labels: Any) -> Non
 
 
 def _envelope(
-    waveform: xr.DataArray, max_points: int
+    waveform: xr.DataArray, dim: str, max_points: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     if max_points < 2:
         raise InvalidRequestError(f"invalid max_points={max_points!r}: give at least 2")
-    count = waveform.sizes["time"]
+    count = waveform.sizes[dim]
     if count <= max_points:
-        values = np.asarray(waveform.values)
-        return np.asarray(waveform["time"].values), values, None
+        values = np.asarray(waveform.transpose("trace", dim).values)
+        return np.asarray(waveform[dim].values), values, None
 
     width = math.ceil(count / (max_points // 2))
     # A bin without samples gets +inf as its minimum and -inf as its maximum,
     # then NaN, so that NumPy has no all-NaN bin to warn about.
-    lowest = waveform.fillna(np.inf).coarsen(time=width, boundary="pad").min()
-    highest = waveform.fillna(-np.inf).coarsen(time=width, boundary="pad").max()
+    ordered = waveform.transpose("trace", dim)
+    lowest = ordered.fillna(np.inf).coarsen({dim: width}, boundary="pad").min()
+    highest = ordered.fillna(-np.inf).coarsen({dim: width}, boundary="pad").max()
     low, high = _compute_pair(lowest, highest)
     low[low == np.inf] = np.nan
     high[high == -np.inf] = np.nan
-    times = np.asarray(waveform["time"].values[::width][: low.shape[-1]])
+    times = np.asarray(waveform[dim].values[::width][: low.shape[-1]])
     logger.debug("drawing %d samples as %d min/max bins", count, low.shape[-1])
     return times, low, high
 

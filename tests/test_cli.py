@@ -79,6 +79,26 @@ def test_describe_shows_parameters_and_tiers(
     assert "key template: miniseed/{network}/{year}/{doy}/" in out
 
 
+@pytest.mark.parametrize(
+    ("entry", "arguments"),
+    [
+        (
+            "sage.miniseed",
+            "storage_options, root, inventory, neighbour_bytes, token, profile",
+        ),
+        ("gage.positions", "storage_options, root, token, profile"),
+        ("scedc.stations", "storage_options, root, token, profile, tier"),
+    ],
+)
+def test_describe_lists_python_arguments(
+    entry: str, arguments: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "describe", entry)
+
+    assert code == EXIT_OK
+    assert f"keyword arguments (Python, see the user guide): {arguments}\n" in out
+
+
 def test_describe_unknown_entry_is_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

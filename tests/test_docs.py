@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 from conftest import REPO
@@ -11,7 +12,8 @@ from conftest import REPO
 EXECUTED_PAGES = ("docs/guide.md", "docs/internals.md")
 CHECKED_PAGES = ("README.md", *EXECUTED_PAGES)
 
-PYTHON_FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+# A fence inside a list item is indented, and its lines share that indent.
+PYTHON_FENCE = re.compile(r"^( *)```python\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
 ANY_FENCE = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -32,8 +34,8 @@ def test_doc_examples_run(capsys) -> None:
 
     for page in EXECUTED_PAGES:
         blocks = PYTHON_FENCE.findall((REPO / page).read_text())
-        for number, block in enumerate(blocks, start=1):
-            code = compile(block, f"{page} example {number}", "exec")
+        for number, (_, block) in enumerate(blocks, start=1):
+            code = compile(textwrap.dedent(block), f"{page} example {number}", "exec")
             exec(code, namespace)  # noqa: S102 - the docs are part of this repository
         count += len(blocks)
 

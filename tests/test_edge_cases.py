@@ -264,8 +264,10 @@ def test_tier_must_be_mapping() -> None:
 
 
 def test_one_digit_location_rejected() -> None:
-    with pytest.raises(InvalidRequestError, match="lost its leading zero"):
-        parse_codes("0", "location")
+    with pytest.raises(InvalidRequestError, match="lost its leading zero") as caught:
+        parse_codes("1", "location")
+
+    assert str(caught.value).endswith("Pass location='01' as text")
 
 
 def test_empty_record_keeps_status_ok(tmp_path) -> None:

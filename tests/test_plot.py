@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plot import _envelope, plot_positions, plot_waveforms
+from intake_earthscope.windows import open_windows
 
 from conftest import OBSPY_MSEED_DATA, collection_spec, mirror
 
@@ -36,6 +37,24 @@ def waveforms(tmp_path_factory: pytest.TempPathFactory) -> xr.Dataset:
         start="2025-11-10",
         end="2025-11-11",
         root=str(root),
+    )
+
+
+@pytest.fixture(scope="module")
+def event_windows(waveforms: xr.Dataset) -> xr.Dataset:
+    """Two windows of 10 minutes before and 20 after their times, at 1 Hz."""
+    root = waveforms.attrs["storage"]
+    times = ["2025-11-10T06:00:00", "2025-11-10T18:30:00"]
+    return open_windows(
+        collection_spec("sage"),
+        times,
+        before="10min",
+        after="20min",
+        network="CH",
+        station="BALST",
+        location="",
+        channel="LH?",
+        root=root,
     )
 
 
@@ -110,6 +129,32 @@ def test_waveform_plot_rejects_bad_selection(
         plot_waveforms(waveforms, **kwargs)
 
 
+def test_window_plot_draws_lag_in_seconds(event_windows: xr.Dataset) -> None:
+    window = event_windows.isel(window=1)
+
+    figure = plot_waveforms(window)
+
+    axes = figure.get_axes()
+    assert len(axes) == window.sizes["trace"]
+    line = axes[0].get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(-600.0, 1200.0))
+    np.testing.assert_array_equal(line.get_ydata(), window.waveform.values[0])
+    assert axes[-1].get_xlabel() == "seconds from 2025-11-10T18:30:00.000 UTC"
+
+
+def test_window_plot_selects_lags(event_windows: xr.Dataset) -> None:
+    figure = plot_waveforms(event_windows.isel(window=0), start="-10s", end="9s")
+
+    assert figure.get_axes()[0].get_lines()[0].get_xdata().tolist() == list(
+        np.arange(-10.0, 10.0)
+    )
+
+
+def test_window_plot_rejects_several_windows(event_windows: xr.Dataset) -> None:
+    with pytest.raises(InvalidRequestError, match=r"2 event windows.*isel\(window=0\)"):
+        plot_waveforms(event_windows)
+
+
 def test_waveform_plot_needs_waveform_variable() -> None:
     with pytest.raises(InvalidRequestError, match="no 'waveform' variable"):
         plot_waveforms(xr.Dataset())
@@ -151,7 +196,7 @@ def test_envelope_gap_bins_nan_quietly(waveforms: xr.Dataset) -> None:
     slices (this day has bins of no sample)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _, low, high = _envelope(waveforms.waveform, max_points=4_000)
+        _, low, high = _envelope(waveforms.waveform, "time", max_points=4_000)
 
     values = waveforms.waveform.values
     width = -(-values.shape[1] // low.shape[1])
