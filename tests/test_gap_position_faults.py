@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_gnss_positions import pos_text
 
 from intake_earthscope.errors import ReadOutcomeWarning
 from intake_earthscope.gnss.position_dataset import open_positions
-
-from test_gnss_positions import pos_text
 
 
 def cut_stale_file(tmp_path: Path) -> Path:
