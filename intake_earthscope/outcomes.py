@@ -47,7 +47,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +74,7 @@ __all__ = [
     "mark_left_out",
     "previous_day_error",
     "previous_day_source",
-    "raise_day_failure",
+    "report_day_failure",
     "report_neighbour_failure",
     "report_no_channel",
     "report_unplanned",
@@ -185,8 +185,9 @@ def settle_missing_and_previous(
     objects filled in full become "ok", as in :func:`settle_missing`. The
     others get the status that comes first in :data:`FAILURE_ORDER`. Under
     ``errors="raise"`` one error of that failure's class names both objects
-    with their statuses, and ``errors="warn"`` warns once per object. Where
-    every trace is complete, only the previous-day failure is reported.
+    with their statuses, and ``errors="warn"`` issues one warning that names
+    both. Where every trace is complete, only the previous-day failure is
+    reported.
     """
     if complete.all():
         settled = settle_missing(statuses, complete, missing)
@@ -200,25 +201,28 @@ def settle_missing_and_previous(
     lost = statuses == missing.status
     settled = np.where(lost & complete, "ok", statuses)
     settled = np.where(lost & ~complete, main.status, settled)
-    _report_day_failures([previous, missing], main, day)
+    _report_day_failures([previous, missing], main.status, day)
     return settled.astype(statuses.dtype)
 
 
-def raise_day_failure(
+def report_day_failure(
     own: PendingFailure, previous: PendingFailure | None, day: str
-) -> NoReturn:
-    """Raise the error of the failed read of the own object of ``day``, which
-    only ``errors="raise"`` leaves to the chunk task.
+) -> None:
+    """Apply the ``errors=`` policy to the failed read of the own object of
+    ``day``, which failed in another way than a missing object.
 
     Where the previous day's object failed too, both failures explain the
-    samples that are missing. One error then names both objects with their
-    statuses. Its class is that of the failure that comes first in
+    samples that are missing, so they are reported together. Under
+    ``errors="raise"`` one error names both objects with their statuses.
+    Its class is that of the failure that comes first in
     :data:`FAILURE_ORDER`, as in :func:`settle_missing_and_previous`.
+    ``errors="warn"`` issues one warning that names both objects. The
+    traces keep the status of the own object.
     """
     if previous is None:
-        _add_policy_hint(own.error, own.status)
-        raise own.error
-    raise _day_failures_error([previous, own], day)
+        apply_policy(own.error, own.errors, own.status)
+        return
+    _report_day_failures([previous, own], own.status, day)
 
 
 def _worst(failures: Sequence[PendingFailure]) -> PendingFailure:
@@ -235,6 +239,21 @@ def _day_failures_error(failures: Sequence[PendingFailure], day: str) -> Excepti
     heading = f"the object of {day} and the previous day's object both failed:"
     pairs = [(item.status, item.error) for item in failures]
     return joint_failure(heading, pairs, own=f"the object of {day}")
+
+
+def _day_failures_warning(
+    failures: Sequence[PendingFailure], status: str, day: str
+) -> str:
+    """Return one warning text that lists the failed objects of ``day``,
+    whose traces have ``status``, as :func:`_day_failures_error` does."""
+    heading = f"the object of {day} and the previous day's object both failed:"
+    pairs = [(item.status, item.error) for item in failures]
+    lines = _failure_lines(heading, pairs, own=f"the object of {day}")
+    lines.append(
+        f"the traces of {day} have status {status!r} and NaN where no other "
+        "object had samples"
+    )
+    return "\n".join(lines)
 
 
 def joint_failure(
@@ -266,6 +285,17 @@ def joint_failure(
         reason share a line, and the line below it names their objects.
     """
     status, main = min(failures, key=lambda item: FAILURE_ORDER.index(item[0]))
+    joint = type(main)("\n".join(_failure_lines(heading, failures, own)))
+    joint.__cause__ = main
+    _add_policy_hint(joint, status)
+    return joint
+
+
+def _failure_lines(
+    heading: str, failures: Sequence[tuple[str, Exception]], own: str
+) -> list[str]:
+    """Return ``heading`` and one line per status and reason of ``failures``,
+    as :func:`joint_failure` describes."""
     parts = [_message_parts(error) for _, error in failures]
     if own and not parts[-1].source:
         parts[-1] = _MessageParts(own, parts[-1].reason, parts[-1].hint)
@@ -282,11 +312,7 @@ def joint_failure(
             continue
         lines.append(f"- {item_status}: {reason}")
         lines.append(_objects_line([parts[index] for index in positions], error))
-
-    joint = type(main)("\n".join(lines))
-    joint.__cause__ = main
-    _add_policy_hint(joint, status)
-    return joint
+    return lines
 
 
 @dataclass(frozen=True)
@@ -339,11 +365,11 @@ def _object_name(parts: _MessageParts) -> str:
 
 
 def _report_day_failures(
-    failures: Sequence[PendingFailure], main: PendingFailure, day: str
+    failures: Sequence[PendingFailure], status: str, day: str
 ) -> None:
-    """Raise, warn or log the failed objects of ``day``, whose traces have the
-    status of ``main``."""
-    errors = main.errors
+    """Raise, warn or log the failed objects of ``day``, whose traces have
+    ``status``. A warning names them all and states a shared reason once."""
+    errors = failures[-1].errors
     if errors == "raise":
         raise _day_failures_error(failures, day)
 
@@ -352,14 +378,12 @@ def _report_day_failures(
     level = logging.INFO if errors == "warn" else logging.DEBUG
     for failure in failures:
         logger.log(level, "%s: %s", failure.status, failure.error)
-        if errors == "warn":
-            warnings.warn(
-                f"{failure.error} (status {failure.status!r}); the traces of {day} "
-                f"have status {main.status!r} and NaN where no other object had "
-                "samples",
-                ReadOutcomeWarning,
-                stacklevel=3,
-            )
+    if errors == "warn":
+        warnings.warn(
+            _day_failures_warning(failures, status, day),
+            ReadOutcomeWarning,
+            stacklevel=3,
+        )
 
 
 def unit_status(block: PlacedBlock, state: str) -> list[str]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from intake.source.base import DataSource, Schema
@@ -208,6 +209,9 @@ class MiniseedSource(DataSource):
         self.neighbour_bytes = neighbour_bytes
         self._plan: Plan | None = None
         self._dataset: xr.Dataset | None = None
+        # What repr shows of a source without start and end: the windows of
+        # the last windows() call, or what is still needed.
+        self._windows_summary = _missing_summary(self._arguments)
 
     @property
     def request(self) -> WaveformRequest:
@@ -227,17 +231,12 @@ class MiniseedSource(DataSource):
         return self._request
 
     def __repr__(self) -> str:
+        heading = f"<MiniseedSource {self.collection.name} tier={self.tier!r}"
         if self._request is None:
-            return f"<MiniseedSource {self.collection.name} (parameters needed)>"
+            return f"{heading} {self._given_codes()} {self._windows_summary}>"
         request = self._request
-        codes = ".".join(
-            ",".join(request.codes(kind)) or "--"
-            for kind in ("network", "station", "location", "channel")
-        )
-        return (
-            f"<MiniseedSource {self.collection.name} tier={self.tier!r} {codes} "
-            f"{self._window()}>"
-        )
+        codes = ".".join(",".join(request.codes(kind)) or "--" for kind in _CODE_KINDS)
+        return f"{heading} {codes} {self._window()}>"
 
     @property
     def plan(self) -> Plan:
@@ -367,7 +366,7 @@ class MiniseedSource(DataSource):
                 "windows(times, before=60, after=120)"
             )
         codes = {kind: self._arguments[kind] for kind in _CODE_KINDS}
-        return windows_dataset(
+        dataset = windows_dataset(
             self.collection,
             times,
             before,
@@ -382,6 +381,8 @@ class MiniseedSource(DataSource):
             inventory=self.inventory,
             credentials=self._credentials,
         )
+        self._windows_summary = _windows_summary(dataset)
+        return dataset
 
     def _close(self) -> None:
         self._dataset = None
@@ -389,6 +390,18 @@ class MiniseedSource(DataSource):
     def _window(self) -> str:
         request = self.request
         return f"{format_ns(request.start_ns)}..{format_ns(request.end_ns)}"
+
+    def _given_codes(self) -> str:
+        """Join the code patterns given so far as ``NET.STA.LOC.CHA``."""
+        fields = []
+        for kind in _CODE_KINDS:
+            value = self._arguments[kind]
+            # "" is the blank location code, but a missing network or station.
+            if value is None or (value == "" and kind in _REQUIRED):
+                fields.append(f"<no {kind}>")
+                continue
+            fields.append(",".join(request_codes(value, kind)) or "--")
+        return ".".join(fields)
 
 
 _REQUIRED = ("network", "station", "start", "end")
@@ -421,6 +434,26 @@ def _checked_request(arguments: dict[str, Any]) -> WaveformRequest | None:
         if name not in missing:
             request_time(arguments[name], name)
     return None
+
+
+def _missing_summary(arguments: Mapping[str, Any]) -> str:
+    """Name the required parameters missing from a source without windows."""
+    missing = [name for name in _REQUIRED if arguments[name] in (None, "")]
+    return f"(no windows read; missing {', '.join(missing)})"
+
+
+def _windows_summary(dataset: xr.Dataset) -> str:
+    """Describe the windows of ``dataset``: their count, the span of their
+    reference times, and the seconds before and after each."""
+    references = dataset["window"].values.astype("datetime64[ns]").astype(np.int64)
+    count = len(references)
+    noun = "window" if count == 1 else "windows"
+    span = format_ns(int(references.min()))
+    if count > 1:
+        span += f"..{format_ns(int(references.max()))}"
+    before = dataset.attrs["before_seconds"]
+    after = dataset.attrs["after_seconds"]
+    return f"{count} {noun} at {span} before={before:g}s after={after:g}s"
 
 
 def _given(name: str, value: Any, default: Any = None) -> Any:

@@ -48,7 +48,7 @@ from intake_earthscope.outcomes import (
     mark_left_out,
     previous_day_error,
     previous_day_source,
-    raise_day_failure,
+    report_day_failure,
     report_neighbour_failure,
     report_no_channel,
     report_rate_mismatch,
@@ -296,8 +296,9 @@ def finish_chunk(
     with an error) is reported under the unit's ``errors=`` policy. Where
     the unit's own object is missing too and traces lack samples, the two
     failures are reported together, as :func:`settle_missing_and_previous`
-    describes. Where it failed in another way under ``errors="raise"``, one
-    error names both objects (see :func:`raise_day_failure`).
+    describes. Where it failed in another way under ``errors="raise"`` or
+    ``"warn"``, one error or warning names both objects (see
+    :func:`report_day_failure`).
 
     Records of the previous object may cross midnight into the chunk at a
     rate that does not fit the grid. Their traces get the status
@@ -802,9 +803,10 @@ def _settle_failures(
     previous = _previous_failure(neighbour, unit)
     own = unit.pending
     if own is not None and own.status != "missing":
-        # Only errors="raise" leaves a failure other than a missing object
-        # to this task.
-        raise_day_failure(own, previous, _day_of(grid, unit.block.lo))
+        # Only errors="raise" and "warn" leave a failure other than a missing
+        # object to this task.
+        report_day_failure(own, previous, _day_of(grid, unit.block.lo))
+        return status
     if previous is None:
         return settle_missing(status, complete, own)
     if own is None:
@@ -947,11 +949,11 @@ def _failure(
 ) -> UnitRead:
     """Return an empty unit for a failed read and apply its ``errors=`` policy.
 
-    Under ``errors="raise"`` the error is left to :func:`finish_chunk`,
-    which also has the read of the previous day's object and names both
-    objects where both failed.
+    Under ``errors="raise"`` and ``"warn"`` the error is left to
+    :func:`finish_chunk`, which also has the read of the previous day's
+    object and names both objects where both failed.
     """
-    if errors != "raise":
+    if errors == "ignore":
         return handle_failure(
             error, errors, traces, lo, hi, key, status, served_by.tier
         )

@@ -13,7 +13,10 @@ The module imports only the standard library. moto and boto3 (the ``demo``
 extra) are imported when a server starts or a client is made.
 
 Run ``python -m intake_earthscope.testing serve`` to start a server by hand.
-It prints ``{"port": PORT}`` on one line and runs until its stdin closes.
+It prints ``{"port": PORT, ...}`` on one line, then the settings that point
+the command line and AWS clients at it, and runs until its stdin closes or
+Ctrl-C. ``--bucket NAME`` creates a bucket, and ``--upload BUCKET=DIR``
+stores every file under ``DIR`` in a bucket, with its path as the key.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import json
 import logging
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -45,6 +50,7 @@ __all__ = [
     "TEST_ACCESS_KEY_ID",
     "TEST_SECRET_ACCESS_KEY",
     "LoopbackS3",
+    "Upload",
     "create_bucket",
     "isolated_aws_environment",
     "isolated_aws_variables",
@@ -290,18 +296,7 @@ class LoopbackS3:
         :func:`isolated_aws_environment` to make a test independent of them.
         """
         _require_module("boto3", "LoopbackS3.client")
-        import boto3
-        from botocore.config import Config
-
-        config = Config(proxies={}, s3={"addressing_style": "path"})
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id=TEST_ACCESS_KEY_ID,
-            aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
-            config=config,
-        )
+        return _client(self.endpoint_url, region)
 
     def anonymous_storage_options(self) -> dict[str, Any]:
         """Return s3fs ``storage_options`` for unsigned requests to this server."""
@@ -478,8 +473,44 @@ def put_public_object(client: BaseClient, bucket: str, key: str, data: bytes) ->
     client.put_object(Bucket=bucket, Key=key, Body=data, ACL="public-read")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the command line: ``serve`` starts a server in this process."""
+@dataclass(frozen=True)
+class Upload:
+    """A local directory tree to store in a bucket of :func:`serve`.
+
+    Every file under ``directory`` becomes the object ``prefix`` plus its
+    path relative to ``directory``, with ``/`` between the parts.
+    """
+
+    bucket: str
+    prefix: str
+    directory: Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line: ``serve`` starts a server in this process.
+
+    Returns 0 once the server has stopped, also after Ctrl-C.
+    """
+    parser = _argument_parser()
+    arguments = parser.parse_args(argv)
+    uploads = [_parse_upload(parser, value) for value in arguments.upload]
+    for name in [*arguments.bucket, *(upload.bucket for upload in uploads)]:
+        _check_bucket_name(parser, name)
+
+    try:
+        serve(
+            parent_pid=arguments.parent_pid,
+            buckets=arguments.bucket,
+            uploads=uploads,
+            region=arguments.region,
+        )
+    except KeyboardInterrupt:
+        # serve() stopped the server on its way out.
+        print("stopped the loopback S3 server (Ctrl-C)", file=sys.stderr)
+    return 0
+
+
+def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m intake_earthscope.testing",
         description="Loopback S3 server for intake-earthscope tests and demos.",
@@ -488,6 +519,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_parser = commands.add_parser(
         "serve",
         help="serve moto S3 on 127.0.0.1, print the port, run until stdin closes",
+        description=(
+            "Serve moto's S3 emulation on 127.0.0.1 at a port the operating "
+            "system picks. The first line of output is JSON with the port and "
+            "the endpoint URL, and the next lines give the settings that "
+            "point the command line at the server. It runs until Ctrl-C or "
+            "until its stdin closes (Ctrl-D on a terminal), and every bucket "
+            "and object is lost when it stops."
+        ),
+    )
+    serve_parser.add_argument(
+        "--bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create this bucket (repeatable)",
+    )
+    serve_parser.add_argument(
+        "--upload",
+        action="append",
+        default=[],
+        metavar="BUCKET[/PREFIX]=DIR",
+        help=(
+            "store every file under the local directory DIR in BUCKET, with "
+            "PREFIX and the file's path below DIR as its key, readable "
+            "without credentials; creates BUCKET if needed (repeatable)"
+        ),
+    )
+    serve_parser.add_argument(
+        "--region",
+        default=DEFAULT_REGION,
+        help=f"region of the buckets created (default {DEFAULT_REGION})",
     )
     serve_parser.add_argument(
         "--parent-pid",
@@ -495,23 +557,70 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=None,
         help="also exit when this process is no longer the parent",
     )
-
-    arguments = parser.parse_args(argv)
-    serve(parent_pid=arguments.parent_pid)
+    return parser
 
 
-def serve(parent_pid: int | None = None) -> None:
+def _parse_upload(parser: argparse.ArgumentParser, value: str) -> Upload:
+    """Split ``BUCKET[/PREFIX]=DIR``, or exit through ``parser`` if it is invalid."""
+    target, separator, directory = value.partition("=")
+    bucket, _, prefix = target.partition("/")
+    if not separator or not bucket or not directory:
+        parser.error(
+            f"invalid --upload {value!r}: give BUCKET=DIR or BUCKET/PREFIX=DIR, "
+            "such as --upload mirror=./data"
+        )
+    path = Path(directory).expanduser()
+    if not path.is_dir():
+        parser.error(f"invalid --upload {value!r}: {directory} is not a directory")
+    prefix = prefix.strip("/")
+    return Upload(bucket, f"{prefix}/" if prefix else "", path.resolve())
+
+
+def _check_bucket_name(parser: argparse.ArgumentParser, name: str) -> None:
+    """Exit through ``parser`` unless ``name`` is a valid S3 bucket name."""
+    if not _BUCKET_NAME.fullmatch(name):
+        parser.error(
+            f"invalid bucket name {name!r}: give 3 to 63 lowercase letters, "
+            "digits, dots and hyphens, starting and ending with a letter or digit"
+        )
+
+
+# S3's rules for new bucket names, except the ones on dots and IP addresses.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def serve(
+    parent_pid: int | None = None,
+    buckets: Sequence[str] = (),
+    uploads: Sequence[Upload] = (),
+    region: str = DEFAULT_REGION,
+) -> None:
     """Serve moto S3 on a loopback port until stdin closes or the parent dies.
 
-    Prints ``{"port": PORT}`` and a newline on stdout once the server
-    listens, then points ``sys.stdout`` at stderr, so later prints cannot
-    fill a pipe that the parent no longer reads.
+    Creates the buckets and stores the uploads, then prints one line of JSON
+    on stdout: ``port``, ``endpoint_url`` and ``buckets``. Then it prints
+    the settings that point the command line at the server, and points
+    ``sys.stdout`` at stderr, so later prints cannot fill a pipe that the
+    parent no longer reads.
 
     Parameters
     ----------
     parent_pid : int, optional
         Process id of the parent. The server exits when its parent process
         id changes, which means the parent has died.
+    buckets : sequence of str
+        Buckets to create.
+    uploads : sequence of Upload
+        Directory trees to store, each in its bucket, which is created if
+        ``buckets`` lacks it. Objects get the ``public-read`` ACL, so
+        unsigned requests read them.
+    region : str
+        Region of the buckets.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, after the server has stopped.
     """
     from moto.server import ThreadedMotoServer
 
@@ -522,11 +631,92 @@ def serve(parent_pid: int | None = None) -> None:
 
     try:
         _, port = server.get_host_and_port()
-        print(json.dumps({"port": port}), flush=True)
+        endpoint_url = f"http://{LOOPBACK_HOST}:{port}"
+        counts = _fill_buckets(endpoint_url, region, buckets, uploads)
+        summary = {"port": port, "endpoint_url": endpoint_url, "buckets": [*counts]}
+        print(json.dumps(summary), flush=True)
+        print(_settings_text(endpoint_url, region, counts), flush=True)
         sys.stdout = sys.stderr
         _wait_for_stdin_close_or_orphan(parent_pid)
     finally:
         server.stop()
+
+
+def _fill_buckets(
+    endpoint_url: str,
+    region: str,
+    buckets: Sequence[str],
+    uploads: Sequence[Upload],
+) -> dict[str, int]:
+    """Create the buckets, store the uploads and return the objects stored
+    per bucket, in the order the buckets were first named."""
+    counts = dict.fromkeys([*buckets, *(upload.bucket for upload in uploads)], 0)
+    if not counts:
+        return counts
+
+    # Blank AWS settings, so a profile of the user that does not exist, or an
+    # endpoint variable, cannot stop or redirect the setup requests.
+    with tempfile.TemporaryDirectory() as scratch, isolated_aws_environment(scratch):
+        client = _client(endpoint_url, region)
+        for bucket in counts:
+            create_bucket(client, bucket, region)
+        for upload in uploads:
+            counts[upload.bucket] += _upload_tree(client, upload)
+    return counts
+
+
+def _upload_tree(client: BaseClient, upload: Upload) -> int:
+    """Store each file under ``upload.directory`` and return their count."""
+    count = 0
+    for path in sorted(upload.directory.rglob("*")):
+        if not path.is_file():
+            continue
+        key = upload.prefix + path.relative_to(upload.directory).as_posix()
+        put_public_object(client, upload.bucket, key, path.read_bytes())
+        count += 1
+    logger.info(
+        "stored %d objects from %s in bucket %s", count, upload.directory, upload.bucket
+    )
+    return count
+
+
+def _settings_text(endpoint_url: str, region: str, counts: Mapping[str, int]) -> str:
+    """Return the lines that tell a user how to reach the server from a shell."""
+    lines = [
+        f"# moto S3 test server at {endpoint_url}, not EarthScope. Stop it with "
+        "Ctrl-C or Ctrl-D, which discards every bucket.",
+    ]
+    for bucket, count in counts.items():
+        noun = "object" if count == 1 else "objects"
+        lines.append(f"# bucket {bucket} ({region}): {count} {noun}")
+    # The example names a bucket with objects where there is one.
+    filled = [bucket for bucket, count in counts.items() if count]
+    example = next(iter(filled or counts), "BUCKET")
+    lines += [
+        "# Command-line options that read a bucket as a mirror, unsigned:",
+        f"#   --root s3://{example} --storage-option endpoint_url={endpoint_url}",
+        "# Or send every S3 request of a shell to this server:",
+        f"export AWS_ENDPOINT_URL_S3={endpoint_url}",
+        "export AWS_EC2_METADATA_DISABLED=true",
+    ]
+    return "\n".join(lines)
+
+
+def _client(endpoint_url: str, region: str) -> BaseClient:
+    """Create a boto3 S3 client signed with the throw-away test credentials,
+    using path-style addressing and no proxy."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(proxies={}, s3={"addressing_style": "path"})
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=TEST_ACCESS_KEY_ID,
+        aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
+        config=config,
+    )
 
 
 def _wait_for_stdin_close_or_orphan(parent_pid: int | None) -> None:
@@ -625,4 +815,4 @@ def _close_quietly(stream: IO[bytes] | None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -152,23 +152,23 @@ def test_raise_unreachable_previous(
 
 
 @pytest.mark.parametrize(("state", "error", "status"), FAILURES)
-def test_warn_once_per_object(
+def test_warn_once_per_day(
     bucket: LoopbackS3, state: str, error: type, status: str
 ) -> None:
     store_previous(bucket, state)
 
     dataset, texts = load_warned(days(errors="warn"))
-    previous = [text for text in texts if text.startswith("previous-day object")]
-    own = [text for text in texts if text.startswith(gone())]
+    lines = texts[0].splitlines()
 
-    assert len(texts) == 2
-    assert len(previous) == 1
-    assert len(own) == 1
-    assert f"(status {status!r})" in previous[0]
-    assert "(status 'missing')" in own[0]
-    for text in texts:
-        assert f"the traces of 2024-01-02 have status {status!r}" in text
-    assert "own object were kept" not in previous[0]
+    assert len(texts) == 1
+    assert lines[0] == (
+        "the object of 2024-01-02 and the previous day's object both failed:"
+    )
+    assert lines[1].startswith(f"- {status}: previous-day object {key(1)}")
+    assert lines[2] == f"- missing: {gone()}"
+    assert lines[3].startswith(f"the traces of 2024-01-02 have status {status!r}")
+    assert len(lines) == 4
+    assert "own object were kept" not in texts[0]
     assert statuses(dataset) == {"STA": status, "STB": "ok"}
     assert np.isnan(dataset.waveform.sel(station="STA").values).all()
 
@@ -212,9 +212,12 @@ def test_warn_own_failed_previous_failed(bucket: LoopbackS3) -> None:
     publish(bucket, "sage", {key(2): GARBAGE})
 
     dataset, texts = load_warned(days(errors="warn"))
-    previous = [text for text in texts if text.startswith("previous-day object")]
+    lines = texts[0].splitlines()
 
-    assert len(previous) == 1
-    assert "(status 'access_denied'); the day's own object failed too" in previous[0]
-    assert "were kept" not in previous[0]
+    assert len(texts) == 1
+    assert lines[1].startswith(f"- access_denied: previous-day object {key(1)}")
+    assert lines[2].startswith("- unreadable: invalid miniSEED")
+    assert f"s3://{BUCKET}/{key(2)}" in lines[2]
+    assert lines[3].startswith("the traces of 2024-01-02 have status 'unreadable'")
+    assert "were kept" not in texts[0]
     assert statuses(dataset) == {"STA": "unreadable", "STB": "ok"}

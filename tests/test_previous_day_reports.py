@@ -277,12 +277,11 @@ def test_warn_own_and_previous_once(
     store_own(bucket, "garbage")
 
     dataset, texts = load_warned(days(errors="warn"))
-    previous = [text for text in texts if key(1) in text]
-    own = [text for text in texts if key(2) in text]
+    lines = texts[0].splitlines()
 
-    assert len(texts) == 2
-    assert len(previous) == 1
-    assert len(own) == 1
-    assert "(status 'access_denied')" in previous[0]
-    assert "status 'unreadable'" in own[0]
+    assert len(texts) == 1
+    assert lines[1].startswith(f"- access_denied: previous-day object {key(1)}")
+    assert lines[2].startswith("- unreadable: ")
+    assert key(2) in lines[2]
+    assert "status 'unreadable'" in lines[3]
     assert statuses(dataset) == {"STA": "unreadable", "STB": "ok"}

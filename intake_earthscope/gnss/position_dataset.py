@@ -28,7 +28,9 @@ or before its ``First Epoch``. Such rows fall outside a grid that was taken
 from the headers, so they are not read. The station then gets the status
 ``outside_span``, and its message gives the number of rows left out and the
 span the header declares. Opening with ``start`` and ``end`` reads them. Rows
-outside a ``start`` or ``end`` that the caller gave are not counted.
+outside a ``start`` or ``end`` that the caller gave are not counted. A file
+that also ends inside a row gets the status ``truncated``, and its message
+has one line per fault, each after its status.
 
 The outcome variables ``status`` and ``message`` are fixed-width strings
 computed by the same task as the data, so computing or writing the whole
@@ -502,21 +504,46 @@ def read_station(
         return _failed(station_file, size, _failure_status(error), error, errors)
 
     result = _placed(series, first_ns, size)
-    outside = _rows_outside(series, first_ns, size, bounds_from_headers)
-    if series.truncated:
-        result["status"] = "truncated"
-        result["message"] = (
-            f"{station_file.url} ends inside a row; the rows before it were read"
-        )
-        _report(result["message"], "truncated", errors)
-    elif outside:
-        result["status"] = "outside_span"
-        result["message"] = _outside_message(station_file, series, outside)
-        _report(result["message"], "outside_span", errors)
+    faults = _faults(station_file, series, first_ns, size, bounds_from_headers)
+    if faults:
+        result["status"] = faults[0][0]
+        result["message"] = _faults_message(faults)
+        _report(result["message"], result["status"], errors)
     elif result["days"] == 0:
         result["status"] = "no_data_in_window"
         result["message"] = f"{station_file.url} has no day inside the window"
     return result
+
+
+def _faults(
+    station_file: StationFile,
+    series: PositionSeries,
+    first_ns: int,
+    size: int,
+    bounds_from_headers: tuple[bool, bool],
+) -> list[tuple[str, str]]:
+    """Return the status and message of each fault of a parsed file.
+
+    A cut row comes first, because reading again with ``start`` and ``end``
+    recovers rows outside the span but not the rows after the cut.
+    """
+    faults = []
+    if series.truncated:
+        message = f"{station_file.url} ends inside a row; the rows before it were read"
+        faults.append(("truncated", message))
+    outside = _rows_outside(series, first_ns, size, bounds_from_headers)
+    if outside:
+        message = _outside_message(station_file, series, outside)
+        faults.append(("outside_span", message))
+    return faults
+
+
+def _faults_message(faults: list[tuple[str, str]]) -> str:
+    """Join the messages of a file's faults, each after its status where
+    there are several, because the ``status`` variable contains only the first."""
+    if len(faults) == 1:
+        return faults[0][1]
+    return "\n".join(f"{status}: {message}" for status, message in faults)
 
 
 def _rows_outside(
