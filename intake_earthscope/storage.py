@@ -677,13 +677,12 @@ def _access_denied(spec: StorageSpec, request: str) -> AccessDeniedError:
     )
 
 
-# How to make s3fs sign with botocore's credential chain, in Python's and
-# the command line's spelling.
+# How to make s3fs sign with botocore's credential chain. The command line
+# respells storage_options={...} as its --storage-option.
 _SIGNING_ADVICE = (
     "To sign it with the AWS credentials of this environment (AWS_* "
     "variables, AWS_PROFILE or ~/.aws), pass storage_options={'anon': False}, "
-    "or storage_options={'profile': NAME} for a named profile. On the command "
-    "line, give --storage-option anon=false or --storage-option profile=NAME"
+    "or storage_options={'profile': NAME} for a named profile"
 )
 
 
@@ -732,7 +731,7 @@ def _no_aws_credentials(
             f"{error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
             "AWS_SESSION_TOKEN), or AWS_PROFILE, or give storage_options="
             "{'profile': NAME}; a public bucket needs none, so leave out "
-            "anon=False there"
+            "storage_options={'anon': False} there"
         )
     return CredentialsError(
         f"cannot sign {operation} on {spec.describe_origin()}: {reason}"
@@ -912,7 +911,7 @@ def _endpoint_advice(spec: StorageSpec) -> str:
     return (
         "Check the network connection. To read another S3 server, set "
         "AWS_ENDPOINT_URL_S3 or storage_options={'client_kwargs': "
-        "{'endpoint_url': ...}}"
+        "{'endpoint_url': URL}}"
     )
 
 
