@@ -142,7 +142,8 @@ class CredentialsError(EarthScopeError, PermissionError):
         self.reason = reason or message
 
     def __reduce__(self) -> tuple[type[CredentialsError], tuple[str, str, str]]:
-        # Pickles (of dask workers' errors) keep the object and the reason.
+        # Pickles, such as those of errors raised on dask workers, keep the
+        # key and the reason.
         message = str(self.args[0]) if self.args else ""
         return type(self), (message, self.key, self.reason)
 

@@ -644,12 +644,13 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
 def _naming_object(
     error: CredentialsError, spec: StorageSpec, key: str
 ) -> CredentialsError:
-    """Return ``error`` with the object whose read it stopped named in it.
+    """Return ``error`` with the key of the object that could not be read
+    added to its message.
 
-    Its ``reason`` stays the message without the object, so that a joint
+    The ``reason`` stays the message without the key, so that a joint
     message about several objects states it once. An error that names the
-    object already, or that no object can avoid (no EarthScope token), is
-    returned as it is.
+    object already, or an AuthenticationError (no usable EarthScope token,
+    which fails every read alike), is returned unchanged.
     """
     if error.key or key in str(error) or isinstance(error, AuthenticationError):
         return error
