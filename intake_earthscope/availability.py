@@ -84,7 +84,8 @@ def availability(
         Columns ``network``, ``station``, ``location``, ``channel``,
         ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, as
         pandas' nullable ``Int64``: ``<NA>`` where the listing gives none or
-        the object is missing) and ``tier``.
+        the object is missing) and ``tier`` (the tier's name, or ``mirror``
+        and the directory or URL given with ``root=``).
         For station-day collections ``location`` and ``channel`` are empty,
         because one object contains every channel of the station. A trace
         appears when an object of it exists on some day of the window, or
@@ -162,7 +163,7 @@ def _route_table(
     table["exists"] = table["key"].map(lambda key: key in sizes)
     # pandas' nullable integers keep whole byte counts and missing sizes.
     table["size"] = pd.array([sizes.get(key) for key in table["key"]], dtype="Int64")
-    table["tier"] = spec.tier
+    table["tier"] = spec.tier_label
     return table
 
 

@@ -81,6 +81,17 @@ _PYTHON_PARAMETER = re.compile(
 )
 _OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
 
+# storage_options that messages spell as a Python mapping of one entry, such
+# as storage_options={'anon': False}, or of one entry of client_kwargs. Only
+# endpoint_url is respelled from client_kwargs, because s3fs also takes it at
+# the top level, where --storage-option puts it.
+_PYTHON_STORAGE_OPTION = re.compile(
+    r"storage_options=\{(?:'client_kwargs': \{'(endpoint_url)': ([^{}']+)\}"
+    r"|'(\w+)': ([^{}]+?))\}"
+)
+# The setting that chose an endpoint, as messages name it.
+_PYTHON_STORAGE_SETTING = re.compile(r"\bstorage_options (endpoint_url)\b")
+
 # argparse reads a bare "--" after an option as the end of the options, so
 # the blank location code needs the "=" form or the other spelling.
 BLANK_LOCATION_HELP = 'give the blank code as --location=-- or --location ""'
@@ -217,6 +228,8 @@ def _command_line_spelling(text: str) -> str:
 
     ``errors='warn'`` becomes ``-p errors=warn``, ``root=`` becomes
     ``--root`` and ``location='00'`` becomes ``--location 00``.
+    ``storage_options={'anon': False}`` becomes ``--storage-option anon=false``
+    (:func:`_command_line_storage_options`).
     """
 
     def respell(match: re.Match[str]) -> str:
@@ -229,7 +242,38 @@ def _command_line_spelling(text: str) -> str:
             return f"--{name} {shlex.quote(value)}" if quoted or bare else f"--{name}"
         return f"-p {shlex.quote(f'{name}={value}')}"
 
-    return _PYTHON_PARAMETER.sub(respell, text)
+    return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
+
+
+def _command_line_storage_options(text: str) -> str:
+    """Respell the storage_options a message names as --storage-option items.
+
+    ``storage_options={'client_kwargs': {'endpoint_url': URL}}`` becomes
+    ``--storage-option endpoint_url=URL``, and the setting name
+    ``storage_options endpoint_url`` becomes ``--storage-option endpoint_url``.
+    """
+
+    def respell(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        value = _command_line_value(match.group(2) or match.group(4))
+        return f"--storage-option {shlex.quote(f'{name}={value}')}"
+
+    text = _PYTHON_STORAGE_OPTION.sub(respell, text)
+    return _PYTHON_STORAGE_SETTING.sub(r"--storage-option \1", text)
+
+
+def _command_line_value(python: str) -> str:
+    """Return the --storage-option text of a Python value in a message.
+
+    Booleans become true and false, as :func:`_storage_option_value` reads
+    them. Placeholders such as NAME and URL stay as they are.
+    """
+    text = python.strip()
+    if text in ("True", "False"):
+        return text.lower()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1]
+    return text
 
 
 # Warnings wait here until the command prints its next line or ends, so

@@ -69,7 +69,11 @@ OUTCOME_VARIABLES: dict[str, tuple[Any, Any, str]] = {
     "time_offset": (np.float64, np.nan, "grid time minus recorded time, seconds"),
     "max_shift": (np.float64, np.nan, "largest placement shift, in samples"),
     "header_rate": (np.float64, np.nan, "sampling rate in the record headers, Hz"),
-    "tier": ("<U16", "", "tier of the collection that served the chunk"),
+    "tier": (
+        "<U16",
+        "",
+        "tier of the collection that served the chunk, or 'mirror' for root=",
+    ),
 }
 
 
@@ -462,7 +466,7 @@ def _provenance(plan: Plan) -> dict[str, Any]:
     return {
         "sampling_rate": plan.rate,
         "collection": plan.collection.name,
-        "tier": ",".join(sorted({spec.tier for spec in plan.group_specs})),
+        "tier": ",".join(sorted({spec.tier_label for spec in plan.group_specs})),
         "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
         # One key a line: netCDF writers take strings, not lists of them.
         "keys": "\n".join(

@@ -125,7 +125,27 @@ class CredentialsError(EarthScopeError, PermissionError):
     EarthScope refused temporary credentials for a role, network and year,
     the process lacks the ``storage_options`` secrets of the process that
     opened the data, or botocore found no AWS credentials or no such profile.
+
+    Attributes
+    ----------
+    key : str
+        Key of the object whose read needed the credentials, or ``""`` where
+        the error was raised for no object. The message names the storage.
+    reason : str
+        The message without the object, which the errors of several objects
+        of one storage share.
     """
+
+    def __init__(self, message: str, key: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.reason = reason or message
+
+    def __reduce__(self) -> tuple[type[CredentialsError], tuple[str, str, str]]:
+        # Pickles, such as those of errors raised on dask workers, keep the
+        # key and the reason.
+        message = str(self.args[0]) if self.args else ""
+        return type(self), (message, self.key, self.reason)
 
 
 class AuthenticationError(CredentialsError):

@@ -270,8 +270,10 @@ def joint_failure(
     failures : sequence of (str, Exception)
         The status and error of each failed read.
     own : str, optional
-        Name of the object whose error is the last of ``failures``, for a
-        message that does not name it.
+        Name of the object whose error is the last of ``failures``, such as
+        "the object of 2025-11-10". It goes before the object's key where
+        the error gives one (a :class:`CredentialsError`), and stands alone
+        where it does not.
 
     Returns
     -------
@@ -297,8 +299,10 @@ def _failure_lines(
     """Return ``heading`` and one line per status and reason of ``failures``,
     as :func:`joint_failure` describes."""
     parts = [_message_parts(error) for _, error in failures]
-    if own and not parts[-1].source:
-        parts[-1] = _MessageParts(own, parts[-1].reason, parts[-1].hint)
+    if own:
+        last = parts[-1]
+        source = f"{own}, {last.source}" if last.source else own
+        parts[-1] = _MessageParts(source, last.reason, last.hint)
 
     groups: dict[tuple[str, str], list[int]] = {}
     for position, (item_status, _) in enumerate(failures):
@@ -333,6 +337,8 @@ def _message_parts(error: Exception) -> _MessageParts:
     parts = getattr(error, _PARTS, None)
     if isinstance(parts, _MessageParts):
         return parts
+    if isinstance(error, CredentialsError) and error.key:
+        return _MessageParts(error.key, error.reason)
     return _MessageParts("", str(error))
 
 
@@ -483,27 +489,30 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
         )
 
 
-def previous_day_source(key: str, tier: str, day_ns: int) -> str:
-    """Name the previous day's object ``key`` in a message, with its tier and
-    the day of ``day_ns`` that it was read for."""
+def previous_day_source(key: str, origin: str, day_ns: int) -> str:
+    """Name the previous day's object ``key`` in a message, with the tier or
+    mirror it was read from (``origin``, such as ``tier 'open'``) and the day
+    of ``day_ns`` that it was read for."""
     day = format_ns(day_ns)[:10]
     return (
-        f"previous-day object {key} of tier {tier!r}, read for the records "
+        f"previous-day object {key} of {origin}, read for the records "
         f"that cross midnight into {day}"
     )
 
 
 def previous_day_error(
-    error: Exception, key: str, tier: str, day_ns: int, hint: str = ""
+    error: Exception, key: str, origin: str, day_ns: int, hint: str = ""
 ) -> Exception:
     """Return an error of the class of ``error`` whose message states that
     the previous day's object ``key`` was read for the records that cross
     midnight into the day of ``day_ns``, followed by ``hint``."""
-    source = previous_day_source(key, tier, day_ns)
-    failure = type(error)(f"{source}, failed: {error}{hint}")
+    source = previous_day_source(key, origin, day_ns)
+    # The source names the object, so a reason without it follows.
+    reason = _message_parts(error).reason
+    failure = type(error)(f"{source}, failed: {reason}{hint}")
     failure.__cause__ = error
     # joint_failure states a reason that several objects share only once.
-    setattr(failure, _PARTS, _MessageParts(source, str(error), hint))
+    setattr(failure, _PARTS, _MessageParts(source, reason, hint))
     return failure
 
 

@@ -819,16 +819,18 @@ def _no_object_error(
         for ref in refs
         if ref.day_ns + NS_PER_DAY > request.start_ns
     ]
-    where = next(iter(group_spec.values())).describe()
+    spec = next(iter(group_spec.values()))
+    where = spec.describe()
     shown = ", ".join(tried[:3]) + (
         f" and {len(tried) - 3} more" if len(tried) > 3 else ""
     )
     # A listing for wildcards finds no key of a missing day.
     found = f"tried {shown}" if tried else "only the day before it has objects"
     message = (
-        f"no object of the request exists on {where}: {found}; check the "
-        "codes, the dates and the tier (or root=), or pass sampling_rate= with "
-        "exact channel codes, or inventory=, to open the request anyway"
+        f"no object of the request exists on {spec.describe_origin()}: {found}; "
+        "check the codes, the dates and the tier (or root=), or pass "
+        "sampling_rate= with exact channel codes, or inventory=, to open the "
+        "request anyway"
     )
     return MissingObjectsError(message, where, tried)
 
@@ -840,5 +842,6 @@ def _nothing_found_message(
     return (
         f"no object of {collection.name} matches {codes} between "
         f"{format_ns(request.start_ns)} and {format_ns(request.end_ns)} on "
-        f"{spec.describe()}; check the codes and dates, or the tier"
+        f"{spec.describe_origin()}; check the codes and dates, or "
+        f"{'root=' if spec.mirror else 'the tier'}"
     )

@@ -269,7 +269,7 @@ class MiniseedSource(DataSource):
                     "time": list(plan.chunk_widths),
                 },
                 "collection": plan.collection.name,
-                "tier": plan.spec.tier,
+                "tier": plan.spec.tier_label,
                 "objects": len(plan.object_keys()),
             },
         )

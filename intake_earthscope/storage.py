@@ -46,6 +46,7 @@ from intake_earthscope.auth import (
 from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
+    AuthenticationError,
     BucketNotFoundError,
     CredentialsError,
     EarthScopeError,
@@ -402,9 +403,7 @@ class StorageSpec:
             If this process does not have every secret. The message names
             the options and the fixes, never a value.
         """
-        return unseal_options(
-            self.storage_options, f"{self.describe()}, tier {self.tier!r}"
-        )
+        return unseal_options(self.storage_options, self.describe_origin())
 
     @property
     def identity(self) -> str:
@@ -417,6 +416,47 @@ class StorageSpec:
             self.endpoint_url,
             sorted(self.storage_options.items(), key=str),
         )
+
+    @property
+    def origin(self) -> str:
+        """Name of what the spec reads, for messages: ``tier 'open'``, or
+        ``mirror /data/sage`` for a mirror given with ``root=``."""
+        if self.mirror:
+            return f"mirror {self._mirror_location()}"
+        return f"tier {self.tier!r}"
+
+    @property
+    def tier_label(self) -> str:
+        """Value of ``tier`` columns and attributes: the tier's name, or
+        ``mirror LOCATION`` for a mirror given with ``root=``."""
+        return self.origin if self.mirror else self.tier
+
+    @property
+    def outcome_tier(self) -> str:
+        """Value of the per-chunk ``tier`` variable: the tier's name, or
+        ``mirror`` for a mirror given with ``root=``.
+
+        The variable holds at most 16 characters, too few for a mirror's
+        location, which the dataset's ``tier`` attribute contains.
+        """
+        return "mirror" if self.mirror else self.tier
+
+    def _mirror_location(self) -> str:
+        """Return the directory or URL of a mirror, without any login in it."""
+        if self.protocol == "file":
+            return self.root
+        host, _, path = self.root.partition("/")
+        host = host.rpartition("@")[2]
+        return (
+            f"{self.protocol}://{host}/{path}" if path else f"{self.protocol}://{host}"
+        )
+
+    def describe_origin(self) -> str:
+        """Describe the storage and the tier or mirror it holds, for messages."""
+        if self.mirror:
+            # A mirror's describe() shows its location, which origin names.
+            return self.origin
+        return f"{self.origin} at {self.describe()}"
 
     def describe(self) -> str:
         """Describe where the tier lives, for error messages."""
@@ -589,14 +629,34 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
     """Turn a missing or forbidden object into this package's errors."""
     try:
         yield
-    except (CredentialsError, AccessDeniedError, StorageUnavailableError):
-        # EarthScope rejected the credentials request, or the retries are
-        # spent. These errors name the scope or the endpoint already.
+    except CredentialsError as error:
+        raise _naming_object(error, spec, key) from error
+    except (AccessDeniedError, StorageUnavailableError):
+        # The retries are spent, or the storage refused the request. These
+        # errors name the object or the endpoint already.
         raise
     except FileNotFoundError as error:
         raise _not_found(spec, "GET", key, error) from error
     except PermissionError as error:
         raise _access_denied(spec, f"reading {spec.url(key)}") from error
+
+
+def _naming_object(
+    error: CredentialsError, spec: StorageSpec, key: str
+) -> CredentialsError:
+    """Return ``error`` with the key of the object that could not be read
+    added to its message.
+
+    The ``reason`` stays the message without the key, so that a joint
+    message about several objects states it once. An error that names the
+    object already, or an AuthenticationError (no usable EarthScope token,
+    which fails every read alike), is returned unchanged.
+    """
+    if error.key or key in str(error) or isinstance(error, AuthenticationError):
+        return error
+    named = type(error)(f"cannot read {key}: {error}", key, str(error))
+    named.__cause__ = error
+    return named
 
 
 def _access_denied(spec: StorageSpec, request: str) -> AccessDeniedError:
@@ -606,24 +666,24 @@ def _access_denied(spec: StorageSpec, request: str) -> AccessDeniedError:
     Where the request went unsigned, the message gives the reason and how to
     sign it.
     """
-    where = f"access denied {request} on {spec.describe()}, tier {spec.tier!r}"
+    where = f"access denied {request} on {spec.describe_origin()}"
     reason = _unsigned_reason(spec)
     if reason is None:
+        kind = "mirror" if spec.mirror else "tier"
         return AccessDeniedError(
-            f"{where}: check the credentials or storage_options for this tier"
+            f"{where}: check the credentials or storage_options for this {kind}"
         )
     return AccessDeniedError(
         f"{where}: the request was unsigned, because {reason}. {_SIGNING_ADVICE}"
     )
 
 
-# How to make s3fs sign with botocore's credential chain, in Python's and
-# the command line's spelling.
+# How to make s3fs sign with botocore's credential chain. The command line
+# respells storage_options={...} as its --storage-option.
 _SIGNING_ADVICE = (
     "To sign it with the AWS credentials of this environment (AWS_* "
     "variables, AWS_PROFILE or ~/.aws), pass storage_options={'anon': False}, "
-    "or storage_options={'profile': NAME} for a named profile. On the command "
-    "line, give --storage-option anon=false or --storage-option profile=NAME"
+    "or storage_options={'profile': NAME} for a named profile"
 )
 
 
@@ -672,10 +732,10 @@ def _no_aws_credentials(
             f"{error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
             "AWS_SESSION_TOKEN), or AWS_PROFILE, or give storage_options="
             "{'profile': NAME}; a public bucket needs none, so leave out "
-            "anon=False there"
+            "storage_options={'anon': False} there"
         )
     return CredentialsError(
-        f"cannot sign {operation} on {spec.describe()}, tier {spec.tier!r}: {reason}"
+        f"cannot sign {operation} on {spec.describe_origin()}: {reason}"
     )
 
 
@@ -852,7 +912,7 @@ def _endpoint_advice(spec: StorageSpec) -> str:
     return (
         "Check the network connection. To read another S3 server, set "
         "AWS_ENDPOINT_URL_S3 or storage_options={'client_kwargs': "
-        "{'endpoint_url': ...}}"
+        "{'endpoint_url': URL}}"
     )
 
 
@@ -867,9 +927,7 @@ def _not_found(
     missing = _missing_bucket(spec, f"{operation} {spec.url(key)}", error)
     if missing is not None:
         return missing
-    return ObjectNotFoundError(
-        f"object not found: {spec.url(key)} (tier {spec.tier!r})"
-    )
+    return ObjectNotFoundError(f"object not found: {spec.url(key)} ({spec.origin})")
 
 
 def _missing_bucket(
@@ -883,10 +941,11 @@ def _missing_bucket(
     if spec.protocol != "s3" or not is_missing_bucket(error):
         return None
     bucket = spec.root.partition("/")[0]
+    named_in = "root=" if spec.mirror else f"the catalog's tier {spec.tier!r}"
     return BucketNotFoundError(
         f"bucket {bucket!r} does not exist at {_describe_endpoint(spec)}: "
-        f"{operation} failed with NoSuchBucket. Check the bucket name (in root=, "
-        f"or in the catalog's tier {spec.tier!r}) and the endpoint"
+        f"{operation} failed with NoSuchBucket. Check the bucket name (in "
+        f"{named_in}) and the endpoint"
     )
 
 
@@ -1182,6 +1241,8 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     path = spec.path(key)
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
+    except CredentialsError as error:
+        raise _naming_object(error, spec, key) from error
     except EarthScopeError:
         # CredentialsError is a PermissionError too, and its message names
         # the scope or the missing storage_options secrets.

@@ -222,7 +222,7 @@ def read_unit(
         block=block,
         status=status,
         key=key,
-        tier=served_by.tier,
+        tier=served_by.outcome_tier,
         errors=errors,
         from_service=served_by.protocol == "fdsn",
         spill_left_out=spill_left_out,
@@ -273,14 +273,14 @@ def read_neighbour(
         failure, status = _read_failure(error, spec, key)
         logger.debug("neighbour %s not used: %s", key, failure)
         hint = "; neighbour_bytes=0 skips that read"
-        reported = previous_day_error(failure, key, spec.tier, grid.start_ns, hint)
+        reported = previous_day_error(failure, key, spec.origin, grid.start_ns, hint)
         return NeighbourRead(empty, reported, status)
 
     edge = _first_columns(block.spill, hi)
     rates = _reaching_left_out(block, data, traces, grid, rate_tolerance, (0, hi))
     if not any(rates):
         return NeighbourRead(edge)
-    source = previous_day_source(key, spec.tier, grid.start_ns)
+    source = previous_day_source(key, spec.origin, grid.start_ns)
     return NeighbourRead(edge, left_out=LeftOutRecords(source, tuple(traces), rates))
 
 
@@ -918,7 +918,9 @@ def _missing(
     """Return an empty unit for a missing object and leave its policy to
     :func:`finish_chunk`, because the neighbouring objects may contain all
     of its samples."""
-    unit = failed_unit(traces, lo, hi, key, "missing", str(error), spec.tier, errors)
+    unit = failed_unit(
+        traces, lo, hi, key, "missing", str(error), spec.outcome_tier, errors
+    )
     unit.pending = PendingFailure(error, errors, "missing")
     return unit
 
@@ -932,8 +934,7 @@ def _unlisted_message(
     stations = ", ".join(sorted({f"{t.network}.{t.station}" for t in traces}))
     day = _day_of(grid, lo)
     return (
-        f"object of {stations} for {day} not in the listing of tier "
-        f"{spec.tier!r} at {spec.describe()}"
+        f"object of {stations} for {day} not in the listing of {spec.describe_origin()}"
     )
 
 
@@ -955,9 +956,11 @@ def _failure(
     """
     if errors == "ignore":
         return handle_failure(
-            error, errors, traces, lo, hi, key, status, served_by.tier
+            error, errors, traces, lo, hi, key, status, served_by.outcome_tier
         )
-    unit = failed_unit(traces, lo, hi, key, status, str(error), served_by.tier, errors)
+    message = str(error)
+    tier = served_by.outcome_tier
+    unit = failed_unit(traces, lo, hi, key, status, message, tier, errors)
     unit.pending = PendingFailure(error, errors, status)
     return unit
 

@@ -1393,7 +1393,7 @@ def _read_object(
     sources: list[str],
     traces: Sequence[SeedId],
 ) -> _ObjectRead:
-    tier = item.spec.tier
+    tier = item.spec.outcome_tier
     if not windows:
         return _ObjectRead(None, "", "ok", set(), tier)
     try:
@@ -1426,8 +1426,7 @@ def _read_ranges(
     name = _object_name(item, traces)
     if item.key is None:
         raise ObjectNotFoundError(
-            f"{name} not in the listing of tier {item.spec.tier!r} at "
-            f"{item.spec.describe()}"
+            f"{name} not in the listing of {item.spec.describe_origin()}"
         )
     requested = ObjectWindows(
         starts=tuple(spans[number][0] for number in windows),
@@ -1440,7 +1439,7 @@ def _read_ranges(
         # The key may come from a listing or from exact codes, so the message
         # does not say which.
         raise ObjectNotFoundError(
-            f"{name} not found in tier {item.spec.tier!r}: {item.spec.url(item.key)}"
+            f"{name} not found in {item.spec.origin}: {item.spec.url(item.key)}"
         ) from error
     logger.debug(
         "%s: %d windows from %d bytes (%s)",
@@ -1454,7 +1453,7 @@ def _read_ranges(
         reader.read_mode,
         reader.state,
         reader.seen_sources(),
-        item.spec.tier,
+        item.spec.outcome_tier,
         url=reader.url,
     )
 
@@ -1472,7 +1471,7 @@ def _failed_read(error: Exception, item: BatchObject) -> _ObjectRead:
     status = _failure_status(error)
     url = item.spec.url(item.key) if item.key else ""
     return _ObjectRead(
-        None, "", "ok", set(), item.spec.tier, status, url=url, error=error
+        None, "", "ok", set(), item.spec.outcome_tier, status, url=url, error=error
     )
 
 
@@ -1594,7 +1593,7 @@ def _spill_failure(read: _ObjectRead, item: BatchObject) -> _ObjectRead:
     # A failed read has a key: an unlisted object is missing, not failed.
     assert read.error is not None and item.key is not None
     day_ns = item.day_ns + NS_PER_DAY
-    error = previous_day_error(read.error, item.key, item.spec.tier, day_ns)
+    error = previous_day_error(read.error, item.key, item.spec.origin, day_ns)
     return replace(read, error=error)
 
 

@@ -88,7 +88,11 @@ logger = logging.getLogger(__name__)
 WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
     **{name: OUTCOME_VARIABLES[name] for name in OUTCOME_FIELDS},
     "gap_count": (np.int64, 0, "runs of missing samples in the window"),
-    "tier": ("<U16", "", "tier of the collection that served the window"),
+    "tier": (
+        "<U16",
+        "",
+        "tier of the collection that served the window, or 'mirror' for root=",
+    ),
     "read_mode": ("<U12", "", "ranged, whole_object, or empty if nothing was read"),
 }
 
@@ -634,7 +638,7 @@ def _read_tasks(
 def _provenance(plan: Plan, objects: set[tuple[int, int, str]]) -> dict[str, str]:
     """Name the tier, the storage and each object the windows read, once."""
     return {
-        "tier": ",".join(sorted({spec.tier for spec in plan.group_specs})),
+        "tier": ",".join(sorted({spec.tier_label for spec in plan.group_specs})),
         "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
         # One URL a line, by group and day, as in day datasets: netCDF
         # attributes take strings, not lists of them.

@@ -411,8 +411,8 @@ def test_warnings_as_errors_one_line(tmp_path: Path) -> None:
     lines = [line for line in completed.stderr.splitlines() if "object not" in line]
     assert lines == [
         f"intake-earthscope: object not found: file://{root}/miniseed/CH/2025/315/"
-        "BALST.CH.2025.315 (tier 'open'); its traces have status 'missing' and NaN "
-        "where no other object had samples"
+        f"BALST.CH.2025.315 (mirror {root}); its traces have status 'missing' and "
+        "NaN where no other object had samples"
     ]
 
 

@@ -132,7 +132,7 @@ def test_day_warns_previous_rate(root: Path, errors: str) -> None:
 
     assert len(texts) == 1
     assert len(reports) == 1
-    assert reports[0].startswith(f"previous-day object {PREVIOUS} of tier ")
+    assert reports[0].startswith(f"previous-day object {PREVIOUS} of mirror {root}")
     assert INTO_DAY in reports[0]
     assert "sampling_rate=" in reports[0]
     assert "2 Hz" not in reports[0]

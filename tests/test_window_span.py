@@ -167,7 +167,7 @@ def test_windows_storage_and_keys(root: Path) -> None:
     dataset = windows(root, FAR_APART)
 
     assert dataset.attrs["storage"] == f"file://{root}"
-    assert dataset.attrs["tier"] == "open"
+    assert dataset.attrs["tier"] == f"mirror {root}"
     keys = dataset.attrs["keys"].splitlines()
     assert f"file://{root}/{key('2000-01-01')}" in keys
     assert f"file://{root}/{key('2025-11-10')}" in keys
