@@ -459,8 +459,11 @@ class StorageSpec:
         return f"{self.origin} at {self.describe()}"
 
     def describe(self) -> str:
-        """Describe where the tier lives, for error messages."""
-        where = f"{self.protocol}://{self.root}"
+        """Describe where the tier or mirror lives, for error messages."""
+        if self.mirror and self.protocol != "file":
+            where = self._mirror_location()
+        else:
+            where = f"{self.protocol}://{self.root}"
         if self.region:
             where += f" (region {self.region})"
         if self.scope is not None:

@@ -179,6 +179,7 @@ def test_mirror_login_left_out() -> None:
     assert spec.origin == "mirror s3://bucket/sage"
     assert spec.tier_label == "mirror s3://bucket/sage"
     assert "hunter2" not in spec.describe_origin()
+    assert spec.describe() == "s3://bucket/sage"
 
 
 def test_s3_mirror_names_contain_no_secret(s3: LoopbackS3) -> None:
