@@ -57,7 +57,9 @@ def test_joint_warning_names_both(s3, tmp_path) -> None:
     assert lines[1].startswith("- access_denied: the storage_options credentials")
     assert lines[2].startswith("  for 2 objects (no request sent")
     assert "previous-day object miniseed/CH/2025/313/BALST" in lines[2]
-    assert lines[2].endswith("; the object of 2025-11-10")
+    assert lines[2].endswith(
+        "; the object of 2025-11-10, miniseed/CH/2025/314/BALST.CH.2025.314"
+    )
     assert lines[3] == (
         "the traces of 2025-11-10 have status 'access_denied' and NaN where no "
         "other object had samples"
