@@ -355,7 +355,7 @@ def check_root(root: object) -> None:
     """Check a mirror's ``root=`` before any I/O.
 
     A local root must be an existing directory. A URL root must use
-    ``file://`` or an object store protocol that fsspec knows, and its
+    ``file://`` or an object store protocol registered with fsspec, and its
     objects are not looked up here.
 
     Raises

@@ -159,9 +159,9 @@ def check_window_order(start_ns: int, end_ns: int) -> None:
     Raises
     ------
     InvalidRequestError
-        If ``end_ns`` is not after ``start_ns``. The message tells the caller
-        to swap the times when the end comes first, and to give a later end
-        when the two are equal.
+        If ``end_ns`` is not after ``start_ns``. The message gives the fix:
+        swap the times when the end comes first, or give a later end when
+        the two are equal.
     """
     if end_ns > start_ns:
         return

@@ -22,6 +22,7 @@ from intake_earthscope.cli import main
 from intake_earthscope.errors import (
     InvalidRequestError,
     ObjectNotFoundError,
+    ReadOutcomeWarning,
     UnknownArgumentError,
 )
 from intake_earthscope.gnss.position_dataset import (
@@ -99,7 +100,7 @@ def test_catalog_obspy_time_name(catalog: Any, entry: str, name: str) -> None:
     request = {"start": "2024-01-01", "end": "2024-01-06", name: "2024-01-02"}
     del request[name.removesuffix("time")]
 
-    # The root does not exist: the names are rejected before it is checked.
+    # The root does not exist, so the names must be checked before it.
     with pytest.raises(UnknownArgumentError) as caught:
         ENTRIES[entry](catalog, root="/nonexistent/mirror", **request)
 
@@ -129,6 +130,21 @@ def test_direct_obspy_time_names(build: Callable[..., Any], where: str) -> None:
     assert message.startswith(where)
     assert "unknown parameters starttime, endtime" in message
     assert "start='2024-01-01', end='2024-01-06'" in message
+
+
+@pytest.mark.parametrize("reader", ["gage_positions", "noaa_cors_rinex_obs"])
+def test_v2_reader_obspy_time_name(reader: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        catalog = intake.open_catalog(str(CATALOGS / "earthscope_v2.yaml"))
+    request = catalog(station="P156", start="2024-01-01", end="2024-01-02")[reader]
+
+    with pytest.raises(UnknownArgumentError) as caught:
+        request.to_dask(starttime="2024-01-01", root="/nonexistent/mirror")
+
+    message = str(caught.value)
+    assert "got unknown parameter starttime" in message
+    assert "start='2024-01-01'" in message
 
 
 def test_source_unknown_name_points_to_describe() -> None:
@@ -240,7 +256,7 @@ def test_missing_position_file_warns_without_hint(position_root: str) -> None:
         errors="warn",
     )
 
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(ReadOutcomeWarning) as caught:
         dataset.load()
 
     assert all(POLICY_HINT not in str(item.message) for item in caught)

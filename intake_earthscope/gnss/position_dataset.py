@@ -581,7 +581,7 @@ def _failed(
     return result
 
 
-# How to read the other stations past a failed file, as waveform reads say it.
+# How to read the other stations past a failed file, worded as for waveforms.
 _POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other stations"
 
 
