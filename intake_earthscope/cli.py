@@ -1340,10 +1340,10 @@ def _storage_option_value(text: str) -> bool | str:
 
 
 def _check_window_order(parameters: dict[str, Any]) -> None:
-    # The readers reject a reversed window too, in words that differ between
-    # entries, so the CLI gives search's message for every entry. Unreadable
-    # and equal times are left to the entry, because swapping fixes neither.
-    from intake_earthscope.timeutil import format_ns, parse_time
+    # The entries reject a reversed or empty window with the same message,
+    # and this check gives it before the entry is built. Unreadable times
+    # are left to the entry, which names what is wrong with them.
+    from intake_earthscope.timeutil import check_window_order, parse_time
 
     start, end = parameters.get("start"), parameters.get("end")
     if not start or not end:
@@ -1352,11 +1352,7 @@ def _check_window_order(parameters: dict[str, Any]) -> None:
         start_ns, end_ns = parse_time(start, "start"), parse_time(end, "end")
     except InvalidRequestError:
         return
-    if end_ns < start_ns:
-        raise InvalidRequestError(
-            f"invalid time window: end={format_ns(end_ns)} is not after "
-            f"start={format_ns(start_ns)} (end is exclusive); swap them"
-        )
+    check_window_order(start_ns, end_ns)
 
 
 _CONVERSIONS = {"float": float, "int": int}

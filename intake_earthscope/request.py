@@ -15,12 +15,19 @@ import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS, parse_codes
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.timeutil import NS_PER_DAY, day_start, format_ns, parse_time
+from intake_earthscope.timeutil import (
+    NS_PER_DAY,
+    check_window_order,
+    day_start,
+    format_ns,
+    parse_time,
+)
 
 __all__ = [
     "ERROR_POLICIES",
     "WaveformRequest",
     "check_options",
+    "check_root",
     "request_codes",
     "request_end",
     "request_time",
@@ -91,11 +98,7 @@ class WaveformRequest:
         """
         start_ns = request_time(start, "start")
         end_ns = request_end(end, start_ns)
-        if end_ns <= start_ns:
-            raise InvalidRequestError(
-                f"invalid time window: end={format_ns(end_ns)} is not after "
-                f"start={format_ns(start_ns)} (end is exclusive)"
-            )
+        check_window_order(start_ns, end_ns)
         days = (end_ns - start_ns) / 86_400e9
         if days > _LONGEST_REQUEST_DAYS:
             raise InvalidRequestError(
@@ -348,7 +351,18 @@ def _tolerance(value: object) -> float:
 HOST_PROTOCOLS = ("ftp", "sftp", "ssh", "smb", "http", "https", "webhdfs", "hdfs")
 
 
-def _check_root(root: object) -> None:
+def check_root(root: object) -> None:
+    """Check a mirror's ``root=`` before any I/O.
+
+    A local root must be an existing directory. A URL root must use
+    ``file://`` or an object store protocol registered with fsspec, and its
+    objects are not looked up here.
+
+    Raises
+    ------
+    InvalidRequestError
+        Naming the root, what is wrong with it and what to give instead.
+    """
     if not isinstance(root, str | os.PathLike):
         raise InvalidRequestError(
             f"invalid root={root!r}: expected a directory, a file:// URL or an "
@@ -364,11 +378,14 @@ def _check_root(root: object) -> None:
                 "file:// URL or an object store URL such as s3://bucket/prefix"
             )
         return
-    if not os.path.isdir(text.removeprefix("file://")):
-        raise InvalidRequestError(
-            f"invalid root={root!r}: no such directory; give the top of a mirror "
-            "with the archive's key layout"
-        )
+    path = text.removeprefix("file://")
+    if os.path.isdir(path):
+        return
+    problem = "not a directory" if os.path.exists(path) else "no such directory"
+    raise InvalidRequestError(
+        f"invalid root={root!r}: {problem}; give the top of a mirror with the "
+        "archive's key layout"
+    )
 
 
 def check_options(
@@ -382,7 +399,7 @@ def check_options(
         Naming the option, the bad value and what is expected.
     """
     if root is not None:
-        _check_root(root)
+        check_root(root)
     if storage_options is not None and not isinstance(storage_options, Mapping):
         raise InvalidRequestError(
             f"invalid storage_options={storage_options!r}: expected a mapping "

@@ -21,6 +21,7 @@ from intake_earthscope.readerargs import short_repr
 __all__ = [
     "NS_PER_DAY",
     "NS_PER_SECOND",
+    "check_window_order",
     "day_of_year",
     "day_start",
     "days_between",
@@ -148,6 +149,27 @@ def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:
             f"invalid {name}={short_repr(value)}: outside the years 1678 to 2261 that "
             "nanosecond times cover"
         ) from error
+
+
+def check_window_order(start_ns: int, end_ns: int) -> None:
+    """Reject a time window whose end is not after its start.
+
+    Every entry point and the command line word this error the same way.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``end_ns`` is not after ``start_ns``. The message gives the fix:
+        swap the times when the end comes first, or give a later end when
+        the two are equal.
+    """
+    if end_ns > start_ns:
+        return
+    fix = "swap them" if end_ns < start_ns else "give a later end"
+    raise InvalidRequestError(
+        f"invalid time window: end={format_ns(end_ns)} is not after "
+        f"start={format_ns(start_ns)} (end is exclusive); {fix}"
+    )
 
 
 def day_start(ns: int) -> int:

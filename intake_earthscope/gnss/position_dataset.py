@@ -62,6 +62,7 @@ from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
     ArchiveLayoutError,
+    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     InvalidRequestError,
@@ -85,11 +86,12 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
-from intake_earthscope.request import request_end, request_time
+from intake_earthscope.readerargs import reject_unknown_arguments
+from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.routing import Credentials
 from intake_earthscope.stationtable import parse_gage_station_list
 from intake_earthscope.storage import StorageSpec, read_bytes
-from intake_earthscope.timeutil import NS_PER_DAY, day_start
+from intake_earthscope.timeutil import NS_PER_DAY, check_window_order, day_start
 from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
@@ -215,6 +217,7 @@ class PositionPlan:
         return (self.first_ns + steps).astype("datetime64[ns]")
 
 
+@reject_unknown_arguments
 def open_gage_positions(
     product: GnssProduct | Mapping[str, Any],
     *,
@@ -284,6 +287,7 @@ def open_gage_positions(
     errors = check_errors(errors)
     choices = product_choices(product, analysis_center, solution, frame, format)
     window = parse_window(start, end)
+    check_options(root, storage_options, None)
 
     chosen_tier = product.tier(tier)
     location = location_for(
@@ -302,6 +306,7 @@ def open_gage_positions(
     return build_position_dataset(plan)
 
 
+@reject_unknown_arguments
 def open_positions(
     paths: str | Sequence[str],
     *,
@@ -594,12 +599,33 @@ def _failed(
     station_file: StationFile, size: int, status: str, error: Exception, errors: str
 ) -> dict[str, Any]:
     if errors == "raise":
+        _add_policy_hint(error, status)
         raise error
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
     result.update(status=status, days=0, message=str(error))
     _report(f"{error}; station {station_file.station} is NaN", status, errors)
     return result
+
+
+# How to read the other stations past a failed file, worded as for waveforms.
+_POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other stations"
+
+
+def _add_policy_hint(error: Exception, status: str) -> None:
+    """Append the ``errors=`` alternative to the message of ``error``, once.
+
+    A missing bucket gets none, because no file of its storage can be read
+    under any policy.
+    """
+    if isinstance(error, BucketNotFoundError):
+        return
+    if not error.args or not isinstance(error.args[0], str):
+        return
+    message = error.args[0]
+    if _POLICY_HINT not in message:
+        hint = f"{_POLICY_HINT} (status {status!r})"
+        error.args = (f"{message}; {hint}", *error.args[1:])
 
 
 def _report(message: str, status: str, errors: str) -> None:
@@ -814,10 +840,8 @@ def parse_window(start: object, end: object) -> tuple[int | None, int | None]:
             end_ns = request_time(end, "end")
         else:
             end_ns = request_end(end, start_ns)
-    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"invalid window: end={end!r} is not after start={start!r}"
-        )
+    if start_ns is not None and end_ns is not None:
+        check_window_order(start_ns, end_ns)
     return start_ns, end_ns
 
 

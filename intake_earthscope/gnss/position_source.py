@@ -8,6 +8,7 @@ when ``start`` or ``end`` is empty.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,8 @@ from intake_earthscope.gnss.position_dataset import (
     product_choices,
     station_patterns,
 )
+from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.request import check_options
 from intake_earthscope.source import _codes_argument
 from intake_earthscope.storage import seal_init_options
 
@@ -95,7 +98,14 @@ class GnssPositionSource(DataSource):
         token: Any = None,
         profile: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
+        check_argument_names(
+            "GnssPositionSource",
+            unknown,
+            _PARAMETERS,
+            "run describe() on the catalog entry for its parameters",
+        )
         super().__init__(metadata=dict(metadata or {}))
         self.product = GnssProduct.from_yaml(product)
 
@@ -108,6 +118,7 @@ class GnssPositionSource(DataSource):
         check_errors(errors)
         product_choices(self.product, analysis_center, solution, frame, format)
         self.product.tier(tier or None)
+        check_options(root or None, storage_options, None)
 
         if isinstance(token, str) and token:
             # intake keeps the init arguments for yaml() and pickling, so a
@@ -168,3 +179,11 @@ class GnssPositionSource(DataSource):
 
     def _close(self) -> None:
         self._dataset = None
+
+
+# Names GnssPositionSource takes, for the message about an unknown one.
+_PARAMETERS = tuple(
+    name
+    for name in inspect.signature(GnssPositionSource.__init__).parameters
+    if name not in ("self", "unknown")
+)

@@ -65,8 +65,9 @@ from intake_earthscope.gnss.rinex import (
     WrongFormatError,
     read_rinex,
 )
-from intake_earthscope.request import request_end, request_time
-from intake_earthscope.timeutil import NS_PER_DAY, days_between
+from intake_earthscope.readerargs import reject_unknown_arguments
+from intake_earthscope.request import check_options, request_end, request_time
+from intake_earthscope.timeutil import NS_PER_DAY, check_window_order, days_between
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ __all__ = [
     "open_rinex_obs",
     "plan_rinex",
     "rinex_outcome_table",
+    "rinex_window",
 ]
 
 # The statuses of the waveform and position datasets, where they apply.
@@ -150,6 +152,7 @@ class _ChunkSpec:
     indicators: bool = False
 
 
+@reject_unknown_arguments
 def open_rinex_obs(
     product: Mapping[str, Any] | GnssProduct,
     station: str,
@@ -245,14 +248,10 @@ def plan_rinex(
         raise InvalidRequestError(
             f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
         )
-    start_ns = request_time(start, "start")
-    end_ns = request_end(end, start_ns)
-    if end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"end {end!r} is not after start {start!r}: give a later end"
-        )
+    start_ns, end_ns = rinex_window(start, end)
     variant = variant or str(product.extra.get("default_variant", "rinex2"))
     template = product.path(variant)
+    check_options(root, storage_options, None)
 
     chosen = product.tier(tier)
     source = _token_source(chosen.access, token, profile, root)
@@ -282,6 +281,20 @@ def plan_rinex(
     )
     _report(plan)
     return plan
+
+
+def rinex_window(start: object, end: object) -> tuple[int, int]:
+    """Convert ``start`` and ``end`` to nanoseconds since 1970 UTC.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a time is missing or invalid, or ``end`` is not after ``start``.
+    """
+    start_ns = request_time(start, "start")
+    end_ns = request_end(end, start_ns)
+    check_window_order(start_ns, end_ns)
+    return start_ns, end_ns
 
 
 def _checked_station(station: object) -> str:
@@ -407,7 +420,7 @@ def _report(plan: RinexPlan) -> None:
 
 
 def _error_for(status: str, text: str) -> Exception:
-    hint = "; pass errors='warn' to keep the other days"
+    hint = "; pass errors='warn' or errors='ignore' to read the other days"
     if status == "missing":
         return ObjectNotFoundError(text + hint)
     if status == "access_denied":

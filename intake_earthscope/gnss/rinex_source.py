@@ -6,6 +6,7 @@ checks its arguments when it is built and opens the dataset on first use.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +23,10 @@ from intake_earthscope.gnss.rinex_dataset import (
     RinexPlan,
     build_rinex_dataset,
     plan_rinex,
+    rinex_window,
 )
+from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.request import check_options
 from intake_earthscope.storage import seal_init_options
 
 __all__ = ["RinexObsSource"]
@@ -90,7 +94,14 @@ class RinexObsSource(DataSource):
         profile: str | None = None,
         indicators: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
+        check_argument_names(
+            "RinexObsSource",
+            unknown,
+            _PARAMETERS,
+            "run describe() on the catalog entry for its parameters",
+        )
         super().__init__(metadata=dict(metadata or {}))
         self.product = GnssProduct.from_yaml(product)
         if errors not in ERROR_POLICIES:
@@ -103,6 +114,11 @@ class RinexObsSource(DataSource):
             self.product.extra.get("default_variant", "rinex2")
         )
         self.product.path(self.variant)
+        check_options(root or None, storage_options, None)
+        # intake builds the entry with its defaults when it is first looked
+        # up, so missing times are reported on use, and bad ones right here.
+        if start not in (None, "") and end not in (None, ""):
+            rinex_window(start, end)
 
         if isinstance(token, str) and token:
             # intake keeps the init arguments for yaml() and pickling, so a
@@ -190,3 +206,11 @@ class RinexObsSource(DataSource):
 
     def _close(self) -> None:
         self._dataset = None
+
+
+# Names RinexObsSource takes, for the message about an unknown one.
+_PARAMETERS = tuple(
+    name
+    for name in inspect.signature(RinexObsSource.__init__).parameters
+    if name not in ("self", "unknown")
+)
