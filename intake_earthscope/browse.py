@@ -26,7 +26,7 @@ from intake_earthscope.stationfetch import (
     station_kind,
 )
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE, TableCache
-from intake_earthscope.timeutil import format_ns, parse_time
+from intake_earthscope.timeutil import check_window_order, parse_time
 
 __all__ = [
     "SEARCH_CRITERIA",
@@ -451,11 +451,8 @@ def _time_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     keep = pd.Series(True, index=table.index)
     start_ns = parse_time(criteria["start"], "start") if "start" in criteria else None
     end_ns = parse_time(criteria["end"], "end") if "end" in criteria else None
-    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"invalid time window: end={format_ns(end_ns)} is not after "
-            f"start={format_ns(start_ns)} (end is exclusive); swap them"
-        )
+    if start_ns is not None and end_ns is not None:
+        check_window_order(start_ns, end_ns)
 
     if start_ns is not None:
         start = pd.Timestamp(start_ns, unit="ns", tz="UTC")

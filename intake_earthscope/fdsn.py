@@ -20,6 +20,7 @@ import httpx
 from intake_earthscope.codes import SeedId
 from intake_earthscope.errors import InvalidRequestError, WebServiceError
 from intake_earthscope.redact import redact
+from intake_earthscope.timeutil import check_window_order
 from intake_earthscope.webservices import (
     EXCERPT_LENGTH,
     WebServiceSpec,
@@ -358,13 +359,8 @@ def _comma_list(codes: Sequence[str]) -> str:
 
 
 def _time_params(start_ns: int, end_ns: int) -> dict[str, str]:
-    start = _iso(start_ns, round_up=False)
-    end = _iso(end_ns, round_up=True)
-    if end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"invalid time window: end {end} is not after start {start}"
-        )
-    return {"start": start, "end": end}
+    check_window_order(start_ns, end_ns)
+    return {"start": _iso(start_ns, round_up=False), "end": _iso(end_ns, round_up=True)}
 
 
 def _iso(ns: int, round_up: bool) -> str:

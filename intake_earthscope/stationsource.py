@@ -6,6 +6,7 @@ the work to :class:`intake_earthscope.browse.StationBrowser`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from intake.source.base import DataSource, Schema
 from intake_earthscope import __version__
 from intake_earthscope.browse import StationBrowser, open_stations
 from intake_earthscope.collection import Collection, check_tier
+from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.request import check_options
 from intake_earthscope.stationfetch import station_kind
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE
 from intake_earthscope.storage import seal_init_options
@@ -78,7 +81,16 @@ class StationsSource(DataSource):
         profile: str | None = None,
         tier: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ) -> None:
+        check_argument_names(
+            "StationsSource",
+            unknown,
+            _PARAMETERS,
+            "run describe() on the catalog entry for its parameters, and give "
+            "times to search(start=..., end=...)",
+        )
+        check_options(root or None, storage_options, None)
         super().__init__(metadata=dict(metadata or {}))
         # Check the mapping now, so that a bad catalog fails on lookup.
         self.kind = station_kind(stations)
@@ -164,3 +176,10 @@ class StationsSource(DataSource):
 
     def _close(self) -> None:
         self._browser = None
+
+
+_PARAMETERS = tuple(
+    name
+    for name in inspect.signature(StationsSource.__init__).parameters
+    if name not in ("self", "unknown")
+)

@@ -332,6 +332,11 @@ def test_search_rejects_reversed_window(ta: StationBrowser) -> None:
         ta.search(start="2020-01-01", end="2010-01-01")
 
 
+def test_search_rejects_empty_window(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="give a later end$"):
+        ta.search(start="2020-01-01", end="2020-01-01")
+
+
 def test_unique_rejects_unknown_column(ta: StationBrowser) -> None:
     with pytest.raises(InvalidRequestError, match=r"invalid columns \['bogus'\]"):
         ta.unique("bogus")

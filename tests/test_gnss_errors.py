@@ -156,6 +156,20 @@ def test_source_unknown_name_points_to_describe() -> None:
     assert "run describe() on the catalog entry" in message
 
 
+def test_stations_entry_obspy_time_name(catalog: Any) -> None:
+    with pytest.raises(UnknownArgumentError) as caught:
+        catalog.gage.stations(starttime="2024-01-01")
+
+    message = str(caught.value)
+    assert message.startswith("StationsSource got unknown parameter starttime")
+    assert "give times to search(start=..., end=...)" in message
+
+
+def test_stations_entry_root_checked(catalog: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="no such directory"):
+        catalog.gage.stations(root="/nonexistent/mirror")
+
+
 # --- root= ------------------------------------------------------------------
 
 

@@ -919,3 +919,12 @@ def test_v2_catalog_entry_reads_mirror(tmp_path: Path) -> None:
     ds = reader.read(root=str(tmp_path))
 
     np.testing.assert_array_equal(ds["L2"].sel(sv=["G01", "S38"]).values, values["L2"])
+
+
+def test_mirror_read_names_mirror(tmp_path: Path) -> None:
+    _, _, text = synthetic_v2(["G01", "G02"], epochs=10)
+    write_days(tmp_path, {"044": gzip.compress(text)})
+
+    ds = open_days(tmp_path, days=1, errors="raise")
+
+    assert ds.attrs["tier"] == f"mirror {tmp_path}"

@@ -289,7 +289,7 @@ def test_dataselect_rejects_empty_ids(dataselect: WebServiceSpec) -> None:
 
 
 def test_dataselect_rejects_empty_window(dataselect: WebServiceSpec) -> None:
-    with pytest.raises(InvalidRequestError, match="is not after start"):
+    with pytest.raises(InvalidRequestError, match="is not after start=.*; swap them$"):
         fdsn_dataselect(dataselect, BALST, END_NS, START_NS)
 
 

@@ -260,8 +260,9 @@ class ArchiveLocation:
 
     @property
     def tier(self) -> str:
-        """Name of the tier, or ``"https"`` for a web location."""
-        return self.storage.tier if self.storage is not None else "https"
+        """Name of the tier, ``mirror LOCATION`` for a mirror given with
+        ``root=``, or ``"https"`` for a web location."""
+        return self.storage.tier_label if self.storage is not None else "https"
 
 
 def location_for(
