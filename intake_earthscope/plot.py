@@ -52,7 +52,7 @@ def plot_waveforms(
         Trace ids (``NET.STA.LOC.CHA``) to draw, in order; all by default.
     start, end : str, datetime-like or timedelta-like, optional
         Stretch to draw (label selection on ``time``, or on ``lag`` for a
-        window, such as ``start="-10s"``).
+        window, such as ``start="-10s"``, or a number of seconds).
     max_points : int
         Above this many samples per trace, draw the min/max envelope of
         ``max_points // 2`` time bins instead of every sample.
@@ -67,11 +67,14 @@ def plot_waveforms(
     ------
     InvalidRequestError
         If ``data`` has no waveform variable, contains several windows, a trace
-        id is not in it, or the selection is empty.
+        id is not in it, a window's ``start`` or ``end`` is no lag, or the
+        selection is empty.
     """
     waveform = _waveform(data)
     waveform = _select_traces(waveform, traces)
     axis_dim = "lag" if "lag" in waveform.dims else "time"
+    if axis_dim == "lag":
+        start, end = _lag_bound(start, "start"), _lag_bound(end, "end")
     waveform = waveform.sel({axis_dim: slice(start, end)})
     if waveform.sizes[axis_dim] == 0:
         raise InvalidRequestError(
@@ -165,6 +168,8 @@ def _waveform(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
             "waveform DataArray"
         )
     if set(waveform.dims) == {"window", "trace", "lag"}:
+        if waveform.sizes["window"] == 1:
+            return waveform.isel(window=0)
         raise InvalidRequestError(
             f"the data contain {waveform.sizes['window']} event windows: plot one at a "
             "time, for example plot_waveforms(windows.isel(window=0))"
@@ -175,6 +180,27 @@ def _waveform(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
             "('trace', 'lag') for one event window"
         )
     return waveform
+
+
+def _lag_bound(value: Any, name: str) -> Any:
+    """Return the lag ``start`` or ``end`` as a ``pandas.Timedelta``; a number
+    is seconds, as on the plot's axis."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    ):
+        value = pd.Timedelta(seconds=float(value))
+    try:
+        return pd.Timedelta(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"invalid {name}={value!r} for an event window: give a lag from the "
+            "window's reference time, such as '-10s', a number of seconds or a "
+            "timedelta"
+        ) from error
 
 
 def _select_traces(

@@ -28,6 +28,7 @@ __all__ = [
     "WaveformRequest",
     "check_options",
     "check_root",
+    "mirror_directory",
     "request_codes",
     "request_end",
     "request_time",
@@ -371,14 +372,23 @@ def check_root(root: object) -> None:
     text = os.fspath(root)
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme and scheme != "file":
+        shown = _without_login(text)
+        if _has_password(text):
+            raise InvalidRequestError(
+                f"invalid root={shown!r}: the URL contains a login "
+                "(NAME:PASSWORD@), which messages would show and which fsspec "
+                "does not send to object stores. Remove it, and give the "
+                "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+                "storage_options={'profile': NAME}"
+            )
         known = set(fsspec.available_protocols()) | set(fsspec.registry)
         if scheme in HOST_PROTOCOLS or scheme not in known:
             raise InvalidRequestError(
-                f"invalid root={root!r}: mirrors are read from a directory, a "
+                f"invalid root={shown!r}: mirrors are read from a directory, a "
                 "file:// URL or an object store URL such as s3://bucket/prefix"
             )
         return
-    path = text.removeprefix("file://")
+    path = mirror_directory(text)
     if os.path.isdir(path):
         return
     problem = "not a directory" if os.path.exists(path) else "no such directory"
@@ -386,6 +396,53 @@ def check_root(root: object) -> None:
         f"invalid root={root!r}: {problem}; give the top of a mirror with the "
         "archive's key layout"
     )
+
+
+def mirror_directory(root: str) -> str:
+    """Return the absolute directory of a local mirror's ``root``: a path,
+    which may start with ``~``, or a ``file://`` URL.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a ``file://`` URL names a host, such as ``file://data/sage``,
+        whose first part would otherwise be dropped.
+    """
+    path = root
+    if root.lower().startswith("file://"):
+        host, slash, rest = root[len("file://") :].partition("/")
+        if host not in ("", "localhost"):
+            raise InvalidRequestError(
+                f"invalid root={root!r}: a file:// URL takes an absolute path "
+                f"after its three slashes, not the host {host!r}. Give "
+                f"file:///{host}/{rest} or the path {host}/{rest}"
+            )
+        path = slash + rest
+    return os.path.abspath(os.path.expanduser(path)).rstrip("/")
+
+
+def _url_parts(url: str) -> tuple[str, str, str]:
+    """Split ``url`` into the text up to ``://``, its user and host part, and
+    the rest from the first ``/`` after the host on."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return scheme + separator, authority, slash + path
+
+
+def _has_password(url: str) -> bool:
+    # A user without a password stays allowed: adlfs URLs name the container
+    # that way (abfs://container@account.dfs.core.windows.net/path).
+    _, authority, _ = _url_parts(url)
+    user, at, _ = authority.rpartition("@")
+    return bool(at) and ":" in user
+
+
+def _without_login(url: str) -> str:
+    """Return ``url`` without the password of a ``NAME:PASSWORD@`` login."""
+    if not _has_password(url):
+        return url
+    scheme, authority, path = _url_parts(url)
+    return scheme + authority.rpartition("@")[2] + path
 
 
 def check_options(

@@ -60,6 +60,7 @@ from intake_earthscope.redact import (
     register_secrets,
     secret_digest,
 )
+from intake_earthscope.request import mirror_directory
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
     RedirectError,
@@ -304,8 +305,7 @@ class StorageSpec:
     def _for_root(cls, root: str, options: dict[str, Any], tier: str) -> StorageSpec:
         parts = urlsplit(root)
         if parts.scheme in ("", "file"):
-            path = parts.path if parts.scheme else root
-            directory = os.path.abspath(path).rstrip("/")
+            directory = mirror_directory(root)
             return cls("file", directory, tier=tier, mirror=True)
 
         endpoint = _environment_endpoint()

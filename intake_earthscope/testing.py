@@ -635,7 +635,7 @@ def serve(
         counts = _fill_buckets(endpoint_url, region, buckets, uploads)
         summary = {"port": port, "endpoint_url": endpoint_url, "buckets": [*counts]}
         print(json.dumps(summary), flush=True)
-        print(_settings_text(endpoint_url, region, counts), flush=True)
+        print(_settings_text(endpoint_url, region, counts, uploads), flush=True)
         sys.stdout = sys.stderr
         _wait_for_stdin_close_or_orphan(parent_pid)
     finally:
@@ -680,7 +680,12 @@ def _upload_tree(client: BaseClient, upload: Upload) -> int:
     return count
 
 
-def _settings_text(endpoint_url: str, region: str, counts: Mapping[str, int]) -> str:
+def _settings_text(
+    endpoint_url: str,
+    region: str,
+    counts: Mapping[str, int],
+    uploads: Sequence[Upload] = (),
+) -> str:
     """Return the lines that tell a user how to reach the server from a shell."""
     lines = [
         f"# moto S3 test server at {endpoint_url}, not EarthScope. Stop it with "
@@ -689,9 +694,7 @@ def _settings_text(endpoint_url: str, region: str, counts: Mapping[str, int]) ->
     for bucket, count in counts.items():
         noun = "object" if count == 1 else "objects"
         lines.append(f"# bucket {bucket} ({region}): {count} {noun}")
-    # The example names a bucket with objects where there is one.
-    filled = [bucket for bucket, count in counts.items() if count]
-    example = next(iter(filled or counts), "BUCKET")
+    example = _example_root(counts, uploads)
     lines += [
         "# Command-line options that read a bucket as a mirror, unsigned:",
         f"#   --root s3://{example} --storage-option endpoint_url={endpoint_url}",
@@ -700,6 +703,17 @@ def _settings_text(endpoint_url: str, region: str, counts: Mapping[str, int]) ->
         "export AWS_EC2_METADATA_DISABLED=true",
     ]
     return "\n".join(lines)
+
+
+def _example_root(counts: Mapping[str, int], uploads: Sequence[Upload]) -> str:
+    """Return the bucket, with the prefix of its first upload, that the
+    settings show as a mirror: one with objects where there is one."""
+    filled = [bucket for bucket, count in counts.items() if count]
+    bucket = next(iter(filled or counts), "BUCKET")
+    # A mirror's root is the top of its key layout, which an upload's prefix
+    # puts below the bucket.
+    prefix = next((upload.prefix for upload in uploads if upload.bucket == bucket), "")
+    return f"{bucket}/{prefix}".rstrip("/")
 
 
 def _client(endpoint_url: str, region: str) -> BaseClient:
