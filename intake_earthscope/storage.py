@@ -444,7 +444,8 @@ class StorageSpec:
     def _mirror_location(self) -> str:
         """Return the directory or URL of a mirror, without any login in it."""
         if self.protocol == "file":
-            return self.root
+            # The file system's top directory is stored as an empty root.
+            return self.root or "/"
         host, _, path = self.root.partition("/")
         host = host.rpartition("@")[2]
         return (

@@ -330,3 +330,9 @@ def test_storage_option_respelled(python: str, command_line: str) -> None:
     assert _command_line_spelling(f"give {python} here") == (
         f"give {command_line} here"
     )
+
+
+def test_top_directory_mirror_named() -> None:
+    spec = StorageSpec.for_tier(open_tier(), root="/")
+
+    assert spec.origin == "mirror /"
