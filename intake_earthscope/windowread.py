@@ -1273,6 +1273,7 @@ def read_window_batch(
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
+    days = [item.day_ns for item in objects]
     users = [_users(item, grids) for item in objects]
 
     reads = []
@@ -1311,7 +1312,7 @@ def read_window_batch(
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number], left_out)
             result, read_mode, failed, spill_failed = _finish_window(
-                window, users, reads, samples, traces, rate_tolerance
+                window, users, reads, samples, traces, rate_tolerance, days
             )
             reported.update(failed)
             spill_only.update(spill_failed)
@@ -1622,15 +1623,18 @@ def _finish_window(
     samples: list[ObjectSamples | None],
     traces: Sequence[SeedId],
     rate_tolerance: float,
+    days: Sequence[int],
 ) -> tuple[ChunkResult, np.ndarray, list[int], list[int]]:
     """Place one window's samples and return its outcomes, its read mode,
     and the positions of the failed objects it reports with and without
-    its status (see :func:`_window_failures`)."""
+    its status (see :func:`_window_failures`). ``days`` contains the UTC
+    day of each object, in nanoseconds."""
     number, grid = window.number, window.grid
     modes, state, seen, tier = set(), "ok", set(), ""
     overlapped: list[int] = []
     previous: list[int] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
+    used_days: list[int] = []
     for position, (windows, read, decoded) in enumerate(
         zip(users, reads, samples, strict=True)
     ):
@@ -1640,6 +1644,7 @@ def _finish_window(
             (overlapped if windows[number] else previous).append(position)
             continue
         used.append((list(windows).index(number), read, decoded, windows[number]))
+        used_days.append(days[position])
         modes.add(read.read_mode)
         seen |= read.seen
         tier = tier or read.tier
@@ -1654,7 +1659,8 @@ def _finish_window(
         )
         block.reach = grid.samples_per_day
         objects = [decoded for _, _, decoded, _ in used if decoded is not None]
-        place_window(block, objects, grid, window.span, rate_tolerance, number)
+        span = window.span
+        place_window(block, objects, grid, span, rate_tolerance, number, used_days)
     else:
         block, state = _decode_window(used, traces, grid, rate_tolerance, state)
         window.out[...] = block.data
