@@ -91,7 +91,9 @@ from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chun
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 from intake_earthscope.windowdecode import (
     ObjectSamples,
+    day_bounds,
     decode_object,
+    place_by_day,
     place_window,
     plan_windows,
 )
@@ -1662,7 +1664,9 @@ def _finish_window(
         span = window.span
         place_window(block, objects, grid, span, rate_tolerance, number, used_days)
     else:
-        block, state = _decode_window(used, traces, grid, rate_tolerance, state)
+        block, state = _decode_window(
+            used, traces, grid, rate_tolerance, state, used_days
+        )
         window.out[...] = block.data
 
     for rates, skipped in zip(window.left_out, block.mismatched_rates, strict=True):
@@ -1697,10 +1701,19 @@ def _decode_window(
     grid: Grid,
     rate_tolerance: float,
     state: str,
+    days: Sequence[int],
 ) -> tuple[PlacedBlock, str]:
-    """Decode one window's own records, dropping those that fail alone."""
+    """Decode one window's own records, dropping those that fail alone.
+
+    ``days`` contains the UTC day of each object of ``used``. Where several
+    objects gave records, each is placed on its own day and the days are
+    merged as :func:`~intake_earthscope.windowdecode.place_by_day` merges
+    them.
+    """
 
     def place(parts: list[bytes]) -> PlacedBlock:
+        if sum(1 for part in parts if part) > 1:
+            return _place_parts_by_day(parts, days, traces, grid, rate_tolerance)
         data = b"".join(parts)
         size = grid.size
         return decode_and_place(
@@ -1720,3 +1733,22 @@ def _decode_window(
         if any(overlaps for _, read, _, overlaps in used if read.url in damaged):
             state = "damaged" if state == "ok" else state
     return block, state
+
+
+def _place_parts_by_day(
+    parts: list[bytes],
+    days: Sequence[int],
+    traces: Sequence[SeedId],
+    grid: Grid,
+    rate_tolerance: float,
+) -> PlacedBlock:
+    """Decode each object's records onto the grid indices of its own day, then
+    merge the days into one block over the window."""
+    placed = {}
+    for part, day in zip(parts, days, strict=True):
+        if part:
+            lo, hi = day_bounds(grid, day)
+            placed[day] = decode_and_place(part, traces, grid, lo, hi, rate_tolerance)
+    block = PlacedBlock.empty(len(traces), 0, grid.size)
+    place_by_day(block, slice(None), placed, grid)
+    return block

@@ -18,8 +18,9 @@ import pytest
 import xarray as xr
 
 import intake_earthscope.windowdecode as windowdecode
+import intake_earthscope.windowread as windowread
 from intake_earthscope import open_waveforms, open_windows
-from intake_earthscope.recordindex import forget_indexes
+from intake_earthscope.recordindex import forget_indexes, parse_records
 
 import mseedgen
 from conftest import collection_spec, mirror
@@ -305,3 +306,56 @@ def test_one_object_with_data_keeps_planned_run(
     assert by_day == []
     assert (dataset.waveform.values[0, 0] < 0).all()
     assert int(dataset.overlap_count.values[0, 0]) == 0
+
+
+def test_records_decoded_per_window_keep_own_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Day 2 is miniSEED 3 whose record with 00:00:08 fails its CRC. The
+    # window's records then do not decode together, and the records that
+    # decode alone are placed day by day.
+    values = -np.arange(1, 600 * RATE + 1, dtype=np.int32)
+    second = mseedgen.segment_bytes(
+        SEED_ID, MIDNIGHT, values, RATE, encoding="int32", version=3
+    )
+    table = parse_records(second)
+    bad = int(np.searchsorted(table.starts, mseedgen.nstime("2024-01-02T00:00:08Z")))
+    damaged = bytearray(second)
+    damaged[int(table.offsets[bad - 1] + table.lengths[bad - 1]) - 8] ^= 0xFF
+    first = first_day_to("2024-01-02T00:00:05Z")
+    root = mirror(tmp_path / "mirror", {key(1): first, key(2): bytes(damaged)})
+    by_parts = []
+    place_parts = windowread._place_parts_by_day
+
+    def count_parts(*args, **kwargs):
+        by_parts.append(args[1])
+        return place_parts(*args, **kwargs)
+
+    monkeypatch.setattr(windowread, "_place_parts_by_day", count_parts)
+    reference = "2024-01-01T23:59:58"
+
+    dataset = open_windows(
+        collection_spec("sage"),
+        [reference],
+        before=BEFORE,
+        after=12.0,
+        root=str(root),
+        errors="ignore",
+        **CODES,
+    ).load()
+    whole_read = open_waveforms(
+        collection_spec("sage"),
+        start="2024-01-01",
+        end="2024-01-03",
+        root=str(root),
+        errors="ignore",
+        **CODES,
+    ).load()
+
+    # Once with every record, which fails, then with those that decode alone.
+    assert len(by_parts) == 2
+    got = dataset.waveform.values[0, 0]
+    np.testing.assert_array_equal(got, cut(whole_read, reference, got.size))
+    assert np.isnan(got).any()
+    assert int(dataset.conflict_count.values[0, 0]) == 5 * RATE
+    assert str(dataset.status.values[0, 0]) == "damaged"
