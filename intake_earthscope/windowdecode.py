@@ -283,7 +283,7 @@ def _overlapping_tables(
     samples: ObjectSamples, row: int, start: int, end: int
 ) -> list[SegmentTable]:
     """Return the tables of one object's records of ``row`` that overlap
-    ``[start, end]``, higher publication versions first."""
+    ``[start, end]``, one per publication version, in decode order."""
     tables = []
     for segments in samples.get(row, ()):
         table = segments.overlapping(start, end)
@@ -344,6 +344,10 @@ def place_by_day(
     The days' samples are written into ``block.data`` and their outcomes
     combined into ``block``.
     """
+    # NOTE: merge_edge compares an edge's version with the highest version
+    # the day's block wrote. A day read's block covers the whole day and a
+    # window's only the window's records, so where a day's object changes
+    # publication version during the day the two can pick different winners.
     days = []
     for day in _window_days(grid):
         lo, hi = day_bounds(grid, day)
@@ -364,7 +368,7 @@ def place_by_day(
 
 
 def _window_days(grid: Grid) -> list[int]:
-    """Return the UTC days that hold at least one index of ``grid``, in order."""
+    """Return the UTC days that contain at least one index of ``grid``, in order."""
     last_ns = grid.start_ns + int(np.ceil((grid.size - 1) * grid.step_ns))
     first_day = grid.start_ns - grid.start_ns % NS_PER_DAY
     days = range(first_day, last_ns + 1, NS_PER_DAY)
