@@ -21,20 +21,26 @@ import numpy as np
 from intake_earthscope.codes import SeedId, record_selection
 from intake_earthscope.decode import decode_segments
 from intake_earthscope.place import (
+    EdgeList,
     Grid,
     PlacedBlock,
     Run,
     Segment,
     SegmentTable,
+    assemble_edges,
+    merge_edge,
     place_run,
     place_tables,
     plan_runs,
 )
+from intake_earthscope.timeutil import NS_PER_DAY
 
 __all__ = [
     "ObjectSamples",
     "TraceSegments",
+    "day_bounds",
     "decode_object",
+    "place_by_day",
     "place_window",
     "plan_windows",
 ]
@@ -239,35 +245,176 @@ def place_window(
     span: tuple[int, int],
     rate_tolerance: float,
     number: int | None = None,
+    days: Sequence[int] | None = None,
 ) -> None:
     """Place the segments of ``objects`` that overlap ``span`` into ``block``.
 
-    The objects are taken in the order given, and within a trace higher
-    publication versions first, as one decode of their joined records
-    would place them. Samples outside the block are left out. ``number``
-    names the window in the plans of :func:`plan_windows`, if any.
+    ``days`` contains the UTC day of each object, in nanoseconds. A trace
+    that only one object has samples of takes them in one pass, higher
+    publication versions first. A trace that several objects have samples
+    of is placed as a day read places it (see :func:`place_by_day`), so
+    that where two objects carry a sample for one time, the object of the
+    sample's own day wins. Without ``days`` the objects are taken in the
+    order given. Samples outside the block are left out. ``number`` names
+    the window in the plans of :func:`plan_windows`, if any.
     """
-    # NOTE: where the previous day's records and the day's own object carry
-    # different values for the same times, the object given first wins here,
-    # while a whole-day read keeps the values of the day's own object.
     start, end = span
     for row in range(block.data.shape[0]):
         if number is not None and _place_planned(
             block, row, objects, number, grid, rate_tolerance
         ):
             continue
-        tables = []
-        for samples in objects:
-            for segments in samples.get(row, ()):
-                table = segments.overlapping(start, end)
-                if table is not None:
-                    tables.append(table)
+        found = [_overlapping_tables(samples, row, start, end) for samples in objects]
+        holders = [position for position, tables in enumerate(found) if tables]
+        if days is not None and len(holders) > 1:
+            by_day = {days[position]: found[position] for position in holders}
+            _place_row_by_day(block, row, by_day, grid, rate_tolerance)
+            continue
 
+        tables = [table for tables in found for table in tables]
         # A stable sort keeps the objects' order within a version.
         tables.sort(key=lambda table: -table.pubversion)
         if tables:
             place_tables(block, row, tables, grid, rate_tolerance, None)
     block.fill_rest()
+
+
+def _overlapping_tables(
+    samples: ObjectSamples, row: int, start: int, end: int
+) -> list[SegmentTable]:
+    """Return the tables of one object's records of ``row`` that overlap
+    ``[start, end]``, one per publication version, in decode order."""
+    tables = []
+    for segments in samples.get(row, ()):
+        table = segments.overlapping(start, end)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def _place_row_by_day(
+    block: PlacedBlock,
+    row: int,
+    by_day: dict[int, list[SegmentTable]],
+    grid: Grid,
+    rate_tolerance: float,
+) -> None:
+    """Place one row of ``block`` from the tables of several objects, by day."""
+    rows = slice(row, row + 1)
+    placed = {}
+    for day, tables in by_day.items():
+        lo, hi = day_bounds(grid, day)
+        day_block = PlacedBlock.empty(
+            1, lo, hi, filled=False, out=block.data[rows, lo:hi]
+        )
+        day_block.reach = grid.samples_per_day
+        edges: EdgeList = []
+        tables.sort(key=lambda table: -table.pubversion)
+        place_tables(day_block, 0, tables, grid, rate_tolerance, edges)
+        day_block.fill_rest()
+        assemble_edges(day_block, edges)
+        placed[day] = day_block
+    place_by_day(block, rows, placed, grid)
+
+
+def day_bounds(grid: Grid, day_ns: int) -> tuple[int, int]:
+    """Return the grid indices ``(lo, hi)`` of the UTC day that starts at
+    ``day_ns``, cut to the grid.
+
+    A day read splits its grid into chunks at the same indices. A day that
+    ends before the grid gives ``(0, 0)``, and one that starts after it
+    ``(size, size)``.
+    """
+    lo = grid.first_index_at_or_after(day_ns)
+    return lo, grid.first_index_at_or_after(day_ns + NS_PER_DAY)
+
+
+def place_by_day(
+    block: PlacedBlock, rows: slice, placed: dict[int, PlacedBlock], grid: Grid
+) -> None:
+    """Merge objects placed day by day into ``rows`` of ``block``, as a day
+    read of the window's time range would merge its chunks.
+
+    ``placed`` maps the UTC day of each object to a block of the rows
+    ``rows`` over the grid indices of that day (:func:`day_bounds`), with
+    the object's records placed and its spill and backspill collected.
+    Each day of the window takes the previous day's spill and then the
+    next day's backspill with :func:`merge_edge`, so its own object's
+    samples win unless an edge row carries a higher publication version.
+    The days' samples are written into ``block.data`` and their outcomes
+    combined into ``block``.
+    """
+    # NOTE: merge_edge compares an edge's version with the highest version
+    # the day's block wrote. A day read's block covers the whole day and a
+    # window's only the window's records, so where a day's object changes
+    # publication version during the day the two can pick different winners.
+    days = []
+    for day in _window_days(grid):
+        lo, hi = day_bounds(grid, day)
+        target = block.data[rows, lo:hi]
+        own = placed.get(day)
+        if own is None:
+            own = PlacedBlock.empty(target.shape[0], lo, hi, out=target)
+        previous = placed.get(day - NS_PER_DAY)
+        if previous is not None:
+            merge_edge(own, previous.spill)
+        following = placed.get(day + NS_PER_DAY)
+        if following is not None:
+            merge_edge(own, following.backspill)
+        if not np.may_share_memory(own.data, target):
+            target[...] = own.data
+        days.append(own)
+    _combine_days(block, rows, days, list(placed.values()))
+
+
+def _window_days(grid: Grid) -> list[int]:
+    """Return the UTC days that contain at least one index of ``grid``, in order."""
+    last_ns = grid.start_ns + int(np.ceil((grid.size - 1) * grid.step_ns))
+    first_day = grid.start_ns - grid.start_ns % NS_PER_DAY
+    days = range(first_day, last_ns + 1, NS_PER_DAY)
+    return [day for day in days if _has_indices(grid, day)]
+
+
+def _has_indices(grid: Grid, day: int) -> bool:
+    lo, hi = day_bounds(grid, day)
+    return lo < hi
+
+
+def _combine_days(
+    block: PlacedBlock,
+    rows: slice,
+    days: list[PlacedBlock],
+    objects: list[PlacedBlock],
+) -> None:
+    """Write the outcomes of the window's days into ``rows`` of ``block``.
+
+    Counts add up over the days, and the time offset is that of the first
+    day with a sample. Whether a trace was found, and at which rates its
+    records were left out, comes from every object's block, also those of
+    days outside the window whose records reach into it.
+    """
+    block.overlaps[rows] = np.sum([day.overlaps for day in days], axis=0)
+    block.conflicts[rows] = np.sum([day.conflicts for day in days], axis=0)
+    block.written[rows] = np.sum([day.written for day in days], axis=0)
+    block.dropped[rows] = np.sum([day.dropped for day in days], axis=0)
+    block.versions[rows] = np.max([day.versions for day in days], axis=0)
+    block.max_shift[rows] = np.max([day.max_shift for day in days], axis=0)
+    everything = days + objects
+    block.found[rows] = np.any([part.found for part in everything], axis=0)
+    block.rate_mismatch[rows] = np.any([part.rate_mismatch for part in objects], axis=0)
+
+    written = np.array([day.written for day in days])
+    offsets = np.array([day.first_offset for day in days])
+    for position, row in enumerate(range(*rows.indices(block.data.shape[0]))):
+        with_samples = np.flatnonzero(written[:, position] > 0)
+        if with_samples.size:
+            block.first_offset[row] = offsets[with_samples[0], position]
+        for day in days:
+            block.header_rates[row] |= day.header_rates[position]
+        for part in objects:
+            block.mismatched_rates[row] |= part.mismatched_rates[position]
+    block.filled_end[rows] = block.hi - block.lo
+    block.written_end[rows] = block.hi - block.lo
 
 
 def _place_planned(

@@ -91,7 +91,9 @@ from intake_earthscope.tasks import ChunkResult, _decodable_records, finish_chun
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns
 from intake_earthscope.windowdecode import (
     ObjectSamples,
+    day_bounds,
     decode_object,
+    place_by_day,
     place_window,
     plan_windows,
 )
@@ -1273,6 +1275,7 @@ def read_window_batch(
     """
     sources = [trace.sourceid for trace in traces]
     spans = [_window_span(grid) for grid in grids]
+    days = [item.day_ns for item in objects]
     users = [_users(item, grids) for item in objects]
 
     reads = []
@@ -1311,7 +1314,7 @@ def read_window_batch(
         for number, grid in enumerate(grids):
             window = _Window(number, grid, spans[number], waveform[number], left_out)
             result, read_mode, failed, spill_failed = _finish_window(
-                window, users, reads, samples, traces, rate_tolerance
+                window, users, reads, samples, traces, rate_tolerance, days
             )
             reported.update(failed)
             spill_only.update(spill_failed)
@@ -1621,15 +1624,18 @@ def _finish_window(
     samples: list[ObjectSamples | None],
     traces: Sequence[SeedId],
     rate_tolerance: float,
+    days: Sequence[int],
 ) -> tuple[ChunkResult, np.ndarray, list[int], list[int]]:
     """Place one window's samples and return its outcomes, its read mode,
     and the positions of the failed objects it reports with and without
-    its status (see :func:`_window_failures`)."""
+    its status (see :func:`_window_failures`). ``days`` contains the UTC
+    day of each object, in nanoseconds."""
     number, grid = window.number, window.grid
     modes, state, seen, tier = set(), "ok", set(), ""
     overlapped: list[int] = []
     previous: list[int] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
+    used_days: list[int] = []
     for position, (windows, read, decoded) in enumerate(
         zip(users, reads, samples, strict=True)
     ):
@@ -1639,6 +1645,7 @@ def _finish_window(
             (overlapped if windows[number] else previous).append(position)
             continue
         used.append((list(windows).index(number), read, decoded, windows[number]))
+        used_days.append(days[position])
         modes.add(read.read_mode)
         seen |= read.seen
         tier = tier or read.tier
@@ -1653,9 +1660,12 @@ def _finish_window(
         )
         block.reach = grid.samples_per_day
         objects = [decoded for _, _, decoded, _ in used if decoded is not None]
-        place_window(block, objects, grid, window.span, rate_tolerance, number)
+        span = window.span
+        place_window(block, objects, grid, span, rate_tolerance, number, used_days)
     else:
-        block, state = _decode_window(used, traces, grid, rate_tolerance, state)
+        block, state = _decode_window(
+            used, traces, grid, rate_tolerance, state, used_days
+        )
         window.out[...] = block.data
 
     for rates, skipped in zip(window.left_out, block.mismatched_rates, strict=True):
@@ -1690,10 +1700,19 @@ def _decode_window(
     grid: Grid,
     rate_tolerance: float,
     state: str,
+    days: Sequence[int],
 ) -> tuple[PlacedBlock, str]:
-    """Decode one window's own records, dropping those that fail alone."""
+    """Decode one window's own records, dropping those that fail alone.
+
+    ``days`` contains the UTC day of each object of ``used``. Where several
+    objects gave records, each is placed on its own day and the days are
+    merged as :func:`~intake_earthscope.windowdecode.place_by_day` merges
+    them.
+    """
 
     def place(parts: list[bytes]) -> PlacedBlock:
+        if sum(1 for part in parts if part) > 1:
+            return _place_parts_by_day(parts, days, traces, grid, rate_tolerance)
         data = b"".join(parts)
         size = grid.size
         return decode_and_place(
@@ -1713,3 +1732,22 @@ def _decode_window(
         if any(overlaps for _, read, _, overlaps in used if read.url in damaged):
             state = "damaged" if state == "ok" else state
     return block, state
+
+
+def _place_parts_by_day(
+    parts: list[bytes],
+    days: Sequence[int],
+    traces: Sequence[SeedId],
+    grid: Grid,
+    rate_tolerance: float,
+) -> PlacedBlock:
+    """Decode each object's records onto the grid indices of its own day, then
+    merge the days into one block over the window."""
+    placed = {}
+    for part, day in zip(parts, days, strict=True):
+        if part:
+            lo, hi = day_bounds(grid, day)
+            placed[day] = decode_and_place(part, traces, grid, lo, hi, rate_tolerance)
+    block = PlacedBlock.empty(len(traces), 0, grid.size)
+    place_by_day(block, slice(None), placed, grid)
+    return block
