@@ -65,6 +65,7 @@ __all__ = [
     "STATUSES",
     "PendingFailure",
     "UnitRead",
+    "add_policy_hint",
     "apply_policy",
     "chunk_status",
     "count_statuses",
@@ -86,7 +87,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # How to go on past a failed object, added to errors raised under "raise".
-_POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other objects"
+_POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other"
 
 STATUSES = (
     "ok",
@@ -289,7 +290,7 @@ def joint_failure(
     status, main = min(failures, key=lambda item: FAILURE_ORDER.index(item[0]))
     joint = type(main)("\n".join(_failure_lines(heading, failures, own)))
     joint.__cause__ = main
-    _add_policy_hint(joint, status)
+    add_policy_hint(joint, status)
     return joint
 
 
@@ -474,7 +475,7 @@ def handle_failure(
 def apply_policy(error: Exception, errors: str, status: str) -> None:
     """Raise ``error`` under ``errors="raise"``, and otherwise warn or log it."""
     if errors == "raise":
-        _add_policy_hint(error, status)
+        add_policy_hint(error, status)
         raise error
     # With errors="ignore" the status variable is the record; keep the log
     # quiet unless the caller turned DEBUG on.
@@ -528,7 +529,7 @@ def report_neighbour_failure(
     failed too, so the warning does not claim its samples were kept.
     """
     if errors == "raise":
-        _add_policy_hint(error, status)
+        add_policy_hint(error, status)
         raise error
     logger.info("%s: %s", status, error)
     if errors == "warn":
@@ -543,21 +544,23 @@ def report_neighbour_failure(
         )
 
 
-def _add_policy_hint(error: Exception, status: str) -> None:
+def add_policy_hint(error: Exception, status: str, others: str = "objects") -> None:
     """Append the ``errors=`` alternative to the message of ``error``, once.
 
-    A missing bucket gets none, because no object of its storage can be read
-    under any policy.
+    ``others`` names what the other policies go on to read ("objects", or
+    "stations" for GNSS position files). A missing bucket gets no hint,
+    because nothing of its storage can be read under any policy.
     """
     if isinstance(error, BucketNotFoundError):
         return
     if not error.args or not isinstance(error.args[0], str):
         return
     message = error.args[0]
-    if _POLICY_HINT in message:
+    policy = f"{_POLICY_HINT} {others}"
+    if policy in message:
         return
-    hint = f"{_POLICY_HINT} (status {status!r})"
-    if status == "missing":
+    hint = f"{policy} (status {status!r})"
+    if status == "missing" and others == "objects":
         hint += "; `intake-earthscope availability` lists the objects that exist"
     # A message of several lines lists failed objects one per line, so the
     # hint, which covers them all, gets a line of its own.

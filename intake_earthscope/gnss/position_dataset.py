@@ -62,7 +62,6 @@ from intake_earthscope.collection import Tier
 from intake_earthscope.errors import (
     AccessDeniedError,
     ArchiveLayoutError,
-    BucketNotFoundError,
     CredentialsError,
     DecodeError,
     InvalidRequestError,
@@ -86,6 +85,7 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
+from intake_earthscope.outcomes import add_policy_hint
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.routing import Credentials
@@ -599,33 +599,13 @@ def _failed(
     station_file: StationFile, size: int, status: str, error: Exception, errors: str
 ) -> dict[str, Any]:
     if errors == "raise":
-        _add_policy_hint(error, status)
+        add_policy_hint(error, status, "stations")
         raise error
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
     result.update(status=status, days=0, message=str(error))
     _report(f"{error}; station {station_file.station} is NaN", status, errors)
     return result
-
-
-# How to read the other stations past a failed file, worded as for waveforms.
-_POLICY_HINT = "pass errors='warn' or errors='ignore' to read the other stations"
-
-
-def _add_policy_hint(error: Exception, status: str) -> None:
-    """Append the ``errors=`` alternative to the message of ``error``, once.
-
-    A missing bucket gets none, because no file of its storage can be read
-    under any policy.
-    """
-    if isinstance(error, BucketNotFoundError):
-        return
-    if not error.args or not isinstance(error.args[0], str):
-        return
-    message = error.args[0]
-    if _POLICY_HINT not in message:
-        hint = f"{_POLICY_HINT} (status {status!r})"
-        error.args = (f"{message}; {hint}", *error.args[1:])
 
 
 def _report(message: str, status: str, errors: str) -> None:
