@@ -20,6 +20,7 @@ import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS, matches, parse_codes
 from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.readerargs import FDSN_NAMES
 from intake_earthscope.stationfetch import (
     fetch_station_table,
     normalised_selection,
@@ -148,9 +149,15 @@ class StationBrowser:
         """
         unknown = set(criteria) - set(SEARCH_CRITERIA)
         if unknown:
+            renamed = [
+                f"{FDSN_NAMES[name]}= in place of {name}="
+                for name in sorted(unknown)
+                if name in FDSN_NAMES
+            ]
+            fix = f" (use {', '.join(renamed)})" if renamed else ""
             raise InvalidRequestError(
-                f"invalid search criteria {sorted(unknown)}: valid criteria are "
-                f"{list(SEARCH_CRITERIA)}"
+                f"invalid search criteria {sorted(unknown)}{fix}: valid criteria "
+                f"are {list(SEARCH_CRITERIA)}"
             )
         criteria = {k: v for k, v in criteria.items() if v is not None and v != ""}
 

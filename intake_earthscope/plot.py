@@ -75,12 +75,10 @@ def plot_waveforms(
     axis_dim = "lag" if "lag" in waveform.dims else "time"
     if axis_dim == "lag":
         start, end = _lag_bound(start, "start"), _lag_bound(end, "end")
-    waveform = waveform.sel({axis_dim: slice(start, end)})
-    if waveform.sizes[axis_dim] == 0:
-        raise InvalidRequestError(
-            f"no samples between start={start!r} and end={end!r}: choose a stretch "
-            f"inside the dataset's {axis_dim} range"
-        )
+    selected = waveform.sel({axis_dim: slice(start, end)})
+    if selected.sizes[axis_dim] == 0:
+        raise InvalidRequestError(_empty_stretch(waveform, axis_dim, start, end))
+    waveform = selected
     times, lower, upper = _envelope(waveform, axis_dim, max_points)
     if axis_dim == "lag":
         times = times / np.timedelta64(1, "s")
@@ -101,6 +99,48 @@ def plot_waveforms(
         axes[-1].set_xlabel("time (UTC)")
         figure.autofmt_xdate()
     return _finish(figure, path)
+
+
+def _empty_stretch(waveform: xr.DataArray, dim: str, start: Any, end: Any) -> str:
+    """Return the message for a ``start``-``end`` stretch without samples."""
+    empty = f"no samples between start={_label(start)} and end={_label(end)}"
+    if start is not None and end is not None:
+        first, last = _axis_value(start, dim), _axis_value(end, dim)
+        if first is not None and last is not None and last < first:
+            return f"{empty}: the end comes before the start; swap them"
+    values = waveform[dim].values
+    if not values.size:
+        return f"{empty}: the data contain no samples"
+    return (
+        f"{empty}: choose a stretch inside the data, from {_label(values[0])} to "
+        f"{_label(values[-1])}"
+    )
+
+
+def _axis_value(value: Any, dim: str) -> np.timedelta64 | np.datetime64 | None:
+    """Return ``value`` as a point of the ``dim`` axis, or None where it cannot
+    be read as one."""
+    import pandas as pd
+
+    try:
+        if dim == "lag":
+            return np.timedelta64(pd.Timedelta(value).value, "ns")
+        return np.datetime64(pd.Timestamp(value).tz_localize(None).value, "ns")
+    except (TypeError, ValueError):
+        return None
+
+
+def _label(value: Any) -> str:
+    """Write a plot bound as text: lags in seconds, times in ISO 8601."""
+    import pandas as pd
+
+    if value is None:
+        return "None"
+    if isinstance(value, pd.Timedelta | np.timedelta64):
+        return f"{pd.Timedelta(value).total_seconds():g}s"
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value, unit="ms"))
+    return repr(value)
 
 
 def _reference_label(waveform: xr.DataArray) -> str:
@@ -174,6 +214,9 @@ def _waveform(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
             f"the data contain {waveform.sizes['window']} event windows: plot one at a "
             "time, for example plot_waveforms(windows.isel(window=0))"
         )
+    if waveform.dims in (("time",), ("lag",)) and "trace" in waveform.coords:
+        # One trace picked with sel(trace=...) keeps its id as a scalar.
+        waveform = waveform.expand_dims("trace")
     if set(waveform.dims) not in ({"trace", "time"}, {"trace", "lag"}):
         raise InvalidRequestError(
             f"waveform dims are {waveform.dims}: expected ('trace', 'time'), or "

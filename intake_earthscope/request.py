@@ -381,6 +381,11 @@ def check_root(root: object) -> None:
                 "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
                 "storage_options={'profile': NAME}"
             )
+        if not text.split("://", 1)[1].strip("/"):
+            raise InvalidRequestError(
+                f"invalid root={shown!r}: the URL names no bucket; give "
+                f"{scheme}://BUCKET or {scheme}://BUCKET/PREFIX"
+            )
         known = set(fsspec.available_protocols()) | set(fsspec.registry)
         if scheme in HOST_PROTOCOLS or scheme not in known:
             raise InvalidRequestError(
@@ -388,7 +393,7 @@ def check_root(root: object) -> None:
                 "file:// URL or an object store URL such as s3://bucket/prefix"
             )
         return
-    path = mirror_directory(text)
+    path = mirror_directory(text) or "/"
     if os.path.isdir(path):
         return
     problem = "not a directory" if os.path.exists(path) else "no such directory"
@@ -409,7 +414,10 @@ def mirror_directory(root: str) -> str:
         whose first part would otherwise be dropped.
     """
     path = root
-    if root.lower().startswith("file://"):
+    if root.lower().startswith("file:") and not root.lower().startswith("file://"):
+        # RFC 8089 allows file:/path, with one slash and no authority.
+        path = root[len("file:") :]
+    elif root.lower().startswith("file://"):
         host, slash, rest = root[len("file://") :].partition("/")
         if host not in ("", "localhost"):
             raise InvalidRequestError(
@@ -418,6 +426,7 @@ def mirror_directory(root: str) -> str:
                 f"file:///{host}/{rest} or the path {host}/{rest}"
             )
         path = slash + rest
+    # The top directory "/" becomes "", as the roots of storage specs go.
     return os.path.abspath(os.path.expanduser(path)).rstrip("/")
 
 

@@ -332,6 +332,13 @@ def test_search_rejects_reversed_window(ta: StationBrowser) -> None:
         ta.search(start="2020-01-01", end="2010-01-01")
 
 
+def test_search_names_obspy_time_fix(ta: StationBrowser) -> None:
+    with pytest.raises(
+        InvalidRequestError, match=r"\(use start= in place of starttime=\)"
+    ):
+        ta.search(starttime="2020-01-01")
+
+
 def test_search_rejects_empty_window(ta: StationBrowser) -> None:
     with pytest.raises(InvalidRequestError, match="give a later end$"):
         ta.search(start="2020-01-01", end="2020-01-01")

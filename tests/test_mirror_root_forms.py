@@ -67,7 +67,9 @@ def test_home_directory_root_expanded(tmp_path: Path, monkeypatch) -> None:
     assert bool(table["exists"].iloc[0])
 
 
-@pytest.mark.parametrize("form", ["file://{path}/", "file://localhost{path}"])
+@pytest.mark.parametrize(
+    "form", ["file://{path}/", "file://localhost{path}", "file:{path}"]
+)
 def test_file_url_roots_read(tmp_path: Path, form: str) -> None:
     root = mirror(tmp_path / "sage", {OWN_KEY: BALST.read_bytes()})
 
@@ -89,3 +91,18 @@ def test_file_url_with_host_rejected(tmp_path: Path, monkeypatch) -> None:
     message = str(caught.value)
     assert "not the host 'sage'" in message
     assert "Give file:///sage/ or the path sage/" in message
+
+
+def test_top_directory_root_accepted() -> None:
+    table = availability(collection_spec("sage"), root="/", **CODES)
+
+    assert list(table["tier"]) == ["mirror /"]
+    assert not table["exists"].iloc[0]
+
+
+@pytest.mark.parametrize("root", ["s3://", "s3:///"])
+def test_root_without_bucket_rejected(root: str) -> None:
+    with pytest.raises(
+        InvalidRequestError, match="the URL names no bucket; give s3://"
+    ):
+        availability(collection_spec("sage"), root=root, **CODES)

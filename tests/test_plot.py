@@ -155,6 +155,42 @@ def test_window_plot_rejects_several_windows(event_windows: xr.Dataset) -> None:
         plot_waveforms(event_windows)
 
 
+@pytest.mark.parametrize(
+    ("window", "start", "end", "message"),
+    [
+        (False, "2025-11-10T10", "2025-11-10T05", "end comes before the start; swap"),
+        (False, "2030-01-01", None, "from 2025-11-10T00:00:00.000 to 2025-11-10T23:59"),
+        (True, "30s", "-10s", "start=30s and end=-10s: the end comes before"),
+        (True, 1500, None, "inside the data, from -600s to 1199s"),
+    ],
+)
+def test_empty_stretch_message(
+    waveforms: xr.Dataset,
+    event_windows: xr.Dataset,
+    window: bool,
+    start: object,
+    end: object,
+    message: str,
+) -> None:
+    data = event_windows.isel(window=0) if window else waveforms
+
+    with pytest.raises(InvalidRequestError, match=message):
+        plot_waveforms(data, start=start, end=end)
+
+
+@pytest.mark.parametrize("window", [False, True])
+def test_one_trace_selection_plots(
+    waveforms: xr.Dataset, event_windows: xr.Dataset, window: bool
+) -> None:
+    data = event_windows.isel(window=0) if window else waveforms
+    trace = str(data.trace.values[1])
+
+    figure = plot_waveforms(data.sel(trace=trace))
+
+    assert len(figure.get_axes()) == 1
+    assert figure.get_axes()[0].get_title(loc="left") == trace
+
+
 def test_waveform_plot_needs_waveform_variable() -> None:
     with pytest.raises(InvalidRequestError, match="no 'waveform' variable"):
         plot_waveforms(xr.Dataset())

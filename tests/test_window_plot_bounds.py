@@ -49,7 +49,9 @@ def test_window_plot_rejects_time_bound(
 def test_window_plot_lags_outside_window(
     event_windows: xr.Dataset,  # noqa: F811 (the fixture)
 ) -> None:
-    with pytest.raises(InvalidRequestError, match="inside the dataset's lag range"):
+    with pytest.raises(
+        InvalidRequestError, match="inside the data, from -600s to 1199s"
+    ):
         plot_waveforms(event_windows.isel(window=0), start=3600, end=7200)
 
 
