@@ -706,7 +706,7 @@ def _describe(args: argparse.Namespace) -> int:
         _print("  " + _describe_parameter(parameter))
     extra = _keyword_arguments(entry, parameters)
     if extra:
-        _print(f"keyword arguments (Python, see the user guide): {', '.join(extra)}")
+        _print(f"keyword arguments (see the user guide): {', '.join(extra)}")
 
     for line in _describe_layout(info.get("args") or {}):
         _print(line)

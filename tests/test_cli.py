@@ -96,7 +96,7 @@ def test_describe_lists_python_arguments(
     code, out, _ = run(capsys, "describe", entry)
 
     assert code == EXIT_OK
-    assert f"keyword arguments (Python, see the user guide): {arguments}\n" in out
+    assert f"keyword arguments (see the user guide): {arguments}\n" in out
 
 
 def test_describe_unknown_entry_is_usage_error(
