@@ -362,8 +362,12 @@ def _number(criteria: Mapping[str, Any], name: str, low: float, high: float) -> 
             f"invalid {name}={value!r}: expected a number of degrees"
         ) from None
     if not low <= number <= high:
+        hint = ""
+        if name.endswith("longitude") and 180 < number <= 360:
+            # GNSS files give longitudes from 0 to 360 degrees east.
+            hint = f"; {number:g} degrees east is {number - 360:g}"
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: expected degrees from {low:g} to {high:g}"
+            f"invalid {name}={value!r}: expected degrees from {low:g} to {high:g}{hint}"
         )
     return number
 

@@ -339,6 +339,11 @@ def test_search_names_obspy_time_fix(ta: StationBrowser) -> None:
         ta.search(starttime="2020-01-01")
 
 
+def test_search_longitude_east_hint(ta: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError, match="243 degrees east is -117$"):
+        ta.search(latitude=34.0, longitude=243, maxradius=1)
+
+
 def test_search_rejects_empty_window(ta: StationBrowser) -> None:
     with pytest.raises(InvalidRequestError, match="give a later end$"):
         ta.search(start="2020-01-01", end="2020-01-01")

@@ -351,3 +351,18 @@ def test_cli_rinex_empty_window(
     assert code == 2
     assert "--end 2024-03-01T00:00:00Z is not after --start" in err
     assert err.rstrip().endswith("; give a later end")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: GnssPositionSource(POSITIONS, station="DEMO00USA"),
+        lambda: open_rinex_obs(RINEX, "demo00usa", "2024-01-01", "2024-01-02"),
+    ],
+    ids=["positions", "rinex"],
+)
+def test_long_station_name_hint(build: Callable[[], Any]) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        build()
+
+    assert str(caught.value).endswith("is filed under 'DEMO'")

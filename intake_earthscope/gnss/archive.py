@@ -45,6 +45,7 @@ __all__ = [
     "fetch",
     "list_names",
     "location_for",
+    "long_name_hint",
     "render_path",
 ]
 
@@ -376,3 +377,14 @@ class _LinkParser(HTMLParser):
         name = href.rsplit("/", 1)[-1] if not href.endswith("/") else ""
         if name and _FILE_NAME.match(name) and not href.startswith(("?", "..")):
             self.names.append(name)
+
+
+def long_name_hint(code: str) -> str:
+    """Return the advice for a RINEX 3 long station name, or "" for other codes.
+
+    Long names such as ``YORK00USA`` add a monument number, a receiver number
+    and a country code to the four-character id that the archives file by.
+    """
+    if re.fullmatch(r"[A-Z0-9]{4}[0-9]{2}[A-Z]{3}", code.upper()):
+        return f"; the RINEX 3 long name {code!r} is filed under {code[:4].upper()!r}"
+    return ""

@@ -76,6 +76,7 @@ from intake_earthscope.gnss.archive import (
     fetch,
     list_names,
     location_for,
+    long_name_hint,
     render_path,
 )
 from intake_earthscope.gnss.positions import (
@@ -772,11 +773,12 @@ def station_patterns(station: object) -> tuple[str, ...]:
         if not re.fullmatch(r"[A-Z0-9?*]{1,4}|[A-Z0-9?]*\*[A-Z0-9?*]*", code):
             raise InvalidRequestError(
                 f"invalid station {item!r}: expected four letters or digits, "
-                "with ? and * as wildcards"
+                f"with ? and * as wildcards{long_name_hint(code)}"
             )
         if not has_wildcard(code) and len(code) != 4:
             raise InvalidRequestError(
                 f"invalid station {item!r}: GNSS station ids have four characters"
+                f"{long_name_hint(code)}"
             )
         patterns.append(code)
     return tuple(dict.fromkeys(patterns))

@@ -57,6 +57,7 @@ from intake_earthscope.gnss.archive import (
     fetch,
     list_names,
     location_for,
+    long_name_hint,
     render_path,
 )
 from intake_earthscope.gnss.rinex import (
@@ -302,7 +303,7 @@ def _checked_station(station: object) -> str:
     if len(text) != 4 or not text.isalnum():
         raise InvalidRequestError(
             f"invalid station {station!r}: give one four-character station id "
-            "such as 'YORK'; open each station on its own"
+            f"such as 'YORK'; open each station on its own{long_name_hint(text)}"
         )
     return text.upper()
 
