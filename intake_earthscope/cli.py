@@ -714,24 +714,21 @@ def _describe(args: argparse.Namespace) -> int:
 
 
 # Arguments that the catalog entry fills in itself.
-_ENTRY_ARGUMENTS = frozenset({"self", "collection", "product", "metadata", "stations"})
+_ENTRY_ARGUMENTS = frozenset({"collection", "product", "metadata", "stations"})
 
 
 def _keyword_arguments(entry: Any, parameters: list[dict[str, Any]]) -> list[str]:
     """List the arguments the entry's driver takes beyond its catalog parameters."""
-    import inspect
+    from intake_earthscope.readerargs import keyword_names
 
     drivers = getattr(entry, "_plugin", None) or []
     if not drivers:
         return []
     listed = {parameter["name"] for parameter in parameters}
-    signature = inspect.signature(drivers[0].__init__)
     return [
         name
-        for name, argument in signature.parameters.items()
-        if argument.kind is not argument.VAR_KEYWORD
-        and name not in listed
-        and name not in _ENTRY_ARGUMENTS
+        for name in keyword_names(drivers[0].__init__)
+        if name not in listed and name not in _ENTRY_ARGUMENTS
     ]
 
 

@@ -466,8 +466,7 @@ def _provenance(plan: Plan) -> dict[str, Any]:
     return {
         "sampling_rate": plan.rate,
         "collection": plan.collection.name,
-        "tier": ",".join(sorted({spec.tier_label for spec in plan.group_specs})),
-        "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
+        **plan.storage_attrs(),
         # One key a line: netCDF writers take strings, not lists of them.
         "keys": "\n".join(
             plan.group_specs[group].url(key)

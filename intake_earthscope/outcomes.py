@@ -237,9 +237,7 @@ def _day_failures_error(failures: Sequence[PendingFailure], day: str) -> Excepti
 
     ``failures`` are the previous day's failure, then the day's own.
     """
-    heading = f"the object of {day} and the previous day's object both failed:"
-    pairs = [(item.status, item.error) for item in failures]
-    return joint_failure(heading, pairs, own=f"the object of {day}")
+    return joint_failure(*_day_failure_parts(failures, day))
 
 
 def _day_failures_warning(
@@ -247,14 +245,22 @@ def _day_failures_warning(
 ) -> str:
     """Return one warning text that lists the failed objects of ``day``,
     whose traces have ``status``, as :func:`_day_failures_error` does."""
-    heading = f"the object of {day} and the previous day's object both failed:"
-    pairs = [(item.status, item.error) for item in failures]
-    lines = _failure_lines(heading, pairs, own=f"the object of {day}")
+    lines = _failure_lines(*_day_failure_parts(failures, day))
     lines.append(
         f"the traces of {day} have status {status!r} and NaN where no other "
         "object had samples"
     )
     return "\n".join(lines)
+
+
+def _day_failure_parts(
+    failures: Sequence[PendingFailure], day: str
+) -> tuple[str, list[tuple[str, Exception]], str]:
+    """Return the heading, the (status, error) pairs and the name of the own
+    object that list the failed objects of ``day`` in one message."""
+    heading = f"the object of {day} and the previous day's object both failed:"
+    pairs = [(item.status, item.error) for item in failures]
+    return heading, pairs, f"the object of {day}"
 
 
 def joint_failure(

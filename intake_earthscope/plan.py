@@ -121,6 +121,16 @@ class Plan:
     group_specs: tuple[StorageSpec, ...] = ()
     group_fallbacks: tuple[StorageSpec | None, ...] = ()
 
+    def storage_attrs(self) -> dict[str, str]:
+        """Return the ``tier`` and ``storage`` attributes of the request's
+        datasets: each tier (or mirror) and storage of its groups, once."""
+        return {
+            "tier": ",".join(sorted({spec.tier_label for spec in self.group_specs})),
+            "storage": "; ".join(
+                sorted({spec.describe() for spec in self.group_specs})
+            ),
+        }
+
     def fallback(self, group: int) -> StorageSpec | None:
         """Return the web-service tier that may serve the group's chunks."""
         return self.group_fallbacks[group] if self.group_fallbacks else None

@@ -19,6 +19,7 @@ from intake_earthscope.errors import InvalidRequestError, UnknownArgumentError
 __all__ = [
     "FDSN_NAMES",
     "check_argument_names",
+    "keyword_names",
     "check_fdsn_names",
     "merge_request",
     "reject_unknown_arguments",
@@ -63,6 +64,18 @@ def short_repr(value: object) -> str:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def keyword_names(function: Callable[..., Any]) -> tuple[str, ...]:
+    """Return the names that ``function`` takes as keywords, in signature order.
+
+    ``self`` and the ``*args`` and ``**kwargs`` catch-alls are left out, so
+    that a data source's ``__init__`` gives the arguments a caller may name.
+    """
+    parameters = inspect.signature(function).parameters.values()
+    return tuple(
+        p.name for p in parameters if p.kind not in _VARIADIC and p.name != "self"
+    )
 
 
 def reject_unknown_arguments(function: Callable[P, R]) -> Callable[P, R]:

@@ -372,10 +372,10 @@ def check_root(root: object) -> None:
     text = os.fspath(root)
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme and scheme != "file":
-        shown = _without_login(text)
+        redacted = _without_login(text)
         if _has_password(text):
             raise InvalidRequestError(
-                f"invalid root={shown!r}: the URL contains a login "
+                f"invalid root={redacted!r}: the URL contains a login "
                 "(NAME:PASSWORD@), which messages would show and which fsspec "
                 "does not send to object stores. Remove it, and give the "
                 "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
@@ -383,13 +383,13 @@ def check_root(root: object) -> None:
             )
         if not text.split("://", 1)[1].strip("/"):
             raise InvalidRequestError(
-                f"invalid root={shown!r}: the URL names no bucket; give "
+                f"invalid root={redacted!r}: the URL names no bucket; give "
                 f"{scheme}://BUCKET or {scheme}://BUCKET/PREFIX"
             )
         known = set(fsspec.available_protocols()) | set(fsspec.registry)
         if scheme in HOST_PROTOCOLS or scheme not in known:
             raise InvalidRequestError(
-                f"invalid root={shown!r}: mirrors are read from a directory, a "
+                f"invalid root={redacted!r}: mirrors are read from a directory, a "
                 "file:// URL or an object store URL such as s3://bucket/prefix"
             )
         return

@@ -7,7 +7,6 @@ first use, and hands the plan to :mod:`intake_earthscope.dataset`.
 from __future__ import annotations
 
 import ast
-import inspect
 import logging
 import re
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from intake_earthscope.collection import AUTO_TIER, Collection, check_tier
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.plan import Plan
-from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
     WaveformRequest,
@@ -408,11 +407,7 @@ _REQUIRED = ("network", "station", "start", "end")
 _CODE_KINDS = ("network", "station", "location", "channel")
 
 # Names MiniseedSource takes, for the message about an unknown one.
-_PARAMETERS = tuple(
-    name
-    for name in inspect.signature(MiniseedSource.__init__).parameters
-    if name not in ("self", "unknown")
-)
+_PARAMETERS = keyword_names(MiniseedSource.__init__)
 
 _OPEN_WITH_REQUEST = (
     "give the request when opening the source, as in "

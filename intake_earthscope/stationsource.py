@@ -6,7 +6,6 @@ the work to :class:`intake_earthscope.browse.StationBrowser`.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +16,7 @@ from intake.source.base import DataSource, Schema
 from intake_earthscope import __version__
 from intake_earthscope.browse import StationBrowser, open_stations
 from intake_earthscope.collection import Collection, check_tier
-from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import check_options
 from intake_earthscope.stationfetch import station_kind
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE
@@ -178,8 +177,4 @@ class StationsSource(DataSource):
         self._browser = None
 
 
-_PARAMETERS = tuple(
-    name
-    for name in inspect.signature(StationsSource.__init__).parameters
-    if name not in ("self", "unknown")
-)
+_PARAMETERS = keyword_names(StationsSource.__init__)

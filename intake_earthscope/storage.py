@@ -436,7 +436,7 @@ class StorageSpec:
         """Value of the per-chunk ``tier`` variable: the tier's name, or
         ``mirror`` for a mirror given with ``root=``.
 
-        The variable holds at most 16 characters, too few for a mirror's
+        The variable takes at most 16 characters, too few for a mirror's
         location, which the dataset's ``tier`` attribute contains.
         """
         return "mirror" if self.mirror else self.tier

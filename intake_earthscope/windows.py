@@ -638,8 +638,7 @@ def _read_tasks(
 def _provenance(plan: Plan, objects: set[tuple[int, int, str]]) -> dict[str, str]:
     """Name the tier, the storage and each object the windows read, once."""
     return {
-        "tier": ",".join(sorted({spec.tier_label for spec in plan.group_specs})),
-        "storage": "; ".join(sorted({spec.describe() for spec in plan.group_specs})),
+        **plan.storage_attrs(),
         # One URL a line, by group and day, as in day datasets: netCDF
         # attributes take strings, not lists of them.
         "keys": "\n".join(url for _, _, url in sorted(objects)),

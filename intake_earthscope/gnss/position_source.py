@@ -8,7 +8,6 @@ when ``start`` or ``end`` is empty.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +25,7 @@ from intake_earthscope.gnss.position_dataset import (
     product_choices,
     station_patterns,
 )
-from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import check_options
 from intake_earthscope.source import _codes_argument
 from intake_earthscope.storage import seal_init_options
@@ -182,8 +181,4 @@ class GnssPositionSource(DataSource):
 
 
 # Names GnssPositionSource takes, for the message about an unknown one.
-_PARAMETERS = tuple(
-    name
-    for name in inspect.signature(GnssPositionSource.__init__).parameters
-    if name not in ("self", "unknown")
-)
+_PARAMETERS = keyword_names(GnssPositionSource.__init__)

@@ -6,7 +6,6 @@ checks its arguments when it is built and opens the dataset on first use.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +24,7 @@ from intake_earthscope.gnss.rinex_dataset import (
     plan_rinex,
     rinex_window,
 )
-from intake_earthscope.readerargs import check_argument_names
+from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import check_options
 from intake_earthscope.storage import seal_init_options
 
@@ -209,8 +208,4 @@ class RinexObsSource(DataSource):
 
 
 # Names RinexObsSource takes, for the message about an unknown one.
-_PARAMETERS = tuple(
-    name
-    for name in inspect.signature(RinexObsSource.__init__).parameters
-    if name not in ("self", "unknown")
-)
+_PARAMETERS = keyword_names(RinexObsSource.__init__)
