@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -18,11 +19,16 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from intake_earthscope.collection import Collection, KeyTemplate
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import InvalidRequestError, MirrorLayoutWarning
 from intake_earthscope.locate import ObjectRef, locate_objects
+from intake_earthscope.plan import Route, key_prefix
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
-from intake_earthscope.storage import StorageSpec, list_directories
+from intake_earthscope.storage import (
+    StorageSpec,
+    list_directories,
+    mirror_layout_hint,
+)
 from intake_earthscope.timeutil import day_of_year, day_start, days_between
 
 if TYPE_CHECKING:
@@ -96,6 +102,12 @@ def availability(
     InvalidRequestError
         If the request is invalid, or a network is served by a web service
         (which has no objects to list).
+
+    Warns
+    -----
+    MirrorLayoutWarning
+        If no object exists under a local ``root=`` whose key layout starts
+        a directory above or below it. The message names the root to pass.
     """
     if isinstance(collection, str):
         from intake_earthscope.browse import shipped_entry
@@ -129,7 +141,36 @@ def availability(
         tables.append(_route_table(part, collection, route.spec, template, refs))
 
     table = pd.concat(tables, ignore_index=True) if tables else _empty()
-    return table.sort_values(list(_TRACE_FIELDS) + ["day"], ignore_index=True)
+    table = table.sort_values(list(_TRACE_FIELDS) + ["day"], ignore_index=True)
+    hint = _layout_hint(request, collection, routes, table)
+    if hint:
+        warnings.warn(
+            f"no object of the request exists on the mirror: {hint}",
+            MirrorLayoutWarning,
+            stacklevel=2,
+        )
+    return table
+
+
+def _layout_hint(
+    request: WaveformRequest,
+    collection: Collection,
+    routes: Sequence[Route],
+    table: pd.DataFrame,
+) -> str:
+    """Return the advice for a local root= a level off its layout, where the
+    table shows no object.
+
+    A root= request has one route, whose spec is the mirror's.
+    """
+    route = routes[0] if routes else None
+    if route is None or not route.spec.mirror or table["exists"].any():
+        return ""
+    if len(table):
+        key = str(table["key"].iloc[0])
+    else:
+        key = key_prefix(request, collection, route.tier)
+    return mirror_layout_hint(route.spec, key)
 
 
 def _empty() -> pd.DataFrame:

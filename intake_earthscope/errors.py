@@ -20,6 +20,7 @@ __all__ = [
     "EarthScopeError",
     "IntakeEarthScopeWarning",
     "InvalidRequestError",
+    "MirrorLayoutWarning",
     "MissingObjectsError",
     "MixedSamplingRateError",
     "NoMatchingChannelError",
@@ -166,3 +167,11 @@ class IntakeEarthScopeWarning(UserWarning):
 
 class ReadOutcomeWarning(IntakeEarthScopeWarning):
     """An object could not be read and ``errors="warn"`` was set."""
+
+
+class MirrorLayoutWarning(IntakeEarthScopeWarning):
+    """No object of a request exists under a local ``root=``, because the key
+    layout starts a directory above or below it.
+
+    The message names the root to pass.
+    """

@@ -31,12 +31,13 @@ from intake_earthscope.errors import (
 from intake_earthscope.locate import ObjectRef, group_by, locate_objects
 from intake_earthscope.probe import scan_headers
 from intake_earthscope.request import WaveformRequest
-from intake_earthscope.storage import StorageSpec
+from intake_earthscope.storage import StorageSpec, mirror_layout_hint
 from intake_earthscope.timeutil import NS_PER_DAY, day_of_year, days_between, format_ns
 
 __all__ = [
     "Plan",
     "Route",
+    "key_prefix",
     "locate_routes",
     "make_plan",
     "nominal_rate",
@@ -186,9 +187,11 @@ def make_plan(
 
     by_group, group_spec, fallbacks = locate_routes(request, collection, routes)
     if not by_group:
-        raise MissingObjectsError(
-            _nothing_found_message(request, collection, spec), spec.describe()
-        )
+        message = _nothing_found_message(request, collection, spec)
+        if spec.mirror:
+            prefix = key_prefix(request, collection, routes[0].tier)
+            message = _with_layout_hint(message, spec, prefix)
+        raise MissingObjectsError(message, spec.describe())
     if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
         inventory = _service_inventory(request, group_spec)
 
@@ -842,7 +845,40 @@ def _no_object_error(
         "sampling_rate= with exact channel codes, or inventory=, to open the "
         "request anyway"
     )
+    keys = tried or [ref.key for refs in by_group.values() for ref in refs]
+    if keys:
+        message = _with_layout_hint(message, spec, keys[0])
     return MissingObjectsError(message, where, tried)
+
+
+def _with_layout_hint(message: str, spec: StorageSpec, key: str) -> str:
+    """Add the advice of a local mirror whose root= is a level off its layout."""
+    hint = mirror_layout_hint(spec, key)
+    return f"{message}; {hint}" if hint else message
+
+
+def key_prefix(request: WaveformRequest, collection: Collection, tier: str) -> str:
+    """Return the leading directories that every key of the request shares.
+
+    Those are the directories of the tier's key template, up to the first
+    one whose fields the request gives as a wildcard or a list, such as
+    ``miniseed/CH/`` for network ``CH``. The result is ``""`` where the
+    first directory already varies.
+    """
+    template = collection.template(collection.tier(tier))
+    values: dict[str, str] = {}
+    for kind in CODE_KINDS:
+        codes = request.codes(kind)
+        if len(codes) == 1 and not has_wildcard(codes[0]):
+            # Keys spell the blank location as the collection's blank_location.
+            values[kind] = codes[0] or collection.blank_location
+
+    prefix = ""
+    for index, segment in enumerate(template.segments[:-1]):
+        if not template.segment_fields(index) <= values.keys():
+            break
+        prefix += segment.format(**values) + "/"
+    return prefix
 
 
 def _nothing_found_message(

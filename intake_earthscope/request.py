@@ -28,10 +28,12 @@ __all__ = [
     "WaveformRequest",
     "check_options",
     "check_root",
+    "check_root_query",
     "mirror_directory",
     "request_codes",
     "request_end",
     "request_time",
+    "url_without_login",
 ]
 
 ERROR_POLICIES = ("raise", "warn", "ignore")
@@ -372,26 +374,7 @@ def check_root(root: object) -> None:
     text = os.fspath(root)
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme and scheme != "file":
-        redacted = _without_login(text)
-        if _has_password(text):
-            raise InvalidRequestError(
-                f"invalid root={redacted!r}: the URL contains a login "
-                "(NAME:PASSWORD@), which messages would show and which fsspec "
-                "does not send to object stores. Remove it, and give the "
-                "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
-                "storage_options={'profile': NAME}"
-            )
-        if not text.split("://", 1)[1].strip("/"):
-            raise InvalidRequestError(
-                f"invalid root={redacted!r}: the URL names no bucket; give "
-                f"{scheme}://BUCKET or {scheme}://BUCKET/PREFIX"
-            )
-        known = set(fsspec.available_protocols()) | set(fsspec.registry)
-        if scheme in HOST_PROTOCOLS or scheme not in known:
-            raise InvalidRequestError(
-                f"invalid root={redacted!r}: mirrors are read from a directory, a "
-                "file:// URL or an object store URL such as s3://bucket/prefix"
-            )
+        _check_url_root(text, scheme)
         return
     path = mirror_directory(text) or "/"
     if os.path.isdir(path):
@@ -430,10 +413,68 @@ def mirror_directory(root: str) -> str:
     return os.path.abspath(os.path.expanduser(path)).rstrip("/")
 
 
+def _check_url_root(text: str, scheme: str) -> None:
+    """Check a ``root=`` URL other than ``file://``.
+
+    Messages show the URL without its login and its query string.
+    """
+    shown = url_without_login(text).partition("?")[0]
+    if _has_password(text):
+        raise InvalidRequestError(
+            f"invalid root={shown!r}: the URL contains a login "
+            "(NAME:PASSWORD@), which messages would show and which fsspec "
+            "does not send to object stores. Remove it, and give the "
+            "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+            "storage_options={'profile': NAME}"
+        )
+    if not text.split("://", 1)[1].partition("?")[0].strip("/"):
+        raise InvalidRequestError(
+            f"invalid root={shown!r}: the URL names no bucket; give "
+            f"{scheme}://BUCKET or {scheme}://BUCKET/PREFIX"
+        )
+    known = set(fsspec.available_protocols()) | set(fsspec.registry)
+    if scheme in HOST_PROTOCOLS or scheme not in known:
+        raise InvalidRequestError(
+            f"invalid root={shown!r}: mirrors are read from a directory, a "
+            "file:// URL or an object store URL such as s3://bucket/prefix"
+        )
+    check_root_query(text)
+
+
+def check_root_query(root: str) -> None:
+    """Reject a ``root=`` URL with a query string, which reads would drop.
+
+    The message names the root without the query, because a query such as
+    a shared access signature is a secret.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``root`` is a URL, other than ``file://``, with a ``?`` in it.
+    """
+    scheme, separator, rest = root.partition("://")
+    if not separator or scheme.lower() == "file" or "?" not in rest:
+        return
+    shown = url_without_login(root).partition("?")[0]
+    raise InvalidRequestError(
+        f"invalid root={shown!r}: the URL has a query string (?...), which "
+        "the mirror's reads would drop, and which this message leaves out "
+        "because it may contain a signature. Give the root without it, and "
+        "give settings such as a version or credentials in storage_options "
+        "(on the command line --storage-option NAME=VALUE)"
+    )
+
+
 def _url_parts(url: str) -> tuple[str, str, str]:
     """Split ``url`` into the text up to ``://``, its user and host part, and
-    the rest from the first ``/`` after the host on."""
+    the rest from the first ``/`` after the host on.
+
+    A URL without ``://``, such as the root of a storage spec
+    (``container@account/path``), starts with its user and host part.
+    """
     scheme, separator, rest = url.partition("://")
+    if not separator or "/" in scheme:
+        scheme, separator, rest = "", "", url
     authority, slash, path = rest.partition("/")
     return scheme + separator, authority, slash + path
 
@@ -446,8 +487,13 @@ def _has_password(url: str) -> bool:
     return bool(at) and ":" in user
 
 
-def _without_login(url: str) -> str:
-    """Return ``url`` without the password of a ``NAME:PASSWORD@`` login."""
+def url_without_login(url: str) -> str:
+    """Return ``url`` without a ``NAME:PASSWORD@`` login, for messages.
+
+    A user without a password is kept, because adlfs URLs name the
+    container that way (``abfs://container@account/path``). ``url`` may
+    also lack its ``scheme://``, as the root of a storage spec does.
+    """
     if not _has_password(url):
         return url
     scheme, authority, path = _url_parts(url)

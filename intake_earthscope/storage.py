@@ -60,7 +60,11 @@ from intake_earthscope.redact import (
     register_secrets,
     secret_digest,
 )
-from intake_earthscope.request import mirror_directory
+from intake_earthscope.request import (
+    check_root_query,
+    mirror_directory,
+    url_without_login,
+)
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
     RedirectError,
@@ -82,6 +86,7 @@ __all__ = [
     "list_directory",
     "has_credentials",
     "is_missing_bucket",
+    "mirror_layout_hint",
     "read_bytes",
     "unexpected_failure",
 ]
@@ -191,6 +196,10 @@ class StorageSpec:
         mirror given with ``root=``).
     root : str
         Bucket (or access point alias) or directory that keys are relative to.
+        A ``NAME:PASSWORD@`` login at its start is dropped when the spec is
+        built (for every protocol but ``file``), so that URLs, reprs and
+        pickles of the spec never contain the password. The filesystem is
+        opened from ``storage_options`` only, so the login was never sent.
     region : str or None
         Region the S3 requests are signed for.
     anonymous : bool
@@ -238,6 +247,8 @@ class StorageSpec:
         # The spec travels in dask graphs, so the secrets stay in this
         # process's memory and the spec contains only their digests.
         object.__setattr__(self, "storage_options", seal_options(self.storage_options))
+        if self.protocol != "file":
+            object.__setattr__(self, "root", url_without_login(self.root))
 
     @classmethod
     def for_tier(
@@ -303,6 +314,8 @@ class StorageSpec:
 
     @classmethod
     def _for_root(cls, root: str, options: dict[str, Any], tier: str) -> StorageSpec:
+        # urlsplit drops a query string, which may carry a signature.
+        check_root_query(root)
         parts = urlsplit(root)
         if parts.scheme in ("", "file"):
             directory = mirror_directory(root)
@@ -442,15 +455,14 @@ class StorageSpec:
         return "mirror" if self.mirror else self.tier
 
     def _mirror_location(self) -> str:
-        """Return the directory or URL of a mirror, without any login in it."""
+        """Return the directory or URL of a mirror, without a password in it.
+
+        The user part of an ``abfs://container@account`` URL is kept.
+        """
         if self.protocol == "file":
             # The file system's top directory is stored as an empty root.
             return self.root or "/"
-        host, _, path = self.root.partition("/")
-        host = host.rpartition("@")[2]
-        return (
-            f"{self.protocol}://{host}/{path}" if path else f"{self.protocol}://{host}"
-        )
+        return url_without_login(f"{self.protocol}://{self.root}")
 
     def describe_origin(self) -> str:
         """Describe the storage and the tier or mirror it holds, for messages."""
@@ -931,7 +943,9 @@ def _not_found(
     missing = _missing_bucket(spec, f"{operation} {spec.url(key)}", error)
     if missing is not None:
         return missing
-    return ObjectNotFoundError(f"object not found: {spec.url(key)} ({spec.origin})")
+    message = f"object not found: {spec.url(key)} ({spec.origin})"
+    hint = mirror_layout_hint(spec, key)
+    return ObjectNotFoundError(f"{message}; {hint}" if hint else message)
 
 
 def _missing_bucket(
@@ -1355,9 +1369,85 @@ def list_directories(
 
 
 def clear_listing_cache() -> None:
-    """Forget every cached listing of this process."""
+    """Forget every cached listing and mirror layout hint of this process."""
     with _listing_lock:
         _listing_cache.clear()
+        _layout_hints.clear()
+
+
+# Maximum number of subdirectories of a local root= checked for the key
+# layout. It covers a folder of a few mirrors, and a large tree costs no walk.
+_LAYOUT_SUBDIRECTORIES = 100
+# Directories of a key compared between the root and the directories near it.
+_LAYOUT_DEPTH = 2
+
+_layout_hints: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def mirror_layout_hint(spec: StorageSpec, key: str) -> str:
+    """Return advice where a local mirror's ``root=`` is a level off its layout.
+
+    ``key`` is a key of the request, or a prefix of keys that ends in
+    ``/``. The root is off where it lacks the leading directories of
+    ``key``, such as ``miniseed/CH/``, but a directory near it contains
+    them. Those checked are the two directories above the root and its
+    first 100 subdirectories by name. The advice names the directory found
+    as the root to pass, and it is cached per process like listings.
+
+    Returns
+    -------
+    str
+        The advice, or ``""`` where the root contains the directories,
+        nothing near it does, or the mirror is no local directory.
+
+    Notes
+    -----
+    Only local directories are checked. On an object store the check would
+    cost a listing per candidate prefix.
+    """
+    layout = "/".join(key.split("/")[:-1][:_LAYOUT_DEPTH])
+    if not (spec.mirror and spec.protocol == "file" and layout):
+        return ""
+
+    cache_key = (spec.root, layout)
+    now = time.monotonic()
+    with _listing_lock:
+        cached = _layout_hints.get(cache_key)
+    if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
+        return cached[1]
+
+    hint = _layout_hint_uncached(spec.root or "/", layout)
+    with _listing_lock:
+        _layout_hints[cache_key] = (now, hint)
+    return hint
+
+
+def _layout_hint_uncached(root: str, layout: str) -> str:
+    if os.path.isdir(os.path.join(root, layout)):
+        return ""
+    for candidate in _layout_candidates(root):
+        if os.path.isdir(os.path.join(candidate, layout)):
+            logger.debug(
+                "mirror layout %s/ found in %s, not %s", layout, candidate, root
+            )
+            return (
+                f"the root {root} has no directory {layout}/, but {candidate} "
+                f"has one, so pass root={candidate!r}"
+            )
+    return ""
+
+
+def _layout_candidates(root: str) -> list[str]:
+    """Return the two directories above ``root`` and its first subdirectories."""
+    parent = os.path.dirname(root)
+    above = [parent, os.path.dirname(parent)]
+    try:
+        with os.scandir(root) as entries:
+            below = sorted(entry.path for entry in entries if entry.is_dir())
+    except OSError:
+        below = []
+    candidates = [*above, *below[:_LAYOUT_SUBDIRECTORIES]]
+    return [path for path in dict.fromkeys(candidates) if path != root]
 
 
 def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
