@@ -66,7 +66,7 @@ _ENCODING_DTYPES: dict[int, np.dtype | None] = {}
 
 
 def decode_and_place(
-    data: bytes,
+    data: bytes | bytearray,
     traces: Sequence[SeedId],
     grid: Grid,
     lo: int,
@@ -274,7 +274,7 @@ class _Placing:
 
 @contextmanager
 def _listed_traces(
-    data: bytes, selection: str, skip_not_data: bool
+    data: bytes | bytearray, selection: str, skip_not_data: bool
 ) -> Iterator[list[tuple[SeedId, int, Any]]]:
     """Index the selected records without unpacking them.
 
@@ -294,7 +294,7 @@ def _listed_rates(trace_id: Any) -> set[float]:
     return set(listing[3])
 
 
-def intact_records(data: bytes) -> bytes:
+def intact_records(data: bytes | bytearray) -> bytes:
     """Return the records of ``data`` without the bytes between them that are
     not miniSEED (searched byte by byte, so only for damaged objects)."""
     buffer = ffi.from_buffer(data)
@@ -311,7 +311,7 @@ def intact_records(data: bytes) -> bytes:
     return b"".join(kept)
 
 
-def check_structure(data: bytes) -> tuple[str, int]:
+def check_structure(data: bytes | bytearray) -> tuple[str, int]:
     """Walk the record boundaries; return ``(state, offset)``.
 
     ``state`` is ``"ok"``, ``"truncated"`` (the last record is cut short),
@@ -338,7 +338,10 @@ def check_structure(data: bytes) -> tuple[str, int]:
 
 @contextmanager
 def decode_segments(
-    data: bytes, selection: str, skip_not_data: bool = False, own_buffers: bool = True
+    data: bytes | bytearray,
+    selection: str,
+    skip_not_data: bool = False,
+    own_buffers: bool = True,
 ) -> Iterator[list[tuple[SeedId, SegmentTable]]]:
     """Decode the selected records into one (trace, table) per trace and
     publication version, higher versions first.
@@ -385,13 +388,15 @@ def decode_segments(
 _ENCODING_TYPES = {0: "t", 1: "i", 3: "i", 4: "f", 5: "d", 10: "i", 11: "i"}
 
 
-def _split_by_sample_type(data: bytes) -> list[bytes] | None:
+def _split_by_sample_type(
+    data: bytes | bytearray,
+) -> list[bytes | bytearray] | None:
     """Return the records of ``data`` grouped by sample type, or None.
 
     None means the bytes are not whole records back to back, or hold one
     sample type only, so splitting cannot help.
     """
-    groups: dict[str, list[bytes]] = {}
+    groups: dict[str, list[bytes | bytearray]] = {}
     offset = 0
     try:
         for record in pymseed.MS3Record.from_buffer(data):
@@ -406,7 +411,7 @@ def _split_by_sample_type(data: bytes) -> list[bytes] | None:
 
 
 def _decode_parts(
-    parts: list[bytes], selection: str
+    parts: list[bytes | bytearray], selection: str
 ) -> list[tuple[SeedId, SegmentTable]]:
     """Decode each part into tables of their own arrays, in placement order.
 
@@ -437,7 +442,7 @@ def _first_start(segment: Segment) -> int:
 
 
 def _read(
-    data: bytes, selection: str, skip_not_data: bool, unpack: bool
+    data: bytes | bytearray, selection: str, skip_not_data: bool, unpack: bool
 ) -> pymseed.MS3TraceList:
     try:
         return pymseed.MS3TraceList.from_buffer(

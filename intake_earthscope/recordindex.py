@@ -298,7 +298,7 @@ class ObjectIndex:
 
 
 def parse_records(
-    data: bytes | memoryview, base: int = 0, synced: bool = False
+    data: bytes | bytearray | memoryview, base: int = 0, synced: bool = False
 ) -> RecordTable:
     """Parse the headers of the whole records in ``data``.
 
@@ -528,7 +528,7 @@ def _from_arrays(stored: np.lib.npyio.NpzFile, size: int) -> ObjectIndex | None:
     return ObjectIndex(size, table, bool(stored["complete"]))
 
 
-def _first_record(data: bytes | memoryview) -> int | None:
+def _first_record(data: bytes | bytearray | memoryview) -> int | None:
     """Return the offset of the first record header whose successor checks out."""
     buffer = ffi.from_buffer(data)
     version = ffi.new("uint8_t *")
@@ -545,7 +545,7 @@ def _first_record(data: bytes | memoryview) -> int | None:
     return None
 
 
-def _header_candidates(data: bytes | memoryview) -> Iterator[int]:
+def _header_candidates(data: bytes | bytearray | memoryview) -> Iterator[int]:
     """Yield, in ascending order, each offset where a miniSEED 2 fixed header
     (6-character sequence number, quality code, reserved byte) or a miniSEED 3
     header may start.
@@ -563,7 +563,9 @@ def _header_candidates(data: bytes | memoryview) -> Iterator[int]:
             yield mark - 6
 
 
-def _walk_headers(data: bytes | memoryview, start: int, base: int) -> RecordTable:
+def _walk_headers(
+    data: bytes | bytearray | memoryview, start: int, base: int
+) -> RecordTable:
     """Parse consecutive record headers from ``start``.
 
     libmseed reads the records into a trace list of record pointers in one
@@ -581,7 +583,9 @@ def _walk_headers(data: bytes | memoryview, start: int, base: int) -> RecordTabl
     return table
 
 
-def _listed_records(data: bytes | memoryview, start: int) -> RecordTable | None:
+def _listed_records(
+    data: bytes | bytearray | memoryview, start: int
+) -> RecordTable | None:
     """Read the records from ``start`` into a libmseed trace list and list them.
 
     Returns None when the records found do not follow one another from
@@ -669,7 +673,7 @@ class _RecordColumns:
         )
 
 
-def _parsed_records(data: bytes | memoryview, start: int) -> RecordTable:
+def _parsed_records(data: bytes | bytearray | memoryview, start: int) -> RecordTable:
     """Parse consecutive record headers from ``start``, one cffi call each."""
     buffer = ffi.from_buffer(data)
     pointer = ffi.new("MS3Record **")

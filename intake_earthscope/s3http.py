@@ -205,7 +205,7 @@ class HttpRoute:
 
     def get(
         self, spec: StorageSpec, key: str, start: int | None, end: int | None
-    ) -> bytes:
+    ) -> bytes | bytearray:
         """Fetch ``key`` whole, or its bytes ``[start, end)``.
 
         Without ``end`` the range runs to the end of the object. A whole
@@ -612,12 +612,76 @@ def _send(
 
 def _read_body(
     response: urllib3.BaseHTTPResponse, url: str, deadline: float, seconds: float
-) -> bytes:
+) -> bytes | bytearray:
     """Read the whole body, giving up at the deadline of the attempt.
 
     Each socket read waits at most the read timeout or the time the attempt
-    has left, whichever is shorter (:class:`_DeadlineSocketReader`).
+    has left, whichever is shorter (:class:`_DeadlineSocketReader`). A body
+    of known length is read straight into one buffer of that length and
+    returned as a ``bytearray``. Reading it in parts and joining them cost
+    about twice the user CPU time (27 MB GETs from a loopback file server,
+    2-core VM, an estimate from a few runs).
     """
+    # urllib3 keeps http.client's reply as ``_fp``, and that reply stores
+    # the parsed Content-Length as ``length``.
+    source = getattr(response, "_fp", None)
+    length = getattr(source, "length", None)
+    if not isinstance(length, int) or not hasattr(source, "readinto"):
+        # A chunked reply, or a urllib3 version without ``_fp``.
+        return _read_parts(response, url, deadline, seconds)
+
+    body = bytearray(length)
+    received = _read_into(source, memoryview(body), response, url, deadline, seconds)
+    if received != length:
+        response.close()
+        raise IncompleteReadError(f"GET {url} ended after {received} of {length} bytes")
+    response.release_conn()
+    return body
+
+
+def _read_into(
+    source: Any,
+    buffer: memoryview,
+    response: urllib3.BaseHTTPResponse,
+    url: str,
+    deadline: float,
+    seconds: float,
+) -> int:
+    """Fill ``buffer`` from http.client's reply ``source``; return the count.
+
+    urllib3 is bypassed here, so its translations are made here: a socket
+    timeout becomes :class:`TimeoutError` (or AttemptTimeout past the
+    deadline) and a reset connection an :class:`IncompleteReadError`.
+    """
+    received = 0
+    try:
+        while received < len(buffer):
+            count = source.readinto(buffer[received:])
+            if not count:
+                break
+            received += count
+            if time.monotonic() > deadline:
+                raise AttemptTimeout(url, seconds)
+    except AttemptTimeout:
+        response.close()
+        raise
+    except TimeoutError as error:
+        response.close()
+        if time.monotonic() >= deadline:
+            raise AttemptTimeout(url, seconds) from error
+        raise TimeoutError(f"GET {url} timed out") from error
+    except OSError as error:
+        response.close()
+        raise IncompleteReadError(
+            f"GET {url} ended after {received} bytes: {type(error).__name__}"
+        ) from error
+    return received
+
+
+def _read_parts(
+    response: urllib3.BaseHTTPResponse, url: str, deadline: float, seconds: float
+) -> bytes:
+    """Read a body of unknown length in parts, giving up at the deadline."""
     parts = []
     received = 0
     try:
@@ -654,7 +718,9 @@ def _read_body(
     return b"".join(parts)
 
 
-def _verify_checksum(response: urllib3.BaseHTTPResponse, body: bytes, url: str) -> None:
+def _verify_checksum(
+    response: urllib3.BaseHTTPResponse, body: bytes | bytearray, url: str
+) -> None:
     """Check ``body`` against the first full-object checksum S3 sent for it.
 
     A checksum of a multipart object ends in ``-N`` and covers the parts'
@@ -673,22 +739,22 @@ def _verify_checksum(response: urllib3.BaseHTTPResponse, body: bytes, url: str) 
         return
 
 
-def _crc32(data: bytes) -> bytes:
+def _crc32(data: bytes | bytearray) -> bytes:
     return zlib.crc32(data).to_bytes(4, "big")
 
 
-def _crc32c(data: bytes) -> bytes:
+def _crc32c(data: bytes | bytearray) -> bytes:
     return awscrt.checksums.crc32c(data).to_bytes(4, "big")
 
 
-def _crc64nvme(data: bytes) -> bytes:
+def _crc64nvme(data: bytes | bytearray) -> bytes:
     return awscrt.checksums.crc64nvme(data).to_bytes(8, "big")
 
 
 # Full-object checksums that S3 returns when asked with x-amz-checksum-mode,
 # in botocore's order of preference. awscrt, which earthscope-sdk requires,
 # computes CRC32C and CRC64NVME, as it does for botocore on the s3fs path.
-_CHECKSUMS: dict[str, Callable[[bytes], bytes]] = {
+_CHECKSUMS: dict[str, Callable[[bytes | bytearray], bytes]] = {
     "x-amz-checksum-crc64nvme": _crc64nvme,
     "x-amz-checksum-crc32c": _crc32c,
     "x-amz-checksum-crc32": _crc32,

@@ -113,7 +113,7 @@ def _utc_text(moment: Any) -> str | None:
     return None if moment is None else str(moment)
 
 
-def parse_stationxml(data: bytes, where: str) -> pd.DataFrame:
+def parse_stationxml(data: bytes | bytearray, where: str) -> pd.DataFrame:
     """Parse StationXML bytes into a station table.
 
     Raises

@@ -559,8 +559,11 @@ def _config_defaults() -> dict[str, Any]:
 
 def read_bytes(
     spec: StorageSpec, key: str, start: int | None = None, end: int | None = None
-) -> bytes:
+) -> bytes | bytearray:
     """Fetch an object, or the byte range ``[start, end)`` of it.
+
+    Reads over plain HTTP (:mod:`intake_earthscope.s3http`) return a
+    ``bytearray`` that the body was read into, others ``bytes``.
 
     Transient failures (5xx, throttling, resets, timeouts, short bodies) are
     retried within the budget of :func:`~intake_earthscope.settings.retry_settings`.
@@ -983,7 +986,7 @@ def _s3_error_code(error: BaseException) -> str | None:
 
 def _cat_with_fresh_credentials(
     spec: StorageSpec, key: str, start: int | None, end: int | None
-) -> bytes:
+) -> bytes | bytearray:
     """Read a range; on expired credentials, fetch new ones and retry once."""
     try:
         return _cat_once(spec, key, start, end)
@@ -999,7 +1002,9 @@ def _cat_with_fresh_credentials(
         return _cat_once(spec, key, start, end)
 
 
-def _cat_once(spec: StorageSpec, key: str, start: int | None, end: int | None) -> bytes:
+def _cat_once(
+    spec: StorageSpec, key: str, start: int | None, end: int | None
+) -> bytes | bytearray:
     """Send one read: a GET over plain HTTP where a route exists, else s3fs.
 
     Negative offsets count from the end of the object. Only s3fs resolves

@@ -356,14 +356,14 @@ def finish_chunk(
 
 
 def _decode(
-    data: bytes,
+    data: bytes | bytearray,
     traces: Sequence[SeedId],
     grid: Grid,
     lo: int,
     hi: int,
     rate_tolerance: float,
     patterns: Mapping[str, Sequence[str]] | None,
-) -> tuple[PlacedBlock, str, bytes]:
+) -> tuple[PlacedBlock, str, bytes | bytearray]:
     """Decode an object onto ``[lo, hi)`` and return the block, the object's
     state and the records that were decoded."""
     if not data:
@@ -392,7 +392,7 @@ def _decode(
     return block, state, data
 
 
-def _decodable_records(data: bytes) -> tuple[bytes, int]:
+def _decodable_records(data: bytes | bytearray) -> tuple[bytes, int]:
     """Return the records that decode on their own, and the count of others.
 
     Stops at the first bytes that do not start a record with a known length
@@ -400,7 +400,7 @@ def _decodable_records(data: bytes) -> tuple[bytes, int]:
     """
     buffer = ffi.from_buffer(data)
     version = ffi.new("uint8_t *")
-    decodable: list[bytes] = []
+    decodable: list[bytes | bytearray] = []
     dropped, offset, size = 0, 0, len(data)
     while offset < size:
         length = clibmseed.ms3_detect(buffer + offset, size - offset, version)
@@ -424,7 +424,7 @@ def _neighbour_block(
     grid: Grid,
     rate_tolerance: float,
     tail_bytes: int | None,
-) -> tuple[PlacedBlock, bytes]:
+) -> tuple[PlacedBlock, bytes | bytearray]:
     """Place the records of the previous day's object on a block that ends at
     grid index 0, so that its spill contains their samples from index 0 on.
 
@@ -454,7 +454,7 @@ def _neighbour_block(
 
 
 def _crossing_block(
-    data: bytes, traces: Sequence[SeedId], grid: Grid, rate_tolerance: float
+    data: bytes | bytearray, traces: Sequence[SeedId], grid: Grid, rate_tolerance: float
 ) -> PlacedBlock | None:
     """Decode only the records of ``data`` that reach grid index 0.
 
@@ -492,7 +492,7 @@ def _crossing_block(
 
 
 def _placed_alike(
-    data: bytes,
+    data: bytes | bytearray,
     records: bytes,
     headers: RecordTable,
     traces: Sequence[SeedId],
@@ -532,7 +532,7 @@ def _placed_alike(
 
 def _reaching_left_out(
     block: PlacedBlock,
-    data: bytes,
+    data: bytes | bytearray,
     traces: Sequence[SeedId],
     grid: Grid,
     rate_tolerance: float,
@@ -568,7 +568,7 @@ def _reaching_left_out(
 
 
 def _segment_spans(
-    data: bytes, traces: Sequence[SeedId]
+    data: bytes | bytearray, traces: Sequence[SeedId]
 ) -> list[tuple[int, float, int, int]] | None:
     """List the segments of ``traces`` in ``data`` from their record headers,
     as (row, rate, time of the first sample, time of the last sample).
@@ -603,7 +603,7 @@ def _reaching_threshold(grid: Grid) -> int:
     return grid.start_ns - int(np.ceil(grid.step_ns))
 
 
-def _reaching_starts(data: bytes, grid: Grid) -> np.ndarray:
+def _reaching_starts(data: bytes | bytearray, grid: Grid) -> np.ndarray:
     """Return the start times of the records of ``data`` that reach grid index 0."""
     table = parse_records(data, synced=True)
     return table.starts[table.ends >= _reaching_threshold(grid)]
@@ -622,7 +622,7 @@ _SegmentEnd = tuple[str, int, int, float]
 
 
 def _reaching_segments(
-    data: bytes,
+    data: bytes | bytearray,
     selection: str,
     threshold: int,
     positions: np.ndarray | None = None,
@@ -713,7 +713,7 @@ def _read_failure(
     return unexpected_failure(spec, key, error), "unreachable"
 
 
-def _whole_records(data: bytes) -> bytes:
+def _whole_records(data: bytes | bytearray) -> bytes | bytearray:
     """Return the records of ``data`` that it contains whole.
 
     A read of an object's end starts inside a record unless the byte count
@@ -749,7 +749,7 @@ def _first_columns(edge: Edge, stop: int) -> Edge:
 
 
 def _tail_block(
-    data: bytes,
+    data: bytes | bytearray,
     traces: Sequence[SeedId],
     grid: Grid,
     rate_tolerance: float,
@@ -865,7 +865,7 @@ def _fetch_with_fallback(
     grid: Grid,
     lo: int,
     hi: int,
-) -> tuple[bytes, StorageSpec]:
+) -> tuple[bytes | bytearray, StorageSpec]:
     """Fetch from the storage, or from the fallback service when access is denied."""
     try:
         return _fetch(spec, key, traces, grid, lo, hi), spec
@@ -883,7 +883,7 @@ def _fetch(
     grid: Grid,
     lo: int,
     hi: int,
-) -> bytes:
+) -> bytes | bytearray:
     """Fetch an object, or query a web service for the chunk's time window."""
     if spec.protocol != "fdsn":
         return read_bytes(spec, key)

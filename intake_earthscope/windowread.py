@@ -231,12 +231,12 @@ class RangedObject:
         self.read_mode = "ranged"
         self.state = "ok"
         self.bytes_read = 0
-        self._chunks: list[tuple[int, bytes]] = []
+        self._chunks: list[tuple[int, bytes | bytearray]] = []
         self._chunk_starts = np.zeros(0, dtype=np.int64)
         self._chunk_ends = np.zeros(0, dtype=np.int64)
         # Offsets inside held chunks where the bytes of two reads meet.
         self._seams = np.zeros(0, dtype=np.int64)
-        self._whole: bytes | None = None
+        self._whole: bytes | bytearray | None = None
         self._layout: _Layout | None = None
         # Offsets of the records parsed from bytes this reader fetched. Only
         # the other records, which come from a cached index, need a check.
@@ -607,13 +607,14 @@ class RangedObject:
         those closer than :func:`coalesce_bytes` (see :func:`_plan_reads`).
         """
 
-        def read(span: tuple[int, int]) -> tuple[int, bytes]:
+        def read(span: tuple[int, int]) -> tuple[int, bytes | bytearray]:
             return span[0], read_bytes(self.spec, self.key, span[0], span[1])
 
         if merge is None:
             merge = coalesce_bytes(self.spec.protocol)
         held = [(start, start + len(data)) for start, data in self._chunks]
         reads = _plan_reads(ranges, held, merge)
+        results: list[tuple[int, bytes | bytearray]]
         if not reads:
             results = []
         elif self.spec.protocol == "file":
@@ -633,7 +634,9 @@ class RangedObject:
         self._parse(ranges)
 
     def _check_lengths(
-        self, reads: list[tuple[int, int]], results: list[tuple[int, bytes]]
+        self,
+        reads: list[tuple[int, int]],
+        results: list[tuple[int, bytes | bytearray]],
     ) -> None:
         """Raise LayoutError if a read returned fewer bytes than it requested.
 
@@ -649,7 +652,7 @@ class RangedObject:
                     f"so the object is shorter than its {self.index.size} bytes"
                 )
 
-    def _check_overlaps(self, results: list[tuple[int, bytes]]) -> None:
+    def _check_overlaps(self, results: list[tuple[int, bytes | bytearray]]) -> None:
         """Raise LayoutError if a read returned held bytes that differ from
         those read before.
 
@@ -672,7 +675,7 @@ class RangedObject:
                         "differ between two reads"
                     )
 
-    def _keep_chunks(self, results: list[tuple[int, bytes]]) -> None:
+    def _keep_chunks(self, results: list[tuple[int, bytes | bytearray]]) -> None:
         """Add fetched chunks to the held ones, joining chunks that touch or
         overlap, so that each stretch of held bytes is one chunk.
 
@@ -686,7 +689,7 @@ class RangedObject:
         # Runs of chunks that touch or overlap, as (start, parts, end). Each
         # run is joined once at the end: joining chunk by chunk would copy
         # the run so far at every step, which is quadratic in its chunks.
-        runs: list[tuple[int, list[bytes | memoryview], int]] = []
+        runs: list[tuple[int, list[bytes | bytearray | memoryview], int]] = []
         seams: list[int] = []
         for start, data, was_held in chunks:
             end = start + len(data)
@@ -706,7 +709,9 @@ class RangedObject:
                 # A held chunk's seams stay where its bytes are kept.
                 inside = (self._seams > kept) & (self._seams < end)
                 seams += self._seams[inside].tolist()
-        joined = [(base, b"".join(parts)) for base, parts, _ in runs]
+        joined: list[tuple[int, bytes | bytearray]] = [
+            (base, b"".join(parts)) for base, parts, _ in runs
+        ]
         self._chunks = joined
         self._seams = np.array(sorted(seams), dtype=np.int64)
         self._chunk_starts = np.array([start for start, _ in joined], dtype=np.int64)
@@ -1084,7 +1089,7 @@ def _is_record(data: bytes) -> bool:
     return clibmseed.ms3_detect(ffi.from_buffer(data), len(data), version) == len(data)
 
 
-def _cut_record(data: bytes, offset: int, end: int) -> bool:
+def _cut_record(data: bytes | bytearray, offset: int, end: int) -> bool:
     """Return whether the bytes from ``offset`` to ``end`` are the start of a
     record that reaches past ``end``, or too few to hold a record header."""
     if end - offset < MIN_HEADER_BYTES:

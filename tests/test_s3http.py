@@ -79,6 +79,26 @@ def test_whole_read_sent_by_urllib3(proxy) -> None:
     assert gets(proxy)[0].byte_range is None
 
 
+def test_bodies_read_on_one_connection(s3: LoopbackS3) -> None:
+    """Whole, ranged and empty bodies leave the connection ready for the next GET.
+
+    The moto server keeps connections open (HTTP/1.1), unlike the fault proxy.
+    """
+    client = s3.client(REGION)
+    create_bucket(client, BUCKET, REGION)
+    put_public_object(client, BUCKET, KEY, DATA)
+    put_public_object(client, BUCKET, "empty", b"")
+    spec = s3_spec(s3.endpoint_url, BUCKET, REGION)
+
+    for _ in range(3):
+        assert read_bytes(spec, "empty") == b""
+        assert read_bytes(spec, KEY, 10, 70_000) == DATA[10:70_000]
+        assert read_bytes(spec, KEY) == DATA
+
+    pool = s3http._pool().connection_from_url(s3.endpoint_url)
+    assert pool.num_connections == 1
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("setting", ["urllib3", "s3fs"])
 def test_corrupt_whole_object_retried(proxy, monkeypatch, setting) -> None:

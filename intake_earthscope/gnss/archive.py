@@ -315,7 +315,9 @@ def fetch(location: ArchiveLocation, path: str) -> bytes:
     if location.web is not None:
         return https_get(location.web, path)
     assert location.storage is not None
-    return read_bytes(location.storage, path)
+    # The GNSS parsers and the file cache take bytes. These files are a few
+    # MB, so the copy from a bytearray costs little.
+    return bytes(read_bytes(location.storage, path))
 
 
 def list_names(location: ArchiveLocation, directory: str) -> tuple[str, ...]:

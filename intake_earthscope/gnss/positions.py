@@ -222,7 +222,9 @@ def detect_format(text: str, name: str = "") -> str:
     )
 
 
-def header_span(head: bytes | str) -> tuple[np.datetime64, np.datetime64] | None:
+def header_span(
+    head: bytes | bytearray | str,
+) -> tuple[np.datetime64, np.datetime64] | None:
     """Return the first and last day label that a file's header declares.
 
     ``head`` may be the first few kilobytes of the file only. A ``.pos``
@@ -277,9 +279,9 @@ def parse_positions(data: bytes | str, name: str = "") -> PositionSeries:
         ) from error
 
 
-def _decoded(data: bytes | str) -> str:
+def _decoded(data: bytes | bytearray | str) -> str:
     """Return ``data`` as text without a leading UTF-8 byte order mark."""
-    if isinstance(data, bytes):
+    if isinstance(data, (bytes, bytearray)):
         # The files are ASCII. Decoding as UTF-8 turns a byte order mark into
         # the one character U+FEFF, which is stripped below.
         data = data.decode("utf-8", errors="replace")
