@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib.util
 import json
 import logging
@@ -478,24 +479,42 @@ class Upload:
     """A local directory tree to store in a bucket of :func:`serve`.
 
     Every file under ``directory`` becomes the object ``prefix`` plus its
-    path relative to ``directory``, with ``/`` between the parts.
+    path relative to ``directory``, with ``/`` between the parts. Hidden
+    files are included, and symbolic links to files and directories are
+    followed.
     """
 
     bucket: str
     prefix: str
     directory: Path
 
+    def option(self) -> str:
+        """Return the ``--upload`` value that gives this upload."""
+        target = f"{self.bucket}/{self.prefix}".rstrip("/")
+        return f"{target}={self.directory}"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line: ``serve`` starts a server in this process.
 
-    Returns 0 once the server has stopped, also after Ctrl-C.
+    Returns 0 once the server has stopped, also after Ctrl-C, and 2 when a
+    file of an upload cannot be stored. Invalid options exit with status 2,
+    and a missing moto with status 1, before the server starts.
     """
-    parser = _argument_parser()
-    arguments = parser.parse_args(argv)
-    uploads = [_parse_upload(parser, value) for value in arguments.upload]
-    for name in [*arguments.bucket, *(upload.bucket for upload in uploads)]:
-        _check_bucket_name(parser, name)
+    parser, serve_parser = _argument_parsers()
+    arguments, unrecognized = parser.parse_known_args(argv)
+    if unrecognized:
+        serve_parser.error(
+            f"unrecognized arguments: {' '.join(unrecognized)}. "
+            "Run serve --help to list the options"
+        )
+    uploads = [_parse_upload(serve_parser, value) for value in arguments.upload]
+    _check_bucket_names(serve_parser, arguments.bucket, uploads)
+    _check_region(serve_parser, arguments.region)
+    try:
+        _require_module("moto", "serve")
+    except ImportError as error:
+        serve_parser.exit(1, f"{serve_parser.prog}: error: {error}\n")
 
     try:
         serve(
@@ -507,10 +526,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # serve() stopped the server on its way out.
         print("stopped the loopback S3 server (Ctrl-C)", file=sys.stderr)
+    except OSError as error:
+        # Upload failures carry the file in ``filename`` and the reason and
+        # the fix in ``strerror``. Any other OSError is unexpected here, so it
+        # keeps its traceback.
+        if error.filename is None:
+            raise
+        print(
+            f"{serve_parser.prog}: error: {error.filename}: {error.strerror}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
-def _argument_parser() -> argparse.ArgumentParser:
+_SERVE_DESCRIPTION = """\
+Run moto's S3 emulation on 127.0.0.1 at a port the operating system picks,
+until Ctrl-C or until stdin closes (Ctrl-D on a terminal). This is a test
+server, not EarthScope, and every bucket and object is lost when it stops.
+
+The first line of output is JSON with "port", "endpoint_url" and "buckets".
+The lines after it give the options and shell variables that point
+intake-earthscope and AWS clients at the server."""
+
+_SERVE_EPILOG = """\
+uploads:
+  Every file under DIR is stored, hidden files included, and symbolic links
+  are followed. Objects get the public-read ACL, so clients read them
+  without credentials. If a file cannot be read (no permission, a broken
+  symbolic link, a link to a directory above it, a FIFO, socket or device,
+  or a file removed during the upload), serve stops before it prints
+  anything on stdout, names the file on stderr and exits with status 2.
+
+  When two --upload items write the same key, the later item's file is
+  stored, as when `aws s3 sync` runs once per item in the same order. serve
+  prints a warning on stderr for each such pair of items, and the object
+  counts it prints count each key once.
+
+exit status:
+  0 after Ctrl-C or closed stdin, 1 when moto is not installed, and 2 for
+  an invalid option or a file that cannot be stored.
+
+example:
+  python -m intake_earthscope.testing serve --upload my-mirror=./mirror"""
+
+
+def _argument_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Return the command's parser and its ``serve`` subcommand's parser."""
     parser = argparse.ArgumentParser(
         prog="python -m intake_earthscope.testing",
         description="Loopback S3 server for intake-earthscope tests and demos.",
@@ -519,21 +581,19 @@ def _argument_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser(
         "serve",
         help="serve moto S3 on 127.0.0.1, print the port, run until stdin closes",
-        description=(
-            "Serve moto's S3 emulation on 127.0.0.1 at a port the operating "
-            "system picks. The first line of output is JSON with the port and "
-            "the endpoint URL, and the next lines give the settings that "
-            "point the command line at the server. It runs until Ctrl-C or "
-            "until its stdin closes (Ctrl-D on a terminal), and every bucket "
-            "and object is lost when it stops."
-        ),
+        description=_SERVE_DESCRIPTION,
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve_parser.add_argument(
         "--bucket",
         action="append",
         default=[],
         metavar="NAME",
-        help="create this bucket (repeatable)",
+        help=(
+            "create an empty bucket NAME of 3 to 63 lowercase letters, digits, "
+            "dots and hyphens, as S3 requires (repeatable)"
+        ),
     )
     serve_parser.add_argument(
         "--upload",
@@ -542,22 +602,29 @@ def _argument_parser() -> argparse.ArgumentParser:
         metavar="BUCKET[/PREFIX]=DIR",
         help=(
             "store every file under the local directory DIR in BUCKET, with "
-            "PREFIX and the file's path below DIR as its key, readable "
-            "without credentials; creates BUCKET if needed (repeatable)"
+            "PREFIX and the file's path below DIR as its key. Creates BUCKET "
+            "if needed (repeatable)"
         ),
     )
     serve_parser.add_argument(
         "--region",
         default=DEFAULT_REGION,
-        help=f"region of the buckets created (default {DEFAULT_REGION})",
+        help=(
+            "AWS region that the buckets report, such as eu-west-2 "
+            f"(default {DEFAULT_REGION})"
+        ),
     )
     serve_parser.add_argument(
         "--parent-pid",
         type=int,
         default=None,
-        help="also exit when this process is no longer the parent",
+        metavar="PID",
+        help=(
+            "also exit when process PID is no longer this process's parent. "
+            "LoopbackS3 sets it. Leave it out when you run serve by hand"
+        ),
     )
-    return parser
+    return parser, serve_parser
 
 
 def _parse_upload(parser: argparse.ArgumentParser, value: str) -> Upload:
@@ -569,24 +636,90 @@ def _parse_upload(parser: argparse.ArgumentParser, value: str) -> Upload:
             f"invalid --upload {value!r}: give BUCKET=DIR or BUCKET/PREFIX=DIR, "
             "such as --upload mirror=./data"
         )
+
     path = Path(directory).expanduser()
+    if not path.exists():
+        parser.error(
+            f"invalid --upload {value!r}: directory {directory} does not exist "
+            f"(looked for {path.absolute()}). Give the path of an existing directory"
+        )
     if not path.is_dir():
-        parser.error(f"invalid --upload {value!r}: {directory} is not a directory")
+        parser.error(
+            f"invalid --upload {value!r}: {directory} is a file, not a directory. "
+            "Give the directory that contains the files to store"
+        )
+
     prefix = prefix.strip("/")
     return Upload(bucket, f"{prefix}/" if prefix else "", path.resolve())
 
 
-def _check_bucket_name(parser: argparse.ArgumentParser, name: str) -> None:
-    """Exit through ``parser`` unless ``name`` is a valid S3 bucket name."""
-    if not _BUCKET_NAME.fullmatch(name):
+def _check_bucket_names(
+    parser: argparse.ArgumentParser, buckets: Sequence[str], uploads: Sequence[Upload]
+) -> None:
+    """Exit through ``parser`` unless every bucket name follows S3's rules."""
+    named = [(name, f"--bucket {name}") for name in buckets]
+    named += [(upload.bucket, f"--upload {upload.option()}") for upload in uploads]
+    for name, option in named:
+        problem = _bucket_name_problem(name)
+        if problem is None:
+            continue
         parser.error(
-            f"invalid bucket name {name!r}: give 3 to 63 lowercase letters, "
-            "digits, dots and hyphens, starting and ending with a letter or digit"
+            f"invalid bucket name {name!r} in {option}: {problem}. "
+            f"{_bucket_name_hint(name)}"
         )
 
 
-# S3's rules for new bucket names, except the ones on dots and IP addresses.
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# S3's naming rules for general purpose buckets, from "General purpose
+# bucket naming rules" in the Amazon S3 User Guide.
+_BUCKET_CHARACTERS = re.compile(r"[a-z0-9.-]+")
+_IP_ADDRESS_FORM = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+
+
+def _bucket_name_problem(name: str) -> str | None:
+    """Return the S3 naming rule that ``name`` breaks, or None if it breaks none."""
+    if not 3 <= len(name) <= 63:
+        return f"it has {len(name)} characters, and S3 requires 3 to 63"
+    if not _BUCKET_CHARACTERS.fullmatch(name):
+        return "S3 allows only lowercase letters, digits, dots and hyphens"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "it must start and end with a lowercase letter or a digit"
+    if ".." in name:
+        return "it contains two adjacent dots"
+    if _IP_ADDRESS_FORM.fullmatch(name):
+        return "it has the form of an IP address"
+    for prefix in _RESERVED_BUCKET_PREFIXES:
+        if name.startswith(prefix):
+            return f"S3 reserves the prefix {prefix!r}"
+    for suffix in _RESERVED_BUCKET_SUFFIXES:
+        if name.endswith(suffix):
+            return f"S3 reserves the suffix {suffix!r}"
+    return None
+
+
+def _bucket_name_hint(name: str) -> str:
+    """Return a sentence that suggests a valid name close to ``name``."""
+    candidate = re.sub(r"[^a-z0-9.-]+", "-", name.lower())
+    candidate = re.sub(r"\.{2,}", ".", candidate).strip(".-")[:63].rstrip(".-")
+    if candidate != name and _bucket_name_problem(candidate) is None:
+        return f"Use a name such as {candidate!r}."
+    return (
+        "Use 3 to 63 lowercase letters, digits, dots and hyphens, such as 'my-mirror'."
+    )
+
+
+# The form of AWS region names, such as us-east-1 or us-gov-west-1.
+_REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+
+
+def _check_region(parser: argparse.ArgumentParser, region: str) -> None:
+    """Exit through ``parser`` unless ``region`` has the form of an AWS region."""
+    if not _REGION_NAME.fullmatch(region):
+        parser.error(
+            f"invalid --region {region!r}: give an AWS region name, such as "
+            f"{DEFAULT_REGION} or eu-west-2"
+        )
 
 
 def serve(
@@ -597,11 +730,11 @@ def serve(
 ) -> None:
     """Serve moto S3 on a loopback port until stdin closes or the parent dies.
 
-    Creates the buckets and stores the uploads, then prints one line of JSON
-    on stdout: ``port``, ``endpoint_url`` and ``buckets``. Then it prints
-    the settings that point the command line at the server, and points
-    ``sys.stdout`` at stderr, so later prints cannot fill a pipe that the
-    parent no longer reads.
+    Lists the files of the uploads, creates the buckets and stores the
+    uploads, then prints one line of JSON on stdout: ``port``,
+    ``endpoint_url`` and ``buckets``. Then it prints the settings that point
+    the command line at the server, and points ``sys.stdout`` at stderr, so
+    later prints cannot fill a pipe that the parent no longer reads.
 
     Parameters
     ----------
@@ -613,16 +746,29 @@ def serve(
     uploads : sequence of Upload
         Directory trees to store, each in its bucket, which is created if
         ``buckets`` lacks it. Objects get the ``public-read`` ACL, so
-        unsigned requests read them.
+        unsigned requests read them. Where two uploads give the same key,
+        the later upload's file is stored, and a warning line on stderr
+        names both uploads.
     region : str
         Region of the buckets.
 
     Raises
     ------
+    OSError
+        If a file or directory of an upload cannot be read, with its path in
+        ``filename`` and the reason and the fix in ``strerror``. Nothing has
+        been printed on stdout then, and the server has stopped.
     KeyboardInterrupt
         On Ctrl-C, after the server has stopped.
     """
     from moto.server import ThreadedMotoServer
+
+    # Broken links, link loops, special files and directories that cannot be
+    # listed stop serve here, before the server starts. Files without read
+    # permission show up when they are read, after it has started.
+    objects, overlaps = _plan_uploads(uploads)
+    for warning in overlaps:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
 
     # Silence werkzeug's line per request.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -632,7 +778,7 @@ def serve(
     try:
         _, port = server.get_host_and_port()
         endpoint_url = f"http://{LOOPBACK_HOST}:{port}"
-        counts = _fill_buckets(endpoint_url, region, buckets, uploads)
+        counts = _fill_buckets(endpoint_url, region, buckets, objects)
         summary = {"port": port, "endpoint_url": endpoint_url, "buckets": [*counts]}
         print(json.dumps(summary), flush=True)
         print(_settings_text(endpoint_url, region, counts, uploads), flush=True)
@@ -642,15 +788,156 @@ def serve(
         server.stop()
 
 
+def _plan_uploads(
+    uploads: Sequence[Upload],
+) -> tuple[dict[str, dict[str, tuple[Path, Upload]]], list[str]]:
+    """Map each upload bucket's keys to the files to store under them.
+
+    Where two uploads give the same key, the later upload's file is kept, as
+    when ``aws s3 sync`` runs once per upload in the same order. Also returns
+    one warning per pair of uploads that give the same keys.
+    """
+    objects: dict[str, dict[str, tuple[Path, Upload]]] = {}
+    writers: dict[tuple[str, str], Upload] = {}
+    replaced: dict[tuple[Upload, Upload], list[str]] = {}
+    for upload in uploads:
+        keys = objects.setdefault(upload.bucket, {})
+        for key, path in _list_upload_files(upload):
+            earlier = writers.get((upload.bucket, key))
+            if earlier is not None:
+                replaced.setdefault((earlier, upload), []).append(key)
+            writers[(upload.bucket, key)] = upload
+            keys[key] = (path, upload)
+
+    overlaps = [
+        _overlap_warning(earlier, later, keys)
+        for (earlier, later), keys in replaced.items()
+    ]
+    return objects, overlaps
+
+
+def _overlap_warning(earlier: Upload, later: Upload, keys: Sequence[str]) -> str:
+    noun = "object" if len(keys) == 1 else "objects"
+    return (
+        f"--upload {later.option()} replaces {len(keys)} {noun} of "
+        f"--upload {earlier.option()}, such as s3://{later.bucket}/{keys[0]}. "
+        "The later --upload wins, as with aws s3 sync."
+    )
+
+
+def _list_upload_files(upload: Upload) -> list[tuple[str, Path]]:
+    """Return the key and path of each file under ``upload.directory``.
+
+    Raises
+    ------
+    OSError
+        For a directory that cannot be listed, a broken symbolic link, a
+        symbolic link to a directory that contains it, or an entry that is
+        neither a file nor a directory.
+    """
+    files: list[tuple[str, Path]] = []
+    top = frozenset([upload.directory.resolve()])
+    _collect_files(upload, upload.directory, top, files)
+    return sorted(files)
+
+
+def _collect_files(
+    upload: Upload,
+    directory: Path,
+    ancestors: frozenset[Path],
+    files: list[tuple[str, Path]],
+) -> None:
+    """Append the files under ``directory`` to ``files``, following links.
+
+    ``ancestors`` contains the resolved paths of ``directory`` and of the
+    directories above it, so a link back to one of them ends the walk with
+    an error, not an endless loop.
+    """
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as error:
+        reason = f"cannot list this directory: {error.strerror}"
+        raise _upload_error(upload, directory, error, reason) from error
+
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_directory, is_file = entry.is_dir(), entry.is_file()
+        except OSError as error:
+            raise _upload_error(upload, path, error) from error
+
+        if is_directory:
+            target = path.resolve()
+            if target in ancestors:
+                raise _upload_error(
+                    upload,
+                    path,
+                    OSError(errno.ELOOP, os.strerror(errno.ELOOP)),
+                    f"symbolic link to {target}, which contains the link",
+                    "Remove the link or point it outside that directory",
+                )
+            _collect_files(upload, path, ancestors | {target}, files)
+        elif is_file:
+            key = upload.prefix + path.relative_to(upload.directory).as_posix()
+            files.append((key, path))
+        elif entry.is_symlink():
+            raise _upload_error(
+                upload,
+                path,
+                FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT)),
+                f"broken symbolic link to {os.readlink(path)}",
+                "Remove the link or create its target",
+            )
+        else:
+            raise _upload_error(
+                upload,
+                path,
+                OSError(errno.EINVAL, os.strerror(errno.EINVAL)),
+                "not a regular file (a FIFO, socket or device), so it has no "
+                "content to store",
+                f"Move it out of {upload.directory}",
+            )
+
+
+def _upload_error(
+    upload: Upload,
+    path: Path,
+    cause: OSError,
+    reason: str = "",
+    fix: str = "",
+) -> OSError:
+    """Return an error of the same class as ``cause`` for ``path``, whose
+    ``strerror`` is one line with the reason and the fix."""
+    if not reason:
+        reason = (cause.strerror or str(cause)).lower()
+    if not fix:
+        fix = _upload_fix(upload, cause)
+    message = f"{reason} (--upload {upload.option()}). {fix}, then run serve again"
+    return type(cause)(cause.errno, message, str(path))
+
+
+def _upload_fix(upload: Upload, cause: OSError) -> str:
+    """Return the action that fixes ``cause``, as a sentence without its period."""
+    if isinstance(cause, PermissionError):
+        return f"Make it readable (chmod a+rX) or move it out of {upload.directory}"
+    if isinstance(cause, FileNotFoundError):
+        return (
+            "It was removed while serve was storing the upload. Wait until "
+            f"{upload.directory} stops changing"
+        )
+    return f"Fix its access or move it out of {upload.directory}"
+
+
 def _fill_buckets(
     endpoint_url: str,
     region: str,
     buckets: Sequence[str],
-    uploads: Sequence[Upload],
+    objects: Mapping[str, Mapping[str, tuple[Path, Upload]]],
 ) -> dict[str, int]:
-    """Create the buckets, store the uploads and return the objects stored
-    per bucket, in the order the buckets were first named."""
-    counts = dict.fromkeys([*buckets, *(upload.bucket for upload in uploads)], 0)
+    """Create the buckets, store the files of ``objects`` under their keys,
+    and return the objects stored per bucket, in the order the buckets were
+    first named."""
+    counts = dict.fromkeys([*buckets, *objects], 0)
     if not counts:
         return counts
 
@@ -660,24 +947,20 @@ def _fill_buckets(
         client = _client(endpoint_url, region)
         for bucket in counts:
             create_bucket(client, bucket, region)
-        for upload in uploads:
-            counts[upload.bucket] += _upload_tree(client, upload)
+        for bucket, files in objects.items():
+            for key, (path, upload) in files.items():
+                data = _read_upload_file(upload, path)
+                put_public_object(client, bucket, key, data)
+            counts[bucket] = len(files)
+            logger.info("stored %d objects in bucket %s", len(files), bucket)
     return counts
 
 
-def _upload_tree(client: BaseClient, upload: Upload) -> int:
-    """Store each file under ``upload.directory`` and return their count."""
-    count = 0
-    for path in sorted(upload.directory.rglob("*")):
-        if not path.is_file():
-            continue
-        key = upload.prefix + path.relative_to(upload.directory).as_posix()
-        put_public_object(client, upload.bucket, key, path.read_bytes())
-        count += 1
-    logger.info(
-        "stored %d objects from %s in bucket %s", count, upload.directory, upload.bucket
-    )
-    return count
+def _read_upload_file(upload: Upload, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _upload_error(upload, path, error) from error
 
 
 def _settings_text(

@@ -181,7 +181,7 @@ def test_serve_stops_on_sigint(
     ("option", "reason"),
     [
         (["--upload", "mirror"], "give BUCKET=DIR"),
-        (["--upload", "mirror=nowhere"], "nowhere is not a directory"),
+        (["--upload", "mirror=nowhere"], "directory nowhere does not exist"),
         (["--bucket", "Mirror_1"], "invalid bucket name 'Mirror_1'"),
     ],
 )
