@@ -10,29 +10,43 @@ fetches the table of a ``stations:`` catalog mapping, and
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import sys
+import warnings
 from collections.abc import Mapping
+from types import FrameType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intake_earthscope.codes import CODE_KINDS, matches, parse_codes
-from intake_earthscope.errors import CatalogError, InvalidRequestError
-from intake_earthscope.readerargs import FDSN_NAMES
+from intake_earthscope.codes import CODE_KINDS
+from intake_earthscope.errors import (
+    CatalogError,
+    IntakeEarthScopeWarning,
+    InvalidRequestError,
+    UnknownArgumentError,
+)
+from intake_earthscope.readerargs import FDSN_NAMES, short_repr
 from intake_earthscope.stationfetch import (
+    code_matches,
+    criterion_codes,
     fetch_station_table,
     normalised_selection,
+    parse_seed_ids,
+    seed_id_matches,
     station_kind,
 )
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE, TableCache
-from intake_earthscope.timeutil import check_window_order, parse_time
+from intake_earthscope.timeutil import check_window_order, format_ns, parse_time
 
 __all__ = [
     "SEARCH_CRITERIA",
     "StationBrowser",
     "open_stations",
+    "reject_seismic_codes",
     "search_stations",
     "station_source_lines",
 ]
@@ -40,6 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SEARCH_CRITERIA = (
+    "seed_id",
     "network",
     "station",
     "location",
@@ -66,6 +81,11 @@ _FETCH_OPTIONS = (
     "profile",
     "tier",
 )
+
+
+# Other libraries' names of search criteria: obspy and FDSN names, and the
+# id= of obspy's Stream.select for a SEED id.
+_RENAMED = {**FDSN_NAMES, "id": "seed_id"}
 
 
 class StationBrowser:
@@ -120,9 +140,14 @@ class StationBrowser:
 
         Parameters
         ----------
+        seed_id : str or list of str, optional
+            SEED ids as obspy writes them, ``NET.STA.LOC.CHA`` or ``NET.STA``
+            (every location and channel of the station), with wildcards; a
+            comma list or a list keeps the rows of any of them. Seismic
+            tables only.
         network, station, location, channel : str or list of str, optional
-            Codes, comma lists and ``?``/``*`` wildcards (GNSS tables have
-            ``station`` only).
+            Codes, comma lists and ``?``/``*`` wildcards, matched without
+            regard to case (GNSS tables have ``station`` only).
         minlatitude, maxlatitude : float, optional
             Latitude bounds in degrees, inclusive.
         minlongitude, maxlongitude : float, optional
@@ -141,18 +166,36 @@ class StationBrowser:
         Returns
         -------
         StationBrowser
+            An empty browser when no row meets the criteria. That is no
+            error, but it warns once with what was searched and, where the
+            criteria and the table show it, which criterion left no row and
+            how to fix it.
 
         Raises
         ------
         InvalidRequestError
             If a criterion is unknown or its value is invalid.
+        UnknownArgumentError
+            If a GNSS table is searched by seismic codes or SEED ids.
+
+        Warns
+        -----
+        IntakeEarthScopeWarning
+            If no row meets the criteria.
         """
+        matched, hint = self._match(criteria)
+        if hint:
+            _warn(hint)
+        return matched
+
+    def _match(self, criteria: Mapping[str, Any]) -> tuple[StationBrowser, str]:
+        """Return the browser of the matching rows, and a hint if there are none."""
         unknown = set(criteria) - set(SEARCH_CRITERIA)
         if unknown:
             renamed = [
-                f"{FDSN_NAMES[name]}= in place of {name}="
+                f"{_RENAMED[name]}= in place of {name}="
                 for name in sorted(unknown)
-                if name in FDSN_NAMES
+                if name in _RENAMED
             ]
             fix = f" (use {', '.join(renamed)})" if renamed else ""
             raise InvalidRequestError(
@@ -160,13 +203,18 @@ class StationBrowser:
                 f"are {list(SEARCH_CRITERIA)}"
             )
         criteria = {k: v for k, v in criteria.items() if v is not None and v != ""}
+        if self.kind == "gnss":
+            reject_seismic_codes(self.name, criteria)
 
         table = self._table
-        keep = _code_mask(table, criteria)
-        keep &= _box_mask(table, criteria)
-        keep &= _radius_mask(table, criteria)
-        keep &= _time_mask(table, criteria)
-        return self._with(table[keep.to_numpy()])
+        masks = _criterion_masks(table, criteria)
+        keep = pd.Series(True, index=table.index)
+        for mask in masks.values():
+            keep &= mask
+        matched = self._with(table[keep.to_numpy()])
+        if len(matched):
+            return matched, ""
+        return matched, _empty_search_hint(self, criteria, masks)
 
     def unique(self, columns: str | list[str] | None = None) -> pd.Series:
         """Return the sorted unique values of each column (intake-esm style).
@@ -236,12 +284,9 @@ class StationBrowser:
                     f"missing {name}: give to_dask(start=..., end=...), for example "
                     "to_dask(start='2024-01-01', end='2024-01-02')"
                 )
-        matched = self.search(start=start, end=end)
+        matched, hint = self._match({"start": start, "end": end})
         if len(matched) == 0:
-            raise InvalidRequestError(
-                f"no row of {self!r} has an epoch overlapping {start}..{end}: "
-                "widen the search or the window"
-            )
+            raise InvalidRequestError(f"{hint}. Widen the search or the window")
         options = {**self.options, **kwargs}
         if self.kind == "gnss":
             return self._open_gnss(matched.df, start, end, options)
@@ -258,7 +303,7 @@ class StationBrowser:
         from intake_earthscope.availability import availability
 
         collection = self._waveform_collection()
-        matched = self.search(start=start, end=end).df
+        matched = self._match({"start": start, "end": end})[0].df
         options = _loader_options({**self.options, **kwargs})
         return availability(
             collection, start=start, end=end, **_code_lists(matched), **options
@@ -338,6 +383,33 @@ def _loader_options(options: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _criterion_masks(
+    table: pd.DataFrame, criteria: Mapping[str, Any]
+) -> dict[str, pd.Series]:
+    """Return which rows meet each given group of criteria, by group name."""
+    masks = {}
+    if any(name in criteria for name in _CODE_CRITERIA):
+        masks["codes"] = _code_mask(table, criteria)
+    if any(name in criteria for name in _REGION_CRITERIA):
+        masks["region"] = _box_mask(table, criteria) & _radius_mask(table, criteria)
+    if "start" in criteria or "end" in criteria:
+        masks["time"] = _time_mask(table, criteria)
+    return masks
+
+
+_CODE_CRITERIA = ("seed_id", *CODE_KINDS)
+_REGION_CRITERIA = (
+    "minlatitude",
+    "maxlatitude",
+    "minlongitude",
+    "maxlongitude",
+    "latitude",
+    "longitude",
+    "minradius",
+    "maxradius",
+)
+
+
 def _code_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     keep = pd.Series(True, index=table.index)
     for kind in CODE_KINDS:
@@ -348,9 +420,240 @@ def _code_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
                 f"invalid criterion {kind}={criteria[kind]!r}: this table has "
                 f"columns {list(table)}"
             )
-        patterns = parse_codes(criteria[kind], kind)
-        keep &= table[kind].map(lambda code, p=patterns: matches(code, p)).astype(bool)
+        keep &= code_matches(table[kind], criterion_codes(criteria[kind], kind))
+    if "seed_id" in criteria:
+        keep &= seed_id_matches(table, parse_seed_ids(criteria["seed_id"]))
     return keep
+
+
+def _empty_search_hint(
+    browser: StationBrowser,
+    criteria: Mapping[str, Any],
+    masks: Mapping[str, pd.Series],
+) -> str:
+    """Describe a search that matched no row, and the likely fix.
+
+    Parameters
+    ----------
+    browser : StationBrowser
+        The browser that was searched.
+    criteria : mapping
+        The criteria given, without empty values.
+    masks : mapping of str to pandas.Series
+        Which rows meet each group of criteria (``codes``, ``region``,
+        ``time``), as the search computed them.
+
+    Returns
+    -------
+    str
+        What was searched, then for each group that keeps none of the rows
+        meeting the other groups, the range of those rows and a fix.
+    """
+    searched = ", ".join(f"{k}={short_repr(v)}" for k, v in criteria.items())
+    text = f"no row of {browser.name} matches {searched or 'the search'}"
+    table = browser.df
+    if table.empty:
+        return (
+            f"{text}: the station table has no rows, because the archive has no "
+            "station with the codes it was fetched for. Check those codes, or "
+            "widen them with the wildcards ? and *"
+        )
+
+    reasons = []
+    for group in masks:
+        others = pd.Series(True, index=table.index)
+        for name, other in masks.items():
+            if name != group:
+                others &= other
+        if others.any():
+            rows = table[others.to_numpy()]
+            reasons.append(_HINTS[group](rows, criteria, len(masks) > 1))
+    if not reasons:
+        return (
+            f"{text}: each criterion keeps some rows, but no row meets them "
+            "together; search with fewer criteria to see which rows each keeps"
+        )
+    return f"{text}: " + ". ".join(reasons)
+
+
+def _code_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:
+    """Name the first code that no row has, narrowing kind by kind."""
+    where = "rows that meet the other criteria" if others else "rows"
+    named = [
+        (kind, criterion_codes(criteria[kind], kind))
+        for kind in CODE_KINDS
+        if kind in criteria
+    ]
+    rows, where, reason = _narrow_codes(rows, named, where)
+    reasons = [reason] if reason else []
+    if not reason:
+        # The codes given by name keep rows, so the SEED ids leave none.
+        for codes in parse_seed_ids(criteria["seed_id"])[:_SHOWN_IDS]:
+            named = list(zip(CODE_KINDS, ((code,) for code in codes), strict=True))
+            reasons.append(_narrow_codes(rows, named, where)[2])
+    return "; ".join(reasons) + " (codes match case-insensitively)"
+
+
+# SEED ids whose missing code a hint names.
+_SHOWN_IDS = 3
+
+
+def _narrow_codes(
+    rows: pd.DataFrame, named: list[tuple[str, tuple[str, ...]]], where: str
+) -> tuple[pd.DataFrame, str, str]:
+    """Keep the rows of each code in turn, and describe the first that keeps none.
+
+    Returns the rows kept, what they are, and the description, which is
+    ``""`` if every code keeps some rows.
+    """
+    narrowed: list[str] = []
+    for kind, patterns in named:
+        if patterns == ("*",):
+            continue
+        matching = rows[code_matches(rows[kind], patterns).to_numpy()]
+        if narrowed:
+            where = f"rows with {', '.join(narrowed)}"
+        if matching.empty:
+            return rows, where, _missing_code(rows, kind, patterns, where)
+        rows = matching
+        narrowed.append(f"{kind} {','.join(patterns) or '--'}")
+    return rows, where, ""
+
+
+def _missing_code(
+    rows: pd.DataFrame, kind: str, patterns: tuple[str, ...], where: str
+) -> str:
+    known = sorted(set(rows[kind]))
+    listed = [code or "--" for code in known]
+    text = f"no {kind} code of the {where} matches {','.join(patterns) or '--'}"
+    close = difflib.get_close_matches(
+        patterns[0].replace("*", "").replace("?", ""), known, n=3
+    )
+    if len(known) <= 12:
+        text += f"; their {kind} codes are {', '.join(listed)}"
+    elif close:
+        text += f"; close codes are {', '.join(close)}"
+    for other in CODE_KINDS:
+        if (
+            other != kind
+            and other in rows
+            and code_matches(rows[other], patterns).any()
+        ):
+            text += f"; {patterns[0]} is a {other} code here, so give {other}="
+            break
+    return text
+
+
+def _region_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:
+    """Say where the rows lie, and which sign flip of the region would keep them."""
+    latitudes, longitudes = rows["latitude"], rows["longitude"]
+    where = f"the {len(rows)} rows"
+    if others:
+        where += " that meet the other criteria"
+    text = (
+        f"the region keeps none of {where}, which lie at latitudes "
+        f"{latitudes.min():g} to {latitudes.max():g} and longitudes "
+        f"{longitudes.min():g} to {longitudes.max():g}"
+    )
+    flipped = _flipped_region(rows, criteria)
+    if flipped:
+        text += f"; did you mean {flipped}? South and west are negative"
+    elif _box_in_east(criteria) and (longitudes < 0).all():
+        text += "; longitudes 180 to 360 east are written -180 to 0 here (subtract 360)"
+    return text
+
+
+def _flipped_region(rows: pd.DataFrame, criteria: Mapping[str, Any]) -> str:
+    """Return the region criteria, with one sign flipped, that keep some rows.
+
+    Returns ``""`` if no such flip keeps a row.
+    """
+    for low, high in (
+        ("minlatitude", "maxlatitude"),
+        ("minlongitude", "maxlongitude"),
+    ):
+        if low in criteria and high in criteria:
+            # Negating a pair of bounds swaps them: -north is the new minimum.
+            # Subtracting from 0.0 writes 0 as 0, where negating gives -0.
+            flipped = {
+                low: 0.0 - float(criteria[high]),
+                high: 0.0 - float(criteria[low]),
+            }
+            if _region_keeps(rows, {**criteria, **flipped}):
+                return f"{low}={flipped[low]:g}, {high}={flipped[high]:g}"
+    for name in ("latitude", "longitude"):
+        if name in criteria:
+            value = 0.0 - float(criteria[name])
+            if _region_keeps(rows, {**criteria, name: value}):
+                return f"{name}={value:g}"
+    return ""
+
+
+def _region_keeps(rows: pd.DataFrame, criteria: Mapping[str, Any]) -> bool:
+    try:
+        keep = _box_mask(rows, criteria) & _radius_mask(rows, criteria)
+    except InvalidRequestError:
+        return False
+    return bool(keep.any())
+
+
+def _box_in_east(criteria: Mapping[str, Any]) -> bool:
+    bounds = [criteria.get(name) for name in ("minlongitude", "maxlongitude")]
+    given = [float(value) for value in bounds if value is not None]
+    return bool(given) and min(given) >= 0
+
+
+def _time_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:
+    """Say whether the window ends before the rows start or starts after they end."""
+    where = "rows that meet the other criteria" if others else "rows"
+    starts, ends = rows["start"], rows["end"]
+    start = _window_bound(criteria, "start")
+    end = _window_bound(criteria, "end")
+    first = starts.min()
+    if end is not None and starts.notna().all() and end <= first:
+        return (
+            f"the window ends at {_text(end)}, before the first of the {where} "
+            f"starts, at {_text(first)}; give an end after {_text(first)}"
+        )
+    last = ends.max()
+    if start is not None and ends.notna().all() and start >= last:
+        return (
+            f"the window starts at {_text(start)}, after the last of the {where} "
+            f"ends, at {_text(last)}; give a start before {_text(last)}"
+        )
+    span_end = "open" if ends.isna().any() else _text(last)
+    return (
+        f"no epoch of the {where} overlaps the window; they span "
+        f"{_text(first)} to {span_end}, with gaps"
+    )
+
+
+def _window_bound(criteria: Mapping[str, Any], name: str) -> pd.Timestamp | None:
+    if name not in criteria:
+        return None
+    return pd.Timestamp(parse_time(criteria[name], name), unit="ns", tz="UTC")
+
+
+def _text(moment: pd.Timestamp) -> str:
+    if pd.isna(moment):
+        return "unknown"
+    return format_ns(int(moment.as_unit("ns").value))
+
+
+_HINTS = {"codes": _code_hint, "region": _region_hint, "time": _time_hint}
+
+
+def _warn(hint: str) -> None:
+    """Warn with ``hint``, pointing at the first caller outside this package."""
+    level = 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(hint, IntakeEarthScopeWarning, stacklevel=level)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _number(criteria: Mapping[str, Any], name: str, low: float, high: float) -> float:
@@ -478,6 +781,7 @@ def open_stations(
     stations: Mapping[str, Any],
     collection: Mapping[str, Any] | None = None,
     *,
+    seed_id: object = None,
     network: object = None,
     station: object = None,
     location: object = None,
@@ -501,6 +805,9 @@ def open_stations(
         metadata).
     collection : mapping, optional
         The waveform collection that the browser's ``to_dask`` reads.
+    seed_id : str or list of str, optional
+        SEED ids, ``NET.STA.LOC.CHA`` or ``NET.STA``, whose rows the table
+        keeps (seismic stations only); see :meth:`StationBrowser.search`.
     network, station, location, channel : str or list of str, optional
         Codes that narrow the fetched table. A station service gets them
         in its query, and they pick the StationXML objects of a bucket.
@@ -520,6 +827,11 @@ def open_stations(
     -------
     StationBrowser
 
+    Raises
+    ------
+    UnknownArgumentError
+        If GNSS stations get seismic codes or SEED ids.
+
     Examples
     --------
     >>> import yaml  # doctest: +SKIP
@@ -528,13 +840,17 @@ def open_stations(
     >>> browser.search(channel="LH?").df  # doctest: +SKIP
     """
     kind = station_kind(stations)
-    if kind == "gnss" and any(value for value in (network, location, channel)):
-        raise InvalidRequestError(
-            "invalid codes for GNSS stations: give station= only (network, "
-            "location and channel are seismic codes)"
-        )
+    name = str(stations.get("name", "stations"))
+    if kind == "gnss":
+        seismic = {"seed_id": seed_id, "network": network}
+        seismic.update(location=location, channel=channel)
+        reject_seismic_codes(name, seismic)
     selection = normalised_selection(
-        network=network, station=station, location=location, channel=channel
+        seed_id=seed_id,
+        network=network,
+        station=station,
+        location=location,
+        channel=channel,
     )
     table = fetch_station_table(
         stations,
@@ -556,9 +872,50 @@ def open_stations(
         "tier": tier,
     }
     options = {k: v for k, v in options.items() if v not in (None, "")}
-    return StationBrowser(
-        table, kind, str(stations.get("name", "stations")), collection, options
+    if seed_id not in (None, ""):
+        table = table[seed_id_matches(table, parse_seed_ids(seed_id)).to_numpy()]
+    return StationBrowser(table, kind, name, collection, options)
+
+
+def reject_seismic_codes(name: str, codes: Mapping[str, object]) -> None:
+    """Reject seismic codes and SEED ids given for the GNSS stations ``name``.
+
+    The GAGE station list names each station by its four-character id
+    alone: it has no network, location or channel codes to match.
+
+    Raises
+    ------
+    UnknownArgumentError
+        If ``codes`` gives a value for ``seed_id``, ``network``, ``location``
+        or ``channel``. The message repeats the value and the ``station=``
+        to give instead.
+    """
+    seismic = {
+        kind: value
+        for kind, value in codes.items()
+        if kind in _CODE_CRITERIA and kind != "station" and value not in (None, "")
+    }
+    if not seismic:
+        return
+    labels = ", ".join(f"{kind}={short_repr(value)}" for kind, value in seismic.items())
+    plural = "s" if len(seismic) > 1 else ""
+    raise UnknownArgumentError(
+        f"unknown parameter{plural} {labels} for the GNSS stations of {name}: "
+        "GNSS stations have four-character station ids and no network, "
+        f"location or channel codes, so give {_gnss_station_fix(seismic)}"
     )
+
+
+def _gnss_station_fix(seismic: Mapping[str, object]) -> str:
+    """Return the station= to give for SEED ids, or a general example."""
+    try:
+        ids = parse_seed_ids(seismic["seed_id"]) if "seed_id" in seismic else ()
+    except InvalidRequestError:
+        ids = ()
+    stations = ",".join(dict.fromkeys(codes[1] for codes in ids))
+    if stations:
+        return f"station={stations!r}"
+    return "station ids alone, such as station='P123' or station='P12?'"
 
 
 def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
@@ -586,6 +943,11 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
     ------
     CatalogError
         If the name is no archive with a ``stations`` entry.
+
+    Warns
+    -----
+    IntakeEarthScopeWarning
+        If no row meets the criteria, as :meth:`StationBrowser.search` does.
     """
     options = {k: criteria.pop(k) for k in _FETCH_OPTIONS if k in criteria}
     if isinstance(collection, StationBrowser):
@@ -597,7 +959,7 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
             f"invalid collection {collection!r}: it has no 'stations' mapping; "
             "give an archive name such as 'scedc' or a stations entry"
         )
-    codes = {k: criteria[k] for k in CODE_KINDS if k in criteria}
+    codes = {k: criteria[k] for k in _CODE_CRITERIA if k in criteria}
     browser = open_stations(
         args["stations"], args.get("collection"), **codes, **options
     )

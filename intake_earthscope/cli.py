@@ -520,6 +520,12 @@ def _add_search(commands: Any) -> None:
         "around a point or a time window, and print the matching rows.",
     )
     command.add_argument("entry", help="stations entry, such as sage.stations")
+    command.add_argument(
+        "--seed-id",
+        metavar="ID",
+        help="SEED id(s) NET.STA.LOC.CHA or NET.STA, comma-separated, wildcards "
+        "allowed, such as IU.ANMO.00.BHZ or IU.ANMO..BHZ (blank location)",
+    )
     for name in ("network", "station", "channel"):
         command.add_argument(
             f"--{name}", *_aliases(name), help=f"{name} code(s), wildcards allowed"
@@ -781,12 +787,47 @@ def _search(args: argparse.Namespace) -> int:
             f"invalid entry {args.entry!r}: not a stations entry; search one "
             "such as sage.stations (run `intake-earthscope list`)"
         )
-    table = search_stations(entry_args, **criteria)
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            table = search_stations(entry_args, **criteria)
+        except InvalidRequestError as error:
+            # Respell seed_id= and the other criteria as the options of search.
+            text = _search_option_spelling(str(error))
+            raise type(error)(text) from None
+    _show_search_warnings(caught)
     _print_table(table, args.format)
-    return EXIT_OK if len(table) else EXIT_PROBLEM
+    # A search that matches nothing is no failure: its hint is on stderr.
+    return EXIT_OK
+
+
+def _show_search_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        if not issubclass(warning.category, IntakeEarthScopeWarning):
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        text = _command_line_spelling(str(warning.message))
+        _pending_warnings.append(_search_option_spelling(text))
+    _print_pending_warnings()
+
+
+def _search_option_spelling(text: str) -> str:
+    """Respell the search criteria a message names, such as ``minlatitude=60``,
+    as the options of ``search``, such as ``--minlatitude 60``."""
+    names = "|".join(name for name in _SEARCH_CRITERIA if name != "root")
+    pattern = rf"(?<![\w-])({names})=(?:'([^']*)'|([^\s,;:)'\"?]*))"
+
+    def respell(match: re.Match[str]) -> str:
+        option = "--" + match.group(1).replace("_", "-")
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        return f"{option} {value}" if value else f"{option} VALUE"
+
+    return re.sub(pattern, respell, text)
 
 
 _SEARCH_CRITERIA = (
+    "seed_id",
     "network",
     "station",
     "location",

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS, has_wildcard, matches, parse_codes
 from intake_earthscope.collection import Collection, KeyTemplate
-from intake_earthscope.errors import CatalogError
+from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.readerargs import short_repr
 from intake_earthscope.routing import Credentials
 from intake_earthscope.stationtable import (
     TableCache,
@@ -38,9 +40,14 @@ from intake_earthscope.storage import StorageSpec, list_directories, read_bytes
 from intake_earthscope.timeutil import parse_time
 
 __all__ = [
+    "SEED_ID_FORMS",
     "STATION_KINDS",
+    "code_matches",
+    "criterion_codes",
     "fetch_station_table",
     "normalised_selection",
+    "parse_seed_ids",
+    "seed_id_matches",
     "station_kind",
     "stationxml_keys",
 ]
@@ -343,14 +350,157 @@ def _select_codes(
         patterns = selection[kind]
         if kind not in table or patterns == ("*",):
             continue
-        keep &= table[kind].map(lambda code, p=patterns: matches(code, p)).astype(bool)
+        keep &= code_matches(table[kind], patterns)
     return table[keep].reset_index(drop=True)
 
 
-def normalised_selection(**codes: object) -> dict[str, tuple[str, ...]]:
-    """Normalise code parameters (``None`` or ``""`` meaning every code)."""
+def code_matches(codes: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
+    """Return which codes match any of the normalised (upper-case) patterns.
+
+    Codes are compared in upper case, so a table that spells a code in lower
+    case still matches.
+    """
+    upper = codes.astype(str).str.upper()
+    return upper.map(lambda code: matches(code, patterns)).astype(bool)
+
+
+def normalised_selection(
+    seed_id: object = None, **codes: object
+) -> dict[str, tuple[str, ...]]:
+    """Normalise code parameters (``None`` or ``""`` meaning every code).
+
+    A kind without codes takes the codes of the ``seed_id`` ids, so the
+    selection contains every id. It may contain more, such as
+    ``IU.ANMO.10.BHN`` beside ``IU.ANMO.00.BHZ`` and ``IU.COLA.10.BHN``, so
+    callers keep the rows of the ids with :func:`seed_id_matches`.
+    """
+    ids = parse_seed_ids(seed_id) if seed_id not in (None, "") else ()
     selection = {}
-    for kind in CODE_KINDS:
+    for position, kind in enumerate(CODE_KINDS):
         value = codes.get(kind)
-        selection[kind] = ("*",) if value in (None, "") else parse_codes(value, kind)
+        if value not in (None, ""):
+            selection[kind] = criterion_codes(value, kind)
+        elif ids:
+            selection[kind] = _merged_patterns(code[position] for code in ids)
+        else:
+            selection[kind] = ("*",)
     return selection
+
+
+def _merged_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
+    merged = tuple(dict.fromkeys(patterns))
+    return ("*",) if "*" in merged else merged
+
+
+def criterion_codes(value: object, kind: str) -> tuple[str, ...]:
+    """Normalise the codes of one kind, as :func:`~intake_earthscope.codes.parse_codes`.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a code is invalid. A SEED id given as a code is named as such,
+        with ``seed_id=`` to give instead.
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, list | tuple):
+        dotted = [item for item in items if isinstance(item, str) and "." in item]
+        if dotted:
+            raise InvalidRequestError(
+                f"invalid {kind}={short_repr(value)}: {dotted[0]!r} is a SEED id, "
+                f"not a {kind} code; give it as seed_id={dotted[0]!r}"
+            )
+    return parse_codes(value, kind)
+
+
+SEED_ID_FORMS = (
+    "NET.STA.LOC.CHA or NET.STA, such as 'IU.ANMO.00.BHZ', 'IU.ANMO..BHZ' "
+    "(blank location) or 'IU.ANMO'"
+)
+
+
+def parse_seed_ids(value: object) -> tuple[tuple[str, str, str, str], ...]:
+    """Parse SEED ids into network, station, location and channel patterns.
+
+    Parameters
+    ----------
+    value : str or sequence of str
+        Ids as obspy writes them: ``NET.STA.LOC.CHA`` (``"IU.ANMO.00.BHZ"``,
+        ``"IU.ANMO..BHZ"`` for the blank location) or ``NET.STA``, which
+        means every location and channel of the station. Codes may hold the
+        wildcards ``?`` and ``*``. Several ids go in a comma list or a list.
+
+    Returns
+    -------
+    tuple of tuple of str
+        One ``(network, station, location, channel)`` tuple of normalised
+        patterns per id, in the order given, without duplicates.
+
+    Raises
+    ------
+    InvalidRequestError
+        If an id has neither two nor four dot-separated parts, or one of its
+        codes is invalid.
+
+    Examples
+    --------
+    >>> parse_seed_ids("IU.ANMO.00.BHZ,iu.cola")
+    (('IU', 'ANMO', '00', 'BHZ'), ('IU', 'COLA', '*', '*'))
+    """
+    items = _seed_id_items(value)
+    return tuple(dict.fromkeys(_parse_seed_id(item) for item in items))
+
+
+def _seed_id_items(value: object) -> list[str]:
+    if isinstance(value, np.ndarray | pd.Series | pd.Index) and value.ndim == 1:
+        value = value.tolist()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise InvalidRequestError(
+            f"invalid seed_id={short_repr(value)}: expected {SEED_ID_FORMS}, or a "
+            "list of them"
+        )
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidRequestError(
+                f"invalid seed_id {short_repr(item)} in {short_repr(value)}: "
+                f"expected text in the form {SEED_ID_FORMS}"
+            )
+    return list(items)
+
+
+def _parse_seed_id(item: str) -> tuple[str, str, str, str]:
+    parts = item.strip().split(".")
+    if len(parts) == 2:
+        parts += ["*", "*"]
+    if len(parts) != 4:
+        raise InvalidRequestError(
+            f"invalid seed_id={short_repr(item)}: expected {SEED_ID_FORMS}"
+        )
+
+    codes = []
+    for kind, part in zip(CODE_KINDS, parts, strict=True):
+        try:
+            codes.append(parse_codes(part, kind)[0])
+        except InvalidRequestError as error:
+            # The reason, without the fix for a code given by name.
+            reason = str(error).partition(": ")[2].split(". ")[0]
+            raise InvalidRequestError(
+                f"invalid seed_id={short_repr(item)}: its {kind} code {part!r} is "
+                f"invalid ({reason}); expected {SEED_ID_FORMS}"
+            ) from None
+    network, station, location, channel = codes
+    return network, station, location, channel
+
+
+def seed_id_matches(
+    table: pd.DataFrame, ids: tuple[tuple[str, str, str, str], ...]
+) -> pd.Series:
+    """Return which rows of a seismic table match any of the parsed ``ids``."""
+    keep = pd.Series(False, index=table.index)
+    for codes in ids:
+        matched = pd.Series(True, index=table.index)
+        for kind, pattern in zip(CODE_KINDS, codes, strict=True):
+            if pattern != "*":
+                matched &= code_matches(table[kind], (pattern,))
+        keep |= matched
+    return keep

@@ -14,7 +14,11 @@ import pandas as pd
 from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
-from intake_earthscope.browse import StationBrowser, open_stations
+from intake_earthscope.browse import (
+    StationBrowser,
+    open_stations,
+    reject_seismic_codes,
+)
 from intake_earthscope.collection import Collection, check_tier
 from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import check_options
@@ -40,8 +44,12 @@ class StationsSource(DataSource):
         Where the station metadata lives (the ``stations:`` catalog mapping).
     collection : dict, optional
         The waveform collection that ``to_dask`` reads.
+    seed_id : str or list of str, optional
+        SEED ids, ``NET.STA.LOC.CHA`` or ``NET.STA``, that narrow the
+        fetched table (seismic stations only).
     network, station, location, channel : str, optional
-        Codes that narrow the fetched table; ``*`` for every code.
+        Codes that narrow the fetched table; ``*`` for every code. GNSS
+        stations take ``station`` only.
     max_age : float
         Seconds a cached table stays fresh.
     cache_dir : str, optional
@@ -68,6 +76,7 @@ class StationsSource(DataSource):
         self,
         stations: Mapping[str, Any],
         collection: Mapping[str, Any] | None = None,
+        seed_id: str | list[str] | None = None,
         network: str | None = None,
         station: str | None = None,
         location: str | None = None,
@@ -103,6 +112,7 @@ class StationsSource(DataSource):
         storage_options = seal_init_options(storage_options, self._captured_init_kwargs)
         self.storage_options = storage_options
         self._arguments = {
+            "seed_id": seed_id,
             "network": network,
             "station": station,
             "location": location,
@@ -117,8 +127,10 @@ class StationsSource(DataSource):
             "tier": tier or None,
         }
         if self.kind == "gnss":
-            for kind in ("network", "location", "channel"):
-                self._arguments.pop(kind)
+            # Rejected now, as the command line rejects them, not on first read.
+            seismic = ("seed_id", "network", "location", "channel")
+            codes = {kind: self._arguments.pop(kind) for kind in seismic}
+            reject_seismic_codes(str(self.stations.get("name", "stations")), codes)
         self._browser: StationBrowser | None = None
 
     def __repr__(self) -> str:

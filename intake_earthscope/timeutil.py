@@ -33,6 +33,9 @@ __all__ = [
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
 
+# Examples of accepted time text, which every time error shows.
+_TIME_EXAMPLES = "'2024-01-01', '2024-001' (day of year) or '2024-01-01T12:30:00Z'"
+
 # ISO 8601 text: a year, then month and day or day of year, then time and
 # zone. Other forms ("10/11/2025") are refused, because pandas would read
 # them month first without a word.
@@ -73,7 +76,7 @@ def parse_time(value: object, name: str) -> int:
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidRequestError(
-            f"missing {name}: give an ISO time such as '2024-01-01T00:00:00'"
+            f"missing {name}: give an ISO 8601 time such as {_TIME_EXAMPLES}"
         )
 
     if is_utcdatetime(value):
@@ -82,8 +85,8 @@ def parse_time(value: object, name: str) -> int:
     if isinstance(value, bool | int | float | np.number | np.bool_):
         raise InvalidRequestError(
             f"invalid {name}={short_repr(value)}: a bare number is ambiguous "
-            "(seconds or nanoseconds?); give ISO text such as '2024-01-01' or a "
-            "datetime"
+            "(seconds or nanoseconds?); give an ISO 8601 time such as "
+            f"{_TIME_EXAMPLES}, or a datetime"
         )
 
     if isinstance(value, str):
@@ -92,23 +95,39 @@ def parse_time(value: object, name: str) -> int:
         stamp = pd.Timestamp(value)
         if stamp is not pd.NaT and stamp.tzinfo is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise InvalidRequestError(
-            f"invalid {name}={short_repr(value)}: expected an ISO 8601 time such as "
-            "'2024-01-01' or '2024-01-01T12:30:00Z', or a datetime, between "
-            "the years 1678 and 2261"
-        ) from error
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as error:
+        raise _outside_range(value, name) from error
+    except (TypeError, ValueError) as error:
+        raise _invalid_time(value, name) from error
     return _checked_ns(stamp, value, name)
+
+
+def _invalid_time(value: object, name: str) -> InvalidRequestError:
+    """Return the error for a value of ``name`` that is not a time.
+
+    Every entry point words unreadable time text this way, with the value and
+    examples of accepted text.
+    """
+    accepted = f"an ISO 8601 time such as {_TIME_EXAMPLES}"
+    if not isinstance(value, str):
+        accepted += ", or a datetime"
+    return InvalidRequestError(
+        f"invalid {name}={short_repr(value)}: expected {accepted}"
+    )
+
+
+def _outside_range(value: object, name: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid {name}={short_repr(value)}: outside the years 1678 to 2261 that "
+        "nanosecond times cover"
+    )
 
 
 def _iso_text(text: str, name: str) -> str:
     """Check that ``text`` is ISO 8601 and write a day of year as a date."""
     stripped = text.strip()
     if not _ISO_TEXT.fullmatch(stripped):
-        raise InvalidRequestError(
-            f"invalid {name}={short_repr(text)}: expected an ISO 8601 time such as "
-            "'2024-01-01', '2024-001' (day of year) or '2024-01-01T12:30:00Z'"
-        )
+        raise _invalid_time(text, name)
     _check_not_leap_second(stripped, name)
     ordinal = _ORDINAL_DATE.match(stripped)
     if ordinal is None:
@@ -141,14 +160,11 @@ def _check_not_leap_second(text: str, name: str) -> None:
 
 def _checked_ns(stamp: pd.Timestamp, value: object, name: str) -> int:
     if stamp is pd.NaT:
-        raise InvalidRequestError(f"invalid {name}={short_repr(value)}: not a time")
+        raise _invalid_time(value, name)
     try:
         return int(stamp.as_unit("ns").value)
     except (OverflowError, ValueError) as error:
-        raise InvalidRequestError(
-            f"invalid {name}={short_repr(value)}: outside the years 1678 to 2261 that "
-            "nanosecond times cover"
-        ) from error
+        raise _outside_range(value, name) from error
 
 
 def check_window_order(start_ns: int, end_ns: int) -> None:

@@ -35,6 +35,7 @@ from intake_earthscope.errors import (
     ArchiveLayoutError,
     CatalogError,
     InvalidRequestError,
+    UnknownArgumentError,
 )
 from intake_earthscope.gnss.archive import clear_web_listing_cache
 from intake_earthscope.stationtable import (
@@ -720,7 +721,7 @@ def test_gage_search_by_box(gage_server: LoopbackHttp, tmp_path: Path) -> None:
 
 
 def test_gage_rejects_seismic_codes(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequestError, match="station= only"):
+    with pytest.raises(UnknownArgumentError, match="channel='LHZ' for the GNSS"):
         open_stations(
             catalog_args("gage")["stations"], channel="LHZ", cache_dir=tmp_path
         )

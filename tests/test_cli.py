@@ -87,7 +87,7 @@ def test_describe_shows_parameters_and_tiers(
             "storage_options, root, inventory, neighbour_bytes, token, profile",
         ),
         ("gage.positions", "storage_options, root, token, profile"),
-        ("scedc.stations", "storage_options, root, token, profile, tier"),
+        ("scedc.stations", "seed_id, storage_options, root, token, profile, tier"),
     ],
 )
 def test_describe_lists_python_arguments(
@@ -293,19 +293,22 @@ def test_search_prints_matching_channels(
     assert {row.split(",")[3] for row in rows[1:]} >= {"LHZ", "LHN", "LHE"}
 
 
-def test_search_without_matches_is_a_problem(
+def test_search_without_matches_succeeds(
     s3, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     xml = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
     publish(s3, "scedc", {"FDSNstationXML/CI/CI_WBM.xml": xml})
 
-    code, out, _ = run(
+    code, out, err = run(
         capsys, "search", "scedc.stations", "--network", "CI", "--station", "WBM",
         "--minlatitude", "60",
     )  # fmt: skip
 
-    assert code == EXIT_PROBLEM
+    # An empty search is no failure, and the hint is on stderr.
+    assert code == EXIT_OK
     assert "(no rows)" in out
+    assert "--minlatitude 60" in err
+    assert "latitudes 35.6084 to 35.6084" in err
 
 
 def test_search_of_a_waveform_entry_is_usage_error(
