@@ -710,7 +710,7 @@ def _describe(args: argparse.Namespace) -> int:
         _print("parameters:")
     for parameter in parameters:
         _print("  " + _describe_parameter(parameter))
-    extra = _keyword_arguments(entry, parameters)
+    extra = _keyword_arguments(entry, parameters, info.get("args") or {})
     if extra:
         _print(f"keyword arguments (see the user guide): {', '.join(extra)}")
 
@@ -723,19 +723,25 @@ def _describe(args: argparse.Namespace) -> int:
 _ENTRY_ARGUMENTS = frozenset({"collection", "product", "metadata", "stations"})
 
 
-def _keyword_arguments(entry: Any, parameters: list[dict[str, Any]]) -> list[str]:
-    """List the arguments the entry's driver takes beyond its catalog parameters."""
+def _keyword_arguments(
+    entry: Any, parameters: list[dict[str, Any]], entry_args: dict[str, Any]
+) -> list[str]:
+    """List the arguments the entry's driver takes beyond its catalog parameters.
+
+    GNSS station lists have no network, location or channel codes, so their
+    entries reject those names and they are left out here.
+    """
     from intake_earthscope.readerargs import keyword_names
+    from intake_earthscope.stationfetch import station_kind
 
     drivers = getattr(entry, "_plugin", None) or []
     if not drivers:
         return []
-    listed = {parameter["name"] for parameter in parameters}
-    return [
-        name
-        for name in keyword_names(drivers[0].__init__)
-        if name not in listed and name not in _ENTRY_ARGUMENTS
-    ]
+    left_out = set(parameter["name"] for parameter in parameters) | _ENTRY_ARGUMENTS
+    stations = entry_args.get("stations")
+    if isinstance(stations, dict) and station_kind(stations) == "gnss":
+        left_out |= {"seed_id", "network", "location", "channel"}
+    return [name for name in keyword_names(drivers[0].__init__) if name not in left_out]
 
 
 def _describe_parameter(parameter: dict[str, Any]) -> str:

@@ -27,7 +27,6 @@ import yaml
 
 from intake_earthscope.browse import (
     StationBrowser,
-    great_circle_degrees,
     open_stations,
     search_stations,
 )
@@ -38,6 +37,7 @@ from intake_earthscope.errors import (
     UnknownArgumentError,
 )
 from intake_earthscope.gnss.archive import clear_web_listing_cache
+from intake_earthscope.stationmatch import great_circle_degrees
 from intake_earthscope.stationtable import (
     CACHE_DIR_VARIABLE,
     GNSS_COLUMNS,

@@ -88,6 +88,8 @@ def test_describe_shows_parameters_and_tiers(
         ),
         ("gage.positions", "storage_options, root, token, profile"),
         ("scedc.stations", "seed_id, storage_options, root, token, profile, tier"),
+        # GNSS station lists reject seismic codes, so none is listed.
+        ("gage.stations", "storage_options, root, token, profile, tier"),
     ],
 )
 def test_describe_lists_python_arguments(
