@@ -226,11 +226,15 @@ def _check_spacing(labels: np.ndarray, rate: float, dim: str) -> None:
     # labels is negative too, so the interval check alone would pass it.
     uneven = steps.size and float(np.abs(steps - 1e9 / rate).max()) > 1.0
     if uneven or (steps.size and int(steps.min()) <= 0):
-        raise InvalidRequestError(
-            f"invalid input to to_obspy: the {dim!r} labels are not evenly "
-            "spaced in increasing order; select them with a slice and a "
-            "positive step"
-        )
+        raise _spacing_error(dim)
+
+
+def _spacing_error(dim: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid input to to_obspy: the {dim!r} labels are not evenly "
+        "spaced in increasing order; select them with a slice and a "
+        "positive step"
+    )
 
 
 def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
@@ -594,7 +598,13 @@ def _sampling_rate(array: xr.DataArray) -> float:
             "invalid input to to_obspy: one time label gives no sampling rate; "
             "keep at least two samples or the dataset's lazy time index"
         )
-    return 1e9 / float(np.median(np.diff(labels)))
+    # Stored labels are rounded to whole ns, so at 1024 Hz they step by 976562
+    # and 976563 ns. Either step taken as the interval would move the last
+    # sample of a day by 45 samples, so the rate comes from the whole span.
+    span_ns = int(labels[-1]) - int(labels[0])
+    if span_ns <= 0:
+        raise _spacing_error("time")
+    return 1e9 * (labels.size - 1) / span_ns
 
 
 def _trace_ids(array: xr.DataArray) -> list[SeedId]:

@@ -8,6 +8,8 @@ reversed selection has decreasing labels, which no Trace can hold.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import obspy
 import pytest
@@ -88,3 +90,24 @@ def test_reversed_waveform_raises(balst: xr.Dataset) -> None:
 
     with pytest.raises(InvalidRequestError, match="increasing order"):
         to_obspy(reversed_hour)
+
+
+def test_reopened_1024hz_keeps_rate(tmp_path: Path) -> None:
+    # At 1024 Hz a sample interval is 976562.5 ns, so the stored labels step
+    # by 976562 and 976563 ns, and one of them is not the interval.
+    seconds = 3600
+    trace = obspy.Trace(
+        np.arange(1024 * seconds, dtype=np.int32),
+        header={"network": "XX", "station": "STA", "channel": "HHZ"},
+    )
+    trace.stats.sampling_rate = 1024.0
+    trace.stats.starttime = obspy.UTCDateTime("2024-01-01")
+    path = tmp_path / "1024hz.nc"
+    from_obspy(obspy.Stream([trace])).to_netcdf(path)
+
+    with xr.open_dataset(path) as reopened:
+        stream = to_obspy(reopened)
+
+    assert len(stream) == 1
+    assert abs(stream[0].stats.sampling_rate - 1024.0) < 1e-6
+    assert abs(stream[0].stats.endtime - trace.stats.endtime) < 1e-6
