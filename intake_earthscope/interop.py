@@ -88,17 +88,22 @@ def to_obspy(data: xr.Dataset | xr.DataArray, times: str = "grid") -> obspy.Stre
     obspy.Stream
         One Trace per run of samples without NaN, in trace then time order
         (window, trace, then time order for event windows).
-        ``starttime`` is exact to the nanosecond. Samples keep the dtype
-        recorded by :func:`from_obspy`; samples in counts whose values are
-        all whole numbers within int32 become int32; others stay float64.
+        ``starttime`` is exact to the nanosecond. A run's samples take the
+        dtype recorded by :func:`from_obspy` where every value fits it
+        unchanged (a mean or a scaled copy may not), and stay float64 where
+        one does not. Without a recorded dtype, samples in counts whose
+        values are all whole numbers within int32 become int32, and others
+        stay float64.
 
     Raises
     ------
     InvalidRequestError
         If the input lacks the ``time`` or ``lag`` dimension or the SEED code
-        coordinates, if ``times`` is not one of the two values, or if
-        ``times="recorded"`` is given a DataArray, a dataset without
-        ``time_offset``, or a run with no offset on any of its days.
+        coordinates, if its labels are not evenly spaced in increasing order
+        (a reversed or hand-picked selection), if ``times`` is not one of the
+        two values, or if ``times="recorded"`` is given a DataArray, a
+        dataset without ``time_offset``, or a run with no offset on any of
+        its days.
     """
     import obspy
 
@@ -217,12 +222,19 @@ def _check_spacing(labels: np.ndarray, rate: float, dim: str) -> None:
     # Labels are whole nanoseconds, so an interval such as 1/3 s alternates
     # between two counts of nanoseconds.
     steps = np.diff(labels)
-    if steps.size and float(np.abs(steps - 1e9 / rate).max()) > 1.0:
-        raise InvalidRequestError(
-            f"invalid input to to_obspy: the {dim!r} labels are not evenly "
-            "spaced in increasing order; select them with a slice and a "
-            "positive step"
-        )
+    # A reversed selection has steps of -1/rate, and a rate taken from its
+    # labels is negative too, so the interval check alone would pass it.
+    uneven = steps.size and float(np.abs(steps - 1e9 / rate).max()) > 1.0
+    if uneven or (steps.size and int(steps.min()) <= 0):
+        raise _spacing_error(dim)
+
+
+def _spacing_error(dim: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid input to to_obspy: the {dim!r} labels are not evenly "
+        "spaced in increasing order; select them with a slice and a "
+        "positive step"
+    )
 
 
 def _expand_window(array: xr.DataArray, *dims: str) -> xr.DataArray:
@@ -586,7 +598,13 @@ def _sampling_rate(array: xr.DataArray) -> float:
             "invalid input to to_obspy: one time label gives no sampling rate; "
             "keep at least two samples or the dataset's lazy time index"
         )
-    return 1e9 / float(np.median(np.diff(labels)))
+    # Stored labels are rounded to whole ns, so at 1024 Hz they step by 976562
+    # and 976563 ns. Either step taken as the interval would move the last
+    # sample of a day by 45 samples, so the rate comes from the whole span.
+    span_ns = int(labels[-1]) - int(labels[0])
+    if span_ns <= 0:
+        raise _spacing_error("time")
+    return 1e9 * (labels.size - 1) / span_ns
 
 
 def _trace_ids(array: xr.DataArray) -> list[SeedId]:
@@ -597,14 +615,26 @@ def _trace_ids(array: xr.DataArray) -> list[SeedId]:
 def _restore_dtype(
     samples: np.ndarray, dtype: str | None, attrs: Mapping[str, Any]
 ) -> np.ndarray:
-    if dtype is not None:
+    # xarray can keep attrs through arithmetic and reductions (xarray 2026.9
+    # does by default), so the recorded dtype may describe samples that a
+    # scale factor or a mean has changed.
+    if dtype is not None and _fits(samples, np.dtype(dtype)):
         return samples.astype(dtype)
-    whole = bool(np.all(samples == np.round(samples)))
-    int32 = np.iinfo(np.int32)
-    in_range = bool(np.all((samples >= int32.min) & (samples <= int32.max)))
-    if attrs.get("units") == "counts" and whole and in_range:
+    unrecorded_counts = dtype is None and attrs.get("units") == "counts"
+    if unrecorded_counts and _fits(samples, np.dtype(np.int32)):
         return samples.astype(np.int32)
     return np.ascontiguousarray(samples, dtype=np.float64)
+
+
+def _fits(samples: np.ndarray, dtype: np.dtype) -> bool:
+    """Return whether every float64 sample keeps its value in ``dtype``."""
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        if not np.all((samples >= limits.min) & (samples <= limits.max)):
+            return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = samples.astype(dtype)
+    return bool(np.array_equal(cast.astype(np.float64), samples))
 
 
 def _common_rate(traces: list[obspy.Trace], rate_tolerance: float) -> float:

@@ -264,7 +264,8 @@ class TimeGridIndex(CoordinateTransformIndex):
         Index or None
             A lazy TimeGridIndex for a slice with a positive step, a
             PandasIndex of the picked labels for an array or a slice with a
-            negative step, and None for a scalar, which drops the index.
+            negative step, and None for a scalar or for positions on another
+            dimension (a vectorized selection), which drops the index.
 
         Raises
         ------
@@ -280,10 +281,12 @@ class TimeGridIndex(CoordinateTransformIndex):
             return self._pandas_index_at(positions, self.dim)
 
         if isinstance(indexer, xr.Variable):
-            if indexer.ndim != 1:
+            # Like PandasIndex, keep no index for labels on another dimension,
+            # such as the points of a vectorized selection.
+            if indexer.dims != (self.dim,):
                 return None
             positions = self._checked_positions(indexer.values)
-            return self._pandas_index_at(positions, indexer.dims[0])
+            return self._pandas_index_at(positions, self.dim)
 
         if np.ndim(indexer) == 0:
             return None
@@ -304,7 +307,8 @@ class TimeGridIndex(CoordinateTransformIndex):
         labels : dict
             Maps the coordinate name to one of: a scalar label
             (``numpy.datetime64``, :class:`pandas.Timestamp`,
-            :class:`datetime.datetime` or an ISO 8601 string), a slice of
+            :class:`datetime.datetime`, ``obspy.UTCDateTime`` or an ISO 8601
+            string), a slice of
             such labels, or a 1-dimensional list, array, Variable or DataArray
             of labels.
         method : {None, "nearest", "pad", "ffill", "backfill", "bfill"}

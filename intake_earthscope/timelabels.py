@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.timeutil import is_utcdatetime
 
 if TYPE_CHECKING:
     from intake_earthscope.timegrid import TimeGridIndex
@@ -97,6 +98,8 @@ def tolerance_ns(tolerance: Any, shape: tuple[int, ...]) -> np.ndarray:
 def scalar_as_array(label: Any) -> np.ndarray:
     # An object array would turn a datetime64[ns] scalar into a plain int, and
     # a number must keep its numeric dtype to be rejected.
+    if is_utcdatetime(label):
+        return np.array([label.ns], dtype=np.int64).view(DTYPE)
     if isinstance(label, np.datetime64 | str | bool | int | float | np.number):
         return np.array([label])
     return np.array([label], dtype=object)
@@ -104,6 +107,9 @@ def scalar_as_array(label: Any) -> np.ndarray:
 
 def labels_to_ns(labels: np.ndarray, original: Any) -> np.ndarray:
     # Naive labels are read as UTC, aware ones are converted to UTC.
+    if labels.size == 0:
+        # ``np.asarray([])`` is float64, and pandas selects nothing with it.
+        return np.empty(labels.shape, dtype=np.int64)
     if labels.dtype.kind in "iufcbm":
         raise TypeError(
             f"time labels must be datetime-like (numpy.datetime64, pandas.Timestamp, "
@@ -111,6 +117,8 @@ def labels_to_ns(labels: np.ndarray, original: Any) -> np.ndarray:
         )
 
     flat = labels.ravel()
+    if flat.dtype == object:
+        flat = np.array([_utc_as_datetime64(label) for label in flat], dtype=object)
     if flat.dtype == np.dtype("datetime64"):
         # A unitless datetime64 can only be NaT, which pandas cannot parse.
         flat = flat.astype("datetime64[s]")
@@ -124,6 +132,11 @@ def labels_to_ns(labels: np.ndarray, original: Any) -> np.ndarray:
         ) from error
 
     return _datetimes_to_ns(parsed).reshape(labels.shape)
+
+
+def _utc_as_datetime64(label: Any) -> Any:
+    # pandas cannot read obspy.UTCDateTime, which keeps integer nanoseconds.
+    return np.datetime64(label.ns, "ns") if is_utcdatetime(label) else label
 
 
 def _parse_datetimes(flat: np.ndarray) -> pd.DatetimeIndex:
@@ -208,6 +221,8 @@ def slice_bound_ns(bound: Any, side: str) -> int:
     if isinstance(bound, str):
         lower_ns, upper_ns = string_bounds_ns(bound, error=TypeError)
         return lower_ns if side == "left" else upper_ns
+    if is_utcdatetime(bound):
+        return int(bound.ns)
 
     if isinstance(bound, datetime.date) and not isinstance(bound, datetime.datetime):
         bound = pd.Timestamp(bound)
