@@ -34,6 +34,7 @@ from intake_earthscope.decode import check_structure, decode_and_place, intact_r
 from intake_earthscope.errors import (
     DecodeError,
     IntakeEarthScopeWarning,
+    InvalidRequestError,
     MixedSamplingRateError,
     NoMatchingChannelError,
     ObjectNotFoundError,
@@ -87,8 +88,15 @@ class MiniseedBackendEntrypoint(BackendEntrypoint):
         storage_options: Mapping[str, Any] | None = None,
         sampling_rate: float | None = None,
         rate_tolerance: float = DEFAULT_RATE_TOLERANCE,
+        **decoders: Any,
     ) -> xr.Dataset:
-        """Open ``filename_or_obj``; see :func:`open_miniseed`."""
+        """Open ``filename_or_obj``; see :func:`open_miniseed`.
+
+        xarray passes its CF decoding options (``decode_times=`` and the
+        like) where the caller gives them. miniSEED has no CF encoding, so
+        ``True`` changes nothing, and any other value raises.
+        """
+        _check_decoders(decoders)
         return open_miniseed(
             filename_or_obj,
             drop_variables=drop_variables,
@@ -109,6 +117,46 @@ class MiniseedBackendEntrypoint(BackendEntrypoint):
             filename_or_obj, count=_MAGIC_BYTES
         )
         return magic is not None and starts_record(magic)
+
+
+# The decoding options that xarray.open_dataset passes on to a backend.
+_CF_DECODERS = (
+    "mask_and_scale",
+    "decode_times",
+    "decode_timedelta",
+    "concat_characters",
+    "use_cftime",
+    "decode_coords",
+)
+
+
+def _check_decoders(decoders: Mapping[str, Any]) -> None:
+    """Raise for keyword arguments other than CF decoding options set to True.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a decoding option is not True: the time labels are computed from
+        record headers, not decoded, so turning decoding off cannot apply.
+    TypeError
+        If an argument is neither a decoding option nor one of the backend's.
+    """
+    unknown = sorted(set(decoders) - set(_CF_DECODERS))
+    if unknown:
+        accepted = list(MiniseedBackendEntrypoint.open_dataset_parameters[1:])
+        raise TypeError(
+            f"open_dataset(engine='miniseed') got unexpected keyword arguments "
+            f"{unknown}: it takes {accepted}"
+        )
+    turned_off = {name: value for name, value in decoders.items() if value is not True}
+    if turned_off:
+        options = ", ".join(f"{name}={value!r}" for name, value in turned_off.items())
+        raise InvalidRequestError(
+            f"invalid {options} for engine='miniseed': miniSEED has no CF "
+            "encoding to decode, because the time labels are computed from the "
+            "record headers. Leave the option out; for times as integer "
+            "nanoseconds use ds.time.values.astype('int64')"
+        )
 
 
 def starts_record(data: bytes) -> bool:

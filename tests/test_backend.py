@@ -14,6 +14,7 @@ from intake_earthscope.backend import MiniseedBackendEntrypoint
 from intake_earthscope.errors import (
     DecodeError,
     IntakeEarthScopeWarning,
+    InvalidRequestError,
     MixedSamplingRateError,
     ObjectNotFoundError,
 )
@@ -231,6 +232,42 @@ def test_guess_from_magic_bytes(tmp_path: Path, shared_data: Path) -> None:
     path.write_bytes((shared_data / "miniseed" / MSEED3).read_bytes())
 
     assert MiniseedBackendEntrypoint().guess_can_open(str(path))
+
+
+def test_decode_times_true_accepted(tmp_path: Path) -> None:
+    synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
+    path = tmp_path / "gap.ms"
+    path.write_bytes(synthetic.data)
+
+    plain = open_miniseed(path)
+    decoded = open_miniseed(path, decode_times=True, mask_and_scale=True)
+
+    xr.testing.assert_identical(plain, decoded)
+
+
+@pytest.mark.parametrize("option", ["decode_times", "use_cftime", "decode_coords"])
+def test_decoding_turned_off_rejected(tmp_path: Path, option: str) -> None:
+    synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
+    path = tmp_path / "gap.ms"
+    path.write_bytes(synthetic.data)
+
+    with pytest.raises(InvalidRequestError) as raised:
+        open_miniseed(path, **{option: False})
+
+    assert f"{option}=False" in str(raised.value)
+    assert "Leave the option out" in str(raised.value)
+
+
+def test_unknown_keyword_lists_accepted(tmp_path: Path) -> None:
+    synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
+    path = tmp_path / "gap.ms"
+    path.write_bytes(synthetic.data)
+
+    with pytest.raises(TypeError) as raised:
+        open_miniseed(path, sampling_rat=20.0)
+
+    assert "sampling_rat" in str(raised.value)
+    assert "'sampling_rate'" in str(raised.value)
 
 
 def test_guess_rejects_netcdf(tmp_path: Path) -> None:
