@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -19,7 +18,11 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from intake_earthscope.collection import Collection, KeyTemplate
-from intake_earthscope.errors import InvalidRequestError, MirrorLayoutWarning
+from intake_earthscope.errors import (
+    InvalidRequestError,
+    MirrorLayoutWarning,
+    warn_at_caller,
+)
 from intake_earthscope.locate import ObjectRef, locate_objects
 from intake_earthscope.plan import Route, key_prefix
 from intake_earthscope.request import WaveformRequest, check_options
@@ -144,10 +147,9 @@ def availability(
     table = table.sort_values(list(_TRACE_FIELDS) + ["day"], ignore_index=True)
     hint = _layout_hint(request, collection, routes, table)
     if hint:
-        warnings.warn(
+        warn_at_caller(
             f"no object of the request exists on the mirror: {hint}",
             MirrorLayoutWarning,
-            stacklevel=2,
         )
     return table
 

@@ -123,19 +123,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _joined_negative_durations(arguments: list[str]) -> list[str]:
-    """Join ``--before -30s`` into ``--before=-30s``.
+    """Join ``--before -30s`` into ``--before=-30s``, and ``--loc --`` likewise.
 
     argparse takes a value that starts with "-" and is no plain number for
     an option, and then reports only that --before expected one argument.
     Joined, the value reaches the duration check, whose message explains how
-    before and after count.
+    before and after count. A lone ``--`` ends argparse's options, but after
+    a location option it can only be the blank location code.
     """
     joined: list[str] = []
     position = 0
     while position < len(arguments):
         argument = arguments[position]
         following = arguments[position + 1] if position + 1 < len(arguments) else ""
-        if argument in ("--before", "--after") and _looks_negative(following):
+        negative = argument in ("--before", "--after") and _looks_negative(following)
+        blank = _is_location_option(argument) and following == "--"
+        if negative or blank:
             joined.append(f"{argument}={following}")
             position += 2
             continue
@@ -327,12 +330,14 @@ def _blank_location(argument: str) -> str:
     # The names are --loc and the abbreviations of --location that argparse
     # accepts (--loca, --locat, ...).
     name, _, value = argument.partition("=")
-    is_location = name.startswith(CODE_ALIASES["location"]) and (
-        "--location".startswith(name)
-    )
-    if is_location and value == "--":
+    if _is_location_option(name) and value == "--":
         return f"{name}=  "
     return argument
+
+
+def _is_location_option(name: str) -> bool:
+    """Return whether ``name`` is --loc or an abbreviation argparse accepts."""
+    return name.startswith(CODE_ALIASES["location"]) and "--location".startswith(name)
 
 
 class _OneLineHandler(logging.Handler):
@@ -594,7 +599,7 @@ def _add_export(commands: Any) -> None:
         "write a selection to NetCDF or Zarr",
         "Load a selection through the catalog and write it to NetCDF (.nc) or "
         "Zarr (.zarr), with a progress bar where standard error is a terminal. "
-        'The writers come with the export extra: pip install -e ".[export]" in '
+        'The writers come with the export extra: pip install ".[export]" in '
         "a clone of the repository. With --times-file or --time, export event "
         "windows instead of the --start/--end span: each window starts --before "
         "ahead of its reference time and ends --after past it, for every trace "

@@ -7,7 +7,11 @@ the builtin that matches its meaning, so ``except FileNotFoundError`` or
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 __all__ = [
     "AccessDeniedError",
@@ -175,3 +179,22 @@ class MirrorLayoutWarning(IntakeEarthScopeWarning):
 
     The message names the root to pass.
     """
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_at_caller(
+    message: str, category: type[Warning] = IntakeEarthScopeWarning
+) -> None:
+    """Warn with ``message``, pointing at the first caller outside this package.
+
+    Only warnings raised in the caller's thread can point at its code. Those
+    of dask tasks point into the package.
+    """
+    level = 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

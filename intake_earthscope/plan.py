@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from intake_earthscope.errors import (
     MixedSamplingRateError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
+    warn_at_caller,
 )
 from intake_earthscope.locate import ObjectRef, group_by, locate_objects
 from intake_earthscope.probe import scan_headers
@@ -506,7 +506,7 @@ def _report_empty_groups(
         level = logging.DEBUG if request.errors == "ignore" else logging.INFO
         logger.log(level, "empty station: %s", message)
         if request.errors != "ignore":
-            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+            warn_at_caller(message, ReadOutcomeWarning)
 
 
 def _probe_group(
@@ -733,7 +733,8 @@ def _select_rate(
     ]
     if not any(seed_id in known for seed_id in kept):
         raise InvalidRequestError(
-            f"no channel of the request is sampled at sampling_rate={picked} Hz; "
+            f"no channel of the request is sampled at {picked} Hz "
+            f"(sampling_rate={picked}); "
             + _rates_message("the channels found are sampled at", clusters)
         )
     dropped = len(traces) - len(kept)

@@ -10,18 +10,14 @@ rows and a fix.
 from __future__ import annotations
 
 import difflib
-import os
-import sys
-import warnings
 from collections.abc import Mapping
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS
-from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestError
+from intake_earthscope.errors import InvalidRequestError, warn_at_caller
 from intake_earthscope.readerargs import short_repr
 from intake_earthscope.stationfetch import (
     code_matches,
@@ -114,9 +110,10 @@ def empty_search_hint(
     table = browser.df
     if table.empty:
         return (
-            f"{text}: the station table has no rows, because the archive has no "
-            "station with the codes it was fetched for. Check those codes, or "
-            "widen them with the wildcards ? and *"
+            f"{text}: the station table fetched for these codes has no rows, so "
+            "at least one of them matches nothing in the archive (a station may "
+            "exist without the channel or location given). Search with fewer "
+            "codes to see which, or widen them with the wildcards ? and *"
         )
 
     reasons = []
@@ -301,19 +298,6 @@ def _text(moment: pd.Timestamp) -> str:
 
 
 _HINTS = {"codes": _code_hint, "region": _region_hint, "time": _time_hint}
-
-
-def warn_at_caller(hint: str) -> None:
-    """Warn with ``hint``, pointing at the first caller outside this package."""
-    level = 2
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(hint, IntakeEarthScopeWarning, stacklevel=level)
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _number(criteria: Mapping[str, Any], name: str, low: float, high: float) -> float:

@@ -252,6 +252,19 @@ def test_auth_without_a_token_exit_code(capsys: pytest.CaptureFixture[str]) -> N
     assert "token: none" in out
 
 
+def test_package_runs_as_module() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "intake_earthscope", "describe", "nowhere.at_all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == EXIT_USAGE
+    assert "nowhere.at_all" in completed.stderr
+
+
 def test_script_exit_code_reaches_the_shell(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "intake_earthscope.cli", "describe", "nowhere.at_all"],

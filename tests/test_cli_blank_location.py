@@ -46,3 +46,21 @@ def test_abbreviated_blank_location(
     assert code == EXIT_OK, captured.err
     assert "STA.XX.2024.001" in captured.out
     assert "[]" not in captured.err
+
+
+@pytest.mark.parametrize("option", ["--location", "--loc", "--locat"])
+def test_blank_location_as_separate_value(
+    root: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lone "--" after a location option is the blank code, not the options' end."""
+    code = main(
+        [
+            "availability", "sage.miniseed", "--net", "XX", "--sta", "STA", option,
+            "--", "--cha", "LHZ", "--start", "2024-01-01", "--end", "2024-01-02",
+            "--root", str(root),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+
+    assert code == EXIT_OK, captured.err
+    assert "STA.XX.2024.001" in captured.out

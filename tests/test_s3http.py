@@ -79,24 +79,27 @@ def test_whole_read_sent_by_urllib3(proxy) -> None:
     assert gets(proxy)[0].byte_range is None
 
 
-def test_bodies_read_on_one_connection(s3: LoopbackS3) -> None:
-    """Whole, ranged and empty bodies leave the connection ready for the next GET.
+def test_bodies_return_connection_to_pool(s3: LoopbackS3) -> None:
+    """Whole, ranged and empty bodies, read to the end, free their connection.
 
-    The moto server keeps connections open (HTTP/1.1), unlike the fault proxy.
+    The pool of a host outlives a test, so the count of connections it made
+    is compared before and after. A GET whose connection was not returned
+    would make the next GET open another one.
     """
     client = s3.client(REGION)
     create_bucket(client, BUCKET, REGION)
     put_public_object(client, BUCKET, KEY, DATA)
     put_public_object(client, BUCKET, "empty", b"")
     spec = s3_spec(s3.endpoint_url, BUCKET, REGION)
+    pool = s3http._pool().connection_from_url(s3.endpoint_url)
+    before = pool.num_connections
 
     for _ in range(3):
         assert read_bytes(spec, "empty") == b""
         assert read_bytes(spec, KEY, 10, 70_000) == DATA[10:70_000]
         assert read_bytes(spec, KEY) == DATA
 
-    pool = s3http._pool().connection_from_url(s3.endpoint_url)
-    assert pool.num_connections == 1
+    assert pool.num_connections - before <= 1
 
 
 @pytest.mark.timeout(60)

@@ -212,7 +212,7 @@ def test_empty_table_hint(ta: StationBrowser) -> None:
 
     hint = hint_of(empty, station="XXXX")
 
-    assert "the station table has no rows" in hint
+    assert "the station table fetched for these codes has no rows" in hint
 
 
 def test_empty_search_warns_at_caller(ta: StationBrowser) -> None:
