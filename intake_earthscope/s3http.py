@@ -144,8 +144,9 @@ _VIRTUAL_HOST_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # from a few runs on a noisy 2-core VM).
 READ_BYTES = 64 * 1024
 # Largest Content-Length that a body buffer is allocated for before the
-# body arrives. Longer bodies are read in parts, so that a server that
-# announces more bytes than it sends cannot make a read allocate them.
+# body arrives. Longer bodies are read in parts, as before the single
+# buffer, so a server that announces more bytes than it sends makes a read
+# allocate at most this many bytes that it never fills.
 PREALLOCATE_BYTES = 256 * 1024 * 1024
 # Idle connections kept per host. The dask threads and the range readers of
 # a process may all read at once, so more connections than this are opened

@@ -181,7 +181,7 @@ def trickling(client: socket.socket) -> bool:
 @pytest.mark.parametrize("announced", [10**13, 10**19])
 @pytest.mark.parametrize(("start", "end"), [(0, 10), (None, None)])
 def test_huge_length_fails_as_short_body(announced, start, end) -> None:
-    """A server announcing more bytes than memory holds sends 30 and closes.
+    """A server announces more bytes than fit in memory, sends 30 and closes.
 
     The read fails like any body cut short, not with MemoryError or
     OverflowError from allocating the announced length.
@@ -196,7 +196,8 @@ def test_huge_length_fails_as_short_body(announced, start, end) -> None:
 
 @pytest.mark.timeout(30)
 def test_false_length_allocates_little() -> None:
-    """A 10-byte range answered with a 200 MB Content-Length allocates no 200 MB."""
+    """A reply of 30 bytes to a 10-byte range, sent under a 200 MB
+    Content-Length, allocates far less than 200 MB."""
     lie = closing(reply(b"x" * 30, [f"Content-Length: {200 * 2**20}"]))
     with ScriptedServer([lie]) as server:
         tracemalloc.start()
@@ -271,8 +272,8 @@ def test_next_get_after_failed_body(fault) -> None:
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("name", sorted(GOOD_REPLIES))
 def test_next_get_after_odd_body(name) -> None:
-    """These replies read as their Content-Length or chunks say, and the
-    connection stays in use."""
+    """These replies are read as their Content-Length or chunked encoding
+    specifies, and the connection stays in use."""
     expected = b"" if name.startswith("zero_length") else BODY
     with ScriptedServer([GOOD_REPLIES[name], GOOD]) as server:
         assert read_range(server) == expected

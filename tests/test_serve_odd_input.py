@@ -75,7 +75,7 @@ def test_key_rejected_by_server_stops_serve(
     tmp_path: Path,
     shell_environment: dict[str, str],  # noqa: F811 (the fixture)
 ) -> None:
-    """moto 5 answers 404 to a PUT of a key with a line feed in it."""
+    """moto 5.2 returns 404 to a PUT of a key with a line feed in it."""
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "line\nfeed.txt").write_bytes(b"x")
@@ -116,7 +116,8 @@ def test_closed_stdout_pipe_stops_serve(
     )
     try:
         assert server.stdout is not None and server.stderr is not None
-        # serve imports moto for about a second, so nothing is written yet.
+        # serve imports moto before it writes anything, which takes far
+        # longer than this close.
         server.stdout.close()
         status = server.wait(timeout=60)
         errors = server.stderr.read()
