@@ -96,6 +96,9 @@ def test_urls_without_password_kept(url: str) -> None:
 @pytest.mark.parametrize("client", ["urllib3", "s3fs"])
 def test_hash_in_s3_root_kept(s3: LoopbackS3, monkeypatch, client: str) -> None:
     """An S3 key may contain "#", which urlsplit takes for a fragment."""
+    # A pool of its own, so that no later test finds this test's connection
+    # to the moto server in the pool.
+    monkeypatch.setattr(s3http, "_pools", {})
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", client)
     s3http.clear_routes()
     s3_client = s3.client("us-east-2")

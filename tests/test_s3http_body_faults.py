@@ -128,7 +128,9 @@ class ScriptedServer:
 
 @pytest.fixture(autouse=True)
 def _one_quick_attempt(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """One attempt per read, a 1 s read timeout and a 2 s attempt deadline."""
+    """One attempt per read, a 1 s read timeout, a 2 s attempt deadline and
+    a connection pool of the test's own."""
+    monkeypatch.setattr(s3http, "_pools", {})
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "urllib3")
     monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
     monkeypatch.setenv("INTAKE_EARTHSCOPE_READ_TIMEOUT", "1")

@@ -28,6 +28,9 @@ DATA = bytes(random.Random(7).getrandbits(8) for _ in range(2 * 2**20))
 
 @pytest.mark.timeout(120)
 def test_concurrent_ranges_own_bytes(s3: LoopbackS3, monkeypatch) -> None:
+    # A pool of its own, so that no later test finds these connections to
+    # the moto server in the pool.
+    monkeypatch.setattr(s3http, "_pools", {})
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "urllib3")
     s3http.clear_routes()
     client = s3.client(REGION)
