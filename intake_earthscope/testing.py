@@ -530,7 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # serve() stopped the server, which no one could find without the
         # port. stdout goes to os.devnull, so that the flush at exit does
         # not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        if sys.__stdout__ is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
         print(
             f"{serve_parser.prog}: error: stdout was closed before the port "
             "was printed, so the server stopped",
