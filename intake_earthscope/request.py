@@ -476,6 +476,13 @@ def _url_parts(url: str) -> tuple[str, str, str]:
     if not separator or "/" in scheme:
         scheme, separator, rest = "", "", url
     authority, slash, path = rest.partition("/")
+    if ":" in authority and "@" not in authority and "@" in path:
+        # A password may contain "/", as AWS secret access keys do. No
+        # bucket or container name contains ":", so the login then runs to
+        # the first "@".
+        login, at, after = rest.partition("@")
+        host, slash, path = after.partition("/")
+        authority = login + at + host
     return scheme + separator, authority, slash + path
 
 

@@ -314,20 +314,24 @@ class StorageSpec:
 
     @classmethod
     def _for_root(cls, root: str, options: dict[str, Any], tier: str) -> StorageSpec:
-        # urlsplit drops a query string, which may carry a signature.
+        # The reads would drop a query string, which may carry a signature.
         check_root_query(root)
-        parts = urlsplit(root)
-        if parts.scheme in ("", "file"):
+        # As check_root does, only "://" makes a URL: a folder name may
+        # contain ":". The rest is kept whole, because S3 keys may contain
+        # "#", which urlsplit would take for a fragment.
+        scheme, separator, rest = root.partition("://")
+        protocol = scheme.lower()
+        if not separator or protocol == "file":
             directory = mirror_directory(root)
             return cls("file", directory, tier=tier, mirror=True)
 
         endpoint = _environment_endpoint()
         anonymous = not has_credentials(options)
         return cls(
-            protocol=parts.scheme,
-            root=(parts.netloc + parts.path).rstrip("/"),
+            protocol=protocol,
+            root=rest.rstrip("/"),
             anonymous=anonymous,
-            endpoint_url=endpoint if parts.scheme == "s3" else None,
+            endpoint_url=endpoint if protocol == "s3" else None,
             storage_options=options,
             tier=tier,
             mirror=True,
@@ -1443,9 +1447,15 @@ def _layout_hint_uncached(root: str, layout: str) -> str:
 
 
 def _layout_candidates(root: str) -> list[str]:
-    """Return the two directories above ``root`` and its first subdirectories."""
-    parent = os.path.dirname(root)
-    above = [parent, os.path.dirname(parent)]
+    """Return the two directories above ``root`` and its first subdirectories.
+
+    Where ``root`` is or passes through a symbolic link, the directories
+    above its target are checked too, after those above the path as given.
+    """
+    above = []
+    for path in (root, os.path.realpath(root)):
+        parent = os.path.dirname(path)
+        above += [parent, os.path.dirname(parent)]
     try:
         with os.scandir(root) as entries:
             below = sorted(entry.path for entry in entries if entry.is_dir())

@@ -526,14 +526,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # serve() stopped the server on its way out.
         print("stopped the loopback S3 server (Ctrl-C)", file=sys.stderr)
+    except BrokenPipeError:
+        # serve() stopped the server, which no one could find without the
+        # port. stdout goes to os.devnull, so that the flush at exit does
+        # not raise again.
+        if sys.__stdout__ is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        print(
+            f"{serve_parser.prog}: error: stdout was closed before the port "
+            "was printed, so the server stopped",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as error:
         # Upload failures carry the file in ``filename`` and the reason and
         # the fix in ``strerror``. Any other OSError is unexpected here, so it
         # keeps its traceback.
         if error.filename is None:
             raise
+        # A path with a line feed or another control character is quoted, so
+        # the error stays one line.
+        path = str(error.filename)
+        shown = path if path.isprintable() else repr(path)
         print(
-            f"{serve_parser.prog}: error: {error.filename}: {error.strerror}",
+            f"{serve_parser.prog}: error: {shown}: {error.strerror}",
             file=sys.stderr,
         )
         return 2
@@ -555,7 +571,8 @@ uploads:
   are followed. Objects get the public-read ACL, so clients read them
   without credentials. If a file cannot be read (no permission, a broken
   symbolic link, a link to a directory above it, a FIFO, socket or device,
-  or a file removed during the upload), serve stops before it prints
+  or a file removed during the upload) or stored (a name that is not valid
+  UTF-8, or a key that the server rejects), serve stops before it prints
   anything on stdout, names the file on stderr and exits with status 2.
 
   When two --upload items write the same key, the later item's file is
@@ -564,8 +581,9 @@ uploads:
   counts it prints count each key once.
 
 exit status:
-  0 after Ctrl-C or closed stdin, 1 when moto is not installed, and 2 for
-  an invalid option or a file that cannot be stored.
+  0 after Ctrl-C or closed stdin, 1 when moto is not installed or stdout
+  closes before the port is printed, and 2 for an invalid option or a file
+  that cannot be stored.
 
 example:
   python -m intake_earthscope.testing serve --upload my-mirror=./mirror"""
@@ -879,6 +897,7 @@ def _collect_files(
             _collect_files(upload, path, ancestors | {target}, files)
         elif is_file:
             key = upload.prefix + path.relative_to(upload.directory).as_posix()
+            _check_key_encoding(upload, path, key)
             files.append((key, path))
         elif entry.is_symlink():
             raise _upload_error(
@@ -897,6 +916,24 @@ def _collect_files(
                 "content to store",
                 f"Move it out of {upload.directory}",
             )
+
+
+def _check_key_encoding(upload: Upload, path: Path, key: str) -> None:
+    """Raise an upload error unless ``key`` encodes as UTF-8, as S3 keys must.
+
+    A file name that is not valid UTF-8 reaches Python with its bytes as
+    lone surrogates, which no request can carry.
+    """
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise _upload_error(
+            upload,
+            path,
+            OSError(errno.EILSEQ, os.strerror(errno.EILSEQ)),
+            "the file name is not valid UTF-8, which S3 keys must be",
+            "Rename it",
+        ) from error
 
 
 def _upload_error(
@@ -950,10 +987,32 @@ def _fill_buckets(
         for bucket, files in objects.items():
             for key, (path, upload) in files.items():
                 data = _read_upload_file(upload, path)
-                put_public_object(client, bucket, key, data)
+                _store_upload_file(client, upload, path, bucket, key, data)
             counts[bucket] = len(files)
             logger.info("stored %d objects in bucket %s", len(files), bucket)
     return counts
+
+
+def _store_upload_file(
+    client: BaseClient, upload: Upload, path: Path, bucket: str, key: str, data: bytes
+) -> None:
+    """Store one file; raise an upload error if the server rejects its key.
+
+    moto rejects some keys that S3 accepts, such as one with a line feed.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        put_public_object(client, bucket, key, data)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "an error")
+        raise _upload_error(
+            upload,
+            path,
+            OSError(errno.EINVAL, os.strerror(errno.EINVAL)),
+            f"the S3 server rejected the key {key!r} with {code}",
+            "Rename the file",
+        ) from error
 
 
 def _read_upload_file(upload: Upload, path: Path) -> bytes:
@@ -1017,6 +1076,10 @@ def _client(endpoint_url: str, region: str) -> BaseClient:
 
 
 def _wait_for_stdin_close_or_orphan(parent_pid: int | None) -> None:
+    if sys.stdin is None:
+        # File descriptor 0 was closed when the process started, which
+        # counts as a closed stdin.
+        return
     stdin_closed = threading.Event()
     stdin_fd = sys.stdin.fileno()
 
