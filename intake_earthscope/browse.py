@@ -33,6 +33,7 @@ from intake_earthscope.stationfetch import (
 )
 from intake_earthscope.stationmatch import (
     CODE_CRITERIA,
+    REGION_CRITERIA,
     criterion_masks,
     empty_search_hint,
     warn_at_caller,
@@ -50,23 +51,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SEARCH_CRITERIA = (
-    "seed_id",
-    "network",
-    "station",
-    "location",
-    "channel",
-    "minlatitude",
-    "maxlatitude",
-    "minlongitude",
-    "maxlongitude",
-    "latitude",
-    "longitude",
-    "minradius",
-    "maxradius",
-    "start",
-    "end",
-)
+SEARCH_CRITERIA = (*CODE_CRITERIA, *REGION_CRITERIA, "start", "end")
 
 # Options of open_stations that are no search criteria.
 _FETCH_OPTIONS = (

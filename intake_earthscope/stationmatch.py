@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_CRITERIA",
+    "REGION_CRITERIA",
     "criterion_masks",
     "empty_search_hint",
     "great_circle_degrees",
@@ -46,7 +47,7 @@ def criterion_masks(
     masks = {}
     if any(name in criteria for name in CODE_CRITERIA):
         masks["codes"] = _code_mask(table, criteria)
-    if any(name in criteria for name in _REGION_CRITERIA):
+    if any(name in criteria for name in REGION_CRITERIA):
         masks["region"] = _box_mask(table, criteria) & _radius_mask(table, criteria)
     if "start" in criteria or "end" in criteria:
         masks["time"] = _time_mask(table, criteria)
@@ -54,7 +55,7 @@ def criterion_masks(
 
 
 CODE_CRITERIA = ("seed_id", *CODE_KINDS)
-_REGION_CRITERIA = (
+REGION_CRITERIA = (
     "minlatitude",
     "maxlatitude",
     "minlongitude",
