@@ -131,13 +131,16 @@ _CF_DECODERS = (
 
 
 def _check_decoders(decoders: Mapping[str, Any]) -> None:
-    """Raise for keyword arguments other than CF decoding options set to True.
+    """Raise for keyword arguments other than CF decoding options left as read.
+
+    miniSEED has no CF encoding, so the options that would turn decoding on
+    change nothing, and turning it off cannot apply. ``use_cftime=False``
+    asks for the NumPy datetimes that the dataset has anyway.
 
     Raises
     ------
     InvalidRequestError
-        If a decoding option is not True: the time labels are computed from
-        record headers, not decoded, so turning decoding off cannot apply.
+        If a decoding option asks for what this engine cannot give.
     TypeError
         If an argument is neither a decoding option nor one of the backend's.
     """
@@ -148,15 +151,27 @@ def _check_decoders(decoders: Mapping[str, Any]) -> None:
             f"open_dataset(engine='miniseed') got unexpected keyword arguments "
             f"{unknown}: it takes {accepted}"
         )
-    turned_off = {name: value for name, value in decoders.items() if value is not True}
-    if turned_off:
-        options = ", ".join(f"{name}={value!r}" for name, value in turned_off.items())
+    for name, value in decoders.items():
+        expected = name != "use_cftime"
+        if value is expected:
+            continue
         raise InvalidRequestError(
-            f"invalid {options} for engine='miniseed': miniSEED has no CF "
-            "encoding to decode, because the time labels are computed from the "
-            "record headers. Leave the option out; for times as integer "
-            "nanoseconds use ds.time.values.astype('int64')"
+            f"invalid {name}={value!r} for engine='miniseed': "
+            f"{_DECODER_REASONS[name]}. Leave the option out"
         )
+
+
+_DECODER_REASONS = {
+    "decode_times": "the time labels are computed from the record headers, not "
+    "decoded; for integer nanoseconds use ds.time.values.astype('int64')",
+    "use_cftime": "the time labels are NumPy datetime64 values, which cover "
+    "the years 1678 to 2261",
+    "decode_timedelta": "the dataset has no encoded time differences",
+    "mask_and_scale": "the samples are counts without a fill value or scale "
+    "factor; missing samples are NaN already",
+    "concat_characters": "the codes are text already",
+    "decode_coords": "the coordinates are set by the engine, not by CF attributes",
+}
 
 
 def starts_record(data: bytes) -> bool:
@@ -218,14 +233,20 @@ def open_miniseed(
         If no channel has ``sampling_rate``.
     """
     location = _Location.of(filename_or_obj, storage_options)
+    data = location.read()
+    if not data:
+        raise DecodeError(f"empty file (0 bytes): {location.name}")
     try:
-        records, state, offset = _intact(location.read())
+        records, state, offset = _intact(data)
     except DecodeError as error:
         raise DecodeError(
             f"{error} in {location.name}: engine='miniseed' reads miniSEED 2 or 3 "
             "files only"
         ) from None
-    spans = _channel_spans(records, rate_tolerance)
+    try:
+        spans = _channel_spans(records, rate_tolerance)
+    except DecodeError as error:
+        raise DecodeError(f"{error} in {location.name}") from None
     rate = _pick_rate(spans, sampling_rate, rate_tolerance)
     kept = [
         (seed_id, span)
@@ -326,9 +347,12 @@ class _Location:
         if hasattr(target, "read"):
             target.seek(0)
             return cls(str(getattr(target, "name", "file object")), None, target.read())
+        described = f"a {type(target).__name__} object"
+        if isinstance(target, bytes | bytearray | memoryview):
+            described += f", {len(target):,} bytes long"
         raise TypeError(
-            f"invalid filename_or_obj={target!r}: expected a path, an fsspec URL "
-            "or a binary file object"
+            f"invalid filename_or_obj ({described}): expected a path, an fsspec "
+            "URL or a binary file object, such as io.BytesIO(data) for bytes"
         )
 
     def __repr__(self) -> str:

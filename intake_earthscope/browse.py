@@ -266,9 +266,7 @@ class StationBrowser:
                     f"missing {name}: give to_dask(start=..., end=...), for example "
                     "to_dask(start='2024-01-01', end='2024-01-02')"
                 )
-        matched, hint = self._match({"start": start, "end": end})
-        if len(matched) == 0:
-            raise InvalidRequestError(f"{hint}. Widen the search or the window")
+        matched = self._rows_in_window(start, end, "open")
         options = {**self.options, **kwargs}
         if self.kind == "gnss":
             return self._open_gnss(matched.df, start, end, options)
@@ -285,11 +283,33 @@ class StationBrowser:
         from intake_earthscope.availability import availability
 
         collection = self._waveform_collection()
-        matched = self._match({"start": start, "end": end})[0].df
+        matched = self._rows_in_window(start, end, "list").df
         options = _loader_options({**self.options, **kwargs})
         return availability(
             collection, start=start, end=end, **_code_lists(matched), **options
         )
+
+    def _rows_in_window(
+        self, start: object, end: object, action: str
+    ) -> StationBrowser:
+        """Return the browser of the rows open in the window; raise if none is.
+
+        Raises
+        ------
+        InvalidRequestError
+            If the browser has no rows, or none of them is open in the window.
+        """
+        if len(self._table) == 0:
+            raise InvalidRequestError(
+                f"{self.name} has no rows, so there is nothing to {action}: the "
+                "search that made it matched none, or the station table has no "
+                "station with the codes it was fetched for. Search again with "
+                "other criteria"
+            )
+        matched, hint = self._match({"start": start, "end": end})
+        if len(matched) == 0:
+            raise InvalidRequestError(f"{hint}. Widen the search or the window")
+        return matched
 
     def _with(self, table: pd.DataFrame) -> StationBrowser:
         return StationBrowser(

@@ -94,7 +94,7 @@ _PYTHON_STORAGE_SETTING = re.compile(r"\bstorage_options (endpoint_url)\b")
 
 # argparse reads a bare "--" after an option as the end of the options, so
 # the blank location code needs the "=" form or the other spelling.
-BLANK_LOCATION_HELP = 'give the blank code as --location=-- or --location ""'
+BLANK_LOCATION_HELP = 'give the blank code as --location -- or --location ""'
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,7 +237,7 @@ def _command_line_spelling(text: str) -> str:
 
     def respell(match: re.Match[str]) -> str:
         name, quoted, bare = match.groups()
-        if quoted == "" and name == "location":
+        if quoted is not None and not quoted.strip() and name == "location":
             return "--location=--"
         value = quoted if quoted is not None else bare
         if name in _OWN_OPTIONS:

@@ -405,9 +405,14 @@ def criterion_codes(value: object, kind: str) -> tuple[str, ...]:
     if isinstance(items, list | tuple):
         dotted = [item for item in items if isinstance(item, str) and "." in item]
         if dotted:
+            fix = f"give it as seed_id={dotted[0]!r}"
+            station = dotted[0].split(".")[1]
+            if kind == "station" and station:
+                # GNSS station lists reject seed_id=, so name their form too.
+                fix += f", or for GNSS stations as station={station!r}"
             raise InvalidRequestError(
                 f"invalid {kind}={short_repr(value)}: {dotted[0]!r} is a SEED id, "
-                f"not a {kind} code; give it as seed_id={dotted[0]!r}"
+                f"not a {kind} code; {fix}"
             )
     return parse_codes(value, kind)
 

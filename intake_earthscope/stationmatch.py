@@ -110,11 +110,16 @@ def empty_search_hint(
     text = f"no row of {browser.name} matches {searched or 'the search'}"
     table = browser.df
     if table.empty:
+        seismic = (
+            " (a station may exist without the channel or location given)"
+            if browser.kind == "seismic"
+            else ""
+        )
         return (
             f"{text}: the station table fetched for these codes has no rows, so "
-            "at least one of them matches nothing in the archive (a station may "
-            "exist without the channel or location given). Search with fewer "
-            "codes to see which, or widen them with the wildcards ? and *"
+            f"at least one of them matches nothing in the archive{seismic}. "
+            "Search with fewer codes to see which, or widen them with the "
+            "wildcards ? and *"
         )
 
     reasons = []

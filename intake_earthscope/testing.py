@@ -553,6 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if arguments.parent_pid is None:
+        print("stopped the loopback S3 server (end of input)", file=sys.stderr)
     return 0
 
 
@@ -598,7 +600,8 @@ def _argument_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParse
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser(
         "serve",
-        help="serve moto S3 on 127.0.0.1, print the port, run until stdin closes",
+        help="serve moto S3 on 127.0.0.1, print the port, run until Ctrl-C or the "
+        "end of input (Ctrl-D)",
         description=_SERVE_DESCRIPTION,
         epilog=_SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -240,22 +240,55 @@ def test_decode_times_true_accepted(tmp_path: Path) -> None:
     path.write_bytes(synthetic.data)
 
     plain = open_miniseed(path)
-    decoded = open_miniseed(path, decode_times=True, mask_and_scale=True)
+    decoded = open_miniseed(
+        path, decode_times=True, mask_and_scale=True, use_cftime=False
+    )
 
     xr.testing.assert_identical(plain, decoded)
 
 
-@pytest.mark.parametrize("option", ["decode_times", "use_cftime", "decode_coords"])
-def test_decoding_turned_off_rejected(tmp_path: Path, option: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("decode_times", False, "computed from the record headers"),
+        ("mask_and_scale", False, "without a fill value"),
+        ("decode_coords", False, "set by the engine"),
+        ("use_cftime", True, "NumPy datetime64"),
+    ],
+)
+def test_decoding_option_rejected(
+    tmp_path: Path, option: str, value: bool, reason: str
+) -> None:
     synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
     path = tmp_path / "gap.ms"
     path.write_bytes(synthetic.data)
 
     with pytest.raises(InvalidRequestError) as raised:
-        open_miniseed(path, **{option: False})
+        open_miniseed(path, **{option: value})
 
-    assert f"{option}=False" in str(raised.value)
+    assert f"{option}={value}" in str(raised.value)
+    assert reason in str(raised.value)
     assert "Leave the option out" in str(raised.value)
+
+
+def test_empty_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mseed"
+    path.write_bytes(b"")
+
+    with pytest.raises(DecodeError) as raised:
+        open_miniseed(path)
+
+    assert "empty file (0 bytes)" in str(raised.value)
+    assert str(path) in str(raised.value)
+
+
+def test_bytes_rejected_briefly() -> None:
+    with pytest.raises(TypeError) as raised:
+        open_miniseed(b"x" * 100_000)
+
+    assert "a bytes object, 100,000 bytes long" in str(raised.value)
+    assert "io.BytesIO" in str(raised.value)
+    assert len(str(raised.value)) < 300
 
 
 def test_unknown_keyword_lists_accepted(tmp_path: Path) -> None:

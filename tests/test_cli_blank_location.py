@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, main
+from intake_earthscope.cli import EXIT_OK, _command_line_spelling, main
 
 import mseedgen
 from conftest import mirror
@@ -64,3 +64,10 @@ def test_blank_location_as_separate_value(
 
     assert code == EXIT_OK, captured.err
     assert "STA.XX.2024.001" in captured.out
+
+
+@pytest.mark.parametrize("python", ["location=''", "location='  '"])
+def test_blank_location_respelled(python: str) -> None:
+    assert _command_line_spelling(f"no data at {python}") == (
+        "no data at --location=--"
+    )

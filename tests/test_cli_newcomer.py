@@ -171,7 +171,7 @@ def test_location_help_shows_blank_code(
         main([command, "--help"])
 
     help_text = " ".join(capsys.readouterr().out.split())
-    assert 'give the blank code as --location=-- or --location ""' in help_text
+    assert 'give the blank code as --location -- or --location ""' in help_text
 
 
 def test_blank_location_as_empty_string(

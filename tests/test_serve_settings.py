@@ -72,8 +72,11 @@ def test_served_settings_name_prefix(
         lines = [server.stdout.readline() for _ in range(4)]
         server.stdin.close()
         assert server.wait(timeout=30) == 0
+        assert server.stderr is not None
+        errors = server.stderr.read()
     finally:
         stop(server)
 
     assert summary["buckets"] == ["mirror"]
+    assert "stopped the loopback S3 server (end of input)" in errors
     assert "--root s3://mirror/sage " in root_line("".join(lines))

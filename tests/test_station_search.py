@@ -130,6 +130,14 @@ def test_gage_entry_takes_station(cat: Any) -> None:
     assert source.kind == "gnss"
 
 
+def test_gnss_dotted_station_names_station(gage: StationBrowser) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        gage.search(station="PB.P123")
+
+    assert "seed_id='PB.P123'" in str(caught.value)
+    assert "for GNSS stations as station='P123'" in str(caught.value)
+
+
 def test_gnss_search_rejects_network(gage: StationBrowser) -> None:
     with pytest.raises(UnknownArgumentError, match="network='PB' for the GNSS"):
         gage.search(network="PB")
@@ -401,3 +409,26 @@ def test_bad_time_message_of_cli(
 
     assert code == EXIT_USAGE
     assert "invalid --start 2024-13-01: expected an ISO 8601 time such as" in err
+
+
+def test_empty_browser_to_dask_names_search(gage: StationBrowser) -> None:
+    with pytest.warns(IntakeEarthScopeWarning):
+        empty = gage.search(station="ZZZZ")
+
+    with pytest.raises(InvalidRequestError) as caught:
+        empty.to_dask(start="2024-01-01", end="2024-01-02")
+
+    assert "has no rows, so there is nothing to open" in str(caught.value)
+    assert "start=" not in str(caught.value)
+
+
+def test_empty_browser_availability_names_search(ta: StationBrowser) -> None:
+    ta = StationBrowser(ta.df, name="sage.stations", collection={"name": "sage"})
+    with pytest.warns(IntakeEarthScopeWarning):
+        empty = ta.search(station="XYZ")
+
+    with pytest.raises(InvalidRequestError) as caught:
+        empty.availability(start="2024-01-01", end="2024-01-02")
+
+    assert "has no rows, so there is nothing to list" in str(caught.value)
+    assert "network=[]" not in str(caught.value)
