@@ -623,8 +623,9 @@ def _argument_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParse
         metavar="BUCKET[/PREFIX]=DIR",
         help=(
             "store every file under the local directory DIR in BUCKET, with "
-            "PREFIX and the file's path below DIR as its key. Creates BUCKET "
-            "if needed (repeatable)"
+            "PREFIX and the file's path below DIR as its key. PREFIX is folder "
+            "names separated by /, without . or .. parts. Creates BUCKET if "
+            "needed (repeatable)"
         ),
     )
     serve_parser.add_argument(
@@ -671,6 +672,19 @@ def _parse_upload(parser: argparse.ArgumentParser, value: str) -> Upload:
         )
 
     prefix = prefix.strip("/")
+    odd = [
+        part
+        for part in prefix.split("/")
+        if part in (".", "..") or part != part.strip()
+    ]
+    if odd:
+        # S3 keeps "." and ".." as characters of a key, and readers of a
+        # mirror would look for the resolved path instead.
+        parser.error(
+            f"invalid --upload {value!r}: the prefix part {odd[0]!r} is not a "
+            "folder name. Give the prefix as plain folder names, such as "
+            "--upload mirror/sage=./data"
+        )
     return Upload(bucket, f"{prefix}/" if prefix else "", path.resolve())
 
 
