@@ -135,7 +135,7 @@ def _check_decoders(decoders: Mapping[str, Any]) -> None:
 
     miniSEED has no CF encoding, so the options that would turn decoding on
     change nothing, and turning it off cannot apply. ``use_cftime=False``
-    asks for the NumPy datetimes that the dataset has anyway.
+    requests the NumPy datetimes that the dataset has anyway.
 
     Raises
     ------

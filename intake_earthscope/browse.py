@@ -34,6 +34,7 @@ from intake_earthscope.stationfetch import (
 from intake_earthscope.stationmatch import (
     CODE_CRITERIA,
     REGION_CRITERIA,
+    SEISMIC_CODE_CRITERIA,
     criterion_masks,
     empty_search_hint,
     warn_at_caller,
@@ -501,7 +502,7 @@ def reject_seismic_codes(name: str, codes: Mapping[str, object]) -> None:
     seismic = {
         kind: value
         for kind, value in codes.items()
-        if kind in CODE_CRITERIA and kind != "station" and value not in (None, "")
+        if kind in SEISMIC_CODE_CRITERIA and value not in (None, "")
     }
     if not seismic:
         return

@@ -738,14 +738,15 @@ def _keyword_arguments(
     """
     from intake_earthscope.readerargs import keyword_names
     from intake_earthscope.stationfetch import station_kind
+    from intake_earthscope.stationmatch import SEISMIC_CODE_CRITERIA
 
     drivers = getattr(entry, "_plugin", None) or []
     if not drivers:
         return []
-    left_out = set(parameter["name"] for parameter in parameters) | _ENTRY_ARGUMENTS
+    left_out = {parameter["name"] for parameter in parameters} | _ENTRY_ARGUMENTS
     stations = entry_args.get("stations")
     if isinstance(stations, dict) and station_kind(stations) == "gnss":
-        left_out |= {"seed_id", "network", "location", "channel"}
+        left_out |= set(SEISMIC_CODE_CRITERIA)
     return [name for name in keyword_names(drivers[0].__init__) if name not in left_out]
 
 

@@ -418,10 +418,10 @@ def _check_url_root(text: str, scheme: str) -> None:
 
     Messages show the URL without its login and its query string.
     """
-    shown = url_without_login(text).partition("?")[0]
+    redacted = _redacted_root(text)
     if _has_password(text):
         raise InvalidRequestError(
-            f"invalid root={shown!r}: the URL contains a login "
+            f"invalid root={redacted!r}: the URL contains a login "
             "(NAME:PASSWORD@), which messages would show and which fsspec "
             "does not send to object stores. Remove it, and give the "
             "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
@@ -429,13 +429,13 @@ def _check_url_root(text: str, scheme: str) -> None:
         )
     if not text.split("://", 1)[1].partition("?")[0].strip("/"):
         raise InvalidRequestError(
-            f"invalid root={shown!r}: the URL names no bucket; give "
+            f"invalid root={redacted!r}: the URL names no bucket; give "
             f"{scheme}://BUCKET or {scheme}://BUCKET/PREFIX"
         )
     known = set(fsspec.available_protocols()) | set(fsspec.registry)
     if scheme in HOST_PROTOCOLS or scheme not in known:
         raise InvalidRequestError(
-            f"invalid root={shown!r}: mirrors are read from a directory, a "
+            f"invalid root={redacted!r}: mirrors are read from a directory, a "
             "file:// URL or an object store URL such as s3://bucket/prefix"
         )
     check_root_query(text)
@@ -455,14 +455,19 @@ def check_root_query(root: str) -> None:
     scheme, separator, rest = root.partition("://")
     if not separator or scheme.lower() == "file" or "?" not in rest:
         return
-    shown = url_without_login(root).partition("?")[0]
+    redacted = _redacted_root(root)
     raise InvalidRequestError(
-        f"invalid root={shown!r}: the URL has a query string (?...), which "
+        f"invalid root={redacted!r}: the URL has a query string (?...), which "
         "the mirror's reads would drop, and which this message leaves out "
         "because it may contain a signature. Give the root without it, and "
         "give settings such as a version or credentials in storage_options "
         "(on the command line --storage-option NAME=VALUE)"
     )
+
+
+def _redacted_root(url: str) -> str:
+    """Return ``url`` without its password and query string, for messages."""
+    return url_without_login(url).partition("?")[0]
 
 
 def _url_parts(url: str) -> tuple[str, str, str]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CODE_CRITERIA",
     "REGION_CRITERIA",
+    "SEISMIC_CODE_CRITERIA",
     "criterion_masks",
     "empty_search_hint",
     "great_circle_degrees",
@@ -55,6 +56,8 @@ def criterion_masks(
 
 
 CODE_CRITERIA = ("seed_id", *CODE_KINDS)
+# The code criteria that GNSS station lists, named by station id alone, reject.
+SEISMIC_CODE_CRITERIA = tuple(kind for kind in CODE_CRITERIA if kind != "station")
 REGION_CRITERIA = (
     "minlatitude",
     "maxlatitude",

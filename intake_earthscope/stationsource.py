@@ -23,6 +23,7 @@ from intake_earthscope.collection import Collection, check_tier
 from intake_earthscope.readerargs import check_argument_names, keyword_names
 from intake_earthscope.request import check_options
 from intake_earthscope.stationfetch import station_kind
+from intake_earthscope.stationmatch import SEISMIC_CODE_CRITERIA
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE
 from intake_earthscope.storage import seal_init_options
 
@@ -128,8 +129,7 @@ class StationsSource(DataSource):
         }
         if self.kind == "gnss":
             # Rejected now, as the command line rejects them, not on first read.
-            seismic = ("seed_id", "network", "location", "channel")
-            codes = {kind: self._arguments.pop(kind) for kind in seismic}
+            codes = {kind: self._arguments.pop(kind) for kind in SEISMIC_CODE_CRITERIA}
             reject_seismic_codes(str(self.stations.get("name", "stations")), codes)
         self._browser: StationBrowser | None = None
 

@@ -1351,17 +1351,30 @@ def list_directory(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
     :class:`~intake_earthscope.errors.BucketNotFoundError`. Directory names
     come back without their trailing slash.
     """
-    cache_key = (spec.identity, prefix)
+    return _cached(
+        _listing_cache,
+        (spec.identity, prefix),
+        lambda: _list_uncached(spec, prefix),
+    )
+
+
+def _cached(
+    cache: dict[tuple[str, str], tuple[float, T]],
+    key: tuple[str, str],
+    compute: Callable[[], T],
+) -> T:
+    """Return the value of ``key`` stored less than LISTING_TTL_SECONDS ago,
+    or compute and store it."""
     now = time.monotonic()
     with _listing_lock:
-        cached = _listing_cache.get(cache_key)
+        cached = cache.get(key)
     if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
         return cached[1]
 
-    names = _list_uncached(spec, prefix)
+    value = compute()
     with _listing_lock:
-        _listing_cache[cache_key] = (now, names)
-    return names
+        cache[key] = (now, value)
+    return value
 
 
 def list_directories(
@@ -1418,17 +1431,11 @@ def mirror_layout_hint(spec: StorageSpec, key: str) -> str:
     if not (spec.mirror and spec.protocol == "file" and layout):
         return ""
 
-    cache_key = (spec.root, layout)
-    now = time.monotonic()
-    with _listing_lock:
-        cached = _layout_hints.get(cache_key)
-    if cached is not None and now - cached[0] < LISTING_TTL_SECONDS:
-        return cached[1]
-
-    hint = _layout_hint_uncached(spec.root or "/", layout)
-    with _listing_lock:
-        _layout_hints[cache_key] = (now, hint)
-    return hint
+    return _cached(
+        _layout_hints,
+        (spec.root, layout),
+        lambda: _layout_hint_uncached(spec.root or "/", layout),
+    )
 
 
 def _layout_hint_uncached(root: str, layout: str) -> str:

@@ -547,9 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A path with a line feed or another control character is quoted, so
         # the error stays one line.
         path = str(error.filename)
-        shown = path if path.isprintable() else repr(path)
+        printed_path = path if path.isprintable() else repr(path)
         print(
-            f"{serve_parser.prog}: error: {shown}: {error.strerror}",
+            f"{serve_parser.prog}: error: {printed_path}: {error.strerror}",
             file=sys.stderr,
         )
         return 2
