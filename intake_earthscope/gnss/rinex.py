@@ -6,8 +6,9 @@ package), keeping what a stream cut short still yields. :func:`parse` makes
 one pass over the lines. It copies each satellite's observation record, padded
 to a fixed width, into a preallocated byte buffer that grows geometrically,
 and notes the record's epoch and satellite. When the pass ends, every field is
-converted at once by numpy and scattered into one ``(epoch, satellite)``
-float64 array per observation code. No array is concatenated per epoch.
+converted at once (:func:`intake_earthscope.gnss.rinexfields.field_values`)
+and scattered into one ``(epoch, satellite)`` float64 array per observation
+code. No array is concatenated per epoch.
 
 With ``values=False`` the same pass skips the copies and returns only the
 header, the epoch times and the satellite ids. The dataset layer runs this
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from intake_earthscope.errors import DecodeError
+from intake_earthscope.gnss.rinexfields import field_values
 
 logger = logging.getLogger(__name__)
 
@@ -459,7 +461,7 @@ class _Records:
         cells = self.buffer[: self.count * self.width].reshape(
             self.count, self.width // FIELD_WIDTH, FIELD_WIDTH
         )
-        return _to_float(cells[:, : len(self.codes), :14])
+        return field_values(cells[:, : len(self.codes)])
 
     def digits(self, column: int) -> np.ndarray:
         """Return the digit in ``column`` of every field (14: LLI, 15: SSI).
@@ -472,60 +474,6 @@ class _Records:
         codes = cells[:, : len(self.codes), column].astype(np.int8) - 48
         codes[(codes < 0) | (codes > 9)] = -1
         return codes
-
-
-def _to_float(cells: np.ndarray) -> np.ndarray:
-    """Convert F14.3 fields, ASCII codes of shape (..., 14), to float64.
-
-    Blank fields are NaN.
-    """
-    # A field in the standard F14.3 layout parses as an integer of
-    # thousandths once its point is dropped: the integer digits move one
-    # place right over the point. That measured about twice as fast as
-    # numpy's float parser, and dividing the exact integer by 1000 gives the
-    # same double as parsing the decimal text.
-    blank = (cells == 32).all(axis=-1)
-    fraction = cells[..., 11:]
-    standard = (cells[..., 10] == 46) & ((fraction >= 48) & (fraction <= 57)).all(
-        axis=-1
-    )
-    shifted = np.empty(cells.shape, dtype=np.uint8)
-    shifted[..., 0] = 32
-    shifted[..., 1:11] = cells[..., :10]
-    shifted[..., 11:] = fraction
-    shifted[blank, 13] = 48
-
-    out = np.full(cells.shape[:-1], np.nan)
-    simple = standard | blank
-    try:
-        if simple.all():
-            out[...] = shifted.view("S14")[..., 0].astype(np.int64) / 1000.0
-        else:
-            out[simple] = shifted[simple].view("S14")[:, 0].astype(np.int64) / 1000.0
-    except ValueError:
-        # A sign or stray character inside the integer digits.
-        simple[...] = blank
-    rest = ~simple
-    if rest.any():
-        text = np.ascontiguousarray(cells[rest]).view("S14")[:, 0]
-        out[rest] = _parse_text(text)
-    out[blank] = np.nan
-    return out
-
-
-def _parse_text(text: np.ndarray) -> np.ndarray:
-    try:
-        return text.astype(np.float64)
-    except ValueError:
-        # A stray character in a field: convert one at a time, NaN for it.
-        return np.array([_float_or_nan(value) for value in text], dtype=np.float64)
-
-
-def _float_or_nan(value: bytes) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        return np.nan
 
 
 class _BodyParser:
