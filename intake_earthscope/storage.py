@@ -581,8 +581,10 @@ def read_bytes(
     BucketNotFoundError
         If the S3 bucket does not exist on the server.
     StorageUnavailableError
-        If the storage could not be reached, failed on every attempt, or
-        rejected the request otherwise (a 400 reply, for example).
+        If the storage could not be reached, failed on every attempt,
+        rejected the request otherwise (a 400 reply, for example), or sent
+        a reply that does not fit the request (a Content-Range other than
+        the range requested). Such a reply is not retried.
     """
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     # NOTE: a body shorter than its Content-Length is retried, and so is a
