@@ -203,6 +203,9 @@ class InvalidResponseError(OSError):
     so the read fails without a retry. A server or proxy that replies to a
     range with other bytes does so because of its configuration, so the
     same GET sent again costs time and gets the same reply.
+
+    NOTE: GETs sent through s3fs get no such check. botocore 1.x returns the
+    bytes of a 206 reply whatever its Content-Range says.
     """
 
 
