@@ -3,8 +3,8 @@
 A mirror that copies a bucket contains BUCKET/miniseed/CH/2025/314/..., and
 root= must name BUCKET. Where it names BUCKET/miniseed, BUCKET/miniseed/CH,
 the folder above BUCKET or the one above that, no object is found, and
-every message about the missing objects names BUCKET as the root to pass. The mirrors are
-local directories with a real miniSEED recording.
+every message about the missing objects names BUCKET as the root to pass.
+The mirrors are local directories with a real miniSEED recording.
 """
 
 from __future__ import annotations
