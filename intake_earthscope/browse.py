@@ -24,6 +24,7 @@ from intake_earthscope.errors import (
     UnknownArgumentError,
 )
 from intake_earthscope.readerargs import FDSN_NAMES, short_repr
+from intake_earthscope.request import check_options
 from intake_earthscope.stationfetch import (
     fetch_station_table,
     normalised_selection,
@@ -440,6 +441,14 @@ def open_stations(
     ------
     UnknownArgumentError
         If GNSS stations get seismic codes or SEED ids.
+    InvalidRequestError
+        If ``root`` is no directory or object store URL, or
+        ``storage_options`` is no mapping.
+
+    Warns
+    -----
+    IntakeEarthScopeWarning
+        If the StationXML object of a selected station is missing.
 
     Examples
     --------
@@ -450,6 +459,9 @@ def open_stations(
     """
     kind = station_kind(stations)
     name = str(stations.get("name", "stations"))
+    # A local root that does not exist would read as stations without
+    # objects, which only warn.
+    check_options(root or None, storage_options, None)
     if kind == "gnss":
         seismic = {"seed_id": seed_id, "network": network}
         seismic.update(location=location, channel=channel)

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import fsspec
 import numpy as np
@@ -390,6 +391,10 @@ def mirror_directory(root: str) -> str:
     """Return the absolute directory of a local mirror's ``root``: a path,
     which may start with ``~``, or a ``file://`` URL.
 
+    The path of a URL is percent-decoded, so ``file:///data/my%20mirror``
+    names the directory ``/data/my mirror``. A plain path is taken as it
+    is, with any ``%`` in it.
+
     Raises
     ------
     InvalidRequestError
@@ -399,7 +404,7 @@ def mirror_directory(root: str) -> str:
     path = root
     if root.lower().startswith("file:") and not root.lower().startswith("file://"):
         # RFC 8089 allows file:/path, with one slash and no authority.
-        path = root[len("file:") :]
+        path = unquote(root[len("file:") :])
     elif root.lower().startswith("file://"):
         host, slash, rest = root[len("file://") :].partition("/")
         if host not in ("", "localhost"):
@@ -408,7 +413,7 @@ def mirror_directory(root: str) -> str:
                 f"after its three slashes, not the host {host!r}. Give "
                 f"file:///{host}/{rest} or the path {host}/{rest}"
             )
-        path = slash + rest
+        path = unquote(slash + rest)
     # The top directory "/" becomes "", as the roots of storage specs go.
     return os.path.abspath(os.path.expanduser(path)).rstrip("/")
 

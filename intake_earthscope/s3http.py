@@ -13,7 +13,10 @@ full-object checksum S3 returns, as botocore does. It serves only specs
 whose every setting it reproduces (:func:`http_route`); the others keep
 going through s3fs, and so do listings and HEAD requests. The errors it
 raises are the ones s3fs raises for the same replies, so retries,
-credential refresh and messages behave the same on both paths.
+credential refresh and messages behave the same on both paths. The
+exception is :class:`InvalidResponseError`, for a ranged reply whose
+Content-Range differs from the range requested or whose Content-Length
+values conflict.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ __all__ = [
     "ChecksumMismatchError",
     "HttpRoute",
     "IncompleteReadError",
+    "InvalidResponseError",
     "RedirectError",
     "clear_routes",
     "config_file_sets_endpoint",
@@ -190,6 +194,29 @@ class IncompleteReadError(OSError):
     """
 
 
+class InvalidResponseError(OSError):
+    """The server sent a reply that cannot be read as the object's bytes.
+
+    Raised for a 206 reply whose Content-Range is missing or differs from the
+    range requested, and for conflicting Content-Length values. The name
+    marks it as permanent for :func:`intake_earthscope.storage.is_transient`,
+    so the read fails without a retry. A server or proxy that replies to a
+    range with other bytes does so because of its configuration, so the
+    same GET sent again costs time and gets the same reply.
+
+    NOTE: GETs sent through s3fs get no such check. botocore 1.x returns the
+    bytes of a 206 reply whatever its Content-Range says.
+    """
+
+
+# Content-Range of a 206 reply to one range: its first and last byte, then
+# the object's size, or "*" where the server does not know the size.
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+# urllib3 2.x names the conflicting values in brackets at the end of its
+# InvalidHeader message.
+_CONFLICTING_VALUES = re.compile(r"\(([^()]*)\)\s*$")
+
+
 @dataclass(frozen=True)
 class HttpRoute:
     """Target URL and signing of the GETs of one spec.
@@ -230,6 +257,10 @@ class HttpRoute:
             If the body ended before its ``Content-Length``.
         ChecksumMismatchError
             If a whole object's bytes do not match its checksum.
+        InvalidResponseError
+            If a 206 reply has no Content-Range, a Content-Range other than
+            the range requested or a body of another length, or if the
+            reply's Content-Length values conflict.
         """
         whole = start is None and end is None
         start = start or 0
@@ -256,6 +287,8 @@ class HttpRoute:
             if time.monotonic() >= deadline:
                 raise AttemptTimeout(url, settings.attempt_seconds) from error
             raise
+        except urllib3.exceptions.InvalidHeader as error:
+            raise _conflicting_lengths(key, error) from error
         if 300 <= response.status < 400:
             response.close()
             raise RedirectError(
@@ -265,11 +298,17 @@ class HttpRoute:
         if response.status not in ((200,) if whole else (200, 206)):
             raise _error_for(response, url)
 
+        sent_range = None
+        if response.status == 206:
+            sent_range = _check_content_range(response, key, start, end)
+
         largest = end - start if end is not None and response.status == 206 else None
         body = _read_body(response, url, deadline, settings.attempt_seconds, largest)
         if whole:
             _verify_checksum(response, body, url)
-        elif response.status == 200:
+        elif sent_range is not None:
+            _check_part_length(body, sent_range, key)
+        else:
             # The server ignored the range and sent the whole object.
             body = body[start:end]
         return body
@@ -281,6 +320,91 @@ class HttpRoute:
         request = AWSRequest(method="GET", url=url, headers=headers)
         S3SigV4Auth(_credentials(spec), "s3", self.region).add_auth(request)
         return dict(request.headers.items())
+
+
+def _check_content_range(
+    response: urllib3.BaseHTTPResponse, key: str, start: int, end: int | None
+) -> tuple[int, int]:
+    """Return the first and last byte of a 206 reply, checked against the request.
+
+    The reply must start at ``start``. It must end at ``end - 1``, or at
+    the object's last byte where the object ends before ``end``. A reply
+    whose Content-Range gives the size as ``*`` may end earlier, because
+    then the end of the object is unknown.
+
+    Raises
+    ------
+    InvalidResponseError
+        If the Content-Range is missing, malformed or another range. The
+        connection is closed, because the body is left unread.
+    """
+    requested = f"bytes={start}-{'' if end is None else end - 1}"
+    value = response.headers.get("Content-Range")
+    if value is None:
+        # HTTP requires a Content-Range in a 206 reply to one range (RFC 9110),
+        # because without it the offset of the bytes is unknown.
+        response.close()
+        raise InvalidResponseError(
+            f"invalid response to GET {key}: the 206 reply to Range {requested} "
+            "has no Content-Range header, so the position of its bytes is "
+            "unknown. Check the server at the endpoint, or a proxy in between"
+        )
+
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if match is None or not _range_agrees(match, start, end):
+        response.close()
+        raise InvalidResponseError(
+            f"invalid response to GET {key}: Range {requested} was requested, "
+            f"but the reply has Content-Range {value!r}. Reading it would "
+            "place bytes at the wrong offsets, so check the server at the "
+            "endpoint, or a proxy in between"
+        )
+    return int(match[1]), int(match[2])
+
+
+def _range_agrees(match: re.Match[str], start: int, end: int | None) -> bool:
+    """Return whether a parsed Content-Range is the reply to ``[start, end)``."""
+    first, last = int(match[1]), int(match[2])
+    size = None if match[3] == "*" else int(match[3])
+    if first != start or last < first:
+        return False
+    if size is not None and last >= size:
+        return False
+
+    if end is None:
+        return size is None or last == size - 1
+    if last == end - 1:
+        return True
+    # A range past the end of the object ends at its last byte.
+    ends_object = size is not None and last == size - 1
+    return last < end - 1 and (size is None or ends_object)
+
+
+def _check_part_length(
+    body: bytes | bytearray, sent_range: tuple[int, int], key: str
+) -> None:
+    """Raise InvalidResponseError unless ``body`` fills its Content-Range."""
+    first, last = sent_range
+    if len(body) != last - first + 1:
+        raise InvalidResponseError(
+            f"invalid response to GET {key}: the reply has Content-Range bytes "
+            f"{first}-{last} ({last - first + 1} bytes) but a body of "
+            f"{len(body)} bytes. Check the server at the endpoint, or a proxy "
+            "in between"
+        )
+
+
+def _conflicting_lengths(
+    key: str, error: urllib3.exceptions.InvalidHeader
+) -> InvalidResponseError:
+    """Return the error for a reply with conflicting Content-Length values."""
+    match = _CONFLICTING_VALUES.search(str(error))
+    values = match[1] if match else str(error)
+    return InvalidResponseError(
+        f"invalid response to GET {key}: the reply has conflicting "
+        f"Content-Length values ({values}), so the length of its body is "
+        "unknown. Check the server at the endpoint, or a proxy in between"
+    )
 
 
 def http_route(spec: StorageSpec) -> HttpRoute | None:
@@ -612,6 +736,11 @@ def _send(
         ) from error
     except urllib3.exceptions.TimeoutError as error:
         raise TimeoutError(f"GET {url} timed out") from error
+    except urllib3.exceptions.InvalidHeader:
+        # urllib3 raises it for conflicting Content-Length values. The server
+        # replied, so the caller reports an invalid response, not a failed
+        # connection.
+        raise
     except urllib3.exceptions.HTTPError as error:
         raise ConnectionError(f"GET {url} failed: {type(error).__name__}") from error
 

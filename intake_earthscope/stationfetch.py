@@ -6,7 +6,8 @@ The ``stations:`` mapping of a catalog entry names the source:
   ``format`` ``text`` or ``xml``), asked at ``level=channel``;
 * ``stationxml``: one StationXML object per station in a tier of the
   waveform collection (``key_template`` with ``{network}`` and
-  ``{station}``, ``tier``);
+  ``{station}``, ``tier``). A station without an object gets no rows and
+  one warning;
 * ``tiers`` and ``paths.station_list``: a GNSS station list, read like any
   GNSS product file (:mod:`intake_earthscope.gnss.archive`).
 
@@ -15,10 +16,12 @@ Tables are kept in a :class:`~intake_earthscope.stationtable.TableCache`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,12 @@ import pandas as pd
 
 from intake_earthscope.codes import CODE_KINDS, has_wildcard, matches, parse_codes
 from intake_earthscope.collection import Collection, KeyTemplate
-from intake_earthscope.errors import CatalogError, InvalidRequestError
+from intake_earthscope.errors import (
+    CatalogError,
+    InvalidRequestError,
+    ObjectNotFoundError,
+    warn_at_caller,
+)
 from intake_earthscope.readerargs import short_repr
 from intake_earthscope.routing import Credentials
 from intake_earthscope.stationtable import (
@@ -36,7 +44,12 @@ from intake_earthscope.stationtable import (
     parse_stationxml,
     text_table,
 )
-from intake_earthscope.storage import StorageSpec, list_directories, read_bytes
+from intake_earthscope.storage import (
+    StorageSpec,
+    list_directories,
+    mirror_layout_hint,
+    read_bytes,
+)
 from intake_earthscope.timeutil import parse_time
 
 __all__ = [
@@ -61,6 +74,8 @@ _EARLIEST = "1900-01-01"
 _LATEST = "2200-01-01"
 
 _FETCH_THREADS = 8
+# Maximum number of missing StationXML objects that a warning lists by name.
+_LISTED_MISSING = 10
 
 
 def station_kind(stations: Mapping[str, Any]) -> str:
@@ -117,11 +132,19 @@ def fetch_station_table(
     ------
     CatalogError
         If ``stations`` names no source this module reads.
+
+    Warns
+    -----
+    IntakeEarthScopeWarning
+        If the ``stationxml`` object of a selected station is missing. The
+        table then has no rows for that station, and it is not cached, so
+        the next fetch looks for the object again.
     """
     patterns = selection or {}
     selection = {kind: tuple(patterns.get(kind, ("*",))) for kind in CODE_KINDS}
     cache = cache or TableCache()
     query = _query_text(stations, selection, start, end, root)
+    missing: list[_MissingStation] = []
 
     def fetch() -> pd.DataFrame:
         table = _fetch(
@@ -133,10 +156,18 @@ def fetch_station_table(
             storage_options,
             root,
             Credentials(token, profile),
+            missing,
         )
         return _select_codes(table, selection)
 
-    return cache.get(query, fetch)
+    table = cache.get(query, fetch)
+    if missing:
+        # A cached table would hide the missing stations, without a warning,
+        # until it expires.
+        with contextlib.suppress(OSError):
+            cache.path(query).unlink()
+        warn_at_caller(_missing_stations_message(stations, missing))
+    return table
 
 
 def _query_text(
@@ -167,6 +198,7 @@ def _fetch(
     storage_options: Mapping[str, Any] | None,
     root: str | None,
     credentials: Credentials,
+    missing: list[_MissingStation],
 ) -> pd.DataFrame:
     name = stations.get("name", "stations")
     logger.info("fetching station table %s for %s", name, _describe(selection))
@@ -179,7 +211,12 @@ def _fetch(
                 "collection, but the entry gives no 'collection' mapping"
             )
         return _from_bucket(
-            stations["stationxml"], collection, selection, storage_options, root
+            stations["stationxml"],
+            collection,
+            selection,
+            storage_options,
+            root,
+            missing,
         )
     if "paths" in stations:
         return _from_station_list(stations, storage_options, root, credentials)
@@ -226,28 +263,116 @@ def _from_service(
     return text_table(frame)
 
 
+@dataclass(frozen=True)
+class _MissingStation:
+    """A selected station whose StationXML object does not exist.
+
+    Attributes
+    ----------
+    station : str
+        The codes of the station, such as ``"CI.WBM"``.
+    url : str
+        The URL of the missing object.
+    hint : str
+        Advice where a local ``root=`` is off the key layout, or ``""``.
+    origin : str
+        The tier or mirror that was read, such as ``"mirror /data/scedc"``.
+    """
+
+    station: str
+    url: str
+    hint: str
+    origin: str
+
+
 def _from_bucket(
     source: Mapping[str, Any],
     collection: Mapping[str, Any],
     selection: Mapping[str, tuple[str, ...]],
     storage_options: Mapping[str, Any] | None,
     root: str | None,
+    missing: list[_MissingStation],
 ) -> pd.DataFrame:
+    """Read the StationXML objects of the selection into one table.
+
+    A missing object adds its station to ``missing`` and no rows. A missing
+    bucket, a denied read or an unreadable object raises as
+    :func:`~intake_earthscope.storage.read_bytes` raises.
+    """
     waveforms = Collection.from_yaml(collection)
     tier = waveforms.tier(source.get("tier"))
     spec = StorageSpec.for_tier(tier, storage_options, root)
     template = KeyTemplate(str(source["key_template"]))
 
-    keys = stationxml_keys(spec, template, selection)
-    if not keys:
+    candidates = _stationxml_candidates(spec, template, selection)
+    if not candidates:
         return empty_table("seismic")
 
-    def read(key: str) -> pd.DataFrame:
-        return parse_stationxml(read_bytes(spec, key), spec.url(key))
+    def read(key: str) -> pd.DataFrame | None:
+        try:
+            data = read_bytes(spec, key)
+        except ObjectNotFoundError:
+            # A missing bucket raises BucketNotFoundError, which is no
+            # ObjectNotFoundError, so it stays an error.
+            return None
+        return parse_stationxml(data, spec.url(key))
 
+    keys = [key for _, key in candidates]
     with ThreadPoolExecutor(max_workers=min(_FETCH_THREADS, len(keys))) as pool:
         tables = list(pool.map(read, keys))
-    return pd.concat(tables, ignore_index=True)
+
+    found = []
+    for (values, key), table in zip(candidates, tables, strict=True):
+        if table is None:
+            missing.append(_missing_station(spec, values, key))
+        else:
+            found.append(table)
+    if not found:
+        return empty_table("seismic")
+    return pd.concat(found, ignore_index=True)
+
+
+def _missing_station(
+    spec: StorageSpec, values: Mapping[str, str], key: str
+) -> _MissingStation:
+    station = ".".join(values[kind] for kind in CODE_KINDS if kind in values)
+    return _MissingStation(
+        station, spec.url(key), mirror_layout_hint(spec, key), spec.origin
+    )
+
+
+def _missing_stations_message(
+    stations: Mapping[str, Any], missing: list[_MissingStation]
+) -> str:
+    """Return the warning about stations whose StationXML object is missing."""
+    name = stations.get("name", "stations")
+    first = missing[0]
+    if len(missing) == 1:
+        message = (
+            f"no StationXML object for station {first.station} in "
+            f"{first.origin}: {first.url} not found, so the table of {name} "
+            "has no rows for it"
+        )
+    else:
+        listed = ", ".join(
+            f"{item.station} ({item.url})" for item in missing[:_LISTED_MISSING]
+        )
+        if len(missing) > _LISTED_MISSING:
+            listed += f" and {len(missing) - _LISTED_MISSING} more"
+        message = (
+            f"no StationXML object for {len(missing)} stations in "
+            f"{first.origin}: {listed} not found, so the table of {name} has "
+            "no rows for them"
+        )
+
+    hints = [item.hint for item in missing if item.hint]
+    if hints:
+        return f"{message}; {hints[0]}"
+    prefix = first.station.rpartition(".")[2][:2]
+    return (
+        f"{message}. Check the codes, or give the station with a wildcard, "
+        f"such as station='{prefix}*', to list the stations that have objects"
+    )
 
 
 def stationxml_keys(
@@ -258,9 +383,18 @@ def stationxml_keys(
     """Return the StationXML keys of the selected networks and stations.
 
     A segment whose codes are exact is rendered; a segment with a wildcard is
-    resolved by listing its parent. A rendered key is not checked here, so a
-    missing object raises when it is read.
+    resolved by listing its parent. A rendered key is not checked here, so
+    the object it names may be missing.
     """
+    return [key for _, key in _stationxml_candidates(spec, template, selection)]
+
+
+def _stationxml_candidates(
+    spec: StorageSpec,
+    template: KeyTemplate,
+    selection: Mapping[str, tuple[str, ...]],
+) -> list[tuple[dict[str, str], str]]:
+    """Return the codes and the key of each StationXML object of the selection."""
     candidates: list[tuple[dict[str, str], list[str]]] = [({}, [])]
     for index, segment in enumerate(template.segments):
         fields = template.segment_fields(index)
@@ -271,7 +405,7 @@ def stationxml_keys(
             candidates = _render_segment(candidates, segment, fields, selection)
         else:
             candidates = _list_segment(candidates, spec, template, index, selection)
-    return ["/".join(segments) for _, segments in candidates]
+    return [(values, "/".join(segments)) for values, segments in candidates]
 
 
 def _render_segment(

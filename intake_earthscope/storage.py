@@ -581,8 +581,10 @@ def read_bytes(
     BucketNotFoundError
         If the S3 bucket does not exist on the server.
     StorageUnavailableError
-        If the storage could not be reached, failed on every attempt, or
-        rejected the request otherwise (a 400 reply, for example).
+        If the storage could not be reached, failed on every attempt,
+        rejected the request otherwise (a 400 reply, for example), or sent
+        a reply that does not fit the request (a Content-Range other than
+        the range requested). Such a reply is not retried.
     """
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     # NOTE: a body shorter than its Content-Length is retried, and so is a
@@ -1398,8 +1400,12 @@ def clear_listing_cache() -> None:
 
 
 # Maximum number of subdirectories of a local root= checked for the key
-# layout. It covers a folder of a few mirrors, and a large tree costs no walk.
+# layout, on each of the two levels below it. It covers a folder of a few
+# mirrors, and a large tree costs no walk.
 _LAYOUT_SUBDIRECTORIES = 100
+# Maximum number of subdirectories of the root whose own subdirectories are
+# listed, so the check lists at most this many directories plus the root.
+_LAYOUT_LISTED_SUBDIRECTORIES = 10
 # Directories of a key compared between the root and the directories near it.
 _LAYOUT_DEPTH = 2
 
@@ -1412,9 +1418,10 @@ def mirror_layout_hint(spec: StorageSpec, key: str) -> str:
     ``key`` is a key of the request, or a prefix of keys that ends in
     ``/``. The root is off where it lacks the leading directories of
     ``key``, such as ``miniseed/CH/``, but a directory near it contains
-    them. Those checked are the two directories above the root and its
-    first 100 subdirectories by name. The advice names the directory found
-    as the root to pass, and it is cached per process like listings.
+    them. Those checked are the two directories above the root, its first
+    100 subdirectories by name, and then the first 100 subdirectories of
+    its first 10 subdirectories. The advice names the directory found as
+    the root to pass, and it is cached per process like listings.
 
     Returns
     -------
@@ -1453,23 +1460,44 @@ def _layout_hint_uncached(root: str, layout: str) -> str:
     return ""
 
 
-def _layout_candidates(root: str) -> list[str]:
-    """Return the two directories above ``root`` and its first subdirectories.
+def _layout_candidates(root: str) -> Iterator[str]:
+    """Yield the directories near ``root``, nearest first, each once.
 
-    Where ``root`` is or passes through a symbolic link, the directories
-    above its target are checked too, after those above the path as given.
+    These are the two directories above ``root``, then its first
+    subdirectories, then the first subdirectories of those. Where ``root``
+    is or passes through a symbolic link, the directories above its target
+    are checked too, after those above the path as given. The second level
+    is listed only when no nearer directory matched.
     """
+    seen = {root}
     above = []
     for path in (root, os.path.realpath(root)):
         parent = os.path.dirname(path)
         above += [parent, os.path.dirname(parent)]
+    children = _subdirectories(root)[:_LAYOUT_SUBDIRECTORIES]
+    for path in [*above, *children]:
+        if path not in seen:
+            seen.add(path)
+            yield path
+
+    grandchildren: list[str] = []
+    for child in children[:_LAYOUT_LISTED_SUBDIRECTORIES]:
+        grandchildren += _subdirectories(child)
+        if len(grandchildren) >= _LAYOUT_SUBDIRECTORIES:
+            break
+    for path in grandchildren[:_LAYOUT_SUBDIRECTORIES]:
+        if path not in seen:
+            seen.add(path)
+            yield path
+
+
+def _subdirectories(path: str) -> list[str]:
+    """Return the subdirectories of ``path`` by name, or none if it cannot be read."""
     try:
-        with os.scandir(root) as entries:
-            below = sorted(entry.path for entry in entries if entry.is_dir())
+        with os.scandir(path) as entries:
+            return sorted(entry.path for entry in entries if entry.is_dir())
     except OSError:
-        below = []
-    candidates = [*above, *below[:_LAYOUT_SUBDIRECTORIES]]
-    return [path for path in dict.fromkeys(candidates) if path != root]
+        return []
 
 
 def _list_uncached(spec: StorageSpec, prefix: str) -> tuple[str, ...]:

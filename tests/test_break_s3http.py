@@ -269,8 +269,9 @@ class MisbehavingServer:
     """An HTTP server on 127.0.0.1 that replies to every GET in one fixed way.
 
     ``"ignore_range"`` sends the whole object with status 200.
-    ``"reset_in_body"`` replies 206 with the length of the whole object,
-    sends its first 1000 bytes and resets the connection.
+    ``"reset_in_body"`` replies 206 with the Content-Range and
+    Content-Length of the range requested, sends its first 1000 bytes and
+    resets the connection.
     ``"redirect"`` replies 307 with the same path at ``location``.
     """
 
@@ -310,13 +311,18 @@ class MisbehavingServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self.send_response(200 if behaviour == "ignore_range" else 206)
-                self.send_header("Content-Length", str(len(DATA)))
-                self.end_headers()
                 if behaviour == "ignore_range":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(DATA)))
+                    self.end_headers()
                     self.wfile.write(DATA)
                     return
-                self.wfile.write(DATA[:1000])
+                first, last = requested_range(self.headers["Range"])
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {first}-{last}/{len(DATA)}")
+                self.send_header("Content-Length", str(last - first + 1))
+                self.end_headers()
+                self.wfile.write(DATA[first : first + 1000])
                 self.wfile.flush()
                 # Linger with a zero timeout makes close() send RST, not FIN.
                 self.connection.setsockopt(
@@ -329,6 +335,12 @@ class MisbehavingServer:
                 """Keep the test output quiet."""
 
         return Handler
+
+
+def requested_range(header: str) -> tuple[int, int]:
+    """Return the first and last byte of a Range header of the form bytes=A-B."""
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    return int(first), int(last)
 
 
 @pytest.mark.parametrize("setting", CLIENTS)

@@ -1,10 +1,10 @@
 """A local root= one or two directories off the archive's key layout.
 
 A mirror that copies a bucket contains BUCKET/miniseed/CH/2025/314/..., and
-root= must name BUCKET. Where it names BUCKET/miniseed, BUCKET/miniseed/CH
-or the folder above BUCKET, no object is found, and every message about
-the missing objects names BUCKET as the root to pass. The mirrors are
-local directories with a real miniSEED recording.
+root= must name BUCKET. Where it names BUCKET/miniseed, BUCKET/miniseed/CH,
+the folder above BUCKET or the one above that, no object is found, and
+every message about the missing objects names BUCKET as the root to pass.
+The mirrors are local directories with a real miniSEED recording.
 """
 
 from __future__ import annotations
@@ -186,6 +186,46 @@ def test_subdirectory_within_limit_found(tmp_path: Path) -> None:
     spec = mirror_spec(tmp_path)
 
     assert mirror_layout_hint(spec, OWN_KEY).endswith(advice(bucket))
+
+
+def test_root_two_levels_above_found(tmp_path: Path) -> None:
+    bucket = mirror(tmp_path / "archive" / "bucket", {OWN_KEY: BALST.read_bytes()})
+
+    with pytest.raises(MissingObjectsError) as caught:
+        open_waveforms(collection_spec("sage"), root=str(tmp_path), **CODES)
+
+    message = str(caught.value)
+    assert f"the root {tmp_path} has no directory miniseed/CH/" in message
+    assert message.endswith(advice(bucket))
+
+
+def test_second_level_past_limit_not_checked(tmp_path: Path) -> None:
+    # The subdirectories of the first 10 subdirectories only are listed.
+    for index in range(10):
+        (tmp_path / f"a{index:03d}").mkdir()
+    mirror(tmp_path / "b" / "bucket", {OWN_KEY: BALST.read_bytes()})
+    spec = mirror_spec(tmp_path)
+
+    assert mirror_layout_hint(spec, OWN_KEY) == ""
+
+
+def test_second_level_within_limit_found(tmp_path: Path) -> None:
+    for index in range(9):
+        (tmp_path / f"a{index:03d}").mkdir()
+    bucket = mirror(tmp_path / "b" / "bucket", {OWN_KEY: BALST.read_bytes()})
+    spec = mirror_spec(tmp_path)
+
+    assert mirror_layout_hint(spec, OWN_KEY).endswith(advice(bucket))
+
+
+def test_second_level_count_limited(tmp_path: Path) -> None:
+    # At most 100 directories of the second level are checked, by name.
+    for index in range(100):
+        (tmp_path / "a" / f"s{index:03d}").mkdir(parents=True)
+    mirror(tmp_path / "a" / "z", {OWN_KEY: BALST.read_bytes()})
+    spec = mirror_spec(tmp_path)
+
+    assert mirror_layout_hint(spec, OWN_KEY) == ""
 
 
 def test_s3_mirror_gets_no_advice() -> None:

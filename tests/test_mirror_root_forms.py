@@ -79,6 +79,41 @@ def test_file_url_roots_read(tmp_path: Path, form: str) -> None:
     assert bool(table["exists"].iloc[0])
 
 
+@pytest.mark.parametrize(
+    "form", ["file://{path}", "file://localhost{path}", "file:{path}"]
+)
+def test_file_url_root_percent_decoded(tmp_path: Path, form: str) -> None:
+    root = mirror(tmp_path / "my mirror", {OWN_KEY: BALST.read_bytes()})
+    url = form.format(path=str(root).replace(" ", "%20"))
+
+    table = availability(collection_spec("sage"), root=url, **CODES)
+
+    assert list(table["tier"]) == [f"mirror {root}"]
+    assert bool(table["exists"].iloc[0])
+
+
+def test_file_url_encoded_percent_kept(tmp_path: Path) -> None:
+    # %25 is the encoded "%", so the URL names the folder "my%20mirror".
+    root = mirror(tmp_path / "my%20mirror", {OWN_KEY: BALST.read_bytes()})
+    url = f"file://{tmp_path}/my%2520mirror"
+
+    table = availability(collection_spec("sage"), root=url, **CODES)
+
+    assert list(table["tier"]) == [f"mirror {root}"]
+    assert bool(table["exists"].iloc[0])
+
+
+def test_plain_path_root_percent_literal(tmp_path: Path) -> None:
+    root = mirror(tmp_path / "my%20mirror", {OWN_KEY: BALST.read_bytes()})
+    # A folder with the decoded name, which a decoded root would read.
+    (tmp_path / "my mirror").mkdir()
+
+    table = availability(collection_spec("sage"), root=str(root), **CODES)
+
+    assert list(table["tier"]) == [f"mirror {root}"]
+    assert bool(table["exists"].iloc[0])
+
+
 def test_file_url_with_host_rejected(tmp_path: Path, monkeypatch) -> None:
     # file://sage/miniseed would name the host "sage" and the directory
     # /miniseed, although a directory sage/miniseed exists here.

@@ -2,8 +2,9 @@
 
 A raw socket server on 127.0.0.1 sends each reply exactly as a test scripts
 it: a Content-Length that is false, listed twice or alongside chunked
-encoding, a body cut off by a close or a reset, or one sent a byte at a
-time. moto never sends such replies. Each test then sends a good GET, which
+encoding, a Content-Range other than the range requested, a body cut off
+by a close or a reset, or one sent a byte at a time. moto never sends such
+replies. Each test then sends a good GET, which
 must read the right bytes, on the same kept-alive connection where the
 fault left it usable.
 """
@@ -36,11 +37,21 @@ Reply = bytes | Callable[[socket.socket], bool]
 
 
 def reply(
-    body: bytes, headers: Sequence[str] | None = None, status: str = "206 Partial"
+    body: bytes,
+    headers: Sequence[str] | None = None,
+    status: str = "206 Partial",
+    content_range: str | None = "bytes 0-9/10",
 ) -> bytes:
-    """Return an HTTP/1.1 reply; the default header is the true Content-Length."""
+    """Return an HTTP/1.1 reply.
+
+    The default header is the true Content-Length. A 206 reply also gets
+    ``content_range``, by default that of BODY, the range that
+    :func:`read_range` requests.
+    """
     if headers is None:
         headers = [f"Content-Length: {len(body)}"]
+    if status.startswith("206") and content_range is not None:
+        headers = [*headers, f"Content-Range: {content_range}"]
     lines = "".join(f"{header}\r\n" for header in headers)
     return f"HTTP/1.1 {status}\r\n{lines}\r\n".encode() + body
 
@@ -254,7 +265,9 @@ FAULTS: dict[str, Reply] = {
 }
 GOOD_REPLIES: dict[str, bytes] = {
     "extra_bytes_after_length": reply(BODY + b"XX", ["Content-Length: 10"]),
-    "zero_length_extra_reply": reply(GOOD, ["Content-Length: 0"]),
+    # A 206 reply cannot be empty, because its Content-Range names at least
+    # one byte, so the empty reply to the range is a 200.
+    "zero_length_extra_reply": reply(GOOD, ["Content-Length: 0"], "200 OK"),
     "two_equal_lengths": reply(BODY, ["Content-Length: 10", "Content-Length: 10"]),
     "chunked": reply(
         b"5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n", ["Transfer-Encoding: chunked"]
@@ -293,3 +306,98 @@ def test_whole_object_for_range_cut() -> None:
         assert read_range(server) == BODY
 
     assert server.connections == [1, 1]
+
+
+# Content-Range and Content-Length that do not fit the range requested
+
+# Content-Range values that are no reply to bytes 0-9 of an object.
+WRONG_RANGES = {
+    "other_start": "bytes 5-14/100",
+    "other_end": "bytes 0-19/100",
+    "whole_object": "bytes 0-99/100",
+    "short_of_known_size": "bytes 0-4/100",
+    "past_size": "bytes 0-9/5",
+    "unsatisfied_form": "bytes */100",
+    "other_unit": "items 0-9/100",
+}
+
+
+def failure_of(server: ScriptedServer, start: int = 0, end: int | None = 10) -> str:
+    """Read a range that must fail, and return the message of its error."""
+    with pytest.raises(StorageUnavailableError) as caught:
+        read_range(server, start, end)
+    return str(caught.value)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("name", sorted(WRONG_RANGES))
+def test_wrong_content_range_rejected(name, monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "3")
+    wrong = reply(BODY, content_range=WRONG_RANGES[name])
+    with ScriptedServer([wrong, GOOD]) as server:
+        message = failure_of(server)
+        # The failure is not retried, so the next request reads GOOD.
+        assert read_range(server) == BODY
+
+    assert f"invalid response to GET {KEY}" in message
+    assert "Range bytes=0-9 was requested" in message
+    assert f"Content-Range {WRONG_RANGES[name]!r}" in message
+    assert server.url not in message
+    assert "cannot reach" not in message
+
+
+@pytest.mark.timeout(30)
+def test_missing_content_range_rejected(monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "3")
+    bare = reply(BODY, content_range=None)
+    with ScriptedServer([bare, GOOD]) as server:
+        message = failure_of(server)
+        assert read_range(server) == BODY
+
+    assert f"invalid response to GET {KEY}" in message
+    assert "the 206 reply to Range bytes=0-9 has no Content-Range" in message
+
+
+@pytest.mark.timeout(30)
+def test_body_shorter_than_content_range() -> None:
+    """A Content-Length that agrees with the body but not with the range."""
+    short = reply(BODY[:8], content_range="bytes 0-9/100")
+    with ScriptedServer([short, GOOD]) as server:
+        message = failure_of(server)
+        assert read_range(server) == BODY
+
+    assert "Content-Range bytes 0-9 (10 bytes) but a body of 8 bytes" in message
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("start", "end", "content_range"),
+    [
+        (0, 10, "bytes 0-9/10"),
+        (0, 10, "bytes 0-9/*"),
+        (0, 20, "bytes 0-9/10"),
+        (0, 20, "bytes 0-9/*"),
+        (0, None, "bytes 0-9/10"),
+        (0, None, "bytes 0-9/*"),
+        (5, 15, "bytes 5-14/100"),
+    ],
+)
+def test_matching_content_range_read(start, end, content_range) -> None:
+    """A range past the end of the object ends at its last byte, and a size
+    given as * leaves that end unknown."""
+    with ScriptedServer([reply(BODY, content_range=content_range)]) as server:
+        assert read_range(server, start, end) == BODY
+
+
+@pytest.mark.timeout(30)
+def test_conflicting_lengths_named(monkeypatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "3")
+    conflicting = reply(BODY, ["Content-Length: 10", "Content-Length: 12"])
+    with ScriptedServer([conflicting, GOOD]) as server:
+        message = failure_of(server)
+        assert read_range(server) == BODY
+
+    assert f"invalid response to GET {KEY}" in message
+    assert "conflicting Content-Length values (10, 12)" in message
+    assert "cannot reach" not in message
+    assert server.url not in message
