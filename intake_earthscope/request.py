@@ -407,7 +407,7 @@ def mirror_directory(root: str) -> str:
         path = unquote(root[len("file:") :])
     elif root.lower().startswith("file://"):
         host, slash, rest = root[len("file://") :].partition("/")
-        if host not in ("", "localhost"):
+        if host.lower() not in ("", "localhost"):
             raise InvalidRequestError(
                 f"invalid root={root!r}: a file:// URL takes an absolute path "
                 f"after its three slashes, not the host {host!r}. Give "

@@ -68,7 +68,13 @@ def test_home_directory_root_expanded(tmp_path: Path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "form", ["file://{path}/", "file://localhost{path}", "file:{path}"]
+    "form",
+    [
+        "file://{path}/",
+        "file://localhost{path}",
+        "file://LOCALHOST{path}",
+        "file:{path}",
+    ],
 )
 def test_file_url_roots_read(tmp_path: Path, form: str) -> None:
     root = mirror(tmp_path / "sage", {OWN_KEY: BALST.read_bytes()})
