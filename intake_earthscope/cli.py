@@ -784,10 +784,11 @@ def _describe_layout(entry_args: dict[str, Any]) -> list[str]:
 def _search(args: argparse.Namespace) -> int:
     from intake_earthscope.browse import search_stations
 
+    names = _search_criteria()
     criteria = {
         name: value
         for name, value in vars(args).items()
-        if name in _SEARCH_CRITERIA and value is not None
+        if name in names and value is not None
     }
     storage_options = _storage_options(args.storage_option)
     if storage_options:
@@ -827,7 +828,7 @@ def _show_search_warnings(caught: list[warnings.WarningMessage]) -> None:
 def _search_option_spelling(text: str) -> str:
     """Respell the search criteria a message names, such as ``minlatitude=60``,
     as the options of ``search``, such as ``--minlatitude 60``."""
-    names = "|".join(name for name in _SEARCH_CRITERIA if name != "root")
+    names = "|".join(name for name in _search_criteria() if name != "root")
     pattern = rf"(?<![\w-])({names})=(?:'([^']*)'|([^\s,;:)'\"?]*))"
 
     def respell(match: re.Match[str]) -> str:
@@ -838,24 +839,11 @@ def _search_option_spelling(text: str) -> str:
     return re.sub(pattern, respell, text)
 
 
-_SEARCH_CRITERIA = (
-    "seed_id",
-    "network",
-    "station",
-    "location",
-    "channel",
-    "start",
-    "end",
-    "minlatitude",
-    "maxlatitude",
-    "minlongitude",
-    "maxlongitude",
-    "latitude",
-    "longitude",
-    "maxradius",
-    "minradius",
-    "root",
-)
+def _search_criteria() -> tuple[str, ...]:
+    """Return the names of the criteria that ``search`` passes on."""
+    from intake_earthscope.stationmatch import CODE_CRITERIA, REGION_CRITERIA
+
+    return (*CODE_CRITERIA, "start", "end", *REGION_CRITERIA, "root")
 
 
 def _availability(args: argparse.Namespace) -> int:
