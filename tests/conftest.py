@@ -30,6 +30,7 @@ from intake_earthscope.testing import (
     put_public_object,
 )
 
+import mseedgen
 from faultproxy import FaultProxy
 from loopbackguard import LoopbackGuard
 
@@ -171,6 +172,23 @@ def mirror(root: Path, objects: dict[str, bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return root
+
+
+def hour_mirror(root: Path) -> Path:
+    """Write a mirror of one hour of XX.STA at the blank location, LHZ at 1 Hz.
+
+    The hour starts 2024-01-01T00:00Z, in the day object :data:`HOUR_KEY`.
+    """
+    station_day = mseedgen.station_day(
+        channels={"LHZ": 1.0},
+        seconds=3600.0,
+        station="XX.STA.",
+        start="2024-01-01T00:00:00Z",
+    )
+    return mirror(root, {HOUR_KEY: station_day.data})
+
+
+HOUR_KEY = "miniseed/XX/2024/001/STA.XX.2024.001"
 
 
 def environment_without_endpoint() -> dict[str, str]:

@@ -13,21 +13,12 @@ import pytest
 
 from intake_earthscope.cli import EXIT_OK, _command_line_spelling, main
 
-import mseedgen
-from conftest import mirror
-
-KEY = "miniseed/XX/2024/001/STA.XX.2024.001"
+from conftest import hour_mirror
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    station_day = mseedgen.station_day(
-        channels={"LHZ": 1.0},
-        seconds=3600.0,
-        station="XX.STA.",
-        start="2024-01-01T00:00:00Z",
-    )
-    return mirror(tmp_path / "mirror", {KEY: station_day.data})
+    return hour_mirror(tmp_path / "mirror")
 
 
 @pytest.mark.parametrize("option", ["--loc=--", "--loca=--", "--locat=--"])

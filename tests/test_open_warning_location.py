@@ -14,21 +14,12 @@ from intake_earthscope.collection import Collection
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import ReadOutcomeWarning
 
-import mseedgen
-from conftest import collection_spec, mirror
-
-KEY = "miniseed/XX/2024/001/STA.XX.2024.001"
+from conftest import collection_spec, hour_mirror
 
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    station_day = mseedgen.station_day(
-        channels={"LHZ": 1.0},
-        seconds=3600.0,
-        station="XX.STA.",
-        start="2024-01-01T00:00:00Z",
-    )
-    return mirror(tmp_path / "mirror", {KEY: station_day.data})
+    return hour_mirror(tmp_path / "mirror")
 
 
 def test_empty_station_warning_points_at_caller(root: Path) -> None:
