@@ -91,7 +91,8 @@ def availability(
     -------
     pandas.DataFrame
         Columns ``network``, ``station``, ``location``, ``channel``,
-        ``day`` (UTC midnight), ``key``, ``exists``, ``size`` (bytes, as
+        ``day`` (UTC midnight as naive ``datetime64[ns]``, the dtype of a
+        dataset's ``day`` coordinate), ``key``, ``exists``, ``size`` (bytes, as
         pandas' nullable ``Int64``: ``<NA>`` where the listing gives none or
         the object is missing) and ``tier`` (the tier's name, or ``mirror``
         and the directory or URL given with ``root=``).
@@ -177,6 +178,7 @@ def _layout_hint(
 
 def _empty() -> pd.DataFrame:
     table = pd.DataFrame({name: [] for name in AVAILABILITY_COLUMNS})
+    table["day"] = table["day"].astype("datetime64[ns]")
     table["size"] = table["size"].astype("Int64")
     return table
 
@@ -202,7 +204,8 @@ def _route_table(
 
     sizes = _listed_sizes(spec, [row[-1] for row in rows])
     table = pd.DataFrame(rows, columns=[*_TRACE_FIELDS, "day", "key"])
-    table["day"] = pd.to_datetime(table["day"], unit="ns", utc=True)
+    # Naive UTC midnights, the dtype of a dataset's day coordinate.
+    table["day"] = pd.to_datetime(table["day"], unit="ns").astype("datetime64[ns]")
     table["exists"] = table["key"].map(lambda key: key in sizes)
     # pandas' nullable integers keep whole byte counts and missing sizes.
     table["size"] = pd.array([sizes.get(key) for key in table["key"]], dtype="Int64")
@@ -310,7 +313,7 @@ def plot_availability(
     rows = sorted(labels.unique())
     for position, label in enumerate(rows):
         part = table[labels == label]
-        starts = mdates.date2num(part["day"].dt.tz_convert(None).to_numpy())
+        starts = mdates.date2num(_naive_utc(part["day"]).to_numpy())
         for exists, color in ((True, "tab:green"), (False, "tab:red")):
             chosen = starts[part["exists"].to_numpy() == exists]
             bars = [(start, day_width) for start in chosen]
@@ -335,6 +338,13 @@ def plot_availability(
     if path is not None:
         figure.savefig(os.fspath(path), format="png")
     return figure
+
+
+def _naive_utc(days: pd.Series) -> pd.Series:
+    """Return ``days`` as naive UTC, also from a table that kept a time zone."""
+    if isinstance(days.dtype, pd.DatetimeTZDtype):
+        return days.dt.tz_convert("UTC").dt.tz_localize(None)
+    return days
 
 
 def _trace_labels(table: pd.DataFrame) -> pd.Series:

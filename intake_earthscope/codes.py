@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pymseed
 
 from intake_earthscope.errors import InvalidRequestError
@@ -22,6 +23,7 @@ from intake_earthscope.errors import InvalidRequestError
 __all__ = [
     "CODE_KINDS",
     "SeedId",
+    "code_arrays",
     "has_wildcard",
     "matches",
     "parse_codes",
@@ -159,6 +161,21 @@ def record_selection(
     else:
         channel_part = "*"
     return f"FDSN:{network}_{station}_{location}_{channel_part}"
+
+
+def code_arrays(ids: Sequence[SeedId]) -> dict[str, np.ndarray]:
+    """Build the ``trace`` ids and the four code arrays of ``ids``.
+
+    The arrays are fixed-width unicode (``"<U.."``, as wide as the longest
+    code), not object arrays, because dask cannot size object arrays for
+    ``chunks="auto"``. NetCDF and Zarr exports store the same dtype.
+    """
+    # dtype=str sizes each array to its longest code, and makes an empty list
+    # "<U1" where NumPy would make it float64.
+    arrays = {"trace": np.array([str(seed_id) for seed_id in ids], dtype=str)}
+    for kind in CODE_KINDS:
+        arrays[kind] = np.array([getattr(seed_id, kind) for seed_id in ids], dtype=str)
+    return arrays
 
 
 def _merge_codes(codes: list[str]) -> str:

@@ -29,6 +29,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 # Imported for its side effect: the ``earthscope`` accessor (to_obspy).
 import intake_earthscope.interop  # noqa: F401
+from intake_earthscope.codes import code_arrays
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.graph import FieldLayer, UnitLayer
@@ -428,14 +429,12 @@ def _field_array(
 
 
 def _coordinates(plan: Plan) -> xr.Coordinates:
-    traces = plan.traces
+    codes = {
+        name: ("trace", values) for name, values in code_arrays(plan.traces).items()
+    }
     coords = xr.Coordinates(
         {
-            "trace": ("trace", np.array([str(t) for t in traces], dtype=object)),
-            "network": ("trace", np.array([t.network for t in traces], dtype=object)),
-            "station": ("trace", np.array([t.station for t in traces], dtype=object)),
-            "location": ("trace", np.array([t.location for t in traces], dtype=object)),
-            "channel": ("trace", np.array([t.channel for t in traces], dtype=object)),
+            **codes,
             "day": ("day", np.array(plan.days, dtype="datetime64[ns]")),
             "object_key": (("trace", "day"), _key_table(plan)),
         }
@@ -454,12 +453,16 @@ def _time_coordinates(plan: Plan) -> xr.Coordinates:
 
 
 def _key_table(plan: Plan) -> np.ndarray:
-    table = np.empty((len(plan.traces), len(plan.days)), dtype=object)
+    """Return the URL each (trace, day) chunk reads, "" where it reads none.
+
+    The table is fixed-width unicode, as the code coordinates are.
+    """
+    rows: list[list[str]] = []
     for group, (first, stop) in enumerate(plan.groups):
         spec = plan.group_specs[group]
-        for day, key in enumerate(plan.keys[group]):
-            table[first:stop, day] = spec.url(key) if key else ""
-    return table
+        urls = [spec.url(key) if key else "" for key in plan.keys[group]]
+        rows.extend(urls for _ in range(stop - first))
+    return np.array(rows, dtype=str).reshape(len(plan.traces), len(plan.days))
 
 
 def _provenance(plan: Plan) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from intake_earthscope.codes import SeedId
+from intake_earthscope.codes import SeedId, code_arrays
 from intake_earthscope.errors import InvalidRequestError, MixedSamplingRateError
 from intake_earthscope.place import EdgeList, Grid, PlacedBlock, Segment, place_row
 from intake_earthscope.plan import nominal_rate
@@ -515,13 +515,7 @@ def waveform_dataset(
     accepts); ``trace_vars`` are per-trace variables.
     """
     coords = xr.Coordinates(
-        {
-            "trace": ("trace", np.array([str(i) for i in ids], dtype=object)),
-            **{
-                kind: ("trace", np.array([getattr(i, kind) for i in ids], dtype=object))
-                for kind in _CODE_COORDS
-            },
-        }
+        {name: ("trace", values) for name, values in code_arrays(ids).items()}
     )
     coords = coords.merge(time_coords(grid.start_ns, grid.step_ns, grid.size)).coords
     data_vars: dict[str, Any] = {"waveform": (("trace", "time"), waveform)}

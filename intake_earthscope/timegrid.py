@@ -246,7 +246,8 @@ class TimeGridIndex(CoordinateTransformIndex):
         pandas.DatetimeIndex
         """
         labels = self.transform.generate_coords()[self.coord_name]
-        return pd.DatetimeIndex(labels, name=self.coord_name)
+        # The labels are a new array, so pandas may keep it without a copy.
+        return pd.DatetimeIndex(labels, name=self.coord_name, copy=False)
 
     def isel(
         self, indexers: Mapping[Any, int | slice | np.ndarray | xr.Variable]

@@ -24,6 +24,10 @@ from intake_earthscope.timelabels import (
 
 __all__ = ["TimeGridTransform", "elapsed_ns"]
 
+# Positions per block of the float64 arithmetic of a fractional step, so that
+# its temporaries take 2 MiB each, whatever the number of labels.
+_BLOCK_POSITIONS = 2**18
+
 
 class TimeGridTransform(CoordinateTransform):
     """Regular ``datetime64[ns]`` grid ``start_ns + round(phase_ns + k * step_ns)``.
@@ -123,11 +127,35 @@ class TimeGridTransform(CoordinateTransform):
         positions = np.asarray(dim_positions[self.dim])
 
         if positions.dtype.kind in "iu":
-            offsets = self._offsets(positions.astype(np.int64))
-            labels_ns = self.start_ns + offsets
+            labels_ns = self._offsets(positions.astype(np.int64, copy=False))
+            labels_ns += self.start_ns
         else:
             labels_ns = self._labels_at_fractional(positions.astype(np.float64))
 
+        # ``[()]`` returns a scalar for a scalar position and a view otherwise.
+        return {self.coord_name: labels_ns.view(DTYPE)[()]}
+
+    def generate_coords(
+        self, dims: tuple[str, ...] | None = None
+    ) -> dict[Hashable, Any]:
+        """Compute every label of the grid.
+
+        The positions and then the labels fill one int64 buffer, so the peak
+        memory is the labels' size (8 bytes each) plus small blocks.
+
+        Parameters
+        ----------
+        dims : tuple of str, optional
+            Ignored, because the grid has only one dimension.
+
+        Returns
+        -------
+        dict
+            Maps the coordinate name to a ``datetime64[ns]`` array.
+        """
+        labels_ns = np.arange(self.size, dtype=np.int64)
+        self._offsets(labels_ns, out=labels_ns)
+        labels_ns += self.start_ns
         return {self.coord_name: labels_ns.view(DTYPE)}
 
     def reverse(self, coord_labels: dict[Hashable, Any]) -> dict[str, Any]:
@@ -314,10 +342,38 @@ class TimeGridTransform(CoordinateTransform):
         fractional = self.phase_ns + position * self._step_fraction_ns
         return position * self._step_whole_ns + math.floor(fractional + 0.5)
 
-    def _offsets(self, positions: np.ndarray) -> np.ndarray:
-        fractional = self.phase_ns + positions * self._step_fraction_ns
-        rounded = np.floor(fractional + 0.5).astype(np.int64)
-        return positions * self._step_whole_ns + rounded
+    def _offsets(
+        self, positions: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Compute the label offsets of int64 ``positions`` into ``out``.
+
+        ``out`` may be ``positions`` itself. A new int64 array is returned
+        when it is None.
+        """
+        if out is None:
+            out = np.empty(np.shape(positions), dtype=np.int64)
+        if self._step_fraction_ns == 0.0:
+            # Every position rounds the same phase, so no float array is needed.
+            np.multiply(positions, self._step_whole_ns, out=out)
+            out += math.floor(self.phase_ns + 0.5)
+            return out
+
+        flat_positions = np.reshape(positions, -1)
+        flat_out = out.reshape(-1)
+        for first in range(0, flat_positions.size, _BLOCK_POSITIONS):
+            block = slice(first, first + _BLOCK_POSITIONS)
+            self._block_offsets(flat_positions[block], flat_out[block])
+        return out
+
+    def _block_offsets(self, positions: np.ndarray, out: np.ndarray) -> None:
+        # The rounded part comes first, because ``out`` may be ``positions``.
+        rounded = positions * self._step_fraction_ns
+        rounded += self.phase_ns
+        rounded += 0.5
+        np.floor(rounded, out=rounded)
+
+        np.multiply(positions, self._step_whole_ns, out=out)
+        out += rounded.astype(np.int64)
 
     def _labels_at_fractional(self, positions: np.ndarray) -> np.ndarray:
         # NOTE: this rounds twice, at the whole position and then for the

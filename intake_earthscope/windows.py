@@ -39,7 +39,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from intake_earthscope.codes import CODE_KINDS
+from intake_earthscope.codes import CODE_KINDS, code_arrays
 from intake_earthscope.collection import Collection
 from intake_earthscope.dataset import OUTCOME_VARIABLES
 from intake_earthscope.errors import (
@@ -701,9 +701,5 @@ def _coordinates(
     return {
         "window": ("window", references.astype("datetime64[ns]")),
         "lag": ("lag", lags.astype("timedelta64[ns]")),
-        "trace": ("trace", np.array([str(t) for t in traces], dtype=object)),
-        "network": ("trace", np.array([t.network for t in traces], dtype=object)),
-        "station": ("trace", np.array([t.station for t in traces], dtype=object)),
-        "location": ("trace", np.array([t.location for t in traces], dtype=object)),
-        "channel": ("trace", np.array([t.channel for t in traces], dtype=object)),
+        **{name: ("trace", values) for name, values in code_arrays(traces).items()},
     }
