@@ -707,6 +707,17 @@ def test_dataset_rejects_short_station(mirror_root: str) -> None:
 # --- open_positions on files of every format ----------------------------------
 
 
+def test_open_positions_chunks_auto(shared_data: Path) -> None:
+    paths = [str(shared_data / ARCHIVE_FILES["P156"])]
+    dataset = open_positions(paths, start="2006-06-08", end="2006-06-10")
+
+    chunked = dataset.chunk("auto")
+
+    assert chunked.station.dtype.kind == "U"
+    assert chunked.url.dtype.kind == "U"
+    assert chunked.north.values[0, 0] == -0.12280
+
+
 def test_open_positions_mixed_formats(shared_data: Path) -> None:
     paths = [
         str(shared_data / "gnss_tenv3/LHAS.tenv3"),

@@ -465,9 +465,9 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
         data_vars[name] = (("station",), array)
 
     coords: dict[str, Any] = {
-        "station": ("station", np.array([f.station for f in plan.files], dtype=object)),
+        "station": ("station", np.array([f.station for f in plan.files], dtype=str)),
         "time": ("time", plan.time),
-        "url": ("station", np.array([f.url for f in plan.files], dtype=object)),
+        "url": ("station", np.array([f.url for f in plan.files], dtype=str)),
     }
     for name, (_, units, description) in _REFERENCE_FIELDS.items():
         array = _field_array(graph, read_name, token, name, count, None)
