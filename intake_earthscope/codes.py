@@ -168,7 +168,7 @@ def code_arrays(ids: Sequence[SeedId]) -> dict[str, np.ndarray]:
 
     The arrays are fixed-width unicode (``"<U.."``, as wide as the longest
     code), not object arrays, because dask cannot size object arrays for
-    ``chunks="auto"``. NetCDF and Zarr exports store the same dtype.
+    ``chunks="auto"``. Zarr exports keep the dtype.
     """
     # dtype=str sizes each array to its longest code, and makes an empty list
     # "<U1" where NumPy would make it float64.
