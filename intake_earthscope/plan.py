@@ -840,15 +840,20 @@ def _no_object_error(
     )
     # A listing for wildcards finds no key of a missing day.
     found = f"tried {shown}" if tried else "only the day before it has objects"
+    keys = tried or [ref.key for refs in by_group.values() for ref in refs]
+    # A root off the mirror's layout explains every miss, so its advice
+    # replaces the advice to open the request without objects.
+    advice = mirror_layout_hint(spec, keys[0]) if keys else ""
+    if not advice:
+        advice = (
+            "check the codes, the dates and the tier (or root=), or pass "
+            "sampling_rate= with exact channel codes, or inventory=, to open "
+            "the request anyway"
+        )
     message = (
         f"no object of the request exists on {spec.describe_origin()}: {found}; "
-        "check the codes, the dates and the tier (or root=), or pass "
-        "sampling_rate= with exact channel codes, or inventory=, to open the "
-        "request anyway"
+        f"{advice}"
     )
-    keys = tried or [ref.key for refs in by_group.values() for ref in refs]
-    if keys:
-        message = _with_layout_hint(message, spec, keys[0])
     return MissingObjectsError(message, where, tried)
 
 

@@ -67,6 +67,7 @@ def test_open_names_bucket_root(tmp_path: Path, relative: str) -> None:
     message = str(caught.value)
     assert f"the root {root} has no directory miniseed/CH/" in message
     assert message.endswith(advice(bucket))
+    assert "open the request anyway" not in message
 
 
 @pytest.mark.parametrize("relative", MISPLACED_ROOTS)
