@@ -707,6 +707,22 @@ def test_dataset_rejects_short_station(mirror_root: str) -> None:
 # --- open_positions on files of every format ----------------------------------
 
 
+def test_open_positions_frames_per_station(shared_data: Path) -> None:
+    paths = [
+        str(shared_data / ARCHIVE_FILES["P156"]),
+        str(shared_data / "gnss_tenv3/TC01.NA.tenv3"),
+        str(shared_data / "gnss_pos/P403.pbo.nam08.csv"),
+        str(shared_data / "gnss_pos/P403.pbo.nam08.csv").replace("P403", "P999"),
+    ]
+
+    dataset = open_positions(
+        paths, start="2006-06-08", end="2006-06-10", errors="ignore"
+    )
+
+    assert dataset.frame.dtype.kind == "U"
+    assert list(dataset.frame.values) == ["ITRF08", "", "NAM08", ""]
+
+
 def test_open_positions_chunks_auto(shared_data: Path) -> None:
     paths = [str(shared_data / ARCHIVE_FILES["P156"])]
     dataset = open_positions(paths, start="2006-06-08", end="2006-06-10")

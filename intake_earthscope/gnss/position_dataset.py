@@ -146,6 +146,10 @@ _REFERENCE_FIELDS = {
     "ref_z": ("z", "m", "reference position Z (Earth-centred)"),
 }
 
+_FRAME_DESCRIPTION = (
+    "reference frame named in the file header, empty where the format names none"
+)
+
 _UNITS = {
     "north": ("m", "north offset from the reference position"),
     "east": ("m", "east offset from the reference position"),
@@ -162,6 +166,8 @@ _OPEN_THREADS = 8
 
 # Width of the message variable; longer messages are cut with "...".
 MESSAGE_WIDTH = 1024
+# Width of the frame coordinate; frame names are short ("IGS08", "NAM14").
+FRAME_WIDTH = 32
 
 # Bytes read from the start of a file for its declared span. The real .pos
 # and CSV headers declare it within their first 400 bytes.
@@ -472,6 +478,10 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
     for name, (_, units, description) in _REFERENCE_FIELDS.items():
         array = _field_array(graph, read_name, token, name, count, None)
         coords[name] = ("station", array, {"units": units, "long_name": description})
+    frames = _field_array(
+        graph, read_name, token, "frame", count, None, f"<U{FRAME_WIDTH}"
+    )
+    coords["frame"] = ("station", frames, {"long_name": _FRAME_DESCRIPTION})
 
     dataset = xr.Dataset(data_vars, coords=coords)
     dataset.attrs.update(_provenance(plan))
@@ -592,6 +602,7 @@ def _placed(series: PositionSeries, first_ns: int, size: int) -> dict[str, Any]:
         result[component] = row
     for name, (attribute, _, _) in _REFERENCE_FIELDS.items():
         result[name] = float(getattr(series.reference, attribute))
+    result["frame"] = series.reference.frame[:FRAME_WIDTH]
     result.update(status="ok", days=int(inside.sum()), message="")
     return result
 
@@ -604,7 +615,7 @@ def _failed(
         raise error
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
-    result.update(status=status, days=0, message=str(error))
+    result.update(frame="", status=status, days=0, message=str(error))
     _report(f"{error}; station {station_file.station} is NaN", status, errors)
     return result
 
