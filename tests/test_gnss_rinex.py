@@ -600,10 +600,13 @@ def test_missing_bucket_days_missing(s3: Any) -> None:
 
 
 def test_missing_day_raises_by_default(tmp_path: Path) -> None:
-    with pytest.raises(ObjectNotFoundError, match="errors='warn'"):
+    with pytest.raises(ObjectNotFoundError, match="errors='warn'") as caught:
         open_rinex_obs(
             product("noaa_cors"), "YORK", "2015-02-13", "2015-02-14", root=str(tmp_path)
         )
+
+    # The key is named once, inside the file's URL.
+    assert str(caught.value).count("york0440.15d") == 1
 
 
 def write(root: Path, key: str, data: bytes) -> None:

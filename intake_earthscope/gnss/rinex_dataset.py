@@ -404,7 +404,9 @@ def _report(plan: RinexPlan) -> None:
     for day in plan.days:
         if day.status == "ok":
             continue
-        text = f"{plan.station} {day.day}: {day.status}: {day.message} ({day.path})"
+        text = f"{plan.station} {day.day}: {day.status}: {day.message}"
+        if day.path not in day.message:
+            text += f" ({day.path})"
         # A truncated day fails only when no epoch inside the window comes
         # before the cut.
         partly_loaded = day.status == "truncated" and day.times.size > 0
