@@ -93,6 +93,11 @@ def plot_waveforms(
             axis.fill_between(times, lower[row], upper[row], color="black", step="mid")
         axis.set_ylabel(units)
         axis.set_title(str(trace), loc="left", fontsize="small")
+        if np.isnan(lower[row]).all():
+            axis.text(0.5, 0.5, "no data", transform=axis.transAxes, ha="center")
+    if len(times) > 1:
+        # An empty row has no extent, so the axis shows the whole stretch.
+        axes[-1].set_xlim(times[0], times[-1])
     if axis_dim == "lag":
         axes[-1].set_xlabel(f"seconds from {_reference_label(waveform)}")
     else:

@@ -76,3 +76,16 @@ def test_window_plot_nan_and_one_sample(
     first, second = figure.get_axes()
     assert np.isnan(first.get_lines()[0].get_ydata()).all()
     assert second.get_lines()[0].get_xdata().tolist() == [5.0]
+
+
+def test_window_plot_empty_window_spans_lags(
+    event_windows: xr.Dataset,  # noqa: F811 (the fixture)
+) -> None:
+    window = event_windows.isel(window=0)
+    empty = window.assign(waveform=window.waveform * np.nan)
+
+    figure = plot_waveforms(empty)
+
+    axis = figure.get_axes()[0]
+    assert axis.get_xlim() == (-600.0, 1199.0)
+    assert [text.get_text() for text in axis.texts] == ["no data"]
