@@ -1,4 +1,8 @@
-"""Availability: which (trace, day) objects of a request exist, from listings.
+"""Availability: which objects of a request exist per day, from listings.
+
+A row is an object and day: a channel-day object, or a station-day object
+with a blank channel where the archive stores all channels of a station in
+one object.
 
 Objects are found the way :mod:`intake_earthscope.locate` finds them for a
 read, and each one is then checked against the listing of its directory, so

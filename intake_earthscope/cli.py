@@ -578,8 +578,10 @@ def _add_availability(commands: Any) -> None:
         commands,
         "availability",
         "show which objects exist for a request",
-        "List the (trace, day) objects a request would read, from the "
-        "archive's listings (no object is downloaded).",
+        "List the objects a request would read, one row per object and "
+        "day, from the archive's listings (no object is downloaded). Where "
+        "the archive stores one object per station and day, its row has a "
+        "blank channel.",
     )
     _add_request_options(command)
     command.add_argument(
