@@ -67,6 +67,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Key of DataFrame.attrs that names the selected stations without an object.
+MISSING_STATIONS_ATTR = "missing_stations"
+
 STATION_KINDS = ("seismic", "gnss")
 
 # Window sent to a station service when the caller gives none: every epoch.
@@ -167,6 +170,8 @@ def fetch_station_table(
         with contextlib.suppress(OSError):
             cache.path(query).unlink()
         warn_at_caller(_missing_stations_message(stations, missing))
+        # The search's own hint for an empty table would repeat the warning.
+        table.attrs[MISSING_STATIONS_ATTR] = tuple(m.station for m in missing)
     return table
 
 

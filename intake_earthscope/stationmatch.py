@@ -20,6 +20,7 @@ from intake_earthscope.codes import CODE_KINDS
 from intake_earthscope.errors import InvalidRequestError, warn_at_caller
 from intake_earthscope.readerargs import short_repr
 from intake_earthscope.stationfetch import (
+    MISSING_STATIONS_ATTR,
     code_matches,
     criterion_codes,
     parse_seed_ids,
@@ -112,6 +113,9 @@ def empty_search_hint(
     searched = ", ".join(f"{k}={short_repr(v)}" for k, v in criteria.items())
     text = f"no row of {browser.name} matches {searched or 'the search'}"
     table = browser.df
+    if table.empty and table.attrs.get(MISSING_STATIONS_ATTR):
+        # A warning already named the stations whose objects are missing.
+        return ""
     if table.empty:
         seismic = (
             " (a station may exist without the channel or location given)"

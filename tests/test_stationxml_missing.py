@@ -95,6 +95,7 @@ def test_only_station_missing_empty(scedc_root: Path) -> None:
     assert list(table.columns)[:2] == ["network", "station"]
     assert len(missing_warnings(messages)) == 1
     assert "CI.XYZ" in missing_warnings(messages)[0]
+    assert len(messages) == 1
 
 
 def test_several_missing_one_warning(scedc_root: Path) -> None:
@@ -212,6 +213,7 @@ def test_cli_only_station_missing(
     assert code == EXIT_OK
     assert "station CI.XYZ" in err
     assert "such as --station 'XY*'" in err
+    assert "matches nothing in the archive" not in err
 
 
 def test_cli_missing_root_usage_error(
