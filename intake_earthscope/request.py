@@ -392,20 +392,22 @@ def mirror_directory(root: str) -> str:
     which may start with ``~``, or a ``file://`` URL.
 
     The path of a URL is percent-decoded, so ``file:///data/my%20mirror``
-    names the directory ``/data/my mirror``. A plain path is taken as it
-    is, with any ``%`` in it.
+    names the directory ``/data/my mirror``. Escapes that are not UTF-8,
+    such as ``%FF``, stand for those bytes of the file name. A plain path is
+    taken as it is, with any ``%`` in it.
 
     Raises
     ------
     InvalidRequestError
         If a ``file://`` URL names a host, such as ``file://data/sage``,
-        whose first part would otherwise be dropped.
+        whose first part would otherwise be dropped, or if a URL has no
+        absolute path (``file://``, ``file:data``).
     """
-    path = root
-    if root.lower().startswith("file:") and not root.lower().startswith("file://"):
-        # RFC 8089 allows file:/path, with one slash and no authority.
-        path = unquote(root[len("file:") :])
-    elif root.lower().startswith("file://"):
+    if not root.lower().startswith("file:"):
+        # The top directory "/" becomes "", as the roots of storage specs go.
+        return os.path.abspath(os.path.expanduser(root)).rstrip("/")
+
+    if root.lower().startswith("file://"):
         host, slash, rest = root[len("file://") :].partition("/")
         if host.lower() not in ("", "localhost"):
             raise InvalidRequestError(
@@ -413,9 +415,22 @@ def mirror_directory(root: str) -> str:
                 f"after its three slashes, not the host {host!r}. Give "
                 f"file:///{host}/{rest} or the path {host}/{rest}"
             )
-        path = unquote(slash + rest)
-    # The top directory "/" becomes "", as the roots of storage specs go.
-    return os.path.abspath(os.path.expanduser(path)).rstrip("/")
+        encoded = slash + rest
+    else:
+        # RFC 8089 allows file:/path, with one slash and no authority.
+        encoded = root[len("file:") :]
+    if not encoded.startswith("/"):
+        # Without this check, the empty path of file:// would name the
+        # current directory.
+        raise InvalidRequestError(
+            f"invalid root={root!r}: a file URL takes an absolute path, such "
+            "as file:///data/sage. Give such a URL or a plain path"
+        )
+    # surrogateescape keeps bytes that are not UTF-8 as os.fsdecode does
+    # with a UTF-8 file system encoding, so the path names the folder with
+    # those bytes.
+    path = unquote(encoded, errors="surrogateescape")
+    return os.path.abspath(path).rstrip("/")
 
 
 def _check_url_root(text: str, scheme: str) -> None:

@@ -210,8 +210,11 @@ class InvalidResponseError(OSError):
 
 
 # Content-Range of a 206 reply to one range: its first and last byte, then
-# the object's size, or "*" where the server does not know the size.
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+# the object's size, or "*" where the server does not know the size. The
+# unit is case-insensitive (RFC 9110, section 14.1). Numbers of more than 19
+# digits (past any S3 object size) are rejected before int() is called,
+# because int() raises ValueError beyond 4300 digits.
+_CONTENT_RANGE = re.compile(r"(?i:bytes) ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19}|\*)")
 # urllib3 2.x names the conflicting values in brackets at the end of its
 # InvalidHeader message.
 _CONFLICTING_VALUES = re.compile(r"\(([^()]*)\)\s*$")

@@ -161,18 +161,33 @@ def fetch_station_table(
             Credentials(token, profile),
             missing,
         )
-        return _select_codes(table, selection)
+        table = _select_codes(table, selection)
+        if missing:
+            # A cached table would hide the missing stations, without a
+            # warning, until it expires. A concurrent search can read even a
+            # table that is stored and removed at once, so it is never stored.
+            raise _UncachedTable(table)
+        return table
 
-    table = cache.get(query, fetch)
-    if missing:
-        # A cached table would hide the missing stations, without a warning,
-        # until it expires.
+    try:
+        return cache.get(query, fetch)
+    except _UncachedTable as uncached:
+        # An older entry, stored while the objects existed, goes too.
         with contextlib.suppress(OSError):
             cache.path(query).unlink()
         warn_at_caller(_missing_stations_message(stations, missing))
+        table = uncached.table
         # The search's own hint for an empty table would repeat the warning.
         table.attrs[MISSING_STATIONS_ATTR] = tuple(m.station for m in missing)
-    return table
+        return table
+
+
+class _UncachedTable(Exception):
+    """A fetched table, raised through :meth:`TableCache.get` so it is not stored."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        super().__init__("station table not cached")
+        self.table = table
 
 
 def _query_text(

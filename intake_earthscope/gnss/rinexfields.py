@@ -120,9 +120,11 @@ def _standard_values(head: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray, ..
     whole = _eight_digits(head_digits) * _U(100)
     whole += (lead_digits & _BYTE) * _U(10) + (lead_digits >> _U(8))
     thousandths = _three_digits(decimals - _DECIMALS_ZEROS)
-    values = (whole * _U(1000) + thousandths).astype(np.int64)
+    # The sign is applied after the division so that "-0.000" gives -0.0,
+    # as the float parser does.
+    values = (whole * _U(1000) + thousandths).astype(np.float64) / 1000.0
     np.negative(values, out=values, where=(head_minus | lead_minus) != 0)
-    return values / 1000.0, standard
+    return values, standard
 
 
 def _equal(words: np.ndarray, char: str) -> np.ndarray:
@@ -194,11 +196,17 @@ def _three_digits(digits: np.ndarray) -> np.ndarray:
 
 def _parse_others(values: np.ndarray) -> np.ndarray:
     """Parse fields outside the standard layout (NaN where the text is no number)."""
-    text = np.ascontiguousarray(values).view(f"S{VALUE_BYTES}")[:, 0]
+    # A bytes_ value drops its trailing NUL bytes, so "12.5" followed by NULs
+    # would parse as 12.5. The float parser rejects any NUL, so such a
+    # field is NaN here.
+    with_nul = (values == 0).any(axis=-1)
+    text = np.ascontiguousarray(values[~with_nul]).view(f"S{VALUE_BYTES}")[:, 0]
+    out = np.full(values.shape[0], np.nan)
     try:
-        return text.astype(np.float64)
+        out[~with_nul] = text.astype(np.float64)
     except ValueError:
-        return np.array([_float_or_nan(value) for value in text], dtype=np.float64)
+        out[~with_nul] = [_float_or_nan(value) for value in text]
+    return out
 
 
 def _float_or_nan(value: bytes) -> float:
