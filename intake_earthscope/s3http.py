@@ -356,9 +356,11 @@ def _check_content_range(
     match = _CONTENT_RANGE.fullmatch(value.strip())
     if match is None or not _range_agrees(match, start, end):
         response.close()
+        # A header can be kilobytes long, so the message shows its start.
+        shown = value if len(value) <= 80 else f"{value[:77]}..."
         raise InvalidResponseError(
             f"invalid response to GET {key}: Range {requested} was requested, "
-            f"but the reply has Content-Range {value!r}. Reading it would "
+            f"but the reply has Content-Range {shown!r}. Reading it would "
             "place bytes at the wrong offsets, so check the server at the "
             "endpoint, or a proxy in between"
         )
