@@ -166,7 +166,7 @@ _OPEN_THREADS = 8
 
 # Width of the message variable; longer messages are cut with "...".
 MESSAGE_WIDTH = 1024
-# Width of the frame coordinate; frame names are short ("IGS08", "NAM14").
+# Width of the frame coordinate. Frame names are short, such as "IGS08" or "NAM14".
 FRAME_WIDTH = 32
 
 # Bytes read from the start of a file for its declared span. The real .pos
