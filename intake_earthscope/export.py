@@ -367,10 +367,23 @@ def _writable(dataset: xr.Dataset) -> xr.Dataset:
     converted = {}
     for name, variable in dataset.variables.items():
         if isinstance(variable.dtype, np.dtypes.StringDType):
-            converted[name] = variable.astype(str)
+            converted[name] = _fixed_width(variable)
     return dataset.assign_coords(
         {n: v for n, v in converted.items() if n in dataset.coords}
     ).assign({n: v for n, v in converted.items() if n not in dataset.coords})
+
+
+def _fixed_width(variable: xr.Variable) -> xr.Variable:
+    """Load StringDType text and cast it to ``"<U.."`` as wide as its longest value.
+
+    NumPy cannot cast StringDType to ``str`` without a width. Such text comes
+    from a store that xarray read, such as a Zarr export, so loading it reads
+    that store, not the miniSEED objects. The store's encoding is dropped,
+    because its variable-length text codec does not fit the new dtype.
+    """
+    values = variable.to_numpy()
+    width = int(np.strings.str_len(values).max(initial=1))
+    return xr.Variable(variable.dims, values.astype(f"<U{width}"), variable.attrs)
 
 
 def _even_chunks(dataset: xr.Dataset) -> xr.Dataset:
