@@ -1,10 +1,10 @@
 """Export of a dataset whose text is NumPy's variable-width StringDType.
 
 xarray 2026.9 with zarr 3.1 reads the variable-length text of a Zarr store
-back as StringDType. A Zarr export contains such text when its dataset had
-object-dtype text, as ``xr.merge`` of two requests makes it. Exporting the
-store again must write fixed-width text, as every export does. The mirror
-contains synthetic station-days of two stations whose codes differ in width.
+back as StringDType. ``ds.to_zarr`` writes such text for object-dtype text,
+as ``xr.merge`` of two requests makes it. Exporting the store must write
+fixed-width text, as every export does. The mirror contains synthetic
+station-days of two stations whose codes differ in width.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def station_day(codes: dict[str, str]) -> tuple[str, bytes]:
 
 @pytest.fixture
 def merged_store(tmp_path: Path) -> Path:
-    """Export the outer merge of the two stations' requests to Zarr."""
+    """Write the outer merge of the two stations' requests with to_zarr."""
     root = mirror(tmp_path / "mirror", dict(map(station_day, (SHORT, LONG))))
     requests = [
         open_waveforms(
@@ -46,8 +46,10 @@ def merged_store(tmp_path: Path) -> Path:
         for codes in (SHORT, LONG)
     ]
     merged = xr.merge(requests, compat="no_conflicts", join="outer")
+    store = tmp_path / "merged.zarr"
     with pytest.warns(xr.SerializationWarning, match="dtype=object"):
-        return export_dataset(merged, tmp_path / "merged.zarr", "zarr", progress=False)
+        merged.to_zarr(store, zarr_format=2, consolidated=True)
+    return store
 
 
 def open_store(path: Path, output_format: str) -> xr.Dataset:
@@ -57,7 +59,7 @@ def open_store(path: Path, output_format: str) -> xr.Dataset:
 
 
 @pytest.mark.parametrize("output_format", ["netcdf", "zarr"])
-def test_reexport_variable_width_text(
+def test_export_variable_width_store(
     merged_store: Path, tmp_path: Path, output_format: str
 ) -> None:
     reread = open_store(merged_store, output_format="zarr")
