@@ -403,7 +403,9 @@ def _object_text(name: str, variable: xr.Variable) -> xr.Variable | None:
     if variable.chunks is None:
         values = variable.to_numpy()
         missing = pd.isnull(values)
-        if not all(isinstance(value, str) for value in values[~missing]):
+        present = values[~missing]
+        # Without a string there is nothing to show that the values are text.
+        if present.size == 0 or not all(isinstance(v, str) for v in present):
             return None
         text = np.where(missing, "", values).astype(str)
         return xr.Variable(variable.dims, text, variable.attrs)
