@@ -183,6 +183,7 @@ def _layout_hint(
 def _empty() -> pd.DataFrame:
     table = pd.DataFrame({name: [] for name in AVAILABILITY_COLUMNS})
     table["day"] = table["day"].astype("datetime64[ns]")
+    table["exists"] = table["exists"].astype(bool)
     table["size"] = table["size"].astype("Int64")
     return table
 
@@ -210,7 +211,9 @@ def _route_table(
     table = pd.DataFrame(rows, columns=[*_TRACE_FIELDS, "day", "key"])
     # Naive UTC midnights, the dtype of a dataset's day coordinate.
     table["day"] = pd.to_datetime(table["day"], unit="ns").astype("datetime64[ns]")
-    table["exists"] = table["key"].map(lambda key: key in sizes)
+    # map() gives an empty table object dtype, and pandas 3 concatenates that
+    # with another route's booleans into object, where ~True is -2.
+    table["exists"] = table["key"].map(lambda key: key in sizes).astype(bool)
     # pandas' nullable integers keep whole byte counts and missing sizes.
     table["size"] = pd.array([sizes.get(key) for key in table["key"]], dtype="Int64")
     table["tier"] = spec.tier_label

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from intake_earthscope.errors import InvalidRequestError
@@ -363,14 +364,77 @@ def _open_written(output: str | os.PathLike[str], output_format: str) -> xr.Data
 
 def _writable(dataset: xr.Dataset) -> xr.Dataset:
     # NumPy's variable-width StringDType is not understood by the NetCDF and
-    # Zarr writers, so such variables become fixed-width unicode first.
+    # Zarr writers. xarray 2026.9 computes a lazy object array once to pick a
+    # dtype and then again to write it. So both become fixed-width unicode.
     converted = {}
     for name, variable in dataset.variables.items():
         if isinstance(variable.dtype, np.dtypes.StringDType):
-            converted[name] = variable.astype(str)
+            converted[name] = _fixed_width(variable)
+        elif variable.dtype == object:
+            text = _object_text(str(name), variable)
+            if text is not None:
+                converted[name] = text
     return dataset.assign_coords(
         {n: v for n, v in converted.items() if n in dataset.coords}
     ).assign({n: v for n, v in converted.items() if n not in dataset.coords})
+
+
+def _fixed_width(variable: xr.Variable) -> xr.Variable:
+    """Load StringDType text and cast it to ``"<U.."`` as wide as its longest value.
+
+    NumPy cannot cast StringDType to ``str`` without a width. Such text comes
+    from a store that xarray read, such as a Zarr export, so loading it reads
+    that store, not the miniSEED objects. The store's encoding is dropped,
+    because its variable-length text codec does not fit the new dtype.
+    """
+    values = variable.to_numpy()
+    width = int(np.strings.str_len(values).max(initial=1))
+    return xr.Variable(variable.dims, values.astype(f"<U{width}"), variable.attrs)
+
+
+def _object_text(name: str, variable: xr.Variable) -> xr.Variable | None:
+    """Cast object-dtype text to ``"<U.."``, with "" where a value is missing.
+
+    ``xr.merge`` and ``where`` leave NaN in the cells they fill, and make
+    text variables object arrays. Text in memory gets the width of its
+    longest value. A lazy outcome variable gets the width it is built with,
+    so it stays lazy. Other variables are left to xarray and return None.
+    """
+    if variable.chunks is None:
+        values = variable.to_numpy()
+        missing = pd.isnull(values)
+        present = values[~missing]
+        # Without a string there is nothing to show that the values are text.
+        if present.size == 0 or not all(isinstance(v, str) for v in present):
+            return None
+        text = np.where(missing, "", values).astype(str)
+        return xr.Variable(variable.dims, text, variable.attrs)
+
+    width = _text_widths().get(name)
+    if width is None:
+        return None
+    dtype = np.dtype(f"<U{width}")
+    text = variable.data.map_blocks(_blank_missing, dtype, dtype=dtype)
+    return xr.Variable(variable.dims, text, variable.attrs)
+
+
+def _blank_missing(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return np.where(pd.isnull(block), "", block).astype(dtype)
+
+
+def _text_widths() -> dict[str, int]:
+    """Map the name of each text outcome variable to its width in characters."""
+    # Imported here, because the command line checks its output with this
+    # module before it imports the readers.
+    from intake_earthscope.dataset import OUTCOME_VARIABLES
+    from intake_earthscope.gnss.position_dataset import MESSAGE_WIDTH
+    from intake_earthscope.windows import WINDOW_OUTCOMES
+
+    widths = {"message": MESSAGE_WIDTH}
+    for name, (dtype, _, _) in {**OUTCOME_VARIABLES, **WINDOW_OUTCOMES}.items():
+        if np.dtype(dtype).kind == "U":
+            widths[name] = np.dtype(dtype).itemsize // 4
+    return widths
 
 
 def _even_chunks(dataset: xr.Dataset) -> xr.Dataset:

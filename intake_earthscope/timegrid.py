@@ -556,7 +556,7 @@ class TimeGridIndex(CoordinateTransformIndex):
         labels_ns = labels_to_ns(scalar_as_array(label), label)
         position = int(self._get_indexer(labels_ns, fill_method, tolerance)[0])
         if position < 0:
-            raise KeyError(not_found_message(label, self, fill_method, tolerance))
+            raise KeyError(self._not_found_message(label, fill_method, tolerance))
         return position
 
     def _array_positions(
@@ -571,9 +571,20 @@ class TimeGridIndex(CoordinateTransformIndex):
             raise KeyError(
                 f"{int(missing.sum())} of {missing.size} labels not found, the "
                 f"first is {describe(first_missing)}. "
-                + not_found_message(first_missing, self, fill_method, tolerance)
+                + self._not_found_message(first_missing, fill_method, tolerance)
             )
         return positions
+
+    def _not_found_message(
+        self, label: Any, fill_method: str | None, tolerance: Any
+    ) -> str:
+        # No method finds a label in an empty grid, so suggest none.
+        if self.size == 0:
+            return (
+                f"time label {describe(label)} is not in {self!r}, which has no "
+                "labels; select from a dataset whose time dimension is not empty."
+            )
+        return not_found_message(label, self, fill_method, tolerance)
 
     def _partial_string_positions(self, label: str) -> slice | None:
         # pandas treats a date string coarser than the index resolution as the
