@@ -31,6 +31,9 @@ ACCESS_RULES = ("anonymous", "earthscope", "storage-options")
 
 # Tier name that routes each network to the tier that contains it.
 AUTO_TIER = "auto"
+# Tier names are stored per chunk in a fixed-width text variable.
+TIER_NAME_WIDTH = 16
+TIER_DTYPE = f"<U{TIER_NAME_WIDTH}"
 
 _KEY_FIELDS = {"network", "station", "location", "channel", "year", "doy"}
 _FIXED_WIDTH = {"year": r"\d{4}", "doy": r"\d{3}"}
@@ -197,6 +200,12 @@ class Tier:
     @classmethod
     def from_yaml(cls, name: str, spec: Mapping[str, Any]) -> Tier:
         """Build a tier from its YAML mapping, checking every field."""
+        if len(name) > TIER_NAME_WIDTH:
+            raise CatalogError(
+                f"invalid tier name {name!r}: at most {TIER_NAME_WIDTH} "
+                "characters, because datasets store it in a text variable of "
+                "that width; give the tier a shorter name"
+            )
         protocol = str(spec.get("protocol", "s3"))
         bucket = spec.get("bucket") or spec.get("root") or spec.get("base_url")
         if not bucket:

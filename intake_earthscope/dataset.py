@@ -30,7 +30,7 @@ from dask.highlevelgraph import HighLevelGraph
 # Imported for its side effect: the ``earthscope`` accessor (to_obspy).
 import intake_earthscope.interop  # noqa: F401
 from intake_earthscope.codes import code_arrays
-from intake_earthscope.collection import Collection
+from intake_earthscope.collection import TIER_DTYPE, Collection
 from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.graph import FieldLayer, UnitLayer
 from intake_earthscope.outcomes import count_statuses
@@ -71,7 +71,7 @@ OUTCOME_VARIABLES: dict[str, tuple[Any, Any, str]] = {
     "max_shift": (np.float64, np.nan, "largest placement shift, in samples"),
     "header_rate": (np.float64, np.nan, "sampling rate in the record headers, Hz"),
     "tier": (
-        "<U16",
+        TIER_DTYPE,
         "",
         "tier of the collection that served the chunk, or 'mirror' for root=",
     ),

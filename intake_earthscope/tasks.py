@@ -23,6 +23,7 @@ import pymseed
 from pymseed.clib import clibmseed, ffi
 
 from intake_earthscope.codes import SeedId, record_selection
+from intake_earthscope.collection import TIER_DTYPE
 from intake_earthscope.decode import (
     check_structure,
     decode_and_place,
@@ -351,7 +352,7 @@ def finish_chunk(
                 )
             ]
         ),
-        tier=np.array([unit.tier] * len(status), dtype="<U16"),
+        tier=np.array([unit.tier] * len(status), dtype=TIER_DTYPE),
     )
 
 

@@ -40,7 +40,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from intake_earthscope.codes import CODE_KINDS, code_arrays
-from intake_earthscope.collection import Collection
+from intake_earthscope.collection import TIER_DTYPE, Collection
 from intake_earthscope.dataset import OUTCOME_VARIABLES
 from intake_earthscope.errors import (
     InvalidRequestError,
@@ -89,7 +89,7 @@ WINDOW_OUTCOMES: dict[str, tuple[Any, Any, str]] = {
     **{name: OUTCOME_VARIABLES[name] for name in OUTCOME_FIELDS},
     "gap_count": (np.int64, 0, "runs of missing samples in the window"),
     "tier": (
-        "<U16",
+        TIER_DTYPE,
         "",
         "tier of the collection that served the window, or 'mirror' for root=",
     ),

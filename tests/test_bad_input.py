@@ -131,6 +131,16 @@ def test_bad_key_template_before_io(watched) -> None:
     assert watched.seen == []
 
 
+def test_long_tier_name_rejected() -> None:
+    spec = collection_spec("sage")
+    tiers = dict(spec["tiers"])
+    tiers["open_data_us_east_2"] = tiers.pop("open")
+    spec = dict(spec, tiers=tiers, default_tier="open_data_us_east_2")
+
+    with pytest.raises(CatalogError, match="invalid tier name 'open_data_us_east_2'"):
+        Collection.from_yaml(spec)
+
+
 @pytest.mark.parametrize(
     ("change", "error", "text"),
     [
