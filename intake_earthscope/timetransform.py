@@ -153,6 +153,9 @@ class TimeGridTransform(CoordinateTransform):
         dict
             Maps the coordinate name to a ``datetime64[ns]`` array.
         """
+        # NOTE: dask.base.tokenize and xr.map_blocks land here for every
+        # label, because xarray 2026.9 hashes a variable's values and offers
+        # no hook for a computed coordinate (the guide gives the workaround).
         labels_ns = np.arange(self.size, dtype=np.int64)
         self._offsets(labels_ns, out=labels_ns)
         labels_ns += self.start_ns
