@@ -898,7 +898,7 @@ def _report_units(written: Path, output_format: str) -> int:
         return EXIT_OK
 
     _error(
-        f"{len(units)} of the output's traces, days or stations did not load "
+        f"{len(units)} of the output's {_unit_word(units)} did not load "
         "fully: see its 'status' variable"
     )
     for unit in units[:NAMED_UNITS]:
@@ -907,6 +907,17 @@ def _report_units(written: Path, output_format: str) -> int:
     if len(units) > NAMED_UNITS:
         _error(f"  and {len(units) - NAMED_UNITS} more")
     return EXIT_PARTIAL
+
+
+def _unit_word(units: list[Any]) -> str:
+    """Name the kind of unit: a trace and day, a GNSS station, or a day."""
+    with_trace = any(unit.trace for unit in units)
+    with_day = any(unit.day for unit in units)
+    if with_trace and with_day:
+        return "trace-days"
+    if with_trace:
+        return "stations"
+    return "days"
 
 
 # Units named one per line after a partial export. The output's status
@@ -1286,7 +1297,7 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     _check_storage_parameters(args.entry, unknown)
     if unknown:
         raise InvalidRequestError(
-            f"unknown parameter(s) {unknown} for {args.entry}: expected some of "
+            f"unknown parameter(s) {unknown} for {args.entry}: expected one of "
             f"{sorted(known)} (run `intake-earthscope describe {args.entry}`)"
         )
     if args.root:
@@ -1425,6 +1436,15 @@ def _print_table(table: Any, output_format: str) -> None:
 
 def _auth(args: argparse.Namespace) -> int:
     from intake_earthscope.auth import resolve_token_source, token_expiry
+    from intake_earthscope.codes import has_wildcard, parse_codes
+
+    codes = parse_codes(args.network, "network")
+    if len(codes) != 1 or has_wildcard(codes[0]):
+        raise InvalidRequestError(
+            f"invalid --network {args.network!r}: give one network code, such "
+            "as IU, whose restricted-tier credentials to try"
+        )
+    args.network = codes[0]
 
     try:
         source = resolve_token_source(args.token, args.profile)

@@ -159,7 +159,7 @@ def test_export_zarr_with_a_missing_day_is_partial(
     )  # fmt: skip
 
     assert code == EXIT_PARTIAL
-    assert "2 of the output's traces, days or stations did not load fully" in err
+    assert "2 of the output's trace-days did not load fully" in err
     with xr.open_zarr(output) as written:
         assert written.waveform.shape == (2, 2 * 86400)
         assert list(written.status.values[:, 1]) == ["missing", "missing"]
@@ -250,6 +250,17 @@ def test_auth_without_a_token_exit_code(capsys: pytest.CaptureFixture[str]) -> N
 
     assert code == EXIT_PROBLEM
     assert "token: none" in out
+
+
+@pytest.mark.parametrize("network", ["I*", "IU,II", "I.U"])
+def test_auth_rejects_bad_network(
+    capsys: pytest.CaptureFixture[str], network: str
+) -> None:
+    code, out, err = run(capsys, "auth", "--network", network)
+
+    assert code == EXIT_USAGE
+    assert "invalid" in err
+    assert "token" not in out
 
 
 def test_package_runs_as_module() -> None:

@@ -61,7 +61,7 @@ def test_partial_export_names_each_unit(
 
     lines = err.splitlines()
     assert code == EXIT_PARTIAL
-    assert "2 of the output's traces, days or stations did not load fully" in err
+    assert "2 of the output's trace-days did not load fully" in err
     assert "intake-earthscope:   CH.BALST..LHE 2025-11-11: missing" in lines
     assert "intake-earthscope:   CH.BALST..LHZ 2025-11-11: missing" in lines
     assert not any("2025-11-10" in line for line in lines)
@@ -76,7 +76,7 @@ def test_partial_export_names_at_most_twenty(
 
     named = [line for line in err.splitlines() if line.endswith(": missing")]
     assert code == EXIT_PARTIAL
-    assert "22 of the output's traces, days or stations" in err
+    assert "22 of the output's trace-days" in err
     assert len(named) == NAMED_UNITS
     assert named[0] == "intake-earthscope:   CH.BALST..LHE 2025-11-11: missing"
     assert named[10] == "intake-earthscope:   CH.BALST..LHE 2025-11-21: missing"
@@ -172,3 +172,31 @@ def test_availability_cli_prints_integer_size(
     assert list(rows["size"]) == [str(size), ""]
     assert f"{size}.0" not in table
     assert f" {size} " in table
+
+
+def test_partial_positions_export_names_stations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pos = tmp_path / "gage/products/position/DEMO/DEMO.cwu.final_nam14.pos"
+    pos.parent.mkdir(parents=True)
+    rows = "".join(
+        f" 2024010{d} 120000 {60309.5 + d:.4f} 0 0 0 0 0 0 0 0 0 40.0 236.0 100.0 "
+        f"{d / 1000:.5f} 0.00100 -0.00200 0.001 0.001 0.004 0.1 0.2 0.3 final\n"
+        for d in (1, 2)
+    )
+    pos.write_text(
+        "PBO Station Position Time Series. Reference Frame : NAM14\n"
+        "Format Version: 1.1.0\n4-character ID: DEMO\n"
+        "NEU Reference position :  40.0  236.0  100.0 (NAM14/WGS84)\n*\n" + rows
+    )
+
+    code, _, err = run(
+        capsys, "export", "gage.positions", "--station", "DEMO,MISS",
+        "--start", "2024-01-01", "--end", "2024-01-03",
+        "--root", str(tmp_path / "gage"), "-p", "errors=ignore", "--no-progress",
+        str(tmp_path / "positions.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_PARTIAL
+    assert "1 of the output's stations did not load fully" in err
+    assert "  MISS: missing" in err
