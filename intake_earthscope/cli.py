@@ -578,7 +578,8 @@ def _add_availability(commands: Any) -> None:
         commands,
         "availability",
         "show which objects exist for a request",
-        "List the objects a request would read, one row per object and "
+        "List the objects a request of a waveform entry (such as "
+        "sage.miniseed) would read, one row per object and "
         "day, from the archive's listings (no object is downloaded). Where "
         "the archive stores one object per station and day, its row has a "
         "blank channel.",

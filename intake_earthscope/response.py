@@ -28,7 +28,11 @@ from typing import Any
 import numpy as np
 
 from intake_earthscope.codes import SeedId
-from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestError
+from intake_earthscope.errors import (
+    IntakeEarthScopeWarning,
+    InvalidRequestError,
+    WebServiceError,
+)
 from intake_earthscope.place import Grid
 
 __all__ = [
@@ -548,9 +552,16 @@ def _fetch_inventory(tier: Any, plan: Any, credentials: Any) -> tuple[Any, str]:
     source = credentials.source() if needs_token else None
     spec = _station_service(StorageSpec.for_tier(tier, None, None, source))
     request = plan.request
-    inventory = fdsn_station(
-        spec.web_spec(), plan.traces, request.start_ns, request.end_ns, "response"
-    )
+    try:
+        inventory = fdsn_station(
+            spec.web_spec(), plan.traces, request.start_ns, request.end_ns, "response"
+        )
+    except WebServiceError as error:
+        raise WebServiceError(
+            f"{error}; to remove responses without the station service (offline, "
+            "or with a mirror), pass inventory= with an obspy Inventory or a "
+            "StationXML path at level=response"
+        ) from error
     logger.info("fetched responses of %d traces from %s", len(plan.traces), spec.root)
     return inventory, f"FDSN station service {spec.root}"
 

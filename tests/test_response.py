@@ -18,7 +18,11 @@ import pytest
 
 from intake_earthscope.codes import SeedId
 from intake_earthscope.dataset import open_waveforms
-from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestError
+from intake_earthscope.errors import (
+    IntakeEarthScopeWarning,
+    InvalidRequestError,
+    WebServiceError,
+)
 from intake_earthscope.place import Grid
 from intake_earthscope.response import (
     GroupResponses,
@@ -193,6 +197,29 @@ def test_service_displacement_matches_obspy(
     np.testing.assert_allclose(values, expected, rtol=1e-10, atol=1e-20)
     assert dataset.waveform.attrs["units"] == "m"
     assert dataset.attrs["response_source"].startswith("FDSN station service http")
+
+
+def test_failed_service_names_inventory_option(uln_root: str) -> None:
+    server = LoopbackHttp("127.0.0.1")
+    server.routes[STATION_QUERY] = lambda params: Reply(400, b"bad request", {})
+    server.start()
+    try:
+        with pytest.raises(WebServiceError) as caught:
+            open_waveforms(
+                sage_with_service(server),
+                network="IU",
+                station="ULN",
+                location="00",
+                channel="LH1",
+                root=uln_root,
+                remove_response="velocity",
+                **ULN_WINDOW,
+            )
+    finally:
+        server.stop()
+        close_client()
+
+    assert "pass inventory= with an obspy Inventory" in str(caught.value)
 
 
 def test_service_asked_once_at_response_level(
