@@ -531,7 +531,7 @@ def _add_search(commands: Any) -> None:
         help="SEED id(s) NET.STA.LOC.CHA or NET.STA, comma-separated, wildcards "
         "allowed, such as IU.ANMO.00.BHZ or IU.ANMO..BHZ (blank location)",
     )
-    for name in ("network", "station", "channel"):
+    for name in ("network", "station"):
         command.add_argument(
             f"--{name}", *_aliases(name), help=f"{name} code(s), wildcards allowed"
         )
@@ -539,6 +539,9 @@ def _add_search(commands: Any) -> None:
         "--location",
         *_aliases("location"),
         help=f"location code(s), wildcards allowed; {BLANK_LOCATION_HELP}",
+    )
+    command.add_argument(
+        "--channel", *_aliases("channel"), help="channel code(s), wildcards allowed"
     )
     command.add_argument("--start", help="start of the time window, UTC, ISO 8601")
     command.add_argument(
