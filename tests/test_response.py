@@ -44,6 +44,13 @@ WBM_KEY = "continuous_waveforms/2022/2022_001/CIWBM__LHZ___2022001.ms"
 ULN_FILE = "IU_ULN_00_LH1_2015-07-18T02.mseed"
 ULN_KEY = "miniseed/IU/2015/199/ULN.IU.2015.199"
 ULN_WINDOW = {"start": "2015-07-18T02:27:33", "end": "2015-07-18T05:27:33"}
+ULN_REQUEST = {
+    "network": "IU",
+    "station": "ULN",
+    "location": "00",
+    "channel": "LH1",
+    **ULN_WINDOW,
+}
 PRE_FILT = (0.002, 0.004, 0.4, 0.45)
 STATION_QUERY = "/fdsnws/station/1/query"
 
@@ -177,13 +184,9 @@ def test_service_displacement_matches_obspy(
 ) -> None:
     dataset = open_waveforms(
         sage_with_service(station_service),
-        network="IU",
-        station="ULN",
-        location="00",
-        channel="LH1",
+        **ULN_REQUEST,
         root=uln_root,
         remove_response="displacement",
-        **ULN_WINDOW,
     )
     inventory = obspy.read_inventory(
         str(shared_data / "stationxml" / "IU_ULN_00_LH1.xml")
@@ -207,13 +210,9 @@ def test_failed_service_names_inventory_option(uln_root: str) -> None:
         with pytest.raises(WebServiceError) as caught:
             open_waveforms(
                 sage_with_service(server),
-                network="IU",
-                station="ULN",
-                location="00",
-                channel="LH1",
+                **ULN_REQUEST,
                 root=uln_root,
                 remove_response="velocity",
-                **ULN_WINDOW,
             )
     finally:
         server.stop()
@@ -227,13 +226,9 @@ def test_service_asked_once_at_response_level(
 ) -> None:
     dataset = open_waveforms(
         sage_with_service(station_service),
-        network="IU",
-        station="ULN",
-        location="00",
-        channel="LH1",
+        **ULN_REQUEST,
         root=uln_root,
         remove_response="velocity",
-        **ULN_WINDOW,
     )
     dataset.load()
 
@@ -248,13 +243,9 @@ def test_service_without_token(station_service: LoopbackHttp, uln_root: str) -> 
     # is asked without one, as EarthScope's public station service allows.
     dataset = open_waveforms(
         sage_with_service(station_service, access="earthscope"),
-        network="IU",
-        station="ULN",
-        location="00",
-        channel="LH1",
+        **ULN_REQUEST,
         root=uln_root,
         remove_response="velocity",
-        **ULN_WINDOW,
     )
 
     assert station_service.tokens_seen() == [None]
@@ -266,13 +257,9 @@ def test_graph_carries_requested_responses(
 ) -> None:
     dataset = open_waveforms(
         sage_with_service(station_service),
-        network="IU",
-        station="ULN",
-        location="00",
-        channel="LH1",
+        **ULN_REQUEST,
         root=uln_root,
         remove_response="velocity",
-        **ULN_WINDOW,
     )
     graph = dict(dataset.waveform.data.__dask_graph__())
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from intake_earthscope.errors import DecodeError
-from intake_earthscope.gnss.rinexfields import field_values
+from intake_earthscope.gnss.rinexfields import FIELD_BYTES, field_values
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ __all__ = [
     "unpack",
 ]
 
-FIELD_WIDTH = 16
 FIELDS_PER_LINE_V2 = 5
 SATELLITES_PER_LINE_V2 = 12
 _EPOCH_2000 = np.datetime64("2000-01-01T00:00:00", "ns").astype(np.int64)
@@ -448,6 +447,13 @@ class _Records:
         self.sv[self.count : stop] = columns
         self.count = stop
 
+    def _cells(self) -> np.ndarray:
+        """Return a view of the fields of the codes, shape (record, code, 16)."""
+        cells = self.buffer[: self.count * self.width].reshape(
+            self.count, self.width // FIELD_BYTES, FIELD_BYTES
+        )
+        return cells[:, : len(self.codes)]
+
     def _grow(self, needed: int) -> None:
         capacity = max(2 * self.epoch.size, needed)
         buffer = np.full(capacity * self.width, 32, dtype=np.uint8)
@@ -458,20 +464,14 @@ class _Records:
 
     def fields(self) -> np.ndarray:
         """Return the float value of every field, shape (record, code)."""
-        cells = self.buffer[: self.count * self.width].reshape(
-            self.count, self.width // FIELD_WIDTH, FIELD_WIDTH
-        )
-        return field_values(cells[:, : len(self.codes)])
+        return field_values(self._cells())
 
     def digits(self, column: int) -> np.ndarray:
         """Return the digit in ``column`` of every field (14: LLI, 15: SSI).
 
         Shape (record, code), int8, -1 where the column is blank.
         """
-        cells = self.buffer[: self.count * self.width].reshape(
-            self.count, self.width // FIELD_WIDTH, FIELD_WIDTH
-        )
-        codes = cells[:, : len(self.codes), column].astype(np.int8) - 48
+        codes = self._cells()[..., column].astype(np.int8) - 48
         codes[(codes < 0) | (codes > 9)] = -1
         return codes
 
@@ -605,7 +605,7 @@ class _BodyParser:
                 self.records[f"{system}#{len(self.records)}"] = records
             codes = self.header.codes_of(system)
             if self.version3:
-                width = FIELD_WIDTH * len(codes)
+                width = FIELD_BYTES * len(codes)
                 capacity = max(16, self.capacity // 4)
             else:
                 width = 80 * self._lines_per_sv_v2()
