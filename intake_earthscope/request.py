@@ -404,7 +404,7 @@ def mirror_directory(root: str) -> str:
         absolute path (``file://``, ``file:data``).
     """
     if not root.lower().startswith("file:"):
-        # The top directory "/" becomes "", as the roots of storage specs go.
+        # The top directory "/" becomes "", the form that storage spec roots use.
         return os.path.abspath(os.path.expanduser(root)).rstrip("/")
 
     if root.lower().startswith("file://"):

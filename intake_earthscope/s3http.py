@@ -204,8 +204,9 @@ class InvalidResponseError(OSError):
     range with other bytes does so because of its configuration, so the
     same GET sent again costs time and gets the same reply.
 
-    NOTE: GETs sent through s3fs get no such check. botocore 1.x returns the
-    bytes of a 206 reply whatever its Content-Range says.
+    NOTE: GETs sent through s3fs get no such check. Against a loopback test
+    server, s3fs returned the bytes of a 206 reply whatever its
+    Content-Range contained.
     """
 
 
@@ -357,10 +358,10 @@ def _check_content_range(
     if match is None or not _range_agrees(match, start, end):
         response.close()
         # A header can be kilobytes long, so the message shows its start.
-        shown = value if len(value) <= 80 else f"{value[:77]}..."
+        quoted = value if len(value) <= 80 else f"{value[:77]}..."
         raise InvalidResponseError(
             f"invalid response to GET {key}: Range {requested} was requested, "
-            f"but the reply has Content-Range {shown!r}. Reading it would "
+            f"but the reply has Content-Range {quoted!r}. Reading it would "
             "place bytes at the wrong offsets, so check the server at the "
             "endpoint, or a proxy in between"
         )

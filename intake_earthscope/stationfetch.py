@@ -172,7 +172,7 @@ def fetch_station_table(
     try:
         return cache.get(query, fetch)
     except _UncachedTable as uncached:
-        # An older entry, stored while the objects existed, goes too.
+        # An older entry, stored while the objects existed, is removed too.
         with contextlib.suppress(OSError):
             cache.path(query).unlink()
         warn_at_caller(_missing_stations_message(stations, missing))

@@ -172,7 +172,7 @@ def _sign_after_spaces(
 
 
 def _digits_of(words: np.ndarray, padding: np.ndarray, zeros: np.uint64) -> np.ndarray:
-    """Digit values 0-9 per byte, with the ``padding`` bytes read as zeros.
+    """Return the digit value 0-9 of each byte, reading ``padding`` bytes as zeros.
 
     ``zeros`` contains '0' in each byte of the word that is in use.
     """
