@@ -76,6 +76,15 @@ _SEQUENCE_NUMBER = re.compile(rb"[0-9 \x00]{6}")
 _memory: dict[str, ObjectIndex] = {}
 _memory_lock = threading.Lock()
 
+# A store lists the cache folder only when the bytes this process wrote there
+# since its last listing could have taken the folder past its limit, or
+# exceed this share of the limit (other processes write there too). A
+# listing stats every file, which for a folder of thousands of indexes took
+# longer than the store itself.
+_RESCAN_SHARE = 0.1
+_tallies: dict[Path, _Tally] = {}
+_tally_lock = threading.Lock()
+
 
 @dataclass(frozen=True)
 class RecordTable:
@@ -376,11 +385,45 @@ def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
     limit = int_setting(CACHE_LIMIT_VARIABLE, DEFAULT_CACHE_LIMIT_MB, 1) * 10**6
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(folder / f"{name}.npz", index)
+        written = _write_atomically(folder / f"{name}.npz", index)
     except OSError as error:
         logger.info("record index of %s not cached in %s: %s", url, folder, error)
         return
-    trim_cache(folder, limit)
+    if _trim_due(folder, written, limit):
+        _trim(folder, limit)
+
+
+@dataclass
+class _Tally:
+    """The cache folder's size at this process's last listing, and the bytes
+    this process wrote there since."""
+
+    listed: int
+    written: int = 0
+
+
+def _trim_due(folder: Path, written: int, limit_bytes: int) -> bool:
+    """Count ``written`` bytes; return whether the folder needs a listing."""
+    with _tally_lock:
+        tally = _tallies.get(folder)
+        if tally is None:
+            return True
+        tally.written += written
+        return (
+            tally.listed + tally.written > limit_bytes
+            or tally.written > limit_bytes * _RESCAN_SHARE
+        )
+
+
+def _trim(folder: Path, limit_bytes: int) -> None:
+    """Trim ``folder`` to its limit and start a new tally from its size."""
+    try:
+        _, total = _trim_listed(folder, limit_bytes)
+    except OSError as error:
+        logger.info("record indexes in %s not trimmed: %s", folder, error)
+        return
+    with _tally_lock:
+        _tallies[folder] = _Tally(total)
 
 
 def trim_cache(folder: Path, limit_bytes: int) -> int:
@@ -391,6 +434,12 @@ def trim_cache(folder: Path, limit_bytes: int) -> int:
     renews it.
     Files another process removes first are skipped.
     """
+    return _trim_listed(folder, limit_bytes)[0]
+
+
+def _trim_listed(folder: Path, limit_bytes: int) -> tuple[int, int]:
+    """Trim ``folder`` as :func:`trim_cache` does; return the count of files
+    removed and the bytes of those left."""
     files = []
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -403,7 +452,7 @@ def trim_cache(folder: Path, limit_bytes: int) -> int:
             files.append((stat.st_mtime_ns, stat.st_size, entry.path))
     total = sum(size for _, size, _ in files)
     if total <= limit_bytes:
-        return 0
+        return 0, total
 
     removed = 0
     for _, size, path in sorted(files):
@@ -418,7 +467,7 @@ def trim_cache(folder: Path, limit_bytes: int) -> int:
     logger.info(
         "removed %d record indexes from %s to stay under its limit", removed, folder
     )
-    return removed
+    return removed, total
 
 
 def _touch(path: Path) -> None:
@@ -442,9 +491,12 @@ def drop_index(url: str, size: int, version: str = "") -> None:
 
 
 def forget_indexes() -> None:
-    """Drop the indexes this process keeps in memory (the files stay)."""
+    """Drop the indexes this process keeps in memory (the files stay), and
+    its tally of the cache folder's size, as a new process starts."""
     with _memory_lock:
         _memory.clear()
+    with _tally_lock:
+        _tallies.clear()
 
 
 def _cache_name(url: str, size: int, version: str) -> str:
@@ -452,7 +504,8 @@ def _cache_name(url: str, size: int, version: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def _write_atomically(path: Path, index: ObjectIndex) -> None:
+def _write_atomically(path: Path, index: ObjectIndex) -> int:
+    """Write ``index`` to ``path`` through a temporary file; return its bytes."""
     table = index.records
     names, codes = _source_codes(table.sources)
     # The archive is built in memory and written in one call, because the zip
@@ -480,6 +533,7 @@ def _write_atomically(path: Path, index: ObjectIndex) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return archive.getbuffer().nbytes
 
 
 # Up to this many distinct sources, _source_codes compares the column with

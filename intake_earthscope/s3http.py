@@ -63,6 +63,7 @@ __all__ = [
     "IncompleteReadError",
     "InvalidResponseError",
     "RedirectError",
+    "Reply",
     "clear_routes",
     "config_file_sets_endpoint",
     "forget_route",
@@ -222,6 +223,27 @@ _CONFLICTING_VALUES = re.compile(r"\(([^()]*)\)\s*$")
 
 
 @dataclass(frozen=True)
+class Reply:
+    """The body of a GET and what its headers tell of the object.
+
+    Attributes
+    ----------
+    body : bytes or bytearray
+        The bytes requested.
+    size : int or None
+        Size of the whole object: the total of a 206 reply's Content-Range,
+        or the length of a 200 reply's body. None where a 206 reply gives
+        the total as ``*``.
+    etag : str
+        The reply's ETag header as sent, or ``""``.
+    """
+
+    body: bytes | bytearray
+    size: int | None
+    etag: str
+
+
+@dataclass(frozen=True)
 class HttpRoute:
     """Target URL and signing of the GETs of one spec.
 
@@ -243,6 +265,16 @@ class HttpRoute:
         self, spec: StorageSpec, key: str, start: int | None, end: int | None
     ) -> bytes | bytearray:
         """Fetch ``key`` whole, or its bytes ``[start, end)``.
+
+        As :meth:`fetch`, returning the body only.
+        """
+        return self.fetch(spec, key, start, end).body
+
+    def fetch(
+        self, spec: StorageSpec, key: str, start: int | None, end: int | None
+    ) -> Reply:
+        """Fetch ``key`` whole, or its bytes ``[start, end)``, with the
+        object's size and ETag as the reply gives them.
 
         Without ``end`` the range runs to the end of the object. A whole
         object is checked against its full-object checksum where S3 returns
@@ -269,7 +301,7 @@ class HttpRoute:
         whole = start is None and end is None
         start = start or 0
         if end is not None and end <= start:
-            return b""
+            return Reply(b"", None, "")
 
         url = self.prefix + quote(key, safe="/~")
         if whole:
@@ -308,14 +340,16 @@ class HttpRoute:
 
         largest = end - start if end is not None and response.status == 206 else None
         body = _read_body(response, url, deadline, settings.attempt_seconds, largest)
+        etag = str(response.headers.get("ETag") or "")
         if whole:
             _verify_checksum(response, body, url)
-        elif sent_range is not None:
-            _check_part_length(body, sent_range, key)
-        else:
-            # The server ignored the range and sent the whole object.
-            body = body[start:end]
-        return body
+            return Reply(body, len(body), etag)
+        if sent_range is not None:
+            first_byte, last_byte, size = sent_range
+            _check_part_length(body, (first_byte, last_byte), key)
+            return Reply(body, size, etag)
+        # The server ignored the range and sent the whole object.
+        return Reply(body[start:end], len(body), etag)
 
     def _signed(
         self, spec: StorageSpec, url: str, headers: dict[str, str]
@@ -328,8 +362,9 @@ class HttpRoute:
 
 def _check_content_range(
     response: urllib3.BaseHTTPResponse, key: str, start: int, end: int | None
-) -> tuple[int, int]:
-    """Return the first and last byte of a 206 reply, checked against the request.
+) -> tuple[int, int, int | None]:
+    """Return the first and last byte of a 206 reply, checked against the
+    request, and the object's size (None where the reply gives ``*``).
 
     The reply must start at ``start``. It must end at ``end - 1``, or at
     the object's last byte where the object ends before ``end``. A reply
@@ -365,7 +400,8 @@ def _check_content_range(
             "place bytes at the wrong offsets, so check the server at the "
             "endpoint, or a proxy in between"
         )
-    return int(match[1]), int(match[2])
+    size = None if match[3] == "*" else int(match[3])
+    return int(match[1]), int(match[2]), size
 
 
 def _range_agrees(match: re.Match[str], start: int, end: int | None) -> bool:

@@ -68,6 +68,7 @@ from intake_earthscope.request import (
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
     RedirectError,
+    Reply,
     config_file_sets_endpoint,
     forget_route,
     http_route,
@@ -88,6 +89,7 @@ __all__ = [
     "is_missing_bucket",
     "mirror_layout_hint",
     "read_bytes",
+    "read_first_bytes",
     "unexpected_failure",
 ]
 
@@ -611,6 +613,58 @@ def read_bytes(
     return data
 
 
+def read_first_bytes(
+    spec: StorageSpec, key: str, length: int
+) -> tuple[bytes | bytearray, int, str] | None:
+    """Fetch the first ``length`` bytes of an object with its size and version
+    tag, all from one GET.
+
+    A reader that needs both saves the HEAD request of :func:`object_stat`.
+    Returns None where one GET cannot tell the size: reads through s3fs or of
+    local files, a reply that gives the size as ``*``, and an empty object
+    (S3 answers its ranges with 416). The caller then asks
+    :func:`object_stat`. The version tag is the one :func:`object_stat`
+    gives, the ETag without quotes.
+
+    Raises
+    ------
+    ObjectNotFoundError, AccessDeniedError, StorageUnavailableError
+        As :func:`read_bytes` raises them.
+    """
+    route = http_route(spec) if spec.protocol != "file" else None
+    if route is None or length <= 0:
+        return None
+
+    def send() -> Reply | None:
+        try:
+            return route.fetch(spec, key, 0, length)
+        except RedirectError as redirect:
+            logger.info(
+                "%s, so %s is read through s3fs from now on", redirect, spec.describe()
+            )
+            forget_route(spec)
+            return None
+
+    logger.debug("fetching %s bytes 0-%s with its size", spec.url(key), length)
+    try:
+        with _named_failures(spec, key):
+            reply = _retried(
+                spec,
+                f"GET {spec.url(key)}",
+                lambda: _with_fresh_credentials(spec, key, send),
+            )
+    except EarthScopeError:
+        raise
+    except OSError as error:
+        if _http_status(error) == 416:
+            return None
+        raise unexpected_failure(spec, key, error) from error
+    if reply is None or reply.size is None:
+        return None
+    logger.debug("received %d bytes of %s", len(reply.body), spec.url(key))
+    return reply.body, reply.size, reply.etag.strip('"')
+
+
 def unexpected_failure(
     spec: StorageSpec, key: str, error: OSError
 ) -> StorageUnavailableError:
@@ -994,8 +1048,13 @@ def _cat_with_fresh_credentials(
     spec: StorageSpec, key: str, start: int | None, end: int | None
 ) -> bytes | bytearray:
     """Read a range; on expired credentials, fetch new ones and retry once."""
+    return _with_fresh_credentials(spec, key, lambda: _cat_once(spec, key, start, end))
+
+
+def _with_fresh_credentials(spec: StorageSpec, key: str, send: Callable[[], T]) -> T:
+    """Send a GET; on expired credentials, fetch new ones and send it again."""
     try:
-        return _cat_once(spec, key, start, end)
+        return send()
     except (CredentialsError, AccessDeniedError):
         raise
     except OSError as error:
@@ -1005,7 +1064,7 @@ def _cat_with_fresh_credentials(
             raise
         logger.debug("credentials expired reading %s; retrying once", spec.url(key))
         spec.forget_credentials()
-        return _cat_once(spec, key, start, end)
+        return send()
 
 
 def _cat_once(

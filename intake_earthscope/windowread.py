@@ -84,6 +84,7 @@ from intake_earthscope.storage import (
     StorageSpec,
     object_stat,
     read_bytes,
+    read_first_bytes,
     read_local_ranges,
     unexpected_failure,
 )
@@ -247,11 +248,21 @@ class RangedObject:
         # guess that missed its stretch showed.
         self._in_blocks = False
 
-        size, self.version = object_stat(spec, key)
+        # The first records tell the channels' record spans, which the
+        # guesses of a search allow for. Where one GET can bring them with
+        # the object's size and version, it replaces the HEAD request.
+        first = read_first_bytes(spec, key, SMALL_GAP_BYTES)
+        if first is None:
+            size, self.version = object_stat(spec, key)
+        else:
+            data, size, self.version = first
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
         self._stored = self.index
+        if first is not None:
+            self.bytes_read += len(data)
+            self._keep_chunks([(0, data)])
 
     def records_for(self, windows: ObjectWindows) -> WindowRecords:
         """Find the wanted records that overlap each window and read them.
@@ -426,8 +437,7 @@ class RangedObject:
             # A whole read shows whether the object is empty or the size wrong.
             raise LayoutError("the storage reports 0 bytes")
         if not len(self.index.records) and self.index.size:
-            # The first records tell the channels' record spans, which the
-            # guesses of every window then allow for.
+            # Parse the first records (read here unless fetched already).
             self._fetch([(0, min(self.index.size, SMALL_GAP_BYTES))])
         starts = np.array(windows.starts, dtype=np.int64)
         ends = np.array(windows.ends, dtype=np.int64)
@@ -709,9 +719,7 @@ class RangedObject:
                 # A held chunk's seams stay where its bytes are kept.
                 inside = (self._seams > kept) & (self._seams < end)
                 seams += self._seams[inside].tolist()
-        joined: list[tuple[int, bytes | bytearray]] = [
-            (base, b"".join(parts)) for base, parts, _ in runs
-        ]
+        joined = [(base, _joined(parts)) for base, parts, _ in runs]
         self._chunks = joined
         self._seams = np.array(sorted(seams), dtype=np.int64)
         self._chunk_starts = np.array([start for start, _ in joined], dtype=np.int64)
@@ -1155,6 +1163,19 @@ def _subtract(
         if start < end:
             pieces.append((start, end))
     return pieces
+
+
+def _joined(parts: list[bytes | bytearray | memoryview]) -> bytes | bytearray:
+    """Join the parts of a run of chunks into one.
+
+    A run of one chunk is that chunk: a join would copy its bytes, and each
+    held chunk passes through :meth:`RangedObject._keep_chunks` again at every
+    later read of the object.
+    """
+    first = parts[0]
+    if len(parts) == 1 and not isinstance(first, memoryview):
+        return first
+    return b"".join(parts)
 
 
 def _coalesce_in_chunks(

@@ -255,6 +255,71 @@ def test_store_trims_to_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert load_index(URL, SIZE) is not None
 
 
+def _count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each listing of a folder by the record index module."""
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counted(path: Path) -> object:
+        listed.append(str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(recordindex.os, "scandir", counted)
+    return listed
+
+
+def test_stores_list_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stores far under the limit list the folder once per process."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    forget_indexes()
+    listed = _count_listings(monkeypatch)
+
+    for number in range(20):
+        store_index(f"{URL}.{number}", ObjectIndex(SIZE, random_table(number)))
+
+    assert len(listed) == 1
+    assert len(list((tmp_path / "record-index").glob("*.npz"))) == 20
+
+
+def test_store_trims_once_own_writes_reach_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files another process left are trimmed once this process's writes
+    could take the folder past its limit."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_INDEX_CACHE_MB", "1")
+    forget_indexes()
+    store_index(f"{URL}.first", ObjectIndex(SIZE, random_table(0)))
+    folder = tmp_path / "record-index"
+    other = _aged_file(folder, "other.npz", 950_000, age_s=3600)
+    listed = _count_listings(monkeypatch)
+
+    number = 0
+    while other.exists():
+        number += 1
+        assert number < 200, "the file of the other process was never trimmed"
+        store_index(f"{URL}.{number}", ObjectIndex(SIZE, random_table(number, 400)))
+
+    assert len(listed) == 1
+    assert sum(path.stat().st_size for path in folder.iterdir()) <= 1_000_000
+
+
+def test_forget_indexes_lists_folder_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
+    forget_indexes()
+    listed = _count_listings(monkeypatch)
+
+    store_index(f"{URL}.a", ObjectIndex(SIZE, random_table(1)))
+    forget_indexes()
+    store_index(f"{URL}.b", ObjectIndex(SIZE, random_table(2)))
+
+    assert len(listed) == 2
+
+
 def test_load_renews_use_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path))
     store_index(URL, ObjectIndex(SIZE, random_table(4)))
