@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import fsspec
 import yaml
@@ -374,9 +374,12 @@ class StorageSpec:
         return f"{self.root}/{key}" if key else self.root
 
     def url(self, key: str) -> str:
-        """Return a URL of ``key`` for provenance records (never signed)."""
+        """Return a URL of ``key`` for provenance records (never signed).
+
+        A ``file://`` URL is percent-encoded, so ``root=`` reads it back.
+        """
         if self.protocol == "file":
-            return f"file://{self.path(key)}"
+            return _file_url(self.path(key))
         if self.protocol == "fdsn":
             return self.path(key)
         return f"{self.protocol}://{self.path(key)}"
@@ -1091,6 +1094,23 @@ def _single_request(
     if whole and getattr(filesystem, "max_concurrency", None) is not None:
         return {"max_concurrency": 1}
     return {}
+
+
+def _file_url(path: str) -> str:
+    """Return the ``file://`` URL of the absolute local ``path``.
+
+    Characters that RFC 3986 does not allow in a path, such as spaces,
+    ``%``, ``?``, ``#`` and non-ASCII ones, are percent-encoded as UTF-8.
+    Bytes of a name that are not UTF-8 (which ``os.fsdecode`` keeps as
+    surrogates) are encoded as those bytes. So ``root=`` reads the URL back
+    as the same path (:func:`~intake_earthscope.request.mirror_directory`).
+    """
+    return "file://" + quote(os.fsencode(path), safe=_PATH_CHARACTERS)
+
+
+# Characters that RFC 3986 allows in a URL path besides letters, digits and
+# "-._~": the separator, the sub-delimiters, ":" and "@".
+_PATH_CHARACTERS = "/!$&'()*+,;=:@"
 
 
 def _credentials_expired(error: BaseException) -> bool:
