@@ -280,6 +280,8 @@ def plot_availability(
 ) -> Figure:
     """Draw availability as a Gantt chart: one bar per trace, missing days red.
 
+    The legend sits to the right of the axes, so it covers no bar.
+
     Parameters
     ----------
     table : pandas.DataFrame
@@ -331,12 +333,16 @@ def plot_availability(
     ax.xaxis.set_major_formatter(
         mdates.ConciseDateFormatter(ax.xaxis.get_major_locator())
     )
+    # Outside the axes, to the right, the legend covers no day's bar.
+    # tight_layout makes room for it in the figure.
     ax.legend(
         handles=[
             Patch(color="tab:green", label="object"),
             Patch(color="tab:red", label="missing"),
         ],
-        loc="upper right",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
     )
     if title:
         ax.set_title(title)

@@ -68,16 +68,27 @@ class MiniseedBackendEntrypoint(BackendEntrypoint):
     Keyword arguments (given to ``open_dataset`` or in ``backend_kwargs``):
     ``storage_options`` for fsspec, ``sampling_rate`` to keep the channels
     at one rate when the file mixes rates, and ``rate_tolerance``.
+
+    miniSEED has no CF encoding, so xarray's CF decoding options can only
+    keep their defaults: ``decode_cf=False``, ``decode_times=False`` and
+    the like raise :class:`~intake_earthscope.errors.InvalidRequestError`.
     """
 
     description = "Open one miniSEED 2 or 3 file as a waveform dataset"
     url = "https://github.com/earthscope/intake-earthscope"
+    # xarray turns decode_cf=False into False for each of the decoding
+    # options listed here, which is how the engine gets to see it.
     open_dataset_parameters = (
         "filename_or_obj",
         "drop_variables",
         "storage_options",
         "sampling_rate",
         "rate_tolerance",
+        "mask_and_scale",
+        "decode_times",
+        "decode_timedelta",
+        "concat_characters",
+        "decode_coords",
     )
 
     def open_dataset(
@@ -94,7 +105,10 @@ class MiniseedBackendEntrypoint(BackendEntrypoint):
 
         xarray passes its CF decoding options (``decode_times=`` and the
         like) where the caller gives them. miniSEED has no CF encoding, so
-        ``True`` changes nothing, and any other value raises.
+        ``True`` changes nothing, and any other value raises. So does
+        ``decode_cf=False``, which xarray passes as ``False`` for each of
+        those options: the time labels are computed from the record headers
+        in either case, and no variable is left to keep encoded.
         """
         _check_decoders(decoders)
         return open_miniseed(
@@ -130,12 +144,25 @@ _CF_DECODERS = (
 )
 
 
+# The decoding options that decode_cf=False turns off (all but use_cftime).
+_CF_SWITCHES = tuple(name for name in _CF_DECODERS if name != "use_cftime")
+
+# The engine's own arguments, for the message about an unknown one.
+_ENGINE_ARGUMENTS = tuple(
+    name
+    for name in MiniseedBackendEntrypoint.open_dataset_parameters[1:]
+    if name not in _CF_DECODERS
+)
+
+
 def _check_decoders(decoders: Mapping[str, Any]) -> None:
     """Raise for keyword arguments other than CF decoding options left as read.
 
     miniSEED has no CF encoding, so the options that would turn decoding on
     change nothing, and turning it off cannot apply. ``use_cftime=False``
-    requests the NumPy datetimes that the dataset has anyway.
+    requests the NumPy datetimes that the dataset has anyway. Every option
+    but ``use_cftime`` set to False is how ``decode_cf=False`` arrives, and
+    the message names it.
 
     Raises
     ------
@@ -146,10 +173,17 @@ def _check_decoders(decoders: Mapping[str, Any]) -> None:
     """
     unknown = sorted(set(decoders) - set(_CF_DECODERS))
     if unknown:
-        accepted = list(MiniseedBackendEntrypoint.open_dataset_parameters[1:])
         raise TypeError(
             f"open_dataset(engine='miniseed') got unexpected keyword arguments "
-            f"{unknown}: it takes {accepted}"
+            f"{unknown}: it takes {list(_ENGINE_ARGUMENTS)}"
+        )
+    if all(decoders.get(name) is False for name in _CF_SWITCHES):
+        raise InvalidRequestError(
+            "invalid decode_cf=False (or False for each of "
+            f"{', '.join(_CF_SWITCHES)}) for engine='miniseed': miniSEED has no "
+            "CF-encoded variables to leave encoded, and the time labels are "
+            "computed from the record headers. Leave decode_cf out; for integer "
+            "nanoseconds use ds.time.values.astype('int64')"
         )
     for name, value in decoders.items():
         expected = name != "use_cftime"

@@ -13,11 +13,13 @@ Objects that travel to other processes contain a digest in place of a secret
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
 import threading
 import traceback
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +33,7 @@ __all__ = [
     "redact",
     "register_secrets",
     "secret_digest",
+    "secret_texts",
 ]
 
 REDACTED = "[redacted]"
@@ -55,8 +58,12 @@ _SHORTEST_SECRET = 8
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _installed = False
-# Secrets of objects that contain only their digests, by digest.
-_kept_secrets: dict[str, str] = {}
+# Secrets of objects that contain only their digests, by digest: strings,
+# bytes, or other objects (see keep_secret).
+_kept_secrets: dict[str, Any] = {}
+# The kept objects that are neither strings nor bytes, with their digests,
+# by id(). Holding each object here keeps its id from being reused.
+_object_digests: dict[int, tuple[object, str]] = {}
 # Hex digits of the SHA-256 that name a kept secret: 64 bits, enough to tell
 # the secrets of one job apart.
 _DIGEST_LENGTH = 16
@@ -107,31 +114,84 @@ def is_secret_name(name: object) -> bool:
     return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
-def secret_digest(value: str) -> str:
+def secret_digest(value: str | bytes | bytearray) -> str:
     """Return the digest that names ``value`` without revealing it.
 
-    It is the same in every process. It does reveal whether a guessed value
-    is the secret, which matters for a password but not for a random key.
+    It is the same in every process, and a string has the digest of its
+    UTF-8 bytes. It does reveal whether a guessed value is the secret, which
+    matters for a password but not for a random key.
     """
-    return hashlib.sha256(value.encode()).hexdigest()[:_DIGEST_LENGTH]
+    raw = value.encode() if isinstance(value, str) else bytes(value)
+    return hashlib.sha256(raw).hexdigest()[:_DIGEST_LENGTH]
 
 
-def keep_secret(value: str) -> str:
+def keep_secret(value: Any) -> str:
     """Keep ``value`` in this process's memory and return its digest.
 
-    The value is also registered for redaction.
+    A string or bytes value is named by :func:`secret_digest`, and bytearray
+    is kept as an immutable copy. Any other object (a credential object of
+    a cloud SDK) is named by the digest of a random name that it gets the
+    first time, so only this process can find it. The text forms of the
+    value are registered for redaction (:func:`secret_texts`).
     """
-    digest = secret_digest(value)
+    if isinstance(value, str | bytes | bytearray):
+        digest = secret_digest(value)
+        stored = bytes(value) if isinstance(value, bytearray) else value
+    else:
+        digest = _object_digest(value)
+        stored = value
     with _lock:
-        _kept_secrets[digest] = value
-    register_secrets([value])
+        _kept_secrets[digest] = stored
+    register_secrets(secret_texts(value))
     return digest
 
 
-def kept_secret(digest: str) -> str | None:
+def _object_digest(value: object) -> str:
+    with _lock:
+        known = _object_digests.get(id(value))
+        if known is not None:
+            return known[1]
+        digest = secret_digest(f"object {uuid.uuid4()}")
+        _object_digests[id(value)] = (value, digest)
+        return digest
+
+
+def kept_secret(digest: str) -> Any:
     """Return the secret kept under ``digest`` in this process, or None."""
     with _lock:
         return _kept_secrets.get(digest)
+
+
+def secret_texts(value: Any) -> list[str]:
+    """Return the forms in which ``value`` can appear in a log record.
+
+    A string is its own text. Bytes appear decoded as UTF-8, as the body of
+    their ``repr`` and in base64, the form that S3 sends an SSE-C key in.
+    Another object contributes the strings among its attributes whose names
+    are secret names (:func:`is_secret_name`), such as the ``secret_key``
+    and ``token`` of a botocore ``Credentials`` object.
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, bytes | bytearray):
+        return _byte_texts(bytes(value))
+    attributes = getattr(value, "__dict__", None)
+    if not isinstance(attributes, dict):
+        return []
+    return [
+        text
+        for name, text in attributes.items()
+        if isinstance(text, str) and is_secret_name(name)
+    ]
+
+
+def _byte_texts(value: bytes) -> list[str]:
+    texts = [repr(value)[2:-1], base64.b64encode(value).decode()]
+    try:
+        texts.append(value.decode())
+    except UnicodeDecodeError:
+        pass
+    return texts
 
 
 def redact(text: str) -> str:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import fsspec
 import yaml
@@ -147,36 +147,66 @@ class SecretOption:
     """Stand-in for a secret value of ``storage_options`` in a :class:`StorageSpec`.
 
     The process that built the spec keeps the value. Another process can
-    read it only where one of its ``AWS_*`` credential variables contains
-    the same value.
+    read a string or bytes value only where one of its ``AWS_*`` credential
+    variables contains the same value (as UTF-8 for bytes). It can never
+    read another object.
 
     Attributes
     ----------
     digest : str
-        Leading hex digits of the SHA-256 of the value.
+        Leading hex digits of the SHA-256 of the value, or for an object
+        that is neither a string nor bytes, of a random name that this
+        process gave it.
+    kind : str
+        Type of the value: ``"str"``, ``"bytes"``, ``"bytearray"`` or
+        ``"object"``. :meth:`value` returns a value of that type.
     """
 
     digest: str
+    kind: str = "str"
 
     def __repr__(self) -> str:
-        return f"<secret sha256:{self.digest}>"
+        if self.kind == "str":
+            return f"<secret sha256:{self.digest}>"
+        return f"<secret {self.kind} sha256:{self.digest}>"
 
-    def value(self) -> str | None:
-        """Return the secret, or None where this process does not have it."""
+    def value(self) -> Any:
+        """Return the secret, or None where this process does not have it.
+
+        A bytearray comes back as a new copy each time.
+        """
         found = kept_secret(self.digest)
-        if found is not None:
+        if found is None and self.kind != "object":
+            found = _secret_from_environment(self.digest)
+        if found is None or self.kind == "object":
             return found
-        for name in _CREDENTIAL_VARIABLES:
-            candidate = os.environ.get(name)
-            if candidate and secret_digest(candidate) == self.digest:
-                keep_secret(candidate)
-                return candidate
-        return None
+        return _as_kind(found, self.kind)
+
+
+def _secret_from_environment(digest: str) -> str | None:
+    for name in _CREDENTIAL_VARIABLES:
+        candidate = os.environ.get(name)
+        if candidate and secret_digest(candidate) == digest:
+            keep_secret(candidate)
+            return candidate
+    return None
+
+
+def _as_kind(value: str | bytes, kind: str) -> str | bytes | bytearray:
+    """Return a kept string or bytes ``value`` as the type ``kind``.
+
+    A string and bytes share a digest only where the bytes are the string's
+    UTF-8 encoding, so the conversion loses nothing.
+    """
+    if kind == "str":
+        return value if isinstance(value, str) else value.decode()
+    raw = value.encode() if isinstance(value, str) else value
+    return bytearray(raw) if kind == "bytearray" else raw
 
 
 # yaml() of an intake source writes a SecretOption as its repr, a text that
 # seal_options reads back as the same SecretOption.
-_REFERENCE = re.compile(r"<secret sha256:([0-9a-f]{16})>")
+_REFERENCE = re.compile(r"<secret (?:(bytes|bytearray|object) )?sha256:([0-9a-f]{16})>")
 
 
 def _represent_secret(dumper: yaml.BaseDumper, value: SecretOption) -> yaml.Node:
@@ -346,9 +376,12 @@ class StorageSpec:
         return f"{self.root}/{key}" if key else self.root
 
     def url(self, key: str) -> str:
-        """Return a URL of ``key`` for provenance records (never signed)."""
+        """Return a URL of ``key`` for provenance records (never signed).
+
+        A ``file://`` URL is percent-encoded, so ``root=`` reads it back.
+        """
         if self.protocol == "file":
-            return f"file://{self.path(key)}"
+            return _file_url(self.path(key))
         if self.protocol == "fdsn":
             return self.path(key)
         return f"{self.protocol}://{self.path(key)}"
@@ -1122,6 +1155,23 @@ def _single_request(
     return {}
 
 
+def _file_url(path: str) -> str:
+    """Return the ``file://`` URL of the absolute local ``path``.
+
+    Characters that RFC 3986 does not allow in a path, such as spaces,
+    ``%``, ``?``, ``#`` and non-ASCII ones, are percent-encoded as UTF-8.
+    Bytes of a name that are not UTF-8 (which ``os.fsdecode`` keeps as
+    surrogates) are encoded as those bytes. So ``root=`` reads the URL back
+    as the same path (:func:`~intake_earthscope.request.mirror_directory`).
+    """
+    return "file://" + quote(os.fsencode(path), safe=_PATH_CHARACTERS)
+
+
+# Characters that RFC 3986 allows in a URL path besides letters, digits and
+# "-._~": the separator, the sub-delimiters, ":" and "@".
+_PATH_CHARACTERS = "/!$&'()*+,;=:@"
+
+
 def _credentials_expired(error: BaseException) -> bool:
     cause = error.__cause__
     response = getattr(cause, "response", None) or {}
@@ -1132,12 +1182,17 @@ def _credentials_expired(error: BaseException) -> bool:
 
 
 def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return fsspec ``options`` with each secret string replaced by a
+    """Return fsspec ``options`` with each secret value replaced by a
     :class:`SecretOption`, so that pickles of them contain no secret.
 
-    A list or tuple under a secret name, such as aiohttp's ``auth`` pair of
-    login and password, gets each of its strings replaced. The values are
-    kept in this process and registered for redaction.
+    Under a secret name (:func:`~intake_earthscope.redact.is_secret_name`),
+    strings, bytes and bytearrays are sealed (the reader gets back the same
+    type), and so is any other object but None, booleans and numbers.
+    Such an object, a botocore ``Credentials`` object for example, can then
+    be read only in this process. A list or tuple under a secret name, such
+    as aiohttp's ``auth`` pair of login and password, gets each of its items
+    replaced. The values are kept in this process and registered for
+    redaction (:func:`~intake_earthscope.redact.secret_texts`).
     """
     sealed: dict[str, Any] = {}
     for name, value in options.items():
@@ -1151,13 +1206,16 @@ def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _sealed_value(value: Any) -> Any:
-    # NOTE: other objects under a secret name (bytes, credential objects of
-    # cloud SDKs) are kept as they are, so pickles contain them.
+    if isinstance(value, SecretOption | _SealedTuple):
+        return value
     if isinstance(value, str):
         reference = _REFERENCE.fullmatch(value)
         if reference:
-            return SecretOption(reference.group(1))
+            return SecretOption(reference.group(2), reference.group(1) or "str")
         return SecretOption(keep_secret(value)) if value else value
+    if isinstance(value, bytes | bytearray):
+        kind = type(value).__name__
+        return SecretOption(keep_secret(value), kind) if value else value
     if isinstance(value, list):
         return [_sealed_value(item) for item in value]
     if isinstance(value, tuple):
@@ -1165,7 +1223,11 @@ def _sealed_value(value: Any) -> Any:
         # A named tuple such as aiohttp.BasicAuth checks its fields when it
         # is built, so it is built again from the values only.
         return _SealedTuple(type(value), items) if hasattr(value, "_fields") else items
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Any other object, such as a botocore Credentials object or an Azure
+    # credential, stays in this process as a string would.
+    return SecretOption(keep_secret(value), "object")
 
 
 @dataclass(frozen=True)

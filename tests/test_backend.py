@@ -308,3 +308,63 @@ def test_guess_rejects_netcdf(tmp_path: Path) -> None:
     xr.Dataset({"a": ("x", [1, 2])}).to_netcdf(path)
 
     assert not MiniseedBackendEntrypoint().guess_can_open(str(path))
+
+
+def gap_file(tmp_path: Path) -> Path:
+    synthetic = mseedgen.gap(seconds=10.0, gap_seconds=5.0, rate=20.0, version=3)
+    path = tmp_path / "gap.ms"
+    path.write_bytes(synthetic.data)
+    return path
+
+
+def test_decode_cf_false_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        open_miniseed(gap_file(tmp_path), decode_cf=False)
+
+    message = str(raised.value)
+    assert "invalid decode_cf=False" in message
+    assert "no CF-encoded variables" in message
+    assert "Leave decode_cf out" in message
+
+
+def test_decode_cf_false_wins_over_true(tmp_path: Path) -> None:
+    # xarray turns every decoding option off under decode_cf=False.
+    with pytest.raises(InvalidRequestError, match="invalid decode_cf=False"):
+        open_miniseed(gap_file(tmp_path), decode_cf=False, decode_times=True)
+
+
+def test_decode_cf_true_accepted(tmp_path: Path) -> None:
+    path = gap_file(tmp_path)
+
+    decoded = open_miniseed(path, decode_cf=True)
+
+    xr.testing.assert_identical(open_miniseed(path), decoded)
+
+
+def test_decode_cf_false_in_open_mfdataset(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="invalid decode_cf=False"):
+        xr.open_mfdataset(
+            [gap_file(tmp_path)],
+            engine="miniseed",
+            decode_cf=False,
+            combine="nested",
+            concat_dim="file",
+        )
+
+
+def test_one_option_false_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        open_miniseed(gap_file(tmp_path), decode_times=False)
+
+    assert "invalid decode_times=False" in str(raised.value)
+    assert "decode_cf" not in str(raised.value)
+
+
+def test_unknown_argument_omits_decoders(tmp_path: Path) -> None:
+    with pytest.raises(TypeError) as raised:
+        MiniseedBackendEntrypoint().open_dataset(gap_file(tmp_path), chunk_size=5)
+
+    message = str(raised.value)
+    assert "['chunk_size']" in message
+    assert "'rate_tolerance'" in message
+    assert "decode_times" not in message

@@ -264,7 +264,9 @@ def open_gage_positions(
     solution : str
         ``"final"`` (default) or ``"rapid"``.
     frame : str
-        ``"nam14"`` (default) or ``"igs14"``.
+        ``"nam14"`` (default) or ``"igs14"``, in any case (``NAM14`` and
+        ``nam14`` read the same file). The ``frame`` coordinate contains the
+        frame as each file's header spells it, such as ``NAM14``.
     format : str
         File variant of the product's ``paths``: ``"pos"`` (default),
         ``"csv"`` or ``"pbo_pos"``.
@@ -812,16 +814,31 @@ def product_choices(
     options = dict(product.extra.get("choices", {}))
     choices = {}
     for name, value in given.items():
-        chosen = str(value or defaults[name]).lower()
         allowed = [str(option) for option in options.get(name, [])]
-        if allowed and chosen not in allowed:
-            raise InvalidRequestError(
-                f"invalid {name}={value!r} for {product.name}: expected one of "
-                f"{allowed}"
-            )
-        choices[name] = chosen
+        choices[name] = _matching_choice(
+            product, name, value, str(value or defaults[name]), allowed
+        )
     product.path(choices["format"])
     return choices
+
+
+def _matching_choice(
+    product: GnssProduct, name: str, value: object, chosen: str, allowed: list[str]
+) -> str:
+    """Return the entry of ``allowed`` that ``chosen`` names in any case.
+
+    The catalog's spelling fills the path templates. Without a list of
+    choices, ``chosen`` is returned in lower case, as GAGE paths spell it.
+    """
+    if not allowed:
+        return chosen.lower()
+    for option in allowed:
+        if option.lower() == chosen.lower():
+            return option
+    raise InvalidRequestError(
+        f"invalid {name}={value!r} for {product.name}: expected one of "
+        f"{allowed} (in any case)"
+    )
 
 
 def parse_window(start: object, end: object) -> tuple[int | None, int | None]:

@@ -50,6 +50,10 @@ class GnssPositionSource(DataSource):
         open: its header on S3 or a mirror, the whole file over HTTPS.
     analysis_center, solution, frame, format : str
         Product choices; defaults ``cwu``, ``final``, ``nam14``, ``pos``.
+        :func:`~intake_earthscope.gnss.position_dataset.open_gage_positions`
+        matches them in any case, but the catalog parameters accept the
+        lower-case spellings only. The ``frame`` coordinate contains the
+        frame as each file's header spells it, such as ``NAM14``.
     errors : {"raise", "warn", "ignore"}
         Policy for missing, unreadable or access-denied files.
     tier : str, optional

@@ -1,0 +1,145 @@
+"""file:// URLs that the package shows are percent-encoded and read back.
+
+Mirrors given with ``root=`` may sit in folders whose names contain
+spaces, ``%`` or non-ASCII characters. The GNSS ``url`` coordinate, the
+missing-StationXML warning and object-not-found messages show each object
+as a ``file://`` URL. Such a URL must be valid (RFC 8089: no raw spaces,
+ASCII only), and ``root=`` handling decodes it back to the same path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import numpy as np
+import pytest
+import yaml
+
+from intake_earthscope.browse import search_stations
+from intake_earthscope.dataset import open_waveforms
+from intake_earthscope.errors import ReadOutcomeWarning
+from intake_earthscope.gnss.position_dataset import open_gage_positions, open_positions
+
+from conftest import CATALOGS, collection_spec, hour_mirror
+
+PRODUCT = yaml.safe_load((CATALOGS / "gage.yaml").read_text())["sources"]["positions"][
+    "args"
+]["product"]
+P156 = "gnss_pos/P156.pbo.final_igs08.pos"
+P156_PATH = "products/position/P156/P156.cwu.final_nam14.pos"
+FOLDERS = ["scedc mirror", "données", "100% mirror", "a+b,c;d@e"]
+
+
+def assert_file_url(url: str, path: Path | str) -> None:
+    """Check that ``url`` is a valid file:// URL of ``path``."""
+    assert url.startswith("file:///")
+    assert url.isascii()
+    assert " " not in url
+    # Only the characters of RFC 3986 paths and escapes remain unencoded.
+    assert quote(url, safe="/!$&'()*+,;=:@%") == url
+    assert unquote(url[len("file://") :], errors="surrogateescape") == str(path)
+
+
+def urls_in(text: str) -> list[str]:
+    return re.findall(r"file://\S+", text)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(params=FOLDERS, ids=["space", "non-ascii", "percent", "punctuation"])
+def folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return tmp_path / request.param
+
+
+def write_p156(root: Path, shared_data: Path) -> Path:
+    target = root / P156_PATH
+    target.parent.mkdir(parents=True)
+    target.write_bytes((shared_data / P156).read_bytes())
+    return target
+
+
+def open_p156(root: str) -> object:
+    return open_gage_positions(
+        PRODUCT, station="P156", start="2008-01-01", end="2008-01-11", root=root
+    ).load()
+
+
+def test_gnss_url_reads_same_file(folder: Path, shared_data: Path) -> None:
+    target = write_p156(folder, shared_data)
+    dataset = open_p156(str(folder))
+    url = str(dataset.url.values[0])
+
+    again = open_positions([url], start="2008-01-01", end="2008-01-11").load()
+
+    assert_file_url(url, target)
+    assert str(again.status.values[0]) == "ok"
+    assert str(again.url.values[0]) == url
+    np.testing.assert_array_equal(again.north.values, dataset.north.values)
+
+
+def test_gnss_url_of_file_url_root(folder: Path, shared_data: Path) -> None:
+    target = write_p156(folder, shared_data)
+
+    dataset = open_p156(folder.as_uri())
+
+    assert str(dataset.status.values[0]) == "ok"
+    assert_file_url(str(dataset.url.values[0]), target)
+
+
+def test_gnss_url_bytes_not_utf8(tmp_path: Path, shared_data: Path) -> None:
+    # A name with a byte that is not UTF-8, as os.fsdecode gives it.
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/m\xffx"))
+    target = write_p156(folder, shared_data)
+    url = str(open_p156(str(folder)).url.values[0])
+
+    again = open_positions([url], start="2008-01-01", end="2008-01-11").load()
+
+    assert_file_url(url, target)
+    assert "/m%FFx/" in url
+    assert str(again.status.values[0]) == "ok"
+
+
+def test_missing_stationxml_url(folder: Path, shared_data: Path) -> None:
+    key = "FDSNstationXML/CI/CI_WBM.xml"
+    (folder / key).parent.mkdir(parents=True)
+    (folder / key).write_bytes((shared_data / "stationxml" / "CI_WBM.xml").read_bytes())
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search_stations("scedc", root=str(folder), network="CI", station="WBM,XYZ")
+
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1
+    urls = urls_in(messages[0])
+    assert len(urls) == 1
+    assert_file_url(urls[0], folder / "FDSNstationXML/CI/CI_XYZ.xml")
+
+
+def test_object_not_found_url(folder: Path) -> None:
+    hour_mirror(folder)
+
+    with pytest.warns(ReadOutcomeWarning) as caught:
+        open_waveforms(
+            collection_spec("sage"),
+            network="XX",
+            station="STA",
+            location="",
+            channel="LHZ",
+            start="2024-01-01",
+            end="2024-01-03",
+            root=str(folder),
+            errors="warn",
+        ).load()
+
+    messages = [str(w.message) for w in caught if "object not found" in str(w.message)]
+    assert len(messages) == 1
+    urls = urls_in(messages[0])
+    assert len(urls) == 1
+    assert_file_url(urls[0], folder / "miniseed/XX/2024/002/STA.XX.2024.002")
