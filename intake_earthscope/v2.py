@@ -356,6 +356,9 @@ class ChoiceParameter(OptionsUserParameter):
         Help text.
     """
 
+    # Text after the choices in the error message: how values are matched.
+    matching = ""
+
     def set_default(self, value: object) -> None:
         """Set the value used when the caller gives none.
 
@@ -366,9 +369,26 @@ class ChoiceParameter(OptionsUserParameter):
         """
         if not self.validate(value):
             raise ValueError(
-                f"invalid value {value!r}: expected one of {sorted(self.options)}"
+                f"invalid value {value!r}: expected one of "
+                f"{sorted(self.options)}{self.matching}"
             )
         super().set_default(value)
+
+
+class CaselessChoiceParameter(ChoiceParameter):
+    """A :class:`ChoiceParameter` of text that ignores case.
+
+    The value is passed on in lower case, as the options are kept. Reference
+    frames are one such choice: a header writes NAM14 where a file name has
+    nam14.
+    """
+
+    matching = " (in any case)"
+
+    def coerce(self, value: object) -> object:
+        """Return ``value`` as ``dtype``, text in lower case."""
+        value = super().coerce(value)
+        return value.lower() if isinstance(value, str) else value
 
 
 class OptionalParameter(SimpleUserParameter):

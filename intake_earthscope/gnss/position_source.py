@@ -51,8 +51,9 @@ class GnssPositionSource(DataSource):
     analysis_center, solution, frame, format : str
         Product choices; defaults ``cwu``, ``final``, ``nam14``, ``pos``.
         :func:`~intake_earthscope.gnss.position_dataset.open_gage_positions`
-        matches them in any case, but the catalog parameters accept the
-        lower-case spellings only. The ``frame`` coordinate contains the
+        matches them in any case. Of the catalog parameters, ``frame`` takes
+        any case and the others the lower-case spellings. The ``frame``
+        coordinate contains the
         frame as each file's header spells it, such as ``NAM14``.
     errors : {"raise", "warn", "ignore"}
         Policy for missing, unreadable or access-denied files.
