@@ -653,9 +653,9 @@ def read_first_bytes(
     tag, all from one GET.
 
     A reader that needs both saves the HEAD request of :func:`object_stat`.
-    Returns None where one GET cannot tell the size: reads through s3fs or of
+    Returns None where one GET does not give the size: reads through s3fs or of
     local files, a reply that gives the size as ``*``, and an empty object
-    (S3 answers its ranges with 416). The caller then asks
+    (S3 replies 416 to its ranges). The caller then calls
     :func:`object_stat`. The version tag is the one :func:`object_stat`
     gives, the ETag without quotes.
 
