@@ -165,14 +165,15 @@ def kept_secret(digest: str) -> Any:
 def secret_texts(value: Any) -> list[str]:
     """Return the forms in which ``value`` can appear in a log record.
 
-    A string is its own text. Bytes appear decoded as UTF-8, as the body of
-    their ``repr`` and in base64, the form that S3 sends an SSE-C key in.
+    A string appears as itself and in base64 of its UTF-8 bytes. Bytes
+    appear decoded as UTF-8, as the body of their ``repr`` and in base64,
+    the form that S3 sends an SSE-C key in (botocore logs the header).
     Another object contributes the strings among its attributes whose names
     are secret names (:func:`is_secret_name`), such as the ``secret_key``
     and ``token`` of a botocore ``Credentials`` object.
     """
     if isinstance(value, str):
-        return [value]
+        return [value, base64.b64encode(value.encode()).decode()]
     if isinstance(value, bytes | bytearray):
         return _byte_texts(bytes(value))
     attributes = getattr(value, "__dict__", None)

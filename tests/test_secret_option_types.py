@@ -226,6 +226,19 @@ def test_sse_key_out_of_graph(
     assert SECRET not in caplog.text
 
 
+def test_text_sse_key_out_of_logs(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A text key is logged by botocore in base64 too, and redacted there."""
+    publish_balst(s3)
+    key = "text/sse/customer/key/0123456789"
+
+    with caplog.at_level(logging.DEBUG):
+        loaded = open_balst(sse_options(key)).load()
+
+    assert (loaded.status.values == "ok").all()
+    assert key not in caplog.text
+    assert base64.b64encode(key.encode()).decode() not in caplog.text
+
+
 def test_sse_key_out_of_source(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
     publish_balst(s3)
     source = balst_source(sse_options(SSE_KEY))
