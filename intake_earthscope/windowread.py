@@ -1657,7 +1657,11 @@ def _finish_window(
     its status (see :func:`_window_failures`). ``days`` contains the UTC
     day of each object, in nanoseconds."""
     number, grid = window.number, window.grid
-    modes, state, seen, tier = set(), "ok", set(), ""
+    state, seen = "ok", set()
+    # Read modes and tiers of the objects the window overlaps, and of those
+    # read only for their records that run past midnight.
+    modes: dict[bool, set[str]] = {True: set(), False: set()}
+    tiers: dict[bool, str] = {True: "", False: ""}
     overlapped: list[int] = []
     previous: list[int] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
@@ -1670,12 +1674,13 @@ def _finish_window(
         if read.error is not None:
             (overlapped if windows[number] else previous).append(position)
             continue
-        used.append((list(windows).index(number), read, decoded, windows[number]))
+        overlaps = windows[number]
+        used.append((list(windows).index(number), read, decoded, overlaps))
         used_days.append(days[position])
-        modes.add(read.read_mode)
+        modes[overlaps].add(read.read_mode)
+        tiers[overlaps] = tiers[overlaps] or read.tier
         seen |= read.seen
-        tier = tier or read.tier
-        if read.state != "ok" and windows[number]:
+        if read.state != "ok" and overlaps:
             state = read.state
 
     if all(decoded is not None for _, _, decoded, _ in used):
@@ -1710,11 +1715,15 @@ def _finish_window(
             status[row] = "no_data_in_window"
         if failure and not (only_missing and complete[row]):
             status[row] = failure
+    # The previous day's read shows only where its records reached the window.
+    spilled = bool(np.any(block.written))
+    tier = tiers[True] or (tiers[False] if spilled else "")
+    read_modes = modes[True] | (modes[False] if spilled else set())
     unit = UnitRead(block=block, status=status, key=None, tier=tier)
     result = finish_chunk(unit, None, None, grid)
 
-    mode = "ranged" if modes else ""
-    if "whole_object" in modes:
+    mode = "ranged" if read_modes else ""
+    if "whole_object" in read_modes:
         mode = "whole_object"
     modes_array = np.array([mode] * len(traces), dtype="<U12")
     return result, modes_array, failed, spill_failed

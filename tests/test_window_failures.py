@@ -209,6 +209,32 @@ def test_previous_day_failure_alone_warns(bucket: LoopbackS3) -> None:
     assert dataset.valid_fraction.values.tolist() == [[1.0]]
 
 
+def test_own_missing_previous_read_not_shown(bucket: LoopbackS3) -> None:
+    """The previous day was read, but none of its records reach the window,
+    so the window shows no read mode and no tier, as for a missing object."""
+    public(bucket, 1)
+
+    dataset = lazy(AFTER_MIDNIGHT, 10.0, errors="ignore").load()
+    table = outcome_table(dataset)
+
+    assert dataset.status.values.tolist() == [["missing"]]
+    assert table["read_mode"].tolist() == [""]
+    assert table["tier"].tolist() == [""]
+
+
+def test_crossing_own_missing_keeps_previous_read(bucket: LoopbackS3) -> None:
+    """A window that crosses midnight has samples from day 1, whose read
+    mode and tier it shows next to the status of the missing day 2."""
+    public(bucket, 1)
+
+    dataset = lazy(CROSSING, 20.0, errors="ignore").load()
+    table = outcome_table(dataset)
+
+    assert dataset.status.values.tolist() == [["missing"]]
+    assert table["read_mode"].tolist() == ["ranged"]
+    assert table["tier"].tolist() == ["open"]
+
+
 # Only missing objects: the error stays an ObjectNotFoundError
 
 
