@@ -143,3 +143,16 @@ def test_object_not_found_url(folder: Path) -> None:
     urls = urls_in(messages[0])
     assert len(urls) == 1
     assert_file_url(urls[0], folder / "miniseed/XX/2024/002/STA.XX.2024.002")
+
+
+def test_plain_paths_match_quoted() -> None:
+    """Paths of characters allowed in a URL skip quote() and come out the same."""
+    from intake_earthscope.storage import _PATH_CHARACTERS, _file_url
+
+    rng = np.random.default_rng(3)
+    alphabet = list("abcXYZ019-._~/" + _PATH_CHARACTERS + " %#?[]äé\\")
+    for _ in range(2000):
+        path = "/" + "".join(rng.choice(alphabet, rng.integers(0, 30)))
+
+        expected = "file://" + quote(os.fsencode(path), safe=_PATH_CHARACTERS)
+        assert _file_url(path) == expected, path
