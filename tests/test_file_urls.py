@@ -23,6 +23,7 @@ from intake_earthscope.browse import search_stations
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import ReadOutcomeWarning
 from intake_earthscope.gnss.position_dataset import open_gage_positions, open_positions
+from intake_earthscope.storage import _PATH_CHARACTERS, _file_url
 
 from conftest import CATALOGS, collection_spec, hour_mirror
 
@@ -147,8 +148,6 @@ def test_object_not_found_url(folder: Path) -> None:
 
 def test_plain_paths_match_quoted() -> None:
     """Paths of characters allowed in a URL skip quote() and come out the same."""
-    from intake_earthscope.storage import _PATH_CHARACTERS, _file_url
-
     rng = np.random.default_rng(3)
     alphabet = list("abcXYZ019-._~/" + _PATH_CHARACTERS + " %#?[]äé\\")
     for _ in range(2000):
