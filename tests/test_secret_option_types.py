@@ -17,17 +17,16 @@ import pickle
 from typing import Any
 
 import cloudpickle
-import intake
 import pytest
 from botocore.credentials import Credentials
+from test_graph_secrets import balst_objects, catalog_source, open_balst
 
-from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import CredentialsError
 from intake_earthscope.redact import REDACTED
 from intake_earthscope.storage import SecretOption, seal_options, unseal_options
 from intake_earthscope.testing import create_bucket
 
-from conftest import CATALOGS, OBSPY_MSEED_DATA, bucket_of, collection_spec
+from conftest import bucket_of
 
 # Not valid UTF-8, like most random AES keys.
 SSE_KEY = bytes(range(0x80, 0xA0))
@@ -168,43 +167,13 @@ def test_seal_leaves_plain_values() -> None:
 # -- read through moto with an SSE-C key --------------------------------------
 
 
-BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
-
-
 def publish_balst(s3: Any) -> None:
+    """Store the BALST days without the public-read ACL, for signed reads."""
     bucket, region = bucket_of("sage")
     client = s3.client(region)
     create_bucket(client, bucket, region)
-    data = BALST.read_bytes()
-    for day in ("313", "314", "315"):
-        key = f"miniseed/CH/2025/{day}/BALST.CH.2025.{day}"
+    for key, data in balst_objects().items():
         client.put_object(Bucket=bucket, Key=key, Body=data)
-
-
-def open_balst(options: dict[str, Any]) -> Any:
-    return open_waveforms(
-        collection_spec("sage"),
-        network="CH",
-        station="BALST",
-        location="",
-        channel="LHE,LHZ",
-        start="2025-11-10",
-        end="2025-11-12",
-        storage_options=options,
-    )
-
-
-def balst_source(options: dict[str, Any]) -> Any:
-    catalog = intake.open_catalog(str(CATALOGS / "earthscope.yaml"))
-    return catalog.sage.miniseed(
-        network="CH",
-        station="BALST",
-        location="",
-        channel="LHE,LHZ",
-        start="2025-11-10",
-        end="2025-11-12",
-        storage_options=options,
-    )
 
 
 @pytest.mark.parametrize("kind", [bytes, bytearray])
@@ -241,7 +210,7 @@ def test_text_sse_key_out_of_logs(s3: Any, caplog: pytest.LogCaptureFixture) -> 
 
 def test_sse_key_out_of_source(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
     publish_balst(s3)
-    source = balst_source(sse_options(SSE_KEY))
+    source = catalog_source(sse_options(SSE_KEY))
 
     with caplog.at_level(logging.DEBUG):
         dataset = pickle.loads(pickle.dumps(source)).read()
