@@ -28,6 +28,7 @@ from intake.readers.user_parameters import (
     SimpleUserParameter,
 )
 
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
 from intake_earthscope.readerargs import (
@@ -354,6 +355,9 @@ class ChoiceParameter(OptionsUserParameter):
         Value used when the caller gives none; one of ``options``.
     description : str
         Help text.
+    name : str, optional
+        The parameter's name in the catalog, for error messages (set in
+        the catalog file, next to ``options``).
     """
 
     # Text after the choices in the error message: how values are matched.
@@ -364,13 +368,18 @@ class ChoiceParameter(OptionsUserParameter):
 
         Raises
         ------
-        ValueError
-            If ``value`` is not one of ``options``.
+        intake_earthscope.errors.InvalidRequestError
+            If ``value`` is not one of ``options`` (a ``ValueError``).
         """
         if not self.validate(value):
-            raise ValueError(
-                f"invalid value {value!r}: expected one of "
-                f"{sorted(self.options)}{self.matching}"
+            # A catalog file sets the attributes without calling __init__, so
+            # ``name`` may be missing and ``options`` is its list as written.
+            name = getattr(self, "name", "")
+            named = f"{name}={value!r}" if name else f"value {value!r}"
+            options = self.options
+            listed = options if isinstance(options, list) else sorted(options)
+            raise InvalidRequestError(
+                f"invalid {named}: expected one of {listed}{self.matching}"
             )
         super().set_default(value)
 

@@ -101,6 +101,13 @@ def test_v2_errors_choice_invalid_request(cat_v2: Any) -> None:
         cat_v2.sage_miniseed(**REQUEST, errors="loud").read()
 
 
+def test_v2_catalog_call_errors_named(cat_v2: Any) -> None:
+    """The catalog call checks its choices itself and names the parameter."""
+    expected = r"invalid errors='loud': expected one of \['raise', 'warn', 'ignore'\]"
+    with pytest.raises(InvalidRequestError, match=expected):
+        _ = cat_v2(**REQUEST, errors="loud").sage_miniseed
+
+
 def test_lowercase_codes_read_upper_ids(cat: Any, tmp_path: Path) -> None:
     root = mirror(tmp_path, {KEY: BALST.read_bytes()})
     codes = {"network": "ch", "station": "balst", "location": "--", "channel": "lh?"}

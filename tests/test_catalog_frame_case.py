@@ -68,10 +68,10 @@ def test_catalog_other_frame_rejected(mirror: str, read: Any) -> None:
 def test_v2_catalog_call_other_frame_rejected() -> None:
     cat = intake.open_catalog(str(CATALOGS / "earthscope_v2.yaml"))
 
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidRequestError) as caught:
         _ = cat(frame="NAM08").gage_positions
 
     assert (
-        "invalid value 'NAM08': expected one of ['igs14', 'nam14'] (in any case)"
+        "invalid frame='NAM08': expected one of ['nam14', 'igs14'] (in any case)"
         in str(caught.value)
     )
