@@ -381,6 +381,9 @@ def check_root(root: object) -> None:
     if os.path.isdir(path):
         return
     problem = "not a directory" if os.path.exists(path) else "no such directory"
+    if path != text:
+        # A URL or "~" names the path that was looked for.
+        problem = f"{problem} {path!r}"
     raise InvalidRequestError(
         f"invalid root={root!r}: {problem}; give the top of a mirror with the "
         "archive's key layout"

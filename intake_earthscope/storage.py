@@ -514,6 +514,8 @@ class StorageSpec:
         """Describe where the tier or mirror lives, for error messages."""
         if self.mirror and self.protocol != "file":
             where = self._mirror_location()
+        elif self.protocol == "file":
+            where = _file_url(self.root or "/")
         else:
             where = f"{self.protocol}://{self.root}"
         if self.region:

@@ -21,7 +21,7 @@ import yaml
 
 from intake_earthscope.browse import search_stations
 from intake_earthscope.dataset import open_waveforms
-from intake_earthscope.errors import ReadOutcomeWarning
+from intake_earthscope.errors import InvalidRequestError, ReadOutcomeWarning
 from intake_earthscope.gnss.position_dataset import open_gage_positions, open_positions
 from intake_earthscope.storage import _PATH_CHARACTERS, _file_url
 
@@ -144,6 +144,40 @@ def test_object_not_found_url(folder: Path) -> None:
     urls = urls_in(messages[0])
     assert len(urls) == 1
     assert_file_url(urls[0], folder / "miniseed/XX/2024/002/STA.XX.2024.002")
+
+
+def open_hour(root: str) -> object:
+    return open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="STA",
+        location="",
+        channel="LHZ",
+        start="2024-01-01",
+        end="2024-01-02",
+        root=root,
+    )
+
+
+def test_storage_attr_opens_again(folder: Path) -> None:
+    """The dataset's storage attribute is a file URL that root= reads back."""
+    hour_mirror(folder)
+    storage = open_hour(str(folder)).attrs["storage"]
+
+    again = open_hour(storage).load()
+
+    assert_file_url(storage, folder)
+    assert (again.status.values == "ok").all()
+
+
+def test_missing_url_root_names_path(tmp_path: Path) -> None:
+    """A file URL that names no folder gives the decoded path it looked for."""
+    url = (tmp_path / "odd dir").as_uri()
+
+    with pytest.raises(InvalidRequestError) as caught:
+        open_hour(url)
+
+    assert f"no such directory {str(tmp_path / 'odd dir')!r}" in str(caught.value)
 
 
 def test_plain_paths_match_quoted() -> None:
