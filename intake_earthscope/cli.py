@@ -914,14 +914,8 @@ def _report_units(written: Path, output_format: str) -> int:
 
 
 def _unit_word(units: list[Any]) -> str:
-    """Name the kind of unit: a trace and day, a GNSS station, or a day."""
-    with_trace = any(unit.trace for unit in units)
-    with_day = any(unit.day for unit in units)
-    if with_trace and with_day:
-        return "trace-days"
-    if with_trace:
-        return "stations"
-    return "days"
+    """Name the kind of unit: trace-days, station-days, stations or days."""
+    return str(units[0].kind)
 
 
 # Units named one per line after a partial export. The output's status

@@ -226,11 +226,16 @@ class IncompleteUnit(NamedTuple):
     status : str
         The unit's outcome, such as ``"missing"`` (the statuses are listed in
         :mod:`intake_earthscope.outcomes`).
+    kind : str
+        What the units of the output are, in the plural: ``"trace-days"``,
+        ``"station-days"`` (RINEX), ``"stations"`` (GNSS positions) or
+        ``"days"``.
     """
 
     trace: str
     day: str
     status: str
+    kind: str = "trace-days"
 
 
 def incomplete_units(
@@ -269,6 +274,7 @@ def incomplete_units(
         labels = [_unit_labels(written, str(dim)) for dim in dims]
         station = str(written.attrs.get("station", ""))
 
+    kind = _unit_kind(has_day, len(dims) > has_day, bool(station))
     units = []
     for index in np.ndindex(statuses.shape):
         value = str(statuses[index])
@@ -276,8 +282,18 @@ def incomplete_units(
             continue
         names = [labels[axis][position] for axis, position in enumerate(index)]
         day = names.pop() if has_day else ""
-        units.append(IncompleteUnit(" ".join(names) or station, day, value))
+        units.append(IncompleteUnit(" ".join(names) or station, day, value, kind))
     return units
+
+
+def _unit_kind(has_day: bool, has_other: bool, one_station: bool) -> str:
+    """Name the units of an output whose ``status`` has a ``day`` dimension
+    or not, other dimensions or not, and a station attribute or not."""
+    if has_day and has_other:
+        return "trace-days"
+    if has_day:
+        return "station-days" if one_station else "days"
+    return "stations"
 
 
 def _unit_labels(written: xr.Dataset, dim: str) -> list[str]:

@@ -104,8 +104,8 @@ def test_incomplete_units_of_stations(tmp_path: Path, output_format: str) -> Non
     export_dataset(dataset, output, output_format, progress=False)
 
     assert incomplete_units(output, output_format) == [
-        IncompleteUnit("P456", "", "missing"),
-        IncompleteUnit("P789", "", "truncated"),
+        IncompleteUnit("P456", "", "missing", "stations"),
+        IncompleteUnit("P789", "", "truncated", "stations"),
     ]
 
 
@@ -120,7 +120,7 @@ def test_incomplete_units_of_days(tmp_path: Path) -> None:
     export_dataset(dataset, tmp_path / "r.nc", "netcdf", progress=False)
 
     assert incomplete_units(tmp_path / "r.nc", "netcdf") == [
-        IncompleteUnit("P123", "2025-11-10", "missing"),
+        IncompleteUnit("P123", "2025-11-10", "missing", "station-days"),
     ]
 
 
