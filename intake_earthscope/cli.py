@@ -1273,6 +1273,17 @@ def _open_source(args: argparse.Namespace) -> Any:
             ) from None
 
 
+def _spelled(names: list[str]) -> str:
+    """Spell request parameters as the command line takes them: ``--station``
+    for those with an option of their own, -p NAME=VALUE for the others."""
+    flags = [name for name in names if name in SHORTCUT_PARAMETERS]
+    others = [name for name in names if name not in SHORTCUT_PARAMETERS]
+    parts = [", ".join(f"--{name}" for name in flags)] if flags else []
+    if others:
+        parts.append(f"-p NAME=VALUE for {', '.join(others)}")
+    return " and ".join(parts)
+
+
 def _given_parameters(args: argparse.Namespace) -> dict[str, Any]:
     """Return the request parameters given as options and as -p NAME=VALUE."""
     parameters: dict[str, Any] = {}
@@ -1291,12 +1302,20 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
 
     _check_types(args.entry, declared, parameters)
     unknown = sorted(set(parameters) - known)
+    params = set(_param_names(args))
     _check_obspy_parameters(args.entry, unknown)
     _check_storage_parameters(args.entry, unknown)
     if unknown:
+        given = [
+            f"--{name}"
+            if name in SHORTCUT_PARAMETERS and name not in params
+            else f"-p {name}"
+            for name in unknown
+        ]
         raise InvalidRequestError(
-            f"unknown parameter(s) {unknown} for {args.entry}: expected one of "
-            f"{sorted(known)} (run `intake-earthscope describe {args.entry}`)"
+            f"{args.entry} does not take {' or '.join(given)}: it takes "
+            f"{_spelled(sorted(known))} (run "
+            f"`intake-earthscope describe {args.entry}`)"
         )
     if args.root:
         parameters["root"] = args.root

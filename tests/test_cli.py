@@ -201,7 +201,7 @@ def test_export_overwrite_replaces_the_output(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["-p", "bogus=1", "out.nc"], "unknown parameter(s) ['bogus']"),
+        (["-p", "bogus=1", "out.nc"], "sage.miniseed does not take -p bogus: it"),
         (["-p", "errors", "out.nc"], "invalid --param 'errors'"),
         (["--end", "2025-11-09", "out.nc"], "is not after --start"),
         (["--end", "2025-11-11", "out.txt"], "cannot tell the format"),
@@ -229,6 +229,23 @@ def test_export_invalid_request_is_usage_error(
     assert code == EXIT_USAGE
     assert message in err
     assert not list(tmp_path.glob("out.*"))
+
+
+def test_unknown_parameters_spelled_as_options(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An option the entry does not take is named as it was given, and the
+    parameters it takes as options or as -p NAME=VALUE."""
+    code, _, err = run(
+        capsys, "export", "noaa_cors.rinex_obs", "--station", "ABCD",
+        "--cha", "LHZ", "-p", "colour=red", "--start", "2024-01-01",
+        "--end", "2024-01-02", "--root", str(mirror), str(tmp_path / "x.nc"),
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "noaa_cors.rinex_obs does not take --channel or -p colour:" in err
+    assert "it takes --end, --start, --station and -p NAME=VALUE for errors" in err
+    assert "['channel']" not in err
 
 
 def test_export_of_a_missing_object_is_a_problem(
