@@ -315,3 +315,50 @@ def test_windows_of_one_object_from_threads(
     for dataset, times in zip(loaded, batches, strict=True):
         assert_equal_to_cuts(dataset, whole, times, 20.0)
         assert set(dataset.status.values.ravel()) == {"ok"}
+
+
+@pytest.mark.parametrize("count", [63, 64, 65], ids=["shorter", "exact", "longer"])
+def test_objects_near_first_get_length(
+    s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    """Objects of 63, 64 and 65 records of 512 bytes, around the 32 KiB of
+    the first GET."""
+    data = channel_bytes("BHZ", DAY, 3600.0, 20.0, 512, 0)
+    records = mseedgen.records(data)[:count]
+    store(s3, b"".join(records))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint_url)
+    whole = whole_day()
+    end = whole.time.values[~np.isnan(whole.values[0])][-1]
+    times = [str(whole.time.values[100]), str(end - np.timedelta64(5, "s"))]
+    with EditingProxy(s3.endpoint_url) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        dataset = open_windows(
+            collection_spec("sage"), times, 4.0, 4.0, **{**CODES, "channel": "BHZ"}
+        ).load()
+
+    assert_equal_to_cuts(dataset, whole, times, 4.0)
+    assert set(dataset.status.values.ravel()) == {"ok"}
+    assert not [e for e in proxy.seen if e.method == "HEAD"]
+
+
+def test_first_get_redirected(s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A redirect of the first GET sends the object's reads through s3fs,
+    which asks for the size with a HEAD."""
+    store(s3, day_bytes())
+    redirected = threading.Event()
+
+    def redirect(exchange: Exchange) -> None:
+        first_get = exchange.byte_range == "bytes=0-32767" and key(1) in exchange.path
+        if first_get and not redirected.is_set():
+            redirected.set()
+            exchange.status = 307
+            exchange.headers = {"Location": "http://127.0.0.1:9/elsewhere"}
+            exchange.body = b""
+
+    with EditingProxy(s3.endpoint_url, redirect) as proxy:
+        dataset = windows(proxy, monkeypatch)
+
+    assert redirected.is_set()
+    assert [e.method for e in proxy.seen].count("HEAD") >= 1
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint_url)
+    assert_equal_to_cuts(dataset, whole_day(), TIMES, 20.0)
