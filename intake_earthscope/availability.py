@@ -333,8 +333,8 @@ def plot_availability(
     ax.xaxis.set_major_formatter(
         mdates.ConciseDateFormatter(ax.xaxis.get_major_locator())
     )
-    # Outside the axes, to the right, the legend covers no day's bar.
-    # tight_layout makes room for it in the figure.
+    # Outside the axes, to the right, the legend covers no day's bar. The
+    # figure's layout engine, or else tight_layout, makes room for it.
     ax.legend(
         handles=[
             Patch(color="tab:green", label="object"),
@@ -346,7 +346,10 @@ def plot_availability(
     )
     if title:
         ax.set_title(title)
-    figure.tight_layout()
+    if figure.get_layout_engine() is None:
+        # tight_layout would replace a caller's engine (constrained layout),
+        # and warn that it did.
+        figure.tight_layout()
 
     if path is not None:
         figure.savefig(os.fspath(path), format="png")

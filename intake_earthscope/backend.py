@@ -46,7 +46,7 @@ from intake_earthscope.interop import (
     waveform_dataset,
 )
 from intake_earthscope.place import Grid
-from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, mirror_directory
 from intake_earthscope.storage import seal_options, unseal_options
 
 __all__ = ["MINISEED_SUFFIXES", "MiniseedBackendEntrypoint", "open_miniseed"]
@@ -399,13 +399,25 @@ class _Location:
 
         try:
             options = unseal_options(self.storage_options, self.name)
-            with fsspec.open(self.name, "rb", **options) as file:
+            with fsspec.open(_local_path(self.name), "rb", **options) as file:
                 return bytes(file.read())
         except FileNotFoundError as error:
             raise ObjectNotFoundError(
                 f"miniSEED file not found: {self.name}; check the path or URL "
                 "(and storage_options for a bucket)"
             ) from error
+
+
+def _local_path(name: str) -> str:
+    """Return the percent-decoded path of a ``file:`` URL, else ``name``.
+
+    fsspec opens a ``file://`` URL's path as it is written, but the URLs this
+    package shows are percent-encoded (``file:///data/my%20mirror/...``), and
+    ``root=`` decodes them the same way.
+    """
+    if not name.lower().startswith("file:"):
+        return name
+    return mirror_directory(name)
 
 
 def _intact(data: bytes) -> tuple[bytes, str, int]:

@@ -697,7 +697,7 @@ def read_first_bytes(
     if reply is None or reply.size is None:
         return None
     logger.debug("received %d bytes of %s", len(reply.body), spec.url(key))
-    return reply.body, reply.size, reply.etag.strip('"')
+    return reply.body, reply.size, _etag_version(reply.etag)
 
 
 def unexpected_failure(
@@ -1470,8 +1470,19 @@ def _version_tag(spec: StorageSpec, path: str, info: Mapping[str, Any]) -> str:
             return str(os.stat(path).st_mtime_ns)
         except OSError:
             return ""
-    tag = info.get("ETag") or info.get("etag") or ""
-    return str(tag).strip('"')
+    return _etag_version(info.get("ETag") or info.get("etag"))
+
+
+def _etag_version(etag: object) -> str:
+    """Return an ETag without its quotes and without the ``W/`` of a weak tag.
+
+    A proxy may weaken the ETag of some replies only (nginx does when it
+    compresses one), and a GET's tag must match the HEAD's of the same object.
+    """
+    text = str(etag or "").strip()
+    if text[:2] in ("W/", "w/"):
+        text = text[2:]
+    return text.strip('"')
 
 
 def list_directory(spec: StorageSpec, prefix: str) -> tuple[str, ...]:
