@@ -1248,12 +1248,19 @@ def _entries(catalog: Any) -> list[tuple[str, Any]]:
 
 def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
-    if name not in entries:
+    if name in entries:
+        return entries[name]
+
+    inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
+    if inside:
         raise InvalidRequestError(
-            f"unknown entry {name!r}: expected one of {sorted(entries)} "
-            "(run `intake-earthscope list`)"
+            f"unknown entry {name!r}: it is a collection, so give one of its "
+            f"entries {inside}"
         )
-    return entries[name]
+    raise InvalidRequestError(
+        f"unknown entry {name!r}: expected one of {sorted(entries)} "
+        "(run `intake-earthscope list`)"
+    )
 
 
 def _open_source(args: argparse.Namespace) -> Any:

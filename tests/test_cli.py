@@ -111,6 +111,17 @@ def test_describe_unknown_entry_is_usage_error(
     assert "sage.miniseed" in err
 
 
+def test_describe_collection_names_its_entries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "describe", "sage")
+
+    assert code == EXIT_USAGE
+    assert "unknown entry 'sage': it is a collection" in err
+    assert "['sage.miniseed', 'sage.stations']" in err
+    assert "gage.positions" not in err
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(
     command: str, capsys: pytest.CaptureFixture[str]
