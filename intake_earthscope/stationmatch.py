@@ -379,6 +379,14 @@ def _box_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     return keep
 
 
+def _and(names: set[str]) -> str:
+    """Join names in sorted order as text: "a", "a and b", "a, b and c"."""
+    ordered = sorted(names)
+    if len(ordered) < 2:
+        return "".join(ordered)
+    return f"{', '.join(ordered[:-1])} and {ordered[-1]}"
+
+
 def _radius_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     keep = pd.Series(True, index=table.index)
     radius = {"minradius", "maxradius"} & set(criteria)
@@ -388,7 +396,7 @@ def _radius_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     if len(centre) != 2 or not radius:
         raise InvalidRequestError(
             "invalid radius search: give latitude, longitude and maxradius (and "
-            f"optionally minradius) together; got {sorted(radius | centre)}"
+            f"optionally minradius) together; got only {_and(radius | centre)}"
         )
 
     inner, outer = _bounds(criteria, ("minradius", "maxradius"), 0, 180)

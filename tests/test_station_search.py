@@ -207,6 +207,25 @@ def test_empty_search_suggests_west_centre(ta: StationBrowser) -> None:
     assert "did you mean longitude=-110?" in hint
 
 
+@pytest.mark.parametrize(
+    ("criteria", "named"),
+    [
+        ({"latitude": 35}, "got only latitude"),
+        ({"latitude": 35, "longitude": -110}, "got only latitude and longitude"),
+        ({"maxradius": 3}, "got only maxradius"),
+    ],
+)
+def test_incomplete_radius_names_given(
+    ta: StationBrowser, criteria: dict[str, float], named: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        ta.search(**criteria)
+
+    assert "give latitude, longitude and maxradius" in str(caught.value)
+    assert named in str(caught.value)
+    assert "[" not in str(caught.value)
+
+
 def test_empty_search_longitudes_east(gage: StationBrowser) -> None:
     # The list's 209.25 degrees east is stored as -150.75.
     hint = hint_of(gage, minlongitude=120, maxlongitude=130)
