@@ -40,12 +40,14 @@ REDACTED = "[redacted]"
 
 # Parts of storage_options names whose string values are secrets: s3fs's
 # key, secret and token, an HTTP Authorization header, aiohttp's auth pair,
-# and the credentials and connection strings of other fsspec filesystems.
-# The storage specs seal these values, and the command line rejects them.
+# the passphrase of an SSH key (sshfs), and the credentials and connection
+# strings of other fsspec filesystems. The storage specs seal these values,
+# and the command line rejects them.
 SECRET_NAME_PARTS = (
     "secret",
     "token",
     "password",
+    "passphrase",
     "key",
     "auth",
     "credential",

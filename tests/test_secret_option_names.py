@@ -34,8 +34,18 @@ BALST = OBSPY_MSEED_DATA / "CH.BALST..LH_two_channels"
         {"client_kwargs": {"auth": ("user", SECRET)}},
         {"connection_string": f"AccountName=a;AccountKey={SECRET}"},
         {"credentials": SECRET},
+        {"passphrase": SECRET},
+        {"client_keys": ["id_rsa"], "passphrase": SECRET},
     ],
-    ids=["authorization", "proxy", "auth-pair", "connection-string", "credentials"],
+    ids=[
+        "authorization",
+        "proxy",
+        "auth-pair",
+        "connection-string",
+        "credentials",
+        "passphrase",
+        "ssh-key-passphrase",
+    ],
 )
 def test_seal_other_secret_names(options) -> None:
     sealed = seal_options(options)
