@@ -13,6 +13,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import numpy as np
@@ -123,30 +124,8 @@ def test_missing_stationxml_url(folder: Path, shared_data: Path) -> None:
     assert_file_url(urls[0], folder / "FDSNstationXML/CI/CI_XYZ.xml")
 
 
-def test_object_not_found_url(folder: Path) -> None:
-    hour_mirror(folder)
-
-    with pytest.warns(ReadOutcomeWarning) as caught:
-        open_waveforms(
-            collection_spec("sage"),
-            network="XX",
-            station="STA",
-            location="",
-            channel="LHZ",
-            start="2024-01-01",
-            end="2024-01-03",
-            root=str(folder),
-            errors="warn",
-        ).load()
-
-    messages = [str(w.message) for w in caught if "object not found" in str(w.message)]
-    assert len(messages) == 1
-    urls = urls_in(messages[0])
-    assert len(urls) == 1
-    assert_file_url(urls[0], folder / "miniseed/XX/2024/002/STA.XX.2024.002")
-
-
-def open_hour(root: str) -> object:
+def open_hour(root: str, end: str = "2024-01-02", **options: str) -> Any:
+    """Open the hour of :func:`hour_mirror` (its day, or up to ``end``)."""
     return open_waveforms(
         collection_spec("sage"),
         network="XX",
@@ -154,9 +133,23 @@ def open_hour(root: str) -> object:
         location="",
         channel="LHZ",
         start="2024-01-01",
-        end="2024-01-02",
+        end=end,
         root=root,
+        **options,
     )
+
+
+def test_object_not_found_url(folder: Path) -> None:
+    hour_mirror(folder)
+
+    with pytest.warns(ReadOutcomeWarning) as caught:
+        open_hour(str(folder), end="2024-01-03", errors="warn").load()
+
+    messages = [str(w.message) for w in caught if "object not found" in str(w.message)]
+    assert len(messages) == 1
+    urls = urls_in(messages[0])
+    assert len(urls) == 1
+    assert_file_url(urls[0], folder / "miniseed/XX/2024/002/STA.XX.2024.002")
 
 
 def test_storage_attr_opens_again(folder: Path) -> None:
