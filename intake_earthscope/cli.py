@@ -563,7 +563,11 @@ def _add_search(commands: Any) -> None:
 
     command.add_argument(
         "--root",
-        help="read the station metadata from a mirror with the archive's layout",
+        help=(
+            "read the station metadata from a mirror with the archive's layout "
+            "(StationXML objects or station lists; sage.stations always asks "
+            "the FDSN station service)"
+        ),
     )
     _add_storage_option(command)
     command.add_argument(

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,8 @@ def fetch_station_table(
     patterns = selection or {}
     selection = {kind: tuple(patterns.get(kind, ("*",))) for kind in CODE_KINDS}
     cache = cache or TableCache()
+    if root and "fdsn" in stations:
+        _warn_root_unused(stations)
     query = _query_text(stations, selection, start, end, root)
     missing: list[_MissingStation] = []
 
@@ -207,6 +210,19 @@ def _query_text(
         "root": root or "",
     }
     return json.dumps(described, sort_keys=True, default=str)
+
+
+def _warn_root_unused(stations: Mapping[str, Any]) -> None:
+    """Warn that a mirror holds no station metadata for a station service's
+    entry, which then asks the service."""
+    service = urlsplit(str(stations["fdsn"].get("base_url", ""))).netloc
+    name = stations.get("name", "stations")
+    warn_at_caller(
+        f"root= does not apply to {name}: its station table comes from the FDSN "
+        f"station service at {service or 'its base_url'}, which is asked now, "
+        "because a mirror holds no station metadata for it. Give inventory= "
+        "a StationXML file to the waveform reader to work offline"
+    )
 
 
 def _fetch(

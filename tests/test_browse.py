@@ -33,6 +33,7 @@ from intake_earthscope.browse import (
 from intake_earthscope.errors import (
     ArchiveLayoutError,
     CatalogError,
+    IntakeEarthScopeWarning,
     InvalidRequestError,
     UnknownArgumentError,
 )
@@ -145,6 +146,24 @@ def sage_stations(station_server: LoopbackHttp) -> dict[str, Any]:
 @pytest.fixture
 def ta(sage_stations: dict[str, Any], tmp_path: Path) -> StationBrowser:
     return open_stations(sage_stations, cache_dir=tmp_path)
+
+
+def test_service_entry_warns_root_unused(
+    sage_stations: dict[str, Any], tmp_path: Path
+) -> None:
+    """A mirror holds no table for a station service's entry, which says so
+    and asks the service."""
+    with pytest.warns(IntakeEarthScopeWarning) as caught:
+        browser = open_stations(
+            sage_stations, cache_dir=tmp_path / "cache", root=str(tmp_path)
+        )
+
+    message = str(caught[0].message)
+    assert len(caught) == 1
+    assert "root= does not apply to sage.stations" in message
+    assert "station service at 127.0.0.1" in message
+    assert caught[0].filename == __file__
+    assert len(browser.df)
 
 
 def stations_of(browser: StationBrowser) -> list[str]:
