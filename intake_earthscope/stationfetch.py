@@ -114,6 +114,9 @@ def fetch_station_table(
 ) -> pd.DataFrame:
     """Return the station table of the selection, from the cache when fresh.
 
+    A table without rows is not cached, so stations added to a mirror or a
+    service later show up at the next fetch.
+
     Parameters
     ----------
     stations : mapping
@@ -165,10 +168,12 @@ def fetch_station_table(
             missing,
         )
         table = _select_codes(table, selection)
-        if missing:
+        if missing or not len(table):
             # A cached table would hide the missing stations, without a
-            # warning, until it expires. A concurrent search can read even a
-            # table that is stored and removed at once, so it is never stored.
+            # warning, until it expires, and an empty one the stations added
+            # to a mirror or a service later. A concurrent search can read
+            # even a table that is stored and removed at once, so it is never
+            # stored.
             raise _UncachedTable(table)
         return table
 
@@ -178,10 +183,11 @@ def fetch_station_table(
         # An older entry, stored while the objects existed, is removed too.
         with contextlib.suppress(OSError):
             cache.path(query).unlink()
-        warn_at_caller(_missing_stations_message(stations, missing))
         table = uncached.table
-        # The search's own hint for an empty table would repeat the warning.
-        table.attrs[MISSING_STATIONS_ATTR] = tuple(m.station for m in missing)
+        if missing:
+            warn_at_caller(_missing_stations_message(stations, missing))
+            # The search's own hint for an empty table would repeat the warning.
+            table.attrs[MISSING_STATIONS_ATTR] = tuple(m.station for m in missing)
         return table
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,6 +48,7 @@ from intake_earthscope.stationtable import (
     inventory_table,
     parse_gage_station_list,
 )
+from intake_earthscope.storage import clear_listing_cache
 
 import mseedgen
 from conftest import CATALOGS, publish
@@ -775,3 +777,25 @@ def test_gage_to_dask_loads_positions(
     assert list(positions.station.values) == ["P123"]
     assert positions.north.values[0, 0] == 0.001
     assert np.isnan(positions.north.values[0, 1])
+
+
+def test_empty_table_not_cached(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A station added to a mirror after a search that found none shows up
+    at the next search, because the empty table was not cached."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    mirror = tmp_path / "scedc"
+    (mirror / "FDSNstationXML/CI").mkdir(parents=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntakeEarthScopeWarning)
+        before = search_stations("scedc", root=str(mirror), network="CI", station="*")
+    data = (shared_data / "stationxml" / "CI_WBM.xml").read_bytes()
+    (mirror / WBM_KEY).write_bytes(data)
+    # A new process, as the next command-line search is, lists folders anew.
+    clear_listing_cache()
+    after = search_stations("scedc", root=str(mirror), network="CI", station="*")
+
+    assert len(before) == 0
+    assert set(after["station"]) == {"WBM"}
