@@ -86,6 +86,16 @@ def test_gnss_url_reads_same_file(folder: Path, shared_data: Path) -> None:
     np.testing.assert_array_equal(again.north.values, dataset.north.values)
 
 
+def test_gnss_storage_attr_opens_again(folder: Path, shared_data: Path) -> None:
+    write_p156(folder, shared_data)
+    storage = open_p156(str(folder)).attrs["storage"]
+
+    again = open_p156(storage)
+
+    assert_file_url(storage, folder)
+    assert str(again.status.values[0]) == "ok"
+
+
 def test_gnss_url_of_file_url_root(folder: Path, shared_data: Path) -> None:
     target = write_p156(folder, shared_data)
 

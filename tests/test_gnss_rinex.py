@@ -929,5 +929,8 @@ def test_mirror_read_names_mirror(tmp_path: Path) -> None:
     write_days(tmp_path, {"044": gzip.compress(text)})
 
     ds = open_days(tmp_path, days=1, errors="raise")
+    again = open_days(ds.attrs["storage"], days=1, errors="raise")
 
     assert ds.attrs["tier"] == f"mirror {tmp_path}"
+    assert ds.attrs["storage"] == tmp_path.as_uri()
+    assert again.attrs["storage"] == ds.attrs["storage"]

@@ -265,6 +265,16 @@ class ArchiveLocation:
         ``root=``, or ``"https"`` for a web location."""
         return self.storage.tier_label if self.storage is not None else "https"
 
+    @property
+    def where(self) -> str:
+        """Where the files are read from, as the ``storage`` attribute of a
+        waveform dataset gives it (a mirror's as a URL that ``root=``
+        reads), or the web location's base URL."""
+        if self.web is not None:
+            return self.web.base_url
+        assert self.storage is not None
+        return self.storage.describe()
+
 
 def location_for(
     tier: Tier,

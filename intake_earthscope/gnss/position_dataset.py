@@ -881,6 +881,9 @@ def _provenance(plan: PositionPlan) -> dict[str, Any]:
             "position (latitude, longitude, height coordinates)"
         ),
         "files": "\n".join(station_file.url for station_file in plan.files),
+        "storage": "; ".join(
+            sorted({station_file.location.where for station_file in plan.files})
+        ),
     }
 
 

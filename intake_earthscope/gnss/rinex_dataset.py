@@ -620,6 +620,7 @@ def _attributes(plan: RinexPlan) -> dict[str, Any]:
             "product": plan.product,
             "variant": plan.variant,
             "tier": plan.location.tier,
+            "storage": plan.location.where,
             "time_scale": "GNSS time of the files (no leap seconds applied)",
         }
     )
