@@ -114,7 +114,7 @@ class WaveformRequest:
 
         if errors not in ERROR_POLICIES:
             raise InvalidRequestError(
-                f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
+                f"invalid errors={errors!r}: expected one of {list(ERROR_POLICIES)}"
             )
 
         return cls(

@@ -96,7 +96,7 @@ def test_v1_errors_choice_checked_by_intake(cat: Any) -> None:
 
 
 def test_v2_errors_choice_invalid_request(cat_v2: Any) -> None:
-    expected = r"invalid errors='loud': expected one of \('raise', 'warn', 'ignore'\)"
+    expected = r"invalid errors='loud': expected one of \['raise', 'warn', 'ignore'\]"
     with pytest.raises(InvalidRequestError, match=expected):
         cat_v2.sage_miniseed(**REQUEST, errors="loud").read()
 

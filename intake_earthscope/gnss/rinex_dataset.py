@@ -247,7 +247,7 @@ def plan_rinex(
     station = _checked_station(station)
     if errors not in ERROR_POLICIES:
         raise InvalidRequestError(
-            f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
+            f"invalid errors={errors!r}: expected one of {list(ERROR_POLICIES)}"
         )
     start_ns, end_ns = rinex_window(start, end)
     variant = variant or str(product.extra.get("default_variant", "rinex2"))

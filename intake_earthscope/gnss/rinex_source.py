@@ -105,7 +105,7 @@ class RinexObsSource(DataSource):
         self.product = GnssProduct.from_yaml(product)
         if errors not in ERROR_POLICIES:
             raise InvalidRequestError(
-                f"invalid errors={errors!r}: expected one of {ERROR_POLICIES}"
+                f"invalid errors={errors!r}: expected one of {list(ERROR_POLICIES)}"
             )
         self.tier = tier or self.product.default_tier
         self.product.tier(self.tier)
