@@ -1317,14 +1317,14 @@ def _parameters(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
     _check_obspy_parameters(args.entry, unknown)
     _check_storage_parameters(args.entry, unknown)
     if unknown:
-        given = [
+        spellings = [
             f"--{name}"
             if name in SHORTCUT_PARAMETERS and name not in params
             else f"-p {name}"
             for name in unknown
         ]
         raise InvalidRequestError(
-            f"{args.entry} does not take {' or '.join(given)}: it takes "
+            f"{args.entry} does not take {' or '.join(spellings)}: it takes "
             f"{_spelled(sorted(known))} (run "
             f"`intake-earthscope describe {args.entry}`)"
         )

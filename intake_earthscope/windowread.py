@@ -1719,7 +1719,8 @@ def _finish_window(
             status[row] = "no_data_in_window"
         if failure and not (only_missing and complete[row]):
             status[row] = failure
-    # The previous day's read shows only where its records reached the window.
+    # A read of the day before is shown only where the window has samples, so
+    # one that left an empty window does not look like its source.
     spilled = bool(np.any(block.written))
     tier = tiers[True] or (tiers[False] if spilled else "")
     read_modes = modes[True] | (modes[False] if spilled else set())

@@ -153,8 +153,8 @@ def ta(sage_stations: dict[str, Any], tmp_path: Path) -> StationBrowser:
 def test_service_entry_warns_root_unused(
     sage_stations: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A mirror contains no table for a station service's entry, which says so
-    and asks the service."""
+    """A mirror contains no table for a station service's entry, so the entry
+    warns and asks the service."""
     with pytest.warns(IntakeEarthScopeWarning) as caught:
         browser = open_stations(
             sage_stations, cache_dir=tmp_path / "cache", root=str(tmp_path)

@@ -270,8 +270,8 @@ def test_unreachable_and_missing(
 
     message = str(raised.value)
     assert "- missing: object of XX.STA for 2024-01-01" in message
-    # The first request for an object is a GET of its first bytes, which
-    # also tells its size.
+    # The first request for an object is a GET of its first bytes, whose
+    # reply also gives its size.
     assert f"- unreachable: GET {url(2)}" in message
     assert "HTTP 500" in message
     assert ignored.status.values.tolist() == [["unreachable"]]
