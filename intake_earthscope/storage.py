@@ -628,22 +628,8 @@ def read_bytes(
     # whole object whose bytes fail its S3 checksum. A ranged reply, or one
     # of an object stored without a checksum, that announces too few bytes
     # reads as a short object (status truncated).
-    try:
-        with _named_failures(spec, key):
-            data = _retried(
-                spec,
-                f"GET {spec.url(key)}",
-                lambda: _cat_with_fresh_credentials(spec, key, start, end),
-            )
-    except EarthScopeError:
-        raise
-    except OSError as error:
-        if _http_status(error) == 416:
-            # A range that starts at or past the end of the object (any range
-            # of an empty object) is empty, but S3 replies to it with 416
-            # instead of an empty body. Whole reads send no Range header.
-            return b""
-        raise unexpected_failure(spec, key, error) from error
+    empty: bytes | bytearray = b""
+    data = _sent_get(spec, key, lambda: _cat_once(spec, key, start, end), empty)
     logger.debug("received %d bytes of %s", len(data), spec.url(key))
     return data
 
@@ -674,26 +660,11 @@ def read_first_bytes(
         try:
             return route.fetch(spec, key, 0, length)
         except RedirectError as redirect:
-            logger.info(
-                "%s, so %s is read through s3fs from now on", redirect, spec.describe()
-            )
-            forget_route(spec)
+            _leave_route(spec, redirect)
             return None
 
     logger.debug("fetching %s bytes 0-%s with its size", spec.url(key), length)
-    try:
-        with _named_failures(spec, key):
-            reply = _retried(
-                spec,
-                f"GET {spec.url(key)}",
-                lambda: _with_fresh_credentials(spec, key, send),
-            )
-    except EarthScopeError:
-        raise
-    except OSError as error:
-        if _http_status(error) == 416:
-            return None
-        raise unexpected_failure(spec, key, error) from error
+    reply = _sent_get(spec, key, send, None)
     if reply is None or reply.size is None:
         return None
     logger.debug("received %d bytes of %s", len(reply.body), spec.url(key))
@@ -1079,11 +1050,34 @@ def _s3_error_code(error: BaseException) -> str | None:
     return None
 
 
-def _cat_with_fresh_credentials(
-    spec: StorageSpec, key: str, start: int | None, end: int | None
-) -> bytes | bytearray:
-    """Read a range; on expired credentials, fetch new ones and retry once."""
-    return _with_fresh_credentials(spec, key, lambda: _cat_once(spec, key, start, end))
+def _sent_get(spec: StorageSpec, key: str, send: Callable[[], T], empty: T) -> T:
+    """Send a GET with ``send``, retried and with fresh credentials where they
+    expired, and turn its failures into this package's errors.
+
+    A range that starts at or past the end of the object (any range of an
+    empty object) is empty, but S3 replies to it with 416 instead of an
+    empty body, so that reply gives ``empty``. Whole reads send no Range
+    header.
+    """
+    try:
+        with _named_failures(spec, key):
+            return _retried(
+                spec,
+                f"GET {spec.url(key)}",
+                lambda: _with_fresh_credentials(spec, key, send),
+            )
+    except EarthScopeError:
+        raise
+    except OSError as error:
+        if _http_status(error) == 416:
+            return empty
+        raise unexpected_failure(spec, key, error) from error
+
+
+def _leave_route(spec: StorageSpec, redirect: RedirectError) -> None:
+    """Send the spec's later reads through s3fs after a redirected GET."""
+    logger.info("%s, so %s is read through s3fs from now on", redirect, spec.describe())
+    forget_route(spec)
 
 
 def _with_fresh_credentials(spec: StorageSpec, key: str, send: Callable[[], T]) -> T:
@@ -1119,10 +1113,7 @@ def _cat_once(
         try:
             return route.get(spec, key, start, end)
         except RedirectError as redirect:
-            logger.info(
-                "%s, so %s is read through s3fs from now on", redirect, spec.describe()
-            )
-            forget_route(spec)
+            _leave_route(spec, redirect)
 
     fs = spec.filesystem()
     data = _within_deadline(
