@@ -252,21 +252,22 @@ class RangedObject:
         # guesses of a search allow for. Where one GET can bring them with
         # the object's size and version, it replaces the HEAD request.
         first = read_first_bytes(spec, key, SMALL_GAP_BYTES)
-        if first is None:
+        data, size, self.version = first or (b"", 0, "")
+        self.bytes_read += len(data)
+        if not self.version:
+            # Without that GET, or after a reply without an ETag, a HEAD gives
+            # the size and tag: the check of records joined from two reads
+            # compares a HEAD's tag. Bytes of another size are not kept.
+            fetched_size = size
             size, self.version = object_stat(spec, key)
-        else:
-            data, size, self.version = first
-            self.bytes_read += len(data)
-        if first is not None and not self.version:
-            # A reply without an ETag leaves the tag to a HEAD, because the
-            # check of records joined from two reads compares a HEAD's tag.
-            size, self.version = object_stat(spec, key)
+            if size != fetched_size:
+                data = b""
         self.index = load_index(self.url, size, self.version) or ObjectIndex(
             size, RecordTable.empty()
         )
         self._stored = self.index
-        if first is not None and first[1] == size:
-            self._keep_chunks([(0, first[0])])
+        if data:
+            self._keep_chunks([(0, data)])
 
     def records_for(self, windows: ObjectWindows) -> WindowRecords:
         """Find the wanted records that overlap each window and read them.
