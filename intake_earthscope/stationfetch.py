@@ -220,12 +220,12 @@ def _query_text(
 
 def _warn_root_unused(stations: Mapping[str, Any]) -> None:
     """Warn that a mirror contains no station metadata for a station service's
-    entry, which then asks the service."""
+    entry, so the table comes from the service."""
     service = urlsplit(str(stations["fdsn"].get("base_url", ""))).netloc
     name = stations.get("name", "stations")
     warn_at_caller(
         f"root= does not apply to {name}: its station table comes from the FDSN "
-        f"station service at {service or 'its base_url'}, which is asked now, "
+        f"station service at {service or 'its base_url'}, which is queried now, "
         "because a mirror contains no station metadata for it. Give inventory= "
         "a StationXML file to the waveform reader to work offline"
     )

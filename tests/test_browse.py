@@ -154,7 +154,7 @@ def test_service_entry_warns_root_unused(
     sage_stations: dict[str, Any], tmp_path: Path
 ) -> None:
     """A mirror contains no table for a station service's entry, so the entry
-    warns and asks the service."""
+    warns and queries the service."""
     with pytest.warns(IntakeEarthScopeWarning) as caught:
         browser = open_stations(
             sage_stations, cache_dir=tmp_path / "cache", root=str(tmp_path)

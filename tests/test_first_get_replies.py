@@ -2,9 +2,9 @@
 
 A window read of an S3 object takes the object's size and version tag from
 the reply to its first ranged GET instead of a HEAD. The proxy here sits on
-127.0.0.1 between the reader and the moto server and lets each test change
-the replies: drop or weaken the ETag, give HEAD another ETag than GET,
-ignore the range, or rewrite the object after the first GET. Whatever the
+127.0.0.1 between the reader and the moto server. Each test changes the
+replies through it: it drops or weakens the ETag, gives HEAD another ETag
+than GET, ignores the range, or rewrites the object after the first GET. Whatever the
 replies, each window's samples must equal the same stretch of the whole day
 read by ``open_waveforms``, and a cached record index of an older version
 of the object must not place records at the wrong offsets.
@@ -343,7 +343,7 @@ def test_objects_near_first_get_length(
 
 def test_first_get_redirected(s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> None:
     """A redirect of the first GET sends the object's reads through s3fs,
-    which asks for the size with a HEAD."""
+    which gets the size from a HEAD request."""
     store(s3, day_bytes())
     redirected = threading.Event()
 
