@@ -19,26 +19,16 @@ import dask
 import numpy as np
 import pytest
 import xarray as xr
+from test_export_variable_width_text import LONG, SHORT, station_day
 
 from intake_earthscope import open_waveforms
 from intake_earthscope.export import export_dataset
 
 import countingfs
 from conftest import bucket_of, collection_spec, publish
-from mseedgen import segment_bytes
 
 START, END = "2024-01-01", "2024-01-02"
-SHORT = {"network": "XX", "station": "AB", "location": "", "channel": "BHZ"}
-LONG = {"network": "XX", "station": "LONGS", "location": "00", "channel": "BHZ"}
 TEXT = ("trace", "network", "station", "location", "channel", "status", "tier")
-
-
-def station_day(codes: dict[str, str]) -> tuple[str, bytes]:
-    """One hour of 1 Hz samples on 2024-01-01, under the SAGE key layout."""
-    seed_id = ".".join(codes[kind] for kind in ("network", "station", "location"))
-    samples = np.arange(3600, dtype=np.int32)
-    data = segment_bytes(f"{seed_id}.BHZ", "2024-01-01T00:00:00Z", samples, 1.0)
-    return f"miniseed/XX/2024/001/{codes['station']}.XX.2024.001", data
 
 
 @pytest.fixture
