@@ -1664,9 +1664,11 @@ def _finish_window(
     number, grid = window.number, window.grid
     state, seen = "ok", set()
     # Read modes and tiers of the objects the window overlaps, and of those
-    # read only for their records that run past midnight.
-    modes: dict[bool, set[str]] = {True: set(), False: set()}
-    tiers: dict[bool, str] = {True: "", False: ""}
+    # read only for their records that run past midnight, with whether their
+    # records reach the window (None: not known before placing).
+    modes: set[str] = set()
+    tier = ""
+    spills: list[tuple[str, str, bool | None]] = []
     overlapped: list[int] = []
     previous: list[int] = []
     used: list[tuple[int, _ObjectRead, ObjectSamples | None, bool]] = []
@@ -1682,8 +1684,12 @@ def _finish_window(
         overlaps = windows[number]
         used.append((list(windows).index(number), read, decoded, overlaps))
         used_days.append(days[position])
-        modes[overlaps].add(read.read_mode)
-        tiers[overlaps] = tiers[overlaps] or read.tier
+        if overlaps:
+            modes.add(read.read_mode)
+            tier = tier or read.tier
+        else:
+            reaches = _reaches(decoded, window.span)
+            spills.append((read.read_mode, read.tier, reaches))
         seen |= read.seen
         if read.state != "ok" and overlaps:
             state = read.state
@@ -1720,19 +1726,35 @@ def _finish_window(
             status[row] = "no_data_in_window"
         if failure and not (only_missing and complete[row]):
             status[row] = failure
-    # A read of the day before is shown only where the window has samples, so
-    # one that left an empty window does not look like its source.
+    # A read of the day before is shown only where its records reach the
+    # window, so one that gave the window nothing does not look like its
+    # source. Where that is not known, it is shown if the window has samples.
     spilled = bool(np.any(block.written))
-    tier = tiers[True] or (tiers[False] if spilled else "")
-    read_modes = modes[True] | (modes[False] if spilled else set())
+    for spill_mode, spill_tier, reaches in spills:
+        if reaches or (reaches is None and spilled):
+            modes.add(spill_mode)
+            tier = tier or spill_tier
     unit = UnitRead(block=block, status=status, key=None, tier=tier)
     result = finish_chunk(unit, None, None, grid)
 
-    mode = "ranged" if read_modes else ""
-    if "whole_object" in read_modes:
+    mode = "ranged" if modes else ""
+    if "whole_object" in modes:
         mode = "whole_object"
     modes_array = np.array([mode] * len(traces), dtype="<U12")
     return result, modes_array, failed, spill_failed
+
+
+def _reaches(decoded: ObjectSamples | None, span: tuple[int, int]) -> bool | None:
+    """Return whether an object's decoded records of the wanted traces reach
+    ``span``, or None where they were not decoded together."""
+    if decoded is None:
+        return None
+    start, end = span
+    return any(
+        bool(np.any((segments.starts <= end) & (segments.ends >= start)))
+        for versions in decoded.values()
+        for segments in versions
+    )
 
 
 def _decode_window(
