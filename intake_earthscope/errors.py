@@ -28,6 +28,7 @@ __all__ = [
     "MissingObjectsError",
     "MixedSamplingRateError",
     "NoMatchingChannelError",
+    "ObjectChangedError",
     "ObjectNotFoundError",
     "ReadOutcomeWarning",
     "StorageUnavailableError",
@@ -95,6 +96,11 @@ class MissingObjectsError(ObjectNotFoundError):
         super().__init__(message)
         self.storage = storage
         self.keys = tuple(keys)
+
+
+class ObjectChangedError(EarthScopeError, OSError):
+    """An object changed between two reads of one request: a ranged GET sent
+    with the ETag of the first read got HTTP 412 (Precondition Failed)."""
 
 
 class NoMatchingChannelError(EarthScopeError, LookupError):

@@ -38,6 +38,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -50,6 +51,7 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
+from intake_earthscope.errors import ObjectChangedError
 from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.settings import retry_settings
 
@@ -262,23 +264,35 @@ class HttpRoute:
     signed: bool
 
     def get(
-        self, spec: StorageSpec, key: str, start: int | None, end: int | None
+        self,
+        spec: StorageSpec,
+        key: str,
+        start: int | None,
+        end: int | None,
+        if_match: str = "",
     ) -> bytes | bytearray:
         """Fetch ``key`` whole, or its bytes ``[start, end)``.
 
         As :meth:`fetch`, returning the body only.
         """
-        return self.fetch(spec, key, start, end).body
+        return self.fetch(spec, key, start, end, if_match).body
 
     def fetch(
-        self, spec: StorageSpec, key: str, start: int | None, end: int | None
+        self,
+        spec: StorageSpec,
+        key: str,
+        start: int | None,
+        end: int | None,
+        if_match: str = "",
     ) -> Reply:
         """Fetch ``key`` whole, or its bytes ``[start, end)``, with the
         object's size and ETag as the reply gives them.
 
         Without ``end`` the range runs to the end of the object. A whole
         object is checked against its full-object checksum where S3 returns
-        one (CRC64NVME, CRC32C, CRC32, SHA-1 or SHA-256).
+        one (CRC64NVME, CRC32C, CRC32, SHA-1 or SHA-256). ``if_match``, a
+        strong ETag as a reply sent it, is sent as ``If-Match``, so that the
+        bytes come from that version of the object or not at all.
 
         Raises
         ------
@@ -297,6 +311,8 @@ class HttpRoute:
             If a 206 reply has no Content-Range, a Content-Range other than
             the range requested or a body of another length, or if the
             reply's Content-Length values conflict.
+        ObjectChangedError
+            If the object no longer has the ETag ``if_match``.
         """
         whole = start is None and end is None
         start = start or 0
@@ -309,6 +325,8 @@ class HttpRoute:
         else:
             last = "" if end is None else str(end - 1)
             headers = {"Range": f"bytes={start}-{last}"}
+        if if_match:
+            headers["If-Match"] = if_match
         if self.signed:
             headers = self._signed(spec, url, headers)
 
@@ -330,6 +348,12 @@ class HttpRoute:
             raise RedirectError(
                 f"GET {url} was redirected (HTTP {response.status}) to "
                 f"{response.headers.get('Location') or 'another endpoint'}"
+            )
+        if response.status == HTTPStatus.PRECONDITION_FAILED and if_match:
+            response.close()
+            raise ObjectChangedError(
+                f"{key} changed while it was read: it no longer has the ETag "
+                f"{if_match} of its first read"
             )
         if response.status not in ((200,) if whole else (200, 206)):
             raise _error_for(response, url)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlsplit
 
 import fsspec
@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from intake_earthscope.webservices import WebServiceSpec
 
 __all__ = [
+    "FirstBytes",
     "SecretOption",
     "StorageSpec",
     "seal_init_options",
@@ -599,12 +600,18 @@ def _config_defaults() -> dict[str, Any]:
 
 
 def read_bytes(
-    spec: StorageSpec, key: str, start: int | None = None, end: int | None = None
+    spec: StorageSpec,
+    key: str,
+    start: int | None = None,
+    end: int | None = None,
+    if_match: str = "",
 ) -> bytes | bytearray:
     """Fetch an object, or the byte range ``[start, end)`` of it.
 
     Reads over plain HTTP (:mod:`intake_earthscope.s3http`) return a
-    ``bytearray`` that the body was read into, others ``bytes``.
+    ``bytearray`` that the body was read into, others ``bytes``. Those reads
+    send ``if_match``, a strong ETag of :func:`read_first_bytes`, as
+    ``If-Match``; reads through s3fs and of local files leave it out.
 
     Transient failures (5xx, throttling, resets, timeouts, short bodies) are
     retried within the budget of :func:`~intake_earthscope.settings.retry_settings`.
@@ -622,6 +629,8 @@ def read_bytes(
         rejected the request otherwise (a 400 reply, for example), or sent
         a reply that does not fit the request (a Content-Range other than
         the range requested). Such a reply is not retried.
+    ObjectChangedError
+        If the object no longer has the ETag ``if_match``.
     """
     logger.debug("fetching %s bytes %s-%s", spec.url(key), start, end)
     # NOTE: a body shorter than its Content-Length is retried, and so is a
@@ -629,14 +638,29 @@ def read_bytes(
     # of an object stored without a checksum, that announces too few bytes
     # reads as a short object (status truncated).
     empty: bytes | bytearray = b""
-    data = _sent_get(spec, key, lambda: _cat_once(spec, key, start, end), empty)
+    data = _sent_get(
+        spec, key, lambda: _cat_once(spec, key, start, end, if_match), empty
+    )
     logger.debug("received %d bytes of %s", len(data), spec.url(key))
     return data
 
 
-def read_first_bytes(
-    spec: StorageSpec, key: str, length: int
-) -> tuple[bytes | bytearray, int, str] | None:
+class FirstBytes(NamedTuple):
+    """The first bytes of an object, with the size and tags from their GET.
+
+    ``version`` is the tag :func:`object_stat` gives, the ETag without quotes
+    (``""`` where the reply had none). ``match`` is the ETag as the reply sent
+    it where it is strong, for the ``if_match`` of :func:`read_bytes`, else
+    ``""``: a weak tag (``W/"..."``) never matches in ``If-Match``.
+    """
+
+    body: bytes | bytearray
+    size: int
+    version: str
+    match: str
+
+
+def read_first_bytes(spec: StorageSpec, key: str, length: int) -> FirstBytes | None:
     """Fetch the first ``length`` bytes of an object with its size and version
     tag, all from one GET.
 
@@ -644,8 +668,7 @@ def read_first_bytes(
     Returns None where one GET does not give the size: reads through s3fs or of
     local files, a reply that gives the size as ``*``, and an empty object
     (S3 replies 416 to its ranges). The caller then calls
-    :func:`object_stat`. The version tag is the one :func:`object_stat`
-    gives, the ETag without quotes.
+    :func:`object_stat`.
 
     Raises
     ------
@@ -668,7 +691,9 @@ def read_first_bytes(
     if reply is None or reply.size is None:
         return None
     logger.debug("received %d bytes of %s", len(reply.body), spec.url(key))
-    return reply.body, reply.size, _etag_version(reply.etag)
+    tag = reply.etag.strip()
+    strong = tag if tag.startswith('"') and tag.endswith('"') and len(tag) > 2 else ""
+    return FirstBytes(reply.body, reply.size, _etag_version(tag), strong)
 
 
 def unexpected_failure(
@@ -1097,7 +1122,11 @@ def _with_fresh_credentials(spec: StorageSpec, key: str, send: Callable[[], T]) 
 
 
 def _cat_once(
-    spec: StorageSpec, key: str, start: int | None, end: int | None
+    spec: StorageSpec,
+    key: str,
+    start: int | None,
+    end: int | None,
+    if_match: str = "",
 ) -> bytes | bytearray:
     """Send one read: a GET over plain HTTP where a route exists, else s3fs.
 
@@ -1111,7 +1140,7 @@ def _cat_once(
     route = http_route(spec) if counted_from_start else None
     if route is not None:
         try:
-            return route.get(spec, key, start, end)
+            return route.get(spec, key, start, end, if_match)
         except RedirectError as redirect:
             _leave_route(spec, redirect)
 

@@ -38,7 +38,7 @@ import bisect
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -55,6 +55,7 @@ from intake_earthscope.errors import (
     BucketNotFoundError,
     CredentialsError,
     DecodeError,
+    ObjectChangedError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
     StorageUnavailableError,
@@ -247,12 +248,14 @@ class RangedObject:
         # Whether the object stores its channels in blocks, as a probe or a
         # guess that missed its stretch showed.
         self._in_blocks = False
+        # Whether a GET found the object changed since the first read.
+        self._changed = False
 
         # The first records tell the channels' record spans, which the
         # guesses of a search allow for. Where one GET can bring them with
         # the object's size and version, it replaces the HEAD request.
         first = read_first_bytes(spec, key, SMALL_GAP_BYTES)
-        data, size, self.version = first or (b"", 0, "")
+        data, size, self.version, self._match = first or (b"", 0, "", "")
         self.bytes_read += len(data)
         if not self.version:
             # Without that GET, or after a reply without an ETag, a HEAD gives
@@ -623,7 +626,8 @@ class RangedObject:
         """
 
         def read(span: tuple[int, int]) -> tuple[int, bytes | bytearray]:
-            return span[0], read_bytes(self.spec, self.key, span[0], span[1])
+            data = read_bytes(self.spec, self.key, span[0], span[1], self._match)
+            return span[0], data
 
         if merge is None:
             merge = coalesce_bytes(self.spec.protocol)
@@ -636,10 +640,8 @@ class RangedObject:
             # A local range costs one seek, so threads would only add hand-offs.
             parts = read_local_ranges(self.spec, self.key, reads)
             results = [(span[0], part) for span, part in zip(reads, parts, strict=True)]
-        elif len(reads) == 1:
-            results = [read(reads[0])]
         else:
-            results = list(_range_readers().map(read, reads))
+            results = self._read_ranges(read, reads)
 
         self.bytes_read += sum(len(data) for _, data in results)
         self._check_lengths(reads, results)
@@ -647,6 +649,25 @@ class RangedObject:
         self._keep_chunks(results)
         logger.debug("read %d ranges of %s", len(reads), self.url)
         self._parse(ranges)
+
+    def _read_ranges(
+        self,
+        read: Callable[[tuple[int, int]], tuple[int, bytes | bytearray]],
+        reads: list[tuple[int, int]],
+    ) -> list[tuple[int, bytes | bytearray]]:
+        """Send the GETs of ``reads``, side by side where there are several.
+
+        A GET that finds the object changed since the first read makes the
+        search read the whole object, one version, instead. Its index is then
+        not cached, because the version tag is that of the first read.
+        """
+        try:
+            if len(reads) == 1:
+                return [read(reads[0])]
+            return list(_range_readers().map(read, reads))
+        except ObjectChangedError as changed:
+            self._changed = True
+            raise LayoutError(str(changed)) from changed
 
     def _check_lengths(
         self,
@@ -930,7 +951,7 @@ class RangedObject:
         self._whole = data
         self._chunks = []
         self.index = ObjectIndex(len(data), table, complete=True)
-        if state == "ok":
+        if state == "ok" and not self._changed:
             # Offsets of a damaged object's intact records are not the
             # object's offsets, so only an intact object's index is kept.
             store_index(self.url, self.index, self.version)

@@ -92,8 +92,8 @@ def rewrite_after_first_read(
     requested: list[tuple[int | None, int | None]] = []
     real = windowread.read_bytes
 
-    def read_then_rewrite(spec, name, start=None, end=None):
-        part = real(spec, name, start, end)
+    def read_then_rewrite(spec, name, start=None, end=None, if_match=""):
+        part = real(spec, name, start, end, if_match)
         requested.append((start, end))
         if len(requested) == 1:
             publish(s3, "sage", {name: data})

@@ -136,10 +136,10 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int] | None]:
         ranges.extend(spans)
         return local(spec, name, spans)
 
-    def read_remote(spec, name, start=None, end=None):
+    def read_remote(spec, name, start=None, end=None, if_match=""):
         if start is not None:
             ranges.append((start, end))
-        return remote(spec, name, start, end)
+        return remote(spec, name, start, end, if_match)
 
     def init(self, *args, **kwargs):
         ranges.append(None)

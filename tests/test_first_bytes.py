@@ -58,12 +58,13 @@ def test_first_bytes_size_and_version(store: tuple[StorageSpec, LoopbackS3]) -> 
     found = read_first_bytes(spec, "object", 4096)
 
     assert found is not None
-    data, size, version = found
+    data, size, version, _ = found
     assert bytes(data) == OBJECT[:4096]
     assert size == len(OBJECT)
     assert (size, version) == object_stat(spec, "object")
     assert version
     assert '"' not in version
+    assert found.match == f'"{version}"'
 
 
 def test_first_bytes_of_short_object(store: tuple[StorageSpec, LoopbackS3]) -> None:
@@ -128,7 +129,24 @@ def test_first_bytes_whole_reply(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert found is not None
     assert bytes(found[0]) == BODY[:4]
-    assert found[1:] == (len(BODY), "abc123")
+    assert found.size == len(BODY)
+    assert found.version == "abc123"
+    assert found.match == '"abc123"'
+
+
+@pytest.mark.parametrize("etag", ['W/"abc123"', "abc123", '""'])
+def test_first_bytes_no_match_tag(monkeypatch: pytest.MonkeyPatch, etag: str) -> None:
+    """A weak, unquoted or empty ETag gives no tag for If-Match."""
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "urllib3")
+    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
+    headers = ["Content-Length: 10", f"ETag: {etag}"]
+    with ScriptedServer([reply(BODY, headers, "200 OK")]) as server:
+        spec = s3_spec(server.url, BUCKET, REGION)
+
+        found = read_first_bytes(spec, KEY, 4)
+
+    assert found is not None
+    assert found.match == ""
 
 
 def test_window_read_sends_no_head(

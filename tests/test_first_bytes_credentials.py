@@ -41,7 +41,7 @@ def test_first_bytes_renew_expired_credentials(
     assert found is not None
     assert len(gets(proxy)) == 2
     assert len(issued) == 2
-    data, size, version = found
+    data, size, version, _ = found
     assert bytes(data) == DATA[:4096]
     assert (size, version) == object_stat(spec, KEY)
 

@@ -63,6 +63,8 @@ class Exchange:
     status: int
     headers: dict[str, str]
     body: bytes
+    # Headers of the request, as the reader sent them.
+    sent_with: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class EditingProxy:
 
     def exchange(self, method: str, path: str, headers: dict[str, str]) -> Exchange:
         asked = headers.get("Range")
+        request_headers = dict(headers)
         if self.drop_range:
             headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         connection = http.client.HTTPConnection(*self._address, timeout=30)
@@ -108,7 +111,9 @@ class EditingProxy:
             }
         finally:
             connection.close()
-        exchange = Exchange(method, path, asked, response.status, sent, body)
+        exchange = Exchange(
+            method, path, asked, response.status, sent, body, request_headers
+        )
         with self._lock:
             self.seen.append(exchange)
         self.edit(exchange)
@@ -291,6 +296,73 @@ def test_rewrite_after_first_get(
     assert rewritten.is_set()
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint_url)
     assert_equal_to_cuts(dataset, whole_day(), TIMES, 20.0)
+
+
+def test_rewrite_seen_by_if_match(
+    s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a rewrite, the next ranged GET, sent with the first GET's ETag in
+    If-Match, gets HTTP 412, and the windows read the new version whole."""
+    store(s3, day_bytes())
+    rewritten = threading.Event()
+
+    def rewrite(exchange: Exchange) -> None:
+        first_get = exchange.byte_range == "bytes=0-32767" and exchange.status == 206
+        if first_get and not rewritten.is_set():
+            rewritten.set()
+            store(s3, samples_swapped_day())
+
+    with EditingProxy(s3.endpoint_url, rewrite) as proxy:
+        dataset = windows(proxy, monkeypatch)
+
+    statuses = [exchange.status for exchange in proxy.seen]
+    assert 412 in statuses
+    assert set(dataset.read_mode.values.ravel()) == {"whole_object"}
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.endpoint_url)
+    assert_equal_to_cuts(dataset, whole_day(), TIMES, 20.0)
+
+
+def window_gets(proxy: EditingProxy) -> tuple[Exchange, list[Exchange]]:
+    """Return the first GET of the window read of the stored day (its 32 KiB)
+    and the GETs of the object after it. The GETs before it learn the
+    sampling rate, or find the day before missing."""
+    gets = [exchange for exchange in proxy.seen if exchange.method == "GET"]
+    position = next(
+        index
+        for index, exchange in enumerate(gets)
+        if exchange.byte_range == "bytes=0-32767" and exchange.status == 206
+    )
+    first = gets[position]
+    return first, [get for get in gets[position + 1 :] if get.path == first.path]
+
+
+def test_ranged_gets_send_first_etag(
+    s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every GET after the first requests the version the first one read."""
+    store(s3, day_bytes())
+
+    with EditingProxy(s3.endpoint_url) as proxy:
+        windows(proxy, monkeypatch)
+
+    first, later = window_gets(proxy)
+    assert "If-Match" not in first.sent_with
+    assert later
+    assert {get.sent_with.get("If-Match") for get in later} == {first.headers["ETag"]}
+
+
+def test_weak_etag_sends_no_if_match(
+    s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A weak ETag never matches in If-Match, so no GET sends it."""
+    store(s3, day_bytes())
+
+    with EditingProxy(s3.endpoint_url, get_with_weak_etag) as proxy:
+        windows(proxy, monkeypatch)
+
+    first, later = window_gets(proxy)
+    assert later
+    assert not [get for get in [first, *later] if "If-Match" in get.sent_with]
 
 
 def test_windows_of_one_object_from_threads(

@@ -50,8 +50,8 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     real = windowread.read_bytes
 
-    def recorded(spec, key, start=None, end=None):
-        data = real(spec, key, start, end)
+    def recorded(spec, key, start=None, end=None, if_match=""):
+        data = real(spec, key, start, end, if_match)
         if start is not None:
             ranges.append((start, start + len(data)))
         return data
