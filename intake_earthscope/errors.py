@@ -19,6 +19,7 @@ __all__ = [
     "AuthenticationError",
     "BucketNotFoundError",
     "CatalogError",
+    "CatalogReadError",
     "CredentialsError",
     "DecodeError",
     "EarthScopeError",
@@ -60,6 +61,15 @@ class MixedSamplingRateError(InvalidRequestError):
 
 class CatalogError(EarthScopeError, ValueError):
     """A collection description in the catalog YAML is incomplete or invalid."""
+
+
+class CatalogReadError(EarthScopeError, NotImplementedError):
+    """``read()`` or ``to_dask()`` was called on a catalog instead of one of its
+    entries.
+
+    It is a ``NotImplementedError``, as intake's own error for a catalog without
+    data is.
+    """
 
 
 class ArchiveLayoutError(EarthScopeError, LookupError):
