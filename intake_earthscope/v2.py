@@ -263,6 +263,15 @@ class StationsReader(BaseReader):
         return open_stations(data.stations, data.collection, **arguments)
 
 
+#: A valid value of each code parameter, for error messages.
+_CODE_EXAMPLES = {
+    "network": "IU",
+    "station": "ANMO",
+    "location": "00",
+    "channel": "BH?,HH?",
+}
+
+
 class CodesParameter(BaseUserParameter):
     """SEED code pattern(s): one string (a comma list) or a list of strings.
 
@@ -275,6 +284,10 @@ class CodesParameter(BaseUserParameter):
         Value used when the caller gives none; ``""`` leaves it unset.
     description : str
         Help text.
+    name : str, optional
+        The parameter's name in the catalog (``network``, ``station``,
+        ``location`` or ``channel``), for error messages. A catalog file sets
+        it next to ``cls``.
     """
 
     def coerce(self, value: object) -> str | list[str]:
@@ -289,9 +302,23 @@ class CodesParameter(BaseUserParameter):
             return value
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return list(value)
-        raise TypeError(
-            f"invalid SEED codes {value!r}: expected a string such as 'IU' or "
-            "'BH?,HH?', or a list of strings"
+        raise TypeError(self._invalid_message(value))
+
+    def _invalid_message(self, value: object) -> str:
+        # A catalog file sets the attributes without calling __init__, so
+        # ``name`` is missing where the file does not set it.
+        name = getattr(self, "name", "")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        zeros = " A number drops leading zeros, so quote the code." if number else ""
+        if not name:
+            return (
+                f"invalid SEED codes {value!r}: give the codes as text, such as "
+                f"'IU' or 'BH?,HH?', or as a list of strings.{zeros}"
+            )
+        example = _CODE_EXAMPLES.get(name, "IU")
+        return (
+            f"invalid SEED codes {value!r} for {name}: give {name} as text, such "
+            f"as {name}={example!r}, or as a list of strings.{zeros}"
         )
 
     def _validate(self, value: object) -> bool:
