@@ -80,6 +80,9 @@ _PYTHON_PARAMETER = re.compile(
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
 _OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
+# Advice to pass a value "as text", as in "Pass location='01' as text", is
+# for Python callers. Every value typed on the command line is text already.
+_AS_TEXT = re.compile(r"(\b\w+='[^']*') as text\b")
 
 # storage_options that messages spell as a Python mapping of one entry, such
 # as storage_options={'anon': False}, or of one entry of client_kwargs. Only
@@ -232,7 +235,8 @@ def _command_line_spelling(text: str) -> str:
     ``errors='warn'`` becomes ``-p errors=warn``, ``root=`` becomes
     ``--root`` and ``location='00'`` becomes ``--location 00``.
     ``storage_options={'anon': False}`` becomes ``--storage-option anon=false``
-    (:func:`_command_line_storage_options`).
+    (:func:`_command_line_storage_options`). The words "as text" after a
+    parameter go, as in ``Pass location='01' as text``.
     """
 
     def respell(match: re.Match[str]) -> str:
@@ -245,6 +249,7 @@ def _command_line_spelling(text: str) -> str:
             return f"--{name} {shlex.quote(value)}" if quoted or bare else f"--{name}"
         return f"-p {shlex.quote(f'{name}={value}')}"
 
+    text = _AS_TEXT.sub(r"\1", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
 
 
@@ -846,7 +851,7 @@ def _search_option_spelling(text: str) -> str:
         value = match.group(2) if match.group(2) is not None else match.group(3)
         return f"{option} {value}" if value else f"{option} VALUE"
 
-    return re.sub(pattern, respell, text)
+    return re.sub(pattern, respell, _AS_TEXT.sub(r"\1", text))
 
 
 def _search_criteria() -> tuple[str, ...]:
