@@ -57,7 +57,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0  success
-  1  the command ran and failed (data not found, storage unavailable)
+  1  the command ran and failed (data not found, storage unavailable,
+     or auth found no usable token)
   2  invalid usage or an invalid value, or export's writer package missing
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
@@ -80,6 +81,9 @@ _PYTHON_PARAMETER = re.compile(
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
 _OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
+# Advice to pass a value "as text", as in "Pass location='01' as text", is
+# for Python callers. Every value typed on the command line is text already.
+_AS_TEXT = re.compile(r"(\b\w+='[^']*') as text\b")
 
 # storage_options that messages spell as a Python mapping of one entry, such
 # as storage_options={'anon': False}, or of one entry of client_kwargs. Only
@@ -232,7 +236,8 @@ def _command_line_spelling(text: str) -> str:
     ``errors='warn'`` becomes ``-p errors=warn``, ``root=`` becomes
     ``--root`` and ``location='00'`` becomes ``--location 00``.
     ``storage_options={'anon': False}`` becomes ``--storage-option anon=false``
-    (:func:`_command_line_storage_options`).
+    (:func:`_command_line_storage_options`). The words "as text" after a
+    parameter go, as in ``Pass location='01' as text``.
     """
 
     def respell(match: re.Match[str]) -> str:
@@ -245,6 +250,7 @@ def _command_line_spelling(text: str) -> str:
             return f"--{name} {shlex.quote(value)}" if quoted or bare else f"--{name}"
         return f"-p {shlex.quote(f'{name}={value}')}"
 
+    text = _AS_TEXT.sub(r"\1", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
 
 
@@ -846,7 +852,7 @@ def _search_option_spelling(text: str) -> str:
         value = match.group(2) if match.group(2) is not None else match.group(3)
         return f"{option} {value}" if value else f"{option} VALUE"
 
-    return re.sub(pattern, respell, text)
+    return re.sub(pattern, respell, _AS_TEXT.sub(r"\1", text))
 
 
 def _search_criteria() -> tuple[str, ...]:
@@ -1232,7 +1238,9 @@ def _open_catalog(path: str | None) -> Any:
             catalog = intake.open_catalog(location)
         except FileNotFoundError:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        except (yaml.YAMLError, ValueError, TypeError, KeyError) as error:
+        except yaml.YAMLError as error:
+            raise InvalidRequestError(_yaml_error_message(location, error)) from None
+        except (ValueError, TypeError, KeyError) as error:
             # A file that is no catalog fails in the YAML parser or in
             # intake's reading of the parsed mapping.
             raise InvalidRequestError(
@@ -1242,12 +1250,79 @@ def _open_catalog(path: str | None) -> Any:
     return catalog
 
 
+def _yaml_error_message(location: str, error: Exception) -> str:
+    """Return the YAML parser's ``error`` as one line that names the file.
+
+    PyYAML's marks count lines and columns from 0, editors from 1.
+    """
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        # A ReaderError, such as for a byte that is not UTF-8, has no mark.
+        problem = " ".join(str(error).split())
+        return (
+            f"cannot read catalog {location!r}: invalid YAML: {problem}. Fix the file"
+        )
+
+    message = (
+        f"cannot read catalog {location!r}: invalid YAML at line "
+        f"{mark.line + 1}, column {mark.column + 1}: {problem}"
+    )
+    context = getattr(error, "context", None)
+    start = getattr(error, "context_mark", None)
+    if context and start is not None:
+        message += (
+            f" ({context} that starts at line {start.line + 1}, "
+            f"column {start.column + 1})"
+        )
+    return message + ". Fix the file and run the command again"
+
+
 def _entries(catalog: Any) -> list[tuple[str, Any]]:
+    # intake's walk(depth=2) prints the error of a nested catalog that fails
+    # to open and skips it, so nested catalogs are opened here.
     leaves = []
-    for name, entry in catalog.walk(depth=2).items():
+    for name, entry in catalog.walk(depth=1).items():
         if entry.describe().get("container") != "catalog":
             leaves.append((name, entry))
+            continue
+        for inner, leaf in _nested_entries(catalog, name, entry).items():
+            if leaf.describe().get("container") != "catalog":
+                leaves.append((f"{name}.{inner}", leaf))
     return sorted(leaves, key=lambda item: item[0])
+
+
+def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
+    """Open the nested catalog ``entry`` and return its entries by name.
+
+    Raises
+    ------
+    InvalidRequestError
+        If the nested catalog's file is missing or is not valid YAML.
+    """
+    import yaml
+
+    try:
+        return dict(entry().walk(depth=1))
+    except FileNotFoundError:
+        path = _nested_path(catalog, entry)
+        raise InvalidRequestError(
+            f"catalog {path!r} of entry {name!r} not found"
+        ) from None
+    except yaml.YAMLError as error:
+        path = _nested_path(catalog, entry)
+        raise InvalidRequestError(_yaml_error_message(path, error)) from None
+
+
+def _nested_path(catalog: Any, entry: Any) -> str:
+    """Return the file of a nested catalog entry, as far as its arguments show it.
+
+    The entry's ``path`` argument usually starts with ``{{ CATALOG_DIR }}``,
+    the directory of the catalog file that contains the entry.
+    """
+    path = str((entry.describe().get("args") or {}).get("path", ""))
+    directory = str(Path(getattr(catalog, "path", "") or ".").parent)
+    return re.sub(r"\{\{\s*CATALOG_DIR\s*\}\}", lambda _: directory, path)
 
 
 def _entry(catalog: Any, name: str) -> Any:

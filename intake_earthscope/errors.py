@@ -19,9 +19,11 @@ __all__ = [
     "AuthenticationError",
     "BucketNotFoundError",
     "CatalogError",
+    "CatalogReadError",
     "CredentialsError",
     "DecodeError",
     "EarthScopeError",
+    "IgnoredParameterWarning",
     "IntakeEarthScopeWarning",
     "InvalidRequestError",
     "MirrorLayoutWarning",
@@ -61,6 +63,15 @@ class MixedSamplingRateError(InvalidRequestError):
 
 class CatalogError(EarthScopeError, ValueError):
     """A collection description in the catalog YAML is incomplete or invalid."""
+
+
+class CatalogReadError(EarthScopeError, NotImplementedError):
+    """``read()`` or ``to_dask()`` was called on a catalog instead of one of its
+    entries.
+
+    It is a ``NotImplementedError``, as intake's own error for a catalog without
+    data is.
+    """
 
 
 class ArchiveLayoutError(EarthScopeError, LookupError):
@@ -179,6 +190,15 @@ class ReadOutcomeWarning(IntakeEarthScopeWarning):
     """An object could not be read and ``errors="warn"`` was set."""
 
 
+class IgnoredParameterWarning(IntakeEarthScopeWarning):
+    """A catalog call set parameters, away from their defaults, that the chosen
+    entry does not use.
+
+    intake's v2 catalog call, ``cat(name=value)``, passes each value to every
+    entry, so an entry without that parameter reads as if it were unset.
+    """
+
+
 class MirrorLayoutWarning(IntakeEarthScopeWarning):
     """No object of a request exists under a local ``root=``, because the key
     layout starts a directory above or below it.
@@ -191,16 +211,29 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def warn_at_caller(
-    message: str, category: type[Warning] = IntakeEarthScopeWarning
+    message: str,
+    category: type[Warning] = IntakeEarthScopeWarning,
+    skip_dirs: Sequence[str] = (),
 ) -> None:
     """Warn with ``message``, pointing at the first caller outside this package.
 
     Only warnings raised in the caller's thread can point at its code. Those
     of dask tasks point into the package.
+
+    Parameters
+    ----------
+    message : str
+        The warning's text.
+    category : type of Warning
+        The warning's class.
+    skip_dirs : sequence of str
+        Directories of other packages whose frames are skipped as well, such
+        as intake's when intake calls this package on the caller's behalf.
     """
+    skipped = (_PACKAGE_DIR, *(os.path.join(path, "") for path in skip_dirs))
     level = 2
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)

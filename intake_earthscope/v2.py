@@ -17,9 +17,11 @@ arguments have to sit one level down.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import intake
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 from intake.readers.user_parameters import (
@@ -28,7 +30,11 @@ from intake.readers.user_parameters import (
     SimpleUserParameter,
 )
 
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import (
+    IgnoredParameterWarning,
+    InvalidRequestError,
+    warn_at_caller,
+)
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
 from intake_earthscope.readerargs import (
@@ -45,6 +51,7 @@ __all__ = [
     "STATION_REQUEST_KEYS",
     "ChoiceParameter",
     "CodesParameter",
+    "IgnoredParameterCheck",
     "MiniseedCollection",
     "MiniseedReader",
     "OptionalParameter",
@@ -263,6 +270,90 @@ class StationsReader(BaseReader):
         return open_stations(data.stations, data.collection, **arguments)
 
 
+#: A valid value of each code parameter, for error messages.
+_CODE_EXAMPLES = {
+    "network": "IU",
+    "station": "ANMO",
+    "location": "00",
+    "channel": "BH?,HH?",
+}
+
+
+class IgnoredParameterCheck:
+    """Check of one catalog call for parameters that the chosen entry ignores.
+
+    intake 2.0.9 passes every value of a catalog call, ``cat(name=value)``,
+    to every entry, so an entry without that parameter reads as if it were
+    unset. The v2 catalog builds one check per entry when the entry is
+    opened, and the check warns about each parameter that the call set to a
+    value other than its default and that the entry does not use.
+
+    Parameters
+    ----------
+    entry : str
+        Name of the entry in the catalog.
+    uses : list of str
+        The catalog parameters that the entry passes to its reader.
+    parameters : mapping
+        Each catalog parameter's name, mapped to its value in this call and
+        its default as a two-item list.
+    metadata : dict, optional
+        Intake metadata, which intake passes to every data description.
+
+    Warns
+    -----
+    intake_earthscope.errors.IgnoredParameterWarning
+        Once, naming the entry and every parameter it ignores.
+    """
+
+    def __init__(
+        self,
+        entry: str,
+        uses: list[str],
+        parameters: Mapping[str, list[Any]],
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.entry = entry
+        self.ignored = {
+            name: value
+            for name, (value, default) in parameters.items()
+            if name not in uses and not _same_value(value, default)
+        }
+        if self.ignored:
+            warn_at_caller(
+                self._message(uses), IgnoredParameterWarning, skip_dirs=_INTAKE_DIRS
+            )
+
+    def _message(self, uses: list[str]) -> str:
+        names = " or ".join(self.ignored)
+        values = ", ".join(
+            f"{name}={_shown(value)}" for name, value in self.ignored.items()
+        )
+        return (
+            f"catalog entry {self.entry!r} does not use {names}, so it ignores "
+            f"{values} set in the catalog call. The entry uses "
+            f"{', '.join(uses)}. Leave the other parameters at their defaults for it"
+        )
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return repr(value.isoformat())
+    return repr(value)
+
+
+def _same_value(value: object, default: object) -> bool:
+    # A value whose == gives no single bool, such as an array, counts as set.
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+# intake's frames sit between the caller's catalog call and a check.
+_INTAKE_DIRS = (os.path.dirname(os.path.abspath(intake.__file__)),)
+
+
 class CodesParameter(BaseUserParameter):
     """SEED code pattern(s): one string (a comma list) or a list of strings.
 
@@ -275,6 +366,10 @@ class CodesParameter(BaseUserParameter):
         Value used when the caller gives none; ``""`` leaves it unset.
     description : str
         Help text.
+    name : str, optional
+        The parameter's name in the catalog (``network``, ``station``,
+        ``location`` or ``channel``), for error messages. A catalog file sets
+        it next to ``cls``.
     """
 
     def coerce(self, value: object) -> str | list[str]:
@@ -289,9 +384,23 @@ class CodesParameter(BaseUserParameter):
             return value
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return list(value)
-        raise TypeError(
-            f"invalid SEED codes {value!r}: expected a string such as 'IU' or "
-            "'BH?,HH?', or a list of strings"
+        raise TypeError(self._invalid_message(value))
+
+    def _invalid_message(self, value: object) -> str:
+        # A catalog file sets the attributes without calling __init__, so
+        # ``name`` is missing where the file does not set it.
+        name = getattr(self, "name", "")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        zeros = " A number drops leading zeros, so quote the code." if number else ""
+        if not name:
+            return (
+                f"invalid SEED codes {value!r}: give the codes as text, such as "
+                f"'IU' or 'BH?,HH?', or as a list of strings.{zeros}"
+            )
+        example = _CODE_EXAMPLES.get(name, "IU")
+        return (
+            f"invalid SEED codes {value!r} for {name}: give {name} as text, such "
+            f"as {name}={example!r}, or as a list of strings.{zeros}"
         )
 
     def _validate(self, value: object) -> bool:

@@ -78,6 +78,54 @@ _S3_ERRORS = {
 }
 
 
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 with an OS-chosen port.
+
+    The server runs ``handler`` in a thread of its own from :meth:`start`.
+    Used as a context manager, it stops when the block ends, also where the
+    block raised. A failed request is logged, not printed (see
+    :class:`loopback_http.QuietHttpServer`).
+
+    Parameters
+    ----------
+    handler : type of BaseHTTPRequestHandler
+        The request handler class.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = QuietHttpServer(("127.0.0.1", 0), handler)
+        # Handler threads do not keep the test process alive, and a short
+        # poll interval keeps shutdown, and so each teardown, quick.
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, without a trailing slash."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket. A second call does nothing."""
+        # shutdown() waits for serve_forever to return, so it would wait
+        # forever for a server that was never started.
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 @dataclass
 class FaultRule:
     """Which requests get which fault.
@@ -167,16 +215,12 @@ class FaultProxy:
         self.seen: list[ProxiedRequest] = []
         self.body_bytes = 0
         self.lock = threading.Lock()
-        self._server = QuietHttpServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
+        self._server = LoopbackServer(_handler_for(self))
 
     @property
     def url(self) -> str:
         """Base URL of the proxy, without a trailing slash."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def injected(self) -> Counter[str]:
         """Count the faults injected so far, by kind."""
@@ -249,13 +293,11 @@ class FaultProxy:
             connection.close()
 
     def start(self) -> FaultProxy:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
     def __enter__(self) -> FaultProxy:
         return self.start()

@@ -15,9 +15,8 @@ import gzip
 import logging
 import socket
 import struct
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from fake_earthscope import (
     RestrictedArchive,
     restricted_archive,
 )
-from faultproxy import FaultProxy, ProxiedRequest
+from faultproxy import FaultProxy, LoopbackServer, ProxiedRequest
 
 BUCKET = "break-bucket"
 REGION = "us-east-2"
@@ -278,24 +277,18 @@ class MisbehavingServer:
     def __init__(self, behaviour: str, location: str = "") -> None:
         self.behaviour = behaviour
         self.location = location
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
+        self._server = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def __enter__(self) -> MisbehavingServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         behaviour = self.behaviour

@@ -37,7 +37,7 @@ from intake_earthscope.testing import LoopbackS3
 
 import mseedgen
 from conftest import bucket_of, collection_spec, publish
-from loopback_http import QuietHttpServer
+from faultproxy import LoopbackServer
 
 BUCKET, REGION = bucket_of("sage")
 DAY = mseedgen.nstime("2024-01-01T00:00:00Z")
@@ -81,18 +81,15 @@ class EditingProxy:
         parsed = urllib.parse.urlsplit(self.upstream)
         self._address = (parsed.hostname, parsed.port)
         self._lock = threading.Lock()
-        self._server = QuietHttpServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(_handler_for(self))
+        self.url = self._server.url
 
     def __enter__(self) -> EditingProxy:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
     def exchange(self, method: str, path: str, headers: dict[str, str]) -> Exchange:
         asked = headers.get("Range")

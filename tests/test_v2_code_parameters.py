@@ -1,0 +1,64 @@
+"""Tests of the v2 catalog's code parameters given values that are not text.
+
+Building an entry checks its parameters and reads nothing, so no archive or
+server is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import intake
+import pytest
+
+from intake_earthscope.v2 import CodesParameter
+
+V2_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "earthscope_v2.yaml"
+CODE_EXAMPLES = {
+    "network": "network='IU'",
+    "station": "station='ANMO'",
+    "location": "location='00'",
+    "channel": "channel='BH?,HH?'",
+}
+
+
+@pytest.fixture(scope="module")
+def cat() -> Any:
+    return intake.open_catalog(str(V2_CATALOG))
+
+
+@pytest.mark.parametrize("name", sorted(CODE_EXAMPLES))
+def test_number_code_names_parameter(cat: Any, name: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        cat(**{name: 5})["sage_miniseed"]
+
+    message = str(raised.value)
+    assert f"invalid SEED codes 5 for {name}:" in message
+    assert f"give {name} as text, such as {CODE_EXAMPLES[name]}" in message
+    assert "drops leading zeros" in message
+
+
+@pytest.mark.parametrize("name", sorted(CODE_EXAMPLES))
+def test_mixed_list_names_parameter(cat: Any, name: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        cat(**{name: ["IU", 1]})["sage_stations"]
+
+    message = str(raised.value)
+    assert f"invalid SEED codes ['IU', 1] for {name}:" in message
+    assert "leading zeros" not in message
+
+
+def test_unnamed_parameter_keeps_message() -> None:
+    parameter = CodesParameter("")
+
+    with pytest.raises(TypeError, match="invalid SEED codes 3: give the codes as text"):
+        parameter.set_default(3)
+
+
+def test_text_and_lists_still_accepted(cat: Any) -> None:
+    reader = cat(network="IU", channel=["BHZ", "HH?"]).sage_miniseed
+    request = reader.kwargs["request"]
+
+    assert request["network"] == "IU"
+    assert request["channel"] == ["BHZ", "HH?"]
