@@ -76,7 +76,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -92,6 +92,8 @@ from intake_earthscope.testing import (
     isolated_aws_variables,
     put_public_object,
 )
+
+from loopback_http import LoopbackServer
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -329,8 +331,7 @@ class FakeEarthScopeAPI:
         self._archive: RestrictedArchive | None = None
         self._iam: BaseClient | None = None
         self._sts: BaseClient | None = None
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._httpd: LoopbackServer | None = None
 
         if client_secret is not None:
             self._secrets.add(client_secret)
@@ -345,7 +346,7 @@ class FakeEarthScopeAPI:
     @property
     def port(self) -> int:
         """TCP port the server listens on, 0 before :meth:`start`."""
-        return 0 if self._httpd is None else self._httpd.server_address[1]
+        return 0 if self._httpd is None else self._httpd.port
 
     @property
     def url(self) -> str:
@@ -357,17 +358,9 @@ class FakeEarthScopeAPI:
         if self._httpd is not None:
             raise RuntimeError("the fake EarthScope API is already running")
 
-        self._httpd = ThreadingHTTPServer((LOOPBACK_HOST, 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.api = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            # stop() waits up to one poll interval for the loop to notice.
-            kwargs={"poll_interval": 0.02},
-            name="fake-earthscope-api",
-            daemon=True,
-        )
-        self._thread.start()
+        self._httpd = LoopbackServer(_Handler)
+        self._httpd.server.api = self  # type: ignore[attr-defined]
+        self._httpd.start()
         logger.info("started fake EarthScope API at %s", self.url)
         return self
 
@@ -378,10 +371,7 @@ class FakeEarthScopeAPI:
         if httpd is None:
             return
 
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=_HTTP_TIMEOUT_S)
+        httpd.stop()
         logger.info("stopped fake EarthScope API")
 
     # Configuration -------------------------------------------------------

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 
-from loopback_http import QuietHttpServer
+from loopback_http import LoopbackServer
 
 FAULTS = (
     "500",
@@ -76,54 +76,6 @@ _S3_ERRORS = {
     "503": (503, "ServiceUnavailable", "Service is unable to handle request."),
     "slowdown": (503, "SlowDown", "Please reduce your request rate."),
 }
-
-
-class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 with an OS-chosen port.
-
-    The server runs ``handler`` in a thread of its own from :meth:`start`.
-    Used as a context manager, it stops when the block ends, also where the
-    block raised. A failed request is logged, not printed (see
-    :class:`loopback_http.QuietHttpServer`).
-
-    Parameters
-    ----------
-    handler : type of BaseHTTPRequestHandler
-        The request handler class.
-    """
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = QuietHttpServer(("127.0.0.1", 0), handler)
-        # Handler threads do not keep the test process alive, and a short
-        # poll interval keeps shutdown, and so each teardown, quick.
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server, without a trailing slash."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> LoopbackServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket. A second call does nothing."""
-        # shutdown() waits for serve_forever to return, so it would wait
-        # forever for a server that was never started.
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> LoopbackServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 @dataclass

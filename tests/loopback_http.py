@@ -1,10 +1,13 @@
-"""A threaded HTTP server on 127.0.0.1 for tests of the web-service layer.
+"""Threaded HTTP servers on 127.0.0.1 for tests.
 
-Routes map a path to a function of the query parameters that returns a
-:class:`Reply`. The server records every request, with its ``Authorization``
-header, so tests can check where the bearer token went. The operating system
-chooses the port. ``host_name`` only changes the URLs the tests build, so a
-server reached as ``localhost`` acts as a foreign host.
+:class:`LoopbackServer` runs any request handler and stops with its block;
+the test servers of other modules build on it. :class:`LoopbackHttp` serves
+the tests of the web-service layer: routes map a path to a function of the
+query parameters that returns a :class:`Reply`. The server records every
+request, with its ``Authorization`` header, so tests can check where the
+bearer token went. The operating system chooses the port. ``host_name`` only
+changes the URLs the tests build, so a server reached as ``localhost`` acts
+as a foreign host.
 """
 
 from __future__ import annotations
@@ -36,6 +39,62 @@ class QuietHttpServer(ThreadingHTTPServer):
         logger.debug("request from %s failed", client_address, exc_info=error)
 
 
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 with an OS-chosen port.
+
+    The server runs ``handler`` in a thread of its own from :meth:`start`.
+    Used as a context manager, it stops when the block ends, also where the
+    block raised. A failed request is logged, not printed (see
+    :class:`QuietHttpServer`).
+
+    Parameters
+    ----------
+    handler : type of BaseHTTPRequestHandler
+        The request handler class.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = QuietHttpServer(("127.0.0.1", 0), handler)
+        # Handler threads do not keep the test process alive, and a short
+        # poll interval keeps shutdown, and so each teardown, quick.
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            # A server a test leaves running cannot keep the process alive.
+            daemon=True,
+        )
+
+    @property
+    def port(self) -> int:
+        """Port the server listens on."""
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, without a trailing slash."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket. A second call does nothing."""
+        # shutdown() waits for serve_forever to return, so it would wait
+        # forever for a server that was never started.
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join()
+        self.server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 @dataclass
 class Reply:
     """What a loopback route sends back."""
@@ -65,27 +124,20 @@ class LoopbackHttp:
         self.host_name = host_name
         self.routes: dict[str, Route] = {}
         self.seen: list[SeenRequest] = []
-        self._server = QuietHttpServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        # A short poll interval keeps shutdown, and so each teardown, quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
+        self._server = LoopbackServer(_handler_for(self))
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     def url(self, path: str) -> str:
         return f"http://{self.host_name}:{self.port}{path}"
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
     def tokens_seen(self) -> list[str | None]:
         return [request.authorization for request in self.seen]

@@ -36,7 +36,8 @@ from fake_earthscope import (
     RestrictedArchive,
     restricted_archive,
 )
-from faultproxy import FaultProxy, LoopbackServer, ProxiedRequest
+from faultproxy import FaultProxy, ProxiedRequest
+from loopback_http import LoopbackServer
 
 BUCKET = "break-bucket"
 REGION = "us-east-2"

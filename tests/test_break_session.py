@@ -7,9 +7,8 @@ loopback STS server rejects every role.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from intake_earthscope.storage import StorageSpec, read_bytes
 from intake_earthscope.testing import LoopbackS3, create_bucket
 
 from conftest import publish
+from loopback_http import LoopbackServer
 
 
 @pytest.fixture
@@ -152,9 +152,7 @@ def refused_role(
 ) -> Iterator[dict[str, object]]:
     """Yield the storage_options of a "roled" profile whose AssumeRole the
     loopback STS rejects."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectingSTS)
-    serving = threading.Thread(target=server.serve_forever)
-    serving.start()
+    server = LoopbackServer(_RejectingSTS).start()
     config = tmp_path / "config"
     config.write_text(
         "[profile base]\naws_access_key_id = AKIABASEPROFILE01\n"
@@ -167,15 +165,13 @@ def refused_role(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{server.server_address[1]}"
-    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", server.url)
     s3fs.S3FileSystem.clear_instance_cache()
-    yield {"anon": False, "profile": "roled"}
-    s3fs.S3FileSystem.clear_instance_cache()
-    server.shutdown()
-    serving.join(timeout=5)
-    server.server_close()
+    try:
+        yield {"anon": False, "profile": "roled"}
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
 
 
 @pytest.mark.parametrize("client", ["urllib3", "s3fs"])

@@ -37,7 +37,7 @@ from intake_earthscope.testing import LoopbackS3
 
 import mseedgen
 from conftest import bucket_of, collection_spec, publish
-from faultproxy import LoopbackServer
+from loopback_http import LoopbackServer
 
 BUCKET, REGION = bucket_of("sage")
 DAY = mseedgen.nstime("2024-01-01T00:00:00Z")

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from faultproxy import LoopbackServer
+from loopback_http import LoopbackServer
 
 
 class Hello(BaseHTTPRequestHandler):

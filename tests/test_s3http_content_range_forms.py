@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from test_s3http_body_faults import BODY, GOOD, KEY, ScriptedServer, reply
@@ -24,6 +24,7 @@ from intake_earthscope.storage import read_bytes
 from intake_earthscope.testing import LoopbackS3
 
 from conftest import proxied_object, s3_spec
+from loopback_http import LoopbackServer
 
 BUCKET = "range-forms"
 REGION = "us-east-2"
@@ -135,17 +136,15 @@ class OddStartServer:
     def __init__(self) -> None:
         self.connections: set[int] = set()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(self._handler())
+        self.url = self._server.url
 
     def __enter__(self) -> OddStartServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         owner = self
