@@ -17,8 +17,11 @@ tag gets a new index. The window reader also checks each cached record it
 reads and drops an index that no longer matches (:func:`drop_index`).
 
 The folder is kept under ``$INTAKE_EARTHSCOPE_INDEX_CACHE_MB`` megabytes
-(default 512): after each write, the indexes used longest ago are removed
-until the folder is under nine tenths of that.
+(default 512): a write that may have taken the folder past that lists it, and
+the indexes used longest ago are removed until the folder is under nine
+tenths of it. The processes that share the folder count the bytes they wrote
+since its last listing in one locked file there, so that together they list
+it once a tenth of the limit has been written.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ from typing import Any
 import numpy as np
 import platformdirs
 from pymseed.clib import clibmseed, ffi
+
+try:
+    import fcntl
+except ImportError:  # Windows: each process counts only its own writes.
+    fcntl = None  # type: ignore[assignment]
 
 from intake_earthscope.settings import int_setting
 
@@ -77,13 +85,16 @@ _memory: dict[str, ObjectIndex] = {}
 _memory_lock = threading.Lock()
 
 # A store lists the cache folder only when the bytes this process wrote there
-# since its last listing could have taken the folder past its limit, or
-# exceed this share of the limit, because other processes write there too.
-# A listing stats every file: 21 ms for 5,000 indexes, against about 1 ms
-# for a store (measured on a local disk).
+# since its last listing could have taken the folder past its limit, or when
+# the bytes all processes wrote there since the last listing exceed this
+# share of the limit. A listing stats every file: 21 ms for 5,000 indexes,
+# against about 1 ms for a store (measured on a local disk).
 _RESCAN_SHARE = 0.1
 _tallies: dict[Path, _Tally] = {}
 _tally_lock = threading.Lock()
+# The file in the cache folder that counts the bytes all processes wrote
+# since the last listing, under an exclusive lock (fcntl.flock).
+_SHARED_TALLY = ".written-since-listing"
 
 
 @dataclass(frozen=True)
@@ -404,19 +415,47 @@ class _Tally:
 
 def _trim_due(folder: Path, written: int, limit_bytes: int) -> bool:
     """Count ``written`` bytes; return whether the folder needs a listing."""
+    shared = _add_shared(folder, written)
+    share = limit_bytes * _RESCAN_SHARE
     with _tally_lock:
         tally = _tallies.get(folder)
         if tally is None:
             return True
         tally.written += written
-        return (
-            tally.listed + tally.written > limit_bytes
-            or tally.written > limit_bytes * _RESCAN_SHARE
-        )
+        if shared is None:
+            # Without the shared count, this process's writes stand in for
+            # those of all processes.
+            shared = tally.written
+        return tally.listed + tally.written > limit_bytes or shared > share
+
+
+def _add_shared(folder: Path, written: int, reset: bool = False) -> int | None:
+    """Add ``written`` to the bytes all processes wrote to ``folder`` since its
+    last listing, or start the count again with ``reset``; return the count.
+
+    Returns None where the count cannot be kept: on a system without
+    ``fcntl`` (Windows), or where the file cannot be locked or written.
+    """
+    if fcntl is None:
+        return None
+    try:
+        with open(folder / _SHARED_TALLY, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            text = handle.read(32).strip()
+            count = written + (int(text) if text.isdigit() and not reset else 0)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(count).encode())
+            return count
+    except OSError as error:
+        logger.debug("no shared tally of record indexes in %s: %s", folder, error)
+        return None
 
 
 def _trim(folder: Path, limit_bytes: int) -> None:
-    """Trim ``folder`` to its limit and start a new tally from its size."""
+    """Trim ``folder`` to its limit and start new tallies from its size."""
+    _add_shared(folder, 0, reset=True)
     try:
         _, total = _trim_listed(folder, limit_bytes)
     except OSError as error:

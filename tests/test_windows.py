@@ -670,10 +670,9 @@ def test_miniseed3_windows(tmp_path: Path) -> None:
 def test_index_cached_on_disk(two_days: Path, _index_cache: Path) -> None:
     windows(two_days, ["2024-01-01T06:00:00"], 60.0, 60.0)
 
-    files = list(cache_directory().glob("*"))
+    files = list(cache_directory().glob("*.npz"))
     assert cache_directory().parent == _index_cache
     assert len(files) == 1
-    assert files[0].suffix == ".npz"
     forget_indexes()
     url = f"file://{two_days / key(1)}"
     version = str((two_days / key(1)).stat().st_mtime_ns)
