@@ -1227,6 +1227,7 @@ def _open_catalog(path: str | None) -> Any:
 
     import intake
     import yaml
+    from intake.catalog.exceptions import CatalogException
 
     from intake_earthscope.catalog import catalog_path
 
@@ -1240,6 +1241,8 @@ def _open_catalog(path: str | None) -> Any:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
         except yaml.YAMLError as error:
             raise InvalidRequestError(_yaml_error_message(location, error)) from None
+        except CatalogException as error:
+            raise InvalidRequestError(_not_catalog_message(location, error)) from None
         except (ValueError, TypeError, KeyError) as error:
             # A file that is no catalog fails in the YAML parser or in
             # intake's reading of the parsed mapping.
@@ -1248,6 +1251,16 @@ def _open_catalog(path: str | None) -> Any:
                 f"{error}; give an intake catalog YAML file"
             ) from None
     return catalog
+
+
+def _not_catalog_message(location: str, error: Exception) -> str:
+    """Return intake's rejection of a YAML file that is no catalog (an empty
+    file, a list, a text, entries that are no mappings) as one line."""
+    problem = " ".join(str(error).split())
+    return (
+        f"cannot read catalog {location!r}: not an intake catalog: {problem}; "
+        "give an intake catalog YAML file"
+    )
 
 
 def _yaml_error_message(location: str, error: Exception) -> str:
@@ -1298,9 +1311,11 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
     Raises
     ------
     InvalidRequestError
-        If the nested catalog's file is missing or is not valid YAML.
+        If the nested catalog's file is missing, is not valid YAML, or is
+        no intake catalog.
     """
     import yaml
+    from intake.catalog.exceptions import CatalogException
 
     try:
         return dict(entry().walk(depth=1))
@@ -1312,6 +1327,9 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
     except yaml.YAMLError as error:
         path = _nested_path(catalog, entry)
         raise InvalidRequestError(_yaml_error_message(path, error)) from None
+    except CatalogException as error:
+        path = _nested_path(catalog, entry)
+        raise InvalidRequestError(_not_catalog_message(path, error)) from None
 
 
 def _nested_path(catalog: Any, entry: Any) -> str:

@@ -343,6 +343,11 @@ def _shown(value: object) -> str:
 
 
 def _same_value(value: object, default: object) -> bool:
+    # The readers read None as the empty default of sampling_rate (0.0), tier
+    # and remove_response (""). None of water_level, whose default is 60.0,
+    # means no water level, so only a falsy default matches None.
+    if value is None and default is not None and not default:
+        return True
     # A value whose == gives no single bool, such as an array, counts as set.
     try:
         return bool(value == default)

@@ -1709,7 +1709,7 @@ def _finish_window(
             modes.add(read.read_mode)
             tier = tier or read.tier
         else:
-            reaches = _reaches(decoded, window.span)
+            reaches = _reaches(decoded, grid)
             spills.append((read.read_mode, read.tier, reaches))
         seen |= read.seen
         if read.state != "ok" and overlaps:
@@ -1765,12 +1765,20 @@ def _finish_window(
     return result, modes_array, failed, spill_failed
 
 
-def _reaches(decoded: ObjectSamples | None, span: tuple[int, int]) -> bool | None:
+def _reaches(decoded: ObjectSamples | None, grid: Grid) -> bool | None:
     """Return whether an object's decoded records of the wanted traces reach
-    ``span``, or None where they were not decoded together."""
+    an index of ``grid``, or None where they were not decoded together.
+
+    A sample lands on the nearest index, so records reach the grid where they
+    come within half a step of its first or last index. The window's span,
+    one step wider on each side, would count a record whose last sample is
+    one step before the first index, which gives the window nothing.
+    """
     if decoded is None:
         return None
-    start, end = span
+    half_step = grid.step_ns / 2
+    start = grid.start_ns - half_step
+    end = grid.start_ns + (grid.size - 1) * grid.step_ns + half_step
     return any(
         bool(np.any((segments.starts <= end) & (segments.ends >= start)))
         for versions in decoded.values()

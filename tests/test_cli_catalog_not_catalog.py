@@ -1,0 +1,60 @@
+"""Catalog files that are valid YAML but no intake catalog, on the command line.
+
+Each must give one line that names the file, and exit 2, as a file that is
+not valid YAML does, rather than intake's traceback. The nested case breaks
+the sage file that the shipped top-level catalog names.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from intake_earthscope.cli import EXIT_USAGE, main
+
+CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
+
+NOT_CATALOGS = {
+    "text": "just some text\n",
+    "list": "- a\n- b\n",
+    "sources number": "sources: 5\n",
+    "entry number": "sources:\n  a: 5\n",
+    "empty": "",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", list(NOT_CATALOGS.values()), ids=list(NOT_CATALOGS))
+def test_top_file_not_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    path = tmp_path / "top.yaml"
+    path.write_text(text)
+
+    code, err = run(capsys, "list", "--catalog", str(path))
+
+    assert code == EXIT_USAGE
+    assert len(err.strip().splitlines()) == 1
+    assert str(path) in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", list(NOT_CATALOGS.values()), ids=list(NOT_CATALOGS))
+def test_nested_file_not_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    for path in CATALOGS.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "sage.yaml").write_text(text)
+
+    code, err = run(capsys, "list", "--catalog", str(tmp_path / "earthscope.yaml"))
+
+    assert code == EXIT_USAGE
+    assert len(err.strip().splitlines()) == 1
+    assert "sage.yaml" in err
