@@ -26,6 +26,7 @@ __all__ = [
     "IgnoredParameterWarning",
     "IntakeEarthScopeWarning",
     "InvalidRequestError",
+    "InvalidTypeError",
     "MirrorLayoutWarning",
     "MissingObjectsError",
     "MixedSamplingRateError",
@@ -53,6 +54,16 @@ class UnknownArgumentError(InvalidRequestError, TypeError):
 
     It is a ``TypeError``, as Python's own error for an unexpected keyword
     argument is, and an :class:`InvalidRequestError`, as every other rejected
+    request is.
+    """
+
+
+class InvalidTypeError(InvalidRequestError, TypeError):
+    """A request parameter got a value of a type it does not take, such as a
+    number where SEED codes are text.
+
+    It is a ``TypeError``, as Python's own error for a value of the wrong
+    type is, and an :class:`InvalidRequestError`, as every other rejected
     request is.
     """
 

@@ -33,6 +33,7 @@ from intake.readers.user_parameters import (
 from intake_earthscope.errors import (
     IgnoredParameterWarning,
     InvalidRequestError,
+    InvalidTypeError,
     warn_at_caller,
 )
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
@@ -382,14 +383,16 @@ class CodesParameter(BaseUserParameter):
 
         Raises
         ------
-        TypeError
-            If ``value`` is neither a string nor a sequence of strings.
+        InvalidTypeError
+            If ``value`` is neither a string nor a sequence of strings (an
+            :class:`~intake_earthscope.errors.InvalidRequestError` and a
+            ``TypeError``).
         """
         if isinstance(value, str):
             return value
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return list(value)
-        raise TypeError(self._invalid_message(value))
+        raise InvalidTypeError(self._invalid_message(value))
 
     def _invalid_message(self, value: object) -> str:
         # A catalog file sets the attributes without calling __init__, so

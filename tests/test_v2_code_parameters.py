@@ -12,6 +12,7 @@ from typing import Any
 import intake
 import pytest
 
+from intake_earthscope.errors import InvalidRequestError
 from intake_earthscope.v2 import CodesParameter
 
 V2_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "earthscope_v2.yaml"
@@ -47,6 +48,17 @@ def test_mixed_list_names_parameter(cat: Any, name: str) -> None:
     message = str(raised.value)
     assert f"invalid SEED codes ['IU', 1] for {name}:" in message
     assert "leading zeros" not in message
+
+
+@pytest.mark.parametrize("name", sorted(CODE_EXAMPLES))
+def test_number_code_is_invalid_request(cat: Any, name: str) -> None:
+    """Code given as a number is a rejected request (a ValueError), as the
+    guide says every invalid parameter is, and still a TypeError."""
+    with pytest.raises(InvalidRequestError) as raised:
+        cat(**{name: 0})["sage_miniseed"]
+
+    assert isinstance(raised.value, ValueError)
+    assert isinstance(raised.value, TypeError)
 
 
 def test_unnamed_parameter_keeps_message() -> None:
