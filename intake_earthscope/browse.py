@@ -36,6 +36,7 @@ from intake_earthscope.stationmatch import (
     CODE_CRITERIA,
     REGION_CRITERIA,
     SEISMIC_CODE_CRITERIA,
+    check_criteria,
     criterion_masks,
     empty_search_hint,
     warn_at_caller,
@@ -580,6 +581,8 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
             f"invalid collection {collection!r}: it has no 'stations' mapping; "
             "give an archive name such as 'scedc' or a stations entry"
         )
+    # Values that no table can meet are rejected before the fetch.
+    check_criteria({k: v for k, v in criteria.items() if v is not None and v != ""})
     codes = {k: criteria[k] for k in CODE_CRITERIA if k in criteria}
     browser = open_stations(
         args["stations"], args.get("collection"), **codes, **options

@@ -26,6 +26,7 @@ from intake_earthscope.stationfetch import (
     parse_seed_ids,
     seed_id_matches,
 )
+from intake_earthscope.stationtable import empty_table
 from intake_earthscope.timeutil import check_window_order, format_ns, parse_time
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CODE_CRITERIA",
+    "check_criteria",
     "REGION_CRITERIA",
     "SEISMIC_CODE_CRITERIA",
     "criterion_masks",
@@ -54,6 +56,21 @@ def criterion_masks(
     if "start" in criteria or "end" in criteria:
         masks["time"] = _time_mask(table, criteria)
     return masks
+
+
+def check_criteria(criteria: Mapping[str, Any]) -> None:
+    """Raise InvalidRequestError for an invalid region or time criterion.
+
+    The checks are those of :func:`criterion_masks`, run on a table without
+    rows, so that a search rejects such a value before it fetches a table.
+    """
+    checked = {
+        name: value
+        for name, value in criteria.items()
+        if name in REGION_CRITERIA or name in ("start", "end")
+    }
+    if checked:
+        criterion_masks(empty_table("seismic"), checked)
 
 
 CODE_CRITERIA = ("seed_id", *CODE_KINDS)
