@@ -93,7 +93,7 @@ def _run(output: Path) -> None:
     _say(f"\nlazy dataset, opened in {time.perf_counter() - began:.2f} s:")
     print(dataset)
     _say(
-        f"\ntraces {list(dataset.trace.values)}, "
+        f"\ntraces {', '.join(dataset.trace.values.tolist())}, "
         f"{dataset.attrs['sampling_rate']} Hz, "
         f"chunks {dataset.waveform.data.chunks}; no sample has been read yet."
     )
