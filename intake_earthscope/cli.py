@@ -77,10 +77,14 @@ SHORTCUT_PARAMETERS = ("network", "station", "location", "channel", "start", "en
 _PYTHON_PARAMETER = re.compile(
     r"(?<![^\s(\[,;])"
     r"(errors|sampling_rate|neighbour_bytes|tier|rate_tolerance|remove_response"
+    r"|pre_filt|water_level|frame|analysis_center|solution|format|variant"
     r"|root|inventory|network|station|location|channel|start|end|before|after)"
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
 _OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
+# The token= and profile= that auth's messages name, without a value, are
+# the options --token and --profile of the auth command.
+_AUTH_PARAMETER = re.compile(r"(?<![\w-])(token|profile)=(?=[\s,;)]|$)")
 # Advice to pass a value "as text", as in "Pass location='01' as text", is
 # for Python callers. Every value typed on the command line is text already.
 _AS_TEXT = re.compile(r"(\b\w+='[^']*') as text\b")
@@ -252,6 +256,11 @@ def _command_line_spelling(text: str) -> str:
 
     text = _AS_TEXT.sub(r"\1", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
+
+
+def _auth_spelling(error: Exception) -> str:
+    """Respell the token= and profile= of an auth message as auth's options."""
+    return _AUTH_PARAMETER.sub(r"--\1", _command_line_spelling(str(error)))
 
 
 def _command_line_storage_options(text: str) -> str:
@@ -1570,7 +1579,7 @@ def _auth(args: argparse.Namespace) -> int:
     try:
         source = resolve_token_source(args.token, args.profile)
     except EarthScopeError as error:
-        _print(f"token: none ({error})")
+        _print(f"token: none ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
         return EXIT_PROBLEM
 
@@ -1578,7 +1587,7 @@ def _auth(args: argparse.Namespace) -> int:
     try:
         expiry = token_expiry(source)
     except EarthScopeError as error:
-        _print(f"access token: not usable ({error})")
+        _print(f"access token: not usable ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
         return EXIT_PROBLEM
 
