@@ -401,7 +401,8 @@ def _duration_ns(value: object, name: str) -> int:
         # is too long by itself, such as 1e300 s.
         raise InvalidRequestError(
             f"invalid {name}={value!r}: {duration / NS_PER_SECOND:g} s is longer "
-            "than one day; read long spans with open_waveforms"
+            "than one day, the most that before plus after may span; read long "
+            "spans with open_waveforms"
         )
     return duration
 

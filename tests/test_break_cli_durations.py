@@ -74,6 +74,14 @@ def test_window_offset_beyond_int64_rejected() -> None:
     assert "longer than one day" in str(caught.value)
 
 
+def test_window_offset_over_day_names_sum() -> None:
+    """One offset past a day names the limit on before plus after."""
+    with pytest.raises(InvalidRequestError) as caught:
+        windows.window_offsets(0, 172800)
+
+    assert "the most that before plus after may span" in str(caught.value)
+
+
 def test_cli_before_beyond_int64(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
