@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
+from test_break_s3http import DATA, KEY
 from test_first_get_replies import EditingProxy, Exchange
 
 from intake_earthscope import s3http
@@ -22,20 +22,11 @@ from intake_earthscope.errors import (
 from intake_earthscope.storage import StorageSpec, read_bytes, read_first_bytes
 from intake_earthscope.testing import LoopbackS3
 
-import mseedgen
 from fake_earthscope import (
     IAM_ENFORCING_ENVIRONMENT,
     FakeEarthScopeAPI,
     RestrictedArchive,
     restricted_archive,
-)
-
-KEY = "miniseed/XX/2024/001/STA.XX.2024.001"
-DATA = mseedgen.segment_bytes(
-    "XX.STA.00.LHZ",
-    mseedgen.nstime("2024-01-01T00:00:00"),
-    np.arange(36_000, dtype=np.int32),
-    1.0,
 )
 
 
