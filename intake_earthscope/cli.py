@@ -82,6 +82,9 @@ _PYTHON_PARAMETER = re.compile(
     r"=(?:'([^']*)'|([^\s,;:)'\"]*))"
 )
 _OWN_OPTIONS = (*SHORTCUT_PARAMETERS, "root", "inventory", "before", "after")
+# "missing start: give an ISO 8601 time" names a shortcut option by its
+# parameter's bare name.
+_MISSING_PARAMETER = re.compile(rf"\bmissing ({'|'.join(SHORTCUT_PARAMETERS)}):")
 # The token= and profile= that auth's messages name, without a value, are
 # the options --token and --profile of the auth command.
 _AUTH_PARAMETER = re.compile(r"(?<![\w-])(token|profile)=(?=[\s,;)]|$)")
@@ -255,6 +258,7 @@ def _command_line_spelling(text: str) -> str:
         return f"-p {shlex.quote(f'{name}={value}')}"
 
     text = _AS_TEXT.sub(r"\1", text)
+    text = _MISSING_PARAMETER.sub(r"missing --\1:", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
 
 

@@ -220,11 +220,14 @@ class MiniseedSource(DataSource):
                 name for name in _REQUIRED if self._arguments[name] in (None, "")
             ]
             if missing:
+                named = [f"{name}=" for name in missing]
+                listed = named[-1]
+                if len(named) > 1:
+                    listed = f"{', '.join(named[:-1])} and {named[-1]}"
                 raise InvalidRequestError(
-                    f"missing {', '.join(missing)}: give every one of network, "
-                    "station, start and end when opening the source, for example "
-                    "cat.sage.miniseed(network='IU', station='ANMO', "
-                    "start='2024-01-01', end='2024-01-02')"
+                    f"missing {listed}: a request needs network=, station=, "
+                    "start= and end=, for example network='IU', station='ANMO', "
+                    "start='2024-01-01', end='2024-01-02'"
                 )
             self._request = WaveformRequest.build(**self._arguments)
         return self._request

@@ -36,3 +36,30 @@ def test_auth_token_file_named_as_option(
     assert code == EXIT_PROBLEM
     assert "give --token (or EARTHSCOPE_TOKEN)" in out
     assert "token=" not in out
+
+
+def test_export_without_times_names_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The advice for a request without times is in options, for any archive."""
+    argv = ["export", "scedc.miniseed", "--network", "CI", "--station", "WBM"]
+
+    code = main([*argv, "--root", str(tmp_path), str(tmp_path / "out.nc")])
+    err = capsys.readouterr().err
+
+    assert code == EXIT_USAGE
+    assert "missing --start and --end: a request needs --network" in err
+    assert "--start 2024-01-01, --end 2024-01-02" in err
+    assert "cat.sage" not in err
+
+
+def test_availability_without_start_names_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["availability", "sage.miniseed", "--network", "CH", "--station", "BALST"]
+
+    code = main([*argv, "--root", str(tmp_path)])
+    err = capsys.readouterr().err
+
+    assert code == EXIT_USAGE
+    assert "missing --start: give an ISO 8601 time" in err
