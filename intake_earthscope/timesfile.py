@@ -43,7 +43,9 @@ __all__ = [
 LONGEST_WINDOW_NS = NS_PER_DAY
 
 #: The forms of before and after that Python callers pass.
-OFFSET_FORMS = "seconds or a timedelta"
+OFFSET_FORMS = (
+    "seconds, a timedelta or duration text with a unit, such as '30s' or '2min'"
+)
 
 
 @dataclass

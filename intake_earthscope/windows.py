@@ -388,8 +388,8 @@ def _datetime_values(times: Any) -> np.ndarray:
     missing = np.flatnonzero(stamps.isna())
     if missing.size:
         raise InvalidRequestError(
-            f"invalid times[{missing[0]}]: not a time (NaT); drop the rows "
-            "without a time from the catalog"
+            f"invalid times[{missing[0]}]: not a time (NaT); drop the entries "
+            "without a time (the rows of an event catalog)"
         )
     return stamps.as_unit("ns").asi8.astype(np.int64)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from intake_earthscope import windows
@@ -93,3 +94,19 @@ def test_cli_before_beyond_int64(
 
     assert code == EXIT_USAGE
     assert "--before 1e300 plus --after 1 is 1e+300 s, longer than one day" in err
+
+
+def test_unreadable_offset_names_duration_text() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        windows.window_offsets("1 fortnight", 1.0)
+
+    assert "duration text with a unit, such as '30s' or '2min'" in str(caught.value)
+
+
+def test_missing_time_in_list_names_entries() -> None:
+    times = pd.Series(pd.to_datetime(["2024-01-01T00:00:00", None]))
+
+    with pytest.raises(InvalidRequestError) as caught:
+        windows.window_times(times)
+
+    assert "invalid times[1]: not a time (NaT); drop the entries" in str(caught.value)
