@@ -148,7 +148,7 @@ def test_catalog_entry_without_parameters() -> None:
     cat = intake.open_catalog(str(CATALOGS / "earthscope.yaml"))
     source = cat.sage.miniseed
     with pytest.raises(
-        InvalidRequestError, match="missing network, station, start, end"
+        InvalidRequestError, match="missing network=, station=, start= and end="
     ):
         source.to_dask()
 
