@@ -1766,7 +1766,7 @@ def _finish_window(
 
 
 def _reaches(decoded: ObjectSamples | None, grid: Grid) -> bool | None:
-    """Return whether an object's decoded records of the wanted traces reach
+    """Return whether an object's decoded records of the requested traces reach
     an index of ``grid``, or None where they were not decoded together.
 
     A sample lands on the nearest index, so records reach the grid where they

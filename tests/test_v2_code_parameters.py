@@ -52,8 +52,8 @@ def test_mixed_list_names_parameter(cat: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CODE_EXAMPLES))
 def test_number_code_is_invalid_request(cat: Any, name: str) -> None:
-    """Code given as a number is a rejected request (a ValueError), as the
-    guide says every invalid parameter is, and still a TypeError."""
+    """A code given as a number is a rejected request (a ValueError), like
+    every invalid parameter in the guide, and still a TypeError."""
     with pytest.raises(InvalidRequestError) as raised:
         cat(**{name: 0})["sage_miniseed"]
 
