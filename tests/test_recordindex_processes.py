@@ -14,6 +14,7 @@ from pathlib import Path
 
 from test_recordindex import SIZE, _aged_file, random_table
 
+from intake_earthscope import recordindex
 from intake_earthscope.recordindex import (
     CACHE_DIR_VARIABLE,
     CACHE_LIMIT_VARIABLE,
@@ -66,3 +67,21 @@ def test_workers_trim_together(tmp_path: Path) -> None:
     assert [worker.exitcode for worker in workers] == [0] * WORKERS
     assert len(list(folder.glob("*.npz"))) > FILES_PER_WORKER
     assert indexes_size(folder) <= LIMIT_BYTES * 1.1
+
+
+def test_tally_is_written_in_place(tmp_path: Path) -> None:
+    """The shared count goes on from a count of any width, and a file that
+    contains no count starts again at what was written and is cut to the
+    count's width."""
+    tally = tmp_path / recordindex._SHARED_TALLY
+    tally.write_bytes(b"1234\n")
+
+    assert recordindex._add_shared(tmp_path, 10) == 1244
+    assert recordindex._add_shared(tmp_path, 6) == 1250
+    assert tally.read_bytes() == b"1250".rjust(recordindex._TALLY_WIDTH, b"0")
+
+    tally.write_bytes(b"not a count of bytes at all, and longer than one")
+    assert recordindex._add_shared(tmp_path, 7) == 7
+    assert tally.read_bytes() == b"7".rjust(recordindex._TALLY_WIDTH, b"0")
+
+    assert recordindex._add_shared(tmp_path, 0, reset=True) == 0
