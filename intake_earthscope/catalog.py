@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, NoReturn
 
 from intake.catalog.local import YAMLFileCatalog
 
-from intake_earthscope.errors import CatalogReadError
+from intake_earthscope.errors import CatalogFileNotFoundError, CatalogReadError
 
 __all__ = ["ArchiveCatalog", "catalog_path", "open_catalog"]
 
@@ -48,10 +49,23 @@ class ArchiveCatalog(YAMLFileCatalog):
 
     Raises
     ------
+    intake_earthscope.errors.CatalogFileNotFoundError
+        When the entry is opened and its file does not exist, such as in a
+        copy of the catalog folder that lacks the file. The other entries of
+        the top-level catalog keep working.
     intake_earthscope.errors.CatalogReadError
         From ``read()``, ``read_chunked()``, ``read_partition()`` and
         ``to_dask()`` (a ``NotImplementedError``).
     """
+
+    def _load(self, reload: bool = False) -> None:
+        try:
+            super()._load(reload=reload)
+        except FileNotFoundError as error:
+            if isinstance(error, CatalogFileNotFoundError):
+                raise
+            message = missing_file_message(str(self.path), self.name)
+            raise CatalogFileNotFoundError(message) from None
 
     def read(self) -> NoReturn:
         raise self._read_error("read")
@@ -73,6 +87,28 @@ class ArchiveCatalog(YAMLFileCatalog):
             f"cat.{self.name}.<entry>.{method}(). Entries of {self.name!r}: "
             f"{entries}"
         )
+
+
+def missing_file_message(path: str, entry: str | None = None) -> str:
+    """Return the message for the missing file ``path`` of a nested catalog.
+
+    It names the file, the entry where known, and the fix: copy the shipped
+    file of that name, or remove the entry.
+    """
+    if "://" not in path:
+        path = os.path.normpath(path)
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    shipped = catalog_path().parent / name
+    if shipped.is_file() and str(shipped) != path:
+        fix = f"copy {name} from {str(shipped.parent)!r} into {folder or '.'!r}"
+    else:
+        fix = f"restore {name} in {folder or '.'!r}"
+    named = f" of entry {entry!r}" if entry else ""
+    its_entry = f"the entry {entry!r}" if entry else "its entry"
+    return (
+        f"nested catalog file {path!r}{named} not found: {fix}, or remove "
+        f"{its_entry} from the catalog file that names it"
+    )
 
 
 def __getattr__(name: str) -> Any:

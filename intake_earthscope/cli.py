@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileNotFoundError,
     CredentialsError,
     EarthScopeError,
     IntakeEarthScopeWarning,
@@ -728,6 +729,9 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
+        if isinstance(entry, _MissingCatalog):
+            _print(f"{name:<24} unavailable: {entry.error}")
+            continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
     return EXIT_OK
 
@@ -1304,15 +1308,31 @@ def _yaml_error_message(location: str, error: Exception) -> str:
     return message + ". Fix the file and run the command again"
 
 
+class _MissingCatalog:
+    """A nested catalog whose file does not exist.
+
+    ``list`` shows it as unavailable, and using one of its entries raises
+    ``error``, while the other entries keep working.
+    """
+
+    def __init__(self, error: CatalogFileNotFoundError) -> None:
+        self.error = error
+
+
 def _entries(catalog: Any) -> list[tuple[str, Any]]:
     # intake's walk(depth=2) prints the error of a nested catalog that fails
     # to open and skips it, so nested catalogs are opened here.
-    leaves = []
+    leaves: list[tuple[str, Any]] = []
     for name, entry in catalog.walk(depth=1).items():
         if entry.describe().get("container") != "catalog":
             leaves.append((name, entry))
             continue
-        for inner, leaf in _nested_entries(catalog, name, entry).items():
+        try:
+            nested = _nested_entries(catalog, name, entry)
+        except CatalogFileNotFoundError as error:
+            leaves.append((name, _MissingCatalog(error)))
+            continue
+        for inner, leaf in nested.items():
             if leaf.describe().get("container") != "catalog":
                 leaves.append((f"{name}.{inner}", leaf))
     return sorted(leaves, key=lambda item: item[0])
@@ -1323,20 +1343,22 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
 
     Raises
     ------
+    CatalogFileNotFoundError
+        If the nested catalog's file is missing.
     InvalidRequestError
-        If the nested catalog's file is missing, is not valid YAML, or is
-        no intake catalog.
+        If the nested catalog's file is not valid YAML, or is no intake
+        catalog.
     """
     import yaml
     from intake.catalog.exceptions import CatalogException
+
+    from intake_earthscope.catalog import missing_file_message
 
     try:
         return dict(entry().walk(depth=1))
     except FileNotFoundError:
         path = _nested_path(catalog, entry)
-        raise InvalidRequestError(
-            f"catalog {path!r} of entry {name!r} not found"
-        ) from None
+        raise CatalogFileNotFoundError(missing_file_message(path, name)) from None
     except yaml.YAMLError as error:
         path = _nested_path(catalog, entry)
         raise InvalidRequestError(_yaml_error_message(path, error)) from None
@@ -1358,6 +1380,10 @@ def _nested_path(catalog: Any, entry: Any) -> str:
 
 def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
+    for archive, entry in entries.items():
+        within = name == archive or name.startswith(f"{archive}.")
+        if within and isinstance(entry, _MissingCatalog):
+            raise entry.error
     if name in entries:
         return entries[name]
 
