@@ -1385,6 +1385,7 @@ def _entry(catalog: Any, name: str) -> Any:
         if within and isinstance(entry, _MissingCatalog):
             raise entry.error
     if name in entries:
+        _check_templates(entries[name])
         return entries[name]
 
     inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
@@ -1397,6 +1398,17 @@ def _entry(catalog: Any, name: str) -> Any:
         f"unknown entry {name!r}: expected one of {sorted(entries)} "
         "(run `intake-earthscope list`)"
     )
+
+
+def _check_templates(entry: Any) -> None:
+    """Check the key and path templates of a nested catalog's ``entry``, as
+    opening it in Python does."""
+    from intake_earthscope.catalog import ArchiveCatalog
+
+    # intake sets _catalog on each entry to the catalog parsed from its file.
+    owner = getattr(entry, "_catalog", None)
+    if isinstance(owner, ArchiveCatalog):
+        owner.check_entry(entry.name)
 
 
 def _open_source(args: argparse.Namespace) -> Any:
