@@ -918,7 +918,26 @@ def _export(args: argparse.Namespace) -> int:
     source = _open_source(args)
     written = _write(source.to_dask(), args, output_format)
 
+    _report_missing_days(written, output_format)
     return _report_units(written, output_format)
+
+
+def _report_missing_days(written: Path, output_format: str) -> None:
+    """Warn about each station of a GNSS positions output that loaded fully
+    but lacks days inside its data.
+
+    The exit code stays 0 for them, because their files were read in full,
+    as a waveform day with gaps keeps the status ``ok``.
+    """
+    # export.py opens outputs as it wrote them (h5netcdf, consolidated Zarr).
+    from intake_earthscope.export import _open_written
+    from intake_earthscope.gnss.position_dataset import missing_days_notes
+
+    with _open_written(written, output_format) as output:
+        notes = missing_days_notes(output)
+    for station, message in notes:
+        _pending_warnings.append(f"station {station}: {message}")
+    _print_pending_warnings()
 
 
 def _report_units(written: Path, output_format: str) -> int:
