@@ -392,7 +392,7 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         return int(command(args))
     except (InvalidRequestError, CatalogError) as error:
         _error(_command_line_spelling(str(error)))
-        return EXIT_USAGE
+        return EXIT_PROBLEM if _no_matching_channel(error) else EXIT_USAGE
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
@@ -409,6 +409,14 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _no_matching_channel(error: Exception) -> bool:
+    """Return whether ``error`` reports that the objects of a request hold none
+    of its channels: data not found, which exits 1, not invalid usage."""
+    # NOTE: the waveform reader (plan.py) raises InvalidRequestError for this
+    # case, so only the message distinguishes it from an invalid value.
+    return str(error).startswith("no channel matches ")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -569,16 +577,16 @@ def _add_search(commands: Any) -> None:
     )
 
     for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
-        command.add_argument(f"--{name}", type=float, help="box corner, degrees")
+        command.add_argument(f"--{name}", type=_number_text, help="box corner, degrees")
     command.add_argument(
-        "--latitude", type=float, help="centre of a radius search, degrees north"
+        "--latitude", type=_number_text, help="centre of a radius search, degrees north"
     )
     command.add_argument(
-        "--longitude", type=float, help="centre of a radius search, degrees east"
+        "--longitude", type=_number_text, help="centre of a radius search, degrees east"
     )
-    command.add_argument("--maxradius", type=float, help="radius in degrees")
+    command.add_argument("--maxradius", type=_number_text, help="radius in degrees")
     command.add_argument(
-        "--minradius", type=float, help="inner radius of a ring search, degrees"
+        "--minradius", type=_number_text, help="inner radius of a ring search, degrees"
     )
 
     command.add_argument(
@@ -598,6 +606,19 @@ def _add_search(commands: Any) -> None:
     )
     _add_catalog_option(command)
     command.set_defaults(run=_search)
+
+
+def _number_text(text: str) -> str:
+    """Check that an option's value is a number, and return it as typed.
+
+    The search converts it, so that its messages echo the value as the user
+    typed it (``134``, not ``134.0``).
+    """
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    return text
 
 
 def _add_availability(commands: Any) -> None:
