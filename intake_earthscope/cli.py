@@ -1283,31 +1283,58 @@ def _report_windows(
 def _open_catalog(path: str | None) -> Any:
 
     import intake
-    import yaml
-    from intake.catalog.exceptions import CatalogException
 
     from intake_earthscope.catalog import catalog_path
 
     location = path or str(catalog_path())
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
-        try:
-            catalog = intake.open_catalog(location)
-        except FileNotFoundError:
-            raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        except yaml.YAMLError as error:
-            raise InvalidRequestError(_yaml_error_message(location, error)) from None
-        except CatalogException as error:
-            raise InvalidRequestError(_not_catalog_message(location, error)) from None
-        except (ValueError, TypeError, KeyError) as error:
-            # A file that is no catalog fails in the YAML parser or in
-            # intake's reading of the parsed mapping.
-            raise InvalidRequestError(
-                f"cannot read catalog {location!r}: {type(error).__name__}: "
-                f"{error}; give an intake catalog YAML file"
-            ) from None
+        catalog = intake.open_catalog(location)
     return catalog
+
+
+@contextlib.contextmanager
+def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[None]:
+    """Raise the errors of opening the catalog file ``location`` as one line
+    that names the file.
+
+    ``entry`` is the entry of the top-level catalog that nests the file, or
+    ``None`` for the top-level file itself.
+
+    Raises
+    ------
+    CatalogFileNotFoundError
+        If a nested catalog's file is missing.
+    InvalidRequestError
+        If the top-level file is missing, or a file is not valid YAML or is
+        no intake catalog.
+    """
+    import yaml
+    from intake.catalog.exceptions import CatalogException
+
+    from intake_earthscope.catalog import missing_file_message
+
+    try:
+        yield
+    except FileNotFoundError:
+        if entry is None:
+            raise InvalidRequestError(f"catalog not found: {location!r}") from None
+        message = missing_file_message(location, entry)
+        raise CatalogFileNotFoundError(message) from None
+    except EarthScopeError:
+        raise
+    except yaml.YAMLError as error:
+        raise InvalidRequestError(_yaml_error_message(location, error)) from None
+    except CatalogException as error:
+        raise InvalidRequestError(_not_catalog_message(location, error)) from None
+    except (ValueError, TypeError, KeyError) as error:
+        # A file that is no catalog fails in the YAML parser or in intake's
+        # reading of the parsed mapping.
+        raise InvalidRequestError(
+            f"cannot read catalog {location!r}: {type(error).__name__}: "
+            f"{error}; give an intake catalog YAML file"
+        ) from None
 
 
 def _not_catalog_message(location: str, error: Exception) -> str:
@@ -1389,22 +1416,8 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
         If the nested catalog's file is not valid YAML, or is no intake
         catalog.
     """
-    import yaml
-    from intake.catalog.exceptions import CatalogException
-
-    from intake_earthscope.catalog import missing_file_message
-
-    try:
+    with _catalog_file_errors(_nested_path(catalog, entry), name):
         return dict(entry().walk(depth=1))
-    except FileNotFoundError:
-        path = _nested_path(catalog, entry)
-        raise CatalogFileNotFoundError(missing_file_message(path, name)) from None
-    except yaml.YAMLError as error:
-        path = _nested_path(catalog, entry)
-        raise InvalidRequestError(_yaml_error_message(path, error)) from None
-    except CatalogException as error:
-        path = _nested_path(catalog, entry)
-        raise InvalidRequestError(_not_catalog_message(path, error)) from None
 
 
 def _nested_path(catalog: Any, entry: Any) -> str:
