@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
+from intake_earthscope.codes import has_wildcard
 from intake_earthscope.collection import Collection, KeyTemplate
 from intake_earthscope.errors import (
     InvalidRequestError,
@@ -116,6 +117,11 @@ def availability(
     MirrorLayoutWarning
         If no object exists under a local ``root=`` whose key layout starts
         a directory above or below it. The message names the root to pass.
+    IntakeEarthScopeWarning
+        Otherwise, if a trace of exact codes has no object on any day of the
+        window (all its rows show ``exists=False``), or exact station codes
+        find no object at all. The message names the traces and suggests a
+        wildcard.
     """
     if isinstance(collection, str):
         from intake_earthscope.browse import shipped_entry
@@ -156,6 +162,11 @@ def availability(
             f"no object of the request exists on the mirror: {hint}",
             MirrorLayoutWarning,
         )
+        return table
+
+    absent = _absent_message(request, routes, table)
+    if absent:
+        warn_at_caller(absent)
     return table
 
 
@@ -178,6 +189,54 @@ def _layout_hint(
     else:
         key = key_prefix(request, collection, route.tier)
     return mirror_layout_hint(route.spec, key)
+
+
+# Traces an absent-object warning names before it counts the rest.
+_LISTED_ABSENT = 5
+
+
+def _absent_message(
+    request: WaveformRequest, routes: Sequence[Route], table: pd.DataFrame
+) -> str:
+    """Return the warning for traces without an object on any day of the
+    window, or ``""`` where every trace has one.
+
+    Such traces come from exact codes, which get rows whether or not an
+    object exists, so every one of their days shows as missing.
+    """
+    if table.empty:
+        if not routes or any(has_wildcard(code) for code in request.station):
+            return ""
+        origins = ", ".join(sorted({route.spec.tier_label for route in routes}))
+        stations = ", ".join(request.station)
+        return (
+            f"no object of station(s) {stations} exists on any day of the window "
+            f"in {origins}. {_absent_fix(request.station[0])}"
+        )
+
+    labels = _trace_labels(table)
+    seen = table["exists"].groupby(labels, sort=True).any()
+    absent = [str(label) for label, exists in seen.items() if not exists]
+    if not absent:
+        return ""
+
+    first = table[labels == absent[0]].iloc[0]
+    named = ", ".join(absent[:_LISTED_ABSENT])
+    if len(absent) > _LISTED_ABSENT:
+        named += f" and {len(absent) - _LISTED_ABSENT} more"
+    their = "its" if len(absent) == 1 else "their"
+    return (
+        f"no object of {named} exists on any day of the window in "
+        f"{first['tier']} (such as {first['key']}), so all {their} days are "
+        f"listed as missing. {_absent_fix(str(first['station']))}"
+    )
+
+
+def _absent_fix(station: str) -> str:
+    return (
+        "Check the codes, or give a code with a wildcard, such as "
+        f"station='{station[:2]}*', to list the traces that have objects"
+    )
 
 
 def _empty() -> pd.DataFrame:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import string
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
 from intake.catalog.local import YAMLFileCatalog
 
-from intake_earthscope.errors import CatalogReadError
+from intake_earthscope.errors import (
+    CatalogError,
+    CatalogFileNotFoundError,
+    CatalogReadError,
+)
 
-__all__ = ["ArchiveCatalog", "catalog_path", "open_catalog"]
+__all__ = ["ArchiveCatalog", "catalog_path", "check_entry_templates", "open_catalog"]
 
 
 def catalog_path(version: int = 1) -> Path:
@@ -48,10 +54,43 @@ class ArchiveCatalog(YAMLFileCatalog):
 
     Raises
     ------
+    intake_earthscope.errors.CatalogFileNotFoundError
+        When the entry is opened and its file does not exist, such as in a
+        copy of the catalog folder that lacks the file. The other entries of
+        the top-level catalog keep working.
+    intake_earthscope.errors.CatalogError
+        When one of its entries is opened and a key or path template of that
+        entry uses an unknown field (:func:`check_entry_templates`).
     intake_earthscope.errors.CatalogReadError
         From ``read()``, ``read_chunked()``, ``read_partition()`` and
         ``to_dask()`` (a ``NotImplementedError``).
     """
+
+    def _load(self, reload: bool = False) -> None:
+        try:
+            super()._load(reload=reload)
+        except FileNotFoundError as error:
+            if isinstance(error, CatalogFileNotFoundError):
+                raise
+            message = missing_file_message(str(self.path), self.name)
+            raise CatalogFileNotFoundError(message) from None
+
+    def check_entry(self, name: str) -> None:
+        """Check the key and path templates of the entry ``name``.
+
+        Raises
+        ------
+        intake_earthscope.errors.CatalogError
+            If a template uses an unknown field; the message names this
+            catalog's file and the entry.
+        """
+        args = self._entries[name].describe().get("args") or {}
+        check_entry_templates(args, name, _shown_path(str(self.path)))
+
+    def _get_entry(self, name: str) -> Any:
+        if name in self._entries:
+            self.check_entry(name)
+        return super()._get_entry(name)
 
     def read(self) -> NoReturn:
         raise self._read_error("read")
@@ -73,6 +112,116 @@ class ArchiveCatalog(YAMLFileCatalog):
             f"cat.{self.name}.<entry>.{method}(). Entries of {self.name!r}: "
             f"{entries}"
         )
+
+
+def check_entry_templates(
+    args: Mapping[str, Any], entry: str, path: str | None = None
+) -> None:
+    """Check the fields of a catalog entry's key and path templates.
+
+    The templates are the ``key_template`` of the entry's ``collection:``
+    mapping and of its ``stations: stationxml:`` mapping, and the ``paths``
+    and ``name_patterns`` of its GNSS ``product:`` mapping. Readers fill them
+    only when they read, so a misspelt field such as ``{statoin}`` would
+    otherwise fail late and without the file's name.
+
+    Parameters
+    ----------
+    args : mapping
+        The entry's ``args:`` mapping as the catalog file spells it.
+    entry : str
+        The entry's name, for the message.
+    path : str, optional
+        The catalog file that contains the entry, for the message.
+
+    Raises
+    ------
+    intake_earthscope.errors.CatalogError
+        If a template is no valid format string or uses a field that its
+        reader does not fill. The message names the file (where known), the
+        entry, the unknown field and the fields allowed.
+    """
+    try:
+        _check_key_templates(args)
+        _check_path_templates(args)
+    except CatalogError as error:
+        where = f"catalog file {path!r}, entry {entry!r}" if path else ""
+        where = where or f"catalog entry {entry!r}"
+        raise CatalogError(
+            f"{where}: {error}. Fix the template in the catalog file"
+        ) from None
+
+
+def _check_key_templates(args: Mapping[str, Any]) -> None:
+    from intake_earthscope.collection import KeyTemplate
+
+    stations = _mapping(args, "stations")
+    for spec in (_mapping(args, "collection"), _mapping(stations, "stationxml")):
+        template = spec.get("key_template")
+        if isinstance(template, str):
+            KeyTemplate(template)
+
+
+def _check_path_templates(args: Mapping[str, Any]) -> None:
+    from intake_earthscope.gnss.archive import PATH_FIELDS
+
+    product = _mapping(args, "product")
+    # The position reader adds the product's choices (analysis_center, ...)
+    # to the standard fields.
+    allowed = set(PATH_FIELDS) | set(_mapping(product, "choices"))
+    for group in ("paths", "name_patterns"):
+        for variant, template in _mapping(product, group).items():
+            where = f"{group}.{variant}"
+            _check_template_fields(str(template), where, allowed)
+
+
+def _check_template_fields(template: str, where: str, allowed: set[str]) -> None:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise CatalogError(
+            f"invalid path template {template!r} in {where}: {error}; write "
+            "fields as {station}, and a literal brace as {{ or }}"
+        ) from None
+
+    unknown = {name for _, name, _, _ in parsed if name} - allowed
+    if unknown:
+        raise CatalogError(
+            f"invalid path template {template!r} in {where}: unknown field(s) "
+            f"{sorted(unknown)}; valid fields are {sorted(allowed)}"
+        )
+
+
+def _mapping(spec: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    # A part that is absent or no mapping is the reader's to reject.
+    value = spec.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def missing_file_message(path: str, entry: str | None = None) -> str:
+    """Return the message for the missing file ``path`` of a nested catalog.
+
+    It names the file, the entry where known, and the fix: copy the shipped
+    file of that name, or remove the entry.
+    """
+    path = _shown_path(path)
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    shipped = catalog_path().parent / name
+    if shipped.is_file() and str(shipped) != path:
+        fix = f"copy {name} from {str(shipped.parent)!r} into {folder or '.'!r}"
+    else:
+        fix = f"restore {name} in {folder or '.'!r}"
+    named = f" of entry {entry!r}" if entry else ""
+    its_entry = f"the entry {entry!r}" if entry else "its entry"
+    return (
+        f"nested catalog file {path!r}{named} not found: {fix}, or remove "
+        f"{its_entry} from the catalog file that names it"
+    )
+
+
+def _shown_path(path: str) -> str:
+    # {{ CATALOG_DIR }}/sage.yaml becomes ".../catalogs//sage.yaml" in intake.
+    return path if "://" in path else os.path.normpath(path)
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileNotFoundError,
     CredentialsError,
     EarthScopeError,
     IntakeEarthScopeWarning,
@@ -391,7 +392,7 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         return int(command(args))
     except (InvalidRequestError, CatalogError) as error:
         _error(_command_line_spelling(str(error)))
-        return EXIT_USAGE
+        return EXIT_PROBLEM if _no_matching_channel(error) else EXIT_USAGE
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
@@ -408,6 +409,14 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _no_matching_channel(error: Exception) -> bool:
+    """Return whether ``error`` reports that the objects of a request hold none
+    of its channels: data not found, which exits 1, not invalid usage."""
+    # NOTE: the waveform reader (plan.py) raises InvalidRequestError for this
+    # case, so only the message distinguishes it from an invalid value.
+    return str(error).startswith("no channel matches ")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -568,16 +577,16 @@ def _add_search(commands: Any) -> None:
     )
 
     for name in ("minlatitude", "maxlatitude", "minlongitude", "maxlongitude"):
-        command.add_argument(f"--{name}", type=float, help="box corner, degrees")
+        command.add_argument(f"--{name}", type=_number_text, help="box corner, degrees")
     command.add_argument(
-        "--latitude", type=float, help="centre of a radius search, degrees north"
+        "--latitude", type=_number_text, help="centre of a radius search, degrees north"
     )
     command.add_argument(
-        "--longitude", type=float, help="centre of a radius search, degrees east"
+        "--longitude", type=_number_text, help="centre of a radius search, degrees east"
     )
-    command.add_argument("--maxradius", type=float, help="radius in degrees")
+    command.add_argument("--maxradius", type=_number_text, help="radius in degrees")
     command.add_argument(
-        "--minradius", type=float, help="inner radius of a ring search, degrees"
+        "--minradius", type=_number_text, help="inner radius of a ring search, degrees"
     )
 
     command.add_argument(
@@ -597,6 +606,19 @@ def _add_search(commands: Any) -> None:
     )
     _add_catalog_option(command)
     command.set_defaults(run=_search)
+
+
+def _number_text(text: str) -> str:
+    """Check that an option's value is a number, and return it as typed.
+
+    The search converts it, so that its messages echo the value as the user
+    typed it (``134``, not ``134.0``).
+    """
+    try:
+        float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    return text
 
 
 def _add_availability(commands: Any) -> None:
@@ -728,6 +750,9 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
+        if isinstance(entry, _MissingCatalog):
+            _print(f"{name:<24} unavailable: {entry.error}")
+            continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
     return EXIT_OK
 
@@ -914,7 +939,26 @@ def _export(args: argparse.Namespace) -> int:
     source = _open_source(args)
     written = _write(source.to_dask(), args, output_format)
 
+    _report_missing_days(written, output_format)
     return _report_units(written, output_format)
+
+
+def _report_missing_days(written: Path, output_format: str) -> None:
+    """Warn about each station of a GNSS positions output that loaded fully
+    but lacks days inside its data.
+
+    The exit code stays 0 for them, because their files were read in full,
+    as a waveform day with gaps keeps the status ``ok``.
+    """
+    # export.py opens outputs as it wrote them (h5netcdf, consolidated Zarr).
+    from intake_earthscope.export import _open_written
+    from intake_earthscope.gnss.position_dataset import missing_days_notes
+
+    with _open_written(written, output_format) as output:
+        notes = missing_days_notes(output)
+    for station, message in notes:
+        _pending_warnings.append(f"station {station}: {message}")
+    _print_pending_warnings()
 
 
 def _report_units(written: Path, output_format: str) -> int:
@@ -1239,31 +1283,58 @@ def _report_windows(
 def _open_catalog(path: str | None) -> Any:
 
     import intake
-    import yaml
-    from intake.catalog.exceptions import CatalogException
 
     from intake_earthscope.catalog import catalog_path
 
     location = path or str(catalog_path())
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
-        try:
-            catalog = intake.open_catalog(location)
-        except FileNotFoundError:
-            raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        except yaml.YAMLError as error:
-            raise InvalidRequestError(_yaml_error_message(location, error)) from None
-        except CatalogException as error:
-            raise InvalidRequestError(_not_catalog_message(location, error)) from None
-        except (ValueError, TypeError, KeyError) as error:
-            # A file that is no catalog fails in the YAML parser or in
-            # intake's reading of the parsed mapping.
-            raise InvalidRequestError(
-                f"cannot read catalog {location!r}: {type(error).__name__}: "
-                f"{error}; give an intake catalog YAML file"
-            ) from None
+        catalog = intake.open_catalog(location)
     return catalog
+
+
+@contextlib.contextmanager
+def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[None]:
+    """Raise the errors of opening the catalog file ``location`` as one line
+    that names the file.
+
+    ``entry`` is the entry of the top-level catalog that nests the file, or
+    ``None`` for the top-level file itself.
+
+    Raises
+    ------
+    CatalogFileNotFoundError
+        If a nested catalog's file is missing.
+    InvalidRequestError
+        If the top-level file is missing, or a file is not valid YAML or is
+        no intake catalog.
+    """
+    import yaml
+    from intake.catalog.exceptions import CatalogException
+
+    from intake_earthscope.catalog import missing_file_message
+
+    try:
+        yield
+    except FileNotFoundError:
+        if entry is None:
+            raise InvalidRequestError(f"catalog not found: {location!r}") from None
+        message = missing_file_message(location, entry)
+        raise CatalogFileNotFoundError(message) from None
+    except EarthScopeError:
+        raise
+    except yaml.YAMLError as error:
+        raise InvalidRequestError(_yaml_error_message(location, error)) from None
+    except CatalogException as error:
+        raise InvalidRequestError(_not_catalog_message(location, error)) from None
+    except (ValueError, TypeError, KeyError) as error:
+        # A file that is no catalog fails in the YAML parser or in intake's
+        # reading of the parsed mapping.
+        raise InvalidRequestError(
+            f"cannot read catalog {location!r}: {type(error).__name__}: "
+            f"{error}; give an intake catalog YAML file"
+        ) from None
 
 
 def _not_catalog_message(location: str, error: Exception) -> str:
@@ -1304,15 +1375,31 @@ def _yaml_error_message(location: str, error: Exception) -> str:
     return message + ". Fix the file and run the command again"
 
 
+class _MissingCatalog:
+    """A nested catalog whose file does not exist.
+
+    ``list`` shows it as unavailable, and using one of its entries raises
+    ``error``, while the other entries keep working.
+    """
+
+    def __init__(self, error: CatalogFileNotFoundError) -> None:
+        self.error = error
+
+
 def _entries(catalog: Any) -> list[tuple[str, Any]]:
     # intake's walk(depth=2) prints the error of a nested catalog that fails
     # to open and skips it, so nested catalogs are opened here.
-    leaves = []
+    leaves: list[tuple[str, Any]] = []
     for name, entry in catalog.walk(depth=1).items():
         if entry.describe().get("container") != "catalog":
             leaves.append((name, entry))
             continue
-        for inner, leaf in _nested_entries(catalog, name, entry).items():
+        try:
+            nested = _nested_entries(catalog, name, entry)
+        except CatalogFileNotFoundError as error:
+            leaves.append((name, _MissingCatalog(error)))
+            continue
+        for inner, leaf in nested.items():
             if leaf.describe().get("container") != "catalog":
                 leaves.append((f"{name}.{inner}", leaf))
     return sorted(leaves, key=lambda item: item[0])
@@ -1323,26 +1410,14 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
 
     Raises
     ------
+    CatalogFileNotFoundError
+        If the nested catalog's file is missing.
     InvalidRequestError
-        If the nested catalog's file is missing, is not valid YAML, or is
-        no intake catalog.
+        If the nested catalog's file is not valid YAML, or is no intake
+        catalog.
     """
-    import yaml
-    from intake.catalog.exceptions import CatalogException
-
-    try:
+    with _catalog_file_errors(_nested_path(catalog, entry), name):
         return dict(entry().walk(depth=1))
-    except FileNotFoundError:
-        path = _nested_path(catalog, entry)
-        raise InvalidRequestError(
-            f"catalog {path!r} of entry {name!r} not found"
-        ) from None
-    except yaml.YAMLError as error:
-        path = _nested_path(catalog, entry)
-        raise InvalidRequestError(_yaml_error_message(path, error)) from None
-    except CatalogException as error:
-        path = _nested_path(catalog, entry)
-        raise InvalidRequestError(_not_catalog_message(path, error)) from None
 
 
 def _nested_path(catalog: Any, entry: Any) -> str:
@@ -1358,7 +1433,12 @@ def _nested_path(catalog: Any, entry: Any) -> str:
 
 def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
+    for archive, entry in entries.items():
+        within = name == archive or name.startswith(f"{archive}.")
+        if within and isinstance(entry, _MissingCatalog):
+            raise entry.error
     if name in entries:
+        _check_templates(entries[name])
         return entries[name]
 
     inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
@@ -1371,6 +1451,17 @@ def _entry(catalog: Any, name: str) -> Any:
         f"unknown entry {name!r}: expected one of {sorted(entries)} "
         "(run `intake-earthscope list`)"
     )
+
+
+def _check_templates(entry: Any) -> None:
+    """Check the key and path templates of a nested catalog's ``entry``, as
+    opening it in Python does."""
+    from intake_earthscope.catalog import ArchiveCatalog
+
+    # intake sets _catalog on each entry to the catalog parsed from its file.
+    owner = getattr(entry, "_catalog", None)
+    if isinstance(owner, ArchiveCatalog):
+        owner.check_entry(entry.name)
 
 
 def _open_source(args: argparse.Namespace) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
     "SeedId",
     "code_arrays",
     "has_wildcard",
+    "lost_zero_message",
     "matches",
     "parse_codes",
     "record_selection",
@@ -192,12 +193,8 @@ def _split_items(value: object, kind: str) -> list[str]:
     if isinstance(value, str):
         # Two spaces are a valid blank location, so split before stripping.
         return value.split(",")
-    if isinstance(value, bool) or isinstance(value, int | float):
-        raise InvalidRequestError(
-            f"invalid {kind}={value!r}: SEED codes are strings; a number has lost "
-            f"its leading zeros (give {kind}='00', not 0). Read CSV tables with "
-            "dtype=str to keep codes intact"
-        )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise InvalidRequestError(lost_zero_message(kind, value))
     if isinstance(value, list | tuple):
         items = list(value)
         for item in items:
@@ -239,11 +236,7 @@ def _normalise_one(item: str, kind: str) -> str:
         )
 
     if kind == "location" and len(code) == 1 and code.isdigit():
-        raise InvalidRequestError(
-            f"invalid location code {item!r}: location codes have two characters, "
-            f"and a single digit is usually '0{code}' that lost its leading zero in "
-            f"a table or a number conversion. Pass location='0{code}' as text"
-        )
+        raise InvalidRequestError(lost_zero_message(kind, item))
 
     length = len(code.replace("*", ""))
     if length > _MAX_LENGTH[kind]:
@@ -257,6 +250,37 @@ def _normalise_one(item: str, kind: str) -> str:
             "select several"
         )
     return code
+
+
+def lost_zero_message(kind: str, value: object) -> str:
+    """Return the message for a SEED code given as a number, or for a location
+    code of one digit, which is usually a code that lost its leading zero.
+
+    Every reader (the v1 and v2 catalogs and :func:`open_waveforms`) uses
+    this message, so ``location=0`` reads the same everywhere. It ends with
+    "Pass location='00' as text", which the command line respells as its
+    option.
+
+    Parameters
+    ----------
+    kind : str
+        The parameter: ``network``, ``station``, ``location`` or ``channel``.
+    value : object
+        The value as the caller gave it, a number or a text.
+    """
+    text = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if kind == "location" and len(text) == 1 and text.isdigit():
+        return (
+            f"invalid {kind}={value!r}: location codes have two characters, and "
+            "a number, or a table read without dtype=str, drops the leading "
+            f"zero. Pass {kind}='0{text}' as text"
+        )
+    return (
+        f"invalid {kind}={value!r}: SEED codes are text, and a number, or a table "
+        f"read without dtype=str, drops leading zeros. Pass {kind}='{text}' as text"
+    )
 
 
 def _blank_location(code: str) -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "AuthenticationError",
     "BucketNotFoundError",
     "CatalogError",
+    "CatalogFileNotFoundError",
     "CatalogReadError",
     "CredentialsError",
     "DecodeError",
@@ -74,6 +75,14 @@ class MixedSamplingRateError(InvalidRequestError):
 
 class CatalogError(EarthScopeError, ValueError):
     """A collection description in the catalog YAML is incomplete or invalid."""
+
+
+class CatalogFileNotFoundError(CatalogError, FileNotFoundError):
+    """A nested catalog file that the top-level catalog names does not exist.
+
+    It is a ``FileNotFoundError``, as the error of opening the file is, and a
+    :class:`CatalogError`, as every other fault of the catalog YAML is.
+    """
 
 
 class CatalogReadError(EarthScopeError, NotImplementedError):

@@ -405,10 +405,15 @@ class CodesParameter(BaseUserParameter):
                 f"invalid SEED codes {value!r}: give the codes as text, such as "
                 f"'IU' or 'BH?,HH?', or as a list of strings.{zeros}"
             )
+        if number:
+            # codes imports NumPy, which importing this module must not.
+            from intake_earthscope.codes import lost_zero_message
+
+            return lost_zero_message(name, value)
         example = _CODE_EXAMPLES.get(name, "IU")
         return (
             f"invalid SEED codes {value!r} for {name}: give {name} as text, such "
-            f"as {name}={example!r}, or as a list of strings.{zeros}"
+            f"as {name}={example!r}, or as a list of strings"
         )
 
     def _validate(self, value: object) -> bool:

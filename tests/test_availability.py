@@ -20,6 +20,7 @@ from intake_earthscope.availability import (
     plot_availability,
 )
 from intake_earthscope.browse import StationBrowser
+from intake_earthscope.errors import IntakeEarthScopeWarning
 
 import mseedgen
 from conftest import collection_spec, publish
@@ -163,9 +164,13 @@ def test_unknown_archive_name() -> None:
 def test_nothing_published(s3) -> None:
     publish(s3, "scedc", {})
 
-    table = scedc_availability(channel="LH?")
+    with pytest.warns(IntakeEarthScopeWarning, match="no object of station") as caught:
+        table = scedc_availability(channel="LH?")
 
     assert len(table) == 0
+    assert "station(s) WBM exists on any day of the window in open" in str(
+        caught[0].message
+    )
 
 
 def test_browser_availability(scedc_days: dict[str, bytes], shared_data: Path) -> None:

@@ -21,6 +21,7 @@ NOT_CATALOGS = {
     "list": "- a\n- b\n",
     "sources number": "sources: 5\n",
     "entry number": "sources:\n  a: 5\n",
+    "driver number": "sources:\n  a:\n    driver: 5\n",
     "empty": "",
 }
 

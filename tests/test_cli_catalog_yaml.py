@@ -90,10 +90,12 @@ def test_missing_nested_catalog_named(
 ) -> None:
     (catalogs / "gage.yaml").unlink()
 
-    code, _, err = run(capsys, "list", "--catalog", str(catalogs / "earthscope.yaml"))
+    top = str(catalogs / "earthscope.yaml")
+
+    code, _, err = run(capsys, "describe", "gage.positions", "--catalog", top)
 
     assert code == EXIT_USAGE
-    assert f"catalog {str(catalogs / 'gage.yaml')!r} of entry 'gage' not found" in err
+    assert f"{str(catalogs / 'gage.yaml')!r} of entry 'gage' not found" in err
 
 
 def test_broken_v2_catalog_one_line(

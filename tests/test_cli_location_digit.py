@@ -33,7 +33,7 @@ def test_availability_location_digit(capsys: pytest.CaptureFixture[str]) -> None
         capsys,
     )
 
-    assert "invalid location code '5'" in err
+    assert "invalid --location 5: " in err
     assert "Pass --location 05" in err
     assert "as text" not in err
 

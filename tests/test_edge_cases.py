@@ -262,7 +262,7 @@ def test_tier_must_be_mapping() -> None:
 
 
 def test_one_digit_location_rejected() -> None:
-    with pytest.raises(InvalidRequestError, match="lost its leading zero") as caught:
+    with pytest.raises(InvalidRequestError, match="drops the leading zero") as caught:
         parse_codes("1", "location")
 
     assert str(caught.value).endswith("Pass location='01' as text")

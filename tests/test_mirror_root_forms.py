@@ -13,7 +13,7 @@ import pytest
 
 from intake_earthscope.availability import availability
 from intake_earthscope.dataset import open_waveforms
-from intake_earthscope.errors import InvalidRequestError
+from intake_earthscope.errors import IntakeEarthScopeWarning, InvalidRequestError
 
 from conftest import OBSPY_MSEED_DATA, collection_spec, mirror
 
@@ -135,7 +135,8 @@ def test_file_url_with_host_rejected(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_top_directory_root_accepted() -> None:
-    table = availability(collection_spec("sage"), root="/", **CODES)
+    with pytest.warns(IntakeEarthScopeWarning, match="in mirror / "):
+        table = availability(collection_spec("sage"), root="/", **CODES)
 
     assert list(table["tier"]) == ["mirror /"]
     assert not table["exists"].iloc[0]

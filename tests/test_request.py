@@ -36,10 +36,20 @@ def test_wildcards_are_kept() -> None:
     assert parse_codes("BH?,L*", "channel") == ("BH?", "L*")
 
 
-@pytest.mark.parametrize("number", [0, 0.0, 1, True])
-def test_numeric_codes_rejected(number) -> None:
-    with pytest.raises(InvalidRequestError, match="leading zeros"):
+@pytest.mark.parametrize(("number", "fix"), [(0, "00"), (0.0, "00"), (1, "01")])
+def test_numeric_codes_rejected(number, fix: str) -> None:
+    with pytest.raises(InvalidRequestError, match="drops the leading zero") as caught:
         parse_codes(number, "location")
+
+    assert str(caught.value).startswith(f"invalid location={number!r}: ")
+    assert str(caught.value).endswith(f"Pass location='{fix}' as text")
+
+
+def test_boolean_code_rejected() -> None:
+    with pytest.raises(InvalidRequestError, match="expected a string") as caught:
+        parse_codes(True, "location")
+
+    assert "leading zero" not in str(caught.value)
 
 
 def test_invalid_characters_rejected() -> None:

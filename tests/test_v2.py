@@ -237,7 +237,7 @@ def test_time_parameter_rejects_bad_text(cat: Catalog) -> None:
 
 
 def test_codes_parameter_rejects_number(cat: Catalog) -> None:
-    with pytest.raises(TypeError, match="invalid SEED codes 3"):
+    with pytest.raises(TypeError, match="invalid network=3: SEED codes are text"):
         cat(network=3)["sage_miniseed"]
 
 

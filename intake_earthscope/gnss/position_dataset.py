@@ -13,7 +13,9 @@ Layout of the dataset:
   ``height`` and ``ref_x``, ``ref_y``, ``ref_z`` (NaN where the file gives
   no XYZ), plus ``url``, the file each station is read from.
 * Outcome variables on ``station``: ``status`` (see :data:`POSITION_STATUSES`),
-  ``days`` (days of the window with a solution) and ``message``.
+  ``days`` (days of the window with a solution) and ``message``. The message
+  of an ``ok`` station names the days without a row between its first and
+  last day in the window, where there are any (:func:`missing_days_notes`).
 
 Every variable of one station comes from one dask task that reads and
 parses that station's file, so each station is one chunk. Opening with
@@ -104,6 +106,7 @@ __all__ = [
     "open_gage_positions",
     "open_positions",
     "plan_positions",
+    "missing_days_notes",
     "position_outcome_table",
 ]
 
@@ -119,7 +122,7 @@ DEFAULT_CHOICES = {
 
 #: Outcome of each station file.
 POSITION_STATUSES = {
-    "ok": "the file was read",
+    "ok": "the file was read; the message names days missing inside its data",
     "truncated": "the file ends inside a row; the rows before the cut were read",
     "no_data_in_window": "the file was read and has no day inside the window",
     "missing": "the file does not exist (404 or no such object)",
@@ -166,6 +169,9 @@ _OPEN_THREADS = 8
 
 # Width of the message variable; longer messages are cut with "...".
 MESSAGE_WIDTH = 1024
+
+# Days the note about a station's missing days names before it counts the rest.
+LISTED_MISSING_DAYS = 10
 # Width of the frame coordinate. Frame names are short, such as "IGS08" or "NAM14".
 FRAME_WIDTH = 32
 
@@ -530,7 +536,70 @@ def read_station(
     elif result["days"] == 0:
         result["status"] = "no_data_in_window"
         result["message"] = f"{station_file.url} has no day inside the window"
+    else:
+        result["message"] = _missing_days_message(station_file, series, first_ns, size)
     return result
+
+
+def _missing_days_message(
+    station_file: StationFile, series: PositionSeries, first_ns: int, size: int
+) -> str:
+    """Name the days of the grid without a row between the file's first and
+    last row in the grid, or return ``""`` where there are none.
+
+    Days before the first row or after the last are left out, because the
+    grid spans every station's data, not this station's.
+    """
+    index = (series.time.astype(np.int64) - first_ns) // NS_PER_DAY
+    present = np.unique(index[(index >= 0) & (index < size)])
+    if len(present) == 0:
+        return ""
+    interior = np.setdiff1d(np.arange(present[0], present[-1] + 1), present)
+    if len(interior) == 0:
+        return ""
+
+    days = [
+        str(np.datetime64(first_ns + int(i) * NS_PER_DAY, "ns"))[:10]
+        for i in interior[:LISTED_MISSING_DAYS]
+    ]
+    listed = ", ".join(days)
+    if len(interior) > LISTED_MISSING_DAYS:
+        listed += f" and {len(interior) - LISTED_MISSING_DAYS} more"
+    return (
+        f"{station_file.url} has no row for {len(interior)} day(s) between its "
+        f"first and last day in the window: {listed}"
+    )
+
+
+def missing_days_notes(dataset: xr.Dataset) -> list[tuple[str, str]]:
+    """List the stations of a position dataset that lack days inside their data.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A dataset of :func:`open_positions` or :func:`open_gage_positions`,
+        or the NetCDF or Zarr output written from one. Other datasets give
+        an empty list.
+
+    Returns
+    -------
+    list of (str, str)
+        The station and its message, for each station whose ``status`` is
+        ``ok`` and whose message names missing days. Computes the outcome
+        variables if they are still lazy, which reads the files.
+    """
+    if "north" not in dataset.variables or "message" not in dataset.variables:
+        return []
+    subset = dataset[["status", "message"]].compute()
+    # Zarr text may come back as NumPy's StringDType, so compare Python strings.
+    stations = [str(code) for code in subset["station"].values.tolist()]
+    statuses = [str(value) for value in subset["status"].values.tolist()]
+    messages = [str(value) for value in subset["message"].values.tolist()]
+    return [
+        (station, message)
+        for station, status, message in zip(stations, statuses, messages, strict=True)
+        if status == "ok" and message
+    ]
 
 
 def _faults(
