@@ -37,6 +37,7 @@ from intake_earthscope.errors import (
     EarthScopeError,
     IntakeEarthScopeWarning,
     InvalidRequestError,
+    NoMatchingChannelError,
 )
 from intake_earthscope.readerargs import FDSN_NAMES
 from intake_earthscope.redact import SECRET_NAME_PARTS, is_secret_name
@@ -392,7 +393,8 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         return int(command(args))
     except (InvalidRequestError, CatalogError) as error:
         _error(_command_line_spelling(str(error)))
-        return EXIT_PROBLEM if _no_matching_channel(error) else EXIT_USAGE
+        # Data not found exits 1, an invalid value 2.
+        return EXIT_PROBLEM if isinstance(error, NoMatchingChannelError) else EXIT_USAGE
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
@@ -409,14 +411,6 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-
-
-def _no_matching_channel(error: Exception) -> bool:
-    """Return whether ``error`` reports that the objects of a request hold none
-    of its channels: data not found, which exits 1, not invalid usage."""
-    # NOTE: the waveform reader (plan.py) raises InvalidRequestError for this
-    # case, so only the message distinguishes it from an invalid value.
-    return str(error).startswith("no channel matches ")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ __all__ = [
     "ArchiveLayoutError",
     "AuthenticationError",
     "BucketNotFoundError",
+    "ChannelNotFoundError",
     "CatalogError",
     "CatalogFileNotFoundError",
     "CatalogReadError",
@@ -136,6 +137,14 @@ class ObjectChangedError(EarthScopeError, OSError):
 
 class NoMatchingChannelError(EarthScopeError, LookupError):
     """An object exists but contains none of the requested channels."""
+
+
+class ChannelNotFoundError(NoMatchingChannelError, InvalidRequestError):
+    """The objects of a request exist but contain none of its channels.
+
+    Also an :class:`InvalidRequestError`, which the waveform reader raised for
+    this case before the class existed.
+    """
 
 
 class DecodeError(EarthScopeError, ValueError):

@@ -20,6 +20,7 @@ from intake_earthscope.collection import Collection
 from intake_earthscope.decode import Grid
 from intake_earthscope.errors import (
     AccessDeniedError,
+    ChannelNotFoundError,
     DecodeError,
     InvalidRequestError,
     MissingObjectsError,
@@ -454,7 +455,7 @@ def _probe_groups(
         raise _no_object_error(request, group_spec, by_group)
     found = {group: result or {} for group, result in results.items()}
     if not any(found.values()) and _holdings:
-        raise InvalidRequestError(_no_channel_message(request, _holdings))
+        raise ChannelNotFoundError(_no_channel_message(request, _holdings))
     _report_empty_groups(request, found, wanted, _holdings)
 
     traces: list[SeedId] = []
@@ -678,7 +679,7 @@ def _pick_rate(
 ) -> tuple[list[SeedId], float]:
     known = {seed_id: rates[seed_id] for seed_id in traces if seed_id in rates}
     if not traces:
-        raise InvalidRequestError(
+        raise ChannelNotFoundError(
             f"no channel matches location={','.join(request.location)!r} "
             f"channel={','.join(request.channel)!r} in the objects found; "
             "check the codes"

@@ -17,9 +17,11 @@ from intake_earthscope.codes import SeedId
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.decode import Grid, decode_and_place
 from intake_earthscope.errors import (
+    ChannelNotFoundError,
     DecodeError,
     InvalidRequestError,
     MixedSamplingRateError,
+    NoMatchingChannelError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
 )
@@ -258,8 +260,12 @@ def test_no_matching_channel_status(tmp_path) -> None:
 def test_no_matching_wildcard_raises(tmp_path) -> None:
     data = segment("XX.STA.00.HHZ", 0, ramp(6000), 100.0)
 
-    with pytest.raises(InvalidRequestError, match="no channel matches"):
+    with pytest.raises(InvalidRequestError, match="no channel matches") as caught:
         read(tmp_path, data, channel="BH?")
+
+    assert isinstance(caught.value, ChannelNotFoundError)
+    assert isinstance(caught.value, NoMatchingChannelError)
+    assert isinstance(caught.value, LookupError)
 
 
 def test_absent_exact_channel_names_holdings(tmp_path) -> None:
