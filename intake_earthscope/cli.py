@@ -5,7 +5,8 @@ Exit codes, the same for every command:
 ===  ==============================================================
 0    success
 1    the command ran and failed: data not found, storage or service
-     unavailable, no usable token for ``auth``
+     unavailable, no usable token for ``auth``; also, without a message,
+     when the reader of the output closed it (``| head``)
 2    invalid usage: unknown command, entry or parameter, an invalid
      value (argparse's own code), or no writer package for ``export``
 3    authentication needed or rejected: run ``es login``
@@ -21,6 +22,7 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import shlex
 import sys
@@ -403,6 +405,11 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         # PYTHONWARNINGS=error made it one.
         _error(_command_line_spelling(str(error)))
         return EXIT_PROBLEM
+    except BrokenPipeError:
+        # The program reading the output (head, grep -q) closed it, so
+        # stop without a message.
+        _close_stdout()
+        return EXIT_PROBLEM
     except OSError as error:
         # A file the command reads or writes: a full disk, a vanished
         # directory, a permission changed while the command ran.
@@ -411,6 +418,18 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _close_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's
+    flush at exit does not fail on the closed pipe once more."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        # A replaced sys.stdout (io.StringIO under a test) has no descriptor.
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -944,11 +963,10 @@ def _report_missing_days(written: Path, output_format: str) -> None:
     The exit code stays 0 for them, because their files were read in full,
     as a waveform day with gaps keeps the status ``ok``.
     """
-    # export.py opens outputs as it wrote them (h5netcdf, consolidated Zarr).
-    from intake_earthscope.export import _open_written
+    from intake_earthscope.export import open_output
     from intake_earthscope.gnss.position_dataset import missing_days_notes
 
-    with _open_written(written, output_format) as output:
+    with open_output(written, output_format) as output:
         notes = missing_days_notes(output)
     for station, message in notes:
         _pending_warnings.append(f"station {station}: {message}")

@@ -32,6 +32,7 @@ __all__ = [
     "check_writer",
     "export_dataset",
     "incomplete_units",
+    "open_output",
     "units_not_loaded",
     "windows_not_loaded",
 ]
@@ -259,7 +260,7 @@ def incomplete_units(
         in trace order and then in day order. Outputs without a ``status``
         variable give an empty list.
     """
-    with _open_written(output, output_format) as written:
+    with open_output(output, output_format) as written:
         if "status" not in written.variables:
             return []
         status = written["status"]
@@ -352,7 +353,7 @@ def windows_not_loaded(
     InvalidRequestError
         If the output has no ``status`` variable on ``(window, trace)``.
     """
-    with _open_written(output, output_format) as written:
+    with open_output(output, output_format) as written:
         status = written.variables.get("status")
         if status is None or set(status.dims) != {"window", "trace"}:
             raise InvalidRequestError(
@@ -372,7 +373,21 @@ def windows_not_loaded(
     ]
 
 
-def _open_written(output: str | os.PathLike[str], output_format: str) -> xr.Dataset:
+def open_output(output: str | os.PathLike[str], output_format: str) -> xr.Dataset:
+    """Open an output that :func:`export_dataset` wrote, lazily.
+
+    Parameters
+    ----------
+    output : str or path-like
+        The NetCDF file or Zarr store.
+    output_format : {"netcdf", "zarr"}
+        The output's format.
+
+    Returns
+    -------
+    xarray.Dataset
+        The output, opened with h5netcdf or as consolidated Zarr.
+    """
     if output_format == "zarr":
         return xr.open_zarr(output, consolidated=True)
     return xr.open_dataset(output, engine="h5netcdf")
