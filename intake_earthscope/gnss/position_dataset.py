@@ -103,10 +103,10 @@ __all__ = [
     "PositionPlan",
     "StationFile",
     "build_position_dataset",
+    "missing_days_notes",
     "open_gage_positions",
     "open_positions",
     "plan_positions",
-    "missing_days_notes",
     "position_outcome_table",
 ]
 
