@@ -42,7 +42,9 @@ dataset reads each file once.
 from __future__ import annotations
 
 import fnmatch
+import glob
 import logging
+import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -337,9 +339,12 @@ def open_positions(
     paths : str or list of str
         Local paths, ``http(s)://`` URLs (read without the EarthScope
         token) or other fsspec URLs such as ``s3://``, one file per
-        station. Opening reads nothing, so the ``station`` labels are the
-        first four characters of each file name in upper case. The id written
-        inside the file is not compared with that label.
+        station. A local path with the wildcards ``*``, ``?`` or ``[`` stands
+        for the files it matches, in sorted order, as in
+        :func:`xarray.open_mfdataset`. Opening reads no file, so the
+        ``station`` labels are the first four characters of each file name in
+        upper case. The id written inside the file is not compared with that
+        label.
     start, end : str or datetime, optional
         UTC window as for :func:`open_gage_positions`.
     errors : {"raise", "warn", "ignore"}
@@ -359,10 +364,39 @@ def open_positions(
     errors = check_errors(errors)
     window = parse_window(start, end)
 
-    files = tuple(_path_file(str(path), storage_options) for path in paths)
+    expanded = [name for path in paths for name in _expand_local(str(path))]
+    files = tuple(_path_file(path, storage_options) for path in expanded)
     _check_unique_stations(files)
     plan = plan_positions(files, window, errors, "positions")
     return build_position_dataset(plan)
+
+
+def _expand_local(path: str) -> list[str]:
+    """Return the files a local pattern matches, or ``[path]``.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a pattern matches no file, or ``path`` is a folder.
+    """
+    if urlsplit(path).scheme not in ("", "file"):
+        return [path]
+    local = path.removeprefix("file://")
+    if glob.has_magic(local):
+        found = sorted(name for name in glob.glob(local) if not os.path.isdir(name))
+        if not found:
+            raise InvalidRequestError(
+                f"invalid paths={path!r}: no file matches the pattern; check the "
+                "folder and the file names, such as '/data/pos/*.pos'"
+            )
+        return found
+    if os.path.isdir(local):
+        pattern = os.path.join(local, "*.pos")
+        raise InvalidRequestError(
+            f"invalid paths={path!r}: a folder, not a position file; give its "
+            f"files as a list or a pattern, such as paths={pattern!r}"
+        )
+    return [path]
 
 
 def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationFile:
@@ -544,8 +578,8 @@ def read_station(
 def _missing_days_message(
     station_file: StationFile, series: PositionSeries, first_ns: int, size: int
 ) -> str:
-    """Name the days of the grid without a row between the file's first and
-    last row in the grid, or return ``""`` where there are none.
+    """Return the message naming the days of the grid without a row between
+    the file's first and last row in the grid, or ``""`` where there are none.
 
     Days before the first row or after the last are left out, because the
     grid spans every station's data, not this station's.
