@@ -228,11 +228,24 @@ def _absent_message(
     return (
         f"no object of {named} exists on any day of the window in "
         f"{first['tier']} (such as {first['key']}), so all {their} days are "
-        f"listed as missing. {_absent_fix(str(first['station']))}"
+        f"listed as missing. {_absent_fix(str(first['station']), table)}"
     )
 
 
-def _absent_fix(station: str) -> str:
+def _absent_fix(station: str, table: pd.DataFrame | None = None) -> str:
+    """Return the advice of an absent-object warning for ``station``.
+
+    Where the station has objects in other networks of the request, the
+    network code is the likely fault, so the advice names those networks.
+    """
+    if table is not None:
+        found = table[table["exists"] & (table["station"] == station)]
+        networks = sorted(set(found["network"]))
+        if networks:
+            return (
+                f"Station {station} has objects in network {', '.join(networks)}, "
+                f"so check the network code, such as network='{networks[0]}'"
+            )
     return (
         "Check the codes, or give a code with a wildcard, such as "
         f"station='{station[:2]}*', to list the traces that have objects"
