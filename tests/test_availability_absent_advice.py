@@ -1,10 +1,11 @@
-"""The absent-object warning of availability, where a station has objects in
-one network of the request and none in another.
+"""The advice and the names of availability's absent-object warning.
 
-The station code is right, so the warning names the network that has its
-objects instead of suggesting a station wildcard, which would find nothing
-more. The mirror is a local directory of synthetic miniSEED at the keys of
-the shipped SAGE catalog (station-day objects).
+Where a station has objects in one network of the request and none in
+another, the station code is right, so the warning names the network that
+has its objects instead of suggesting a station wildcard, which would find
+nothing more. A long list of stations is named in part. The mirror is a
+local directory of synthetic miniSEED at the keys of the shipped SAGE
+catalog (station-day objects).
 """
 
 from __future__ import annotations
@@ -54,3 +55,23 @@ def test_wrong_network_alone_keeps_wildcard_advice(root: Path) -> None:
     message = absent_warning(root, "YY")
 
     assert "station='ST*'" in message
+
+
+def test_unmatched_network_lists_few_stations(root: Path) -> None:
+    """A network wildcard that matches nothing leaves an empty table; the
+    warning names the first stations of a long list and counts the rest."""
+    stations = [f"S{number:03d}" for number in range(300)]
+
+    with pytest.warns(IntakeEarthScopeWarning) as caught:
+        availability(
+            collection_spec("sage"),
+            network="Z*",
+            station=",".join(stations),
+            root=str(root),
+            start="2024-01-01",
+            end="2024-01-03",
+        )
+
+    message = str(caught[0].message)
+    assert "station(s) S000, S001, S002, S003, S004 and 295 more exists" in message
+    assert "S005" not in message
