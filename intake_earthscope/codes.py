@@ -281,7 +281,9 @@ def lost_zero_message(kind: str, value: object) -> str:
     if isinstance(value, np.generic):
         # A cell of a pandas table, such as np.int64(0), echoed as 0.
         value = value.item()
-    if isinstance(value, float) and not value.is_integer():
+    # A number is never a channel code, whose band and instrument are letters.
+    fraction = isinstance(value, float) and not value.is_integer()
+    if fraction or (kind == "channel" and not isinstance(value, str)):
         return _not_code_message(kind, value)
     text = str(value).strip()
     if isinstance(value, float):
@@ -298,10 +300,10 @@ def lost_zero_message(kind: str, value: object) -> str:
     )
 
 
-def _not_code_message(kind: str, value: float) -> str:
-    """Return the message for a float that no code turns into: NaN, an
-    infinity or a fraction."""
-    if math.isnan(value) and kind == "location":
+def _not_code_message(kind: str, value: object) -> str:
+    """Return the message for a number that no code turns into: NaN, an
+    infinity, a fraction, or any number as a channel."""
+    if isinstance(value, float) and math.isnan(value) and kind == "location":
         return (
             f"invalid {kind}={value!r}: a table read without dtype=str holds a "
             f"blank location code as NaN. Pass {kind}='' for the blank code, or "

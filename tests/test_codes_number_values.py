@@ -89,3 +89,11 @@ def test_open_waveforms_numpy_location() -> None:
         )
 
     assert str(caught.value).endswith("Pass location='10' as text")
+
+
+@pytest.mark.parametrize("value", [0, 7.0, np.int64(100)])
+def test_number_channel_no_code_advice(value: object) -> None:
+    message = rejection(value, "channel")
+
+    assert "channel='BHZ'" in message
+    assert f"channel='{int(value)}'" not in message  # type: ignore[call-overload]
