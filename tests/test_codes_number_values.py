@@ -92,8 +92,8 @@ def test_open_waveforms_numpy_location() -> None:
 
 
 @pytest.mark.parametrize("value", [0, 7.0, np.int64(100)])
-def test_number_channel_no_code_advice(value: object) -> None:
+def test_number_channel_no_code_advice(value: float) -> None:
     message = rejection(value, "channel")
 
     assert "channel='BHZ'" in message
-    assert f"channel='{int(value)}'" not in message  # type: ignore[call-overload]
+    assert f"channel='{int(value)}'" not in message
