@@ -1,9 +1,8 @@
 """The advice and the names of availability's absent-object warning.
 
 Where a station has objects in one network of the request and none in
-another, the station code is right, so the warning names the network that
-has its objects instead of suggesting a station wildcard, which would find
-nothing more. A long list of stations is named in part. The mirror is a
+another, the station code is right. The warning then names the network
+that has its objects, because a station wildcard would find nothing more. A long list of stations is named in part. The mirror is a
 local directory of synthetic miniSEED at the keys of the shipped SAGE
 catalog (station-day objects).
 """
@@ -58,7 +57,7 @@ def test_wrong_network_alone_keeps_wildcard_advice(root: Path) -> None:
 
 
 def test_unmatched_network_lists_few_stations(root: Path) -> None:
-    """A network wildcard that matches nothing leaves an empty table; the
+    """A network wildcard that matches nothing leaves an empty table, and the
     warning names the first stations of a long list and counts the rest."""
     stations = [f"S{number:03d}" for number in range(300)]
 
