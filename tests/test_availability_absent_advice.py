@@ -2,9 +2,10 @@
 
 Where a station has objects in one network of the request and none in
 another, the station code is right. The warning then names the network
-that has its objects, because a station wildcard would find nothing more. A long list of stations is named in part. The mirror is a
-local directory of synthetic miniSEED at the keys of the shipped SAGE
-catalog (station-day objects).
+that has its objects, because a station wildcard would find nothing more.
+A long list of stations is named in part. The mirror is a local directory
+of synthetic miniSEED at the keys of the shipped SAGE catalog (station-day
+objects).
 """
 
 from __future__ import annotations
