@@ -208,7 +208,7 @@ def _absent_message(
         if not routes or any(has_wildcard(code) for code in request.station):
             return ""
         origins = ", ".join(sorted({route.spec.tier_label for route in routes}))
-        stations = ", ".join(request.station)
+        stations = _listed(list(request.station))
         return (
             f"no object of station(s) {stations} exists on any day of the window "
             f"in {origins}. {_absent_fix(request.station[0])}"
@@ -221,18 +221,37 @@ def _absent_message(
         return ""
 
     first = table[labels == absent[0]].iloc[0]
-    named = ", ".join(absent[:_LISTED_ABSENT])
-    if len(absent) > _LISTED_ABSENT:
-        named += f" and {len(absent) - _LISTED_ABSENT} more"
+    named = _listed(absent)
     their = "its" if len(absent) == 1 else "their"
     return (
         f"no object of {named} exists on any day of the window in "
         f"{first['tier']} (such as {first['key']}), so all {their} days are "
-        f"listed as missing. {_absent_fix(str(first['station']))}"
+        f"listed as missing. {_absent_fix(str(first['station']), table)}"
     )
 
 
-def _absent_fix(station: str) -> str:
+def _listed(names: list[str]) -> str:
+    """Join the first names of an absent-object warning and count the rest."""
+    text = ", ".join(names[:_LISTED_ABSENT])
+    if len(names) > _LISTED_ABSENT:
+        text += f" and {len(names) - _LISTED_ABSENT} more"
+    return text
+
+
+def _absent_fix(station: str, table: pd.DataFrame | None = None) -> str:
+    """Return the advice of an absent-object warning for ``station``.
+
+    Where the station has objects in other networks of the request, the
+    network code is the likely fault, so the advice names those networks.
+    """
+    if table is not None:
+        found = table[table["exists"] & (table["station"] == station)]
+        networks = sorted(set(found["network"]))
+        if networks:
+            return (
+                f"Station {station} has objects in network {', '.join(networks)}, "
+                f"so check the network code, such as network='{networks[0]}'"
+            )
     return (
         "Check the codes, or give a code with a wildcard, such as "
         f"station='{station[:2]}*', to list the traces that have objects"

@@ -10,6 +10,8 @@ their leading zeros.
 from __future__ import annotations
 
 import fnmatch
+import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,9 @@ CODE_KINDS = ("network", "station", "location", "channel")
 
 # Maximum code lengths of the FDSN source identifier specification (1.0).
 _MAX_LENGTH = {"network": 8, "station": 8, "location": 8, "channel": 3}
+
+# A code of each kind for messages.
+_EXAMPLES = {"network": "IU", "station": "ANMO", "location": "00", "channel": "BHZ"}
 
 _VALID_CHARACTERS = re.compile(r"^[A-Z0-9?*_-]*$")
 
@@ -193,11 +198,13 @@ def _split_items(value: object, kind: str) -> list[str]:
     if isinstance(value, str):
         # Two spaces are a valid blank location, so split before stripping.
         return value.split(",")
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if _is_number(value):
         raise InvalidRequestError(lost_zero_message(kind, value))
     if isinstance(value, list | tuple):
         items = list(value)
         for item in items:
+            if _is_number(item):
+                raise InvalidRequestError(lost_zero_message(kind, item))
             if not isinstance(item, str):
                 raise InvalidRequestError(
                     f"invalid {kind} code {item!r} in {value!r}: every code must "
@@ -260,6 +267,9 @@ def lost_zero_message(kind: str, value: object) -> str:
     this message, so ``location=0`` reads the same everywhere. It ends with
     "Pass location='00' as text", which the command line respells as its
     option.
+    NumPy numbers read as Python's. NaN, an infinity or a fraction gets a
+    message that names no code to pass, and NaN as a location names the
+    blank code ``''``.
 
     Parameters
     ----------
@@ -268,8 +278,15 @@ def lost_zero_message(kind: str, value: object) -> str:
     value : object
         The value as the caller gave it, a number or a text.
     """
+    if isinstance(value, np.generic):
+        # A cell of a pandas table, such as np.int64(0), echoed as 0.
+        value = value.item()
+    # A number is never a channel code, whose band and instrument are letters.
+    fraction = isinstance(value, float) and not value.is_integer()
+    if fraction or (kind == "channel" and not isinstance(value, str)):
+        return _not_code_message(kind, value)
     text = str(value).strip()
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float):
         text = str(int(value))
     if kind == "location" and len(text) == 1 and text.isdigit():
         return (
@@ -281,6 +298,26 @@ def lost_zero_message(kind: str, value: object) -> str:
         f"invalid {kind}={value!r}: SEED codes are text, and a number, or a table "
         f"read without dtype=str, drops leading zeros. Pass {kind}='{text}' as text"
     )
+
+
+def _not_code_message(kind: str, value: object) -> str:
+    """Return the message for a number that no code turns into: NaN, an
+    infinity, a fraction, or any number as a channel."""
+    if isinstance(value, float) and math.isnan(value) and kind == "location":
+        return (
+            f"invalid {kind}={value!r}: a table read without dtype=str holds a "
+            f"blank location code as NaN. Pass {kind}='' for the blank code, or "
+            f"the code as text, such as {kind}='00'"
+        )
+    return (
+        f"invalid {kind}={value!r}: SEED codes are text, not numbers. Pass "
+        f"{kind} as text, such as {kind}={_EXAMPLES[kind]!r}, or '*' for every code"
+    )
+
+
+def _is_number(value: object) -> bool:
+    """Return whether ``value`` is a number of Python or NumPy, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _blank_location(code: str) -> str:

@@ -97,6 +97,7 @@ _tally_lock = threading.Lock()
 _SHARED_TALLY = ".written-since-listing"
 # Digits of the count in that file, zero-padded.
 _TALLY_WIDTH = 20
+_TALLY_MAX = 10**_TALLY_WIDTH - 1
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,9 @@ def _count_in(descriptor: int, written: int, reset: bool) -> int:
     fcntl.flock(descriptor, fcntl.LOCK_EX)
     content = os.pread(descriptor, _TALLY_WIDTH + 1, 0)
     text = content.strip()
-    count = written + (int(text) if text.isdigit() and not reset else 0)
+    # More digits than the width are no count this module wrote, so start again.
+    counted = text.isdigit() and len(text) <= _TALLY_WIDTH and not reset
+    count = min(written + (int(text) if counted else 0), _TALLY_MAX)
 
     # The count is written over the last one at a fixed width, because
     # truncating the file at every store took about 1 ms on ext4 (10 us now).

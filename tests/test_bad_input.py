@@ -55,7 +55,7 @@ CASES = [
     ("empty list item", {"station": "ANMO,,COLA"}, None, "only the location code"),
     ("non-ASCII station", {"station": "ß"}, None, "ASCII"),
     ("set of stations", {"station": {"ANMO"}}, None, "list or tuple"),
-    ("number in list", {"station": ["ANMO", 5]}, None, "every code must be a string"),
+    ("number in list", {"station": ["ANMO", 5]}, None, "Pass station='5' as text"),
     ("errors as number", {"errors": 1}, None, "invalid errors=1"),
     ("errors None", {"errors": None}, None, "invalid errors=None"),
     ("unknown errors", {"errors": "skip"}, None, "invalid errors='skip'"),

@@ -85,3 +85,18 @@ def test_tally_is_written_in_place(tmp_path: Path) -> None:
     assert tally.read_bytes() == b"7".rjust(recordindex._TALLY_WIDTH, b"0")
 
     assert recordindex._add_shared(tmp_path, 0, reset=True) == 0
+
+
+def test_tally_huge_count_fits_width(tmp_path: Path) -> None:
+    """A count wider than the tally starts again, and a count at the top of
+    the width stays there, so the file always contains the count returned."""
+    tally = tmp_path / recordindex._SHARED_TALLY
+    width = recordindex._TALLY_WIDTH
+    tally.write_bytes(b"9" * (width + 5))
+
+    assert recordindex._add_shared(tmp_path, 5) == 5
+    assert tally.read_bytes() == b"5".rjust(width, b"0")
+
+    tally.write_bytes(b"9" * width)
+    assert recordindex._add_shared(tmp_path, 5) == 10**width - 1
+    assert tally.read_bytes() == b"9" * width

@@ -622,18 +622,24 @@ def missing_days_notes(dataset: xr.Dataset) -> list[tuple[str, str]]:
         ``ok`` and whose message names missing days. Computes the outcome
         variables if they are still lazy, which reads the files.
     """
-    if "north" not in dataset.variables or "message" not in dataset.variables:
+    if any(name not in dataset.variables for name in ("north", "status", "message")):
         return []
     subset = dataset[["status", "message"]].compute()
-    # Zarr text may come back as NumPy's StringDType, so compare Python strings.
-    stations = [str(code) for code in subset["station"].values.tolist()]
-    statuses = [str(value) for value in subset["status"].values.tolist()]
-    messages = [str(value) for value in subset["message"].values.tolist()]
+    stations = _texts(subset["station"])
+    statuses = _texts(subset["status"])
+    messages = _texts(subset["message"])
     return [
         (station, message)
         for station, status, message in zip(stations, statuses, messages, strict=True)
         if status == "ok" and message
     ]
+
+
+def _texts(variable: xr.DataArray) -> list[str]:
+    """Return the values of a text variable of one station or of many."""
+    # Zarr text may come back as NumPy's StringDType, so compare Python
+    # strings. One station selected with isel(station=0) gives 0-d arrays.
+    return [str(value) for value in np.ravel(variable.values).tolist()]
 
 
 def _faults(
