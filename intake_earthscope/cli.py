@@ -924,10 +924,10 @@ def _availability(args: argparse.Namespace) -> int:
         entry, args.entry, "not a waveform entry; give one such as sage.miniseed"
     )
     parameters = _parameters(args, entry)
+    _check_listing_parameters(args.entry, parameters)
     if args.plot:
         check_directory(args.plot)
-    request = {k: v for k, v in parameters.items() if k in _AVAILABILITY_OPTIONS}
-    table = availability(collection, **request)
+    table = availability(collection, **parameters)
     _print_table(table, args.format)
     if args.plot:
         plot_availability(table, path=args.plot)
@@ -936,6 +936,19 @@ def _availability(args: argparse.Namespace) -> int:
 
 
 _AVAILABILITY_OPTIONS = (*SHORTCUT_PARAMETERS, "tier", "root", "storage_options")
+
+
+def _check_listing_parameters(entry: str, parameters: dict[str, Any]) -> None:
+    """Reject the entry's parameters that availability does not use, such as
+    -p errors=warn, which only reads of the data take."""
+    unused = sorted(set(parameters) - set(_AVAILABILITY_OPTIONS))
+    if unused:
+        spelled = " and ".join(f"-p {name}" for name in unused)
+        raise InvalidRequestError(
+            f"availability of {entry} does not use {spelled}: it lists objects by "
+            "their codes, days, --tier, --root and storage options alone, so "
+            "give those parameters to export instead"
+        )
 
 
 def _export(args: argparse.Namespace) -> int:

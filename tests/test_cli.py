@@ -393,6 +393,21 @@ def test_availability_marks_the_missing_day(
     assert f"wrote {png}" in err
 
 
+def test_availability_rejects_read_parameters(
+    mirror: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Parameters that only reads use are rejected, not dropped in silence."""
+    code, out, err = run(
+        capsys, "availability", "sage.miniseed", *REQUEST, "--root", str(mirror),
+        "-p", "errors=warn", "-p", "sampling_rate=40",
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert out == ""
+    assert "does not use -p errors and -p sampling_rate" in err
+    assert "give those parameters to export instead" in err
+
+
 def test_export_overwrite_keeps_other_directories(
     mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
