@@ -920,6 +920,14 @@ def _availability(args: argparse.Namespace) -> int:
     from intake_earthscope.export import check_directory
 
     entry = _entry(_open_catalog(args.catalog), args.entry)
+    if "stations" in (entry.describe().get("args") or {}):
+        # A stations entry carries the collection its StationXML files sit
+        # in, but takes no time window, so it cannot list objects by day.
+        raise InvalidRequestError(
+            f"invalid entry {args.entry!r}: a stations entry, which has no "
+            "objects by day; give a waveform entry such as sage.miniseed, or "
+            f"list the stations with `intake-earthscope search {args.entry}`"
+        )
     collection = _collection_of(
         entry, args.entry, "not a waveform entry; give one such as sage.miniseed"
     )

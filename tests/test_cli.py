@@ -408,6 +408,23 @@ def test_availability_rejects_read_parameters(
     assert "give those parameters to export instead" in err
 
 
+@pytest.mark.parametrize(
+    "window", [(), ("--start", "2025-11-10", "--end", "2025-11-11")]
+)
+def test_availability_of_stations_entry(
+    mirror: Path, capsys: pytest.CaptureFixture[str], window: tuple[str, ...]
+) -> None:
+    """A stations entry is rejected by kind, with or without a window."""
+    code, _, err = run(
+        capsys, "availability", "scedc.stations", "--network", "CI",
+        "--station", "WBM", "--root", str(mirror), *window,
+    )  # fmt: skip
+
+    assert code == EXIT_USAGE
+    assert "a stations entry, which has no objects by day" in err
+    assert "intake-earthscope search scedc.stations" in err
+
+
 def test_export_overwrite_keeps_other_directories(
     mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
