@@ -610,6 +610,16 @@ def _add_search(commands: Any) -> None:
             "the FDSN station service)"
         ),
     )
+    command.add_argument(
+        "--max-age",
+        type=_seconds,
+        metavar="SECONDS",
+        help=(
+            "reuse a station table fetched less than SECONDS ago (default "
+            "86400, one day); 0 fetches it again, as after files were added to "
+            "a mirror"
+        ),
+    )
     _add_storage_option(command)
     command.add_argument(
         "--format",
@@ -619,6 +629,19 @@ def _add_search(commands: Any) -> None:
     )
     _add_catalog_option(command)
     command.set_defaults(run=_search)
+
+
+def _seconds(text: str) -> float:
+    """Return an option's number of seconds, which must be 0 or more."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"invalid number of seconds: {text!r}; give 0 or more, such as 3600"
+        )
+    return seconds
 
 
 def _number_text(text: str) -> str:
@@ -860,6 +883,8 @@ def _search(args: argparse.Namespace) -> int:
     storage_options = _storage_options(args.storage_option)
     if storage_options:
         criteria["storage_options"] = storage_options
+    if args.max_age is not None:
+        criteria["max_age"] = args.max_age
     entry = _entry(_open_catalog(args.catalog), args.entry)
     entry_args = entry.describe().get("args") or {}
     if "stations" not in entry_args:

@@ -47,6 +47,7 @@ from intake_earthscope.stationtable import (
 )
 from intake_earthscope.storage import (
     StorageSpec,
+    drop_listings,
     list_directories,
     mirror_layout_hint,
     read_bytes,
@@ -156,6 +157,8 @@ def fetch_station_table(
     missing: list[_MissingStation] = []
 
     def fetch() -> pd.DataFrame:
+        # Listings cached in this process must be no older than the table.
+        drop_listings(cache.max_age)
         table = _fetch(
             stations,
             collection,

@@ -84,6 +84,7 @@ __all__ = [
     "StorageSpec",
     "seal_init_options",
     "clear_listing_cache",
+    "drop_listings",
     "list_directories",
     "list_directory",
     "has_credentials",
@@ -1550,6 +1551,16 @@ def list_directories(
     with ThreadPoolExecutor(max_workers=min(_LISTING_THREADS, len(unique))) as pool:
         results = pool.map(lambda prefix: list_directory(spec, prefix), unique)
         return dict(zip(unique, results, strict=True))
+
+
+def drop_listings(older_than: float) -> None:
+    """Forget the listings this process cached ``older_than`` seconds ago or
+    earlier, so that a table fetched anew is built from listings no older."""
+    now = time.monotonic()
+    with _listing_lock:
+        for key, (stored, _) in list(_listing_cache.items()):
+            if now - stored >= older_than:
+                del _listing_cache[key]
 
 
 def clear_listing_cache() -> None:

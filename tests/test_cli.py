@@ -546,6 +546,42 @@ def test_search_reads_a_mirror(
     assert ",WBM,," in out or ",WBM," in out
 
 
+def test_search_max_age_zero_fetches_again(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A station added to a mirror shows with --max-age 0, not from the cache."""
+    text = (shared_data / "stationxml" / "CI_WBM.xml").read_text()
+    folder = tmp_path / "scedc" / "FDSNstationXML/CI"
+    folder.mkdir(parents=True)
+    (folder / "CI_WBM.xml").write_text(text)
+    search = (
+        "search", "scedc.stations", "--network", "CI", "--station", "W*",
+        "--root", str(tmp_path / "scedc"), "--format", "csv",
+    )  # fmt: skip
+
+    run(capsys, *search)
+    (folder / "CI_WZZ.xml").write_text(text.replace('code="WBM"', 'code="WZZ"'))
+    _, cached, _ = run(capsys, *search)
+    code, fresh, _ = run(capsys, *search, "--max-age", "0")
+
+    assert ",WZZ," not in cached
+    assert code == EXIT_OK
+    assert ",WZZ," in fresh
+    assert ",WBM," in fresh
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "inf"])
+def test_search_rejects_invalid_max_age(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "scedc.stations", f"--max-age={value}"])
+    err = capsys.readouterr().err
+
+    assert exited.value.code == EXIT_USAGE
+    assert f"invalid number of seconds: '{value}'" in err
+
+
 def test_availability_of_missing_root_is_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
