@@ -13,6 +13,7 @@ from intake.catalog.local import YAMLFileCatalog
 
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileError,
     CatalogFileNotFoundError,
     CatalogReadError,
 )
@@ -58,6 +59,10 @@ class ArchiveCatalog(YAMLFileCatalog):
         When the entry is opened and its file does not exist, such as in a
         copy of the catalog folder that lacks the file. The other entries of
         the top-level catalog keep working.
+    intake_earthscope.errors.CatalogFileError
+        When the entry is opened and its file is not valid YAML or is no
+        intake catalog. The message is one line that names the file (and for
+        invalid YAML the line and column); the other entries keep working.
     intake_earthscope.errors.CatalogError
         When one of its entries is opened and a key or path template of that
         entry uses an unknown field (:func:`check_entry_templates`).
@@ -67,13 +72,22 @@ class ArchiveCatalog(YAMLFileCatalog):
     """
 
     def _load(self, reload: bool = False) -> None:
+        import yaml
+        from intake.catalog.exceptions import CatalogException
+
         try:
             super()._load(reload=reload)
-        except FileNotFoundError as error:
-            if isinstance(error, CatalogFileNotFoundError):
-                raise
+        except CatalogFileError:
+            raise
+        except FileNotFoundError:
             message = missing_file_message(str(self.path), self.name)
             raise CatalogFileNotFoundError(message) from None
+        except yaml.YAMLError as error:
+            message = yaml_error_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+        except CatalogException as error:
+            message = not_catalog_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
 
     def check_entry(self, name: str) -> None:
         """Check the key and path templates of the entry ``name``.
@@ -217,6 +231,44 @@ def missing_file_message(path: str, entry: str | None = None) -> str:
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
     )
+
+
+def not_catalog_message(location: str, error: Exception) -> str:
+    """Return intake's rejection of a YAML file that is no catalog (an empty
+    file, a list, a text, entries that are no mappings) as one line."""
+    problem = " ".join(str(error).split())
+    return (
+        f"cannot read catalog {location!r}: not an intake catalog: {problem}; "
+        "give an intake catalog YAML file"
+    )
+
+
+def yaml_error_message(location: str, error: Exception) -> str:
+    """Return the YAML parser's ``error`` as one line that names the file.
+
+    PyYAML's marks count lines and columns from 0, editors from 1.
+    """
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        # A ReaderError, such as for a byte that is not UTF-8, has no mark.
+        problem = " ".join(str(error).split())
+        return (
+            f"cannot read catalog {location!r}: invalid YAML: {problem}. Fix the file"
+        )
+
+    message = (
+        f"cannot read catalog {location!r}: invalid YAML at line "
+        f"{mark.line + 1}, column {mark.column + 1}: {problem}"
+    )
+    context = getattr(error, "context", None)
+    start = getattr(error, "context_mark", None)
+    if context and start is not None:
+        message += (
+            f" ({context} that starts at line {start.line + 1}, "
+            f"column {start.column + 1})"
+        )
+    return message + ". Fix the file"
 
 
 def _shown_path(path: str) -> str:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileError,
     CatalogFileNotFoundError,
     CredentialsError,
     EarthScopeError,
@@ -763,7 +764,7 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
-        if isinstance(entry, _MissingCatalog):
+        if isinstance(entry, _UnavailableCatalog):
             _print(f"{name:<24} unavailable: {entry.error}")
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
@@ -1316,17 +1317,26 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
 
     Raises
     ------
-    CatalogFileNotFoundError
-        If a nested catalog's file is missing.
+    CatalogFileError
+        If a nested catalog's file is missing (``CatalogFileNotFoundError``),
+        not valid YAML or no intake catalog.
     InvalidRequestError
-        If the top-level file is missing, or a file is not valid YAML or is
-        no intake catalog.
+        If the top-level file is missing, not valid YAML or no intake catalog.
     """
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import missing_file_message
+    from intake_earthscope.catalog import (
+        missing_file_message,
+        not_catalog_message,
+        yaml_error_message,
+    )
 
+    # A nested file's fault fails its entry alone; the top-level file's fails
+    # the command.
+    fault: type[EarthScopeError] = (
+        InvalidRequestError if entry is None else CatalogFileError
+    )
     try:
         yield
     except FileNotFoundError:
@@ -1337,64 +1347,26 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     except EarthScopeError:
         raise
     except yaml.YAMLError as error:
-        raise InvalidRequestError(_yaml_error_message(location, error)) from None
+        raise fault(yaml_error_message(location, error)) from None
     except CatalogException as error:
-        raise InvalidRequestError(_not_catalog_message(location, error)) from None
+        raise fault(not_catalog_message(location, error)) from None
     except (ValueError, TypeError, KeyError) as error:
         # A file that is no catalog fails in the YAML parser or in intake's
         # reading of the parsed mapping.
-        raise InvalidRequestError(
+        raise fault(
             f"cannot read catalog {location!r}: {type(error).__name__}: "
             f"{error}; give an intake catalog YAML file"
         ) from None
 
 
-def _not_catalog_message(location: str, error: Exception) -> str:
-    """Return intake's rejection of a YAML file that is no catalog (an empty
-    file, a list, a text, entries that are no mappings) as one line."""
-    problem = " ".join(str(error).split())
-    return (
-        f"cannot read catalog {location!r}: not an intake catalog: {problem}; "
-        "give an intake catalog YAML file"
-    )
-
-
-def _yaml_error_message(location: str, error: Exception) -> str:
-    """Return the YAML parser's ``error`` as one line that names the file.
-
-    PyYAML's marks count lines and columns from 0, editors from 1.
-    """
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None)
-    if mark is None or problem is None:
-        # A ReaderError, such as for a byte that is not UTF-8, has no mark.
-        problem = " ".join(str(error).split())
-        return (
-            f"cannot read catalog {location!r}: invalid YAML: {problem}. Fix the file"
-        )
-
-    message = (
-        f"cannot read catalog {location!r}: invalid YAML at line "
-        f"{mark.line + 1}, column {mark.column + 1}: {problem}"
-    )
-    context = getattr(error, "context", None)
-    start = getattr(error, "context_mark", None)
-    if context and start is not None:
-        message += (
-            f" ({context} that starts at line {start.line + 1}, "
-            f"column {start.column + 1})"
-        )
-    return message + ". Fix the file and run the command again"
-
-
-class _MissingCatalog:
-    """A nested catalog whose file does not exist.
+class _UnavailableCatalog:
+    """A nested catalog whose file is missing, not valid YAML or no catalog.
 
     ``list`` shows it as unavailable, and using one of its entries raises
     ``error``, while the other entries keep working.
     """
 
-    def __init__(self, error: CatalogFileNotFoundError) -> None:
+    def __init__(self, error: CatalogFileError) -> None:
         self.error = error
 
 
@@ -1408,8 +1380,8 @@ def _entries(catalog: Any) -> list[tuple[str, Any]]:
             continue
         try:
             nested = _nested_entries(catalog, name, entry)
-        except CatalogFileNotFoundError as error:
-            leaves.append((name, _MissingCatalog(error)))
+        except CatalogFileError as error:
+            leaves.append((name, _UnavailableCatalog(error)))
             continue
         for inner, leaf in nested.items():
             if leaf.describe().get("container") != "catalog":
@@ -1422,10 +1394,8 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
 
     Raises
     ------
-    CatalogFileNotFoundError
-        If the nested catalog's file is missing.
-    InvalidRequestError
-        If the nested catalog's file is not valid YAML, or is no intake
+    CatalogFileError
+        If the nested catalog's file is missing, not valid YAML or no intake
         catalog.
     """
     with _catalog_file_errors(_nested_path(catalog, entry), name):
@@ -1447,7 +1417,7 @@ def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
     for archive, entry in entries.items():
         within = name == archive or name.startswith(f"{archive}.")
-        if within and isinstance(entry, _MissingCatalog):
+        if within and isinstance(entry, _UnavailableCatalog):
             raise entry.error
     if name in entries:
         _check_templates(entries[name])
