@@ -1326,11 +1326,7 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import (
-        missing_file_message,
-        not_catalog_message,
-        yaml_error_message,
-    )
+    from intake_earthscope.catalog import missing_file_message, yaml_error_message
 
     # A nested file's fault fails its entry alone; the top-level file's fails
     # the command.
@@ -1342,21 +1338,57 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     except FileNotFoundError:
         if entry is None:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        message = missing_file_message(location, entry)
-        raise CatalogFileNotFoundError(message) from None
+        missing = missing_file_message(location, entry)
+        raise CatalogFileNotFoundError(missing) from None
     except EarthScopeError:
         raise
     except yaml.YAMLError as error:
         raise fault(yaml_error_message(location, error)) from None
-    except CatalogException as error:
-        raise fault(not_catalog_message(location, error)) from None
-    except (ValueError, TypeError, KeyError) as error:
-        # A file that is no catalog fails in the YAML parser or in intake's
-        # reading of the parsed mapping.
-        raise fault(
-            f"cannot read catalog {location!r}: {type(error).__name__}: "
-            f"{error}; give an intake catalog YAML file"
-        ) from None
+    except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
+        message = _not_catalog_message(location, error)
+        if message is None:
+            raise
+        raise fault(message) from None
+
+
+def _not_catalog_message(location: str, error: Exception) -> str | None:
+    """Return intake's ``error`` for the file ``location`` that is no catalog
+    as one line, or ``None`` to let ``error`` through.
+
+    A part of the file with a wrong type, such as ``metadata: 5``, is named
+    where intake fails on it. Other ``AttributeError`` exceptions are no
+    fault of the file, and pass.
+    """
+    from intake.catalog.exceptions import CatalogException
+
+    from intake_earthscope.catalog import not_catalog_message, shape_error_message
+
+    text = _catalog_text(location)
+    message = shape_error_message(location, text) if text is not None else None
+    if message is not None:
+        return message
+    if isinstance(error, CatalogException):
+        return not_catalog_message(location, error)
+    if isinstance(error, AttributeError):
+        return None
+    # A file that is no catalog fails in the YAML parser or in intake's
+    # reading of the parsed mapping.
+    return (
+        f"cannot read catalog {location!r}: {type(error).__name__}: "
+        f"{error}; give an intake catalog YAML file"
+    )
+
+
+def _catalog_text(location: str) -> str | None:
+    """Return the text of the catalog file ``location``, or ``None`` if it
+    cannot be read again."""
+    import fsspec
+
+    try:
+        with fsspec.open(location, "rt", encoding="utf-8") as file:
+            return str(file.read())
+    except (OSError, ValueError):
+        return None
 
 
 class _UnavailableCatalog:

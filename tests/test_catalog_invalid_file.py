@@ -25,7 +25,7 @@ BROKEN = {
     "tab": ("sources:\n\tminiseed: {}\n", "at line 2, column 1:"),
     "list": ("- a\n- b\n", "not an intake catalog"),
     "empty": ("", "not an intake catalog"),
-    "entry number": ("sources:\n  miniseed: 5\n", "not an intake catalog"),
+    "entry number": ("sources:\n  miniseed: 5\n", "part 'sources.miniseed' is 5"),
 }
 
 
