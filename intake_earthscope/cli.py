@@ -538,8 +538,10 @@ def _add_list(commands: Any) -> None:
     command = _command(
         commands,
         "list",
-        "list the catalog's archives and entries",
-        "List every entry of the catalog as ARCHIVE.ENTRY with its description.",
+        "list the entries of the catalog's nested catalogs",
+        "List every entry of the catalog as CATALOG.ENTRY, the nested catalog "
+        "and its entry, with its description. A nested catalog whose file "
+        "cannot be read is listed as unavailable, with the reason.",
     )
     _add_catalog_option(command)
     command.set_defaults(run=_list)
@@ -1447,8 +1449,8 @@ def _nested_path(catalog: Any, entry: Any) -> str:
 
 def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
-    for archive, entry in entries.items():
-        within = name == archive or name.startswith(f"{archive}.")
+    for nested, entry in entries.items():
+        within = name == nested or name.startswith(f"{nested}.")
         if within and isinstance(entry, _UnavailableCatalog):
             raise entry.error
     if name in entries:
@@ -1458,7 +1460,7 @@ def _entry(catalog: Any, name: str) -> Any:
     inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
     if inside:
         raise InvalidRequestError(
-            f"unknown entry {name!r}: it is a collection, so give one of its "
+            f"unknown entry {name!r}: it is a nested catalog, so give one of its "
             f"entries {inside}"
         )
     raise InvalidRequestError(
