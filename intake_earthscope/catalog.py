@@ -84,7 +84,8 @@ class ArchiveCatalog(YAMLFileCatalog):
         except FileNotFoundError:
             message = missing_file_message(str(self.path), self.name)
             raise CatalogFileNotFoundError(message) from None
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            # intake decodes the file as UTF-8 before PyYAML reads it.
             message = yaml_error_message(_shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
         except CatalogException as error:

@@ -26,6 +26,7 @@ BROKEN = {
     "list": ("- a\n- b\n", "not an intake catalog"),
     "empty": ("", "not an intake catalog"),
     "entry number": ("sources:\n  miniseed: 5\n", "part 'sources.miniseed' is 5"),
+    "latin-1": ("sources: {}\n# Universit\xe9\n", "invalid YAML: 'utf-8' codec"),
 }
 
 
@@ -35,7 +36,7 @@ def broken(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
     for path in CATALOGS.glob("*.yaml"):
         shutil.copy(path, tmp_path / path.name)
     text, reason = BROKEN[request.param]
-    (tmp_path / "sage.yaml").write_text(text)
+    (tmp_path / "sage.yaml").write_text(text, encoding="latin-1")
     return tmp_path, reason
 
 
