@@ -474,7 +474,8 @@ def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalog",
         metavar="PATH",
-        help="catalog YAML to read (default: the catalog shipped with the package)",
+        help="intake v1 catalog YAML to read (default: the catalog shipped with the "
+        "package)",
     )
 
 
@@ -1298,6 +1299,7 @@ def _report_windows(
 def _open_catalog(path: str | None) -> Any:
 
     import intake
+    from intake.catalog import Catalog
 
     from intake_earthscope.catalog import catalog_path
 
@@ -1306,6 +1308,13 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
         catalog = intake.open_catalog(location)
+    if not isinstance(catalog, Catalog):
+        # A version: 2 file gives intake's v2 catalog, which has no walk().
+        raise InvalidRequestError(
+            f"catalog {location!r} is an intake v2 catalog, which the command "
+            f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
+            "or open this one in Python with intake.open_catalog"
+        )
     return catalog
 
 
