@@ -546,8 +546,9 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
     Parameters
     ----------
     collection : str, StationBrowser or mapping
-        An archive name of the shipped catalog (``"sage"``, ``"scedc"``,
-        ``"ncedc"``, ``"gage"``, or ``"sage.stations"``), a browser, or the
+        A nested catalog of the shipped catalog (``"sage"``, ``"scedc"``,
+        ``"ncedc"``, ``"gage"``) or its entry (``"sage.stations"``), a
+        browser, or the
         ``args`` mapping of a ``stations`` catalog entry (with ``stations``
         and optionally ``collection``).
     **criteria
@@ -564,7 +565,7 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
     Raises
     ------
     CatalogError
-        If the name is no archive with a ``stations`` entry.
+        If the name is no nested catalog with a ``stations`` entry.
 
     Warns
     -----
@@ -591,12 +592,12 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
 
 
 def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:
-    """Return the ``args`` of an entry of an archive in the shipped catalog.
+    """Return the ``args`` of an entry of a nested catalog of the shipped catalog.
 
     Parameters
     ----------
     name : str
-        ``"archive"`` or ``"archive.entry"``, such as ``"scedc"`` or
+        ``"catalog"`` or ``"catalog.entry"``, such as ``"scedc"`` or
         ``"sage.miniseed"``.
     entry : str
         Entry used when ``name`` names none.
@@ -604,26 +605,26 @@ def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:
     Raises
     ------
     CatalogError
-        If ``name`` is no archive of the catalog, or the archive has no such
-        entry.
+        If ``name`` is no nested catalog of the shipped catalog, or the
+        nested catalog has no such entry.
     """
     import yaml
 
     from intake_earthscope.catalog import catalog_path
 
     text = str(name)
-    archive, _, named = text.partition(".")
+    nested, _, named = text.partition(".")
     entry = named or entry
-    path = catalog_path().parent / f"{archive}.yaml"
-    if not archive.isidentifier() or not path.is_file():
+    path = catalog_path().parent / f"{nested}.yaml"
+    if not nested.isidentifier() or not path.is_file():
         raise CatalogError(
-            f"invalid collection {text!r}: expected an archive of the shipped "
-            "catalog such as 'sage', 'scedc', 'ncedc' or 'gage'"
+            f"invalid collection {text!r}: expected a nested catalog of the "
+            "shipped catalog such as 'sage', 'scedc', 'ncedc' or 'gage'"
         )
     sources = yaml.safe_load(path.read_text()).get("sources") or {}
     if entry not in sources:
         raise CatalogError(
-            f"invalid collection {text!r}: {archive}.yaml has no {entry!r} entry; "
+            f"invalid collection {text!r}: {nested}.yaml has no {entry!r} entry; "
             f"its entries are {sorted(sources)}"
         )
     return dict(sources[entry].get("args") or {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import reprlib
 import string
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -13,6 +14,7 @@ from intake.catalog.local import YAMLFileCatalog
 
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileError,
     CatalogFileNotFoundError,
     CatalogReadError,
 )
@@ -58,6 +60,11 @@ class ArchiveCatalog(YAMLFileCatalog):
         When the entry is opened and its file does not exist, such as in a
         copy of the catalog folder that lacks the file. The other entries of
         the top-level catalog keep working.
+    intake_earthscope.errors.CatalogFileError
+        When the entry is opened and its file is not valid YAML, is no
+        intake catalog or has a part of a wrong type, such as ``metadata:
+        5``. The message is one line that names the file, and the line and
+        column or the part. The other entries keep working.
     intake_earthscope.errors.CatalogError
         When one of its entries is opened and a key or path template of that
         entry uses an unknown field (:func:`check_entry_templates`).
@@ -67,13 +74,44 @@ class ArchiveCatalog(YAMLFileCatalog):
     """
 
     def _load(self, reload: bool = False) -> None:
+        import yaml
+        from intake.catalog.exceptions import CatalogException
+
         try:
             super()._load(reload=reload)
-        except FileNotFoundError as error:
-            if isinstance(error, CatalogFileNotFoundError):
-                raise
+        except CatalogFileError:
+            raise
+        except FileNotFoundError:
             message = missing_file_message(str(self.path), self.name)
             raise CatalogFileNotFoundError(message) from None
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            # intake decodes the file as UTF-8 before PyYAML reads it.
+            message = yaml_error_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+        except CatalogException as error:
+            message = not_catalog_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+
+    def parse(self, text: str) -> None:
+        """Create the entries from the catalog text ``text``, as intake does.
+
+        Raises
+        ------
+        intake_earthscope.errors.CatalogFileError
+            If intake fails on a part of the file that has a wrong type, such
+            as ``metadata: 5`` (:func:`catalog_shape_problem`).
+        """
+        from intake.catalog.exceptions import CatalogException
+
+        try:
+            super().parse(text)
+        except (AttributeError, TypeError, CatalogException):
+            # intake's own faults, and any without a wrongly typed part, keep
+            # their exception.
+            message = shape_error_message(_shown_path(str(self.path)), text)
+            if message is None:
+                raise
+            raise CatalogFileError(message) from None
 
     def check_entry(self, name: str) -> None:
         """Check the key and path templates of the entry ``name``.
@@ -217,6 +255,156 @@ def missing_file_message(path: str, entry: str | None = None) -> str:
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
     )
+
+
+# What each checked part of a v1 catalog file must be, for the message.
+_EXPECTED = {
+    "mapping": "a mapping of names to values",
+    "number": "a number, such as 1",
+    "driver": "a driver name, or a list or mapping of driver names",
+}
+
+
+def catalog_shape_problem(data: object) -> str | None:
+    """Return the first part of a parsed v1 catalog file that has a wrong type.
+
+    intake 2.0.9 reads some parts of a catalog file without checking their
+    type, such as ``metadata: 5`` or an entry's ``args: [1, 2]``, and then
+    fails with an ``AttributeError`` or ``TypeError`` that names neither
+    the file nor the part. This names the part.
+
+    Parameters
+    ----------
+    data : object
+        The file's YAML as parsed.
+
+    Returns
+    -------
+    str or None
+        One sentence that names the part (as dotted keys), its value and the
+        type it needs; ``None`` if the checked parts have their types or
+        ``data`` is no mapping, which intake itself reports.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    for part, value, expected in _typed_parts(data):
+        if not _has_type(value, expected):
+            shown = reprlib.repr(value)
+            return (
+                f"part {part!r} is {shown} ({type(value).__name__}), but it must "
+                f"be {_EXPECTED[expected]}"
+            )
+    return None
+
+
+def _typed_parts(data: Mapping[Any, Any]) -> Iterator[tuple[str, object, str]]:
+    # Each part present in the file, with the kind of value it needs.
+    yield from _present(data, "", {"version": "number", "metadata": "mapping"})
+    if data.get("version") == 2:
+        yield from _v2_typed_parts(data)
+        return
+
+    metadata = data.get("metadata")
+    if isinstance(metadata, Mapping):
+        kinds = {"version": "number", "parameters": "mapping"}
+        yield from _present(metadata, "metadata.", kinds)
+        for name, spec in _items(metadata.get("parameters")):
+            yield f"metadata.parameters.{name}", spec, "mapping"
+
+    yield from _present(data, "", {"sources": "mapping"})
+    for name, entry in _items(data.get("sources")):
+        yield f"sources.{name}", entry, "mapping"
+        if isinstance(entry, Mapping):
+            kinds = {
+                "driver": "driver",
+                "args": "mapping",
+                "metadata": "mapping",
+                "parameters": "mapping",
+            }
+            yield from _present(entry, f"sources.{name}.", kinds)
+
+
+def _v2_typed_parts(data: Mapping[Any, Any]) -> Iterator[tuple[str, object, str]]:
+    # A version 2 file: intake's Catalog.from_dict calls items() on these.
+    for group in ("entries", "data", "user_parameters", "aliases"):
+        yield from _present(data, "", {group: "mapping"})
+
+
+def _present(
+    spec: Mapping[Any, Any], prefix: str, kinds: Mapping[str, str]
+) -> Iterator[tuple[str, object, str]]:
+    for key, kind in kinds.items():
+        if key in spec:
+            yield f"{prefix}{key}", spec[key], kind
+
+
+def _items(value: object) -> list[tuple[Any, Any]]:
+    return list(value.items()) if isinstance(value, Mapping) else []
+
+
+def _has_type(value: object, expected: str) -> bool:
+    if expected == "number":
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return value is None or number
+    if expected == "driver":
+        return isinstance(value, (str, list, Mapping))
+    return isinstance(value, Mapping)
+
+
+def shape_error_message(location: str, text: str) -> str | None:
+    """Return the message for a wrongly typed part of the catalog text ``text``.
+
+    ``location`` is the file, for the message. Returns ``None`` if the text
+    is not valid YAML or :func:`catalog_shape_problem` finds no such part.
+    """
+    import yaml
+    from intake.utils import yaml_load
+
+    try:
+        problem = catalog_shape_problem(yaml_load(text))
+    except yaml.YAMLError:
+        return None
+    if problem is None:
+        return None
+    return f"cannot read catalog {location!r}: {problem}. Fix the file"
+
+
+def not_catalog_message(location: str, error: Exception) -> str:
+    """Return intake's rejection of a YAML file that is no catalog (an empty
+    file, a list, a text, entries that are no mappings) as one line."""
+    problem = " ".join(str(error).split())
+    return (
+        f"cannot read catalog {location!r}: not an intake catalog: {problem}; "
+        "give an intake catalog YAML file"
+    )
+
+
+def yaml_error_message(location: str, error: Exception) -> str:
+    """Return the YAML parser's ``error`` as one line that names the file.
+
+    PyYAML's marks count lines and columns from 0, editors from 1.
+    """
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        # A ReaderError, such as for a byte that is not UTF-8, has no mark.
+        problem = " ".join(str(error).split())
+        return (
+            f"cannot read catalog {location!r}: invalid YAML: {problem}. Fix the file"
+        )
+
+    message = (
+        f"cannot read catalog {location!r}: invalid YAML at line "
+        f"{mark.line + 1}, column {mark.column + 1}: {problem}"
+    )
+    context = getattr(error, "context", None)
+    start = getattr(error, "context_mark", None)
+    if context and start is not None:
+        message += (
+            f" ({context} that starts at line {start.line + 1}, "
+            f"column {start.column + 1})"
+        )
+    return message + ". Fix the file"
 
 
 def _shown_path(path: str) -> str:

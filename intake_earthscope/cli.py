@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from intake_earthscope import __version__
 from intake_earthscope.errors import (
     CatalogError,
+    CatalogFileError,
     CatalogFileNotFoundError,
     CredentialsError,
     EarthScopeError,
@@ -473,7 +474,8 @@ def _add_catalog_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalog",
         metavar="PATH",
-        help="catalog YAML to read (default: the catalog shipped with the package)",
+        help="intake v1 catalog YAML to read (default: the catalog shipped with the "
+        "package)",
     )
 
 
@@ -537,8 +539,10 @@ def _add_list(commands: Any) -> None:
     command = _command(
         commands,
         "list",
-        "list the catalog's archives and entries",
-        "List every entry of the catalog as ARCHIVE.ENTRY with its description.",
+        "list the entries of the catalog's nested catalogs",
+        "List every entry of the catalog as CATALOG.ENTRY, the nested catalog "
+        "and its entry, with its description. A nested catalog whose file "
+        "cannot be read is listed as unavailable, with the reason.",
     )
     _add_catalog_option(command)
     command.set_defaults(run=_list)
@@ -786,7 +790,7 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
-        if isinstance(entry, _MissingCatalog):
+        if isinstance(entry, _UnavailableCatalog):
             _print(f"{name:<24} unavailable: {entry.error}")
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
@@ -1341,6 +1345,7 @@ def _report_windows(
 def _open_catalog(path: str | None) -> Any:
 
     import intake
+    from intake.catalog import Catalog
 
     from intake_earthscope.catalog import catalog_path
 
@@ -1349,6 +1354,13 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
         catalog = intake.open_catalog(location)
+    if not isinstance(catalog, Catalog):
+        # A version: 2 file gives intake's v2 catalog, which has no walk().
+        raise InvalidRequestError(
+            f"catalog {location!r} is an intake v2 catalog, which the command "
+            f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
+            "or open this one in Python with intake.open_catalog"
+        )
     return catalog
 
 
@@ -1362,85 +1374,88 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
 
     Raises
     ------
-    CatalogFileNotFoundError
-        If a nested catalog's file is missing.
+    CatalogFileError
+        If a nested catalog's file is missing (``CatalogFileNotFoundError``),
+        not valid YAML or no intake catalog.
     InvalidRequestError
-        If the top-level file is missing, or a file is not valid YAML or is
-        no intake catalog.
+        If the top-level file is missing, not valid YAML or no intake catalog.
     """
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import missing_file_message
+    from intake_earthscope.catalog import missing_file_message, yaml_error_message
 
+    # A nested file's fault fails its entry alone; the top-level file's fails
+    # the command.
+    fault: type[EarthScopeError] = (
+        InvalidRequestError if entry is None else CatalogFileError
+    )
     try:
         yield
     except FileNotFoundError:
         if entry is None:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        message = missing_file_message(location, entry)
-        raise CatalogFileNotFoundError(message) from None
+        missing = missing_file_message(location, entry)
+        raise CatalogFileNotFoundError(missing) from None
     except EarthScopeError:
         raise
     except yaml.YAMLError as error:
-        raise InvalidRequestError(_yaml_error_message(location, error)) from None
-    except CatalogException as error:
-        raise InvalidRequestError(_not_catalog_message(location, error)) from None
-    except (ValueError, TypeError, KeyError) as error:
-        # A file that is no catalog fails in the YAML parser or in intake's
-        # reading of the parsed mapping.
-        raise InvalidRequestError(
-            f"cannot read catalog {location!r}: {type(error).__name__}: "
-            f"{error}; give an intake catalog YAML file"
-        ) from None
+        raise fault(yaml_error_message(location, error)) from None
+    except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
+        message = _not_catalog_message(location, error)
+        if message is None:
+            raise
+        raise fault(message) from None
 
 
-def _not_catalog_message(location: str, error: Exception) -> str:
-    """Return intake's rejection of a YAML file that is no catalog (an empty
-    file, a list, a text, entries that are no mappings) as one line."""
-    problem = " ".join(str(error).split())
-    return (
-        f"cannot read catalog {location!r}: not an intake catalog: {problem}; "
-        "give an intake catalog YAML file"
-    )
+def _not_catalog_message(location: str, error: Exception) -> str | None:
+    """Return intake's ``error`` for the file ``location`` that is no catalog
+    as one line, or ``None`` to let ``error`` through.
 
-
-def _yaml_error_message(location: str, error: Exception) -> str:
-    """Return the YAML parser's ``error`` as one line that names the file.
-
-    PyYAML's marks count lines and columns from 0, editors from 1.
+    A part of the file with a wrong type, such as ``metadata: 5``, is named
+    where intake fails on it. Other ``AttributeError`` exceptions are no
+    fault of the file, and pass.
     """
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None)
-    if mark is None or problem is None:
-        # A ReaderError, such as for a byte that is not UTF-8, has no mark.
-        problem = " ".join(str(error).split())
-        return (
-            f"cannot read catalog {location!r}: invalid YAML: {problem}. Fix the file"
-        )
+    from intake.catalog.exceptions import CatalogException
 
-    message = (
-        f"cannot read catalog {location!r}: invalid YAML at line "
-        f"{mark.line + 1}, column {mark.column + 1}: {problem}"
+    from intake_earthscope.catalog import not_catalog_message, shape_error_message
+
+    text = _catalog_text(location)
+    message = shape_error_message(location, text) if text is not None else None
+    if message is not None:
+        return message
+    if isinstance(error, CatalogException):
+        return not_catalog_message(location, error)
+    if isinstance(error, AttributeError):
+        return None
+    # A file that is no catalog fails in the YAML parser or in intake's
+    # reading of the parsed mapping.
+    return (
+        f"cannot read catalog {location!r}: {type(error).__name__}: "
+        f"{error}; give an intake catalog YAML file"
     )
-    context = getattr(error, "context", None)
-    start = getattr(error, "context_mark", None)
-    if context and start is not None:
-        message += (
-            f" ({context} that starts at line {start.line + 1}, "
-            f"column {start.column + 1})"
-        )
-    return message + ". Fix the file and run the command again"
 
 
-class _MissingCatalog:
-    """A nested catalog whose file does not exist.
+def _catalog_text(location: str) -> str | None:
+    """Return the text of the catalog file ``location``, or ``None`` if it
+    cannot be read again."""
+    import fsspec
+
+    try:
+        with fsspec.open(location, "rt", encoding="utf-8") as file:
+            return str(file.read())
+    except (OSError, ValueError):
+        return None
+
+
+class _UnavailableCatalog:
+    """A nested catalog whose file is missing, not valid YAML or no catalog.
 
     ``list`` shows it as unavailable, and using one of its entries raises
     ``error``, while the other entries keep working.
     """
 
-    def __init__(self, error: CatalogFileNotFoundError) -> None:
+    def __init__(self, error: CatalogFileError) -> None:
         self.error = error
 
 
@@ -1454,8 +1469,8 @@ def _entries(catalog: Any) -> list[tuple[str, Any]]:
             continue
         try:
             nested = _nested_entries(catalog, name, entry)
-        except CatalogFileNotFoundError as error:
-            leaves.append((name, _MissingCatalog(error)))
+        except CatalogFileError as error:
+            leaves.append((name, _UnavailableCatalog(error)))
             continue
         for inner, leaf in nested.items():
             if leaf.describe().get("container") != "catalog":
@@ -1468,10 +1483,8 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
 
     Raises
     ------
-    CatalogFileNotFoundError
-        If the nested catalog's file is missing.
-    InvalidRequestError
-        If the nested catalog's file is not valid YAML, or is no intake
+    CatalogFileError
+        If the nested catalog's file is missing, not valid YAML or no intake
         catalog.
     """
     with _catalog_file_errors(_nested_path(catalog, entry), name):
@@ -1491,9 +1504,9 @@ def _nested_path(catalog: Any, entry: Any) -> str:
 
 def _entry(catalog: Any, name: str) -> Any:
     entries = dict(_entries(catalog))
-    for archive, entry in entries.items():
-        within = name == archive or name.startswith(f"{archive}.")
-        if within and isinstance(entry, _MissingCatalog):
+    for nested, entry in entries.items():
+        within = name == nested or name.startswith(f"{nested}.")
+        if within and isinstance(entry, _UnavailableCatalog):
             raise entry.error
     if name in entries:
         _check_templates(entries[name])
@@ -1502,7 +1515,7 @@ def _entry(catalog: Any, name: str) -> Any:
     inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
     if inside:
         raise InvalidRequestError(
-            f"unknown entry {name!r}: it is a collection, so give one of its "
+            f"unknown entry {name!r}: it is a nested catalog, so give one of its "
             f"entries {inside}"
         )
     raise InvalidRequestError(

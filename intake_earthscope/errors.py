@@ -20,6 +20,7 @@ __all__ = [
     "BucketNotFoundError",
     "ChannelNotFoundError",
     "CatalogError",
+    "CatalogFileError",
     "CatalogFileNotFoundError",
     "CatalogReadError",
     "CredentialsError",
@@ -78,7 +79,16 @@ class CatalogError(EarthScopeError, ValueError):
     """A collection description in the catalog YAML is incomplete or invalid."""
 
 
-class CatalogFileNotFoundError(CatalogError, FileNotFoundError):
+class CatalogFileError(CatalogError):
+    """A nested catalog file that the top-level catalog names cannot be read:
+    it does not exist, is not valid YAML, or is no intake catalog.
+
+    Only the entry of that file fails; the other entries of the top-level
+    catalog keep working.
+    """
+
+
+class CatalogFileNotFoundError(CatalogFileError, FileNotFoundError):
     """A nested catalog file that the top-level catalog names does not exist.
 
     It is a ``FileNotFoundError``, as the error of opening the file is, and a

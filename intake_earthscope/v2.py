@@ -90,11 +90,18 @@ class MiniseedCollection(BaseData):
         key template, tiers), as the v1 entries give it.
     metadata : dict, optional
         Intake metadata.
+    entry : str, optional
+        The catalog entry that reads the collection, for messages.
+    catalog_path : str, optional
+        The catalog file, for messages; the catalog passes
+        ``"{CATALOG_PATH}"``.
 
     Raises
     ------
     intake_earthscope.errors.CatalogError
-        If the mapping lacks a required field or names an unsupported value.
+        If the mapping lacks a required field or names an unsupported value,
+        or its key template uses an unknown field. Given ``entry``, the
+        template's message names the entry and the catalog file.
     """
 
     structure = {"array", "timeseries"}
@@ -103,6 +110,8 @@ class MiniseedCollection(BaseData):
         self,
         collection: Mapping[str, Any],
         metadata: dict[str, Any] | None = None,
+        entry: str | None = None,
+        catalog_path: str | None = None,
         **unknown: object,
     ) -> None:
         from intake_earthscope.collection import Collection
@@ -110,6 +119,7 @@ class MiniseedCollection(BaseData):
         check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
+        _check_templates({"collection": collection}, entry, catalog_path)
         Collection.from_yaml(collection)
         self.collection = dict(collection)
         super().__init__(metadata)
@@ -188,6 +198,23 @@ class MiniseedReader(BaseReader):
         return self.read(**kwargs)
 
 
+def _check_templates(
+    args: Mapping[str, Any], entry: str | None, catalog_path: str | None
+) -> None:
+    """Check the key templates of a v2 entry's data, as v1 entries are checked
+    when opened (:func:`intake_earthscope.catalog.check_entry_templates`).
+
+    Without ``entry`` (data built in Python) the readers' own checks apply.
+    """
+    from intake_earthscope.catalog import check_entry_templates
+
+    if not entry:
+        return
+    # A catalog built without from_yaml_file leaves the field unfilled.
+    known = catalog_path and "{" not in catalog_path
+    check_entry_templates(args, entry, catalog_path if known else None)
+
+
 #: Keys of the ``request`` mapping of a stations entry: the codes that narrow
 #: the fetched table (keyword arguments of
 #: :func:`intake_earthscope.browse.open_stations`).
@@ -205,11 +232,18 @@ class StationList(BaseData):
         The waveform collection that the browser's ``to_dask`` reads.
     metadata : dict, optional
         Intake metadata.
+    entry : str, optional
+        The catalog entry that reads the table, for messages.
+    catalog_path : str, optional
+        The catalog file, for messages; the catalog passes
+        ``"{CATALOG_PATH}"``.
 
     Raises
     ------
     intake_earthscope.errors.CatalogError
-        If the mapping names an unknown kind of station.
+        If the mapping names an unknown kind of station, or a key template
+        of it or of ``collection`` uses an unknown field. Given ``entry``,
+        the template's message names the entry and the catalog file.
     """
 
     structure = {"table"}
@@ -219,11 +253,15 @@ class StationList(BaseData):
         stations: Mapping[str, Any],
         collection: Mapping[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        entry: str | None = None,
+        catalog_path: str | None = None,
         **unknown: object,
     ) -> None:
         from intake_earthscope.stationfetch import station_kind
 
         check_catalog_call(unknown)
+        args = {"stations": stations, "collection": collection or {}}
+        _check_templates(args, entry, catalog_path)
         station_kind(stations)
         self.stations = dict(stations)
         self.collection = dict(collection) if collection is not None else None

@@ -117,7 +117,7 @@ def test_describe_collection_names_its_entries(
     code, _, err = run(capsys, "describe", "sage")
 
     assert code == EXIT_USAGE
-    assert "unknown entry 'sage': it is a collection" in err
+    assert "unknown entry 'sage': it is a nested catalog" in err
     assert "['sage.miniseed', 'sage.stations']" in err
     assert "gage.positions" not in err
 

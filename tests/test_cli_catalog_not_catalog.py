@@ -2,7 +2,8 @@
 
 Each must give one line that names the file, and exit 2, as a file that is
 not valid YAML does, rather than intake's traceback. The nested case breaks
-the sage file that the shipped top-level catalog names.
+the sage file that the shipped top-level catalog names: using its entries
+fails so, while ``list`` shows it as unavailable and lists the others.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 
@@ -46,16 +47,40 @@ def test_top_file_not_catalog(
     assert "Traceback" not in err
 
 
+def copy_with_sage(tmp_path: Path, text: str) -> str:
+    """Copy the shipped catalogs with ``text`` as ``sage.yaml``; return the top."""
+    for path in CATALOGS.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "sage.yaml").write_text(text)
+    return str(tmp_path / "earthscope.yaml")
+
+
 @pytest.mark.parametrize("text", list(NOT_CATALOGS.values()), ids=list(NOT_CATALOGS))
 def test_nested_file_not_catalog(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
 ) -> None:
-    for path in CATALOGS.glob("*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
-    (tmp_path / "sage.yaml").write_text(text)
+    top = copy_with_sage(tmp_path, text)
 
-    code, err = run(capsys, "list", "--catalog", str(tmp_path / "earthscope.yaml"))
+    code, err = run(capsys, "describe", "sage.miniseed", "--catalog", top)
 
     assert code == EXIT_USAGE
     assert len(err.strip().splitlines()) == 1
     assert "sage.yaml" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", list(NOT_CATALOGS.values()), ids=list(NOT_CATALOGS))
+def test_nested_file_not_catalog_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    top = copy_with_sage(tmp_path, text)
+
+    code = main(["list", "--catalog", top])
+    captured = capsys.readouterr()
+
+    assert code == EXIT_OK
+    assert captured.err == ""
+    rows = dict(line.split(maxsplit=1) for line in captured.out.splitlines())
+    assert rows["sage"].startswith("unavailable: ")
+    assert "sage.yaml" in rows["sage"]
+    assert "scedc.miniseed" in rows

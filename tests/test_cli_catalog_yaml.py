@@ -69,20 +69,38 @@ def test_broken_catalog_one_line(
     assert f"flow sequence that starts at line {number}, column 10" in err
 
 
-@pytest.mark.parametrize("command", [["list"], ["describe", "sage.miniseed"]])
 def test_broken_nested_catalog_one_line(
-    catalogs: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+    catalogs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     number = break_file(catalogs / "sage.yaml", "  miniseed:", "  miniseed: [x")
     top = str(catalogs / "earthscope.yaml")
 
-    code, out, err = run(capsys, *command, "--catalog", top)
+    code, out, err = run(capsys, "describe", "sage.miniseed", "--catalog", top)
 
     assert code == EXIT_USAGE
     assert "while parsing" not in out
     assert len(err.splitlines()) == 1
     assert f"cannot read catalog {str(catalogs / 'sage.yaml')!r}: invalid" in err
     assert f"at line {number + 1}, column 16:" in err
+
+
+def test_broken_nested_catalog_listed_unavailable(
+    catalogs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The other nested catalogs keep working, as with a missing file; intake's
+    # walk would print the parser's report to stdout instead.
+    number = break_file(catalogs / "sage.yaml", "  miniseed:", "  miniseed: [x")
+    top = str(catalogs / "earthscope.yaml")
+
+    code, out, err = run(capsys, "list", "--catalog", top)
+
+    assert code == EXIT_OK
+    assert err == ""
+    assert "<unicode string>" not in out
+    rows = dict(line.split(maxsplit=1) for line in out.splitlines())
+    assert rows["sage"].startswith("unavailable: cannot read catalog ")
+    assert f"at line {number + 1}, column 16:" in rows["sage"]
+    assert "scedc.miniseed" in rows
 
 
 def test_missing_nested_catalog_named(
