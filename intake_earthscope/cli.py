@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module documentation).
     """
     parser = _parser()
-    arguments = _joined_negative_durations(list(sys.argv[1:] if argv is None else argv))
+    arguments = _joined_negative_values(list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args([_blank_location(a) for a in arguments])
     if unknown:
         return _reject_unknown(parser, args, unknown)
@@ -138,21 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args.run, args)
 
 
-def _joined_negative_durations(arguments: list[str]) -> list[str]:
-    """Join ``--before -30s`` into ``--before=-30s``, and ``--loc --`` likewise.
+def _joined_negative_values(arguments: list[str]) -> list[str]:
+    """Join ``--before -30s`` into ``--before=-30s``, and ``--minlatitude
+    -1e1`` and ``--loc --`` likewise.
 
     argparse takes a value that starts with "-" and is no plain number for
     an option, and then reports only that --before expected one argument.
     Joined, the value reaches the duration check, whose message explains how
-    before and after count. A lone ``--`` ends argparse's options, but after
-    a location option it can only be the blank location code.
+    before and after count, or the check of degrees. A lone ``--`` ends
+    argparse's options, but after a location option it can only be the
+    blank location code.
     """
     joined: list[str] = []
     position = 0
     while position < len(arguments):
         argument = arguments[position]
         following = arguments[position + 1] if position + 1 < len(arguments) else ""
-        negative = argument in ("--before", "--after") and _looks_negative(following)
+        negative = argument in _SIGNED_OPTIONS and _looks_negative(following)
         blank = _is_location_option(argument) and following == "--"
         if negative or blank:
             joined.append(f"{argument}={following}")
@@ -161,6 +163,21 @@ def _joined_negative_durations(arguments: list[str]) -> list[str]:
         joined.append(argument)
         position += 1
     return joined
+
+
+# Options whose values may start with a minus sign: durations and degrees.
+_SIGNED_OPTIONS = (
+    "--before",
+    "--after",
+    "--minlatitude",
+    "--maxlatitude",
+    "--minlongitude",
+    "--maxlongitude",
+    "--latitude",
+    "--longitude",
+    "--maxradius",
+    "--minradius",
+)
 
 
 def _looks_negative(text: str) -> bool:

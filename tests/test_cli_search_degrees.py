@@ -28,6 +28,8 @@ RADIUS = ["--longitude", "0", "--maxradius", "1"]
         (["--latitude", "134", *RADIUS], "invalid --latitude 134: "),
         (["--latitude", "1e2", *RADIUS], "invalid --latitude 1e2: "),
         (["--latitude=-91", *RADIUS], "invalid --latitude -91: "),
+        (["--latitude", "-1e3", *RADIUS], "invalid --latitude -1e3: "),
+        (["--minlatitude", "-9.1e1"], "invalid --minlatitude -9.1e1: "),
         (["--minlatitude", "95"], "invalid --minlatitude 95: "),
         (
             ["--latitude", "0", "--longitude", "0", "--maxradius", "200"],
