@@ -475,6 +475,9 @@ class TimeParameter(BaseUserParameter):
         Value used when the caller gives none.
     description : str
         Help text.
+    name : str, optional
+        The parameter's name in the catalog (``start`` or ``end``), for error
+        messages. A catalog file sets it next to ``cls``.
     """
 
     def coerce(self, value: object) -> dt.datetime | None:
@@ -492,7 +495,9 @@ class TimeParameter(BaseUserParameter):
 
         from intake_earthscope.timeutil import parse_time
 
-        return pd.Timestamp(parse_time(value, "time"), unit="ns", tz="UTC")
+        # A catalog file sets ``name`` next to ``cls``, without __init__.
+        name = getattr(self, "name", "") or "time"
+        return pd.Timestamp(parse_time(value, name), unit="ns", tz="UTC")
 
     def _validate(self, value: object) -> bool:
         return value is None or isinstance(value, dt.datetime)

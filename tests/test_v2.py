@@ -231,9 +231,10 @@ def test_time_parameter_converts_to_utc(cat: Catalog) -> None:
     assert request["end"] == pd.Timestamp("2025-11-10T00:00:00Z")
 
 
-def test_time_parameter_rejects_bad_text(cat: Catalog) -> None:
-    with pytest.raises(InvalidRequestError, match="invalid time='yesterday'"):
-        cat(start="yesterday")["sage_miniseed"]
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_time_parameter_rejects_bad_text(cat: Catalog, name: str) -> None:
+    with pytest.raises(InvalidRequestError, match=f"invalid {name}='yesterday'"):
+        cat(**{name: "yesterday"})["sage_miniseed"]
 
 
 def test_codes_parameter_rejects_number(cat: Catalog) -> None:
