@@ -17,6 +17,7 @@ arguments have to sit one level down.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -436,7 +437,15 @@ class CodesParameter(BaseUserParameter):
         # A catalog file sets the attributes without calling __init__, so
         # ``name`` is missing where the file does not set it.
         name = getattr(self, "name", "")
-        number = isinstance(value, int | float) and not isinstance(value, bool)
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        # numbers.Real covers NumPy's numbers too, such as a cell of a table
+        # read without dtype=str, without importing NumPy here.
+        numbers_given = [
+            item
+            for item in items
+            if isinstance(item, numbers.Real) and not isinstance(item, bool)
+        ]
+        number = bool(numbers_given)
         zeros = " A number drops leading zeros, so quote the code." if number else ""
         if not name:
             return (
@@ -447,7 +456,7 @@ class CodesParameter(BaseUserParameter):
             # codes imports NumPy, which importing this module must not.
             from intake_earthscope.codes import lost_zero_message
 
-            return lost_zero_message(name, value)
+            return lost_zero_message(name, numbers_given[0])
         example = _CODE_EXAMPLES.get(name, "IU")
         return (
             f"invalid SEED codes {value!r} for {name}: give {name} as text, such "

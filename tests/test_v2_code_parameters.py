@@ -51,8 +51,21 @@ def test_mixed_list_names_parameter(cat: Any, name: str) -> None:
         cat(**{name: ["IU", 1]})["sage_stations"]
 
     message = str(raised.value)
-    assert f"invalid SEED codes ['IU', 1] for {name}:" in message
-    assert "leading zeros" not in message
+    # The number in the list gets the message of a number, as in the readers.
+    assert message.startswith(f"invalid {name}=1: ")
+
+
+@pytest.mark.parametrize("value", ["numpy", "list"])
+def test_numpy_number_gets_lost_zero_message(cat: Any, value: str) -> None:
+    """A NumPy number, such as a cell of a table read without dtype=str, gets
+    the message of a Python number."""
+    numpy = pytest.importorskip("numpy")
+    code = numpy.int64(0) if value == "numpy" else [numpy.int64(0)]
+
+    with pytest.raises(InvalidRequestError) as raised:
+        cat(location=code)["sage_miniseed"]
+
+    assert "Pass location='00' as text" in str(raised.value)
 
 
 @pytest.mark.parametrize("name", sorted(CODE_EXAMPLES))
