@@ -1363,6 +1363,7 @@ def _open_catalog(path: str | None) -> Any:
 
     import intake
     from intake.catalog import Catalog
+    from intake.catalog.local import YAMLFilesCatalog
 
     from intake_earthscope.catalog import catalog_path
 
@@ -1377,6 +1378,14 @@ def _open_catalog(path: str | None) -> Any:
             f"catalog {location!r} is an intake v2 catalog, which the command "
             f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
             "or open this one in Python with intake.open_catalog"
+        )
+    if isinstance(catalog, YAMLFilesCatalog) and not list(catalog):
+        # intake 2.0.9 opens a name without .yaml or .yml as a pattern of
+        # catalog files, which a CSV file of event times matches as none.
+        raise InvalidRequestError(
+            f"catalog {location!r} has no entries: intake reads a name that does "
+            "not end in .yaml or .yml as a pattern of catalog files, and no YAML "
+            "catalog matches it; give an intake catalog YAML file"
         )
     return catalog
 
