@@ -4,9 +4,10 @@ Each worker of a LocalCluster refreshes the EarthScope token itself. The
 access tokens live under the SDK's 60 s threshold, so every request
 refreshes one. Each worker then fetches temporary AWS credentials and
 signs its S3 requests, through urllib3 or through s3fs and botocore,
-which log request headers at DEBUG. A handler installed on each worker keeps every record of those
-libraries and of this package, formatted with its traceback, and none may
-contain a token, key or session token that the fake API issued.
+which log request headers at DEBUG. A handler installed on each worker
+keeps every record of those libraries and of this package, formatted with
+its traceback, and none may contain a token, key or session token that
+the fake API issued.
 """
 
 from __future__ import annotations
