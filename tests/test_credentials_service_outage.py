@@ -13,61 +13,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import test_auth
 from distributed import Client, LocalCluster
-from test_auth import OBJECTS, restricted
+from test_auth import restricted
 
 from intake_earthscope import auth
 from intake_earthscope.errors import AuthenticationError
-from intake_earthscope.storage import clear_listing_cache
-from intake_earthscope.testing import LoopbackS3
 
 import fake_earthscope
-from fake_earthscope import (
-    IAM_ENFORCING_ENVIRONMENT,
-    FakeEarthScopeAPI,
-    RestrictedArchive,
-    isolated_sdk_environment,
-    restricted_archive,
-)
+
+# The restricted archive behind the fake EarthScope API, as test_auth builds it.
+iam_s3 = test_auth.iam_s3
+api = test_auth.api
+archive = test_auth.archive
+sdk = test_auth.sdk
 
 CREDENTIALS_PATH = "/beta/user/credentials/aws/"
 TOKEN_PATH = "/oauth/token"
-
-
-@pytest.fixture(scope="module")
-def iam_s3(aws_isolation: None) -> Iterator[LoopbackS3]:
-    with LoopbackS3(environment=IAM_ENFORCING_ENVIRONMENT) as server:
-        yield server
-
-
-@pytest.fixture
-def api() -> Iterator[FakeEarthScopeAPI]:
-    with FakeEarthScopeAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def archive(
-    iam_s3: LoopbackS3, api: FakeEarthScopeAPI, monkeypatch: pytest.MonkeyPatch
-) -> RestrictedArchive:
-    built = restricted_archive(iam_s3, api, OBJECTS)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", built.endpoint_url)
-    clear_listing_cache()
-    return built
-
-
-@pytest.fixture
-def sdk(api: FakeEarthScopeAPI, tmp_path) -> Iterator[None]:
-    home = tmp_path / "home"
-    home.mkdir()
-    auth.clear_process_state()
-    with isolated_sdk_environment(api, home):
-        yield
-    auth.clear_process_state()
 
 
 def outage(

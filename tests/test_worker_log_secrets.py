@@ -12,23 +12,16 @@ the fake API issued.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+import test_auth
 from distributed import Client, LocalCluster
-from test_auth import OBJECTS, restricted
+from test_auth import restricted
 
-from intake_earthscope import auth
-from intake_earthscope.storage import clear_listing_cache
-from intake_earthscope.testing import LoopbackS3
-
-from fake_earthscope import (
-    IAM_ENFORCING_ENVIRONMENT,
-    FakeEarthScopeAPI,
-    RestrictedArchive,
-    isolated_sdk_environment,
-    restricted_archive,
-)
+# The restricted archive behind the fake EarthScope API, as test_auth builds it.
+iam_s3 = test_auth.iam_s3
+api = test_auth.api
+archive = test_auth.archive
+sdk = test_auth.sdk
 
 LOGGERS = (
     "intake_earthscope",
@@ -41,38 +34,6 @@ LOGGERS = (
     "s3fs",
     "fsspec",
 )
-
-
-@pytest.fixture(scope="module")
-def iam_s3(aws_isolation: None) -> Iterator[LoopbackS3]:
-    with LoopbackS3(environment=IAM_ENFORCING_ENVIRONMENT) as server:
-        yield server
-
-
-@pytest.fixture
-def api() -> Iterator[FakeEarthScopeAPI]:
-    with FakeEarthScopeAPI(access_token_lifetime=30) as fake:
-        yield fake
-
-
-@pytest.fixture
-def archive(
-    iam_s3: LoopbackS3, api: FakeEarthScopeAPI, monkeypatch: pytest.MonkeyPatch
-) -> RestrictedArchive:
-    built = restricted_archive(iam_s3, api, OBJECTS)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", built.endpoint_url)
-    clear_listing_cache()
-    return built
-
-
-@pytest.fixture
-def sdk(api: FakeEarthScopeAPI, tmp_path) -> Iterator[None]:
-    home = tmp_path / "home"
-    home.mkdir()
-    auth.clear_process_state()
-    with isolated_sdk_environment(api, home):
-        yield
-    auth.clear_process_state()
 
 
 @pytest.mark.cluster
@@ -105,6 +66,7 @@ def test_worker_debug_logs_no_secret(
         return list(logging.getLogger().kept_records)
 
     monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", client_name)
+    api.access_token_lifetime = 30
     dataset = restricted(end="2024-01-04")
     with (
         LocalCluster(
