@@ -36,6 +36,7 @@ from intake_earthscope.errors import (
     StorageUnavailableError,
 )
 from intake_earthscope.redact import register_secrets
+from intake_earthscope.retry import RetriesExhausted, call_with_retries
 from intake_earthscope.settings import float_setting
 
 __all__ = [
@@ -193,9 +194,15 @@ def resolve_token_source(
 def access_token(source: TokenSource) -> str:
     """Return a fresh access token of ``source``, refreshing it if needed."""
     client = _client(source)
-    try:
+
+    def refresh() -> str:
         client.ctx.auth_flow.refresh_if_necessary()
-        token = client.ctx.auth_flow.access_token
+        return str(client.ctx.auth_flow.access_token)
+
+    try:
+        token = _with_service_retries(
+            refresh, f"refreshing the token of {source.describe()}"
+        )
     except Exception as error:
         failure = _token_error(error, source)
     else:
@@ -242,10 +249,22 @@ def _aws_credentials(
         raise type(refusal)(str(refusal))
 
     client = _client(source)
-    try:
-        model = client.user.get_aws_credentials(
+    in_hand = _unexpired_model(client, scope)
+
+    def fetch() -> Any:
+        return client.user.get_aws_credentials(
             role=scope.role, ttl_threshold=REFRESH_MARGIN, **scope.params()
         )
+
+    try:
+        # With valid credentials in hand, one attempt suffices: where it
+        # fails, they stay in use and the next read tries again.
+        if in_hand is not None:
+            model = fetch()
+        else:
+            model = _with_service_retries(
+                fetch, f"credentials request for {scope.describe()}"
+            )
     except Exception as error:
         failure = _credentials_error(error, source, scope)
         # A rejected token (401) may be renewed by `es login`; other
@@ -253,11 +272,95 @@ def _aws_credentials(
         if not isinstance(failure, StorageUnavailableError | AuthenticationError):
             with _lock:
                 _refusals[cache_key] = failure
+        elif not _service_failed(error):
+            in_hand = None
     else:
+        with _lock:
+            _renewals_failing.discard(cache_key)
         return _credentials_of(model)
+    if in_hand is not None:
+        _report_failed_renewal(cache_key, failure, in_hand.expiration)
+        return _credentials_of(in_hand)
     # Raised outside the handler, because the SDK's error contains the bearer
     # token.
     raise failure
+
+
+def _report_failed_renewal(
+    cache_key: tuple[TokenSource, CredentialScope],
+    failure: Exception,
+    expiration: dt.datetime,
+) -> None:
+    """Log a renewal that failed while the credentials in hand stay valid,
+    at WARNING the first time per scope and at DEBUG until one succeeds."""
+    with _lock:
+        first = cache_key not in _renewals_failing
+        _renewals_failing.add(cache_key)
+    # Renewal starts REFRESH_MARGIN before expiry, so the credentials in
+    # hand still sign requests while the service is failing.
+    logger.log(
+        logging.WARNING if first else logging.DEBUG,
+        "%s; until then, reads use the credentials that expire at %s",
+        failure,
+        expiration.isoformat(),
+    )
+
+
+# Credentials that expire sooner than this are not used while the service
+# that renews them fails (the SDK's own threshold).
+_LAST_VALID = dt.timedelta(seconds=30)
+
+
+def _unexpired_model(client: Any, scope: CredentialScope) -> Any:
+    """Return the SDK's cached credentials of ``scope`` while they stay valid."""
+    with _lock:
+        model = client.user._aws_creds_by_key.get(_sdk_cache_key(scope))
+    if model is None or model.is_expired(_LAST_VALID):
+        return None
+    return model
+
+
+def _with_service_retries(call: Any, operation: str) -> Any:
+    """Call the SDK, again while the EarthScope service is out of reach or
+    fails (5xx), within this process's retry budget.
+
+    earthscope-sdk 1.9.3 retries a 5xx reply a few times (3 attempts by
+    default) but no failed connection, so a moment's outage would fail every
+    read that needs credentials then. Rejections (4xx) are raised at once.
+    """
+    try:
+        return call_with_retries(call, _service_failed, operation)
+    except RetriesExhausted as exhausted:
+        last = exhausted.last
+    raise last
+
+
+def _service_failed(error: BaseException) -> bool:
+    """Return whether an SDK call failed because the EarthScope service was
+    out of reach or failing, not because it rejected the request."""
+    return _service_failure_reason(error) is not None
+
+
+def _service_failure_reason(error: BaseException) -> str | None:
+    """Name a transport failure or 5xx reply behind an SDK error, else None.
+
+    The SDK raises its own errors for a failed token refresh, with the
+    transport error or the HTTP reply as their cause or context.
+    """
+    import httpx
+
+    transient = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+    item: BaseException | None = error
+    for _ in range(6):
+        if item is None:
+            break
+        if isinstance(item, transient):
+            return type(item).__name__
+        status = _status_code(item)
+        if status is not None:
+            return f"HTTP {status}" if status >= 500 else None
+        item = item.__cause__ or item.__context__
+    return None
 
 
 def _credentials_of(model: Any) -> AwsCredentials:
@@ -295,6 +398,7 @@ def clear_process_state(tokens: bool = False) -> None:
                 logger.debug("closing an SDK client failed", exc_info=True)
         _clients.clear()
         _refusals.clear()
+        _renewals_failing.clear()
         if tokens:
             _tokens.clear()
 
@@ -312,6 +416,8 @@ def _scope_lock(key: tuple[TokenSource, CredentialScope]) -> threading.Lock:
 
 _clients: dict[TokenSource, Any] = {}
 _refusals: dict[tuple[TokenSource, CredentialScope], Exception] = {}
+# Scopes whose last renewal failed while their credentials stayed valid.
+_renewals_failing: set[tuple[TokenSource, CredentialScope]] = set()
 _tokens: dict[str, str] = {}
 
 
@@ -330,9 +436,35 @@ def _build_client(source: TokenSource) -> Any:
     from earthscope_sdk.common.context import SdkContext
 
     settings = _settings(source)
+    _demote_refresh_errors()
     # One sync client shared by dask threads needs a background event loop.
     context = SdkContext(settings, runner=BackgroundSyncRunner())
     return EarthScopeClient(ctx=context)
+
+
+class _RetriedRefreshFilter(logging.Filter):
+    """Turn the SDK's error record of a failed token refresh into a DEBUG one.
+
+    This package retries a refresh that failed for want of the service and
+    then raises one error that names the failure, so an error record per
+    attempt would only repeat it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and str(record.msg).startswith(
+            "error during token refresh"
+        ):
+            record.levelno = logging.DEBUG
+            record.levelname = logging.getLevelName(logging.DEBUG)
+            # As a DEBUG record would, it passes only where DEBUG is enabled.
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _demote_refresh_errors() -> None:
+    sdk_logger = logging.getLogger("earthscope_sdk.auth.auth_flow")
+    if not any(isinstance(f, _RetriedRefreshFilter) for f in sdk_logger.filters):
+        sdk_logger.addFilter(_RetriedRefreshFilter())
 
 
 def _settings(source: TokenSource) -> Any:
@@ -488,11 +620,13 @@ def _token_error(error: Exception, source: TokenSource) -> Exception:
         NoTokensError,
     )
 
-    if _unreachable(error):
+    reason = _service_failure_reason(error)
+    if reason is not None or _unreachable(error):
         return AuthenticationError(
-            f"could not reach the EarthScope login service to refresh the token "
-            f"of {source.describe()}: check the network (ES_OAUTH2__DOMAIN "
-            "names the service)"
+            f"could not reach the EarthScope login service "
+            f"({reason or type(error).__name__}) to refresh the token of "
+            f"{source.describe()}: check the network (ES_OAUTH2__DOMAIN names "
+            "the service), or try again later"
         )
     if isinstance(error, InvalidRefreshTokenError):
         return AuthenticationError(
@@ -593,7 +727,7 @@ def _credentials_error(
     )
 
 
-def _status_code(error: Exception) -> int | None:
+def _status_code(error: BaseException) -> int | None:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
     return int(status) if status is not None else None

@@ -741,7 +741,12 @@ def _named_failures(spec: StorageSpec, key: str) -> Iterator[None]:
     try:
         yield
     except CredentialsError as error:
-        raise _naming_object(error, spec, key) from error
+        named = _naming_object(error, spec, key)
+        if named is error:
+            # Raised as it is: an error that is its own cause makes dask
+            # workers loop when they pickle it.
+            raise
+        raise named from error
     except (AccessDeniedError, StorageUnavailableError):
         # The retries are spent, or the storage refused the request. These
         # errors name the object or the endpoint already.
@@ -1421,7 +1426,11 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
     try:
         info = _retried(spec, f"HEAD {spec.url(key)}", lambda: _head(spec, key))
     except CredentialsError as error:
-        raise _naming_object(error, spec, key) from error
+        named = _naming_object(error, spec, key)
+        if named is error:
+            # As in _named_failures, never an error raised from itself.
+            raise
+        raise named from error
     except EarthScopeError:
         # CredentialsError is a PermissionError too, and its message names
         # the scope or the missing storage_options secrets.
