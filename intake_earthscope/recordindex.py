@@ -34,6 +34,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +96,9 @@ _tally_lock = threading.Lock()
 # The file in the cache folder that counts the bytes all processes wrote
 # since the last listing, under an exclusive lock (fcntl.flock).
 _SHARED_TALLY = ".written-since-listing"
+# Age in seconds after which a temporary file of an index write is taken for
+# one left by a process that died, and removed at the next listing.
+_STALE_TEMPORARY_S = 3600
 # Digits of the count in that file, zero-padded.
 _TALLY_WIDTH = 20
 _TALLY_MAX = 10**_TALLY_WIDTH - 1
@@ -496,15 +500,19 @@ def _trim_listed(folder: Path, limit_bytes: int) -> tuple[int, int]:
     """Trim ``folder`` as :func:`trim_cache` does; return the count of files
     removed and the bytes of those left."""
     files = []
+    stale_before = time.time_ns() - _STALE_TEMPORARY_S * 10**9
     with os.scandir(folder) as entries:
         for entry in entries:
-            if not entry.name.endswith(".npz"):
+            if not entry.name.endswith((".npz", ".tmp")):
                 continue
             try:
                 stat = entry.stat()
             except OSError:
                 continue
-            files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+            if entry.name.endswith(".npz"):
+                files.append((stat.st_mtime_ns, stat.st_size, entry.path))
+            elif stat.st_mtime_ns < stale_before:
+                _remove_stale_temporary(entry.path)
     total = sum(size for _, size, _ in files)
     if total <= limit_bytes:
         return 0, total
@@ -523,6 +531,15 @@ def _trim_listed(folder: Path, limit_bytes: int) -> tuple[int, int]:
         "removed %d record indexes from %s to stay under its limit", removed, folder
     )
     return removed, total
+
+
+def _remove_stale_temporary(path: str) -> None:
+    # A process killed between writing an index and renaming it leaves its
+    # temporary file behind. One this old is no write in progress.
+    try:
+        os.unlink(path)
+    except OSError as error:
+        logger.debug("stale temporary index %s not removed: %s", path, error)
 
 
 def _touch(path: Path) -> None:

@@ -231,6 +231,19 @@ def test_trim_removes_oldest_first(tmp_path: Path) -> None:
     ]
 
 
+def test_trim_removes_stale_temporary_files(tmp_path: Path) -> None:
+    """A temporary file left by a process killed mid-write goes at the next
+    listing once it is an hour old, while one being written stays."""
+    _aged_file(tmp_path, "index0.npz", 1000, age_s=0)
+    _aged_file(tmp_path, "abandoned.tmp", 5000, age_s=0)
+    (tmp_path / "writing.tmp").write_bytes(b"\0" * 5000)
+
+    removed = trim_cache(tmp_path, limit_bytes=3500)
+
+    assert removed == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index0.npz", "writing.tmp"]
+
+
 def test_trim_under_limit_keeps_all(tmp_path: Path) -> None:
     for age in range(3):
         _aged_file(tmp_path, f"index{age}.npz", 1000, age_s=age)
