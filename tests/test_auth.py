@@ -18,7 +18,8 @@ from pathlib import Path
 import dask
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 
 from intake_earthscope import auth
 from intake_earthscope.dataset import open_waveforms
@@ -354,15 +355,7 @@ def test_credentials_refresh_during_cluster_compute(
         return block
 
     with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            # The scheduler serves HTTP even without a dashboard; keep it on
-            # loopback with a port the system picks.
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster(1) as cluster,
         Client(cluster),
     ):
         result = dataset.waveform.map_blocks(slow).compute()

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import s3fs
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 from test_window_failures import (  # noqa: F401 (_index_cache is an autouse fixture)
     BUCKET,
     REGION,
@@ -98,13 +99,7 @@ def test_cluster_raises_same_error(bucket: LoopbackS3) -> None:
     with pytest.raises(AccessDeniedError) as local:
         dataset.load(scheduler="synchronous")
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster),
         pytest.raises(AccessDeniedError) as remote,
     ):

@@ -17,7 +17,8 @@ import logging
 import numpy as np
 import pytest
 import test_auth
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 from test_auth import restricted
 
 from intake_earthscope import auth
@@ -139,13 +140,7 @@ def test_workers_ride_out_credentials_outage(archive, sdk, api, monkeypatch) -> 
     dataset = restricted(end="2024-01-04")
     left = outage(monkeypatch, CREDENTIALS_PATH, 2)
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster),
     ):
         loaded = dataset.load()

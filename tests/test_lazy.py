@@ -9,8 +9,9 @@ import dask
 import intake
 import numpy as np
 import pytest
+from clusters import process_cluster
 from dask._task_spec import Task
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from intake_earthscope.dataset import open_waveforms
 from intake_earthscope.errors import IntakeEarthScopeWarning
@@ -328,15 +329,7 @@ def test_local_cluster_processes(s3, monkeypatch) -> None:
     expected = source.read().waveform.resample(time="1h").std()
 
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            # The scheduler serves HTTP even without a dashboard; keep it on
-            # loopback with a port the system picks.
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster),
     ):
         result = dataset.waveform.resample(time="1h").std().compute()

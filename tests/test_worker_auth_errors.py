@@ -14,7 +14,8 @@ import pickle
 
 import pytest
 import test_auth
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 from test_auth import restricted
 
 from intake_earthscope import auth, storage
@@ -87,13 +88,7 @@ def test_revoked_token_on_workers_raises(archive, sdk, api) -> None:
     api.revoke_tokens()
 
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster) as client,
     ):
         future = client.compute(dataset)

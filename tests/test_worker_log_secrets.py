@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pytest
 import test_auth
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 from test_auth import restricted
 
 # The restricted archive behind the fake EarthScope API, as test_auth builds it.
@@ -69,13 +70,7 @@ def test_worker_debug_logs_no_secret(
     api.access_token_lifetime = 30
     dataset = restricted(end="2024-01-04")
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster) as client,
     ):
         client.run(keep_records, LOGGERS)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from distributed import Client, LocalCluster
+from clusters import process_cluster
+from distributed import Client
 
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.recordindex import forget_indexes
@@ -108,13 +109,7 @@ def test_killed_worker_tasks_rerun(
         dataset = opener()
         proxy.rules = [FaultRule("slow", key="STA.XX.2024.002", limit=1, delay=5.0)]
         with (
-            LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-            ) as cluster,
+            process_cluster() as cluster,
             Client(cluster) as client,
         ):
             pids = client.run(os.getpid)
