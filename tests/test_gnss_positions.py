@@ -406,14 +406,14 @@ def test_parse_pos_extra_field_fails() -> None:
     text = pos_text()
     damaged = with_field(text, len(text.splitlines()) - 2, 10, "7")
 
-    with pytest.raises(DecodeError, match="invalid row 2 .* 26 fields"):
+    with pytest.raises(DecodeError, match="invalid data row 2 .* 26 fields"):
         parse_positions(damaged, "TEST.pos")
 
 
 def test_parse_tenv3_extra_field_fails() -> None:
     damaged = with_field(TENV3_TEXT, 1, 5, "7")
 
-    with pytest.raises(DecodeError, match="invalid row 2 .* 21 fields"):
+    with pytest.raises(DecodeError, match="invalid data row 2 .* 21 fields"):
         parse_positions(damaged, "TEST.tenv3")
 
 
@@ -422,7 +422,10 @@ def test_parse_csv_short_row_fails() -> None:
     row = csv_row_line(CSV_TEXT, 2)
     lines[row] = lines[row].replace(" 5.0,", "", 1)
 
-    with pytest.raises(DecodeError, match="invalid row 2 of TEST.csv: 7 fields"):
+    with pytest.raises(
+        DecodeError,
+        match="invalid data row 2 \(after the header\) of TEST.csv: 7 fields",
+    ):
         parse_positions("".join(lines), "TEST.csv")
 
 
@@ -448,7 +451,7 @@ def test_parse_pos_bad_mjd_fails(mjd: str) -> None:
     fields[2] = mjd
     lines[-2] = " " + " ".join(fields) + "\n"
 
-    with pytest.raises(DecodeError, match=f"invalid row 2 .*MJD {mjd}"):
+    with pytest.raises(DecodeError, match=f"invalid data row 2 .*MJD {mjd}"):
         parse_positions("".join(lines), "TEST.pos")
 
 
@@ -1001,7 +1004,7 @@ def test_dataset_damaged_row_warns(tmp_path: Path) -> None:
     path = tmp_path / "TEST.pos"
     path.write_text(with_field(text, len(text.splitlines()) - 2, 10, "7"))
 
-    with pytest.warns(ReadOutcomeWarning, match="invalid row 2"):
+    with pytest.warns(ReadOutcomeWarning, match="invalid data row 2"):
         dataset = open_positions(
             [str(path)], start="2020-01-01", end="2020-01-04", errors="warn"
         ).load()

@@ -610,7 +610,8 @@ def _check_field_counts(counts: list[int], maximum: int, name: str) -> None:
     if surplus.size:
         bad = int(surplus[0])
         raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'position file'}: {counts[bad]} "
+            f"invalid data row {bad + 1} (after the header) of "
+            f"{name or 'position file'}: {counts[bad]} "
             f"fields, expected at most {maximum}; the file is damaged"
         )
 
@@ -621,7 +622,8 @@ def _check_rows(rows: pd.DataFrame, needed: str, minimum: int, name: str) -> Non
         return
     bad = int(np.flatnonzero(rows[needed].isna().to_numpy())[0])
     raise DecodeError(
-        f"invalid row {bad + 1} of {name or 'position file'}: fewer than "
+        f"invalid data row {bad + 1} (after the header) of "
+        f"{name or 'position file'}: fewer than "
         f"{minimum} columns"
     )
 
@@ -662,7 +664,8 @@ def _check_csv_field_counts(body: str, name: str) -> None:
     for index, line in enumerate(lines[1:]):
         if line.count(",") != expected:
             raise DecodeError(
-                f"invalid row {index + 1} of {name or 'CSV file'}: "
+                f"invalid data row {index + 1} (after the header) of "
+                f"{name or 'CSV file'}: "
                 f"{line.count(',')} fields, expected {expected} as in the column "
                 "header; the file is damaged"
             )
@@ -721,7 +724,8 @@ def _numeric(rows: pd.DataFrame, column: str, name: str) -> np.ndarray:
     if invalid.size:
         bad = int(invalid[0])
         raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'CSV file'}: column {column!r} "
+            f"invalid data row {bad + 1} (after the header) of "
+            f"{name or 'CSV file'}: column {column!r} "
             f"has {str(raw.iloc[bad]).strip()!r}, expected a number"
         )
     return values.to_numpy(np.float64)
@@ -734,7 +738,8 @@ def _csv_noon(dates: pd.Series, name: str) -> np.ndarray:
     if invalid.size:
         bad = int(invalid[0])
         raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'CSV file'}: date "
+            f"invalid data row {bad + 1} (after the header) of "
+            f"{name or 'CSV file'}: date "
             f"{dates.iloc[bad]!r} is not a valid YYYY-MM-DD date"
         )
     return days.to_numpy(dtype="datetime64[ns]") + np.timedelta64(NOON_NS, "ns")
@@ -746,7 +751,8 @@ def _noon_from_mjd(mjd: np.ndarray, name: str) -> np.ndarray:
     if invalid.size:
         bad = int(invalid[0])
         raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'position file'}: MJD {mjd[bad]} "
+            f"invalid data row {bad + 1} (after the header) of "
+            f"{name or 'position file'}: MJD {mjd[bad]} "
             f"is not a day between 1900 and 2100 (MJD {low:.0f} to {high:.0f})"
         )
     days = np.floor(mjd).astype(np.int64) - _MJD_UNIX_EPOCH
@@ -760,7 +766,8 @@ def _check_dates(time: np.ndarray, dates: pd.Series, layout: str, name: str) -> 
     if mismatch.size:
         bad = int(mismatch[0])
         raise DecodeError(
-            f"invalid row {bad + 1} of {name or 'position file'}: its MJD is "
+            f"invalid data row {bad + 1} (after the header) of "
+            f"{name or 'position file'}: its MJD is "
             f"{str(time[bad])[:10]} but its {layout} date is "
             f"{str(dates.iloc[bad])[:10]}; the file is damaged"
         )
