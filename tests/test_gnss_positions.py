@@ -424,7 +424,7 @@ def test_parse_csv_short_row_fails() -> None:
 
     with pytest.raises(
         DecodeError,
-        match="invalid data row 2 \(after the header\) of TEST.csv: 7 fields",
+        match=r"invalid data row 2 \(after the header\) of TEST.csv: 7 fields",
     ):
         parse_positions("".join(lines), "TEST.csv")
 
