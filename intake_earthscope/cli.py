@@ -906,12 +906,17 @@ def _search(args: argparse.Namespace) -> int:
         criteria["storage_options"] = storage_options
     if args.max_age is not None:
         criteria["max_age"] = args.max_age
-    entry = _entry(_open_catalog(args.catalog), args.entry)
+    catalog = _open_catalog(args.catalog)
+    entry = _entry(catalog, args.entry)
     entry_args = entry.describe().get("args") or {}
     if "stations" not in entry_args:
+        # The stations entry of the same archive, where it has one.
+        sibling = f"{args.entry.partition('.')[0]}.stations"
+        names = {name for name, _ in _entries(catalog)}
+        example = sibling if sibling in names else "sage.stations"
         raise InvalidRequestError(
             f"invalid entry {args.entry!r}: not a stations entry; search one "
-            "such as sage.stations (run `intake-earthscope list`)"
+            f"such as {example} (run `intake-earthscope list`)"
         )
     with warnings.catch_warnings(record=True) as caught:
         try:

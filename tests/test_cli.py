@@ -365,13 +365,23 @@ def test_search_without_matches_succeeds(
     assert "latitudes 35.6084 to 35.6084" in err
 
 
+@pytest.mark.parametrize(
+    ("entry", "example"),
+    [
+        ("scedc.miniseed", "scedc.stations"),
+        ("gage.positions", "gage.stations"),
+        ("geonet.rinex_obs", "sage.stations"),
+    ],
+)
 def test_search_of_a_waveform_entry_is_usage_error(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], entry: str, example: str
 ) -> None:
-    code, _, err = run(capsys, "search", "sage.miniseed", "--network", "IU")
+    """The message offers the same archive's stations entry where it has one."""
+    code, _, err = run(capsys, "search", entry, "--network", "IU")
 
     assert code == EXIT_USAGE
     assert "not a stations entry" in err
+    assert f"search one such as {example} " in err
 
 
 def test_availability_marks_the_missing_day(
