@@ -61,8 +61,9 @@ class ArchiveCatalog(YAMLFileCatalog):
         copy of the catalog folder that lacks the file. The other entries of
         the top-level catalog keep working.
     intake_earthscope.errors.CatalogFileError
-        When the entry is opened and its file is not valid YAML, is no
-        intake catalog or has a part of a wrong type, such as ``metadata:
+        When the entry is opened and its file cannot be read (such as a
+        folder or a symlink loop), is not valid YAML, is nested too deeply,
+        is no intake catalog or has a part of a wrong type, such as ``metadata:
         5``. The message is one line that names the file, and the line and
         column or the part. The other entries keep working.
     intake_earthscope.errors.CatalogError
@@ -91,6 +92,17 @@ class ArchiveCatalog(YAMLFileCatalog):
         except CatalogException as error:
             message = not_catalog_message(_shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
+        except OSError as error:
+            # A symlink loop, a folder or a file without read permission.
+            message = unreadable_file_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+        except RecursionError:
+            # PyYAML parses nested lists and mappings recursively.
+            location = _shown_path(str(self.path))
+            raise CatalogFileError(
+                f"cannot read catalog {location!r}: its YAML is nested too deeply "
+                "to parse. Fix the file"
+            ) from None
 
     def parse(self, text: str) -> None:
         """Create the entries from the catalog text ``text``, as intake does.
@@ -367,6 +379,13 @@ def shape_error_message(location: str, text: str) -> str | None:
     if problem is None:
         return None
     return f"cannot read catalog {location!r}: {problem}. Fix the file"
+
+
+def unreadable_file_message(location: str, error: OSError) -> str:
+    """Return an OS error other than a missing file, such as a symlink loop or
+    a folder, as one line that names the catalog file ``location``."""
+    reason = error.strerror or type(error).__name__
+    return f"cannot read catalog {location!r}: {reason}. Fix or replace the file"
 
 
 def not_catalog_message(location: str, error: Exception) -> str:
