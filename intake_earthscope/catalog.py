@@ -98,11 +98,8 @@ class ArchiveCatalog(YAMLFileCatalog):
             raise CatalogFileError(message) from None
         except RecursionError:
             # PyYAML parses nested lists and mappings recursively.
-            location = _shown_path(str(self.path))
-            raise CatalogFileError(
-                f"cannot read catalog {location!r}: its YAML is nested too deeply "
-                "to parse. Fix the file"
-            ) from None
+            message = too_deep_message(_shown_path(str(self.path)))
+            raise CatalogFileError(message) from None
 
     def parse(self, text: str) -> None:
         """Create the entries from the catalog text ``text``, as intake does.
@@ -386,6 +383,15 @@ def unreadable_file_message(location: str, error: OSError) -> str:
     a folder, as one line that names the catalog file ``location``."""
     reason = error.strerror or type(error).__name__
     return f"cannot read catalog {location!r}: {reason}. Fix or replace the file"
+
+
+def too_deep_message(location: str) -> str:
+    """Return the message for the catalog file ``location`` whose YAML nests
+    too deeply for the parser's recursion."""
+    return (
+        f"cannot read catalog {location!r}: its YAML is nested too deeply to "
+        "parse. Fix the file"
+    )
 
 
 def not_catalog_message(location: str, error: Exception) -> str:
