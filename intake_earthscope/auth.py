@@ -66,6 +66,10 @@ REFRESH_MARGIN = dt.timedelta(
 # The SDK retries 429 by default. A fleet that retried 4xx responses of the
 # credentials endpoint was reported as flooding it, so only 5xx are retried.
 _RETRIED_STATUS_CODES = [500, 502, 503, 504]
+# The SDK retries a failed token refresh for up to 30 s (5 attempts, pauses
+# of 1 s plus up to 3 s), inside each attempt of this package's own retries,
+# so INTAKE_EARTHSCOPE_RETRY_SECONDS would not bound it. One attempt each.
+_TOKEN_RETRY = {"attempts": 1}
 
 
 @dataclass(frozen=True)
@@ -473,15 +477,17 @@ def _settings(source: TokenSource) -> Any:
     overrides: dict[str, Any] = {
         "http": {"retry": {"status_codes": _RETRIED_STATUS_CODES}}
     }
+    oauth2: dict[str, Any] = {}
     if source.kind == "profile":
         overrides["profile_name"] = source.profile
     elif source.kind == "file":
-        overrides["oauth2"] = _read_tokens_file(Path(source.path or ""))
+        oauth2 = dict(_read_tokens_file(Path(source.path or "")))
     elif source.kind == "token":
-        overrides["oauth2"] = _token_settings(source)
+        oauth2 = dict(_token_settings(source))
     elif source.kind == "variable":
         _explicit_token(os.environ.get(TOKEN_VARIABLE, "").strip())
-        overrides["oauth2"] = _token_settings(source)
+        oauth2 = dict(_token_settings(source))
+    overrides["oauth2"] = {**oauth2, "retry": _TOKEN_RETRY}
     return SdkSettings(**overrides)
 
 
