@@ -705,6 +705,13 @@ def _credentials_error(
         )
     if isinstance(error, AuthFlowError):
         return _token_error(error, source)
+    if _malformed_reply(error):
+        return StorageUnavailableError(
+            f"the EarthScope service sent a reply that holds no token or "
+            f"credentials ({type(error).__name__}) asking credentials for {where}: "
+            "try again later, and check ES_OAUTH2__DOMAIN and "
+            "ES_RESOURCES__API_URL, which name the services"
+        )
     if isinstance(error, ValueError):
         # The SDK reads the access token's body (a JWT) before each request.
         # Its text is left out: a validation error may quote the token.
@@ -731,6 +738,19 @@ def _credentials_error(
         f"the EarthScope credentials service failed ({reason}) for {where}: "
         "try again later"
     )
+
+
+def _malformed_reply(error: Exception) -> bool:
+    """Return whether the SDK failed on a reply body, not on the user's token.
+
+    The SDK parses a token refresh reply with ``json()`` (a bare
+    ``JSONDecodeError`` where it is no JSON) and a credentials reply into
+    its ``AwsTemporaryCredentials`` model; a token it cannot decode fails
+    as a ``Tokens`` validation error instead.
+    """
+    if isinstance(error, json.JSONDecodeError):
+        return True
+    return getattr(error, "title", None) == "AwsTemporaryCredentials"
 
 
 def _status_code(error: BaseException) -> int | None:
