@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import reprlib
 import string
+import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,10 @@ def open_catalog(**kwargs: Any) -> Any:
     return intake.open_catalog(str(catalog_path()), **kwargs)
 
 
+# Serialises the loads of nested catalog files across threads.
+_load_lock = threading.RLock()
+
+
 class ArchiveCatalog(YAMLFileCatalog):
     """A nested catalog of the shipped v1 catalog, such as ``sage``.
 
@@ -79,7 +84,10 @@ class ArchiveCatalog(YAMLFileCatalog):
         from intake.catalog.exceptions import CatalogException
 
         try:
-            super()._load(reload=reload)
+            # The first load imports the entries' drivers, and dask with them;
+            # threads that import dask at once can see it half-initialised.
+            with _load_lock:
+                super()._load(reload=reload)
         except CatalogFileError:
             raise
         except FileNotFoundError:
