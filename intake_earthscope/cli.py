@@ -1368,6 +1368,12 @@ def _open_catalog(path: str | None) -> Any:
     from intake_earthscope.catalog import catalog_path
 
     location = path or str(catalog_path())
+    if os.path.isdir(location):
+        # intake would read a folder as a pattern of catalog files.
+        raise InvalidRequestError(
+            f"catalog {location!r} is a folder: give its top-level catalog "
+            f"file, such as {os.path.join(location, 'earthscope.yaml')!r}"
+        )
     with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)

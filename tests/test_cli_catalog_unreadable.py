@@ -1,7 +1,8 @@
-"""A --catalog file that is a folder, a symlink loop or YAML nested too deeply.
+"""A --catalog path that is a folder, a symlink loop or YAML nested too deeply.
 
-Each is a usage error (exit 2) of one line that names the file, as a missing
-or invalid --catalog file is, not a traceback or a bare OS error.
+Each is a usage error (exit 2) of one line that names the path, as a missing
+or invalid --catalog file is, not a traceback, a bare OS error or a missing
+file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ def _deep(path: Path) -> None:
 # Each maker creates the --catalog file, with what the reason must contain.
 UNREADABLE: dict[str, tuple[Callable[[Path], None], str]] = {
     "symlink loop": (lambda path: path.symlink_to(path), "symbolic links"),
-    "folder": (lambda path: path.mkdir(), "Is a directory"),
     "deep nesting": (_deep, "nested too deeply"),
 }
 
@@ -43,3 +43,21 @@ def test_unreadable_catalog_is_usage_error(
     assert f"cannot read catalog {str(path)!r}: " in captured.err
     assert reason in captured.err
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("name", ["catalogs", "top.yaml"])
+def test_catalog_folder_is_named_a_folder(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # intake reads a name without .yaml as a pattern of catalog files.
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "sage.yaml").write_text("sources: {}\n")
+
+    code = main(["list", "--catalog", str(folder)])
+    err = capsys.readouterr().err
+
+    assert code == EXIT_USAGE
+    assert len(err.strip().splitlines()) == 1
+    assert f"catalog {str(folder)!r} is a folder" in err
+    assert repr(str(folder / "earthscope.yaml")) in err
