@@ -707,7 +707,7 @@ def _credentials_error(
         return _token_error(error, source)
     if _malformed_reply(error):
         return StorageUnavailableError(
-            f"the EarthScope service sent a reply that holds no token or "
+            f"the EarthScope service sent a reply that contains no token or "
             f"credentials ({type(error).__name__}) asking credentials for {where}: "
             "try again later, and check ES_OAUTH2__DOMAIN and "
             "ES_RESOURCES__API_URL, which name the services"

@@ -1,8 +1,8 @@
 """A reply of the EarthScope API that is no token or credentials.
 
 The real earthscope-sdk talks to the loopback fake API, whose token or
-credentials endpoint answers 200 with a body that is no JSON or JSON of
-another shape (a proxy's page, a changed API). The token the user holds is
+credentials endpoint returns 200 with a body that is no JSON or JSON of
+another shape (a proxy's page, a changed API). The user's token is
 fine, so the error must blame the reply, not tell the user to log in again,
 and it must hold no secret the fake API issued.
 """
@@ -14,9 +14,10 @@ import test_auth
 from test_auth import restricted
 from test_credentials_service_outage import CREDENTIALS_PATH, TOKEN_PATH
 
-import fake_earthscope
 from intake_earthscope import auth
 from intake_earthscope.errors import EarthScopeError
+
+import fake_earthscope
 
 iam_s3 = test_auth.iam_s3
 api = test_auth.api
