@@ -66,6 +66,10 @@ REFRESH_MARGIN = dt.timedelta(
 # The SDK retries 429 by default. A fleet that retried 4xx responses of the
 # credentials endpoint was reported as flooding it, so only 5xx are retried.
 _RETRIED_STATUS_CODES = [500, 502, 503, 504]
+# The SDK retries a failed token refresh for up to 30 s (5 attempts, pauses
+# of 1 s plus up to 3 s), inside each attempt of this package's own retries,
+# so INTAKE_EARTHSCOPE_RETRY_SECONDS would not bound it. One attempt each.
+_TOKEN_RETRY = {"attempts": 1}
 
 
 @dataclass(frozen=True)
@@ -473,15 +477,17 @@ def _settings(source: TokenSource) -> Any:
     overrides: dict[str, Any] = {
         "http": {"retry": {"status_codes": _RETRIED_STATUS_CODES}}
     }
+    oauth2: dict[str, Any] = {}
     if source.kind == "profile":
         overrides["profile_name"] = source.profile
     elif source.kind == "file":
-        overrides["oauth2"] = _read_tokens_file(Path(source.path or ""))
+        oauth2 = dict(_read_tokens_file(Path(source.path or "")))
     elif source.kind == "token":
-        overrides["oauth2"] = _token_settings(source)
+        oauth2 = dict(_token_settings(source))
     elif source.kind == "variable":
         _explicit_token(os.environ.get(TOKEN_VARIABLE, "").strip())
-        overrides["oauth2"] = _token_settings(source)
+        oauth2 = dict(_token_settings(source))
+    overrides["oauth2"] = {**oauth2, "retry": _TOKEN_RETRY}
     return SdkSettings(**overrides)
 
 
@@ -699,6 +705,13 @@ def _credentials_error(
         )
     if isinstance(error, AuthFlowError):
         return _token_error(error, source)
+    if _malformed_reply(error):
+        return StorageUnavailableError(
+            f"the EarthScope service sent a reply that contains no token or "
+            f"credentials ({type(error).__name__}) asking credentials for {where}: "
+            "try again later, and check ES_OAUTH2__DOMAIN and "
+            "ES_RESOURCES__API_URL, which name the services"
+        )
     if isinstance(error, ValueError):
         # The SDK reads the access token's body (a JWT) before each request.
         # Its text is left out: a validation error may quote the token.
@@ -725,6 +738,19 @@ def _credentials_error(
         f"the EarthScope credentials service failed ({reason}) for {where}: "
         "try again later"
     )
+
+
+def _malformed_reply(error: Exception) -> bool:
+    """Return whether the SDK failed on a reply body, not on the user's token.
+
+    The SDK parses a token refresh reply with ``json()`` (a bare
+    ``JSONDecodeError`` where it is no JSON) and a credentials reply into
+    its ``AwsTemporaryCredentials`` model; a token it cannot decode fails
+    as a ``Tokens`` validation error instead.
+    """
+    if isinstance(error, json.JSONDecodeError):
+        return True
+    return getattr(error, "title", None) == "AwsTemporaryCredentials"
 
 
 def _status_code(error: BaseException) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import reprlib
 import string
+import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,10 @@ def open_catalog(**kwargs: Any) -> Any:
     return intake.open_catalog(str(catalog_path()), **kwargs)
 
 
+# Serialises the loads of nested catalog files across threads.
+_load_lock = threading.RLock()
+
+
 class ArchiveCatalog(YAMLFileCatalog):
     """A nested catalog of the shipped v1 catalog, such as ``sage``.
 
@@ -61,8 +66,9 @@ class ArchiveCatalog(YAMLFileCatalog):
         copy of the catalog folder that lacks the file. The other entries of
         the top-level catalog keep working.
     intake_earthscope.errors.CatalogFileError
-        When the entry is opened and its file is not valid YAML, is no
-        intake catalog or has a part of a wrong type, such as ``metadata:
+        When the entry is opened and its file cannot be read (such as a
+        folder or a symlink loop), is not valid YAML, is nested too deeply,
+        is no intake catalog or has a part of a wrong type, such as ``metadata:
         5``. The message is one line that names the file, and the line and
         column or the part. The other entries keep working.
     intake_earthscope.errors.CatalogError
@@ -78,7 +84,10 @@ class ArchiveCatalog(YAMLFileCatalog):
         from intake.catalog.exceptions import CatalogException
 
         try:
-            super()._load(reload=reload)
+            # The first load imports the entries' drivers, and dask with them;
+            # threads that import dask at once can see it half-initialised.
+            with _load_lock:
+                super()._load(reload=reload)
         except CatalogFileError:
             raise
         except FileNotFoundError:
@@ -90,6 +99,14 @@ class ArchiveCatalog(YAMLFileCatalog):
             raise CatalogFileError(message) from None
         except CatalogException as error:
             message = not_catalog_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+        except OSError as error:
+            # A symlink loop, a folder or a file without read permission.
+            message = unreadable_file_message(_shown_path(str(self.path)), error)
+            raise CatalogFileError(message) from None
+        except RecursionError:
+            # PyYAML parses nested lists and mappings recursively.
+            message = too_deep_message(_shown_path(str(self.path)))
             raise CatalogFileError(message) from None
 
     def parse(self, text: str) -> None:
@@ -367,6 +384,22 @@ def shape_error_message(location: str, text: str) -> str | None:
     if problem is None:
         return None
     return f"cannot read catalog {location!r}: {problem}. Fix the file"
+
+
+def unreadable_file_message(location: str, error: OSError) -> str:
+    """Return an OS error other than a missing file, such as a symlink loop or
+    a folder, as one line that names the catalog file ``location``."""
+    reason = error.strerror or type(error).__name__
+    return f"cannot read catalog {location!r}: {reason}. Fix or replace the file"
+
+
+def too_deep_message(location: str) -> str:
+    """Return the message for the catalog file ``location`` whose YAML nests
+    too deeply for the parser's recursion."""
+    return (
+        f"cannot read catalog {location!r}: its YAML is nested too deeply to "
+        "parse. Fix the file"
+    )
 
 
 def not_catalog_message(location: str, error: Exception) -> str:

@@ -1373,6 +1373,12 @@ def _open_catalog(path: str | None) -> Any:
     from intake_earthscope.catalog import catalog_path
 
     location = path or str(catalog_path())
+    if os.path.isdir(location):
+        # intake would read a folder as a pattern of catalog files.
+        raise InvalidRequestError(
+            f"catalog {location!r} is a folder: give its top-level catalog "
+            f"file, such as {os.path.join(location, 'earthscope.yaml')!r}"
+        )
     with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
         warnings.filterwarnings("ignore", "Shell command not executed", UserWarning)
@@ -1409,12 +1415,19 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
         If a nested catalog's file is missing (``CatalogFileNotFoundError``),
         not valid YAML or no intake catalog.
     InvalidRequestError
-        If the top-level file is missing, not valid YAML or no intake catalog.
+        If the top-level file is missing, cannot be read (a folder, a symlink
+        loop), is not valid YAML, is nested too deeply or is no intake
+        catalog.
     """
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import missing_file_message, yaml_error_message
+    from intake_earthscope.catalog import (
+        missing_file_message,
+        too_deep_message,
+        unreadable_file_message,
+        yaml_error_message,
+    )
 
     # A nested file's fault fails its entry alone; the top-level file's fails
     # the command.
@@ -1432,6 +1445,11 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
         raise
     except yaml.YAMLError as error:
         raise fault(yaml_error_message(location, error)) from None
+    except OSError as error:
+        # A folder, a symlink loop or a file without read permission.
+        raise fault(unreadable_file_message(location, error)) from None
+    except RecursionError:
+        raise fault(too_deep_message(location)) from None
     except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
         message = _not_catalog_message(location, error)
         if message is None:

@@ -339,8 +339,8 @@ def open_positions(
     paths : str or list of str
         Local paths, ``http(s)://`` URLs (read without the EarthScope
         token) or other fsspec URLs such as ``s3://``, one file per
-        station. A local path with the wildcards ``*``, ``?`` or ``[`` stands
-        for the files it matches, in sorted order, as in
+        station. A local path with the wildcards ``*``, ``?`` or ``[`` that
+        names no file stands for the files it matches, in sorted order, as in
         :func:`xarray.open_mfdataset`. Opening reads no file, so the
         ``station`` labels are the first four characters of each file name in
         upper case. The id written inside the file is not compared with that
@@ -382,6 +382,9 @@ def _expand_local(path: str) -> list[str]:
     if urlsplit(path).scheme not in ("", "file"):
         return [path]
     local = path.removeprefix("file://")
+    if os.path.isfile(local):
+        # A file named as typed, such as "P[1]23.pos", is no pattern.
+        return [path]
     if glob.has_magic(local):
         found = sorted(name for name in glob.glob(local) if not os.path.isdir(name))
         if not found:
