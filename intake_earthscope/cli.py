@@ -912,8 +912,8 @@ def _search(args: argparse.Namespace) -> int:
     if "stations" not in entry_args:
         # The stations entry of the same archive, where it has one.
         sibling = f"{args.entry.partition('.')[0]}.stations"
-        names = {name for name, _ in _entries(catalog)}
-        example = sibling if sibling in names else "sage.stations"
+        entries = {name for name, _ in _entries(catalog)}
+        example = sibling if sibling in entries else "sage.stations"
         raise InvalidRequestError(
             f"invalid entry {args.entry!r}: not a stations entry; search one "
             f"such as {example} (run `intake-earthscope list`)"
