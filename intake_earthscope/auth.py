@@ -743,10 +743,11 @@ def _credentials_error(
 def _malformed_reply(error: Exception) -> bool:
     """Return whether the SDK failed on a reply body, not on the user's token.
 
-    The SDK parses a token refresh reply with ``json()`` (a bare
-    ``JSONDecodeError`` where it is no JSON) and a credentials reply into
-    its ``AwsTemporaryCredentials`` model; a token it cannot decode fails
-    as a ``Tokens`` validation error instead.
+    The SDK parses a token refresh reply with ``json()``, which raises a bare
+    ``JSONDecodeError`` where the reply is no JSON. It parses a credentials
+    reply into its ``AwsTemporaryCredentials`` model. A token it cannot
+    decode fails as a ``Tokens`` validation error instead, which is the
+    user's.
     """
     if isinstance(error, json.JSONDecodeError):
         return True

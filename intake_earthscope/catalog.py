@@ -274,7 +274,8 @@ def missing_file_message(path: str, entry: str | None = None) -> str:
     )
 
 
-# What each checked part of a v1 catalog file must be, for the message.
+# Descriptions of the types that the checked parts of a catalog file need,
+# for the message.
 _EXPECTED = {
     "mapping": "a mapping of names to values",
     "number": "a number, such as 1",
@@ -299,16 +300,16 @@ def catalog_shape_problem(data: object) -> str | None:
     -------
     str or None
         One sentence that names the part (as dotted keys), its value and the
-        type it needs; ``None`` if the checked parts have their types or
-        ``data`` is no mapping, which intake itself reports.
+        type it needs. ``None`` if the checked parts have their types, or if
+        ``data`` is no mapping, because intake reports that itself.
     """
     if not isinstance(data, Mapping):
         return None
     for part, value, expected in _typed_parts(data):
         if not _has_type(value, expected):
-            shown = reprlib.repr(value)
+            value_text = reprlib.repr(value)
             return (
-                f"part {part!r} is {shown} ({type(value).__name__}), but it must "
+                f"part {part!r} is {value_text} ({type(value).__name__}), but it must "
                 f"be {_EXPECTED[expected]}"
             )
     return None

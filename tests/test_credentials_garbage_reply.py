@@ -48,7 +48,7 @@ def answer_with(monkeypatch: pytest.MonkeyPatch, path: str, body: bytes) -> None
 
 
 # A token reply of JSON without tokens is left out: the SDK then reports that
-# it holds no token at all, which this package cannot tell from a logout.
+# it has no token at all, which this package cannot tell from a logout.
 CASES = [
     (CREDENTIALS_PATH, "html"),
     (CREDENTIALS_PATH, "other json"),

@@ -4,9 +4,10 @@ The real earthscope-sdk talks to the loopback fake API, whose credentials
 are STS sessions on an IAM-enforcing moto server. The fake API's handler is
 wrapped so that its next requests to one endpoint get a dropped connection
 (no reply at all) or a bare 503. The SDK retries neither a dropped
-connection nor, past its own few tries, a failed token refresh, so this
-package must retry them within its budget, keep reading with credentials
-that are still valid, and never call a failing service a revoked login.
+connection nor, past its own few tries, a failed token refresh. So this
+package retries them within its budget and keeps reading with credentials
+that are still valid. A failing service is never reported as a revoked
+login.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def outage(
 ) -> list[int]:
     """Make the next ``count`` requests to ``path`` fail; return the count left.
 
-    ``drop`` closes the connection without a reply, ``503`` answers with an
+    ``drop`` closes the connection without a reply, ``503`` replies with an
     empty 503.
     """
     left = [count]

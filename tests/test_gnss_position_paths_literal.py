@@ -20,8 +20,8 @@ def test_existing_name_with_brackets_is_that_file(tmp_path: Path) -> None:
     (source_b,) = tmp_path.glob("products/position/BBBB/*.pos")
     folder = tmp_path / "flat"
     folder.mkdir()
-    # The bracketed name holds AAAA's two days; the name its pattern matches,
-    # "A1AA...", holds BBBB's one day.
+    # The bracketed name contains AAAA's two days. The name its pattern
+    # matches, "A1AA...", contains BBBB's one day.
     bracketed = folder / "A[1]AA.pos"
     bracketed.write_bytes(source_a.read_bytes())
     (folder / "A1AA.pos").write_bytes(source_b.read_bytes())

@@ -5,7 +5,7 @@ chain, following the chain until it ends. An error whose cause is itself
 never ends it: the worker loops, its memory grows until it is killed, and
 the compute waits forever. So every error that a read raises must have a
 finite chain, and a revoked token on the workers must reach the caller as
-the AuthenticationError that tells the user to log in again.
+the AuthenticationError that asks the user to log in again.
 """
 
 from __future__ import annotations

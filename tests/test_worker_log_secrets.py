@@ -48,16 +48,16 @@ def test_worker_debug_logs_no_secret(
     def keep_records(names: tuple[str, ...]) -> None:
         import logging
 
-        kept: list[str] = []
+        captured: list[str] = []
 
         class Keep(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
-                kept.append(self.format(record))
+                captured.append(self.format(record))
 
         handler = Keep(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
         logging.getLogger().addHandler(handler)
-        logging.getLogger().kept_records = kept
+        logging.getLogger().kept_records = captured
         for name in names:
             logging.getLogger(name).setLevel(logging.DEBUG)
 
