@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from intake.catalog.local import YAMLFileCatalog
 
@@ -19,6 +19,9 @@ from intake_earthscope.errors import (
     CatalogFileNotFoundError,
     CatalogReadError,
 )
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["ArchiveCatalog", "catalog_path", "check_entry_templates", "open_catalog"]
 
@@ -93,20 +96,12 @@ class ArchiveCatalog(YAMLFileCatalog):
         except FileNotFoundError:
             message = missing_file_message(str(self.path), self.name)
             raise CatalogFileNotFoundError(message) from None
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            # intake decodes the file as UTF-8 before PyYAML reads it.
-            message = yaml_error_message(_shown_path(str(self.path)), error)
-            raise CatalogFileError(message) from None
         except CatalogException as error:
             message = not_catalog_message(_shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
-        except OSError as error:
-            # A symlink loop, a folder or a file without read permission.
-            message = unreadable_file_message(_shown_path(str(self.path)), error)
-            raise CatalogFileError(message) from None
-        except RecursionError:
-            # PyYAML parses nested lists and mappings recursively.
-            message = too_deep_message(_shown_path(str(self.path)))
+        except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
+            # intake decodes the file as UTF-8 before PyYAML reads it.
+            message = file_fault_message(_shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
 
     def parse(self, text: str) -> None:
@@ -385,6 +380,24 @@ def shape_error_message(location: str, text: str) -> str | None:
     if problem is None:
         return None
     return f"cannot read catalog {location!r}: {problem}. Fix the file"
+
+
+def file_fault_message(
+    location: str, error: yaml.YAMLError | UnicodeDecodeError | OSError | RecursionError
+) -> str:
+    """Return the error of reading or parsing the catalog file ``location``
+    as one line that names the file.
+
+    A missing file is the caller's to report, because the fix differs
+    between a top-level and a nested file.
+    """
+    if isinstance(error, OSError):
+        # A symlink loop, a folder or a file without read permission.
+        return unreadable_file_message(location, error)
+    if isinstance(error, RecursionError):
+        # PyYAML parses nested lists and mappings recursively.
+        return too_deep_message(location)
+    return yaml_error_message(location, error)
 
 
 def unreadable_file_message(location: str, error: OSError) -> str:

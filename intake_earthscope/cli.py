@@ -1422,12 +1422,7 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import (
-        missing_file_message,
-        too_deep_message,
-        unreadable_file_message,
-        yaml_error_message,
-    )
+    from intake_earthscope.catalog import file_fault_message, missing_file_message
 
     # A nested file's fault fails its entry alone; the top-level file's fails
     # the command.
@@ -1443,13 +1438,8 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
         raise CatalogFileNotFoundError(missing) from None
     except EarthScopeError:
         raise
-    except yaml.YAMLError as error:
-        raise fault(yaml_error_message(location, error)) from None
-    except OSError as error:
-        # A folder, a symlink loop or a file without read permission.
-        raise fault(unreadable_file_message(location, error)) from None
-    except RecursionError:
-        raise fault(too_deep_message(location)) from None
+    except (yaml.YAMLError, OSError, RecursionError) as error:
+        raise fault(file_fault_message(location, error)) from None
     except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
         message = _not_catalog_message(location, error)
         if message is None:
