@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -342,6 +342,7 @@ def decode_segments(
     selection: str,
     skip_not_data: bool = False,
     own_buffers: bool = True,
+    reuse_memory: bool = False,
 ) -> Iterator[list[tuple[SeedId, SegmentTable]]]:
     """Decode the selected records into one (trace, table) per trace and
     publication version, higher versions first.
@@ -349,11 +350,15 @@ def decode_segments(
     With ``own_buffers``, libmseed only indexes the records, then unpacks
     the segments of each trace into one NumPy array of the right size:
     this skips libmseed's growing of one buffer per segment, record by
-    record, which costs more than decoding. A segment it cannot unpack
-    that way (records of different sample types joined into one segment, a
-    damaged payload) makes the whole object decode the other way: libmseed
-    unpacks while reading, and the segments' samples are views into its
-    memory, valid inside the ``with`` block only.
+    record, which costs more than decoding. With ``reuse_memory`` too,
+    those arrays are taken from the thread's scratch memory, which the
+    kernel need not map and zero again: the samples must not be used after
+    the ``with`` block, and a thread must leave such blocks in the reverse
+    order of entering them. A segment it cannot unpack that way (records
+    of different sample types joined into one segment, a damaged payload)
+    makes the whole object decode the other way: libmseed unpacks while
+    reading, and the segments' samples are views into its memory, valid
+    inside the ``with`` block only.
 
     Raises
     ------
@@ -361,11 +366,13 @@ def decode_segments(
         If the bytes cannot be read as miniSEED.
     """
     if own_buffers:
-        with _read(data, selection, skip_not_data, unpack=False) as traces:
-            decoded = _decoded(traces, unpack=True)
-        if decoded is not None:
-            yield decoded
-            return
+        borrowed = _scratch.borrowed() if reuse_memory else nullcontext(None)
+        with borrowed as scratch:
+            with _read(data, selection, skip_not_data, unpack=False) as traces:
+                decoded = _decoded(traces, unpack=True, scratch=scratch)
+            if decoded is not None:
+                yield decoded
+                return
 
     try:
         traces = _read(data, selection, skip_not_data, unpack=True)
@@ -458,16 +465,17 @@ def _read(
 
 
 def _decoded(
-    traces: pymseed.MS3TraceList, unpack: bool
+    traces: pymseed.MS3TraceList, unpack: bool, scratch: _Scratch | None = None
 ) -> list[tuple[SeedId, SegmentTable]] | None:
     """Return one (trace, table) pair per trace and version, in placement
     order, or None if a segment could not be unpacked.
 
-    Higher publication versions come first, so they win conflicts.
+    Higher publication versions come first, so they win conflicts. With
+    ``scratch``, unpacked samples are taken from it.
     """
     decoded = []
     for seed_id, pubversion, trace_id in _in_placement_order(traces):
-        table = _trace_table(trace_id, pubversion, unpack)
+        table = _trace_table(trace_id, pubversion, unpack, scratch)
         if table is None:
             return None
         if len(table):

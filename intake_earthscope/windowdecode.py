@@ -196,8 +196,9 @@ def decode_object(
 ) -> ObjectSamples:
     """Decode the records of ``traces`` in ``data`` once.
 
-    The samples may be views into libmseed's memory, so they stay valid
-    until ``stack`` closes.
+    The samples may be views into libmseed's memory or into the thread's
+    scratch memory, so they stay valid until ``stack`` closes, and contexts
+    the thread enters on ``stack`` after this call must not outlive it.
 
     Raises
     ------
@@ -209,7 +210,8 @@ def decode_object(
         return samples
 
     rows = {seed_id: row for row, seed_id in enumerate(traces)}
-    decoded = stack.enter_context(decode_segments(data, record_selection(traces)))
+    selection = record_selection(traces)
+    decoded = stack.enter_context(decode_segments(data, selection, reuse_memory=True))
     for seed_id, table in decoded:
         row = rows.get(seed_id)
         if row is not None:
