@@ -37,7 +37,7 @@ from intake_earthscope.errors import (
 )
 from intake_earthscope.redact import register_secrets
 from intake_earthscope.retry import RetriesExhausted, call_with_retries
-from intake_earthscope.settings import float_setting
+from intake_earthscope.settings import float_setting, retry_settings
 
 __all__ = [
     "AwsCredentials",
@@ -475,7 +475,7 @@ def _settings(source: TokenSource) -> Any:
     from earthscope_sdk.config.settings import SdkSettings
 
     overrides: dict[str, Any] = {
-        "http": {"retry": {"status_codes": _RETRIED_STATUS_CODES}}
+        "http": {"retry": {"status_codes": _RETRIED_STATUS_CODES}, **_sdk_timeouts()}
     }
     oauth2: dict[str, Any] = {}
     if source.kind == "profile":
@@ -489,6 +489,28 @@ def _settings(source: TokenSource) -> Any:
         oauth2 = dict(_token_settings(source))
     overrides["oauth2"] = {**oauth2, "retry": _TOKEN_RETRY}
     return SdkSettings(**overrides)
+
+
+def _sdk_timeouts() -> dict[str, dt.timedelta]:
+    """Return the SDK's connect and read timeouts, lowered to this package's
+    settings where those are shorter.
+
+    Each of this package's attempts waits for the SDK's timeouts, so a
+    service that accepts a request and never answers would otherwise hold
+    each attempt for the SDK's 5 s, however short
+    ``INTAKE_EARTHSCOPE_ATTEMPT_SECONDS`` or the connect and read timeouts
+    were set.
+    """
+    from earthscope_sdk.config.models import HttpSettings
+
+    sdk = HttpSettings()
+    ours = retry_settings()
+    connect = min(ours.connect_timeout, ours.attempt_seconds)
+    read = min(ours.read_timeout, ours.attempt_seconds)
+    return {
+        "timeout_connect": min(sdk.timeout_connect, dt.timedelta(seconds=connect)),
+        "timeout_read": min(sdk.timeout_read, dt.timedelta(seconds=read)),
+    }
 
 
 def _token_settings(source: TokenSource) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """The window reader's decode of one object into the thread's reused memory.
 
 ``decode_object`` unpacks all records that a batch of windows needs from
-one object into the memory its thread keeps between decodes, and the
-samples must stay as they were until the batch's ``ExitStack`` closes,
-while the same thread decodes more objects and whole blocks. Each case
-compares the samples with those of a decode into memory of their own.
+one object into the memory its thread keeps between decodes. The samples
+must stay as they were until the batch's ``ExitStack`` closes, while the
+same thread decodes more objects and whole blocks. Each case compares the
+samples with those of a decode into memory of their own.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def own_samples(data: bytes) -> dict[tuple[int, int], np.ndarray]:
 
 
 def decode_object_apart(data: bytes, stack: ExitStack) -> ObjectSamples:
-    """decode_object's result, unpacked into memory of its own."""
+    """Return decode_object's result, unpacked into memory of its own."""
     rows = {seed_id: row for row, seed_id in enumerate(TRACES)}
     samples: ObjectSamples = {}
     decoded = stack.enter_context(decode_segments(data, "*"))
@@ -52,7 +52,7 @@ def same(left: dict, right: dict) -> bool:
     )
 
 
-def test_objects_decoded_on_one_stack_keep_their_samples() -> None:
+def test_objects_on_one_stack_keep_samples() -> None:
     names = ["plain", "versions", "gaps_and_encodings", "miniseed3"]
     expected = {name: own_samples(CASES[name]()) for name in names}
     poison()
@@ -69,21 +69,21 @@ def test_objects_decoded_on_one_stack_keep_their_samples() -> None:
             assert not any((part == SENTINEL).any() for part in expected[name].values())
 
 
-def test_samples_are_in_reused_memory_and_handed_back() -> None:
+def test_samples_in_reused_memory() -> None:
     data = CASES["plain"]()
     poison()
-    kept = decode._scratch.buffer
+    buffer = decode._scratch.buffer
 
     with ExitStack() as stack:
         decoded = decode_object(data, TRACES, stack)
         pieces = [p for v in decoded.values() for s in v for p in s.table.pieces]
         assert decode._scratch.used > 0
-        assert all(np.shares_memory(piece, kept) for piece in pieces)
+        assert all(np.shares_memory(piece, buffer) for piece in pieces)
 
     assert decode._scratch.used == 0
 
 
-def test_object_that_falls_back_hands_memory_back() -> None:
+def test_fallback_hands_memory_back() -> None:
     """Records joined of two sample types are unpacked by libmseed while it
     reads, and the memory taken before that is handed back at once."""
     data = CASES["types_change_third"]()
