@@ -253,11 +253,16 @@ def _aws_credentials(
         raise type(refusal)(str(refusal))
 
     client = _client(source)
-    in_hand = _unexpired_model(client, scope)
+    in_hand = _unexpired_model(cache_key)
+    with _lock:
+        force = cache_key in _dropped
 
     def fetch() -> Any:
         return client.user.get_aws_credentials(
-            role=scope.role, ttl_threshold=REFRESH_MARGIN, **scope.params()
+            role=scope.role,
+            force=force,
+            ttl_threshold=REFRESH_MARGIN,
+            **scope.params(),
         )
 
     try:
@@ -281,6 +286,8 @@ def _aws_credentials(
     else:
         with _lock:
             _renewals_failing.discard(cache_key)
+            _dropped.discard(cache_key)
+            _issued[cache_key] = model
         return _credentials_of(model)
     if in_hand is not None:
         _report_failed_renewal(cache_key, failure, in_hand.expiration)
@@ -315,10 +322,10 @@ def _report_failed_renewal(
 _LAST_VALID = dt.timedelta(seconds=30)
 
 
-def _unexpired_model(client: Any, scope: CredentialScope) -> Any:
-    """Return the SDK's cached credentials of ``scope`` while they stay valid."""
+def _unexpired_model(cache_key: tuple[TokenSource, CredentialScope]) -> Any:
+    """Return the credentials last issued for ``cache_key`` while they stay valid."""
     with _lock:
-        model = client.user._aws_creds_by_key.get(_sdk_cache_key(scope))
+        model = _issued.get(cache_key)
     if model is None or model.is_expired(_LAST_VALID):
         return None
     return model
@@ -379,12 +386,14 @@ def _credentials_of(model: Any) -> AwsCredentials:
 
 
 def forget_credentials(source: TokenSource, scope: CredentialScope) -> None:
-    """Drop cached credentials of ``scope`` so the next call fetches new ones."""
-    client = _client(source)
-    service = client.user
-    request_key = _sdk_cache_key(scope)
+    """Drop cached credentials of ``scope`` so the next call fetches new ones.
+
+    The next request passes ``force`` to the SDK, which skips its own cache.
+    """
+    cache_key = (source, scope)
     with _lock:
-        service._aws_creds_by_key.pop(request_key, None)
+        _issued.pop(cache_key, None)
+        _dropped.add(cache_key)
     logger.debug("dropped cached credentials for %s", scope.describe())
 
 
@@ -403,6 +412,8 @@ def clear_process_state(tokens: bool = False) -> None:
         _clients.clear()
         _refusals.clear()
         _renewals_failing.clear()
+        _issued.clear()
+        _dropped.clear()
         if tokens:
             _tokens.clear()
 
@@ -422,6 +433,10 @@ _clients: dict[TokenSource, Any] = {}
 _refusals: dict[tuple[TokenSource, CredentialScope], Exception] = {}
 # Scopes whose last renewal failed while their credentials stayed valid.
 _renewals_failing: set[tuple[TokenSource, CredentialScope]] = set()
+# The credentials last issued per scope, used while a renewal fails, and the
+# scopes whose cached credentials were dropped (see forget_credentials).
+_issued: dict[tuple[TokenSource, CredentialScope], Any] = {}
+_dropped: set[tuple[TokenSource, CredentialScope]] = set()
 _tokens: dict[str, str] = {}
 
 
@@ -496,7 +511,7 @@ def _sdk_timeouts() -> dict[str, dt.timedelta]:
     settings where those are shorter.
 
     Each of this package's attempts waits for the SDK's timeouts, so a
-    service that accepts a request and never answers would otherwise hold
+    service that accepts a request and never replies would otherwise hold
     each attempt for the SDK's 5 s, however short
     ``INTAKE_EARTHSCOPE_ATTEMPT_SECONDS`` or the connect and read timeouts
     were set.
@@ -624,13 +639,6 @@ def _sdk_has_token() -> bool:
     secrets = [value.get_secret_value() for value in present if value is not None]
     register_secrets(secrets)
     return bool(secrets)
-
-
-def _sdk_cache_key(scope: CredentialScope) -> str:
-    from earthscope_sdk.client.user.models import AwsCredentialsRequest
-
-    request = AwsCredentialsRequest(role=scope.role, params=scope.params())
-    return request.cache_key()
 
 
 def is_temporary_network(network: str) -> bool:
