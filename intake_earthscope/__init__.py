@@ -8,9 +8,20 @@ below are loaded on first use.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 __version__ = "0.1.0"
+
+# intake 2.0.9 warns "Shell command not executed" for every string parameter
+# of a catalog entry, whether or not it names a shell command, so each entry
+# opened printed two warnings per parameter with no use to the user.
+warnings.filterwarnings(
+    "ignore",
+    message="Shell command not executed due to getshell=False",
+    category=UserWarning,
+    module="intake.catalog.utils",
+)
 
 _LAZY = {
     "MiniseedSource": "intake_earthscope.source",
