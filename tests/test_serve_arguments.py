@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_serve_recipe import shell_environment  # noqa: F401 (a fixture)
 
-from intake_earthscope.testing import _bucket_name_problem
+from intake_earthscope.s3serve import _bucket_name_problem
 
 SERVE = [sys.executable, "-m", "intake_earthscope.testing", "serve"]
 SERVE_USAGE = "usage: python -m intake_earthscope.testing serve [-h]"

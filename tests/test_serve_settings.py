@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_serve_recipe import shell_environment, stop  # noqa: F401 (a fixture)
 
-from intake_earthscope.testing import Upload, _settings_text
+from intake_earthscope.s3serve import Upload, _settings_text
 
 URL = "http://127.0.0.1:40817"
 

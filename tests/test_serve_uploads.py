@@ -24,12 +24,8 @@ from test_serve_recipe import (  # noqa: F401 (a fixture)
     stop,
 )
 
-from intake_earthscope.testing import (
-    LoopbackS3,
-    Upload,
-    _fill_buckets,
-    _plan_uploads,
-)
+from intake_earthscope.s3serve import Upload, _fill_buckets, _plan_uploads
+from intake_earthscope.testing import LoopbackS3
 
 SERVE = [sys.executable, "-m", "intake_earthscope.testing", "serve"]
 
