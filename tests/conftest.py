@@ -56,17 +56,29 @@ os.environ.pop("EARTHSCOPE_TOKEN", None)
 _GUARD = LoopbackGuard()
 _GUARD.install()
 
+# Python child processes install the guard too (tests/childguard), and log
+# their blocked attempts to this file.
+_CHILD_GUARD_LOG = Path(tempfile.mkdtemp(prefix="intake-earthscope-guard-")) / "log"
+_CHILD_GUARD_LOG.touch()
+os.environ["INTAKE_EARTHSCOPE_TEST_GUARD_LOG"] = str(_CHILD_GUARD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(__file__).parent / "childguard"), os.environ.get("PYTHONPATH", "")]
+).rstrip(os.pathsep)
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _GUARD.current = item.nodeid
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _GUARD.attempts:
+    children = _CHILD_GUARD_LOG.read_text(encoding="utf-8").splitlines()
+    if not _GUARD.attempts and not children:
         return
     terminalreporter.section("blocked attempts to leave the loopback")
     for test, address in _GUARD.attempts:
         terminalreporter.write_line(f"{test}: {address}")
+    for line in children:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,16 @@ test or of the code under test. The guard fails such a name lookup or
 connection before any packet leaves, the way an offline machine would, and
 records the test and the address so that the run can list them.
 
-Child processes (the S3 server, dask workers) are not guarded here: they
-are started on 127.0.0.1 by the fixtures.
+Python child processes (the S3 server, dask workers, the command line
+under test) install the same guard at start-up through
+``tests/childguard/sitecustomize.py``, and append their blocked attempts to
+a log file that the run lists too.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -25,13 +28,15 @@ class LoopbackGuard:
     """Patches of ``socket`` that admit only loopback addresses.
 
     ``attempts`` lists ``(test id, address)`` for each blocked attempt, and
-    ``current`` names the running test.
+    ``current`` names the running test. With ``log_path``, each blocked
+    attempt is also appended to that file, as a child process does.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, log_path: str | None = None) -> None:
         self.attempts: list[tuple[str, str]] = []
         self.current = "(outside a test)"
         self._originals: dict[str, Any] = {}
+        self._log_path = log_path
 
     def install(self) -> None:
         """Replace ``socket.getaddrinfo`` and the connect methods."""
@@ -75,6 +80,11 @@ class LoopbackGuard:
 
     def _block(self, address: str) -> None:
         self.attempts.append((self.current, address))
+        if self._log_path is None:
+            return
+        # One short append per line, so lines of several processes stay whole.
+        with open(self._log_path, "a", encoding="utf-8") as log:
+            log.write(f"child process {os.getpid()}: {address}\n")
 
 
 def is_loopback_host(host: Any) -> bool:
