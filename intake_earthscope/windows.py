@@ -383,9 +383,9 @@ def _reference_ns(item: object, name: str) -> int:
         # parse_time would call a NaN a bare number, but in a column of an
         # event catalog it is an empty cell.
         raise InvalidRequestError(
-            f"invalid {name}={short_repr(item)}: missing time, as an empty cell of "
-            "an event catalog reads; drop the entries without a time, for "
-            "example times=catalog['time'].dropna()"
+            f"invalid {name}={short_repr(item)}: the time is missing, as where a "
+            "cell of an event catalog is empty; drop the entries without a time, "
+            "for example times=catalog['time'].dropna()"
         )
     return parse_time(item, name)
 
