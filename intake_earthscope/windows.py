@@ -281,7 +281,10 @@ def window_times(times: Any) -> np.ndarray:
             "event origin times"
         )
     if _is_one_time(times):
-        return np.array([parse_time(times, "times")], dtype=np.int64)
+        if hasattr(times, "shape") and np.ndim(times) == 0:
+            # A 0-d NumPy or xarray array holds one time and cannot be iterated.
+            times = np.asarray(times)[()]
+        return np.array([_reference_ns(times, "times")], dtype=np.int64)
     _check_time_container(times)
 
     if _is_datetime_array(times):
@@ -338,7 +341,9 @@ def _check_window_range(references: np.ndarray, before_ns: int, after_ns: int) -
 
 def _is_one_time(times: Any) -> bool:
     """Return whether ``times`` is one time rather than a collection of them."""
-    if isinstance(times, str | dt.date | np.datetime64) or is_utcdatetime(times):
+    if isinstance(times, str | bytes | dt.date | np.datetime64):
+        return True
+    if is_utcdatetime(times) or hasattr(times, "shape") and np.ndim(times) == 0:
         return True
     return not isinstance(times, Iterable)
 
@@ -392,12 +397,12 @@ def _reference_ns(item: object, name: str) -> int:
 
 def _is_missing(item: object) -> bool:
     """Return whether ``item`` is None, NaN, NaT or ``pd.NA``."""
-    if isinstance(item, str) or np.ndim(item) != 0:
-        return False
     try:
-        return bool(pd.isna(item))
+        missing = pd.isna(item)
     except (TypeError, ValueError):
         return False
+    # pd.isna returns an array for a list or an array, which is not one time.
+    return isinstance(missing, bool | np.bool_) and bool(missing)
 
 
 def _is_datetime_array(times: Any) -> bool:
@@ -435,7 +440,14 @@ def _outside_nanoseconds(stamps: pd.DatetimeIndex) -> InvalidRequestError:
 
 
 def _duration_ns(value: object, name: str) -> int:
-    duration = window_offset_ns(value, name)
+    try:
+        duration = window_offset_ns(value, name)
+    except OverflowError as error:
+        # An integer of more digits than a float holds, such as 10**400.
+        raise InvalidRequestError(
+            f"invalid {name}={short_repr(value)}: longer than one day, the most "
+            "that before plus after may span; read long spans with open_waveforms"
+        ) from error
     if duration > LONGEST_WINDOW_NS:
         # Checked per offset, so that the message names the one offset that
         # is too long by itself, such as 1e300 s.

@@ -16,9 +16,10 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from intake_earthscope.errors import InvalidRequestError
-from intake_earthscope.windows import window_times
+from intake_earthscope.windows import window_offsets, window_times
 
 CSV = "id,time,mag\n1,2024-01-01T06:00:00Z,3.1\n2,,4.0\n3,2024-01-01T07:00Z,2.5\n"
 
@@ -87,3 +88,46 @@ def test_two_dimensional_times_rejected() -> None:
     message = str(caught.value)
     assert "(2, 1)" in message
     assert "ravel" in message
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        np.array(np.datetime64("2024-01-01T06:00", "ns")),
+        np.array("2024-01-01T06:00"),
+        xr.DataArray(np.datetime64("2024-01-01T06:00", "ns")),
+    ],
+    ids=["numpy_datetime", "numpy_text", "xarray_datetime"],
+)
+def test_zero_dimensional_time_is_one_window(times: object) -> None:
+    values = window_times(times)
+
+    assert values.tolist() == [pd.Timestamp("2024-01-01T06:00").value]
+
+
+@pytest.mark.parametrize("time", [pd.NaT, np.datetime64("NaT"), float("nan")])
+def test_one_missing_time_named_as_missing(time: object) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        window_times(time)
+
+    message = str(caught.value)
+    assert "invalid times=" in message
+    assert "missing" in message
+
+
+def test_bytes_time_rejected_whole() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        window_times(b"2024-01-01")
+
+    message = str(caught.value)
+    assert "b'2024-01-01'" in message
+    assert "ambiguous" not in message
+
+
+def test_offset_too_large_for_float_rejected() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        window_offsets(10**400, 10)
+
+    message = str(caught.value)
+    assert "invalid before=" in message
+    assert "one day" in message
