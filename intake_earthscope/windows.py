@@ -282,7 +282,7 @@ def window_times(times: Any) -> np.ndarray:
         )
     if _is_one_time(times):
         if hasattr(times, "shape") and np.ndim(times) == 0:
-            # A 0-d NumPy or xarray array holds one time and cannot be iterated.
+            # A 0-d NumPy or xarray array contains one time and cannot be iterated.
             times = np.asarray(times)[()]
         return np.array([_reference_ns(times, "times")], dtype=np.int64)
     _check_time_container(times)
@@ -443,7 +443,7 @@ def _duration_ns(value: object, name: str) -> int:
     try:
         duration = window_offset_ns(value, name)
     except OverflowError as error:
-        # An integer of more digits than a float holds, such as 10**400.
+        # An integer too large for a float, such as 10**400.
         raise InvalidRequestError(
             f"invalid {name}={short_repr(value)}: longer than one day, the most "
             "that before plus after may span; read long spans with open_waveforms"

@@ -1,12 +1,12 @@
-"""Reference times of event windows that are missing, outside nanosecond
-times or not one-dimensional.
+"""Reference times and offsets of event windows that are missing, outside
+nanosecond times or of an odd shape.
 
 An event catalog read from CSV leaves an empty cell as NaN in a column of
 text, as ``pd.NA`` in a column of dtype ``string`` and as NaT once parsed.
 Each such entry, a ``datetime64`` array of seconds or days that reaches past
-the years that nanosecond times cover, and a 2-D array must raise
-``InvalidRequestError`` that names the entry and the fix, before any
-storage is touched.
+the years that nanosecond times cover, a 2-D array, bytes and an offset too
+large for a float must raise ``InvalidRequestError`` that names the value
+and the fix, before any storage is touched. A 0-d array is one time.
 """
 
 from __future__ import annotations
