@@ -1430,6 +1430,10 @@ def _window_span(grid: Grid) -> tuple[int, int]:
 
 def _users(item: BatchObject, grids: Sequence[Grid]) -> dict[int, bool]:
     """Map each window that reads ``item`` to whether it overlaps the object's day."""
+    # NOTE: the object of the day after is read only where the window's span,
+    # one step wider than the window, reaches midnight. A day read also takes
+    # the samples of that object's records that start earlier before midnight
+    # (filed a day late), so a window ending before midnight can miss them.
     day_end = item.day_ns + NS_PER_DAY
     used = {}
     for number, grid in enumerate(grids):

@@ -55,7 +55,7 @@ from intake_earthscope.plan import (
     locate_routes,
     make_plan,
 )
-from intake_earthscope.readerargs import reject_unknown_arguments
+from intake_earthscope.readerargs import reject_unknown_arguments, short_repr
 from intake_earthscope.request import WaveformRequest, check_options
 from intake_earthscope.routing import Credentials, build_routes
 from intake_earthscope.timesfile import LONGEST_WINDOW_NS, window_offset_ns
@@ -281,7 +281,10 @@ def window_times(times: Any) -> np.ndarray:
             "event origin times"
         )
     if _is_one_time(times):
-        return np.array([parse_time(times, "times")], dtype=np.int64)
+        if hasattr(times, "shape") and np.ndim(times) == 0:
+            # A 0-d NumPy or xarray array contains one time and cannot be iterated.
+            times = np.asarray(times)[()]
+        return np.array([_reference_ns(times, "times")], dtype=np.int64)
     _check_time_container(times)
 
     if _is_datetime_array(times):
@@ -338,12 +341,20 @@ def _check_window_range(references: np.ndarray, before_ns: int, after_ns: int) -
 
 def _is_one_time(times: Any) -> bool:
     """Return whether ``times`` is one time rather than a collection of them."""
-    if isinstance(times, str | dt.date | np.datetime64) or is_utcdatetime(times):
+    if isinstance(times, str | bytes | dt.date | np.datetime64):
+        return True
+    if is_utcdatetime(times) or hasattr(times, "shape") and np.ndim(times) == 0:
         return True
     return not isinstance(times, Iterable)
 
 
 def _check_time_container(times: Any) -> None:
+    shape = getattr(times, "shape", None)
+    if isinstance(shape, tuple) and len(shape) > 1:
+        raise InvalidRequestError(
+            f"invalid times: got an array of shape {shape}; pass one time per "
+            "window in one dimension, for example times.ravel()"
+        )
     if isinstance(times, pd.DataFrame):
         raise InvalidRequestError(
             "invalid times: got a DataFrame; pass its column of times, for "
@@ -373,7 +384,25 @@ def _reference_ns(item: object, name: str) -> int:
             f"invalid {name}: got an obspy {type(item).__name__}, not a time. "
             f"{_ORIGIN_TIMES_FIX}"
         )
+    if _is_missing(item):
+        # parse_time would call a NaN a bare number, but in a column of an
+        # event catalog it is an empty cell.
+        raise InvalidRequestError(
+            f"invalid {name}={short_repr(item)}: the time is missing, as where a "
+            "cell of an event catalog is empty; drop the entries without a time, "
+            "for example times=catalog['time'].dropna()"
+        )
     return parse_time(item, name)
+
+
+def _is_missing(item: object) -> bool:
+    """Return whether ``item`` is None, NaN, NaT or ``pd.NA``."""
+    try:
+        missing = pd.isna(item)
+    except (TypeError, ValueError):
+        return False
+    # pd.isna returns an array for a list or an array, which is not one time.
+    return isinstance(missing, bool | np.bool_) and bool(missing)
 
 
 def _is_datetime_array(times: Any) -> bool:
@@ -391,11 +420,34 @@ def _datetime_values(times: Any) -> np.ndarray:
             f"invalid times[{missing[0]}]: not a time (NaT); drop the entries "
             "without a time (the rows of an event catalog)"
         )
-    return stamps.as_unit("ns").asi8.astype(np.int64)
+    try:
+        return stamps.as_unit("ns").asi8.astype(np.int64)
+    except pd.errors.OutOfBoundsDatetime as error:
+        raise _outside_nanoseconds(stamps) from error
+
+
+def _outside_nanoseconds(stamps: pd.DatetimeIndex) -> InvalidRequestError:
+    """Return the error for datetimes of a coarser unit, such as seconds or
+    days, that int64 nanoseconds cannot hold, naming the first of them."""
+    earliest = pd.Timestamp(_EARLIEST_WINDOW_NS)
+    latest = pd.Timestamp(_LATEST_WINDOW_NS)
+    outside = np.flatnonzero((stamps < earliest) | (stamps >= latest))
+    position = int(outside[0]) if outside.size else 0
+    return InvalidRequestError(
+        f"invalid times[{position}]={stamps[position]}: outside the years 1678 "
+        "to 2261 that nanosecond times cover; remove this time"
+    )
 
 
 def _duration_ns(value: object, name: str) -> int:
-    duration = window_offset_ns(value, name)
+    try:
+        duration = window_offset_ns(value, name)
+    except OverflowError as error:
+        # An integer too large for a float, such as 10**400.
+        raise InvalidRequestError(
+            f"invalid {name}={short_repr(value)}: longer than one day, the most "
+            "that before plus after may span; read long spans with open_waveforms"
+        ) from error
     if duration > LONGEST_WINDOW_NS:
         # Checked per offset, so that the message names the one offset that
         # is too long by itself, such as 1e300 s.
