@@ -24,6 +24,8 @@ the archive). Without them the open reads each file's declared span,
 concurrently, and applies the ``errors`` policy to those reads. It reads the
 first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
 over HTTPS or for tenv3, whose header declares no span.
+A failure that the open reported is not reported again when the data are
+computed, unless the file then fails with another message.
 
 A header span can be stale: a file may contain rows after its ``Last Epoch``
 or before its ``First Epoch``. Such rows fall outside a grid that was taken
@@ -216,6 +218,10 @@ class PositionPlan:
         Whether the first and the last day of the grid were taken from the
         files' declared spans rather than from ``start`` and ``end``. Rows
         beyond such a bound give the status ``outside_span``.
+    reported : tuple of str
+        For each file, the failure message that the open already warned or
+        logged while it read the file's span, or ``""``. The read of the
+        data does not report the same failure again.
     """
 
     files: tuple[StationFile, ...]
@@ -224,6 +230,7 @@ class PositionPlan:
     errors: str
     product: str = "positions"
     bounds_from_headers: tuple[bool, bool] = (False, False)
+    reported: tuple[str, ...] = ()
 
     @property
     def time(self) -> np.ndarray:
@@ -441,8 +448,9 @@ def plan_positions(
     """Fix the daily grid of ``files``; fetch them only if the window is open."""
     start_ns, end_ns = window
     bounds_from_headers = (start_ns is None, end_ns is None)
+    reported: tuple[str, ...] = ()
     if start_ns is None or end_ns is None:
-        first, last = _data_span(files, errors)
+        first, last, reported = _data_span(files, errors)
         start_ns = first if start_ns is None else start_ns
         end_ns = last + 1 if end_ns is None else end_ns
 
@@ -450,7 +458,9 @@ def plan_positions(
     if first_label < start_ns:
         first_label += NS_PER_DAY
     size = max(0, -(-(end_ns - first_label) // NS_PER_DAY))
-    return PositionPlan(files, first_label, size, errors, product, bounds_from_headers)
+    return PositionPlan(
+        files, first_label, size, errors, product, bounds_from_headers, reported
+    )
 
 
 def resolve_stations(
@@ -495,6 +505,7 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
             plan.size,
             plan.errors,
             plan.bounds_from_headers,
+            plan.reported[index] if plan.reported else "",
         )
         for index, station_file in enumerate(plan.files)
     }
@@ -550,6 +561,7 @@ def read_station(
     size: int,
     errors: str,
     bounds_from_headers: tuple[bool, bool] = (False, False),
+    reported: str = "",
 ) -> dict[str, Any]:
     """Fetch and parse one station file and place it on the daily grid.
 
@@ -558,11 +570,19 @@ def read_station(
     ``message``). Under ``errors="raise"`` a failed read raises.
     ``bounds_from_headers`` marks the grid bounds that came from declared
     spans, and rows beyond those bounds give the status ``outside_span``.
+    ``reported`` is the failure message that the open already reported for
+    this file; a read that fails with the same message only logs it at DEBUG.
     """
     try:
         series = _fetch_series(station_file)
     except _READ_ERRORS as error:
-        return _failed(station_file, size, _failure_status(error), error, errors)
+        status = _failure_status(error)
+        result = _failed_result(size, status, error, errors)
+        if str(error) == reported:
+            logger.debug("%s: %s (reported when the dataset was opened)", status, error)
+        else:
+            _report_failure(station_file, status, error, errors)
+        return result
 
     result = _placed(series, first_ns, size)
     faults = _faults(station_file, series, first_ns, size, bounds_from_headers)
@@ -721,17 +741,23 @@ def _placed(series: PositionSeries, first_ns: int, size: int) -> dict[str, Any]:
     return result
 
 
-def _failed(
-    station_file: StationFile, size: int, status: str, error: Exception, errors: str
+def _failed_result(
+    size: int, status: str, error: Exception, errors: str
 ) -> dict[str, Any]:
+    """Return the all-NaN result of a failed read; raise under ``errors="raise"``."""
     if errors == "raise":
         add_policy_hint(error, status, "stations")
         raise error
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
     result.update(frame="", status=status, days=0, message=str(error))
-    _report(f"{error}; station {station_file.station} is NaN", status, errors)
     return result
+
+
+def _report_failure(
+    station_file: StationFile, status: str, error: Exception, errors: str
+) -> None:
+    _report(f"{error}; station {station_file.station} is NaN", status, errors)
 
 
 def _report(message: str, status: str, errors: str) -> None:
@@ -782,33 +808,57 @@ def _field_array(
     return da.Array(hlg, name, chunks, meta=meta)
 
 
-def _data_span(files: tuple[StationFile, ...], errors: str) -> tuple[int, int]:
-    """Read every file's span concurrently; return the first and last day label."""
+def _data_span(
+    files: tuple[StationFile, ...], errors: str
+) -> tuple[int, int, tuple[str, ...]]:
+    """Read every file's span concurrently.
 
-    def span(station_file: StationFile) -> tuple[int, int] | None:
-        try:
-            declared = _declared_span(station_file)
-            if declared is None:
-                series = _fetch_series(station_file)
-                declared = series.span
-                if declared is None and len(series):
-                    declared = series.time[0], series.time[-1]
-        except _READ_ERRORS as error:
-            _failed(station_file, 0, _failure_status(error), error, errors)
-            return None
-        if declared is None:
-            return None
-        first, last = declared
-        return int(first.astype(np.int64)), int(last.astype(np.int64))
-
+    Returns the first and last day label, and for each file the failure
+    message reported here or ``""``. Failures are reported after the threads
+    finish, in file order, so that each warning is raised in the caller's
+    thread.
+    """
     with ThreadPoolExecutor(max_workers=min(_OPEN_THREADS, len(files) or 1)) as pool:
-        spans = [found for found in pool.map(span, files) if found is not None]
+        reads = list(pool.map(_read_span, files))
+
+    reported = []
+    for station_file, (_, error) in zip(files, reads, strict=True):
+        if error is None:
+            reported.append("")
+            continue
+        status = _failure_status(error)
+        _failed_result(0, status, error, errors)
+        _report_failure(station_file, status, error, errors)
+        reported.append(str(error))
+
+    spans = [found for found, _ in reads if found is not None]
     if not spans:
         raise InvalidRequestError(
             "no station file could be read to find the span of the data; give "
             "start= and end= to open the window without reading"
         )
-    return min(first for first, _ in spans), max(last for _, last in spans)
+    first = min(first for first, _ in spans)
+    last = max(last for _, last in spans)
+    return first, last, tuple(reported)
+
+
+def _read_span(
+    station_file: StationFile,
+) -> tuple[tuple[int, int] | None, Exception | None]:
+    """Return a file's span as day labels, or the error that its read raised."""
+    try:
+        declared = _declared_span(station_file)
+        if declared is None:
+            series = _fetch_series(station_file)
+            declared = series.span
+            if declared is None and len(series):
+                declared = series.time[0], series.time[-1]
+    except _READ_ERRORS as error:
+        return None, error
+    if declared is None:
+        return None, None
+    first, last = declared
+    return (int(first.astype(np.int64)), int(last.astype(np.int64))), None
 
 
 def _declared_span(
