@@ -39,6 +39,8 @@ has one line per fault, each after its status.
 The outcome variables ``status`` and ``message`` are fixed-width strings
 computed by the same task as the data, so computing or writing the whole
 dataset reads each file once.
+A message longer than :data:`MESSAGE_WIDTH` characters ends with a note of
+the characters cut, and the whole message goes to this module's INFO log.
 """
 
 from __future__ import annotations
@@ -171,7 +173,9 @@ _UNITS = {
 
 _OPEN_THREADS = 8
 
-# Width of the message variable; longer messages are cut with "...".
+# Width of the message variable. Dask needs each variable's dtype before any
+# file is read, and the export writes the outcome variables lazily at this
+# width, so a longer message is cut (see _fit_message).
 MESSAGE_WIDTH = 1024
 
 # Days the note about a station's missing days names before it counts the rest.
@@ -773,11 +777,35 @@ def _report(message: str, status: str, errors: str) -> None:
 
 def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
     value = result[name]
-    if name == "message" and len(value) > MESSAGE_WIDTH:
-        value = value[: MESSAGE_WIDTH - 3] + "..."
+    if name == "message":
+        value = _fit_message(value)
     if shaped:
         return np.asarray(value, dtype=dtype)[None, :]
     return np.array([value], dtype=dtype)
+
+
+def _fit_message(message: str) -> str:
+    """Return ``message``, or its start with a note of the characters cut
+    where it is longer than :data:`MESSAGE_WIDTH`.
+
+    The whole message goes to the INFO log of this module, which the note
+    names, so the cut part stays readable.
+    """
+    if len(message) <= MESSAGE_WIDTH:
+        return message
+    # The note's count needs the kept length, which needs the note's length,
+    # so the note is sized with the count of its longest form.
+    note = _cut_note(len(message))
+    kept = MESSAGE_WIDTH - len(note)
+    logger.info("whole message, cut in the dataset: %s", message)
+    return message[:kept] + _cut_note(len(message) - kept)
+
+
+def _cut_note(count: int) -> str:
+    return (
+        f" ... [{count} more characters; the INFO log of {logger.name} "
+        "contains the whole message]"
+    )
 
 
 def _field_array(
