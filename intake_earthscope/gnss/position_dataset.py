@@ -50,7 +50,6 @@ import glob
 import logging
 import os
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +73,6 @@ from intake_earthscope.errors import (
     DecodeError,
     InvalidRequestError,
     ObjectNotFoundError,
-    ReadOutcomeWarning,
     StorageUnavailableError,
     WebServiceError,
 )
@@ -94,7 +92,7 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
-from intake_earthscope.outcomes import add_policy_hint
+from intake_earthscope.outcomes import add_policy_hint, warn_read_outcome
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.routing import Credentials
@@ -454,7 +452,7 @@ def plan_positions(
     bounds_from_headers = (start_ns is None, end_ns is None)
     reported: tuple[str, ...] = ()
     if start_ns is None or end_ns is None:
-        first, last, reported = _data_span(files, errors)
+        first, last, reported = _data_span(files, errors, product)
         start_ns = first if start_ns is None else start_ns
         end_ns = last + 1 if end_ns is None else end_ns
 
@@ -510,6 +508,7 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
             plan.errors,
             plan.bounds_from_headers,
             plan.reported[index] if plan.reported else "",
+            plan.product,
         )
         for index, station_file in enumerate(plan.files)
     }
@@ -566,6 +565,7 @@ def read_station(
     errors: str,
     bounds_from_headers: tuple[bool, bool] = (False, False),
     reported: str = "",
+    product: str = "positions",
 ) -> dict[str, Any]:
     """Fetch and parse one station file and place it on the daily grid.
 
@@ -576,6 +576,7 @@ def read_station(
     spans, and rows beyond those bounds give the status ``outside_span``.
     ``reported`` is the failure message that the open already reported for
     this file; a read that fails with the same message only logs it at DEBUG.
+    ``product`` names the dataset in a warning raised in a dask worker thread.
     """
     try:
         series = _fetch_series(station_file)
@@ -585,7 +586,7 @@ def read_station(
         if str(error) == reported:
             logger.debug("%s: %s (reported when the dataset was opened)", status, error)
         else:
-            _report_failure(station_file, status, error, errors)
+            _report_failure(station_file, status, error, errors, product)
         return result
 
     result = _placed(series, first_ns, size)
@@ -593,7 +594,8 @@ def read_station(
     if faults:
         result["status"] = faults[0][0]
         result["message"] = _faults_message(faults)
-        _report(result["message"], result["status"], errors)
+        hint = _task_hint(product, station_file)
+        _report(result["message"], result["status"], errors, hint)
     elif result["days"] == 0:
         result["status"] = "no_data_in_window"
         result["message"] = f"{station_file.url} has no day inside the window"
@@ -759,20 +761,32 @@ def _failed_result(
 
 
 def _report_failure(
-    station_file: StationFile, status: str, error: Exception, errors: str
+    station_file: StationFile,
+    status: str,
+    error: Exception,
+    errors: str,
+    product: str = "positions",
 ) -> None:
-    _report(f"{error}; station {station_file.station} is NaN", status, errors)
+    message = f"{error}; station {station_file.station} is NaN"
+    _report(message, status, errors, _task_hint(product, station_file))
 
 
-def _report(message: str, status: str, errors: str) -> None:
+def _report(message: str, status: str, errors: str, task_hint: str) -> None:
     # With errors="ignore" the status variable is the record; keep the log
     # quiet unless the caller turned DEBUG on.
     level = logging.DEBUG if errors == "ignore" else logging.INFO
     logger.log(level, "%s: %s", status, message)
     if errors != "ignore":
-        warnings.warn(
-            f"{message} (status {status!r})", ReadOutcomeWarning, stacklevel=3
-        )
+        warn_read_outcome(f"{message} (status {status!r})", task_hint)
+
+
+def _task_hint(product: str, station_file: StationFile) -> str:
+    """Name the dataset and the outcome row of a warning from a dask task."""
+    return (
+        f"\n(raised while dask computed the {product} dataset: "
+        f"outcome_table(dataset) gives the status and message of station "
+        f"{station_file.station})"
+    )
 
 
 def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
@@ -837,7 +851,7 @@ def _field_array(
 
 
 def _data_span(
-    files: tuple[StationFile, ...], errors: str
+    files: tuple[StationFile, ...], errors: str, product: str
 ) -> tuple[int, int, tuple[str, ...]]:
     """Read every file's span concurrently.
 
@@ -856,7 +870,7 @@ def _data_span(
             continue
         status = _failure_status(error)
         _failed_result(0, status, error, errors)
-        _report_failure(station_file, status, error, errors)
+        _report_failure(station_file, status, error, errors, product)
         reported.append(str(error))
 
     spans = [found for found, _ in reads if found is not None]
