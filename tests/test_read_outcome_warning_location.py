@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dask
 from test_gnss_positions import TENV3_TEXT, pos_text, with_field
@@ -32,11 +33,22 @@ def caught_outcomes(
     return [item for item in caught if issubclass(item.category, ReadOutcomeWarning)]
 
 
-def cut_pos_file(tmp_path: Path) -> Path:
-    """Write a .pos file whose last row is cut, which the load reports."""
+def open_cut_pos_file(tmp_path: Path) -> Any:
+    """Open a .pos file whose last row is cut, which the load reports."""
     path = tmp_path / "TEST.pos"
     path.write_text(pos_text(days=3)[:-60])
-    return path
+    return open_positions(
+        [str(path)], start="2020-01-01", end="2020-01-04", errors="warn"
+    )
+
+
+def load_outcomes(dataset: Any, scheduler: str) -> list[warnings.WarningMessage]:
+    """Load ``dataset`` with the dask ``scheduler``; return its outcome warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dask.config.set(scheduler=scheduler):
+            dataset.load()
+    return caught_outcomes(caught)
 
 
 def test_position_open_warning_points_here(tmp_path: Path) -> None:
@@ -56,18 +68,9 @@ def test_position_open_warning_points_here(tmp_path: Path) -> None:
 
 
 def test_position_task_warning_names_dataset(tmp_path: Path) -> None:
-    dataset = open_positions(
-        [str(cut_pos_file(tmp_path))],
-        start="2020-01-01",
-        end="2020-01-04",
-        errors="warn",
-    )
+    dataset = open_cut_pos_file(tmp_path)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with dask.config.set(scheduler="threads"):
-            dataset.load()
-    outcomes = caught_outcomes(caught)
+    outcomes = load_outcomes(dataset, "threads")
     text = str(outcomes[0].message)
 
     assert len(outcomes) == 1
@@ -78,18 +81,9 @@ def test_position_task_warning_names_dataset(tmp_path: Path) -> None:
 
 
 def test_position_sync_warning_points_here(tmp_path: Path) -> None:
-    dataset = open_positions(
-        [str(cut_pos_file(tmp_path))],
-        start="2020-01-01",
-        end="2020-01-04",
-        errors="warn",
-    )
+    dataset = open_cut_pos_file(tmp_path)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with dask.config.set(scheduler="sync"):
-            dataset.load()
-    outcomes = caught_outcomes(caught)
+    outcomes = load_outcomes(dataset, "sync")
 
     assert len(outcomes) == 1
     assert outcomes[0].filename == __file__
@@ -126,11 +120,7 @@ def test_rinex_task_warning_names_dataset(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*.gz"):
         path.unlink()
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with dask.config.set(scheduler="threads"):
-            dataset.load()
-    outcomes = caught_outcomes(caught)
+    outcomes = load_outcomes(dataset, "threads")
     message = str(outcomes[0].message)
 
     assert len(outcomes) == 1
@@ -139,9 +129,10 @@ def test_rinex_task_warning_names_dataset(tmp_path: Path) -> None:
     assert "outcome_table(dataset)" in message
 
 
-def test_waveform_sync_warning_points_here(tmp_path: Path) -> None:
+def open_missing_day(tmp_path: Path) -> Any:
+    """Open two days of XX.STA..LHZ from a mirror that has the first only."""
     root = hour_mirror(tmp_path / "mirror")
-    dataset = open_waveforms(
+    return open_waveforms(
         Collection.from_yaml(collection_spec("sage")),
         network="XX",
         station="STA",
@@ -153,11 +144,11 @@ def test_waveform_sync_warning_points_here(tmp_path: Path) -> None:
         errors="warn",
     )
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with dask.config.set(scheduler="sync"):
-            dataset.load()
-    outcomes = caught_outcomes(caught)
+
+def test_waveform_sync_warning_points_here(tmp_path: Path) -> None:
+    dataset = open_missing_day(tmp_path)
+
+    outcomes = load_outcomes(dataset, "sync")
 
     assert len(outcomes) == 1
     assert "status 'missing'" in str(outcomes[0].message)
@@ -165,24 +156,9 @@ def test_waveform_sync_warning_points_here(tmp_path: Path) -> None:
 
 
 def test_waveform_task_warning_names_outcome(tmp_path: Path) -> None:
-    root = hour_mirror(tmp_path / "mirror")
-    dataset = open_waveforms(
-        Collection.from_yaml(collection_spec("sage")),
-        network="XX",
-        station="STA",
-        location="",
-        channel="LHZ",
-        start="2024-01-01",
-        end="2024-01-03",
-        root=str(root),
-        errors="warn",
-    )
+    dataset = open_missing_day(tmp_path)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with dask.config.set(scheduler="threads"):
-            dataset.load()
-    outcomes = caught_outcomes(caught)
+    outcomes = load_outcomes(dataset, "threads")
     message = str(outcomes[0].message)
 
     assert len(outcomes) == 1

@@ -54,8 +54,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     forget_indexes()
 
 
-@pytest.fixture
-def held_lock(folder: Path) -> Iterator[subprocess.Popen[str]]:
+def start_holder(folder: Path) -> subprocess.Popen[str]:
+    """Start a process that holds the tally lock of ``folder`` until its
+    stdin closes, and wait until it has the lock."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(folder / ".written-since-listing")],
         stdin=subprocess.PIPE,
@@ -64,6 +65,12 @@ def held_lock(folder: Path) -> Iterator[subprocess.Popen[str]]:
     )
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+@pytest.fixture
+def held_lock(folder: Path) -> Iterator[subprocess.Popen[str]]:
+    holder = start_holder(folder)
     yield holder
     holder.communicate(timeout=10)
 
@@ -110,14 +117,7 @@ def test_index_stored_despite_lock(held_lock: subprocess.Popen[str]) -> None:
 
 
 def test_lock_free_again_counts(folder: Path) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(folder / ".written-since-listing")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "locked"
+    holder = start_holder(folder)
     store_timed("s3://bucket/a", 1)
     holder.communicate(timeout=10)
 
