@@ -43,10 +43,13 @@ A trace whose status is ``ok`` may still have gaps: ``valid_fraction`` and
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -73,6 +76,7 @@ __all__ = [
     "handle_failure",
     "joint_failure",
     "mark_left_out",
+    "warn_read_outcome",
     "previous_day_error",
     "previous_day_source",
     "report_day_failure",
@@ -109,6 +113,74 @@ STATUSES = (
 # those, a denial and an object that is not miniSEED stay until someone acts,
 # so they come before an unreachable storage, which a later read may reach.
 FAILURE_ORDER = ("access_denied", "unreadable", "unreachable", "missing")
+
+
+# Packages whose frames lie between a user's call and a read of this
+# package: the schedulers and containers that run its tasks.
+_RUNNER_MODULES = (
+    "intake_earthscope",
+    "dask",
+    "distributed",
+    "xarray",
+    "numpy",
+    "pandas",
+    "intake",
+    "concurrent.futures",
+    "threading",
+)
+
+# Appended, on a line of its own, to a warning of a waveform read that no
+# user frame can be found for, as in a dask worker thread.
+_TASK_HINT = (
+    "\n(raised while dask computed the dataset: outcome_table(dataset) lists "
+    "the status of each trace)"
+)
+
+
+def warn_read_outcome(message: str, task_hint: str = _TASK_HINT) -> None:
+    """Warn with a :class:`ReadOutcomeWarning` that points at the user's call.
+
+    The warning points at the first frame outside this package and the
+    libraries that run its tasks (dask, xarray, intake and the thread
+    machinery), such as the line that opened or loaded the dataset. A dask
+    worker thread has no such frame, so there the warning points at the
+    caller of this function, and ``task_hint`` is appended to ``message`` to
+    name the dataset and the outcome to look at.
+    """
+    level = _user_stack_level(sys._getframe(1))
+    if level is None:
+        warnings.warn(message + task_hint, ReadOutcomeWarning, stacklevel=2)
+    else:
+        warnings.warn(message, ReadOutcomeWarning, stacklevel=level + 1)
+
+
+def _user_stack_level(frame: FrameType | None) -> int | None:
+    """Return the stack level of the first frame, from ``frame`` (level 1) outward,
+    that belongs to no runner module, or None where there is none."""
+    runners = _runner_paths()
+    level = 1
+    while frame is not None:
+        if not frame.f_code.co_filename.startswith(runners):
+            return level
+        frame = frame.f_back
+        level += 1
+    return None
+
+
+def _runner_paths() -> tuple[str, ...]:
+    """Return the folders and files of the runner modules imported so far."""
+    paths = []
+    for name in _RUNNER_MODULES:
+        module = sys.modules.get(name)
+        location = getattr(module, "__file__", None)
+        if not location:
+            continue
+        location = os.path.abspath(location)
+        if os.path.basename(location) == "__init__.py":
+            paths.append(os.path.dirname(location) + os.sep)
+        else:
+            paths.append(location)
+    return tuple(paths)
 
 
 @dataclass
@@ -392,11 +464,7 @@ def _report_day_failures(
     for failure in failures:
         logger.log(level, "%s: %s", failure.status, failure.error)
     if errors == "warn":
-        warnings.warn(
-            _day_failures_warning(failures, status, day),
-            ReadOutcomeWarning,
-            stacklevel=3,
-        )
+        warn_read_outcome(_day_failures_warning(failures, status, day))
 
 
 def unit_status(block: PlacedBlock, state: str) -> list[str]:
@@ -488,11 +556,9 @@ def apply_policy(error: Exception, errors: str, status: str) -> None:
     level = logging.INFO if errors == "warn" else logging.DEBUG
     logger.log(level, "%s: %s", status, error)
     if errors == "warn":
-        warnings.warn(
+        warn_read_outcome(
             f"{error}; its traces have status {status!r} and NaN where no "
-            "other object had samples",
-            ReadOutcomeWarning,
-            stacklevel=3,
+            "other object had samples"
         )
 
 
@@ -543,11 +609,7 @@ def report_neighbour_failure(
             outcome = "the day's own object failed too"
         else:
             outcome = "the samples of the day's own object were kept"
-        warnings.warn(
-            f"{error} (status {status!r}); {outcome}",
-            ReadOutcomeWarning,
-            stacklevel=3,
-        )
+        warn_read_outcome(f"{error} (status {status!r}); {outcome}")
 
 
 def add_policy_hint(error: Exception, status: str, others: str = "objects") -> None:
@@ -586,9 +648,7 @@ def report_no_channel(
     message = f"{key} contains no records of {', '.join(absent)}"
     logger.info("no matching channel: %s", message)
     if errors == "warn":
-        warnings.warn(
-            f"no matching channel: {message}", ReadOutcomeWarning, stacklevel=2
-        )
+        warn_read_outcome(f"no matching channel: {message}")
 
 
 def report_rate_mismatch(
@@ -615,7 +675,7 @@ def report_rate_mismatch(
         level = logging.DEBUG if errors == "ignore" else logging.INFO
         logger.log(level, "rate mismatch: %s", message)
         if errors != "ignore":
-            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+            warn_read_outcome(message)
 
 
 def mark_left_out(statuses: np.ndarray, left_out: Sequence[set[float]]) -> np.ndarray:
@@ -649,4 +709,4 @@ def report_unplanned(unplanned: list[str], key: str, errors: str) -> None:
     level = logging.DEBUG if errors == "ignore" else logging.INFO
     logger.log(level, "unplanned channels: %s", message)
     if errors != "ignore":
-        warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+        warn_read_outcome(message)

@@ -21,7 +21,10 @@ The folder is kept under ``$INTAKE_EARTHSCOPE_INDEX_CACHE_MB`` megabytes
 the indexes used longest ago are removed until the folder is under nine
 tenths of it. The processes that share the folder count the bytes they wrote
 since its last listing in one locked file there, so that together they list
-it once a tenth of the limit has been written.
+it once a tenth of the limit has been written. A process waits at most
+``$INTAKE_EARTHSCOPE_INDEX_LOCK_SECONDS`` seconds (default 5) for that lock.
+When another process holds it longer, this process logs a WARNING once and
+counts only its own writes; the index itself is still stored and read.
 """
 
 from __future__ import annotations
@@ -50,11 +53,12 @@ try:
 except ImportError:  # Windows: each process counts only its own writes.
     fcntl = None  # type: ignore[assignment]
 
-from intake_earthscope.settings import int_setting
+from intake_earthscope.settings import float_setting, int_setting
 
 __all__ = [
     "CACHE_DIR_VARIABLE",
     "CACHE_LIMIT_VARIABLE",
+    "LOCK_WAIT_VARIABLE",
     "ByteRuns",
     "ObjectIndex",
     "RecordLookup",
@@ -72,6 +76,10 @@ logger = logging.getLogger(__name__)
 CACHE_DIR_VARIABLE = "INTAKE_EARTHSCOPE_CACHE_DIR"
 CACHE_LIMIT_VARIABLE = "INTAKE_EARTHSCOPE_INDEX_CACHE_MB"
 DEFAULT_CACHE_LIMIT_MB = 512
+LOCK_WAIT_VARIABLE = "INTAKE_EARTHSCOPE_INDEX_LOCK_SECONDS"
+# The lock is held only to read and rewrite a 20-byte count, so a wait this
+# long means a process that hangs while it holds the lock.
+DEFAULT_LOCK_WAIT_S = 5.0
 _FORMAT_VERSION = 2
 
 # The quality code and reserved byte of a miniSEED 2 fixed header, which
@@ -102,6 +110,9 @@ _STALE_TEMPORARY_S = 3600
 # Digits of the count in that file, zero-padded.
 _TALLY_WIDTH = 20
 _TALLY_MAX = 10**_TALLY_WIDTH - 1
+# Folders whose tally lock a wait timed out on. Later stores try the lock
+# once without waiting, so a hung holder delays one store per process only.
+_locks_timed_out: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -441,13 +452,17 @@ def _add_shared(folder: Path, written: int, reset: bool = False) -> int | None:
     last listing, or start the count again with ``reset``; return the count.
 
     Returns None where the count cannot be kept: on a system without
-    ``fcntl`` (Windows), or where the file cannot be locked or written.
+    ``fcntl`` (Windows), where the file cannot be locked or written, or
+    where another process holds its lock longer than the lock wait.
     """
     if fcntl is None:
         return None
+    wait_s = float_setting(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_S, 0.0)
     try:
         descriptor = os.open(folder / _SHARED_TALLY, os.O_RDWR | os.O_CREAT, 0o644)
         try:
+            if not _lock(descriptor, folder, wait_s):
+                return None
             return _count_in(descriptor, written, reset)
         finally:
             os.close(descriptor)
@@ -456,9 +471,54 @@ def _add_shared(folder: Path, written: int, reset: bool = False) -> int | None:
         return None
 
 
+def _lock(descriptor: int, folder: Path, wait_s: float) -> bool:
+    """Take the exclusive lock of the open tally file of ``folder`` within
+    ``wait_s`` seconds, and return whether that succeeded.
+
+    A wait that times out logs a WARNING, once per folder until the lock is
+    taken again.
+    """
+    with _tally_lock:
+        timed_out_before = folder in _locks_timed_out
+    deadline = time.monotonic() + (0.0 if timed_out_before else wait_s)
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                _report_lock_timeout(folder, wait_s, timed_out_before)
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    if timed_out_before:
+        with _tally_lock:
+            _locks_timed_out.discard(folder)
+        logger.info("the tally lock of record indexes in %s is free again", folder)
+    return True
+
+
+def _report_lock_timeout(folder: Path, wait_s: float, timed_out_before: bool) -> None:
+    if timed_out_before:
+        logger.debug("tally lock of record indexes in %s still held", folder)
+        return
+    with _tally_lock:
+        _locks_timed_out.add(folder)
+    logger.warning(
+        "timed out after %g s waiting for the lock of %s, which another process "
+        "holds; this process now counts only its own record index writes and "
+        "stores and reads indexes as before (set %s to wait longer)",
+        wait_s,
+        folder / _SHARED_TALLY,
+        LOCK_WAIT_VARIABLE,
+    )
+
+
 def _count_in(descriptor: int, written: int, reset: bool) -> int:
-    """Add ``written`` to the count in the open tally file under its lock."""
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    """Add ``written`` to the count in the open tally file, which the caller
+    has locked."""
     content = os.pread(descriptor, _TALLY_WIDTH + 1, 0)
     text = content.strip()
     # More digits than the width are no count this module wrote, so start again.
@@ -569,6 +629,7 @@ def forget_indexes() -> None:
         _memory.clear()
     with _tally_lock:
         _tallies.clear()
+        _locks_timed_out.clear()
 
 
 def _cache_name(url: str, size: int, version: str) -> str:

@@ -4,7 +4,10 @@ botocore logs request headers at DEBUG (the session token among them) and
 earthscope-sdk logs token objects. Filters on loggers would miss child
 loggers, so the log record factory itself replaces every secret this process
 has seen with ``[redacted]``. The factory is installed the first time a
-secret is registered, and costs nothing before that.
+secret is registered, and costs nothing before that. A secret of 8
+characters or more is replaced wherever it appears, one of 3 to 7 characters
+where it appears as a whole token, and one of 1 or 2 characters not at all,
+because such short strings are ordinary text.
 
 Objects that travel to other processes contain a digest in place of a secret
 (:func:`keep_secret`). The secret stays in this process's memory, where
@@ -54,11 +57,23 @@ SECRET_NAME_PARTS = (
     "connection_string",
 )
 
-# Shorter strings would also match ordinary text.
+# Secrets of this length or more are replaced wherever they appear. Shorter
+# ones would also match inside ordinary words, so they are replaced only where
+# they appear as a whole token, not next to a letter, digit or underscore.
 _SHORTEST_SECRET = 8
+# Secrets shorter than this are not redacted at all, because one- and
+# two-character tokens ("a", "on", "42") are ordinary text.
+_SHORTEST_TOKEN = 3
+# Characters that continue a token, so a short secret next to one is part of
+# a longer word or number and is left alone.
+_TOKEN_CHARACTER = "A-Za-z0-9_"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_short_secrets: set[str] = set()
+# One pattern that matches every short secret as a whole token.
+_short_pattern: re.Pattern[str] | None = None
+_warned_too_short = False
 _installed = False
 # Secrets of objects that contain only their digests, by digest: strings,
 # bytes, or other objects (see keep_secret).
@@ -98,15 +113,55 @@ def install() -> None:
 def register_secrets(values: Iterable[str]) -> None:
     """Add secrets to redact from every later log record of this process.
 
+    A secret of 8 characters or more is replaced wherever it appears. One
+    of 3 to 7 characters is replaced where it appears as a whole token, so a
+    short test token ``abc123`` is redacted from ``"token=abc123"`` but
+    kept inside ``"abc1234"``. A secret of 1 or 2 characters is
+    not redacted, and the first such secret logs a WARNING.
+
     Registering installs the redaction, which then also removes SigV4
     signatures from every record.
     """
-    fresh = {value for value in values if value and len(value) >= _SHORTEST_SECRET}
-    if not fresh:
+    global _short_pattern
+    texts = [value for value in values if value]
+    long = {value for value in texts if len(value) >= _SHORTEST_SECRET}
+    short = {
+        value for value in texts if _SHORTEST_TOKEN <= len(value) < _SHORTEST_SECRET
+    }
+    if any(len(value) < _SHORTEST_TOKEN for value in texts):
+        _warn_too_short()
+    if not long and not short:
         return
     with _lock:
-        _secrets.update(fresh)
+        _secrets.update(long)
+        if not short <= _short_secrets:
+            _short_secrets.update(short)
+            _short_pattern = _token_pattern(_short_secrets)
     install()
+
+
+def _token_pattern(secrets: Iterable[str]) -> re.Pattern[str]:
+    """Return a pattern that matches each of ``secrets`` as a whole token."""
+    # Longer secrets first, so one that starts with a shorter one is replaced
+    # whole.
+    ordered = sorted(secrets, key=len, reverse=True)
+    choices = "|".join(re.escape(secret) for secret in ordered)
+    return re.compile(
+        rf"(?<![{_TOKEN_CHARACTER}])(?:{choices})(?![{_TOKEN_CHARACTER}])"
+    )
+
+
+def _warn_too_short() -> None:
+    global _warned_too_short
+    with _lock:
+        if _warned_too_short:
+            return
+        _warned_too_short = True
+    logging.getLogger(__name__).warning(
+        "a secret of fewer than %d characters is not redacted from logs, "
+        "because it would match ordinary text; use a longer secret",
+        _SHORTEST_TOKEN,
+    )
 
 
 def is_secret_name(name: object) -> bool:
@@ -200,14 +255,20 @@ def _byte_texts(value: bytes) -> list[str]:
 def redact(text: str) -> str:
     """Replace every registered secret, SigV4 signature and session token header.
 
+    Secrets shorter than 8 characters are replaced only where they appear as
+    a whole token (see :func:`register_secrets`).
+
     A session token is found by name only where it follows
     ``X-Amz-Security-Token``, as botocore writes headers and query strings.
     """
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
+        short_pattern = _short_pattern
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if short_pattern is not None:
+        text = short_pattern.sub(REDACTED, text)
     if "Signature" in text:
         text = _SIGNATURE.sub(rf"\g<1>{REDACTED}", text)
     if "ecurity-" in text or "ECURITY-" in text:

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -282,6 +283,27 @@ def cache_directory(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return base.expanduser() / "stations"
 
 
+def _checked_max_age(max_age: object) -> float:
+    """Return ``max_age`` as float seconds, or raise if it is no finite
+    number >= 0.
+
+    NaN would keep every stored table fresh for ever, because no age compares
+    as greater than or equal to it.
+    """
+    if isinstance(max_age, bool) or not isinstance(max_age, int | float):
+        raise _invalid_max_age(max_age)
+    if not math.isfinite(max_age) or max_age < 0:
+        raise _invalid_max_age(max_age)
+    return float(max_age)
+
+
+def _invalid_max_age(max_age: object) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"invalid cache max_age={max_age!r}: give a finite number of seconds "
+        ">= 0, such as 86400 for a day, or 0 to fetch the table anew"
+    )
+
+
 class TableCache:
     """Station tables on disk, one JSON file per query, fresh for ``max_age``.
 
@@ -290,8 +312,13 @@ class TableCache:
     cache_dir : str or path, optional
         Base directory; see :func:`cache_directory` for the default.
     max_age : float
-        Seconds a stored table stays fresh; ``0`` fetches every time (and
-        still stores the result).
+        Seconds a stored table stays fresh, a finite number >= 0; ``0``
+        fetches every time (and still stores the result).
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``max_age`` is negative, NaN, infinite, a bool or not a number.
 
     Notes
     -----
@@ -309,12 +336,8 @@ class TableCache:
         cache_dir: str | os.PathLike[str] | None = None,
         max_age: float = DEFAULT_MAX_AGE,
     ) -> None:
-        if not isinstance(max_age, int | float) or max_age < 0:
-            raise InvalidRequestError(
-                f"invalid cache max_age={max_age!r}: give a number of seconds >= 0"
-            )
         self.directory = cache_directory(cache_dir)
-        self.max_age = float(max_age)
+        self.max_age = _checked_max_age(max_age)
 
     def __repr__(self) -> str:
         return f"TableCache({str(self.directory)!r}, max_age={self.max_age})"

@@ -55,7 +55,8 @@ def test_cut_stale_file_warns_both(tmp_path: Path) -> None:
     assert len(texts) == 1
     assert "truncated: " in texts[0]
     assert "outside_span: " in texts[0]
-    assert texts[0].endswith("(status 'truncated')")
+    assert "outside_span: " in texts[0].splitlines()[1]
+    assert texts[0].splitlines()[1].endswith("(status 'truncated')")
 
 
 def test_cut_file_inside_span_one_fault(tmp_path: Path) -> None:

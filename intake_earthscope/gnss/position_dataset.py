@@ -24,6 +24,8 @@ the archive). Without them the open reads each file's declared span,
 concurrently, and applies the ``errors`` policy to those reads. It reads the
 first 4 KB of a ``.pos`` or CSV file on S3 or a mirror, and the whole file
 over HTTPS or for tenv3, whose header declares no span.
+A failure that the open reported is not reported again when the data are
+computed, unless the file then fails with another message.
 
 A header span can be stale: a file may contain rows after its ``Last Epoch``
 or before its ``First Epoch``. Such rows fall outside a grid that was taken
@@ -37,6 +39,8 @@ has one line per fault, each after its status.
 The outcome variables ``status`` and ``message`` are fixed-width strings
 computed by the same task as the data, so computing or writing the whole
 dataset reads each file once.
+A message longer than :data:`MESSAGE_WIDTH` characters ends with a note of
+the characters cut, and the whole message goes to this module's INFO log.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ import glob
 import logging
 import os
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,7 +73,6 @@ from intake_earthscope.errors import (
     DecodeError,
     InvalidRequestError,
     ObjectNotFoundError,
-    ReadOutcomeWarning,
     StorageUnavailableError,
     WebServiceError,
 )
@@ -90,7 +92,7 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
-from intake_earthscope.outcomes import add_policy_hint
+from intake_earthscope.outcomes import add_policy_hint, warn_read_outcome
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.routing import Credentials
@@ -169,7 +171,9 @@ _UNITS = {
 
 _OPEN_THREADS = 8
 
-# Width of the message variable; longer messages are cut with "...".
+# Width of the message variable. Dask needs each variable's dtype before any
+# file is read, and the export writes the outcome variables lazily at this
+# width, so a longer message is cut (see _fit_message).
 MESSAGE_WIDTH = 1024
 
 # Days the note about a station's missing days names before it counts the rest.
@@ -216,6 +220,10 @@ class PositionPlan:
         Whether the first and the last day of the grid were taken from the
         files' declared spans rather than from ``start`` and ``end``. Rows
         beyond such a bound give the status ``outside_span``.
+    reported : tuple of str
+        For each file, the failure message that the open already warned or
+        logged while it read the file's span, or ``""``. The read of the
+        data does not report the same failure again.
     """
 
     files: tuple[StationFile, ...]
@@ -224,6 +232,7 @@ class PositionPlan:
     errors: str
     product: str = "positions"
     bounds_from_headers: tuple[bool, bool] = (False, False)
+    reported: tuple[str, ...] = ()
 
     @property
     def time(self) -> np.ndarray:
@@ -441,8 +450,9 @@ def plan_positions(
     """Fix the daily grid of ``files``; fetch them only if the window is open."""
     start_ns, end_ns = window
     bounds_from_headers = (start_ns is None, end_ns is None)
+    reported: tuple[str, ...] = ()
     if start_ns is None or end_ns is None:
-        first, last = _data_span(files, errors)
+        first, last, reported = _data_span(files, errors, product)
         start_ns = first if start_ns is None else start_ns
         end_ns = last + 1 if end_ns is None else end_ns
 
@@ -450,7 +460,9 @@ def plan_positions(
     if first_label < start_ns:
         first_label += NS_PER_DAY
     size = max(0, -(-(end_ns - first_label) // NS_PER_DAY))
-    return PositionPlan(files, first_label, size, errors, product, bounds_from_headers)
+    return PositionPlan(
+        files, first_label, size, errors, product, bounds_from_headers, reported
+    )
 
 
 def resolve_stations(
@@ -495,6 +507,8 @@ def build_position_dataset(plan: PositionPlan) -> xr.Dataset:
             plan.size,
             plan.errors,
             plan.bounds_from_headers,
+            plan.reported[index] if plan.reported else "",
+            plan.product,
         )
         for index, station_file in enumerate(plan.files)
     }
@@ -550,6 +564,8 @@ def read_station(
     size: int,
     errors: str,
     bounds_from_headers: tuple[bool, bool] = (False, False),
+    reported: str = "",
+    product: str = "positions",
 ) -> dict[str, Any]:
     """Fetch and parse one station file and place it on the daily grid.
 
@@ -558,18 +574,28 @@ def read_station(
     ``message``). Under ``errors="raise"`` a failed read raises.
     ``bounds_from_headers`` marks the grid bounds that came from declared
     spans, and rows beyond those bounds give the status ``outside_span``.
+    ``reported`` is the failure message that the open already reported for
+    this file; a read that fails with the same message only logs it at DEBUG.
+    ``product`` names the dataset in a warning raised in a dask worker thread.
     """
     try:
         series = _fetch_series(station_file)
     except _READ_ERRORS as error:
-        return _failed(station_file, size, _failure_status(error), error, errors)
+        status = _failure_status(error)
+        result = _failed_result(size, status, error, errors)
+        if str(error) == reported:
+            logger.debug("%s: %s (reported when the dataset was opened)", status, error)
+        else:
+            _report_failure(station_file, status, error, errors, product)
+        return result
 
     result = _placed(series, first_ns, size)
     faults = _faults(station_file, series, first_ns, size, bounds_from_headers)
     if faults:
         result["status"] = faults[0][0]
         result["message"] = _faults_message(faults)
-        _report(result["message"], result["status"], errors)
+        hint = _task_hint(product, station_file)
+        _report(result["message"], result["status"], errors, hint)
     elif result["days"] == 0:
         result["status"] = "no_data_in_window"
         result["message"] = f"{station_file.url} has no day inside the window"
@@ -721,37 +747,79 @@ def _placed(series: PositionSeries, first_ns: int, size: int) -> dict[str, Any]:
     return result
 
 
-def _failed(
-    station_file: StationFile, size: int, status: str, error: Exception, errors: str
+def _failed_result(
+    size: int, status: str, error: Exception, errors: str
 ) -> dict[str, Any]:
+    """Return the all-NaN result of a failed read; raise under ``errors="raise"``."""
     if errors == "raise":
         add_policy_hint(error, status, "stations")
         raise error
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
     result.update(frame="", status=status, days=0, message=str(error))
-    _report(f"{error}; station {station_file.station} is NaN", status, errors)
     return result
 
 
-def _report(message: str, status: str, errors: str) -> None:
+def _report_failure(
+    station_file: StationFile,
+    status: str,
+    error: Exception,
+    errors: str,
+    product: str = "positions",
+) -> None:
+    message = f"{error}; station {station_file.station} is NaN"
+    _report(message, status, errors, _task_hint(product, station_file))
+
+
+def _report(message: str, status: str, errors: str, task_hint: str) -> None:
     # With errors="ignore" the status variable is the record; keep the log
     # quiet unless the caller turned DEBUG on.
     level = logging.DEBUG if errors == "ignore" else logging.INFO
     logger.log(level, "%s: %s", status, message)
     if errors != "ignore":
-        warnings.warn(
-            f"{message} (status {status!r})", ReadOutcomeWarning, stacklevel=3
-        )
+        warn_read_outcome(f"{message} (status {status!r})", task_hint)
+
+
+def _task_hint(product: str, station_file: StationFile) -> str:
+    """Name the dataset and the outcome row of a warning from a dask task."""
+    return (
+        f"\n(raised while dask computed the {product} dataset: "
+        f"outcome_table(dataset) gives the status and message of station "
+        f"{station_file.station})"
+    )
 
 
 def _pick(result: Mapping[str, Any], name: str, shaped: bool, dtype: Any) -> np.ndarray:
     value = result[name]
-    if name == "message" and len(value) > MESSAGE_WIDTH:
-        value = value[: MESSAGE_WIDTH - 3] + "..."
+    if name == "message":
+        value = _fit_message(value)
     if shaped:
         return np.asarray(value, dtype=dtype)[None, :]
     return np.array([value], dtype=dtype)
+
+
+def _fit_message(message: str) -> str:
+    """Return ``message``, or its start with a note of the characters cut
+    where it is longer than :data:`MESSAGE_WIDTH`.
+
+    The whole message goes to the INFO log of this module, which the note
+    names, so the cut part stays readable.
+    """
+    if len(message) <= MESSAGE_WIDTH:
+        return message
+    # The note's count needs the kept length, which needs the note's length,
+    # so the note is sized with the count of its longest form.
+    note = _cut_note(len(message))
+    kept = MESSAGE_WIDTH - len(note)
+    logger.info("whole message, cut in the dataset: %s", message)
+    return message[:kept] + _cut_note(len(message) - kept)
+
+
+def _cut_note(count: int) -> str:
+    return (
+        f" ... [{count} more characters; the INFO log of {logger.name} "
+        "contains the whole message]"
+    )
 
 
 def _field_array(
@@ -782,33 +850,57 @@ def _field_array(
     return da.Array(hlg, name, chunks, meta=meta)
 
 
-def _data_span(files: tuple[StationFile, ...], errors: str) -> tuple[int, int]:
-    """Read every file's span concurrently; return the first and last day label."""
+def _data_span(
+    files: tuple[StationFile, ...], errors: str, product: str
+) -> tuple[int, int, tuple[str, ...]]:
+    """Read every file's span concurrently.
 
-    def span(station_file: StationFile) -> tuple[int, int] | None:
-        try:
-            declared = _declared_span(station_file)
-            if declared is None:
-                series = _fetch_series(station_file)
-                declared = series.span
-                if declared is None and len(series):
-                    declared = series.time[0], series.time[-1]
-        except _READ_ERRORS as error:
-            _failed(station_file, 0, _failure_status(error), error, errors)
-            return None
-        if declared is None:
-            return None
-        first, last = declared
-        return int(first.astype(np.int64)), int(last.astype(np.int64))
-
+    Returns the first and last day label, and for each file the failure
+    message reported here or ``""``. Failures are reported after the threads
+    finish, in file order, so that each warning is raised in the caller's
+    thread.
+    """
     with ThreadPoolExecutor(max_workers=min(_OPEN_THREADS, len(files) or 1)) as pool:
-        spans = [found for found in pool.map(span, files) if found is not None]
+        reads = list(pool.map(_read_span, files))
+
+    reported = []
+    for station_file, (_, error) in zip(files, reads, strict=True):
+        if error is None:
+            reported.append("")
+            continue
+        status = _failure_status(error)
+        _failed_result(0, status, error, errors)
+        _report_failure(station_file, status, error, errors, product)
+        reported.append(str(error))
+
+    spans = [found for found, _ in reads if found is not None]
     if not spans:
         raise InvalidRequestError(
             "no station file could be read to find the span of the data; give "
             "start= and end= to open the window without reading"
         )
-    return min(first for first, _ in spans), max(last for _, last in spans)
+    first = min(first for first, _ in spans)
+    last = max(last for _, last in spans)
+    return first, last, tuple(reported)
+
+
+def _read_span(
+    station_file: StationFile,
+) -> tuple[tuple[int, int] | None, Exception | None]:
+    """Return a file's span as day labels, or the error that its read raised."""
+    try:
+        declared = _declared_span(station_file)
+        if declared is None:
+            series = _fetch_series(station_file)
+            declared = series.span
+            if declared is None and len(series):
+                declared = series.time[0], series.time[-1]
+    except _READ_ERRORS as error:
+        return None, error
+    if declared is None:
+        return None, None
+    first, last = declared
+    return (int(first.astype(np.int64)), int(last.astype(np.int64))), None
 
 
 def _declared_span(

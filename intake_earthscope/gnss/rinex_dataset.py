@@ -26,7 +26,6 @@ import datetime as dt
 import fnmatch
 import logging
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,6 @@ from intake_earthscope.errors import (
     EarthScopeError,
     InvalidRequestError,
     ObjectNotFoundError,
-    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.gnss.archive import (
@@ -66,6 +64,7 @@ from intake_earthscope.gnss.rinex import (
     WrongFormatError,
     read_rinex,
 )
+from intake_earthscope.outcomes import warn_read_outcome
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.timeutil import NS_PER_DAY, check_window_order, days_between
@@ -151,6 +150,8 @@ class _ChunkSpec:
     codes: tuple[str, ...]
     errors: str
     indicators: bool = False
+    # The product and station, which a warning from the dask task names.
+    dataset: str = ""
 
 
 @reject_unknown_arguments
@@ -419,7 +420,7 @@ def _report(plan: RinexPlan) -> None:
             logger.debug("%s", text)
             continue
         logger.info("%s", text)
-        warnings.warn(text, ReadOutcomeWarning, stacklevel=3)
+        warn_read_outcome(text)
 
 
 def _error_for(status: str, text: str) -> Exception:
@@ -490,6 +491,7 @@ def build_rinex_dataset(plan: RinexPlan) -> xr.Dataset:
             tuple(codes),
             plan.errors,
             plan.indicators,
+            f"{plan.product} dataset of station {plan.station}",
         )
         graph[(chunk_name, index)] = (_load_day, spec)
 
@@ -556,7 +558,7 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
         message = f"{spec.path}: {error}; its epochs are NaN"
         logger.info("%s", message)
         if spec.errors == "warn":
-            warnings.warn(message, ReadOutcomeWarning, stacklevel=2)
+            warn_read_outcome(message, _task_hint(spec))
         return out
 
     rows = np.searchsorted(spec.times, found.times)
@@ -578,6 +580,16 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
                 picked = digits[rows_ok][:, columns_ok][epoch, column]
                 out[f"{code}_{suffix}"][cells] = picked
     return out
+
+
+def _task_hint(spec: _ChunkSpec) -> str:
+    """Name the dataset of a warning from a dask task, and state where the
+    day's outcome is recorded."""
+    return (
+        f"\n(raised while dask computed the {spec.dataset}: the status in "
+        "outcome_table(dataset) was set when the dataset was opened, so this "
+        "warning and the log are the record of this failure)"
+    )
 
 
 def _last_present(block: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
