@@ -1215,6 +1215,12 @@ def _credentials_expired(error: BaseException) -> bool:
     return code in _EXPIRED_CODES or any(name in str(error) for name in _EXPIRED_CODES)
 
 
+# gcsfs takes these words as token= to choose how it authenticates. They are
+# no secrets, and registered as secrets they would be redacted wherever the
+# word stands alone in a log record or message.
+_TOKEN_MODES = frozenset({"anon", "browser", "cache", "cloud", "google_default"})
+
+
 def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Return fsspec ``options`` with each secret value replaced by a
     :class:`SecretOption`, so that pickles of them contain no secret.
@@ -1232,6 +1238,8 @@ def seal_options(options: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in options.items():
         if isinstance(value, Mapping):
             sealed[name] = seal_options(value)
+        elif name == "token" and isinstance(value, str) and value in _TOKEN_MODES:
+            sealed[name] = value
         elif is_secret_name(name):
             sealed[name] = _sealed_value(value)
         else:
