@@ -37,7 +37,6 @@ from __future__ import annotations
 import bisect
 import logging
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -57,7 +56,6 @@ from intake_earthscope.errors import (
     DecodeError,
     ObjectChangedError,
     ObjectNotFoundError,
-    ReadOutcomeWarning,
     StorageUnavailableError,
 )
 from intake_earthscope.outcomes import (
@@ -68,6 +66,7 @@ from intake_earthscope.outcomes import (
     previous_day_error,
     report_rate_mismatch,
     unit_status,
+    warn_read_outcome,
 )
 from intake_earthscope.place import Grid, PlacedBlock
 from intake_earthscope.recordindex import (
@@ -1639,11 +1638,17 @@ def _report_failures(
             )
         logger.log(level, "%s: %s", read.failure, read.error)
         if errors == "warn":
-            warnings.warn(
-                f"{read.error} (status {read.failure!r}); {effect}",
-                ReadOutcomeWarning,
-                stacklevel=2,
+            warn_read_outcome(
+                f"{read.error} (status {read.failure!r}); {effect}", _WINDOW_HINT
             )
+
+
+# Appended to a warning raised in a dask worker thread, where no frame of the
+# user's code points at the windows.
+_WINDOW_HINT = (
+    "\n(raised while dask computed the windows: outcome_table(windows) lists "
+    "the status of each window and trace)"
+)
 
 
 def _spill_failure(read: _ObjectRead, item: BatchObject) -> _ObjectRead:

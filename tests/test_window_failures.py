@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import dask
 import numpy as np
 import pytest
 import xarray as xr
@@ -305,3 +306,27 @@ def test_listed_day_gone_names_tier(bucket: LoopbackS3) -> None:
 
     message = str(raised.value)
     assert message.startswith(f"{gone(2)}; pass errors=")
+
+
+def load_outcomes(dataset: xr.Dataset, scheduler: str) -> list:
+    """Load ``dataset`` with the dask ``scheduler``; return its outcome warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dask.config.set(scheduler=scheduler):
+            dataset.load()
+    return [w for w in caught if w.category is ReadOutcomeWarning]
+
+
+def test_sync_warning_points_here(missing_then_denied: LoopbackS3) -> None:
+    warned = load_outcomes(lazy(CROSSING, 20.0, errors="warn"), "sync")
+
+    assert len(warned) == 2
+    assert warned[0].filename == __file__
+    assert "outcome_table" not in str(warned[0].message)
+
+
+def test_thread_warning_names_outcome_table(missing_then_denied: LoopbackS3) -> None:
+    warned = load_outcomes(lazy(CROSSING, 20.0, errors="warn"), "threads")
+
+    assert len(warned) == 2
+    assert "outcome_table(windows)" in str(warned[0].message)
