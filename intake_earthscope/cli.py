@@ -807,11 +807,24 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
-        if isinstance(entry, _UnavailableCatalog):
-            _print(f"{name:<24} unavailable: {entry.error}")
+        problem = _entry_problem(entry)
+        if problem is not None:
+            _print(f"{name:<24} unavailable: {problem}")
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
     return EXIT_OK
+
+
+def _entry_problem(entry: Any) -> CatalogError | None:
+    """Return the error that opening ``entry`` would raise for a fault of its
+    catalog file, or ``None`` if the file has no such fault."""
+    if isinstance(entry, _UnavailableCatalog):
+        return entry.error
+    try:
+        _check_templates(entry)
+    except CatalogError as error:
+        return error
+    return None
 
 
 def _describe(args: argparse.Namespace) -> int:
