@@ -4,11 +4,13 @@ Exit codes, the same for every command:
 
 ===  ==============================================================
 0    success
-1    the command ran and failed: data not found, storage or service
-     unavailable, no usable token for ``auth``; also, without a message,
-     when the reader of the output closed it (``| head``)
+1    the command ran and failed: data not found (also a channel that
+     ``--inventory`` lacks), a nested catalog file missing or damaged,
+     storage or service unavailable, no usable token for ``auth``; also,
+     without a message, when the reader of the output closed it (``| head``)
 2    invalid usage: unknown command, entry or parameter, an invalid
-     value (argparse's own code), or no writer package for ``export``
+     value (argparse's own code), a ``--catalog`` file that is missing or
+     damaged, or no writer package for ``export``
 3    authentication needed or rejected: run ``es login``
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
@@ -62,8 +64,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0  success
-  1  the command ran and failed (data not found, storage unavailable,
-     or auth found no usable token)
+  1  the command ran and failed (data not found, a nested catalog file
+     missing or damaged, storage unavailable, or auth found no usable token)
   2  invalid usage or an invalid value, or export's writer package missing
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
@@ -411,10 +413,16 @@ def _sdk_errors_on_one_line() -> Iterator[None]:
 def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return int(command(args))
-    except (InvalidRequestError, CatalogError) as error:
+    except InvalidRequestError as error:
         _error(_command_line_spelling(str(error)))
         # Data not found exits 1, an invalid value 2.
         return EXIT_PROBLEM if isinstance(error, NoMatchingChannelError) else EXIT_USAGE
+    except CatalogError as error:
+        # A nested catalog file that is missing or damaged is no fault of the
+        # command line, so its entries cannot be served. The --catalog file
+        # itself raises InvalidRequestError, because the user named it.
+        _error(_command_line_spelling(str(error)))
+        return EXIT_PROBLEM
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH

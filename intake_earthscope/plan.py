@@ -604,7 +604,7 @@ def _from_inventory(
                 if _inventory_match(seed_id, channel, request, by_group):
                     rates.setdefault(seed_id, float(channel.sample_rate))
     if not rates:
-        raise InvalidRequestError(_inventory_lacks_message(request, inventory))
+        raise ChannelNotFoundError(_inventory_lacks_message(request, inventory))
     return sorted(rates), rates
 
 

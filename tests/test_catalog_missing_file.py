@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogError, CatalogFileNotFoundError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -91,7 +91,7 @@ def test_describe_missing_archive_names_fix(
 
     code, out, err = run(capsys, "describe", entry, "--catalog", top)
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert out == ""
     assert len(err.splitlines()) == 1
     assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc' not found" in err
