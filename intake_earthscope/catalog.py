@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import reprlib
 import string
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from intake.catalog.local import YAMLFileCatalog
@@ -94,7 +96,10 @@ class ArchiveCatalog(YAMLFileCatalog):
         except CatalogFileError:
             raise
         except FileNotFoundError:
-            message = missing_file_message(str(self.path), self.name)
+            entry = _opening_entry()
+            name = self.name or getattr(entry, "name", None)
+            listing = getattr(getattr(entry, "_catalog", None), "path", None)
+            message = missing_file_message(str(self.path), name, listing)
             raise CatalogFileNotFoundError(message) from None
         except CatalogException as error:
             message = not_catalog_message(_shown_path(str(self.path)), error)
@@ -248,11 +253,14 @@ def _mapping(spec: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def missing_file_message(path: str, entry: str | None = None) -> str:
+def missing_file_message(
+    path: str, entry: str | None = None, listing: str | None = None
+) -> str:
     """Return the message for the missing file ``path`` of a nested catalog.
 
-    It names the file, the entry where known, and the fix: copy the shipped
-    file of that name, or remove the entry.
+    It names the file, the entry and the catalog file ``listing`` that lists
+    it where known, and the fix: copy the shipped file of that name, or
+    remove the entry. Local paths are absolute in the message.
     """
     path = _shown_path(path)
     folder, _, name = path.replace("\\", "/").rpartition("/")
@@ -263,10 +271,35 @@ def missing_file_message(path: str, entry: str | None = None) -> str:
         fix = f"restore {name} in {folder or '.'!r}"
     named = f" of entry {entry!r}" if entry else ""
     its_entry = f"the entry {entry!r}" if entry else "its entry"
+    if listing:
+        listing = _shown_path(listing)
+        return (
+            f"nested catalog file {path!r}{named} listed in {listing!r} not "
+            f"found: {fix}, or remove {its_entry} from {listing!r}"
+        )
     return (
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
     )
+
+
+def _opening_entry() -> Any | None:
+    """Return intake's catalog entry that is opening a nested catalog, or
+    ``None`` if no caller is one.
+
+    intake 2.0.9 loads a nested catalog's file inside ``LocalCatalogEntry.get``
+    and tells the catalog its entry and the catalog that lists it only after
+    the load, so only the caller's frame has them.
+    """
+    from intake.catalog.local import LocalCatalogEntry
+
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        caller = frame.f_locals.get("self")
+        if isinstance(caller, LocalCatalogEntry):
+            return caller
+        frame = frame.f_back
+    return None
 
 
 # Descriptions of the types that the checked parts of a catalog file need,
@@ -455,8 +488,9 @@ def yaml_error_message(location: str, error: Exception) -> str:
 
 
 def _shown_path(path: str) -> str:
-    # {{ CATALOG_DIR }}/sage.yaml becomes ".../catalogs//sage.yaml" in intake.
-    return path if "://" in path else os.path.normpath(path)
+    # {{ CATALOG_DIR }}/sage.yaml becomes ".../catalogs//sage.yaml" in intake,
+    # and intake makes CATALOG_DIR absolute, so local paths are shown absolute.
+    return path if "://" in path else os.path.abspath(path)
 
 
 def __getattr__(name: str) -> Any:

@@ -1423,12 +1423,14 @@ def _open_catalog(path: str | None) -> Any:
 
 
 @contextlib.contextmanager
-def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[None]:
+def _catalog_file_errors(
+    location: str, entry: str | None = None, listing: str | None = None
+) -> Iterator[None]:
     """Raise the errors of opening the catalog file ``location`` as one line
     that names the file.
 
-    ``entry`` is the entry of the top-level catalog that nests the file, or
-    ``None`` for the top-level file itself.
+    ``entry`` is the entry of the top-level catalog ``listing`` that nests
+    the file, or ``None`` for the top-level file itself.
 
     Raises
     ------
@@ -1452,13 +1454,14 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     )
     try:
         yield
+    except EarthScopeError:
+        # The nested catalog's own message, as Python callers get it.
+        raise
     except FileNotFoundError:
         if entry is None:
             raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        missing = missing_file_message(location, entry)
+        missing = missing_file_message(location, entry, listing)
         raise CatalogFileNotFoundError(missing) from None
-    except EarthScopeError:
-        raise
     except (yaml.YAMLError, OSError, RecursionError) as error:
         raise fault(file_fault_message(location, error)) from None
     except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
@@ -1547,7 +1550,8 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
         If the nested catalog's file is missing, not valid YAML or no intake
         catalog.
     """
-    with _catalog_file_errors(_nested_path(catalog, entry), name):
+    listing = getattr(catalog, "path", None)
+    with _catalog_file_errors(_nested_path(catalog, entry), name, listing):
         return dict(entry().walk(depth=1))
 
 

@@ -51,9 +51,9 @@ def test_python_missing_archive_names_fix(catalogs: Path) -> None:
     message = str(raised.value)
     assert isinstance(raised.value, FileNotFoundError)
     assert isinstance(raised.value, CatalogError)
-    assert f"{str(catalogs / 'ncedc.yaml')!r} not found" in message
+    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc'" in message
     assert f"copy ncedc.yaml from {str(CATALOGS)!r} into {str(catalogs)!r}" in message
-    assert "remove its entry" in message
+    assert "remove the entry 'ncedc'" in message
 
 
 def test_list_shows_missing_unavailable(
@@ -94,6 +94,43 @@ def test_describe_missing_archive_names_fix(
     assert code == EXIT_PROBLEM
     assert out == ""
     assert len(err.splitlines()) == 1
-    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc' not found" in err
+    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc' listed in" in err
     assert f"copy ncedc.yaml from {str(CATALOGS)!r}" in err
     assert "remove the entry 'ncedc'" in err
+
+
+def test_python_message_names_listing_file(
+    catalogs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The top-level file is opened by a relative path, as typed in a shell.
+    monkeypatch.chdir(catalogs.parent)
+    cat = intake.open_catalog(f"{catalogs.name}/earthscope.yaml")
+
+    with pytest.raises(CatalogFileNotFoundError) as raised:
+        cat.ncedc  # noqa: B018 (opening the entry is the action under test)
+
+    message = str(raised.value)
+    assert f"nested catalog file {str(catalogs / 'ncedc.yaml')!r}" in message
+    assert "of entry 'ncedc'" in message
+    assert f"listed in {str(catalogs / 'earthscope.yaml')!r}" in message
+    assert (
+        f"remove the entry 'ncedc' from {str(catalogs / 'earthscope.yaml')!r}"
+        in message
+    )
+
+
+def test_cli_message_matches_python(
+    catalogs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(catalogs.parent)
+    top = f"{catalogs.name}/earthscope.yaml"
+    cat = intake.open_catalog(top)
+    with pytest.raises(CatalogFileNotFoundError) as raised:
+        cat.ncedc  # noqa: B018 (opening the entry is the action under test)
+
+    _, out, err = run(capsys, "describe", "ncedc.miniseed", "--catalog", top)
+    _, listed, _ = run(capsys, "list", "--catalog", top)
+
+    assert err.strip() == f"intake-earthscope: {raised.value}"
+    rows = dict(line.split(maxsplit=1) for line in listed.splitlines())
+    assert rows["ncedc"] == f"unavailable: {raised.value}"

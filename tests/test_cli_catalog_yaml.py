@@ -114,7 +114,7 @@ def test_missing_nested_catalog_named(
     code, _, err = run(capsys, "describe", "gage.positions", "--catalog", top)
 
     assert code == EXIT_PROBLEM
-    assert f"{str(catalogs / 'gage.yaml')!r} of entry 'gage' not found" in err
+    assert f"{str(catalogs / 'gage.yaml')!r} of entry 'gage' listed in {top!r}" in err
 
 
 def test_broken_v2_catalog_one_line(
