@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogError, CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"

@@ -16,7 +16,7 @@ import intake
 import pytest
 
 from intake_earthscope.catalog import check_entry_templates
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"

@@ -1,9 +1,10 @@
 """Catalog files that are valid YAML but no intake catalog, on the command line.
 
 Each must give one line that names the file, as a file that is not valid
-YAML does, and exit 2 for the --catalog file and 1 for a nested file, rather than intake's traceback. The nested case breaks
-the sage file that the shipped top-level catalog names: using its entries
-fails so, while ``list`` shows it as unavailable and lists the others.
+YAML does, rather than intake's traceback, and exit 2 for the --catalog file
+and 1 for a nested file. The nested case breaks the sage file that the
+shipped top-level catalog names: using its entries fails so, while ``list``
+shows it as unavailable and lists the others.
 """
 
 from __future__ import annotations
