@@ -15,7 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from intake_earthscope.codes import CODE_KINDS, SeedId, has_wildcard, matches
+from intake_earthscope.codes import (
+    CODE_KINDS,
+    SeedId,
+    codes_text,
+    has_wildcard,
+    matches,
+)
 from intake_earthscope.collection import Collection
 from intake_earthscope.decode import Grid
 from intake_earthscope.errors import (
@@ -891,7 +897,7 @@ def key_prefix(request: WaveformRequest, collection: Collection, tier: str) -> s
 def _nothing_found_message(
     request: WaveformRequest, collection: Collection, spec: StorageSpec
 ) -> str:
-    codes = ".".join(",".join(request.codes(kind)) or "--" for kind in CODE_KINDS)
+    codes = codes_text([request.codes(kind) for kind in CODE_KINDS])
     return (
         f"no object of {collection.name} matches {codes} between "
         f"{format_ns(request.start_ns)} and {format_ns(request.end_ns)} on "
