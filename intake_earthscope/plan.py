@@ -739,15 +739,23 @@ def _select_rate(
         if seed_id not in known or request.rates_agree(known[seed_id], picked)
     ]
     if not any(seed_id in known for seed_id in kept):
+        shown = _number_text(picked)
         raise InvalidRequestError(
-            f"no channel of the request is sampled at {picked} Hz "
-            f"(sampling_rate={picked}); "
+            f"no channel of the request is sampled at {shown} Hz "
+            f"(sampling_rate={shown}); "
             + _rates_message("the channels found are sampled at", clusters)
         )
     dropped = len(traces) - len(kept)
     if dropped:
         logger.info("sampling_rate=%s left out %d channels", picked, dropped)
     return kept, nominal_rate(picked, request.rate_tolerance)
+
+
+def _number_text(value: float) -> str:
+    """Return a number given by the user as they would write it: 40 for 40.0,
+    0.1 for 0.1, with every digit that the float keeps."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
 
 
 def _rates_message(heading: str, clusters: dict[float, list[SeedId]]) -> str:
