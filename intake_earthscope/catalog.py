@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import reprlib
 import string
@@ -120,27 +121,40 @@ class ArchiveCatalog(YAMLFileCatalog):
         """
         from intake.catalog.exceptions import CatalogException
 
+        location = _shown_path(str(self.path))
         try:
             super().parse(text)
-        except (AttributeError, TypeError, CatalogException):
-            # intake's own faults, and any without a wrongly typed part, keep
-            # their exception.
-            message = shape_error_message(_shown_path(str(self.path)), text)
+        except (AttributeError, TypeError, CatalogException) as error:
+            # intake's own faults, and any without a wrongly typed part or a
+            # driver that fails to import, keep their exception.
+            message = shape_error_message(location, text)
+            if message is None and isinstance(error, AttributeError):
+                message = driver_error_message(location, text)
             if message is None:
                 raise
             raise CatalogFileError(message) from None
 
     def check_entry(self, name: str) -> None:
-        """Check the key and path templates of the entry ``name``.
+        """Check the driver and the key and path templates of the entry ``name``.
 
         Raises
         ------
         intake_earthscope.errors.CatalogError
-            If a template uses an unknown field; the message names this
-            catalog's file and the entry.
+            If intake loaded no driver for the entry, or a template uses an
+            unknown field. The message names this catalog's file and the
+            entry.
         """
-        args = self._entries[name].describe().get("args") or {}
-        check_entry_templates(args, name, _shown_path(str(self.path)))
+        entry = self._entries[name]
+        location = _shown_path(str(self.path))
+        # intake 2.0.9 drops a driver that it cannot load, without a message.
+        problem = None if entry._plugin else driver_problem(entry._driver)
+        if problem is not None:
+            raise CatalogError(
+                f"catalog file {location!r}, entry {name!r}: {problem}. Fix the "
+                "driver in the catalog file"
+            )
+        args = entry.describe().get("args") or {}
+        check_entry_templates(args, name, location)
 
     def _get_entry(self, name: str) -> Any:
         if name in self._entries:
@@ -167,6 +181,56 @@ class ArchiveCatalog(YAMLFileCatalog):
             f"cat.{self.name}.<entry>.{method}(). Entries of {self.name!r}: "
             f"{entries}"
         )
+
+
+def driver_problem(driver: object) -> str | None:
+    """Return why intake cannot load a catalog entry's ``driver``, or ``None``.
+
+    ``driver`` is a driver name, a dotted path to a class, or a list of them,
+    as a catalog file gives it. Other forms are intake's to check.
+    """
+    from intake.source import import_name, registry
+
+    names = driver if isinstance(driver, list) else [driver]
+    for name in names:
+        if not isinstance(name, str) or name in registry:
+            continue
+        if "." not in name and ":" not in name:
+            close = difflib.get_close_matches(name, list(registry), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return f"driver {name!r} is no installed intake driver{hint}"
+        try:
+            import_name(name)
+        except (ImportError, AttributeError, ValueError) as error:
+            return f"driver {name!r} cannot be imported: {error}"
+    return None
+
+
+def driver_error_message(location: str, text: str) -> str | None:
+    """Return the message for the first entry of the catalog text ``text``
+    whose driver cannot be imported, or ``None`` if there is none.
+
+    intake 2.0.9 parses a dotted driver path whose module lacks the class
+    into a bare ``AttributeError``, which names neither the file nor the
+    entry. ``location`` is the file, for the message.
+    """
+    import yaml
+    from intake.utils import yaml_load
+
+    try:
+        data = yaml_load(text)
+    except yaml.YAMLError:
+        return None
+    sources = data.get("sources") if isinstance(data, Mapping) else None
+    for name, entry in _items(sources):
+        driver = entry.get("driver") if isinstance(entry, Mapping) else None
+        problem = driver_problem(driver)
+        if problem is not None:
+            return (
+                f"cannot read catalog {location!r}: entry {name!r}: {problem}. "
+                "Fix the driver in the catalog file"
+            )
+    return None
 
 
 def check_entry_templates(
@@ -288,8 +352,8 @@ def _opening_entry() -> Any | None:
     ``None`` if no caller is one.
 
     intake 2.0.9 loads a nested catalog's file inside ``LocalCatalogEntry.get``
-    and tells the catalog its entry and the catalog that lists it only after
-    the load, so only the caller's frame has them.
+    and sets the catalog's entry and listing catalog only after the load, so
+    only the caller's frame has them.
     """
     from intake.catalog.local import LocalCatalogEntry
 
