@@ -103,11 +103,11 @@ class ArchiveCatalog(YAMLFileCatalog):
             message = missing_file_message(str(self.path), name, listing)
             raise CatalogFileNotFoundError(message) from None
         except CatalogException as error:
-            message = not_catalog_message(_shown_path(str(self.path)), error)
+            message = not_catalog_message(shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
         except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
             # intake decodes the file as UTF-8 before PyYAML reads it.
-            message = file_fault_message(_shown_path(str(self.path)), error)
+            message = file_fault_message(shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
 
     def parse(self, text: str) -> None:
@@ -121,7 +121,7 @@ class ArchiveCatalog(YAMLFileCatalog):
         """
         from intake.catalog.exceptions import CatalogException
 
-        location = _shown_path(str(self.path))
+        location = shown_path(str(self.path))
         try:
             super().parse(text)
         except (AttributeError, TypeError, CatalogException) as error:
@@ -145,7 +145,7 @@ class ArchiveCatalog(YAMLFileCatalog):
             entry.
         """
         entry = self._entries[name]
-        location = _shown_path(str(self.path))
+        location = shown_path(str(self.path))
         # intake 2.0.9 drops a driver that it cannot load, without a message.
         problem = None if entry._plugin else driver_problem(entry._driver)
         if problem is not None:
@@ -326,7 +326,7 @@ def missing_file_message(
     it where known, and the fix: copy the shipped file of that name, or
     remove the entry. Local paths are absolute in the message.
     """
-    path = _shown_path(path)
+    path = shown_path(path)
     folder, _, name = path.replace("\\", "/").rpartition("/")
     shipped = catalog_path().parent / name
     if shipped.is_file() and str(shipped) != path:
@@ -336,7 +336,7 @@ def missing_file_message(
     named = f" of entry {entry!r}" if entry else ""
     its_entry = f"the entry {entry!r}" if entry else "its entry"
     if listing:
-        listing = _shown_path(listing)
+        listing = shown_path(listing)
         return (
             f"nested catalog file {path!r}{named} listed in {listing!r} not "
             f"found: {fix}, or remove {its_entry} from {listing!r}"
@@ -551,9 +551,14 @@ def yaml_error_message(location: str, error: Exception) -> str:
     return message + ". Fix the file"
 
 
-def _shown_path(path: str) -> str:
-    # {{ CATALOG_DIR }}/sage.yaml becomes ".../catalogs//sage.yaml" in intake,
-    # and intake makes CATALOG_DIR absolute, so local paths are shown absolute.
+def shown_path(path: str) -> str:
+    """Return a catalog file's path as messages spell it: absolute and
+    normalised for a local file, unchanged for a URL.
+
+    intake makes ``{{ CATALOG_DIR }}`` absolute in nested catalog paths (and
+    ``{{ CATALOG_DIR }}/sage.yaml`` becomes ``.../catalogs//sage.yaml``), so
+    the top-level file is spelled absolute too.
+    """
     return path if "://" in path else os.path.abspath(path)
 
 

@@ -1391,14 +1391,15 @@ def _open_catalog(path: str | None) -> Any:
     from intake.catalog import Catalog
     from intake.catalog.local import YAMLFilesCatalog
 
-    from intake_earthscope.catalog import catalog_path
+    from intake_earthscope.catalog import catalog_path, shown_path
 
     location = path or str(catalog_path())
+    shown = shown_path(location)
     if os.path.isdir(location):
         # intake would read a folder as a pattern of catalog files.
         raise InvalidRequestError(
-            f"catalog {location!r} is a folder: give its top-level catalog "
-            f"file, such as {os.path.join(location, 'earthscope.yaml')!r}"
+            f"catalog {shown!r} is a folder: give its top-level catalog "
+            f"file, such as {os.path.join(shown, 'earthscope.yaml')!r}"
         )
     with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
@@ -1407,7 +1408,7 @@ def _open_catalog(path: str | None) -> Any:
     if not isinstance(catalog, Catalog):
         # A version: 2 file gives intake's v2 catalog, which has no walk().
         raise InvalidRequestError(
-            f"catalog {location!r} is an intake v2 catalog, which the command "
+            f"catalog {shown!r} is an intake v2 catalog, which the command "
             f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
             "or open this one in Python with intake.open_catalog"
         )
@@ -1415,7 +1416,7 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 opens a name without .yaml or .yml as a pattern of
         # catalog files, which a CSV file of event times matches as none.
         raise InvalidRequestError(
-            f"catalog {location!r} has no entries: intake reads a name that does "
+            f"catalog {shown!r} has no entries: intake reads a name that does "
             "not end in .yaml or .yml as a pattern of catalog files, and no YAML "
             "catalog matches it; give an intake catalog YAML file"
         )
@@ -1445,7 +1446,11 @@ def _catalog_file_errors(
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import file_fault_message, missing_file_message
+    from intake_earthscope.catalog import (
+        file_fault_message,
+        missing_file_message,
+        shown_path,
+    )
 
     # A nested file's fault fails its entry alone; the top-level file's fails
     # the command.
@@ -1459,11 +1464,12 @@ def _catalog_file_errors(
         raise
     except FileNotFoundError:
         if entry is None:
-            raise InvalidRequestError(f"catalog not found: {location!r}") from None
+            shown = shown_path(location)
+            raise InvalidRequestError(f"catalog not found: {shown!r}") from None
         missing = missing_file_message(location, entry, listing)
         raise CatalogFileNotFoundError(missing) from None
     except (yaml.YAMLError, OSError, RecursionError) as error:
-        raise fault(file_fault_message(location, error)) from None
+        raise fault(file_fault_message(shown_path(location), error)) from None
     except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
         message = _not_catalog_message(location, error)
         if message is None:
@@ -1481,20 +1487,25 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     """
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import not_catalog_message, shape_error_message
+    from intake_earthscope.catalog import (
+        not_catalog_message,
+        shape_error_message,
+        shown_path,
+    )
 
     text = _catalog_text(location)
-    message = shape_error_message(location, text) if text is not None else None
+    shown = shown_path(location)
+    message = shape_error_message(shown, text) if text is not None else None
     if message is not None:
         return message
     if isinstance(error, CatalogException):
-        return not_catalog_message(location, error)
+        return not_catalog_message(shown, error)
     if isinstance(error, AttributeError):
         return None
     # A file that is no catalog fails in the YAML parser or in intake's
     # reading of the parsed mapping.
     return (
-        f"cannot read catalog {location!r}: {type(error).__name__}: "
+        f"cannot read catalog {shown!r}: {type(error).__name__}: "
         f"{error}; give an intake catalog YAML file"
     )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogError, CatalogFileNotFoundError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -134,3 +134,37 @@ def test_cli_message_matches_python(
     assert err.strip() == f"intake-earthscope: {raised.value}"
     rows = dict(line.split(maxsplit=1) for line in listed.splitlines())
     assert rows["ncedc"] == f"unavailable: {raised.value}"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("sources: [x\n", "invalid YAML"), ("- a\n", "not an intake catalog")],
+)
+def test_relative_top_file_shown_absolute(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    reason: str,
+) -> None:
+    # A damaged --catalog file typed as a relative path reads as the nested
+    # files' messages do: absolute.
+    (tmp_path / "top.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "list", "--catalog", "top.yaml")
+
+    assert code == EXIT_USAGE
+    assert f"cannot read catalog {str(tmp_path / 'top.yaml')!r}: " in err
+    assert reason in err
+
+
+def test_relative_missing_top_file_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "list", "--catalog", "nowhere.yaml")
+
+    assert code == EXIT_USAGE
+    assert f"catalog not found: {str(tmp_path / 'nowhere.yaml')!r}" in err
