@@ -1394,12 +1394,12 @@ def _open_catalog(path: str | None) -> Any:
     from intake_earthscope.catalog import catalog_path, shown_path
 
     location = path or str(catalog_path())
-    shown = shown_path(location)
+    absolute = shown_path(location)
     if os.path.isdir(location):
         # intake would read a folder as a pattern of catalog files.
         raise InvalidRequestError(
-            f"catalog {shown!r} is a folder: give its top-level catalog "
-            f"file, such as {os.path.join(shown, 'earthscope.yaml')!r}"
+            f"catalog {absolute!r} is a folder: give its top-level catalog "
+            f"file, such as {os.path.join(absolute, 'earthscope.yaml')!r}"
         )
     with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
@@ -1408,7 +1408,7 @@ def _open_catalog(path: str | None) -> Any:
     if not isinstance(catalog, Catalog):
         # A version: 2 file gives intake's v2 catalog, which has no walk().
         raise InvalidRequestError(
-            f"catalog {shown!r} is an intake v2 catalog, which the command "
+            f"catalog {absolute!r} is an intake v2 catalog, which the command "
             f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
             "or open this one in Python with intake.open_catalog"
         )
@@ -1416,7 +1416,7 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 opens a name without .yaml or .yml as a pattern of
         # catalog files, which a CSV file of event times matches as none.
         raise InvalidRequestError(
-            f"catalog {shown!r} has no entries: intake reads a name that does "
+            f"catalog {absolute!r} has no entries: intake reads a name that does "
             "not end in .yaml or .yml as a pattern of catalog files, and no YAML "
             "catalog matches it; give an intake catalog YAML file"
         )
@@ -1464,8 +1464,8 @@ def _catalog_file_errors(
         raise
     except FileNotFoundError:
         if entry is None:
-            shown = shown_path(location)
-            raise InvalidRequestError(f"catalog not found: {shown!r}") from None
+            absolute = shown_path(location)
+            raise InvalidRequestError(f"catalog not found: {absolute!r}") from None
         missing = missing_file_message(location, entry, listing)
         raise CatalogFileNotFoundError(missing) from None
     except (yaml.YAMLError, OSError, RecursionError) as error:
@@ -1494,18 +1494,18 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     )
 
     text = _catalog_text(location)
-    shown = shown_path(location)
-    message = shape_error_message(shown, text) if text is not None else None
+    absolute = shown_path(location)
+    message = shape_error_message(absolute, text) if text is not None else None
     if message is not None:
         return message
     if isinstance(error, CatalogException):
-        return not_catalog_message(shown, error)
+        return not_catalog_message(absolute, error)
     if isinstance(error, AttributeError):
         return None
     # A file that is no catalog fails in the YAML parser or in intake's
     # reading of the parsed mapping.
     return (
-        f"cannot read catalog {shown!r}: {type(error).__name__}: "
+        f"cannot read catalog {absolute!r}: {type(error).__name__}: "
         f"{error}; give an intake catalog YAML file"
     )
 
