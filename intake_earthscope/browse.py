@@ -188,6 +188,7 @@ class StationBrowser:
                 f"are {list(SEARCH_CRITERIA)}"
             )
         criteria = {k: v for k, v in criteria.items() if v is not None and v != ""}
+        _reject_seed_id_station(self.kind, criteria.get("station"))
         if self.kind == "gnss":
             reject_seismic_codes(self.name, criteria)
 
@@ -463,6 +464,7 @@ def open_stations(
     # A local root that does not exist would read as stations without
     # objects, which only warn.
     check_options(root or None, storage_options, None)
+    _reject_seed_id_station(kind, station)
     if kind == "gnss":
         seismic = {"seed_id": seed_id, "network": network}
         seismic.update(location=location, channel=channel)
@@ -497,6 +499,36 @@ def open_stations(
     if seed_id not in (None, ""):
         table = table[seed_id_matches(table, parse_seed_ids(seed_id)).to_numpy()]
     return StationBrowser(table, kind, name, collection, options)
+
+
+def _reject_seed_id_station(kind: str, station: object) -> None:
+    """Reject a SEED id given as a station code, with the fix for ``kind``.
+
+    Seismic stations take the id as ``seed_id=``. GNSS stations take no
+    ``seed_id=``, so their fix is the id's station code alone.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a code of ``station`` contains a dot.
+    """
+    items = station.split(",") if isinstance(station, str) else station
+    if not isinstance(items, list | tuple):
+        return
+    dotted = [item for item in items if isinstance(item, str) and "." in item]
+    if not dotted:
+        return
+
+    seed_id = dotted[0]
+    if kind == "gnss":
+        code = seed_id.split(".")[1] or "P123"
+        fix = f"give the station id alone, such as station={code!r}"
+    else:
+        fix = f"give it as seed_id={seed_id!r}"
+    raise InvalidRequestError(
+        f"invalid station={short_repr(station)}: {seed_id!r} is a SEED id, "
+        f"not a station code; {fix}"
+    )
 
 
 def reject_seismic_codes(name: str, codes: Mapping[str, object]) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import reprlib
 import string
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from intake.catalog.local import YAMLFileCatalog
@@ -94,14 +97,17 @@ class ArchiveCatalog(YAMLFileCatalog):
         except CatalogFileError:
             raise
         except FileNotFoundError:
-            message = missing_file_message(str(self.path), self.name)
+            entry = _opening_entry()
+            name = self.name or getattr(entry, "name", None)
+            listing = getattr(getattr(entry, "_catalog", None), "path", None)
+            message = missing_file_message(str(self.path), name, listing)
             raise CatalogFileNotFoundError(message) from None
         except CatalogException as error:
-            message = not_catalog_message(_shown_path(str(self.path)), error)
+            message = not_catalog_message(shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
         except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError) as error:
             # intake decodes the file as UTF-8 before PyYAML reads it.
-            message = file_fault_message(_shown_path(str(self.path)), error)
+            message = file_fault_message(shown_path(str(self.path)), error)
             raise CatalogFileError(message) from None
 
     def parse(self, text: str) -> None:
@@ -115,27 +121,40 @@ class ArchiveCatalog(YAMLFileCatalog):
         """
         from intake.catalog.exceptions import CatalogException
 
+        location = shown_path(str(self.path))
         try:
             super().parse(text)
-        except (AttributeError, TypeError, CatalogException):
-            # intake's own faults, and any without a wrongly typed part, keep
-            # their exception.
-            message = shape_error_message(_shown_path(str(self.path)), text)
+        except (AttributeError, TypeError, CatalogException) as error:
+            # intake's own faults, and any without a wrongly typed part or a
+            # driver that fails to import, keep their exception.
+            message = shape_error_message(location, text)
+            if message is None and isinstance(error, AttributeError):
+                message = driver_error_message(location, text)
             if message is None:
                 raise
             raise CatalogFileError(message) from None
 
     def check_entry(self, name: str) -> None:
-        """Check the key and path templates of the entry ``name``.
+        """Check the driver and the key and path templates of the entry ``name``.
 
         Raises
         ------
         intake_earthscope.errors.CatalogError
-            If a template uses an unknown field; the message names this
-            catalog's file and the entry.
+            If intake loaded no driver for the entry, or a template uses an
+            unknown field. The message names this catalog's file and the
+            entry.
         """
-        args = self._entries[name].describe().get("args") or {}
-        check_entry_templates(args, name, _shown_path(str(self.path)))
+        entry = self._entries[name]
+        location = shown_path(str(self.path))
+        # intake 2.0.9 drops a driver that it cannot load, without a message.
+        problem = None if entry._plugin else driver_problem(entry._driver)
+        if problem is not None:
+            raise CatalogError(
+                f"catalog file {location!r}, entry {name!r}: {problem}. Fix the "
+                "driver in the catalog file"
+            )
+        args = entry.describe().get("args") or {}
+        check_entry_templates(args, name, location)
 
     def _get_entry(self, name: str) -> Any:
         if name in self._entries:
@@ -162,6 +181,56 @@ class ArchiveCatalog(YAMLFileCatalog):
             f"cat.{self.name}.<entry>.{method}(). Entries of {self.name!r}: "
             f"{entries}"
         )
+
+
+def driver_problem(driver: object) -> str | None:
+    """Return why intake cannot load a catalog entry's ``driver``, or ``None``.
+
+    ``driver`` is a driver name, a dotted path to a class, or a list of them,
+    as a catalog file gives it. Other forms are intake's to check.
+    """
+    from intake.source import import_name, registry
+
+    names = driver if isinstance(driver, list) else [driver]
+    for name in names:
+        if not isinstance(name, str) or name in registry:
+            continue
+        if "." not in name and ":" not in name:
+            close = difflib.get_close_matches(name, list(registry), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return f"driver {name!r} is no installed intake driver{hint}"
+        try:
+            import_name(name)
+        except (ImportError, AttributeError, ValueError) as error:
+            return f"driver {name!r} cannot be imported: {error}"
+    return None
+
+
+def driver_error_message(location: str, text: str) -> str | None:
+    """Return the message for the first entry of the catalog text ``text``
+    whose driver cannot be imported, or ``None`` if there is none.
+
+    intake 2.0.9 parses a dotted driver path whose module lacks the class
+    into a bare ``AttributeError``, which names neither the file nor the
+    entry. ``location`` is the file, for the message.
+    """
+    import yaml
+    from intake.utils import yaml_load
+
+    try:
+        data = yaml_load(text)
+    except yaml.YAMLError:
+        return None
+    sources = data.get("sources") if isinstance(data, Mapping) else None
+    for name, entry in _items(sources):
+        driver = entry.get("driver") if isinstance(entry, Mapping) else None
+        problem = driver_problem(driver)
+        if problem is not None:
+            return (
+                f"cannot read catalog {location!r}: entry {name!r}: {problem}. "
+                "Fix the driver in the catalog file"
+            )
+    return None
 
 
 def check_entry_templates(
@@ -248,13 +317,16 @@ def _mapping(spec: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def missing_file_message(path: str, entry: str | None = None) -> str:
+def missing_file_message(
+    path: str, entry: str | None = None, listing: str | None = None
+) -> str:
     """Return the message for the missing file ``path`` of a nested catalog.
 
-    It names the file, the entry where known, and the fix: copy the shipped
-    file of that name, or remove the entry.
+    It names the file, the entry and the catalog file ``listing`` that lists
+    it where known, and the fix: copy the shipped file of that name, or
+    remove the entry. Local paths are absolute in the message.
     """
-    path = _shown_path(path)
+    path = shown_path(path)
     folder, _, name = path.replace("\\", "/").rpartition("/")
     shipped = catalog_path().parent / name
     if shipped.is_file() and str(shipped) != path:
@@ -263,10 +335,35 @@ def missing_file_message(path: str, entry: str | None = None) -> str:
         fix = f"restore {name} in {folder or '.'!r}"
     named = f" of entry {entry!r}" if entry else ""
     its_entry = f"the entry {entry!r}" if entry else "its entry"
+    if listing:
+        listing = shown_path(listing)
+        return (
+            f"nested catalog file {path!r}{named} listed in {listing!r} not "
+            f"found: {fix}, or remove {its_entry} from {listing!r}"
+        )
     return (
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
     )
+
+
+def _opening_entry() -> Any | None:
+    """Return intake's catalog entry that is opening a nested catalog, or
+    ``None`` if no caller is one.
+
+    intake 2.0.9 loads a nested catalog's file inside ``LocalCatalogEntry.get``
+    and sets the catalog's entry and listing catalog only after the load, so
+    only the caller's frame has them.
+    """
+    from intake.catalog.local import LocalCatalogEntry
+
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        caller = frame.f_locals.get("self")
+        if isinstance(caller, LocalCatalogEntry):
+            return caller
+        frame = frame.f_back
+    return None
 
 
 # Descriptions of the types that the checked parts of a catalog file need,
@@ -454,9 +551,15 @@ def yaml_error_message(location: str, error: Exception) -> str:
     return message + ". Fix the file"
 
 
-def _shown_path(path: str) -> str:
-    # {{ CATALOG_DIR }}/sage.yaml becomes ".../catalogs//sage.yaml" in intake.
-    return path if "://" in path else os.path.normpath(path)
+def shown_path(path: str) -> str:
+    """Return a catalog file's path as messages spell it: absolute and
+    normalised for a local file, unchanged for a URL.
+
+    intake makes ``{{ CATALOG_DIR }}`` absolute in nested catalog paths (and
+    ``{{ CATALOG_DIR }}/sage.yaml`` becomes ``.../catalogs//sage.yaml``), so
+    the top-level file is spelled absolute too.
+    """
+    return path if "://" in path else os.path.abspath(path)
 
 
 def __getattr__(name: str) -> Any:

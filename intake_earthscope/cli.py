@@ -4,11 +4,13 @@ Exit codes, the same for every command:
 
 ===  ==============================================================
 0    success
-1    the command ran and failed: data not found, storage or service
-     unavailable, no usable token for ``auth``; also, without a message,
-     when the reader of the output closed it (``| head``)
+1    the command ran and failed: data not found (also a channel that
+     ``--inventory`` lacks), a nested catalog file missing or damaged,
+     storage or service unavailable, no usable token for ``auth``; also,
+     without a message, when the reader of the output closed it (``| head``)
 2    invalid usage: unknown command, entry or parameter, an invalid
-     value (argparse's own code), or no writer package for ``export``
+     value (argparse's own code), a ``--catalog`` file that is missing or
+     damaged, or no writer package for ``export``
 3    authentication needed or rejected: run ``es login``
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
@@ -62,8 +64,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0  success
-  1  the command ran and failed (data not found, storage unavailable,
-     or auth found no usable token)
+  1  the command ran and failed (data not found, a nested catalog file
+     missing or damaged, storage unavailable, or auth found no usable token)
   2  invalid usage or an invalid value, or export's writer package missing
   3  authentication needed or rejected: run `es login`
   4  export wrote its output, but some units did not load fully
@@ -411,10 +413,16 @@ def _sdk_errors_on_one_line() -> Iterator[None]:
 def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return int(command(args))
-    except (InvalidRequestError, CatalogError) as error:
+    except InvalidRequestError as error:
         _error(_command_line_spelling(str(error)))
         # Data not found exits 1, an invalid value 2.
         return EXIT_PROBLEM if isinstance(error, NoMatchingChannelError) else EXIT_USAGE
+    except CatalogError as error:
+        # A nested catalog file that is missing or damaged is no fault of the
+        # command line, so its entries cannot be served. The --catalog file
+        # itself raises InvalidRequestError, because the user named it.
+        _error(_command_line_spelling(str(error)))
+        return EXIT_PROBLEM
     except CredentialsError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_AUTH
@@ -807,11 +815,24 @@ def _add_auth(commands: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
     for name, entry in _entries(catalog):
-        if isinstance(entry, _UnavailableCatalog):
-            _print(f"{name:<24} unavailable: {entry.error}")
+        problem = _entry_problem(entry)
+        if problem is not None:
+            _print(f"{name:<24} unavailable: {problem}")
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
     return EXIT_OK
+
+
+def _entry_problem(entry: Any) -> CatalogError | None:
+    """Return the error that opening ``entry`` would raise for a fault of its
+    catalog file, or ``None`` if the file has no such fault."""
+    if isinstance(entry, _UnavailableCatalog):
+        return entry.error
+    try:
+        _check_templates(entry)
+    except CatalogError as error:
+        return error
+    return None
 
 
 def _describe(args: argparse.Namespace) -> int:
@@ -1370,14 +1391,15 @@ def _open_catalog(path: str | None) -> Any:
     from intake.catalog import Catalog
     from intake.catalog.local import YAMLFilesCatalog
 
-    from intake_earthscope.catalog import catalog_path
+    from intake_earthscope.catalog import catalog_path, shown_path
 
     location = path or str(catalog_path())
+    absolute = shown_path(location)
     if os.path.isdir(location):
         # intake would read a folder as a pattern of catalog files.
         raise InvalidRequestError(
-            f"catalog {location!r} is a folder: give its top-level catalog "
-            f"file, such as {os.path.join(location, 'earthscope.yaml')!r}"
+            f"catalog {absolute!r} is a folder: give its top-level catalog "
+            f"file, such as {os.path.join(absolute, 'earthscope.yaml')!r}"
         )
     with warnings.catch_warnings(), _catalog_file_errors(location):
         # intake 2.0.9 warns about shell commands for string parameter defaults.
@@ -1386,7 +1408,7 @@ def _open_catalog(path: str | None) -> Any:
     if not isinstance(catalog, Catalog):
         # A version: 2 file gives intake's v2 catalog, which has no walk().
         raise InvalidRequestError(
-            f"catalog {location!r} is an intake v2 catalog, which the command "
+            f"catalog {absolute!r} is an intake v2 catalog, which the command "
             f"line does not read: give a v1 catalog such as {str(catalog_path())!r}, "
             "or open this one in Python with intake.open_catalog"
         )
@@ -1394,7 +1416,7 @@ def _open_catalog(path: str | None) -> Any:
         # intake 2.0.9 opens a name without .yaml or .yml as a pattern of
         # catalog files, which a CSV file of event times matches as none.
         raise InvalidRequestError(
-            f"catalog {location!r} has no entries: intake reads a name that does "
+            f"catalog {absolute!r} has no entries: intake reads a name that does "
             "not end in .yaml or .yml as a pattern of catalog files, and no YAML "
             "catalog matches it; give an intake catalog YAML file"
         )
@@ -1402,12 +1424,14 @@ def _open_catalog(path: str | None) -> Any:
 
 
 @contextlib.contextmanager
-def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[None]:
+def _catalog_file_errors(
+    location: str, entry: str | None = None, listing: str | None = None
+) -> Iterator[None]:
     """Raise the errors of opening the catalog file ``location`` as one line
     that names the file.
 
-    ``entry`` is the entry of the top-level catalog that nests the file, or
-    ``None`` for the top-level file itself.
+    ``entry`` is the entry of the top-level catalog ``listing`` that nests
+    the file, or ``None`` for the top-level file itself.
 
     Raises
     ------
@@ -1422,7 +1446,11 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     import yaml
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import file_fault_message, missing_file_message
+    from intake_earthscope.catalog import (
+        file_fault_message,
+        missing_file_message,
+        shown_path,
+    )
 
     # A nested file's fault fails its entry alone; the top-level file's fails
     # the command.
@@ -1431,15 +1459,17 @@ def _catalog_file_errors(location: str, entry: str | None = None) -> Iterator[No
     )
     try:
         yield
+    except EarthScopeError:
+        # The nested catalog's own message, as Python callers get it.
+        raise
     except FileNotFoundError:
         if entry is None:
-            raise InvalidRequestError(f"catalog not found: {location!r}") from None
-        missing = missing_file_message(location, entry)
+            absolute = shown_path(location)
+            raise InvalidRequestError(f"catalog not found: {absolute!r}") from None
+        missing = missing_file_message(location, entry, listing)
         raise CatalogFileNotFoundError(missing) from None
-    except EarthScopeError:
-        raise
     except (yaml.YAMLError, OSError, RecursionError) as error:
-        raise fault(file_fault_message(location, error)) from None
+        raise fault(file_fault_message(shown_path(location), error)) from None
     except (CatalogException, AttributeError, ValueError, TypeError, KeyError) as error:
         message = _not_catalog_message(location, error)
         if message is None:
@@ -1457,20 +1487,25 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     """
     from intake.catalog.exceptions import CatalogException
 
-    from intake_earthscope.catalog import not_catalog_message, shape_error_message
+    from intake_earthscope.catalog import (
+        not_catalog_message,
+        shape_error_message,
+        shown_path,
+    )
 
     text = _catalog_text(location)
-    message = shape_error_message(location, text) if text is not None else None
+    absolute = shown_path(location)
+    message = shape_error_message(absolute, text) if text is not None else None
     if message is not None:
         return message
     if isinstance(error, CatalogException):
-        return not_catalog_message(location, error)
+        return not_catalog_message(absolute, error)
     if isinstance(error, AttributeError):
         return None
     # A file that is no catalog fails in the YAML parser or in intake's
     # reading of the parsed mapping.
     return (
-        f"cannot read catalog {location!r}: {type(error).__name__}: "
+        f"cannot read catalog {absolute!r}: {type(error).__name__}: "
         f"{error}; give an intake catalog YAML file"
     )
 
@@ -1526,7 +1561,8 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
         If the nested catalog's file is missing, not valid YAML or no intake
         catalog.
     """
-    with _catalog_file_errors(_nested_path(catalog, entry), name):
+    listing = getattr(catalog, "path", None)
+    with _catalog_file_errors(_nested_path(catalog, entry), name, listing):
         return dict(entry().walk(depth=1))
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "CODE_KINDS",
     "SeedId",
     "code_arrays",
+    "codes_text",
     "has_wildcard",
     "lost_zero_message",
     "matches",
@@ -122,6 +123,17 @@ def parse_codes(value: object, kind: str) -> tuple[str, ...]:
             f"invalid {kind}={value!r}: give at least one code or '*' for all"
         )
     return tuple(dict.fromkeys(patterns))
+
+
+def codes_text(codes: Sequence[Sequence[str]]) -> str:
+    """Return a request's code patterns as one SEED id pattern, for messages.
+
+    ``codes`` contains the patterns of each kind in the order of
+    :data:`CODE_KINDS`. Several patterns of a kind are joined by commas, and
+    the blank location is empty, as :class:`SeedId` prints it:
+    ``CH.BALST..LH?``.
+    """
+    return ".".join(",".join(patterns) for patterns in codes)
 
 
 def has_wildcard(pattern: str) -> bool:

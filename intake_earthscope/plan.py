@@ -15,7 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from intake_earthscope.codes import CODE_KINDS, SeedId, has_wildcard, matches
+from intake_earthscope.codes import (
+    CODE_KINDS,
+    SeedId,
+    codes_text,
+    has_wildcard,
+    matches,
+)
 from intake_earthscope.collection import Collection
 from intake_earthscope.decode import Grid
 from intake_earthscope.errors import (
@@ -604,7 +610,7 @@ def _from_inventory(
                 if _inventory_match(seed_id, channel, request, by_group):
                     rates.setdefault(seed_id, float(channel.sample_rate))
     if not rates:
-        raise InvalidRequestError(_inventory_lacks_message(request, inventory))
+        raise ChannelNotFoundError(_inventory_lacks_message(request, inventory))
     return sorted(rates), rates
 
 
@@ -733,15 +739,23 @@ def _select_rate(
         if seed_id not in known or request.rates_agree(known[seed_id], picked)
     ]
     if not any(seed_id in known for seed_id in kept):
+        shown = _number_text(picked)
         raise InvalidRequestError(
-            f"no channel of the request is sampled at {picked} Hz "
-            f"(sampling_rate={picked}); "
+            f"no channel of the request is sampled at {shown} Hz "
+            f"(sampling_rate={shown}); "
             + _rates_message("the channels found are sampled at", clusters)
         )
     dropped = len(traces) - len(kept)
     if dropped:
         logger.info("sampling_rate=%s left out %d channels", picked, dropped)
     return kept, nominal_rate(picked, request.rate_tolerance)
+
+
+def _number_text(value: float) -> str:
+    """Return a number given by the user as they would write it: 40 for 40.0,
+    0.1 for 0.1, with every digit that the float keeps."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
 
 
 def _rates_message(heading: str, clusters: dict[float, list[SeedId]]) -> str:
@@ -891,7 +905,7 @@ def key_prefix(request: WaveformRequest, collection: Collection, tier: str) -> s
 def _nothing_found_message(
     request: WaveformRequest, collection: Collection, spec: StorageSpec
 ) -> str:
-    codes = ".".join(",".join(request.codes(kind)) or "--" for kind in CODE_KINDS)
+    codes = codes_text([request.codes(kind) for kind in CODE_KINDS])
     return (
         f"no object of {collection.name} matches {codes} between "
         f"{format_ns(request.start_ns)} and {format_ns(request.end_ns)} on "

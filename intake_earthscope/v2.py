@@ -17,6 +17,7 @@ arguments have to sit one level down.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import numbers
 import os
 from collections.abc import Mapping
@@ -35,11 +36,14 @@ from intake_earthscope.errors import (
     IgnoredParameterWarning,
     InvalidRequestError,
     InvalidTypeError,
+    UnknownArgumentError,
     warn_at_caller,
 )
 from intake_earthscope.gnss import v2_positions  # noqa: F401 - registers the GNSS reader
 from intake_earthscope.gnss.v2_rinex import RinexObsProduct, RinexObsReader  # noqa: F401
 from intake_earthscope.readerargs import (
+    FDSN_NAMES,
+    SEED_ID_NAMES,
     check_catalog_call,
     check_fdsn_names,
     merge_request,
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
+    "CATALOG_CALL_NAMES",
     "REQUEST_KEYS",
     "STATION_REQUEST_KEYS",
     "ChoiceParameter",
@@ -79,6 +84,55 @@ REQUEST_KEYS = (
     "pre_filt",
     "water_level",
 )
+
+
+#: The user parameters of the shipped v2 catalog, which its call
+#: ``cat(name=value)`` takes. The catalog file also declares intake's
+#: ``CATALOG_DIR``, ``CATALOG_PATH`` and ``STORAGE_OPTIONS``.
+CATALOG_CALL_NAMES = (
+    *REQUEST_KEYS,
+    "analysis_center",
+    "solution",
+    "frame",
+    "format",
+    "variant",
+)
+
+
+def _check_catalog_call(unknown: Mapping[str, object]) -> None:
+    """Reject names that reached a data description from the catalog call,
+    and suggest the closest parameter for a misspelt one.
+
+    intake passes each name that the catalog declares no parameter for to
+    every data description, but not the catalog's parameters. So the
+    suggestions come from the parameters of the shipped catalog. Values are
+    not repeated, because a misplaced one may be a secret.
+    """
+    suggestions = {}
+    for name in unknown:
+        if name in FDSN_NAMES or name in SEED_ID_NAMES:
+            continue
+        close = difflib.get_close_matches(name, CATALOG_CALL_NAMES, n=1)
+        if close:
+            suggestions[name] = close[0]
+    if not suggestions:
+        check_catalog_call(unknown)
+        return
+
+    sentences = [
+        f"the catalog call got unknown parameter {name}: did you mean {close}=?"
+        for name, close in suggestions.items()
+    ]
+    others = {name: value for name, value in unknown.items() if name not in suggestions}
+    try:
+        check_catalog_call(others)
+    except UnknownArgumentError as error:
+        sentences.append(str(error))
+    else:
+        sentences.append("List the names it takes with cat.user_parameters")
+    # Each suggestion ends with "?", so the next sentence starts a new one.
+    text = sentences[0] + "".join(f" {s[0].upper()}{s[1:]}" for s in sentences[1:])
+    raise UnknownArgumentError(text)
 
 
 class MiniseedCollection(BaseData):
@@ -117,7 +171,7 @@ class MiniseedCollection(BaseData):
     ) -> None:
         from intake_earthscope.collection import Collection
 
-        check_catalog_call(unknown)
+        _check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
         _check_templates({"collection": collection}, entry, catalog_path)
@@ -260,7 +314,7 @@ class StationList(BaseData):
     ) -> None:
         from intake_earthscope.stationfetch import station_kind
 
-        check_catalog_call(unknown)
+        _check_catalog_call(unknown)
         args = {"stations": stations, "collection": collection or {}}
         _check_templates(args, entry, catalog_path)
         station_kind(stations)

@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogError, CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -108,7 +108,7 @@ def test_describe_broken_entry_one_line(
 
     code, out, err = run(capsys, "describe", entry, "--catalog", top)
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert out == ""
     assert len(err.splitlines()) == 1
     assert f"cannot read catalog {str(folder / 'sage.yaml')!r}: " in err

@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogError, CatalogFileNotFoundError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -51,9 +51,9 @@ def test_python_missing_archive_names_fix(catalogs: Path) -> None:
     message = str(raised.value)
     assert isinstance(raised.value, FileNotFoundError)
     assert isinstance(raised.value, CatalogError)
-    assert f"{str(catalogs / 'ncedc.yaml')!r} not found" in message
+    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc'" in message
     assert f"copy ncedc.yaml from {str(CATALOGS)!r} into {str(catalogs)!r}" in message
-    assert "remove its entry" in message
+    assert "remove the entry 'ncedc'" in message
 
 
 def test_list_shows_missing_unavailable(
@@ -91,9 +91,80 @@ def test_describe_missing_archive_names_fix(
 
     code, out, err = run(capsys, "describe", entry, "--catalog", top)
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert out == ""
     assert len(err.splitlines()) == 1
-    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc' not found" in err
+    assert f"{str(catalogs / 'ncedc.yaml')!r} of entry 'ncedc' listed in" in err
     assert f"copy ncedc.yaml from {str(CATALOGS)!r}" in err
     assert "remove the entry 'ncedc'" in err
+
+
+def test_python_message_names_listing_file(
+    catalogs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The top-level file is opened by a relative path, as typed in a shell.
+    monkeypatch.chdir(catalogs.parent)
+    cat = intake.open_catalog(f"{catalogs.name}/earthscope.yaml")
+
+    with pytest.raises(CatalogFileNotFoundError) as raised:
+        cat.ncedc  # noqa: B018 (opening the entry is the action under test)
+
+    message = str(raised.value)
+    assert f"nested catalog file {str(catalogs / 'ncedc.yaml')!r}" in message
+    assert "of entry 'ncedc'" in message
+    assert f"listed in {str(catalogs / 'earthscope.yaml')!r}" in message
+    assert (
+        f"remove the entry 'ncedc' from {str(catalogs / 'earthscope.yaml')!r}"
+        in message
+    )
+
+
+def test_cli_message_matches_python(
+    catalogs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(catalogs.parent)
+    top = f"{catalogs.name}/earthscope.yaml"
+    cat = intake.open_catalog(top)
+    with pytest.raises(CatalogFileNotFoundError) as raised:
+        cat.ncedc  # noqa: B018 (opening the entry is the action under test)
+
+    _, out, err = run(capsys, "describe", "ncedc.miniseed", "--catalog", top)
+    _, listed, _ = run(capsys, "list", "--catalog", top)
+
+    assert err.strip() == f"intake-earthscope: {raised.value}"
+    rows = dict(line.split(maxsplit=1) for line in listed.splitlines())
+    assert rows["ncedc"] == f"unavailable: {raised.value}"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("sources: [x\n", "invalid YAML"), ("- a\n", "not an intake catalog")],
+)
+def test_relative_top_file_shown_absolute(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    reason: str,
+) -> None:
+    # A damaged --catalog file typed as a relative path reads as the nested
+    # files' messages do: absolute.
+    (tmp_path / "top.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "list", "--catalog", "top.yaml")
+
+    assert code == EXIT_USAGE
+    assert f"cannot read catalog {str(tmp_path / 'top.yaml')!r}: " in err
+    assert reason in err
+
+
+def test_relative_missing_top_file_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, _, err = run(capsys, "list", "--catalog", "nowhere.yaml")
+
+    assert code == EXIT_USAGE
+    assert f"catalog not found: {str(tmp_path / 'nowhere.yaml')!r}" in err

@@ -3,7 +3,8 @@
 intake 2.0.9 reads ``metadata``, ``sources`` and an entry's ``args`` without
 checking their types, and fails with an ``AttributeError`` or ``TypeError``
 that names neither the file nor the part. The command line gives one line
-that names both and exits 2. In Python, a nested file fails its entry with a
+that names both, and exits 2 for the --catalog file and 1 for a nested
+file. In Python, a nested file fails its entry with a
 ``CatalogFileError``, while intake's own ``open_catalog`` keeps its error.
 """
 
@@ -16,7 +17,7 @@ import intake
 import pytest
 
 from intake_earthscope.catalog import catalog_shape_problem
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -107,7 +108,7 @@ def test_nested_file_describe_one_line(
 
     code, out, err = run(capsys, "describe", "sage.miniseed", "--catalog", str(top))
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert out == ""
     assert len(err.splitlines()) == 1
     assert f"part {part}" in err

@@ -16,7 +16,7 @@ import intake
 import pytest
 
 from intake_earthscope.catalog import check_entry_templates
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -130,7 +130,7 @@ def test_cli_typo_one_line(catalogs: Path, capsys: pytest.CaptureFixture[str]) -
     code = main(["describe", "sage.miniseed", "--catalog", top])
     err = capsys.readouterr().err
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert len(err.splitlines()) == 1
     assert f"catalog file {str(catalogs / 'sage.yaml')!r}, entry 'miniseed'" in err
     assert "unknown field(s) ['statoin']" in err

@@ -1,9 +1,10 @@
 """Catalog files that are valid YAML but no intake catalog, on the command line.
 
-Each must give one line that names the file, and exit 2, as a file that is
-not valid YAML does, rather than intake's traceback. The nested case breaks
-the sage file that the shipped top-level catalog names: using its entries
-fails so, while ``list`` shows it as unavailable and lists the others.
+Each must give one line that names the file, as a file that is not valid
+YAML does, rather than intake's traceback, and exit 2 for the --catalog file
+and 1 for a nested file. The nested case breaks the sage file that the
+shipped top-level catalog names: using its entries fails so, while ``list``
+shows it as unavailable and lists the others.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 
@@ -63,7 +64,7 @@ def test_nested_file_not_catalog(
 
     code, err = run(capsys, "describe", "sage.miniseed", "--catalog", top)
 
-    assert code == EXIT_USAGE
+    assert code == EXIT_PROBLEM
     assert len(err.strip().splitlines()) == 1
     assert "sage.yaml" in err
     assert "Traceback" not in err

@@ -42,7 +42,7 @@ def test_doc_examples_run(capsys) -> None:
     output = capsys.readouterr().out
     assert count >= 6
     assert "['sage', 'scedc', 'ncedc', 'gage', 'noaa_cors', 'geonet']" in output
-    assert "no channel of the request is sampled at 40.0 Hz" in output
+    assert "no channel of the request is sampled at 40 Hz (sampling_rate=40)" in output
     assert "pick one with sampling_rate=1" in output
     assert "'missing'" in output
     assert "2025-11-10T00:59:59.580000Z" in output

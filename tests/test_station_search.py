@@ -134,8 +134,9 @@ def test_gnss_dotted_station_names_station(gage: StationBrowser) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         gage.search(station="PB.P123")
 
-    assert "seed_id='PB.P123'" in str(caught.value)
-    assert "for GNSS stations as station='P123'" in str(caught.value)
+    # GNSS station lists take no seed_id=, so the fix names the station alone.
+    assert "seed_id" not in str(caught.value)
+    assert "give the station id alone, such as station='P123'" in str(caught.value)
 
 
 def test_gnss_search_rejects_network(gage: StationBrowser) -> None:
