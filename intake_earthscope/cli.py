@@ -339,7 +339,10 @@ def _warnings_on_one_line() -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        _pending_warnings.append(_command_line_spelling(str(message)))
+        from intake_earthscope.outcomes import without_task_hint
+
+        text = without_task_hint(str(message))
+        _pending_warnings.append(_command_line_spelling(text))
 
     try:
         with _package_warnings_shown(show):

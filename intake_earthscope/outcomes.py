@@ -76,7 +76,9 @@ __all__ = [
     "handle_failure",
     "joint_failure",
     "mark_left_out",
+    "task_hint",
     "warn_read_outcome",
+    "without_task_hint",
     "previous_day_error",
     "previous_day_source",
     "report_day_failure",
@@ -129,11 +131,26 @@ _RUNNER_MODULES = (
     "threading",
 )
 
-# Appended, on a line of its own, to a warning of a waveform read that no
-# user frame can be found for, as in a dask worker thread.
-_TASK_HINT = (
-    "\n(raised while dask computed the dataset: outcome_table(dataset) lists "
-    "the status of each trace)"
+# Start of the line appended to a warning that no user frame can be found
+# for, as in a dask worker thread (see task_hint).
+_TASK_HINT_START = "\n(raised while dask computed "
+
+
+def task_hint(subject: str, advice: str) -> str:
+    """Return the line that names the ``subject`` a dask task computed and
+    where to look for its outcome, for :func:`warn_read_outcome`."""
+    return f"{_TASK_HINT_START}{subject}: {advice})"
+
+
+def without_task_hint(message: str) -> str:
+    """Return a warning's message without the line of :func:`task_hint`,
+    for a command line, whose user calls no Python function."""
+    return message.split(_TASK_HINT_START, 1)[0]
+
+
+# The line appended to a waveform read's warning from a dask task.
+_TASK_HINT = task_hint(
+    "the dataset", "outcome_table(dataset) lists the status of each trace"
 )
 
 

@@ -65,6 +65,7 @@ from intake_earthscope.outcomes import (
     joint_failure,
     previous_day_error,
     report_rate_mismatch,
+    task_hint,
     unit_status,
     warn_read_outcome,
 )
@@ -1645,9 +1646,8 @@ def _report_failures(
 
 # Appended to a warning raised in a dask worker thread, where no frame of the
 # user's code points at the windows.
-_WINDOW_HINT = (
-    "\n(raised while dask computed the windows: outcome_table(windows) lists "
-    "the status of each window and trace)"
+_WINDOW_HINT = task_hint(
+    "the windows", "outcome_table(windows) lists the status of each window and trace"
 )
 
 

@@ -645,6 +645,9 @@ def test_export_warning_on_one_line(
     assert warned[0].startswith("intake-earthscope: warning: ")
     assert ".py:" not in err
     assert "ReadOutcomeWarning" not in err
+    # The line that points Python users at outcome_table is left out.
+    assert "outcome_table" not in err
+    assert all(line.startswith("intake-earthscope: ") for line in err.splitlines())
 
 
 def test_export_warning_after_progress_bar(

@@ -92,7 +92,7 @@ from intake_earthscope.gnss.positions import (
     header_span,
     parse_positions,
 )
-from intake_earthscope.outcomes import add_policy_hint, warn_read_outcome
+from intake_earthscope.outcomes import add_policy_hint, task_hint, warn_read_outcome
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.routing import Credentials
@@ -782,10 +782,10 @@ def _report(message: str, status: str, errors: str, task_hint: str) -> None:
 
 def _task_hint(product: str, station_file: StationFile) -> str:
     """Name the dataset and the outcome row of a warning from a dask task."""
-    return (
-        f"\n(raised while dask computed the {product} dataset: "
-        f"outcome_table(dataset) gives the status and message of station "
-        f"{station_file.station})"
+    return task_hint(
+        f"the {product} dataset",
+        "outcome_table(dataset) gives the status and message of station "
+        f"{station_file.station}",
     )
 
 

@@ -64,7 +64,7 @@ from intake_earthscope.gnss.rinex import (
     WrongFormatError,
     read_rinex,
 )
-from intake_earthscope.outcomes import warn_read_outcome
+from intake_earthscope.outcomes import task_hint, warn_read_outcome
 from intake_earthscope.readerargs import reject_unknown_arguments
 from intake_earthscope.request import check_options, request_end, request_time
 from intake_earthscope.timeutil import NS_PER_DAY, check_window_order, days_between
@@ -585,10 +585,10 @@ def _load_day(spec: _ChunkSpec) -> dict[str, np.ndarray]:
 def _task_hint(spec: _ChunkSpec) -> str:
     """Name the dataset of a warning from a dask task, and state where the
     day's outcome is recorded."""
-    return (
-        f"\n(raised while dask computed the {spec.dataset}: the status in "
-        "outcome_table(dataset) was set when the dataset was opened, so this "
-        "warning and the log are the record of this failure)"
+    return task_hint(
+        f"the {spec.dataset}",
+        "the status in outcome_table(dataset) was set when the dataset was "
+        "opened, so this warning and the log are the record of this failure",
     )
 
 
