@@ -584,6 +584,7 @@ def _read_rows(
         len(names),
         name,
     )
+    text_columns = [column for column in used if column in ("ymd", "soln", "date")]
     try:
         rows = pd.read_csv(
             io.StringIO(complete),
@@ -592,16 +593,54 @@ def _read_rows(
             names=names,
             usecols=list(used),
             dtype={
-                column: str if column in ("ymd", "soln", "date") else np.float64
-                for column in used
+                column: str if column in text_columns else np.float64 for column in used
             },
             engine="c",
         )
     except (ValueError, pd.errors.ParserError) as error:
+        located = _unreadable_number(complete, names, used, text_columns, name)
         raise DecodeError(
-            f"invalid rows in {name or 'position file'}: {error}"
+            located or f"invalid rows in {name or 'position file'}: {error}"
         ) from None
     return rows, truncated
+
+
+def _unreadable_number(
+    complete: str,
+    names: list[str],
+    used: tuple[str, ...],
+    text_columns: list[str],
+    name: str,
+) -> str | None:
+    """Name the first row and column of ``complete`` whose value is no
+    number, or return None where the rows fail for another reason."""
+    try:
+        rows = pd.read_csv(
+            io.StringIO(complete),
+            sep=r"\s+",
+            header=None,
+            names=names,
+            usecols=list(used),
+            dtype=str,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+
+    for column in used:
+        if column in text_columns:
+            continue
+        values = rows[column]
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = np.flatnonzero((numbers.isna() & values.notna()).to_numpy())
+        if bad.size:
+            row = int(bad[0])
+            return (
+                f"invalid data row {row + 1} (after the header) of "
+                f"{name or 'position file'}: {values.iloc[row]!r} in column "
+                f"{column!r} is not a number; the file is damaged"
+            )
+    return None
 
 
 def _check_field_counts(counts: list[int], maximum: int, name: str) -> None:
