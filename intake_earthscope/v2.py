@@ -33,6 +33,7 @@ from intake.readers.user_parameters import (
 )
 
 from intake_earthscope.errors import (
+    CatalogError,
     IgnoredParameterWarning,
     InvalidRequestError,
     InvalidTypeError,
@@ -169,13 +170,12 @@ class MiniseedCollection(BaseData):
         catalog_path: str | None = None,
         **unknown: object,
     ) -> None:
-        from intake_earthscope.collection import Collection
 
         _check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
         _check_templates({"collection": collection}, entry, catalog_path)
-        Collection.from_yaml(collection)
+        _build_collection(collection, entry, catalog_path)
         self.collection = dict(collection)
         super().__init__(metadata)
 
@@ -268,6 +268,36 @@ def _check_templates(
     # A catalog built without from_yaml_file leaves the field unfilled.
     known = catalog_path and "{" not in catalog_path
     check_entry_templates(args, entry, catalog_path if known else None)
+
+
+def _build_collection(
+    collection: Mapping[str, Any], entry: str | None, catalog_path: str | None
+) -> None:
+    """Build a v2 entry's collection, naming the file and entry where it fails.
+
+    intake fills a field in single braces, ``{station}``, with the catalog
+    parameter of that name before this package sees the template, so a key
+    template field that the reader needs is then gone, and the message says
+    to double the braces. Without ``entry`` (data built in Python) the
+    collection's own message is raised.
+    """
+    from intake_earthscope.collection import Collection
+
+    try:
+        Collection.from_yaml(collection)
+    except CatalogError as error:
+        if not entry:
+            raise
+        known = catalog_path and "{" not in catalog_path
+        where = f"catalog file {catalog_path!r}, " if known else ""
+        hint = ""
+        if "lacks field(s)" in str(error):
+            hint = (
+                ". In a v2 catalog file, write each key_template field in "
+                "double braces, such as {{station}}: intake fills single braces "
+                "with the catalog's own parameters"
+            )
+        raise CatalogError(f"{where}entry {entry!r}: {error}{hint}") from None
 
 
 #: Keys of the ``request`` mapping of a stations entry: the codes that narrow

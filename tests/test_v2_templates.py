@@ -98,3 +98,19 @@ def test_station_list_names_python_entry() -> None:
         StationList(stations, entry="mine")
 
     assert str(raised.value).startswith("catalog entry 'mine': ")
+
+
+def test_single_braces_explained(tmp_path: Path) -> None:
+    """A field in single braces is filled by intake with the catalog's
+    parameter before the reader sees it, so the message says to double it."""
+    broken = SAGE_KEY.replace("{{station}}", "{station}")
+    cat = open_broken(tmp_path, SAGE_KEY, broken)
+
+    with pytest.raises(CatalogError) as raised:
+        cat(station="BAL*").sage_miniseed  # noqa: B018 (the open is under test)
+
+    message = str(raised.value)
+    assert f"catalog file {str(tmp_path / 'earthscope_v2.yaml')!r}" in message
+    assert "entry 'sage_miniseed'" in message
+    assert "lacks field(s) ['station']" in message
+    assert "double braces, such as {{station}}" in message
