@@ -191,7 +191,7 @@ def resolve_token_source(
     raise AuthenticationError(
         "no EarthScope token found: run `es login` (earthscope-cli), or on a "
         "headless machine set ES_OAUTH2__REFRESH_TOKEN, or set "
-        f"{TOKEN_VARIABLE} to the path of a tokens.json"
+        f"{TOKEN_VARIABLE} to a token or to the path of a tokens.json"
     )
 
 
