@@ -343,7 +343,8 @@ def finish_chunk(
         overlap_count=block.overlaps.copy(),
         conflict_count=block.conflicts.copy(),
         time_offset=block.first_offset.copy(),
-        max_shift=block.max_shift.copy(),
+        # No shift is measured where no sample was placed, as no time offset.
+        max_shift=np.where(block.written > 0, block.max_shift, np.nan),
         header_rate=np.array(
             [
                 _header_rate(placed or skipped)
