@@ -257,10 +257,20 @@ def _fixes(
             pairs.append((name, _WINDOW_SPAN))
         elif target is not None:
             label = f"{name} (the obspy and FDSN name of {target}=)"
-            pairs.append((label, hint or _closest(target, valid)))
+            pairs.append((label, _suggestion(target, valid, hint)))
         else:
-            pairs.append((name, hint or _closest(name, valid)))
+            pairs.append((name, _suggestion(name, valid, hint)))
     return pairs
+
+
+def _suggestion(name: str, valid: Sequence[str], hint: str) -> str:
+    """Suggest the valid name closest to ``name``, then ``hint`` if given."""
+    if not hint:
+        return _closest(name, valid)
+    matches = difflib.get_close_matches(name, valid, n=1)
+    if matches:
+        return f"did you mean {matches[0]}=? Otherwise, {hint}"
+    return hint
 
 
 def _renamed_times(times: Mapping[str, object]) -> str:
