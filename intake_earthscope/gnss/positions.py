@@ -38,6 +38,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -585,24 +586,30 @@ def _read_rows(
         name,
     )
     text_columns = [column for column in used if column in ("ymd", "soln", "date")]
+    types = {column: str if column in text_columns else np.float64 for column in used}
     try:
-        rows = pd.read_csv(
-            io.StringIO(complete),
-            sep=r"\s+",
-            header=None,
-            names=names,
-            usecols=list(used),
-            dtype={
-                column: str if column in text_columns else np.float64 for column in used
-            },
-            engine="c",
-        )
+        rows = _whitespace_table(complete, names, used, types)
     except (ValueError, pd.errors.ParserError) as error:
         located = _unreadable_number(complete, names, used, text_columns, name)
         raise DecodeError(
             located or f"invalid rows in {name or 'position file'}: {error}"
         ) from None
     return rows, truncated
+
+
+def _whitespace_table(
+    complete: str, names: list[str], used: tuple[str, ...], types: Any
+) -> pd.DataFrame:
+    """Read the whitespace-separated rows ``complete`` with pandas' C parser."""
+    return pd.read_csv(
+        io.StringIO(complete),
+        sep=r"\s+",
+        header=None,
+        names=names,
+        usecols=list(used),
+        dtype=types,
+        engine="c",
+    )
 
 
 def _unreadable_number(
@@ -615,15 +622,7 @@ def _unreadable_number(
     """Name the first row and column of ``complete`` whose value is no
     number, or return None where the rows fail for another reason."""
     try:
-        rows = pd.read_csv(
-            io.StringIO(complete),
-            sep=r"\s+",
-            header=None,
-            names=names,
-            usecols=list(used),
-            dtype=str,
-            engine="c",
-        )
+        rows = _whitespace_table(complete, names, used, str)
     except (ValueError, pd.errors.ParserError):
         return None
 
