@@ -276,7 +276,7 @@ def _build_collection(
     """Build a v2 entry's collection, naming the file and entry where it fails.
 
     intake fills a field in single braces, ``{station}``, with the catalog
-    parameter of that name before this package sees the template, so a key
+    parameter of that name before this package reads the template, so a key
     template field that the reader needs is then gone, and the message says
     to double the braces. Without ``entry`` (data built in Python) the
     collection's own message is raised.
