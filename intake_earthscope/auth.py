@@ -286,8 +286,12 @@ def _aws_credentials(
     else:
         with _lock:
             _renewals_failing.discard(cache_key)
-            _dropped.discard(cache_key)
-            _issued[cache_key] = model
+            # Without force, the SDK may have answered from its cache with
+            # the credentials that another thread dropped meanwhile, so that
+            # drop stands until a forced request succeeds.
+            if force or cache_key not in _dropped:
+                _dropped.discard(cache_key)
+                _issued[cache_key] = model
         return _credentials_of(model)
     if in_hand is not None:
         _report_failed_renewal(cache_key, failure, in_hand.expiration)
@@ -523,9 +527,20 @@ def _sdk_timeouts() -> dict[str, dt.timedelta]:
     connect = min(ours.connect_timeout, ours.attempt_seconds)
     read = min(ours.read_timeout, ours.attempt_seconds)
     return {
-        "timeout_connect": min(sdk.timeout_connect, dt.timedelta(seconds=connect)),
-        "timeout_read": min(sdk.timeout_read, dt.timedelta(seconds=read)),
+        "timeout_connect": _shorter(sdk.timeout_connect, connect),
+        "timeout_read": _shorter(sdk.timeout_read, read),
     }
+
+
+def _shorter(sdk_timeout: dt.timedelta, seconds: float) -> dt.timedelta:
+    """Return the shorter of the SDK's timeout and ``seconds``.
+
+    They are compared in seconds, because a setting above about 8.6e13 s
+    (the largest timedelta) raises OverflowError as a timedelta.
+    """
+    if seconds >= sdk_timeout.total_seconds():
+        return sdk_timeout
+    return dt.timedelta(seconds=seconds)
 
 
 def _token_settings(source: TokenSource) -> dict[str, str]:
