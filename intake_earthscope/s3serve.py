@@ -592,7 +592,9 @@ def _collect_files(
             key = upload.prefix + path.relative_to(upload.directory).as_posix()
             _check_key_encoding(upload, path, key)
             files.append((key, path))
-        elif entry.is_symlink():
+        elif entry.is_symlink() and not os.path.exists(path):
+            # A link to a FIFO or a device exists and is no file either, so
+            # it falls through to the error for special files.
             raise _upload_error(
                 upload,
                 path,
