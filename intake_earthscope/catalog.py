@@ -89,6 +89,9 @@ class ArchiveCatalog(YAMLFileCatalog):
         import yaml
         from intake.catalog.exceptions import CatalogException
 
+        if not isinstance(self.path, str | os.PathLike):
+            # intake 2.0.9 fails on such a path with a bare TypeError.
+            raise CatalogFileError(_path_missing_message(self.path, self.name))
         try:
             # The first load imports the entries' drivers, and dask with them;
             # threads that import dask at once can see it half-initialised.
@@ -344,6 +347,25 @@ def missing_file_message(
     return (
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
+    )
+
+
+def _path_missing_message(path: object, name: str | None) -> str:
+    """Return the message for a nested catalog entry whose ``path`` argument
+    is missing or no file name."""
+    entry = _opening_entry()
+    name = name or getattr(entry, "name", None)
+    listing = getattr(getattr(entry, "_catalog", None), "path", None)
+    where = f"entry {name!r}" if name else "a nested catalog entry"
+    if listing:
+        where += f" of {shown_path(str(listing))!r}"
+    if path is None:
+        problem = "has no path argument"
+    else:
+        problem = f"has the path {path!r}, which is no file name"
+    return (
+        f"{where} {problem}. Give its nested catalog file under args, such as "
+        "path: \"{{ CATALOG_DIR }}/sage.yaml\""
     )
 
 
