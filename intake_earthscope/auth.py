@@ -59,8 +59,13 @@ DIGEST_PREFIX = "sha256:"
 # Credentials are refreshed when less than this remains of their lifetime
 # (seconds in INTAKE_EARTHSCOPE_REFRESH_MARGIN), so a read that starts just
 # before expiry still finishes with valid ones.
+# A margin at least as long as the credentials' lifetime (STS allows at most
+# 36 hours) renews them at every request, so a longer one is cut to a week,
+# which fits a timedelta where 1e15 s does not.
 REFRESH_MARGIN = dt.timedelta(
-    seconds=float_setting("INTAKE_EARTHSCOPE_REFRESH_MARGIN", 300.0, 0.0)
+    seconds=min(
+        float_setting("INTAKE_EARTHSCOPE_REFRESH_MARGIN", 300.0, 0.0), 7 * 86400.0
+    )
 )
 
 # The SDK retries 429 by default. A fleet that retried 4xx responses of the
