@@ -291,9 +291,9 @@ def _aws_credentials(
     else:
         with _lock:
             _renewals_failing.discard(cache_key)
-            # Without force, the SDK may have answered from its cache with
-            # the credentials that another thread dropped meanwhile, so that
-            # drop stands until a forced request succeeds.
+            # Without force, the SDK may have returned from its cache the
+            # credentials that another thread dropped meanwhile, so that drop
+            # remains in force until a forced request succeeds.
             if force or cache_key not in _dropped:
                 _dropped.discard(cache_key)
                 _issued[cache_key] = model

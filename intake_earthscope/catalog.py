@@ -365,7 +365,7 @@ def _path_missing_message(path: object, name: str | None) -> str:
         problem = f"has the path {path!r}, which is no file name"
     return (
         f"{where} {problem}. Give its nested catalog file under args, such as "
-        "path: \"{{ CATALOG_DIR }}/sage.yaml\""
+        'path: "{{ CATALOG_DIR }}/sage.yaml"'
     )
 
 

@@ -46,9 +46,7 @@ def listing(tmp_path: Path) -> Path:
     ("entry", "problem"),
     [("noargs", "has no path argument"), ("number", "has the path 5")],
 )
-def test_open_names_entry_without_path(
-    listing: Path, entry: str, problem: str
-) -> None:
+def test_open_names_entry_without_path(listing: Path, entry: str, problem: str) -> None:
     catalog = intake.open_catalog(str(listing))
 
     with pytest.raises(CatalogFileError) as raised:
@@ -57,16 +55,14 @@ def test_open_names_entry_without_path(
 
     assert f"entry {entry!r} of {str(listing)!r}" in message
     assert problem in message
-    assert '{{ CATALOG_DIR }}/sage.yaml' in message
+    assert "{{ CATALOG_DIR }}/sage.yaml" in message
 
 
 def test_list_marks_entry_without_path(
     listing: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["list", "--catalog", str(listing)])
-    rows = dict(
-        line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines()
-    )
+    rows = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
 
     assert code == EXIT_OK
     assert rows["noargs"].startswith("unavailable: entry 'noargs'")

@@ -2,9 +2,9 @@
 
 A thread whose read S3 rejected drops the scope's credentials
 (``forget_credentials``) while another thread's request for the same scope
-runs. The SDK may answer that request from its own cache with the very
-credentials that were rejected, so the next request must still skip the
-SDK's cache and reach the API. The real earthscope-sdk talks to the loopback
+runs. The SDK may return the rejected credentials from its own cache for
+that request, so the next request must still skip the SDK's cache and
+reach the API. The real earthscope-sdk talks to the loopback
 fake API; the SDK method is wrapped only to start the dropping thread at
 that moment.
 """

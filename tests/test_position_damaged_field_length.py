@@ -1,9 +1,9 @@
 """A damaged field of thousands of characters is quoted cut in messages.
 
-A position file whose row holds a long run of junk in a number column (a
-block of a disk image, rows that lost their line feeds) failed with a
-message that quoted the whole field, so each warning and log line was as
-long as the field. The files are the synthetic GAGE CSV and .pos text of
+A position file may contain a long run of junk in a number column, such as
+a block of a disk image or rows that lost their line feeds. Its read failed
+with a message that quoted the whole field, so each warning and log line
+was as long as the field. The files are the synthetic GAGE CSV and .pos text of
 test_gnss_positions with one field replaced.
 """
 

@@ -2,7 +2,7 @@
 
 A stored table whose file time lies ahead of the clock (written by a host
 whose clock runs fast, on a shared folder) has no known age, so it is
-fetched anew; max_age=0 must fetch every time. A max_age too large for a
+fetched anew, and max_age=0 must fetch every time. A max_age too large for a
 float is rejected by name, and a NumPy integer counts as a number.
 """
 

@@ -3,8 +3,8 @@
 intake passes a call name that the catalog declares no user parameter for
 to each data description. In a copy of the shipped v2 catalog whose
 ``station`` parameter was renamed, ``cat(station="X")`` suggested
-``station=`` for ``station``. The message must say that this catalog file
-does not declare the name, and how to add it.
+``station=`` for ``station``. The message must state that this catalog
+file does not declare the name, and how to add it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import pytest
 from intake_earthscope.catalog import catalog_path
 from intake_earthscope.errors import UnknownArgumentError
 
-DECLARED = "  station:\n    cls: intake_earthscope.v2:CodesParameter\n    name: station\n"
+DECLARED = (
+    "  station:\n    cls: intake_earthscope.v2:CodesParameter\n    name: station\n"
+)
 RENAMED = DECLARED.replace("station", "station_code")
 
 
