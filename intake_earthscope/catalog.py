@@ -131,7 +131,7 @@ class ArchiveCatalog(YAMLFileCatalog):
             # intake's own faults, and any without a wrongly typed part or a
             # driver that fails to import, keep their exception.
             message = shape_error_message(location, text)
-            if message is None and isinstance(error, AttributeError):
+            if message is None and isinstance(error, AttributeError | TypeError):
                 message = driver_error_message(location, text)
             if message is None:
                 raise
@@ -204,7 +204,8 @@ def driver_problem(driver: object) -> str | None:
             return f"driver {name!r} is no installed intake driver{hint}"
         try:
             import_name(name)
-        except (ImportError, AttributeError, ValueError) as error:
+        except (ImportError, AttributeError, ValueError, TypeError) as error:
+            # importlib raises TypeError for a relative name such as "..csv".
             return f"driver {name!r} cannot be imported: {error}"
     return None
 

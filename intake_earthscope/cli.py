@@ -1488,6 +1488,7 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     from intake.catalog.exceptions import CatalogException
 
     from intake_earthscope.catalog import (
+        driver_error_message,
         not_catalog_message,
         shape_error_message,
         shown_path,
@@ -1496,6 +1497,10 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     text = _catalog_text(location)
     absolute = shown_path(location)
     message = shape_error_message(absolute, text) if text is not None else None
+    if message is None and text is not None and isinstance(error, TypeError):
+        # intake imports a relative driver name such as "..csv" with a bare
+        # TypeError.
+        message = driver_error_message(absolute, text)
     if message is not None:
         return message
     if isinstance(error, CatalogException):
