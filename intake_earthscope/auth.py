@@ -59,8 +59,13 @@ DIGEST_PREFIX = "sha256:"
 # Credentials are refreshed when less than this remains of their lifetime
 # (seconds in INTAKE_EARTHSCOPE_REFRESH_MARGIN), so a read that starts just
 # before expiry still finishes with valid ones.
+# A margin at least as long as the credentials' lifetime (STS allows at most
+# 36 hours) renews them at every request, so a longer one is cut to a week,
+# which fits a timedelta where 1e15 s does not.
 REFRESH_MARGIN = dt.timedelta(
-    seconds=float_setting("INTAKE_EARTHSCOPE_REFRESH_MARGIN", 300.0, 0.0)
+    seconds=min(
+        float_setting("INTAKE_EARTHSCOPE_REFRESH_MARGIN", 300.0, 0.0), 7 * 86400.0
+    )
 )
 
 # The SDK retries 429 by default. A fleet that retried 4xx responses of the
@@ -286,8 +291,12 @@ def _aws_credentials(
     else:
         with _lock:
             _renewals_failing.discard(cache_key)
-            _dropped.discard(cache_key)
-            _issued[cache_key] = model
+            # Without force, the SDK may have returned from its cache the
+            # credentials that another thread dropped meanwhile, so that drop
+            # remains in force until a forced request succeeds.
+            if force or cache_key not in _dropped:
+                _dropped.discard(cache_key)
+                _issued[cache_key] = model
         return _credentials_of(model)
     if in_hand is not None:
         _report_failed_renewal(cache_key, failure, in_hand.expiration)
@@ -523,9 +532,20 @@ def _sdk_timeouts() -> dict[str, dt.timedelta]:
     connect = min(ours.connect_timeout, ours.attempt_seconds)
     read = min(ours.read_timeout, ours.attempt_seconds)
     return {
-        "timeout_connect": min(sdk.timeout_connect, dt.timedelta(seconds=connect)),
-        "timeout_read": min(sdk.timeout_read, dt.timedelta(seconds=read)),
+        "timeout_connect": _shorter(sdk.timeout_connect, connect),
+        "timeout_read": _shorter(sdk.timeout_read, read),
     }
+
+
+def _shorter(sdk_timeout: dt.timedelta, seconds: float) -> dt.timedelta:
+    """Return the shorter of the SDK's timeout and ``seconds``.
+
+    They are compared in seconds, because a setting above about 8.6e13 s
+    (the largest timedelta) raises OverflowError as a timedelta.
+    """
+    if seconds >= sdk_timeout.total_seconds():
+        return sdk_timeout
+    return dt.timedelta(seconds=seconds)
 
 
 def _token_settings(source: TokenSource) -> dict[str, str]:

@@ -89,6 +89,9 @@ class ArchiveCatalog(YAMLFileCatalog):
         import yaml
         from intake.catalog.exceptions import CatalogException
 
+        if not isinstance(self.path, str | os.PathLike):
+            # intake 2.0.9 fails on such a path with a bare TypeError.
+            raise CatalogFileError(_path_missing_message(self.path, self.name))
         try:
             # The first load imports the entries' drivers, and dask with them;
             # threads that import dask at once can see it half-initialised.
@@ -128,7 +131,7 @@ class ArchiveCatalog(YAMLFileCatalog):
             # intake's own faults, and any without a wrongly typed part or a
             # driver that fails to import, keep their exception.
             message = shape_error_message(location, text)
-            if message is None and isinstance(error, AttributeError):
+            if message is None and isinstance(error, AttributeError | TypeError):
                 message = driver_error_message(location, text)
             if message is None:
                 raise
@@ -201,7 +204,8 @@ def driver_problem(driver: object) -> str | None:
             return f"driver {name!r} is no installed intake driver{hint}"
         try:
             import_name(name)
-        except (ImportError, AttributeError, ValueError) as error:
+        except (ImportError, AttributeError, ValueError, TypeError) as error:
+            # importlib raises TypeError for a relative name such as "..csv".
             return f"driver {name!r} cannot be imported: {error}"
     return None
 
@@ -344,6 +348,25 @@ def missing_file_message(
     return (
         f"nested catalog file {path!r}{named} not found: {fix}, or remove "
         f"{its_entry} from the catalog file that names it"
+    )
+
+
+def _path_missing_message(path: object, name: str | None) -> str:
+    """Return the message for a nested catalog entry whose ``path`` argument
+    is missing or no file name."""
+    entry = _opening_entry()
+    name = name or getattr(entry, "name", None)
+    listing = getattr(getattr(entry, "_catalog", None), "path", None)
+    where = f"entry {name!r}" if name else "a nested catalog entry"
+    if listing:
+        where += f" of {shown_path(str(listing))!r}"
+    if path is None:
+        problem = "has no path argument"
+    else:
+        problem = f"has the path {path!r}, which is no file name"
+    return (
+        f"{where} {problem}. Give its nested catalog file under args, such as "
+        'path: "{{ CATALOG_DIR }}/sage.yaml"'
     )
 
 

@@ -832,7 +832,7 @@ def _entry_problem(entry: Any) -> CatalogError | None:
     if isinstance(entry, _UnavailableCatalog):
         return entry.error
     try:
-        _check_templates(entry)
+        _check_entry(entry)
     except CatalogError as error:
         return error
     return None
@@ -1491,6 +1491,7 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     from intake.catalog.exceptions import CatalogException
 
     from intake_earthscope.catalog import (
+        driver_error_message,
         not_catalog_message,
         shape_error_message,
         shown_path,
@@ -1499,6 +1500,10 @@ def _not_catalog_message(location: str, error: Exception) -> str | None:
     text = _catalog_text(location)
     absolute = shown_path(location)
     message = shape_error_message(absolute, text) if text is not None else None
+    if message is None and text is not None and isinstance(error, TypeError):
+        # intake imports a relative driver name such as "..csv" with a bare
+        # TypeError.
+        message = driver_error_message(absolute, text)
     if message is not None:
         return message
     if isinstance(error, CatalogException):
@@ -1587,7 +1592,7 @@ def _entry(catalog: Any, name: str) -> Any:
         if within and isinstance(entry, _UnavailableCatalog):
             raise entry.error
     if name in entries:
-        _check_templates(entries[name])
+        _check_entry(entries[name])
         return entries[name]
 
     inside = sorted(entry for entry in entries if entry.startswith(f"{name}."))
@@ -1602,15 +1607,28 @@ def _entry(catalog: Any, name: str) -> Any:
     )
 
 
-def _check_templates(entry: Any) -> None:
-    """Check the key and path templates of a nested catalog's ``entry``, as
-    opening it in Python does."""
-    from intake_earthscope.catalog import ArchiveCatalog
+def _check_entry(entry: Any) -> None:
+    """Check the driver of ``entry``, and the key and path templates of a
+    nested catalog's entry, as opening it in Python does."""
+    from intake_earthscope.catalog import ArchiveCatalog, driver_problem, shown_path
 
     # intake sets _catalog on each entry to the catalog parsed from its file.
     owner = getattr(entry, "_catalog", None)
     if isinstance(owner, ArchiveCatalog):
         owner.check_entry(entry.name)
+        return
+
+    # intake 2.0.9 drops a driver of the --catalog file that it cannot load,
+    # without a message, as it does in nested catalogs.
+    if getattr(entry, "_plugin", True):
+        return
+    problem = driver_problem(getattr(entry, "_driver", None))
+    if problem is not None:
+        location = shown_path(str(getattr(owner, "path", "") or "catalog"))
+        raise CatalogError(
+            f"catalog file {location!r}, entry {entry.name!r}: {problem}. Fix "
+            "the driver in the catalog file"
+        )
 
 
 def _open_source(args: argparse.Namespace) -> Any:

@@ -501,11 +501,13 @@ def _lock(descriptor: int, folder: Path, wait_s: float) -> bool:
 
 
 def _report_lock_timeout(folder: Path, wait_s: float, timed_out_before: bool) -> None:
-    if timed_out_before:
+    # Threads that waited together all time out, and only the first warns.
+    with _tally_lock:
+        first = folder not in _locks_timed_out
+        _locks_timed_out.add(folder)
+    if timed_out_before or not first:
         logger.debug("tally lock of record indexes in %s still held", folder)
         return
-    with _tally_lock:
-        _locks_timed_out.add(folder)
     logger.warning(
         "timed out after %g s waiting for the lock of %s, which another process "
         "holds; this process now counts only its own record index writes and "

@@ -59,14 +59,16 @@ SECRET_NAME_PARTS = (
 
 # Secrets of this length or more are replaced wherever they appear. Shorter
 # ones would also match inside ordinary words, so they are replaced only where
-# they appear as a whole token, not next to a letter, digit or underscore.
+# they appear as a whole token, not next to a letter, digit or underscore of
+# any script.
 _SHORTEST_SECRET = 8
 # Secrets shorter than this are not redacted at all, because one- and
 # two-character tokens ("a", "on", "42") are ordinary text.
 _SHORTEST_TOKEN = 3
 # Characters that continue a token, so a short secret next to one is part of
-# a longer word or number and is left alone.
-_TOKEN_CHARACTER = "A-Za-z0-9_"
+# a longer word or number and is left alone: a letter or digit of any script
+# (as in "Zürich"), or an underscore.
+_TOKEN_CHARACTER = r"\w"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

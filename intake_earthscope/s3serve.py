@@ -300,7 +300,7 @@ def _argument_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParse
         help=(
             "store every file under the local directory DIR in BUCKET, with "
             "PREFIX and the file's path below DIR as its key. PREFIX is folder "
-            "names separated by /, without . or .. parts. Creates BUCKET if "
+            "names separated by /, without ., .. or empty parts. Creates BUCKET if "
             "needed (repeatable)"
         ),
     )
@@ -353,9 +353,12 @@ def _parse_upload(parser: argparse.ArgumentParser, value: str) -> Upload:
         for part in prefix.split("/")
         if part in (".", "..") or part != part.strip()
     ]
+    if "//" in prefix:
+        # An empty part, as between the slashes of a//b.
+        odd.insert(0, "")
     if odd:
-        # S3 keeps "." and ".." as characters of a key, and readers of a
-        # mirror would look for the resolved path instead.
+        # S3 keeps ".", ".." and an empty part as characters of a key, and
+        # readers of a mirror would look for the resolved path instead.
         parser.error(
             f"invalid --upload {value!r}: the prefix part {odd[0]!r} is not a "
             "folder name. Give the prefix as plain folder names, such as "
@@ -592,7 +595,9 @@ def _collect_files(
             key = upload.prefix + path.relative_to(upload.directory).as_posix()
             _check_key_encoding(upload, path, key)
             files.append((key, path))
-        elif entry.is_symlink():
+        elif entry.is_symlink() and not os.path.exists(path):
+            # A link to a FIFO or a device exists and is no file either, so
+            # it falls through to the error for special files.
             raise _upload_error(
                 upload,
                 path,

@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -290,11 +291,17 @@ def _checked_max_age(max_age: object) -> float:
     NaN would keep every stored table fresh for ever, because no age compares
     as greater than or equal to it.
     """
-    if isinstance(max_age, bool) or not isinstance(max_age, int | float):
+    # numbers.Real admits NumPy's integers and floats, such as np.int64.
+    if isinstance(max_age, bool) or not isinstance(max_age, numbers.Real):
         raise _invalid_max_age(max_age)
-    if not math.isfinite(max_age) or max_age < 0:
+    try:
+        seconds = float(max_age)
+    except OverflowError:
+        # An int beyond the float range, such as 10**400.
+        raise _invalid_max_age(max_age) from None
+    if not math.isfinite(seconds) or seconds < 0:
         raise _invalid_max_age(max_age)
-    return float(max_age)
+    return seconds
 
 
 def _invalid_max_age(max_age: object) -> InvalidRequestError:
@@ -373,7 +380,9 @@ class TableCache:
                 error,
             )
             return None
-        if age >= self.max_age:
+        if not 0 <= age < self.max_age:
+            # A file time ahead of the clock gives no age, so the table is
+            # fetched anew.
             logger.debug("station table %s expired (%.0f s old)", path, age)
             return None
 

@@ -109,6 +109,15 @@ def _check_catalog_call(unknown: Mapping[str, object]) -> None:
     suggestions come from the parameters of the shipped catalog. Values are
     not repeated, because a misplaced one may be a secret.
     """
+    undeclared = sorted(name for name in unknown if name in CATALOG_CALL_NAMES)
+    if undeclared:
+        # A copy of the shipped catalog whose user_parameters lost the name.
+        raise UnknownArgumentError(
+            f"the catalog call got parameter {undeclared[0]}, which the shipped "
+            "catalog declares but this catalog file does not: add it under "
+            "user_parameters in the catalog file, or list the names this one "
+            "takes with cat.user_parameters"
+        )
     suggestions = {}
     for name in unknown:
         if name in FDSN_NAMES or name in SEED_ID_NAMES:

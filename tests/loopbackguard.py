@@ -39,7 +39,8 @@ class LoopbackGuard:
         self._log_path = log_path
 
     def install(self) -> None:
-        """Replace ``socket.getaddrinfo`` and the connect methods."""
+        """Replace the name lookups of ``socket`` and the socket methods that
+        connect or send to an address."""
         self._originals = {
             "getaddrinfo": socket.getaddrinfo,
             "connect": socket.socket.connect,
@@ -52,6 +53,17 @@ class LoopbackGuard:
         socket.socket.connect_ex = self._guarded_connect(  # type: ignore[method-assign]
             self._originals["connect_ex"]
         )
+        # The older lookups ask the resolver without getaddrinfo, and
+        # datagram sends name their address without connect.
+        for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+            setattr(socket, name, self._guarded_lookup(getattr(socket, name)))
+        socket.getnameinfo = self._guarded_getnameinfo(socket.getnameinfo)
+        socket.socket.sendto = self._guarded_send(  # type: ignore[method-assign]
+            socket.socket.sendto, address_index=-1
+        )
+        socket.socket.sendmsg = self._guarded_send(  # type: ignore[method-assign]
+            socket.socket.sendmsg, address_index=3
+        )
 
     def _guarded_getaddrinfo(self, host: Any, *args: Any, **kwargs: Any) -> Any:
         if not is_loopback_host(host):
@@ -62,21 +74,61 @@ class LoopbackGuard:
             )
         return self._originals["getaddrinfo"](host, *args, **kwargs)
 
-    def _guarded_connect(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        guard = self
+    def _guarded_lookup(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def lookup(host: Any, *args: Any) -> Any:
+            if not is_loopback_host(host):
+                self._block(str(host))
+                raise socket.gaierror(
+                    socket.EAI_NONAME,
+                    f"name lookup of {host!r} blocked: tests stay on loopback",
+                )
+            return original(host, *args)
 
+        return lookup
+
+    def _guarded_getnameinfo(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def getnameinfo(address: Any, flags: int) -> Any:
+            if not is_loopback_host(address[0]):
+                self._block(f"{address[0]}:{address[1]}")
+                raise socket.gaierror(
+                    socket.EAI_NONAME,
+                    f"name lookup of {address[0]!r} blocked: tests stay on loopback",
+                )
+            return original(address, flags)
+
+        return getnameinfo
+
+    def _guarded_connect(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                host = address[0]
-                if not is_loopback_host(host):
-                    guard._block(f"{host}:{address[1]}")
-                    raise ConnectionRefusedError(
-                        f"connection to {host}:{address[1]} blocked: tests stay on "
-                        "loopback"
-                    )
+            self._check_address(sock, address)
             return original(sock, address)
 
         return connect
+
+    def _guarded_send(
+        self, original: Callable[..., Any], address_index: int
+    ) -> Callable[..., Any]:
+        """Wrap a send method whose argument ``address_index`` (after the
+        socket) is the address where one is given."""
+        minimum = address_index + 1 if address_index >= 0 else 2
+
+        def send(sock: socket.socket, *args: Any) -> Any:
+            if len(args) >= minimum:
+                self._check_address(sock, args[address_index])
+            return original(sock, *args)
+
+        return send
+
+    def _check_address(self, sock: socket.socket, address: Any) -> None:
+        """Raise ConnectionRefusedError for an internet address off loopback."""
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        host = address[0]
+        if not is_loopback_host(host):
+            self._block(f"{host}:{address[1]}")
+            raise ConnectionRefusedError(
+                f"connection to {host}:{address[1]} blocked: tests stay on loopback"
+            )
 
     def _block(self, address: str) -> None:
         self.attempts.append((self.current, address))

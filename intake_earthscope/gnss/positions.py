@@ -276,7 +276,7 @@ def parse_positions(data: bytes | str, name: str = "") -> PositionSeries:
         # A damaged file must end as a DecodeError, which the dataset turns
         # into the station's "unreadable" outcome under errors="warn"/"ignore".
         raise DecodeError(
-            f"invalid {kind} file {name or '(no name)'}: {error}"
+            f"invalid {kind} file {name or '(no name)'}: {_cut(str(error))}"
         ) from error
 
 
@@ -486,7 +486,7 @@ def _pos_reference(header: dict[str, str], name: str) -> ReferencePosition:
     if len(neu) < 3:
         raise DecodeError(
             f"invalid NEU Reference position in {name or '.pos file'}: "
-            f"{header['NEU Reference position']!r}"
+            f"{_quoted(header['NEU Reference position'])}"
         )
     frame = header.get("PBO Station Position Time Series. Reference Frame", "")
     x, y, z = xyz[:3] if len(xyz) >= 3 else (np.nan, np.nan, np.nan)
@@ -537,7 +537,8 @@ def _csv_offset(header: dict[str, str], name: str) -> dict[str, float]:
     values = _numbers(text)
     if len(values) != 3:
         raise DecodeError(
-            f"invalid 'Offset from source file' in {name or 'CSV file'}: {text!r}"
+            f"invalid 'Offset from source file' in {name or 'CSV file'}: "
+            f"{_quoted(text)}"
         )
     # NOTE: the sign (source value = CSV value + offset) follows the header's
     # wording; no matching .pos file was at hand to confirm it.
@@ -554,6 +555,28 @@ def _csv_span(header: dict[str, str]) -> tuple[np.datetime64, np.datetime64] | N
         return None
     noon = np.timedelta64(NOON_NS, "ns")
     return first + noon, last + noon
+
+
+# Characters of a file's text that a message quotes, and of a parser's
+# error, which quotes the text too, so that a damaged field of megabytes does
+# not make a warning of megabytes.
+_QUOTED_MAX = 80
+_ERROR_MAX = 240
+
+
+def _cut(text: str, limit: int = _ERROR_MAX) -> str:
+    """Return ``text``, or its first ``limit`` characters and a count of the
+    characters left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _quoted(text: str) -> str:
+    """Return ``text`` quoted as repr() does, cut as :func:`_cut` does."""
+    if len(text) <= _QUOTED_MAX:
+        return repr(text)
+    return f"{text[:_QUOTED_MAX]!r}... ({len(text) - _QUOTED_MAX} more characters)"
 
 
 def _cut_last_line(body: str) -> tuple[str, str]:
@@ -592,7 +615,7 @@ def _read_rows(
     except (ValueError, pd.errors.ParserError) as error:
         located = _unreadable_number(complete, names, used, text_columns, name)
         raise DecodeError(
-            located or f"invalid rows in {name or 'position file'}: {error}"
+            located or f"invalid rows in {name or 'position file'}: {_cut(str(error))}"
         ) from None
     return rows, truncated
 
@@ -636,7 +659,7 @@ def _unreadable_number(
             row = int(bad[0])
             return (
                 f"invalid data row {row + 1} (after the header) of "
-                f"{name or 'position file'}: {values.iloc[row]!r} in column "
+                f"{name or 'position file'}: {_quoted(values.iloc[row])} in column "
                 f"{column!r} is not a number; the file is damaged"
             )
     return None
@@ -687,7 +710,9 @@ def _read_csv_rows(
             engine="c",
         )
     except (ValueError, pd.errors.ParserError) as error:
-        raise DecodeError(f"invalid rows in {name or 'CSV file'}: {error}") from None
+        raise DecodeError(
+            f"invalid rows in {name or 'CSV file'}: {_cut(str(error))}"
+        ) from None
     rows.columns = [str(column).strip() for column in rows.columns]
     return rows, truncated
 
@@ -764,7 +789,7 @@ def _numeric(rows: pd.DataFrame, column: str, name: str) -> np.ndarray:
         raise DecodeError(
             f"invalid data row {bad + 1} (after the header) of "
             f"{name or 'CSV file'}: column {column!r} "
-            f"has {str(raw.iloc[bad]).strip()!r}, expected a number"
+            f"has {_quoted(str(raw.iloc[bad]).strip())}, expected a number"
         )
     return values.to_numpy(np.float64)
 
@@ -778,7 +803,7 @@ def _csv_noon(dates: pd.Series, name: str) -> np.ndarray:
         raise DecodeError(
             f"invalid data row {bad + 1} (after the header) of "
             f"{name or 'CSV file'}: date "
-            f"{dates.iloc[bad]!r} is not a valid YYYY-MM-DD date"
+            f"{_quoted(str(dates.iloc[bad]))} is not a valid YYYY-MM-DD date"
         )
     return days.to_numpy(dtype="datetime64[ns]") + np.timedelta64(NOON_NS, "ns")
 
