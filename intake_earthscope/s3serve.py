@@ -202,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # serve() stopped the server on its way out.
         print("stopped the loopback S3 server (Ctrl-C)", file=sys.stderr)
+        return 0
     except BrokenPipeError:
         # serve() stopped the server, which no one could find without the
         # port. stdout goes to os.devnull, so that the flush at exit does
