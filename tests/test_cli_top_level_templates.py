@@ -1,4 +1,4 @@
-"""A --catalog file that holds data entries gets its templates checked.
+"""A --catalog file that contains data entries gets its templates checked.
 
 A nested catalog file such as scedc.yaml may be given to --catalog on its
 own. Its entries' key templates must then be checked as they are through
