@@ -47,4 +47,5 @@ def test_cli_radius_usage_error_offline(capsys: pytest.CaptureFixture[str]) -> N
 
     assert code == EXIT_USAGE
     assert "invalid radius search" in err
-    assert "maxradius" in err
+    assert "--maxradius VALUE" in err
+    assert "got only --latitude VALUE and --longitude VALUE" in err

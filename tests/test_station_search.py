@@ -211,9 +211,9 @@ def test_empty_search_suggests_west_centre(ta: StationBrowser) -> None:
 @pytest.mark.parametrize(
     ("criteria", "named"),
     [
-        ({"latitude": 35}, "got only latitude"),
-        ({"latitude": 35, "longitude": -110}, "got only latitude and longitude"),
-        ({"maxradius": 3}, "got only maxradius"),
+        ({"latitude": 35}, "got only latitude="),
+        ({"latitude": 35, "longitude": -110}, "got only latitude= and longitude="),
+        ({"maxradius": 3}, "got only maxradius="),
     ],
 )
 def test_incomplete_radius_names_given(
@@ -222,7 +222,7 @@ def test_incomplete_radius_names_given(
     with pytest.raises(InvalidRequestError) as caught:
         ta.search(**criteria)
 
-    assert "give latitude, longitude and maxradius" in str(caught.value)
+    assert "give latitude=, longitude= and maxradius=" in str(caught.value)
     assert named in str(caught.value)
     assert "[" not in str(caught.value)
 
