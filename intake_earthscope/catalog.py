@@ -100,9 +100,7 @@ class ArchiveCatalog(YAMLFileCatalog):
         except CatalogFileError:
             raise
         except FileNotFoundError:
-            entry = _opening_entry()
-            name = self.name or getattr(entry, "name", None)
-            listing = getattr(getattr(entry, "_catalog", None), "path", None)
+            name, listing = _opening_names(self.name)
             message = missing_file_message(str(self.path), name, listing)
             raise CatalogFileNotFoundError(message) from None
         except CatalogException as error:
@@ -147,17 +145,7 @@ class ArchiveCatalog(YAMLFileCatalog):
             unknown field. The message names this catalog's file and the
             entry.
         """
-        entry = self._entries[name]
-        location = shown_path(str(self.path))
-        # intake 2.0.9 drops a driver that it cannot load, without a message.
-        problem = None if entry._plugin else driver_problem(entry._driver)
-        if problem is not None:
-            raise CatalogError(
-                f"catalog file {location!r}, entry {name!r}: {problem}. Fix the "
-                "driver in the catalog file"
-            )
-        args = entry.describe().get("args") or {}
-        check_entry_templates(args, name, location)
+        check_catalog_entry(self._entries[name], shown_path(str(self.path)))
 
     def _get_entry(self, name: str) -> Any:
         if name in self._entries:
@@ -184,6 +172,28 @@ class ArchiveCatalog(YAMLFileCatalog):
             f"cat.{self.name}.<entry>.{method}(). Entries of {self.name!r}: "
             f"{entries}"
         )
+
+
+def check_catalog_entry(entry: Any, location: str) -> None:
+    """Check the driver and the key and path templates of intake's catalog
+    ``entry``, which the catalog file ``location`` lists.
+
+    Raises
+    ------
+    intake_earthscope.errors.CatalogError
+        If intake loaded no driver for the entry, or a template uses an
+        unknown field. The message names the file and the entry.
+    """
+    # intake 2.0.9 drops a driver that it cannot load, without a message.
+    if not getattr(entry, "_plugin", True):
+        problem = driver_problem(getattr(entry, "_driver", None))
+        if problem is not None:
+            raise CatalogError(
+                f"catalog file {location!r}, entry {entry.name!r}: {problem}. "
+                "Fix the driver in the catalog file"
+            )
+    args = entry.describe().get("args") or {}
+    check_entry_templates(args, entry.name, location)
 
 
 def driver_problem(driver: object) -> str | None:
@@ -354,9 +364,7 @@ def missing_file_message(
 def _path_missing_message(path: object, name: str | None) -> str:
     """Return the message for a nested catalog entry whose ``path`` argument
     is missing or no file name."""
-    entry = _opening_entry()
-    name = name or getattr(entry, "name", None)
-    listing = getattr(getattr(entry, "_catalog", None), "path", None)
+    name, listing = _opening_names(name)
     where = f"entry {name!r}" if name else "a nested catalog entry"
     if listing:
         where += f" of {shown_path(str(listing))!r}"
@@ -368,6 +376,15 @@ def _path_missing_message(path: object, name: str | None) -> str:
         f"{where} {problem}. Give its nested catalog file under args, such as "
         'path: "{{ CATALOG_DIR }}/sage.yaml"'
     )
+
+
+def _opening_names(name: str | None) -> tuple[str | None, str | None]:
+    """Return the name of the entry that opens a nested catalog (``name``
+    where given) and the path of the catalog file that lists it, each
+    ``None`` where unknown."""
+    entry = _opening_entry()
+    listing = getattr(getattr(entry, "_catalog", None), "path", None)
+    return name or getattr(entry, "name", None), listing
 
 
 def _opening_entry() -> Any | None:

@@ -1608,33 +1608,14 @@ def _entry(catalog: Any, name: str) -> Any:
 
 
 def _check_entry(entry: Any) -> None:
-    """Check the driver and the key and path templates of ``entry``, as
-    opening a nested catalog's entry in Python does."""
-    from intake_earthscope.catalog import (
-        ArchiveCatalog,
-        check_entry_templates,
-        driver_problem,
-        shown_path,
-    )
+    """Check the driver and the key and path templates of ``entry``, of a
+    nested catalog or of the --catalog file itself, as opening it in Python
+    does."""
+    from intake_earthscope.catalog import check_catalog_entry, shown_path
 
     # intake sets _catalog on each entry to the catalog parsed from its file.
     owner = getattr(entry, "_catalog", None)
-    if isinstance(owner, ArchiveCatalog):
-        owner.check_entry(entry.name)
-        return
-
-    # An entry of the --catalog file itself. intake 2.0.9 drops a driver
-    # that it cannot load without a message, as it does in nested catalogs.
-    location = shown_path(str(getattr(owner, "path", "") or "catalog"))
-    if not getattr(entry, "_plugin", True):
-        problem = driver_problem(getattr(entry, "_driver", None))
-        if problem is not None:
-            raise CatalogError(
-                f"catalog file {location!r}, entry {entry.name!r}: {problem}. "
-                "Fix the driver in the catalog file"
-            )
-    args = entry.describe().get("args") or {}
-    check_entry_templates(args, entry.name, location)
+    check_catalog_entry(entry, shown_path(str(getattr(owner, "path", "") or "catalog")))
 
 
 def _open_source(args: argparse.Namespace) -> Any:

@@ -179,7 +179,6 @@ class MiniseedCollection(BaseData):
         catalog_path: str | None = None,
         **unknown: object,
     ) -> None:
-
         _check_catalog_call(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
@@ -274,9 +273,16 @@ def _check_templates(
 
     if not entry:
         return
-    # A catalog built without from_yaml_file leaves the field unfilled.
-    known = catalog_path and "{" not in catalog_path
-    check_entry_templates(args, entry, catalog_path if known else None)
+    check_entry_templates(args, entry, _filled_path(catalog_path))
+
+
+def _filled_path(catalog_path: str | None) -> str | None:
+    """Return the catalog file that intake filled in for ``{CATALOG_PATH}``,
+    or ``None`` for a catalog built without ``from_yaml_file``, which leaves
+    the field unfilled."""
+    if catalog_path and "{" not in catalog_path:
+        return catalog_path
+    return None
 
 
 def _build_collection(
@@ -286,8 +292,8 @@ def _build_collection(
 
     intake fills a field in single braces, ``{station}``, with the catalog
     parameter of that name before this package reads the template, so a key
-    template field that the reader needs is then gone, and the message says
-    to double the braces. Without ``entry`` (data built in Python) the
+    template field that the reader needs is then gone, and the message tells
+    the user to double the braces. Without ``entry`` (data built in Python) the
     collection's own message is raised.
     """
     from intake_earthscope.collection import Collection
@@ -297,8 +303,8 @@ def _build_collection(
     except CatalogError as error:
         if not entry:
             raise
-        known = catalog_path and "{" not in catalog_path
-        where = f"catalog file {catalog_path!r}, " if known else ""
+        path = _filled_path(catalog_path)
+        where = f"catalog file {path!r}, " if path else ""
         hint = ""
         if "lacks field(s)" in str(error):
             hint = (
