@@ -264,8 +264,11 @@ _OFFSETS_RULE = (
 )
 
 
-def _seconds(value: object, name: str, number_text: bool) -> float | None:
-    """Return a plain number of seconds as a float, or None for a duration."""
+def _seconds(value: object, name: str, number_text: bool) -> float | int | None:
+    """Return a plain number of seconds, or None for a duration.
+
+    Integers stay exact, because one such as 10**400 has no float.
+    """
     if isinstance(value, str):
         if not _is_number(value):
             return None
@@ -278,13 +281,19 @@ def _seconds(value: object, name: str, number_text: bool) -> float | None:
     # NumPy counts timedelta64 as an integer type, and its unit must be kept.
     if isinstance(value, np.timedelta64):
         return None
-    if isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
         return float(value)
     return None
 
 
-def _seconds_ns(seconds: float, value: object, name: str) -> int:
-    if not np.isfinite(seconds) or seconds < 0:
+def _seconds_ns(seconds: float | int, value: object, name: str) -> int:
+    if isinstance(seconds, int):
+        finite = True
+    else:
+        finite = bool(np.isfinite(seconds))
+    if not finite or seconds < 0:
         raise InvalidRequestError(
             f"invalid {name}={value!r}: expected seconds at or above 0. {_OFFSETS_RULE}"
         )

@@ -281,7 +281,7 @@ def window_times(times: Any) -> np.ndarray:
             "event origin times"
         )
     if _is_one_time(times):
-        if hasattr(times, "shape") and np.ndim(times) == 0:
+        if _is_zero_dimensional(times):
             # A 0-d NumPy or xarray array contains one time and cannot be iterated.
             times = np.asarray(times)[()]
         return np.array([_reference_ns(times, "times")], dtype=np.int64)
@@ -343,9 +343,14 @@ def _is_one_time(times: Any) -> bool:
     """Return whether ``times`` is one time rather than a collection of them."""
     if isinstance(times, str | bytes | dt.date | np.datetime64):
         return True
-    if is_utcdatetime(times) or hasattr(times, "shape") and np.ndim(times) == 0:
+    if is_utcdatetime(times) or _is_zero_dimensional(times):
         return True
     return not isinstance(times, Iterable)
+
+
+def _is_zero_dimensional(times: Any) -> bool:
+    """Return whether ``times`` is a 0-d array, such as a NumPy or xarray scalar."""
+    return hasattr(times, "shape") and np.ndim(times) == 0
 
 
 def _check_time_container(times: Any) -> None:
@@ -440,21 +445,19 @@ def _outside_nanoseconds(stamps: pd.DatetimeIndex) -> InvalidRequestError:
 
 
 def _duration_ns(value: object, name: str) -> int:
-    try:
-        duration = window_offset_ns(value, name)
-    except OverflowError as error:
-        # An integer too large for a float, such as 10**400.
-        raise InvalidRequestError(
-            f"invalid {name}={short_repr(value)}: longer than one day, the most "
-            "that before plus after may span; read long spans with open_waveforms"
-        ) from error
+    duration = window_offset_ns(value, name)
     if duration > LONGEST_WINDOW_NS:
         # Checked per offset, so that the message names the one offset that
         # is too long by itself, such as 1e300 s.
+        try:
+            length = f"{duration / NS_PER_SECOND:g} s is"
+        except OverflowError:
+            # An integer number of seconds that no float holds, such as 10**400.
+            length = "that is"
         raise InvalidRequestError(
-            f"invalid {name}={value!r}: {duration / NS_PER_SECOND:g} s is longer "
-            "than one day, the most that before plus after may span; read long "
-            "spans with open_waveforms"
+            f"invalid {name}={short_repr(value)}: {length} longer than one day, "
+            "the most that before plus after may span; read long spans with "
+            "open_waveforms"
         )
     return duration
 
