@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import re
+import reprlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -306,8 +307,8 @@ def _checked_max_age(max_age: object) -> float:
 
 def _invalid_max_age(max_age: object) -> InvalidRequestError:
     return InvalidRequestError(
-        f"invalid cache max_age={max_age!r}: give a finite number of seconds "
-        ">= 0, such as 86400 for a day, or 0 to fetch the table anew"
+        f"invalid cache max_age={reprlib.repr(max_age)}: give a finite number of "
+        "seconds >= 0, such as 86400 for a day, or 0 to fetch the table anew"
     )
 
 
