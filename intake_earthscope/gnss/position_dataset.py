@@ -751,13 +751,18 @@ def _failed_result(
     size: int, status: str, error: Exception, errors: str
 ) -> dict[str, Any]:
     """Return the all-NaN result of a failed read; raise under ``errors="raise"``."""
-    if errors == "raise":
-        add_policy_hint(error, status, "stations")
-        raise error
+    _raise_under_policy(error, status, errors)
     result: dict[str, Any] = {name: np.full(size, np.nan) for name in COMPONENTS}
     result.update({name: np.nan for name in _REFERENCE_FIELDS})
     result.update(frame="", status=status, days=0, message=str(error))
     return result
+
+
+def _raise_under_policy(error: Exception, status: str, errors: str) -> None:
+    """Raise ``error`` with the policy hint under ``errors="raise"``."""
+    if errors == "raise":
+        add_policy_hint(error, status, "stations")
+        raise error
 
 
 def _report_failure(
@@ -869,7 +874,7 @@ def _data_span(
             reported.append("")
             continue
         status = _failure_status(error)
-        _failed_result(0, status, error, errors)
+        _raise_under_policy(error, status, errors)
         _report_failure(station_file, status, error, errors, product)
         reported.append(str(error))
 
