@@ -76,9 +76,6 @@ __all__ = [
     "handle_failure",
     "joint_failure",
     "mark_left_out",
-    "task_hint",
-    "warn_read_outcome",
-    "without_task_hint",
     "previous_day_error",
     "previous_day_source",
     "report_day_failure",
@@ -87,7 +84,10 @@ __all__ = [
     "report_unplanned",
     "settle_missing",
     "settle_missing_and_previous",
+    "task_hint",
     "unit_status",
+    "warn_read_outcome",
+    "without_task_hint",
 ]
 
 logger = logging.getLogger(__name__)
