@@ -352,9 +352,9 @@ def decode_segments(
     this skips libmseed's growing of one buffer per segment, record by
     record, which costs more than decoding. With ``reuse_memory`` too,
     those arrays are taken from the thread's scratch memory, which the
-    kernel need not map and zero again: the samples must not be used after
-    the ``with`` block, and a thread must leave such blocks in the reverse
-    order of entering them. A segment it cannot unpack that way (records
+    kernel need not map and zero again. The samples must then not be used
+    after the ``with`` block, and a thread must leave such blocks in the
+    reverse order of entering them. A segment it cannot unpack that way (records
     of different sample types joined into one segment, a damaged payload)
     makes the whole object decode the other way: libmseed unpacks while
     reading, and the segments' samples are views into its memory, valid

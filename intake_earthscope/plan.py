@@ -739,10 +739,10 @@ def _select_rate(
         if seed_id not in known or request.rates_agree(known[seed_id], picked)
     ]
     if not any(seed_id in known for seed_id in kept):
-        shown = _number_text(picked)
+        rate_text = _number_text(picked)
         raise InvalidRequestError(
-            f"no channel of the request is sampled at {shown} Hz "
-            f"(sampling_rate={shown}); "
+            f"no channel of the request is sampled at {rate_text} Hz "
+            f"(sampling_rate={rate_text}); "
             + _rates_message("the channels found are sampled at", clusters)
         )
     dropped = len(traces) - len(kept)

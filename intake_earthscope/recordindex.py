@@ -23,8 +23,8 @@ tenths of it. The processes that share the folder count the bytes they wrote
 since its last listing in one locked file there, so that together they list
 it once a tenth of the limit has been written. A process waits at most
 ``$INTAKE_EARTHSCOPE_INDEX_LOCK_SECONDS`` seconds (default 5) for that lock.
-When another process holds it longer, this process logs a WARNING once and
-counts only its own writes; the index itself is still stored and read.
+When another process keeps it longer, this process logs a WARNING once and
+counts only its own writes. The index itself is still stored and read.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ earthscope-sdk logs token objects. Filters on loggers would miss child
 loggers, so the log record factory itself replaces every secret this process
 has seen with ``[redacted]``. The factory is installed the first time a
 secret is registered, and costs nothing before that. A secret of 8
-characters or more is replaced wherever it appears, one of 3 to 7 characters
-where it appears as a whole token, and one of 1 or 2 characters not at all,
-because such short strings are ordinary text.
+characters or more is replaced wherever it appears, and one of 3 to 7
+characters where it appears as a whole token. One of 1 or 2 characters is
+not replaced at all, because such short strings are ordinary text.
 
 Objects that travel to other processes contain a digest in place of a secret
 (:func:`keep_secret`). The secret stays in this process's memory, where

@@ -411,10 +411,10 @@ def _radius_mask(table: pd.DataFrame, criteria: Mapping[str, Any]) -> pd.Series:
     if not radius and not centre:
         return keep
     if len(centre) != 2 or not radius:
-        given = _and({f"{name}=" for name in radius | centre})
+        named = _and({f"{name}=" for name in radius | centre})
         raise InvalidRequestError(
             "invalid radius search: give latitude=, longitude= and maxradius= "
-            f"(and optionally minradius=) together; got only {given}"
+            f"(and optionally minradius=) together; got only {named}"
         )
 
     inner, outer = _bounds(criteria, ("minradius", "maxradius"), 0, 180)

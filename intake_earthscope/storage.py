@@ -1217,7 +1217,7 @@ def _credentials_expired(error: BaseException) -> bool:
 
 # gcsfs takes these words as token= to choose how it authenticates. They are
 # no secrets, and registered as secrets they would be redacted wherever the
-# word stands alone in a log record or message.
+# word appears alone in a log record or message.
 _TOKEN_MODES = frozenset({"anon", "browser", "cache", "cloud", "google_default"})
 
 

@@ -330,7 +330,9 @@ def test_search_rejects_unknown_criterion(ta: StationBrowser) -> None:
 
 
 def test_search_radius_needs_centre(ta: StationBrowser) -> None:
-    with pytest.raises(InvalidRequestError, match="latitude=, longitude= and maxradius="):
+    with pytest.raises(
+        InvalidRequestError, match="latitude=, longitude= and maxradius="
+    ):
         ta.search(maxradius=3)
 
 

@@ -1,7 +1,7 @@
 """A credentials or login service that accepts requests and never replies.
 
 The real earthscope-sdk talks to the loopback fake API, whose token or
-credentials endpoint holds every request without a reply. Each of this
+credentials endpoint keeps every request waiting without a reply. Each of this
 package's attempts then waits for the SDK's read timeout, which must be no
 longer than INTAKE_EARTHSCOPE_ATTEMPT_SECONDS or the read timeout set for
 this package, so a read fails within the retry budget plus a few seconds.

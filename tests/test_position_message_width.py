@@ -71,7 +71,7 @@ def test_long_message_whole_in_log(
 
     assert len(logged) == 1
     whole = logged[0].removeprefix("whole message, cut in the dataset: ")
-    kept = message[: note.start()]
+    start = message[: note.start()]
     assert whole.endswith("Extra column 149 (mm)', '']")
-    assert whole.startswith(kept)
-    assert len(whole) == len(kept) + int(note.group(1))
+    assert whole.startswith(start)
+    assert len(whole) == len(start) + int(note.group(1))

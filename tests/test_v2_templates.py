@@ -102,7 +102,8 @@ def test_station_list_names_python_entry() -> None:
 
 def test_single_braces_explained(tmp_path: Path) -> None:
     """A field in single braces is filled by intake with the catalog's
-    parameter before the reader sees it, so the message says to double it."""
+    parameter before the reader gets it, so the message asks for double
+    braces."""
     broken = SAGE_KEY.replace("{{station}}", "{station}")
     cat = open_broken(tmp_path, SAGE_KEY, broken)
 

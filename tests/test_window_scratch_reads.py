@@ -2,11 +2,11 @@
 
 A batch of windows unpacks each object's records into its thread's
 scratch memory (``decode._Scratch``) and keeps it until the batch ends.
-Here the windows cross midnight (two objects each), a publication version
-covers part of a day, a channel changes sample type, one channel runs past
-midnight, and the second day is miniSEED 3 with a record that fails its
+Here the windows cross midnight (two objects each). A publication version
+covers part of a day, a channel changes sample type, and one channel runs
+past midnight. The second day is miniSEED 3 with a record that fails its
 CRC, so its windows fall back to decoding one by one while the first day's
-samples are still held. Every variable must equal, bit for bit, a read
+samples are still in use. Every variable must equal, bit for bit, a read
 that keeps no memory between decodes, once dask's threads hold memory of
 earlier reads, and with a scratch limit smaller than one object.
 """

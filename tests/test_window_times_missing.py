@@ -3,10 +3,11 @@ nanosecond times or of an odd shape.
 
 An event catalog read from CSV leaves an empty cell as NaN in a column of
 text, as ``pd.NA`` in a column of dtype ``string`` and as NaT once parsed.
-Each such entry, a ``datetime64`` array of seconds or days that reaches past
-the years that nanosecond times cover, a 2-D array, bytes and an offset too
-large for a float must raise ``InvalidRequestError`` that names the value
-and the fix, before any storage is touched. A 0-d array is one time.
+Each such entry must raise ``InvalidRequestError`` that names the value
+and the fix, before any storage is touched. So must a ``datetime64`` array
+of seconds or days that reaches past the years that nanosecond times cover,
+a 2-D array and an offset too large for a float. Bytes and a 0-d array are
+one time.
 """
 
 from __future__ import annotations

@@ -815,9 +815,9 @@ def _fit_message(message: str) -> str:
     # The note's count needs the kept length, which needs the note's length,
     # so the note is sized with the count of its longest form.
     note = _cut_note(len(message))
-    kept = MESSAGE_WIDTH - len(note)
+    length = MESSAGE_WIDTH - len(note)
     logger.info("whole message, cut in the dataset: %s", message)
-    return message[:kept] + _cut_note(len(message) - kept)
+    return message[:length] + _cut_note(len(message) - length)
 
 
 def _cut_note(count: int) -> str:
