@@ -1752,8 +1752,10 @@ def _finish_window(
     failure = _main_failure([reads[i] for i in failed]).failure if failed else ""
     for row, trace in enumerate(traces):
         if status[row] == "no_matching_channel" and trace.sourceid in seen:
-            # The object has the channel, only not in this window.
-            status[row] = "no_data_in_window"
+            # The object has the channel, only not in this window, unless the
+            # window's records were in the part of a truncated or damaged
+            # object that was lost.
+            status[row] = state if state != "ok" else "no_data_in_window"
         if failure and not (only_missing and complete[row]):
             status[row] = failure
     # A read of the day before is shown only where its records reach the
