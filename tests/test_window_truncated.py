@@ -51,7 +51,7 @@ def test_window_in_intact_part_keeps_samples(tmp_path: Path) -> None:
     assert not np.isnan(expected).any()
 
 
-def test_window_after_intact_data_ends_has_no_data(tmp_path: Path) -> None:
+def test_window_past_short_day_no_data(tmp_path: Path) -> None:
     root = mirror(tmp_path / "mirror", {key(1): station_day(1, seconds=43_200.0)})
 
     dataset = windows(root, [LOST], 10.0, 10.0)
