@@ -55,6 +55,7 @@ from scale import cpu_seconds  # noqa: E402
 
 from intake_earthscope.collection import Collection  # noqa: E402
 from intake_earthscope.dataset import open_waveforms  # noqa: E402
+from intake_earthscope.rangedread import index_object  # noqa: E402
 from intake_earthscope.recordindex import forget_indexes, parse_records  # noqa: E402
 from intake_earthscope.storage import StorageSpec  # noqa: E402
 from intake_earthscope.testing import (  # noqa: E402
@@ -63,7 +64,6 @@ from intake_earthscope.testing import (  # noqa: E402
     isolated_aws_environment,
     put_public_object,
 )
-from intake_earthscope.windowread import index_object  # noqa: E402
 from intake_earthscope.windows import open_windows  # noqa: E402
 
 import mseedgen  # noqa: E402

@@ -3,7 +3,7 @@
 An index row is one record: byte offset, length, source identifier, time of
 its first sample and time of its last sample. A *complete* index comes from
 reading the whole object. A *partial* index contains the records that ranged
-reads have parsed so far; the window reader (:mod:`intake_earthscope.windowread`)
+reads have parsed so far; the ranged reader (:mod:`intake_earthscope.rangedread`)
 narrows its searches with it.
 
 Indexes are kept in memory per process and on disk, one small ``.npz`` file

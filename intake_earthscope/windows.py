@@ -175,7 +175,7 @@ inventory, token, profile
     apply.
 
     Reading a window fetches only the byte ranges of the records around it
-    (see :mod:`intake_earthscope.windowread`), and the record indexes built
+    (see :mod:`intake_earthscope.rangedread`), and the record indexes built
     on the way are cached on disk (:mod:`intake_earthscope.recordindex`).
     Placement follows the rules of :mod:`intake_earthscope.place`, so a
     window whose start lies on the grid of a day read by ``open_waveforms``

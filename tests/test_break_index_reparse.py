@@ -30,9 +30,9 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     windows,
 )
 
+from intake_earthscope.rangedread import index_object
 from intake_earthscope.recordindex import forget_indexes, parse_records
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.windowread import index_object
 
 import mseedgen
 from conftest import mirror

@@ -31,12 +31,12 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
     whole_days,
 )
 
-import intake_earthscope.windowread as windowread
+import intake_earthscope.rangedread as rangedread
 from intake_earthscope import open_waveforms, open_windows
 from intake_earthscope.decode import intact_records
+from intake_earthscope.rangedread import ObjectWindows, RangedObject
 from intake_earthscope.recordindex import forget_indexes, parse_records
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.windowread import ObjectWindows, RangedObject
 
 import countingfs
 import mseedgen
@@ -129,7 +129,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int] | None]:
     turn, so tests that read through dask use its synchronous scheduler.
     """
     ranges: list[tuple[int, int] | None] = []
-    local, remote = windowread.read_local_ranges, windowread.read_bytes
+    local, remote = rangedread.read_local_ranges, rangedread.read_bytes
     start_reader = RangedObject.__init__
 
     def read_local(spec, name, spans):
@@ -145,8 +145,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int] | None]:
         ranges.append(None)
         start_reader(self, *args, **kwargs)
 
-    monkeypatch.setattr(windowread, "read_local_ranges", read_local)
-    monkeypatch.setattr(windowread, "read_bytes", read_remote)
+    monkeypatch.setattr(rangedread, "read_local_ranges", read_local)
+    monkeypatch.setattr(rangedread, "read_bytes", read_remote)
     monkeypatch.setattr(RangedObject, "__init__", init)
     return ranges
 

@@ -31,6 +31,7 @@ from test_windows import (  # noqa: F401 (_index_cache is an autouse fixture)
 )
 
 from intake_earthscope import open_waveforms, outcome_table
+from intake_earthscope.rangedread import ObjectWindows, RangedObject
 from intake_earthscope.recordindex import (
     ObjectIndex,
     forget_indexes,
@@ -38,7 +39,6 @@ from intake_earthscope.recordindex import (
     store_index,
 )
 from intake_earthscope.storage import StorageSpec, object_stat
-from intake_earthscope.windowread import ObjectWindows, RangedObject
 
 from conftest import collection_spec, mirror
 

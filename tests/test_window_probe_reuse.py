@@ -1,7 +1,7 @@
 """Window reads reuse the bytes that probes and earlier reads of an object fetched.
 
 The reads go to the loopback S3 server, whose GETs countingfs counts. A
-wrapper of ``windowread.read_bytes`` records each requested range and
+wrapper of ``rangedread.read_bytes`` records each requested range and
 passes it on to the real read.
 """
 
@@ -28,10 +28,10 @@ from test_windows import (
     station_day,
 )
 
-from intake_earthscope import windowread
+from intake_earthscope import rangedread
 from intake_earthscope.collection import Collection
+from intake_earthscope.rangedread import RangedObject, index_object
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.windowread import RangedObject, index_object
 
 import countingfs
 from conftest import collection_spec
@@ -48,7 +48,7 @@ def _merge_gap(monkeypatch: pytest.MonkeyPatch) -> None:
 def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     """Record the byte range of each ranged GET of the window reader."""
     ranges: list[tuple[int, int]] = []
-    real = windowread.read_bytes
+    real = rangedread.read_bytes
 
     def recorded(spec, key, start=None, end=None, if_match=""):
         data = real(spec, key, start, end, if_match)
@@ -56,7 +56,7 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
             ranges.append((start, start + len(data)))
         return data
 
-    monkeypatch.setattr(windowread, "read_bytes", recorded)
+    monkeypatch.setattr(rangedread, "read_bytes", recorded)
     return ranges
 
 
@@ -182,7 +182,7 @@ def refetched(ranges: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     found = []
     for number, (start, end) in enumerate(ranges):
         # GETs of one round run in threads in any order, but never overlap.
-        for low, high in windowread._coalesce(ranges[:number], 0):
+        for low, high in rangedread._coalesce(ranges[:number], 0):
             first, last = max(low, start), min(high, end)
             if first >= last:
                 continue
@@ -248,7 +248,7 @@ def test_indexed_window_reads_unchanged(
 
     assert len(requested) == 1
     # The GETs run in threads, so they are recorded in any order.
-    assert sorted(fetched) == windowread._coalesce(requested[0], MERGE)
+    assert sorted(fetched) == rangedread._coalesce(requested[0], MERGE)
     assert read == sum(end - start for start, end in fetched)
     whole = whole_day(store, "2024-01-01", "2024-01-02", **codes)
     assert_equal_to_cuts(dataset, whole, [time], BEFORE)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from test_windows import CODES, _index_cache, cut, key, station_day, whole_days, windows
 
 from intake_earthscope import open_waveforms
 
 from conftest import collection_spec, mirror
-from test_windows import CODES, _index_cache, cut, key, station_day, whole_days, windows
 
 __all__ = ["_index_cache"]
 

@@ -14,13 +14,20 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from intake_earthscope import open_waveforms, open_windows, outcome_table, windowread
+from intake_earthscope import open_waveforms, open_windows, outcome_table, rangedread
 from intake_earthscope.collection import Collection
 from intake_earthscope.errors import (
     DecodeError,
     InvalidRequestError,
     ObjectNotFoundError,
     ReadOutcomeWarning,
+)
+from intake_earthscope.rangedread import (
+    LOCAL_COALESCE_BYTES,
+    ObjectWindows,
+    RangedObject,
+    _coalesce,
+    index_object,
 )
 from intake_earthscope.recordindex import (
     cache_directory,
@@ -30,13 +37,6 @@ from intake_earthscope.recordindex import (
 )
 from intake_earthscope.source import MiniseedSource
 from intake_earthscope.storage import StorageSpec
-from intake_earthscope.windowread import (
-    LOCAL_COALESCE_BYTES,
-    ObjectWindows,
-    RangedObject,
-    _coalesce,
-    index_object,
-)
 from intake_earthscope.windows import window_offsets, window_times
 
 import countingfs
@@ -311,13 +311,13 @@ def test_coalesce_matches_the_rule(gap: int) -> None:
 def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the length of the bytes of each parse call of the window reader."""
     calls: list[int] = []
-    real = windowread.parse_records
+    real = rangedread.parse_records
 
     def counted(data: bytes, **options: object) -> object:
         calls.append(len(data))
         return real(data, **options)
 
-    monkeypatch.setattr(windowread, "parse_records", counted)
+    monkeypatch.setattr(rangedread, "parse_records", counted)
     return calls
 
 
