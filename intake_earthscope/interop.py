@@ -409,10 +409,12 @@ def from_obspy(
     for trace in sorted(traces, key=lambda t: t.stats.starttime.ns):
         seed_id = SeedId(*trace.id.split("."))
         segments.setdefault(seed_id, []).extend(_segments(trace))
-    if not segments:
+    # A trace whose samples are all masked adds an id without segments.
+    if not any(segments.values()):
         raise InvalidRequestError(
-            "invalid stream: it contains no samples; give an obspy Stream with "
-            "at least one non-empty Trace"
+            "invalid stream: it contains no samples, because every Trace is "
+            "empty or masked; give an obspy Stream with at least one unmasked "
+            "sample"
         )
     rate = _common_rate(traces, rate_tolerance)
 

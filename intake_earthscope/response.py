@@ -111,8 +111,9 @@ class ChannelResponse:
         for start, end, response in self.epochs:
             if start <= time_ns < end:
                 return response
-        # A run that starts before the first epoch takes the nearest one.
-        nearest = min(self.epochs, key=lambda epoch: abs(epoch[0] - time_ns))
+        # NOTE: a run that starts outside every epoch (before the first, after
+        # the last, or between two) takes the epoch whose span is nearest.
+        nearest = min(self.epochs, key=lambda epoch: _distance_ns(epoch, time_ns))
         return nearest[2]
 
 
@@ -434,6 +435,12 @@ def _has_stages(response: Any) -> bool:
 
 def _epoch_start(epoch: tuple[int, int, Any]) -> int:
     return epoch[0]
+
+
+def _distance_ns(epoch: tuple[int, int, Any], time_ns: int) -> int:
+    """Return how far ``time_ns`` lies outside the span ``[start, end)``."""
+    start, end = epoch[0], epoch[1]
+    return max(start - time_ns, time_ns - end, 0)
 
 
 def _pre_filt(value: object) -> tuple[float, float, float, float] | str | None:
