@@ -131,7 +131,7 @@ def open_waveforms(
     root : str, optional
         A mirror with the same key layout: a local directory, ``file://``
         URL or another bucket (``s3://bucket/prefix``).
-    inventory : obspy.Inventory or str, optional
+    inventory : obspy.Inventory, str or path-like, optional
         Station metadata (or a StationXML path or URL) that names the
         channels and rates, so no record headers are read at open. With
         ``remove_response`` it also supplies the responses.

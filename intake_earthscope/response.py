@@ -19,7 +19,10 @@ of the whole continuous record.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -230,6 +233,9 @@ def default_pre_filt(rate: float) -> tuple[float, float, float, float]:
 def load_inventory(inventory: Any) -> Any:
     """Return an obspy Inventory: ``inventory`` itself, or read from a path/URL.
 
+    A path may be text, a path-like object such as :class:`pathlib.Path`, or
+    a ``file://`` URL, which obspy's reader does not take itself.
+
     Raises
     ------
     InvalidRequestError
@@ -238,10 +244,12 @@ def load_inventory(inventory: Any) -> Any:
     """
     if inventory is None:
         return None
+    if isinstance(inventory, os.PathLike):
+        inventory = os.fspath(inventory)
     if isinstance(inventory, str):
         from intake_earthscope.plan import _read_inventory
 
-        return _read_inventory(inventory)
+        return _read_inventory(_local_file(inventory))
 
     import obspy
 
@@ -251,6 +259,14 @@ def load_inventory(inventory: Any) -> Any:
             "a StationXML path or URL"
         )
     return inventory
+
+
+def _local_file(location: str) -> str:
+    """Return the local path of a ``file://`` URL, and other text unchanged."""
+    parts = urllib.parse.urlsplit(location)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return location
+    return urllib.request.url2pathname(parts.path)
 
 
 def response_removal(
@@ -503,6 +519,8 @@ def describe_inventory(inventory: Any) -> str:
 
     A URL loses its query string, which may carry a signature.
     """
+    if isinstance(inventory, os.PathLike):
+        return os.fspath(inventory)
     if isinstance(inventory, str):
         return inventory.split("?", 1)[0]
     return "obspy Inventory passed as inventory="

@@ -72,3 +72,14 @@ def test_empty_grid_of_other_step_aligns() -> None:
     merged = xr.merge([ds.isel(time=slice(0, 5)), sparse], join="outer")
 
     assert merged.time.values.tolist() == ds.time.values[:5].tolist()
+
+
+def test_empty_selections_align_exactly() -> None:
+    ds = lazy_dataset()
+
+    first, second = xr.align(
+        ds.isel(time=slice(4, 4)), ds.isel(time=slice(7, 7)), join="exact"
+    )
+
+    assert first.sizes["time"] == 0
+    assert second.sizes["time"] == 0
