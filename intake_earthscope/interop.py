@@ -493,8 +493,13 @@ def span_grid(
     """
     step_ns = 1e9 / rate
     origin = first_ns if start_ns is None else start_ns
-    stop = last_ns + step_ns / 2 if end_ns is None else end_ns
-    size = max(int(np.ceil((stop - origin) / step_ns - 1e-9)), 0)
+    # The span is taken in whole ns before any float64 arithmetic, because
+    # float64 steps by 256 ns at the ns count of today's dates.
+    if end_ns is None:
+        span_ns = (last_ns - origin) + step_ns / 2
+    else:
+        span_ns = end_ns - origin
+    size = max(int(np.ceil(span_ns / step_ns - 1e-9)), 0)
     if size == 0:
         raise InvalidRequestError(
             "invalid window: no grid sample lies between start and end; "
