@@ -11,7 +11,7 @@ from intake_earthscope.response import ChannelResponse
 
 HOUR_NS = 3_600 * 10**9
 
-# Epoch "early" ends at hour 10; epoch "late" starts at hour 14.
+# Epoch "early" ends at hour 10, and epoch "late" starts at hour 14.
 EPOCHS = ChannelResponse(
     "XX.ABC..BHZ",
     ((0, 10 * HOUR_NS, "early"), (14 * HOUR_NS, 24 * HOUR_NS, "late")),
