@@ -352,14 +352,17 @@ def remove_chunk_response(
 
     ``result`` is the chunk's :class:`~intake_earthscope.tasks.ChunkResult`;
     a copy with corrected samples is returned. Rows without a response
-    become NaN and take the status ``no_response``.
+    become NaN and take the status ``no_response`` where they had samples.
     """
     waveform = result.waveform.copy()
     status = result.status.copy()
     for row, channel in enumerate(responses.channels):
         if channel is None:
+            # A row without samples keeps the status that says why, such as
+            # "missing", since no sample was discarded for want of a response.
+            if not np.isnan(waveform[row]).all():
+                status[row] = NO_RESPONSE
             waveform[row] = np.nan
-            status[row] = NO_RESPONSE
             continue
         for begin, end in contiguous_runs(waveform[row]):
             if end - begin < MIN_RUN:
