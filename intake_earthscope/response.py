@@ -352,10 +352,12 @@ def remove_chunk_response(
 
     ``result`` is the chunk's :class:`~intake_earthscope.tasks.ChunkResult`;
     a copy with corrected samples is returned. Rows without a response
-    become NaN and take the status ``no_response`` where they had samples.
+    become NaN, with a ``valid_fraction`` of 0 and the status ``no_response``
+    where they had samples.
     """
     waveform = result.waveform.copy()
     status = result.status.copy()
+    valid_fraction = result.valid_fraction.copy()
     for row, channel in enumerate(responses.channels):
         if channel is None:
             # A row without samples keeps the status that says why, such as
@@ -363,6 +365,7 @@ def remove_chunk_response(
             if not np.isnan(waveform[row]).all():
                 status[row] = NO_RESPONSE
             waveform[row] = np.nan
+            valid_fraction[row] = 0.0
             continue
         for begin, end in contiguous_runs(waveform[row]):
             if end - begin < MIN_RUN:
@@ -375,7 +378,9 @@ def remove_chunk_response(
             waveform[row, begin:end] = corrected_run(
                 waveform[row, begin:end], channel, grid, start_ns, options
             )
-    return replace(result, waveform=waveform, status=status)
+    return replace(
+        result, waveform=waveform, status=status, valid_fraction=valid_fraction
+    )
 
 
 def finish_corrected_chunk(

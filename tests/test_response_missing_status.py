@@ -52,3 +52,28 @@ def test_missing_day_keeps_missing_status(tmp_path: Path, shared_data: Path) -> 
 
     assert dataset.status.values.tolist() == [["no_response", "missing"]]
     assert bool(np.isnan(dataset.waveform.values).all())
+
+
+def test_no_response_row_has_no_valid_samples(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    data = (shared_data / "miniseed" / "CIWBM__LHZ___2022001.ms").read_bytes()
+    root = mirror(tmp_path, {WBM_KEY: data})
+
+    with pytest.warns(IntakeEarthScopeWarning):
+        dataset = open_waveforms(
+            collection_spec("scedc"),
+            network="CI",
+            station="WBM",
+            location="",
+            channel="LHZ",
+            start="2022-01-01",
+            end="2022-01-02",
+            root=str(root),
+            inventory=channel_only_inventory(),
+            remove_response="velocity",
+            errors="warn",
+        ).load()
+
+    assert dataset.status.values.tolist() == [["no_response"]]
+    assert dataset.valid_fraction.values.tolist() == [[0.0]]
