@@ -717,7 +717,8 @@ def _rate_change(name: str, by_rate: Mapping[float, tuple[int, int]]) -> str:
 
 
 def _check_trace(trace: obspy.Trace) -> None:
-    """Raise unless the trace has real samples and a positive finite rate."""
+    """Raise unless the trace has real samples, codes without dots and a
+    positive finite rate."""
     dtype = np.asarray(trace.data).dtype
     if dtype.kind not in "biuf":
         raise InvalidRequestError(
@@ -725,6 +726,14 @@ def _check_trace(trace: obspy.Trace) -> None:
             "numbers; convert them first (for example trace.data.real or "
             "numpy.abs(trace.data) for complex samples)"
         )
+    for kind in _CODE_COORDS:
+        code = str(trace.stats[kind])
+        if "." in code:
+            raise InvalidRequestError(
+                f"invalid trace {trace.id}: its {kind} code {code!r} contains a "
+                "dot, which SEED codes cannot, so the trace id is ambiguous; "
+                f"set trace.stats.{kind} to a code without dots"
+            )
     rate = float(trace.stats.sampling_rate)
     if not (np.isfinite(rate) and rate > 0):
         raise InvalidRequestError(
