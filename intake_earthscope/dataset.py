@@ -286,7 +286,7 @@ def _outcome_frame(subset: xr.Dataset, dims: tuple[str, str]) -> pd.DataFrame:
         raise InvalidRequestError(
             f"invalid dataset for outcome_table: its outcome variables have the "
             f"dimension(s) {extra} besides {list(dims)}, as xr.concat(..., "
-            "dim='time') gives them by copying each value along time; join "
+            "dim='time') gives them by copying each value along time. Join "
             "datasets of other days or traces with xr.merge(..., "
             "compat='no_conflicts', join='outer') instead"
         )

@@ -360,7 +360,7 @@ def remove_chunk_response(
     valid_fraction = result.valid_fraction.copy()
     for row, channel in enumerate(responses.channels):
         if channel is None:
-            # A row without samples keeps the status that says why, such as
+            # A row without samples keeps the status that explains why, such as
             # "missing", since no sample was discarded for want of a response.
             if not np.isnan(waveform[row]).all():
                 status[row] = NO_RESPONSE

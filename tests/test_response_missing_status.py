@@ -2,7 +2,7 @@
 
 With ``errors="warn"`` a channel whose inventory has no response stages is
 read as NaN with the status ``no_response``. On a day whose object is
-missing there were no samples to correct, and ``missing`` tells why. The
+missing there were no samples to correct, and ``missing`` is the reason. The
 recording is real (CI.WBM, 2022-01-01, the shared data folder), and the
 mirror has no object for 2022-01-02.
 """
