@@ -27,7 +27,7 @@ from intake_earthscope.codes import SeedId, code_arrays
 from intake_earthscope.errors import InvalidRequestError, MixedSamplingRateError
 from intake_earthscope.place import EdgeList, Grid, PlacedBlock, Segment, place_row
 from intake_earthscope.plan import nominal_rate
-from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, _tolerance
 from intake_earthscope.response import contiguous_runs
 from intake_earthscope.timegrid import TimeGridIndex, time_coords
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns, parse_time
@@ -373,7 +373,8 @@ def from_obspy(
         First label of the time grid and the (exclusive) end. By default
         the grid starts at the earliest sample and ends after the latest.
     rate_tolerance : float
-        Relative difference under which two rates count as one.
+        Relative difference under which two rates count as one, from 0 to
+        0.01. None takes the default.
 
     Returns
     -------
@@ -390,8 +391,8 @@ def from_obspy(
         If the traces do not share one rate; the message names them.
     InvalidRequestError
         If the stream is empty, a trace's samples are not real numbers
-        (complex, strings, objects), a sampling rate is not positive, or no
-        sample lies in the window.
+        (complex, strings, objects), a sampling rate is not positive, no
+        sample lies in the window, or ``rate_tolerance`` is invalid.
 
     Notes
     -----
@@ -402,6 +403,7 @@ def from_obspy(
     move by up to half a sample, so a round trip through
     :func:`to_obspy` returns their start times on the grid.
     """
+    rate_tolerance = checked_tolerance(rate_tolerance)
     traces = [trace for trace in stream if trace.stats.npts > 0]
     for trace in traces:
         _check_trace(trace)
@@ -714,6 +716,14 @@ def _rate_change(name: str, by_rate: Mapping[float, tuple[int, int]]) -> str:
         for rate, (first, last) in in_order
     )
     return f"{name} changes sampling rate: {spans}"
+
+
+def checked_tolerance(value: object) -> float:
+    """Return ``rate_tolerance`` checked as open_waveforms checks it, or the
+    default for None."""
+    if value is None:
+        return DEFAULT_RATE_TOLERANCE
+    return _tolerance(value)
 
 
 def _check_trace(trace: obspy.Trace) -> None:
