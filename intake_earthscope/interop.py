@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EarthScopeAccessor",
+    "checked_tolerance",
     "from_obspy",
     "joined_rate",
     "mixed_rates_message",
