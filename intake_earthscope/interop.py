@@ -504,9 +504,11 @@ def span_grid(
         span_ns = end_ns - origin
     size = max(int(np.ceil(span_ns / step_ns - 1e-9)), 0)
     if size == 0:
+        end_text = "the last sample" if end_ns is None else format_ns(end_ns)
+        fix = "swap them" if span_ns < 0 else "widen the window"
         raise InvalidRequestError(
-            "invalid window: no grid sample lies between start and end; "
-            "widen the window"
+            f"invalid window: no grid sample lies between start="
+            f"{format_ns(origin)} and end={end_text}; {fix}"
         )
     return Grid(origin, step_ns, size)
 
