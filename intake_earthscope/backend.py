@@ -40,13 +40,18 @@ from intake_earthscope.errors import (
     ObjectNotFoundError,
 )
 from intake_earthscope.interop import (
+    checked_tolerance,
     joined_rate,
     mixed_rates_message,
     span_grid,
     waveform_dataset,
 )
 from intake_earthscope.place import Grid
-from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, mirror_directory
+from intake_earthscope.request import (
+    DEFAULT_RATE_TOLERANCE,
+    _optional_rate,
+    mirror_directory,
+)
 from intake_earthscope.storage import seal_options, unseal_options
 
 __all__ = ["MINISEED_SUFFIXES", "MiniseedBackendEntrypoint", "open_miniseed"]
@@ -236,9 +241,11 @@ def open_miniseed(
     storage_options : dict, optional
         Passed to ``fsspec.open`` untouched.
     sampling_rate : float, optional
-        Keep the records at this rate (Hz) when the file mixes rates.
+        Keep the records at this rate (Hz) when the file mixes rates. None
+        or 0 keeps the file's one rate.
     rate_tolerance : float
-        Relative difference under which two rates count as one.
+        Relative difference under which two rates count as one, from 0 to
+        0.01. None takes the default.
 
     Returns
     -------
@@ -256,6 +263,8 @@ def open_miniseed(
 
     Raises
     ------
+    InvalidRequestError
+        If ``sampling_rate`` or ``rate_tolerance`` is invalid.
     ObjectNotFoundError
         If the file does not exist.
     DecodeError
@@ -266,6 +275,8 @@ def open_miniseed(
     NoMatchingChannelError
         If no channel has ``sampling_rate``.
     """
+    sampling_rate = _optional_rate(sampling_rate)
+    rate_tolerance = checked_tolerance(rate_tolerance)
     location = _Location.of(filename_or_obj, storage_options)
     data = location.read()
     if not data:

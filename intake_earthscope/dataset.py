@@ -131,7 +131,7 @@ def open_waveforms(
     root : str, optional
         A mirror with the same key layout: a local directory, ``file://``
         URL or another bucket (``s3://bucket/prefix``).
-    inventory : obspy.Inventory or str, optional
+    inventory : obspy.Inventory, str or path-like, optional
         Station metadata (or a StationXML path or URL) that names the
         channels and rates, so no record headers are read at open. With
         ``remove_response`` it also supplies the responses.
@@ -275,7 +275,21 @@ def _outcome_frame(subset: xr.Dataset, dims: tuple[str, str]) -> pd.DataFrame:
     dimension of length 1 again, so that each row still names its cell.
     Rows follow ``dims`` in order, whatever order the variables' dimensions
     are in.
+
+    Raises
+    ------
+    InvalidRequestError
+        If a variable has a dimension other than ``dims``.
     """
+    extra = sorted(str(dim) for dim in subset.dims if dim not in dims)
+    if extra:
+        raise InvalidRequestError(
+            f"invalid dataset for outcome_table: its outcome variables have the "
+            f"dimension(s) {extra} besides {list(dims)}, as xr.concat(..., "
+            "dim='time') gives them by copying each value along time. Join "
+            "datasets of other days or traces with xr.merge(..., "
+            "compat='no_conflicts', join='outer') instead"
+        )
     for dim in dims:
         if dim not in subset.dims:
             subset = subset.expand_dims(dim)

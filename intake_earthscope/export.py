@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Hashable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -475,25 +476,46 @@ def _even_chunks(dataset: xr.Dataset) -> xr.Dataset:
     # station, and a request that starts after midnight has a short first
     # day. Such dimensions are rechunked to their largest chunk along them,
     # so a chunk is at most as long as the reader's longest on each dimension.
+    # A variable whose encoding sets its Zarr chunks gets those as dask
+    # chunks, so that no two tasks write to one Zarr chunk.
     sizes: dict[str, int] = {}
-    for variable in dataset.variables.values():
+    encoded: dict[Hashable, dict[Hashable, int]] = {}
+    for name, variable in dataset.variables.items():
         if variable.chunks is None:
             continue
-        for dim, chunks in zip(variable.dims, variable.chunks, strict=True):
-            if not _zarr_can_store(chunks):
-                sizes[str(dim)] = max(sizes.get(str(dim), 0), max(chunks))
-    if not sizes:
+        chunks = _encoded_chunks(variable)
+        if chunks is not None:
+            encoded[name] = chunks
+            continue
+        for dim, dim_chunks in zip(variable.dims, variable.chunks, strict=True):
+            if not _zarr_can_store(dim_chunks):
+                sizes[str(dim)] = max(sizes.get(str(dim), 0), max(dim_chunks))
+    if not sizes and not encoded:
         return dataset
 
-    logger.debug("rechunking %s for the Zarr writer", sizes)
+    logger.debug("rechunking %s and %s for the Zarr writer", sizes, encoded)
     rechunked = {
-        name: variable.chunk({d: sizes[d] for d in variable.dims if d in sizes})
+        name: variable.chunk(
+            encoded.get(name) or {d: sizes[d] for d in variable.dims if d in sizes}
+        )
         for name, variable in dataset.variables.items()
         if variable.chunks is not None
     }
     return dataset.assign_coords(
         {n: v for n, v in rechunked.items() if n in dataset.coords}
     ).assign({n: v for n, v in rechunked.items() if n not in dataset.coords})
+
+
+def _encoded_chunks(variable: xr.Variable) -> dict[Hashable, int] | None:
+    """Return the Zarr chunks that ``encoding["chunks"]`` sets, by dimension.
+
+    Returns None where the encoding sets none, or sets a shape of another
+    rank, which xarray's writer then reports itself.
+    """
+    chunks = variable.encoding.get("chunks")
+    if not isinstance(chunks, tuple | list) or len(chunks) != variable.ndim:
+        return None
+    return dict(zip(variable.dims, (int(size) for size in chunks), strict=True))
 
 
 def _zarr_can_store(chunks: tuple[int, ...]) -> bool:

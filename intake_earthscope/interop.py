@@ -27,7 +27,7 @@ from intake_earthscope.codes import SeedId, code_arrays
 from intake_earthscope.errors import InvalidRequestError, MixedSamplingRateError
 from intake_earthscope.place import EdgeList, Grid, PlacedBlock, Segment, place_row
 from intake_earthscope.plan import nominal_rate
-from intake_earthscope.request import DEFAULT_RATE_TOLERANCE
+from intake_earthscope.request import DEFAULT_RATE_TOLERANCE, _tolerance
 from intake_earthscope.response import contiguous_runs
 from intake_earthscope.timegrid import TimeGridIndex, time_coords
 from intake_earthscope.timeutil import NS_PER_DAY, format_ns, parse_time
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EarthScopeAccessor",
+    "checked_tolerance",
     "from_obspy",
     "joined_rate",
     "mixed_rates_message",
@@ -373,7 +374,8 @@ def from_obspy(
         First label of the time grid and the (exclusive) end. By default
         the grid starts at the earliest sample and ends after the latest.
     rate_tolerance : float
-        Relative difference under which two rates count as one.
+        Relative difference under which two rates count as one, from 0 to
+        0.01. None takes the default.
 
     Returns
     -------
@@ -390,8 +392,8 @@ def from_obspy(
         If the traces do not share one rate; the message names them.
     InvalidRequestError
         If the stream is empty, a trace's samples are not real numbers
-        (complex, strings, objects), a sampling rate is not positive, or no
-        sample lies in the window.
+        (complex, strings, objects), a sampling rate is not positive, no
+        sample lies in the window, or ``rate_tolerance`` is invalid.
 
     Notes
     -----
@@ -402,6 +404,7 @@ def from_obspy(
     move by up to half a sample, so a round trip through
     :func:`to_obspy` returns their start times on the grid.
     """
+    rate_tolerance = checked_tolerance(rate_tolerance)
     traces = [trace for trace in stream if trace.stats.npts > 0]
     for trace in traces:
         _check_trace(trace)
@@ -409,10 +412,12 @@ def from_obspy(
     for trace in sorted(traces, key=lambda t: t.stats.starttime.ns):
         seed_id = SeedId(*trace.id.split("."))
         segments.setdefault(seed_id, []).extend(_segments(trace))
-    if not segments:
+    # A trace whose samples are all masked adds an id without segments.
+    if not any(segments.values()):
         raise InvalidRequestError(
-            "invalid stream: it contains no samples; give an obspy Stream with "
-            "at least one non-empty Trace"
+            "invalid stream: it contains no samples, because every Trace is "
+            "empty or masked; give an obspy Stream with at least one unmasked "
+            "sample"
         )
     rate = _common_rate(traces, rate_tolerance)
 
@@ -491,12 +496,19 @@ def span_grid(
     """
     step_ns = 1e9 / rate
     origin = first_ns if start_ns is None else start_ns
-    stop = last_ns + step_ns / 2 if end_ns is None else end_ns
-    size = max(int(np.ceil((stop - origin) / step_ns - 1e-9)), 0)
+    # The span is taken in whole ns before any float64 arithmetic, because
+    # float64 steps by 256 ns at the ns count of today's dates.
+    if end_ns is None:
+        span_ns = (last_ns - origin) + step_ns / 2
+    else:
+        span_ns = end_ns - origin
+    size = max(int(np.ceil(span_ns / step_ns - 1e-9)), 0)
     if size == 0:
+        end_text = "the last sample" if end_ns is None else format_ns(end_ns)
+        fix = "swap them" if span_ns < 0 else "widen the window"
         raise InvalidRequestError(
-            "invalid window: no grid sample lies between start and end; "
-            "widen the window"
+            f"invalid window: no grid sample lies between start="
+            f"{format_ns(origin)} and end={end_text}; {fix}"
         )
     return Grid(origin, step_ns, size)
 
@@ -709,8 +721,17 @@ def _rate_change(name: str, by_rate: Mapping[float, tuple[int, int]]) -> str:
     return f"{name} changes sampling rate: {spans}"
 
 
+def checked_tolerance(value: object) -> float:
+    """Return ``rate_tolerance`` checked as open_waveforms checks it, or the
+    default for None."""
+    if value is None:
+        return DEFAULT_RATE_TOLERANCE
+    return _tolerance(value)
+
+
 def _check_trace(trace: obspy.Trace) -> None:
-    """Raise unless the trace has real samples and a positive finite rate."""
+    """Raise unless the trace has real samples, codes without dots and a
+    positive finite rate."""
     dtype = np.asarray(trace.data).dtype
     if dtype.kind not in "biuf":
         raise InvalidRequestError(
@@ -718,6 +739,14 @@ def _check_trace(trace: obspy.Trace) -> None:
             "numbers; convert them first (for example trace.data.real or "
             "numpy.abs(trace.data) for complex samples)"
         )
+    for kind in _CODE_COORDS:
+        code = str(trace.stats[kind])
+        if "." in code:
+            raise InvalidRequestError(
+                f"invalid trace {trace.id}: its {kind} code {code!r} contains a "
+                "dot, which SEED codes cannot, so the trace id is ambiguous; "
+                f"set trace.stats.{kind} to a code without dots"
+            )
     rate = float(trace.stats.sampling_rate)
     if not (np.isfinite(rate) and rate > 0):
         raise InvalidRequestError(

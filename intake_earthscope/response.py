@@ -19,7 +19,10 @@ of the whole continuous record.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -111,8 +114,9 @@ class ChannelResponse:
         for start, end, response in self.epochs:
             if start <= time_ns < end:
                 return response
-        # A run that starts before the first epoch takes the nearest one.
-        nearest = min(self.epochs, key=lambda epoch: abs(epoch[0] - time_ns))
+        # NOTE: a run that starts outside every epoch (before the first, after
+        # the last, or between two) takes the epoch whose span is nearest.
+        nearest = min(self.epochs, key=lambda epoch: _distance_ns(epoch, time_ns))
         return nearest[2]
 
 
@@ -229,6 +233,9 @@ def default_pre_filt(rate: float) -> tuple[float, float, float, float]:
 def load_inventory(inventory: Any) -> Any:
     """Return an obspy Inventory: ``inventory`` itself, or read from a path/URL.
 
+    A path may be text, a path-like object such as :class:`pathlib.Path`, or
+    a ``file://`` URL, which obspy's reader does not take itself.
+
     Raises
     ------
     InvalidRequestError
@@ -237,10 +244,12 @@ def load_inventory(inventory: Any) -> Any:
     """
     if inventory is None:
         return None
+    if isinstance(inventory, os.PathLike):
+        inventory = os.fspath(inventory)
     if isinstance(inventory, str):
         from intake_earthscope.plan import _read_inventory
 
-        return _read_inventory(inventory)
+        return _read_inventory(_local_file(inventory))
 
     import obspy
 
@@ -250,6 +259,14 @@ def load_inventory(inventory: Any) -> Any:
             "a StationXML path or URL"
         )
     return inventory
+
+
+def _local_file(location: str) -> str:
+    """Return the local path of a ``file://`` URL, and other text unchanged."""
+    parts = urllib.parse.urlsplit(location)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return location
+    return urllib.request.url2pathname(parts.path)
 
 
 def response_removal(
@@ -335,14 +352,20 @@ def remove_chunk_response(
 
     ``result`` is the chunk's :class:`~intake_earthscope.tasks.ChunkResult`;
     a copy with corrected samples is returned. Rows without a response
-    become NaN and take the status ``no_response``.
+    become NaN, with a ``valid_fraction`` of 0 and the status ``no_response``
+    where they had samples.
     """
     waveform = result.waveform.copy()
     status = result.status.copy()
+    valid_fraction = result.valid_fraction.copy()
     for row, channel in enumerate(responses.channels):
         if channel is None:
+            # A row without samples keeps the status that explains why, such as
+            # "missing", since no sample was discarded for want of a response.
+            if not np.isnan(waveform[row]).all():
+                status[row] = NO_RESPONSE
             waveform[row] = np.nan
-            status[row] = NO_RESPONSE
+            valid_fraction[row] = 0.0
             continue
         for begin, end in contiguous_runs(waveform[row]):
             if end - begin < MIN_RUN:
@@ -355,7 +378,9 @@ def remove_chunk_response(
             waveform[row, begin:end] = corrected_run(
                 waveform[row, begin:end], channel, grid, start_ns, options
             )
-    return replace(result, waveform=waveform, status=status)
+    return replace(
+        result, waveform=waveform, status=status, valid_fraction=valid_fraction
+    )
 
 
 def finish_corrected_chunk(
@@ -436,6 +461,12 @@ def _epoch_start(epoch: tuple[int, int, Any]) -> int:
     return epoch[0]
 
 
+def _distance_ns(epoch: tuple[int, int, Any], time_ns: int) -> int:
+    """Return how far ``time_ns`` lies outside the span ``[start, end)``."""
+    start, end = epoch[0], epoch[1]
+    return max(start - time_ns, time_ns - end, 0)
+
+
 def _pre_filt(value: object) -> tuple[float, float, float, float] | str | None:
     if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
         return None
@@ -496,6 +527,8 @@ def describe_inventory(inventory: Any) -> str:
 
     A URL loses its query string, which may carry a signature.
     """
+    if isinstance(inventory, os.PathLike):
+        return os.fspath(inventory)
     if isinstance(inventory, str):
         return inventory.split("?", 1)[0]
     return "obspy Inventory passed as inventory="

@@ -372,8 +372,9 @@ class TimeGridIndex(CoordinateTransformIndex):
         Parameters
         ----------
         other : TimeGridIndex
-            The other grid. Its step and phase must match this grid's, and its
-            first label must be one of this grid's labels when extended.
+            The other grid. Unless either grid is empty, its step and phase
+            must match this grid's, and its first label must be one of this
+            grid's labels when extended.
         how : {"inner", "outer"}
             Keep the overlap or the whole span of both grids.
 
@@ -388,6 +389,13 @@ class TimeGridIndex(CoordinateTransformIndex):
         """
         if not isinstance(other, TimeGridIndex):
             raise TypeError(f"cannot join a TimeGridIndex with {other!r}.")
+        if how not in ("inner", "outer"):
+            raise ValueError(f"how must be 'inner' or 'outer'; got {how!r}.")
+
+        # An empty grid has no labels, whatever its start and step.
+        if self.size == 0 or other.size == 0:
+            empty, full = (self, other) if self.size == 0 else (other, self)
+            return full if how == "outer" else empty
 
         offset = _grid_offset(self.transform, other.transform)
         if offset is None:
@@ -401,10 +409,8 @@ class TimeGridIndex(CoordinateTransformIndex):
         other_end = offset + other.size
         if how == "inner":
             first, stop = max(0, offset), min(self.size, other_end)
-        elif how == "outer":
-            first, stop = min(0, offset), max(self.size, other_end)
         else:
-            raise ValueError(f"how must be 'inner' or 'outer'; got {how!r}.")
+            first, stop = min(0, offset), max(self.size, other_end)
 
         size = max(stop - first, 0)
         return type(self)(self.transform.subgrid(first, size))
@@ -474,6 +480,9 @@ class TimeGridIndex(CoordinateTransformIndex):
         """
         if not isinstance(other, TimeGridIndex):
             return False
+        # Like two empty pandas indexes, two empty grids have equal labels.
+        if self.size == 0 and other.size == 0:
+            return True
         return self.transform.equals(other.transform)
 
     def _repr_inline_(self, max_width: int) -> str:
