@@ -49,8 +49,8 @@ from intake_earthscope.interop import (
 from intake_earthscope.place import Grid
 from intake_earthscope.request import (
     DEFAULT_RATE_TOLERANCE,
-    _optional_rate,
     mirror_directory,
+    optional_rate,
 )
 from intake_earthscope.storage import seal_options, unseal_options
 
@@ -275,7 +275,7 @@ def open_miniseed(
     NoMatchingChannelError
         If no channel has ``sampling_rate``.
     """
-    sampling_rate = _optional_rate(sampling_rate)
+    sampling_rate = optional_rate(sampling_rate)
     rate_tolerance = checked_tolerance(rate_tolerance)
     location = _Location.of(filename_or_obj, storage_options)
     data = location.read()

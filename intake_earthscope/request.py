@@ -31,6 +31,7 @@ __all__ = [
     "check_root",
     "check_root_query",
     "mirror_directory",
+    "optional_rate",
     "request_codes",
     "request_end",
     "request_time",
@@ -124,7 +125,7 @@ class WaveformRequest:
             channel=request_codes("*" if channel is None else channel, "channel"),
             start_ns=start_ns,
             end_ns=end_ns,
-            sampling_rate=_optional_rate(sampling_rate),
+            sampling_rate=optional_rate(sampling_rate),
             rate_tolerance=_tolerance(rate_tolerance),
             errors=str(errors),
         )
@@ -308,7 +309,16 @@ _FASTEST_RATE = 1e6
 _LARGEST_TOLERANCE = 0.01
 
 
-def _optional_rate(value: object) -> float | None:
+def optional_rate(value: object) -> float | None:
+    """Return a requested sampling rate in Hz, or None where none was given.
+
+    None, an empty string and 0 (the catalogs' default) mean no rate.
+
+    Raises
+    ------
+    InvalidRequestError
+        If ``value`` is not a rate between the slowest and fastest allowed.
+    """
     if value is None or value == "" or value == "None":
         return None
     if isinstance(value, bool):
