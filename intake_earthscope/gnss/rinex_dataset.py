@@ -129,6 +129,7 @@ class RinexPlan:
     errors: str
     days: tuple[DayFile, ...]
     indicators: bool = False
+    other_variants: tuple[str, ...] = ()
 
     @property
     def sv(self) -> list[str]:
@@ -280,6 +281,7 @@ def plan_rinex(
         errors=errors,
         days=scanned,
         indicators=indicators,
+        other_variants=tuple(sorted(set(product.paths) - {variant})),
     )
     _report(plan)
     return plan
@@ -414,6 +416,10 @@ def _report(plan: RinexPlan) -> None:
         failed = not partly_loaded and day.status != "no_data_in_window"
         if failed and plan.errors == "raise" and day.bucket_missing:
             raise BucketNotFoundError(text)
+        if day.status == "missing" and plan.other_variants:
+            # A station may file its days in one format only.
+            others = " or ".join(f"variant={name!r}" for name in plan.other_variants)
+            text += f"; the product also files days as {others}"
         if failed and plan.errors == "raise":
             raise _error_for(day.status, text)
         if plan.errors == "ignore":
