@@ -198,7 +198,7 @@ def make_plan(
         if spec.mirror:
             prefix = key_prefix(request, collection, routes[0].tier)
             message = _with_layout_hint(message, spec, prefix)
-        raise MissingObjectsError(message, spec.describe())
+        raise MissingObjectsError(message + _policy_note(request), spec.describe())
     if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
         inventory = _service_inventory(request, group_spec)
 
@@ -869,7 +869,18 @@ def _no_object_error(
         f"no object of the request exists on {spec.describe_origin()}: {found}; "
         f"{advice}"
     )
-    return MissingObjectsError(message, where, tried)
+    return MissingObjectsError(message + _policy_note(request), where, tried)
+
+
+def _policy_note(request: WaveformRequest) -> str:
+    """Return why ``errors=`` other than "raise" did not prevent the error."""
+    if request.errors == "raise":
+        return ""
+    return (
+        f" (errors={request.errors!r} applies to reads once the dataset opens; "
+        "without an object the channels and the rate are unknown, so it cannot "
+        "open)"
+    )
 
 
 def _with_layout_hint(message: str, spec: StorageSpec, key: str) -> str:
