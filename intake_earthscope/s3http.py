@@ -52,6 +52,7 @@ from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
 from intake_earthscope.errors import ObjectChangedError
+from intake_earthscope.redact import redact
 from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.settings import retry_settings
 
@@ -417,7 +418,10 @@ def _check_content_range(
     if match is None or not _range_agrees(match, start, end):
         response.close()
         # A header can be kilobytes long, so the message shows its start.
-        quoted = value if len(value) <= 80 else f"{value[:77]}..."
+        # Secrets are replaced first, so none is cut into a part that no
+        # later redaction recognises.
+        redacted = redact(value)
+        quoted = redacted if len(redacted) <= 80 else f"{redacted[:77]}..."
         raise InvalidResponseError(
             f"invalid response to GET {key}: Range {requested} was requested, "
             f"but the reply has Content-Range {quoted!r}. Reading it would "
