@@ -27,6 +27,7 @@ import yaml
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
     ProfileNotFound,
@@ -67,6 +68,7 @@ from intake_earthscope.request import (
 )
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
+    InvalidResponseError,
     RedirectError,
     Reply,
     config_file_sets_endpoint,
@@ -629,7 +631,8 @@ def read_bytes(
         If the storage could not be reached, failed on every attempt,
         rejected the request otherwise (a 400 reply, for example), or sent
         a reply that does not fit the request (a Content-Range other than
-        the range requested). Such a reply is not retried.
+        the range requested) or that botocore cannot decode (a header that
+        is not UTF-8 text). Such a reply is not retried.
     ObjectChangedError
         If the object no longer has the ETag ``if_match``.
     """
@@ -1103,6 +1106,11 @@ def _sent_get(spec: StorageSpec, key: str, send: Callable[[], T], empty: T) -> T
         if _http_status(error) == 416:
             return empty
         raise unexpected_failure(spec, key, error) from error
+    except HTTPClientError as error:
+        invalid = _undecodable_header("GET", key, error)
+        if invalid is None:
+            raise
+        raise unexpected_failure(spec, key, invalid) from invalid
 
 
 def _leave_route(spec: StorageSpec, redirect: RedirectError) -> None:
@@ -1449,7 +1457,34 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
         raise _access_denied(spec, f"reading {spec.url(key)}") from error
     except OSError as error:
         raise unexpected_failure(spec, key, error) from error
+    except HTTPClientError as error:
+        invalid = _undecodable_header("HEAD", key, error)
+        if invalid is None:
+            raise
+        raise unexpected_failure(spec, key, invalid) from invalid
     return int(info["size"]), _version_tag(spec, path, info)
+
+
+def _undecodable_header(
+    method: str, key: str, error: HTTPClientError
+) -> InvalidResponseError | None:
+    """Return the error that names the object of a reply with a header that
+    is not UTF-8 text, or None where ``error`` has another cause.
+
+    aiobotocore (2.25) decodes every header of a reply as UTF-8 and wraps
+    the UnicodeDecodeError in botocore's HTTPClientError, which names no
+    object.
+    """
+    decoding = error.kwargs.get("error")
+    if not isinstance(decoding, UnicodeDecodeError):
+        return None
+    invalid = InvalidResponseError(
+        f"invalid response to {method} {key}: a header of the reply, such as "
+        f"its ETag, is not UTF-8 text ({decoding}), so botocore cannot read "
+        "the reply. Check the server at the endpoint, or a proxy in between"
+    )
+    invalid.__cause__ = error
+    return invalid
 
 
 def _head(spec: StorageSpec, key: str) -> dict[str, Any]:
