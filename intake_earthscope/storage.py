@@ -71,6 +71,8 @@ from intake_earthscope.s3http import (
     InvalidResponseError,
     RedirectError,
     Reply,
+    check_content_range,
+    check_part_length,
     config_file_sets_endpoint,
     forget_route,
     http_route,
@@ -1159,20 +1161,68 @@ def _cat_once(
             _leave_route(spec, redirect)
 
     fs = spec.filesystem()
-    data = _within_deadline(
-        fs,
-        "GET",
-        spec.url(key),
-        "cat_file",
-        spec.path(key),
-        start=start,
-        end=end,
-        **_single_request(fs, start, end),
-    )
+    ranged = start is not None or end is not None
+    if spec.protocol == "s3" and counted_from_start and ranged:
+        data = _s3fs_range(fs, spec, key, start or 0, end)
+    else:
+        data = _within_deadline(
+            fs,
+            "GET",
+            spec.url(key),
+            "cat_file",
+            spec.path(key),
+            start=start,
+            end=end,
+            **_single_request(fs, start, end),
+        )
     if counted_from_start and end is not None and len(data) > end - (start or 0):
         # The server ignored the Range header and sent the whole object.
         data = data[start or 0 : end]
     return data
+
+
+def _s3fs_range(
+    fs: Any, spec: StorageSpec, key: str, start: int, end: int | None
+) -> bytes:
+    """GET the bytes ``[start, end)`` of ``key`` through s3fs's client, and
+    check a 206 reply as the urllib3 path does.
+
+    s3fs's ``cat_file`` returns the body of a 206 reply whatever its
+    Content-Range gives, so this sends the same ``get_object`` call that
+    ``cat_file`` sends and checks the reply's Content-Range before it reads
+    the body. A 200 reply is the whole object, which is cut to the range.
+
+    Raises
+    ------
+    InvalidResponseError
+        If a 206 reply has no Content-Range, another range than the one
+        requested, or a body of another length.
+    """
+    bucket, object_key, version = fs.split_path(spec.path(key))
+    requested = f"bytes={start}-{'' if end is None else end - 1}"
+    versions = {"VersionId": version} if version else {}
+
+    async def get() -> bytes:
+        # NOTE: _call_s3 is s3fs's own wrapper of client calls (s3fs
+        # 2026.9), which adds its request options and translates S3 errors.
+        response = await fs._call_s3(
+            "get_object", Bucket=bucket, Key=object_key, Range=requested, **versions
+        )
+        try:
+            if response["ResponseMetadata"]["HTTPStatusCode"] != 206:
+                # A 200 reply to a Range is the whole object (RFC 9110).
+                whole = await response["Body"].read()
+                return whole[start:end]
+            first, last, _ = check_content_range(
+                response.get("ContentRange"), key, start, end
+            )
+            body = await response["Body"].read()
+        finally:
+            response["Body"].close()
+        check_part_length(body, (first, last), key)
+        return body
+
+    return _run_within_deadline(fs.loop, "GET", spec.url(key), get)
 
 
 def _single_request(
@@ -1529,10 +1579,25 @@ def _within_deadline(
     loop = getattr(fs, "loop", None)
     if not isinstance(fs, AsyncFileSystem) or loop is None:
         return getattr(fs, name)(*args, **kwargs)
+    return _run_within_deadline(
+        loop, method, url, getattr(fs, f"_{name}"), *args, **kwargs
+    )
 
+
+def _run_within_deadline(
+    loop: Any,
+    method: str,
+    url: str,
+    function: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """Run the coroutine function on ``loop``, cancelling it after
+    ``attempt_seconds`` with an :class:`AttemptTimeout` that names the
+    request."""
     seconds = retry_settings().attempt_seconds
     try:
-        return sync(loop, getattr(fs, f"_{name}"), *args, timeout=seconds, **kwargs)
+        return sync(loop, function, *args, timeout=seconds, **kwargs)
     except FSTimeoutError as error:
         # fsspec's own error has no message.
         raise AttemptTimeout(url, seconds, method) from error
