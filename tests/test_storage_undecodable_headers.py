@@ -9,13 +9,11 @@ server is a loopback socket server that sends an ETag with the bytes 0xFF
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import BotoCoreError
 from test_s3http_body_faults import BODY, KEY, ScriptedServer
+from test_storage_s3fs_content_range import _s3fs_client  # noqa: F401 (autouse)
 
-from intake_earthscope import s3http
 from intake_earthscope.errors import StorageUnavailableError
 from intake_earthscope.storage import object_stat, read_bytes
 
@@ -42,18 +40,6 @@ def reply(status: str, body: bytes, extra: bytes = b"") -> bytes:
 # A HEAD reply announces the object's length and has no body.
 HEAD_REPLY = reply("200 OK", b"")
 GET_REPLY = reply("206 Partial Content", BODY, b"Content-Range: bytes 0-9/10\r\n")
-
-
-@pytest.fixture(autouse=True)
-def _one_attempt(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Reads go through s3fs with one attempt and short timeouts."""
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_S3_CLIENT", "s3fs")
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_RETRY_ATTEMPTS", "1")
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_READ_TIMEOUT", "2")
-    monkeypatch.setenv("INTAKE_EARTHSCOPE_ATTEMPT_SECONDS", "10")
-    s3http.clear_routes()
-    yield
-    s3http.clear_routes()
 
 
 def check_message(message: str, method: str) -> None:
