@@ -244,8 +244,9 @@ _SERVE_DESCRIPTION = """\
 Run moto's S3 emulation on 127.0.0.1 at a port the operating system picks,
 until Ctrl-C, SIGTERM (kill PID) or until stdin closes (Ctrl-D on a
 terminal). A stdin that is closed or /dev/null, as under nohup, does not
-stop the server, and a line on stderr names the signals that do. This is a test
-server, not EarthScope, and every bucket and object is lost when it stops.
+stop the server, and a line on stderr names the signals that do. This is a
+test server, not EarthScope, and every bucket and object is lost when it
+stops.
 
 The first line of output is JSON with "port", "endpoint_url" and "buckets".
 The lines after it give the options and shell variables that point
@@ -267,9 +268,9 @@ uploads:
   counts it prints count each key once.
 
 exit status:
-  0 after Ctrl-C, SIGTERM or closed stdin, 1 when moto is not installed or stdout
-  closes before the port is printed, and 2 for an invalid option or a file
-  that cannot be stored.
+  0 after Ctrl-C, SIGTERM or closed stdin, 1 when moto is not installed or
+  stdout closes before the port is printed, and 2 for an invalid option or a
+  file that cannot be stored.
 
 example:
   python -m intake_earthscope.testing serve --upload my-mirror=./mirror"""
@@ -460,9 +461,9 @@ def serve(
     later prints cannot fill a pipe that the parent no longer reads.
 
     A stdin that is closed, /dev/null or fails to read never closes, so a
-    line on stderr then names the signals that stop the server. SIGTERM stops it
-    as Ctrl-C does, where this runs in the main thread and SIGTERM has its
-    default action.
+    line on stderr then names the signals that stop the server. SIGTERM
+    stops it as Ctrl-C does, where this runs in the main thread and SIGTERM
+    has its default action.
 
     Parameters
     ----------
