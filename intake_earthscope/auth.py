@@ -258,9 +258,7 @@ def _aws_credentials(
         raise type(refusal)(str(refusal))
 
     client = _client(source)
-    in_hand = _unexpired_model(cache_key)
-    with _lock:
-        force = cache_key in _dropped
+    in_hand, force = _credentials_state(cache_key)
 
     def fetch() -> Any:
         return client.user.get_aws_credentials(
@@ -331,13 +329,20 @@ def _report_failed_renewal(
 _LAST_VALID = dt.timedelta(seconds=30)
 
 
-def _unexpired_model(cache_key: tuple[TokenSource, CredentialScope]) -> Any:
-    """Return the credentials last issued for ``cache_key`` while they stay valid."""
+def _credentials_state(
+    cache_key: tuple[TokenSource, CredentialScope],
+) -> tuple[Any, bool]:
+    """Return the valid credentials in hand for ``cache_key`` (or None) and
+    whether they were dropped and not yet renewed."""
+    # One lock section, so a drop by another thread lands before both reads
+    # or after both. Between them, a request would force new credentials
+    # and still fall back on the dropped ones.
     with _lock:
         model = _issued.get(cache_key)
+        dropped = cache_key in _dropped
     if model is None or model.is_expired(_LAST_VALID):
-        return None
-    return model
+        return None, dropped
+    return model, dropped
 
 
 def _with_service_retries(call: Any, operation: str) -> Any:

@@ -267,7 +267,7 @@ def _parse_station_text(text: str, level: str, url_text: str) -> pd.DataFrame:
     if not lines[0].startswith("#"):
         raise WebServiceError(
             f"invalid station text from {url_text}: expected a header line starting "
-            f"with '#', got {redact(lines[0][:80])!r}"
+            f"with '#', got {redact(lines[0])[:80]!r}"
         )
 
     names = [name.strip() for name in lines[0].lstrip("#").split("|")]

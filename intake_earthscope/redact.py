@@ -69,6 +69,14 @@ _SHORTEST_TOKEN = 3
 # a longer word or number and is left alone: a letter or digit of any script
 # (as in "Zürich"), or an underscore.
 _TOKEN_CHARACTER = r"\w"
+# Hex digits of a percent escape (RFC 3986) of an ASCII character that does
+# not continue a token, such as "3D" in "%3D" ("=") or "20" in "%20" (space).
+# A short secret after such an escape starts a new token, as in a URL encoded
+# into a query value ("token%3Dabc123"), although the escape ends in a letter
+# or digit. Escapes of letters, digits and "_" continue the word, and so do
+# escapes of non-ASCII bytes ("caf%C3%A9"), even the few that encode
+# punctuation. "%25" is "%" itself, so "%253D" is "=" encoded twice.
+_SEPARATOR_HEX = "(?:[01][0-9A-Fa-f]|2[0-9A-Fa-f]|3[A-Fa-f]|40|5[B-Eb-e]|60|7[B-Fb-f])"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -117,8 +125,8 @@ def register_secrets(values: Iterable[str]) -> None:
 
     A secret of 8 characters or more is replaced wherever it appears. One
     of 3 to 7 characters is replaced where it appears as a whole token, so a
-    short test token ``abc123`` is redacted from ``"token=abc123"`` but
-    kept inside ``"abc1234"``. A secret of 1 or 2 characters is
+    short test token ``abc123`` is redacted from ``"token=abc123"`` and
+    ``"token%3Dabc123"`` but kept inside ``"abc1234"``. A secret of 1 or 2 characters is
     not redacted, and the first such secret logs a WARNING.
 
     Registering installs the redaction, which then also removes SigV4
@@ -148,9 +156,12 @@ def _token_pattern(secrets: Iterable[str]) -> re.Pattern[str]:
     # whole.
     ordered = sorted(secrets, key=len, reverse=True)
     choices = "|".join(re.escape(secret) for secret in ordered)
-    return re.compile(
-        rf"(?<![{_TOKEN_CHARACTER}])(?:{choices})(?![{_TOKEN_CHARACTER}])"
+    start = (
+        rf"(?:(?<![{_TOKEN_CHARACTER}])"
+        rf"|(?<=%{_SEPARATOR_HEX})"
+        rf"|(?<=%25{_SEPARATOR_HEX}))"
     )
+    return re.compile(rf"{start}(?:{choices})(?![{_TOKEN_CHARACTER}])")
 
 
 def _warn_too_short() -> None:

@@ -52,6 +52,7 @@ from botocore.httpsession import get_cert_path
 from s3fs.errors import translate_boto_error
 
 from intake_earthscope.errors import ObjectChangedError
+from intake_earthscope.redact import redact
 from intake_earthscope.retry import AttemptTimeout
 from intake_earthscope.settings import retry_settings
 
@@ -66,6 +67,8 @@ __all__ = [
     "InvalidResponseError",
     "RedirectError",
     "Reply",
+    "check_content_range",
+    "check_part_length",
     "clear_routes",
     "config_file_sets_endpoint",
     "forget_route",
@@ -207,9 +210,9 @@ class InvalidResponseError(OSError):
     range with other bytes does so because of its configuration, so the
     same GET sent again costs time and gets the same reply.
 
-    NOTE: GETs sent through s3fs get no such check. Against a loopback test
-    server, s3fs returned the bytes of a 206 reply whatever its
-    Content-Range contained.
+    Ranged GETs sent through s3fs get the same checks in
+    :mod:`intake_earthscope.storage`, because s3fs returns the bytes of a
+    206 reply whatever its Content-Range contains.
     """
 
 
@@ -370,7 +373,7 @@ class HttpRoute:
             return Reply(body, len(body), etag)
         if sent_range is not None:
             first_byte, last_byte, size = sent_range
-            _check_part_length(body, (first_byte, last_byte), key)
+            check_part_length(body, (first_byte, last_byte), key)
             return Reply(body, size, etag)
         # The server ignored the range and sent the whole object.
         return Reply(body[start:end], len(body), etag)
@@ -387,8 +390,24 @@ class HttpRoute:
 def _check_content_range(
     response: urllib3.BaseHTTPResponse, key: str, start: int, end: int | None
 ) -> tuple[int, int, int | None]:
-    """Return the first and last byte of a 206 reply, checked against the
-    request, and the object's size (None where the reply gives ``*``).
+    """Check the Content-Range of a 206 reply as :func:`check_content_range`
+    does, and close the connection where it fails, because the body is left
+    unread."""
+    try:
+        return check_content_range(
+            response.headers.get("Content-Range"), key, start, end
+        )
+    except InvalidResponseError:
+        response.close()
+        raise
+
+
+def check_content_range(
+    value: str | None, key: str, start: int, end: int | None
+) -> tuple[int, int, int | None]:
+    """Return the first and last byte of a 206 reply with the Content-Range
+    ``value``, checked against the request of ``key``, and the object's size
+    (None where the reply gives ``*``).
 
     The reply must start at ``start``. It must end at ``end - 1``, or at
     the object's last byte where the object ends before ``end``. A reply
@@ -398,15 +417,13 @@ def _check_content_range(
     Raises
     ------
     InvalidResponseError
-        If the Content-Range is missing, malformed or another range. The
-        connection is closed, because the body is left unread.
+        If the Content-Range is missing (``value`` is None), malformed or
+        another range. The message names ``key`` and both ranges.
     """
     requested = f"bytes={start}-{'' if end is None else end - 1}"
-    value = response.headers.get("Content-Range")
     if value is None:
         # HTTP requires a Content-Range in a 206 reply to one range (RFC 9110),
         # because without it the offset of the bytes is unknown.
-        response.close()
         raise InvalidResponseError(
             f"invalid response to GET {key}: the 206 reply to Range {requested} "
             "has no Content-Range header, so the position of its bytes is "
@@ -415,9 +432,11 @@ def _check_content_range(
 
     match = _CONTENT_RANGE.fullmatch(value.strip())
     if match is None or not _range_agrees(match, start, end):
-        response.close()
         # A header can be kilobytes long, so the message shows its start.
-        quoted = value if len(value) <= 80 else f"{value[:77]}..."
+        # Secrets are replaced first, so none is cut into a part that no
+        # later redaction recognises.
+        redacted = redact(value)
+        quoted = redacted if len(redacted) <= 80 else f"{redacted[:77]}..."
         raise InvalidResponseError(
             f"invalid response to GET {key}: Range {requested} was requested, "
             f"but the reply has Content-Range {quoted!r}. Reading it would "
@@ -446,7 +465,7 @@ def _range_agrees(match: re.Match[str], start: int, end: int | None) -> bool:
     return last < end - 1 and (size is None or ends_object)
 
 
-def _check_part_length(
+def check_part_length(
     body: bytes | bytearray, sent_range: tuple[int, int], key: str
 ) -> None:
     """Raise InvalidResponseError unless ``body`` fills its Content-Range."""

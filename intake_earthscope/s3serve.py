@@ -3,7 +3,9 @@
 ``python -m intake_earthscope.testing serve`` runs this module's
 :func:`main`. It prints ``{"port": PORT, ...}`` on one line, then the
 settings that point the command line and AWS clients at the server, and
-runs until its stdin closes or Ctrl-C. ``--bucket NAME`` creates a bucket,
+runs until its stdin closes, Ctrl-C or SIGTERM. A stdin that is closed or
+/dev/null, as nohup and ``&`` in a script leave it, never closes, so only the
+two signals stop the server then. ``--bucket NAME`` creates a bucket,
 and ``--upload BUCKET=DIR`` stores every file under ``DIR`` in a bucket,
 with its path as the key.
 
@@ -23,6 +25,8 @@ import json
 import logging
 import os
 import re
+import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -173,9 +177,9 @@ class Upload:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line: ``serve`` starts a server in this process.
 
-    Returns 0 once the server has stopped, also after Ctrl-C, and 2 when a
-    file of an upload cannot be stored. Invalid options exit with status 2,
-    and a missing moto with status 1, before the server starts.
+    Returns 0 once the server has stopped, also after Ctrl-C or SIGTERM, and
+    2 when a file of an upload cannot be stored. Invalid options exit with
+    status 2, and a missing moto with status 1, before the server starts.
     """
     parser, serve_parser = _argument_parsers()
     arguments, unrecognized = parser.parse_known_args(argv)
@@ -199,9 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             uploads=uploads,
             region=arguments.region,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         # serve() stopped the server on its way out.
-        print("stopped the loopback S3 server (Ctrl-C)", file=sys.stderr)
+        cause = "SIGTERM" if isinstance(interrupt, _Terminated) else "Ctrl-C"
+        print(f"stopped the loopback S3 server ({cause})", file=sys.stderr)
         return 0
     except BrokenPipeError:
         # serve() stopped the server, which no one could find without the
@@ -237,8 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 _SERVE_DESCRIPTION = """\
 Run moto's S3 emulation on 127.0.0.1 at a port the operating system picks,
-until Ctrl-C or until stdin closes (Ctrl-D on a terminal). This is a test
-server, not EarthScope, and every bucket and object is lost when it stops.
+until Ctrl-C, SIGTERM (kill PID) or until stdin closes (Ctrl-D on a
+terminal). A stdin that is closed or /dev/null, as under nohup, does not
+stop the server, and a line on stderr names the signals that do. This is a
+test server, not EarthScope, and every bucket and object is lost when it
+stops.
 
 The first line of output is JSON with "port", "endpoint_url" and "buckets".
 The lines after it give the options and shell variables that point
@@ -260,9 +268,9 @@ uploads:
   counts it prints count each key once.
 
 exit status:
-  0 after Ctrl-C or closed stdin, 1 when moto is not installed or stdout
-  closes before the port is printed, and 2 for an invalid option or a file
-  that cannot be stored.
+  0 after Ctrl-C, SIGTERM or closed stdin, 1 when moto is not installed or
+  stdout closes before the port is printed, and 2 for an invalid option or a
+  file that cannot be stored.
 
 example:
   python -m intake_earthscope.testing serve --upload my-mirror=./mirror"""
@@ -277,8 +285,8 @@ def _argument_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParse
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser(
         "serve",
-        help="serve moto S3 on 127.0.0.1, print the port, run until Ctrl-C or the "
-        "end of input (Ctrl-D)",
+        help="serve moto S3 on 127.0.0.1, print the port, run until Ctrl-C, "
+        "SIGTERM or the end of input (Ctrl-D)",
         description=_SERVE_DESCRIPTION,
         epilog=_SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -443,13 +451,19 @@ def serve(
     uploads: Sequence[Upload] = (),
     region: str = DEFAULT_REGION,
 ) -> None:
-    """Serve moto S3 on a loopback port until stdin closes or the parent dies.
+    """Serve moto S3 on a loopback port until stdin closes, a signal or the
+    parent dies.
 
     Lists the files of the uploads, creates the buckets and stores the
     uploads, then prints one line of JSON on stdout: ``port``,
     ``endpoint_url`` and ``buckets``. Then it prints the settings that point
     the command line at the server, and points ``sys.stdout`` at stderr, so
     later prints cannot fill a pipe that the parent no longer reads.
+
+    A stdin that is closed, /dev/null or fails to read never closes, so a
+    line on stderr then names the signals that stop the server. SIGTERM
+    stops it as Ctrl-C does, where this runs in the main thread and SIGTERM
+    has its default action.
 
     Parameters
     ----------
@@ -474,7 +488,7 @@ def serve(
         ``filename`` and the reason and the fix in ``strerror``. Nothing has
         been printed on stdout then, and the server has stopped.
     KeyboardInterrupt
-        On Ctrl-C, after the server has stopped.
+        On Ctrl-C or SIGTERM, after the server has stopped.
     """
     from moto.server import ThreadedMotoServer
 
@@ -488,19 +502,45 @@ def serve(
     # Silence werkzeug's line per request.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(LOOPBACK_HOST, 0, verbose=False)
-    server.start()
+    with _sigterm_interrupts():
+        server.start()
+        try:
+            _, port = server.get_host_and_port()
+            endpoint_url = f"http://{LOOPBACK_HOST}:{port}"
+            counts = _fill_buckets(endpoint_url, region, buckets, objects)
+            summary = {"port": port, "endpoint_url": endpoint_url, "buckets": [*counts]}
+            print(json.dumps(summary), flush=True)
+            print(_settings_text(endpoint_url, region, counts, uploads), flush=True)
+            sys.stdout = sys.stderr
+            _wait_for_stdin_close_or_orphan(parent_pid)
+        finally:
+            server.stop()
 
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Make SIGTERM raise :class:`_Terminated` while the block runs.
+
+    Only the main thread can set a handler. A handler that the embedding
+    program set, or an ignored SIGTERM, stays as it is.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(number: int, frame: object) -> None:
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, interrupt)
     try:
-        _, port = server.get_host_and_port()
-        endpoint_url = f"http://{LOOPBACK_HOST}:{port}"
-        counts = _fill_buckets(endpoint_url, region, buckets, objects)
-        summary = {"port": port, "endpoint_url": endpoint_url, "buckets": [*counts]}
-        print(json.dumps(summary), flush=True)
-        print(_settings_text(endpoint_url, region, counts, uploads), flush=True)
-        sys.stdout = sys.stderr
-        _wait_for_stdin_close_or_orphan(parent_pid)
+        yield
     finally:
-        server.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _plan_uploads(
@@ -775,27 +815,88 @@ def _client(endpoint_url: str, region: str) -> BaseClient:
 
 
 def _wait_for_stdin_close_or_orphan(parent_pid: int | None) -> None:
-    if sys.stdin is None:
-        # File descriptor 0 was closed when the process started, which
-        # counts as a closed stdin.
-        return
     stdin_closed = threading.Event()
-    stdin_fd = sys.stdin.fileno()
-
-    # os.read takes no lock, unlike sys.stdin.buffer.read, so the process can
-    # shut down while this thread still waits for input.
-    def read_until_eof() -> None:
-        while os.read(stdin_fd, 4096):
-            pass
-        stdin_closed.set()
-
-    threading.Thread(target=read_until_eof, name="stdin-watch", daemon=True).start()
+    hint = _stop_hint()
+    unwatched = _unwatched_stdin()
+    if unwatched is None:
+        assert sys.stdin is not None
+        watch = threading.Thread(
+            target=_watch_stdin,
+            args=(sys.stdin.fileno(), stdin_closed, hint),
+            name="stdin-watch",
+            daemon=True,
+        )
+        watch.start()
+    else:
+        _print_stop_note(unwatched, hint)
 
     # A dead parent closes the pipe too, unless a forked process keeps it
     # open, so the parent's process id is polled as well.
     while not stdin_closed.wait(_PARENT_POLL_INTERVAL_S):
         if parent_pid is not None and os.getppid() != parent_pid:
             return
+
+
+def _unwatched_stdin() -> str | None:
+    """Return why end of input cannot stop the server, or None where it can.
+
+    End of input on a closed stdin or on /dev/null comes at once and means
+    nothing, because nohup and shell scripts that start serve with ``&``
+    leave stdin so.
+    """
+    if sys.stdin is None:
+        # File descriptor 0 was closed when the process started.
+        return "stdin is closed"
+    try:
+        status = os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError) as error:
+        return f"stdin cannot be read ({error})"
+    if stat.S_ISCHR(status.st_mode) and status.st_rdev == _null_device():
+        return f"stdin is {os.devnull}"
+    return None
+
+
+def _null_device() -> int | None:
+    """Return the device number of /dev/null, or None where it is missing."""
+    try:
+        return os.stat(os.devnull).st_rdev
+    except OSError:
+        return None
+
+
+def _watch_stdin(descriptor: int, closed: threading.Event, hint: str) -> None:
+    """Read ``descriptor`` to its end, then set ``closed``."""
+    # os.read takes no lock, unlike sys.stdin.buffer.read, so the process can
+    # shut down while this thread still waits for input.
+    try:
+        while os.read(descriptor, 4096):
+            pass
+    except OSError as error:
+        # A descriptor open only for writing fails with EBADF, and a terminal
+        # that hung up with EIO. Neither can report an end of input later.
+        _print_stop_note(f"reading stdin failed ({error})", hint)
+        return
+    closed.set()
+
+
+def _stop_hint() -> str:
+    """Return the ways to stop this process by a signal that it does not ignore."""
+    ways = []
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        ways.append("Ctrl-C (SIGINT)")
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_IGN:
+        ways.append(f"`kill {os.getpid()}` (SIGTERM)")
+    if not ways:
+        ways.append(f"`kill -KILL {os.getpid()}`, as it ignores SIGINT and SIGTERM")
+    return " or ".join(ways)
+
+
+def _print_stop_note(reason: str, hint: str) -> None:
+    print(
+        f"{reason}, so end of input cannot stop the server; stop it with {hint}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _require_module(module: str, user: str) -> None:

@@ -28,6 +28,7 @@ import yaml
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
     ProfileNotFound,
@@ -68,8 +69,11 @@ from intake_earthscope.request import (
 )
 from intake_earthscope.retry import AttemptTimeout, RetriesExhausted, call_with_retries
 from intake_earthscope.s3http import (
+    InvalidResponseError,
     RedirectError,
     Reply,
+    check_content_range,
+    check_part_length,
     config_file_sets_endpoint,
     forget_route,
     http_route,
@@ -641,7 +645,8 @@ def read_bytes(
         If the storage could not be reached, failed on every attempt,
         rejected the request otherwise (a 400 reply, for example), or sent
         a reply that does not fit the request (a Content-Range other than
-        the range requested). Such a reply is not retried.
+        the range requested) or that botocore cannot decode (a header that
+        is not UTF-8 text). Such a reply is not retried.
     ObjectChangedError
         If the object no longer has the ETag ``if_match``.
     """
@@ -1115,6 +1120,11 @@ def _sent_get(spec: StorageSpec, key: str, send: Callable[[], T], empty: T) -> T
         if _http_status(error) == 416:
             return empty
         raise unexpected_failure(spec, key, error) from error
+    except HTTPClientError as error:
+        invalid = _undecodable_header("GET", key, error)
+        if invalid is None:
+            raise
+        raise unexpected_failure(spec, key, invalid) from invalid
 
 
 def _leave_route(spec: StorageSpec, redirect: RedirectError) -> None:
@@ -1163,20 +1173,68 @@ def _cat_once(
             _leave_route(spec, redirect)
 
     fs = spec.filesystem()
-    data = _within_deadline(
-        fs,
-        "GET",
-        spec.url(key),
-        "cat_file",
-        spec.path(key),
-        start=start,
-        end=end,
-        **_single_request(fs, start, end),
-    )
+    ranged = start is not None or end is not None
+    if spec.protocol == "s3" and counted_from_start and ranged:
+        data = _s3fs_range(fs, spec, key, start or 0, end)
+    else:
+        data = _within_deadline(
+            fs,
+            "GET",
+            spec.url(key),
+            "cat_file",
+            spec.path(key),
+            start=start,
+            end=end,
+            **_single_request(fs, start, end),
+        )
     if counted_from_start and end is not None and len(data) > end - (start or 0):
         # The server ignored the Range header and sent the whole object.
         data = data[start or 0 : end]
     return data
+
+
+def _s3fs_range(
+    fs: Any, spec: StorageSpec, key: str, start: int, end: int | None
+) -> bytes:
+    """GET the bytes ``[start, end)`` of ``key`` through s3fs's client, and
+    check a 206 reply as the urllib3 path does.
+
+    s3fs's ``cat_file`` returns the body of a 206 reply whatever its
+    Content-Range gives, so this sends the same ``get_object`` call that
+    ``cat_file`` sends and checks the reply's Content-Range before it reads
+    the body. A 200 reply is the whole object, which is cut to the range.
+
+    Raises
+    ------
+    InvalidResponseError
+        If a 206 reply has no Content-Range, another range than the one
+        requested, or a body of another length.
+    """
+    bucket, object_key, version = fs.split_path(spec.path(key))
+    requested = f"bytes={start}-{'' if end is None else end - 1}"
+    versions = {"VersionId": version} if version else {}
+
+    async def get() -> bytes:
+        # NOTE: _call_s3 is s3fs's own wrapper of client calls (s3fs
+        # 2026.9), which adds its request options and translates S3 errors.
+        response = await fs._call_s3(
+            "get_object", Bucket=bucket, Key=object_key, Range=requested, **versions
+        )
+        try:
+            if response["ResponseMetadata"]["HTTPStatusCode"] != 206:
+                # A 200 reply to a Range is the whole object (RFC 9110).
+                whole = await response["Body"].read()
+                return whole[start:end]
+            first, last, _ = check_content_range(
+                response.get("ContentRange"), key, start, end
+            )
+            body = await response["Body"].read()
+        finally:
+            response["Body"].close()
+        check_part_length(body, (first, last), key)
+        return body
+
+    return _run_within_deadline(fs.loop, "GET", spec.url(key), get)
 
 
 def _single_request(
@@ -1461,7 +1519,34 @@ def object_stat(spec: StorageSpec, key: str) -> tuple[int, str]:
         raise _access_denied(spec, f"reading {spec.url(key)}") from error
     except OSError as error:
         raise unexpected_failure(spec, key, error) from error
+    except HTTPClientError as error:
+        invalid = _undecodable_header("HEAD", key, error)
+        if invalid is None:
+            raise
+        raise unexpected_failure(spec, key, invalid) from invalid
     return int(info["size"]), _version_tag(spec, path, info)
+
+
+def _undecodable_header(
+    method: str, key: str, error: HTTPClientError
+) -> InvalidResponseError | None:
+    """Return the error that names the object of a reply with a header that
+    is not UTF-8 text, or None where ``error`` has another cause.
+
+    aiobotocore (2.25) decodes every header of a reply as UTF-8 and wraps
+    the UnicodeDecodeError in botocore's HTTPClientError, which names no
+    object.
+    """
+    decoding = error.kwargs.get("error")
+    if not isinstance(decoding, UnicodeDecodeError):
+        return None
+    invalid = InvalidResponseError(
+        f"invalid response to {method} {key}: a header of the reply, such as "
+        f"its ETag, is not UTF-8 text ({decoding}), so botocore cannot read "
+        "the reply. Check the server at the endpoint, or a proxy in between"
+    )
+    invalid.__cause__ = error
+    return invalid
 
 
 def _head(spec: StorageSpec, key: str) -> dict[str, Any]:
@@ -1506,10 +1591,25 @@ def _within_deadline(
     loop = getattr(fs, "loop", None)
     if not isinstance(fs, AsyncFileSystem) or loop is None:
         return getattr(fs, name)(*args, **kwargs)
+    return _run_within_deadline(
+        loop, method, url, getattr(fs, f"_{name}"), *args, **kwargs
+    )
 
+
+def _run_within_deadline(
+    loop: Any,
+    method: str,
+    url: str,
+    function: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """Run the coroutine function on ``loop``, cancelling it after
+    ``attempt_seconds`` with an :class:`AttemptTimeout` that names the
+    request."""
     seconds = retry_settings().attempt_seconds
     try:
-        return sync(loop, getattr(fs, f"_{name}"), *args, timeout=seconds, **kwargs)
+        return sync(loop, function, *args, timeout=seconds, **kwargs)
     except FSTimeoutError as error:
         # fsspec's own error has no message.
         raise AttemptTimeout(url, seconds, method) from error

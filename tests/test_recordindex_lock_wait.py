@@ -126,3 +126,17 @@ def test_lock_free_again_counts(folder: Path) -> None:
 
     assert count.isdigit()
     assert int(count) > 0
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_invalid_lock_wait_named(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(LOCK_WAIT_VARIABLE, value)
+
+    with pytest.raises(ValueError) as caught:
+        store_index("s3://bucket/a", ObjectIndex(SIZE, random_table(1, 5)))
+
+    message = str(caught.value)
+    assert message.startswith(f"invalid {LOCK_WAIT_VARIABLE}={value!r}: ")
+    assert "expected a finite number of at least 0 (default 5)" in message

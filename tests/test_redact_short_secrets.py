@@ -58,6 +58,44 @@ def test_short_secret_inside_word_kept(text: str) -> None:
     assert redact.redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token%3DTk7q9",
+        "token%3dTk7q9&x=1",
+        "https://host/login?next=%2Fpath%3Ftoken%3DTk7q9%26x%3D1",
+        "Bearer%20Tk7q9",
+        "path%2FTk7q9",
+        "token%253DTk7q9",
+    ],
+)
+def test_short_secret_after_percent_escape(text: str) -> None:
+    register_secrets(["Tk7q9"])
+
+    redacted = redact.redact(text)
+
+    assert "Tk7q9" not in redacted
+    assert REDACTED in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # %41 is "A" and %5F is "_", so the secret continues a word there.
+        "x%41Tk7q9",
+        "x%5FTk7q9",
+        # %C3%A9 is "é" in UTF-8, a letter of another script.
+        "caf%C3%A9Tk7q9",
+        "token%3DTk7q9x",
+        "token%3DxTk7q9",
+    ],
+)
+def test_short_secret_in_escaped_word_kept(text: str) -> None:
+    register_secrets(["Tk7q9"])
+
+    assert redact.redact(text) == text
+
+
 def test_short_secret_log_record(caplog: pytest.LogCaptureFixture) -> None:
     register_secrets(["abc1234"])
 

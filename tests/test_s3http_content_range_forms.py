@@ -125,6 +125,20 @@ def test_signed_failure_keeps_secrets(fault: bytes) -> None:
     assert server.url not in message
 
 
+@pytest.mark.timeout(30)
+def test_cut_content_range_hides_secret() -> None:
+    # The message quotes the first 77 characters of the header, and the
+    # secret key crosses that cut. Cutting before redacting would keep the
+    # key's first part.
+    value = "bytes " + "1" * 60 + " " + SECRET_KEY
+    with ScriptedServer([reply(BODY, content_range=value)]) as server:
+        message = failure(server.url, key=ACCESS_KEY, secret=SECRET_KEY)
+
+    assert "Content-Range 'bytes 111" in message
+    assert SECRET_KEY[:10] not in message
+    assert "[redacted]" in message
+
+
 class OddStartServer:
     """Serve OBJECT with a wrong Content-Range for every odd first byte.
 

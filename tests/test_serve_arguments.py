@@ -24,12 +24,13 @@ ERROR_PREFIX = "python -m intake_earthscope.testing serve: error: "
 def run_serve(
     options: list[str], cwd: Path, environment: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    # Its stdin is empty, so a server that starts stops again at once.
+    # Its stdin is a pipe that closes at once, so a server that starts stops
+    # again.
     return subprocess.run(
         [*SERVE, *options],
         cwd=cwd,
         env=environment,
-        stdin=subprocess.DEVNULL,
+        input="",
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,4 @@
-"""``serve`` with file names that S3 keys cannot carry, and closed streams.
+"""``serve`` with file names that S3 keys cannot carry, and a closed stdout.
 
 Each test runs ``python -m intake_earthscope.testing serve`` as a
 subprocess on 127.0.0.1. Whatever goes wrong, serve must end with one error
@@ -7,7 +7,6 @@ line and no traceback, and its server must stop with it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -24,17 +23,15 @@ SERVE = [sys.executable, "-m", "intake_earthscope.testing", "serve"]
 
 
 def run_serve(
-    options: list[str], cwd: Path, environment: dict[str, str], shell: str = ""
+    options: list[str], cwd: Path, environment: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    """Run serve with an empty stdin, after the shell redirections ``shell``."""
-    command = [*SERVE, *options]
-    if shell:
-        command = ["sh", "-c", f'exec "$@" {shell}', "sh", *command]
+    """Run serve with a stdin pipe that closes at once, so a server that
+    starts stops again."""
     return subprocess.run(
-        command,
+        [*SERVE, *options],
         cwd=cwd,
         env=environment,
-        stdin=subprocess.DEVNULL,
+        input="",
         capture_output=True,
         text=True,
         timeout=120,
@@ -84,19 +81,6 @@ def test_key_rejected_by_server_stops_serve(
 
     line = assert_one_error_line(result)
     assert "rejected the key 'line\\nfeed.txt'" in line
-
-
-@pytest.mark.timeout(120)
-def test_closed_stdin_stops_at_once(
-    tmp_path: Path,
-    shell_environment: dict[str, str],  # noqa: F811 (the fixture)
-) -> None:
-    """Without file descriptor 0, serve stops as it does when stdin closes."""
-    result = run_serve(["--bucket", "mirror"], tmp_path, shell_environment, "0<&-")
-
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    assert json.loads(result.stdout.splitlines()[0])["buckets"] == ["mirror"]
 
 
 @pytest.mark.timeout(120)

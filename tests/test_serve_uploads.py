@@ -36,13 +36,13 @@ def run_serve(
     environment: dict[str, str],
     prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run serve, after the command ``prefix``, to its end. Its stdin is
-    empty, so a server that starts stops again at once."""
+    """Run serve, after the command ``prefix``, to its end. Its stdin is a
+    pipe that closes at once, so a server that starts stops again."""
     return subprocess.run(
         [*prefix, *SERVE, *options],
         cwd=cwd,
         env=environment,
-        stdin=subprocess.DEVNULL,
+        input="",
         capture_output=True,
         text=True,
         timeout=120,

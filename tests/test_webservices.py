@@ -698,6 +698,24 @@ def test_station_text_without_header_raises(
         fdsn_station_text(spec_for(STATION), BALST, START_NS, END_NS)
 
 
+def test_station_text_cut_line_hides_token(
+    server: LoopbackHttp, spec_for: Callable[[str], WebServiceSpec], token: str
+) -> None:
+    # The message quotes the first 80 characters of the line, and the token
+    # crosses that cut. Cutting before redacting would keep the token's
+    # first part.
+    line = "x" * 60 + " " + token
+    server.routes[STATION + "query"] = text_reply(200, line + "\n")
+
+    with pytest.raises(WebServiceError) as caught:
+        fdsn_station_text(spec_for(STATION), BALST, START_NS, END_NS)
+
+    message = str(caught.value)
+    assert "expected a header line" in message
+    assert token[:15] not in message
+    assert "[redacted]" in message
+
+
 # https_get
 
 
