@@ -401,6 +401,10 @@ def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
     written is logged and skipped: the index is a shortcut, never needed
     for a correct read.
     """
+    # Both settings are read before the index is kept, so that an invalid
+    # value fails every store, not only the first of an object.
+    limit = int_setting(CACHE_LIMIT_VARIABLE, DEFAULT_CACHE_LIMIT_MB, 1) * 10**6
+    _lock_wait_s()
     name = _cache_name(url, index.size, version)
     with _memory_lock:
         current = _memory.get(name)
@@ -411,7 +415,6 @@ def store_index(url: str, index: ObjectIndex, version: str = "") -> None:
         _memory[name] = index
 
     folder = cache_directory()
-    limit = int_setting(CACHE_LIMIT_VARIABLE, DEFAULT_CACHE_LIMIT_MB, 1) * 10**6
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written = _write_atomically(folder / f"{name}.npz", index)
@@ -457,7 +460,7 @@ def _add_shared(folder: Path, written: int, reset: bool = False) -> int | None:
     """
     if fcntl is None:
         return None
-    wait_s = float_setting(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_S, 0.0)
+    wait_s = _lock_wait_s()
     try:
         descriptor = os.open(folder / _SHARED_TALLY, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -469,6 +472,18 @@ def _add_shared(folder: Path, written: int, reset: bool = False) -> int | None:
     except OSError as error:
         logger.debug("no shared tally of record indexes in %s: %s", folder, error)
         return None
+
+
+def _lock_wait_s() -> float:
+    """Return the longest wait for the tally lock, in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``INTAKE_EARTHSCOPE_INDEX_LOCK_SECONDS`` is not a number of at
+        least 0.
+    """
+    return float_setting(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_S, 0.0)
 
 
 def _lock(descriptor: int, folder: Path, wait_s: float) -> bool:

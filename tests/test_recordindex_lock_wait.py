@@ -140,3 +140,20 @@ def test_invalid_lock_wait_named(
     message = str(caught.value)
     assert message.startswith(f"invalid {LOCK_WAIT_VARIABLE}={value!r}: ")
     assert "expected a finite number of at least 0 (default 5)" in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [(LOCK_WAIT_VARIABLE, "nan"), ("INTAKE_EARTHSCOPE_INDEX_CACHE_MB", "lots")],
+)
+def test_invalid_setting_keeps_no_index(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    index = ObjectIndex(SIZE, random_table(1, 5))
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match=variable):
+            store_index("s3://bucket/a", index)
+
+    assert load_index("s3://bucket/a", SIZE) is None
