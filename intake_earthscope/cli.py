@@ -5,13 +5,15 @@ Exit codes, the same for every command:
 ===  ==============================================================
 0    success
 1    the command ran and failed: data not found (also a channel that
-     ``--inventory`` lacks), a nested catalog file missing or damaged,
-     storage or service unavailable, no usable token for ``auth``; also,
-     without a message, when the reader of the output closed it (``| head``)
+     ``--inventory`` lacks), a nested catalog file missing or damaged
+     (``list`` prints the other entries and marks those unavailable),
+     storage or service unavailable; also, without a message, when the
+     reader of the output closed it (``| head``)
 2    invalid usage: unknown command, entry or parameter, an invalid
      value (argparse's own code), a ``--catalog`` file that is missing or
      damaged, or no writer package for ``export``
-3    authentication needed or rejected: run ``es login``
+3    authentication needed or rejected: run ``es login``; ``auth`` exits
+     with 3 when it finds no usable token
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
 130  interrupted (Ctrl-C); an export leaves no partial output
@@ -65,9 +67,11 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  success
   1  the command ran and failed (data not found, a nested catalog file
-     missing or damaged, storage unavailable, or auth found no usable token)
+     missing or damaged, also where list marks entries unavailable, or
+     storage unavailable)
   2  invalid usage or an invalid value, or export's writer package missing
-  3  authentication needed or rejected: run `es login`
+  3  authentication needed or rejected, also where auth finds no usable
+     token: run `es login`
   4  export wrote its output, but some units did not load fully
   130  interrupted (Ctrl-C); an export leaves no partial output
 """
@@ -801,8 +805,10 @@ def _add_auth(commands: Any) -> None:
         "which tiers of the SAGE collection are usable now. Never prints a "
         "secret.",
     )
-    command.add_argument("--profile", help="earthscope-sdk profile to use")
-    command.add_argument(
+    # A profile names where the SDK keeps its tokens, so it excludes --token.
+    source = command.add_mutually_exclusive_group()
+    source.add_argument("--profile", help="earthscope-sdk profile to use")
+    source.add_argument(
         "--token",
         help="path to a tokens.json to use (a token itself is better passed "
         "through EARTHSCOPE_TOKEN, which does not show in the process list)",
@@ -817,13 +823,21 @@ def _add_auth(commands: Any) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
+    unavailable = []
     for name, entry in _entries(catalog):
         problem = _entry_problem(entry)
         if problem is not None:
             _print(f"{name:<24} unavailable: {problem}")
+            unavailable.append(name)
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
-    return EXIT_OK
+    if not unavailable:
+        return EXIT_OK
+    # The other entries stay usable, but a script that checks a catalog
+    # with `list` learns from the exit code that some are not.
+    noun = "entry is" if len(unavailable) == 1 else "entries are"
+    _error(f"{len(unavailable)} {noun} unavailable: {', '.join(unavailable)}")
+    return EXIT_PROBLEM
 
 
 def _entry_problem(entry: Any) -> CatalogError | None:
@@ -1830,7 +1844,7 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"token: none ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return EXIT_PROBLEM
+        return _auth_exit_code(error)
 
     _print(f"token source: {source.describe()}")
     try:
@@ -1838,13 +1852,23 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"access token: not usable ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return EXIT_PROBLEM
+        return _auth_exit_code(error)
 
     _print(f"access token expires: {_describe_expiry(expiry)}")
     usable = ["open (anonymous)", "fdsn web services (bearer token)"]
     usable.append(_restricted_status(source, args.network))
     _print("tiers usable now: " + "; ".join(usable))
     return EXIT_OK
+
+
+def _auth_exit_code(error: EarthScopeError) -> int:
+    """Return the exit code of ``auth`` for a token it cannot use.
+
+    It is the code any other command exits with for the same error: 3 where
+    the fix is to log in again (a missing, expired or rejected token), and
+    1 for other failures.
+    """
+    return EXIT_AUTH if isinstance(error, CredentialsError) else EXIT_PROBLEM
 
 
 def _restricted_status(source: Any, network: str) -> str:
