@@ -103,6 +103,16 @@ _AUTH_PARAMETER = re.compile(r"(?<![\w-])(token|profile)=(?=[\s,;)]|$)")
 # for Python callers. Every value typed on the command line is text already.
 _AS_TEXT = re.compile(r"(\b\w+='[^']*') as text\b")
 
+# The library gives a Python cause for a code that lost its leading zero: a
+# number, or a pandas table read without dtype=str. Every value typed on the
+# command line is text, so there the zero was lost before, where the code
+# was kept as a number.
+_PYTHON_ZERO_CAUSE = re.compile(
+    r"a number, or a table read without dtype=str, (drops the leading zero"
+    r"|drops leading zeros)"
+)
+_COMMAND_LINE_ZERO_CAUSE = r"a spreadsheet or a script that keeps codes as numbers \1"
+
 # storage_options that messages spell as a Python mapping of one entry, such
 # as storage_options={'anon': False}, or of one entry of client_kwargs. Only
 # endpoint_url is respelled from client_kwargs, because s3fs also takes it at
@@ -272,7 +282,8 @@ def _command_line_spelling(text: str) -> str:
     ``--root`` and ``location='00'`` becomes ``--location 00``.
     ``storage_options={'anon': False}`` becomes ``--storage-option anon=false``
     (:func:`_command_line_storage_options`). The words "as text" after a
-    parameter go, as in ``Pass location='01' as text``.
+    parameter go, as in ``Pass location='01' as text``, and the Python cause
+    of a lost leading zero becomes one a shell user meets.
     """
 
     def respell(match: re.Match[str]) -> str:
@@ -286,6 +297,7 @@ def _command_line_spelling(text: str) -> str:
         return f"-p {shlex.quote(f'{name}={value}')}"
 
     text = _AS_TEXT.sub(r"\1", text)
+    text = _PYTHON_ZERO_CAUSE.sub(_COMMAND_LINE_ZERO_CAUSE, text)
     text = _MISSING_PARAMETER.sub(r"missing --\1:", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
 
