@@ -586,7 +586,8 @@ def _add_list(commands: Any) -> None:
         "list the entries of the catalog's nested catalogs",
         "List every entry of the catalog as CATALOG.ENTRY, the nested catalog "
         "and its entry, with its description. A nested catalog whose file "
-        "cannot be read is listed as unavailable, with the reason.",
+        "cannot be read, that nests a file containing it, or that sits two "
+        "levels deep is listed as unavailable, with the reason.",
     )
     _add_catalog_option(command)
     command.set_defaults(run=_list)
@@ -1557,13 +1558,15 @@ def _catalog_text(location: str) -> str | None:
 
 
 class _UnavailableCatalog:
-    """A nested catalog whose file is missing, not valid YAML or no catalog.
+    """A nested catalog that the command line cannot serve: its file is
+    missing, not valid YAML or no catalog, it nests the file that lists it,
+    or it is nested two levels deep.
 
     ``list`` shows it as unavailable, and using one of its entries raises
     ``error``, while the other entries keep working.
     """
 
-    def __init__(self, error: CatalogFileError) -> None:
+    def __init__(self, error: CatalogError) -> None:
         self.error = error
 
 
@@ -1575,19 +1578,27 @@ def _entries(catalog: Any) -> list[tuple[str, Any]]:
         if entry.describe().get("container") != "catalog":
             leaves.append((name, entry))
             continue
+        looping = _self_nesting_error(catalog, name, entry)
+        if looping is not None:
+            leaves.append((name, _UnavailableCatalog(looping)))
+            continue
         try:
-            nested = _nested_entries(catalog, name, entry)
+            nested = _nested_catalog(catalog, name, entry)
         except CatalogFileError as error:
             leaves.append((name, _UnavailableCatalog(error)))
             continue
-        for inner, leaf in nested.items():
-            if leaf.describe().get("container") != "catalog":
-                leaves.append((f"{name}.{inner}", leaf))
+        for inner, leaf in nested.walk(depth=1).items():
+            full_name = f"{name}.{inner}"
+            if leaf.describe().get("container") == "catalog":
+                deeper = _too_deep_error(catalog, nested, full_name, leaf)
+                leaves.append((full_name, _UnavailableCatalog(deeper)))
+            else:
+                leaves.append((full_name, leaf))
     return sorted(leaves, key=lambda item: item[0])
 
 
-def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
-    """Open the nested catalog ``entry`` and return its entries by name.
+def _nested_catalog(catalog: Any, name: str, entry: Any) -> Any:
+    """Open the nested catalog ``entry`` and read its entries.
 
     Raises
     ------
@@ -1597,7 +1608,65 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
     """
     listing = getattr(catalog, "path", None)
     with _catalog_file_errors(_nested_path(catalog, entry), name, listing):
-        return dict(entry().walk(depth=1))
+        nested = entry()
+        nested.walk(depth=1)
+    return nested
+
+
+def _self_nesting_error(catalog: Any, name: str, entry: Any) -> CatalogError | None:
+    """Return the error for a nested catalog entry whose file is the catalog
+    file that lists it, or ``None`` for any other entry.
+
+    Such a catalog contains itself, so its entries would repeat without end.
+    """
+    from intake_earthscope.catalog import shown_path
+
+    listing = str(getattr(catalog, "path", "") or "")
+    nested = _nested_path(catalog, entry)
+    if not listing or not _same_file(nested, listing):
+        return None
+    return CatalogError(
+        f"catalog file {shown_path(listing)!r}, entry {name!r}: the entry nests "
+        "the catalog file that lists it, so its entries would repeat without "
+        "end. Point its path at another catalog file, or remove the entry"
+    )
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Return whether two catalog paths name one file (local paths are
+    resolved, so a link or a "//" does not hide it)."""
+    if "://" in first or "://" in second:
+        return first == second
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _too_deep_error(
+    catalog: Any, nested: Any, full_name: str, entry: Any
+) -> CatalogError:
+    """Return the error for a catalog nested inside the nested catalog
+    ``nested`` of ``catalog``, whose entries the command line does not read.
+
+    Where its file is one of the two that contain it, the message names the
+    loop instead.
+    """
+    from intake_earthscope.catalog import shown_path
+
+    path = _nested_path(nested, entry)
+    listings = [str(getattr(c, "path", "") or "") for c in (catalog, nested)]
+    if any(listing and _same_file(path, listing) for listing in listings):
+        return CatalogError(
+            f"catalog file {shown_path(listings[1])!r}, entry "
+            f"{full_name.rpartition('.')[2]!r}: the entry nests "
+            f"{shown_path(path)!r}, a catalog file that contains it, so its "
+            "entries would repeat without end. Point its path at another "
+            "catalog file, or remove the entry"
+        )
+    return CatalogError(
+        f"{full_name!r} is a catalog nested two levels deep, and the command "
+        "line reads the entries of nested catalogs one level deep only: give "
+        f"its file with --catalog {shlex.quote(shown_path(path))}, or open it "
+        f"in Python as cat.{full_name}"
+    )
 
 
 def _nested_path(catalog: Any, entry: Any) -> str:
