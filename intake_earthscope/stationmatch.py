@@ -10,7 +10,7 @@ rows and a fix.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -281,7 +281,7 @@ def _narrow_codes(
         if matching.empty:
             return rows, where, _missing_code(rows, kind, patterns, where)
         rows = matching
-        narrowed.append(f"{kind} {','.join(patterns) or '--'}")
+        narrowed.append(f"{kind} {_shown_codes(patterns, ',')}")
     return rows, where, ""
 
 
@@ -289,13 +289,12 @@ def _missing_code(
     rows: pd.DataFrame, kind: str, patterns: tuple[str, ...], where: str
 ) -> str:
     known = sorted(set(rows[kind]))
-    listed = [code or "--" for code in known]
-    text = f"no {kind} code of the {where} matches {','.join(patterns) or '--'}"
+    text = f"no {kind} code of the {where} matches {_shown_codes(patterns, ',')}"
     close = difflib.get_close_matches(
         patterns[0].replace("*", "").replace("?", ""), known, n=3
     )
     if len(known) <= 12:
-        text += f"; their {kind} codes are {', '.join(listed)}"
+        text += f"; their {kind} codes are {_shown_codes(known, ', ')}"
     elif close:
         text += f"; close codes are {', '.join(close)}"
     for other in CODE_KINDS:
@@ -307,6 +306,12 @@ def _missing_code(
             text += f"; {patterns[0]} is a {other} code here, so give {other}="
             break
     return text
+
+
+def _shown_codes(codes: Sequence[str], separator: str) -> str:
+    """Join codes for a message, the blank location code as ``''``, as
+    ``location=''`` gives it."""
+    return separator.join(code or "''" for code in codes)
 
 
 def _region_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:
