@@ -40,6 +40,7 @@ from intake_earthscope.stationmatch import (
     check_criteria,
     criterion_masks,
     empty_search_hint,
+    row_seed_ids,
     station_channels_hint,
     warn_at_caller,
 )
@@ -365,15 +366,7 @@ class StationBrowser:
 
         # The four code lists also match combinations that no row names, such
         # as IU.ANMO.10.BHN beside IU.ANMO.00.BHZ and IU.COLA.10.BHN.
-        wanted = set(
-            table["network"]
-            + "."
-            + table["station"]
-            + "."
-            + table["location"]
-            + "."
-            + table["channel"]
-        )
+        wanted = set(row_seed_ids(table))
         keep = [trace for trace in dataset.trace.values if str(trace) in wanted]
         return dataset.sel(trace=keep)
 

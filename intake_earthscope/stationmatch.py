@@ -41,6 +41,7 @@ __all__ = [
     "criterion_masks",
     "empty_search_hint",
     "great_circle_degrees",
+    "row_seed_ids",
     "station_channels_hint",
     "warn_at_caller",
 ]
@@ -224,15 +225,7 @@ def _closest_ids(
         selection[kind][0].replace("*", "").replace("?", "")
         for kind in ("location", "channel")
     )
-    ids = set(
-        table["network"]
-        + "."
-        + table["station"]
-        + "."
-        + table["location"]
-        + "."
-        + table["channel"]
-    )
+    ids = set(row_seed_ids(table))
 
     def likeness(seed_id: str) -> float:
         codes = seed_id.split(".", 2)[2]
@@ -306,6 +299,19 @@ def _missing_code(
             text += f"; {patterns[0]} is a {other} code here, so give {other}="
             break
     return text
+
+
+def row_seed_ids(table: pd.DataFrame) -> pd.Series:
+    """Return the SEED id ``NET.STA.LOC.CHA`` of each row of a seismic table."""
+    return (
+        table["network"]
+        + "."
+        + table["station"]
+        + "."
+        + table["location"]
+        + "."
+        + table["channel"]
+    )
 
 
 def _shown_codes(codes: Sequence[str], separator: str) -> str:
