@@ -17,9 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from intake_earthscope.codes import CODE_KINDS
+from intake_earthscope.codes import CODE_KINDS, has_wildcard
 from intake_earthscope.errors import (
     CatalogError,
+    EarthScopeError,
     InvalidRequestError,
     UnknownArgumentError,
 )
@@ -39,6 +40,8 @@ from intake_earthscope.stationmatch import (
     check_criteria,
     criterion_masks,
     empty_search_hint,
+    row_seed_ids,
+    station_channels_hint,
     warn_at_caller,
 )
 from intake_earthscope.stationtable import DEFAULT_MAX_AGE, TableCache
@@ -363,15 +366,7 @@ class StationBrowser:
 
         # The four code lists also match combinations that no row names, such
         # as IU.ANMO.10.BHN beside IU.ANMO.00.BHZ and IU.COLA.10.BHN.
-        wanted = set(
-            table["network"]
-            + "."
-            + table["station"]
-            + "."
-            + table["location"]
-            + "."
-            + table["channel"]
-        )
+        wanted = set(row_seed_ids(table))
         keep = [trace for trace in dataset.trace.values if str(trace) in wanted]
         return dataset.sel(trace=keep)
 
@@ -620,7 +615,50 @@ def search_stations(collection: object, **criteria: Any) -> pd.DataFrame:
     browser = open_stations(
         args["stations"], args.get("collection"), **codes, **options
     )
-    return browser.search(**criteria).df
+    matched, hint = browser._match(criteria)
+    if hint and browser.df.empty:
+        hint = _station_channels_hint(args, browser, codes, options) or hint
+    if hint:
+        warn_at_caller(hint)
+    return matched.df
+
+
+def _station_channels_hint(
+    args: Mapping[str, Any],
+    browser: StationBrowser,
+    codes: Mapping[str, Any],
+    options: Mapping[str, Any],
+) -> str:
+    """Describe the channels of the named stations, which the location or
+    channel codes of a search that found no row did not match.
+
+    The station table is fetched again with the network and station codes
+    alone. Returns ``""`` where that would not help: GNSS stations, station
+    codes with wildcards (which could fetch a whole archive), no location or
+    channel code, or no station under those codes.
+    """
+    selection = normalised_selection(**codes)
+    named = [selection[kind] for kind in ("network", "station")]
+    narrowed = any(selection[kind] != ("*",) for kind in ("location", "channel"))
+    if browser.kind != "seismic" or not narrowed:
+        return ""
+    if "*" in named[1] or any(has_wildcard(code) for code in named[1]):
+        return ""
+    try:
+        wider = open_stations(
+            args["stations"],
+            args.get("collection"),
+            network=list(named[0]),
+            station=list(named[1]),
+            **options,
+        )
+    except EarthScopeError as error:
+        # The hint is extra: the search itself succeeded.
+        logger.info("could not fetch the channels of %s: %s", named[1], error)
+        return ""
+    if wider.df.empty:
+        return ""
+    return station_channels_hint(browser.name, codes, wider.df)
 
 
 def shipped_entry(name: object, entry: str = "stations") -> dict[str, Any]:

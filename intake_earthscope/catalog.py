@@ -274,25 +274,79 @@ def check_entry_templates(
         reader does not fill. The message names the file (where known), the
         entry, the unknown field and the fields allowed.
     """
-    try:
-        _check_key_templates(args)
-        _check_path_templates(args)
-    except CatalogError as error:
-        where = f"catalog file {path!r}, entry {entry!r}" if path else ""
-        where = where or f"catalog entry {entry!r}"
-        raise CatalogError(
-            f"{where}: {error}. Fix the template in the catalog file"
-        ) from None
+    checks = (
+        ("collection", _check_collection_template),
+        ("stations", _check_stationxml_template),
+        ("product", _check_path_templates),
+    )
+    for part, check in checks:
+        try:
+            check(args)
+        except CatalogError as error:
+            where = f"catalog file {path!r}, entry {entry!r}" if path else ""
+            where = where or f"catalog entry {entry!r}"
+            shared = _shared_part_note(path, entry, part) if path else ""
+            raise CatalogError(
+                f"{where}: {error}. Fix the template in the catalog file{shared}"
+            ) from None
 
 
-def _check_key_templates(args: Mapping[str, Any]) -> None:
+def _check_collection_template(args: Mapping[str, Any]) -> None:
+    _check_key_template(_mapping(args, "collection"))
+
+
+def _check_stationxml_template(args: Mapping[str, Any]) -> None:
+    _check_key_template(_mapping(_mapping(args, "stations"), "stationxml"))
+
+
+def _check_key_template(spec: Mapping[str, Any]) -> None:
     from intake_earthscope.collection import KeyTemplate
 
-    stations = _mapping(args, "stations")
-    for spec in (_mapping(args, "collection"), _mapping(stations, "stationxml")):
-        template = spec.get("key_template")
-        if isinstance(template, str):
-            KeyTemplate(template)
+    template = spec.get("key_template")
+    if isinstance(template, str):
+        KeyTemplate(template)
+
+
+def _shared_part_note(path: str, entry: str, part: str) -> str:
+    """Name the other entries of the v1 catalog file ``path`` that share the
+    ``part`` mapping of ``entry`` through a YAML alias, or return ``""``.
+
+    A fault in a shared mapping fails every entry that shares it, so the
+    note names the entries that a fix makes usable again.
+    """
+    sources = _file_sources(path)
+    mine = _mapping(_mapping(sources, entry), "args").get(part)
+    if mine is None:
+        return ""
+    # PyYAML gives an alias the very object of its anchor.
+    sharing = [
+        name
+        for name, spec in sources.items()
+        if name != entry and _mapping(_mapping(sources, name), "args").get(part) is mine
+    ]
+    if not sharing:
+        return ""
+    quoted = [repr(name) for name in sorted([entry, *sharing])]
+    names = f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return (
+        f". Entries {names} share this {part} mapping through a YAML anchor "
+        "and its aliases, so each of them fails until it is fixed"
+    )
+
+
+def _file_sources(path: str) -> Mapping[str, Any]:
+    """Return the ``sources`` mapping of the catalog file ``path`` as parsed,
+    or an empty mapping if the file cannot be read again."""
+    import fsspec
+    import yaml
+    from intake.utils import yaml_load
+
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8") as file:
+            data = yaml_load(file.read())
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return _mapping(data, "sources") if isinstance(data, Mapping) else {}
 
 
 def _check_path_templates(args: Mapping[str, Any]) -> None:

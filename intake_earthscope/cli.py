@@ -5,13 +5,15 @@ Exit codes, the same for every command:
 ===  ==============================================================
 0    success
 1    the command ran and failed: data not found (also a channel that
-     ``--inventory`` lacks), a nested catalog file missing or damaged,
-     storage or service unavailable, no usable token for ``auth``; also,
-     without a message, when the reader of the output closed it (``| head``)
+     ``--inventory`` lacks), a nested catalog file missing or damaged
+     (``list`` prints the other entries and marks those unavailable),
+     storage or service unavailable; also, without a message, when the
+     reader of the output closed it (``| head``)
 2    invalid usage: unknown command, entry or parameter, an invalid
      value (argparse's own code), a ``--catalog`` file that is missing or
      damaged, or no writer package for ``export``
-3    authentication needed or rejected: run ``es login``
+3    authentication needed or rejected: run ``es login``; ``auth`` exits
+     with 3 when it finds no usable token
 4    ``export`` wrote its output, but some units did not load fully
      (their outcomes are in the output's ``status`` variable)
 130  interrupted (Ctrl-C); an export leaves no partial output
@@ -65,9 +67,11 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  success
   1  the command ran and failed (data not found, a nested catalog file
-     missing or damaged, storage unavailable, or auth found no usable token)
+     missing or damaged, also where list marks entries unavailable, or
+     storage unavailable)
   2  invalid usage or an invalid value, or export's writer package missing
-  3  authentication needed or rejected: run `es login`
+  3  authentication needed or rejected, also where auth finds no usable
+     token: run `es login`
   4  export wrote its output, but some units did not load fully
   130  interrupted (Ctrl-C); an export leaves no partial output
 """
@@ -98,6 +102,16 @@ _AUTH_PARAMETER = re.compile(r"(?<![\w-])(token|profile)=(?=[\s,;)]|$)")
 # Advice to pass a value "as text", as in "Pass location='01' as text", is
 # for Python callers. Every value typed on the command line is text already.
 _AS_TEXT = re.compile(r"(\b\w+='[^']*') as text\b")
+
+# The library gives a Python cause for a code that lost its leading zero: a
+# number, or a pandas table read without dtype=str. Every value typed on the
+# command line is text, so there the zero was lost before, where the code
+# was kept as a number.
+_PYTHON_ZERO_CAUSE = re.compile(
+    r"a number, or a table read without dtype=str, (drops the leading zero"
+    r"|drops leading zeros)"
+)
+_COMMAND_LINE_ZERO_CAUSE = r"a spreadsheet or a script that keeps codes as numbers \1"
 
 # storage_options that messages spell as a Python mapping of one entry, such
 # as storage_options={'anon': False}, or of one entry of client_kwargs. Only
@@ -268,7 +282,8 @@ def _command_line_spelling(text: str) -> str:
     ``--root`` and ``location='00'`` becomes ``--location 00``.
     ``storage_options={'anon': False}`` becomes ``--storage-option anon=false``
     (:func:`_command_line_storage_options`). The words "as text" after a
-    parameter go, as in ``Pass location='01' as text``.
+    parameter go, as in ``Pass location='01' as text``, and the Python cause
+    of a lost leading zero becomes one a shell user meets.
     """
 
     def respell(match: re.Match[str]) -> str:
@@ -282,6 +297,7 @@ def _command_line_spelling(text: str) -> str:
         return f"-p {shlex.quote(f'{name}={value}')}"
 
     text = _AS_TEXT.sub(r"\1", text)
+    text = _PYTHON_ZERO_CAUSE.sub(_COMMAND_LINE_ZERO_CAUSE, text)
     text = _MISSING_PARAMETER.sub(r"missing --\1:", text)
     return _command_line_storage_options(_PYTHON_PARAMETER.sub(respell, text))
 
@@ -570,7 +586,8 @@ def _add_list(commands: Any) -> None:
         "list the entries of the catalog's nested catalogs",
         "List every entry of the catalog as CATALOG.ENTRY, the nested catalog "
         "and its entry, with its description. A nested catalog whose file "
-        "cannot be read is listed as unavailable, with the reason.",
+        "cannot be read, that nests a file containing it, or that sits two "
+        "levels deep is listed as unavailable, with the reason.",
     )
     _add_catalog_option(command)
     command.set_defaults(run=_list)
@@ -801,8 +818,10 @@ def _add_auth(commands: Any) -> None:
         "which tiers of the SAGE collection are usable now. Never prints a "
         "secret.",
     )
-    command.add_argument("--profile", help="earthscope-sdk profile to use")
-    command.add_argument(
+    # A profile names where the SDK keeps its tokens, so it excludes --token.
+    source = command.add_mutually_exclusive_group()
+    source.add_argument("--profile", help="earthscope-sdk profile to use")
+    source.add_argument(
         "--token",
         help="path to a tokens.json to use (a token itself is better passed "
         "through EARTHSCOPE_TOKEN, which does not show in the process list)",
@@ -817,13 +836,21 @@ def _add_auth(commands: Any) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     catalog = _open_catalog(args.catalog)
+    unavailable = []
     for name, entry in _entries(catalog):
         problem = _entry_problem(entry)
         if problem is not None:
             _print(f"{name:<24} unavailable: {problem}")
+            unavailable.append(name)
             continue
         _print(f"{name:<24} {entry.describe().get('description', '')}")
-    return EXIT_OK
+    if not unavailable:
+        return EXIT_OK
+    # The other entries stay usable, but a script that checks a catalog
+    # with `list` learns from the exit code that some are not.
+    noun = "entry is" if len(unavailable) == 1 else "entries are"
+    _error(f"{len(unavailable)} {noun} unavailable: {', '.join(unavailable)}")
+    return EXIT_PROBLEM
 
 
 def _entry_problem(entry: Any) -> CatalogError | None:
@@ -1531,13 +1558,15 @@ def _catalog_text(location: str) -> str | None:
 
 
 class _UnavailableCatalog:
-    """A nested catalog whose file is missing, not valid YAML or no catalog.
+    """A nested catalog that the command line cannot serve: its file is
+    missing, not valid YAML or no catalog, it nests the file that lists it,
+    or it is nested two levels deep.
 
     ``list`` shows it as unavailable, and using one of its entries raises
     ``error``, while the other entries keep working.
     """
 
-    def __init__(self, error: CatalogFileError) -> None:
+    def __init__(self, error: CatalogError) -> None:
         self.error = error
 
 
@@ -1549,19 +1578,27 @@ def _entries(catalog: Any) -> list[tuple[str, Any]]:
         if entry.describe().get("container") != "catalog":
             leaves.append((name, entry))
             continue
+        looping = _self_nesting_error(catalog, name, entry)
+        if looping is not None:
+            leaves.append((name, _UnavailableCatalog(looping)))
+            continue
         try:
-            nested = _nested_entries(catalog, name, entry)
+            nested = _nested_catalog(catalog, name, entry)
         except CatalogFileError as error:
             leaves.append((name, _UnavailableCatalog(error)))
             continue
-        for inner, leaf in nested.items():
-            if leaf.describe().get("container") != "catalog":
-                leaves.append((f"{name}.{inner}", leaf))
+        for inner, leaf in nested.walk(depth=1).items():
+            full_name = f"{name}.{inner}"
+            if leaf.describe().get("container") == "catalog":
+                deeper = _too_deep_error(catalog, nested, full_name, leaf)
+                leaves.append((full_name, _UnavailableCatalog(deeper)))
+            else:
+                leaves.append((full_name, leaf))
     return sorted(leaves, key=lambda item: item[0])
 
 
-def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
-    """Open the nested catalog ``entry`` and return its entries by name.
+def _nested_catalog(catalog: Any, name: str, entry: Any) -> Any:
+    """Open the nested catalog ``entry`` and read its entries.
 
     Raises
     ------
@@ -1571,7 +1608,65 @@ def _nested_entries(catalog: Any, name: str, entry: Any) -> dict[str, Any]:
     """
     listing = getattr(catalog, "path", None)
     with _catalog_file_errors(_nested_path(catalog, entry), name, listing):
-        return dict(entry().walk(depth=1))
+        nested = entry()
+        nested.walk(depth=1)
+    return nested
+
+
+def _self_nesting_error(catalog: Any, name: str, entry: Any) -> CatalogError | None:
+    """Return the error for a nested catalog entry whose file is the catalog
+    file that lists it, or ``None`` for any other entry.
+
+    Such a catalog contains itself, so its entries would repeat without end.
+    """
+    from intake_earthscope.catalog import shown_path
+
+    listing = str(getattr(catalog, "path", "") or "")
+    nested = _nested_path(catalog, entry)
+    if not listing or not _same_file(nested, listing):
+        return None
+    return CatalogError(
+        f"catalog file {shown_path(listing)!r}, entry {name!r}: the entry nests "
+        "the catalog file that lists it, so its entries would repeat without "
+        "end. Point its path at another catalog file, or remove the entry"
+    )
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Return whether two catalog paths name one file (local paths are
+    resolved, so a link or a "//" does not hide it)."""
+    if "://" in first or "://" in second:
+        return first == second
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _too_deep_error(
+    catalog: Any, nested: Any, full_name: str, entry: Any
+) -> CatalogError:
+    """Return the error for a catalog nested inside the nested catalog
+    ``nested`` of ``catalog``, whose entries the command line does not read.
+
+    Where its file is one of the two that contain it, the message names the
+    loop instead.
+    """
+    from intake_earthscope.catalog import shown_path
+
+    path = _nested_path(nested, entry)
+    listings = [str(getattr(c, "path", "") or "") for c in (catalog, nested)]
+    if any(listing and _same_file(path, listing) for listing in listings):
+        return CatalogError(
+            f"catalog file {shown_path(listings[1])!r}, entry "
+            f"{full_name.rpartition('.')[2]!r}: the entry nests "
+            f"{shown_path(path)!r}, a catalog file that contains it, so its "
+            "entries would repeat without end. Point its path at another "
+            "catalog file, or remove the entry"
+        )
+    return CatalogError(
+        f"{full_name!r} is a catalog nested two levels deep, and the command "
+        "line reads the entries of nested catalogs one level deep only: give "
+        f"its file with --catalog {shlex.quote(shown_path(path))}, or open it "
+        f"in Python as cat.{full_name}"
+    )
 
 
 def _nested_path(catalog: Any, entry: Any) -> str:
@@ -1830,7 +1925,7 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"token: none ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return EXIT_PROBLEM
+        return _auth_exit_code(error)
 
     _print(f"token source: {source.describe()}")
     try:
@@ -1838,13 +1933,23 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"access token: not usable ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return EXIT_PROBLEM
+        return _auth_exit_code(error)
 
     _print(f"access token expires: {_describe_expiry(expiry)}")
     usable = ["open (anonymous)", "fdsn web services (bearer token)"]
     usable.append(_restricted_status(source, args.network))
     _print("tiers usable now: " + "; ".join(usable))
     return EXIT_OK
+
+
+def _auth_exit_code(error: EarthScopeError) -> int:
+    """Return the exit code of ``auth`` for a token it cannot use.
+
+    It is the code any other command exits with for the same error: 3 where
+    the fix is to log in again (a missing, expired or rejected token), and
+    1 for other failures.
+    """
+    return EXIT_AUTH if isinstance(error, CredentialsError) else EXIT_PROBLEM
 
 
 def _restricted_status(source: Any, network: str) -> str:

@@ -19,6 +19,7 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.auth import token_reference
+from intake_earthscope.codes import codes_text
 from intake_earthscope.collection import AUTO_TIER, Collection, check_tier
 from intake_earthscope.dataset import build_dataset, outcome_table
 from intake_earthscope.errors import InvalidRequestError
@@ -237,7 +238,7 @@ class MiniseedSource(DataSource):
         if self._request is None:
             return f"{heading} {self._given_codes()} {self._windows_summary}>"
         request = self._request
-        codes = ".".join(",".join(request.codes(kind)) or "--" for kind in _CODE_KINDS)
+        codes = codes_text([request.codes(kind) for kind in _CODE_KINDS])
         return f"{heading} {codes} {self._window()}>"
 
     @property
@@ -394,7 +395,8 @@ class MiniseedSource(DataSource):
         return f"{format_ns(request.start_ns)}..{format_ns(request.end_ns)}"
 
     def _given_codes(self) -> str:
-        """Join the code patterns given so far as ``NET.STA.LOC.CHA``."""
+        """Join the code patterns given so far as ``NET.STA.LOC.CHA``, the
+        blank location empty as in SEED ids (``CH.BALST..LH?``)."""
         fields = []
         for kind in _CODE_KINDS:
             value = self._arguments[kind]
@@ -402,7 +404,7 @@ class MiniseedSource(DataSource):
             if value is None or (value == "" and kind in _REQUIRED):
                 fields.append(f"<no {kind}>")
                 continue
-            fields.append(",".join(request_codes(value, kind)) or "--")
+            fields.append(",".join(request_codes(value, kind)))
         return ".".join(fields)
 
 

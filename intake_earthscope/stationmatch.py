@@ -10,7 +10,7 @@ rows and a fix.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from intake_earthscope.stationfetch import (
     MISSING_STATIONS_ATTR,
     code_matches,
     criterion_codes,
+    normalised_selection,
     parse_seed_ids,
     seed_id_matches,
 )
@@ -40,6 +41,8 @@ __all__ = [
     "criterion_masks",
     "empty_search_hint",
     "great_circle_degrees",
+    "row_seed_ids",
+    "station_channels_hint",
     "warn_at_caller",
 ]
 
@@ -163,6 +166,74 @@ def empty_search_hint(
     return f"{text}: " + ". ".join(reasons)
 
 
+def station_channels_hint(
+    name: str, codes: Mapping[str, Any], table: pd.DataFrame
+) -> str:
+    """Describe a search by codes that found no row, with the channels that
+    the named stations do have.
+
+    Parameters
+    ----------
+    name : str
+        Name of the station source, such as ``sage.stations``.
+    codes : mapping
+        The code criteria of the search, as given.
+    table : pandas.DataFrame
+        The rows of the named stations, fetched without location and channel
+        codes.
+
+    Returns
+    -------
+    str
+        What was searched, the stations, and the SEED ids of their channels,
+        those closest to the codes searched first (at most
+        :data:`LISTED_CHANNELS`, then how many more).
+    """
+    searched = ", ".join(f"{k}={short_repr(v)}" for k, v in codes.items())
+    stations = sorted(set(table["network"] + "." + table["station"]))
+    ids = _closest_ids(table, normalised_selection(**codes))
+    listed = ", ".join(ids[:LISTED_CHANNELS])
+    if len(ids) > LISTED_CHANNELS:
+        listed += f" and {len(ids) - LISTED_CHANNELS} more"
+    if len(stations) == 1:
+        found = f"station {stations[0]} exists, but none of its {len(ids)} channels"
+        owner = "Its"
+    else:
+        found = (
+            f"stations {', '.join(stations)} exist, but none of their "
+            f"{len(ids)} channels"
+        )
+        owner = "Their"
+    return (
+        f"no row of {name} matches {searched}: {found} has the location and "
+        f"channel codes searched. {owner} channels, closest first: {listed} "
+        "(NET.STA.LOC.CHA, where an empty LOC is the blank location code)"
+    )
+
+
+# SEED ids that a hint about a station's channels names before it counts
+# the rest.
+LISTED_CHANNELS = 12
+
+
+def _closest_ids(
+    table: pd.DataFrame, selection: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    """Return the table's distinct SEED ids, those whose location and channel
+    codes are most like the first ones of ``selection`` first."""
+    searched = ".".join(
+        selection[kind][0].replace("*", "").replace("?", "")
+        for kind in ("location", "channel")
+    )
+    ids = set(row_seed_ids(table))
+
+    def likeness(seed_id: str) -> float:
+        codes = seed_id.split(".", 2)[2]
+        return difflib.SequenceMatcher(None, searched, codes).ratio()
+
+    return sorted(ids, key=lambda seed_id: (-likeness(seed_id), seed_id))
+
+
 def _code_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:
     """Name the first code that no row has, narrowing kind by kind."""
     where = "rows that meet the other criteria" if others else "rows"
@@ -203,7 +274,7 @@ def _narrow_codes(
         if matching.empty:
             return rows, where, _missing_code(rows, kind, patterns, where)
         rows = matching
-        narrowed.append(f"{kind} {','.join(patterns) or '--'}")
+        narrowed.append(f"{kind} {_shown_codes(patterns, ',')}")
     return rows, where, ""
 
 
@@ -211,13 +282,12 @@ def _missing_code(
     rows: pd.DataFrame, kind: str, patterns: tuple[str, ...], where: str
 ) -> str:
     known = sorted(set(rows[kind]))
-    listed = [code or "--" for code in known]
-    text = f"no {kind} code of the {where} matches {','.join(patterns) or '--'}"
+    text = f"no {kind} code of the {where} matches {_shown_codes(patterns, ',')}"
     close = difflib.get_close_matches(
         patterns[0].replace("*", "").replace("?", ""), known, n=3
     )
     if len(known) <= 12:
-        text += f"; their {kind} codes are {', '.join(listed)}"
+        text += f"; their {kind} codes are {_shown_codes(known, ', ')}"
     elif close:
         text += f"; close codes are {', '.join(close)}"
     for other in CODE_KINDS:
@@ -229,6 +299,25 @@ def _missing_code(
             text += f"; {patterns[0]} is a {other} code here, so give {other}="
             break
     return text
+
+
+def row_seed_ids(table: pd.DataFrame) -> pd.Series:
+    """Return the SEED id ``NET.STA.LOC.CHA`` of each row of a seismic table."""
+    return (
+        table["network"]
+        + "."
+        + table["station"]
+        + "."
+        + table["location"]
+        + "."
+        + table["channel"]
+    )
+
+
+def _shown_codes(codes: Sequence[str], separator: str) -> str:
+    """Join codes for a message, the blank location code as ``''``, as
+    ``location=''`` gives it."""
+    return separator.join(code or "''" for code in codes)
 
 
 def _region_hint(rows: pd.DataFrame, criteria: Mapping[str, Any], others: bool) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
+from intake_earthscope.cli import EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogError, CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -98,7 +98,7 @@ def test_cli_unloadable_driver(
     assert len(err.splitlines()) == 1
     assert f"driver {driver!r}" in err
     assert "Traceback" not in err
-    assert listed_code == EXIT_OK
+    assert listed_code == EXIT_PROBLEM
     rows = dict(line.split(maxsplit=1) for line in listed.splitlines())
     assert rows[unavailable].startswith("unavailable: ")
     assert "scedc.miniseed" in rows

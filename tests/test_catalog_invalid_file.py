@@ -76,8 +76,9 @@ def test_list_shows_broken_unavailable(
 
     code, out, err = run(capsys, "list", "--catalog", top)
 
-    assert code == EXIT_OK
-    assert err == ""
+    assert code == EXIT_PROBLEM
+    assert len(err.splitlines()) == 1
+    assert " unavailable: " in err
     rows = dict(line.split(maxsplit=1) for line in out.splitlines())
     assert rows["sage"].startswith("unavailable: cannot read catalog ")
     assert str(folder / "sage.yaml") in rows["sage"]

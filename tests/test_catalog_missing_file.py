@@ -61,8 +61,9 @@ def test_list_shows_missing_unavailable(
 ) -> None:
     code, out, err = run(capsys, "list", "--catalog", str(catalogs / "earthscope.yaml"))
 
-    assert code == EXIT_OK
-    assert err == ""
+    assert code == EXIT_PROBLEM
+    assert len(err.splitlines()) == 1
+    assert " unavailable: " in err
     rows = dict(line.split(maxsplit=1) for line in out.splitlines())
     assert rows["ncedc"].startswith("unavailable: nested catalog file ")
     assert str(catalogs / "ncedc.yaml") in rows["ncedc"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, main
+from intake_earthscope.cli import EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -64,7 +64,7 @@ def test_list_marks_entry_without_path(
     code = main(["list", "--catalog", str(listing)])
     rows = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
 
-    assert code == EXIT_OK
+    assert code == EXIT_PROBLEM
     assert rows["noargs"].startswith("unavailable: entry 'noargs'")
     assert "TypeError" not in rows["noargs"]
     assert "has the path 5" in rows["number"]

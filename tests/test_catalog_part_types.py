@@ -17,7 +17,7 @@ import intake
 import pytest
 
 from intake_earthscope.catalog import catalog_shape_problem
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -92,8 +92,9 @@ def test_nested_file_listed_unavailable(
 
     code, out, err = run(capsys, "list", "--catalog", str(top))
 
-    assert code == EXIT_OK
-    assert err == ""
+    assert code == EXIT_PROBLEM
+    assert len(err.splitlines()) == 1
+    assert " unavailable: " in err
     rows = dict(line.split(maxsplit=1) for line in out.splitlines())
     assert rows["sage"].startswith("unavailable: cannot read catalog ")
     assert f"{str(tmp_path / 'sage.yaml')!r}: part {part}" in rows["sage"]

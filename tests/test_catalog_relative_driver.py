@@ -14,7 +14,7 @@ import intake
 import pytest
 
 from intake_earthscope.catalog import driver_problem
-from intake_earthscope.cli import EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.errors import CatalogFileError
 
 NESTED = """\
@@ -67,7 +67,7 @@ def test_list_marks_relative_driver(
     code = main(["list", "--catalog", str(top)])
     out = capsys.readouterr().out
 
-    assert code == EXIT_OK
+    assert code == EXIT_PROBLEM
     assert "dots" in out
     assert "unavailable: " in out
     assert "entry 'weird': driver '..csv'" in out

@@ -16,7 +16,7 @@ from pathlib import Path
 import intake
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, main
+from intake_earthscope.cli import EXIT_PROBLEM, main
 from intake_earthscope.errors import CatalogFileError
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
@@ -68,7 +68,7 @@ def test_list_shows_entry_unavailable(
     code = main(["list", "--catalog", str(folder / "earthscope.yaml")])
     out = capsys.readouterr().out
 
-    assert code == EXIT_OK
+    assert code == EXIT_PROBLEM
     (line,) = [line for line in out.splitlines() if line.startswith("sage ")]
     assert "unavailable: cannot read catalog" in line
     assert reason in line

@@ -19,6 +19,7 @@ import pytest
 import xarray as xr
 
 from intake_earthscope.cli import (
+    EXIT_AUTH,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PROBLEM,
@@ -276,7 +277,7 @@ def test_export_of_a_missing_object_is_a_problem(
 def test_auth_without_a_token_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "auth")
 
-    assert code == EXIT_PROBLEM
+    assert code == EXIT_AUTH
     assert "token: none" in out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 
@@ -79,8 +79,9 @@ def test_nested_file_not_catalog_listed(
     code = main(["list", "--catalog", top])
     captured = capsys.readouterr()
 
-    assert code == EXIT_OK
-    assert captured.err == ""
+    assert code == EXIT_PROBLEM
+    assert len(captured.err.splitlines()) == 1
+    assert " unavailable: " in captured.err
     rows = dict(line.split(maxsplit=1) for line in captured.out.splitlines())
     assert rows["sage"].startswith("unavailable: ")
     assert "sage.yaml" in rows["sage"]

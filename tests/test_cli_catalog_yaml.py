@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from intake_earthscope.cli import (
+    EXIT_AUTH,
     EXIT_CODES_HELP,
     EXIT_OK,
     EXIT_PROBLEM,
@@ -95,8 +96,9 @@ def test_broken_nested_catalog_listed_unavailable(
 
     code, out, err = run(capsys, "list", "--catalog", top)
 
-    assert code == EXIT_OK
-    assert err == ""
+    assert code == EXIT_PROBLEM
+    assert len(err.splitlines()) == 1
+    assert " unavailable: " in err
     assert "<unicode string>" not in out
     rows = dict(line.split(maxsplit=1) for line in out.splitlines())
     assert rows["sage"].startswith("unavailable: cannot read catalog ")
@@ -167,7 +169,7 @@ def test_exit_codes_cover_auth_without_token(
     code, out, _ = run(capsys, "auth")
     meanings = {line.split()[0]: line for line in EXIT_CODES_HELP.splitlines()[1:]}
 
-    assert code == EXIT_PROBLEM
+    assert code == EXIT_AUTH
     assert "token: none" in out
-    assert "no usable token" in EXIT_CODES_HELP
-    assert str(EXIT_PROBLEM) in meanings
+    assert "no usable" in EXIT_CODES_HELP
+    assert str(EXIT_AUTH) in meanings

@@ -6,7 +6,9 @@ missing or damaged is a fault of the catalog, not of the command line, and
 so is an entry template with an unknown field. Using such an entry exits 1.
 A request whose channel the ``--inventory`` lacks exits 1 too, as it does
 when the objects lack the channel. A missing ``--catalog`` file is a wrong
-command line and stays 2.
+command line and stays 2. ``list`` exits 1 when it marks entries
+unavailable, and ``auth`` exits 3, as other commands do, when it finds no
+usable token.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import (
+    EXIT_AUTH,
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    main,
+)
 
 CATALOGS = Path(__file__).resolve().parent.parent / "catalogs"
 
@@ -144,3 +153,76 @@ def test_unreadable_inventory_exits_two(
 
     assert code == EXIT_USAGE
     assert "invalid --inventory" in err
+
+
+def test_list_with_damaged_nested_exits_one(
+    damaged: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    top, reason = damaged
+
+    code = main(["list", "--catalog", str(top)])
+    captured = capsys.readouterr()
+
+    rows = dict(line.split(maxsplit=1) for line in captured.out.splitlines())
+    unavailable = sorted(n for n, row in rows.items() if row.startswith("unavailable"))
+    assert code == EXIT_PROBLEM
+    assert unavailable
+    assert all(name.startswith("sage") for name in unavailable)
+    assert reason in rows[unavailable[0]]
+    assert "scedc.miniseed" in rows
+    assert captured.err.startswith("intake-earthscope: ")
+    assert f"unavailable: {', '.join(unavailable)}" in captured.err
+
+
+def test_list_of_shipped_catalog_exits_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["list"])
+    captured = capsys.readouterr()
+
+    assert code == EXIT_OK
+    assert captured.err == ""
+
+
+def test_auth_without_token_exits_three(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["auth"])
+    out = capsys.readouterr().out
+
+    assert code == EXIT_AUTH
+    assert "token: none" in out
+    assert "run `es login`" in out
+
+
+def test_auth_missing_token_file_exits_three(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["auth", "--token", str(tmp_path / "missing.json")])
+    out = capsys.readouterr().out
+
+    assert code == EXIT_AUTH
+    assert "token file not found" in out
+
+
+def test_auth_token_and_profile_exit_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["auth", "--token", str(tmp_path / "t.json"), "--profile", "work"])
+    err = capsys.readouterr().err
+
+    assert raised.value.code == EXIT_USAGE
+    assert "not allowed with argument" in err
+
+
+def test_exit_code_help_names_list_and_auth() -> None:
+    meanings = {}
+    for line in EXIT_CODES_HELP.splitlines()[1:]:
+        code, _, text = line.strip().partition("  ")
+        if code.isdigit():
+            meanings[int(code)] = text
+        else:
+            meanings[max(meanings)] += " " + line.strip()
+
+    assert "list marks entries unavailable" in meanings[EXIT_PROBLEM]
+    assert "auth" not in meanings[EXIT_PROBLEM]
+    assert "auth finds no usable token" in meanings[EXIT_AUTH]

@@ -2,7 +2,9 @@
 
 A location such as 0 is usually 00 that lost its leading zero. The library's
 message advises Python callers to pass '00' as text, but every value typed on the
-command line is text already, so there the advice names the option alone.
+command line is text already, so there the advice names the option alone. Its
+cause is not Python's number or pandas' dtype either, but a spreadsheet or a
+script that kept the code as a number.
 The code is rejected before any read, so no archive or server is needed.
 """
 
@@ -36,6 +38,8 @@ def test_availability_location_digit(capsys: pytest.CaptureFixture[str]) -> None
     assert "invalid --location 5: " in err
     assert "Pass --location 05" in err
     assert "as text" not in err
+    assert "a spreadsheet or a script that keeps codes as numbers drops" in err
+    assert "dtype" not in err
 
 
 def test_export_param_location_digit(
@@ -69,3 +73,30 @@ def test_spelling_keeps_other_text() -> None:
     message = "libmseed writes a record without samples as text"
 
     assert _command_line_spelling(message) == message
+
+
+def test_seed_id_location_digit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A mirror, so that no station service would be asked if the id passed.
+    arguments = ["search", "scedc.stations", "--root", str(tmp_path)]
+    err = run([*arguments, "--seed-id", "IU.ANMO.0.BHZ"], capsys)
+
+    assert "invalid --seed-id IU.ANMO.0.BHZ: its location code '0'" in err
+    assert "keeps codes as numbers drops the leading zero" in err
+    assert "dtype" not in err
+    assert "a number, or" not in err
+
+
+def test_spelling_rewords_number_cause() -> None:
+    message = (
+        "invalid network=12: SEED codes are text, and a number, or a table "
+        "read without dtype=str, drops leading zeros. Pass network='012' as text"
+    )
+
+    spelled = _command_line_spelling(message)
+
+    assert (
+        "a spreadsheet or a script that keeps codes as numbers drops leading" in spelled
+    )
+    assert "dtype" not in spelled

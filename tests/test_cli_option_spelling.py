@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_earthscope.cli import EXIT_PROBLEM, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_AUTH, EXIT_USAGE, main
 
 
 def test_gnss_frame_named_as_option(
@@ -33,7 +33,7 @@ def test_auth_token_file_named_as_option(
     code = main(["auth", "--token", str(tmp_path / "missing.json")])
     out = capsys.readouterr().out
 
-    assert code == EXIT_PROBLEM
+    assert code == EXIT_AUTH
     assert "give --token (or EARTHSCOPE_TOKEN)" in out
     assert "token=" not in out
 

@@ -42,7 +42,7 @@ def test_list_marks_unloadable_driver(
         for line in capsys.readouterr().out.splitlines()
     )
 
-    assert code == EXIT_OK
+    assert code == EXIT_PROBLEM
     assert rows["broken"].startswith("unavailable: ")
     assert f"catalog file {str(catalog)!r}, entry 'broken'" in rows["broken"]
     assert "intake_earthscope.no_such_module.Reader" in rows["broken"]

@@ -39,7 +39,7 @@ def test_list_marks_entry(broken_scedc: Path, capsys) -> None:
     code, out, _ = run(capsys, "list", "--catalog", str(broken_scedc))
 
     line = next(line for line in out.splitlines() if line.startswith("miniseed"))
-    assert code == 0
+    assert code == cli.EXIT_PROBLEM
     assert "unavailable" in line
     assert "statoin" in line
 

@@ -178,7 +178,14 @@ def test_empty_search_lists_location_codes(ta: StationBrowser) -> None:
     hint = hint_of(ta, network="TA", station="109C", location="00")
 
     assert "no location code of the rows with network TA, station 109C" in hint
-    assert "their location codes are --" in hint
+    assert "their location codes are '' (codes match" in hint
+
+
+def test_empty_search_names_blank_location(ta: StationBrowser) -> None:
+    hint = hint_of(ta, network="TA", station="109C", location="--", channel="XYZ")
+
+    assert "rows with network TA, station 109C, location '' matches XYZ" in hint
+    assert "location --" not in hint
 
 
 def test_empty_search_window_before_start(ta: StationBrowser) -> None:

@@ -35,14 +35,14 @@ def test_repr_before_windows_call() -> None:
     text = repr(windows_source())
 
     assert "(parameters needed)" not in text
-    assert text.startswith("<MiniseedSource sage.miniseed tier='auto' CH.BALST.--.LH? ")
+    assert text.startswith("<MiniseedSource sage.miniseed tier='auto' CH.BALST..LH? ")
     assert "no windows read; missing start, end" in text
 
 
 def test_repr_names_missing_codes() -> None:
     text = repr(windows_source(station=None))
 
-    assert "CH.<no station>.--.LH?" in text
+    assert "CH.<no station>..LH?" in text
     assert "missing station, start, end" in text
 
 
@@ -55,7 +55,7 @@ def test_repr_after_windows_call(s3: LoopbackS3) -> None:
     source.windows(times, before=60, after="2min")
     text = repr(source)
 
-    assert text.startswith("<MiniseedSource sage.miniseed tier='auto' CH.BALST.--.LH? ")
+    assert text.startswith("<MiniseedSource sage.miniseed tier='auto' CH.BALST..LH? ")
     assert "3 windows at 2025-11-10T01:00:00Z..2025-11-10T12:30:00Z" in text
     assert "before=60s after=120s" in text
     assert KEY not in text
@@ -76,6 +76,18 @@ def test_repr_day_request_unchanged() -> None:
     source = windows_source(start="2025-11-10", end="2025-11-11")
 
     assert repr(source) == (
-        "<MiniseedSource sage.miniseed tier='auto' CH.BALST.--.LH? "
+        "<MiniseedSource sage.miniseed tier='auto' CH.BALST..LH? "
         "2025-11-10T00:00:00Z..2025-11-11T00:00:00Z>"
     )
+
+
+@pytest.mark.parametrize("window", [{}, {"start": "2025-11-10", "end": "2025-11-11"}])
+def test_blank_location_printed_as_in_seed_ids(window: dict[str, str]) -> None:
+    """The blank location is empty, as in the SEED id ``CH.BALST..LH?``, not
+    the "--" that FDSN services and the command line accept as input."""
+    source = windows_source(location="--", **window)
+    if window:
+        source.request  # noqa: B018 (builds the request that repr then shows)
+
+    assert " CH.BALST..LH? " in repr(source)
+    assert "--" not in repr(source)

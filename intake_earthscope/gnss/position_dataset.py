@@ -411,6 +411,10 @@ def _expand_local(path: str) -> list[str]:
     return [path]
 
 
+# Name of the tier of the files that open_positions gets by path.
+_PATHS_TIER = "paths"
+
+
 def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationFile:
     directory, _, name = path.rpartition("/")
     if urlsplit(path).scheme in ("http", "https"):
@@ -418,7 +422,7 @@ def _path_file(path: str, storage_options: Mapping[str, Any] | None) -> StationF
         # need it go through open_gage_positions and the catalog tier.
         web = WebServiceSpec(base_url=directory + "/", token_source=None)
         return StationFile(name[:4].upper(), ArchiveLocation(web=web), name)
-    tier = Tier(name="paths", protocol="file", bucket=".")
+    tier = Tier(name=_PATHS_TIER, protocol="file", bucket=".")
     spec = StorageSpec.for_tier(tier, storage_options, root=directory or ".")
     return StationFile(name[:4].upper(), ArchiveLocation(storage=spec), name)
 
@@ -580,7 +584,8 @@ def read_station(
     """
     try:
         series = _fetch_series(station_file)
-    except _READ_ERRORS as error:
+    except _READ_ERRORS as raised:
+        error = _file_error(station_file, raised)
         status = _failure_status(error)
         result = _failed_result(size, status, error, errors)
         if str(error) == reported:
@@ -901,7 +906,7 @@ def _read_span(
             if declared is None and len(series):
                 declared = series.time[0], series.time[-1]
     except _READ_ERRORS as error:
-        return None, error
+        return None, _file_error(station_file, error)
     if declared is None:
         return None, None
     first, last = declared
@@ -919,6 +924,33 @@ def _declared_span(
         return None
     head = read_bytes(location.storage, station_file.path, 0, HEAD_BYTES)
     return header_span(head)
+
+
+def _file_error(station_file: StationFile, error: Exception) -> Exception:
+    """Return ``error``, or for a local file that does not exist, the same
+    error calling it a file at its path.
+
+    The storage layer calls every missing key an object, as object stores
+    name them. A position file given by path, or under a local mirror, is a
+    file, and its path is what the user can check.
+    """
+    storage = station_file.location.storage
+    if storage is None or storage.protocol != "file":
+        return error
+    if type(error) is not ObjectNotFoundError:
+        return error
+    # The storage layer's message starts with the file URL and the origin,
+    # and may end with a hint about the mirror's layout, which is kept.
+    start = f"object not found: {storage.url(station_file.path)} ({storage.origin})"
+    message = str(error)
+    if not message.startswith(start):
+        return error
+    path = storage.path(station_file.path)
+    rest = message.removeprefix(start)
+    if storage.tier != _PATHS_TIER:
+        # A mirror given with root=; files given by path have none.
+        rest = f" ({storage.origin}){rest}"
+    return ObjectNotFoundError(f"position file not found: {path}{rest}")
 
 
 def _fetch_series(station_file: StationFile) -> PositionSeries:

@@ -17,6 +17,8 @@ from intake.source.base import DataSource, Schema
 
 from intake_earthscope import __version__
 from intake_earthscope.auth import token_reference
+from intake_earthscope.catalog import shown_path
+from intake_earthscope.errors import CatalogError
 from intake_earthscope.gnss.archive import GnssProduct
 from intake_earthscope.gnss.position_dataset import (
     check_errors,
@@ -170,8 +172,30 @@ class GnssPositionSource(DataSource):
     def to_dask(self) -> xr.Dataset:
         """Return the lazy dataset; with start and end given, nothing is read."""
         if self._dataset is None:
-            self._dataset = open_gage_positions(self.product, **self._arguments)
+            try:
+                self._dataset = open_gage_positions(self.product, **self._arguments)
+            except CatalogError as error:
+                where = self._catalog_entry()
+                if where is None:
+                    raise
+                raise CatalogError(
+                    f"{where}: {error}. Fix the entry in the catalog file"
+                ) from None
         return self._dataset
+
+    def _catalog_entry(self) -> str | None:
+        """Name the catalog file and the entry this source was built from, or
+        return ``None`` for a source built without a catalog.
+
+        intake sets ``cat`` and ``name`` when it builds the source of an entry.
+        An entry of the shipped catalog has its templates checked when it is
+        opened, but one of a nested catalog file opened alone with
+        ``intake.open_catalog`` fails on a template only here.
+        """
+        path = getattr(getattr(self, "cat", None), "path", None)
+        if not isinstance(path, str) or not self.name:
+            return None
+        return f"catalog file {shown_path(path)!r}, entry {self.name!r}"
 
     def read(self) -> xr.Dataset:
         """Return the dataset with every variable loaded into memory."""
