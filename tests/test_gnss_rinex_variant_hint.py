@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_gnss_rinex import product
 
 from intake_earthscope.errors import ObjectNotFoundError
 from intake_earthscope.gnss.rinex_dataset import open_rinex_obs
-
-from test_gnss_rinex import product
 
 
 def test_missing_rinex2_day_names_rinex3(tmp_path: Path) -> None:
