@@ -33,6 +33,7 @@ from intake_earthscope.errors import (
     AccessDeniedError,
     AuthenticationError,
     CredentialsError,
+    LoginServiceUnavailableError,
     StorageUnavailableError,
 )
 from intake_earthscope.redact import register_secrets
@@ -683,7 +684,7 @@ def _token_error(error: Exception, source: TokenSource) -> Exception:
 
     reason = _service_failure_reason(error)
     if reason is not None or _unreachable(error):
-        return AuthenticationError(
+        return LoginServiceUnavailableError(
             f"could not reach the EarthScope login service "
             f"({reason or type(error).__name__}) to refresh the token of "
             f"{source.describe()}: check the network (ES_OAUTH2__DOMAIN names "

@@ -44,6 +44,7 @@ from intake_earthscope.errors import (
     EarthScopeError,
     IntakeEarthScopeWarning,
     InvalidRequestError,
+    LoginServiceUnavailableError,
     NoMatchingChannelError,
 )
 from intake_earthscope.readerargs import FDSN_NAMES
@@ -440,6 +441,9 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         # A nested catalog file that is missing or damaged is no fault of the
         # command line, so its entries cannot be served. The --catalog file
         # itself raises InvalidRequestError, because the user named it.
+        _error(_command_line_spelling(str(error)))
+        return EXIT_PROBLEM
+    except LoginServiceUnavailableError as error:
         _error(_command_line_spelling(str(error)))
         return EXIT_PROBLEM
     except CredentialsError as error:
@@ -1947,8 +1951,10 @@ def _auth_exit_code(error: EarthScopeError) -> int:
 
     It is the code any other command exits with for the same error: 3 where
     the fix is to log in again (a missing, expired or rejected token), and
-    1 for other failures.
+    1 for other failures, such as a login service out of reach.
     """
+    if isinstance(error, LoginServiceUnavailableError):
+        return EXIT_PROBLEM
     return EXIT_AUTH if isinstance(error, CredentialsError) else EXIT_PROBLEM
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "IntakeEarthScopeWarning",
     "InvalidRequestError",
     "InvalidTypeError",
+    "LoginServiceUnavailableError",
     "MirrorLayoutWarning",
     "MissingObjectsError",
     "MixedSamplingRateError",
@@ -211,6 +212,15 @@ class CredentialsError(EarthScopeError, PermissionError):
 
 class AuthenticationError(CredentialsError):
     """No usable EarthScope token: missing, expired beyond refresh, or rejected."""
+
+
+class LoginServiceUnavailableError(AuthenticationError, ConnectionError):
+    """The EarthScope login service could not be reached to refresh a token.
+
+    Reads treat it as any token they cannot use, while the command line
+    exits with the code of an unavailable service, since logging in again
+    would not help.
+    """
 
 
 class WebServiceError(EarthScopeError, OSError):

@@ -17,7 +17,7 @@ import xarray as xr
 
 from intake_earthscope import cli
 from intake_earthscope.catalog import catalog_path
-from intake_earthscope.cli import EXIT_AUTH, EXIT_OK, EXIT_USAGE, main
+from intake_earthscope.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, main
 from intake_earthscope.export import export_dataset
 from intake_earthscope.testing import isolated_aws_variables
 
@@ -157,10 +157,9 @@ def test_auth_unreachable_login_has_no_traceback(tmp_path: Path) -> None:
         check=False,
     )
 
-    # NOTE: auth.py raises AuthenticationError for a login service it cannot
-    # reach, so auth exits 3 here, as export does, though the exit-code
-    # table lists an unavailable service under 1.
-    assert completed.returncode == EXIT_AUTH
+    # Logging in again would not help, so the code is that of an unavailable
+    # service, not of a token to renew.
+    assert completed.returncode == EXIT_PROBLEM
     assert "could not reach the EarthScope login service" in completed.stdout
     assert "Traceback" not in completed.stderr
     assert len(completed.stderr.splitlines()) <= 1
