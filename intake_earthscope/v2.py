@@ -66,6 +66,7 @@ __all__ = [
     "StationList",
     "StationsReader",
     "TimeParameter",
+    "check_catalog_arguments",
 ]
 
 #: Keys of the ``request`` mapping, which are keyword arguments of
@@ -100,7 +101,7 @@ CATALOG_CALL_NAMES = (
 )
 
 
-def _check_catalog_call(unknown: Mapping[str, object]) -> None:
+def check_catalog_arguments(unknown: Mapping[str, object]) -> None:
     """Reject names that reached a data description from the catalog call,
     and suggest the closest parameter for a misspelt one.
 
@@ -179,7 +180,7 @@ class MiniseedCollection(BaseData):
         catalog_path: str | None = None,
         **unknown: object,
     ) -> None:
-        _check_catalog_call(unknown)
+        check_catalog_arguments(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry is
         # opened. The reader hands the plain mapping to the core.
         _check_templates({"collection": collection}, entry, catalog_path)
@@ -359,7 +360,7 @@ class StationList(BaseData):
     ) -> None:
         from intake_earthscope.stationfetch import station_kind
 
-        _check_catalog_call(unknown)
+        check_catalog_arguments(unknown)
         args = {"stations": stations, "collection": collection or {}}
         _check_templates(args, entry, catalog_path)
         station_kind(stations)

@@ -96,3 +96,21 @@ def test_blank_location_printed_empty(cat: Any, mirror: Path) -> None:
     message = str(raised.value)
     assert "matches CH.NOPE*..LH? between" in message
     assert "--" not in message
+
+
+@pytest.mark.parametrize(
+    ("entry", "misspelt", "meant"),
+    [
+        ("gage_positions", "analysis_centre", "analysis_center"),
+        ("gage_rinex_obs", "varient", "variant"),
+    ],
+)
+def test_gnss_misspelt_call_name_suggests(
+    cat: Any, entry: str, misspelt: str, meant: str
+) -> None:
+    with pytest.raises(UnknownArgumentError) as raised:
+        cat(**{misspelt: "x"})[entry]
+
+    message = str(raised.value)
+    assert f"did you mean {meant}=?" in message
+    assert "'x'" not in message

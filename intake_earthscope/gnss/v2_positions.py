@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from intake.readers.datatypes import BaseData
 from intake.readers.readers import BaseReader
 
-from intake_earthscope.readerargs import check_catalog_call, merge_request
+from intake_earthscope.readerargs import merge_request
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -63,7 +63,10 @@ class GnssPositionProduct(BaseData):
     ) -> None:
         from intake_earthscope.gnss.archive import GnssProduct
 
-        check_catalog_call(unknown)
+        # v2.py imports this module, so its check is imported here.
+        from intake_earthscope.v2 import check_catalog_arguments
+
+        check_catalog_arguments(unknown)
         # Check the mapping now, so that a bad catalog fails when the entry
         # is opened. The reader hands the plain mapping to the core.
         GnssProduct.from_yaml(product)
