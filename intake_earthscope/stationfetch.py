@@ -28,7 +28,13 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from intake_earthscope.codes import CODE_KINDS, has_wildcard, matches, parse_codes
+from intake_earthscope.codes import (
+    CODE_KINDS,
+    codes_text,
+    has_wildcard,
+    matches,
+    parse_codes,
+)
 from intake_earthscope.collection import Collection, KeyTemplate
 from intake_earthscope.errors import (
     CatalogError,
@@ -273,7 +279,9 @@ def _fetch(
 
 
 def _describe(selection: Mapping[str, tuple[str, ...]]) -> str:
-    return ".".join(",".join(selection[kind]) or "--" for kind in CODE_KINDS)
+    # A kind without patterns is not restricted, and the blank location
+    # prints empty, as in SEED ids.
+    return codes_text([selection[kind] or ("*",) for kind in CODE_KINDS])
 
 
 def _from_service(

@@ -39,7 +39,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from intake_earthscope.codes import CODE_KINDS, code_arrays
+from intake_earthscope.codes import CODE_KINDS, code_arrays, codes_text
 from intake_earthscope.collection import TIER_DTYPE, Collection
 from intake_earthscope.dataset import OUTCOME_VARIABLES
 from intake_earthscope.errors import (
@@ -537,7 +537,7 @@ def _no_object_message(
     # not help.
     keys = list(dict.fromkeys(key for failure in failures for key in failure.keys))
     if not keys:
-        codes = ".".join(",".join(request.codes(kind)) or "--" for kind in CODE_KINDS)
+        codes = codes_text([request.codes(kind) for kind in CODE_KINDS])
         return (
             f"no object exists for {days}: no object of {collection.name} "
             f"matches {codes} on {storage}.{unsearched} Check the codes, the "

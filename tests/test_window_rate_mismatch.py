@@ -127,3 +127,20 @@ def test_windows_without_objects_message(
     message = str(raised.value)
     assert groups in message
     assert "pass sampling_rate= with exact channel codes, or inventory=" in message
+
+
+def test_windows_unmatched_codes_print_blank_location(root: Path) -> None:
+    with pytest.raises(ObjectNotFoundError) as raised:
+        open_windows(
+            collection_spec("sage"),
+            ["2006-01-05T06:00:00"],
+            10.0,
+            10.0,
+            network="XX",
+            station="NO*",
+            location="",
+            channel="BH?",
+            root=str(root),
+        )
+
+    assert "no object of sage.miniseed matches XX.NO*..BH? on file:" in str(raised.value)
