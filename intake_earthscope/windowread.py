@@ -1,10 +1,10 @@
 """Read batches of event windows from the objects their records sit in.
 
 Each dask task of :func:`intake_earthscope.windows.open_windows` reads one
-batch of windows of one group of traces: it finds each object's records of
-the windows with ranged reads (:mod:`intake_earthscope.rangedread`), decodes
-them once per object, places every window's samples on its grid, and
-computes the outcome of each window and trace. Objects of the day before
+batch of windows of one group of traces. It finds each object's records of
+the windows with ranged reads (:mod:`intake_earthscope.rangedread`) and
+decodes them once per object. Then it places every window's samples on its
+grid and computes the outcome of each window and trace. Objects of the day before
 are read for records that cross midnight into a window. Failed objects are
 reported under the request's ``errors=`` policy once all windows are placed.
 """

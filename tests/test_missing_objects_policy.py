@@ -1,4 +1,4 @@
-"""A request without any object raises whatever errors= says, and says why."""
+"""A request without any object raises under every errors= policy, with the reason."""
 
 from __future__ import annotations
 
