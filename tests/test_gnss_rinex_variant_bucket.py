@@ -5,10 +5,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from test_gnss_rinex import product
+
 from intake_earthscope.errors import ReadOutcomeWarning
 from intake_earthscope.gnss.rinex_dataset import open_rinex_obs
-
-from test_gnss_rinex import product
 
 
 def test_missing_bucket_names_no_variant(s3: Any) -> None:
