@@ -456,7 +456,8 @@ def _probe_groups(
             raise DecodeError(
                 f"the objects of the request exist but are not readable miniSEED: "
                 f"{', '.join(unreadable[:3])}; check the archive, or pass "
-                "sampling_rate= and errors='warn' to read around them"
+                "sampling_rate= with exact channel codes and errors='warn' to "
+                "read around them"
             )
         raise _no_object_error(request, group_spec, by_group)
     found = {group: result or {} for group, result in results.items()}

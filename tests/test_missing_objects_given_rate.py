@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from intake_earthscope import open_waveforms
-from intake_earthscope.errors import ChannelNotFoundError, MissingObjectsError
+from intake_earthscope.errors import (
+    ChannelNotFoundError,
+    DecodeError,
+    MissingObjectsError,
+)
 
 import mseedgen
 from conftest import collection_spec, mirror
@@ -59,3 +63,14 @@ def test_advice_for_unreadable_object_works(tmp_path: Path) -> None:
         dataset = open_day(root, "2024-01-01", sampling_rate=1.0).load()
 
     assert (dataset.status.values == "unreadable").all()
+
+
+def test_unreadable_advice_names_exact_codes(tmp_path: Path) -> None:
+    root = mirror(tmp_path / "mirror", {KEY: bytes(4096)})
+
+    # The caller followed the advice but kept a wildcard channel.
+    with pytest.raises(DecodeError) as caught:
+        open_day(root, "2024-01-01", channel="LH?", sampling_rate=1.0)
+
+    assert "not readable miniSEED" in str(caught.value)
+    assert "exact channel codes" in str(caught.value)
