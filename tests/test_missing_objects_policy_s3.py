@@ -1,4 +1,4 @@
-"""On an S3 tier, a request without objects says why errors= did not apply."""
+"""On an S3 tier, the error of a request without objects explains errors=."""
 
 from __future__ import annotations
 
