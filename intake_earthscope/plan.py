@@ -456,7 +456,8 @@ def _probe_groups(
             raise DecodeError(
                 f"the objects of the request exist but are not readable miniSEED: "
                 f"{', '.join(unreadable[:3])}; check the archive, or pass "
-                "sampling_rate= and errors='warn' to read around them"
+                "sampling_rate= with exact channel codes and errors='warn' to "
+                "read around them"
             )
         raise _no_object_error(request, group_spec, by_group)
     found = {group: result or {} for group, result in results.items()}
@@ -478,7 +479,14 @@ def _no_channel_message(
 ) -> str:
     """Say which channels the probed objects hold instead of the requested ones."""
     url, channels = holdings[sorted(holdings)[0]]
-    return f"{_no_channel_text(request, url, channels)}; check the codes"
+    text = _no_channel_text(request, url, channels)
+    if channels:
+        return f"{text}; check the codes"
+    # No record with samples was found, so the object may not be miniSEED.
+    return (
+        f"{text}; check the archive, or pass sampling_rate= with exact channel "
+        "codes and errors='warn' to read around it"
+    )
 
 
 def _no_channel_text(request: WaveformRequest, url: str, channels: set[str]) -> str:
@@ -876,10 +884,13 @@ def _policy_note(request: WaveformRequest) -> str:
     """Return why ``errors=`` other than "raise" did not prevent the error."""
     if request.errors == "raise":
         return ""
+    # A given sampling_rate= leaves only the channels of a wildcard unknown.
+    unknown = "the channels and the rate are"
+    if request.sampling_rate is not None:
+        unknown = "the channels are"
     return (
         f" (errors={request.errors!r} applies to reads once the dataset opens; "
-        "without an object the channels and the rate are unknown, so it cannot "
-        "open)"
+        f"without an object {unknown} unknown, so it cannot open)"
     )
 
 

@@ -471,6 +471,11 @@ class StorageSpec:
         state.pop("identity", None)
         return state
 
+    def __hash__(self) -> int:
+        # The generated hash would hash the storage_options dict and raise
+        # TypeError. Equal specs agree on these fields, so they hash alike.
+        return hash((self.protocol, self.root, self.region, self.endpoint_url))
+
     @functools.cached_property
     def identity(self) -> str:
         """Deterministic token of the spec, used as a cache key.

@@ -416,8 +416,9 @@ def _report(plan: RinexPlan) -> None:
         failed = not partly_loaded and day.status != "no_data_in_window"
         if failed and plan.errors == "raise" and day.bucket_missing:
             raise BucketNotFoundError(text)
-        if day.status == "missing" and plan.other_variants:
-            # A station may file its days in one format only.
+        if day.status == "missing" and plan.other_variants and not day.bucket_missing:
+            # A station may file its days in one format only, but no variant
+            # helps where the bucket itself does not exist.
             others = " or ".join(f"variant={name!r}" for name in plan.other_variants)
             text += f"; the product also files days as {others}"
         if failed and plan.errors == "raise":
