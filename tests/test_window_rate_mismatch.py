@@ -143,4 +143,5 @@ def test_windows_unmatched_codes_print_blank_location(root: Path) -> None:
             root=str(root),
         )
 
-    assert "no object of sage.miniseed matches XX.NO*..BH? on file:" in str(raised.value)
+    message = str(raised.value)
+    assert "no object of sage.miniseed matches XX.NO*..BH? on file:" in message
