@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from intake_earthscope import open_waveforms
@@ -53,3 +54,35 @@ def test_resample_matches_memory(tmp_path: Path) -> None:
     assert lazy.sizes["time"] == 1440
     np.testing.assert_array_equal(lazy.values, loaded.values)
     np.testing.assert_array_equal(lazy.time.values, loaded.time.values)
+
+
+def two_days(tmp_path: Path) -> xr.Dataset:
+    """Open two days of XX.STA.00.LHZ at 1 Hz, one object each."""
+    objects = {
+        f"miniseed/XX/2024/00{day}/STA.XX.2024.00{day}": mseedgen.segment_bytes(
+            "XX.STA.00.LHZ", DAY_NS + (day - 1) * 86_400 * 10**9, np.arange(600), 1.0
+        )
+        for day in (1, 2)
+    }
+    root = mirror(tmp_path / "mirror", objects)
+    return open_waveforms(
+        collection_spec("sage"),
+        network="XX",
+        station="STA",
+        location="00",
+        channel="LHZ",
+        start="2024-01-01",
+        end="2024-01-03",
+        root=str(root),
+    )
+
+
+def test_text_reduction_needs_flox_off(tmp_path: Path) -> None:
+    dataset = two_days(tmp_path)
+
+    with pytest.raises(ValueError, match="blockwise"):
+        dataset.status.resample(day="2D").first().compute()
+    with xr.set_options(use_flox=False):
+        first = dataset.status.resample(day="2D").first().compute()
+
+    assert first.values.tolist() == [["ok"]]
