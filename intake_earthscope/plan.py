@@ -48,6 +48,7 @@ __all__ = [
     "locate_routes",
     "make_plan",
     "nominal_rate",
+    "policy_note",
 ]
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def make_plan(
         if spec.mirror:
             prefix = key_prefix(request, collection, routes[0].tier)
             message = _with_layout_hint(message, spec, prefix)
-        raise MissingObjectsError(message + _policy_note(request), spec.describe())
+        raise MissingObjectsError(message + policy_note(request), spec.describe())
     if inventory is None and any(s.protocol == "fdsn" for s in group_spec.values()):
         inventory = _service_inventory(request, group_spec)
 
@@ -877,11 +878,16 @@ def _no_object_error(
         f"no object of the request exists on {spec.describe_origin()}: {found}; "
         f"{advice}"
     )
-    return MissingObjectsError(message + _policy_note(request), where, tried)
+    return MissingObjectsError(message + policy_note(request), where, tried)
 
 
-def _policy_note(request: WaveformRequest) -> str:
-    """Return why ``errors=`` other than "raise" did not prevent the error."""
+def policy_note(request: WaveformRequest, opened: str = "the dataset") -> str:
+    """Return why ``errors=`` other than "raise" did not prevent an error of
+    a request without objects, for its message.
+
+    ``opened`` names what the request opens: the dataset, or the windows.
+    """
+    verb = "open" if opened.endswith("s") else "opens"
     if request.errors == "raise":
         return ""
     # A given sampling_rate= leaves only the channels of a wildcard unknown.
@@ -889,8 +895,8 @@ def _policy_note(request: WaveformRequest) -> str:
     if request.sampling_rate is not None:
         unknown = "the channels are"
     return (
-        f" (errors={request.errors!r} applies to reads once the dataset opens; "
-        f"without an object {unknown} unknown, so it cannot open)"
+        f" (errors={request.errors!r} applies to reads once {opened} {verb}; "
+        f"without an object {unknown} unknown, so {opened} cannot open)"
     )
 
 

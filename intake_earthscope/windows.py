@@ -54,6 +54,7 @@ from intake_earthscope.plan import (
     Route,
     locate_routes,
     make_plan,
+    policy_note,
 )
 from intake_earthscope.readerargs import reject_unknown_arguments, short_repr
 from intake_earthscope.request import WaveformRequest, check_options
@@ -516,7 +517,7 @@ def _plan_traces(
     # The message contains what each failure found, and the failures repeat
     # a fix worded for start-end requests, so they are logged, not chained.
     message = _no_object_message(request, collection, len(runs), failures)
-    raise ObjectNotFoundError(message) from None
+    raise ObjectNotFoundError(message + policy_note(request, "the windows")) from None
 
 
 def _no_object_message(

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intake_earthscope import open_waveforms
-from intake_earthscope.errors import MissingObjectsError
+from intake_earthscope import open_waveforms, open_windows
+from intake_earthscope.errors import MissingObjectsError, ObjectNotFoundError
 
 import mseedgen
 from conftest import collection_spec, mirror
@@ -55,3 +55,23 @@ def test_raise_policy_adds_no_note(tmp_path: Path) -> None:
         open_day(root, "2024-01-05", "raise")
 
     assert "applies to reads" not in str(caught.value)
+
+
+def test_windows_policy_named_when_no_object(tmp_path: Path) -> None:
+    root = one_day_mirror(tmp_path)
+
+    with pytest.raises(ObjectNotFoundError) as caught:
+        open_windows(
+            collection_spec("sage"),
+            ["2024-01-05T06:00:00"],
+            10.0,
+            10.0,
+            network="XX",
+            station="STA",
+            location="00",
+            channel="LHZ",
+            root=str(root),
+            errors="warn",
+        )
+
+    assert "errors='warn' applies to reads once the windows open" in str(caught.value)
