@@ -195,8 +195,9 @@ def resolve_token_source(
         return source
 
     raise AuthenticationError(
-        "no EarthScope token found: run `es login` (earthscope-cli), or on a "
-        "headless machine set ES_OAUTH2__REFRESH_TOKEN, or set "
+        "no EarthScope token found: run `es login` (pip install "
+        "earthscope-cli), or on a headless machine set ES_OAUTH2__REFRESH_TOKEN, "
+        "or set "
         f"{TOKEN_VARIABLE} to a token or to the path of a tokens.json"
     )
 

@@ -101,3 +101,4 @@ def test_frame_unknown_names_choices(mirror: str) -> None:
     message = str(caught.value)
     assert "frame='NAM08'" in message
     assert "['nam14', 'igs14'] (in any case)" in message
+    assert "open_positions(paths=[...])" in message

@@ -1076,10 +1076,14 @@ def _matching_choice(
     for option in allowed:
         if option.lower() == chosen.lower():
             return option
-    raise InvalidRequestError(
+    message = (
         f"invalid {name}={value!r} for {product.name}: expected one of "
         f"{allowed} (in any case)"
     )
+    if name == "frame":
+        # Files of older frames, such as igs08, are still in use.
+        message += "; read a file of another frame with open_positions(paths=[...])"
+    raise InvalidRequestError(message)
 
 
 def parse_window(start: object, end: object) -> tuple[int | None, int | None]:
