@@ -443,17 +443,11 @@ def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         # itself raises InvalidRequestError, because the user named it.
         _error(_command_line_spelling(str(error)))
         return EXIT_PROBLEM
-    except LoginServiceUnavailableError as error:
-        _error(_command_line_spelling(str(error)))
-        return EXIT_PROBLEM
-    except CredentialsError as error:
-        _error(_command_line_spelling(str(error)))
-        return EXIT_AUTH
     except (EarthScopeError, IntakeEarthScopeWarning) as error:
         # A warning arrives here as an exception where python -W error or
         # PYTHONWARNINGS=error made it one.
         _error(_command_line_spelling(str(error)))
-        return EXIT_PROBLEM
+        return _failure_exit_code(error)
     except BrokenPipeError:
         # The program reading the output (head, grep -q) closed it, so
         # stop without a message.
@@ -1929,7 +1923,7 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"token: none ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return _auth_exit_code(error)
+        return _failure_exit_code(error)
 
     _print(f"token source: {source.describe()}")
     try:
@@ -1937,7 +1931,7 @@ def _auth(args: argparse.Namespace) -> int:
     except EarthScopeError as error:
         _print(f"access token: not usable ({_auth_spelling(error)})")
         _print("tiers usable now: open (anonymous)")
-        return _auth_exit_code(error)
+        return _failure_exit_code(error)
 
     _print(f"access token expires: {_describe_expiry(expiry)}")
     usable = ["open (anonymous)", "fdsn web services (bearer token)"]
@@ -1946,12 +1940,12 @@ def _auth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _auth_exit_code(error: EarthScopeError) -> int:
-    """Return the exit code of ``auth`` for a token it cannot use.
+def _failure_exit_code(error: Exception) -> int:
+    """Return the exit code of a command that failed with ``error``.
 
-    It is the code any other command exits with for the same error: 3 where
-    the fix is to log in again (a missing, expired or rejected token), and
-    1 for other failures, such as a login service out of reach.
+    The code is 3 where the fix is to log in again, as for a missing, expired
+    or rejected token. It is 1 for other failures, a login service out of
+    reach among them.
     """
     if isinstance(error, LoginServiceUnavailableError):
         return EXIT_PROBLEM
