@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from intake_earthscope.codes import has_wildcard
+from intake_earthscope.codes import has_wildcard, row_seed_ids
 from intake_earthscope.collection import Collection, KeyTemplate
 from intake_earthscope.errors import (
     InvalidRequestError,
@@ -443,14 +443,6 @@ def _naive_utc(days: pd.Series) -> pd.Series:
 
 def _trace_labels(table: pd.DataFrame) -> pd.Series:
     """Label rows NET.STA.LOC.CHA, or NET.STA for station-day objects."""
-    full = (
-        table["network"]
-        + "."
-        + table["station"]
-        + "."
-        + table["location"]
-        + "."
-        + table["channel"]
-    )
+    full = row_seed_ids(table)
     short = table["network"] + "." + table["station"]
     return full.where(table["channel"] != "", short)

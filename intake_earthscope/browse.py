@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from intake_earthscope.codes import CODE_KINDS, has_wildcard
+from intake_earthscope.codes import CODE_KINDS, has_wildcard, row_seed_ids
 from intake_earthscope.errors import (
     CatalogError,
     EarthScopeError,
@@ -40,7 +40,6 @@ from intake_earthscope.stationmatch import (
     check_criteria,
     criterion_masks,
     empty_search_hint,
-    row_seed_ids,
     station_channels_hint,
     warn_at_caller,
 )
@@ -642,7 +641,7 @@ def _station_channels_hint(
     narrowed = any(selection[kind] != ("*",) for kind in ("location", "channel"))
     if browser.kind != "seismic" or not narrowed:
         return ""
-    if "*" in named[1] or any(has_wildcard(code) for code in named[1]):
+    if any(has_wildcard(code) for code in named[1]):
         return ""
     try:
         wider = open_stations(

@@ -16,9 +16,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymseed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from intake_earthscope.errors import InvalidRequestError
 
@@ -32,6 +36,7 @@ __all__ = [
     "matches",
     "parse_codes",
     "record_selection",
+    "row_seed_ids",
     "seed_id_from_sourceid",
 ]
 
@@ -134,6 +139,19 @@ def codes_text(codes: Sequence[Sequence[str]]) -> str:
     ``CH.BALST..LH?``.
     """
     return ".".join(",".join(patterns) for patterns in codes)
+
+
+def row_seed_ids(table: pd.DataFrame) -> pd.Series:
+    """Return the SEED id ``NET.STA.LOC.CHA`` of each row of a seismic table."""
+    return (
+        table["network"]
+        + "."
+        + table["station"]
+        + "."
+        + table["location"]
+        + "."
+        + table["channel"]
+    )
 
 
 def has_wildcard(pattern: str) -> bool:

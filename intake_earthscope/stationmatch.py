@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from intake_earthscope.codes import CODE_KINDS
+from intake_earthscope.codes import CODE_KINDS, row_seed_ids
 from intake_earthscope.errors import InvalidRequestError, warn_at_caller
 from intake_earthscope.readerargs import short_repr
 from intake_earthscope.stationfetch import (
@@ -41,7 +41,6 @@ __all__ = [
     "criterion_masks",
     "empty_search_hint",
     "great_circle_degrees",
-    "row_seed_ids",
     "station_channels_hint",
     "warn_at_caller",
 ]
@@ -299,19 +298,6 @@ def _missing_code(
             text += f"; {patterns[0]} is a {other} code here, so give {other}="
             break
     return text
-
-
-def row_seed_ids(table: pd.DataFrame) -> pd.Series:
-    """Return the SEED id ``NET.STA.LOC.CHA`` of each row of a seismic table."""
-    return (
-        table["network"]
-        + "."
-        + table["station"]
-        + "."
-        + table["location"]
-        + "."
-        + table["channel"]
-    )
 
 
 def _shown_codes(codes: Sequence[str], separator: str) -> str:
